@@ -1,0 +1,70 @@
+"""The Ed25519 key that signs access tokens, and its public JWKS."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jwt.algorithms import OKPAlgorithm
+
+from hbs_identity.models import Account
+from hbs_shared.auth import TOKEN_AUDIENCE, TOKEN_ISSUER
+
+
+class TokenIssuer:
+    def __init__(self, private_key: Ed25519PrivateKey, lifetime_seconds: int) -> None:
+        self._key = private_key
+        self.lifetime_seconds = lifetime_seconds
+        public_raw = private_key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        self.kid = hashlib.sha256(public_raw).hexdigest()[:16]
+
+    @classmethod
+    def from_pem(cls, pem: str, lifetime_seconds: int) -> TokenIssuer:
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("HBS_IDENTITY_JWT_PRIVATE_KEY must be an Ed25519 private key (PEM)")
+        return cls(key, lifetime_seconds)
+
+    @classmethod
+    def from_file(cls, path: Path, lifetime_seconds: int) -> TokenIssuer:
+        """Development: a key kept in the data folder, made on first start."""
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pem = Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            path.write_bytes(pem)
+            path.chmod(0o600)
+        return cls.from_pem(path.read_text(), lifetime_seconds)
+
+    def issue(self, account: Account) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": TOKEN_ISSUER,
+            "aud": TOKEN_AUDIENCE,
+            "sub": str(account.id),
+            "iat": now,
+            "exp": now + self.lifetime_seconds,
+            "jti": uuid.uuid4().hex,
+            "preferred_username": account.username,
+            "name": account.full_name,
+            "roles": sorted(account.roles),
+            "school_id": account.school_id,
+        }
+        return jwt.encode(claims, self._key, algorithm="EdDSA", headers={"kid": self.kid})
+
+    def jwks(self) -> dict[str, Any]:
+        jwk: dict[str, Any] = json.loads(OKPAlgorithm.to_jwk(self._key.public_key()))
+        jwk.update(kid=self.kid, use="sig", alg="EdDSA")
+        return {"keys": [jwk]}

@@ -1,0 +1,33 @@
+"""The demo school's people, known to identity (accounts) and grades (sheets) in development only."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+DEMO_NAMESPACE = uuid.UUID("6f1c1d2e-5b7a-4c1e-9a43-2c6f0e4b8d11")
+DEMO_PASSWORD = "hbs-demo-2026"  # noqa: S105 — printed by `make demo`; seeding is refused in production
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    username: str
+    full_name: str
+    roles: tuple[str, ...]
+
+    @property
+    def user_id(self) -> uuid.UUID:
+        return uuid.uuid5(DEMO_NAMESPACE, self.username)
+
+
+DEMO_PEOPLE: tuple[DemoPerson, ...] = (
+    DemoPerson("hieutruong", "Trần Văn Minh", ("principal",)),
+    DemoPerson("phohieutruong", "Lê Thị Thu Hà", ("vice_principal",)),
+    DemoPerson("gv.toan", "Nguyễn Thị Hoa", ("subject_teacher",)),
+    DemoPerson("gv.van", "Phạm Quốc Dũng", ("subject_teacher", "homeroom_teacher")),
+    DemoPerson("quantri", "Đỗ Thị Ngọc Ánh", ("system_admin", "office_admin")),
+)
+
+
+def demo_person(username: str) -> DemoPerson:
+    return next(p for p in DEMO_PEOPLE if p.username == username)

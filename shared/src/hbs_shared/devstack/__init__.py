@@ -1,0 +1,1 @@
+"""Development only: the embedded stack (local broker, services as processes) for demo and tests."""

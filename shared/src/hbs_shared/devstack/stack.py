@@ -1,0 +1,213 @@
+"""`make demo`: the broker and the four services as processes, on SQLite files in one folder.
+
+Prints `<service>: <base URL>` once every /readyz answers; Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType, TracebackType
+
+import httpx
+
+from hbs_shared.demo import DEMO_PASSWORD, DEMO_PEOPLE
+from hbs_shared.devstack.broker import LocalBroker, free_port
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    module: str
+    default_port: int
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("identity", "hbs_identity", 8001),
+    ServiceSpec("grades", "hbs_grades", 8002),
+    ServiceSpec("signing", "hbs_signing", 8003),
+    ServiceSpec("portal", "hbs_portal", 8000),
+)
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    # If the launcher is killed outright, the kernel stops the children too: no orphans.
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class Stack:
+    """The whole embedded system; used by `make demo` and by the end-to-end tests."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        ports: dict[str, int] | None = None,
+        database_urls: dict[str, str] | None = None,
+        broker_port: int | None = None,
+        extra_env: dict[str, str] | None = None,
+        environment: str = "development",
+    ) -> None:
+        self.data_dir = data_dir.resolve()
+        self.ports = ports or {s.name: s.default_port for s in SERVICES}
+        self.database_urls = database_urls or {}
+        self.broker = LocalBroker(broker_port, log_path=self.data_dir / "logs" / "broker.log")
+        self.extra_env = extra_env or {}
+        self.environment = environment
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def service_env(self, spec: ServiceSpec) -> dict[str, str]:
+        prefix = f"HBS_{spec.name.upper()}_"
+        env = {
+            **os.environ,
+            f"{prefix}ENVIRONMENT": self.environment,
+            f"{prefix}PORT": str(self.ports[spec.name]),
+            f"{prefix}HOST": "127.0.0.1",
+            f"{prefix}DATA_DIR": str(self.data_dir),
+            f"{prefix}KAFKA_BOOTSTRAP": self.broker.bootstrap,
+            f"{prefix}IDENTITY_URL": self.url("identity"),
+            f"{prefix}SEED_DEMO": "true",
+        }
+        if spec.name in self.database_urls:
+            env[f"{prefix}DATABASE_URL"] = self.database_urls[spec.name]
+        if spec.name == "signing":
+            env[f"{prefix}SOFTHSM_DIR"] = str(self.data_dir / "softhsm")
+        if spec.name == "portal":
+            env[f"{prefix}GRADES_URL"] = self.url("grades")
+            env[f"{prefix}SIGNING_URL"] = self.url("signing")
+        env.update(self.extra_env)
+        return env
+
+    def start_service(self, spec: ServiceSpec) -> None:
+        log_dir = self.data_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(log_dir / f"{spec.name}.log", "ab")  # noqa: SIM115 — owned by the child
+        self.processes[spec.name] = subprocess.Popen(  # noqa: S603 — our own interpreter
+            [sys.executable, "-m", spec.module],
+            env=self.service_env(spec),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509
+            start_new_session=True,
+        )
+        log.close()
+
+    def start(self, timeout: float = 90.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        (self.data_dir / "logs").mkdir(exist_ok=True)
+        self.broker.start()
+        for spec in SERVICES:
+            self.start_service(spec)
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float, services: tuple[str, ...] | None = None) -> None:
+        deadline = time.monotonic() + timeout
+        pending = set(services or self.ports)
+        with httpx.Client(timeout=2) as client:
+            while pending:
+                for name in sorted(pending):
+                    process = self.processes.get(name)
+                    if process is not None and process.poll() is not None:
+                        raise RuntimeError(
+                            f"{name} exited with code {process.returncode}; "
+                            f"see {self.data_dir / 'logs' / (name + '.log')}"
+                        )
+                    try:
+                        if client.get(self.url(name) + "/readyz").status_code == 200:
+                            pending.discard(name)
+                    except httpx.HTTPError:
+                        pass
+                if pending and time.monotonic() > deadline:
+                    raise TimeoutError(f"not ready after {timeout} s: {', '.join(sorted(pending))}")
+                if pending:
+                    time.sleep(0.2)
+
+    def stop_service(self, name: str) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop(self) -> None:
+        for spec in reversed(SERVICES):
+            self.stop_service(spec.name)
+        self.broker.stop()
+
+    def __enter__(self) -> Stack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the whole HBS system locally (demo).")
+    parser.add_argument("--data-dir", type=Path, default=Path("var/demo"))
+    parser.add_argument("--broker-port", type=int, default=None)
+    parser.add_argument("--exit-when-ready", action="store_true", help="start, print, stop")
+    args = parser.parse_args(argv)
+
+    stack = Stack(args.data_dir, broker_port=args.broker_port or free_port())
+    stopping = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    started = time.monotonic()
+    try:
+        stack.start()
+    except (RuntimeError, TimeoutError) as error:
+        print(f"HBS failed to start: {error}", file=sys.stderr)
+        stack.stop()
+        return 1
+    print(f"HBS ready in {time.monotonic() - started:.1f} s (data: {stack.data_dir})")
+    for spec in SERVICES:
+        print(f"{spec.name}: {stack.url(spec.name)}")
+    print(f"broker: {stack.broker.bootstrap}")
+    print("demo logins (password for all: " + DEMO_PASSWORD + "):")
+    for person in DEMO_PEOPLE:
+        print(f"  {person.username:<15} {person.full_name} ({', '.join(person.roles)})")
+    print("Ctrl-C stops everything.", flush=True)
+    if not args.exit_when_ready:
+        while not stopping.is_set():
+            for name, process in stack.processes.items():
+                if process.poll() is not None:
+                    print(f"{name} exited with code {process.returncode}", file=sys.stderr)
+                    stopping.set()
+            stopping.wait(1.0)
+    print("stopping…", flush=True)
+    stack.stop()
+    print("stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

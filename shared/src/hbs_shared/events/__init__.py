@@ -1,0 +1,19 @@
+"""Event envelope and the versioned contracts every service speaks."""
+
+from hbs_shared.events.envelope import (
+    EventEnvelope,
+    EventPayload,
+    EventRejected,
+    EventRegistry,
+    decode_event,
+    make_envelope,
+)
+
+__all__ = [
+    "EventEnvelope",
+    "EventPayload",
+    "EventRegistry",
+    "EventRejected",
+    "decode_event",
+    "make_envelope",
+]

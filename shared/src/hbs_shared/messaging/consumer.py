@@ -1,0 +1,119 @@
+"""Consuming events: validate, dead-letter what can never be processed, apply once via the inbox."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from enum import StrEnum
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hbs_shared.db import Database
+from hbs_shared.events.envelope import (
+    EventEnvelope,
+    EventPayload,
+    EventRegistry,
+    EventRejected,
+    decode_event,
+)
+from hbs_shared.logging import correlation_id, get_logger
+from hbs_shared.messaging.inbox import InboxRepository
+
+log = get_logger(__name__)
+
+Handler = Callable[[AsyncSession, EventEnvelope, Any], Awaitable[None]]
+AfterCommit = Callable[[], None]
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+class Outcome(StrEnum):
+    applied = "applied"
+    duplicate = "duplicate"
+    ignored = "ignored"
+    dead_lettered = "dead_lettered"
+
+
+class EventConsumer:
+    """One named consumer of one topic: decodes, dead-letters, deduplicates, applies."""
+
+    def __init__(
+        self,
+        name: str,
+        topic: str,
+        db: Database,
+        registry: EventRegistry,
+        handlers: Mapping[type[EventPayload], Handler],
+        *,
+        after_commit: AfterCommit | None = None,
+    ) -> None:
+        self.name = name
+        self.topic = topic
+        self._db = db
+        self._registry = registry
+        self._handlers = {model.event_type: handler for model, handler in handlers.items()}
+        self._after_commit = after_commit
+        self._inbox = InboxRepository()
+        self._broker: KafkaBroker | None = None
+
+    def attach(self, broker: KafkaBroker) -> None:
+        """Subscribe on the broker; handler errors other than rejections are retried (nack)."""
+        self._broker = broker
+
+        @broker.subscriber(
+            self.topic,
+            group_id=self.name,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            title=f"{self.name}:{self.topic}",
+        )
+        async def _on_message(body: bytes, message: KafkaMessage) -> None:
+            await self.process(body, dict(message.headers))
+
+    async def process(self, raw: bytes, headers: Mapping[str, Any] | None = None) -> Outcome:
+        try:
+            envelope, payload = decode_event(raw, self._registry)
+        except EventRejected as rejected:
+            await self._dead_letter(raw, rejected.reason, headers or {})
+            return Outcome.dead_lettered
+        token = correlation_id.set(envelope.correlation_id)
+        try:
+            handler = self._handlers.get(envelope.type)
+            if handler is None:
+                return Outcome.ignored
+            try:
+                async with self._db.transaction() as session:
+                    if not await self._inbox.claim(
+                        session, self.name, envelope.event_id, envelope.type
+                    ):
+                        log.info("duplicate event skipped", event_id=str(envelope.event_id))
+                        return Outcome.duplicate
+                    await handler(session, envelope, payload)
+            except EventRejected as rejected:
+                await self._dead_letter(raw, rejected.reason, headers or {})
+                return Outcome.dead_lettered
+            if self._after_commit is not None:
+                self._after_commit()
+            log.info("event applied", event_type=envelope.type, event_id=str(envelope.event_id))
+            return Outcome.applied
+        finally:
+            correlation_id.reset(token)
+
+    async def _dead_letter(self, raw: bytes, reason: str, headers: Mapping[str, Any]) -> None:
+        log.warning("event dead-lettered", topic=self.topic, consumer=self.name, reason=reason)
+        if self._broker is None:
+            raise RuntimeError("consumer is not attached to a broker")
+        await self._broker.publish(
+            raw,
+            topic=dead_letter_topic(self.topic),
+            headers={
+                "dlq-reason": reason[:1000],
+                "dlq-consumer": self.name,
+                "dlq-original-topic": self.topic,
+                "correlation-id": str(headers.get("correlation-id", "")),
+            },
+        )

@@ -1,0 +1,180 @@
+"""The one wiring point every service goes through: app, database, broker, outbox, health."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hbs_shared.auth import JwksVerifier
+from hbs_shared.db import Database
+from hbs_shared.logging import configure_logging, correlation_id, get_logger, new_correlation_id
+from hbs_shared.messaging.consumer import EventConsumer
+from hbs_shared.messaging.outbox import OutboxRelay, OutboxRepository, kafka_publisher
+from hbs_shared.metrics import MetricsMiddleware, ServiceMetrics
+from hbs_shared.migrations import upgrade_to_head
+from hbs_shared.problems import PROBLEM_JSON, install_problem_handlers
+from hbs_shared.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+_CORRELATION_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class ServiceRuntime:
+    """Everything a service's handlers need, built once per process (Cosmic Python's bootstrap)."""
+
+    def __init__(self, name: str, settings: ServiceSettings, *, migrations: Path | None) -> None:
+        self.name = name
+        self.settings = settings
+        self.migrations = migrations
+        self.db = Database(settings.sqlalchemy_url(name))
+        self.metrics = ServiceMetrics(name)
+        self.broker = KafkaBroker(
+            [s.strip() for s in settings.kafka_bootstrap.split(",")],
+            enable_idempotence=settings.kafka_idempotence,
+            client_id=f"hbs-{name}",
+            middlewares=[KafkaPrometheusMiddleware(registry=self.metrics.registry, app_name=name)],
+            graceful_timeout=10.0,
+        )
+        self.outbox = OutboxRepository()
+        self.relay = OutboxRelay(
+            self.db, kafka_publisher(self.broker), poll_seconds=settings.outbox_poll_seconds
+        )
+        self.verifier = JwksVerifier(settings.identity_url)
+        self.consumers: list[EventConsumer] = []
+
+    def add_consumer(self, consumer: EventConsumer) -> None:
+        consumer.attach(self.broker)
+        self.consumers.append(consumer)
+
+
+Hook = Callable[[ServiceRuntime], Awaitable[None]]
+
+
+class CorrelationMiddleware:
+    """Takes X-Correlation-ID from the caller (or makes one) and returns it on the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers", [])).get(b"x-correlation-id", b"").decode("latin-1")
+        value = incoming if _CORRELATION_RE.match(incoming) else new_correlation_id()
+        token = correlation_id.set(value)
+
+        async def with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-correlation-id", value.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, with_header)
+        finally:
+            correlation_id.reset(token)
+
+
+def _health_router(runtime: ServiceRuntime) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive", "service": runtime.name}
+
+    @router.get("/readyz")
+    async def readyz() -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            await runtime.db.ping()
+            checks["database"] = "ok"
+        except Exception as error:
+            checks["database"] = f"unreachable: {type(error).__name__}"
+        checks["broker"] = "ok" if await runtime.broker.ping(timeout=2.0) else "unreachable"
+        ready = all(value == "ok" for value in checks.values())
+        body: dict[str, Any] = {"service": runtime.name, "checks": checks}
+        if ready:
+            return JSONResponse({"status": "ready", **body})
+        return JSONResponse(
+            {"type": "about:blank", "title": "Dịch vụ chưa sẵn sàng", "status": 503,
+             "detail": ", ".join(f"{k}: {v}" for k, v in checks.items() if v != "ok"), **body},
+            status_code=503,
+            media_type=PROBLEM_JSON,
+        )
+
+    @router.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        async with runtime.db.transaction() as session:
+            pending = await runtime.outbox.count_pending(session)
+        runtime.metrics.outbox_pending.labels(runtime.name).set(pending)
+        return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def create_service_app(
+    runtime: ServiceRuntime,
+    *,
+    title: str,
+    routers: Sequence[APIRouter] = (),
+    on_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
+) -> FastAPI:
+    """A FastAPI app whose lifespan owns the database, the broker and the outbox relay."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if runtime.migrations is not None and runtime.settings.auto_migrate:
+            await upgrade_to_head(runtime.db.engine, runtime.migrations)
+        for hook in on_startup:
+            await hook(runtime)
+        await runtime.broker.start()
+        runtime.relay.start()
+        log.info("service started", url=runtime.settings.base_url())
+        try:
+            yield
+        finally:
+            await runtime.relay.stop()
+            await runtime.broker.stop()
+            for hook in on_shutdown:
+                await hook(runtime)
+            await runtime.db.dispose()
+            log.info("service stopped")
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.verifier = runtime.verifier
+    install_problem_handlers(app)
+    app.include_router(_health_router(runtime))
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(MetricsMiddleware, metrics=runtime.metrics, router_app=app.router)
+    app.add_middleware(CorrelationMiddleware)
+    return app
+
+
+def runtime_of(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+def serve(app: FastAPI, settings: ServiceSettings, service: str) -> None:
+    """Run one service as its own process (the embedded default and production alike)."""
+    configure_logging(service, settings.log_level)
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+        timeout_graceful_shutdown=10,
+    )

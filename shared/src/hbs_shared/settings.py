@@ -1,0 +1,107 @@
+"""Settings: one pydantic-settings class per service, each with its own environment prefix."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_PREFIX = "dev-only-"
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs; subclasses set `model_config` with their own env prefix."""
+
+    model_config = SettingsConfigDict(extra="ignore", validate_default=True)
+
+    environment: Environment = Environment.development
+    """`development` and `test` accept the embedded defaults; `production` refuses them."""
+    school_id: str = Field(default="thpt-chuyen-thai-binh", pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    """The school this deployment serves by default (a province runs many on one deployment)."""
+    data_dir: Path = Path("var")
+    """Folder for SQLite files, keys and documents in the embedded default."""
+    database_url: str = ""
+    """SQLAlchemy async URL (sqlite+aiosqlite:///… or postgresql+asyncpg://…); empty = SQLite in data_dir."""
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", min_length=3)
+    """Kafka bootstrap servers, comma separated host:port."""
+    kafka_idempotence: bool = False
+    """Idempotent producers; off on the embedded broker, which does not support InitProducerId."""
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str = ""
+    """Base URL other services and users reach this one at; empty = http://host:port."""
+    identity_url: str = "http://127.0.0.1:8001"
+    """Where the identity service answers (JWKS and authorisation queries)."""
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    auto_migrate: bool = True
+    """Run this service's Alembic migrations at start-up."""
+    outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_in_production(self) -> ServiceSettings:
+        if self.environment is Environment.production:
+            for name, value in self:
+                if isinstance(value, SecretStr) and (
+                    not value.get_secret_value()
+                    or value.get_secret_value().startswith(DEV_SECRET_PREFIX)
+                ):
+                    prefix = self.model_config.get("env_prefix", "")
+                    raise ValueError(
+                        f"{(prefix + name).upper()} must be set to a real secret in production"
+                    )
+            if not self.database_url:
+                prefix = self.model_config.get("env_prefix", "")
+                raise ValueError(f"{prefix.upper()}DATABASE_URL must be set in production")
+        if self.database_url and not self.database_url.startswith(
+            ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+        ):
+            raise ValueError(
+                f"{self.model_config.get('env_prefix', '').upper()}DATABASE_URL must start with "
+                "sqlite+aiosqlite:// or postgresql+asyncpg://"
+            )
+        return self
+
+    def sqlalchemy_url(self, service: str) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{service}.sqlite3').resolve()}"
+
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+class ConfigurationError(SystemExit):
+    """Raised (as an exit) when a setting is missing or malformed; the message names the variable."""
+
+
+def _variable_names(cls: type[ServiceSettings], error: ValidationError) -> list[str]:
+    prefix = str(cls.model_config.get("env_prefix", "")).upper()
+    lines = []
+    for item in error.errors():
+        loc = [str(part) for part in item["loc"]]
+        name = (prefix + "_".join(loc)).upper() if loc else prefix.rstrip("_")
+        lines.append(f"{name}: {item['msg']}")
+    return lines
+
+
+def load_settings(cls: type[S], **overrides: Any) -> S:
+    """Build settings from the environment; on error exit with a message naming each variable."""
+    try:
+        return cls(**overrides)
+    except ValidationError as error:
+        message = "configuration error: " + "; ".join(_variable_names(cls, error))
+        print(message, file=sys.stderr)
+        raise ConfigurationError(message) from None
