@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 DEMO_NAMESPACE = uuid.UUID("6f1c1d2e-5b7a-4c1e-9a43-2c6f0e4b8d11")
-DEMO_PASSWORD = "hbs-demo-2026"  # noqa: S105 — printed by `make demo`; seeding is refused in production
+DEMO_PASSWORD = "hbs-demo-2026"
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """`python -m hbs_identity`: run the identity service."""
 
-from hbs_identity.app import create_app
-from hbs_identity.settings import IdentitySettings
 from hbs_shared.service import serve
 from hbs_shared.settings import load_settings
+
+from hbs_identity.app import create_app
+from hbs_identity.settings import IdentitySettings
 
 
 def main() -> None:

@@ -101,7 +101,7 @@ class Stack:
             env=self.service_env(spec),
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509
+            preexec_fn=_die_with_parent,
             start_new_session=True,
         )
         log.close()

@@ -3,8 +3,8 @@
 from hbs_shared.events.envelope import (
     EventEnvelope,
     EventPayload,
-    EventRejected,
     EventRegistry,
+    EventRejected,
     decode_event,
     make_envelope,
 )

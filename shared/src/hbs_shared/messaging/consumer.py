@@ -7,7 +7,8 @@ from enum import StrEnum
 from typing import Any
 
 from faststream import AckPolicy
-from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_shared.db import Database
@@ -71,14 +72,17 @@ class EventConsumer:
             ack_policy=AckPolicy.NACK_ON_ERROR,
             title=f"{self.name}:{self.topic}",
         )
-        async def _on_message(body: bytes, message: KafkaMessage) -> None:
-            await self.process(body, dict(message.headers))
+        async def _on_message(message: KafkaMessage) -> None:
+            # The raw bytes, not FastStream's decoding: malformed input must reach decode_event.
+            await self.process(message.body, dict(message.headers), message.raw_message.key)
 
-    async def process(self, raw: bytes, headers: Mapping[str, Any] | None = None) -> Outcome:
+    async def process(
+        self, raw: bytes, headers: Mapping[str, Any] | None = None, key: bytes | None = None
+    ) -> Outcome:
         try:
             envelope, payload = decode_event(raw, self._registry)
         except EventRejected as rejected:
-            await self._dead_letter(raw, rejected.reason, headers or {})
+            await self._dead_letter(raw, rejected.reason, headers or {}, key)
             return Outcome.dead_lettered
         token = correlation_id.set(envelope.correlation_id)
         try:
@@ -94,7 +98,7 @@ class EventConsumer:
                         return Outcome.duplicate
                     await handler(session, envelope, payload)
             except EventRejected as rejected:
-                await self._dead_letter(raw, rejected.reason, headers or {})
+                await self._dead_letter(raw, rejected.reason, headers or {}, key)
                 return Outcome.dead_lettered
             if self._after_commit is not None:
                 self._after_commit()
@@ -103,13 +107,16 @@ class EventConsumer:
         finally:
             correlation_id.reset(token)
 
-    async def _dead_letter(self, raw: bytes, reason: str, headers: Mapping[str, Any]) -> None:
+    async def _dead_letter(
+        self, raw: bytes, reason: str, headers: Mapping[str, Any], key: bytes | None
+    ) -> None:
         log.warning("event dead-lettered", topic=self.topic, consumer=self.name, reason=reason)
         if self._broker is None:
             raise RuntimeError("consumer is not attached to a broker")
         await self._broker.publish(
             raw,
             topic=dead_letter_topic(self.topic),
+            key=key,  # same key, same partition: dead letters keep their original order
             headers={
                 "dlq-reason": reason[:1000],
                 "dlq-consumer": self.name,

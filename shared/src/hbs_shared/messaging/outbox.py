@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -148,10 +149,8 @@ class OutboxRelay:
                 backoff = min(backoff * 2, self._max_backoff)
                 continue
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
-            except TimeoutError:
-                pass
 
     def start(self) -> None:
         if self._task is None:
@@ -160,17 +159,22 @@ class OutboxRelay:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
 
-def kafka_publisher(broker: Any) -> Publish:
-    """A Publish that sends through a FastStream KafkaBroker and waits for the broker's ack."""
+def kafka_publisher(broker: Any, timeout_seconds: float = 10.0) -> Publish:
+    """A Publish that sends through a FastStream KafkaBroker and waits for the broker's ack.
+
+    The timeout bounds a send while the broker is away; a send that lands late anyway is only
+    a duplicate, which the consumers' inboxes drop.
+    """
 
     async def publish(message: OutgoingMessage) -> None:
+        await asyncio.wait_for(_send(message), timeout_seconds)
+
+    async def _send(message: OutgoingMessage) -> None:
         await broker.publish(
             message.body,
             topic=message.topic,

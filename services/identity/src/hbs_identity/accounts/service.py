@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import unicodedata
 
+from hbs_shared.demo import DEMO_PASSWORD, DEMO_PEOPLE
+from hbs_shared.problems import Problem
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_identity.accounts.passwords import hash_password, verify_password
 from hbs_identity.accounts.repository import AccountRepository
 from hbs_identity.models import Account
-from hbs_shared.demo import DEMO_PASSWORD, DEMO_PEOPLE
-from hbs_shared.problems import Problem
 
 BAD_CREDENTIALS = Problem(401, "Sai tên đăng nhập hoặc mật khẩu", "invalid credentials")
 

@@ -1,7 +1,8 @@
 """Alembic environment of the signing service."""
 
-from hbs_signing.models import Base
 from hbs_shared.messaging.tables import metadata as messaging_metadata
 from hbs_shared.migration_env import run_env
+
+from hbs_signing.models import Base
 
 run_env([Base.metadata, messaging_metadata])

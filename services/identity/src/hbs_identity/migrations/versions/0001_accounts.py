@@ -9,7 +9,6 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
 from hbs_shared.messaging.migration import create_messaging_tables, drop_messaging_tables
 
 revision: str = "0001"

@@ -1,0 +1,123 @@
+"""Fixtures every test folder shares: the real broker, real databases, the running stack.
+
+`HBS_TEST_DATABASE=postgresql` runs the database-backed tests on PostgreSQL
+(`HBS_TEST_POSTGRES_URL`, default postgresql+asyncpg://postgres@127.0.0.1:5432/test).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import uuid
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from hbs_shared.devstack.broker import LocalBroker
+from hbs_shared.devstack.stack import Stack
+
+TEST_DATABASE = os.environ.get("HBS_TEST_DATABASE", "sqlite")
+POSTGRES_URL = os.environ.get(
+    "HBS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+
+
+def pytest_report_header() -> str:
+    return f"HBS test database: {TEST_DATABASE}"
+
+
+class DatabaseFactory:
+    """Hands out empty databases: SQLite files, or fresh PostgreSQL databases dropped at the end."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.created: list[str] = []
+
+    def _admin_dsn(self) -> str:
+        return POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
+
+    def new(self, service: str) -> str:
+        if TEST_DATABASE == "sqlite":
+            return f"sqlite+aiosqlite:///{self.tmp / f'{service}-{uuid.uuid4().hex[:8]}.sqlite3'}"
+        if TEST_DATABASE != "postgresql":
+            raise pytest.UsageError("HBS_TEST_DATABASE must be sqlite or postgresql")
+        name = f"hbs_t_{service}_{uuid.uuid4().hex[:10]}"
+
+        async def create() -> None:
+            connection = await asyncpg.connect(self._admin_dsn())
+            try:
+                await connection.execute(f'CREATE DATABASE "{name}"')
+            finally:
+                await connection.close()
+
+        _run_in_thread(create)
+        self.created.append(name)
+        base = POSTGRES_URL.rsplit("/", 1)[0]
+        return f"{base}/{name}"
+
+    def drop_all(self) -> None:
+        if not self.created:
+            return
+
+        async def drop() -> None:
+            connection = await asyncpg.connect(self._admin_dsn())
+            try:
+                for name in self.created:
+                    await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                await connection.close()
+
+        _run_in_thread(drop)
+
+
+def _run_in_thread(factory: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a coroutine to completion from sync code, even when a test's event loop is running."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(factory())
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFactory]:
+    factory = DatabaseFactory(tmp_path_factory.mktemp("db"))
+    yield factory
+    factory.drop_all()
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    """The real Kafka-compatible broker, shared by the session's tests."""
+    with LocalBroker(log_path=tmp_path_factory.mktemp("broker") / "broker.log") as broker:
+        yield broker
+
+
+@pytest.fixture(scope="session")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, databases: DatabaseFactory
+) -> Iterator[Stack]:
+    """The whole system as separate processes, as `make demo` runs it."""
+    from hbs_shared.devstack.broker import free_port
+
+    names = ("identity", "grades", "signing", "portal")
+    running = Stack(
+        tmp_path_factory.mktemp("stack"),
+        ports={name: free_port() for name in names},
+        database_urls={name: databases.new(name) for name in names},
+        environment="test",
+    )
+    with running:
+        yield running

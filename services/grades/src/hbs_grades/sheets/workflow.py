@@ -1,0 +1,48 @@
+"""The score sheet's states and the only moves between them (Đ8 Step 1)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from hbs_shared.problems import Problem
+
+from hbs_grades.models import SheetState
+
+
+class SheetAction(StrEnum):
+    submit = "submit"
+    request_signature = "request_signature"
+    signature_completed = "signature_completed"
+    signature_failed = "signature_failed"
+
+
+TRANSITIONS: dict[tuple[SheetState, SheetAction], SheetState] = {
+    (SheetState.open, SheetAction.submit): SheetState.submitted,
+    (SheetState.submitted, SheetAction.request_signature): SheetState.signing,
+    (SheetState.signing, SheetAction.signature_completed): SheetState.signed,
+    (SheetState.signing, SheetAction.signature_failed): SheetState.submitted,
+}
+
+_STATE_NAMES = {
+    SheetState.open: "đang nhập điểm",
+    SheetState.submitted: "đã nộp",
+    SheetState.signing: "đang ký",
+    SheetState.signed: "đã ký",
+}
+
+
+def state_label(state: SheetState) -> str:
+    return _STATE_NAMES[state]
+
+
+def next_state(state: SheetState, action: SheetAction) -> SheetState:
+    """The state after `action`, or a 409 naming the state the sheet is in."""
+    try:
+        return TRANSITIONS[(state, action)]
+    except KeyError:
+        raise Problem(
+            409,
+            "Thao tác không hợp lệ ở trạng thái hiện tại",
+            f"cannot {action.value} a sheet that is {state.value} ({state_label(state)})",
+            field="state",
+        ) from None

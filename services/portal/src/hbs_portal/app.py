@@ -1,0 +1,29 @@
+"""The portal: staff, parent and public pages; it calls the other services with the user's token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from hbs_shared.service import ServiceRuntime, create_service_app
+
+from hbs_portal.settings import PortalSettings
+from hbs_portal.web import pages
+from hbs_portal.web.backends import Backends
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: PortalSettings) -> FastAPI:
+    runtime = ServiceRuntime("portal", settings, migrations=MIGRATIONS)
+    backends = Backends(settings.identity_url, settings.grades_url, settings.signing_url)
+
+    async def close_backends(_rt: ServiceRuntime) -> None:
+        await backends.close()
+
+    app = create_service_app(
+        runtime, title="HBS portal", routers=[pages.router], on_shutdown=[close_backends]
+    )
+    app.state.backends = backends
+    app.state.settings = settings
+    return app

@@ -1,0 +1,88 @@
+"""Calls to the other services' HTTP APIs, always with the signed-in user's own token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from hbs_shared.logging import current_correlation_id
+
+
+class BackendError(Exception):
+    def __init__(self, status: int, title: str) -> None:
+        super().__init__(title)
+        self.status = status
+        self.title = title
+
+
+class SessionExpired(BackendError):
+    pass
+
+
+class Backends:
+    def __init__(self, identity_url: str, grades_url: str, signing_url: str) -> None:
+        self.identity_url = identity_url.rstrip("/")
+        self.grades_url = grades_url.rstrip("/")
+        self.signing_url = signing_url.rstrip("/")
+        self.client = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=3.0))
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    def _headers(self, token: str | None) -> dict[str, str]:
+        headers = {"x-correlation-id": current_correlation_id()}
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        return headers
+
+    async def _call(self, method: str, url: str, token: str | None, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self.client.request(method, url, headers=self._headers(token), **kwargs)
+        except httpx.HTTPError:
+            raise BackendError(503, "Dịch vụ tạm thời không phản hồi, xin thử lại sau") from None
+        if response.status_code == 401 and token:
+            raise SessionExpired(401, "Phiên đăng nhập đã hết hạn, xin đăng nhập lại")
+        if response.status_code >= 400:
+            title = "Có lỗi xảy ra"
+            if response.headers.get("content-type", "").startswith("application/problem+json"):
+                title = str(response.json().get("title", title))
+            raise BackendError(response.status_code, title)
+        return response
+
+    async def sign_in(self, username: str, password: str) -> dict[str, Any]:
+        response = await self._call(
+            "POST", f"{self.identity_url}/auth/token", None,
+            json={"username": username, "password": password},
+        )
+        token: dict[str, Any] = response.json()
+        me = await self._call("GET", f"{self.identity_url}/me", token["access_token"])
+        return {**token, "me": me.json()}
+
+    async def sheets(self, token: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = (
+            await self._call("GET", f"{self.grades_url}/sheets", token)
+        ).json()
+        return result
+
+    async def sheet(self, token: str, sheet_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = (
+            await self._call("GET", f"{self.grades_url}/sheets/{sheet_id}", token)
+        ).json()
+        return result
+
+    async def sheet_action(
+        self, token: str, sheet_id: str, action: str, version: int
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = (
+            await self._call(
+                "POST", f"{self.grades_url}/sheets/{sheet_id}/{action}", token,
+                json={"expected_version": version},
+            )
+        ).json()
+        return result
+
+    async def document_pdf(self, token: str, document_id: str) -> bytes:
+        response = await self._call(
+            "GET", f"{self.signing_url}/documents/{document_id}/pdf", token
+        )
+        return response.content

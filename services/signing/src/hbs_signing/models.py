@@ -1,0 +1,65 @@
+"""Signing's tables."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, LargeBinary, String, Text, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql import func
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Certificate(Base):
+    """Chứng thư số: a signer's certificate for a key held in the token."""
+
+    __tablename__ = "certificates"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    school_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    key_label: Mapped[str] = mapped_column(String(64))
+    subject_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(40))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    der: Mapped[bytes] = mapped_column(LargeBinary)
+    not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    not_after: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SignedDocument(Base):
+    """A signed PDF version, stored by its SHA-256 in the document store."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    school_id: Mapped[str] = mapped_column(String(64), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    request_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    signer_user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    signer_role: Mapped[str] = mapped_column(String(40))
+    certificate_sha256: Mapped[str] = mapped_column(String(64))
+    verification_code: Mapped[str] = mapped_column(String(16), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SigningRequest(Base):
+    """One request to sign, remembered so a repeated request signs once."""
+
+    __tablename__ = "signing_requests"
+
+    request_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    signer_user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    outcome: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,33 @@
+"""Signing service settings (environment prefix HBS_SIGNING_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hbs_shared.settings import Environment, ServiceSettings
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+
+
+class SigningSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="HBS_SIGNING_", extra="ignore")
+
+    port: int = Field(default=8003, ge=1, le=65535)
+    pkcs11_module: str = "/usr/lib/softhsm/libsofthsm2.so"
+    """Path of the token's PKCS#11 library (SoftHSM2 here; the HSM vendor's in production)."""
+    token_label: str = Field(default="hbs", min_length=1, max_length=32)
+    """The token is chosen by label, never by slot number."""
+    token_pin: SecretStr = SecretStr("dev-only-1234")
+    """User PIN of the token."""
+    softhsm_dir: Path | None = None
+    """Embedded default: a folder where the service keeps its own SoftHSM2 token."""
+    development_ca: bool = True
+    """Issue staff and seal certificates from the local development CA (refused in production)."""
+    school_name: str = Field(default="Trường THPT Chuyên Thái Bình", min_length=1, max_length=200)
+    school_location: str = Field(default="Hưng Yên", min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _no_development_ca_in_production(self) -> SigningSettings:
+        if self.environment is Environment.production and self.development_ca:
+            raise ValueError("HBS_SIGNING_DEVELOPMENT_CA must be false in production")
+        return self

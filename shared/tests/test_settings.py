@@ -1,0 +1,87 @@
+"""Settings: a missing or malformed setting stops the service with the variable's name."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from hbs_shared.settings import ConfigurationError, Environment, ServiceSettings, load_settings
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+
+class ExampleSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="HBS_EXAMPLE_", extra="ignore")
+    api_secret: SecretStr = SecretStr("dev-only-secret")
+
+
+def test_malformed_value_names_the_variable(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("HBS_EXAMPLE_PORT", "not-a-port")
+    with pytest.raises(ConfigurationError):
+        load_settings(ExampleSettings)
+    assert "HBS_EXAMPLE_PORT" in capsys.readouterr().err
+
+
+def test_development_accepts_embedded_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HBS_EXAMPLE_ENVIRONMENT", raising=False)
+    settings = load_settings(ExampleSettings)
+    assert settings.environment is Environment.development
+    assert settings.sqlalchemy_url("example").startswith("sqlite+aiosqlite:///")
+
+
+def test_production_refuses_a_default_secret(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("HBS_EXAMPLE_ENVIRONMENT", "production")
+    monkeypatch.setenv("HBS_EXAMPLE_DATABASE_URL", "postgresql+asyncpg://db/hbs")
+    with pytest.raises(ConfigurationError):
+        load_settings(ExampleSettings)
+    assert "HBS_EXAMPLE_API_SECRET" in capsys.readouterr().err
+
+
+def test_production_requires_a_database_url(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("HBS_EXAMPLE_ENVIRONMENT", "production")
+    monkeypatch.setenv("HBS_EXAMPLE_API_SECRET", "a-real-secret")
+    with pytest.raises(ConfigurationError):
+        load_settings(ExampleSettings)
+    assert "HBS_EXAMPLE_DATABASE_URL" in capsys.readouterr().err
+
+
+def test_database_url_of_an_unsupported_driver_is_refused(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("HBS_EXAMPLE_DATABASE_URL", "mysql://db/hbs")
+    with pytest.raises(ConfigurationError):
+        load_settings(ExampleSettings)
+    assert "HBS_EXAMPLE_DATABASE_URL" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("module", "variable", "value"),
+    [
+        ("hbs_grades", "HBS_GRADES_PORT", "eighty"),
+        ("hbs_identity", "HBS_IDENTITY_ACCESS_TOKEN_MINUTES", "0"),
+        ("hbs_signing", "HBS_SIGNING_TOKEN_LABEL", ""),
+        ("hbs_portal", "HBS_PORTAL_ENVIRONMENT", "staging"),
+    ],
+)
+def test_each_service_exits_naming_a_malformed_variable(module: str, variable: str, value: str) -> None:
+    env = {**os.environ, variable: value}
+    result = subprocess.run(
+        [sys.executable, "-m", module], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert variable in result.stderr
+
+
+def test_signing_in_production_refuses_the_development_pin() -> None:
+    env = {
+        **os.environ,
+        "HBS_SIGNING_ENVIRONMENT": "production",
+        "HBS_SIGNING_DATABASE_URL": "postgresql+asyncpg://db/signing",
+        "HBS_SIGNING_DEVELOPMENT_CA": "false",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "hbs_signing"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "HBS_SIGNING_TOKEN_PIN" in result.stderr
