@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -46,6 +47,8 @@ class ServiceRuntime:
             client_id=f"hbs-{name}",
             middlewares=[KafkaPrometheusMiddleware(registry=self.metrics.registry, app_name=name)],
             graceful_timeout=10.0,
+            # Our logger, so the broker's lines come out as the same JSON as everything else.
+            logger=logging.getLogger(f"hbs.{name}.broker"),
         )
         self.outbox = OutboxRepository()
         self.relay = OutboxRelay(

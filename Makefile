@@ -1,0 +1,36 @@
+# The README's commands. Every target first installs what is missing (deploy/scripts/bootstrap.sh).
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+PYTEST := $(UV) run --frozen pytest
+DATA ?= var/demo
+
+.PHONY: bootstrap demo test test-postgres lint format clean-demo
+
+bootstrap:
+	@deploy/scripts/bootstrap.sh
+
+## make demo: the whole system on its embedded defaults, with the demo school; Ctrl-C stops it.
+demo: bootstrap
+	@$(UV) run --frozen python -m hbs_shared.devstack.stack --data-dir $(DATA)
+
+## make test: the whole suite: unit tests, and integration tests against the real broker,
+## SoftHSM2 and SQLite.
+test: bootstrap
+	@$(PYTEST)
+
+## make test-postgres: the database-backed tests again, on PostgreSQL.
+test-postgres: bootstrap
+	@HBS_TEST_DATABASE=postgresql $(PYTEST) -m db
+
+lint: bootstrap
+	@$(UV) run --frozen ruff check .
+	@$(UV) run --frozen ruff format --check .
+	@$(UV) run --frozen mypy shared/src services/identity/src services/grades/src services/signing/src services/portal/src
+
+format: bootstrap
+	@$(UV) run --frozen ruff format .
+	@$(UV) run --frozen ruff check --fix .
+
+## make clean-demo: forget the demo's data (databases, token, keys, documents).
+clean-demo:
+	rm -rf $(DATA)

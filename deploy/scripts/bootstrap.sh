@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what HBS needs on a fresh Debian/Ubuntu machine with Python 3.11+, only what is missing:
+# Debian packages (SoftHSM2, poppler's pdfsig, DejaVu fonts), uv, then the locked Python packages.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+need_apt=()
+command -v softhsm2-util >/dev/null 2>&1 || need_apt+=(softhsm2)
+[ -e /usr/lib/softhsm/libsofthsm2.so ] || need_apt+=(softhsm2)
+command -v pdfsig >/dev/null 2>&1 || need_apt+=(poppler-utils)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "bootstrap: installing Debian packages: ${need_apt[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+python3 - <<'PY'
+import sys
+if sys.version_info < (3, 11):
+    sys.exit(f"HBS needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+PY
+
+if ! command -v uv >/dev/null 2>&1 && [ ! -x "$HOME/.local/bin/uv" ]; then
+  echo "bootstrap: installing uv"
+  python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv
+fi
+UV="$(command -v uv || echo "$HOME/.local/bin/uv")"
+"$UV" sync --frozen --quiet
