@@ -230,3 +230,20 @@ def test_every_service_is_ready_and_exposes_metrics(stack: Stack) -> None:
             assert f'service="{service}"' in metrics and "hbs_http_requests_total" in metrics
     with api(stack, "grades") as client:
         assert "faststream_received_messages_total" in client.get("/metrics").text
+
+
+def test_portal_sign_in_refusals_are_clear_and_in_vietnamese(stack: Stack) -> None:
+    with httpx.Client(base_url=stack.url("portal"), timeout=30) as browser:
+        assert browser.get("/sheets").headers["location"] == "/login"
+        wrong = browser.post("/login", data={"username": "gv.toan", "password": "sai-mat-khau"})
+        assert wrong.status_code == 401 and "Sai tên đăng nhập hoặc mật khẩu" in wrong.text
+        assert 'value="gv.toan"' in wrong.text
+        empty = browser.post("/login", data={"username": " ", "password": "x"})
+        assert empty.status_code == 422 and "Tên đăng nhập: chưa nhập." in empty.text
+        assert "hbs_session" not in browser.cookies
+        signed_in = browser.post("/login", data={"username": "gv.van", "password": DEMO_PASSWORD})
+        assert signed_in.status_code == 303
+        cookie = signed_in.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie
+        assert browser.post("/logout").headers["location"] == "/login"
+        assert browser.get("/sheets").headers["location"] == "/login"

@@ -39,12 +39,25 @@ class Principal(BaseModel):
 class JwksVerifier:
     """Caches the identity service's public keys; refetches (at most every 30 s) on an unknown kid."""
 
-    def __init__(self, identity_url: str, *, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        identity_url: str,
+        *,
+        client: httpx.AsyncClient | None = None,
+        static_jwks: Mapping[str, Any] | None = None,
+    ) -> None:
         self._url = identity_url.rstrip("/") + JWKS_PATH
         self._client = client
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
+        if static_jwks is not None:
+            # Identity itself: it knows its keys, so it never calls its own JWKS over HTTP.
+            self._load(static_jwks)
+            self._fetched_at = float("inf")
+
+    def _load(self, jwks: Mapping[str, Any]) -> None:
+        self._keys = {key["kid"]: jwt.PyJWK(key) for key in jwks.get("keys", []) if "kid" in key}
 
     async def _refresh(self) -> None:
         async with self._lock:
@@ -58,9 +71,7 @@ class JwksVerifier:
             finally:
                 if self._client is None:
                     await client.aclose()
-            self._keys = {
-                key["kid"]: jwt.PyJWK(key) for key in jwks.get("keys", []) if "kid" in key
-            }
+            self._load(jwks)
             self._fetched_at = time.monotonic()
 
     async def verify(self, token: str) -> Principal:

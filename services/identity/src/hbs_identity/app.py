@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from hbs_shared.auth import JwksVerifier
 from hbs_shared.logging import get_logger
 from hbs_shared.service import ServiceRuntime, create_service_app
 from hbs_shared.settings import Environment
@@ -42,4 +43,5 @@ def create_app(settings: IdentitySettings) -> FastAPI:
         on_startup=[seed],
     )
     app.state.token_issuer = issuer
+    app.state.verifier = JwksVerifier(settings.identity_url, static_jwks=issuer.jwks())
     return app

@@ -74,7 +74,9 @@ class EventConsumer:
         )
         async def _on_message(message: KafkaMessage) -> None:
             # The raw bytes, not FastStream's decoding: malformed input must reach decode_event.
-            await self.process(message.body, dict(message.headers), message.raw_message.key)
+            record = message.raw_message
+            key = None if isinstance(record, tuple) else record.key
+            await self.process(message.body, dict(message.headers), key)
 
     async def process(
         self, raw: bytes, headers: Mapping[str, Any] | None = None, key: bytes | None = None
