@@ -21,9 +21,7 @@ from hbs_shared.devstack.broker import LocalBroker
 from hbs_shared.devstack.stack import Stack
 
 TEST_DATABASE = os.environ.get("HBS_TEST_DATABASE", "sqlite")
-POSTGRES_URL = os.environ.get(
-    "HBS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_URL = os.environ.get("HBS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 
 def pytest_report_header() -> str:
@@ -106,9 +104,7 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
 
 
 @pytest.fixture(scope="session")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory, databases: DatabaseFactory
-) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, databases: DatabaseFactory) -> Iterator[Stack]:
     """The whole system as separate processes, as `make demo` runs it."""
     from hbs_shared.devstack.broker import free_port
 

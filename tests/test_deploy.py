@@ -49,8 +49,12 @@ def test_prometheus_scrapes_each_service_on_its_default_port() -> None:
 
 
 def test_dashboard_and_alerts_use_metrics_the_services_export() -> None:
-    exported = ("hbs_http_requests_total", "hbs_http_request_duration_seconds_bucket",
-                "hbs_outbox_pending", "faststream_received_messages_total")
+    exported = (
+        "hbs_http_requests_total",
+        "hbs_http_request_duration_seconds_bucket",
+        "hbs_outbox_pending",
+        "faststream_received_messages_total",
+    )
     dashboard = json.loads((PRODUCTION / "grafana" / "dashboards" / "hbs.json").read_text())
     for panel in dashboard["panels"]:
         assert any(metric in panel["targets"][0]["expr"] for metric in exported), panel["title"]

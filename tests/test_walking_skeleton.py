@@ -73,16 +73,15 @@ def test_teacher_signs_a_sheet_through_the_portal_and_gets_a_valid_signed_pdf(
 ) -> None:
     with httpx.Client(base_url=stack.url("portal"), timeout=30) as browser:
         assert "Đăng nhập" in browser.get("/login").text
-        signed_in = browser.post(
-            "/login", data={"username": "gv.toan", "password": DEMO_PASSWORD}
-        )
+        signed_in = browser.post("/login", data={"username": "gv.toan", "password": DEMO_PASSWORD})
         assert signed_in.status_code == 303 and signed_in.headers["location"] == "/sheets"
         page = browser.get("/sheets").text
         assert "11 Toán chuyên" in page and "Nộp và ký số" in page
         row = re.search(
             r'<tr data-sheet="([0-9a-f-]{36})">\s*<td>10A1</td><td>Toán</td>.*?'
             r'name="csrf" value="([^"]+)".*?name="version" value="(\d+)"',
-            page, re.S,
+            page,
+            re.S,
         )
         assert row is not None, page
         sheet_id, csrf, version = row.groups()
@@ -125,17 +124,22 @@ def test_signed_pdf_fails_validation_against_another_root(stack: Stack) -> None:
     done = wait_for_state(stack, teacher, sheet["id"], "signed")
     with api(stack, "signing", teacher) as signing:
         pdf = signing.get(f"/documents/{done['document_id']}/pdf").content
+    import datetime as dt
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
-    import datetime as dt
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "Some other root")])
     now = dt.datetime.now(dt.UTC)
     other = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now)
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
@@ -149,18 +153,12 @@ def test_correlation_id_travels_from_the_request_to_the_signing_handler(stack: S
     correlation = f"e2e-{uuid.uuid4().hex}"
     with api(stack, "grades", teacher, **{"x-correlation-id": correlation}) as grades:
         sheet = sheet_named(grades.get("/sheets").json(), "10A2", "Toán")
-        submitted = grades.post(
-            f"/sheets/{sheet['id']}/submit", json={"expected_version": sheet["version"]}
-        )
+        submitted = grades.post(f"/sheets/{sheet['id']}/submit", json={"expected_version": sheet["version"]})
         assert submitted.headers["x-correlation-id"] == correlation
-        grades.post(
-            f"/sheets/{sheet['id']}/sign", json={"expected_version": submitted.json()["version"]}
-        )
+        grades.post(f"/sheets/{sheet['id']}/sign", json={"expected_version": submitted.json()["version"]})
     wait_for_state(stack, teacher, sheet["id"], "signed")
     signing_log = (stack.data_dir / "logs" / "signing.log").read_text()
-    assert any(
-        correlation in line and "document signed" in line for line in signing_log.splitlines()
-    )
+    assert any(correlation in line and "document signed" in line for line in signing_log.splitlines())
 
 
 def test_a_teacher_cannot_see_or_act_on_a_colleagues_sheet(stack: Stack) -> None:
@@ -169,8 +167,9 @@ def test_a_teacher_cannot_see_or_act_on_a_colleagues_sheet(stack: Stack) -> None
     with api(stack, "grades", owner) as grades:
         sheet = sheet_named(grades.get("/sheets").json(), "11 Toán chuyên", "Toán")
     with api(stack, "grades", colleague) as grades:
-        assert all(s["teacher_id"] == str(demo_person("gv.van").user_id)
-                   for s in grades.get("/sheets").json())
+        assert all(
+            s["teacher_id"] == str(demo_person("gv.van").user_id) for s in grades.get("/sheets").json()
+        )
         seen = grades.get(f"/sheets/{sheet['id']}")
         assert seen.status_code == 404
         assert seen.headers["content-type"] == "application/problem+json"
@@ -184,9 +183,7 @@ def test_the_principal_sees_every_sheet_but_cannot_submit_a_teachers_sheet(stack
         sheets = grades.get("/sheets").json()
         assert {s["class_name"] for s in sheets} >= {"10A1", "10A2", "11 Toán chuyên"}
         target = sheet_named(sheets, "11 Toán chuyên", "Toán")
-        refused = grades.post(
-            f"/sheets/{target['id']}/submit", json={"expected_version": target["version"]}
-        )
+        refused = grades.post(f"/sheets/{target['id']}/submit", json={"expected_version": target["version"]})
         assert refused.status_code == 403
 
 
@@ -194,16 +191,17 @@ def test_stale_version_is_a_conflict_naming_the_field(stack: Stack) -> None:
     teacher = token_for(stack, "gv.toan")
     with api(stack, "grades", teacher) as grades:
         sheet = sheet_named(grades.get("/sheets").json(), "11 Toán chuyên", "Toán")
-        stale = grades.post(
-            f"/sheets/{sheet['id']}/submit", json={"expected_version": sheet["version"] + 5}
-        )
+        stale = grades.post(f"/sheets/{sheet['id']}/submit", json={"expected_version": sheet["version"] + 5})
         assert stale.status_code == 409
         assert stale.json()["field"] == "expected_version"
 
 
 def test_requests_without_a_valid_token_are_refused_everywhere(stack: Stack) -> None:
-    for service, path in (("grades", "/sheets"), ("signing", f"/documents/{uuid.uuid4()}"),
-                          ("identity", "/me")):
+    for service, path in (
+        ("grades", "/sheets"),
+        ("signing", f"/documents/{uuid.uuid4()}"),
+        ("identity", "/me"),
+    ):
         with api(stack, service) as client:
             assert client.get(path).status_code == 401
         with api(stack, service, "not.a.token") as client:

@@ -38,9 +38,14 @@ effects = Table(
 
 def completed_payload(subject_id: uuid.UUID | None = None) -> SigningCompleted:
     return SigningCompleted(
-        request_id=uuid.uuid4(), subject_id=subject_id or uuid.uuid4(), document_id=uuid.uuid4(),
-        sha256="a" * 64, signer_user_id=uuid.uuid4(), signer_role="subject_teacher",
-        certificate_sha256="b" * 64, signed_at=datetime.now(UTC),
+        request_id=uuid.uuid4(),
+        subject_id=subject_id or uuid.uuid4(),
+        document_id=uuid.uuid4(),
+        sha256="a" * 64,
+        signer_user_id=uuid.uuid4(),
+        signer_role="subject_teacher",
+        certificate_sha256="b" * 64,
+        signed_at=datetime.now(UTC),
     )
 
 
@@ -70,8 +75,11 @@ async def effect_count(db: Database, subject_id: uuid.UUID) -> int:
 
 async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list[Any]:
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-        group_id=f"reader-{uuid.uuid4().hex}", enable_auto_commit=False,
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        group_id=f"reader-{uuid.uuid4().hex}",
+        enable_auto_commit=False,
     )
     await consumer.start()
     records: list[Any] = []
@@ -138,7 +146,10 @@ async def test_outbox_event_committed_while_broker_is_down_is_delivered_when_it_
 
 async def test_inbox_applies_the_same_event_once(db: Database, kafka: LocalBroker) -> None:
     consumer = EventConsumer(
-        "test.inbox", "test.inbox.events", db, EventRegistry(SigningCompleted),
+        "test.inbox",
+        "test.inbox.events",
+        db,
+        EventRegistry(SigningCompleted),
         {SigningCompleted: record_effect},
     )
     raw = json.dumps(make_envelope(completed_payload(), "thpt-a").model_dump(mode="json")).encode()
@@ -148,13 +159,14 @@ async def test_inbox_applies_the_same_event_once(db: Database, kafka: LocalBroke
     assert await effect_count(db, subject) == 1
 
 
-async def test_inbox_over_the_real_broker_redelivery_has_one_effect(
-    db: Database, kafka: LocalBroker
-) -> None:
+async def test_inbox_over_the_real_broker_redelivery_has_one_effect(db: Database, kafka: LocalBroker) -> None:
     topic = f"test.redelivery.{uuid.uuid4().hex[:6]}"
     broker = KafkaBroker(kafka.bootstrap)
     consumer = EventConsumer(
-        "test.redelivery", topic, db, EventRegistry(SigningCompleted),
+        "test.redelivery",
+        topic,
+        db,
+        EventRegistry(SigningCompleted),
         {SigningCompleted: record_effect},
     )
     consumer.attach(broker)
@@ -182,7 +194,10 @@ async def test_malformed_events_go_to_the_dead_letter_topic_and_the_consumer_goe
     topic = f"test.dlq.{uuid.uuid4().hex[:6]}"
     broker = KafkaBroker(kafka.bootstrap)
     consumer = EventConsumer(
-        "test.dlq", topic, db, EventRegistry(SigningCompleted, SigningFailed),
+        "test.dlq",
+        topic,
+        db,
+        EventRegistry(SigningCompleted, SigningFailed),
         {SigningCompleted: record_effect},
     )
     consumer.attach(broker)

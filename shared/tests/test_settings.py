@@ -7,10 +7,10 @@ import subprocess
 import sys
 
 import pytest
-
-from hbs_shared.settings import ConfigurationError, Environment, ServiceSettings, load_settings
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
+
+from hbs_shared.settings import ConfigurationError, Environment, ServiceSettings, load_settings
 
 
 class ExampleSettings(ServiceSettings):
@@ -18,7 +18,9 @@ class ExampleSettings(ServiceSettings):
     api_secret: SecretStr = SecretStr("dev-only-secret")
 
 
-def test_malformed_value_names_the_variable(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_malformed_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("HBS_EXAMPLE_PORT", "not-a-port")
     with pytest.raises(ConfigurationError):
         load_settings(ExampleSettings)
@@ -32,7 +34,9 @@ def test_development_accepts_embedded_defaults(monkeypatch: pytest.MonkeyPatch) 
     assert settings.sqlalchemy_url("example").startswith("sqlite+aiosqlite:///")
 
 
-def test_production_refuses_a_default_secret(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_production_refuses_a_default_secret(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("HBS_EXAMPLE_ENVIRONMENT", "production")
     monkeypatch.setenv("HBS_EXAMPLE_DATABASE_URL", "postgresql+asyncpg://db/hbs")
     with pytest.raises(ConfigurationError):
@@ -40,7 +44,9 @@ def test_production_refuses_a_default_secret(monkeypatch: pytest.MonkeyPatch, ca
     assert "HBS_EXAMPLE_API_SECRET" in capsys.readouterr().err
 
 
-def test_production_requires_a_database_url(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_production_requires_a_database_url(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("HBS_EXAMPLE_ENVIRONMENT", "production")
     monkeypatch.setenv("HBS_EXAMPLE_API_SECRET", "a-real-secret")
     with pytest.raises(ConfigurationError):
@@ -48,7 +54,9 @@ def test_production_requires_a_database_url(monkeypatch: pytest.MonkeyPatch, cap
     assert "HBS_EXAMPLE_DATABASE_URL" in capsys.readouterr().err
 
 
-def test_database_url_of_an_unsupported_driver_is_refused(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_database_url_of_an_unsupported_driver_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("HBS_EXAMPLE_DATABASE_URL", "mysql://db/hbs")
     with pytest.raises(ConfigurationError):
         load_settings(ExampleSettings)

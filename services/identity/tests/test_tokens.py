@@ -25,8 +25,12 @@ from hbs_shared.problems import Problem
 
 def account() -> Account:
     return Account(
-        id=uuid.uuid4(), school_id="thpt-a", username="gv.a", full_name="Nguyễn Văn A",
-        password_hash="x", roles=["subject_teacher"],
+        id=uuid.uuid4(),
+        school_id="thpt-a",
+        username="gv.a",
+        full_name="Nguyễn Văn A",
+        password_hash="x",
+        roles=["subject_teacher"],
     )
 
 
@@ -43,22 +47,24 @@ def test_token_carries_identity_roles_and_school() -> None:
 @pytest.fixture
 async def identity(databases: Any, kafka: Any, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     settings = IdentitySettings(
-        database_url=databases.new("identity"), kafka_bootstrap=kafka.bootstrap,
-        data_dir=tmp_path, seed_demo=True, environment="test",
+        database_url=databases.new("identity"),
+        kafka_bootstrap=kafka.bootstrap,
+        data_dir=tmp_path,
+        seed_demo=True,
+        environment="test",
     )
     app = create_app(settings)
-    async with LifespanManager(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://identity"
-    ) as client:
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://identity") as client,
+    ):
         yield client
 
 
 @pytest.mark.db
 @pytest.mark.broker
 async def test_sign_in_and_local_verification_from_the_jwks(identity: httpx.AsyncClient) -> None:
-    issued = await identity.post(
-        "/auth/token", json={"username": "GV.Toan ", "password": DEMO_PASSWORD}
-    )
+    issued = await identity.post("/auth/token", json={"username": "GV.Toan ", "password": DEMO_PASSWORD})
     assert issued.status_code == 200
     token = issued.json()["access_token"]
     verifier = JwksVerifier("http://identity", client=identity)

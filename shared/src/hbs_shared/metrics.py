@@ -28,7 +28,9 @@ class ServiceMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10),
         )
         self.outbox_pending = Gauge(
-            "hbs_outbox_pending", "Outbox rows not yet published", ["service"],
+            "hbs_outbox_pending",
+            "Outbox rows not yet published",
+            ["service"],
             registry=self.registry,
         )
         self.service = service

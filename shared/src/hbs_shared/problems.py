@@ -48,9 +48,7 @@ class Problem(Exception):
 
 
 def problem_response(problem: Problem, request: Request) -> JSONResponse:
-    return JSONResponse(
-        problem.body(request.url.path), status_code=problem.status, media_type=PROBLEM_JSON
-    )
+    return JSONResponse(problem.body(request.url.path), status_code=problem.status, media_type=PROBLEM_JSON)
 
 
 def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -67,14 +65,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        errors = [
-            {"field": _field_name(item["loc"]), "message": item["msg"]} for item in exc.errors()
-        ]
+        errors = [{"field": _field_name(item["loc"]), "message": item["msg"]} for item in exc.errors()]
         first = errors[0]["field"] if errors else None
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        problem = Problem(
-            422, "Dữ liệu không hợp lệ", detail, field=first, extra={"errors": errors}
-        )
+        problem = Problem(422, "Dữ liệu không hợp lệ", detail, field=first, extra={"errors": errors})
         return problem_response(problem, request)
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:

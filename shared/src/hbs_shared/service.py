@@ -58,7 +58,7 @@ class ServiceRuntime:
         self.consumers: list[EventConsumer] = []
 
     def add_consumer(self, consumer: EventConsumer) -> None:
-        consumer.attach(self.broker)
+        consumer.attach(self.broker, session_timeout_ms=self.settings.kafka_session_timeout_ms)
         self.consumers.append(consumer)
 
 
@@ -112,8 +112,13 @@ def _health_router(runtime: ServiceRuntime) -> APIRouter:
         if ready:
             return JSONResponse({"status": "ready", **body})
         return JSONResponse(
-            {"type": "about:blank", "title": "Dịch vụ chưa sẵn sàng", "status": 503,
-             "detail": ", ".join(f"{k}: {v}" for k, v in checks.items() if v != "ok"), **body},
+            {
+                "type": "about:blank",
+                "title": "Dịch vụ chưa sẵn sàng",
+                "status": 503,
+                "detail": ", ".join(f"{k}: {v}" for k, v in checks.items() if v != "ok"),
+                **body,
+            },
             status_code=503,
             media_type=PROBLEM_JSON,
         )
@@ -178,6 +183,10 @@ def serve(app: FastAPI, settings: ServiceSettings, service: str) -> None:
     """Run one service as its own process (the embedded default and production alike)."""
     configure_logging(service, settings.log_level)
     uvicorn.run(
-        app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
         timeout_graceful_shutdown=10,
     )

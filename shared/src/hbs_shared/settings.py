@@ -36,6 +36,8 @@ class ServiceSettings(BaseSettings):
     """Kafka bootstrap servers, comma separated host:port."""
     kafka_idempotence: bool = False
     """Idempotent producers; off on the embedded broker, which does not support InitProducerId."""
+    kafka_session_timeout_ms: int = Field(default=10000, ge=1000, le=300000)
+    """Consumer-group session timeout; the embedded broker makes a joining member wait about half."""
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_url: str = ""
@@ -52,13 +54,10 @@ class ServiceSettings(BaseSettings):
         if self.environment is Environment.production:
             for name, value in self:
                 if isinstance(value, SecretStr) and (
-                    not value.get_secret_value()
-                    or value.get_secret_value().startswith(DEV_SECRET_PREFIX)
+                    not value.get_secret_value() or value.get_secret_value().startswith(DEV_SECRET_PREFIX)
                 ):
                     prefix = self.model_config.get("env_prefix", "")
-                    raise ValueError(
-                        f"{(prefix + name).upper()} must be set to a real secret in production"
-                    )
+                    raise ValueError(f"{(prefix + name).upper()} must be set to a real secret in production")
             if not self.database_url:
                 prefix = self.model_config.get("env_prefix", "")
                 raise ValueError(f"{prefix.upper()}DATABASE_URL must be set in production")

@@ -1,10 +1,9 @@
 """`python -m hbs_grades`: run the grades service."""
 
-from hbs_shared.service import serve
-from hbs_shared.settings import load_settings
-
 from hbs_grades.app import create_app
 from hbs_grades.settings import GradesSettings
+from hbs_shared.service import serve
+from hbs_shared.settings import load_settings
 
 
 def main() -> None:

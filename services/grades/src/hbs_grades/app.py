@@ -6,17 +6,17 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hbs_grades.settings import GradesSettings
+from hbs_grades.sheets import endpoints as sheet_endpoints
+from hbs_grades.sheets.service import ScoreSheetService
 from hbs_shared.events.contracts import SIGNING_DOCUMENTS_TOPIC, SigningCompleted, SigningFailed
 from hbs_shared.events.envelope import EventEnvelope, EventRegistry
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.consumer import EventConsumer
 from hbs_shared.service import ServiceRuntime, create_service_app
 from hbs_shared.settings import Environment
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from hbs_grades.settings import GradesSettings
-from hbs_grades.sheets import endpoints as sheet_endpoints
-from hbs_grades.sheets.service import ScoreSheetService
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = get_logger(__name__)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from hbs_shared.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+
+from hbs_shared.settings import ServiceSettings
 
 
 class GradesSettings(ServiceSettings):

@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from hbs_shared.auth import JwksVerifier
-from hbs_shared.logging import get_logger
-from hbs_shared.service import ServiceRuntime, create_service_app
-from hbs_shared.settings import Environment
 
 from hbs_identity.accounts.service import AccountService
 from hbs_identity.settings import IdentitySettings
 from hbs_identity.tokens import endpoints as token_endpoints
 from hbs_identity.tokens.keys import TokenIssuer
+from hbs_shared.auth import JwksVerifier
+from hbs_shared.logging import get_logger
+from hbs_shared.service import ServiceRuntime, create_service_app
+from hbs_shared.settings import Environment
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = get_logger(__name__)

@@ -1,10 +1,9 @@
 """`python -m hbs_portal`: run the portal."""
 
-from hbs_shared.service import serve
-from hbs_shared.settings import load_settings
-
 from hbs_portal.app import create_app
 from hbs_portal.settings import PortalSettings
+from hbs_shared.service import serve
+from hbs_shared.settings import load_settings
 
 
 def main() -> None:

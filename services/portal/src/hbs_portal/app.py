@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from hbs_shared.service import ServiceRuntime, create_service_app
 
 from hbs_portal.settings import PortalSettings
 from hbs_portal.web import pages
 from hbs_portal.web.backends import Backends
+from hbs_shared.service import ServiceRuntime, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -44,8 +44,12 @@ def create_app(settings: SigningSettings) -> FastAPI:
     store = DocumentStore(settings.data_dir / "documents")
     certificates = CertificateService(token, ca, settings.school_name)
     requests = SigningRequestService(
-        token, certificates, store, ca,
-        school_name=settings.school_name, location=settings.school_location,
+        token,
+        certificates,
+        store,
+        ca,
+        school_name=settings.school_name,
+        location=settings.school_location,
     )
 
     async def on_sheet(session: AsyncSession, envelope: EventEnvelope, event: Any) -> None:
@@ -80,6 +84,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
     app.state.document_store = store
 
     if ca is not None:
+
         @app.get("/dev-ca/root.pem", tags=["development CA"])
         async def development_root() -> Response:
             """The DEVELOPMENT root certificate (not for production) that tests trust."""

@@ -79,6 +79,8 @@ class Stack:
             f"{prefix}HOST": "127.0.0.1",
             f"{prefix}DATA_DIR": str(self.data_dir),
             f"{prefix}KAFKA_BOOTSTRAP": self.broker.bootstrap,
+            # Tansu holds a joining consumer for about half the session timeout: keep it short.
+            f"{prefix}KAFKA_SESSION_TIMEOUT_MS": "3000",
             f"{prefix}IDENTITY_URL": self.url("identity"),
             f"{prefix}SEED_DEMO": "true",
         }

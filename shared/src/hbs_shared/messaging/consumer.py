@@ -61,7 +61,7 @@ class EventConsumer:
         self._inbox = InboxRepository()
         self._broker: KafkaBroker | None = None
 
-    def attach(self, broker: KafkaBroker) -> None:
+    def attach(self, broker: KafkaBroker, *, session_timeout_ms: int = 10000) -> None:
         """Subscribe on the broker; handler errors other than rejections are retried (nack)."""
         self._broker = broker
 
@@ -69,6 +69,8 @@ class EventConsumer:
             self.topic,
             group_id=self.name,
             auto_offset_reset="earliest",
+            session_timeout_ms=session_timeout_ms,
+            heartbeat_interval_ms=max(session_timeout_ms // 4, 250),
             ack_policy=AckPolicy.NACK_ON_ERROR,
             title=f"{self.name}:{self.topic}",
         )
@@ -93,9 +95,7 @@ class EventConsumer:
                 return Outcome.ignored
             try:
                 async with self._db.transaction() as session:
-                    if not await self._inbox.claim(
-                        session, self.name, envelope.event_id, envelope.type
-                    ):
+                    if not await self._inbox.claim(session, self.name, envelope.event_id, envelope.type):
                         log.info("duplicate event skipped", event_id=str(envelope.event_id))
                         return Outcome.duplicate
                     await handler(session, envelope, payload)

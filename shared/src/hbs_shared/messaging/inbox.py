@@ -11,17 +11,13 @@ from hbs_shared.messaging.tables import inbox
 
 
 class InboxRepository:
-    async def claim(
-        self, session: AsyncSession, consumer: str, event_id: uuid.UUID, event_type: str
-    ) -> bool:
+    async def claim(self, session: AsyncSession, consumer: str, event_id: uuid.UUID, event_type: str) -> bool:
         """True if this consumer has not processed the event yet; records it as processed.
 
         The primary key makes a concurrent second claim fail at commit, rolling back its effect.
         """
         seen = await session.execute(
-            select(inbox.c.event_id).where(
-                inbox.c.consumer == consumer, inbox.c.event_id == event_id
-            )
+            select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id == event_id)
         )
         if seen.first() is not None:
             return False

@@ -1,8 +1,7 @@
 """Alembic environment of the grades service."""
 
+from hbs_grades.models import Base
 from hbs_shared.messaging.tables import metadata as messaging_metadata
 from hbs_shared.migration_env import run_env
-
-from hbs_grades.models import Base
 
 run_env([Base.metadata, messaging_metadata])

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Request
-from hbs_shared.auth import CurrentPrincipal
-from hbs_shared.service import runtime_of
 
 from hbs_grades.sheets.schemas import SheetAction, SheetOut
 from hbs_grades.sheets.service import ScoreSheetService
+from hbs_shared.auth import CurrentPrincipal
+from hbs_shared.service import runtime_of
 
 router = APIRouter(prefix="/sheets", tags=["score sheets"])
 _service = ScoreSheetService()
@@ -42,9 +42,7 @@ async def request_signature(
 ) -> SheetOut:
     runtime = runtime_of(request)
     async with runtime.db.transaction() as session:
-        sheet = await _service.request_signature(
-            session, principal, sheet_id, body.expected_version
-        )
+        sheet = await _service.request_signature(session, principal, sheet_id, body.expected_version)
         out = SheetOut.of(sheet)
     runtime.relay.nudge()
     return out

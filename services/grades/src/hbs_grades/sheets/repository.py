@@ -33,8 +33,13 @@ class ScoreSheetRepository:
         return list(result.scalars())
 
     async def exists(
-        self, session: AsyncSession, school_id: str, school_year: str, class_name: str,
-        subject: str, term: str,
+        self,
+        session: AsyncSession,
+        school_id: str,
+        school_year: str,
+        class_name: str,
+        subject: str,
+        term: str,
     ) -> bool:
         result = await session.execute(
             select(ScoreSheet.id).where(

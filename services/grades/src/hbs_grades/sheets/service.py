@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hbs_grades.models import ScoreSheet, SheetState
+from hbs_grades.sheets.repository import ScoreSheetRepository
+from hbs_grades.sheets.workflow import SheetAction, next_state
 from hbs_shared.auth import Principal
 from hbs_shared.demo import demo_person
 from hbs_shared.events.contracts import SheetSigningRequested, SigningCompleted, SigningFailed
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.outbox import OutboxRepository
 from hbs_shared.problems import Problem
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from hbs_grades.models import ScoreSheet, SheetState
-from hbs_grades.sheets.repository import ScoreSheetRepository
-from hbs_grades.sheets.workflow import SheetAction, next_state
 
 log = get_logger(__name__)
 
@@ -51,14 +51,18 @@ class ScoreSheetService:
         sheet = await self.get_visible(session, principal, sheet_id)
         if sheet.teacher_id != principal.user_id:
             raise Problem(
-                403, "Chỉ giáo viên bộ môn được phân công mới thao tác được sổ điểm này",
-                "only the assigned subject teacher may do this", field="sheet_id",
+                403,
+                "Chỉ giáo viên bộ môn được phân công mới thao tác được sổ điểm này",
+                "only the assigned subject teacher may do this",
+                field="sheet_id",
             )
         if sheet.version != expected:
             raise Problem(
-                409, "Sổ điểm vừa được thay đổi ở nơi khác, hãy tải lại",
+                409,
+                "Sổ điểm vừa được thay đổi ở nơi khác, hãy tải lại",
                 f"expected version {expected}, current version {sheet.version}",
-                field="expected_version", extra={"current_version": sheet.version},
+                field="expected_version",
+                extra={"current_version": sheet.version},
             )
         return sheet
 
@@ -123,18 +127,28 @@ class ScoreSheetService:
 
     async def seed_demo(self, session: AsyncSession, school_id: str, school_year: str) -> int:
         plan = [
-            ("gv.toan", "10A1", "Toán"), ("gv.toan", "10A2", "Toán"),
-            ("gv.toan", "11 Toán chuyên", "Toán"), ("gv.van", "10A1", "Ngữ văn"),
+            ("gv.toan", "10A1", "Toán"),
+            ("gv.toan", "10A2", "Toán"),
+            ("gv.toan", "11 Toán chuyên", "Toán"),
+            ("gv.van", "10A1", "Ngữ văn"),
         ]
         created = 0
         for username, class_name, subject in plan:
             if await self.sheets.exists(session, school_id, school_year, class_name, subject, "HK I"):
                 continue
             teacher = demo_person(username)
-            self.sheets.add(session, ScoreSheet(
-                school_id=school_id, school_year=school_year, class_name=class_name,
-                subject=subject, term="HK I", teacher_id=teacher.user_id,
-                teacher_name=teacher.full_name, state=SheetState.open,
-            ))
+            self.sheets.add(
+                session,
+                ScoreSheet(
+                    school_id=school_id,
+                    school_year=school_year,
+                    class_name=class_name,
+                    subject=subject,
+                    term="HK I",
+                    teacher_id=teacher.user_id,
+                    teacher_name=teacher.full_name,
+                    state=SheetState.open,
+                ),
+            )
             created += 1
         return created

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from hbs_shared.problems import Problem
-
 from hbs_grades.models import SheetState
+from hbs_shared.problems import Problem
 
 
 class SheetAction(StrEnum):

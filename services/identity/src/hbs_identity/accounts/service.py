@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import unicodedata
 
-from hbs_shared.demo import DEMO_PASSWORD, DEMO_PEOPLE
-from hbs_shared.problems import Problem
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_identity.accounts.passwords import hash_password, verify_password
 from hbs_identity.accounts.repository import AccountRepository
 from hbs_identity.models import Account
+from hbs_shared.demo import DEMO_PASSWORD, DEMO_PEOPLE
+from hbs_shared.problems import Problem
 
 BAD_CREDENTIALS = Problem(401, "Sai tên đăng nhập hoặc mật khẩu", "invalid credentials")
 
@@ -27,9 +27,7 @@ class AccountService:
     async def authenticate(self, session: AsyncSession, username: str, password: str) -> Account:
         account = await self.repository.by_username(session, normalise_username(username))
         # Argon2 is CPU-heavy: off the event loop so other requests keep flowing.
-        ok = await asyncio.to_thread(
-            verify_password, account.password_hash if account else None, password
-        )
+        ok = await asyncio.to_thread(verify_password, account.password_hash if account else None, password)
         if account is None or not ok or account.disabled:
             raise BAD_CREDENTIALS
         return account

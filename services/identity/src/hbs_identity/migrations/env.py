@@ -1,8 +1,7 @@
 """Alembic environment of the identity service."""
 
+from hbs_identity.models import Base
 from hbs_shared.messaging.tables import metadata as messaging_metadata
 from hbs_shared.migration_env import run_env
-
-from hbs_identity.models import Base
 
 run_env([Base.metadata, messaging_metadata])

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from hbs_shared.auth import JWKS_PATH, CurrentPrincipal
-from hbs_shared.service import runtime_of
 from pydantic import BaseModel, Field
 
 from hbs_identity.accounts.service import AccountService
 from hbs_identity.tokens.keys import TokenIssuer
+from hbs_shared.auth import JWKS_PATH, CurrentPrincipal
+from hbs_shared.service import runtime_of
 
 router = APIRouter(tags=["tokens"])
 _accounts = AccountService()

@@ -12,10 +12,10 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from hbs_shared.auth import TOKEN_AUDIENCE, TOKEN_ISSUER
 from jwt.algorithms import OKPAlgorithm
 
 from hbs_identity.models import Account
+from hbs_shared.auth import TOKEN_AUDIENCE, TOKEN_ISSUER
 
 
 class TokenIssuer:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+
 from hbs_shared.logging import current_correlation_id
 
 
@@ -51,7 +52,9 @@ class Backends:
 
     async def sign_in(self, username: str, password: str) -> dict[str, Any]:
         response = await self._call(
-            "POST", f"{self.identity_url}/auth/token", None,
+            "POST",
+            f"{self.identity_url}/auth/token",
+            None,
             json={"username": username, "password": password},
         )
         token: dict[str, Any] = response.json()
@@ -59,9 +62,7 @@ class Backends:
         return {**token, "me": me.json()}
 
     async def sheets(self, token: str) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = (
-            await self._call("GET", f"{self.grades_url}/sheets", token)
-        ).json()
+        result: list[dict[str, Any]] = (await self._call("GET", f"{self.grades_url}/sheets", token)).json()
         return result
 
     async def sheet(self, token: str, sheet_id: str) -> dict[str, Any]:
@@ -70,19 +71,17 @@ class Backends:
         ).json()
         return result
 
-    async def sheet_action(
-        self, token: str, sheet_id: str, action: str, version: int
-    ) -> dict[str, Any]:
+    async def sheet_action(self, token: str, sheet_id: str, action: str, version: int) -> dict[str, Any]:
         result: dict[str, Any] = (
             await self._call(
-                "POST", f"{self.grades_url}/sheets/{sheet_id}/{action}", token,
+                "POST",
+                f"{self.grades_url}/sheets/{sheet_id}/{action}",
+                token,
                 json={"expected_version": version},
             )
         ).json()
         return result
 
     async def document_pdf(self, token: str, document_id: str) -> bytes:
-        response = await self._call(
-            "GET", f"{self.signing_url}/documents/{document_id}/pdf", token
-        )
+        response = await self._call("GET", f"{self.signing_url}/documents/{document_id}/pdf", token)
         return response.content

@@ -10,12 +10,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from hbs_shared.service import runtime_of
 
 from hbs_portal.models import WebSession
 from hbs_portal.settings import PortalSettings
 from hbs_portal.web.backends import BackendError, Backends, SessionExpired
 from hbs_portal.web.sessions import COOKIE, WebSessionRepository, csrf_ok
+from hbs_shared.service import runtime_of
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 router = APIRouter(include_in_schema=False)
@@ -58,28 +58,39 @@ async def login(
     if not username.strip() or not password:
         missing = "Tên đăng nhập" if not username.strip() else "Mật khẩu"
         return templates.TemplateResponse(
-            request, "login.html", {"error": f"{missing}: chưa nhập.", "username": username},
+            request,
+            "login.html",
+            {"error": f"{missing}: chưa nhập.", "username": username},
             status_code=422,
         )
     try:
         signed_in = await _backends(request).sign_in(username, password)
     except BackendError as error:
         return templates.TemplateResponse(
-            request, "login.html", {"error": error.title, "username": username},
+            request,
+            "login.html",
+            {"error": error.title, "username": username},
             status_code=401 if error.status == 401 else 503,
         )
     settings: PortalSettings = request.app.state.settings
     me: dict[str, Any] = signed_in["me"]
     async with runtime_of(request).db.transaction() as session:
         session_id = await _sessions.create(
-            session, access_token=signed_in["access_token"], user_id=me["user_id"],
+            session,
+            access_token=signed_in["access_token"],
+            user_id=me["user_id"],
             username=me["username"],
-            display_name=me["name"], roles=list(me["roles"]),
+            display_name=me["name"],
+            roles=list(me["roles"]),
             lifetime=timedelta(hours=settings.session_hours),
         )
     response = RedirectResponse("/sheets", status_code=303)
     response.set_cookie(
-        COOKIE, session_id, httponly=True, samesite="lax", secure=settings.secure_cookies,
+        COOKIE,
+        session_id,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
         max_age=settings.session_hours * 3600,
     )
     return response
@@ -108,7 +119,8 @@ async def sheets_page(request: Request) -> Response:
             request, "error.html", {"web": web, "error": error.title}, status_code=error.status
         )
     return templates.TemplateResponse(
-        request, "sheets.html",
+        request,
+        "sheets.html",
         {
             "web": web,
             "sheets": sheets,
@@ -130,7 +142,8 @@ async def sign_sheet(
         return _to_login()
     if not csrf_ok(web, csrf):
         return templates.TemplateResponse(
-            request, "error.html",
+            request,
+            "error.html",
             {"web": web, "error": "Biểu mẫu đã cũ, xin tải lại trang rồi thử lại."},
             status_code=403,
         )

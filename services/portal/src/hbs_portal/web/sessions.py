@@ -21,15 +21,29 @@ def _hash(session_id: str) -> str:
 
 class WebSessionRepository:
     async def create(
-        self, session: AsyncSession, *, access_token: str, user_id: str, username: str, display_name: str,
-        roles: list[str], lifetime: timedelta,
+        self,
+        session: AsyncSession,
+        *,
+        access_token: str,
+        user_id: str,
+        username: str,
+        display_name: str,
+        roles: list[str],
+        lifetime: timedelta,
     ) -> str:
         session_id = secrets.token_urlsafe(32)
-        session.add(WebSession(
-            id_hash=_hash(session_id), access_token=access_token, user_id=user_id, username=username,
-            display_name=display_name, roles=roles, csrf_token=secrets.token_urlsafe(24),
-            expires_at=datetime.now(UTC) + lifetime,
-        ))
+        session.add(
+            WebSession(
+                id_hash=_hash(session_id),
+                access_token=access_token,
+                user_id=user_id,
+                username=username,
+                display_name=display_name,
+                roles=roles,
+                csrf_token=secrets.token_urlsafe(24),
+                expires_at=datetime.now(UTC) + lifetime,
+            )
+        )
         return session_id
 
     async def find(self, session: AsyncSession, session_id: str | None) -> WebSession | None:

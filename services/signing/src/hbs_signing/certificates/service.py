@@ -48,9 +48,7 @@ class CertificateService:
             raise NoUsableCertificate(f"no valid certificate for this signer in role {role}")
         label = key_label_for(user_id)
         public_key = await self.token.ensure_rsa_key(label)
-        der = self.ca.issue(
-            public_key, common_name=name, organisation=self.organisation, role=role
-        )
+        der = self.ca.issue(public_key, common_name=name, organisation=self.organisation, role=role)
         parsed = x509.load_der_x509_certificate(der)
         certificate = Certificate(
             school_id=school_id,

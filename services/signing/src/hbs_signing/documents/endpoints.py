@@ -21,8 +21,10 @@ OVERSIGHT_ROLES = ("principal", "vice_principal", "system_admin", "office_admin"
 async def _visible(request: Request, principal: Principal, document_id: uuid.UUID) -> SignedDocument:
     async with runtime_of(request).db.transaction() as session:
         document = await _documents.get(session, document_id)
-    allowed = document is not None and document.school_id == principal.school_id and (
-        document.signer_user_id == principal.user_id or principal.has_role(*OVERSIGHT_ROLES)
+    allowed = (
+        document is not None
+        and document.school_id == principal.school_id
+        and (document.signer_user_id == principal.user_id or principal.has_role(*OVERSIGHT_ROLES))
     )
     if document is None or not allowed:
         raise Problem(404, "Không tìm thấy tài liệu", "no such document", field="document_id")

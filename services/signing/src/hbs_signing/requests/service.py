@@ -49,15 +49,16 @@ class SigningRequestService:
         self.documents = DocumentRepository()
         self.outbox = OutboxRepository()
 
-    async def sign_sheet(
-        self, session: AsyncSession, school_id: str, request: SheetSigningRequested
-    ) -> None:
+    async def sign_sheet(self, session: AsyncSession, school_id: str, request: SheetSigningRequested) -> None:
         if await self.requests.get(session, request.request_id) is not None:
             log.info("signing request already handled", request_id=str(request.request_id))
             return
         try:
             certificate = await self.certificates.for_signer(
-                session, school_id, request.signer_user_id, request.signer_name,
+                session,
+                school_id,
+                request.signer_user_id,
+                request.signer_name,
                 request.signer_role,
             )
             code = new_verification_code()
@@ -99,10 +100,16 @@ class SigningRequestService:
         )
         self.documents.add(session, document)
         await session.flush()
-        self.requests.add(session, SigningRequest(
-            request_id=request.request_id, subject_id=request.sheet_id,
-            signer_user_id=request.signer_user_id, outcome="completed", document_id=document.id,
-        ))
+        self.requests.add(
+            session,
+            SigningRequest(
+                request_id=request.request_id,
+                subject_id=request.sheet_id,
+                signer_user_id=request.signer_user_id,
+                outcome="completed",
+                document_id=document.id,
+            ),
+        )
         await self.outbox.add(
             session,
             SigningCompleted(
@@ -123,10 +130,16 @@ class SigningRequestService:
         self, session: AsyncSession, school_id: str, request: SheetSigningRequested, reason: str
     ) -> None:
         log.warning("signing request failed", request_id=str(request.request_id), reason=reason)
-        self.requests.add(session, SigningRequest(
-            request_id=request.request_id, subject_id=request.sheet_id,
-            signer_user_id=request.signer_user_id, outcome="failed", reason=reason,
-        ))
+        self.requests.add(
+            session,
+            SigningRequest(
+                request_id=request.request_id,
+                subject_id=request.sheet_id,
+                signer_user_id=request.signer_user_id,
+                outcome="failed",
+                reason=reason,
+            ),
+        )
         await self.outbox.add(
             session,
             SigningFailed(

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
 from hbs_shared.messaging.migration import create_messaging_tables, drop_messaging_tables
 
 revision: str = "0001"
@@ -35,9 +36,7 @@ def upgrade() -> None:
         sa.Column("document_id", sa.Uuid(), nullable=True),
         sa.Column("document_sha256", sa.String(64), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column(
-            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
         sa.UniqueConstraint("school_id", "school_year", "class_name", "subject", "term"),
     )
 
