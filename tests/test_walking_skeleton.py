@@ -74,9 +74,11 @@ def test_teacher_signs_a_sheet_through_the_portal_and_gets_a_valid_signed_pdf(
     with httpx.Client(base_url=stack.url("portal"), timeout=30) as browser:
         assert "Đăng nhập" in browser.get("/login").text
         signed_in = browser.post("/login", data={"username": "gv.toan", "password": DEMO_PASSWORD})
-        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/sheets"
+        assert signed_in.status_code == 303
+        assert signed_in.headers["location"] == "/sheets"
         page = browser.get("/sheets").text
-        assert "11 Toán chuyên" in page and "Nộp và ký số" in page
+        assert "11 Toán chuyên" in page
+        assert "Nộp và ký số" in page
         row = re.search(
             r'<tr data-sheet="([0-9a-f-]{36})">\s*<td>10A1</td><td>Toán</td>.*?'
             r'name="csrf" value="([^"]+)".*?name="version" value="(\d+)"',
@@ -94,12 +96,15 @@ def test_teacher_signs_a_sheet_through_the_portal_and_gets_a_valid_signed_pdf(
 
         teacher = token_for(stack, "gv.toan")
         sheet = wait_for_state(stack, teacher, sheet_id, "signed")
-        assert sheet["document_id"] and re.fullmatch(r"[0-9a-f]{64}", sheet["document_sha256"])
+        assert sheet["document_id"]
+        assert re.fullmatch(r"[0-9a-f]{64}", sheet["document_sha256"])
 
         page = browser.get("/sheets").text
-        assert f"/sheets/{sheet_id}/document" in page and "đã ký" in page
+        assert f"/sheets/{sheet_id}/document" in page
+        assert "đã ký" in page
         pdf = browser.get(f"/sheets/{sheet_id}/document")
-        assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+        assert pdf.status_code == 200
+        assert pdf.headers["content-type"] == "application/pdf"
 
     root_pem = httpx.get(stack.url("signing") + "/dev-ca/root.pem").content
     status = validate(pdf.content, root_pem)
@@ -110,7 +115,8 @@ def test_teacher_signs_a_sheet_through_the_portal_and_gets_a_valid_signed_pdf(
     path = tmp_path / "signed.pdf"
     path.write_bytes(pdf.content)
     report = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, check=False)
-    assert "Signature #1" in report.stdout and "Signature is Valid" in report.stdout
+    assert "Signature #1" in report.stdout
+    assert "Signature is Valid" in report.stdout
     assert "Total document signed" in report.stdout
 
 
@@ -145,7 +151,8 @@ def test_signed_pdf_fails_validation_against_another_root(stack: Stack) -> None:
         .sign(key, hashes.SHA256())
     )
     status = validate(pdf, other.public_bytes(serialization.Encoding.PEM))
-    assert status.intact and not status.trusted
+    assert status.intact
+    assert not status.trusted
 
 
 def test_correlation_id_travels_from_the_request_to_the_signing_handler(stack: Stack) -> None:
@@ -215,7 +222,8 @@ def test_bad_input_is_a_problem_naming_the_field(stack: Stack) -> None:
     with api(stack, "grades", teacher) as grades:
         sheet = grades.get("/sheets").json()[0]
         bad = grades.post(f"/sheets/{sheet['id']}/submit", json={"expected_version": "many"})
-        assert bad.status_code == 422 and bad.json()["field"] == "expected_version"
+        assert bad.status_code == 422
+        assert bad.json()["field"] == "expected_version"
         assert grades.get("/sheets/not-a-uuid").json()["field"] == "sheet_id"
 
 
@@ -225,7 +233,8 @@ def test_every_service_is_ready_and_exposes_metrics(stack: Stack) -> None:
             ready = client.get("/readyz").json()
             assert ready["checks"] == {"database": "ok", "broker": "ok"}
             metrics = client.get("/metrics").text
-            assert f'service="{service}"' in metrics and "hbs_http_requests_total" in metrics
+            assert f'service="{service}"' in metrics
+            assert "hbs_http_requests_total" in metrics
     with api(stack, "grades") as client:
         assert "faststream_received_messages_total" in client.get("/metrics").text
 
@@ -234,14 +243,17 @@ def test_portal_sign_in_refusals_are_clear_and_in_vietnamese(stack: Stack) -> No
     with httpx.Client(base_url=stack.url("portal"), timeout=30) as browser:
         assert browser.get("/sheets").headers["location"] == "/login"
         wrong = browser.post("/login", data={"username": "gv.toan", "password": "sai-mat-khau"})
-        assert wrong.status_code == 401 and "Sai tên đăng nhập hoặc mật khẩu" in wrong.text
+        assert wrong.status_code == 401
+        assert "Sai tên đăng nhập hoặc mật khẩu" in wrong.text
         assert 'value="gv.toan"' in wrong.text
         empty = browser.post("/login", data={"username": " ", "password": "x"})
-        assert empty.status_code == 422 and "Tên đăng nhập: chưa nhập." in empty.text
+        assert empty.status_code == 422
+        assert "Tên đăng nhập: chưa nhập." in empty.text
         assert "hbs_session" not in browser.cookies
         signed_in = browser.post("/login", data={"username": "gv.van", "password": DEMO_PASSWORD})
         assert signed_in.status_code == 303
         cookie = signed_in.headers["set-cookie"].lower()
-        assert "httponly" in cookie and "samesite=lax" in cookie
+        assert "httponly" in cookie
+        assert "samesite=lax" in cookie
         assert browser.post("/logout").headers["location"] == "/login"
         assert browser.get("/sheets").headers["location"] == "/login"
