@@ -172,10 +172,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the whole HBS system locally (demo).")
     parser.add_argument("--data-dir", type=Path, default=Path("var/demo"))
     parser.add_argument("--broker-port", type=int, default=None)
+    parser.add_argument(
+        "--port-base", type=int, default=8000,
+        help="portal on this port, identity +1, grades +2, signing +3 (default 8000)",
+    )
     parser.add_argument("--exit-when-ready", action="store_true", help="start, print, stop")
     args = parser.parse_args(argv)
 
-    stack = Stack(args.data_dir, broker_port=args.broker_port or free_port())
+    ports = {spec.name: spec.default_port - 8000 + args.port_base for spec in SERVICES}
+    stack = Stack(args.data_dir, ports=ports, broker_port=args.broker_port or free_port())
     stopping = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
