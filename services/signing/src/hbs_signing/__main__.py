@@ -2,7 +2,6 @@
 
 from hbs_shared.service import serve
 from hbs_shared.settings import load_settings
-
 from hbs_signing.app import create_app
 from hbs_signing.settings import SigningSettings
 

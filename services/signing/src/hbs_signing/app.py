@@ -9,12 +9,12 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from hbs_shared.events.contracts import GRADES_SHEETS_TOPIC, SheetSigningRequested
 from hbs_shared.events.envelope import EventEnvelope, EventRegistry
 from hbs_shared.messaging.consumer import EventConsumer
 from hbs_shared.service import ServiceRuntime, create_service_app
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from hbs_signing.certificates.service import CertificateService
 from hbs_signing.devca import DevelopmentCA
 from hbs_signing.documents import endpoints as document_endpoints

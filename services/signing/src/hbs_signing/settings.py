@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hbs_shared.settings import Environment, ServiceSettings
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
+
+from hbs_shared.settings import Environment, ServiceSettings
 
 
 class SigningSettings(ServiceSettings):

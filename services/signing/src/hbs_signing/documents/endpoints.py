@@ -6,6 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+
 from hbs_shared.auth import CurrentPrincipal, Principal
 from hbs_shared.problems import Problem
 from hbs_shared.service import runtime_of

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from hbs_signing.models import SignedDocument, SigningRequest
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from hbs_signing.models import SignedDocument, SigningRequest
 
 
 class DocumentRepository:

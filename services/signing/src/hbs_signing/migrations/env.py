@@ -2,7 +2,6 @@
 
 from hbs_shared.messaging.tables import metadata as messaging_metadata
 from hbs_shared.migration_env import run_env
-
 from hbs_signing.models import Base
 
 run_env([Base.metadata, messaging_metadata])

@@ -5,11 +5,11 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from hbs_shared.events.contracts import SheetSigningRequested, SigningCompleted, SigningFailed
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.outbox import OutboxRepository
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from hbs_signing.certificates.service import CertificateService, NoUsableCertificate
 from hbs_signing.devca import DevelopmentCA
 from hbs_signing.documents.render import render_placeholder_sheet

@@ -1,0 +1,548 @@
+"""The PKCS#11 token: the only code in HBS that loads the library or uses a key.
+
+python-pkcs11 initialises the library without OS locking, so every call, including the ones
+pyHanko makes while signing, runs on one process-wide thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import re
+import subprocess
+import threading
+import unicodedata
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import pkcs11
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pkcs11 import Attribute, KeyType, MechanismFlag, ObjectClass
+from pkcs11 import exceptions as p11
+from pyhanko.pdf_utils import layout
+from pyhanko.pdf_utils.font import FontEngine, FontEngineFactory
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.text import TextBoxStyle
+from pyhanko.pdf_utils.writer import BasePdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko.sign.pkcs11 import PKCS11Signer
+from pyhanko.stamp import TextStampStyle
+
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
+
+SOFTHSM_UTIL = "softhsm2-util"
+STAMP_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+_RSA_BITS = 2048
+_PIN_LENGTH = range(4, 256)  # SoftHSM's accepted PIN lengths
+_LABEL_BYTES = 32  # a PKCS#11 token label is a 32-byte field
+
+
+@dataclass(frozen=True)
+class TokenConfig:
+    module_path: str
+    token_label: str
+    pin: str
+    so_pin: str
+    softhsm_dir: Path | None
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What the token reports about a private key: proof that it cannot leave the token."""
+
+    label: str
+    key_type: str
+    bits: int
+    sensitive: bool
+    always_sensitive: bool
+    extractable: bool
+    never_extractable: bool
+    local: bool  # generated inside the token, not imported
+    persistent: bool  # a token object, kept after the session ends
+    private_value_readable: bool
+
+
+@dataclass(frozen=True)
+class _SignatureProfile:
+    """Everything about how a signature is made; B-LT/B-LTA extend this one place."""
+
+    subfilter: fields.SigSeedSubFilter = fields.SigSeedSubFilter.PADES
+    md_algorithm: str = "sha256"
+    # Reserving the space up front skips pyHanko's size-estimating dry run (about half the time).
+    bytes_reserved: int = 16384
+    # Lower right of the last page, under the signer's caption on the placeholder sheet.
+    stamp_box: tuple[int, int, int, int] = (326, 86, 539, 170)
+    stamp_font_size: int = 9
+    stamp_text: str = "Ký bởi: %(signer)s\nLý do: %(reason)s\nNơi ký: %(location)s\nThời gian: %(ts)s"
+    stamp_timestamp_format: str = "%d/%m/%Y %H:%M:%S %Z"
+
+
+SIGNATURE_PROFILE = _SignatureProfile()
+
+
+class TokenError(Exception):
+    """A token operation failed; the message says what went wrong in plain words."""
+
+
+def ensure_softhsm_token(config: TokenConfig) -> None:
+    """Point SoftHSM at ``config.softhsm_dir`` and create the labelled token there once."""
+    if config.softhsm_dir is None:
+        return
+    _check_label(config.token_label)
+    for name, pin in (("PIN", config.pin), ("SO PIN", config.so_pin)):
+        if len(pin) not in _PIN_LENGTH:
+            raise TokenError(f"the token {name} must be 4 to 255 characters long")
+    directory = config.softhsm_dir.resolve()
+    tokens = directory / "tokens"
+    conf = directory / "softhsm2.conf"
+    if config.module_path in _loaded_conf and _loaded_conf[config.module_path] != str(conf):
+        raise TokenError(
+            f"the PKCS#11 library is already loaded with {_loaded_conf[config.module_path]}; "
+            "a process can use only one SoftHSM token folder"
+        )
+    tokens.mkdir(mode=0o700, parents=True, exist_ok=True)
+    text = (
+        f"directories.tokendir = {tokens}\n"
+        "objectstore.backend = file\n"
+        "log.level = ERROR\n"
+        "slots.removable = false\n"
+    )
+    if not conf.exists() or conf.read_text() != text:
+        conf.write_text(text)
+    # SoftHSM reads this when the library initialises, so it must be set before Token.open().
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    if config.token_label in _softhsm_token_labels(conf):
+        return
+    _run_softhsm_util(
+        conf,
+        "--init-token",
+        "--free",
+        "--label",
+        config.token_label,
+        "--pin",
+        config.pin,
+        "--so-pin",
+        config.so_pin,
+    )
+
+
+class Token:
+    """One logged-in session on the token selected by label; all calls run on the token thread."""
+
+    def __init__(self, config: TokenConfig) -> None:
+        self._config = config
+        self._session: pkcs11.Session | None = None
+
+    async def open(self) -> None:
+        await _on_token_thread(self._open)
+
+    async def close(self) -> None:
+        await _on_token_thread(self._close)
+
+    async def ensure_rsa_key(self, label: str) -> bytes:
+        """SubjectPublicKeyInfo DER of the key pair ``label``, generated in the token if absent."""
+        return await _on_token_thread(self._ensure_rsa_key, label)
+
+    async def has_key(self, label: str) -> bool:
+        return await _on_token_thread(lambda: self._private_key(label) is not None)
+
+    async def key_info(self, label: str) -> KeyInfo:
+        return await _on_token_thread(self._key_info, label)
+
+    async def sign_pdf(
+        self,
+        pdf: bytes,
+        *,
+        key_label: str,
+        signing_cert_der: bytes,
+        chain_der: list[bytes],
+        field_name: str,
+        signer_name: str,
+        reason: str,
+        location: str,
+    ) -> bytes:
+        """Add one incremental PAdES signature (baseline B-B) made with the token key."""
+        return await _on_token_thread(
+            self._sign_pdf,
+            pdf,
+            key_label,
+            signing_cert_der,
+            chain_der,
+            field_name,
+            _SignatureText(_nfc(signer_name), _nfc(reason), _nfc(location)),
+        )
+
+    def _open(self) -> None:
+        if self._session is not None:
+            return
+        config = self._config
+        library = _load_library(config.module_path)
+        try:
+            token = library.get_token(token_label=config.token_label)
+        except p11.NoSuchToken:
+            raise TokenError(f"no token labelled {config.token_label!r} in {config.module_path}") from None
+        except p11.MultipleTokensReturned:
+            raise TokenError(f"more than one token is labelled {config.token_label!r}") from None
+        try:
+            self._session = token.open(rw=True, user_pin=config.pin)
+        except p11.UserAlreadyLoggedIn:
+            # Login is per process: another Token here already logged in, so this session is too
+            # (the session of the refused login stays open until the process ends).
+            self._session = token.open(rw=True)
+        except p11.PinIncorrect:
+            raise TokenError(f"wrong PIN for token {config.token_label!r}") from None
+        except p11.PinLocked:
+            raise TokenError(f"the PIN of token {config.token_label!r} is locked") from None
+        except p11.PKCS11Error as error:
+            raise _plain(error, f"cannot log in to token {config.token_label!r}") from error
+        # Preparing the stamp font takes about half a second; pay it now, not on a signature.
+        _stamp_style()
+
+    def _close(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            # Closing the last session also logs out.
+            session.close()
+
+    def _require_session(self) -> pkcs11.Session:
+        if self._session is None:
+            raise TokenError("the token is not open")
+        return self._session
+
+    def _private_key(self, label: str) -> pkcs11.Object | None:
+        found = list(
+            self._require_session().get_objects(
+                {Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.LABEL: label}
+            )
+        )
+        if len(found) > 1:
+            raise TokenError(f"the token holds {len(found)} private keys labelled {label!r}")
+        return found[0] if found else None
+
+    def _ensure_rsa_key(self, label: str) -> bytes:
+        if not label:
+            raise TokenError("a key label must not be empty")
+        private = self._private_key(label)
+        if private is None:
+            try:
+                _, private = self._require_session().generate_keypair(
+                    KeyType.RSA,
+                    _RSA_BITS,
+                    # One random CKA_ID ties the pair together for other PKCS#11 tools.
+                    id=os.urandom(16),
+                    label=label,
+                    store=True,
+                    capabilities=MechanismFlag.SIGN | MechanismFlag.VERIFY,
+                    public_template={Attribute.ENCRYPT: False, Attribute.WRAP: False},
+                    private_template={
+                        Attribute.PRIVATE: True,
+                        Attribute.SENSITIVE: True,
+                        Attribute.EXTRACTABLE: False,
+                        Attribute.SIGN: True,
+                        Attribute.DECRYPT: False,
+                        Attribute.UNWRAP: False,
+                        Attribute.DERIVE: False,
+                    },
+                )
+            except p11.PKCS11Error as error:
+                raise _plain(error, f"cannot generate key {label!r} in the token") from error
+        return self._public_key_der(label, private)
+
+    def _public_key_der(self, label: str, private: pkcs11.Object) -> bytes:
+        if private[Attribute.KEY_TYPE] != KeyType.RSA:
+            raise TokenError(f"key {label!r} is not an RSA key")
+        numbers = rsa.RSAPublicNumbers(
+            e=int.from_bytes(private[Attribute.PUBLIC_EXPONENT], "big"),
+            n=int.from_bytes(private[Attribute.MODULUS], "big"),
+        )
+        return numbers.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    def _key_info(self, label: str) -> KeyInfo:
+        private = self._private_key(label)
+        if private is None:
+            raise TokenError(f"no private key labelled {label!r} in the token")
+        try:
+            private[Attribute.PRIVATE_EXPONENT]
+            readable = True
+        except (p11.AttributeSensitive, p11.AttributeTypeInvalid):
+            readable = False
+        key_type = private[Attribute.KEY_TYPE]
+        return KeyInfo(
+            label=label,
+            key_type=KeyType(key_type).name,
+            bits=len(private[Attribute.MODULUS]) * 8 if key_type == KeyType.RSA else 0,
+            sensitive=bool(private[Attribute.SENSITIVE]),
+            always_sensitive=bool(private[Attribute.ALWAYS_SENSITIVE]),
+            extractable=bool(private[Attribute.EXTRACTABLE]),
+            never_extractable=bool(private[Attribute.NEVER_EXTRACTABLE]),
+            local=bool(private[Attribute.LOCAL]),
+            persistent=bool(private[Attribute.TOKEN]),
+            private_value_readable=readable,
+        )
+
+    def _sign_pdf(
+        self,
+        pdf: bytes,
+        key_label: str,
+        signing_cert_der: bytes,
+        chain_der: list[bytes],
+        field_name: str,
+        text: _SignatureText,
+    ) -> bytes:
+        session = self._require_session()
+        private = self._private_key(key_label)
+        if private is None:
+            raise TokenError(f"no private key labelled {key_label!r} in the token")
+        try:
+            certificate = asn1_x509.Certificate.load(signing_cert_der)
+            chain = [asn1_x509.Certificate.load(der) for der in chain_der]
+            certified_key = serialization.load_der_public_key(certificate.public_key.dump())
+        except ValueError as error:
+            raise TokenError("a certificate given for signing is not valid DER") from error
+        token_key = serialization.load_der_public_key(self._public_key_der(key_label, private))
+        # A certificate for another key would yield a signature that can never validate.
+        if certified_key != token_key:
+            raise TokenError(f"the signing certificate does not belong to key {key_label!r}")
+        signer = PKCS11Signer(session, key_label=key_label, signing_cert=certificate, ca_chain=chain)
+        metadata = signers.PdfSignatureMetadata(
+            field_name=field_name,
+            md_algorithm=SIGNATURE_PROFILE.md_algorithm,
+            subfilter=SIGNATURE_PROFILE.subfilter,
+            name=text.signer_name,
+            reason=text.reason,
+            location=text.location,
+        )
+        stamp = _stamp_style()
+        pdf_signer = signers.PdfSigner(
+            metadata,
+            signer,
+            stamp_style=stamp,
+            new_field_spec=fields.SigFieldSpec(
+                sig_field_name=field_name,
+                on_page=-1,
+                box=SIGNATURE_PROFILE.stamp_box if stamp is not None else None,
+            ),
+        )
+        try:
+            writer = IncrementalPdfFileWriter(BytesIO(pdf))
+            signed = _run_on_token_loop(
+                pdf_signer.async_sign_pdf(
+                    writer,
+                    bytes_reserved=SIGNATURE_PROFILE.bytes_reserved,
+                    appearance_text_params={
+                        "signer": text.signer_name,
+                        "reason": text.reason,
+                        "location": text.location,
+                    },
+                )
+            )
+        except p11.PKCS11Error as error:
+            raise _plain(error, f"the token could not sign with key {key_label!r}") from error
+        except Exception as error:
+            raise TokenError(f"cannot sign the PDF: {error}") from error
+        return bytes(signed.getvalue())
+
+
+@dataclass(frozen=True)
+class _SignatureText:
+    signer_name: str
+    reason: str
+    location: str
+
+
+def visible_stamp_supported() -> bool:
+    """Whether pyHanko's opentype extra is installed; without it signatures are invisible."""
+    try:
+        import pyhanko.pdf_utils.font.opentype  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@functools.cache
+def _stamp_style() -> TextStampStyle | None:
+    if not visible_stamp_supported():
+        return None
+    if not Path(STAMP_FONT).is_file():
+        raise TokenError(f"the stamp font {STAMP_FONT} is missing (Debian fonts-dejavu-core)")
+    font = _ScaledFontFactory(_stamp_font_program(STAMP_FONT), SIGNATURE_PROFILE.stamp_font_size)
+    return TextStampStyle(
+        stamp_text=SIGNATURE_PROFILE.stamp_text,
+        timestamp_format=SIGNATURE_PROFILE.stamp_timestamp_format,
+        border_width=1,
+        text_box_style=TextBoxStyle(
+            font=font,
+            font_size=SIGNATURE_PROFILE.stamp_font_size,
+            leading=round(SIGNATURE_PROFILE.stamp_font_size * 1.3),
+            box_layout_rule=layout.SimpleBoxLayoutRule(
+                x_align=layout.AxisAlignment.ALIGN_MIN,
+                y_align=layout.AxisAlignment.ALIGN_MID,
+                margins=layout.Margins(left=4, right=4, top=4, bottom=4),
+            ),
+        ),
+    )
+
+
+class _ScaledFontFactory(FontEngineFactory):
+    """pyHanko's GlyphAccumulatorFactory, but from font bytes prepared once per process."""
+
+    def __init__(self, program: bytes, font_size: int) -> None:
+        self._program = program
+        self._font_size = font_size
+
+    def create_font_engine(self, writer: BasePdfFileWriter, obj_stream: Any = None) -> FontEngine:
+        from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
+
+        engine: FontEngine = GlyphAccumulator(
+            writer, BytesIO(self._program), self._font_size, obj_stream=obj_stream
+        )
+        return engine
+
+
+def _stamp_font_program(path: str) -> bytes:
+    """The TTF cut to Latin + Vietnamese, without layout tables, at 1000 units per em.
+
+    pyHanko writes glyph widths in font units, but PDF widths are per 1000 em: DejaVu's 2048
+    units per em would space the stamp's letters twice too wide. pyHanko subsets the font again
+    for every signature; DejaVu's kerning tables alone would make that cost about 70 ms, and
+    NFC Vietnamese needs no shaping because every letter has a precomposed glyph.
+    """
+    from fontTools import subset  # type: ignore[import-untyped]
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
+    from fontTools.ttLib.scaleUpem import scale_upem  # type: ignore[import-untyped]
+
+    font = TTFont(path)
+    options = subset.Options()
+    options.layout_features = []
+    options.drop_tables += ["GSUB", "GPOS", "GDEF", "kern", "MATH", "FFTM"]
+    options.hinting = False
+    options.notdef_outline = True
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=_STAMP_CHARACTERS)
+    subsetter.subset(font)
+    scale_upem(font, 1000)
+    out = BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
+_STAMP_CHARACTERS = [
+    *range(0x20, 0x7F),  # ASCII
+    *range(0xA0, 0x100),  # Latin-1: Â Ê Ô, the acute/grave/tilde vowels
+    *(ord(c) for c in "ĂăĐđĨĩŨũƠơƯư"),
+    *range(0x1EA0, 0x1EFA),  # Latin Extended Additional: the rest of Vietnamese
+    *range(0x2010, 0x2027),  # dashes, quotes, ellipsis
+    0x20AB,  # ₫
+]
+
+
+# The token thread: one worker for the whole process, since the library itself is process-wide.
+_executor_lock = threading.Lock()
+_executor: ThreadPoolExecutor | None = None
+_thread_state = threading.local()
+_loaded_conf: dict[str, str | None] = {}
+
+
+async def _on_token_thread(function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hbs-token")
+        executor = _executor
+    loop = asyncio.get_running_loop()
+    call = functools.partial(_plain_errors, functools.partial(function, *args, **kwargs))
+    return await loop.run_in_executor(executor, call)
+
+
+def _plain_errors(call: Callable[[], _T]) -> _T:
+    # Callers handle TokenError only; a raw PKCS#11 error (device gone, session lost) is one too.
+    try:
+        return call()
+    except p11.PKCS11Error as error:
+        raise _plain(error, "the token operation failed") from error
+
+
+class _InlineExecutor(ThreadPoolExecutor):
+    """Runs submitted work at once on the calling thread, so pyHanko's executor calls stay here."""
+
+    def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_T]:
+        future: Future[_T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:
+            future.set_exception(error)
+        return future
+
+
+def _run_on_token_loop(coroutine: Any) -> Any:
+    # pyHanko's PKCS11Signer signs via run_in_executor(None, ...): with the stock default
+    # executor (as sync sign_pdf's asyncio.run would give) the key would be used off this thread.
+    loop: asyncio.AbstractEventLoop | None = getattr(_thread_state, "loop", None)
+    if loop is None:
+        loop = asyncio.new_event_loop()
+        loop.set_default_executor(_InlineExecutor(max_workers=1))
+        _thread_state.loop = loop
+    return loop.run_until_complete(coroutine)
+
+
+def _load_library(module_path: str) -> Any:
+    try:
+        library = pkcs11.lib(module_path)
+    except p11.PKCS11Error as error:
+        raise _plain(error, f"cannot load the PKCS#11 library {module_path}") from error
+    _loaded_conf.setdefault(module_path, os.environ.get("SOFTHSM2_CONF"))
+    return library
+
+
+def _plain(error: p11.PKCS11Error, what: str) -> TokenError:
+    # python-pkcs11's exceptions often carry no text; the class name is the useful part.
+    words = re.sub(r"(?<!^)(?=[A-Z])", " ", type(error).__name__).lower()
+    detail = f"{words}: {error}" if str(error) else words
+    return TokenError(f"{what} ({detail})")
+
+
+def _nfc(text: str) -> str:
+    # Precomposed letters only: the stamp font keeps no mark-positioning tables.
+    return unicodedata.normalize("NFC", text)
+
+
+def _check_label(label: str) -> None:
+    if not label or len(label.encode()) > _LABEL_BYTES:
+        raise TokenError(f"a token label must be 1 to {_LABEL_BYTES} bytes long")
+
+
+def _softhsm_token_labels(conf: Path) -> set[str]:
+    listing = _run_softhsm_util(conf, "--show-slots")
+    return {m.group(1).strip() for m in re.finditer(r"^\s*Label:\s*(.*)$", listing, re.M)}
+
+
+def _run_softhsm_util(conf: Path, *arguments: str) -> str:
+    environment = {**os.environ, "SOFTHSM2_CONF": str(conf)}
+    try:
+        done = subprocess.run(  # noqa: S603 - fixed program, arguments are not shell-parsed
+            [SOFTHSM_UTIL, *arguments],
+            env=environment,
+            stdin=subprocess.DEVNULL,  # never wait for a PIN prompt
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise TokenError(f"{SOFTHSM_UTIL} is not installed (Debian package softhsm2)") from None
+    except subprocess.TimeoutExpired:
+        raise TokenError(f"{SOFTHSM_UTIL} {arguments[0]} did not finish in 60 s") from None
+    if done.returncode != 0:
+        message = (done.stderr or done.stdout).strip()
+        raise TokenError(f"{SOFTHSM_UTIL} {arguments[0]} failed: {message}")
+    return done.stdout
