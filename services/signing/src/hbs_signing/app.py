@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import secrets
 from pathlib import Path
 from typing import Any
@@ -66,10 +67,14 @@ def create_app(settings: SigningSettings) -> FastAPI:
         )
     )
 
+    warm_up: list[asyncio.Task[object]] = []
+
     async def open_token(_rt: ServiceRuntime) -> None:
         if config.softhsm_dir is not None:
             await asyncio.to_thread(ensure_softhsm_token, config)
         await token.open()
+        # Load the PDF renderer in the background, so the first request does not wait for it.
+        warm_up.append(asyncio.create_task(asyncio.to_thread(importlib.import_module, "fpdf")))
 
     async def close_token(_rt: ServiceRuntime) -> None:
         await token.close()

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import importlib
 import os
+import runpy
 import signal
 import subprocess
 import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -40,10 +43,108 @@ SERVICES: tuple[ServiceSpec, ...] = (
 _PR_SET_PDEATHSIG = 1
 
 
+def _spec(name: str) -> ServiceSpec:
+    return next(spec for spec in SERVICES if spec.name == name)
+
+
 def _die_with_parent() -> None:
     # If the launcher is killed outright, the kernel stops the children too: no orphans.
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+# What every service imports; loaded once in the launcher and shared by the forked children,
+# so four processes on two cores do not each spend seconds importing the same libraries.
+PRELOAD = (
+    "fastapi",
+    "faststream.kafka",
+    "faststream.kafka.prometheus",
+    "aiokafka",
+    "sqlalchemy.ext.asyncio",
+    "aiosqlite",
+    "asyncpg",
+    "pydantic_settings",
+    "uvicorn",
+    "structlog",
+    "jwt",
+    "prometheus_client",
+    "alembic.command",
+    "alembic.config",
+    "alembic.runtime.migration",
+    "hbs_shared.service",
+)
+
+
+class ForkedService:
+    """A service forked from the launcher: `python -m <module>` without re-importing the world.
+
+    Only for the launcher's main thread before anything else runs (no threads, no event loop).
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    @classmethod
+    def start(cls, module: str, env: dict[str, str], log_path: Path) -> ForkedService:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid:
+            return cls(pid)
+        code = 1
+        try:
+            os.setsid()
+            _die_with_parent()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, signal.SIG_DFL)
+            log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+            os.environ.clear()
+            os.environ.update(env)
+            sys.argv = [module]
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+            if exit_.code is not None and not isinstance(exit_.code, int):
+                print(exit_.code, file=sys.stderr)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout or 0)
+            time.sleep(0.05)
+        assert self.returncode is not None
+        return self.returncode
+
+
+def preload() -> None:
+    for module in PRELOAD:
+        importlib.import_module(module)
 
 
 class Stack:
@@ -58,6 +159,7 @@ class Stack:
         broker_port: int | None = None,
         extra_env: dict[str, str] | None = None,
         environment: str = "development",
+        fork: bool = False,
     ) -> None:
         self.data_dir = data_dir.resolve()
         self.ports = ports or {s.name: s.default_port for s in SERVICES}
@@ -65,7 +167,10 @@ class Stack:
         self.broker = LocalBroker(broker_port, log_path=self.data_dir / "logs" / "broker.log")
         self.extra_env = extra_env or {}
         self.environment = environment
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.fork = fork
+        """Fork each service from this process after preloading the common libraries (see
+        ForkedService); otherwise start `python -m hbs_<name>` for each."""
+        self.processes: dict[str, subprocess.Popen[bytes] | ForkedService] = {}
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -80,7 +185,7 @@ class Stack:
             f"{prefix}DATA_DIR": str(self.data_dir),
             f"{prefix}KAFKA_BOOTSTRAP": self.broker.bootstrap,
             # Tansu holds a joining consumer for about half the session timeout: keep it short.
-            f"{prefix}KAFKA_SESSION_TIMEOUT_MS": "3000",
+            f"{prefix}KAFKA_SESSION_TIMEOUT_MS": "2000",
             f"{prefix}IDENTITY_URL": self.url("identity"),
             f"{prefix}SEED_DEMO": "true",
         }
@@ -97,23 +202,31 @@ class Stack:
     def start_service(self, spec: ServiceSpec) -> None:
         log_dir = self.data_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(log_dir / f"{spec.name}.log", "ab")  # noqa: SIM115 — owned by the child
-        self.processes[spec.name] = subprocess.Popen(  # noqa: S603 — our own interpreter
-            [sys.executable, "-m", spec.module],
-            env=self.service_env(spec),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
-            start_new_session=True,
-        )
-        log.close()
+        log_path = log_dir / f"{spec.name}.log"
+        if self.fork:
+            self.processes[spec.name] = ForkedService.start(spec.module, self.service_env(spec), log_path)
+            return
+        with open(log_path, "ab") as log:
+            self.processes[spec.name] = subprocess.Popen(  # noqa: S603 — our own interpreter
+                [sys.executable, "-m", spec.module],
+                env=self.service_env(spec),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
+                start_new_session=True,
+            )
 
     def start(self, timeout: float = 90.0) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "logs").mkdir(exist_ok=True)
         self.broker.start()
+        if self.fork:
+            preload()
+            # Signing has the most left to import (pyHanko, PKCS#11): it goes first.
+            self.start_service(_spec("signing"))
         for spec in SERVICES:
-            self.start_service(spec)
+            if spec.name not in self.processes:
+                self.start_service(spec)
         self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float, services: tuple[str, ...] | None = None) -> None:
@@ -173,14 +286,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=Path("var/demo"))
     parser.add_argument("--broker-port", type=int, default=None)
     parser.add_argument(
-        "--port-base", type=int, default=8000,
+        "--port-base",
+        type=int,
+        default=8000,
         help="portal on this port, identity +1, grades +2, signing +3 (default 8000)",
     )
     parser.add_argument("--exit-when-ready", action="store_true", help="start, print, stop")
     args = parser.parse_args(argv)
+    started = time.monotonic()
 
     ports = {spec.name: spec.default_port - 8000 + args.port_base for spec in SERVICES}
-    stack = Stack(args.data_dir, ports=ports, broker_port=args.broker_port or free_port())
+    stack = Stack(args.data_dir, ports=ports, broker_port=args.broker_port or free_port(), fork=True)
     stopping = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
@@ -188,7 +304,6 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    started = time.monotonic()
     try:
         stack.start()
     except (RuntimeError, TimeoutError) as error:

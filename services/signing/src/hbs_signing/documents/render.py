@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import unicodedata
 
-from fpdf import FPDF
-
 FONT_DIR = "/usr/share/fonts/truetype/dejavu"
 TITLE = "SỔ ĐIỂM — BẢN THỬ NGHIỆM"
 _FONT = "DejaVu"
@@ -21,6 +19,8 @@ def render_placeholder_sheet(
     teacher_name: str,
     verification_code: str,
 ) -> bytes:
+    from fpdf import FPDF  # imported on first use: it is half the service's start-up time
+
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_title(TITLE)
     pdf.set_author(_nfc(school_name))
