@@ -9,8 +9,10 @@ from typing import ClassVar, Literal
 from pydantic import AwareDatetime, Field
 
 from hbs_shared.events.envelope import EventPayload
+from hbs_shared.records import ScoreSheetContent, YearRecordContent
 
 GRADES_SHEETS_TOPIC = "grades.sheets"
+GRADES_RECORDS_TOPIC = "grades.records"
 SIGNING_DOCUMENTS_TOPIC = "signing.documents"
 
 SignerRole = Literal["subject_teacher", "homeroom_teacher", "vice_principal", "principal", "seal"]
@@ -38,6 +40,52 @@ class SheetSigningRequested(EventPayload):
 
     def partition_key(self) -> str:
         return str(self.sheet_id)
+
+
+class SheetSigningRequestedV2(EventPayload):
+    """Step 1 with the sheet's content and the teacher's signature activation (Đ8, Đ7.2).
+
+    The activation (obtained from the signing service with the signing PIN) binds this request
+    to this signer; a login token alone never signs.
+    """
+
+    event_type: ClassVar[str] = "grades.sheet.signing_requested"
+    event_version: ClassVar[int] = 2
+    topic: ClassVar[str] = GRADES_SHEETS_TOPIC
+
+    request_id: uuid.UUID
+    activation_id: uuid.UUID
+    signer_user_id: uuid.UUID
+    signer_name: str = Field(min_length=1, max_length=200)
+    signer_role: SignerRole
+    sheet: ScoreSheetContent
+
+    def partition_key(self) -> str:
+        return str(self.sheet.sheet_id)
+
+
+class RecordSigningRequested(EventPayload):
+    """Steps 2–4 on a student's year record: homeroom teacher, vice-principal, principal + seal.
+
+    `base_document_id` is the document the new signature is added to (None for the first);
+    signatures are incremental, each earlier one stays valid.
+    """
+
+    event_type: ClassVar[str] = "grades.record.signing_requested"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = GRADES_RECORDS_TOPIC
+
+    request_id: uuid.UUID
+    activation_id: uuid.UUID
+    batch_id: uuid.UUID | None = None
+    signer_user_id: uuid.UUID
+    signer_name: str = Field(min_length=1, max_length=200)
+    signer_role: SignerRole
+    base_document_id: uuid.UUID | None = None
+    record: YearRecordContent
+
+    def partition_key(self) -> str:
+        return str(self.record.record_id)
 
 
 class SigningCompleted(EventPayload):

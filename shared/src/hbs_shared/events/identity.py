@@ -1,0 +1,120 @@
+"""Identity's events: what other services learn about people and the school's structure.
+
+Identity is the owner; grades keeps a local copy (class lists, assignments) from these.
+Personal data travels only as far as another service needs to show a class list.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import ClassVar, Literal
+
+from pydantic import AwareDatetime, Field
+
+from hbs_shared.events.envelope import EventPayload
+
+IDENTITY_STUDENTS_TOPIC = "identity.students"
+IDENTITY_ASSIGNMENTS_TOPIC = "identity.assignments"
+IDENTITY_ACCOUNTS_TOPIC = "identity.accounts"
+
+_YEAR = r"^\d{4}-\d{4}$"
+
+
+class StudentEnrolled(EventPayload):
+    """A student was enrolled in a class for a school year (new, or moved from another class)."""
+
+    event_type: ClassVar[str] = "identity.student.enrolled"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = IDENTITY_STUDENTS_TOPIC
+
+    student_id: uuid.UUID
+    national_id: str = Field(min_length=1, max_length=32)
+    """Mã định danh from the sector database."""
+    full_name: str = Field(min_length=1, max_length=200)
+    date_of_birth: date
+    gender: Literal["male", "female"]
+    class_id: uuid.UUID
+    class_name: str = Field(min_length=1, max_length=40)
+    grade_level: int = Field(ge=10, le=12)
+    school_year: str = Field(pattern=_YEAR)
+    enrolled_on: date
+    previous_class_id: uuid.UUID | None = None
+    disability: bool = False
+
+    def partition_key(self) -> str:
+        return str(self.student_id)
+
+
+class StudentUpdated(EventPayload):
+    """Personal data of a student changed (a new version is kept in identity)."""
+
+    event_type: ClassVar[str] = "identity.student.updated"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = IDENTITY_STUDENTS_TOPIC
+
+    student_id: uuid.UUID
+    national_id: str = Field(min_length=1, max_length=32)
+    full_name: str = Field(min_length=1, max_length=200)
+    date_of_birth: date
+    gender: Literal["male", "female"]
+    disability: bool = False
+    changed_fields: list[str]
+    personal_data_version: int = Field(ge=1)
+
+    def partition_key(self) -> str:
+        return str(self.student_id)
+
+
+class StudentLeft(EventPayload):
+    """A student left a class (transfer out, dropped out, graduated)."""
+
+    event_type: ClassVar[str] = "identity.student.left"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = IDENTITY_STUDENTS_TOPIC
+
+    student_id: uuid.UUID
+    class_id: uuid.UUID
+    school_year: str = Field(pattern=_YEAR)
+    left_on: date
+    reason: Literal["transferred", "dropped_out", "graduated", "other"]
+
+    def partition_key(self) -> str:
+        return str(self.student_id)
+
+
+class AssignmentChanged(EventPayload):
+    """A teaching or homeroom assignment was made, changed or ended."""
+
+    event_type: ClassVar[str] = "identity.assignment.changed"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = IDENTITY_ASSIGNMENTS_TOPIC
+
+    assignment_id: uuid.UUID
+    kind: Literal["subject_teacher", "homeroom_teacher"]
+    teacher_id: uuid.UUID
+    teacher_name: str = Field(min_length=1, max_length=200)
+    class_id: uuid.UUID
+    class_name: str = Field(min_length=1, max_length=40)
+    grade_level: int = Field(ge=10, le=12)
+    subject_code: str | None = Field(default=None, max_length=40)
+    """A code of hbs_shared.curriculum for subject_teacher; None for homeroom_teacher."""
+    school_year: str = Field(pattern=_YEAR)
+    active: bool
+
+    def partition_key(self) -> str:
+        return str(self.class_id)
+
+
+class AccountDisabled(EventPayload):
+    """An account was disabled; its tokens stop working within one access-token lifetime."""
+
+    event_type: ClassVar[str] = "identity.account.disabled"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = IDENTITY_ACCOUNTS_TOPIC
+
+    user_id: uuid.UUID
+    disabled_at: AwareDatetime
+
+    def partition_key(self) -> str:
+        return str(self.user_id)
