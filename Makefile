@@ -4,7 +4,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PYTEST := $(UV) run --frozen pytest
 DATA ?= var/demo
 
-.PHONY: bootstrap demo test test-postgres lint format clean-demo
+.PHONY: bootstrap demo test test-postgres lint format clean-demo bench bench-grades bench-signing
 
 bootstrap:
 	@deploy/scripts/bootstrap.sh
@@ -21,6 +21,15 @@ test: bootstrap
 ## make test-postgres: the database-backed tests again, on PostgreSQL.
 test-postgres: bootstrap
 	@HBS_TEST_DATABASE=postgresql $(PYTEST) -m db
+
+## make bench-grades / bench-signing: the performance targets of issues 4 and 5, measured side by side.
+bench-grades: bootstrap
+	@$(UV) run --frozen python -m hbs_grades.bench
+
+bench-signing: bootstrap
+	@$(UV) run --frozen python -m hbs_signing.bench
+
+bench: bench-grades bench-signing
 
 lint: bootstrap
 	@$(UV) run --frozen ruff check .
