@@ -114,6 +114,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, databases: DatabaseFactory) 
         ports={name: free_port() for name in names},
         database_urls={name: databases.new(name) for name in names},
         environment="test",
+        # A small demo school: the flows under test, not 1,500 students, at every start.
+        extra_env={"HBS_IDENTITY_DEMO_SIZE": "small"},
     )
     with running:
         yield running
