@@ -4,7 +4,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PYTEST := $(UV) run --frozen pytest
 DATA ?= var/demo
 
-.PHONY: bootstrap demo test test-postgres lint format clean-demo bench bench-grades bench-signing
+.PHONY: bootstrap demo test test-postgres lint format clean-demo bench bench-grades bench-signing docs
 
 bootstrap:
 	@deploy/scripts/bootstrap.sh
@@ -35,6 +35,10 @@ lint: bootstrap
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
 	@$(UV) run --frozen mypy shared/src services/identity/src services/grades/src services/signing/src services/portal/src
+
+## make docs: regenerate docs/asyncapi.json from the event contracts.
+docs: bootstrap
+	@$(UV) run --frozen python -m hbs_shared.events.catalog docs/asyncapi.json
 
 format: bootstrap
 	@$(UV) run --frozen ruff format .
