@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what HBS needs on a fresh Debian/Ubuntu machine with Python 3.11+, only what is missing:
-# Debian packages (SoftHSM2, poppler's pdfsig, DejaVu fonts), uv, then the locked Python packages.
+# Debian packages (SoftHSM2, poppler's pdfsig, DejaVu fonts, Chromium), uv, then the locked Python packages.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -9,6 +9,7 @@ command -v softhsm2-util >/dev/null 2>&1 || need_apt+=(softhsm2)
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || need_apt+=(softhsm2)
 command -v pdfsig >/dev/null 2>&1 || need_apt+=(poppler-utils)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)  # the portal's browser tests
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

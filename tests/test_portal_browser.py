@@ -1,0 +1,68 @@
+"""The portal in a real browser (Debian's Chromium, headless): a teacher signs a sheet."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from hbs_shared.demo import DEMO_PASSWORD
+from hbs_shared.devstack.stack import Stack
+
+pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="vi-VN")
+    yield context.new_page()
+    context.close()
+
+
+def sign_in(page: Page, stack: Stack, username: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto(stack.url("portal") + "/")
+    page.get_by_label("Tên đăng nhập").fill(username)
+    page.get_by_label("Mật khẩu").fill(password)
+    page.get_by_role("button", name="Đăng nhập").click()
+
+
+def test_wrong_password_shows_the_reason_in_vietnamese(page: Page, stack: Stack) -> None:
+    sign_in(page, stack, "gv.toan", "mat-khau-sai")
+    expect(page.get_by_role("alert")).to_have_text("Sai tên đăng nhập hoặc mật khẩu")
+    expect(page.get_by_label("Tên đăng nhập")).to_have_value("gv.toan")
+
+
+def test_teacher_signs_a_sheet_and_the_page_updates_itself(page: Page, stack: Stack) -> None:
+    sign_in(page, stack, "gv.toan")
+    expect(page.get_by_role("heading", name="Sổ điểm")).to_be_visible()
+    row = page.locator("tr", has_text="11 Toán chuyên")
+    row.get_by_role("button", name="Nộp và ký số").click()
+    expect(page.get_by_text("Đã gửi yêu cầu ký")).to_be_visible()
+    # The page refreshes itself while a signature is pending, until the sheet is signed.
+    signed_row = page.locator("tr", has_text="11 Toán chuyên")
+    expect(signed_row.get_by_role("link", name="Tải bản đã ký (PDF)")).to_be_visible(timeout=60_000)
+    expect(signed_row.locator(".state")).to_have_text("đã ký")
+    with page.expect_download() as download:
+        signed_row.get_by_role("link", name="Tải bản đã ký (PDF)").click(modifiers=["Alt"])
+    assert download.value.suggested_filename.endswith(".pdf")
