@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from hbs_shared.db import Database
+from hbs_shared.migrations import upgrade_to_head
+from hbs_signing.app import MIGRATIONS
 from hbs_signing.devca import DevelopmentCA
 from hbs_signing.documents.render import render_placeholder_sheet
+from hbs_signing.documents.store import DocumentStore
+from hbs_signing.requests.service import SigningRequestService
 from hbs_signing.token import Token, TokenConfig, ensure_softhsm_token
 
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
@@ -70,7 +77,7 @@ async def token(token_config: TokenConfig) -> AsyncIterator[Token]:
 
 @pytest.fixture(scope="session")
 def dev_ca(tmp_path_factory: pytest.TempPathFactory) -> DevelopmentCA:
-    return DevelopmentCA.load_or_create(tmp_path_factory.mktemp("devca"))
+    return DevelopmentCA.load_or_create(tmp_path_factory.mktemp("devca"), "http://127.0.0.1:8003")
 
 
 @pytest.fixture(scope="session")
@@ -98,3 +105,35 @@ async def signed_sample(token: Token, dev_ca: DevelopmentCA, sheet_pdf: bytes) -
         location=LOCATION,
     )
     return SignedSample(original=sheet_pdf, signed=signed, certificate_der=certificate)
+
+
+# --- the service level: a real database, the session's token and development CA ---------------
+
+SCHOOL = "thpt-test"
+
+
+@pytest.fixture
+async def signing_db(databases: Any) -> AsyncIterator[Database]:
+    db = Database(databases.new("signing"))
+    await upgrade_to_head(db.engine, MIGRATIONS)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+def signing_service(token: Token, dev_ca: DevelopmentCA, tmp_path: Path) -> SigningRequestService:
+    from datetime import timedelta
+
+    from hbs_signing.activations.service import ActivationService
+    from hbs_signing.certificates.service import CertificateService
+
+    return SigningRequestService(
+        token,
+        CertificateService(token, dev_ca, "Trường THPT Chuyên Thái Bình"),
+        DocumentStore(tmp_path / "documents"),
+        dev_ca,
+        school_name="Trường THPT Chuyên Thái Bình",
+        location="Hưng Yên",
+        portal_url="https://hocba.example.vn",
+        activations=ActivationService(lifetime=timedelta(minutes=5)),
+    )

@@ -5,26 +5,43 @@ from __future__ import annotations
 import asyncio
 import importlib
 import secrets
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from cryptography import x509
+from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from sqlalchemy.ext.asyncio import AsyncSession
+from prometheus_client import Gauge
 
-from hbs_shared.events.contracts import GRADES_SHEETS_TOPIC, SheetSigningRequested
+from hbs_shared.events.contracts import (
+    GRADES_RECORDS_TOPIC,
+    GRADES_SHEETS_TOPIC,
+    RecordSigningRequested,
+    SheetSigningRequested,
+    SheetSigningRequestedV2,
+)
 from hbs_shared.events.envelope import EventEnvelope, EventRegistry
+from hbs_shared.logging import get_logger
 from hbs_shared.messaging.consumer import EventConsumer
+from hbs_shared.problems import Problem
 from hbs_shared.service import ServiceRuntime, create_service_app
+from hbs_signing.activations import endpoints as activation_endpoints
+from hbs_signing.activations.service import ActivationService
+from hbs_signing.certificates import endpoints as certificate_endpoints
 from hbs_signing.certificates.service import CertificateService
-from hbs_signing.devca import DevelopmentCA
+from hbs_signing.devca import DevelopmentCA, DevelopmentCAError
 from hbs_signing.documents import endpoints as document_endpoints
 from hbs_signing.documents.store import DocumentStore
 from hbs_signing.requests.service import SigningRequestService
 from hbs_signing.settings import SigningSettings
 from hbs_signing.token import Token, TokenConfig, ensure_softhsm_token
+from hbs_signing.verification import endpoints as verification_endpoints
+from hbs_signing.verification.service import RateLimiter, Verifier
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = get_logger(__name__)
+_TSQ = "application/timestamp-query"
 
 
 def token_config(settings: SigningSettings) -> TokenConfig:
@@ -37,13 +54,35 @@ def token_config(settings: SigningSettings) -> TokenConfig:
     )
 
 
+def trust_roots(settings: SigningSettings, ca: DevelopmentCA | None) -> list[x509.Certificate]:
+    roots = [ca.root_certificate] if ca is not None else []
+    if settings.trusted_roots_file is not None:
+        roots.extend(x509.load_pem_x509_certificates(settings.trusted_roots_file.read_bytes()))
+    return roots
+
+
+def _warm_up(ca: DevelopmentCA | None) -> None:
+    importlib.import_module("fpdf")
+    from hbs_signing.documents.layout import _prepared_fonts
+
+    _prepared_fonts()
+    if ca is not None:
+        ca.timestamper()
+
+
 def create_app(settings: SigningSettings) -> FastAPI:
     runtime = ServiceRuntime("signing", settings, migrations=MIGRATIONS)
     config = token_config(settings)
     token = Token(config)
-    ca = DevelopmentCA.load_or_create(settings.data_dir / "devca") if settings.development_ca else None
+    ca = (
+        DevelopmentCA.load_or_create(settings.data_dir / "devca", settings.base_url())
+        if settings.development_ca
+        else None
+    )
+    roots = trust_roots(settings, ca)
     store = DocumentStore(settings.data_dir / "documents")
     certificates = CertificateService(token, ca, settings.school_name)
+    activations = ActivationService(lifetime=timedelta(minutes=settings.activation_minutes))
     requests = SigningRequestService(
         token,
         certificates,
@@ -51,18 +90,38 @@ def create_app(settings: SigningSettings) -> FastAPI:
         ca,
         school_name=settings.school_name,
         location=settings.school_location,
+        portal_url=settings.public_portal_url,
+        activations=activations,
+        trust_roots=roots,
     )
 
-    async def on_sheet(session: AsyncSession, envelope: EventEnvelope, event: Any) -> None:
-        await requests.sign_sheet(session, envelope.school_id, event)
+    async def on_sheet(session: Any, envelope: EventEnvelope, event: Any) -> None:
+        if isinstance(event, SheetSigningRequestedV2):
+            await requests.sign_sheet_v2(session, envelope.school_id, event, envelope.occurred_at)
+        else:
+            await requests.sign_sheet(session, envelope.school_id, event)
+
+    async def on_record(session: Any, envelope: EventEnvelope, event: Any) -> None:
+        await requests.sign_record(session, envelope.school_id, event, envelope.occurred_at)
 
     runtime.add_consumer(
         EventConsumer(
             "signing.sheet-requests",
             GRADES_SHEETS_TOPIC,
             runtime.db,
-            EventRegistry(SheetSigningRequested),
-            {SheetSigningRequested: on_sheet},
+            EventRegistry(SheetSigningRequested, SheetSigningRequestedV2),
+            # One handler per event type: it dispatches on the version's payload class.
+            {SheetSigningRequested: on_sheet, SheetSigningRequestedV2: on_sheet},
+            after_commit=runtime.relay.nudge,
+        )
+    )
+    runtime.add_consumer(
+        EventConsumer(
+            "signing.record-requests",
+            GRADES_RECORDS_TOPIC,
+            runtime.db,
+            EventRegistry(RecordSigningRequested),
+            {RecordSigningRequested: on_record},
             after_commit=runtime.relay.nudge,
         )
     )
@@ -73,20 +132,61 @@ def create_app(settings: SigningSettings) -> FastAPI:
         if config.softhsm_dir is not None:
             await asyncio.to_thread(ensure_softhsm_token, config)
         await token.open()
-        # Load the PDF renderer in the background, so the first request does not wait for it.
-        warm_up.append(asyncio.create_task(asyncio.to_thread(importlib.import_module, "fpdf")))
+        # Load the PDF renderer, cut the fonts and make the development TSA's key in the
+        # background, so the first signing request does not wait for them (readiness does not).
+        warm_up.append(asyncio.create_task(asyncio.to_thread(_warm_up, ca)))
+        warm_up.append(asyncio.create_task(watch_expiry()))
 
     async def close_token(_rt: ServiceRuntime) -> None:
+        for task in warm_up:
+            task.cancel()
         await token.close()
+
+    async def watch_expiry() -> None:
+        # The 30-day warning as a metric, refreshed every 10 minutes (first after start-up).
+        from sqlalchemy import select
+
+        from hbs_signing.certificates.endpoints import certificate_status
+        from hbs_signing.models import Certificate
+
+        await asyncio.sleep(5)
+        while True:
+            try:
+                async with runtime.db.transaction() as session:
+                    found = list((await session.execute(select(Certificate))).scalars())
+                now = datetime.now(UTC)
+                app.state.expiry_gauge.set(
+                    sum(1 for c in found if certificate_status(c, ca, now)["expiring_soon"])
+                )
+            except Exception as error:  # a metric must never stop the service
+                log.warning("certificate expiry check failed", error=str(error))
+            await asyncio.sleep(600)
 
     app = create_service_app(
         runtime,
         title="HBS signing",
-        routers=[document_endpoints.router],
+        routers=[
+            document_endpoints.router,
+            activation_endpoints.router,
+            certificate_endpoints.router,
+            verification_endpoints.router,
+        ],
         on_startup=[open_token],
         on_shutdown=[close_token],
     )
     app.state.document_store = store
+    app.state.activations = activations
+    app.state.certificates = certificates
+    app.state.development_ca = ca
+    app.state.trust_roots = roots
+    app.state.expiry_gauge = Gauge(
+        "hbs_signing_certificates_expiring_soon",
+        "Valid signing certificates that expire within 30 days (the renewal warning)",
+        registry=runtime.metrics.registry,
+    )
+    app.state.verifier_service = Verifier(store, roots, ca)
+    app.state.rate_limiter = RateLimiter(settings.verify_requests_per_minute)
+    app.state.signing_requests = requests
 
     if ca is not None:
 
@@ -94,5 +194,28 @@ def create_app(settings: SigningSettings) -> FastAPI:
         async def development_root() -> Response:
             """The DEVELOPMENT root certificate (not for production) that tests trust."""
             return Response(ca.root_pem, media_type="application/x-pem-file")
+
+        @app.get("/dev-ca/crl", tags=["development CA"])
+        async def development_crl() -> Response:
+            """The DEVELOPMENT CA's current CRL (DER), as its certificates' CRL distribution point."""
+            return Response(
+                await asyncio.to_thread(ca.crl_der),
+                media_type="application/pkix-crl",
+                headers={"Cache-Control": "max-age=60"},
+            )
+
+        @app.post("/dev-ca/tsa", tags=["development CA"])
+        async def development_tsa(request: Request) -> Response:
+            """The DEVELOPMENT RFC 3161 timestamp authority (application/timestamp-query)."""
+            if request.headers.get("content-type", "").split(";")[0].strip() != _TSQ:
+                raise Problem(415, "Sai định dạng yêu cầu", f"send {_TSQ}", field="content-type")
+            body = await request.body()
+            if len(body) > 10_000:
+                raise Problem(413, "Yêu cầu quá lớn", "a timestamp request is small")
+            try:
+                reply = await asyncio.to_thread(ca.timestamp_reply, body)
+            except DevelopmentCAError as error:
+                raise Problem(400, "Yêu cầu không hợp lệ", str(error)) from None
+            return Response(reply, media_type="application/timestamp-reply")
 
     return app

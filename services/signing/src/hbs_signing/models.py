@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, LargeBinary, String, Text, Uuid
+from sqlalchemy import JSON, Boolean, DateTime, Integer, LargeBinary, String, Text, Uuid, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql import func
 
@@ -48,7 +48,56 @@ class SignedDocument(Base):
     signer_role: Mapped[str] = mapped_column(String(40))
     certificate_sha256: Mapped[str] = mapped_column(String(64))
     verification_code: Mapped[str] = mapped_column(String(16), unique=True)
+    signature_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """How many signatures (not document timestamps) this version must carry."""
+    sealed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The school seal is on it: it accepts no further signature."""
+    base_document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    """The earlier version this one adds a signature to."""
+    printed_code: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    """The code printed (and in the QR code) on the pages: the same for every version of one rendering."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SigningPin(Base):
+    """A user's signing PIN (Argon2id): what activates a signature, never the login token alone."""
+
+    __tablename__ = "signing_pins"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    school_id: Mapped[str] = mapped_column(String(64), index=True)
+    pin_hash: Mapped[str] = mapped_column(String(200))
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PinAudit(Base):
+    """Every PIN set, reset, lock and activation refusal, with who did it."""
+
+    __tablename__ = "signing_pin_audit"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    school_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    actor_user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    action: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Activation(Base):
+    """A signature activation: one user, one scope (subject ids or a batch), a few minutes."""
+
+    __tablename__ = "activations"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    school_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    subject_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class SigningRequest(Base):

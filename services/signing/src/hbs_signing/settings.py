@@ -26,6 +26,14 @@ class SigningSettings(ServiceSettings):
     """Issue staff and seal certificates from the local development CA (refused in production)."""
     school_name: str = Field(default="Trường THPT Chuyên Thái Bình", min_length=1, max_length=200)
     school_location: str = Field(default="Hưng Yên", min_length=1, max_length=100)
+    public_portal_url: str = Field(default="http://127.0.0.1:8000", min_length=8, max_length=300)
+    """Where the public verification page is: QR codes lead to {this}/verify/{code}."""
+    activation_minutes: int = Field(default=5, ge=1, le=60)
+    """How long a signature activation (signing PIN + scope) stays usable."""
+    trusted_roots_file: Path | None = None
+    """PEM file of the CA roots whose certificates may sign (the development root is added when on)."""
+    verify_requests_per_minute: int = Field(default=30, ge=1, le=10000)
+    """Public verification: requests per client address per minute."""
 
     @model_validator(mode="after")
     def _no_development_ca_in_production(self) -> SigningSettings:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import pkcs11
+from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -33,6 +34,8 @@ from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.pkcs11 import PKCS11Signer
+from pyhanko.sign.timestamps.api import TimeStamper
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.stamp import TextStampStyle
 
 _T = TypeVar("_T")
@@ -52,6 +55,32 @@ class TokenConfig:
     pin: str
     so_pin: str
     softhsm_dir: Path | None
+
+
+@dataclass(frozen=True)
+class LongTermData:
+    """What makes a signature B-T / B-LT / B-LTA (DESIGN.md Signing; architecture.md).
+
+    ``certificates`` and ``crls`` (DER) go into the document's DSS *in the same incremental
+    update as the signature*, so the signature covers its own validation data and the last
+    signature still covers the whole file (poppler's pdfsig: "Total document signed").
+    """
+
+    timestamper: TimeStamper | None = None
+    certificates: tuple[bytes, ...] = ()
+    crls: tuple[bytes, ...] = ()
+    archive_timestamp: bool = False
+    """Add a document timestamp after the signature (B-LTA)."""
+
+
+@dataclass(frozen=True)
+class SignatureOptions:
+    """Per-signature choices: where the visible stamp goes and whether the document is closed."""
+
+    stamp_box: tuple[int, int, int, int] | None = None
+    stamp_page: int = -1
+    lock_document: bool = False
+    """After this signature no change at all is allowed (the field's /Lock with /P 1)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +106,7 @@ class _SignatureProfile:
     subfilter: fields.SigSeedSubFilter = fields.SigSeedSubFilter.PADES
     md_algorithm: str = "sha256"
     # Reserving the space up front skips pyHanko's size-estimating dry run (about half the time).
+    # Enough for the signer's chain and a timestamp token with the TSA's chain (B-T and up).
     bytes_reserved: int = 16384
     # Lower right of the last page, under the signer's caption on the placeholder sheet.
     stamp_box: tuple[int, int, int, int] = (326, 86, 539, 170)
@@ -168,8 +198,14 @@ class Token:
         signer_name: str,
         reason: str,
         location: str,
+        long_term: LongTermData | None = None,
+        options: SignatureOptions | None = None,
     ) -> bytes:
-        """Add one incremental PAdES signature (baseline B-B) made with the token key."""
+        """Add one incremental PAdES signature made with the token key.
+
+        B-B without ``long_term``; B-T with a timestamper; B-LT with its certificates and CRLs
+        embedded; B-LTA with ``archive_timestamp``.
+        """
         return await _on_token_thread(
             self._sign_pdf,
             pdf,
@@ -178,7 +214,123 @@ class Token:
             chain_der,
             field_name,
             _SignatureText(_nfc(signer_name), _nfc(reason), _nfc(location)),
+            long_term or LongTermData(),
+            options or SignatureOptions(),
         )
+
+    async def sign_pdf_library_defaults(
+        self,
+        pdf: bytes,
+        *,
+        key_label: str,
+        signing_cert_der: bytes,
+        chain_der: list[bytes],
+        field_name: str,
+        timestamper: TimeStamper,
+        validation_context: Any,
+    ) -> bytes:
+        """BENCH BASELINE ONLY: pyHanko's library as documented, default settings, B-LT its way.
+
+        (Size-estimating dry run, validation of the signer while signing, the DSS in a second
+        incremental update.) Kept here because this module is the only one that uses the token.
+        """
+        return await _on_token_thread(
+            self._sign_library_defaults,
+            pdf,
+            key_label,
+            signing_cert_der,
+            chain_der,
+            field_name,
+            timestamper,
+            validation_context,
+        )
+
+    def _sign_library_defaults(
+        self,
+        pdf: bytes,
+        key_label: str,
+        signing_cert_der: bytes,
+        chain_der: list[bytes],
+        field_name: str,
+        timestamper: TimeStamper,
+        validation_context: Any,
+    ) -> bytes:
+        signer = PKCS11Signer(
+            self._require_session(),
+            key_label=key_label,
+            signing_cert=asn1_x509.Certificate.load(signing_cert_der),
+            ca_chain=[asn1_x509.Certificate.load(der) for der in chain_der],
+        )
+        metadata = signers.PdfSignatureMetadata(
+            field_name=field_name,
+            subfilter=fields.SigSeedSubFilter.PADES,
+            embed_validation_info=True,
+            validation_context=validation_context,
+        )
+        out = _run_on_token_loop(
+            signers.PdfSigner(metadata, signer, timestamper=timestamper).async_sign_pdf(
+                IncrementalPdfFileWriter(BytesIO(pdf))
+            )
+        )
+        return bytes(out.getvalue())
+
+    async def certificate_request(self, key_label: str, subject: asn1_x509.Name) -> bytes:
+        """A PKCS#10 CSR (DER) for the token key ``key_label``, signed inside the token."""
+        return await _on_token_thread(self._certificate_request, key_label, subject)
+
+    def _certificate_request(self, key_label: str, subject: asn1_x509.Name) -> bytes:
+        from asn1crypto import algos
+        from asn1crypto import csr as asn1_csr
+        from asn1crypto import keys as asn1_keys
+
+        private = self._private_key(key_label)
+        if private is None:
+            raise TokenError(f"no private key labelled {key_label!r} in the token")
+        info = asn1_csr.CertificationRequestInfo(
+            {
+                "version": "v1",
+                "subject": subject,
+                "subject_pk_info": asn1_keys.PublicKeyInfo.load(self._public_key_der(key_label, private)),
+                "attributes": [],
+            }
+        )
+        key: Any = private
+        signature = key.sign(info.dump(), mechanism=pkcs11.Mechanism.SHA256_RSA_PKCS)
+        request = asn1_csr.CertificationRequest(
+            {
+                "certification_request_info": info,
+                "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": "sha256_rsa"}),
+                "signature": signature,
+            }
+        )
+        return bytes(request.dump())
+
+    async def public_key(self, key_label: str) -> bytes | None:
+        """SubjectPublicKeyInfo DER of an existing key, or None (never creates one)."""
+
+        def read() -> bytes | None:
+            private = self._private_key(key_label)
+            return None if private is None else self._public_key_der(key_label, private)
+
+        return await _on_token_thread(read)
+
+    async def raw_sign_benchmark(self, key_label: str, seconds: float) -> float:
+        """RSA PKCS#1 v1.5 SHA-256 signatures per second with one token key (for the bench)."""
+        return await _on_token_thread(self._raw_sign_rate, key_label, seconds)
+
+    def _raw_sign_rate(self, key_label: str, seconds: float) -> float:
+        import time
+
+        private = self._private_key(key_label)
+        if private is None:
+            raise TokenError(f"no private key labelled {key_label!r} in the token")
+        count = 0
+        started = time.perf_counter()
+        while (elapsed := time.perf_counter() - started) < seconds:
+            key: Any = private
+            key.sign(b"hbs bench %d" % count, mechanism=pkcs11.Mechanism.SHA256_RSA_PKCS)
+            count += 1
+        return count / elapsed
 
     def _open(self) -> None:
         if self._session is not None:
@@ -298,6 +450,8 @@ class Token:
         chain_der: list[bytes],
         field_name: str,
         text: _SignatureText,
+        long_term: LongTermData,
+        options: SignatureOptions,
     ) -> bytes:
         session = self._require_session()
         private = self._private_key(key_label)
@@ -323,18 +477,31 @@ class Token:
             location=text.location,
         )
         stamp = _stamp_style()
+        box = options.stamp_box or SIGNATURE_PROFILE.stamp_box
         pdf_signer = signers.PdfSigner(
             metadata,
             signer,
+            timestamper=long_term.timestamper,
             stamp_style=stamp,
             new_field_spec=fields.SigFieldSpec(
                 sig_field_name=field_name,
-                on_page=-1,
-                box=SIGNATURE_PROFILE.stamp_box if stamp is not None else None,
+                on_page=options.stamp_page,
+                box=box if stamp is not None else None,
+                field_mdp_spec=(
+                    fields.FieldMDPSpec(action=fields.FieldMDPAction.ALL) if options.lock_document else None
+                ),
+                doc_mdp_update_value=fields.MDPPerm.NO_CHANGES if options.lock_document else None,
             ),
         )
         try:
             writer = IncrementalPdfFileWriter(BytesIO(pdf))
+            if long_term.certificates or long_term.crls:
+                DocumentSecurityStore.supply_dss_in_writer(
+                    writer,
+                    None,
+                    certs=[asn1_x509.Certificate.load(der) for der in long_term.certificates],
+                    crls=[asn1_crl.CertificateList.load(der) for der in long_term.crls],
+                )
             signed = _run_on_token_loop(
                 pdf_signer.async_sign_pdf(
                     writer,
@@ -346,6 +513,19 @@ class Token:
                     },
                 )
             )
+            if long_term.archive_timestamp:
+                if long_term.timestamper is None:
+                    raise TokenError("an archive timestamp (B-LTA) needs a timestamp authority")
+                stamped = _run_on_token_loop(
+                    signers.PdfTimeStamper(long_term.timestamper).async_timestamp_pdf(
+                        IncrementalPdfFileWriter(signed),
+                        md_algorithm=SIGNATURE_PROFILE.md_algorithm,
+                        bytes_reserved=SIGNATURE_PROFILE.bytes_reserved // 2,
+                    )
+                )
+                signed = stamped
+        except TokenError:
+            raise
         except p11.PKCS11Error as error:
             raise _plain(error, f"the token could not sign with key {key_label!r}") from error
         except Exception as error:

@@ -45,7 +45,10 @@ async def document_info(
         "subject_id": str(document.subject_id),
         "signer_role": document.signer_role,
         "certificate_sha256": document.certificate_sha256,
-        "verification_code": document.verification_code,
+        "verification_code": document.printed_code or document.verification_code,
+        "signature_count": document.signature_count,
+        "sealed": document.sealed,
+        "base_document_id": str(document.base_document_id) if document.base_document_id else None,
         "created_at": document.created_at.isoformat(),
     }
 

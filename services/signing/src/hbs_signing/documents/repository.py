@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_signing.models import SignedDocument, SigningRequest
@@ -15,6 +16,37 @@ class DocumentRepository:
 
     def add(self, session: AsyncSession, document: SignedDocument) -> None:
         session.add(document)
+
+    async def current_for(
+        self, session: AsyncSession, school_id: str, subject_id: uuid.UUID
+    ) -> SignedDocument | None:
+        """The newest version of a sheet's or record's document: every older one is superseded."""
+        result = await session.execute(
+            select(SignedDocument)
+            .where(SignedDocument.school_id == school_id, SignedDocument.subject_id == subject_id)
+            .order_by(SignedDocument.created_at.desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def by_sha256(self, session: AsyncSession, sha256: str) -> SignedDocument | None:
+        result = await session.execute(
+            select(SignedDocument)
+            .where(SignedDocument.sha256 == sha256)
+            .order_by(SignedDocument.created_at)
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def by_code(self, session: AsyncSession, code: str) -> SignedDocument | None:
+        """The newest signed version of the rendering whose pages print this code."""
+        result = await session.execute(
+            select(SignedDocument)
+            .where(or_(SignedDocument.printed_code == code, SignedDocument.verification_code == code))
+            .order_by(SignedDocument.created_at.desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
 
 
 class SigningRequestRepository:

@@ -1,31 +1,98 @@
-"""Carrying out a signing request: certificate, document, signature, store, reply event."""
+"""Carrying out a signing request: activation, certificate check, document, signature, reply.
+
+Every signature is PAdES B-LT (RFC 3161 timestamp from the timestamp authority, the chain and
+the current CRLs in the document's DSS); the principal's request adds the school seal after the
+principal's signature and extends it to B-LTA with a document timestamp. A sealed document
+accepts no further signature.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from io import BytesIO
 
+from cryptography import x509
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hbs_shared.events.contracts import SheetSigningRequested, SigningCompleted, SigningFailed
+from hbs_shared.events.contracts import (
+    RecordSigningRequested,
+    SheetSigningRequested,
+    SheetSigningRequestedV2,
+    SigningCompleted,
+    SigningFailed,
+)
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.outbox import OutboxRepository
+from hbs_signing.activations.service import ActivationError, ActivationService
+from hbs_signing.certificates.check import CertificateRefused, check_certificate
 from hbs_signing.certificates.service import CertificateService, NoUsableCertificate
 from hbs_signing.devca import DevelopmentCA
+from hbs_signing.documents.layout import (
+    RECORD_BOXES,
+    RECORD_FIELDS,
+    SHEET_BOXES,
+    SHEET_FIELD,
+    Verification,
+    render_score_sheet,
+    render_year_record,
+    verification_url,
+)
 from hbs_signing.documents.render import render_placeholder_sheet
 from hbs_signing.documents.repository import DocumentRepository, SigningRequestRepository
 from hbs_signing.documents.store import DocumentStore
-from hbs_signing.models import SignedDocument, SigningRequest
-from hbs_signing.token import Token, TokenError
+from hbs_signing.models import Certificate, SignedDocument, SigningRequest
+from hbs_signing.token import LongTermData, SignatureOptions, Token, TokenError
 
 log = get_logger(__name__)
 
 # Crockford-like alphabet without look-alikes (0/O, 1/I/L) for codes read aloud or typed.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+SEAL_ROLE = "seal"
+SEAL_NAMESPACE = uuid.UUID("6f1d7c1e-8a55-4b0b-9f7e-5d3c2a1b0e99")
+# Who signs a year record, in order (Đ8 Steps 2–4); the seal comes with the principal.
+RECORD_ORDER = ("homeroom_teacher", "vice_principal", "principal")
+ROLE_TITLES = {
+    "subject_teacher": "Giáo viên bộ môn",
+    "homeroom_teacher": "Giáo viên chủ nhiệm",
+    "vice_principal": "Phó Hiệu trưởng",
+    "principal": "Hiệu trưởng",
+    SEAL_ROLE: "Con dấu",
+}
 
 
 def new_verification_code() -> str:
     return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
+
+
+def seal_user_id(school_id: str) -> uuid.UUID:
+    """The seal's stable pseudo-user: its key and organisation certificate are the school's."""
+    return uuid.uuid5(SEAL_NAMESPACE, f"seal:{school_id}")
+
+
+class Refused(Exception):
+    """The request is refused; the message is the reason sent in signing.failed."""
+
+
+@dataclass(frozen=True)
+class _Job:
+    school_id: str
+    request_id: uuid.UUID
+    subject_id: uuid.UUID
+    kind: str
+    signer_user_id: uuid.UUID
+    signer_name: str
+    signer_role: str
+    field_name: str
+    reason: str
+    render: Callable[[Verification], bytes] | None
+    base_document_id: uuid.UUID | None = None
+    seal: bool = False
+    stamp_box: tuple[int, int, int, int] | None = None
 
 
 class SigningRequestService:
@@ -38,6 +105,9 @@ class SigningRequestService:
         *,
         school_name: str,
         location: str,
+        portal_url: str = "http://127.0.0.1:8000",
+        activations: ActivationService | None = None,
+        trust_roots: list[x509.Certificate] | None = None,
     ) -> None:
         self.token = token
         self.certificates = certificates
@@ -45,67 +115,179 @@ class SigningRequestService:
         self.ca = development_ca
         self.school_name = school_name
         self.location = location
+        self.portal_url = portal_url
+        self.activations = activations
+        self.trust_roots = (
+            trust_roots
+            if trust_roots is not None
+            else ([development_ca.root_certificate] if development_ca is not None else [])
+        )
         self.requests = SigningRequestRepository()
         self.documents = DocumentRepository()
         self.outbox = OutboxRepository()
 
+    # --- the three kinds of request ---------------------------------------------------------
+
     async def sign_sheet(self, session: AsyncSession, school_id: str, request: SheetSigningRequested) -> None:
-        if await self.requests.get(session, request.request_id) is not None:
-            log.info("signing request already handled", request_id=str(request.request_id))
-            return
-        try:
-            certificate = await self.certificates.for_signer(
-                session,
-                school_id,
-                request.signer_user_id,
-                request.signer_name,
-                request.signer_role,
-            )
-            code = new_verification_code()
-            pdf = render_placeholder_sheet(
+        """v1 (no activation, placeholder layout): kept until the portal and grades send v2."""
+
+        def render(verification: Verification) -> bytes:
+            return render_placeholder_sheet(
                 school_name=self.school_name,
                 class_name=request.class_name,
                 subject=request.subject,
                 term=request.term,
                 school_year=request.school_year,
                 teacher_name=request.signer_name,
-                verification_code=code,
+                verification_code=verification.code,
             )
-            chain = [self.ca.root_der] if self.ca is not None else []
-            signed = await self.token.sign_pdf(
-                pdf,
-                key_label=certificate.key_label,
-                signing_cert_der=certificate.der,
-                chain_der=chain,
-                field_name="Sig1_GVBM",
+
+        await self._run(
+            session,
+            _Job(
+                school_id=school_id,
+                request_id=request.request_id,
+                subject_id=request.sheet_id,
+                kind="score_sheet",
+                signer_user_id=request.signer_user_id,
                 signer_name=request.signer_name,
+                signer_role=request.signer_role,
+                field_name=SHEET_FIELD,
                 reason=f"Giáo viên bộ môn ký sổ điểm {request.subject} lớp {request.class_name}",
-                location=self.location,
+                render=render,
+            ),
+            activation=None,
+        )
+
+    async def sign_sheet_v2(
+        self, session: AsyncSession, school_id: str, request: SheetSigningRequestedV2, requested_at: datetime
+    ) -> None:
+        sheet = request.sheet
+        job = _Job(
+            school_id=school_id,
+            request_id=request.request_id,
+            subject_id=sheet.sheet_id,
+            kind="score_sheet",
+            signer_user_id=request.signer_user_id,
+            signer_name=request.signer_name,
+            signer_role=request.signer_role,
+            field_name=SHEET_FIELD,
+            reason=f"Giáo viên bộ môn ký sổ điểm {sheet.subject_name} lớp {sheet.class_name}",
+            render=lambda verification: render_score_sheet(sheet, verification),
+            stamp_box=SHEET_BOXES[SHEET_FIELD],
+        )
+        await self._run(session, job, activation=(request.activation_id, None, requested_at))
+
+    async def sign_record(
+        self, session: AsyncSession, school_id: str, request: RecordSigningRequested, requested_at: datetime
+    ) -> None:
+        record = request.record
+        role = request.signer_role
+        job = _Job(
+            school_id=school_id,
+            request_id=request.request_id,
+            subject_id=record.record_id,
+            kind="year_record",
+            signer_user_id=request.signer_user_id,
+            signer_name=request.signer_name,
+            signer_role=role,
+            field_name=RECORD_FIELDS.get(role, ""),
+            reason=(
+                f"{ROLE_TITLES.get(role, role)} ký học bạ năm học {record.school_year} "
+                f"lớp {record.class_name}"
+            ),
+            render=(lambda verification: render_year_record(record, verification))
+            if request.base_document_id is None
+            else None,
+            base_document_id=request.base_document_id,
+            seal=role == "principal",
+        )
+        await self._run(session, job, activation=(request.activation_id, request.batch_id, requested_at))
+
+    # --- the common path --------------------------------------------------------------------
+
+    async def _run(
+        self,
+        session: AsyncSession,
+        job: _Job,
+        *,
+        activation: tuple[uuid.UUID, uuid.UUID | None, datetime] | None,
+    ) -> None:
+        if await self.requests.get(session, job.request_id) is not None:
+            log.info("signing request already handled", request_id=str(job.request_id))
+            return
+        try:
+            if activation is not None:
+                await self._check_activation(session, job, *activation)
+            base = await self._base_document(session, job)
+            certificate = await self.certificates.for_signer(
+                session, job.school_id, job.signer_user_id, job.signer_name, job.signer_role
             )
-        except (NoUsableCertificate, TokenError) as error:
-            await self._fail(session, school_id, request, str(error))
+            self._check(certificate)
+            if base is None:
+                assert job.render is not None
+                code = new_verification_code()
+                printed = code
+                # Rendering is CPU work (~0.1 s): off the event loop, never on the token thread.
+                verification = Verification(code, verification_url(self.portal_url, code))
+                pdf = await asyncio.to_thread(job.render, verification)
+                count = 0
+            else:
+                document, pdf = base
+                code = new_verification_code()
+                printed = document.printed_code or document.verification_code
+                count = document.signature_count
+            signed = await self._sign(pdf, job, certificate, lock=False, archive=False)
+            count += 1
+            if job.seal:
+                seal = await self.certificates.for_signer(
+                    session, job.school_id, seal_user_id(job.school_id), self.school_name, SEAL_ROLE
+                )
+                self._check(seal)
+                seal_job = _Job(
+                    school_id=job.school_id,
+                    request_id=job.request_id,
+                    subject_id=job.subject_id,
+                    kind=job.kind,
+                    signer_user_id=seal.user_id,
+                    signer_name=self.school_name,
+                    signer_role=SEAL_ROLE,
+                    field_name=RECORD_FIELDS[SEAL_ROLE],
+                    reason=f"Đóng dấu {self.school_name}",
+                    render=None,
+                )
+                signed = await self._sign(signed, seal_job, seal, lock=True, archive=True)
+                count += 1
+        except (NoUsableCertificate, TokenError, CertificateRefused, ActivationError, Refused) as error:
+            await self._fail(session, job, str(error))
             return
         digest = self.store.put(signed)
         document = SignedDocument(
-            school_id=school_id,
+            school_id=job.school_id,
             sha256=digest,
             size=len(signed),
-            kind="score_sheet",
-            subject_id=request.sheet_id,
-            request_id=request.request_id,
-            signer_user_id=request.signer_user_id,
-            signer_role=request.signer_role,
+            kind=job.kind,
+            subject_id=job.subject_id,
+            request_id=job.request_id,
+            signer_user_id=job.signer_user_id,
+            signer_role=job.signer_role,
             certificate_sha256=certificate.sha256,
             verification_code=code,
+            printed_code=printed,
+            signature_count=count,
+            sealed=job.seal,
+            base_document_id=job.base_document_id,
+            # Set here, to the microsecond: "current" is the newest version of a subject.
+            created_at=datetime.now(UTC),
         )
         self.documents.add(session, document)
         await session.flush()
         self.requests.add(
             session,
             SigningRequest(
-                request_id=request.request_id,
-                subject_id=request.sheet_id,
-                signer_user_id=request.signer_user_id,
+                request_id=job.request_id,
+                subject_id=job.subject_id,
+                signer_user_id=job.signer_user_id,
                 outcome="completed",
                 document_id=document.id,
             ),
@@ -113,41 +295,134 @@ class SigningRequestService:
         await self.outbox.add(
             session,
             SigningCompleted(
-                request_id=request.request_id,
-                subject_id=request.sheet_id,
+                request_id=job.request_id,
+                subject_id=job.subject_id,
                 document_id=document.id,
                 sha256=digest,
-                signer_user_id=request.signer_user_id,
-                signer_role=request.signer_role,
+                signer_user_id=job.signer_user_id,
+                signer_role=job.signer_role,
                 certificate_sha256=certificate.sha256,
                 signed_at=datetime.now(UTC),
             ),
-            school_id,
+            job.school_id,
         )
-        log.info("document signed", document_id=str(document.id), sha256=digest)
+        log.info("document signed", document_id=str(document.id), sha256=digest, signatures=count)
 
-    async def _fail(
-        self, session: AsyncSession, school_id: str, request: SheetSigningRequested, reason: str
+    async def _check_activation(
+        self,
+        session: AsyncSession,
+        job: _Job,
+        activation_id: uuid.UUID,
+        batch_id: uuid.UUID | None,
+        requested_at: datetime,
     ) -> None:
-        log.warning("signing request failed", request_id=str(request.request_id), reason=reason)
+        if self.activations is None:
+            raise Refused("signature activation is not available")
+        await self.activations.check(
+            session,
+            activation_id=activation_id,
+            school_id=job.school_id,
+            signer_user_id=job.signer_user_id,
+            subject_id=job.subject_id,
+            batch_id=batch_id,
+            requested_at=requested_at,
+        )
+
+    async def _base_document(self, session: AsyncSession, job: _Job) -> tuple[SignedDocument, bytes] | None:
+        if job.kind == "year_record":
+            if job.signer_role not in RECORD_ORDER:
+                raise Refused(
+                    f"role {job.signer_role} does not sign a year record (the seal comes with the principal)"
+                )
+            expected = RECORD_ORDER.index(job.signer_role)
+        else:
+            expected = 0
+        current = await self.documents.current_for(session, job.school_id, job.subject_id)
+        if job.base_document_id is None:
+            if expected != 0:
+                raise Refused(
+                    f"a {job.signer_role} signature is added to the earlier signed document (none given)"
+                )
+            return None
+        document = await self.documents.get(session, job.base_document_id)
+        if document is None or document.school_id != job.school_id or document.subject_id != job.subject_id:
+            raise Refused("the base document is not a signed version of this record")
+        if document.sealed:
+            raise Refused("the document is sealed: it accepts no further signature")
+        if current is not None and current.id != document.id:
+            raise Refused("the base document is superseded by a newer version")
+        if document.signature_count != expected:
+            raise Refused(
+                f"the base document has {document.signature_count} signatures; "
+                f"a {job.signer_role} signature must be number {expected + 1}"
+            )
+        pdf = self.store.get(document.sha256)
+        _check_signature_count(pdf, document.signature_count)
+        return document, pdf
+
+    def _crl_for(self, issuer: x509.Certificate) -> bytes | None:
+        if self.ca is not None and issuer == self.ca.root_certificate:
+            return self.ca.crl_der()
+        return None
+
+    def _check(self, certificate: Certificate) -> None:
+        check_certificate(certificate.der, self.trust_roots, self._crl_for)
+
+    async def _sign(
+        self, pdf: bytes, job: _Job, certificate: Certificate, *, lock: bool, archive: bool
+    ) -> bytes:
+        if self.ca is None:
+            raise Refused("no timestamp authority and CRL source is configured (B-LT needs both)")
+        box = RECORD_BOXES[job.field_name] if job.kind == "year_record" else job.stamp_box
+        long_term = LongTermData(
+            timestamper=self.ca.timestamper(),
+            certificates=(certificate.der, self.ca.root_der, self.ca.tsa_certificate_der),
+            crls=(self.ca.crl_der(),),
+            archive_timestamp=archive,
+        )
+        return await self.token.sign_pdf(
+            pdf,
+            key_label=certificate.key_label,
+            signing_cert_der=certificate.der,
+            chain_der=[self.ca.root_der],
+            field_name=job.field_name,
+            signer_name=job.signer_name,
+            reason=job.reason,
+            location=self.location,
+            long_term=long_term,
+            options=SignatureOptions(stamp_box=box, lock_document=lock),
+        )
+
+    async def _fail(self, session: AsyncSession, job: _Job, reason: str) -> None:
+        log.warning("signing request failed", request_id=str(job.request_id), reason=reason)
         self.requests.add(
             session,
             SigningRequest(
-                request_id=request.request_id,
-                subject_id=request.sheet_id,
-                signer_user_id=request.signer_user_id,
+                request_id=job.request_id,
+                subject_id=job.subject_id,
+                signer_user_id=job.signer_user_id,
                 outcome="failed",
-                reason=reason,
+                reason=reason[:1000],
             ),
         )
         await self.outbox.add(
             session,
             SigningFailed(
-                request_id=request.request_id,
-                subject_id=request.sheet_id,
-                signer_user_id=request.signer_user_id,
-                reason=reason,
+                request_id=job.request_id,
+                subject_id=job.subject_id,
+                signer_user_id=job.signer_user_id,
+                reason=reason[:1000],
                 failed_at=datetime.now(UTC),
             ),
-            school_id,
+            job.school_id,
         )
+
+
+def _check_signature_count(pdf: bytes, expected: int) -> None:
+    """The stored file must carry exactly the signatures its record says (DESIGN.md trap)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(BytesIO(pdf))
+    signatures = [s for s in reader.embedded_signatures if s.sig_object_type == "/Sig"]
+    if len(signatures) != expected:
+        raise Refused(f"the stored document carries {len(signatures)} signatures, its record says {expected}")

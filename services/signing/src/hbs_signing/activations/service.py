@@ -1,0 +1,222 @@
+"""Signature activation (Đ7.2, DESIGN.md Signing): a signing PIN unlocks one scope for minutes.
+
+A login token alone never signs. The user sets a signing PIN (Argon2id); ``activate`` checks it
+and returns an activation bound to that user, that scope (subject ids or a batch id) and a few
+minutes. Five wrong PINs in a row lock it until an admin resets it; every set, reset, lock and
+wrong try is in the audit table. The consumer of a signing request checks the activation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hbs_signing.models import Activation, PinAudit, SigningPin
+
+MAX_WRONG_TRIES = 5
+_PIN = re.compile(r"^\d{6,12}$")
+_hasher = PasswordHasher()  # Argon2id with the library's current parameters
+
+
+class ActivationError(Exception):
+    """Why an activation or a PIN change was refused; ``code`` is machine-readable."""
+
+    def __init__(self, code: str, message: str, *, attempts_left: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.attempts_left = attempts_left
+
+
+@dataclass(frozen=True)
+class ActivationScope:
+    subject_ids: frozenset[uuid.UUID]
+    batch_id: uuid.UUID | None
+
+    def covers(self, subject_id: uuid.UUID, batch_id: uuid.UUID | None) -> bool:
+        return subject_id in self.subject_ids or (batch_id is not None and batch_id == self.batch_id)
+
+
+def check_pin_format(pin: str) -> None:
+    if not _PIN.match(pin):
+        raise ActivationError("pin_format", "a signing PIN is 6 to 12 digits")
+
+
+class ActivationService:
+    def __init__(self, *, lifetime: timedelta) -> None:
+        self.lifetime = lifetime
+
+    async def _pin(self, session: AsyncSession, user_id: uuid.UUID) -> SigningPin | None:
+        return await session.get(SigningPin, user_id, with_for_update=True)
+
+    async def has_pin(self, session: AsyncSession, user_id: uuid.UUID) -> dict[str, object]:
+        pin = await session.get(SigningPin, user_id)
+        return {
+            "set": pin is not None,
+            "locked": pin is not None and pin.locked_at is not None,
+            "attempts_left": MAX_WRONG_TRIES - pin.failed_attempts if pin is not None else MAX_WRONG_TRIES,
+        }
+
+    async def set_pin(
+        self,
+        session: AsyncSession,
+        school_id: str,
+        user_id: uuid.UUID,
+        new_pin: str,
+        current_pin: str | None,
+    ) -> None:
+        """The user sets their own PIN; changing an existing one needs the current one."""
+        check_pin_format(new_pin)
+        existing = await self._pin(session, user_id)
+        now = datetime.now(UTC)
+        if existing is not None:
+            if current_pin is None:
+                raise ActivationError("current_pin_required", "give the current signing PIN to change it")
+            await self._verify(session, existing, current_pin, now)
+            existing.pin_hash = await _hash(new_pin)
+            existing.updated_at = now
+            action = "pin_changed"
+        else:
+            session.add(
+                SigningPin(
+                    user_id=user_id,
+                    school_id=school_id,
+                    pin_hash=await _hash(new_pin),
+                    failed_attempts=0,
+                    locked_at=None,
+                    updated_at=now,
+                )
+            )
+            action = "pin_set"
+        self._audit(session, school_id, user_id, user_id, action, "", now)
+
+    async def reset_pin(
+        self, session: AsyncSession, school_id: str, user_id: uuid.UUID, admin_id: uuid.UUID, reason: str
+    ) -> None:
+        """An admin clears a user's PIN (and its lock); the user then sets a new one."""
+        existing = await self._pin(session, user_id)
+        if existing is not None and existing.school_id != school_id:
+            raise ActivationError("no_pin", "this user has no signing PIN")
+        if existing is not None:
+            await session.delete(existing)
+        self._audit(session, school_id, user_id, admin_id, "pin_reset", reason, datetime.now(UTC))
+
+    async def activate(
+        self,
+        session: AsyncSession,
+        school_id: str,
+        user_id: uuid.UUID,
+        pin: str,
+        scope: ActivationScope,
+    ) -> Activation:
+        if not scope.subject_ids and scope.batch_id is None:
+            raise ActivationError("empty_scope", "an activation needs subject ids or a batch id")
+        existing = await self._pin(session, user_id)
+        if existing is None or existing.school_id != school_id:
+            raise ActivationError("no_pin", "set a signing PIN first")
+        now = datetime.now(UTC)
+        await self._verify(session, existing, pin, now)
+        activation = Activation(
+            id=uuid.uuid4(),
+            school_id=school_id,
+            user_id=user_id,
+            subject_ids=sorted(str(s) for s in scope.subject_ids),
+            batch_id=scope.batch_id,
+            expires_at=now + self.lifetime,
+            created_at=now,
+        )
+        session.add(activation)
+        self._audit(session, school_id, user_id, user_id, "activated", str(activation.id), now)
+        return activation
+
+    async def _verify(self, session: AsyncSession, pin: SigningPin, given: str, now: datetime) -> None:
+        if pin.locked_at is not None:
+            raise ActivationError("pin_locked", "the signing PIN is locked; ask an administrator to reset it")
+        if await _matches(pin.pin_hash, given):
+            pin.failed_attempts = 0
+            return
+        pin.failed_attempts += 1
+        self._audit(session, pin.school_id, pin.user_id, pin.user_id, "wrong_pin", "", now)
+        if pin.failed_attempts >= MAX_WRONG_TRIES:
+            pin.locked_at = now
+            self._audit(session, pin.school_id, pin.user_id, pin.user_id, "pin_locked", "", now)
+            # The refusal must be committed (the caller's transaction commits on ActivationError).
+            raise ActivationError("pin_locked", "wrong signing PIN; it is now locked", attempts_left=0)
+        raise ActivationError(
+            "wrong_pin", "wrong signing PIN", attempts_left=MAX_WRONG_TRIES - pin.failed_attempts
+        )
+
+    def _audit(
+        self,
+        session: AsyncSession,
+        school_id: str,
+        user_id: uuid.UUID,
+        actor: uuid.UUID,
+        action: str,
+        reason: str,
+        at: datetime,
+    ) -> None:
+        session.add(
+            PinAudit(
+                school_id=school_id, user_id=user_id, actor_user_id=actor, action=action, reason=reason, at=at
+            )
+        )
+
+    async def audit_of(self, session: AsyncSession, user_id: uuid.UUID) -> list[PinAudit]:
+        result = await session.execute(
+            select(PinAudit).where(PinAudit.user_id == user_id).order_by(PinAudit.at)
+        )
+        return list(result.scalars())
+
+    async def check(
+        self,
+        session: AsyncSession,
+        *,
+        activation_id: uuid.UUID,
+        school_id: str,
+        signer_user_id: uuid.UUID,
+        subject_id: uuid.UUID,
+        batch_id: uuid.UUID | None,
+        requested_at: datetime,
+    ) -> None:
+        """Refuse (ActivationError) unless the activation is this signer's, for this scope, in time."""
+        activation = await session.get(Activation, activation_id)
+        if activation is None or activation.school_id != school_id:
+            raise ActivationError("activation_unknown", "signature activation not found")
+        if activation.user_id != signer_user_id:
+            raise ActivationError("activation_other_user", "the signature activation belongs to another user")
+        scope = ActivationScope(frozenset(uuid.UUID(s) for s in activation.subject_ids), activation.batch_id)
+        if not scope.covers(subject_id, batch_id):
+            raise ActivationError("activation_scope", "the signature activation does not cover this document")
+        expires_at = _aware(activation.expires_at)
+        if requested_at > expires_at or requested_at < _aware(activation.created_at) - timedelta(minutes=1):
+            raise ActivationError(
+                "activation_expired", "the signature activation had expired when signing was requested"
+            )
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite gives naive datetimes back; everything is stored in UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def _hash(pin: str) -> str:
+    # Argon2 is deliberately slow: keep it off the event loop.
+    return await asyncio.to_thread(_hasher.hash, pin)
+
+
+async def _matches(pin_hash: str, given: str) -> bool:
+    def verify() -> bool:
+        try:
+            return bool(_hasher.verify(pin_hash, given))
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(verify)

@@ -1,0 +1,234 @@
+"""Certificates: list with status and expiry; revocation (development CA)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.x509.oid import NameOID
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from hbs_shared.auth import CurrentPrincipal
+from hbs_shared.problems import Problem
+from hbs_shared.service import runtime_of
+from hbs_signing.certificates.service import CertificateService
+from hbs_signing.devca import DevelopmentCA
+from hbs_signing.models import Certificate
+
+router = APIRouter(prefix="/certificates", tags=["certificates"])
+CERTIFICATE_ADMIN_ROLES = ("system_admin",)
+EXPIRY_WARNING = timedelta(days=30)
+SIGNER_ROLES = ("subject_teacher", "homeroom_teacher", "vice_principal", "principal", "seal")
+
+
+class CsrRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: uuid.UUID | None = None
+    """Whose key (default: the caller). The seal's key is the school's: role "seal"."""
+    role: str = Field(pattern=r"^(subject_teacher|homeroom_teacher|vice_principal|principal|seal)$")
+    common_name: str = Field(min_length=1, max_length=200)
+
+
+class ImportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: uuid.UUID | None = None
+    role: str = Field(pattern=r"^(subject_teacher|homeroom_teacher|vice_principal|principal|seal)$")
+    chain_pem: str = Field(min_length=100, max_length=100_000)
+    """The issued certificate first, then its CA certificates (PEM)."""
+
+
+def _owner(principal: CurrentPrincipal, user_id: uuid.UUID | None, role: str) -> uuid.UUID:
+    from hbs_signing.requests.service import seal_user_id
+
+    if role == "seal":
+        if not principal.has_role(*CERTIFICATE_ADMIN_ROLES):
+            raise Problem(
+                403, "Không có quyền quản lý chứng thư con dấu", "only a system admin", field="role"
+            )
+        return seal_user_id(principal.school_id)
+    owner = user_id or principal.user_id
+    if owner != principal.user_id and not principal.has_role(*CERTIFICATE_ADMIN_ROLES):
+        raise Problem(403, "Không có quyền với khoá của người khác", "only a system admin", field="user_id")
+    return owner
+
+
+@router.post("/requests")
+async def certificate_request(body: CsrRequest, principal: CurrentPrincipal, request: Request) -> Response:
+    """A PKCS#10 request from the key in the token (generated there if missing), for the CA."""
+    from asn1crypto import pem
+    from asn1crypto import x509 as asn1_x509
+
+    from hbs_signing.certificates.service import key_label_for
+
+    owner = _owner(principal, body.user_id, body.role)
+    certificates: CertificateService = request.app.state.certificates
+    label = key_label_for(owner)
+    await certificates.token.ensure_rsa_key(label)
+    subject = asn1_x509.Name.build(
+        {
+            "country_name": "VN",
+            "organization_name": certificates.organisation,
+            "title": body.role,
+            "common_name": body.common_name,
+        }
+    )
+    der = await certificates.token.certificate_request(label, subject)
+    return Response(pem.armor("CERTIFICATE REQUEST", der), media_type="application/pkcs10")
+
+
+@router.post("/import", status_code=201)
+async def import_certificate(
+    body: ImportRequest, principal: CurrentPrincipal, request: Request
+) -> dict[str, object]:
+    """Import the issued certificate and chain; refused unless it certifies the token key."""
+    import hashlib
+
+    from hbs_signing.certificates.service import key_label_for
+
+    if not principal.has_role(*CERTIFICATE_ADMIN_ROLES):
+        raise Problem(403, "Không có quyền nhập chứng thư số", "only a system admin imports certificates")
+    owner = _owner(principal, body.user_id, body.role)
+    try:
+        chain = x509.load_pem_x509_certificates(body.chain_pem.encode())
+    except ValueError:
+        raise Problem(422, "Chứng thư không đọc được", "not PEM certificates", field="chain_pem") from None
+    leaf = chain[0]
+    certificates: CertificateService = request.app.state.certificates
+    label = key_label_for(owner)
+    token_key = await certificates.token.public_key(label)
+    leaf_key = leaf.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    if token_key is None or token_key != leaf_key:
+        raise Problem(
+            422,
+            "Chứng thư không khớp với khoá",
+            "the certificate does not match the key in the token",
+            field="chain_pem",
+        )
+    roots: list[x509.Certificate] = request.app.state.trust_roots
+    if not _chains(leaf, chain[1:], roots):
+        raise Problem(
+            422, "Chứng thư không do CA tin cậy cấp", "does not chain to a trusted root", field="chain_pem"
+        )
+    now = datetime.now(UTC)
+    if not leaf.not_valid_before_utc <= now < leaf.not_valid_after_utc:
+        raise Problem(422, "Chứng thư hết hạn hoặc chưa có hiệu lực", "not valid now", field="chain_pem")
+    der = leaf.public_bytes(Encoding.DER)
+    cn = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    stored = Certificate(
+        school_id=principal.school_id,
+        user_id=owner,
+        key_label=label,
+        subject_name=str(cn[0].value) if cn else leaf.subject.rfc4514_string(),
+        role=body.role,
+        sha256=hashlib.sha256(der).hexdigest(),
+        der=der,
+        not_before=leaf.not_valid_before_utc,
+        not_after=leaf.not_valid_after_utc,
+    )
+    async with runtime_of(request).db.transaction() as session:
+        existing = (
+            await session.execute(select(Certificate).where(Certificate.sha256 == stored.sha256))
+        ).scalar()
+        if existing is None:
+            session.add(stored)
+        else:
+            stored = existing
+    return certificate_status(stored, request.app.state.development_ca, now)
+
+
+def _chains(
+    leaf: x509.Certificate, intermediates: list[x509.Certificate], roots: list[x509.Certificate]
+) -> bool:
+    from cryptography.exceptions import InvalidSignature
+
+    current = leaf
+    for _ in range(len(intermediates) + 1):
+        for issuer in [*roots, *intermediates]:
+            if issuer.subject != current.issuer:
+                continue
+            try:
+                current.verify_directly_issued_by(issuer)
+            except (InvalidSignature, ValueError, TypeError):
+                continue
+            if issuer in roots:
+                return True
+            current = issuer
+            break
+        else:
+            return False
+    return False
+
+
+class Revoke(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=3, max_length=500)
+
+
+def certificate_status(
+    certificate: Certificate, ca: DevelopmentCA | None, now: datetime
+) -> dict[str, object]:
+    parsed = x509.load_der_x509_certificate(certificate.der)
+    revoked = ca.revocation(parsed.serial_number) if ca is not None else None
+    not_after = parsed.not_valid_after_utc
+    if revoked is not None:
+        status = "revoked"
+    elif now >= not_after:
+        status = "expired"
+    elif now < parsed.not_valid_before_utc:
+        status = "not_yet_valid"
+    else:
+        status = "valid"
+    return {
+        "id": str(certificate.id),
+        "user_id": str(certificate.user_id),
+        "role": certificate.role,
+        "subject": parsed.subject.rfc4514_string(),
+        "issuer": parsed.issuer.rfc4514_string(),
+        "serial_number": format(parsed.serial_number, "x"),
+        "sha256": certificate.sha256,
+        "not_before": parsed.not_valid_before_utc.isoformat(),
+        "not_after": not_after.isoformat(),
+        "days_left": max((not_after - now).days, 0),
+        "status": status,
+        "expiring_soon": status == "valid" and not_after - now <= EXPIRY_WARNING,
+        "revoked_at": revoked[0].isoformat() if revoked else None,
+    }
+
+
+@router.get("")
+async def list_certificates(principal: CurrentPrincipal, request: Request) -> list[dict[str, object]]:
+    """Own certificates; a system admin sees the school's."""
+    query = select(Certificate).where(Certificate.school_id == principal.school_id)
+    if not principal.has_role(*CERTIFICATE_ADMIN_ROLES):
+        query = query.where(Certificate.user_id == principal.user_id)
+    async with runtime_of(request).db.transaction() as session:
+        found = list((await session.execute(query.order_by(Certificate.created_at))).scalars())
+    now = datetime.now(UTC)
+    ca: DevelopmentCA | None = request.app.state.development_ca
+    listed = [certificate_status(c, ca, now) for c in found]
+    if principal.has_role(*CERTIFICATE_ADMIN_ROLES):
+        request.app.state.expiry_gauge.set(sum(1 for c in listed if c["expiring_soon"]))
+    return listed
+
+
+@router.post("/{certificate_id}/revoke")
+async def revoke(
+    certificate_id: uuid.UUID, body: Revoke, principal: CurrentPrincipal, request: Request
+) -> dict[str, object]:
+    if not principal.has_role(*CERTIFICATE_ADMIN_ROLES):
+        raise Problem(403, "Không có quyền thu hồi chứng thư số", "only a system admin revokes certificates")
+    ca: DevelopmentCA | None = request.app.state.development_ca
+    async with runtime_of(request).db.transaction() as session:
+        certificate = await session.get(Certificate, certificate_id)
+    if certificate is None or certificate.school_id != principal.school_id:
+        raise Problem(404, "Không tìm thấy chứng thư số", "no such certificate", field="certificate_id")
+    if ca is None:
+        raise Problem(409, "Thu hồi tại tổ chức cung cấp chứng thư", "revoke it at the issuing CA")
+    serial = x509.load_der_x509_certificate(certificate.der).serial_number
+    ca.revoke(serial, body.reason)
+    return certificate_status(certificate, ca, datetime.now(UTC))

@@ -1,0 +1,351 @@
+"""The signing app over HTTP, in-process: development CA endpoints, PIN and activation, public
+verification (rate-limited), certificates and revocation, and the consumers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from asn1crypto import algos, tsp
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from hbs_identity.models import Account
+from hbs_identity.tokens.keys import TokenIssuer
+from hbs_shared.auth import JwksVerifier
+from hbs_shared.events.contracts import SheetSigningRequested, SheetSigningRequestedV2
+from hbs_shared.events.envelope import EventPayload, make_envelope
+from hbs_shared.messaging.consumer import Outcome
+from hbs_signing.app import create_app
+from hbs_signing.models import PinAudit, SignedDocument, SigningRequest
+from hbs_signing.samples import score_sheet_content
+from hbs_signing.settings import SigningSettings
+from hbs_signing.token import TokenConfig
+
+pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
+SCHOOL = "thpt-http"
+
+
+@dataclass
+class Harness:
+    app: FastAPI
+    client: httpx.AsyncClient
+    issuer: TokenIssuer
+
+    def headers(self, user: uuid.UUID, roles: tuple[str, ...] = ("subject_teacher",)) -> dict[str, str]:
+        account = Account(
+            id=user,
+            school_id=SCHOOL,
+            username=f"u{user.hex[:8]}",
+            full_name="Nguyễn Thị Hoa",
+            password_hash="x",
+            roles=list(roles),
+        )
+        return {"authorization": f"Bearer {self.issuer.issue(account)}"}
+
+    async def feed(self, payload: EventPayload) -> Outcome:
+        raw = json.dumps(make_envelope(payload, SCHOOL).model_dump(mode="json")).encode()
+        consumer = next(c for c in self.app.state.runtime.consumers if c.topic == payload.topic)
+        outcome: Outcome = await consumer.process(raw)
+        return outcome
+
+    async def handled(self, request_id: uuid.UUID) -> SigningRequest:
+        async with self.app.state.runtime.db.transaction() as session:
+            found = await session.get(SigningRequest, request_id)
+        assert found is not None
+        return found
+
+
+@pytest.fixture(scope="module")
+async def signing(
+    databases: Any, kafka: Any, token_config: TokenConfig, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Harness]:
+    settings = SigningSettings(
+        database_url=databases.new("signing"),
+        kafka_bootstrap=kafka.bootstrap,
+        data_dir=tmp_path_factory.mktemp("signing-app"),
+        environment="test",
+        school_id=SCHOOL,
+        softhsm_dir=token_config.softhsm_dir,
+        token_label=token_config.token_label,
+        token_pin=token_config.pin,
+        verify_requests_per_minute=12,
+    )
+    assert os.environ.get("SOFTHSM2_CONF")
+    app = create_app(settings)
+    issuer = TokenIssuer(Ed25519PrivateKey.generate(), 300)
+    app.state.verifier = JwksVerifier("http://identity", static_jwks=issuer.jwks())
+    async with (
+        LifespanManager(app, startup_timeout=90, shutdown_timeout=30),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://signing") as client,
+    ):
+        yield Harness(app, client, issuer)
+
+
+async def test_development_ca_publishes_root_crl_and_answers_timestamps(signing: Harness) -> None:
+    root = x509.load_pem_x509_certificate((await signing.client.get("/dev-ca/root.pem")).content)
+    response = await signing.client.get("/dev-ca/crl")
+    assert response.headers["content-type"] == "application/pkix-crl"
+    crl = x509.load_der_x509_crl(response.content)
+    public_key = root.public_key()
+    assert isinstance(public_key, ec.EllipticCurvePublicKey)
+    assert crl.is_signature_valid(public_key)
+    assert crl.next_update_utc is not None
+
+    digest = hashlib.sha256(b"hoc ba").digest()
+    query = tsp.TimeStampReq(
+        {
+            "version": 1,
+            "message_imprint": tsp.MessageImprint(
+                {"hash_algorithm": algos.DigestAlgorithm({"algorithm": "sha256"}), "hashed_message": digest}
+            ),
+            "nonce": 12345,
+            "cert_req": True,
+        }
+    )
+    reply = await signing.client.post(
+        "/dev-ca/tsa", content=query.dump(), headers={"content-type": "application/timestamp-query"}
+    )
+    assert reply.status_code == 200
+    answer = tsp.TimeStampResp.load(reply.content)
+    assert answer["status"]["status"].native == "granted"
+    info = answer["time_stamp_token"]["content"]["encap_content_info"]["content"].parsed
+    assert info["message_imprint"]["hashed_message"].native == digest
+    assert info["nonce"].native == 12345
+    wrong = await signing.client.post("/dev-ca/tsa", content=b"x", headers={"content-type": "text/plain"})
+    assert wrong.status_code == 415
+
+
+async def test_pin_locks_after_five_wrong_tries_and_an_admin_reset_is_audited(signing: Harness) -> None:
+    user, admin = uuid.uuid4(), uuid.uuid4()
+    headers = signing.headers(user)
+    assert (
+        await signing.client.post(
+            "/activations", json={"pin": "123456", "subject_ids": [str(uuid.uuid4())]}, headers=headers
+        )
+    ).status_code == 409
+    assert (await signing.client.put("/signing-pin", json={"pin": "12"}, headers=headers)).status_code == 422
+    assert (
+        await signing.client.put("/signing-pin", json={"pin": "482916"}, headers=headers)
+    ).status_code == 204
+    scope = {"subject_ids": [str(uuid.uuid4())]}
+    for left in (4, 3, 2, 1):
+        wrong = await signing.client.post("/activations", json={"pin": "000000", **scope}, headers=headers)
+        assert wrong.status_code == 403
+        assert wrong.json()["attempts_left"] == str(left)
+    locked = await signing.client.post("/activations", json={"pin": "000000", **scope}, headers=headers)
+    assert locked.status_code == 423
+    # Locked: even the right PIN is refused.
+    assert (
+        await signing.client.post("/activations", json={"pin": "482916", **scope}, headers=headers)
+    ).status_code == 423
+    # Only an admin resets it, with a reason on record.
+    assert (
+        await signing.client.post(f"/signing-pin/{user}/reset", json={"reason": "quên"}, headers=headers)
+    ).status_code == 403
+    reset = await signing.client.post(
+        f"/signing-pin/{user}/reset",
+        json={"reason": "Giáo viên quên mã PIN"},
+        headers=signing.headers(admin, ("system_admin",)),
+    )
+    assert reset.status_code == 204
+    assert (
+        await signing.client.put("/signing-pin", json={"pin": "739182"}, headers=headers)
+    ).status_code == 204
+    made = await signing.client.post("/activations", json={"pin": "739182", **scope}, headers=headers)
+    assert made.status_code == 201, made.text
+    assert uuid.UUID(made.json()["activation_id"])
+    async with signing.app.state.runtime.db.transaction() as session:
+        audit = (
+            (await session.execute(select(PinAudit).where(PinAudit.user_id == user).order_by(PinAudit.at)))
+            .scalars()
+            .all()
+        )
+    actions = [a.action for a in audit]
+    assert actions.count("wrong_pin") == 5
+    assert "pin_locked" in actions
+    reset_row = next(a for a in audit if a.action == "pin_reset")
+    assert reset_row.actor_user_id == admin
+    assert reset_row.reason == "Giáo viên quên mã PIN"
+
+
+async def test_v2_request_through_the_consumer_then_public_verification(signing: Harness) -> None:
+    teacher = uuid.uuid4()
+    headers = signing.headers(teacher)
+    sheet = score_sheet_content(8)
+    assert (
+        await signing.client.put("/signing-pin", json={"pin": "551122"}, headers=headers)
+    ).status_code == 204
+    activation = (
+        await signing.client.post(
+            "/activations", json={"pin": "551122", "subject_ids": [str(sheet.sheet_id)]}, headers=headers
+        )
+    ).json()["activation_id"]
+    request = SheetSigningRequestedV2(
+        request_id=uuid.uuid4(),
+        activation_id=uuid.UUID(activation),
+        signer_user_id=teacher,
+        signer_name="Nguyễn Thị Hoa",
+        signer_role="subject_teacher",
+        sheet=sheet,
+    )
+    assert await signing.feed(request) == Outcome.applied
+    handled = await signing.handled(request.request_id)
+    assert handled.outcome == "completed", handled.reason
+    # v1 still goes through the same consumer.
+    v1 = SheetSigningRequested(
+        request_id=uuid.uuid4(),
+        sheet_id=uuid.uuid4(),
+        sheet_version=1,
+        signer_user_id=teacher,
+        signer_name="Nguyễn Thị Hoa",
+        signer_role="subject_teacher",
+        class_name="10A2",
+        subject="Toán",
+        term="Học kỳ I",
+        school_year="2025-2026",
+    )
+    assert await signing.feed(v1) == Outcome.applied
+    assert (await signing.handled(v1.request_id)).outcome == "completed"
+
+    async with signing.app.state.runtime.db.transaction() as session:
+        document = await session.get(SignedDocument, handled.document_id)
+    assert document is not None
+    pdf = (await signing.client.get(f"/documents/{document.id}/pdf", headers=headers)).content
+    by_code = await signing.client.get(f"/verify/{document.printed_code}")
+    assert by_code.status_code == 200
+    report = by_code.json()
+    assert report["verdict"] == "valid", report
+    assert report["document"]["status"] == "current"
+    assert "Trần Thị Ngọc Ánh" not in json.dumps(report, ensure_ascii=False), (
+        "no student data in public reports"
+    )
+    uploaded = await signing.client.post("/verify", content=pdf, headers={"content-type": "application/pdf"})
+    assert uploaded.json()["verdict"] == "valid"
+    tampered = pdf.replace(b"/Producer (", b"/Producer [", 1) if b"/Producer (" in pdf else pdf[:-10]
+    assert (
+        await signing.client.post("/verify", content=tampered, headers={"content-type": "application/pdf"})
+    ).json()["verdict"] != "valid"
+    assert (await signing.client.get("/verify/ZZZZZZZZZZ")).status_code == 404
+    statuses = [(await signing.client.get("/verify/ZZZZZZZZZZ")).status_code for _ in range(12)]
+    assert 429 in statuses
+
+
+async def test_revoking_a_certificate_stops_its_signatures(signing: Harness) -> None:
+    teacher, admin = uuid.uuid4(), uuid.uuid4()
+    first = SheetSigningRequested(
+        request_id=uuid.uuid4(),
+        sheet_id=uuid.uuid4(),
+        sheet_version=1,
+        signer_user_id=teacher,
+        signer_name="Nguyễn Văn An",
+        signer_role="subject_teacher",
+        class_name="11A1",
+        subject="Vật lí",
+        term="Học kỳ I",
+        school_year="2025-2026",
+    )
+    assert await signing.feed(first) == Outcome.applied
+    assert (await signing.handled(first.request_id)).outcome == "completed"
+    own = (await signing.client.get("/certificates", headers=signing.headers(teacher))).json()
+    assert len(own) == 1
+    assert own[0]["status"] == "valid"
+    assert not own[0]["expiring_soon"]
+    admin_headers = signing.headers(admin, ("system_admin",))
+    refused = await signing.client.post(
+        f"/certificates/{own[0]['id']}/revoke",
+        json={"reason": "mất thiết bị"},
+        headers=signing.headers(teacher),
+    )
+    assert refused.status_code == 403
+    revoked = await signing.client.post(
+        f"/certificates/{own[0]['id']}/revoke", json={"reason": "mất thiết bị"}, headers=admin_headers
+    )
+    assert revoked.json()["status"] == "revoked"
+    second = first.model_copy(update={"request_id": uuid.uuid4(), "sheet_id": uuid.uuid4()})
+    assert await signing.feed(second) == Outcome.applied
+    handled = await signing.handled(second.request_id)
+    assert handled.outcome == "failed"
+    assert handled.reason is not None
+    assert "revoked" in handled.reason
+
+
+async def test_csr_from_the_token_key_then_import_refusing_a_mismatch(
+    signing: Harness, tmp_path: Any
+) -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from hbs_signing.devca import DevelopmentCA
+
+    teacher, admin = uuid.uuid4(), uuid.uuid4()
+    admin_headers = signing.headers(admin, ("system_admin",))
+    response = await signing.client.post(
+        "/certificates/requests",
+        json={"user_id": str(teacher), "role": "homeroom_teacher", "common_name": "Phạm Quốc Dũng"},
+        headers=admin_headers,
+    )
+    assert response.status_code == 200, response.text
+    csr = x509.load_pem_x509_csr(response.content)
+    assert csr.is_signature_valid
+    assert csr.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)[0].value == "Phạm Quốc Dũng"
+    spki = csr.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    ca: DevelopmentCA = signing.app.state.development_ca
+    issued = x509.load_der_x509_certificate(
+        ca.issue(spki, common_name="Phạm Quốc Dũng", organisation="Trường", role="homeroom_teacher", days=10)
+    )
+    pem_chain = (issued.public_bytes(Encoding.PEM) + ca.root_pem).decode()
+
+    # Someone else's key: refused.
+    other = await signing.client.post(
+        "/certificates/import",
+        json={"user_id": str(uuid.uuid4()), "role": "homeroom_teacher", "chain_pem": pem_chain},
+        headers=admin_headers,
+    )
+    assert other.status_code == 422
+    assert "does not match the key" in other.json()["detail"]
+    # A certificate from an unknown CA for the right key: refused.
+    stranger = DevelopmentCA.load_or_create(tmp_path / "stranger")
+    foreign = x509.load_der_x509_certificate(
+        stranger.issue(spki, common_name="X", organisation="Y", role="homeroom_teacher")
+    ).public_bytes(Encoding.PEM)
+    refused = await signing.client.post(
+        "/certificates/import",
+        json={"user_id": str(teacher), "role": "homeroom_teacher", "chain_pem": foreign.decode()},
+        headers=admin_headers,
+    )
+    assert refused.status_code == 422
+    assert "trusted root" in refused.json()["detail"]
+    # Only an admin imports.
+    assert (
+        await signing.client.post(
+            "/certificates/import",
+            json={"role": "homeroom_teacher", "chain_pem": pem_chain},
+            headers=signing.headers(teacher),
+        )
+    ).status_code == 403
+    imported = await signing.client.post(
+        "/certificates/import",
+        json={"user_id": str(teacher), "role": "homeroom_teacher", "chain_pem": pem_chain},
+        headers=admin_headers,
+    )
+    assert imported.status_code == 201, imported.text
+    status = imported.json()
+    assert status["status"] == "valid"
+    assert status["expiring_soon"]
+    assert status["days_left"] <= 10
+    listed = (await signing.client.get("/certificates", headers=admin_headers)).json()
+    assert any(c["sha256"] == status["sha256"] for c in listed)
+    metrics = (await signing.client.get("/metrics")).text
+    line = next(x for x in metrics.splitlines() if x.startswith("hbs_signing_certificates_expiring_soon"))
+    assert float(line.split()[-1]) >= 1
