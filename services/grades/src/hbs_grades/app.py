@@ -1,4 +1,4 @@
-"""The grades service: score sheets and (later) the Thông tư 22 results engine."""
+"""The grades service: score sheets, the class plan and roster, the Thông tư 22 results."""
 
 from __future__ import annotations
 
@@ -8,11 +8,21 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_grades.conduct import endpoints as class_endpoints
+from hbs_grades.reports import endpoints as report_endpoints
 from hbs_grades.settings import GradesSettings
 from hbs_grades.sheets import endpoints as sheet_endpoints
-from hbs_grades.sheets.service import ScoreSheetService
+from hbs_grades.wiring import Grades
 from hbs_shared.events.contracts import SIGNING_DOCUMENTS_TOPIC, SigningCompleted, SigningFailed
 from hbs_shared.events.envelope import EventEnvelope, EventRegistry
+from hbs_shared.events.identity import (
+    IDENTITY_ASSIGNMENTS_TOPIC,
+    IDENTITY_STUDENTS_TOPIC,
+    AssignmentChanged,
+    StudentEnrolled,
+    StudentLeft,
+    StudentUpdated,
+)
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.consumer import EventConsumer
 from hbs_shared.service import ServiceRuntime, create_service_app
@@ -22,15 +32,34 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 log = get_logger(__name__)
 
 
-def create_app(settings: GradesSettings) -> FastAPI:
-    runtime = ServiceRuntime("grades", settings, migrations=MIGRATIONS)
-    sheets = ScoreSheetService()
+def add_consumers(runtime: ServiceRuntime, grades: Grades) -> None:
+    sheets, roster = grades.sheets, grades.roster
+    demo = grades.settings.seed_demo and grades.settings.environment is not Environment.production
+
+    async def demo_fill(session: AsyncSession, school_id: str, school_year: str, class_name: str) -> None:
+        # The demo school only: its sheets come with scores, so they can be signed at once.
+        if demo:
+            await sheets.fill_demo(session, school_id, school_year, class_name)
 
     async def completed(session: AsyncSession, _env: EventEnvelope, event: Any) -> None:
         await sheets.on_signing_completed(session, event)
 
     async def failed(session: AsyncSession, _env: EventEnvelope, event: Any) -> None:
         await sheets.on_signing_failed(session, event)
+
+    async def enrolled(session: AsyncSession, env: EventEnvelope, event: Any) -> None:
+        await roster.on_student_enrolled(session, env.school_id, event)
+        await demo_fill(session, env.school_id, event.school_year, event.class_name)
+
+    async def updated(session: AsyncSession, env: EventEnvelope, event: Any) -> None:
+        await roster.on_student_updated(session, env.school_id, event)
+
+    async def left(session: AsyncSession, env: EventEnvelope, event: Any) -> None:
+        await roster.on_student_left(session, env.school_id, event)
+
+    async def assignment(session: AsyncSession, env: EventEnvelope, event: Any) -> None:
+        await roster.on_assignment_changed(session, env.school_id, event)
+        await demo_fill(session, env.school_id, event.school_year, event.class_name)
 
     runtime.add_consumer(
         EventConsumer(
@@ -41,6 +70,30 @@ def create_app(settings: GradesSettings) -> FastAPI:
             {SigningCompleted: completed, SigningFailed: failed},
         )
     )
+    runtime.add_consumer(
+        EventConsumer(
+            "grades.identity-students",
+            IDENTITY_STUDENTS_TOPIC,
+            runtime.db,
+            EventRegistry(StudentEnrolled, StudentUpdated, StudentLeft),
+            {StudentEnrolled: enrolled, StudentUpdated: updated, StudentLeft: left},
+        )
+    )
+    runtime.add_consumer(
+        EventConsumer(
+            "grades.identity-assignments",
+            IDENTITY_ASSIGNMENTS_TOPIC,
+            runtime.db,
+            EventRegistry(AssignmentChanged),
+            {AssignmentChanged: assignment},
+        )
+    )
+
+
+def create_app(settings: GradesSettings) -> FastAPI:
+    runtime = ServiceRuntime("grades", settings, migrations=MIGRATIONS)
+    grades = Grades.build(settings)
+    add_consumers(runtime, grades)
 
     async def seed(rt: ServiceRuntime) -> None:
         if not settings.seed_demo:
@@ -48,9 +101,14 @@ def create_app(settings: GradesSettings) -> FastAPI:
         if settings.environment is Environment.production:
             raise SystemExit("HBS_GRADES_SEED_DEMO: demo data is refused in production")
         async with rt.db.transaction() as session:
-            created = await sheets.seed_demo(session, settings.school_id, settings.school_year)
+            created = await grades.sheets.seed_demo(session, settings.school_id, settings.school_year)
         log.info("demo score sheets seeded", created=created)
 
-    return create_service_app(
-        runtime, title="HBS grades", routers=[sheet_endpoints.router], on_startup=[seed]
+    app = create_service_app(
+        runtime,
+        title="HBS grades",
+        routers=[sheet_endpoints.router, class_endpoints.router, report_endpoints.router],
+        on_startup=[seed],
     )
+    app.state.grades = grades
+    return app

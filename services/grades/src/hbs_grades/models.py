@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import DateTime, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql import func
+
+_id_type = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -24,8 +39,13 @@ class SheetState(StrEnum):
     signed = "signed"
 
 
+class Term(StrEnum):
+    hk1 = "HK1"
+    hk2 = "HK2"
+
+
 class ScoreSheet(Base):
-    """Sổ điểm: the scores of one class in one subject for one term."""
+    """Sổ điểm: the scores of one class in one subject for one semester."""
 
     __tablename__ = "score_sheets"
     __table_args__ = (UniqueConstraint("school_id", "school_year", "class_name", "subject", "term"),)
@@ -34,7 +54,14 @@ class ScoreSheet(Base):
     school_id: Mapped[str] = mapped_column(String(64), index=True)
     school_year: Mapped[str] = mapped_column(String(9))
     class_name: Mapped[str] = mapped_column(String(40))
+    class_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     subject: Mapped[str] = mapped_column(String(120))
+    """The subject's Vietnamese name (the API's `subject`)."""
+    subject_code: Mapped[str] = mapped_column(String(40))
+    assessment: Mapped[str] = mapped_column(String(10))
+    """scored | comment (hbs_shared.curriculum.Assessment)."""
+    regular_count: Mapped[int] = mapped_column(Integer)
+    """ĐĐGtx per student, from the class plan's periods per year."""
     term: Mapped[str] = mapped_column(String(40))
     teacher_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     teacher_name: Mapped[str] = mapped_column(String(200))
@@ -49,3 +76,138 @@ class ScoreSheet(Base):
     )
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 — SQLAlchemy reads it as-is
+
+
+class SheetEntry(Base):
+    """One student's line on one sheet, as entered (texts are canonical: "8.5", "Đ", "CĐ")."""
+
+    __tablename__ = "sheet_entries"
+
+    sheet_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("score_sheets.id", ondelete="CASCADE"), primary_key=True
+    )
+    student_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    regular: Mapped[list[str | None]] = mapped_column(JSON, default=list)
+    midterm: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    final: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="assessed")
+    result: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    """The line's semester result (ĐTBmhk or Đ/CĐ), recomputed whenever the line is written;
+    None while an assessment is missing or the student is exempt / not assessed."""
+
+
+class EntryChange(Base):
+    """The audit of every change to a sheet's cells: who, when, old → new, why (once submitted)."""
+
+    __tablename__ = "entry_changes"
+
+    id: Mapped[int] = mapped_column(_id_type, primary_key=True, autoincrement=True)
+    sheet_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    student_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    column: Mapped[str] = mapped_column(String(40))
+    old_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    new_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    changed_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    changed_by_name: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sheet_state: Mapped[str] = mapped_column(String(20))
+    sheet_version: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Student(Base):
+    """Grades' copy of a student, from identity's events (only what a class list needs)."""
+
+    __tablename__ = "students"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    school_id: Mapped[str] = mapped_column(String(64), index=True)
+    national_id: Mapped[str] = mapped_column(String(32))
+    full_name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    gender: Mapped[str] = mapped_column(String(10))
+    disability: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Enrolment(Base):
+    """A student in a class for a school year; `left_on` set when they left or moved."""
+
+    __tablename__ = "enrolments"
+    __table_args__ = (UniqueConstraint("student_id", "school_year", "class_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    school_id: Mapped[str] = mapped_column(String(64))
+    school_year: Mapped[str] = mapped_column(String(9))
+    student_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    class_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    class_name: Mapped[str] = mapped_column(String(40), index=True)
+    grade_level: Mapped[int] = mapped_column(Integer)
+    enrolled_on: Mapped[date] = mapped_column(Date)
+    left_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    left_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
+class Assignment(Base):
+    """A teaching (subject_teacher) or homeroom (homeroom_teacher) assignment, from identity."""
+
+    __tablename__ = "assignments"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    school_id: Mapped[str] = mapped_column(String(64))
+    school_year: Mapped[str] = mapped_column(String(9))
+    kind: Mapped[str] = mapped_column(String(20))
+    teacher_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    teacher_name: Mapped[str] = mapped_column(String(200))
+    class_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    class_name: Mapped[str] = mapped_column(String(40), index=True)
+    grade_level: Mapped[int] = mapped_column(Integer)
+    subject_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean)
+
+
+class ClassSubject(Base):
+    """The class plan: a subject the class studies this year and its periods per year."""
+
+    __tablename__ = "class_subjects"
+    __table_args__ = (UniqueConstraint("school_id", "school_year", "class_name", "subject_code"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    school_id: Mapped[str] = mapped_column(String(64))
+    school_year: Mapped[str] = mapped_column(String(9))
+    class_name: Mapped[str] = mapped_column(String(40))
+    subject_code: Mapped[str] = mapped_column(String(40))
+    periods_per_year: Mapped[int] = mapped_column(Integer)
+    assessment: Mapped[str] = mapped_column(String(10))
+
+
+class TermRecord(Base):
+    """Per student and semester: conduct (set by the homeroom teacher) and attendance."""
+
+    __tablename__ = "term_records"
+
+    school_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    school_year: Mapped[str] = mapped_column(String(9), primary_key=True)
+    student_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    term: Mapped[str] = mapped_column(String(4), primary_key=True)
+    conduct: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    conduct_comment: Mapped[str] = mapped_column(Text, default="")
+    absent_excused: Mapped[int] = mapped_column(Integer, default=0)
+    absent_unexcused: Mapped[int] = mapped_column(Integer, default=0)
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class YearExtra(Base):
+    """After the year: summer conduct training's re-evaluation and re-examination results."""
+
+    __tablename__ = "year_extras"
+
+    school_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    school_year: Mapped[str] = mapped_column(String(9), primary_key=True)
+    student_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    summer_training: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    reexam: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """subject code → the re-assessed result ("5.5" or "Đ"/"CĐ")."""

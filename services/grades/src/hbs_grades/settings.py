@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from hbs_grades.results import RulesConfig
+from hbs_shared.curriculum import Assessment
 from hbs_shared.settings import ServiceSettings
 
 
@@ -14,5 +16,20 @@ class GradesSettings(ServiceSettings):
     port: int = Field(default=8002, ge=1, le=65535)
     school_year: str = Field(default="2026-2027", pattern=r"^\d{4}-\d{4}$")
     """The current school year (năm học)."""
+    school_name: str = Field(default="Trường THPT Chuyên Thái Bình", min_length=1, max_length=200)
+    """Printed on what is signed (ScoreSheetContent.school_name)."""
     seed_demo: bool = False
     """Create the demo school's score sheets at start-up (refused in production)."""
+    gdqpan_assessment: Assessment = Assessment.scored
+    """TT22 "(check)": Giáo dục quốc phòng và an ninh scored (default) or comment-assessed."""
+    max_absent_sessions: int = Field(default=45, ge=0, le=365)
+    """Promotion: at most this many sessions absent in the year."""
+    reexam_after_summer_training: bool = False
+    """Re-examination eligibility judged after summer conduct training replaced the conduct."""
+
+    def rules(self) -> RulesConfig:
+        return RulesConfig(
+            gdqpan_assessment=self.gdqpan_assessment,
+            max_absent_sessions=self.max_absent_sessions,
+            reexam_after_summer_training=self.reexam_after_summer_training,
+        )

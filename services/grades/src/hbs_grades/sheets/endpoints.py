@@ -3,46 +3,133 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request, Response
 
-from hbs_grades.sheets.schemas import SheetAction, SheetOut
-from hbs_grades.sheets.service import ScoreSheetService
+from hbs_grades.sheets import excel
+from hbs_grades.sheets.schemas import ChangeOut, SaveScores, SheetAction, SheetOut, SheetScoresOut, SignAction
+from hbs_grades.wiring import grades_of
+from hbs_grades.xlsx import XLSX
 from hbs_shared.auth import CurrentPrincipal
+from hbs_shared.problems import Problem
 from hbs_shared.service import runtime_of
 
 router = APIRouter(prefix="/sheets", tags=["score sheets"])
-_service = ScoreSheetService()
 
 
 @router.get("", response_model=list[SheetOut])
 async def list_sheets(principal: CurrentPrincipal, request: Request) -> list[SheetOut]:
+    service = grades_of(request).sheets
     async with runtime_of(request).db.transaction() as session:
-        return [SheetOut.of(s) for s in await _service.visible_to(session, principal)]
+        return [SheetOut.of(s) for s in await service.visible_to(session, principal)]
 
 
 @router.get("/{sheet_id}", response_model=SheetOut)
 async def get_sheet(sheet_id: uuid.UUID, principal: CurrentPrincipal, request: Request) -> SheetOut:
+    service = grades_of(request).sheets
     async with runtime_of(request).db.transaction() as session:
-        return SheetOut.of(await _service.get_visible(session, principal, sheet_id))
+        return SheetOut.of(await service.get_visible(session, principal, sheet_id))
+
+
+@router.get("/{sheet_id}/scores", response_model=SheetScoresOut)
+async def get_scores(sheet_id: uuid.UUID, principal: CurrentPrincipal, request: Request) -> SheetScoresOut:
+    """The class list with every cell, each student's semester result and what is missing."""
+    service = grades_of(request).sheets
+    async with runtime_of(request).db.transaction() as session:
+        return SheetScoresOut.of(await service.visible_view(session, principal, sheet_id))
+
+
+@router.put("/{sheet_id}/scores", response_model=SheetScoresOut)
+async def save_scores(
+    sheet_id: uuid.UUID, body: SaveScores, principal: CurrentPrincipal, request: Request
+) -> SheetScoresOut:
+    """Store changed cells, all or nothing: a refused cell is named (student and column)."""
+    grades, db = grades_of(request), runtime_of(request).db
+    changes = [row.change() for row in body.rows]
+    async with grades.writing(db.is_sqlite), db.transaction() as session:
+        view = await grades.sheets.save(
+            session, principal, sheet_id, body.expected_version, changes, body.reason
+        )
+    return SheetScoresOut.of(view)
+
+
+@router.get("/{sheet_id}/changes", response_model=list[ChangeOut])
+async def list_changes(sheet_id: uuid.UUID, principal: CurrentPrincipal, request: Request) -> list[ChangeOut]:
+    """Every change to the sheet's cells: who, when, old → new, and why once submitted."""
+    service = grades_of(request).sheets
+    async with runtime_of(request).db.transaction() as session:
+        return [ChangeOut.of(c) for c in await service.changes(session, principal, sheet_id)]
 
 
 @router.post("/{sheet_id}/submit", response_model=SheetOut)
 async def submit_sheet(
     sheet_id: uuid.UUID, body: SheetAction, principal: CurrentPrincipal, request: Request
 ) -> SheetOut:
+    service = grades_of(request).sheets
     async with runtime_of(request).db.transaction() as session:
-        sheet = await _service.submit(session, principal, sheet_id, body.expected_version)
+        sheet = await service.submit(session, principal, sheet_id, body.expected_version)
         return SheetOut.of(sheet)
 
 
 @router.post("/{sheet_id}/sign", response_model=SheetOut, status_code=202)
 async def request_signature(
-    sheet_id: uuid.UUID, body: SheetAction, principal: CurrentPrincipal, request: Request
+    sheet_id: uuid.UUID, body: SignAction, principal: CurrentPrincipal, request: Request
 ) -> SheetOut:
     runtime = runtime_of(request)
+    service = grades_of(request).sheets
     async with runtime.db.transaction() as session:
-        sheet = await _service.request_signature(session, principal, sheet_id, body.expected_version)
+        sheet = await service.request_signature(
+            session, principal, sheet_id, body.expected_version, body.activation_id
+        )
         out = SheetOut.of(sheet)
     runtime.relay.nudge()
     return out
+
+
+def attachment(filename: str) -> dict[str, str]:
+    ascii_name = filename.encode("ascii", "ignore").decode() or "file.xlsx"
+    return {
+        "content-disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    }
+
+
+@router.get("/{sheet_id}/xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
+async def download_xlsx(sheet_id: uuid.UUID, principal: CurrentPrincipal, request: Request) -> Response:
+    """The sheet as .xlsx with the class list filled in, to work offline."""
+    service = grades_of(request).sheets
+    async with runtime_of(request).db.transaction() as session:
+        view = await service.visible_view(session, principal, sheet_id)
+    sheet = view.sheet
+    name = f"so-diem-{sheet.class_name}-{sheet.subject_code}-{sheet.term}.xlsx".replace(" ", "_")
+    return Response(excel.to_xlsx(view), media_type=XLSX, headers=attachment(name))
+
+
+@router.put("/{sheet_id}/xlsx", response_model=SheetScoresOut)
+async def upload_xlsx(
+    sheet_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    request: Request,
+    reason: str | None = Query(default=None, max_length=1000),
+) -> SheetScoresOut:
+    """Upload the filled-in .xlsx (the request body). All or nothing: every refused cell is
+    reported with its student, column and cell address (e.g. F7); the version written in the
+    file (D2) must still be the sheet's, or the answer is 409 naming expected_version."""
+    data = await request.body()
+    grades, db = grades_of(request), runtime_of(request).db
+    service = grades.sheets
+    async with grades.writing(db.is_sqlite), db.transaction() as session:
+        view = await service.visible_view(session, principal, sheet_id)
+        version, rows, where = excel.from_xlsx(data, view)
+        try:
+            saved = await service.save(session, principal, sheet_id, version, rows, reason)
+        except Problem as problem:
+            for error in problem.extra.get("errors", []):
+                error["cell"] = where.get((error["row"], error["column"]))
+            if problem.extra.get("errors"):
+                problem.detail = "; ".join(
+                    f"{e['cell']} ({e['full_name']}, {e['column_label']}): {e['message']}"
+                    for e in problem.extra["errors"][:20]
+                )
+            raise
+    return SheetScoresOut.of(saved)

@@ -1,25 +1,34 @@
-"""All SQL on score sheets."""
+"""All SQL on score sheets, their entries and the audit of changes."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hbs_grades.models import ScoreSheet
+from hbs_grades.models import EntryChange, ScoreSheet, SheetEntry
+from hbs_grades.results import Status
+from hbs_grades.sheets.cells import Cells
+
+_ENTRIES = cast(Table, SheetEntry.__table__)
+_CHANGES = cast(Table, EntryChange.__table__)
+_ORDER = (ScoreSheet.class_name, ScoreSheet.subject, ScoreSheet.term)
 
 
 class ScoreSheetRepository:
     async def get(self, session: AsyncSession, sheet_id: uuid.UUID) -> ScoreSheet | None:
         return await session.get(ScoreSheet, sheet_id)
 
-    async def for_school(self, session: AsyncSession, school_id: str) -> list[ScoreSheet]:
-        result = await session.execute(
-            select(ScoreSheet)
-            .where(ScoreSheet.school_id == school_id)
-            .order_by(ScoreSheet.class_name, ScoreSheet.subject, ScoreSheet.term)
-        )
+    async def for_school(
+        self, session: AsyncSession, school_id: str, school_year: str | None = None
+    ) -> list[ScoreSheet]:
+        query = select(ScoreSheet).where(ScoreSheet.school_id == school_id)
+        if school_year is not None:
+            query = query.where(ScoreSheet.school_year == school_year)
+        result = await session.execute(query.order_by(*_ORDER))
         return list(result.scalars())
 
     async def for_teacher(
@@ -28,11 +37,25 @@ class ScoreSheetRepository:
         result = await session.execute(
             select(ScoreSheet)
             .where(ScoreSheet.school_id == school_id, ScoreSheet.teacher_id == teacher_id)
-            .order_by(ScoreSheet.class_name, ScoreSheet.subject, ScoreSheet.term)
+            .order_by(*_ORDER)
         )
         return list(result.scalars())
 
-    async def exists(
+    async def for_class(
+        self, session: AsyncSession, school_id: str, school_year: str, class_name: str
+    ) -> list[ScoreSheet]:
+        result = await session.execute(
+            select(ScoreSheet)
+            .where(
+                ScoreSheet.school_id == school_id,
+                ScoreSheet.school_year == school_year,
+                ScoreSheet.class_name == class_name,
+            )
+            .order_by(*_ORDER)
+        )
+        return list(result.scalars())
+
+    async def find(
         self,
         session: AsyncSession,
         school_id: str,
@@ -40,9 +63,9 @@ class ScoreSheetRepository:
         class_name: str,
         subject: str,
         term: str,
-    ) -> bool:
+    ) -> ScoreSheet | None:
         result = await session.execute(
-            select(ScoreSheet.id).where(
+            select(ScoreSheet).where(
                 ScoreSheet.school_id == school_id,
                 ScoreSheet.school_year == school_year,
                 ScoreSheet.class_name == class_name,
@@ -50,7 +73,61 @@ class ScoreSheetRepository:
                 ScoreSheet.term == term,
             )
         )
-        return result.first() is not None
+        return result.scalar_one_or_none()
 
-    def add(self, session: AsyncSession, sheet: ScoreSheet) -> None:
+    def add(self, session: AsyncSession, sheet: ScoreSheet | SheetEntry | EntryChange) -> None:
         session.add(sheet)
+
+    async def entries(self, session: AsyncSession, sheet_id: uuid.UUID) -> dict[uuid.UUID, SheetEntry]:
+        result = await session.execute(select(SheetEntry).where(SheetEntry.sheet_id == sheet_id))
+        return {entry.student_id: entry for entry in result.scalars()}
+
+    async def entries_of_sheets(
+        self, session: AsyncSession, sheet_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, dict[uuid.UUID, SheetEntry]]:
+        by_sheet: dict[uuid.UUID, dict[uuid.UUID, SheetEntry]] = {sheet_id: {} for sheet_id in sheet_ids}
+        ids = list(sheet_ids)
+        for start in range(0, len(ids), 500):
+            result = await session.execute(
+                select(SheetEntry).where(SheetEntry.sheet_id.in_(ids[start : start + 500]))
+            )
+            for entry in result.scalars():
+                by_sheet[entry.sheet_id][entry.student_id] = entry
+        return by_sheet
+
+    async def changes(self, session: AsyncSession, sheet_id: uuid.UUID) -> list[EntryChange]:
+        result = await session.execute(
+            select(EntryChange).where(EntryChange.sheet_id == sheet_id).order_by(EntryChange.id)
+        )
+        return list(result.scalars())
+
+    async def cells(self, session: AsyncSession, sheet_id: uuid.UUID) -> dict[uuid.UUID, Cells]:
+        """The sheet's stored lines as plain values (no mapped objects: a save rewrites them)."""
+        rows = await session.execute(
+            select(
+                SheetEntry.student_id,
+                SheetEntry.regular,
+                SheetEntry.midterm,
+                SheetEntry.final,
+                SheetEntry.comment,
+                SheetEntry.status,
+            ).where(SheetEntry.sheet_id == sheet_id)
+        )
+        return {
+            student_id: Cells(list(regular), midterm, final, comment, Status(status))
+            for student_id, regular, midterm, final, comment, status in rows.all()
+        }
+
+    async def write_lines(
+        self, session: AsyncSession, new: list[dict[str, object]], changed: list[dict[str, object]]
+    ) -> None:
+        """Insert new lines and rewrite existing ones, each as one executemany."""
+        if new:
+            await session.execute(insert(_ENTRIES), new)
+        if changed:
+            await session.execute(update(SheetEntry), changed)
+
+    async def add_changes(self, session: AsyncSession, changes: list[dict[str, object]]) -> None:
+        if changes:
+            # The table, not the mapped class: a plain executemany, hundreds of rows per save.
+            await session.execute(insert(_CHANGES), changes)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from hbs_grades.models import ScoreSheet, SheetState
+from hbs_grades.models import EntryChange, ScoreSheet, SheetState
+from hbs_grades.sheets.cells import assessment_keys, column_label, regular_key
+from hbs_grades.sheets.service import RowChange, SheetView
 from hbs_grades.sheets.workflow import state_label
 
 
@@ -15,7 +19,13 @@ class SheetOut(BaseModel):
     school_year: str
     class_name: str
     subject: str
+    """The subject's Vietnamese name, e.g. "Toán"."""
+    subject_code: str
+    assessment: Literal["scored", "comment"]
+    regular_count: int
     term: str
+    """HK1 or HK2."""
+    term_label: str
     teacher_id: uuid.UUID
     teacher_name: str
     state: SheetState
@@ -32,7 +42,11 @@ class SheetOut(BaseModel):
             school_year=sheet.school_year,
             class_name=sheet.class_name,
             subject=sheet.subject,
+            subject_code=sheet.subject_code,
+            assessment="comment" if sheet.assessment == "comment" else "scored",
+            regular_count=sheet.regular_count,
             term=sheet.term,
+            term_label={"HK1": "Học kỳ I", "HK2": "Học kỳ II"}.get(sheet.term, sheet.term),
             teacher_id=sheet.teacher_id,
             teacher_name=sheet.teacher_name,
             state=SheetState(sheet.state),
@@ -46,3 +60,122 @@ class SheetOut(BaseModel):
 
 class SheetAction(BaseModel):
     expected_version: int = Field(ge=1, description="The version the user saw; a stale one gets 409")
+
+
+class SignAction(SheetAction):
+    activation_id: uuid.UUID | None = Field(
+        default=None, description="The signing activation (PIN confirmed); with it the v2 request is sent"
+    )
+
+
+class ColumnOut(BaseModel):
+    key: str
+    label: str
+
+
+class RowOut(BaseModel):
+    student_id: uuid.UUID
+    national_id: str
+    full_name: str
+    regular: list[str | None]
+    midterm: str | None
+    final: str | None
+    comment: str
+    status: Literal["assessed", "exempt", "not_assessed"]
+    result: str | None
+    """ĐTBmhk (scored) or Đ/CĐ (comment), once every required assessment is given."""
+    missing: list[str]
+
+
+class SheetScoresOut(BaseModel):
+    sheet: SheetOut
+    columns: list[ColumnOut]
+    rows: list[RowOut]
+    complete: bool
+
+    @classmethod
+    def of(cls, view: SheetView) -> SheetScoresOut:
+        count = view.sheet.regular_count
+        keys = [*assessment_keys(count), "comment"]
+        rows = [
+            RowOut(
+                student_id=line.student.id,
+                national_id=line.student.national_id,
+                full_name=line.student.full_name,
+                regular=line.cells.regular_slots(count),
+                midterm=line.cells.midterm,
+                final=line.cells.final,
+                comment=line.cells.comment,
+                status=line.cells.status.value,
+                result=line.result,
+                missing=line.missing,
+            )
+            for line in view.lines
+        ]
+        return cls(
+            sheet=SheetOut.of(view.sheet),
+            columns=[ColumnOut(key=k, label=column_label(k)) for k in keys],
+            rows=rows,
+            complete=not any(r.missing for r in rows),
+        )
+
+
+class RowIn(BaseModel):
+    """One student's cells; a field left out is unchanged, null or "" erases it."""
+
+    student_id: uuid.UUID
+    regular: list[str | None] | None = Field(default=None, max_length=4)
+    """ĐĐGtx 1…n in order; for a comment subject Đ / CĐ."""
+    midterm: str | None = Field(default=None, max_length=20)
+    final: str | None = Field(default=None, max_length=20)
+    comment: str | None = Field(default=None, max_length=2000)
+    status: Literal["assessed", "exempt", "not_assessed"] | None = None
+
+    def change(self) -> RowChange:
+        cells: dict[str, str | None] = {}
+        given = self.model_fields_set
+        if "regular" in given:
+            for index, value in enumerate(self.regular or [], start=1):
+                cells[regular_key(index)] = value
+        for name in ("midterm", "final", "comment"):
+            if name in given:
+                cells[name] = getattr(self, name)
+        if "status" in given:
+            cells["status"] = self.status or "assessed"
+        return RowChange(self.student_id, cells)
+
+
+class SaveScores(SheetAction):
+    rows: list[RowIn] = Field(max_length=200)
+    reason: str | None = Field(default=None, max_length=1000)
+    """Required once the sheet has been submitted."""
+
+
+class ChangeOut(BaseModel):
+    student_id: uuid.UUID
+    column: str
+    column_label: str
+    old_value: str | None
+    new_value: str | None
+    changed_by: uuid.UUID
+    changed_by_name: str
+    changed_at: datetime
+    sheet_state: str
+    sheet_version: int
+    reason: str | None
+
+    @classmethod
+    def of(cls, change: EntryChange) -> ChangeOut:
+        return cls(
+            student_id=change.student_id,
+            column=change.column,
+            column_label=column_label(change.column),
+            old_value=change.old_value,
+            new_value=change.new_value,
+            changed_by=change.changed_by,
+            changed_by_name=change.changed_by_name,
+            changed_at=change.changed_at,
+            sheet_state=change.sheet_state,
+            sheet_version=change.sheet_version,
+            reason=change.reason,
+        )

@@ -1,0 +1,40 @@
+"""Who may read or write what of a class (until identity's authorisation API, issue 3)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hbs_grades.roster.repository import RosterRepository
+from hbs_grades.sheets.service import OVERSIGHT_ROLES
+from hbs_shared.auth import Principal
+from hbs_shared.problems import Problem
+
+CLASS_NOT_FOUND = Problem(404, "Không tìm thấy lớp", "no such class, or not yours", field="class_name")
+
+
+async def require_class_reader(
+    session: AsyncSession, roster: RosterRepository, principal: Principal, school_year: str, class_name: str
+) -> None:
+    """Overseers read every class; a teacher reads the classes they teach or are homeroom of."""
+    if principal.has_role(*OVERSIGHT_ROLES):
+        return
+    assignments = await roster.active_assignments(
+        session, principal.school_id, school_year, principal.user_id
+    )
+    if not any(a.class_name == class_name for a in assignments):
+        raise CLASS_NOT_FOUND
+
+
+async def require_homeroom(
+    session: AsyncSession, roster: RosterRepository, principal: Principal, school_year: str, class_name: str
+) -> None:
+    """Conduct, attendance, summer training and re-examination results: the homeroom teacher (Đ6)."""
+    await require_class_reader(session, roster, principal, school_year, class_name)
+    homeroom = await roster.homeroom_teachers(session, principal.school_id, school_year, class_name)
+    if not any(a.teacher_id == principal.user_id for a in homeroom):
+        raise Problem(
+            403,
+            "Chỉ giáo viên chủ nhiệm của lớp mới nhập được mục này",
+            "only the class's homeroom teacher may do this",
+            field="class_name",
+        )

@@ -1,0 +1,211 @@
+"""A class's conduct, attendance, summer training and re-examination (homeroom teacher), and its
+plan (subjects, periods per year)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, Field
+
+from hbs_grades.access import require_class_reader, require_homeroom
+from hbs_grades.conduct.service import ClassConduct, ExtraChange, TermChange
+from hbs_grades.models import Term
+from hbs_grades.plan.service import unknown_subject
+from hbs_grades.sheets.schemas import SheetOut
+from hbs_grades.sheets.service import OVERSIGHT_ROLES
+from hbs_grades.wiring import grades_of
+from hbs_shared.auth import CurrentPrincipal, Principal
+from hbs_shared.curriculum import SUBJECTS_BY_CODE
+from hbs_shared.problems import Problem
+from hbs_shared.service import runtime_of
+
+router = APIRouter(prefix="/classes", tags=["classes: conduct, attendance, plan"])
+ClassName = Path(min_length=1, max_length=40)
+
+
+class TermOut(BaseModel):
+    conduct: str | None
+    conduct_comment: str
+    absent_excused: int
+    absent_unexcused: int
+
+
+class StudentConductOut(BaseModel):
+    student_id: uuid.UUID
+    national_id: str
+    full_name: str
+    terms: dict[str, TermOut]
+    summer_training: str | None
+    reexam: dict[str, Any]
+
+
+def _out(view: ClassConduct) -> list[StudentConductOut]:
+    rows = []
+    for student in view.students:
+        terms = {}
+        for term in Term:
+            record = view.records.get((student.id, term.value))
+            terms[term.value] = TermOut(
+                conduct=record.conduct if record else None,
+                conduct_comment=record.conduct_comment if record else "",
+                absent_excused=record.absent_excused if record else 0,
+                absent_unexcused=record.absent_unexcused if record else 0,
+            )
+        extra = view.extras.get(student.id)
+        rows.append(
+            StudentConductOut(
+                student_id=student.id,
+                national_id=student.national_id,
+                full_name=student.full_name,
+                terms=terms,
+                summer_training=extra.summer_training if extra else None,
+                reexam=dict(extra.reexam) if extra else {},
+            )
+        )
+    return rows
+
+
+class TermRowIn(BaseModel):
+    """A field left out is unchanged."""
+
+    student_id: uuid.UUID
+    term: Literal["HK1", "HK2"]
+    conduct: str | None = Field(default=None, max_length=20, description="T / K / Đ / CĐ")
+    conduct_comment: str | None = Field(default=None, max_length=2000)
+    absent_excused: int | str | None = None
+    absent_unexcused: int | str | None = None
+
+
+class TermsIn(BaseModel):
+    rows: list[TermRowIn] = Field(max_length=200)
+
+
+class ExtraRowIn(BaseModel):
+    student_id: uuid.UUID
+    summer_training: str | None = Field(default=None, max_length=20)
+    """The re-evaluated conduct after summer conduct training."""
+    reexam: dict[str, str | None] | None = None
+    """Subject code → re-examination result (a score, or Đ / CĐ)."""
+
+
+class ExtrasIn(BaseModel):
+    rows: list[ExtraRowIn] = Field(max_length=200)
+
+
+def _year(request: Request) -> str:
+    return grades_of(request).settings.school_year
+
+
+@router.get("/{class_name}/conduct", response_model=list[StudentConductOut])
+async def get_conduct(
+    principal: CurrentPrincipal, request: Request, class_name: str = ClassName
+) -> list[StudentConductOut]:
+    grades = grades_of(request)
+    async with runtime_of(request).db.transaction() as session:
+        await require_class_reader(session, grades.roster.roster, principal, _year(request), class_name)
+        return _out(await grades.conduct.view(session, principal.school_id, _year(request), class_name))
+
+
+@router.put("/{class_name}/conduct", response_model=list[StudentConductOut])
+async def put_conduct(
+    body: TermsIn, principal: CurrentPrincipal, request: Request, class_name: str = ClassName
+) -> list[StudentConductOut]:
+    """Conduct (rèn luyện) with comment and sessions absent, per student and semester."""
+    grades = grades_of(request)
+    changes = [
+        TermChange(
+            row.student_id,
+            Term(row.term),
+            {k: getattr(row, k) for k in row.model_fields_set if k not in ("student_id", "term")},
+        )
+        for row in body.rows
+    ]
+    async with runtime_of(request).db.transaction() as session:
+        await require_homeroom(session, grades.roster.roster, principal, _year(request), class_name)
+        view = await grades.conduct.save_terms(session, principal, _year(request), class_name, changes)
+        return _out(view)
+
+
+@router.put("/{class_name}/year-end", response_model=list[StudentConductOut])
+async def put_year_end(
+    body: ExtrasIn, principal: CurrentPrincipal, request: Request, class_name: str = ClassName
+) -> list[StudentConductOut]:
+    """Summer conduct training's re-evaluation and re-examination results."""
+    grades = grades_of(request)
+    changes = [
+        ExtraChange(row.student_id, {k: getattr(row, k) for k in row.model_fields_set if k != "student_id"})
+        for row in body.rows
+    ]
+    async with runtime_of(request).db.transaction() as session:
+        await require_homeroom(session, grades.roster.roster, principal, _year(request), class_name)
+        view = await grades.conduct.save_extras(session, principal, _year(request), class_name, changes)
+        return _out(view)
+
+
+class PlanLineOut(BaseModel):
+    subject_code: str
+    subject_name: str
+    assessment: Literal["scored", "comment"]
+    periods_per_year: int
+    regular_count: int
+
+
+class PeriodsIn(BaseModel):
+    periods_per_year: int = Field(ge=1, le=400)
+
+
+def _require_admin(principal: Principal) -> None:
+    if not principal.has_role(*OVERSIGHT_ROLES):
+        raise Problem(403, "Chỉ Ban Giám hiệu và văn phòng sửa được kế hoạch lớp", "", field="class_name")
+
+
+@router.get("/{class_name}/plan", response_model=list[PlanLineOut])
+async def get_plan(
+    principal: CurrentPrincipal, request: Request, class_name: str = ClassName
+) -> list[PlanLineOut]:
+    grades = grades_of(request)
+    async with runtime_of(request).db.transaction() as session:
+        await require_class_reader(session, grades.roster.roster, principal, _year(request), class_name)
+        lines = await grades.plan.for_class(session, principal.school_id, _year(request), class_name)
+    return [
+        PlanLineOut(
+            subject_code=p.code,
+            subject_name=p.name,
+            assessment=p.assessment.value,
+            periods_per_year=p.periods_per_year,
+            regular_count=p.regular_count,
+        )
+        for p in lines
+    ]
+
+
+@router.put("/{class_name}/plan/{subject_code}", response_model=list[SheetOut])
+async def put_periods(
+    subject_code: str,
+    body: PeriodsIn,
+    principal: CurrentPrincipal,
+    request: Request,
+    class_name: str = ClassName,
+) -> list[SheetOut]:
+    """Periods per year of a subject in the class (a specialised class adds periods to its
+    specialist subject); the class-subject's open sheets follow (2 / 3 / 4 regular assessments)."""
+    _require_admin(principal)
+    if subject_code not in SUBJECTS_BY_CODE:
+        raise unknown_subject(subject_code)
+    grades = grades_of(request)
+    year = _year(request)
+    async with runtime_of(request).db.transaction() as session:
+        sheets = [
+            s
+            for s in await grades.sheets.sheets.for_class(session, principal.school_id, year, class_name)
+            if s.subject_code == subject_code
+        ]
+        await grades.sheets.require_no_regular_beyond(session, sheets, body.periods_per_year)
+        await grades.plan.set_periods(
+            session, principal.school_id, year, class_name, subject_code, body.periods_per_year, sheets
+        )
+        for sheet in sheets:
+            await grades.sheets.recompute(session, sheet)
+        return [SheetOut.of(s) for s in sheets]

@@ -1,0 +1,239 @@
+"""Conduct and attendance per semester, summer training and re-examination results (Đ6)."""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hbs_grades.conduct.repository import ConductRepository
+from hbs_grades.models import Student, Term, TermRecord, YearExtra
+from hbs_grades.plan.repository import PlanRepository
+from hbs_grades.results import Level
+from hbs_grades.roster.repository import RosterRepository
+from hbs_grades.sheets.cells import CellError, normalise_cell
+from hbs_grades.sheets.service import CellProblem, cells_problem
+from hbs_shared.auth import Principal
+from hbs_shared.curriculum import Assessment
+
+_LEVELS = {
+    "T": Level.tot, "TỐT": Level.tot,
+    "K": Level.kha, "KHÁ": Level.kha,
+    "Đ": Level.dat, "ĐẠT": Level.dat, "D": Level.dat,
+    "CĐ": Level.chua_dat, "CHƯA ĐẠT": Level.chua_dat, "CD": Level.chua_dat,
+}  # fmt: skip
+MAX_SESSIONS = 200
+
+
+def parse_level(text: str | None) -> str | None:
+    """A rating as typed (T / K / Đ / CĐ or the words), as its code; None if empty."""
+    cleaned = " ".join(unicodedata.normalize("NFC", text or "").strip().upper().split())
+    if not cleaned:
+        return None
+    level = _LEVELS.get(cleaned)
+    if level is None:
+        raise CellError(f"“{text}” không hợp lệ: T (Tốt), K (Khá), Đ (Đạt) hoặc CĐ (Chưa đạt)")
+    return level.code
+
+
+def parse_sessions(value: object) -> int:
+    text = str(value if value is not None else "0").strip() or "0"
+    if not text.isdigit() or int(text) > MAX_SESSIONS:
+        raise CellError(f"“{value}” không hợp lệ: số buổi nghỉ là số nguyên từ 0 đến {MAX_SESSIONS}")
+    return int(text)
+
+
+@dataclass(frozen=True)
+class TermChange:
+    student_id: uuid.UUID
+    term: Term
+    values: Mapping[str, object]
+    """Any of conduct, conduct_comment, absent_excused, absent_unexcused."""
+
+
+@dataclass(frozen=True)
+class ExtraChange:
+    student_id: uuid.UUID
+    values: Mapping[str, object]
+    """summer_training (a rating code) and/or reexam (subject code → result)."""
+
+
+@dataclass(frozen=True)
+class ClassConduct:
+    students: list[Student]
+    records: dict[tuple[uuid.UUID, str], TermRecord]
+    extras: dict[uuid.UUID, YearExtra]
+
+
+class ConductService:
+    def __init__(
+        self,
+        conduct: ConductRepository | None = None,
+        roster: RosterRepository | None = None,
+        plans: PlanRepository | None = None,
+    ) -> None:
+        self.conduct = conduct or ConductRepository()
+        self.roster = roster or RosterRepository()
+        self.plans = plans or PlanRepository()
+
+    async def view(
+        self, session: AsyncSession, school_id: str, school_year: str, class_name: str
+    ) -> ClassConduct:
+        students = await self.roster.class_list(session, school_id, school_year, class_name)
+        ids = [s.id for s in students]
+        return ClassConduct(
+            students,
+            await self.conduct.term_records(session, school_id, school_year, ids),
+            await self.conduct.year_extras(session, school_id, school_year, ids),
+        )
+
+    async def save_terms(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        school_year: str,
+        class_name: str,
+        rows: Sequence[TermChange],
+    ) -> ClassConduct:
+        """All or nothing: a refused cell is named by student and column."""
+        current = await self.view(session, principal.school_id, school_year, class_name)
+        names = {s.id: s.full_name for s in current.students}
+        problems: list[CellProblem] = []
+        parsed: list[tuple[TermChange, dict[str, object]]] = []
+        for index, row in enumerate(rows):
+            if row.student_id not in names:
+                problems.append(
+                    CellProblem(
+                        index,
+                        row.student_id,
+                        "",
+                        "student_id",
+                        str(row.student_id),
+                        "học sinh không có trong lớp",
+                    )
+                )
+                continue
+            clean: dict[str, object] = {}
+            for key, value in row.values.items():
+                try:
+                    if key == "conduct":
+                        clean[key] = parse_level(None if value is None else str(value))
+                    elif key in ("absent_excused", "absent_unexcused"):
+                        clean[key] = parse_sessions(value)
+                    else:
+                        clean[key] = str(value or "").strip()[:2000]
+                except CellError as error:
+                    problems.append(
+                        CellProblem(index, row.student_id, names[row.student_id], key, str(value), str(error))
+                    )
+            parsed.append((row, clean))
+        if problems:
+            raise cells_problem(problems)
+        for row, clean in parsed:
+            record = current.records.get((row.student_id, row.term.value))
+            if record is None:
+                record = TermRecord(
+                    school_id=principal.school_id,
+                    school_year=school_year,
+                    student_id=row.student_id,
+                    term=row.term.value,
+                    conduct=None,
+                    conduct_comment="",
+                    absent_excused=0,
+                    absent_unexcused=0,
+                )
+                self.conduct.add(session, record)
+                current.records[(row.student_id, row.term.value)] = record
+            for key, value in clean.items():
+                setattr(record, key, value)
+            record.updated_by = principal.user_id
+            record.updated_at = datetime.now(UTC)
+        await session.flush()
+        return current
+
+    async def save_extras(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        school_year: str,
+        class_name: str,
+        rows: Sequence[ExtraChange],
+    ) -> ClassConduct:
+        current = await self.view(session, principal.school_id, school_year, class_name)
+        names = {s.id: s.full_name for s in current.students}
+        plan = {
+            p.subject_code: Assessment(p.assessment)
+            for p in await self.plans.for_class(session, principal.school_id, school_year, class_name)
+        }
+        problems: list[CellProblem] = []
+        parsed: list[tuple[ExtraChange, dict[str, object]]] = []
+        for index, row in enumerate(rows):
+            if row.student_id not in names:
+                problems.append(
+                    CellProblem(
+                        index,
+                        row.student_id,
+                        "",
+                        "student_id",
+                        str(row.student_id),
+                        "học sinh không có trong lớp",
+                    )
+                )
+                continue
+            name = names[row.student_id]
+            clean: dict[str, object] = {}
+            if "summer_training" in row.values:
+                value = row.values["summer_training"]
+                try:
+                    clean["summer_training"] = parse_level(None if value is None else str(value))
+                except CellError as error:
+                    problems.append(
+                        CellProblem(index, row.student_id, name, "summer_training", str(value), str(error))
+                    )
+            reexam = row.values.get("reexam")
+            if isinstance(reexam, Mapping):
+                results: dict[str, str] = {}
+                for code, value in reexam.items():
+                    column = f"reexam.{code}"
+                    if code not in plan:
+                        problems.append(
+                            CellProblem(
+                                index, row.student_id, name, column, str(value), "lớp không học môn này"
+                            )
+                        )
+                        continue
+                    try:
+                        text = normalise_cell(plan[code], None if value is None else str(value))
+                    except CellError as error:
+                        problems.append(
+                            CellProblem(index, row.student_id, name, column, str(value), str(error))
+                        )
+                        continue
+                    if text is not None:
+                        results[code] = text
+                clean["reexam"] = results
+            parsed.append((row, clean))
+        if problems:
+            raise cells_problem(problems)
+        for row, clean in parsed:
+            extra = current.extras.get(row.student_id)
+            if extra is None:
+                extra = YearExtra(
+                    school_id=principal.school_id,
+                    school_year=school_year,
+                    student_id=row.student_id,
+                    summer_training=None,
+                    reexam={},
+                )
+                self.conduct.add(session, extra)
+                current.extras[row.student_id] = extra
+            if "summer_training" in clean:
+                extra.summer_training = clean["summer_training"]  # type: ignore[assignment]
+            if "reexam" in clean:
+                extra.reexam = dict(clean["reexam"])  # type: ignore[call-overload]
+        await session.flush()
+        return current

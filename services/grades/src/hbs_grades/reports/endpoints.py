@@ -1,0 +1,129 @@
+"""Results and reports: per student, per class (bảng tổng hợp), per subject; JSON and Excel."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from hbs_grades.access import require_class_reader
+from hbs_grades.reports import excel
+from hbs_grades.reports.schemas import ClassResultsOut, StudentResultOut
+from hbs_grades.reports.stats import Period, SubjectStats, subject_statistics
+from hbs_grades.sheets.endpoints import attachment
+from hbs_grades.sheets.service import OVERSIGHT_ROLES
+from hbs_grades.wiring import grades_of
+from hbs_grades.xlsx import XLSX
+from hbs_shared.auth import CurrentPrincipal
+from hbs_shared.curriculum import subject
+from hbs_shared.problems import Problem
+from hbs_shared.service import runtime_of
+
+router = APIRouter(prefix="/results", tags=["results and reports"])
+Year = Query(default=None, pattern=r"^\d{4}-\d{4}$", description="School year; the current one if omitted")
+
+
+async def _class_results(
+    request: Request, principal: CurrentPrincipal, class_name: str, school_year: str | None
+) -> ClassResultsOut:
+    grades = grades_of(request)
+    year = school_year or grades.settings.school_year
+    async with runtime_of(request).db.transaction() as session:
+        await require_class_reader(session, grades.roster.roster, principal, year, class_name)
+        results = await grades.results.for_class(session, principal.school_id, year, class_name)
+    return ClassResultsOut.of(results)
+
+
+@router.get("/classes/{class_name}", response_model=ClassResultsOut)
+async def class_results(
+    class_name: str, principal: CurrentPrincipal, request: Request, school_year: str | None = Year
+) -> ClassResultsOut:
+    """Every student's results in the class, recomputed from what is entered now."""
+    return await _class_results(request, principal, class_name, school_year)
+
+
+@router.get("/classes/{class_name}/xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
+async def class_results_xlsx(
+    class_name: str, principal: CurrentPrincipal, request: Request, school_year: str | None = Year
+) -> Response:
+    results = await _class_results(request, principal, class_name, school_year)
+    name = f"tong-hop-{class_name}-{results.school_year}.xlsx".replace(" ", "_")
+    return Response(excel.class_results_xlsx(results), media_type=XLSX, headers=attachment(name))
+
+
+@router.get("/students/{student_id}", response_model=StudentResultOut)
+async def student_results(
+    student_id: uuid.UUID, principal: CurrentPrincipal, request: Request, school_year: str | None = Year
+) -> StudentResultOut:
+    grades = grades_of(request)
+    year = school_year or grades.settings.school_year
+    missing = Problem(
+        404, "Không tìm thấy học sinh", "no such student in a class you see", field="student_id"
+    )
+    async with runtime_of(request).db.transaction() as session:
+        enrolment = await grades.roster.roster.current_class(session, student_id, year)
+        if enrolment is None or enrolment.school_id != principal.school_id:
+            raise missing
+        try:
+            await require_class_reader(session, grades.roster.roster, principal, year, enrolment.class_name)
+        except Problem:
+            raise missing from None
+        found = await grades.results.for_student(session, principal.school_id, year, student_id)
+    if found is None:
+        raise missing
+    return StudentResultOut.of(found)
+
+
+@router.get("/subjects/{subject_code}")
+async def subject_stats(
+    subject_code: str,
+    principal: CurrentPrincipal,
+    request: Request,
+    period: Literal["HK1", "HK2", "year"] = "year",
+    school_year: str | None = Year,
+) -> dict[str, object]:
+    """Distribution and average of one subject's results, per class and per grade level."""
+    name, per_class, per_grade, comment = await _stats(request, principal, subject_code, period, school_year)
+    return {
+        "subject_code": subject_code,
+        "subject_name": name,
+        "assessment": "comment" if comment else "scored",
+        "period": period,
+        "classes": [s.model_dump() for s in per_class],
+        "grades": [s.model_dump() for s in per_grade],
+    }
+
+
+@router.get(
+    "/subjects/{subject_code}/xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}}
+)
+async def subject_stats_xlsx(
+    subject_code: str,
+    principal: CurrentPrincipal,
+    request: Request,
+    period: Literal["HK1", "HK2", "year"] = "year",
+    school_year: str | None = Year,
+) -> Response:
+    name, per_class, per_grade, _ = await _stats(request, principal, subject_code, period, school_year)
+    data = excel.subject_stats_xlsx(name, period, per_class, per_grade)
+    return Response(data, media_type=XLSX, headers=attachment(f"thong-ke-{subject_code}-{period}.xlsx"))
+
+
+async def _stats(
+    request: Request, principal: CurrentPrincipal, subject_code: str, period: Period, school_year: str | None
+) -> tuple[str, list[SubjectStats], list[SubjectStats], bool]:
+    try:
+        name = subject(subject_code).name
+    except KeyError:
+        raise Problem(404, "Không có môn học này", subject_code, field="subject_code") from None
+    if not principal.has_role(*OVERSIGHT_ROLES):
+        raise Problem(
+            403, "Chỉ Ban Giám hiệu và văn phòng xem được thống kê toàn trường", "", field="subject_code"
+        )
+    grades = grades_of(request)
+    year = school_year or grades.settings.school_year
+    async with runtime_of(request).db.transaction() as session:
+        classes = await grades.results.school(session, principal.school_id, year)
+    comment, per_class, per_grade = subject_statistics(classes, subject_code, period)
+    return name, per_class, per_grade, comment

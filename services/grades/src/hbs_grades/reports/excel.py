@@ -1,0 +1,81 @@
+"""Reports as .xlsx: the class result sheet (bảng tổng hợp) and subject statistics."""
+
+from __future__ import annotations
+
+from hbs_grades.reports.schemas import ClassResultsOut
+from hbs_grades.reports.stats import SubjectStats
+from hbs_grades.xlsx import new_book, save, write_header, write_title
+
+_LEVEL = {"T": "Tốt", "K": "Khá", "Đ": "Đạt", "CĐ": "Chưa đạt", None: ""}
+
+
+def class_results_xlsx(results: ClassResultsOut) -> bytes:
+    book, ws = new_book("Bảng tổng hợp")
+    write_title(ws, 1, f"BẢNG TỔNG HỢP KẾT QUẢ – LỚP {results.class_name} – NĂM HỌC {results.school_year}")
+    labels = [
+        "STT",
+        "Mã định danh",
+        "Họ và tên",
+        *(s.name for s in results.subjects),
+        "Học tập HK I",
+        "Học tập HK II",
+        "Học tập cả năm",
+        "Rèn luyện HK I",
+        "Rèn luyện HK II",
+        "Rèn luyện cả năm",
+        "Số buổi nghỉ",
+        "Lên lớp",
+        "Kiểm tra lại",
+        "Rèn luyện hè",
+        "Danh hiệu",
+    ]
+    write_header(ws, 3, labels, [5, 14, 28, *([10] * len(results.subjects)), *([11] * 11), 20])
+    for offset, s in enumerate(results.students):
+        by_code = {r.code: r for r in s.subjects}
+        values: list[object] = [offset + 1, s.national_id, s.full_name]
+        for subject in results.subjects:
+            r = by_code[subject.code]
+            values.append("Miễn" if r.status == "exempt" else "KĐG" if r.status == "not_assessed" else r.year)
+        values += [
+            _LEVEL[s.learning_semester1],
+            _LEVEL[s.learning_semester2],
+            _LEVEL[s.learning_year],
+            _LEVEL[s.conduct_semester1],
+            _LEVEL[s.conduct_semester2],
+            _LEVEL[s.conduct_year],
+            s.absent_sessions,
+            "" if s.promoted is None else "Được lên lớp" if s.promoted else "Không được lên lớp",
+            ", ".join(s.reexam_subjects),
+            "Có" if s.summer_training_required else "",
+            s.title or "",
+        ]
+        for column, value in enumerate(values, start=1):
+            ws.cell(row=4 + offset, column=column, value=value)
+    ws.freeze_panes = "D4"
+    return save(book)
+
+
+def subject_stats_xlsx(
+    subject_name: str, period: str, per_class: list[SubjectStats], per_grade: list[SubjectStats]
+) -> bytes:
+    book, ws = new_book("Thống kê môn")
+    period_name = {"HK1": "HỌC KỲ I", "HK2": "HỌC KỲ II", "year": "CẢ NĂM"}.get(period, period)
+    write_title(ws, 1, f"THỐNG KÊ KẾT QUẢ MÔN {subject_name.upper()} – {period_name}")
+    bands = list((per_class or per_grade)[0].distribution) if (per_class or per_grade) else []
+    labels = ["Lớp / khối", "Sĩ số", "Đã đánh giá", "Miễn / KĐG", "Chưa đủ", "Điểm trung bình", *bands]
+    write_header(ws, 3, labels, [18, 8, 12, 12, 10, 16, *([11] * len(bands))])
+    row = 4
+    for stats in [*per_class, *per_grade]:
+        values = [
+            stats.scope,
+            stats.students,
+            stats.assessed,
+            stats.exempt,
+            stats.pending,
+            stats.average or "",
+            *(stats.distribution[b] for b in bands),
+        ]
+        for column, value in enumerate(values, start=1):
+            ws.cell(row=row, column=column, value=value)
+        row += 1
+    return save(book)

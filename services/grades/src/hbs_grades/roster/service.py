@@ -1,0 +1,117 @@
+"""Grades' local roster, fed by identity's events (one transaction per event, with the inbox).
+
+When grades learns an active subject-teacher assignment it makes sure the class-subject is on
+the class plan and has its score sheets for HK1 and HK2 (idempotent: a replay changes nothing).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hbs_grades.models import Assignment, Enrolment, Student
+from hbs_grades.roster.repository import RosterRepository
+from hbs_grades.sheets.service import ScoreSheetService
+from hbs_shared.curriculum import SUBJECTS_BY_CODE
+from hbs_shared.events.envelope import EventRejected
+from hbs_shared.events.identity import AssignmentChanged, StudentEnrolled, StudentLeft, StudentUpdated
+from hbs_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class RosterService:
+    def __init__(self, sheets: ScoreSheetService, roster: RosterRepository | None = None) -> None:
+        self.sheets = sheets
+        self.roster = roster or RosterRepository()
+
+    async def on_student_enrolled(
+        self, session: AsyncSession, school_id: str, event: StudentEnrolled
+    ) -> None:
+        student = await self.roster.student(session, event.student_id)
+        if student is None:
+            student = Student(id=event.student_id, school_id=school_id)
+            self.roster.add(session, student)
+        student.national_id = event.national_id
+        student.full_name = event.full_name
+        student.date_of_birth = event.date_of_birth
+        student.gender = event.gender
+        student.disability = event.disability
+        # A student is in one class at a time in a year: enrolling elsewhere ends the other.
+        current: Enrolment | None = None
+        for enrolment in await self.roster.enrolments_of(session, event.student_id, event.school_year):
+            if enrolment.class_id == event.class_id:
+                current = enrolment
+            elif enrolment.left_on is None:
+                enrolment.left_on = event.enrolled_on
+                enrolment.left_reason = "moved"
+        if current is None:
+            current = Enrolment(
+                school_id=school_id,
+                school_year=event.school_year,
+                student_id=event.student_id,
+                class_id=event.class_id,
+                class_name=event.class_name,
+                grade_level=event.grade_level,
+                enrolled_on=event.enrolled_on,
+            )
+            self.roster.add(session, current)
+        current.class_name = event.class_name
+        current.grade_level = event.grade_level
+        current.enrolled_on = event.enrolled_on
+        current.left_on = None
+        current.left_reason = None
+        await session.flush()
+
+    async def on_student_updated(self, session: AsyncSession, school_id: str, event: StudentUpdated) -> None:
+        student = await self.roster.student(session, event.student_id)
+        if student is None:
+            # Not in any class grades knows of yet: the enrolment will carry the data.
+            log.info("update of a student not enrolled here", student_id=str(event.student_id))
+            return
+        student.national_id = event.national_id
+        student.full_name = event.full_name
+        student.date_of_birth = event.date_of_birth
+        student.gender = event.gender
+        student.disability = event.disability
+
+    async def on_student_left(self, session: AsyncSession, _school_id: str, event: StudentLeft) -> None:
+        for enrolment in await self.roster.enrolments_of(session, event.student_id, event.school_year):
+            if enrolment.class_id == event.class_id and enrolment.left_on is None:
+                enrolment.left_on = event.left_on
+                enrolment.left_reason = event.reason
+
+    async def on_assignment_changed(
+        self, session: AsyncSession, school_id: str, event: AssignmentChanged
+    ) -> None:
+        if event.subject_code is not None and event.subject_code not in SUBJECTS_BY_CODE:
+            # Never processable: to the dead-letter topic with the reason, not retried forever.
+            raise EventRejected(f"unknown subject code {event.subject_code!r}")
+        if event.kind == "subject_teacher" and event.subject_code is None:
+            raise EventRejected("a subject_teacher assignment needs a subject_code")
+        row = await self.roster.assignment(session, event.assignment_id)
+        if row is None:
+            row = Assignment(id=event.assignment_id, school_id=school_id)
+            self.roster.add(session, row)
+        row.school_year = event.school_year
+        row.kind = event.kind
+        row.teacher_id = event.teacher_id
+        row.teacher_name = event.teacher_name
+        row.class_id = event.class_id
+        row.class_name = event.class_name
+        row.grade_level = event.grade_level
+        row.subject_code = event.subject_code
+        row.active = event.active
+        await session.flush()
+        if event.kind == "subject_teacher" and event.active and event.subject_code:
+            created = await self.sheets.ensure_class_subject_sheets(
+                session,
+                school_id=school_id,
+                school_year=event.school_year,
+                class_name=event.class_name,
+                class_id=event.class_id,
+                subject_code=event.subject_code,
+                teacher_id=event.teacher_id,
+                teacher_name=event.teacher_name,
+            )
+            if created:
+                log.info("score sheets created", class_name=event.class_name, subject=event.subject_code)

@@ -1,0 +1,150 @@
+"""The score sheet as .xlsx and back: Vietnamese headers, the class list filled in.
+
+Layout: row 1 title, row 2 the sheet id and version (checked on upload), row 4 the headers,
+students from row 5. Column B holds the student's id (grades' key), C the mã định danh.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from hbs_grades.sheets.cells import STATUS_LABELS, assessment_keys, column_label
+from hbs_grades.sheets.service import RowChange, SheetView
+from hbs_grades.xlsx import (
+    as_text_cell,
+    cell_text,
+    column_letter,
+    new_book,
+    open_book,
+    save,
+    write_header,
+    write_title,
+)
+from hbs_shared.problems import Problem
+
+FIRST_ROW = 5
+HEADER_ROW = 4
+FIXED = ["STT", "Mã học sinh", "Mã định danh", "Họ và tên"]
+TERM_NAMES = {"HK1": "Học kỳ I", "HK2": "Học kỳ II"}
+
+
+def keys_of(view: SheetView) -> list[str]:
+    return [*assessment_keys(view.sheet.regular_count), "comment", "status"]
+
+
+def to_xlsx(view: SheetView) -> bytes:
+    sheet = view.sheet
+    book, ws = new_book("Sổ điểm")
+    write_title(
+        ws,
+        1,
+        f"SỔ ĐIỂM MÔN {sheet.subject.upper()} – LỚP {sheet.class_name} – "
+        f"{TERM_NAMES.get(sheet.term, sheet.term).upper()} – NĂM HỌC {sheet.school_year}",
+    )
+    ws.cell(row=2, column=1, value="Mã sổ")
+    ws.cell(row=2, column=2, value=str(sheet.id))
+    ws.cell(row=2, column=3, value="Phiên bản")
+    ws.cell(row=2, column=4, value=sheet.version)
+    ws.cell(
+        row=3,
+        column=1,
+        value=(
+            "Điểm từ 0 đến 10, tối đa một chữ số thập phân (8,5 hoặc 8.5)"
+            if sheet.assessment == "scored"
+            else "Ghi Đ (Đạt) hoặc CĐ (Chưa đạt)"
+        )
+        + "; cột cuối: để trống, “Miễn” hoặc “Không đánh giá”.",
+    )
+    keys = keys_of(view)
+    result_label = "ĐTBmhk" if sheet.assessment == "scored" else "Kết quả"
+    write_header(
+        ws,
+        HEADER_ROW,
+        [*FIXED, *(column_label(k) for k in keys), f"{result_label} (tự tính)"],
+        [5, 38, 14, 28, *([9] * (len(keys) - 2)), 30, 16, 12],
+    )
+    ws.column_dimensions["B"].hidden = True
+    for offset, line in enumerate(view.lines):
+        row = FIRST_ROW + offset
+        ws.cell(row=row, column=1, value=offset + 1)
+        ws.cell(row=row, column=2, value=str(line.student.id))
+        ws.cell(row=row, column=3, value=line.student.national_id)
+        ws.cell(row=row, column=4, value=line.student.full_name)
+        for index, key in enumerate(keys, start=len(FIXED) + 1):
+            value = line.cells.value(key)
+            if key == "status":
+                value = STATUS_LABELS[line.cells.status] or None
+            cell = ws.cell(row=row, column=index, value=value)
+            as_text_cell(cell)
+        ws.cell(row=row, column=len(FIXED) + len(keys) + 1, value=line.result)
+    ws.freeze_panes = f"E{FIRST_ROW}"
+    return save(book)
+
+
+def _text(ws: Any, row: int, column: int) -> str | None:
+    return cell_text(ws.cell(row=row, column=column).value)
+
+
+def from_xlsx(data: bytes, view: SheetView) -> tuple[int, list[RowChange], dict[tuple[int, str], str]]:
+    """(version in the file, the rows, where each (row index, column key) is in the file)."""
+    book = open_book(data)
+    ws = book.worksheets[0]
+    sheet = view.sheet
+    if _text(ws, 2, 2) != str(sheet.id):
+        raise Problem(
+            422,
+            "Tệp này không phải của sổ điểm này",
+            f"cell B2 should hold the sheet id {sheet.id}",
+            field="file",
+            extra={"cell": "B2"},
+        )
+    version_text = _text(ws, 2, 4) or ""
+    if not version_text.isdigit():
+        raise Problem(
+            422, "Tệp thiếu phiên bản sổ điểm (ô D2)", "cell D2: version", field="file", extra={"cell": "D2"}
+        )
+    keys = keys_of(view)
+    expected_headers = [*FIXED, *(column_label(k) for k in keys)]
+    found = [_text(ws, HEADER_ROW, c) for c in range(1, len(expected_headers) + 1)]
+    if found != expected_headers:
+        raise Problem(
+            422,
+            "Dòng tiêu đề của tệp đã bị sửa",
+            f"row {HEADER_ROW} should read: {' | '.join(expected_headers)}",
+            field="file",
+        )
+    rows: list[RowChange] = []
+    where: dict[tuple[int, str], str] = {}
+    for row in range(FIRST_ROW, ws.max_row + 1):
+        student_text = _text(ws, row, 2)
+        if student_text is None:
+            if any(_text(ws, row, c) for c in range(len(FIXED) + 1, len(FIXED) + len(keys) + 1)):
+                raise Problem(
+                    422,
+                    f"Dòng {row} có điểm nhưng không có mã học sinh",
+                    f"row {row}: column B is empty",
+                    field="file",
+                    extra={"cell": f"B{row}"},
+                )
+            continue
+        try:
+            student_id = uuid.UUID(student_text)
+        except ValueError:
+            raise Problem(
+                422,
+                f"Mã học sinh ở ô B{row} không hợp lệ",
+                student_text,
+                field="file",
+                extra={"cell": f"B{row}"},
+            ) from None
+        cells: dict[str, str | None] = {}
+        index = len(rows)
+        for column, key in enumerate(keys, start=len(FIXED) + 1):
+            cells[key] = _text(ws, row, column)
+            where[(index, key)] = f"{column_letter(column)}{row}"
+        if cells.get("status") is None:
+            cells["status"] = "assessed"
+        where[(index, "student_id")] = f"B{row}"
+        rows.append(RowChange(student_id, cells))
+    return int(version_text), rows, where

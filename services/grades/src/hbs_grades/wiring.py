@@ -1,0 +1,54 @@
+"""The use-case objects of one app, built once from the settings (the service's bootstrap)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from hbs_grades.conduct.service import ConductService
+from hbs_grades.plan.service import PlanService
+from hbs_grades.reports.service import ResultsService
+from hbs_grades.results import RulesConfig
+from hbs_grades.roster.service import RosterService
+from hbs_grades.settings import GradesSettings
+from hbs_grades.sheets.service import ScoreSheetService
+
+
+@dataclass(frozen=True)
+class Grades:
+    settings: GradesSettings
+    rules: RulesConfig
+    plan: PlanService
+    sheets: ScoreSheetService
+    roster: RosterService
+    conduct: ConductService
+    results: ResultsService
+    _gate: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @contextlib.asynccontextmanager
+    async def writing(self, is_sqlite: bool) -> AsyncIterator[None]:
+        """SQLite has one writer: saves in this process take turns here (in arrival order) rather
+        than polling the file lock, whose busy handler sleeps in steps of up to 100 ms."""
+        if not is_sqlite:
+            yield
+            return
+        async with self._gate:
+            yield
+
+    @classmethod
+    def build(cls, settings: GradesSettings) -> Grades:
+        rules = settings.rules()
+        plan = PlanService(rules=rules)
+        sheets = ScoreSheetService(plan=plan, school_name=settings.school_name)
+        return cls(
+            settings, rules, plan, sheets, RosterService(sheets), ConductService(), ResultsService(rules)
+        )
+
+
+def grades_of(request: Request) -> Grades:
+    grades: Grades = request.app.state.grades
+    return grades

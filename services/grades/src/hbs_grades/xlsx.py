@@ -1,0 +1,79 @@
+"""Small helpers over openpyxl (untyped): write a table, read cell texts back."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from io import BytesIO
+from typing import Any
+
+from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped]
+from openpyxl.styles import Alignment, Font, PatternFill  # type: ignore[import-untyped]
+from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+
+from hbs_shared.problems import Problem
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+def column_letter(index: int) -> str:
+    """1 → A."""
+    letter: str = get_column_letter(index)
+    return letter
+
+
+def new_book(title: str) -> tuple[Any, Any]:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title[:31]
+    return book, sheet
+
+
+def write_header(sheet: Any, row: int, labels: list[str], widths: list[int] | None = None) -> None:
+    for index, label in enumerate(labels, start=1):
+        cell = sheet.cell(row=row, column=index, value=label)
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        sheet.column_dimensions[column_letter(index)].width = (widths or [])[index - 1] if widths else 12
+
+
+def write_title(sheet: Any, row: int, text: str) -> None:
+    sheet.cell(row=row, column=1, value=text).font = Font(bold=True, size=13)
+
+
+def as_text_cell(cell: Any) -> None:
+    """Typed values stay as typed ("8,5"), not turned into dates or floats."""
+    cell.number_format = "@"
+
+
+def save(book: Any) -> bytes:
+    out = BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def open_book(data: bytes) -> Any:
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise Problem(413, "Tệp quá lớn", f"at most {MAX_UPLOAD_BYTES} bytes", field="file")
+    try:
+        return load_workbook(BytesIO(data), data_only=True, read_only=False)
+    except Exception as error:  # openpyxl raises many kinds on a file that is not xlsx
+        raise Problem(
+            422, "Tệp không phải bảng tính Excel (.xlsx) hợp lệ", type(error).__name__, field="file"
+        ) from None
+
+
+def cell_text(value: Any) -> str | None:
+    """A cell's value as the text a teacher meant: 8.5 → "8.5", 8 → "8", "" → None."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return format(Decimal(repr(value)).normalize(), "f") if value == value else None
+    text = str(value).strip()
+    return text or None

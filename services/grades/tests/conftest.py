@@ -1,0 +1,131 @@
+"""The grades app in-process on a real database and broker, with tokens from a test issuer."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import FastAPI
+
+from hbs_grades.app import create_app
+from hbs_grades.settings import GradesSettings
+from hbs_identity.models import Account
+from hbs_identity.tokens.keys import TokenIssuer
+from hbs_shared.auth import JwksVerifier
+from hbs_shared.events.envelope import EventPayload, make_envelope
+from hbs_shared.events.identity import AssignmentChanged, StudentEnrolled
+from hbs_shared.messaging.consumer import Outcome
+
+SCHOOL = "thpt-chuyen-thai-binh"
+YEAR = "2026-2027"
+
+
+@dataclass
+class GradesHarness:
+    app: FastAPI
+    client: httpx.AsyncClient
+    issuer: TokenIssuer
+
+    def headers(
+        self, user_id: uuid.UUID, name: str = "Giáo viên", roles: tuple[str, ...] = ("subject_teacher",)
+    ) -> dict[str, str]:
+        account = Account(
+            id=user_id,
+            school_id=SCHOOL,
+            username=f"u{user_id.hex[:8]}",
+            full_name=name,
+            password_hash="x",
+            roles=list(roles),
+        )
+        return {"authorization": f"Bearer {self.issuer.issue(account)}"}
+
+    async def feed(self, payload: EventPayload, school_id: str = SCHOOL) -> Outcome:
+        """Deliver an event through the app's real consumer of its topic (inbox included)."""
+        raw = json.dumps(make_envelope(payload, school_id).model_dump(mode="json")).encode()
+        consumer = next(c for c in self.app.state.runtime.consumers if c.topic == payload.topic)
+        outcome: Outcome = await consumer.process(raw)
+        return outcome
+
+    async def enrol(
+        self, class_name: str, names: list[str], class_id: uuid.UUID | None = None
+    ) -> list[uuid.UUID]:
+        class_id = class_id or uuid.uuid5(uuid.NAMESPACE_URL, class_name)
+        ids = []
+        for index, name in enumerate(names):
+            student_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{class_name}/{name}")
+            await self.feed(
+                StudentEnrolled(
+                    student_id=student_id,
+                    national_id=f"0340{index:08d}",
+                    full_name=name,
+                    date_of_birth=date(2011, 1, 1),
+                    gender="female",
+                    class_id=class_id,
+                    class_name=class_name,
+                    grade_level=10,
+                    school_year=YEAR,
+                    enrolled_on=date(2026, 9, 5),
+                )
+            )
+            ids.append(student_id)
+        return ids
+
+    async def assign(
+        self,
+        teacher_id: uuid.UUID,
+        class_name: str,
+        subject_code: str | None,
+        *,
+        kind: Literal["subject_teacher", "homeroom_teacher"] = "subject_teacher",
+        active: bool = True,
+        assignment_id: uuid.UUID | None = None,
+        teacher_name: str = "Giáo viên",
+    ) -> Outcome:
+        return await self.feed(
+            AssignmentChanged(
+                assignment_id=assignment_id or uuid.uuid4(),
+                kind=kind,
+                teacher_id=teacher_id,
+                teacher_name=teacher_name,
+                class_id=uuid.uuid5(uuid.NAMESPACE_URL, class_name),
+                class_name=class_name,
+                grade_level=10,
+                subject_code=subject_code,
+                school_year=YEAR,
+                active=active,
+            )
+        )
+
+
+@pytest.fixture(scope="module")
+async def grades(
+    databases: Any, kafka: Any, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[GradesHarness]:
+    """One app per test module (starting the broker's consumers costs seconds): tests use their
+    own classes and teachers so they do not see each other's data."""
+    tmp_path = tmp_path_factory.mktemp("grades")
+    settings = GradesSettings(
+        database_url=databases.new("grades"),
+        kafka_bootstrap=kafka.bootstrap,
+        data_dir=tmp_path,
+        seed_demo=True,
+        environment="test",
+        school_id=SCHOOL,
+        school_year=YEAR,
+    )
+    app = create_app(settings)
+    issuer = TokenIssuer(Ed25519PrivateKey.generate(), 300)
+    app.state.verifier = JwksVerifier("http://identity", static_jwks=issuer.jwks())
+    async with (
+        LifespanManager(app, startup_timeout=90, shutdown_timeout=30),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://grades") as client,
+    ):
+        yield GradesHarness(app, client, issuer)
