@@ -51,6 +51,7 @@ async def identity(databases: Any, kafka: Any, tmp_path: Path) -> AsyncIterator[
         kafka_bootstrap=kafka.bootstrap,
         data_dir=tmp_path,
         seed_demo=True,
+        demo_size="small",
         environment="test",
     )
     app = create_app(settings)

@@ -1,4 +1,4 @@
-"""The identity service: accounts, tokens and (later) the school's people and structure."""
+"""The identity service: accounts, tokens, the school's people and structure, authorisation."""
 
 from __future__ import annotations
 
@@ -6,10 +6,19 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from hbs_identity.accounts.service import AccountService
+from hbs_identity.accounts import endpoints as account_endpoints
+from hbs_identity.accounts.signin import SignIn
+from hbs_identity.assignments import endpoints as assignment_endpoints
+from hbs_identity.authz import endpoints as authz_endpoints
+from hbs_identity.demo import DemoSeeder
+from hbs_identity.people import endpoints as people_endpoints
+from hbs_identity.people.service import PeopleService
+from hbs_identity.school import endpoints as school_endpoints
 from hbs_identity.settings import IdentitySettings
 from hbs_identity.tokens import endpoints as token_endpoints
 from hbs_identity.tokens.keys import TokenIssuer
+from hbs_identity.transfer import endpoints as transfer_endpoints
+from hbs_identity.unit import SYSTEM, unit_of_work
 from hbs_shared.auth import JwksVerifier
 from hbs_shared.logging import get_logger
 from hbs_shared.service import ServiceRuntime, create_service_app
@@ -32,16 +41,27 @@ def create_app(settings: IdentitySettings) -> FastAPI:
             return
         if settings.environment is Environment.production:
             raise SystemExit("HBS_IDENTITY_SEED_DEMO: demo accounts are refused in production")
-        async with rt.db.transaction() as session:
-            created = await AccountService().seed_demo(session, settings.school_id)
-        log.info("demo accounts seeded", created=created)
+        async with unit_of_work(rt, settings.school_id, SYSTEM) as unit:
+            report = await DemoSeeder(PeopleService(settings.national_id_pattern)).seed(
+                unit, settings.demo_size, exempt=settings.demo_accounts_exempt
+            )
+        log.info("demo school seeded", size=settings.demo_size, **vars(report))
 
     app = create_service_app(
         runtime,
         title="HBS identity",
-        routers=[token_endpoints.router],
+        routers=[
+            token_endpoints.router,
+            school_endpoints.router,
+            people_endpoints.router,
+            assignment_endpoints.router,
+            authz_endpoints.router,
+            account_endpoints.router,
+            transfer_endpoints.router,
+        ],
         on_startup=[seed],
     )
     app.state.token_issuer = issuer
+    app.state.sign_in = SignIn(settings, issuer)
     app.state.verifier = JwksVerifier(settings.identity_url, static_jwks=issuer.jwks())
     return app

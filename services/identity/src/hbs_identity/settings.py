@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+import re
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from hbs_shared.settings import ServiceSettings
@@ -17,4 +20,36 @@ class IdentitySettings(ServiceSettings):
     access_token_minutes: int = Field(default=5, ge=1, le=60)
     """Access-token lifetime; disabling an account takes effect everywhere within it."""
     seed_demo: bool = False
-    """Create the demo school's accounts at start-up (refused in production)."""
+    """Create the demo school at start-up (refused in production)."""
+    demo_size: Literal["full", "small"] = "full"
+    """`full`: 36 classes, ~1,500 students, their parents, ~100 staff. `small`: only the classes the
+    demo people teach (10A1, 10A2, 11 Toán chuyên), ~10 students each — for end-to-end tests."""
+    demo_accounts_exempt: bool = True
+    """The demo people (hbs_shared.demo) are never forced to change their password nor to use
+    TOTP. Honoured only in development and test: the demo seed is refused in production."""
+    refresh_token_days: int = Field(default=14, ge=1, le=90)
+    """Lifetime of a refresh token; each use rotates it, logout revokes it."""
+    totp_required_roles: list[str] = Field(
+        default_factory=lambda: ["principal", "vice_principal", "office_admin", "system_admin"]
+    )
+    """Roles that must use TOTP two-factor sign-in (JSON list); others may opt in."""
+    lockout_threshold: int = Field(default=5, ge=1, le=100)
+    """Failed sign-ins under one name before it is locked; each further failure doubles the lock."""
+    lockout_address_threshold: int = Field(default=30, ge=1, le=10000)
+    """Failed sign-ins from one address before it is locked (a school shares one address)."""
+    lockout_base_seconds: float = Field(default=30.0, gt=0, le=3600)
+    lockout_max_seconds: float = Field(default=900.0, gt=0, le=86400)
+    password_min_length: int = Field(default=8, ge=6, le=64)
+    portal_url: str = "http://127.0.0.1:8000"
+    """Printed on sign-in slips: where students and parents sign in."""
+    national_id_pattern: str = r"^\d{10}(\d{2})?$"
+    """The format of the mã định danh (regular expression matched in full)."""
+
+    @field_validator("national_id_pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as error:
+            raise ValueError(f"not a regular expression: {error}") from None
+        return value

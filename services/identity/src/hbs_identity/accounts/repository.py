@@ -15,6 +15,12 @@ class AccountRepository:
         result = await session.execute(select(Account).where(Account.username == username))
         return result.scalar_one_or_none()
 
+    async def by_phone(self, session: AsyncSession, phone: str) -> Account | None:
+        result = await session.execute(
+            select(Account).where(Account.phone == phone, Account.kind == "parent")
+        )
+        return result.scalar_one_or_none()
+
     async def get(self, session: AsyncSession, account_id: uuid.UUID) -> Account | None:
         return await session.get(Account, account_id)
 

@@ -1,19 +1,15 @@
-"""Signing in and the demo seed."""
+"""Finding the account a sign-in name points at: staff by username, students by mã định danh,
+parents by phone number or username (Đ9)."""
 
 from __future__ import annotations
 
-import asyncio
 import unicodedata
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hbs_identity.accounts.passwords import hash_password, verify_password
 from hbs_identity.accounts.repository import AccountRepository
 from hbs_identity.models import Account
-from hbs_shared.demo import DEMO_PASSWORD, DEMO_PEOPLE
-from hbs_shared.problems import Problem
-
-BAD_CREDENTIALS = Problem(401, "Sai tên đăng nhập hoặc mật khẩu", "invalid credentials")
+from hbs_identity.people.schemas import normalise_phone
 
 
 def normalise_username(username: str) -> str:
@@ -24,29 +20,13 @@ class AccountService:
     def __init__(self, repository: AccountRepository | None = None) -> None:
         self.repository = repository or AccountRepository()
 
-    async def authenticate(self, session: AsyncSession, username: str, password: str) -> Account:
-        account = await self.repository.by_username(session, normalise_username(username))
-        # Argon2 is CPU-heavy: off the event loop so other requests keep flowing.
-        ok = await asyncio.to_thread(verify_password, account.password_hash if account else None, password)
-        if account is None or not ok or account.disabled:
-            raise BAD_CREDENTIALS
+    async def find(self, session: AsyncSession, login: str) -> Account | None:
+        """A username (a student's is their mã định danh), or else a parent's phone number."""
+        account = await self.repository.by_username(session, normalise_username(login))
+        if account is None:
+            try:
+                phone = normalise_phone(login)
+            except ValueError:
+                return None
+            account = await self.repository.by_phone(session, phone)
         return account
-
-    async def seed_demo(self, session: AsyncSession, school_id: str) -> int:
-        created = 0
-        for person in DEMO_PEOPLE:
-            if await self.repository.get(session, person.user_id) is not None:
-                continue
-            self.repository.add(
-                session,
-                Account(
-                    id=person.user_id,
-                    school_id=school_id,
-                    username=person.username,
-                    full_name=person.full_name,
-                    password_hash=await asyncio.to_thread(hash_password, DEMO_PASSWORD),
-                    roles=list(person.roles),
-                ),
-            )
-            created += 1
-        return created

@@ -1,24 +1,32 @@
-"""Sign-in (token issue) and the JWKS the other services verify tokens with."""
+"""Sign-in (token issue), refresh, logout, password change, TOTP, and the JWKS other services use."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from hbs_identity.accounts.service import AccountService
+from hbs_identity.accounts.repository import AccountRepository
+from hbs_identity.accounts.signin import Issued, SignIn
+from hbs_identity.models import Account
+from hbs_identity.settings import IdentitySettings
 from hbs_identity.tokens.keys import TokenIssuer
-from hbs_shared.auth import JWKS_PATH, CurrentPrincipal
+from hbs_identity.unit import Actor, Unit, client_address, request_unit, unit_of_work
+from hbs_shared.auth import JWKS_PATH, CurrentPrincipal, Principal
+from hbs_shared.problems import Problem
 from hbs_shared.service import runtime_of
 
 router = APIRouter(tags=["tokens"])
-_accounts = AccountService()
+_accounts = AccountRepository()
 
 
 class TokenRequest(BaseModel):
     username: str = Field(min_length=1, max_length=120)
+    """Staff: username. Students: mã định danh. Parents: phone number or username."""
     password: str = Field(min_length=1, max_length=200)
+    totp: str | None = Field(default=None, max_length=10)
+    """The 6-digit code, for accounts with two-factor sign-in."""
 
 
 class TokenResponse(BaseModel):
@@ -26,6 +34,27 @@ class TokenResponse(BaseModel):
     token_type: str = "bearer"
     expires_in: int
     must_change_password: bool
+    totp_setup_required: bool = False
+    refresh_token: str | None = None
+    """None while a step is pending (password change, TOTP set-up): the access token is restricted."""
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(min_length=10, max_length=200)
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200)
+
+
+class TotpSetup(BaseModel):
+    secret: str
+    otpauth_uri: str
+
+
+class TotpConfirm(BaseModel):
+    code: str = Field(min_length=6, max_length=10)
 
 
 def _issuer(request: Request) -> TokenIssuer:
@@ -33,17 +62,91 @@ def _issuer(request: Request) -> TokenIssuer:
     return issuer
 
 
+def _sign_in(request: Request) -> SignIn:
+    sign_in: SignIn = request.app.state.sign_in
+    return sign_in
+
+
+def _settings(request: Request) -> IdentitySettings:
+    settings = runtime_of(request).settings
+    assert isinstance(settings, IdentitySettings)
+    return settings
+
+
+def _response(outcome: Issued | Problem) -> TokenResponse:
+    if isinstance(outcome, Problem):
+        raise outcome
+    return TokenResponse(
+        access_token=outcome.access_token,
+        expires_in=outcome.expires_in,
+        must_change_password=outcome.must_change_password,
+        totp_setup_required=outcome.totp_setup_required,
+        refresh_token=outcome.refresh_token,
+    )
+
+
+def _anonymous(request: Request, who: str) -> Any:
+    return unit_of_work(
+        runtime_of(request), _settings(request).school_id, Actor(None, who[:200]), client_address(request)
+    )
+
+
 @router.post("/auth/token", response_model=TokenResponse)
 async def issue_token(body: TokenRequest, request: Request) -> TokenResponse:
-    runtime = runtime_of(request)
-    async with runtime.db.transaction() as session:
-        account = await _accounts.authenticate(session, body.username, body.password)
-    issuer = _issuer(request)
-    return TokenResponse(
-        access_token=issuer.issue(account),
-        expires_in=issuer.lifetime_seconds,
-        must_change_password=account.must_change_password,
-    )
+    async with _anonymous(request, body.username) as unit:
+        outcome = await _sign_in(request).attempt(unit, body.username, body.password, body.totp)
+    return _response(outcome)
+
+
+@router.post("/auth/refresh", response_model=TokenResponse)
+async def refresh(body: RefreshRequest, request: Request) -> TokenResponse:
+    """A new access token and a new refresh token; the one sent can never be used again."""
+    async with _anonymous(request, "refresh") as unit:
+        outcome = await _sign_in(request).rotate(unit, body.refresh_token)
+    return _response(outcome)
+
+
+@router.post("/auth/logout", status_code=204)
+async def logout(body: RefreshRequest, request: Request) -> Response:
+    async with _anonymous(request, "logout") as unit:
+        await _sign_in(request).logout(unit, body.refresh_token)
+    return Response(status_code=204)
+
+
+async def _own_account(unit: Unit, principal: Principal) -> Account:
+    account = await _accounts.get(unit.session, principal.user_id)
+    if account is None or account.disabled:
+        raise Problem(401, "Tài khoản không còn hiệu lực", "account disabled or unknown")
+    return account
+
+
+@router.post("/auth/password", response_model=TokenResponse)
+async def change_password(
+    body: PasswordChange, request: Request, principal: CurrentPrincipal
+) -> TokenResponse:
+    """Change one's own password (required at first sign-in); other sessions are signed out."""
+    async with request_unit(request, principal) as unit:
+        account = await _own_account(unit, principal)
+        outcome = await _sign_in(request).change_password(
+            unit, account, body.current_password, body.new_password
+        )
+    return _response(outcome)
+
+
+@router.post("/auth/totp/setup", response_model=TotpSetup)
+async def totp_setup(request: Request, principal: CurrentPrincipal) -> TotpSetup:
+    async with request_unit(request, principal) as unit:
+        outcome = _sign_in(request).totp_setup(unit, await _own_account(unit, principal))
+    if isinstance(outcome, Problem):
+        raise outcome
+    return TotpSetup(secret=outcome[0], otpauth_uri=outcome[1])
+
+
+@router.post("/auth/totp/confirm", response_model=TokenResponse)
+async def totp_confirm(body: TotpConfirm, request: Request, principal: CurrentPrincipal) -> TokenResponse:
+    async with request_unit(request, principal) as unit:
+        outcome = _sign_in(request).totp_confirm(unit, await _own_account(unit, principal), body.code)
+    return _response(outcome)
 
 
 @router.get(JWKS_PATH)

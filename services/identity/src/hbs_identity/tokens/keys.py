@@ -48,7 +48,9 @@ class TokenIssuer:
             path.chmod(0o600)
         return cls.from_pem(path.read_text(), lifetime_seconds)
 
-    def issue(self, account: Account) -> str:
+    def issue(self, account: Account, restricted: list[str] | None = None) -> str:
+        """An access token. A `restricted` one (password change or TOTP set-up pending) carries
+        no roles, so no service grants it anything; identity lets it finish the pending step."""
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": TOKEN_ISSUER,
@@ -59,9 +61,11 @@ class TokenIssuer:
             "jti": uuid.uuid4().hex,
             "preferred_username": account.username,
             "name": account.full_name,
-            "roles": sorted(account.roles),
+            "roles": [] if restricted else sorted(account.roles),
             "school_id": account.school_id,
         }
+        if restricted:
+            claims["restricted"] = restricted
         return jwt.encode(claims, self._key, algorithm="EdDSA", headers={"kid": self.kid})
 
     def jwks(self) -> dict[str, Any]:

@@ -1,0 +1,205 @@
+"""Signing in, refreshing, changing password and TOTP: each step audited, failures throttled.
+
+Outcomes that refuse are *returned* as problems, not raised, so the audit and the lockout
+counters they wrote commit; the endpoint raises them after the transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from hbs_identity.accounts.passwords import hash_password, verify_password
+from hbs_identity.accounts.security import (
+    LockoutPolicy,
+    RefreshTokens,
+    Throttle,
+    as_aware,
+    new_totp_secret,
+    totp_ok,
+    totp_uri,
+)
+from hbs_identity.accounts.service import AccountService, normalise_username
+from hbs_identity.models import Account
+from hbs_identity.settings import IdentitySettings
+from hbs_identity.tokens.keys import TokenIssuer
+from hbs_identity.unit import Unit
+from hbs_shared.demo import DEMO_PEOPLE
+from hbs_shared.problems import Problem
+from hbs_shared.settings import Environment
+
+_DEMO_IDS = frozenset(p.user_id for p in DEMO_PEOPLE)
+
+
+def bad_credentials() -> Problem:
+    return Problem(401, "Sai tên đăng nhập hoặc mật khẩu", "invalid credentials")
+
+
+@dataclass(frozen=True)
+class Issued:
+    access_token: str
+    expires_in: int
+    must_change_password: bool
+    totp_setup_required: bool
+    refresh_token: str | None
+
+
+class SignIn:
+    def __init__(self, settings: IdentitySettings, issuer: TokenIssuer) -> None:
+        self.settings = settings
+        self.issuer = issuer
+        self.accounts = AccountService()
+        self.throttle = Throttle(
+            LockoutPolicy(
+                settings.lockout_threshold,
+                settings.lockout_address_threshold,
+                settings.lockout_base_seconds,
+                settings.lockout_max_seconds,
+            )
+        )
+        self.refresh = RefreshTokens(timedelta(days=settings.refresh_token_days))
+
+    def exempt(self, account: Account) -> bool:
+        """Demo people skip the password change and TOTP — never in production."""
+        return (
+            self.settings.demo_accounts_exempt
+            and self.settings.environment is not Environment.production
+            and account.id in _DEMO_IDS
+        )
+
+    def pending(self, account: Account) -> list[str]:
+        if self.exempt(account):
+            return []
+        steps = []
+        if account.must_change_password:
+            steps.append("password_change")
+        if set(account.roles) & set(self.settings.totp_required_roles) and not account.totp_enabled:
+            steps.append("totp_setup")
+        return steps
+
+    def tokens(self, unit: Unit, account: Account, now: datetime, family: uuid.UUID | None = None) -> Issued:
+        steps = self.pending(account)
+        refresh = None
+        if not steps:
+            refresh = self.refresh.issue(unit.session, account, now, family)
+        return Issued(
+            access_token=self.issuer.issue(account, restricted=steps or None),
+            expires_in=self.issuer.lifetime_seconds,
+            must_change_password="password_change" in steps,
+            totp_setup_required="totp_setup" in steps,
+            refresh_token=refresh,
+        )
+
+    async def attempt(self, unit: Unit, login: str, password: str, code: str | None) -> Issued | Problem:
+        now = datetime.now(UTC)
+        name = normalise_username(login)
+        keys = [f"login:{name}"] + ([f"addr:{unit.source}"] if unit.source else [])
+        wait = await self.throttle.retry_after(unit.session, keys, now)
+        if wait:
+            unit.audit("sign_in.locked", "login", name, retry_after=wait)
+            return Problem(
+                429,
+                "Tạm khoá đăng nhập do nhập sai nhiều lần",
+                f"try again in {wait} s",
+                extra={"retry_after": wait},
+            )
+        account = await self.accounts.find(unit.session, login)
+        if account is not None:
+            unit.school_id = account.school_id
+        ok = await asyncio.to_thread(verify_password, account.password_hash if account else None, password)
+        if account is None or not ok or account.disabled:
+            await self.throttle.fail(unit.session, keys, now)
+            reason = "unknown" if account is None else "disabled" if account.disabled and ok else "password"
+            unit.audit(
+                "sign_in.failed", "account", account.id if account else None, login=name, reason=reason
+            )
+            return bad_credentials()
+        if account.totp_enabled:
+            if not code:
+                unit.audit("sign_in.totp_asked", "account", account.id)
+                return Problem(401, "Cần mã xác thực hai lớp", "totp code required", field="totp")
+            if not totp_ok(account.totp_secret, code):
+                await self.throttle.fail(unit.session, keys, now)
+                unit.audit("sign_in.failed", "account", account.id, login=name, reason="totp")
+                return Problem(401, "Mã xác thực hai lớp không đúng", "wrong totp code", field="totp")
+        await self.throttle.reset(unit.session, keys[0])
+        issued = self.tokens(unit, account, now)
+        unit.audit(
+            "sign_in.succeeded", "account", account.id, login=name, pending=self.pending(account) or None
+        )
+        return issued
+
+    async def rotate(self, unit: Unit, token: str) -> Issued | Problem:
+        now = datetime.now(UTC)
+        found = await self.refresh.find(unit.session, token)
+        refused = Problem(
+            401, "Phiên đăng nhập đã hết hạn", "refresh token invalid, used, revoked or expired"
+        )
+        if found is None:
+            return refused
+        account = await self.accounts.repository.get(unit.session, found.account_id)
+        assert account is not None
+        unit.school_id = account.school_id
+        if found.used_at is not None and found.revoked_at is None:
+            # Presented twice: someone else has it. End the whole family.
+            await self.refresh.revoke_family(unit.session, found.family_id, now)
+            unit.audit("refresh.reused", "account", account.id)
+            return refused
+        if found.revoked_at is not None or as_aware(found.expires_at) <= now or account.disabled:
+            return refused
+        found.used_at = now
+        issued = self.tokens(unit, account, now, found.family_id)
+        unit.audit("refresh.rotated", "account", account.id)
+        return issued
+
+    async def logout(self, unit: Unit, token: str) -> None:
+        found = await self.refresh.find(unit.session, token)
+        if found is not None:
+            await self.refresh.revoke_family(unit.session, found.family_id, datetime.now(UTC))
+            unit.audit("sign_out", "account", found.account_id)
+
+    async def change_password(self, unit: Unit, account: Account, current: str, new: str) -> Issued | Problem:
+        if not await asyncio.to_thread(verify_password, account.password_hash, current):
+            unit.audit("password.change_failed", "account", account.id)
+            return Problem(
+                403, "Mật khẩu hiện tại không đúng", "wrong current password", field="current_password"
+            )
+        if len(new) < self.settings.password_min_length:
+            return Problem(
+                422,
+                "Mật khẩu mới quá ngắn",
+                f"at least {self.settings.password_min_length} characters",
+                field="new_password",
+            )
+        if new == current or normalise_username(new) == account.username:
+            return Problem(
+                422,
+                "Mật khẩu mới không hợp lệ",
+                "must differ from the old one and the username",
+                field="new_password",
+            )
+        account.password_hash = await asyncio.to_thread(hash_password, new)
+        account.must_change_password = False
+        now = datetime.now(UTC)
+        await self.refresh.revoke_account(unit.session, account.id, now)
+        unit.audit("password.changed", "account", account.id)
+        return self.tokens(unit, account, now)
+
+    def totp_setup(self, unit: Unit, account: Account) -> tuple[str, str] | Problem:
+        if account.totp_enabled:
+            return Problem(409, "Đã bật xác thực hai lớp", "totp already enabled")
+        account.totp_secret = new_totp_secret()
+        unit.audit("totp.setup_started", "account", account.id)
+        return account.totp_secret, totp_uri(account.totp_secret, account.username)
+
+    def totp_confirm(self, unit: Unit, account: Account, code: str) -> Issued | Problem:
+        if account.totp_enabled:
+            return Problem(409, "Đã bật xác thực hai lớp", "totp already enabled")
+        if not totp_ok(account.totp_secret, code):
+            unit.audit("totp.confirm_failed", "account", account.id)
+            return Problem(422, "Mã xác thực hai lớp không đúng", "wrong totp code", field="code")
+        account.totp_enabled = True
+        unit.audit("totp.enabled", "account", account.id)
+        return self.tokens(unit, account, datetime.now(UTC))

@@ -1,0 +1,28 @@
+"""The problems identity answers with; each names the field (and the row, in imports)."""
+
+from __future__ import annotations
+
+from hbs_shared.problems import Problem
+
+ADMIN_ROLES = frozenset({"office_admin", "system_admin"})
+BOARD_ROLES = frozenset({"principal", "vice_principal"})
+OVERSEER_ROLES = ADMIN_ROLES | BOARD_ROLES
+STAFF_ROLES = frozenset(
+    {"principal", "vice_principal", "subject_teacher", "homeroom_teacher", "office_admin", "system_admin"}
+)
+
+
+def invalid(field: str, detail: str) -> Problem:
+    return Problem(422, "Dữ liệu không hợp lệ", detail, field=field)
+
+
+def conflict(field: str | None, detail: str) -> Problem:
+    return Problem(409, "Dữ liệu xung đột với dữ liệu đã có", detail, field=field)
+
+
+def not_found(detail: str) -> Problem:
+    return Problem(404, "Không tìm thấy", detail)
+
+
+def forbidden(detail: str = "not allowed") -> Problem:
+    return Problem(403, "Không có quyền thực hiện thao tác này", detail)

@@ -1,0 +1,371 @@
+"""HTTP: students (with versions and enrolments), parents and staff."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from hbs_identity.authz.guard import caller_scope, require_admin, require_overseer, require_staff
+from hbs_identity.authz.policy import Scope, decide
+from hbs_identity.authz.service import AuthzService
+from hbs_identity.errors import ADMIN_ROLES, OVERSEER_ROLES, forbidden, not_found
+from hbs_identity.models import Account, Parent, Staff, Student
+from hbs_identity.people.repository import PeopleRepository
+from hbs_identity.people.schemas import (
+    ChildLink,
+    EnrolIn,
+    EnrolmentOut,
+    LeaveIn,
+    ParentIn,
+    ParentOut,
+    ParentUpdate,
+    StaffIn,
+    StaffOut,
+    StaffUpdate,
+    StudentIn,
+    StudentOut,
+    StudentPage,
+    StudentSummary,
+    StudentUpdate,
+    VersionOut,
+)
+from hbs_identity.people.service import PeopleService
+from hbs_identity.school.repository import SchoolRepository
+from hbs_identity.settings import IdentitySettings
+from hbs_identity.text import search_key
+from hbs_identity.unit import Unit, request_unit
+from hbs_shared.auth import CurrentPrincipal
+from hbs_shared.service import runtime_of
+
+router = APIRouter(tags=["people"])
+_repo = PeopleRepository()
+_schools = SchoolRepository()
+_authz = AuthzService()
+
+
+def service_of(request: Request) -> PeopleService:
+    settings = runtime_of(request).settings
+    assert isinstance(settings, IdentitySettings)
+    return PeopleService(settings.national_id_pattern)
+
+
+async def current_classes(unit: Unit, student_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[uuid.UUID, str]]:
+    """Each student's class in the current school year (or their latest open enrolment)."""
+    out: dict[uuid.UUID, tuple[uuid.UUID, str]] = {}
+    current = await _schools.current_year(unit.session, unit.school_id)
+    enrolments = []
+    for student_id in student_ids:
+        enrolments.extend(await _schools.active_enrolments_of(unit.session, student_id))
+    classes = await _schools.classes_by_id(unit.session, {e.class_id for e in enrolments})
+    for e in sorted(
+        enrolments, key=lambda e: (current is not None and e.school_year_id == current.id, e.enrolled_on)
+    ):
+        out[e.student_id] = (e.class_id, classes[e.class_id].name)
+    return out
+
+
+async def summaries(unit: Unit, students: list[Student]) -> list[StudentSummary]:
+    classes = await current_classes(unit, [s.id for s in students])
+    return [
+        StudentSummary(
+            id=s.id,
+            national_id=s.national_id,
+            full_name=s.full_name,
+            date_of_birth=s.date_of_birth,
+            gender="female" if s.gender == "female" else "male",
+            class_name=classes[s.id][1] if s.id in classes else None,
+        )
+        for s in students
+    ]
+
+
+async def student_out(unit: Unit, student: Student) -> StudentOut:
+    data: dict[str, Any] = {
+        name: getattr(student, name) for name in StudentOut.model_fields if hasattr(student, name)
+    }
+    current = (await current_classes(unit, [student.id])).get(student.id)
+    data["current_class_id"], data["current_class_name"] = current if current else (None, None)
+    return StudentOut.model_validate(data)
+
+
+async def _student_for(unit: Unit, scope: Scope, student_id: uuid.UUID, action: str) -> Student:
+    """The student if the caller may do `action`; 404 if they may not even read it."""
+    target = await _authz.student_target(unit.session, student_id)
+    if target is None or not decide(scope, "student.read", target).allowed:
+        raise not_found(f"student {student_id}")
+    if action != "student.read" and not decide(scope, action, target).allowed:
+        raise forbidden(f"{action} is not allowed on this student")
+    student = await _repo.student(unit.session, student_id)
+    assert student is not None
+    return student
+
+
+@router.post("/students", response_model=StudentOut, status_code=201)
+async def create_student(body: StudentIn, request: Request, principal: CurrentPrincipal) -> StudentOut:
+    async with request_unit(request, principal) as unit:
+        require_admin(await caller_scope(unit))
+        student = await service_of(request).create_student(unit, body)
+        return await student_out(unit, student)
+
+
+@router.get("/students", response_model=StudentPage)
+async def search_students(
+    request: Request,
+    principal: CurrentPrincipal,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    class_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> StudentPage:
+    """Search ignores diacritics and case: "nguyen van an" finds "Nguyễn Văn An". Each caller sees
+    only the students they may read."""
+    async with request_unit(request, principal) as unit:
+        scope = await caller_scope(unit)
+        class_ids: set[uuid.UUID] | None = {class_id} if class_id else None
+        student_ids: set[uuid.UUID] | None = None
+        if scope.kind == "parent":
+            student_ids = set(scope.children)
+        elif scope.kind == "student":
+            student_ids = {scope.user_id}
+        elif not scope.has(OVERSEER_ROLES):
+            visible = set(scope.class_ids)
+            class_ids = (class_ids & visible) if class_ids is not None else visible
+        total, students = await _repo.search_students(
+            unit.session,
+            unit.school_id,
+            query=search_key(q) if q else None,
+            class_ids=class_ids,
+            student_ids=student_ids,
+            limit=limit,
+            offset=offset,
+        )
+        return StudentPage(total=total, items=await summaries(unit, students))
+
+
+@router.get("/students/{student_id}", response_model=StudentOut)
+async def get_student(student_id: uuid.UUID, request: Request, principal: CurrentPrincipal) -> StudentOut:
+    async with request_unit(request, principal) as unit:
+        scope = await caller_scope(unit)
+        return await student_out(unit, await _student_for(unit, scope, student_id, "student.read"))
+
+
+@router.patch("/students/{student_id}", response_model=StudentOut)
+async def update_student(
+    student_id: uuid.UUID, body: StudentUpdate, request: Request, principal: CurrentPrincipal
+) -> StudentOut:
+    async with request_unit(request, principal) as unit:
+        scope = await caller_scope(unit)
+        student = await _student_for(unit, scope, student_id, "student.update")
+        await service_of(request).update_student(unit, student, body)
+        return await student_out(unit, student)
+
+
+@router.get("/students/{student_id}/versions", response_model=list[VersionOut])
+async def student_versions(
+    student_id: uuid.UUID, request: Request, principal: CurrentPrincipal
+) -> list[VersionOut]:
+    async with request_unit(request, principal) as unit:
+        scope = await caller_scope(unit)
+        await _student_for(unit, scope, student_id, "student.read")
+        require_staff(scope)
+        return [VersionOut.model_validate(v) for v in await _repo.versions(unit.session, student_id)]
+
+
+@router.get("/students/{student_id}/enrolments", response_model=list[EnrolmentOut])
+async def student_enrolments(
+    student_id: uuid.UUID, request: Request, principal: CurrentPrincipal
+) -> list[EnrolmentOut]:
+    async with request_unit(request, principal) as unit:
+        scope = await caller_scope(unit)
+        await _student_for(unit, scope, student_id, "student.read")
+        enrolments = await _schools.enrolments_of(unit.session, student_id)
+        classes = await _schools.classes_by_id(unit.session, {e.class_id for e in enrolments})
+        years = {y.id: y.name for y in await _schools.years(unit.session, unit.school_id)}
+        return [
+            EnrolmentOut(
+                id=e.id,
+                class_id=e.class_id,
+                class_name=classes[e.class_id].name,
+                school_year=years[e.school_year_id],
+                enrolled_on=e.enrolled_on,
+                left_on=e.left_on,
+                leave_reason=e.leave_reason,
+                previous_class_id=e.previous_class_id,
+            )
+            for e in enrolments
+        ]
+
+
+@router.post("/students/{student_id}/enrolments", response_model=StudentOut, status_code=201)
+async def enrol_student(
+    student_id: uuid.UUID, body: EnrolIn, request: Request, principal: CurrentPrincipal
+) -> StudentOut:
+    """Enrol in a class; when the student is in another class of that year, this is a move."""
+    async with request_unit(request, principal) as unit:
+        require_admin(await caller_scope(unit))
+        service = service_of(request)
+        student = await service.student(unit, student_id)
+        await service.enrol_in(unit, student, body.class_id, body.enrolled_on)
+        return await student_out(unit, student)
+
+
+@router.post("/students/{student_id}/leave", response_model=StudentOut)
+async def student_leaves(
+    student_id: uuid.UUID, body: LeaveIn, request: Request, principal: CurrentPrincipal
+) -> StudentOut:
+    async with request_unit(request, principal) as unit:
+        require_admin(await caller_scope(unit))
+        service = service_of(request)
+        student = await service.student(unit, student_id)
+        await service.leave(unit, student, body.left_on, body.reason)
+        return await student_out(unit, student)
+
+
+async def parent_out(unit: Unit, parent: Parent) -> ParentOut:
+    account = await _repo.account(unit.session, parent.id)
+    links = await _repo.links_of_parent(unit.session, parent.id)
+    return ParentOut(
+        id=parent.id,
+        full_name=parent.full_name,
+        phone=parent.phone,
+        username=account.username if account else "",
+        children=[ChildLink(student_id=link.student_id, relationship=link.relationship) for link in links],
+    )
+
+
+@router.post("/parents", response_model=ParentOut, status_code=201)
+async def create_parent(body: ParentIn, request: Request, principal: CurrentPrincipal) -> ParentOut:
+    async with request_unit(request, principal) as unit:
+        require_admin(await caller_scope(unit))
+        return await parent_out(unit, await service_of(request).create_parent(unit, body))
+
+
+@router.get("/parents", response_model=list[ParentOut])
+async def search_parents(
+    request: Request,
+    principal: CurrentPrincipal,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[ParentOut]:
+    async with request_unit(request, principal) as unit:
+        require_overseer(await caller_scope(unit))
+        parents = await _repo.search_parents(
+            unit.session, unit.school_id, search_key(q) if q else None, limit, offset
+        )
+        return [await parent_out(unit, p) for p in parents]
+
+
+@router.get("/parents/{parent_id}", response_model=ParentOut)
+async def get_parent(parent_id: uuid.UUID, request: Request, principal: CurrentPrincipal) -> ParentOut:
+    async with request_unit(request, principal) as unit:
+        scope = await caller_scope(unit)
+        if scope.user_id != parent_id and not scope.has(OVERSEER_ROLES):
+            raise not_found(f"parent {parent_id}")
+        return await parent_out(unit, await service_of(request).parent(unit, parent_id))
+
+
+@router.post("/parents/{parent_id}/children", response_model=ParentOut)
+async def link_child(
+    parent_id: uuid.UUID, body: ChildLink, request: Request, principal: CurrentPrincipal
+) -> ParentOut:
+    async with request_unit(request, principal) as unit:
+        require_admin(await caller_scope(unit))
+        service = service_of(request)
+        parent = await service.parent(unit, parent_id)
+        await service.link_child(unit, parent, body)
+        await unit.session.flush()
+        return await parent_out(unit, parent)
+
+
+@router.patch("/parents/{parent_id}", response_model=ParentOut)
+async def update_parent(
+    parent_id: uuid.UUID, body: ParentUpdate, request: Request, principal: CurrentPrincipal
+) -> ParentOut:
+    async with request_unit(request, principal) as unit:
+        require_admin(await caller_scope(unit))
+        service = service_of(request)
+        parent = await service.parent(unit, parent_id)
+        await service.update_parent(unit, parent, body.full_name, body.phone)
+        return await parent_out(unit, parent)
+
+
+@router.delete("/parents/{parent_id}/children/{student_id}", response_model=ParentOut)
+async def unlink_child(
+    parent_id: uuid.UUID, student_id: uuid.UUID, request: Request, principal: CurrentPrincipal
+) -> ParentOut:
+    """The parent no longer sees this child (at once, in every service asking identity)."""
+    async with request_unit(request, principal) as unit:
+        require_admin(await caller_scope(unit))
+        service = service_of(request)
+        parent = await service.parent(unit, parent_id)
+        await service.unlink_child(unit, parent, student_id)
+        await unit.session.flush()
+        return await parent_out(unit, parent)
+
+
+@router.get("/students/{student_id}/parents", response_model=list[ParentOut])
+async def parents_of(student_id: uuid.UUID, request: Request, principal: CurrentPrincipal) -> list[ParentOut]:
+    async with request_unit(request, principal) as unit:
+        scope = await caller_scope(unit)
+        await _student_for(unit, scope, student_id, "student.read")
+        require_staff(scope)
+        ids = await _repo.parents_of(unit.session, student_id)
+        return [await parent_out(unit, p) for p in ids]
+
+
+async def staff_out(unit: Unit, staff: Staff, account: Account) -> StaffOut:
+    department = await _schools.department(unit.session, staff.department_id) if staff.department_id else None
+    return StaffOut(
+        id=staff.id,
+        username=account.username,
+        full_name=staff.full_name,
+        roles=sorted(account.roles),
+        department_id=staff.department_id,
+        department_name=department.name if department else None,
+        email=staff.email,
+        phone=staff.phone,
+        disabled=account.disabled,
+    )
+
+
+@router.post("/staff", response_model=StaffOut, status_code=201)
+async def create_staff(body: StaffIn, request: Request, principal: CurrentPrincipal) -> StaffOut:
+    async with request_unit(request, principal) as unit:
+        require_admin(await caller_scope(unit))
+        return await staff_out(unit, *await service_of(request).create_staff(unit, body))
+
+
+@router.get("/staff", response_model=list[StaffOut])
+async def search_staff(
+    request: Request,
+    principal: CurrentPrincipal,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    role: str | None = None,
+) -> list[StaffOut]:
+    async with request_unit(request, principal) as unit:
+        require_staff(await caller_scope(unit))
+        rows = await _repo.search_staff(unit.session, unit.school_id, search_key(q) if q else None, role)
+        return [await staff_out(unit, s, a) for s, a in rows]
+
+
+@router.get("/staff/{staff_id}", response_model=StaffOut)
+async def get_staff(staff_id: uuid.UUID, request: Request, principal: CurrentPrincipal) -> StaffOut:
+    async with request_unit(request, principal) as unit:
+        require_staff(await caller_scope(unit))
+        return await staff_out(unit, *await service_of(request).staff(unit, staff_id))
+
+
+@router.patch("/staff/{staff_id}", response_model=StaffOut)
+async def update_staff(
+    staff_id: uuid.UUID, body: StaffUpdate, request: Request, principal: CurrentPrincipal
+) -> StaffOut:
+    async with request_unit(request, principal) as unit:
+        scope = await caller_scope(unit)
+        if body.roles is not None and not scope.has(frozenset({"system_admin"})):
+            raise forbidden("only a system admin changes roles")
+        if not scope.has(ADMIN_ROLES):
+            raise forbidden("only the office or system admins may do this")
+        return await staff_out(unit, *await service_of(request).update_staff(unit, staff_id, body))

@@ -1,0 +1,136 @@
+"""All SQL on students (and their versions), parents and staff."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hbs_identity.models import Account, Enrolment, Parent, ParentLink, Staff, Student, StudentVersion
+
+
+class PeopleRepository:
+    async def student(self, session: AsyncSession, student_id: uuid.UUID) -> Student | None:
+        return await session.get(Student, student_id)
+
+    async def student_by_national_id(self, session: AsyncSession, national_id: str) -> Student | None:
+        result = await session.execute(select(Student).where(Student.national_id == national_id))
+        return result.scalar_one_or_none()
+
+    async def existing_national_ids(self, session: AsyncSession, national_ids: set[str]) -> set[str]:
+        found: set[str] = set()
+        ids = list(national_ids)
+        for start in range(0, len(ids), 500):
+            result = await session.execute(
+                select(Student.national_id).where(Student.national_id.in_(ids[start : start + 500]))
+            )
+            found.update(result.scalars())
+        return found
+
+    def _student_query(
+        self,
+        school_id: str,
+        query: str | None,
+        class_ids: set[uuid.UUID] | None,
+        student_ids: set[uuid.UUID] | None,
+    ) -> Select[Student]:
+        statement = select(Student).where(Student.school_id == school_id)
+        if query:
+            pattern = f"%{query}%"
+            statement = statement.where(
+                or_(Student.search_name.like(pattern), Student.national_id.like(pattern))
+            )
+        if class_ids is not None:
+            enrolled = select(Enrolment.student_id).where(
+                Enrolment.class_id.in_(class_ids), Enrolment.left_on.is_(None)
+            )
+            statement = statement.where(Student.id.in_(enrolled))
+        if student_ids is not None:
+            statement = statement.where(Student.id.in_(student_ids))
+        return statement
+
+    async def search_students(
+        self,
+        session: AsyncSession,
+        school_id: str,
+        *,
+        query: str | None,
+        class_ids: set[uuid.UUID] | None,
+        student_ids: set[uuid.UUID] | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[int, list[Student]]:
+        statement = self._student_query(school_id, query, class_ids, student_ids)
+        total = (await session.execute(select(func.count()).select_from(statement.subquery()))).scalar_one()
+        rows = await session.execute(
+            statement.order_by(Student.search_name, Student.national_id).limit(limit).offset(offset)
+        )
+        return total, list(rows.scalars())
+
+    async def versions(self, session: AsyncSession, student_id: uuid.UUID) -> list[StudentVersion]:
+        result = await session.execute(
+            select(StudentVersion)
+            .where(StudentVersion.student_id == student_id)
+            .order_by(StudentVersion.version)
+        )
+        return list(result.scalars())
+
+    async def parent(self, session: AsyncSession, parent_id: uuid.UUID) -> Parent | None:
+        return await session.get(Parent, parent_id)
+
+    async def links_of_parent(self, session: AsyncSession, parent_id: uuid.UUID) -> list[ParentLink]:
+        result = await session.execute(select(ParentLink).where(ParentLink.parent_id == parent_id))
+        return list(result.scalars())
+
+    async def link(
+        self, session: AsyncSession, parent_id: uuid.UUID, student_id: uuid.UUID
+    ) -> ParentLink | None:
+        return await session.get(ParentLink, (parent_id, student_id))
+
+    async def parents_of(self, session: AsyncSession, student_id: uuid.UUID) -> list[Parent]:
+        result = await session.execute(
+            select(Parent)
+            .join(ParentLink, ParentLink.parent_id == Parent.id)
+            .where(ParentLink.student_id == student_id)
+        )
+        return list(result.scalars())
+
+    async def search_parents(
+        self, session: AsyncSession, school_id: str, query: str | None, limit: int, offset: int
+    ) -> list[Parent]:
+        statement = select(Parent).where(Parent.school_id == school_id)
+        if query:
+            pattern = f"%{query}%"
+            statement = statement.where(or_(Parent.search_name.like(pattern), Parent.phone.like(pattern)))
+        rows = await session.execute(statement.order_by(Parent.search_name).limit(limit).offset(offset))
+        return list(rows.scalars())
+
+    async def staff(self, session: AsyncSession, staff_id: uuid.UUID) -> Staff | None:
+        return await session.get(Staff, staff_id)
+
+    async def search_staff(
+        self, session: AsyncSession, school_id: str, query: str | None, role: str | None
+    ) -> list[tuple[Staff, Account]]:
+        statement = (
+            select(Staff, Account).join(Account, Account.id == Staff.id).where(Staff.school_id == school_id)
+        )
+        if query:
+            pattern = f"%{query}%"
+            statement = statement.where(or_(Staff.search_name.like(pattern), Account.username.like(pattern)))
+        rows = (await session.execute(statement.order_by(Staff.search_name))).all()
+        return [(s, a) for s, a in rows if role is None or role in a.roles]
+
+    async def account(self, session: AsyncSession, account_id: uuid.UUID) -> Account | None:
+        return await session.get(Account, account_id)
+
+    async def username_taken(self, session: AsyncSession, username: str) -> bool:
+        result = await session.execute(select(Account.id).where(Account.username == username))
+        return result.first() is not None
+
+    async def phone_taken(self, session: AsyncSession, phone: str) -> bool:
+        result = await session.execute(select(Account.id).where(Account.phone == phone))
+        return result.first() is not None
+
+    def add(self, session: AsyncSession, row: object) -> None:
+        session.add(row)

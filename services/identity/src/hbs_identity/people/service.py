@@ -1,0 +1,432 @@
+"""Use cases on people: students (versioned personal data, enrolments), parents, staff."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from hbs_identity.errors import conflict, invalid, not_found
+from hbs_identity.models import (
+    Account,
+    Enrolment,
+    Parent,
+    ParentLink,
+    SchoolClass,
+    SchoolYear,
+    Staff,
+    Student,
+    StudentVersion,
+)
+from hbs_identity.people.repository import PeopleRepository
+from hbs_identity.people.schemas import (
+    PERSONAL_FIELDS,
+    ChildLink,
+    LeaveReason,
+    ParentIn,
+    StaffIn,
+    StaffUpdate,
+    StudentIn,
+    StudentUpdate,
+)
+from hbs_identity.school.repository import SchoolRepository
+from hbs_identity.text import search_key
+from hbs_identity.unit import Unit
+from hbs_shared.events.identity import StudentEnrolled, StudentLeft, StudentUpdated
+
+UNUSABLE_PASSWORD = "!"
+"""An Argon2 verify of this always fails: the account waits for its first password (sign-in slip)."""
+
+
+def snapshot(student: Student) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for name in PERSONAL_FIELDS:
+        value = getattr(student, name)
+        data[name] = value.isoformat() if isinstance(value, date) else value
+    return data
+
+
+def _gender(value: str) -> Any:
+    return "female" if value == "female" else "male"
+
+
+class PeopleService:
+    def __init__(self, national_id_pattern: str = r"^\d{10}(\d{2})?$") -> None:
+        self.repo = PeopleRepository()
+        self.schools = SchoolRepository()
+        self.national_id = re.compile(national_id_pattern)
+
+    # --- students ---------------------------------------------------------------------------
+
+    def check_national_id(self, national_id: str, field: str = "national_id") -> None:
+        if not self.national_id.fullmatch(national_id):
+            raise invalid(field, f"mã định danh {national_id!r} does not match {self.national_id.pattern}")
+
+    async def create_student(
+        self,
+        unit: Unit,
+        data: StudentIn,
+        *,
+        checked: bool = False,
+        student_id: uuid.UUID | None = None,
+        password_hash: str = UNUSABLE_PASSWORD,
+        must_change_password: bool = True,
+    ) -> Student:
+        """`checked`: the caller (an import) already checked the format and duplicates in bulk."""
+        if not checked:
+            self.check_national_id(data.national_id)
+            if await self.repo.student_by_national_id(unit.session, data.national_id) is not None:
+                raise conflict("national_id", f"mã định danh {data.national_id} already belongs to a student")
+            if await self.repo.username_taken(unit.session, data.national_id):
+                raise conflict("national_id", f"an account {data.national_id} already exists")
+        fields = data.model_dump(exclude={"class_id", "enrolled_on"})
+        student = Student(
+            id=student_id or uuid.uuid4(),
+            school_id=unit.school_id,
+            search_name=search_key(data.full_name),
+            version=1,
+            **fields,
+        )
+        self.repo.add(unit.session, student)
+        self.repo.add(
+            unit.session,
+            Account(
+                id=student.id,
+                school_id=unit.school_id,
+                username=data.national_id,
+                full_name=data.full_name,
+                password_hash=password_hash,
+                roles=["student"],
+                kind="student",
+                must_change_password=must_change_password,
+                disabled=False,
+            ),
+        )
+        self._add_version(unit, student, list(PERSONAL_FIELDS), "Tạo hồ sơ học sinh")
+        unit.audit("student.created", "student", student.id, national_id=data.national_id)
+        if data.class_id is not None:
+            school_class = await self._class(unit, data.class_id)
+            year = await self.schools.year(unit.session, school_class.school_year_id)
+            assert year is not None
+            await self.enrol(unit, student, school_class, year, data.enrolled_on or year.semester1_start)
+        return student
+
+    def _add_version(self, unit: Unit, student: Student, changed: list[str], reason: str) -> None:
+        self.repo.add(
+            unit.session,
+            StudentVersion(
+                student_id=student.id,
+                version=student.version,
+                data=snapshot(student),
+                changed_fields=changed,
+                changed_by=unit.actor.user_id,
+                changed_by_name=unit.actor.name,
+                changed_at=datetime.now(UTC),
+                reason=reason,
+            ),
+        )
+
+    async def student(self, unit: Unit, student_id: uuid.UUID) -> Student:
+        student = await self.repo.student(unit.session, student_id)
+        if student is None or student.school_id != unit.school_id:
+            raise not_found(f"student {student_id}")
+        return student
+
+    async def update_student(self, unit: Unit, student: Student, data: StudentUpdate) -> Student:
+        if data.expected_version is not None and data.expected_version != student.version:
+            raise conflict(
+                "expected_version",
+                f"the student's data is at version {student.version}, not {data.expected_version}",
+            )
+        sent = data.model_dump(exclude_unset=True, exclude={"reason", "expected_version"})
+        for required in ("national_id", "full_name", "date_of_birth", "birthplace", "gender", "ethnicity"):
+            if required in sent and sent[required] is None:
+                raise invalid(required, f"{required} cannot be empty")
+        changed = [name for name in PERSONAL_FIELDS if name in sent and sent[name] != getattr(student, name)]
+        if not changed:
+            return student
+        if "national_id" in changed:
+            self.check_national_id(sent["national_id"])
+            if await self.repo.student_by_national_id(unit.session, sent["national_id"]) is not None:
+                raise conflict(
+                    "national_id", f"mã định danh {sent['national_id']} already belongs to a student"
+                )
+        for name in changed:
+            setattr(student, name, sent[name])
+        student.search_name = search_key(student.full_name)
+        student.version += 1
+        account = await self.repo.account(unit.session, student.id)
+        if account is not None:
+            account.username, account.full_name = student.national_id, student.full_name
+        self._add_version(unit, student, changed, data.reason)
+        unit.audit("student.updated", "student", student.id, changed=changed, reason=data.reason)
+        await unit.emit(
+            StudentUpdated(
+                student_id=student.id,
+                national_id=student.national_id,
+                full_name=student.full_name,
+                date_of_birth=student.date_of_birth,
+                gender=_gender(student.gender),
+                disability=student.disability,
+                changed_fields=changed,
+                personal_data_version=student.version,
+            )
+        )
+        return student
+
+    async def _class(self, unit: Unit, class_id: uuid.UUID, field: str = "class_id") -> SchoolClass:
+        school_class = await self.schools.school_class(unit.session, class_id)
+        if school_class is None or school_class.school_id != unit.school_id:
+            raise invalid(field, f"unknown class {class_id}")
+        return school_class
+
+    async def enrol_in(self, unit: Unit, student: Student, class_id: uuid.UUID, on: date) -> Enrolment:
+        school_class = await self._class(unit, class_id)
+        year = await self.schools.year(unit.session, school_class.school_year_id)
+        assert year is not None
+        return await self.enrol(unit, student, school_class, year, on)
+
+    async def enrol(
+        self,
+        unit: Unit,
+        student: Student,
+        school_class: SchoolClass,
+        year: SchoolYear,
+        on: date,
+        *,
+        new_student: bool = False,
+    ) -> Enrolment:
+        """Enrol in a class; if enrolled in another class of that year, it is a move (history kept)."""
+        if not year.semester1_start - timedelta(days=92) <= on <= year.semester2_end:
+            raise invalid("enrolled_on", f"{on.isoformat()} is outside school year {year.name}")
+        current = (
+            None if new_student else await self.schools.active_enrolment(unit.session, student.id, year.id)
+        )
+        if current is not None:
+            if current.class_id == school_class.id:
+                raise conflict("class_id", f"the student is already in class {school_class.name}")
+            if on < current.enrolled_on:
+                raise invalid("enrolled_on", "a move cannot be dated before the current enrolment")
+            current.left_on, current.leave_reason = on, "moved"
+        enrolment = Enrolment(
+            id=uuid.uuid4(),
+            student_id=student.id,
+            class_id=school_class.id,
+            school_year_id=year.id,
+            enrolled_on=on,
+            previous_class_id=current.class_id if current else None,
+        )
+        self.repo.add(unit.session, enrolment)
+        unit.audit(
+            "student.moved" if current else "student.enrolled",
+            "student",
+            student.id,
+            class_name=school_class.name,
+            school_year=year.name,
+        )
+        await unit.emit(
+            StudentEnrolled(
+                student_id=student.id,
+                national_id=student.national_id,
+                full_name=student.full_name,
+                date_of_birth=student.date_of_birth,
+                gender=_gender(student.gender),
+                class_id=school_class.id,
+                class_name=school_class.name,
+                grade_level=school_class.grade_level,
+                school_year=year.name,
+                enrolled_on=on,
+                previous_class_id=enrolment.previous_class_id,
+                disability=student.disability,
+            )
+        )
+        return enrolment
+
+    async def leave(self, unit: Unit, student: Student, on: date, reason: LeaveReason) -> list[Enrolment]:
+        active = await self.schools.active_enrolments_of(unit.session, student.id)
+        if not active:
+            raise conflict("student_id", "the student is not enrolled in any class")
+        years = {e.school_year_id: await self.schools.year(unit.session, e.school_year_id) for e in active}
+        for enrolment in active:
+            if on < enrolment.enrolled_on:
+                raise invalid("left_on", "leaving cannot be dated before the enrolment")
+            enrolment.left_on, enrolment.leave_reason = on, reason
+            year = years[enrolment.school_year_id]
+            assert year is not None
+            unit.audit("student.left", "student", student.id, reason=reason, school_year=year.name)
+            await unit.emit(
+                StudentLeft(
+                    student_id=student.id,
+                    class_id=enrolment.class_id,
+                    school_year=year.name,
+                    left_on=on,
+                    reason=reason,
+                )
+            )
+        return active
+
+    # --- parents ----------------------------------------------------------------------------
+
+    async def create_parent(
+        self,
+        unit: Unit,
+        data: ParentIn,
+        *,
+        parent_id: uuid.UUID | None = None,
+        checked: bool = False,
+        password_hash: str = UNUSABLE_PASSWORD,
+        must_change_password: bool = True,
+    ) -> Parent:
+        username = (data.username or "").lower() or (
+            f"ph{data.phone}" if data.phone else f"ph-{uuid.uuid4().hex[:8]}"
+        )
+        if not checked:
+            if data.phone and await self.repo.phone_taken(unit.session, data.phone):
+                raise conflict("phone", f"phone {data.phone} already belongs to an account")
+            if await self.repo.username_taken(unit.session, username):
+                raise conflict("username", f"username {username} is taken")
+        parent = Parent(
+            id=parent_id or uuid.uuid4(),
+            school_id=unit.school_id,
+            full_name=data.full_name,
+            search_name=search_key(data.full_name),
+            phone=data.phone,
+        )
+        self.repo.add(
+            unit.session,
+            Account(
+                id=parent.id,
+                school_id=unit.school_id,
+                username=username,
+                full_name=data.full_name,
+                password_hash=password_hash,
+                roles=["parent"],
+                kind="parent",
+                phone=data.phone,
+                must_change_password=must_change_password,
+                disabled=False,
+            ),
+        )
+        self.repo.add(unit.session, parent)
+        unit.audit("parent.created", "parent", parent.id, username=username)
+        for index, child in enumerate(data.children):
+            await self.link_child(unit, parent, child, field=f"children.{index}.student_id", checked=checked)
+        return parent
+
+    async def link_child(
+        self,
+        unit: Unit,
+        parent: Parent,
+        child: ChildLink,
+        *,
+        field: str = "student_id",
+        checked: bool = False,
+    ) -> None:
+        if not checked:
+            student = await self.repo.student(unit.session, child.student_id)
+            if student is None or student.school_id != unit.school_id:
+                raise invalid(field, f"unknown student {child.student_id}")
+            if await self.repo.link(unit.session, parent.id, child.student_id) is not None:
+                raise conflict(field, "this child is already linked to this parent")
+        self.repo.add(
+            unit.session,
+            ParentLink(parent_id=parent.id, student_id=child.student_id, relationship=child.relationship),
+        )
+        unit.audit("parent.child_linked", "parent", parent.id, student_id=str(child.student_id))
+
+    async def unlink_child(self, unit: Unit, parent: Parent, student_id: uuid.UUID) -> None:
+        link = await self.repo.link(unit.session, parent.id, student_id)
+        if link is None:
+            raise not_found(f"student {student_id} is not linked to this parent")
+        await unit.session.delete(link)
+        unit.audit("parent.child_unlinked", "parent", parent.id, student_id=str(student_id))
+
+    async def update_parent(
+        self, unit: Unit, parent: Parent, full_name: str | None, phone: str | None
+    ) -> None:
+        account = await self.repo.account(unit.session, parent.id)
+        assert account is not None
+        if phone is not None and phone != parent.phone:
+            if await self.repo.phone_taken(unit.session, phone):
+                raise conflict("phone", f"phone {phone} already belongs to an account")
+            parent.phone = account.phone = phone
+        if full_name is not None:
+            parent.full_name = account.full_name = full_name
+            parent.search_name = search_key(full_name)
+        unit.audit("parent.updated", "parent", parent.id)
+
+    async def parent(self, unit: Unit, parent_id: uuid.UUID) -> Parent:
+        parent = await self.repo.parent(unit.session, parent_id)
+        if parent is None or parent.school_id != unit.school_id:
+            raise not_found(f"parent {parent_id}")
+        return parent
+
+    # --- staff ------------------------------------------------------------------------------
+
+    async def create_staff(
+        self,
+        unit: Unit,
+        data: StaffIn,
+        *,
+        staff_id: uuid.UUID | None = None,
+        password_hash: str = UNUSABLE_PASSWORD,
+        must_change_password: bool = True,
+    ) -> tuple[Staff, Account]:
+        username = data.username.lower()
+        if await self.repo.username_taken(unit.session, username):
+            raise conflict("username", f"username {username} is taken")
+        if data.department_id is not None:
+            department = await self.schools.department(unit.session, data.department_id)
+            if department is None or department.school_id != unit.school_id:
+                raise invalid("department_id", f"unknown department {data.department_id}")
+        account = Account(
+            id=staff_id or uuid.uuid4(),
+            school_id=unit.school_id,
+            username=username,
+            full_name=data.full_name,
+            password_hash=password_hash,
+            roles=sorted(set(data.roles)),
+            kind="staff",
+            must_change_password=must_change_password,
+            disabled=False,
+        )
+        self.repo.add(unit.session, account)
+        staff = Staff(
+            id=account.id,
+            school_id=unit.school_id,
+            full_name=data.full_name,
+            search_name=search_key(data.full_name),
+            department_id=data.department_id,
+            email=data.email,
+            phone=data.phone,
+        )
+        self.repo.add(unit.session, staff)
+        unit.audit("staff.created", "staff", staff.id, username=username, roles=account.roles)
+        return staff, account
+
+    async def staff(self, unit: Unit, staff_id: uuid.UUID) -> tuple[Staff, Account]:
+        staff = await self.repo.staff(unit.session, staff_id)
+        if staff is None or staff.school_id != unit.school_id:
+            raise not_found(f"staff {staff_id}")
+        account = await self.repo.account(unit.session, staff_id)
+        assert account is not None
+        return staff, account
+
+    async def update_staff(self, unit: Unit, staff_id: uuid.UUID, data: StaffUpdate) -> tuple[Staff, Account]:
+        staff, account = await self.staff(unit, staff_id)
+        sent = data.model_dump(exclude_unset=True)
+        if sent.get("department_id") is not None:
+            department = await self.schools.department(unit.session, sent["department_id"])
+            if department is None or department.school_id != unit.school_id:
+                raise invalid("department_id", f"unknown department {sent['department_id']}")
+        if sent.get("full_name"):
+            staff.full_name = account.full_name = sent["full_name"]
+            staff.search_name = search_key(staff.full_name)
+        if sent.get("roles"):
+            account.roles = sorted(set(sent["roles"]))
+        for name in ("department_id", "email", "phone"):
+            if name in sent:
+                setattr(staff, name, sent[name])
+        unit.audit("staff.updated", "staff", staff.id, changed=sorted(sent))
+        return staff, account

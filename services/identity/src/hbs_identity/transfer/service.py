@@ -1,0 +1,647 @@
+"""Bulk import (dry run first, then all-or-nothing) and export of students, parents, staff and
+assignments. Every bad row is reported with its row number, field and column."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from hbs_identity.assignments.repository import AssignmentRepository
+from hbs_identity.assignments.schemas import AssignmentIn
+from hbs_identity.assignments.service import AssignmentService
+from hbs_identity.models import (
+    Account,
+    Department,
+    Enrolment,
+    Parent,
+    ParentLink,
+    SchoolClass,
+    Staff,
+    Student,
+)
+from hbs_identity.people.repository import PeopleRepository
+from hbs_identity.people.schemas import ChildLink, ParentIn, StaffIn, StudentIn
+from hbs_identity.people.service import PeopleService
+from hbs_identity.school.repository import SchoolRepository
+from hbs_identity.school.schemas import DepartmentIn
+from hbs_identity.school.service import SchoolService
+from hbs_identity.text import search_key
+from hbs_identity.transfer.sheets import Column, Row
+from hbs_identity.unit import Unit
+from hbs_shared.curriculum import SUBJECTS, SUBJECTS_BY_CODE
+
+Kind = Literal["students", "parents", "staff", "assignments"]
+
+STUDENT_COLUMNS = (
+    Column("Mã định danh", "national_id", True, "Mã định danh học sinh trên CSDL ngành (10 hoặc 12 chữ số)"),
+    Column("Họ và tên", "full_name", True),
+    Column("Ngày sinh", "date_of_birth", True, "dd/mm/yyyy, ví dụ 14/03/2011"),
+    Column("Giới tính", "gender", True, "Nam hoặc Nữ"),
+    Column("Nơi sinh", "birthplace", True, "Tỉnh/thành phố"),
+    Column("Dân tộc", "ethnicity", False, "Một trong 54 dân tộc (mặc định Kinh)"),
+    Column("Quốc tịch", "nationality", False, "Mặc định Việt Nam"),
+    Column("Địa chỉ", "address"),
+    Column("Số CCCD", "citizen_id", False, "12 chữ số, nếu có"),
+    Column("Họ tên cha", "father_name"),
+    Column("Nghề nghiệp cha", "father_occupation"),
+    Column("Họ tên mẹ", "mother_name"),
+    Column("Nghề nghiệp mẹ", "mother_occupation"),
+    Column("Họ tên người giám hộ", "guardian_name"),
+    Column("Nghề nghiệp người giám hộ", "guardian_occupation"),
+    Column("Đối tượng chính sách", "policy_group"),
+    Column("Khuyết tật", "disability", False, "Có hoặc Không (mặc định Không)"),
+    Column("Lớp", "class_name", False, "Tên lớp trong năm học, ví dụ 10A1"),
+    Column("Ngày vào lớp", "enrolled_on", False, "dd/mm/yyyy; mặc định ngày đầu học kỳ I"),
+)
+PARENT_COLUMNS = (
+    Column("Họ và tên", "full_name", True),
+    Column("Số điện thoại", "phone", False, "10 chữ số; dùng để đăng nhập"),
+    Column("Tên đăng nhập", "username", False, "Nếu để trống: ph + số điện thoại"),
+    Column("Mã định danh học sinh", "children", True, "Một hoặc nhiều mã, cách nhau bởi dấu ;"),
+    Column("Quan hệ", "relationship", True, "Cha, Mẹ hoặc Người giám hộ"),
+)
+STAFF_COLUMNS = (
+    Column("Tên đăng nhập", "username", True),
+    Column("Họ và tên", "full_name", True),
+    Column(
+        "Vai trò",
+        "roles",
+        True,
+        "Cách nhau bởi dấu ;: Hiệu trưởng, Phó hiệu trưởng, Giáo viên bộ môn, Giáo viên chủ nhiệm, "
+        "Văn phòng, Quản trị hệ thống",
+    ),
+    Column("Tổ chuyên môn", "department", False, "Tên tổ; tổ chưa có sẽ được tạo"),
+    Column("Email", "email"),
+    Column("Số điện thoại", "phone"),
+)
+ASSIGNMENT_COLUMNS = (
+    Column("Tên đăng nhập giáo viên", "teacher", True),
+    Column("Lớp", "class_name", True),
+    Column("Loại", "kind", True, "Giảng dạy hoặc Chủ nhiệm"),
+    Column(
+        "Môn",
+        "subject",
+        False,
+        "Mã hoặc tên môn (bắt buộc với Giảng dạy): " + ", ".join(s.name for s in SUBJECTS),
+    ),
+)
+COLUMNS: dict[str, tuple[Column, ...]] = {
+    "students": STUDENT_COLUMNS,
+    "parents": PARENT_COLUMNS,
+    "staff": STAFF_COLUMNS,
+    "assignments": ASSIGNMENT_COLUMNS,
+}
+SHEET_TITLES = {
+    "students": "Học sinh",
+    "parents": "Phụ huynh",
+    "staff": "Cán bộ giáo viên",
+    "assignments": "Phân công",
+}
+
+ROLE_NAMES = {
+    "hieu truong": "principal",
+    "pho hieu truong": "vice_principal",
+    "giao vien bo mon": "subject_teacher",
+    "giao vien chu nhiem": "homeroom_teacher",
+    "van phong": "office_admin",
+    "quan tri he thong": "system_admin",
+}
+ROLE_LABELS = {v: k for k, v in {
+    "Hiệu trưởng": "principal",
+    "Phó hiệu trưởng": "vice_principal",
+    "Giáo viên bộ môn": "subject_teacher",
+    "Giáo viên chủ nhiệm": "homeroom_teacher",
+    "Văn phòng": "office_admin",
+    "Quản trị hệ thống": "system_admin",
+}.items()}  # fmt: skip
+RELATIONSHIPS = {
+    "cha": "father",
+    "bo": "father",
+    "me": "mother",
+    "nguoi giam ho": "guardian",
+    "giam ho": "guardian",
+}
+RELATIONSHIP_LABELS = {"father": "Cha", "mother": "Mẹ", "guardian": "Người giám hộ"}
+SUBJECTS_BY_NAME = {search_key(s.name): s.code for s in SUBJECTS}
+
+
+@dataclass
+class RowError:
+    row: int
+    field: str
+    column: str
+    message: str
+
+
+@dataclass
+class Report:
+    kind: str
+    dry_run: bool
+    rows: int = 0
+    created: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class _RowProblem(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _date(value: Any, name: str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise _RowProblem(name, f"{text!r} is not a date (dd/mm/yyyy)")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _gender(value: Any) -> str:
+    key = search_key(_text(value))
+    if key in {"nam", "male", "m"}:
+        return "male"
+    if key in {"nu", "female", "f"}:
+        return "female"
+    raise _RowProblem("gender", f"{value!r}: write Nam or Nữ")
+
+
+def _yes_no(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    key = search_key(_text(value))
+    if key in {"co", "x", "yes", "true", "1"}:
+        return True
+    if key in {"khong", "no", "false", "0", ""}:
+        return False
+    raise _RowProblem(name, f"{value!r}: write Có or Không")
+
+
+class Transfer:
+    def __init__(self, people: PeopleService) -> None:
+        self.people = people
+        self.people_repo = PeopleRepository()
+        self.schools = SchoolRepository()
+        self.school_service = SchoolService()
+        self.assignments = AssignmentService()
+        self.assignment_repo = AssignmentRepository()
+
+    # --- import --------------------------------------------------------------------------
+
+    async def run(self, unit: Unit, kind: Kind, rows: list[Row], school_year: str, dry_run: bool) -> Report:
+        report = Report(kind=kind, dry_run=dry_run, rows=len(rows))
+        year = await self.school_service.year_named(unit, school_year)
+        handler = {
+            "students": self._students,
+            "parents": self._parents,
+            "staff": self._staff,
+            "assignments": self._assignments,
+        }[kind]
+        await handler(unit, rows, year.id, dry_run, report)
+        return report
+
+    def _error(self, report: Report, kind: str, row: Row, field_name: str, message: str) -> None:
+        header = next((c.header for c in COLUMNS[kind] if c.field == field_name), field_name)
+        report.errors.append(RowError(row.number, field_name, header, message))
+
+    def _validation(
+        self, report: Report, kind: str, row: Row, error: ValidationError, prefix: str = ""
+    ) -> None:
+        for item in error.errors():
+            loc = [str(p) for p in item["loc"]]
+            if prefix and loc and loc[0] == prefix:
+                loc = loc[1:]
+            name = loc[0] if loc else "row"
+            message = str(item["msg"]).removeprefix("Value error, ")
+            if name == "row" or not loc:
+                match = re.match(r"^(\w+):", message)
+                name = match.group(1) if match else name
+            self._error(report, kind, row, name, message)
+
+    async def _classes(self, unit: Unit, year_id: uuid.UUID) -> dict[str, SchoolClass]:
+        return {
+            search_key(c.name): c for c in await self.schools.classes(unit.session, unit.school_id, year_id)
+        }
+
+    async def _students(
+        self, unit: Unit, rows: list[Row], year_id: uuid.UUID, dry_run: bool, report: Report
+    ) -> None:
+        classes = await self._classes(unit, year_id)
+        year = await self.schools.year(unit.session, year_id)
+        assert year is not None
+        valid: list[tuple[StudentIn, SchoolClass | None, date]] = []
+        seen: dict[str, int] = {}
+        for row in rows:
+            values = dict(row.values)
+            try:
+                for name in ("date_of_birth", "enrolled_on"):
+                    if name in values:
+                        values[name] = _date(values[name], name)
+                if "gender" in values:
+                    values["gender"] = _gender(values["gender"])
+                if "disability" in values:
+                    values["disability"] = _yes_no(values["disability"], "disability")
+                for name in ("national_id", "citizen_id"):
+                    if name in values:
+                        values[name] = _text(values[name])
+                class_name = values.pop("class_name", None)
+                school_class = None
+                if class_name is not None:
+                    school_class = classes.get(search_key(_text(class_name)))
+                    if school_class is None:
+                        raise _RowProblem("class_name", f"no class {class_name!r} in {year.name}")
+            except _RowProblem as problem:
+                self._error(report, "students", row, problem.field, problem.message)
+                continue
+            enrolled_on = values.pop("enrolled_on", None) or year.semester1_start
+            try:
+                student = StudentIn.model_validate(values)
+            except ValidationError as error:
+                self._validation(report, "students", row, error)
+                continue
+            if not self.people.national_id.fullmatch(student.national_id):
+                self._error(
+                    report, "students", row, "national_id", f"{student.national_id!r} has the wrong format"
+                )
+                continue
+            if student.national_id in seen:
+                self._error(
+                    report,
+                    "students",
+                    row,
+                    "national_id",
+                    f"also on row {seen[student.national_id]} of this file",
+                )
+                continue
+            seen[student.national_id] = row.number
+            valid.append((student, school_class, enrolled_on))
+        existing = await self.people_repo.existing_national_ids(unit.session, set(seen))
+        taken = await self._usernames_taken(unit, set(seen))
+        for row in rows:
+            national_id = _text(row.values.get("national_id", ""))
+            if national_id in existing or national_id in taken:
+                self._error(
+                    report, "students", row, "national_id", f"mã định danh {national_id} already exists"
+                )
+        report.errors.sort(key=lambda e: e.row)
+        if report.errors or dry_run:
+            return
+        with unit.session.no_autoflush:
+            for student, school_class, enrolled_on in valid:
+                created = await self.people.create_student(unit, student, checked=True)
+                if school_class is not None:
+                    await self.people.enrol(unit, created, school_class, year, enrolled_on, new_student=True)
+                report.created += 1
+
+    async def _usernames_taken(self, unit: Unit, names: set[str]) -> set[str]:
+        found: set[str] = set()
+        values = list(names)
+        for start in range(0, len(values), 500):
+            result = await unit.session.execute(
+                select(Account.username).where(Account.username.in_(values[start : start + 500]))
+            )
+            found.update(result.scalars())
+        return found
+
+    async def _parents(
+        self, unit: Unit, rows: list[Row], year_id: uuid.UUID, dry_run: bool, report: Report
+    ) -> None:
+        wanted: set[str] = set()
+        for row in rows:
+            wanted.update(set(re.split(r"[;,\s]+", _text(row.values.get("children", "")))) - {""})
+        students: dict[str, Student] = {}
+        ids_wanted = list(wanted)
+        for start in range(0, len(ids_wanted), 500):
+            found = await unit.session.execute(
+                select(Student).where(
+                    Student.national_id.in_(ids_wanted[start : start + 500]),
+                    Student.school_id == unit.school_id,
+                )
+            )
+            students.update({s.national_id: s for s in found.scalars()})
+        valid: list[ParentIn] = []
+        phones: dict[str, int] = {}
+        usernames: dict[str, int] = {}
+        for row in rows:
+            values = dict(row.values)
+            try:
+                relation = RELATIONSHIPS.get(search_key(_text(values.pop("relationship", ""))))
+                if relation is None:
+                    raise _RowProblem("relationship", "write Cha, Mẹ or Người giám hộ")
+                ids = [i for i in re.split(r"[;,\s]+", _text(values.pop("children", ""))) if i]
+                unknown = [i for i in ids if i not in students]
+                if not ids or unknown:
+                    raise _RowProblem("children", f"unknown students: {', '.join(unknown) or '(none given)'}")
+                if "phone" in values:
+                    values["phone"] = _text(values["phone"])
+                    if len(values["phone"]) == 9 and values["phone"].isdigit():
+                        values["phone"] = "0" + values["phone"]  # Excel drops the leading zero
+            except _RowProblem as problem:
+                self._error(report, "parents", row, problem.field, problem.message)
+                continue
+            values["children"] = [ChildLink(student_id=students[i].id, relationship=relation) for i in ids]
+            try:
+                parent = ParentIn.model_validate(values)
+            except ValidationError as error:
+                self._validation(report, "parents", row, error)
+                continue
+            username = (parent.username or "").lower() or (f"ph{parent.phone}" if parent.phone else "")
+            if parent.phone:
+                if parent.phone in phones:
+                    self._error(
+                        report, "parents", row, "phone", f"also on row {phones[parent.phone]} of this file"
+                    )
+                    continue
+                phones[parent.phone] = row.number
+                if await self.people_repo.phone_taken(unit.session, parent.phone):
+                    self._error(
+                        report, "parents", row, "phone", f"{parent.phone} already belongs to an account"
+                    )
+                    continue
+            if username:
+                if username in usernames:
+                    self._error(report, "parents", row, "username", f"also on row {usernames[username]}")
+                    continue
+                usernames[username] = row.number
+                if await self.people_repo.username_taken(unit.session, username):
+                    self._error(report, "parents", row, "username", f"username {username} is taken")
+                    continue
+            valid.append(parent)
+        if report.errors or dry_run:
+            return
+        with unit.session.no_autoflush:
+            for parent in valid:
+                await self.people.create_parent(unit, parent, checked=True)
+                report.created += 1
+
+    async def _staff(
+        self, unit: Unit, rows: list[Row], year_id: uuid.UUID, dry_run: bool, report: Report
+    ) -> None:
+        departments = {
+            search_key(d.name): d for d in await self.schools.departments(unit.session, unit.school_id)
+        }
+        valid: list[tuple[StaffIn, str | None]] = []
+        seen: dict[str, int] = {}
+        for row in rows:
+            values = dict(row.values)
+            try:
+                roles = []
+                for label in re.split(r"[;,]", _text(values.pop("roles", ""))):
+                    key = search_key(label)
+                    if not key:
+                        continue
+                    role = ROLE_NAMES.get(key) or (key if key in ROLE_NAMES.values() else None)
+                    if role is None:
+                        raise _RowProblem("roles", f"unknown role {label.strip()!r}")
+                    roles.append(role)
+                values["roles"] = roles
+                if "phone" in values:
+                    values["phone"] = _text(values["phone"])
+            except _RowProblem as problem:
+                self._error(report, "staff", row, problem.field, problem.message)
+                continue
+            department = values.pop("department", None)
+            try:
+                staff = StaffIn.model_validate(values)
+            except ValidationError as error:
+                self._validation(report, "staff", row, error)
+                continue
+            username = staff.username.lower()
+            if username in seen:
+                self._error(report, "staff", row, "username", f"also on row {seen[username]} of this file")
+                continue
+            seen[username] = row.number
+            if await self.people_repo.username_taken(unit.session, username):
+                self._error(report, "staff", row, "username", f"username {username} is taken")
+                continue
+            valid.append((staff, _text(department) if department else None))
+        if report.errors or dry_run:
+            for _, name in valid:
+                if name and search_key(name) not in departments:
+                    report.notes.append(f"department {name!r} will be created")
+                    departments[search_key(name)] = Department(name=name)
+            return
+        for staff, name in valid:
+            if name:
+                department = departments.get(search_key(name))
+                if department is None:
+                    department = await self.school_service.create_department(unit, DepartmentIn(name=name))
+                    departments[search_key(name)] = department
+                staff = staff.model_copy(update={"department_id": department.id})
+            await self.people.create_staff(unit, staff)
+            report.created += 1
+
+    async def _assignments(
+        self, unit: Unit, rows: list[Row], year_id: uuid.UUID, dry_run: bool, report: Report
+    ) -> None:
+        classes = await self._classes(unit, year_id)
+        accounts = {
+            a.username: a
+            for a in (
+                await unit.session.execute(
+                    select(Account).where(Account.school_id == unit.school_id, Account.kind == "staff")
+                )
+            ).scalars()
+        }
+        valid: list[AssignmentIn] = []
+        seen: dict[tuple[uuid.UUID, str], int] = {}
+        for row in rows:
+            values = row.values
+            try:
+                account = accounts.get(_text(values.get("teacher", "")).lower())
+                if account is None:
+                    raise _RowProblem("teacher", f"no staff member {values.get('teacher')!r}")
+                school_class = classes.get(search_key(_text(values.get("class_name", ""))))
+                if school_class is None:
+                    raise _RowProblem(
+                        "class_name", f"no class {values.get('class_name')!r} in this school year"
+                    )
+                kind_key = search_key(_text(values.get("kind", "")))
+                kind = {"giang day": "subject_teacher", "chu nhiem": "homeroom_teacher"}.get(
+                    kind_key, kind_key
+                )
+                if kind not in {"subject_teacher", "homeroom_teacher"}:
+                    raise _RowProblem("kind", "write Giảng dạy or Chủ nhiệm")
+                code = None
+                if kind == "subject_teacher":
+                    given = _text(values.get("subject", ""))
+                    code = (
+                        given.upper()
+                        if given.upper() in SUBJECTS_BY_CODE
+                        else SUBJECTS_BY_NAME.get(search_key(given))
+                    )
+                    if code is None:
+                        raise _RowProblem("subject", f"unknown subject {given!r}")
+                key = (school_class.id, code or "homeroom")
+                if key in seen:
+                    raise _RowProblem("class_name", f"also assigned on row {seen[key]} of this file")
+                seen[key] = row.number
+                current = await self.assignment_repo.active_for(unit.session, school_class.id, kind, code)
+                if current is not None:
+                    raise _RowProblem(
+                        "subject" if code else "class_name",
+                        f"{school_class.name} already has this assignment",
+                    )
+            except _RowProblem as problem:
+                self._error(report, "assignments", row, problem.field, problem.message)
+                continue
+            valid.append(
+                AssignmentIn(kind=kind, teacher_id=account.id, class_id=school_class.id, subject_code=code)
+            )
+        if report.errors or dry_run:
+            return
+        for assignment in valid:
+            await self.assignments.assign(unit, assignment)
+            report.created += 1
+
+    # --- export --------------------------------------------------------------------------
+
+    async def export(self, unit: Unit, kind: Kind, school_year: str) -> list[dict[str, Any]]:
+        year = await self.school_service.year_named(unit, school_year)
+        classes = {c.id: c for c in await self.schools.classes(unit.session, unit.school_id, year.id)}
+        session = unit.session
+        if kind == "students":
+            result = await session.execute(
+                select(Student, Enrolment)
+                .join(Enrolment, Enrolment.student_id == Student.id)
+                .where(
+                    Enrolment.school_year_id == year.id,
+                    Enrolment.left_on.is_(None),
+                    Student.school_id == unit.school_id,
+                )
+            )
+            out = []
+            for student, enrolment in result:
+                row = {c.field: getattr(student, c.field, None) for c in STUDENT_COLUMNS}
+                row["gender"] = "Nữ" if student.gender == "female" else "Nam"
+                row["disability"] = "Có" if student.disability else "Không"
+                row["class_name"] = classes[enrolment.class_id].name
+                row["enrolled_on"] = enrolment.enrolled_on
+                out.append(row)
+            return sorted(
+                out, key=lambda r: (r["class_name"], search_key(r["full_name"].split()[-1]), r["full_name"])
+            )
+        if kind == "parents":
+            linked = await session.execute(
+                select(Parent, Account, ParentLink, Student)
+                .join(Account, Account.id == Parent.id)
+                .join(ParentLink, ParentLink.parent_id == Parent.id)
+                .join(Student, Student.id == ParentLink.student_id)
+                .where(Parent.school_id == unit.school_id)
+            )
+            parents: dict[uuid.UUID, dict[str, Any]] = {}
+            for parent, account, link, student in linked:
+                row = parents.setdefault(
+                    parent.id,
+                    {
+                        "full_name": parent.full_name,
+                        "phone": parent.phone,
+                        "username": account.username,
+                        "children": [],
+                        "relationship": RELATIONSHIP_LABELS.get(link.relationship, link.relationship),
+                    },
+                )
+                row["children"] = sorted([*row["children"], student.national_id])
+            return sorted(parents.values(), key=lambda r: search_key(r["full_name"]))
+        if kind == "staff":
+            departments = {d.id: d.name for d in await self.schools.departments(session, unit.school_id)}
+            members = await session.execute(
+                select(Staff, Account)
+                .join(Account, Account.id == Staff.id)
+                .where(Staff.school_id == unit.school_id)
+            )
+            return [
+                {
+                    "username": account.username,
+                    "full_name": staff.full_name,
+                    "roles": [ROLE_LABELS[r] for r in sorted(account.roles) if r in ROLE_LABELS],
+                    "department": departments.get(staff.department_id) if staff.department_id else None,
+                    "email": staff.email,
+                    "phone": staff.phone,
+                }
+                for staff, account in sorted(members, key=lambda t: t[0].search_name)
+            ]
+        assignments = await self.assignment_repo.list(session, unit.school_id, year_id=year.id)
+        described = await self.assignments.describe(unit, assignments)
+        usernames = {
+            a.id: a.username
+            for a in (
+                await session.execute(select(Account).where(Account.school_id == unit.school_id))
+            ).scalars()
+        }
+        return [
+            {
+                "teacher": usernames.get(a.teacher_id),
+                "class_name": a.class_name,
+                "kind": "Chủ nhiệm" if a.kind == "homeroom_teacher" else "Giảng dạy",
+                "subject": a.subject_name,
+            }
+            for a in sorted(described, key=lambda a: (a.class_name, a.kind, a.subject_code or ""))
+        ]
+
+
+def template_notes(kind: str) -> list[tuple[str, str]]:
+    notes = [(c.header + (" *" if c.required else ""), c.note or "") for c in COLUMNS[kind]]
+    notes.append(("", "Cột có dấu * là bắt buộc. Kiểm tra thử (không ghi) trước khi nhập thật; "
+                      "nếu còn dòng lỗi thì không dòng nào được nhập."))  # fmt: skip
+    return notes
+
+
+def template_example(kind: str) -> list[dict[str, Any]]:
+    return {
+        "students": [
+            {
+                "national_id": "0340000001",
+                "full_name": "Nguyễn Văn An",
+                "date_of_birth": "14/03/2011",
+                "gender": "Nam",
+                "birthplace": "Thái Bình",
+                "ethnicity": "Kinh",
+                "nationality": "Việt Nam",
+                "address": "Số 5 đường Lê Lợi, TP. Thái Bình",
+                "father_name": "Nguyễn Văn Bình",
+                "mother_name": "Trần Thị Cúc",
+                "disability": "Không",
+                "class_name": "10A1",
+            }
+        ],
+        "parents": [
+            {
+                "full_name": "Trần Thị Cúc",
+                "phone": "0912345678",
+                "children": "0340000001",
+                "relationship": "Mẹ",
+            }
+        ],
+        "staff": [
+            {
+                "username": "gv.nguyenvana",
+                "full_name": "Nguyễn Văn A",
+                "roles": "Giáo viên bộ môn",
+                "department": "Tổ Toán",
+                "email": "a@example.edu.vn",
+            }
+        ],
+        "assignments": [
+            {"teacher": "gv.nguyenvana", "class_name": "10A1", "kind": "Giảng dạy", "subject": "Toán"}
+        ],
+    }[kind]

@@ -1,0 +1,116 @@
+"""The demo school (full and small, idempotent) and the migrations (up, down, up again)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from alembic import command
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from sqlalchemy import Connection, inspect
+
+from hbs_identity.app import MIGRATIONS, create_app
+from hbs_identity.demo import DemoSeeder
+from hbs_identity.people.service import PeopleService
+from hbs_identity.settings import IdentitySettings
+from hbs_identity.unit import SYSTEM, unit_of_work
+from hbs_shared.db import Database
+from hbs_shared.demo import DEMO_PEOPLE
+from hbs_shared.migrations import alembic_config, upgrade_to_head
+from hbs_shared.service import ServiceRuntime
+
+Login = Callable[..., Awaitable[dict[str, str]]]
+pytestmark = [pytest.mark.db]
+
+
+async def test_migrations_go_down_and_up_again(databases: Any) -> None:
+    db = Database(databases.new("identity"))
+    try:
+        await upgrade_to_head(db.engine, MIGRATIONS)
+        config = alembic_config(MIGRATIONS, db.engine.url.render_as_string(hide_password=False))
+
+        def down_then_up(connection: Connection) -> list[list[str]]:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0001")
+            after_down = sorted(inspect(connection).get_table_names())
+            command.upgrade(config, "head")
+            return [after_down, sorted(inspect(connection).get_table_names())]
+
+        async with db.engine.begin() as connection:
+            after_down, after_up = await connection.run_sync(down_then_up)
+        assert "students" not in after_down
+        assert "accounts" in after_down
+        assert {"students", "refresh_tokens", "assignments", "audit_log"} <= set(after_up)
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.broker
+async def test_seeding_twice_adds_nothing(app: FastAPI) -> None:
+    runtime: ServiceRuntime = app.state.runtime
+    settings = runtime.settings
+    assert isinstance(settings, IdentitySettings)
+    async with unit_of_work(runtime, settings.school_id, SYSTEM) as unit:
+        report = await DemoSeeder(PeopleService()).seed(unit, "small", exempt=True)
+    assert vars(report) == {"staff": 0, "classes": 0, "students": 0, "parents": 0, "assignments": 0}
+
+
+@pytest.mark.broker
+async def test_the_full_demo_school(
+    databases: Any, kafka: Any, tmp_path: Path, drain: Callable[[FastAPI], Awaitable[int]]
+) -> None:
+    settings = IdentitySettings(
+        database_url=databases.new("identity"),
+        kafka_bootstrap=kafka.bootstrap,
+        data_dir=tmp_path,
+        seed_demo=True,
+        environment="test",
+    )
+    application = create_app(settings)
+    async with (
+        LifespanManager(application, startup_timeout=120, shutdown_timeout=60),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://identity"
+        ) as client,
+    ):
+        for person in DEMO_PEOPLE:
+            token = await client.post(
+                "/auth/token", json={"username": person.username, "password": "hbs-demo-2026"}
+            )
+            assert token.status_code == 200
+            assert token.json()["must_change_password"] is False
+        signed = await client.post("/auth/token", json={"username": "quantri", "password": "hbs-demo-2026"})
+        admin = {"authorization": f"Bearer {signed.json()['access_token']}"}
+        classes = (await client.get("/classes", headers=admin)).json()
+        assert len(classes) == 36
+        assert {c["name"][:2] for c in classes} == {"10", "11", "12"}
+        assert all(c["homeroom_teacher_name"] for c in classes)
+        assert all(c["students"] <= 45 for c in classes)
+        students = (await client.get("/students", headers=admin, params={"limit": 1})).json()["total"]
+        assert 1400 <= students <= 1600
+        staff = (await client.get("/staff", headers=admin)).json()
+        assert 90 <= len(staff) <= 110
+        toan = (
+            await client.get(
+                "/assignments", headers=admin, params={"teacher_id": str(DEMO_PEOPLE[2].user_id)}
+            )
+        ).json()
+        assert {(a["subject_code"], a["class_name"]) for a in toan} >= {
+            ("TOAN", "10A1"),
+            ("TOAN", "10A2"),
+            ("TOAN", "11 Toán chuyên"),
+        }
+        ten_a1 = next(c for c in classes if c["name"] == "10A1")
+        assert ten_a1["homeroom_teacher_name"] == "Phạm Quốc Dũng"
+        # Every class has a teacher for each of its twelve subjects.
+        rows = (await client.get("/assignments", headers=admin)).json()
+        assert len([a for a in rows if a["kind"] == "subject_teacher"]) == 36 * 12
+        parents = (await client.get("/parents", headers=admin, params={"q": "nguyen", "limit": 5})).json()
+        assert parents
+        assert all(p["children"] for p in parents)
+        # Every event of the seed reaches the broker (identity.students, identity.assignments).
+        assert await drain(application) == 0
