@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from hbs_shared.demo import DEMO_PASSWORD
+from hbs_shared.devstack.drive import SIGNING_PIN
 from hbs_shared.devstack.stack import Stack
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
@@ -53,16 +55,32 @@ def test_wrong_password_shows_the_reason_in_vietnamese(page: Page, stack: Stack)
     expect(page.get_by_label("Tên đăng nhập")).to_have_value("gv.toan")
 
 
-def test_teacher_signs_a_sheet_and_the_page_updates_itself(page: Page, stack: Stack) -> None:
+def test_teacher_sets_a_pin_signs_a_sheet_and_the_page_updates_itself(page: Page, stack: Stack) -> None:
     sign_in(page, stack, "gv.toan")
     expect(page.get_by_role("heading", name="Sổ điểm")).to_be_visible()
-    row = page.locator("tr", has_text="11 Toán chuyên")
+    page.get_by_role("link", name="Mã PIN ký số", exact=True).click()
+    if page.get_by_label("Mã PIN hiện tại").count():
+        page.get_by_label("Mã PIN hiện tại").fill(SIGNING_PIN)
+    page.get_by_label("Mã PIN mới", exact=True).fill(SIGNING_PIN)
+    page.get_by_label("Nhập lại mã PIN mới").fill(SIGNING_PIN)
+    page.get_by_role("button", name=re.compile("Đặt mã PIN|Đổi mã PIN")).click()
+    expect(page.get_by_role("status")).to_have_text("Đã lưu mã PIN ký số.")
+
+    page.get_by_role("link", name="Sổ điểm", exact=True).click()
+    row = (
+        page.locator("tr", has_text="11 Toán chuyên")
+        .filter(has=page.get_by_role("button", name="Nộp và ký số"))
+        .first
+    )
+    sheet_id = row.get_attribute("data-sheet")
+    row.get_by_label("Mã PIN ký số").fill(SIGNING_PIN)
     row.get_by_role("button", name="Nộp và ký số").click()
     expect(page.get_by_text("Đã gửi yêu cầu ký")).to_be_visible()
     # The page refreshes itself while a signature is pending, until the sheet is signed.
-    signed_row = page.locator("tr", has_text="11 Toán chuyên")
-    expect(signed_row.get_by_role("link", name="Tải bản đã ký (PDF)")).to_be_visible(timeout=60_000)
+    signed_row = page.locator(f'tr[data-sheet="{sheet_id}"]')
+    link = signed_row.get_by_role("link", name="Tải bản đã ký (PDF)")
+    expect(link).to_be_visible(timeout=60_000)
     expect(signed_row.locator(".state")).to_have_text("đã ký")
     with page.expect_download() as download:
-        signed_row.get_by_role("link", name="Tải bản đã ký (PDF)").click(modifiers=["Alt"])
+        link.click(modifiers=["Alt"])
     assert download.value.suggested_filename.endswith(".pdf")

@@ -1,15 +1,16 @@
 """The walking skeleton, end to end through the real broker, SoftHSM2 and the four services.
 
-A teacher signs in on the portal and signs a score sheet; grades writes the state and an outbox
-event; signing consumes it, signs a PDF with the teacher's key in the token, stores it and emits
-signing.completed; grades advances; the portal offers the signed PDF, which validates.
+A teacher signs in on the portal, sets a signing PIN and signs a score sheet with it; grades
+writes the state and an outbox event; signing consumes it, checks the activation, signs a PDF
+with the teacher's key in the token, stores it and emits signing.completed; grades advances;
+the portal offers the signed PDF, which validates with pyHanko and with poppler's pdfsig.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
-import time
 import uuid
 from io import BytesIO
 from pathlib import Path
@@ -19,63 +20,60 @@ import httpx
 import pytest
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
 from hbs_shared.demo import DEMO_PASSWORD, demo_person
-from hbs_shared.devstack.stack import Stack
+from hbs_shared.devstack.drive import SIGNING_PIN, SystemClient
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
 
-def token_for(stack: Stack, username: str) -> str:
-    response = httpx.post(
-        stack.url("identity") + "/auth/token",
-        json={"username": username, "password": DEMO_PASSWORD},
-    )
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
-
-
-def api(stack: Stack, service: str, token: str | None = None, **headers: str) -> httpx.Client:
-    if token:
-        headers["authorization"] = f"Bearer {token}"
-    return httpx.Client(base_url=stack.url(service), headers=headers, timeout=30)
-
-
-def sheet_named(sheets: list[dict[str, Any]], class_name: str, subject: str) -> dict[str, Any]:
-    return next(s for s in sheets if s["class_name"] == class_name and s["subject"] == subject)
-
-
-def wait_for_state(stack: Stack, token: str, sheet_id: str, state: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 90
-    with api(stack, "grades", token) as grades:
-        while True:
-            sheet: dict[str, Any] = grades.get(f"/sheets/{sheet_id}").json()
-            if sheet["state"] == state:
-                return sheet
-            assert time.monotonic() < deadline, f"sheet still {sheet['state']}: {sheet}"
-            time.sleep(0.3)
-
-
 def validate(pdf: bytes, root_pem: bytes) -> Any:
     _, _, der = pem.unarmor(root_pem)
-    context = ValidationContext(trust_roots=[asn1_x509.Certificate.load(der)])
-    signatures = PdfFileReader(BytesIO(pdf)).embedded_signatures
+    context = ValidationContext(trust_roots=[asn1_x509.Certificate.load(der)], allow_fetching=False)
+    signatures = PdfFileReader(BytesIO(pdf)).embedded_regular_signatures
     assert len(signatures) == 1
     return validate_pdf_signature(signatures[0], context)
 
 
+def form_value(page: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]+)"', page)
+    assert found is not None, page
+    return found.group(1)
+
+
 def test_teacher_signs_a_sheet_through_the_portal_and_gets_a_valid_signed_pdf(
-    stack: Stack, tmp_path: Path
+    system: SystemClient, tmp_path: Path
 ) -> None:
+    stack = system.stack
+    teacher = system.token("gv.toan")
+    system.sheets(teacher)  # grades has built her sheets
     with httpx.Client(base_url=stack.url("portal"), timeout=30) as browser:
         assert "Đăng nhập" in browser.get("/login").text
         signed_in = browser.post("/login", data={"username": "gv.toan", "password": DEMO_PASSWORD})
         assert signed_in.status_code == 303
         assert signed_in.headers["location"] == "/sheets"
+
+        pin_page = browser.get("/signing-pin").text
+        csrf = form_value(pin_page, "csrf")
+        current = {"current_pin": SIGNING_PIN} if "Mã PIN hiện tại" in pin_page else {}
+        mismatch = browser.post(
+            "/signing-pin", data={"csrf": csrf, "pin": "135790", "pin_again": "135791", **current}
+        )
+        assert mismatch.status_code == 422
+        assert "không khớp" in mismatch.text
+        saved = browser.post(
+            "/signing-pin",
+            data={"csrf": csrf, "pin": SIGNING_PIN, "pin_again": SIGNING_PIN, **current},
+        )
+        assert saved.status_code == 200, saved.text
+        assert "Đã lưu mã PIN ký số" in saved.text
+
         page = browser.get("/sheets").text
         assert "11 Toán chuyên" in page
         assert "Nộp và ký số" in page
@@ -87,15 +85,23 @@ def test_teacher_signs_a_sheet_through_the_portal_and_gets_a_valid_signed_pdf(
         )
         assert row is not None, page
         sheet_id, csrf, version = row.groups()
+        form = {"csrf": csrf, "version": version}
 
-        forged = browser.post(f"/sheets/{sheet_id}/sign", data={"csrf": "x" * 20, "version": version})
+        no_pin = browser.post(f"/sheets/{sheet_id}/sign", data=form)
+        assert no_pin.status_code == 422
+        assert "Mã PIN ký số: chưa nhập." in no_pin.text
+        wrong_pin = browser.post(f"/sheets/{sheet_id}/sign", data={**form, "pin": "000000"})
+        assert wrong_pin.status_code == 403
+        assert "Mã PIN ký số không đúng" in wrong_pin.text
+        forged = browser.post(f"/sheets/{sheet_id}/sign", data={**form, "csrf": "x" * 20, "pin": SIGNING_PIN})
         assert forged.status_code == 403
+        with system.client("grades", teacher) as grades:
+            assert grades.get(f"/sheets/{sheet_id}").json()["state"] == "open"
 
-        started = browser.post(f"/sheets/{sheet_id}/sign", data={"csrf": csrf, "version": version})
+        started = browser.post(f"/sheets/{sheet_id}/sign", data={**form, "pin": SIGNING_PIN})
         assert started.status_code == 303
 
-        teacher = token_for(stack, "gv.toan")
-        sheet = wait_for_state(stack, teacher, sheet_id, "signed")
+        sheet = system.wait_for_state(teacher, sheet_id, "signed")
         assert sheet["document_id"]
         assert re.fullmatch(r"[0-9a-f]{64}", sheet["document_sha256"])
 
@@ -121,21 +127,13 @@ def test_teacher_signs_a_sheet_through_the_portal_and_gets_a_valid_signed_pdf(
     assert "Total document signed" in report.stdout
 
 
-def test_signed_pdf_fails_validation_against_another_root(stack: Stack) -> None:
-    teacher = token_for(stack, "gv.van")
-    with api(stack, "grades", teacher) as grades:
-        sheet = sheet_named(grades.get("/sheets").json(), "10A1", "Ngữ văn")
-        grades.post(f"/sheets/{sheet['id']}/submit", json={"expected_version": sheet["version"]})
-        current = grades.get(f"/sheets/{sheet['id']}").json()
-        grades.post(f"/sheets/{sheet['id']}/sign", json={"expected_version": current["version"]})
-    done = wait_for_state(stack, teacher, sheet["id"], "signed")
-    with api(stack, "signing", teacher) as signing:
+def test_signed_pdf_fails_validation_against_another_root(system: SystemClient) -> None:
+    teacher = system.token("gv.van")
+    sheet = system.sheet(teacher, "10A1", "Ngữ văn", state="open")
+    system.submit_and_sign(teacher, sheet)
+    done = system.wait_for_state(teacher, sheet["id"], "signed")
+    with system.client("signing", teacher) as signing:
         pdf = signing.get(f"/documents/{done['document_id']}/pdf").content
-    import datetime as dt
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "Some other root")])
@@ -156,28 +154,42 @@ def test_signed_pdf_fails_validation_against_another_root(stack: Stack) -> None:
     assert not status.trusted
 
 
-def test_correlation_id_travels_from_the_request_to_the_signing_handler(stack: Stack) -> None:
-    teacher = token_for(stack, "gv.toan")
+def test_correlation_id_travels_from_the_request_to_the_signing_handler(system: SystemClient) -> None:
+    teacher = system.token("gv.toan")
     correlation = f"e2e-{uuid.uuid4().hex}"
-    with api(stack, "grades", teacher, **{"x-correlation-id": correlation}) as grades:
-        sheet = sheet_named(grades.get("/sheets").json(), "10A2", "Toán")
-        submitted = grades.post(f"/sheets/{sheet['id']}/submit", json={"expected_version": sheet["version"]})
-        assert submitted.headers["x-correlation-id"] == correlation
-        grades.post(f"/sheets/{sheet['id']}/sign", json={"expected_version": submitted.json()["version"]})
-    wait_for_state(stack, teacher, sheet["id"], "signed")
-    signing_log = (stack.data_dir / "logs" / "signing.log").read_text()
+    sheet = system.sheet(teacher, "10A2", "Toán", state="open")
+    submitted = system.submit_and_sign(teacher, sheet, **{"x-correlation-id": correlation})
+    assert submitted.headers["x-correlation-id"] == correlation
+    system.wait_for_state(teacher, sheet["id"], "signed")
+    signing_log = (system.stack.data_dir / "logs" / "signing.log").read_text()
     assert any(correlation in line and "document signed" in line for line in signing_log.splitlines())
 
 
-def test_a_teacher_cannot_see_or_act_on_a_colleagues_sheet(stack: Stack) -> None:
-    owner = token_for(stack, "gv.toan")
-    colleague = token_for(stack, "gv.van")
-    with api(stack, "grades", owner) as grades:
-        sheet = sheet_named(grades.get("/sheets").json(), "11 Toán chuyên", "Toán")
-    with api(stack, "grades", colleague) as grades:
-        assert all(
-            s["teacher_id"] == str(demo_person("gv.van").user_id) for s in grades.get("/sheets").json()
+def test_a_login_token_alone_never_signs(system: SystemClient) -> None:
+    teacher = system.token("gv.toan")
+    sheet = system.sheet(teacher, "11 Toán chuyên", "Toán", state="open")
+    other_teacher = system.token("gv.van")
+    foreign_activation = system.activate(other_teacher, sheet["id"])
+    with system.client("grades", teacher) as grades:
+        submitted = grades.post(
+            f"/sheets/{sheet['id']}/submit", json={"expected_version": sheet["version"]}
+        ).json()
+        grades.post(
+            f"/sheets/{sheet['id']}/sign",
+            json={"expected_version": submitted["version"], "activation_id": foreign_activation},
         )
+    failed = system.wait_for_state(teacher, sheet["id"], "submitted")
+    assert failed["last_error"]
+    assert failed["document_id"] is None
+
+
+def test_a_teacher_cannot_see_or_act_on_a_colleagues_sheet(system: SystemClient) -> None:
+    owner = system.token("gv.toan")
+    colleague = system.token("gv.van")
+    sheet = system.sheet(owner, "11 Toán chuyên", "Toán")
+    with system.client("grades", colleague) as grades:
+        mine = str(demo_person("gv.van").user_id)
+        assert all(s["teacher_id"] == mine for s in grades.get("/sheets").json())
         seen = grades.get(f"/sheets/{sheet['id']}")
         assert seen.status_code == 404
         assert seen.headers["content-type"] == "application/problem+json"
@@ -185,63 +197,63 @@ def test_a_teacher_cannot_see_or_act_on_a_colleagues_sheet(stack: Stack) -> None
         assert acted.status_code == 404
 
 
-def test_the_principal_sees_every_sheet_but_cannot_submit_a_teachers_sheet(stack: Stack) -> None:
-    principal = token_for(stack, "hieutruong")
-    with api(stack, "grades", principal) as grades:
-        sheets = grades.get("/sheets").json()
-        assert {s["class_name"] for s in sheets} >= {"10A1", "10A2", "11 Toán chuyên"}
-        target = sheet_named(sheets, "11 Toán chuyên", "Toán")
+def test_the_principal_sees_every_sheet_but_cannot_submit_a_teachers_sheet(system: SystemClient) -> None:
+    principal = system.token("hieutruong")
+    sheets = system.sheets(principal)
+    assert {s["class_name"] for s in sheets} >= {"10A1", "10A2", "11 Toán chuyên"}
+    target = next(s for s in sheets if s["class_name"] == "10A2" and s["subject"] == "Toán")
+    with system.client("grades", principal) as grades:
         refused = grades.post(f"/sheets/{target['id']}/submit", json={"expected_version": target["version"]})
         assert refused.status_code == 403
 
 
-def test_stale_version_is_a_conflict_naming_the_field(stack: Stack) -> None:
-    teacher = token_for(stack, "gv.toan")
-    with api(stack, "grades", teacher) as grades:
-        sheet = sheet_named(grades.get("/sheets").json(), "11 Toán chuyên", "Toán")
+def test_stale_version_is_a_conflict_naming_the_field(system: SystemClient) -> None:
+    teacher = system.token("gv.toan")
+    sheet = system.sheets(teacher)[0]
+    with system.client("grades", teacher) as grades:
         stale = grades.post(f"/sheets/{sheet['id']}/submit", json={"expected_version": sheet["version"] + 5})
         assert stale.status_code == 409
         assert stale.json()["field"] == "expected_version"
 
 
-def test_requests_without_a_valid_token_are_refused_everywhere(stack: Stack) -> None:
+def test_requests_without_a_valid_token_are_refused_everywhere(system: SystemClient) -> None:
     for service, path in (
         ("grades", "/sheets"),
         ("signing", f"/documents/{uuid.uuid4()}"),
         ("identity", "/me"),
     ):
-        with api(stack, service) as client:
+        with system.client(service) as client:
             assert client.get(path).status_code == 401
-        with api(stack, service, "not.a.token") as client:
+        with system.client(service, "not.a.token") as client:
             refused = client.get(path)
             assert refused.status_code == 401
             assert refused.headers["content-type"] == "application/problem+json"
 
 
-def test_bad_input_is_a_problem_naming_the_field(stack: Stack) -> None:
-    teacher = token_for(stack, "gv.toan")
-    with api(stack, "grades", teacher) as grades:
-        sheet = grades.get("/sheets").json()[0]
+def test_bad_input_is_a_problem_naming_the_field(system: SystemClient) -> None:
+    teacher = system.token("gv.toan")
+    sheet = system.sheets(teacher)[0]
+    with system.client("grades", teacher) as grades:
         bad = grades.post(f"/sheets/{sheet['id']}/submit", json={"expected_version": "many"})
         assert bad.status_code == 422
         assert bad.json()["field"] == "expected_version"
         assert grades.get("/sheets/not-a-uuid").json()["field"] == "sheet_id"
 
 
-def test_every_service_is_ready_and_exposes_metrics(stack: Stack) -> None:
+def test_every_service_is_ready_and_exposes_metrics(system: SystemClient) -> None:
     for service in ("identity", "grades", "signing", "portal"):
-        with api(stack, service) as client:
+        with system.client(service) as client:
             ready = client.get("/readyz").json()
             assert ready["checks"] == {"database": "ok", "broker": "ok"}
             metrics = client.get("/metrics").text
             assert f'service="{service}"' in metrics
             assert "hbs_http_requests_total" in metrics
-    with api(stack, "grades") as client:
+    with system.client("grades") as client:
         assert "faststream_received_messages_total" in client.get("/metrics").text
 
 
-def test_portal_sign_in_refusals_are_clear_and_in_vietnamese(stack: Stack) -> None:
-    with httpx.Client(base_url=stack.url("portal"), timeout=30) as browser:
+def test_portal_sign_in_refusals_are_clear_and_in_vietnamese(system: SystemClient) -> None:
+    with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as browser:
         assert browser.get("/sheets").headers["location"] == "/login"
         wrong = browser.post("/login", data={"username": "gv.toan", "password": "sai-mat-khau"})
         assert wrong.status_code == 401
@@ -258,3 +270,27 @@ def test_portal_sign_in_refusals_are_clear_and_in_vietnamese(stack: Stack) -> No
         assert "samesite=lax" in cookie
         assert browser.post("/logout").headers["location"] == "/login"
         assert browser.get("/sheets").headers["location"] == "/login"
+
+
+def test_anyone_verifies_a_signed_sheet_by_its_code_or_its_file(system: SystemClient) -> None:
+    teacher = system.token("gv.toan")
+    sheet = system.sheet(teacher, "10A2", "Toán")
+    if sheet["state"] != "signed":
+        system.submit_and_sign(teacher, sheet)
+        sheet = system.wait_for_state(teacher, sheet["id"], "signed")
+    with system.client("signing", teacher) as signing:
+        info = signing.get(f"/documents/{sheet['document_id']}").json()
+        pdf = signing.get(f"/documents/{sheet['document_id']}/pdf").content
+    with httpx.Client(base_url=system.stack.url("portal"), timeout=60) as public:
+        by_code = public.get(f"/verify/{info['verification_code']}")
+        assert by_code.status_code == 200
+        assert "Kết quả: Hợp lệ" in by_code.text
+        assert "Nguyễn Thị Hoa" in by_code.text
+        assert "phiên bản hiện hành" in by_code.text
+        by_file = public.post("/verify", files={"file": ("so-diem.pdf", pdf, "application/pdf")})
+        assert "Kết quả: Hợp lệ" in by_file.text
+        tampered = bytearray(pdf)
+        tampered[len(tampered) // 3] ^= 0x01
+        refused = public.post("/verify", files={"file": ("so-diem.pdf", bytes(tampered), "application/pdf")})
+        assert "Kết quả: Không hợp lệ" in refused.text
+        assert public.get("/verify/KHONGCOMA99").status_code == 404

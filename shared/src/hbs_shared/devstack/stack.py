@@ -193,6 +193,7 @@ class Stack:
             env[f"{prefix}DATABASE_URL"] = self.database_urls[spec.name]
         if spec.name == "signing":
             env[f"{prefix}SOFTHSM_DIR"] = str(self.data_dir / "softhsm")
+            env[f"{prefix}PUBLIC_PORTAL_URL"] = self.url("portal")
         if spec.name == "portal":
             env[f"{prefix}GRADES_URL"] = self.url("grades")
             env[f"{prefix}SIGNING_URL"] = self.url("signing")

@@ -10,10 +10,11 @@ from hbs_shared.logging import current_correlation_id
 
 
 class BackendError(Exception):
-    def __init__(self, status: int, title: str) -> None:
+    def __init__(self, status: int, title: str, problem: dict[str, Any] | None = None) -> None:
         super().__init__(title)
         self.status = status
         self.title = title
+        self.problem = problem or {}
 
 
 class SessionExpired(BackendError):
@@ -37,17 +38,20 @@ class Backends:
         return headers
 
     async def _call(self, method: str, url: str, token: str | None, **kwargs: Any) -> httpx.Response:
+        headers = {**self._headers(token), **kwargs.pop("headers", {})}
         try:
-            response = await self.client.request(method, url, headers=self._headers(token), **kwargs)
+            response = await self.client.request(method, url, headers=headers, **kwargs)
         except httpx.HTTPError:
             raise BackendError(503, "Dịch vụ tạm thời không phản hồi, xin thử lại sau") from None
         if response.status_code == 401 and token:
             raise SessionExpired(401, "Phiên đăng nhập đã hết hạn, xin đăng nhập lại")
         if response.status_code >= 400:
             title = "Có lỗi xảy ra"
+            problem: dict[str, Any] = {}
             if response.headers.get("content-type", "").startswith("application/problem+json"):
-                title = str(response.json().get("title", title))
-            raise BackendError(response.status_code, title)
+                problem = response.json()
+                title = str(problem.get("title", title))
+            raise BackendError(response.status_code, title, problem)
         return response
 
     async def sign_in(self, username: str, password: str) -> dict[str, Any]:
@@ -71,13 +75,53 @@ class Backends:
         ).json()
         return result
 
-    async def sheet_action(self, token: str, sheet_id: str, action: str, version: int) -> dict[str, Any]:
+    async def sheet_action(
+        self, token: str, sheet_id: str, action: str, version: int, activation_id: str | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"expected_version": version}
+        if activation_id is not None:
+            body["activation_id"] = activation_id
+        result: dict[str, Any] = (
+            await self._call("POST", f"{self.grades_url}/sheets/{sheet_id}/{action}", token, json=body)
+        ).json()
+        return result
+
+    async def signing_pin_status(self, token: str) -> dict[str, Any]:
+        result: dict[str, Any] = (await self._call("GET", f"{self.signing_url}/signing-pin", token)).json()
+        return result
+
+    async def set_signing_pin(self, token: str, pin: str, current_pin: str | None) -> None:
+        await self._call(
+            "PUT",
+            f"{self.signing_url}/signing-pin",
+            token,
+            json={"pin": pin, "current_pin": current_pin or None},
+        )
+
+    async def activate(self, token: str, pin: str, subject_ids: list[str]) -> str:
+        """Signature activation for these documents: the PIN, never the login, lets them sign."""
+        response = await self._call(
+            "POST",
+            f"{self.signing_url}/activations",
+            token,
+            json={"pin": pin, "subject_ids": subject_ids},
+        )
+        activation_id: str = response.json()["activation_id"]
+        return activation_id
+
+    async def verify_code(self, code: str) -> dict[str, Any]:
+        """Public: no token. The report of the document printed with this code."""
+        result: dict[str, Any] = (await self._call("GET", f"{self.signing_url}/verify/{code}", None)).json()
+        return result
+
+    async def verify_pdf(self, pdf: bytes) -> dict[str, Any]:
         result: dict[str, Any] = (
             await self._call(
                 "POST",
-                f"{self.grades_url}/sheets/{sheet_id}/{action}",
-                token,
-                json={"expected_version": version},
+                f"{self.signing_url}/verify",
+                None,
+                content=pdf,
+                headers={"content-type": "application/pdf"},
             )
         ).json()
         return result

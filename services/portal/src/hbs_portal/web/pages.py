@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -118,6 +118,10 @@ async def sheets_page(request: Request) -> Response:
         return templates.TemplateResponse(
             request, "error.html", {"web": web, "error": error.title}, status_code=error.status
         )
+    try:
+        pin_status = await _backends(request).signing_pin_status(web.access_token)
+    except BackendError:
+        pin_status = {"set": True, "locked": False}  # the sign form will say what is wrong
     return templates.TemplateResponse(
         request,
         "sheets.html",
@@ -126,6 +130,7 @@ async def sheets_page(request: Request) -> Response:
             "sheets": sheets,
             "waiting": any(s["state"] == "signing" for s in sheets),
             "notice": request.query_params.get("notice"),
+            "pin": pin_status,
         },
     )
 
@@ -136,10 +141,13 @@ async def sign_sheet(
     sheet_id: uuid.UUID,
     csrf: Annotated[str, Form(max_length=64)] = "",
     version: Annotated[int, Form(ge=1)] = 1,
+    pin: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     web = await _current(request)
     if web is None:
         return _to_login()
+    if not pin:
+        return _error(request, web, "Mã PIN ký số: chưa nhập.", 422)
     if not csrf_ok(web, csrf):
         return templates.TemplateResponse(
             request,
@@ -152,16 +160,84 @@ async def sign_sheet(
         sheet = await backends.sheet(web.access_token, str(sheet_id))
         if sheet["version"] != version:
             raise BackendError(409, "Sổ điểm vừa được thay đổi ở nơi khác, hãy tải lại")
+        # The signing PIN activates this one signature first: a wrong PIN changes nothing.
+        activation_id = await backends.activate(web.access_token, pin, [str(sheet_id)])
         if sheet["state"] == "open":
             sheet = await backends.sheet_action(web.access_token, str(sheet_id), "submit", version)
-        await backends.sheet_action(web.access_token, str(sheet_id), "sign", sheet["version"])
+        await backends.sheet_action(web.access_token, str(sheet_id), "sign", sheet["version"], activation_id)
     except SessionExpired:
         return _to_login("expired")
     except BackendError as error:
-        return templates.TemplateResponse(
-            request, "error.html", {"web": web, "error": error.title}, status_code=error.status
-        )
+        return _error(request, web, _explain(error), error.status)
     return RedirectResponse("/sheets?notice=signing", status_code=303)
+
+
+def _explain(error: BackendError) -> str:
+    left = error.problem.get("attempts_left")
+    if error.problem.get("code") == "wrong_pin" and left is not None:
+        return f"{error.title} (còn {left} lần thử trước khi bị khoá)."
+    if error.problem.get("code") == "no_pin":
+        return f"{error.title}: hãy đặt mã PIN ký số trước."
+    return error.title
+
+
+def _error(request: Request, web: WebSession, message: str, status: int) -> Response:
+    return templates.TemplateResponse(
+        request, "error.html", {"web": web, "error": message}, status_code=status
+    )
+
+
+@router.get("/signing-pin", response_model=None)
+async def signing_pin_form(request: Request) -> Response:
+    web = await _current(request)
+    if web is None:
+        return _to_login()
+    try:
+        status = await _backends(request).signing_pin_status(web.access_token)
+    except SessionExpired:
+        return _to_login("expired")
+    except BackendError as error:
+        return _error(request, web, error.title, error.status)
+    return templates.TemplateResponse(
+        request, "signing_pin.html", {"web": web, "status": status, "error": None, "done": False}
+    )
+
+
+@router.post("/signing-pin", response_model=None)
+async def set_signing_pin(
+    request: Request,
+    csrf: Annotated[str, Form(max_length=64)] = "",
+    pin: Annotated[str, Form(max_length=64)] = "",
+    pin_again: Annotated[str, Form(max_length=64)] = "",
+    current_pin: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    web = await _current(request)
+    if web is None:
+        return _to_login()
+    if not csrf_ok(web, csrf):
+        return _error(request, web, "Biểu mẫu đã cũ, xin tải lại trang rồi thử lại.", 403)
+    backends = _backends(request)
+    error: str | None = None
+    status_code = 200
+    if pin != pin_again:
+        error, status_code = "Nhập lại mã PIN: không khớp với mã PIN mới.", 422
+    else:
+        try:
+            await backends.set_signing_pin(web.access_token, pin, current_pin or None)
+        except SessionExpired:
+            return _to_login("expired")
+        except BackendError as failed:
+            error, status_code = _explain(failed), failed.status
+    try:
+        status = await backends.signing_pin_status(web.access_token)
+    except BackendError:
+        status = {"set": error is None, "locked": False}
+    return templates.TemplateResponse(
+        request,
+        "signing_pin.html",
+        {"web": web, "status": status, "error": error, "done": error is None},
+        status_code=status_code,
+    )
 
 
 @router.get("/sheets/{sheet_id}/document", response_model=None)
@@ -189,3 +265,66 @@ async def sheet_document(request: Request, sheet_id: uuid.UUID) -> Response:
             "Cache-Control": "private, no-store",
         },
     )
+
+
+_ROLE_NAMES = {
+    "subject_teacher": "Giáo viên bộ môn",
+    "homeroom_teacher": "Giáo viên chủ nhiệm",
+    "vice_principal": "Phó Hiệu trưởng",
+    "principal": "Hiệu trưởng",
+    "seal": "Dấu của nhà trường",
+}
+_VERDICTS = {"valid": "Hợp lệ", "invalid": "Không hợp lệ", "indeterminate": "Chưa xác định được"}
+MAX_VERIFY_UPLOAD = 20 * 1024 * 1024
+
+
+def _verify_page(
+    request: Request, *, report: dict[str, Any] | None, error: str | None, status: int = 200
+) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "verify.html",
+        {
+            "web": None,
+            "report": report,
+            "error": error,
+            "roles": _ROLE_NAMES,
+            "verdicts": _VERDICTS,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/verify", response_class=HTMLResponse)
+async def verify_form(request: Request, code: str = "") -> Response:
+    """Public: anyone holding a record checks it by its code or by uploading the file."""
+    if code.strip():
+        return RedirectResponse(f"/verify/{code.strip().upper()}", status_code=303)
+    return _verify_page(request, report=None, error=None)
+
+
+@router.get("/verify/{code}", response_class=HTMLResponse)
+async def verify_by_code(request: Request, code: str) -> Response:
+    if not code.isalnum() or len(code) > 16:
+        return _verify_page(request, report=None, error="Mã tra cứu không hợp lệ.", status=422)
+    try:
+        report = await _backends(request).verify_code(code.upper())
+    except BackendError as error:
+        return _verify_page(request, report=None, error=error.title, status=error.status)
+    return _verify_page(request, report=report, error=None)
+
+
+@router.post("/verify", response_class=HTMLResponse)
+async def verify_upload(request: Request, file: UploadFile | None = None) -> Response:
+    if file is None or not file.filename:
+        return _verify_page(request, report=None, error="Tệp PDF: chưa chọn tệp.", status=422)
+    content = await file.read(MAX_VERIFY_UPLOAD + 1)
+    if len(content) > MAX_VERIFY_UPLOAD:
+        return _verify_page(request, report=None, error="Tệp PDF: quá 20 MB.", status=413)
+    if not content.startswith(b"%PDF"):
+        return _verify_page(request, report=None, error="Tệp PDF: không phải tệp PDF.", status=422)
+    try:
+        report = await _backends(request).verify_pdf(content)
+    except BackendError as error:
+        return _verify_page(request, report=None, error=error.title, status=error.status)
+    return _verify_page(request, report=report, error=None)
