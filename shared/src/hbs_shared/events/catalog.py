@@ -23,7 +23,10 @@ PRODUCERS: dict[str, str] = {
 # Who subscribes to each topic today (a topic with no entry has no consumer yet).
 CONSUMERS: dict[str, list[str]] = {
     contracts.GRADES_SHEETS_TOPIC: ["signing"],
+    contracts.GRADES_RECORDS_TOPIC: ["signing"],
     contracts.SIGNING_DOCUMENTS_TOPIC: ["grades"],
+    identity.IDENTITY_STUDENTS_TOPIC: ["grades"],
+    identity.IDENTITY_ASSIGNMENTS_TOPIC: ["grades"],
 }
 
 
