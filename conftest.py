@@ -96,9 +96,10 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFact
     factory.drop_all()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
-    """The real Kafka-compatible broker, shared by the session's tests."""
+    """The real Kafka-compatible broker, fresh for each test module: its memory is the only
+    state, so one module's events (say identity's demo school) never reach another's consumers."""
     with LocalBroker(log_path=tmp_path_factory.mktemp("broker") / "broker.log") as broker:
         yield broker
 

@@ -10,13 +10,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_identity.models import AuditEntry
 from hbs_shared.auth import Principal
-from hbs_shared.events.envelope import EventPayload, make_envelope
-from hbs_shared.messaging.tables import outbox as outbox_table
+from hbs_shared.events.envelope import EventPayload
+from hbs_shared.messaging.outbox import OutboxRepository
 from hbs_shared.service import ServiceRuntime, runtime_of
 
 
@@ -51,26 +50,9 @@ class Unit:
         self.emitted += 1
 
     async def write_events(self) -> None:
-        """All pending events in one multi-row INSERT (a 1,500-student import makes 1,500 events).
-
-        The rows are exactly those `OutboxRepository.add` writes, one statement for the lot."""
-        if not self.pending:
-            return
-        rows = []
-        for payload, school_id in self.pending:
-            envelope = make_envelope(payload, school_id)
-            rows.append(
-                {
-                    "event_id": envelope.event_id,
-                    "topic": payload.topic,
-                    "partition_key": payload.partition_key(),
-                    "event_type": envelope.type,
-                    "correlation_id": envelope.correlation_id,
-                    "body": envelope.model_dump(mode="json"),
-                }
-            )
-        self.pending.clear()
-        await self.session.execute(insert(outbox_table), rows)
+        """All pending events in one multi-row INSERT, just before this transaction commits."""
+        pending, self.pending = self.pending, []
+        await OutboxRepository().add_many(self.session, pending)
 
     def audit(
         self,

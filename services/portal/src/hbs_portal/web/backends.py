@@ -26,7 +26,10 @@ class Backends:
         self.identity_url = identity_url.rstrip("/")
         self.grades_url = grades_url.rstrip("/")
         self.signing_url = signing_url.rstrip("/")
-        self.client = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=3.0))
+        # Idle connections are dropped before uvicorn's 5 s keep-alive closes them under us.
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(15.0, connect=3.0), limits=httpx.Limits(keepalive_expiry=2.0)
+        )
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -40,7 +43,11 @@ class Backends:
     async def _call(self, method: str, url: str, token: str | None, **kwargs: Any) -> httpx.Response:
         headers = {**self._headers(token), **kwargs.pop("headers", {})}
         try:
-            response = await self.client.request(method, url, headers=headers, **kwargs)
+            try:
+                response = await self.client.request(method, url, headers=headers, **kwargs)
+            except httpx.RemoteProtocolError:
+                # The server closed a reused connection before reading the request: send it again.
+                response = await self.client.request(method, url, headers=headers, **kwargs)
         except httpx.HTTPError:
             raise BackendError(503, "Dịch vụ tạm thời không phản hồi, xin thử lại sau") from None
         if response.status_code == 401 and token:
