@@ -116,7 +116,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory, databases: DatabaseFactory) 
         database_urls={name: databases.new(name) for name in names},
         environment="test",
         # A small demo school: the flows under test, not 1,500 students, at every start.
-        extra_env={"HBS_IDENTITY_DEMO_SIZE": "small"},
+        extra_env={
+            "HBS_IDENTITY_DEMO_SIZE": "small",
+            # Every portal request then refreshes its token: the refresh path runs all the time.
+            "HBS_PORTAL_TOKEN_REFRESH_MARGIN_SECONDS": "3600",
+        },
     )
     with running:
         yield running

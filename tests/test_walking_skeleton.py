@@ -294,3 +294,58 @@ def test_anyone_verifies_a_signed_sheet_by_its_code_or_its_file(system: SystemCl
         refused = public.post("/verify", files={"file": ("so-diem.pdf", bytes(tampered), "application/pdf")})
         assert "Kết quả: Không hợp lệ" in refused.text
         assert public.get("/verify/KHONGCOMA99").status_code == 404
+
+
+def test_first_sign_in_on_the_portal_forces_a_new_password(system: SystemClient) -> None:
+    admin = system.token("quantri")
+    with system.client("identity", admin) as identity:
+        student = identity.get("/students", params={"limit": 1}).json()["items"][0]
+        issued = identity.post(f"/accounts/{student['id']}/password")
+        assert issued.status_code == 200, issued.text
+        login, initial = issued.json()["login"], issued.json()["initial_password"]
+    with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as browser:
+        first = browser.post("/login", data={"username": login, "password": initial})
+        assert first.status_code == 303
+        assert first.headers["location"] == "/password"
+        assert browser.get("/sheets").headers["location"] == "/password"
+        page = browser.get("/password").text
+        assert "lần đăng nhập đầu tiên" in page
+        csrf = form_value(page, "csrf")
+        mismatch = browser.post(
+            "/password",
+            data={
+                "csrf": csrf,
+                "current_password": initial,
+                "new_password": "Mat-khau-moi-2026",
+                "new_password_again": "Mat-khau-khac",
+            },
+        )
+        assert mismatch.status_code == 422
+        assert "không khớp" in mismatch.text
+        changed = browser.post(
+            "/password",
+            data={
+                "csrf": csrf,
+                "current_password": initial,
+                "new_password": "Mat-khau-moi-2026",
+                "new_password_again": "Mat-khau-moi-2026",
+            },
+        )
+        assert changed.status_code == 303
+        assert changed.headers["location"] == "/sheets?notice=password"
+        browser.post("/logout")
+        again = browser.post("/login", data={"username": login, "password": "Mat-khau-moi-2026"})
+        assert again.headers["location"] == "/sheets"
+        old = browser.post("/login", data={"username": login, "password": initial})
+        assert old.status_code == 401
+
+
+def test_the_portal_keeps_a_session_alive_by_refreshing_its_token(system: SystemClient) -> None:
+    # The test stack refreshes on every request (margin 3600 s > the 5-minute token lifetime),
+    # so each page below is served with a newly rotated token.
+    with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as browser:
+        browser.post("/login", data={"username": "gv.van", "password": DEMO_PASSWORD})
+        for _ in range(3):
+            page = browser.get("/sheets")
+            assert page.status_code == 200
+            assert "Ngữ văn" in page.text

@@ -24,4 +24,7 @@ class WebSession(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     roles: Mapped[list[str]] = mapped_column(JSON)
     csrf_token: Mapped[str] = mapped_column(String(64))
+    refresh_token: Mapped[str | None] = mapped_column(Text, nullable=True)
+    pending_step: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    """"password" while the first sign-in's password change is pending (restricted token)."""
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

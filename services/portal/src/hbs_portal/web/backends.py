@@ -72,6 +72,38 @@ class Backends:
         me = await self._call("GET", f"{self.identity_url}/me", token["access_token"])
         return {**token, "me": me.json()}
 
+    async def refresh(self, refresh_token: str) -> dict[str, Any]:
+        """A new access token and refresh token (the old refresh token is spent)."""
+        try:
+            response = await self._call(
+                "POST",
+                f"{self.identity_url}/auth/refresh",
+                None,
+                json={"refresh_token": refresh_token},
+            )
+        except BackendError as error:
+            if error.status in (400, 401, 403, 422):
+                raise SessionExpired(401, "Phiên đăng nhập đã hết hạn, xin đăng nhập lại") from None
+            raise
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def logout(self, refresh_token: str) -> None:
+        await self._call(
+            "POST", f"{self.identity_url}/auth/logout", None, json={"refresh_token": refresh_token}
+        )
+
+    async def change_password(self, token: str, current: str, new: str) -> dict[str, Any]:
+        result: dict[str, Any] = (
+            await self._call(
+                "POST",
+                f"{self.identity_url}/auth/password",
+                token,
+                json={"current_password": current, "new_password": new},
+            )
+        ).json()
+        return result
+
     async def sheets(self, token: str) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = (await self._call("GET", f"{self.grades_url}/sheets", token)).json()
         return result

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
+import jwt
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -20,6 +24,7 @@ from hbs_shared.service import runtime_of
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 router = APIRouter(include_in_schema=False)
 _sessions = WebSessionRepository()
+_refresh_locks: dict[str, asyncio.Lock] = {}
 
 
 def _backends(request: Request) -> Backends:
@@ -30,6 +35,50 @@ def _backends(request: Request) -> Backends:
 async def _current(request: Request) -> WebSession | None:
     async with runtime_of(request).db.transaction() as session:
         return await _sessions.find(session, request.cookies.get(COOKIE))
+
+
+def _expires_soon(access_token: str, margin: float) -> bool:
+    # Only reads our own stored token's expiry; every service still verifies it fully.
+    try:
+        expires = float(jwt.decode(access_token, options={"verify_signature": False})["exp"])
+    except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+        return True
+    return expires - time.time() < margin
+
+
+async def _signed_in(request: Request) -> WebSession | Response:
+    """The caller's web session with a fresh access token, or where to send them instead."""
+    web = await _current(request)
+    if web is None:
+        return _to_login()
+    if web.pending_step == "password":
+        return RedirectResponse("/password", status_code=303)
+    settings: PortalSettings = request.app.state.settings
+    margin = settings.token_refresh_margin_seconds
+    if not _expires_soon(web.access_token, margin):
+        return web
+    # One refresh at a time per session: a spent refresh token used twice revokes the family.
+    if len(_refresh_locks) > 10_000:
+        _refresh_locks.clear()
+    async with _refresh_locks.setdefault(web.id_hash, asyncio.Lock()):
+        web = await _current(request)
+        if web is None:
+            return _to_login()
+        if not _expires_soon(web.access_token, margin):
+            return web  # another request refreshed it meanwhile
+        if not web.refresh_token:
+            return _to_login("expired")
+        try:
+            fresh = await _backends(request).refresh(web.refresh_token)
+        except BackendError:
+            return _to_login("expired")
+        async with runtime_of(request).db.transaction() as session:
+            await _sessions.replace_tokens(
+                session, web.id_hash, fresh["access_token"], fresh.get("refresh_token")
+            )
+    web.access_token = fresh["access_token"]
+    web.refresh_token = fresh.get("refresh_token")
+    return web
 
 
 def _to_login(message: str | None = None) -> RedirectResponse:
@@ -83,8 +132,11 @@ async def login(
             display_name=me["name"],
             roles=list(me["roles"]),
             lifetime=timedelta(hours=settings.session_hours),
+            refresh_token=signed_in.get("refresh_token"),
+            pending_step="password" if signed_in.get("must_change_password") else None,
         )
-    response = RedirectResponse("/sheets", status_code=303)
+    target = "/password" if signed_in.get("must_change_password") else "/sheets"
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE,
         session_id,
@@ -99,17 +151,74 @@ async def login(
 @router.post("/logout")
 async def logout(request: Request) -> RedirectResponse:
     session_id = request.cookies.get(COOKIE)
+    web = await _current(request)
+    if web is not None and web.refresh_token:
+        # Revoke the refresh token too: signing out here signs this browser out everywhere.
+        with contextlib.suppress(BackendError):
+            await _backends(request).logout(web.refresh_token)
     if session_id:
         async with runtime_of(request).db.transaction() as session:
             await _sessions.delete(session, session_id)
     return _to_login()
 
 
-@router.get("/sheets", response_model=None)
-async def sheets_page(request: Request) -> Response:
+@router.get("/password", response_class=HTMLResponse)
+async def password_form(request: Request) -> Response:
     web = await _current(request)
     if web is None:
         return _to_login()
+    return templates.TemplateResponse(request, "password.html", {"web": web, "error": None})
+
+
+@router.post("/password", response_class=HTMLResponse)
+async def change_password(
+    request: Request,
+    csrf: Annotated[str, Form(max_length=64)] = "",
+    current_password: Annotated[str, Form(max_length=200)] = "",
+    new_password: Annotated[str, Form(max_length=200)] = "",
+    new_password_again: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """First sign-in (and any later change): the school's initial password is replaced."""
+    web = await _current(request)
+    if web is None:
+        return _to_login()
+    if not csrf_ok(web, csrf):
+        return _error(request, web, "Biểu mẫu đã cũ, xin tải lại trang rồi thử lại.", 403)
+    error: str | None = None
+    status = 422
+    if not current_password:
+        error = "Mật khẩu hiện tại: chưa nhập."
+    elif new_password != new_password_again:
+        error = "Nhập lại mật khẩu mới: không khớp với mật khẩu mới."
+    else:
+        try:
+            changed = await _backends(request).change_password(
+                web.access_token, current_password, new_password
+            )
+        except SessionExpired:
+            return _to_login("expired")
+        except BackendError as failed:
+            error, status = failed.title, failed.status
+    if error is not None:
+        return templates.TemplateResponse(
+            request, "password.html", {"web": web, "error": error}, status_code=status
+        )
+    async with runtime_of(request).db.transaction() as session:
+        await _sessions.replace_tokens(
+            session,
+            web.id_hash,
+            changed["access_token"],
+            changed.get("refresh_token"),
+            pending_step="password" if changed.get("must_change_password") else None,
+        )
+    return RedirectResponse("/sheets?notice=password", status_code=303)
+
+
+@router.get("/sheets", response_model=None)
+async def sheets_page(request: Request) -> Response:
+    web = await _signed_in(request)
+    if isinstance(web, Response):
+        return web
     try:
         sheets = await _backends(request).sheets(web.access_token)
     except SessionExpired:
@@ -143,9 +252,9 @@ async def sign_sheet(
     version: Annotated[int, Form(ge=1)] = 1,
     pin: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    web = await _current(request)
-    if web is None:
-        return _to_login()
+    web = await _signed_in(request)
+    if isinstance(web, Response):
+        return web
     if not pin:
         return _error(request, web, "Mã PIN ký số: chưa nhập.", 422)
     if not csrf_ok(web, csrf):
@@ -189,9 +298,9 @@ def _error(request: Request, web: WebSession, message: str, status: int) -> Resp
 
 @router.get("/signing-pin", response_model=None)
 async def signing_pin_form(request: Request) -> Response:
-    web = await _current(request)
-    if web is None:
-        return _to_login()
+    web = await _signed_in(request)
+    if isinstance(web, Response):
+        return web
     try:
         status = await _backends(request).signing_pin_status(web.access_token)
     except SessionExpired:
@@ -211,9 +320,9 @@ async def set_signing_pin(
     pin_again: Annotated[str, Form(max_length=64)] = "",
     current_pin: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    web = await _current(request)
-    if web is None:
-        return _to_login()
+    web = await _signed_in(request)
+    if isinstance(web, Response):
+        return web
     if not csrf_ok(web, csrf):
         return _error(request, web, "Biểu mẫu đã cũ, xin tải lại trang rồi thử lại.", 403)
     backends = _backends(request)
@@ -242,9 +351,9 @@ async def set_signing_pin(
 
 @router.get("/sheets/{sheet_id}/document", response_model=None)
 async def sheet_document(request: Request, sheet_id: uuid.UUID) -> Response:
-    web = await _current(request)
-    if web is None:
-        return _to_login()
+    web = await _signed_in(request)
+    if isinstance(web, Response):
+        return web
     backends = _backends(request)
     try:
         sheet = await backends.sheet(web.access_token, str(sheet_id))

@@ -7,7 +7,7 @@ import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_portal.models import WebSession
@@ -30,6 +30,8 @@ class WebSessionRepository:
         display_name: str,
         roles: list[str],
         lifetime: timedelta,
+        refresh_token: str | None = None,
+        pending_step: str | None = None,
     ) -> str:
         session_id = secrets.token_urlsafe(32)
         session.add(
@@ -42,6 +44,8 @@ class WebSessionRepository:
                 roles=roles,
                 csrf_token=secrets.token_urlsafe(24),
                 expires_at=datetime.now(UTC) + lifetime,
+                refresh_token=refresh_token,
+                pending_step=pending_step,
             )
         )
         return session_id
@@ -59,6 +63,20 @@ class WebSessionRepository:
             await session.delete(found)
             return None
         return found
+
+    async def replace_tokens(
+        self,
+        session: AsyncSession,
+        id_hash: str,
+        access_token: str,
+        refresh_token: str | None,
+        pending_step: str | None = None,
+    ) -> None:
+        await session.execute(
+            update(WebSession)
+            .where(WebSession.id_hash == id_hash)
+            .values(access_token=access_token, refresh_token=refresh_token, pending_step=pending_step)
+        )
 
     async def delete(self, session: AsyncSession, session_id: str) -> None:
         await session.execute(delete(WebSession).where(WebSession.id_hash == _hash(session_id)))
