@@ -174,6 +174,11 @@ def test_a_login_token_alone_never_signs(system: SystemClient) -> None:
         submitted = grades.post(
             f"/sheets/{sheet['id']}/submit", json={"expected_version": sheet["version"]}
         ).json()
+        no_activation = grades.post(
+            f"/sheets/{sheet['id']}/sign", json={"expected_version": submitted["version"]}
+        )
+        assert no_activation.status_code == 422
+        assert no_activation.json()["field"] == "activation_id"
         grades.post(
             f"/sheets/{sheet['id']}/sign",
             json={"expected_version": submitted["version"], "activation_id": foreign_activation},

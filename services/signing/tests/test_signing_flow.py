@@ -360,3 +360,16 @@ async def test_revoked_and_expired_certificates_are_refused_with_the_reason(
     assert crl.get_revoked_certificate_by_serial_number(
         x509.load_der_x509_certificate(revoked.der).serial_number
     )
+
+
+async def test_a_request_without_activation_is_refused_and_signs_nothing(
+    signing_db: Database, signing_service: SigningRequestService
+) -> None:
+    request = v1_request(uuid.uuid4())
+    async with signing_db.transaction() as session:
+        await signing_service.refuse_without_activation(session, SCHOOL, request)
+    handled = await outcome(signing_db, request.request_id)
+    assert handled.outcome == "failed"
+    assert handled.reason is not None
+    assert "activation" in handled.reason
+    assert handled.document_id is None

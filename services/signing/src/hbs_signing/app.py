@@ -99,7 +99,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
         if isinstance(event, SheetSigningRequestedV2):
             await requests.sign_sheet_v2(session, envelope.school_id, event, envelope.occurred_at)
         else:
-            await requests.sign_sheet(session, envelope.school_id, event)
+            await requests.refuse_without_activation(session, envelope.school_id, event)
 
     async def on_record(session: Any, envelope: EventEnvelope, event: Any) -> None:
         await requests.sign_record(session, envelope.school_id, event, envelope.occurred_at)

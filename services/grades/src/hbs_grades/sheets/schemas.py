@@ -63,8 +63,9 @@ class SheetAction(BaseModel):
 
 
 class SignAction(SheetAction):
-    activation_id: uuid.UUID | None = Field(
-        default=None, description="The signing activation (PIN confirmed); with it the v2 request is sent"
+    activation_id: uuid.UUID = Field(
+        description="The signing activation (the signer's PIN, from the signing service): "
+        "a login token alone never signs"
     )
 
 

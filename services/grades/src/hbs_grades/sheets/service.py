@@ -32,7 +32,6 @@ from hbs_shared.auth import Principal
 from hbs_shared.curriculum import Assessment, subject
 from hbs_shared.demo import demo_person
 from hbs_shared.events.contracts import (
-    SheetSigningRequested,
     SheetSigningRequestedV2,
     SigningCompleted,
     SigningFailed,
@@ -569,40 +568,22 @@ class ScoreSheetService:
         principal: Principal,
         sheet_id: uuid.UUID,
         expected: int,
-        activation_id: uuid.UUID | None = None,
+        activation_id: uuid.UUID,
     ) -> ScoreSheet:
         sheet = await self._owned(session, principal, sheet_id, expected)
         sheet.state = next_state(SheetState(sheet.state), SheetAction.request_signature)
         sheet.signing_request_id = uuid.uuid4()
         sheet.last_error = None
         await session.flush()
-        if activation_id is not None:
-            await self.outbox.add(
-                session,
-                SheetSigningRequestedV2(
-                    request_id=sheet.signing_request_id,
-                    activation_id=activation_id,
-                    signer_user_id=principal.user_id,
-                    signer_name=principal.name,
-                    signer_role="subject_teacher",
-                    sheet=await self.content(session, sheet),
-                ),
-                sheet.school_id,
-            )
-            return sheet
         await self.outbox.add(
             session,
-            SheetSigningRequested(
+            SheetSigningRequestedV2(
                 request_id=sheet.signing_request_id,
-                sheet_id=sheet.id,
-                sheet_version=sheet.version,
+                activation_id=activation_id,
                 signer_user_id=principal.user_id,
                 signer_name=principal.name,
                 signer_role="subject_teacher",
-                class_name=sheet.class_name,
-                subject=sheet.subject,
-                term=sheet.term,
-                school_year=sheet.school_year,
+                sheet=await self.content(session, sheet),
             ),
             sheet.school_id,
         )

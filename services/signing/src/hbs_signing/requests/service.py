@@ -128,8 +128,29 @@ class SigningRequestService:
 
     # --- the three kinds of request ---------------------------------------------------------
 
+    async def refuse_without_activation(
+        self, session: AsyncSession, school_id: str, request: SheetSigningRequested
+    ) -> None:
+        """A v1 request carries no activation: a login token alone never signs (Đ7.2)."""
+        if await self.requests.get(session, request.request_id) is not None:
+            return
+        job = _Job(
+            school_id=school_id,
+            request_id=request.request_id,
+            subject_id=request.sheet_id,
+            kind="score_sheet",
+            signer_user_id=request.signer_user_id,
+            signer_name=request.signer_name,
+            signer_role=request.signer_role,
+            field_name=SHEET_FIELD,
+            reason="",
+            render=None,
+        )
+        await self._fail(session, job, "chưa kích hoạt ký bằng mã PIN (signature activation required)")
+
     async def sign_sheet(self, session: AsyncSession, school_id: str, request: SheetSigningRequested) -> None:
-        """v1 (no activation, placeholder layout): kept until the portal and grades send v2."""
+        """v1 content without an activation check: used directly by tests of the signing
+        mechanics only; from the bus a v1 request is refused (`refuse_without_activation`)."""
 
         def render(verification: Verification) -> bytes:
             return render_placeholder_sheet(
