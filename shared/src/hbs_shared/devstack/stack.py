@@ -6,7 +6,6 @@ Prints `<service>: <base URL>` once every /readyz answers; Ctrl-C stops everythi
 from __future__ import annotations
 
 import argparse
-import ctypes
 import importlib
 import os
 import runpy
@@ -23,7 +22,7 @@ from types import FrameType, TracebackType
 import httpx
 
 from hbs_shared.demo import DEMO_PASSWORD, DEMO_PEOPLE
-from hbs_shared.devstack.broker import LocalBroker, free_port
+from hbs_shared.devstack.broker import LocalBroker, die_with_parent, free_port
 
 
 @dataclass(frozen=True)
@@ -40,17 +39,9 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("portal", "hbs_portal", 8000),
 )
 
-_PR_SET_PDEATHSIG = 1
-
 
 def _spec(name: str) -> ServiceSpec:
     return next(spec for spec in SERVICES if spec.name == name)
-
-
-def _die_with_parent() -> None:
-    # If the launcher is killed outright, the kernel stops the children too: no orphans.
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 # What every service imports; loaded once in the launcher and shared by the forked children,
@@ -95,7 +86,7 @@ class ForkedService:
         code = 1
         try:
             os.setsid()
-            _die_with_parent()
+            die_with_parent()
             for signum in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(signum, signal.SIG_DFL)
             log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -213,7 +204,7 @@ class Stack:
                 env=self.service_env(spec),
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
                 start_new_session=True,
             )
 
