@@ -203,7 +203,7 @@ async def test_v2_request_through_the_consumer_then_public_verification(signing:
     assert await signing.feed(request) == Outcome.applied
     handled = await signing.handled(request.request_id)
     assert handled.outcome == "completed", handled.reason
-    # v1 still goes through the same consumer.
+    # v1 carries no activation: refused through the same consumer, nothing signed.
     v1 = SheetSigningRequested(
         request_id=uuid.uuid4(),
         sheet_id=uuid.uuid4(),
@@ -217,7 +217,11 @@ async def test_v2_request_through_the_consumer_then_public_verification(signing:
         school_year="2025-2026",
     )
     assert await signing.feed(v1) == Outcome.applied
-    assert (await signing.handled(v1.request_id)).outcome == "completed"
+    refused_v1 = await signing.handled(v1.request_id)
+    assert refused_v1.outcome == "failed"
+    assert refused_v1.reason is not None
+    assert "activation" in refused_v1.reason
+    assert refused_v1.document_id is None
 
     async with signing.app.state.runtime.db.transaction() as session:
         document = await session.get(SignedDocument, handled.document_id)
@@ -242,20 +246,30 @@ async def test_v2_request_through_the_consumer_then_public_verification(signing:
     assert 429 in statuses
 
 
+async def activated_sheet_request(signing: Harness, teacher: uuid.UUID, name: str) -> SheetSigningRequestedV2:
+    """A v2 request for a new sheet, activated with the teacher's PIN (set on first use)."""
+    headers = signing.headers(teacher)
+    if not (await signing.client.get("/signing-pin", headers=headers)).json()["set"]:
+        await signing.client.put("/signing-pin", json={"pin": "662244"}, headers=headers)
+    sheet = score_sheet_content(3)
+    activation = (
+        await signing.client.post(
+            "/activations", json={"pin": "662244", "subject_ids": [str(sheet.sheet_id)]}, headers=headers
+        )
+    ).json()["activation_id"]
+    return SheetSigningRequestedV2(
+        request_id=uuid.uuid4(),
+        activation_id=uuid.UUID(activation),
+        signer_user_id=teacher,
+        signer_name=name,
+        signer_role="subject_teacher",
+        sheet=sheet,
+    )
+
+
 async def test_revoking_a_certificate_stops_its_signatures(signing: Harness) -> None:
     teacher, admin = uuid.uuid4(), uuid.uuid4()
-    first = SheetSigningRequested(
-        request_id=uuid.uuid4(),
-        sheet_id=uuid.uuid4(),
-        sheet_version=1,
-        signer_user_id=teacher,
-        signer_name="Nguyễn Văn An",
-        signer_role="subject_teacher",
-        class_name="11A1",
-        subject="Vật lí",
-        term="Học kỳ I",
-        school_year="2025-2026",
-    )
+    first = await activated_sheet_request(signing, teacher, "Nguyễn Văn An")
     assert await signing.feed(first) == Outcome.applied
     assert (await signing.handled(first.request_id)).outcome == "completed"
     own = (await signing.client.get("/certificates", headers=signing.headers(teacher))).json()
@@ -273,7 +287,7 @@ async def test_revoking_a_certificate_stops_its_signatures(signing: Harness) -> 
         f"/certificates/{own[0]['id']}/revoke", json={"reason": "mất thiết bị"}, headers=admin_headers
     )
     assert revoked.json()["status"] == "revoked"
-    second = first.model_copy(update={"request_id": uuid.uuid4(), "sheet_id": uuid.uuid4()})
+    second = await activated_sheet_request(signing, teacher, "Nguyễn Văn An")
     assert await signing.feed(second) == Outcome.applied
     handled = await signing.handled(second.request_id)
     assert handled.outcome == "failed"

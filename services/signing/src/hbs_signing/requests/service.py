@@ -134,24 +134,10 @@ class SigningRequestService:
         """A v1 request carries no activation: a login token alone never signs (Đ7.2)."""
         if await self.requests.get(session, request.request_id) is not None:
             return
-        job = _Job(
-            school_id=school_id,
-            request_id=request.request_id,
-            subject_id=request.sheet_id,
-            kind="score_sheet",
-            signer_user_id=request.signer_user_id,
-            signer_name=request.signer_name,
-            signer_role=request.signer_role,
-            field_name=SHEET_FIELD,
-            reason="",
-            render=None,
-        )
+        job = self._v1_job(school_id, request)
         await self._fail(session, job, "chưa kích hoạt ký bằng mã PIN (signature activation required)")
 
-    async def sign_sheet(self, session: AsyncSession, school_id: str, request: SheetSigningRequested) -> None:
-        """v1 content without an activation check: used directly by tests of the signing
-        mechanics only; from the bus a v1 request is refused (`refuse_without_activation`)."""
-
+    def _v1_job(self, school_id: str, request: SheetSigningRequested) -> _Job:
         def render(verification: Verification) -> bytes:
             return render_placeholder_sheet(
                 school_name=self.school_name,
@@ -163,22 +149,23 @@ class SigningRequestService:
                 verification_code=verification.code,
             )
 
-        await self._run(
-            session,
-            _Job(
-                school_id=school_id,
-                request_id=request.request_id,
-                subject_id=request.sheet_id,
-                kind="score_sheet",
-                signer_user_id=request.signer_user_id,
-                signer_name=request.signer_name,
-                signer_role=request.signer_role,
-                field_name=SHEET_FIELD,
-                reason=f"Giáo viên bộ môn ký sổ điểm {request.subject} lớp {request.class_name}",
-                render=render,
-            ),
-            activation=None,
+        return _Job(
+            school_id=school_id,
+            request_id=request.request_id,
+            subject_id=request.sheet_id,
+            kind="score_sheet",
+            signer_user_id=request.signer_user_id,
+            signer_name=request.signer_name,
+            signer_role=request.signer_role,
+            field_name=SHEET_FIELD,
+            reason=f"Giáo viên bộ môn ký sổ điểm {request.subject} lớp {request.class_name}",
+            render=render,
         )
+
+    async def sign_sheet(self, session: AsyncSession, school_id: str, request: SheetSigningRequested) -> None:
+        """v1 content without an activation check: used directly by tests of the signing
+        mechanics only; from the bus a v1 request is refused (`refuse_without_activation`)."""
+        await self._run(session, self._v1_job(school_id, request), activation=None)
 
     async def sign_sheet_v2(
         self, session: AsyncSession, school_id: str, request: SheetSigningRequestedV2, requested_at: datetime
