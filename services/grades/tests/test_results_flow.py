@@ -105,6 +105,23 @@ async def test_class_results_follow_tt22_and_recompute_on_change(school: School)
     assert (good["absent_sessions"], good["promoted"]) == (45, True)
     assert (weak["learning_year"], weak["promoted"]) == ("Đ", True)
 
+    # Every change to conduct and attendance is kept: who, when, old → new.
+    log = (
+        await school.h.client.get(f"/classes/{school.class_name}/conduct/changes", headers=homeroom)
+    ).json()
+    first = str(school.students[0])
+    assert {"term": "HK1", "column": "conduct", "old_value": None, "new_value": "T"}.items() <= next(
+        c for c in log if c["student_id"] == first and c["term"] == "HK1" and c["column"] == "conduct"
+    ).items()
+    lowered = [
+        c
+        for c in log
+        if c["student_id"] == first and c["term"] == "HK2" and c["column"] == "absent_unexcused"
+    ]
+    assert [(c["old_value"], c["new_value"]) for c in lowered] == [("0", "3"), ("3", "2")]
+    assert all(c["changed_by"] == str(school.homeroom) for c in log)
+    assert not [c for c in log if c["column"] == "absent_excused" and c["old_value"] == "20"]
+
     # One score changes → the year result changes at once (ĐTBmcn of Vật lí = (3 + 2·6.5)/3 = 5.3).
     await school.fill("Vật lí", "HK2", ["9", "6.5"], reason="nhập lại")
     weak = (await school.results())["students"][1]

@@ -116,6 +116,26 @@ class EntryChange(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class ConductChange(Base):
+    """The audit of every change to conduct, attendance, summer training and re-examination."""
+
+    __tablename__ = "conduct_changes"
+
+    id: Mapped[int] = mapped_column(_id_type, primary_key=True, autoincrement=True)
+    school_id: Mapped[str] = mapped_column(String(64), index=True)
+    school_year: Mapped[str] = mapped_column(String(9))
+    class_name: Mapped[str] = mapped_column(String(40), index=True)
+    student_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    term: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    """HK1 / HK2, or None for a year-end value (summer training, re-examination)."""
+    column: Mapped[str] = mapped_column(String(60))
+    old_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    new_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    changed_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    changed_by_name: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Student(Base):
     """Grades' copy of a student, from identity's events (only what a class list needs)."""
 

@@ -4,6 +4,7 @@ plan (subjects, periods per year)."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Path, Request
@@ -126,6 +127,41 @@ async def put_conduct(
         await require_homeroom(session, grades.roster.roster, principal, _year(request), class_name)
         view = await grades.conduct.save_terms(session, principal, _year(request), class_name, changes)
         return _out(view)
+
+
+class ConductChangeOut(BaseModel):
+    student_id: uuid.UUID
+    term: str | None
+    column: str
+    old_value: str | None
+    new_value: str | None
+    changed_by: uuid.UUID
+    changed_by_name: str
+    changed_at: datetime
+
+
+@router.get("/{class_name}/conduct/changes", response_model=list[ConductChangeOut])
+async def get_conduct_changes(
+    principal: CurrentPrincipal, request: Request, class_name: str = ClassName
+) -> list[ConductChangeOut]:
+    """Every change to the class's conduct, attendance and year-end values: who, when, old → new."""
+    grades = grades_of(request)
+    async with runtime_of(request).db.transaction() as session:
+        await require_class_reader(session, grades.roster.roster, principal, _year(request), class_name)
+        rows = await grades.conduct.changes(session, principal.school_id, _year(request), class_name)
+    return [
+        ConductChangeOut(
+            student_id=r.student_id,
+            term=r.term,
+            column=r.column,
+            old_value=r.old_value,
+            new_value=r.new_value,
+            changed_by=r.changed_by,
+            changed_by_name=r.changed_by_name,
+            changed_at=r.changed_at,
+        )
+        for r in rows
+    ]
 
 
 @router.put("/{class_name}/year-end", response_model=list[StudentConductOut])

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hbs_grades.models import TermRecord, YearExtra
+from hbs_grades.models import ConductChange, TermRecord, YearExtra
 
 
 class ConductRepository:
@@ -40,5 +40,19 @@ class ConductRepository:
             query = query.where(YearExtra.student_id.in_(list(student_ids)))
         return {r.student_id: r for r in (await session.execute(query)).scalars()}
 
-    def add(self, session: AsyncSession, row: TermRecord | YearExtra) -> None:
+    def add(self, session: AsyncSession, row: TermRecord | YearExtra | ConductChange) -> None:
         session.add(row)
+
+    async def changes(
+        self, session: AsyncSession, school_id: str, school_year: str, class_name: str
+    ) -> list[ConductChange]:
+        result = await session.execute(
+            select(ConductChange)
+            .where(
+                ConductChange.school_id == school_id,
+                ConductChange.school_year == school_year,
+                ConductChange.class_name == class_name,
+            )
+            .order_by(ConductChange.id)
+        )
+        return list(result.scalars())

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_grades.conduct.repository import ConductRepository
-from hbs_grades.models import Student, Term, TermRecord, YearExtra
+from hbs_grades.models import ConductChange, Student, Term, TermRecord, YearExtra
 from hbs_grades.plan.repository import PlanRepository
 from hbs_grades.results import Level
 from hbs_grades.roster.repository import RosterRepository
@@ -149,11 +149,61 @@ class ConductService:
                 self.conduct.add(session, record)
                 current.records[(row.student_id, row.term.value)] = record
             for key, value in clean.items():
+                self._log(
+                    session,
+                    principal,
+                    school_year,
+                    class_name,
+                    row.student_id,
+                    row.term.value,
+                    key,
+                    getattr(record, key),
+                    value,
+                )
                 setattr(record, key, value)
             record.updated_by = principal.user_id
             record.updated_at = datetime.now(UTC)
         await session.flush()
         return current
+
+    def _log(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        school_year: str,
+        class_name: str,
+        student_id: uuid.UUID,
+        term: str | None,
+        column: str,
+        old: object,
+        new: object,
+    ) -> None:
+        """One change-log row per value that really changes (who, when, old → new)."""
+        before = None if old is None else str(old)
+        after = None if new is None else str(new)
+        if before == after:
+            return
+        self.conduct.add(
+            session,
+            ConductChange(
+                school_id=principal.school_id,
+                school_year=school_year,
+                class_name=class_name,
+                student_id=student_id,
+                term=term,
+                column=column,
+                old_value=before,
+                new_value=after,
+                changed_by=principal.user_id,
+                changed_by_name=principal.name,
+                changed_at=datetime.now(UTC),
+            ),
+        )
+
+    async def changes(
+        self, session: AsyncSession, school_id: str, school_year: str, class_name: str
+    ) -> list[ConductChange]:
+        return await self.conduct.changes(session, school_id, school_year, class_name)
 
     async def save_extras(
         self,
@@ -232,8 +282,33 @@ class ConductService:
                 self.conduct.add(session, extra)
                 current.extras[row.student_id] = extra
             if "summer_training" in clean:
+                self._log(
+                    session,
+                    principal,
+                    school_year,
+                    class_name,
+                    row.student_id,
+                    None,
+                    "summer_training",
+                    extra.summer_training,
+                    clean["summer_training"],
+                )
                 extra.summer_training = clean["summer_training"]  # type: ignore[assignment]
             if "reexam" in clean:
-                extra.reexam = dict(clean["reexam"])  # type: ignore[call-overload]
+                new_reexam = dict(clean["reexam"])  # type: ignore[call-overload]
+                old_reexam = dict(extra.reexam or {})
+                for code in sorted(set(old_reexam) | set(new_reexam)):
+                    self._log(
+                        session,
+                        principal,
+                        school_year,
+                        class_name,
+                        row.student_id,
+                        None,
+                        f"reexam.{code}",
+                        old_reexam.get(code),
+                        new_reexam.get(code),
+                    )
+                extra.reexam = new_reexam
         await session.flush()
         return current
