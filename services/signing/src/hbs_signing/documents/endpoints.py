@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from fastapi import APIRouter, Request
@@ -57,7 +58,7 @@ async def document_info(
 async def document_pdf(document_id: uuid.UUID, principal: CurrentPrincipal, request: Request) -> Response:
     document = await _visible(request, principal, document_id)
     store: DocumentStore = request.app.state.document_store
-    content = store.get(document.sha256)
+    content = await asyncio.to_thread(store.get, document.sha256)
     return Response(
         content,
         media_type="application/pdf",

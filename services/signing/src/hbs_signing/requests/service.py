@@ -269,7 +269,7 @@ class SigningRequestService:
         except (NoUsableCertificate, TokenError, CertificateRefused, ActivationError, Refused) as error:
             await self._fail(session, job, str(error))
             return
-        digest = self.store.put(signed)
+        digest = await asyncio.to_thread(self.store.put, signed)  # file write + fsync: off the loop
         document = SignedDocument(
             school_id=job.school_id,
             sha256=digest,
@@ -364,7 +364,7 @@ class SigningRequestService:
                 f"the base document has {document.signature_count} signatures; "
                 f"a {job.signer_role} signature must be number {expected + 1}"
             )
-        pdf = self.store.get(document.sha256)
+        pdf = await asyncio.to_thread(self.store.get, document.sha256)
         _check_signature_count(pdf, document.signature_count)
         return document, pdf
 
