@@ -348,9 +348,21 @@ def test_first_sign_in_on_the_portal_forces_a_new_password(system: SystemClient)
 def test_the_portal_keeps_a_session_alive_by_refreshing_its_token(system: SystemClient) -> None:
     # The test stack refreshes on every request (margin 3600 s > the 5-minute token lifetime),
     # so each page below is served with a newly rotated token.
+    teacher_id = str(demo_person("gv.van").user_id)
+
+    def rotations() -> int:
+        with system.client("identity", system.token("quantri")) as identity:
+            entries = identity.get(
+                "/audit",
+                params={"action": "refresh.rotated", "object_id": teacher_id, "limit": 1000},
+            ).json()
+        return len(entries)
+
+    before = rotations()
     with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as browser:
         browser.post("/login", data={"username": "gv.van", "password": DEMO_PASSWORD})
         for _ in range(3):
             page = browser.get("/sheets")
             assert page.status_code == 200
             assert "Ngữ văn" in page.text
+    assert rotations() >= before + 3
