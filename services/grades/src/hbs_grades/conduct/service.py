@@ -47,6 +47,10 @@ def parse_sessions(value: object) -> int:
     return int(text)
 
 
+def _not_in_class(index: int, student_id: uuid.UUID) -> CellProblem:
+    return CellProblem(index, student_id, "", "student_id", str(student_id), "học sinh không có trong lớp")
+
+
 @dataclass(frozen=True)
 class TermChange:
     student_id: uuid.UUID
@@ -106,16 +110,7 @@ class ConductService:
         parsed: list[tuple[TermChange, dict[str, object]]] = []
         for index, row in enumerate(rows):
             if row.student_id not in names:
-                problems.append(
-                    CellProblem(
-                        index,
-                        row.student_id,
-                        "",
-                        "student_id",
-                        str(row.student_id),
-                        "học sinh không có trong lớp",
-                    )
-                )
+                problems.append(_not_in_class(index, row.student_id))
                 continue
             clean: dict[str, object] = {}
             for key, value in row.values.items():
@@ -223,16 +218,7 @@ class ConductService:
         parsed: list[tuple[ExtraChange, dict[str, object]]] = []
         for index, row in enumerate(rows):
             if row.student_id not in names:
-                problems.append(
-                    CellProblem(
-                        index,
-                        row.student_id,
-                        "",
-                        "student_id",
-                        str(row.student_id),
-                        "học sinh không có trong lớp",
-                    )
-                )
+                problems.append(_not_in_class(index, row.student_id))
                 continue
             name = names[row.student_id]
             clean: dict[str, object] = {}
