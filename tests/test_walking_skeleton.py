@@ -337,10 +337,14 @@ def test_first_sign_in_on_the_portal_forces_a_new_password(system: SystemClient)
             },
         )
         assert changed.status_code == 303
-        assert changed.headers["location"] == "/sheets?notice=password"
+        # A student has no score sheets: they land on the first page of their own menu.
+        home, _, notice = changed.headers["location"].partition("?")
+        assert home != "/sheets"
+        assert notice == "notice=password"
+        assert "Đã đổi mật khẩu" in browser.get(changed.headers["location"]).text
         browser.post("/logout")
         again = browser.post("/login", data={"username": login, "password": "Mat-khau-moi-2026"})
-        assert again.headers["location"] == "/sheets"
+        assert again.headers["location"] == home
         old = browser.post("/login", data={"username": login, "password": initial})
         assert old.status_code == 401
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from hbs_portal.settings import PortalSettings
-from hbs_portal.web import pages
+from hbs_portal.web import account, sheets, verify
 from hbs_portal.web.backends import Backends
 from hbs_shared.service import ServiceRuntime, create_service_app
 
@@ -22,7 +22,10 @@ def create_app(settings: PortalSettings) -> FastAPI:
         await backends.close()
 
     app = create_service_app(
-        runtime, title="HBS portal", routers=[pages.router], on_shutdown=[close_backends]
+        runtime,
+        title="HBS portal",
+        routers=[account.router, sheets.router, verify.router],
+        on_shutdown=[close_backends],
     )
     app.state.backends = backends
     app.state.settings = settings

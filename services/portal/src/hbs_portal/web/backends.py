@@ -40,7 +40,8 @@ class Backends:
             headers["authorization"] = f"Bearer {token}"
         return headers
 
-    async def _call(self, method: str, url: str, token: str | None, **kwargs: Any) -> httpx.Response:
+    async def call(self, method: str, url: str, token: str | None, **kwargs: Any) -> httpx.Response:
+        """One call with the user's token; errors become BackendError with the service's Vietnamese title."""
         headers = {**self._headers(token), **kwargs.pop("headers", {})}
         try:
             try:
@@ -62,20 +63,20 @@ class Backends:
         return response
 
     async def sign_in(self, username: str, password: str) -> dict[str, Any]:
-        response = await self._call(
+        response = await self.call(
             "POST",
             f"{self.identity_url}/auth/token",
             None,
             json={"username": username, "password": password},
         )
         token: dict[str, Any] = response.json()
-        me = await self._call("GET", f"{self.identity_url}/me", token["access_token"])
+        me = await self.call("GET", f"{self.identity_url}/me", token["access_token"])
         return {**token, "me": me.json()}
 
     async def refresh(self, refresh_token: str) -> dict[str, Any]:
         """A new access token and refresh token (the old refresh token is spent)."""
         try:
-            response = await self._call(
+            response = await self.call(
                 "POST",
                 f"{self.identity_url}/auth/refresh",
                 None,
@@ -89,13 +90,13 @@ class Backends:
         return result
 
     async def logout(self, refresh_token: str) -> None:
-        await self._call(
+        await self.call(
             "POST", f"{self.identity_url}/auth/logout", None, json={"refresh_token": refresh_token}
         )
 
     async def change_password(self, token: str, current: str, new: str) -> dict[str, Any]:
         result: dict[str, Any] = (
-            await self._call(
+            await self.call(
                 "POST",
                 f"{self.identity_url}/auth/password",
                 token,
@@ -105,12 +106,12 @@ class Backends:
         return result
 
     async def sheets(self, token: str) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = (await self._call("GET", f"{self.grades_url}/sheets", token)).json()
+        result: list[dict[str, Any]] = (await self.call("GET", f"{self.grades_url}/sheets", token)).json()
         return result
 
     async def sheet(self, token: str, sheet_id: str) -> dict[str, Any]:
         result: dict[str, Any] = (
-            await self._call("GET", f"{self.grades_url}/sheets/{sheet_id}", token)
+            await self.call("GET", f"{self.grades_url}/sheets/{sheet_id}", token)
         ).json()
         return result
 
@@ -121,16 +122,16 @@ class Backends:
         if activation_id is not None:
             body["activation_id"] = activation_id
         result: dict[str, Any] = (
-            await self._call("POST", f"{self.grades_url}/sheets/{sheet_id}/{action}", token, json=body)
+            await self.call("POST", f"{self.grades_url}/sheets/{sheet_id}/{action}", token, json=body)
         ).json()
         return result
 
     async def signing_pin_status(self, token: str) -> dict[str, Any]:
-        result: dict[str, Any] = (await self._call("GET", f"{self.signing_url}/signing-pin", token)).json()
+        result: dict[str, Any] = (await self.call("GET", f"{self.signing_url}/signing-pin", token)).json()
         return result
 
     async def set_signing_pin(self, token: str, pin: str, current_pin: str | None) -> None:
-        await self._call(
+        await self.call(
             "PUT",
             f"{self.signing_url}/signing-pin",
             token,
@@ -139,7 +140,7 @@ class Backends:
 
     async def activate(self, token: str, pin: str, subject_ids: list[str]) -> str:
         """Signature activation for these documents: the PIN, never the login, lets them sign."""
-        response = await self._call(
+        response = await self.call(
             "POST",
             f"{self.signing_url}/activations",
             token,
@@ -150,12 +151,12 @@ class Backends:
 
     async def verify_code(self, code: str) -> dict[str, Any]:
         """Public: no token. The report of the document printed with this code."""
-        result: dict[str, Any] = (await self._call("GET", f"{self.signing_url}/verify/{code}", None)).json()
+        result: dict[str, Any] = (await self.call("GET", f"{self.signing_url}/verify/{code}", None)).json()
         return result
 
     async def verify_pdf(self, pdf: bytes) -> dict[str, Any]:
         result: dict[str, Any] = (
-            await self._call(
+            await self.call(
                 "POST",
                 f"{self.signing_url}/verify",
                 None,
@@ -166,5 +167,5 @@ class Backends:
         return result
 
     async def document_pdf(self, token: str, document_id: str) -> bytes:
-        response = await self._call("GET", f"{self.signing_url}/documents/{document_id}/pdf", token)
+        response = await self.call("GET", f"{self.signing_url}/documents/{document_id}/pdf", token)
         return response.content

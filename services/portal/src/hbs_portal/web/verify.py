@@ -1,0 +1,79 @@
+"""Public verification of a signed record, by its printed code or by uploading the PDF."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from hbs_portal.web.backends import BackendError
+from hbs_portal.web.common import (
+    backends_of,
+    templates,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+_ROLE_NAMES = {
+    "subject_teacher": "Giáo viên bộ môn",
+    "homeroom_teacher": "Giáo viên chủ nhiệm",
+    "vice_principal": "Phó Hiệu trưởng",
+    "principal": "Hiệu trưởng",
+    "seal": "Dấu của nhà trường",
+}
+_VERDICTS = {"valid": "Hợp lệ", "invalid": "Không hợp lệ", "indeterminate": "Chưa xác định được"}
+MAX_VERIFY_UPLOAD = 20 * 1024 * 1024
+
+
+def _verify_page(
+    request: Request, *, report: dict[str, Any] | None, error: str | None, status: int = 200
+) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "verify.html",
+        {
+            "web": None,
+            "report": report,
+            "error": error,
+            "roles": _ROLE_NAMES,
+            "verdicts": _VERDICTS,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/verify", response_class=HTMLResponse)
+async def verify_form(request: Request, code: str = "") -> Response:
+    """Public: anyone holding a record checks it by its code or by uploading the file."""
+    if code.strip():
+        return RedirectResponse(f"/verify/{code.strip().upper()}", status_code=303)
+    return _verify_page(request, report=None, error=None)
+
+
+@router.get("/verify/{code}", response_class=HTMLResponse)
+async def verify_by_code(request: Request, code: str) -> Response:
+    if not code.isalnum() or len(code) > 16:
+        return _verify_page(request, report=None, error="Mã tra cứu không hợp lệ.", status=422)
+    try:
+        report = await backends_of(request).verify_code(code.upper())
+    except BackendError as error:
+        return _verify_page(request, report=None, error=error.title, status=error.status)
+    return _verify_page(request, report=report, error=None)
+
+
+@router.post("/verify", response_class=HTMLResponse)
+async def verify_upload(request: Request, file: UploadFile | None = None) -> Response:
+    if file is None or not file.filename:
+        return _verify_page(request, report=None, error="Tệp PDF: chưa chọn tệp.", status=422)
+    content = await file.read(MAX_VERIFY_UPLOAD + 1)
+    if len(content) > MAX_VERIFY_UPLOAD:
+        return _verify_page(request, report=None, error="Tệp PDF: quá 20 MB.", status=413)
+    if not content.startswith(b"%PDF"):
+        return _verify_page(request, report=None, error="Tệp PDF: không phải tệp PDF.", status=422)
+    try:
+        report = await backends_of(request).verify_pdf(content)
+    except BackendError as error:
+        return _verify_page(request, report=None, error=error.title, status=error.status)
+    return _verify_page(request, report=report, error=None)
