@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 need_apt=()
-command -v softhsm2-util >/dev/null 2>&1 || need_apt+=(softhsm2)
-[ -e /usr/lib/softhsm/libsofthsm2.so ] || need_apt+=(softhsm2)
+if ! command -v softhsm2-util >/dev/null 2>&1 || [ ! -e /usr/lib/softhsm/libsofthsm2.so ]; then
+  need_apt+=(softhsm2)
+fi
 command -v pdfsig >/dev/null 2>&1 || need_apt+=(poppler-utils)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)  # the portal's browser tests

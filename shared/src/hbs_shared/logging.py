@@ -68,7 +68,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiokafka", "uvicorn.access", "fontTools", "alembic.runtime.plugins"):
+    # httpx/httpcore log every request URL at INFO: URLs may carry ids, so only warnings pass.
+    for noisy in ("aiokafka", "uvicorn.access", "fontTools", "alembic.runtime.plugins", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
