@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
-import openpyxl
+import openpyxl  # type: ignore[import-untyped]
 import pytest
 
 from hbs_shared.demo import DEMO_PASSWORD
@@ -51,9 +51,11 @@ def test_the_principal_sees_every_class_and_its_result_sheet_with_excel(system: 
         assert "<th>Toán</th>" in page.text
         for name in student_names(system, "11 Toán chuyên"):
             assert name in page.text
-        assert "Tổng hợp cả năm" in page.text and "Lên lớp:" in page.text
+        assert "Tổng hợp cả năm" in page.text
+        assert "Lên lớp:" in page.text
         semester = principal.get("/classes/10A1/results?period=HK1")
-        assert semester.status_code == 200 and "<strong>Học kỳ I</strong>" in semester.text
+        assert semester.status_code == 200
+        assert "<strong>Học kỳ I</strong>" in semester.text
 
         download = principal.get("/classes/10A1/results.xlsx")
         assert download.status_code == 200
@@ -71,12 +73,14 @@ def test_the_board_sees_subject_statistics_per_class_and_grade_with_excel(system
         page = vice.get("/statistics", params={"subject": "TOAN", "period": "HK1"})
         assert page.status_code == 200
         assert "Thống kê kết quả môn Toán – Học kỳ I" in page.text
-        assert "<td>10A1</td>" in page.text and "<td>Khối 10</td>" in page.text
+        assert "<td>10A1</td>" in page.text
+        assert "<td>Khối 10</td>" in page.text
         download = vice.get("/statistics.xlsx", params={"subject": "TOAN", "period": "HK1"})
         assert download.status_code == 200
         openpyxl.load_workbook(io.BytesIO(download.content))
         unknown = vice.get("/statistics", params={"subject": "KHONG_CO"})
-        assert unknown.status_code == 422 and "Môn học: không có môn này." in unknown.text
+        assert unknown.status_code == 422
+        assert "Môn học: không có môn này." in unknown.text
 
 
 def test_a_homeroom_teacher_sees_their_class_but_not_another_class_nor_school_statistics(

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
-import openpyxl
+import openpyxl  # type: ignore[import-untyped]
 import pytest
 
 from hbs_shared.demo import DEMO_PASSWORD
