@@ -164,3 +164,54 @@ def test_the_principal_reads_a_class_conduct(system: SystemClient) -> None:
         assert "Gương mẫu" in page.text
         assert "bạn đang xem" in page.text
         assert principal.get(PAGE + "?term=HK3").status_code == 422
+
+
+def test_a_re_examination_result_is_entered_at_year_end_and_a_bad_one_is_refused_on_its_cell(
+    system: SystemClient, homeroom: httpx.Client, token: str
+) -> None:
+    student = conduct(system, token)[-2]
+    maths = system.token("gv.toan")
+    sheet = next(s for s in system.sheets(maths) if s["class_name"] == CLASS and s["term"] == "HK2")
+    # Conduct Tốt but mathematics failed (ĐTBmcn < 5): re-examined in mathematics.
+    with system.client("grades", maths) as grades:
+        low = grades.put(
+            f"/sheets/{sheet['id']}/scores",
+            json={
+                "expected_version": sheet["version"],
+                "rows": [
+                    {
+                        "student_id": student["student_id"],
+                        "regular": ["2", "2", "2", "2"],
+                        "midterm": "2",
+                        "final": "2",
+                    }
+                ],
+            },
+        )
+    assert low.status_code == 200, low.text
+    with system.client("grades", token) as grades:
+        rated = grades.put(
+            f"/classes/{CLASS}/conduct",
+            json={
+                "rows": [
+                    {"student_id": student["student_id"], "term": term, "conduct": "T"}
+                    for term in ("HK1", "HK2")
+                ]
+            },
+        )
+    assert rated.status_code == 200, rated.text
+
+    page = homeroom.get(PAGE + "?term=year-end").text
+    form = form_fields(page)
+    index = form["sid"].index(student["student_id"])
+    assert f"c{index}_reexam.TOAN" in form
+    form[f"c{index}_reexam.TOAN"] = "mười"
+    refused = homeroom.post(PAGE, data=form)
+    assert refused.status_code == 422
+    assert re.search(rf'name="c{index}_reexam.TOAN" value="mười"[^>]*class="bad"', refused.text)
+    assert next(r for r in conduct(system, token) if r["student_id"] == student["student_id"])["reexam"] == {}
+
+    form[f"c{index}_reexam.TOAN"] = "6,5"
+    assert homeroom.post(PAGE, data=form).status_code == 303
+    after = next(r for r in conduct(system, token) if r["student_id"] == student["student_id"])
+    assert after["reexam"] == {"TOAN": "6.5"}
