@@ -131,7 +131,10 @@ def test_a_stale_version_shows_the_conflict_keeps_the_typed_values_and_shows_the
             f"/sheets/{sheet_id}/scores",
             json={
                 "expected_version": scores["sheet"]["version"],
-                "rows": [{"student_id": scores["rows"][1]["student_id"], "midterm": "3"}],
+                "rows": [
+                    {"student_id": scores["rows"][1]["student_id"], "midterm": "3"},
+                    {"student_id": scores["rows"][2]["student_id"], "final": "1"},
+                ],
             },
         )
     assert other.status_code == 200, other.text
@@ -142,6 +145,9 @@ def test_a_stale_version_shows_the_conflict_keeps_the_typed_values_and_shows_the
     assert "Sổ điểm vừa được lưu ở nơi khác nên chưa lưu gì" in conflict.text
     assert 'name="c1_midterm" value="9,5"' in conflict.text
     assert "đang lưu: 3" in conflict.text
+    # A cell only the other save changed takes the new value: re-saving must not undo it.
+    assert re.search(r'name="c2_final" value="1"', conflict.text)
+    assert "đang lưu: 1</span>" not in conflict.text
     assert api_scores(system, token, sheet_id)["rows"][1]["midterm"] == "3"
 
     # The form now carries the current version: saving again re-applies the typed values.
@@ -149,7 +155,7 @@ def test_a_stale_version_shows_the_conflict_keeps_the_typed_values_and_shows_the
     assert int(again["version"]) == other.json()["sheet"]["version"]
     assert teacher.post(f"/sheets/{sheet_id}/scores", data=again).status_code == 303
     rows = api_scores(system, token, sheet_id)["rows"]
-    assert (rows[1]["midterm"], rows[3]["final"]) == ("9.5", "4")
+    assert (rows[1]["midterm"], rows[2]["final"], rows[3]["final"]) == ("9.5", "1", "4")
 
 
 def test_the_change_log_shows_who_when_old_and_new(teacher: httpx.Client, sheet_id: str) -> None:

@@ -180,6 +180,21 @@ def _changes(scores: dict[str, Any], rows: list[GridRow]) -> list[dict[str, Any]
     ]
 
 
+def _values_before(changes: list[dict[str, Any]], version: int) -> dict[str, dict[str, str]]:
+    """Per student and column, the value the page showed (at `version`) of each cell changed since."""
+    before: dict[str, dict[str, str]] = {}
+    for change in sorted(changes, key=lambda c: int(c["sheet_version"])):
+        if int(change["sheet_version"]) > version:
+            before.setdefault(str(change["student_id"]), {}).setdefault(
+                str(change["column"]), change["old_value"] or ""
+            )
+    return before
+
+
+def _same(typed: str, shown: str) -> bool:
+    return typed.strip().replace(",", ".") == shown
+
+
 def _cell_errors(rows: list[GridRow], problem: dict[str, Any]) -> list[str]:
     """Put the service's per-cell messages on the cells; the lines for the summary box."""
     by_id = {row.student_id: row for row in rows}
@@ -248,19 +263,30 @@ async def _refused(
     problem_field = error.problem.get("field")
     if error.status == 409 and problem_field == "expected_version":
         # Someone else saved meanwhile: show their values beside the typed ones, re-apply on save.
+        backends = backends_of(request)
         try:
             current = await _scores(request, web, sheet_id)
+            log = await backends.call(
+                "GET", f"{backends.grades_url}/sheets/{sheet_id}/changes", web.access_token
+            )
         except BackendError as again:
             return error_page(request, web, again.title, again.status)
+        seen = _values_before(log.json(), scores["sheet"]["version"])
         by_id = {r.student_id: r for r in grid_rows(current)}
         for row in rows:
             fresh = by_id.get(row.student_id)
-            if fresh is not None:
-                row.saved, row.result = fresh.saved, fresh.result
+            if fresh is None:
+                continue
+            row.saved, row.result = fresh.saved, fresh.result
+            for key, value in seen.get(row.student_id, {}).items():
+                # A cell the teacher left as they saw it takes the newer value; only typed ones stay.
+                if _same(row.typed.get(key, ""), value):
+                    row.typed[key] = row.saved.get(key, "")
         state.conflict = True
         state.error = (
-            "Sổ điểm vừa được lưu ở nơi khác nên chưa lưu gì. Điểm bạn đã nhập vẫn còn trong ô; "
-            "giá trị đang lưu hiện bên cạnh những ô khác nhau. Kiểm tra rồi bấm “Lưu” để ghi điểm của bạn."
+            "Sổ điểm vừa được lưu ở nơi khác nên chưa lưu gì. Ô bạn không sửa đã lấy giá trị mới; "
+            "ô bạn đã nhập vẫn giữ điểm của bạn, giá trị đang lưu hiện bên cạnh. "
+            "Kiểm tra rồi bấm “Lưu” để ghi điểm của bạn."
         )
         return render(request, web, current, rows, state, 409)
     if problem_field == "reason":
