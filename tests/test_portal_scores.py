@@ -302,3 +302,66 @@ def test_submit_lists_what_is_missing_then_a_submitted_sheet_needs_a_reason_for_
     assert teacher.post(f"/sheets/{sheet_id}/scores", data=form).status_code == 303
     log = teacher.get(f"/sheets/{sheet_id}/changes").text
     assert re.search(r"<td>8 → 8\.5</td><td>Chấm lại bài kiểm tra cuối kỳ</td>", log)
+
+
+def test_a_comment_only_subject_gets_dat_chua_dat_choices_and_an_exempt_student_is_read_only() -> None:
+    """Thông tư 22: comment-only subjects take Đ / CĐ; an exempt student has no cells to fill."""
+    from types import SimpleNamespace
+
+    from hbs_portal.web.common import templates
+    from hbs_portal.web.scores import PageState, grid_rows
+
+    def row(name: str, status: str, marks: list[str | None]) -> dict[str, Any]:
+        return {
+            "student_id": f"00000000-0000-0000-0000-00000000000{len(name)}",
+            "full_name": name,
+            "regular": marks,
+            "midterm": None,
+            "final": None,
+            "comment": "",
+            "status": status,
+            "result": None,
+            "missing": ["midterm", "final"] if status == "assessed" else [],
+        }
+
+    scores = {
+        "columns": [
+            {"key": "regular_1", "label": "ĐĐGtx 1"},
+            {"key": "regular_2", "label": "ĐĐGtx 2"},
+            {"key": "midterm", "label": "ĐĐGgk"},
+            {"key": "final", "label": "ĐĐGck"},
+            {"key": "comment", "label": "Nhận xét"},
+        ],
+        "rows": [row("Lê An", "assessed", ["Đ", None]), row("Trần Bình", "exempt", [None, None])],
+    }
+    sheet = {
+        "id": "s",
+        "subject": "Giáo dục thể chất",
+        "class_name": "10A1",
+        "term_label": "Học kỳ I",
+        "state": "open",
+        "state_label": "đang nhập điểm",
+        "teacher_id": "t",
+        "teacher_name": "GV",
+        "version": 3,
+        "assessment": "comment",
+    }
+    web = SimpleNamespace(
+        user_id="t", roles=["subject_teacher"], csrf_token="c", display_name="GV", pending_step=None
+    )
+    page = templates.get_template("grades/scores.html").render(
+        web=web,
+        sheet=sheet,
+        columns=scores["columns"],
+        rows=grid_rows(scores),
+        editable=True,
+        comment_only=True,
+        state=PageState(),
+    )
+    first = re.search(r'<select name="c0_regular_1".*?</select>', page, re.S)
+    assert first is not None
+    assert re.findall(r'<option value="([^"]*)"', first.group(0)) == ["", "Đ", "CĐ"]
+    assert '<option value="Đ" selected>' in first.group(0)
+    assert 'Trần Bình <em class="muted">(Miễn)</em>' in page
+    assert 'name="c1_' not in page
+    assert "<th>Kết quả</th>" in page
