@@ -178,6 +178,7 @@ def test_a_re_examination_result_is_entered_at_year_end_and_a_bad_one_is_refused
             f"/sheets/{sheet['id']}/scores",
             json={
                 "expected_version": sheet["version"],
+                "reason": "Nhập lại điểm học kỳ II",  # the sheet may be submitted already
                 "rows": [
                     {
                         "student_id": student["student_id"],

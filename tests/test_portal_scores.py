@@ -114,6 +114,8 @@ def test_a_refused_cell_shows_its_message_on_the_cell_keeps_what_was_typed_and_s
     assert "“11” lớn hơn 10: điểm từ 0 đến 10" in page
     assert re.search(r'name="c2_regular_2" value="tám"[^>]*class="bad"', page)
     assert 'name="c0_final" value="6,5"' in page  # a valid typed value is kept too
+    assert 'data-unsaved="1"' in page  # leaving this page would lose typed work: the browser asks
+    assert 'data-unsaved="1"' not in teacher.get(f"/sheets/{sheet_id}/scores").text
     after = api_scores(system, token, sheet_id)
     assert after["sheet"]["version"] == before["sheet"]["version"]
     assert after["rows"] == before["rows"]

@@ -120,6 +120,7 @@ def _render(
     error: str | None = None,
     problems: list[str] | None = None,
     status_code: int = 200,
+    unsaved: bool = False,
 ) -> Response:
     return templates.TemplateResponse(
         request,
@@ -134,6 +135,7 @@ def _render(
             "notice": notice,
             "error": error,
             "problems": problems or [],
+            "unsaved": unsaved,
             **data,
         },
         status_code=status_code,
@@ -225,7 +227,7 @@ async def save_conduct(request: Request, class_name: str) -> Response:
     rows: list[ConductRow] = data["rows"]
     if not _typed(form, rows, None if section == "year-end" else TERM_KEYS):
         error = "Có ô quá dài (nhận xét tối đa 2000 ký tự), chưa lưu gì."
-        return _render(request, web, class_name, section, data, error=error, status_code=422)
+        return _render(request, web, class_name, section, data, error=error, status_code=422, unsaved=True)
     path, body = _payload(rows, section)
     try:
         await backends.call(
@@ -244,6 +246,7 @@ async def save_conduct(request: Request, class_name: str) -> Response:
             error=f"{failed.title}.",
             problems=problems,
             status_code=failed.status,
+            unsaved=True,
         )
     return RedirectResponse(f"{class_path(class_name)}/conduct?term={section}&notice=saved", status_code=303)
 

@@ -66,6 +66,8 @@ class PageState:
     reason_error: str | None = None
     problems: list[str] = field(default_factory=list)
     missing: list[dict[str, Any]] = field(default_factory=list)
+    unsaved: bool = False
+    """The grid holds typed values that were not saved: leaving the page must warn."""
 
 
 def _saved_cells(row: dict[str, Any]) -> dict[str, str]:
@@ -230,7 +232,7 @@ async def save_scores(request: Request, sheet_id: uuid.UUID) -> Response:
     except BackendError as error:
         return error_page(request, web, error.title, error.status)
     rows, ok = _typed_rows(form, scores, grid_rows(scores))
-    state = PageState(reason=reason)
+    state = PageState(reason=reason, unsaved=True)
     if not version.isdigit() or not 1 <= int(version) < 2**31:
         return error_page(request, web, "Phiên bản sổ điểm: không hợp lệ, xin tải lại trang.", 422)
     # The form's version, not the current one: a save over someone else's is a conflict.
