@@ -106,10 +106,10 @@ _SIGNERS = frozenset({"subject_teacher", "homeroom_teacher", "vice_principal", "
 # The menu: (path, label, roles that see it); None means every signed-in user. First match is home.
 NAV: list[tuple[str, str, frozenset[str] | None]] = [
     ("/sheets", "Sổ điểm", _SIGNERS),
-    ("/classes", "Lớp", _SIGNERS | {"system_admin", "office_admin"}),
-    ("/statistics", "Thống kê", frozenset({"principal", "vice_principal"})),
     ("/signing-pin", "Mã PIN ký số", _SIGNERS),
     ("/password", "Đổi mật khẩu", None),
+    ("/classes", "Lớp", _SIGNERS | {"system_admin", "office_admin"}),
+    ("/statistics", "Thống kê", frozenset({"principal", "vice_principal"})),
 ]
 
 
