@@ -108,6 +108,8 @@ NAV: list[tuple[str, str, frozenset[str] | None]] = [
     ("/sheets", "Sổ điểm", _SIGNERS),
     ("/signing-pin", "Mã PIN ký số", _SIGNERS),
     ("/password", "Đổi mật khẩu", None),
+    ("/classes", "Lớp", _SIGNERS | {"system_admin", "office_admin"}),
+    ("/statistics", "Thống kê", frozenset({"principal", "vice_principal"})),
 ]
 
 

@@ -1,0 +1,263 @@
+"""Conduct (rèn luyện) and attendance of a class per semester, and at year end the summer conduct
+training and re-examination results; only the homeroom teacher edits (Đ6), readers see them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from hbs_portal.models import WebSession
+from hbs_portal.web.backends import BackendError, SessionExpired
+from hbs_portal.web.common import backends_of, error_page, signed_in, templates, to_login
+from hbs_portal.web.reports import RATINGS, bad_query, class_path, scope_of
+from hbs_portal.web.scores import STALE_FORM, local_time
+from hbs_portal.web.sessions import csrf_ok
+
+router = APIRouter(include_in_schema=False)
+
+SECTIONS = {"HK1": "Học kỳ I", "HK2": "Học kỳ II", "year-end": "Cuối năm"}
+TERM_KEYS = ("conduct", "conduct_comment", "absent_excused", "absent_unexcused")
+LIMITS = {"conduct_comment": 2000}
+"""Longest text a field may carry (others: 20); the grades service says what is valid."""
+COLUMN_LABELS = {
+    "conduct": "Rèn luyện",
+    "conduct_comment": "Nhận xét rèn luyện",
+    "absent_excused": "Nghỉ có phép",
+    "absent_unexcused": "Nghỉ không phép",
+    "summer_training": "Rèn luyện hè",
+}
+
+
+@dataclass
+class ConductRow:
+    """One student's line of the section shown: typed values and the service's complaints."""
+
+    student_id: str
+    full_name: str
+    typed: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    reexam_subjects: list[tuple[str, str]] = field(default_factory=list)
+    """(code, name) of the subjects this student is re-examined in (year end)."""
+    summer_training: bool = False
+
+
+def _quoted(class_name: str) -> str:
+    return quote(class_name, safe="")
+
+
+async def _load(request: Request, web: WebSession, class_name: str, section: str) -> dict[str, Any]:
+    """The class's rows for the section, the change log, and whether this user may edit."""
+    backends = backends_of(request)
+    base = f"{backends.grades_url}/classes/{_quoted(class_name)}"
+    students = (await backends.call("GET", f"{base}/conduct", web.access_token)).json()
+    changes = (await backends.call("GET", f"{base}/conduct/changes", web.access_token)).json()
+    scope = await scope_of(request, web)
+    homeroom = any(c["class_name"] == class_name for c in scope["homeroom"])
+    rows: list[ConductRow] = []
+    if section == "year-end":
+        results = (
+            await backends.call(
+                "GET", f"{backends.grades_url}/results/classes/{_quoted(class_name)}", web.access_token
+            )
+        ).json()
+        names = {s["code"]: s["name"] for s in results["subjects"]}
+        needs = {r["student_id"]: r for r in results["students"]}
+        for student in students:
+            need = needs.get(student["student_id"])
+            if need is None or not (need["summer_training_required"] or need["reexam_required"]):
+                continue
+            row = ConductRow(student["student_id"], student["full_name"])
+            row.summer_training = bool(need["summer_training_required"])
+            row.typed["summer_training"] = student["summer_training"] or ""
+            for code in need["reexam_subjects"]:
+                row.reexam_subjects.append((code, names.get(code, code)))
+                row.typed[f"reexam.{code}"] = str(student["reexam"].get(code) or "")
+            rows.append(row)
+    else:
+        for student in students:
+            term = student["terms"][section]
+            row = ConductRow(student["student_id"], student["full_name"])
+            row.typed = {
+                "conduct": term["conduct"] or "",
+                "conduct_comment": term["conduct_comment"],
+                "absent_excused": str(term["absent_excused"]),
+                "absent_unexcused": str(term["absent_unexcused"]),
+            }
+            rows.append(row)
+    names_by_id = {s["student_id"]: s["full_name"] for s in students}
+    log = [
+        {
+            **c,
+            "full_name": names_by_id.get(c["student_id"], "(đã rời lớp)"),
+            "when": local_time(c["changed_at"]),
+            "label": _label(c["column"]),
+            "term_label": SECTIONS.get(c["term"] or "", "Cả năm"),
+        }
+        for c in reversed(changes)
+    ]
+    return {"rows": rows, "changes": log[:300], "editable": homeroom}
+
+
+def _label(column: str) -> str:
+    if column.startswith("reexam."):
+        return f"Kiểm tra lại {column.removeprefix('reexam.')}"
+    return COLUMN_LABELS.get(column, column)
+
+
+def _render(
+    request: Request,
+    web: WebSession,
+    class_name: str,
+    section: str,
+    data: dict[str, Any],
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    problems: list[str] | None = None,
+    status_code: int = 200,
+    unsaved: bool = False,
+) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "grades/conduct.html",
+        {
+            "web": web,
+            "class_name": class_name,
+            "base": class_path(class_name),
+            "section": section,
+            "sections": SECTIONS,
+            "ratings": RATINGS,
+            "notice": notice,
+            "error": error,
+            "problems": problems or [],
+            "unsaved": unsaved,
+            **data,
+        },
+        status_code=status_code,
+    )
+
+
+def _section(value: str) -> str | None:
+    return value if value in SECTIONS else None
+
+
+@router.get("/classes/{class_name}/conduct", response_model=None)
+async def conduct_page(request: Request, class_name: str, term: str = "HK1") -> Response:
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    section = _section(term)
+    if bad := bad_query(class_name) or (None if section else "Học kỳ: chỉ nhận HK1, HK2 hoặc cuối năm."):
+        return error_page(request, web, bad, 422)
+    assert section is not None
+    try:
+        data = await _load(request, web, class_name, section)
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as failed:
+        return error_page(request, web, failed.title, failed.status)
+    notice = "Đã lưu." if request.query_params.get("notice") == "saved" else None
+    return _render(request, web, class_name, section, data, notice=notice)
+
+
+def _typed(form: FormData, rows: list[ConductRow], keys: tuple[str, ...] | None) -> bool:
+    """Put the form's values into the rows; False if a value is too long to send."""
+    by_id = {row.student_id: row for row in rows}
+    ok = True
+    for index, student_id in enumerate(form.getlist("sid")):
+        row = by_id.get(str(student_id))
+        if row is None:
+            continue
+        wanted = keys or tuple(row.typed)
+        for key in wanted:
+            value = form.get(f"c{index}_{key}")
+            if not isinstance(value, str):
+                continue
+            if len(value) > LIMITS.get(key, 20):
+                row.errors[key] = "quá dài"
+                ok = False
+            row.typed[key] = value
+    return ok
+
+
+def _payload(rows: list[ConductRow], section: str) -> tuple[str, dict[str, Any]]:
+    if section == "year-end":
+        extras = []
+        for row in rows:
+            item: dict[str, Any] = {"student_id": row.student_id}
+            if row.summer_training:
+                item["summer_training"] = row.typed.get("summer_training", "")
+            if row.reexam_subjects:
+                item["reexam"] = {
+                    code: row.typed.get(f"reexam.{code}", "") for code, _ in row.reexam_subjects
+                }
+            extras.append(item)
+        return "year-end", {"rows": extras}
+    terms = [
+        {"student_id": row.student_id, "term": section, **{k: row.typed[k] for k in TERM_KEYS}}
+        for row in rows
+    ]
+    return "conduct", {"rows": terms}
+
+
+@router.post("/classes/{class_name}/conduct", response_model=None)
+async def save_conduct(request: Request, class_name: str) -> Response:
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    form = await request.form(max_fields=3000)
+    if not csrf_ok(web, str(form.get("csrf", ""))):
+        return error_page(request, web, STALE_FORM, 403)
+    section = _section(str(form.get("section", "")))
+    if bad := bad_query(class_name) or (None if section else "Học kỳ: chỉ nhận HK1, HK2 hoặc cuối năm."):
+        return error_page(request, web, bad, 422)
+    assert section is not None
+    backends = backends_of(request)
+    try:
+        data = await _load(request, web, class_name, section)
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as failed:
+        return error_page(request, web, failed.title, failed.status)
+    rows: list[ConductRow] = data["rows"]
+    if not _typed(form, rows, None if section == "year-end" else TERM_KEYS):
+        error = "Có ô quá dài (nhận xét tối đa 2000 ký tự), chưa lưu gì."
+        return _render(request, web, class_name, section, data, error=error, status_code=422, unsaved=True)
+    path, body = _payload(rows, section)
+    try:
+        await backends.call(
+            "PUT", f"{backends.grades_url}/classes/{_quoted(class_name)}/{path}", web.access_token, json=body
+        )
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as failed:
+        problems = _problems(rows, failed.problem)
+        return _render(
+            request,
+            web,
+            class_name,
+            section,
+            data,
+            error=f"{failed.title}.",
+            problems=problems,
+            status_code=failed.status,
+            unsaved=True,
+        )
+    return RedirectResponse(f"{class_path(class_name)}/conduct?term={section}&notice=saved", status_code=303)
+
+
+def _problems(rows: list[ConductRow], problem: dict[str, Any]) -> list[str]:
+    by_id = {row.student_id: row for row in rows}
+    lines = []
+    for error in problem.get("errors", []):
+        column, message = str(error.get("column", "")), str(error.get("message", ""))
+        row = by_id.get(str(error.get("student_id")))
+        if row is not None:
+            row.errors[column] = message
+        lines.append(f"{error.get('full_name') or 'Học sinh'}, {_label(column)}: {message}")
+    return lines

@@ -1,0 +1,269 @@
+"""Classes and reports: the class list, the class result sheet (bảng tổng hợp) and subject
+statistics per class and grade level, each with its .xlsx from the grades service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from hbs_portal.models import WebSession
+from hbs_portal.web.backends import BackendError, SessionExpired
+from hbs_portal.web.common import backends_of, error_page, signed_in, templates, to_login
+from hbs_shared.curriculum import SUBJECTS
+
+router = APIRouter(include_in_schema=False)
+
+BOARD = frozenset({"principal", "vice_principal"})
+OVERSEERS = BOARD | {"system_admin", "office_admin"}
+Period = Literal["HK1", "HK2", "year"]
+PERIOD_LABELS = {"HK1": "Học kỳ I", "HK2": "Học kỳ II", "year": "Cả năm"}
+RATINGS = {"T": "Tốt", "K": "Khá", "Đ": "Đạt", "CĐ": "Chưa đạt"}
+
+
+@dataclass
+class ClassLine:
+    """A class as the class list shows it to this user."""
+
+    name: str
+    grade_level: int
+    homeroom: bool = False
+    homeroom_teacher: str | None = None
+    subjects: list[str] = field(default_factory=list)
+
+
+def bad_query(class_name: str | None = None, period: str = "year", subject: str = "TOAN") -> str | None:
+    """The Vietnamese message for a class, period or subject the page cannot name, else None."""
+    if class_name is not None and not 1 <= len(class_name.strip()) <= 40:
+        return "Lớp: không hợp lệ."
+    if period not in PERIOD_LABELS:
+        return "Kỳ: chỉ nhận Học kỳ I, Học kỳ II hoặc Cả năm."
+    if subject not in {s.code for s in SUBJECTS}:
+        return "Môn học: không có môn này."
+    return None
+
+
+def class_path(class_name: str) -> str:
+    """A class's page path: class names carry spaces and Vietnamese letters ("11 Toán chuyên")."""
+    return "/classes/" + quote(class_name, safe="")
+
+
+async def scope_of(request: Request, web: WebSession) -> dict[str, Any]:
+    backends = backends_of(request)
+    answer = await backends.call("GET", f"{backends.identity_url}/authz/scope", web.access_token)
+    scope: dict[str, Any] = answer.json()
+    return scope
+
+
+async def classes_for(request: Request, web: WebSession) -> list[ClassLine]:
+    """Overseers see every class of the school; a teacher the classes they teach or lead."""
+    backends = backends_of(request)
+    if OVERSEERS & set(web.roles):
+        answer = await backends.call("GET", f"{backends.identity_url}/classes", web.access_token)
+        return [
+            ClassLine(c["name"], c["grade_level"], homeroom_teacher=c.get("homeroom_teacher_name"))
+            for c in answer.json()
+        ]
+    scope = await scope_of(request, web)
+    lines: dict[str, ClassLine] = {}
+    for led in scope["homeroom"]:
+        lines.setdefault(led["class_name"], ClassLine(led["class_name"], led["grade_level"])).homeroom = True
+    for taught in scope["teaching"]:
+        line = lines.setdefault(taught["class_name"], ClassLine(taught["class_name"], taught["grade_level"]))
+        line.subjects.append(_subject_name(taught["subject_code"]))
+    return sorted(lines.values(), key=lambda c: (c.grade_level, c.name))
+
+
+def _subject_name(code: str) -> str:
+    return next((s.name for s in SUBJECTS if s.code == code), code)
+
+
+@router.get("/classes", response_model=None)
+async def classes_page(request: Request) -> Response:
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    try:
+        classes = await classes_for(request, web)
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return error_page(request, web, error.title, error.status)
+    return templates.TemplateResponse(
+        request,
+        "grades/classes.html",
+        {"web": web, "classes": classes, "class_path": class_path, "board": bool(OVERSEERS & set(web.roles))},
+    )
+
+
+async def _results(request: Request, web: WebSession, class_name: str) -> dict[str, Any]:
+    backends = backends_of(request)
+    answer = await backends.call(
+        "GET", f"{backends.grades_url}/results/classes/{quote(class_name, safe='')}", web.access_token
+    )
+    results: dict[str, Any] = answer.json()
+    return results
+
+
+def _pick(values: dict[str, Any], period: Period, prefix: str) -> str | None:
+    key = {"HK1": f"{prefix}_semester1", "HK2": f"{prefix}_semester2", "year": f"{prefix}_year"}[period]
+    value = values.get(key)
+    return None if value is None else str(value)
+
+
+def result_rows(results: dict[str, Any], period: Period) -> list[dict[str, Any]]:
+    """Each student's line of the bảng tổng hợp for one period."""
+    column = {"HK1": "semester1", "HK2": "semester2", "year": "year"}[period]
+    rows = []
+    for student in results["students"]:
+        by_code = {s["code"]: s for s in student["subjects"]}
+        subjects = []
+        for subject in results["subjects"]:
+            found = by_code.get(subject["code"])
+            if found is None:
+                subjects.append("")
+            elif found["status"] != "assessed":
+                subjects.append("Miễn" if found["status"] == "exempt" else "KĐG")
+            else:
+                value = found[column] or ""
+                if period == "year" and found.get("after_reexam"):
+                    value = f"{value} → {found['after_reexam']}"
+                subjects.append(value)
+        promoted = student["promoted"]
+        rows.append(
+            {
+                "full_name": student["full_name"],
+                "subjects": subjects,
+                "learning": _pick(student, period, "learning"),
+                "conduct": _pick(student, period, "conduct"),
+                "absent": student["absent_sessions"],
+                "promoted": ""
+                if period != "year"
+                else "Chưa đủ"
+                if promoted is None
+                else "Có"
+                if promoted
+                else "Không",
+                "reasons": student["not_promoted_reasons"],
+                "title": student["title"] if period == "year" else None,
+            }
+        )
+    return rows
+
+
+@router.get("/classes/{class_name}/results", response_model=None)
+async def results_page(request: Request, class_name: str, period: str = "year") -> Response:
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    if bad := bad_query(class_name, period):
+        return error_page(request, web, bad, 422)
+    try:
+        results = await _results(request, web, class_name)
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return error_page(request, web, error.title, error.status)
+    return templates.TemplateResponse(
+        request,
+        "grades/results.html",
+        {
+            "web": web,
+            "results": results,
+            "rows": result_rows(results, cast(Period, period)),
+            "period": period,
+            "periods": PERIOD_LABELS,
+            "ratings": RATINGS,
+            "base": class_path(class_name),
+        },
+    )
+
+
+def _download(answer_content: bytes, headers: dict[str, str]) -> Response:
+    return Response(
+        answer_content,
+        media_type=headers.get("content-type", "application/octet-stream"),
+        headers={
+            "content-disposition": headers.get("content-disposition", "attachment"),
+            "cache-control": "private, no-store",
+        },
+    )
+
+
+@router.get("/classes/{class_name}/results.xlsx", response_model=None)
+async def results_xlsx(request: Request, class_name: str) -> Response:
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    if bad := bad_query(class_name):
+        return error_page(request, web, bad, 422)
+    backends = backends_of(request)
+    try:
+        answer = await backends.call(
+            "GET",
+            f"{backends.grades_url}/results/classes/{quote(class_name, safe='')}/xlsx",
+            web.access_token,
+        )
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return error_page(request, web, error.title, error.status)
+    return _download(answer.content, dict(answer.headers))
+
+
+@router.get("/statistics", response_model=None)
+async def statistics_page(request: Request, subject: str = "TOAN", period: str = "year") -> Response:
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    if bad := bad_query(period=period, subject=subject):
+        return error_page(request, web, bad, 422)
+    backends = backends_of(request)
+    try:
+        answer = await backends.call(
+            "GET",
+            f"{backends.grades_url}/results/subjects/{subject}",
+            web.access_token,
+            params={"period": period},
+        )
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return error_page(request, web, error.title, error.status)
+    return templates.TemplateResponse(
+        request,
+        "grades/statistics.html",
+        {
+            "web": web,
+            "stats": answer.json(),
+            "subjects": SUBJECTS,
+            "subject": subject,
+            "period": period,
+            "periods": PERIOD_LABELS,
+        },
+    )
+
+
+@router.get("/statistics.xlsx", response_model=None)
+async def statistics_xlsx(request: Request, subject: str = "TOAN", period: str = "year") -> Response:
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    if bad := bad_query(period=period, subject=subject):
+        return error_page(request, web, bad, 422)
+    backends = backends_of(request)
+    try:
+        answer = await backends.call(
+            "GET",
+            f"{backends.grades_url}/results/subjects/{subject}/xlsx",
+            web.access_token,
+            params={"period": period},
+        )
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return error_page(request, web, error.title, error.status)
+    return _download(answer.content, dict(answer.headers))

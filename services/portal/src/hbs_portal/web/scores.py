@@ -1,0 +1,445 @@
+"""Score entry for one sheet (sổ điểm): the grid, saving, submitting, the Excel round trip and the
+change log. The grades service validates every cell; this page keeps what the teacher typed."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData, UploadFile
+
+from hbs_portal.models import WebSession
+from hbs_portal.web.backends import BackendError, SessionExpired
+from hbs_portal.web.common import backends_of, error_page, explain, signed_in, templates, to_login
+from hbs_portal.web.sessions import csrf_ok
+
+router = APIRouter(include_in_schema=False)
+
+SCHOOL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
+STALE_FORM = "Biểu mẫu đã cũ, xin tải lại trang rồi thử lại."
+MAX_XLSX_BYTES = 5 * 1024 * 1024
+CELL_LIMITS = {"comment": 2000}
+"""Longest text a cell may carry (anything else: 20); the service says what is valid."""
+NOTICES = {
+    "saved": "Đã lưu sổ điểm.",
+    "submitted": "Đã nộp sổ điểm.",
+    "uploaded": "Đã nhập điểm từ tệp Excel.",
+}
+STATUS_LABELS = {"exempt": "Miễn", "not_assessed": "Không đánh giá"}
+
+
+@dataclass
+class GridRow:
+    """One student's line as the page shows it: what is typed, what is saved, what is wrong."""
+
+    index: int
+    student_id: str
+    full_name: str
+    status: str
+    result: str | None
+    missing: list[str]
+    typed: dict[str, str] = field(default_factory=dict)
+    saved: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, "")
+
+    def differs(self, key: str) -> bool:
+        return self.typed.get(key, "") != self.saved.get(key, "")
+
+
+@dataclass
+class PageState:
+    """Everything the grid page may show besides the sheet itself."""
+
+    notice: str | None = None
+    error: str | None = None
+    conflict: bool = False
+    reason: str = ""
+    reason_error: str | None = None
+    problems: list[str] = field(default_factory=list)
+    missing: list[dict[str, Any]] = field(default_factory=list)
+    unsaved: bool = False
+    """The grid holds typed values that were not saved: leaving the page must warn."""
+
+
+def _saved_cells(row: dict[str, Any]) -> dict[str, str]:
+    cells = {f"regular_{i}": v or "" for i, v in enumerate(row["regular"], start=1)}
+    cells.update(midterm=row["midterm"] or "", final=row["final"] or "", comment=row["comment"] or "")
+    return cells
+
+
+def grid_rows(scores: dict[str, Any]) -> list[GridRow]:
+    labels = {c["key"]: c["label"] for c in scores["columns"]}
+    rows = []
+    for index, row in enumerate(scores["rows"]):
+        saved = _saved_cells(row)
+        rows.append(
+            GridRow(
+                index=index,
+                student_id=row["student_id"],
+                full_name=row["full_name"],
+                status=row["status"],
+                result=row["result"],
+                missing=[labels.get(k, k) for k in row["missing"]],
+                typed=dict(saved),
+                saved=saved,
+            )
+        )
+    return rows
+
+
+def editable(sheet: dict[str, Any], web: WebSession) -> bool:
+    return sheet["state"] in ("open", "submitted") and str(sheet["teacher_id"]) == str(web.user_id)
+
+
+async def _scores(request: Request, web: WebSession, sheet_id: uuid.UUID) -> dict[str, Any]:
+    backends = backends_of(request)
+    response = await backends.call("GET", f"{backends.grades_url}/sheets/{sheet_id}/scores", web.access_token)
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def render(
+    request: Request,
+    web: WebSession,
+    scores: dict[str, Any],
+    rows: list[GridRow],
+    state: PageState,
+    status_code: int = 200,
+) -> Response:
+    sheet = scores["sheet"]
+    return templates.TemplateResponse(
+        request,
+        "grades/scores.html",
+        {
+            "web": web,
+            "sheet": sheet,
+            "columns": scores["columns"],
+            "rows": rows,
+            "editable": editable(sheet, web),
+            "comment_only": sheet["assessment"] == "comment",
+            "state": state,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/sheets/{sheet_id}/scores", response_model=None)
+async def scores_page(request: Request, sheet_id: uuid.UUID) -> Response:
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    try:
+        scores = await _scores(request, web, sheet_id)
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return error_page(request, web, error.title, error.status)
+    notice = NOTICES.get(request.query_params.get("notice", ""))
+    return render(request, web, scores, grid_rows(scores), PageState(notice=notice))
+
+
+def _typed_rows(form: FormData, scores: dict[str, Any], rows: list[GridRow]) -> tuple[list[GridRow], bool]:
+    """The grid with the form's values in it; False if a cell is too long to send."""
+    keys = [c["key"] for c in scores["columns"]]
+    by_id = {row.student_id: row for row in rows}
+    ok = True
+    for index, student_id in enumerate(form.getlist("sid")):
+        row = by_id.get(str(student_id))
+        if row is None or row.status != "assessed":
+            continue  # a student who left the class meanwhile: nothing to keep for them
+        for key in keys:
+            value = form.get(f"c{index}_{key}")
+            if not isinstance(value, str):
+                continue
+            if len(value) > CELL_LIMITS.get(key, 20):
+                row.errors[key] = "quá dài"
+                ok = False
+            row.typed[key] = value
+    return rows, ok
+
+
+def _changes(scores: dict[str, Any], rows: list[GridRow]) -> list[dict[str, Any]]:
+    regular_keys = [c["key"] for c in scores["columns"] if c["key"].startswith("regular_")]
+    return [
+        {
+            "student_id": row.student_id,
+            "regular": [row.typed.get(k, "") for k in regular_keys],
+            "midterm": row.typed.get("midterm", ""),
+            "final": row.typed.get("final", ""),
+            "comment": row.typed.get("comment", ""),
+        }
+        for row in rows
+        if row.status == "assessed"
+    ]
+
+
+def _values_before(changes: list[dict[str, Any]], version: int) -> dict[str, dict[str, str]]:
+    """Per student and column, the value the page showed (at `version`) of each cell changed since."""
+    before: dict[str, dict[str, str]] = {}
+    for change in sorted(changes, key=lambda c: int(c["sheet_version"])):
+        if int(change["sheet_version"]) > version:
+            before.setdefault(str(change["student_id"]), {}).setdefault(
+                str(change["column"]), change["old_value"] or ""
+            )
+    return before
+
+
+def _same(typed: str, shown: str) -> bool:
+    return typed.strip().replace(",", ".") == shown
+
+
+def _cell_errors(rows: list[GridRow], problem: dict[str, Any]) -> list[str]:
+    """Put the service's per-cell messages on the cells; the lines for the summary box."""
+    by_id = {row.student_id: row for row in rows}
+    lines = []
+    for error in problem.get("errors", []):
+        row = by_id.get(str(error.get("student_id")))
+        column = str(error.get("column", ""))
+        message = str(error.get("message", ""))
+        if row is not None:
+            row.errors[column] = message
+        where = f"{error['cell']} – " if error.get("cell") else ""
+        lines.append(
+            f"{where}{error.get('full_name') or 'Học sinh'}, {error.get('column_label', column)}: {message}"
+        )
+    return lines
+
+
+@router.post("/sheets/{sheet_id}/scores", response_model=None)
+async def save_scores(request: Request, sheet_id: uuid.UUID) -> Response:
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    form = await request.form(max_fields=3000)
+    if not csrf_ok(web, str(form.get("csrf", ""))):
+        return error_page(request, web, STALE_FORM, 403)
+    version = str(form.get("version", ""))
+    reason = str(form.get("reason", ""))[:1000]
+    backends = backends_of(request)
+    try:
+        scores = await _scores(request, web, sheet_id)
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return error_page(request, web, error.title, error.status)
+    rows, ok = _typed_rows(form, scores, grid_rows(scores))
+    state = PageState(reason=reason, unsaved=True)
+    if not version.isdigit() or not 1 <= int(version) < 2**31:
+        return error_page(request, web, "Phiên bản sổ điểm: không hợp lệ, xin tải lại trang.", 422)
+    # The form's version, not the current one: a save over someone else's is a conflict.
+    scores["sheet"]["version"] = int(version)
+    if not ok:
+        state.error = "Có ô quá dài (điểm tối đa 20 ký tự, nhận xét 2000), chưa lưu gì."
+        return render(request, web, scores, rows, state, 422)
+    body = {"expected_version": int(version), "rows": _changes(scores, rows), "reason": reason or None}
+    try:
+        await backends.call(
+            "PUT", f"{backends.grades_url}/sheets/{sheet_id}/scores", web.access_token, json=body
+        )
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return await _refused(request, web, sheet_id, scores, rows, state, error)
+    return RedirectResponse(f"/sheets/{sheet_id}/scores?notice=saved", status_code=303)
+
+
+async def _refused(
+    request: Request,
+    web: WebSession,
+    sheet_id: uuid.UUID,
+    scores: dict[str, Any],
+    rows: list[GridRow],
+    state: PageState,
+    error: BackendError,
+) -> Response:
+    """The grid again with the teacher's typed values and why nothing was saved."""
+    problem_field = error.problem.get("field")
+    if error.status == 409 and problem_field == "expected_version":
+        # Someone else saved meanwhile: show their values beside the typed ones, re-apply on save.
+        backends = backends_of(request)
+        try:
+            current = await _scores(request, web, sheet_id)
+            log = await backends.call(
+                "GET", f"{backends.grades_url}/sheets/{sheet_id}/changes", web.access_token
+            )
+        except BackendError as again:
+            return error_page(request, web, again.title, again.status)
+        seen = _values_before(log.json(), scores["sheet"]["version"])
+        by_id = {r.student_id: r for r in grid_rows(current)}
+        for row in rows:
+            fresh = by_id.get(row.student_id)
+            if fresh is None:
+                continue
+            row.saved, row.result = fresh.saved, fresh.result
+            for key, value in seen.get(row.student_id, {}).items():
+                # A cell the teacher left as they saw it takes the newer value; only typed ones stay.
+                if _same(row.typed.get(key, ""), value):
+                    row.typed[key] = row.saved.get(key, "")
+        state.conflict = True
+        state.error = (
+            "Sổ điểm vừa được lưu ở nơi khác nên chưa lưu gì. Ô bạn không sửa đã lấy giá trị mới; "
+            "ô bạn đã nhập vẫn giữ điểm của bạn, giá trị đang lưu hiện bên cạnh. "
+            "Kiểm tra rồi bấm “Lưu” để ghi điểm của bạn."
+        )
+        return render(request, web, current, rows, state, 409)
+    if problem_field == "reason":
+        state.reason_error = f"Lý do sửa: {error.title}."
+    state.error = f"{error.title}."
+    state.problems = _cell_errors(rows, error.problem)
+    return render(request, web, scores, rows, state, error.status)
+
+
+@router.post("/sheets/{sheet_id}/submit-scores", response_model=None)
+async def submit_scores(request: Request, sheet_id: uuid.UUID) -> Response:
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    form = await request.form(max_fields=10)
+    if not csrf_ok(web, str(form.get("csrf", ""))):
+        return error_page(request, web, STALE_FORM, 403)
+    version = str(form.get("version", ""))
+    if not version.isdigit() or not 1 <= int(version) < 2**31:
+        return error_page(request, web, "Phiên bản sổ điểm: không hợp lệ, xin tải lại trang.", 422)
+    backends = backends_of(request)
+    try:
+        await backends.call(
+            "POST",
+            f"{backends.grades_url}/sheets/{sheet_id}/submit",
+            web.access_token,
+            json={"expected_version": int(version)},
+        )
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        try:
+            scores = await _scores(request, web, sheet_id)
+        except BackendError as again:
+            return error_page(request, web, again.title, again.status)
+        state = PageState(error=f"{explain(error)}.", missing=list(error.problem.get("missing", [])))
+        return render(request, web, scores, grid_rows(scores), state, error.status)
+    return RedirectResponse(f"/sheets/{sheet_id}/scores?notice=submitted", status_code=303)
+
+
+@router.get("/sheets/{sheet_id}/scores.xlsx", response_model=None)
+async def download_xlsx(request: Request, sheet_id: uuid.UUID) -> Response:
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    backends = backends_of(request)
+    try:
+        answer = await backends.call("GET", f"{backends.grades_url}/sheets/{sheet_id}/xlsx", web.access_token)
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return error_page(request, web, error.title, error.status)
+    return Response(
+        answer.content,
+        media_type=answer.headers.get("content-type", "application/octet-stream"),
+        headers={
+            "content-disposition": answer.headers.get("content-disposition", "attachment"),
+            "cache-control": "private, no-store",
+        },
+    )
+
+
+@router.post("/sheets/{sheet_id}/scores.xlsx", response_model=None)
+async def upload_xlsx(request: Request, sheet_id: uuid.UUID) -> Response:
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    form = await request.form(max_fields=10, max_files=1)
+    if not csrf_ok(web, str(form.get("csrf", ""))):
+        return error_page(request, web, STALE_FORM, 403)
+    reason = str(form.get("reason", ""))[:1000]
+    upload = form.get("file")
+    data = await upload.read(MAX_XLSX_BYTES + 1) if isinstance(upload, UploadFile) else b""
+    backends = backends_of(request)
+    state = PageState(reason=reason)
+    if not data:
+        state.error = "Tệp Excel: chưa chọn tệp."
+    elif len(data) > MAX_XLSX_BYTES:
+        state.error = "Tệp Excel: lớn quá 5 MB."
+    elif not data.startswith(b"PK"):
+        state.error = "Tệp Excel: không phải tệp .xlsx."
+    else:
+        params = {"reason": reason} if reason.strip() else {}
+        try:
+            await backends.call(
+                "PUT",
+                f"{backends.grades_url}/sheets/{sheet_id}/xlsx",
+                web.access_token,
+                content=data,
+                params=params,
+                headers={"content-type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+            )
+        except SessionExpired:
+            return to_login("expired")
+        except BackendError as error:
+            state.error = "Tệp Excel: " + _upload_message(error)
+            state.problems = _cell_errors([], error.problem)
+            if error.problem.get("field") == "reason":
+                state.reason_error = f"Lý do sửa: {error.title}."
+        else:
+            return RedirectResponse(f"/sheets/{sheet_id}/scores?notice=uploaded", status_code=303)
+    try:
+        scores = await _scores(request, web, sheet_id)
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return error_page(request, web, error.title, error.status)
+    return render(request, web, scores, grid_rows(scores), state, 422)
+
+
+def _upload_message(error: BackendError) -> str:
+    if error.status == 409 and error.problem.get("field") == "expected_version":
+        return (
+            "tệp được tải về trước lần lưu gần nhất của sổ điểm nên chưa nhập gì. "
+            "Hãy tải về tệp mới, nhập lại rồi tải lên."
+        )
+    return f"{error.title}."
+
+
+@router.get("/sheets/{sheet_id}/changes", response_model=None)
+async def changes_page(request: Request, sheet_id: uuid.UUID) -> Response:
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    backends = backends_of(request)
+    try:
+        scores = await _scores(request, web, sheet_id)
+        answer = await backends.call(
+            "GET", f"{backends.grades_url}/sheets/{sheet_id}/changes", web.access_token
+        )
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return error_page(request, web, error.title, error.status)
+    names = {row["student_id"]: row["full_name"] for row in scores["rows"]}
+    changes = [
+        {
+            **change,
+            "full_name": names.get(change["student_id"], "(đã rời lớp)"),
+            "when": local_time(change["changed_at"]),
+        }
+        for change in reversed(answer.json())
+    ]
+    return templates.TemplateResponse(
+        request, "grades/changes.html", {"web": web, "sheet": scores["sheet"], "changes": changes}
+    )
+
+
+def local_time(stamp: str) -> str:
+    """A service timestamp as the school's clock reads it (dd/mm/yyyy hh:mm)."""
+    moment = datetime.fromisoformat(stamp)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+    return moment.astimezone(SCHOOL_TIME).strftime("%d/%m/%Y %H:%M")

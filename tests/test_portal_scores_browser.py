@@ -1,0 +1,85 @@
+"""The score entry grid in a real browser (Debian's Chromium, headless): a teacher types scores
+with the keyboard only, saves, and sees the computed semester average (Thông tư 22, ĐTBmhk)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+
+from hbs_shared.demo import DEMO_PASSWORD
+from hbs_shared.devstack.drive import SystemClient
+
+pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="vi-VN")
+    yield context.new_page()
+    context.close()
+
+
+def test_teacher_types_scores_with_the_keyboard_saves_and_sees_the_semester_average(
+    page: Page, system: SystemClient
+) -> None:
+    token = system.token("gv.toan")
+    sheet = next(
+        s for s in system.sheets(token) if s["class_name"] == "11 Toán chuyên" and s["term"] == "HK2"
+    )
+    page.goto(system.stack.url("portal") + "/")
+    page.get_by_label("Tên đăng nhập").fill("gv.toan")
+    page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.locator(f'tr[data-sheet="{sheet["id"]}"]').get_by_role("link", name="Nhập điểm").click()
+    expect(page.get_by_role("heading", name="Sổ điểm Toán – lớp 11 Toán chuyên – Học kỳ II")).to_be_visible()
+
+    first = page.locator('input[name="c0_regular_1"]')
+    first.click()
+    first.select_text()
+    # Across the first row with the right arrow (each cell's text is selected on arrival).
+    for typed in ("8,5", "9", "7", "8", "9", "10"):
+        page.keyboard.type(typed)
+        page.keyboard.press("ArrowRight")
+    expect(page.locator('input[name="c0_comment"]')).to_be_focused()
+    # Enter goes down a row, like a spreadsheet; ArrowUp comes back.
+    page.keyboard.press("Enter")
+    expect(page.locator('input[name="c1_comment"]')).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    expect(page.locator('input[name="c0_comment"]')).to_be_focused()
+    page.keyboard.type("Chăm chỉ")
+
+    # Leaving with unsaved changes asks first.
+    dialogs: list[str] = []
+
+    def dismiss(dialog: Dialog) -> None:
+        dialogs.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    page.get_by_role("link", name="Danh sách sổ điểm").click()
+    expect(page.locator('input[name="c0_comment"]')).to_have_value("Chăm chỉ")
+    assert dialogs == ["beforeunload"]
+
+    page.get_by_role("button", name="Lưu", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Đã lưu sổ điểm.")
+    row = page.locator("tbody tr").first
+    # ĐTBmhk = (8.5 + 9 + 7 + 8 + 2·9 + 3·10) / 9 = 8.94… → 8.9
+    expect(row.locator("td.result")).to_have_text("8.9")
+    expect(page.locator('input[name="c0_regular_1"]')).to_have_value("8.5")
+    with system.client("grades", token) as grades:
+        saved = grades.get(f"/sheets/{sheet['id']}/scores").json()["rows"][0]
+    assert (saved["regular"], saved["midterm"], saved["final"]) == (["8.5", "9", "7", "8"], "9", "10")
