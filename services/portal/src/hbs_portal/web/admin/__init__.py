@@ -1,0 +1,9 @@
+"""The school office's pages (văn phòng, quản trị): import, export, students, accounts, audit, signing."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hbs_portal.web.admin import accounts, audit, exports, imports, signing
+
+ROUTERS: list[APIRouter] = [imports.router, exports.router, accounts.router, audit.router, signing.router]
