@@ -24,7 +24,7 @@ from hbs_portal.web.common import (
     web_sessions,
 )
 from hbs_portal.web.sessions import COOKIE, csrf_ok
-from hbs_portal.web.totp import TICKET_MINUTES, normalise_code, open_ticket, seal_ticket
+from hbs_portal.web.totp import TICKET_MINUTES, normalise_code, open_ticket, roles_after_step, seal_ticket
 from hbs_shared.service import runtime_of
 
 router = APIRouter(include_in_schema=False)
@@ -159,7 +159,8 @@ def _code_page(request: Request, web: WebSession, error: str | None, status: int
 async def code_form(request: Request) -> Response:
     found = await _code_session(request)
     if found is None:
-        return to_login()
+        # Already signed in (or at another step): "/" knows where to go; otherwise sign in again.
+        return RedirectResponse("/", status_code=303) if await current_session(request) else to_login()
     return _code_page(request, found[1], None)
 
 
@@ -264,6 +265,7 @@ async def change_password(
             request, "password.html", {"web": web, "error": error}, status_code=status
         )
     step = pending_step_of(changed)
+    roles = await roles_after_step(request, changed["access_token"], step)
     async with runtime_of(request).db.transaction() as session:
         await web_sessions.replace_tokens(
             session,
@@ -271,7 +273,8 @@ async def change_password(
             changed["access_token"],
             changed.get("refresh_token"),
             pending_step=step,
+            roles=roles,
         )
     if step:
         return RedirectResponse(PENDING_PAGES[step], status_code=303)
-    return RedirectResponse(home_for(web.roles) + "?notice=password", status_code=303)
+    return RedirectResponse(home_for(roles or web.roles) + "?notice=password", status_code=303)

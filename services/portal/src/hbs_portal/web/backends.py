@@ -67,8 +67,12 @@ class Backends:
         body = {"username": username, "password": password} | ({"totp": totp} if totp else {})
         response = await self.call("POST", f"{self.identity_url}/auth/token", None, json=body)
         token: dict[str, Any] = response.json()
-        me = await self.call("GET", f"{self.identity_url}/me", token["access_token"])
-        return {**token, "me": me.json()}
+        return {**token, "me": await self.me(token["access_token"])}
+
+    async def me(self, token: str) -> dict[str, Any]:
+        """Who the token is for, with its roles (none while a step is pending)."""
+        result: dict[str, Any] = (await self.call("GET", f"{self.identity_url}/me", token)).json()
+        return result
 
     async def refresh(self, refresh_token: str) -> dict[str, Any]:
         """A new access token and refresh token (the old refresh token is spent)."""

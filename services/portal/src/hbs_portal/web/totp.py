@@ -75,6 +75,17 @@ def normalise_code(code: str) -> str | None:
     return digits if CODE.match(digits) else None
 
 
+async def roles_after_step(request: Request, access_token: str, step: str | None) -> list[str] | None:
+    """The roles of a token that is no longer restricted (a restricted one carries none)."""
+    if step is not None:
+        return None
+    try:
+        me = await backends_of(request).me(access_token)
+    except BackendError:
+        return None  # the next page's own call will say what is wrong
+    return list(me["roles"])
+
+
 def _qr_svg(uri: str) -> Markup:
     # segno escapes nothing of ours: the SVG is built from the URI's bits, not its text.
     return Markup(segno.make(uri, error="m").svg_inline(scale=4, border=2))  # noqa: S704
@@ -178,20 +189,23 @@ async def setup_confirm(
             request, web, secret=shown_secret, uri=shown_uri, error=failed.title, status=failed.status
         )
     old_refresh = web.refresh_token
+    step = "password" if confirmed.get("must_change_password") else None
+    roles = await roles_after_step(request, confirmed["access_token"], step)
     async with runtime_of(request).db.transaction() as session:
         await web_sessions.replace_tokens(
             session,
             web.id_hash,
             confirmed["access_token"],
             confirmed.get("refresh_token"),
-            pending_step="password" if confirmed.get("must_change_password") else None,
+            pending_step=step,
+            roles=roles,
         )
     if old_refresh:
         # The confirmation started a new token family; the old one has no further use.
         with contextlib.suppress(BackendError):
             await backends_of(request).logout(old_refresh)
     if web.pending_step == "totp_setup":
-        return RedirectResponse(home_for(web.roles) + "?notice=totp", status_code=303)
+        return RedirectResponse(home_for(roles or web.roles) + "?notice=totp", status_code=303)
     return RedirectResponse("/security?notice=totp", status_code=303)
 
 
