@@ -1,0 +1,308 @@
+"""The school office's pages through the portal of the running system, role checks included."""
+
+from __future__ import annotations
+
+import random
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from hbs_shared.demo import DEMO_PASSWORD
+from hbs_shared.devstack.drive import SIGNING_PIN, SystemClient
+
+pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
+
+OFFICE_PAGES = [
+    "/admin/students",
+    "/admin/accounts",
+    "/admin/import",
+    "/admin/export",
+    "/admin/audit",
+    "/admin/signing",
+]
+STUDENT_HEADER = "Mã định danh,Họ và tên,Ngày sinh,Giới tính,Nơi sinh,Lớp\n"
+
+
+def form_value(page: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', page)
+    assert found is not None, page
+    return found.group(1)
+
+
+def national_id() -> str:
+    return "".join(random.choice("0123456789") for _ in range(12))
+
+
+@pytest.fixture
+def office(system: SystemClient) -> Iterator[httpx.Client]:
+    """quantri (office and system admin) signed in to the portal."""
+    with httpx.Client(base_url=system.stack.url("portal"), timeout=60) as portal:
+        signed = portal.post("/login", data={"username": "quantri", "password": DEMO_PASSWORD})
+        assert signed.status_code == 303, signed.text
+        yield portal
+
+
+def sign_in(system: SystemClient, username: str) -> httpx.Client:
+    portal = httpx.Client(base_url=system.stack.url("portal"), timeout=30)
+    assert portal.post("/login", data={"username": username, "password": DEMO_PASSWORD}).status_code == 303
+    return portal
+
+
+def csrf_of(portal: httpx.Client, page: str = "/admin/import") -> str:
+    return form_value(portal.get(page).text, "csrf")
+
+
+def class_id(system: SystemClient, name: str) -> str:
+    with system.client("identity", system.token("quantri")) as identity:
+        return str(next(c["id"] for c in identity.get("/classes").json() if c["name"] == name))
+
+
+def class_national_ids(system: SystemClient, class_name: str) -> set[str]:
+    with system.client("identity", system.token("quantri")) as identity:
+        found = identity.get(f"/classes/{class_id(system, class_name)}/students")
+        assert found.status_code == 200, found.text
+        return {s["national_id"] for s in found.json()}
+
+
+def new_staff(system: SystemClient, roles: list[str]) -> dict[str, Any]:
+    """A fresh staff member with a full token (first password already changed)."""
+    username = f"cb.{uuid.uuid4().hex[:8]}"
+    with system.client("identity", system.token("quantri")) as identity:
+        made = identity.post(
+            "/staff", json={"username": username, "full_name": "Hoàng Văn Nam", "roles": roles}
+        )
+        assert made.status_code == 201, made.text
+        initial = identity.post(f"/accounts/{made.json()['id']}/password").json()["initial_password"]
+    with system.client("identity") as identity:
+        restricted = identity.post("/auth/token", json={"username": username, "password": initial}).json()
+        changed = identity.post(
+            "/auth/password",
+            json={"current_password": initial, "new_password": "mat-khau-moi-2026"},
+            headers={"authorization": f"Bearer {restricted['access_token']}"},
+        )
+        assert changed.status_code == 200, changed.text
+    return {"id": made.json()["id"], "username": username, "token": changed.json()["access_token"]}
+
+
+def test_a_teacher_and_the_principal_get_403_on_every_office_page_and_see_no_office_menu(
+    system: SystemClient,
+) -> None:
+    with sign_in(system, "gv.toan") as teacher:
+        home = teacher.get("/sheets")
+        assert "Nhập dữ liệu" not in home.text
+        assert "Bảo mật đăng nhập" in home.text
+        csrf = form_value(home.text, "csrf")
+        for path in OFFICE_PAGES:
+            refused = teacher.get(path)
+            assert refused.status_code == 403, path
+            assert "Bạn không có quyền mở trang này." in refused.text
+        posted = teacher.post(
+            "/admin/import/check",
+            data={"csrf": csrf, "kind": "students"},
+            files={"file": ("hs.csv", STUDENT_HEADER.encode())},
+        )
+        assert posted.status_code == 403
+        assert teacher.get("/admin/export/students").status_code == 403
+        assert teacher.post("/admin/signing/pin-reset", data={"csrf": csrf}).status_code == 403
+    with sign_in(system, "hieutruong") as principal:
+        assert principal.get("/admin/import").status_code == 403
+        assert principal.get("/admin/accounts").status_code == 403
+    with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as anonymous:
+        assert anonymous.get("/admin/import").headers["location"] == "/login"
+
+
+def test_import_shows_every_bad_row_imports_nothing_then_imports_the_corrected_file(
+    system: SystemClient, office: httpx.Client
+) -> None:
+    page = office.get("/admin/import")
+    assert page.status_code == 200
+    assert "Nhập dữ liệu" in page.text
+    csrf = form_value(page.text, "csrf")
+    template = office.get("/admin/import/students/template")
+    assert template.status_code == 200
+    assert template.content[:2] == b"PK"  # an .xlsx is a zip
+    assert office.get("/admin/import/nothing/template").status_code == 422
+
+    good = [national_id(), national_id()]
+    bad = (
+        STUDENT_HEADER
+        + f"{good[0]},Trịnh Minh Khoa,14/03/2010,Nam,Thái Bình,10A1\n"
+        + f"{national_id()},Lò Thị Mai,31/02/2010,Nữ,Thái Bình,10A1\n"
+        + f"{good[1]},Đặng Văn Quý,01/09/2010,X,Thái Bình,10A1\n"
+    )
+    checked = office.post(
+        "/admin/import/check",
+        data={"csrf": csrf, "kind": "students"},
+        files={"file": ("hoc-sinh.csv", bad.encode())},
+    )
+    assert checked.status_code == 200, checked.text
+    rows = re.findall(r'<tr class="row-error"><td>(\d+)</td>', checked.text)
+    assert rows == ["3", "4"]
+    assert "không dòng nào được nhập" in checked.text
+    assert 'action="/admin/import/run"' not in checked.text
+    assert not set(good) & class_national_ids(system, "10A1")
+
+    fixed = bad.replace("31/02/2010", "28/02/2010").replace(",X,", ",Nam,")
+    checked = office.post(
+        "/admin/import/check",
+        data={"csrf": csrf, "kind": "students"},
+        files={"file": ("hoc-sinh.csv", fixed.encode())},
+    )
+    assert "Tệp hợp lệ: 3 dòng" in checked.text
+    content = form_value(checked.text, "content")
+    forged = office.post("/admin/import/run", data={"csrf": "x" * 30, "kind": "students", "content": content})
+    assert forged.status_code == 403
+    assert not set(good) & class_national_ids(system, "10A1")
+
+    done = office.post("/admin/import/run", data={"csrf": csrf, "kind": "students", "content": content})
+    assert done.status_code == 200, done.text
+    assert "Đã nhập 3 mục từ 3 dòng" in done.text
+    assert set(good) <= class_national_ids(system, "10A1")
+    # The same file again: identity now finds the ids taken, and the portal lists the rows.
+    again = office.post("/admin/import/run", data={"csrf": csrf, "kind": "students", "content": content})
+    assert again.status_code == 422
+    assert len(re.findall(r'class="row-error"', again.text)) == 3
+
+
+def test_import_names_the_field_when_the_form_is_incomplete(office: httpx.Client) -> None:
+    csrf = csrf_of(office)
+    no_file = office.post("/admin/import/check", data={"csrf": csrf, "kind": "students"})
+    assert no_file.status_code == 422
+    assert "Tệp dữ liệu: chưa chọn tệp" in no_file.text
+    no_kind = office.post(
+        "/admin/import/check", data={"csrf": csrf, "kind": "x"}, files={"file": ("a.csv", b"a")}
+    )
+    assert no_kind.status_code == 422
+    assert "Danh sách: hãy chọn" in no_kind.text
+    unreadable = office.post(
+        "/admin/import/check",
+        data={"csrf": csrf, "kind": "staff"},
+        files={"file": ("a.csv", "Tên đăng nhập\n".encode("utf-16"))},
+    )
+    assert unreadable.status_code == 422
+    assert "Tệp dữ liệu: Không đọc được tệp" in unreadable.text
+    garbled = office.post("/admin/import/run", data={"csrf": csrf, "kind": "staff", "content": "%%%"})
+    assert garbled.status_code == 422
+
+
+def test_export_downloads_a_list_and_slips_need_a_confirmation(
+    system: SystemClient, office: httpx.Client
+) -> None:
+    page = office.get("/admin/export")
+    assert page.status_code == 200
+    assert "10A1" in page.text
+    exported = office.get("/admin/export/students")
+    assert exported.status_code == 200
+    assert exported.content[:2] == b"PK"
+    assert exported.headers["cache-control"] == "no-store"
+    csrf = form_value(page.text, "csrf")
+    chosen = class_id(system, "10A2")
+    unconfirmed = office.post("/admin/slips", data={"csrf": csrf, "class_id": chosen, "who": "students"})
+    assert unconfirmed.status_code == 422
+    assert "Xác nhận: hãy đánh dấu" in unconfirmed.text
+    not_a_class = office.post(
+        "/admin/slips", data={"csrf": csrf, "class_id": "10A2", "who": "students", "confirm": "yes"}
+    )
+    assert not_a_class.status_code == 422
+    assert "Lớp: hãy chọn" in not_a_class.text
+    unknown = office.post(
+        "/admin/slips", data={"csrf": csrf, "class_id": str(uuid.uuid4()), "who": "parents", "confirm": "yes"}
+    )
+    assert unknown.status_code == 404
+    slips = office.post(
+        "/admin/slips", data={"csrf": csrf, "class_id": chosen, "who": "students", "confirm": "yes"}
+    )
+    assert slips.status_code == 200
+    assert slips.headers["content-type"] == "application/pdf"
+    assert slips.content.startswith(b"%PDF")
+
+
+def test_the_office_disables_enables_and_issues_a_new_password_with_confirmation(
+    system: SystemClient, office: httpx.Client
+) -> None:
+    person = new_staff(system, ["subject_teacher"])
+    listed = office.get("/admin/accounts")
+    assert person["username"] in listed.text
+    page = office.get(f"/admin/accounts/{person['id']}")
+    assert page.status_code == 200
+    assert "Hoạt động" in page.text
+    csrf = form_value(page.text, "csrf")
+    path = f"/admin/accounts/{person['id']}"
+
+    no_reason = office.post(f"{path}/disable", data={"csrf": csrf, "confirm": "yes"})
+    assert no_reason.status_code == 422
+    assert "Lý do khoá: cần ít nhất 3 ký tự." in no_reason.text
+    unconfirmed = office.post(f"{path}/disable", data={"csrf": csrf, "reason": "Nghỉ việc"})
+    assert unconfirmed.status_code == 422
+    disabled = office.post(f"{path}/disable", data={"csrf": csrf, "reason": "Nghỉ việc", "confirm": "yes"})
+    assert disabled.headers["location"] == f"{path}?done=disable"
+    assert "Đã khoá" in office.get(f"{path}?done=disable").text
+    with system.client("identity") as identity:
+        login = {"username": person["username"], "password": "mat-khau-moi-2026"}
+        assert identity.post("/auth/token", json=login).status_code == 401
+        assert office.post(f"{path}/enable", data={"csrf": csrf, "confirm": "yes"}).status_code == 303
+        assert identity.post("/auth/token", json=login).status_code == 200
+
+    issued = office.post(f"{path}/password", data={"csrf": csrf, "confirm": "yes"})
+    assert issued.status_code == 200
+    password = re.search(r'id="slip-password">([^<]+)<', issued.text)
+    assert password is not None
+    with system.client("identity") as identity:
+        fresh = identity.post(
+            "/auth/token", json={"username": person["username"], "password": password.group(1)}
+        )
+        assert fresh.status_code == 200
+        assert fresh.json()["must_change_password"] is True
+    assert office.get(f"/admin/accounts/{uuid.uuid4()}").status_code == 404
+    assert office.post(f"{path}/delete", data={"csrf": csrf, "confirm": "yes"}).status_code == 404
+
+
+def test_the_audit_log_filters_by_action_and_refuses_a_malformed_filter(office: httpx.Client) -> None:
+    page = office.get("/admin/audit")
+    assert page.status_code == 200
+    assert "sign_in.succeeded" in page.text
+    csrf = form_value(page.text, "csrf")
+    filtered = office.post("/admin/audit", data={"csrf": csrf, "action": "sign_in.succeeded", "limit": "20"})
+    actions = re.findall(
+        r'<tr class="audit-row">\s*<td>[^<]*</td><td>[^<]*</td><td>([^<]+)</td>', filtered.text
+    )
+    assert actions
+    assert set(actions) == {"sign_in.succeeded"}
+    assert len(actions) <= 20
+    malformed = office.post("/admin/audit", data={"csrf": csrf, "action": "DROP TABLE", "limit": "20"})
+    assert malformed.status_code == 422
+    assert "Hành động: chỉ gồm" in malformed.text
+    too_many = office.post("/admin/audit", data={"csrf": csrf, "limit": "5000"})
+    assert too_many.status_code == 422
+    assert "Số dòng: từ 1 đến 1000." in too_many.text
+
+
+def test_the_system_admin_sees_certificates_and_resets_a_signing_pin_with_a_reason(
+    system: SystemClient, office: httpx.Client
+) -> None:
+    person = new_staff(system, ["subject_teacher"])
+    with system.client("signing", person["token"]) as signing:
+        assert signing.put("/signing-pin", json={"pin": SIGNING_PIN}).status_code == 204
+        assert signing.get("/signing-pin").json()["set"] is True
+    page = office.get("/admin/signing")
+    assert page.status_code == 200
+    with system.client("signing", system.token("quantri")) as signing:
+        for certificate in signing.get("/certificates").json():
+            assert f"{certificate['days_left']} ngày" in page.text
+    csrf = form_value(page.text, "csrf")
+    no_reason = office.post("/admin/signing/pin-reset", data={"csrf": csrf, "user_id": person["id"]})
+    assert no_reason.status_code == 422
+    assert "Lý do đặt lại: cần ít nhất 3 ký tự." in no_reason.text
+    no_person = office.post("/admin/signing/pin-reset", data={"csrf": csrf, "user_id": "x", "reason": "Quên"})
+    assert no_person.status_code == 422
+    reset = office.post(
+        "/admin/signing/pin-reset", data={"csrf": csrf, "user_id": person["id"], "reason": "Quên mã PIN"}
+    )
+    assert reset.status_code == 200, reset.text
+    assert "Đã đặt lại mã PIN ký số" in reset.text
+    with system.client("signing", person["token"]) as signing:
+        assert signing.get("/signing-pin").json()["set"] is False
