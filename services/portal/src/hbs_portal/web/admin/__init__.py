@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hbs_portal.web.admin import accounts, audit, exports, imports, signing
+from hbs_portal.web.admin import accounts, audit, exports, imports, signing, students
 
-ROUTERS: list[APIRouter] = [imports.router, exports.router, accounts.router, audit.router, signing.router]
+ROUTERS: list[APIRouter] = [
+    students.router,
+    imports.router,
+    exports.router,
+    accounts.router,
+    audit.router,
+    signing.router,
+]
