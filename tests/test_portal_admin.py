@@ -20,6 +20,7 @@ pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
 OFFICE_PAGES = [
     "/admin/students",
+    "/admin/classes",
     "/admin/accounts",
     "/admin/import",
     "/admin/export",
@@ -399,3 +400,79 @@ def test_search_sends_the_name_in_the_body_and_finds_it_without_diacritics(
     empty = office.post("/admin/students/search", data={"csrf": csrf_of(office), "q": " "})
     assert empty.status_code == 422
     assert "Tìm kiếm: hãy nhập" in empty.text
+
+
+def test_the_office_creates_a_class_assigns_a_teacher_and_a_homeroom_teacher_then_ends_one(
+    system: SystemClient, office: httpx.Client
+) -> None:
+    teacher = new_staff(system, ["subject_teacher", "homeroom_teacher"])
+    page = office.get("/admin/classes")
+    assert page.status_code == 200
+    assert "10A1" in page.text
+    csrf = form_value(page.text, "csrf")
+    year = re.search(r"<option selected>(\d{4}-\d{4})</option>", page.text)
+    assert year is not None
+    name = f"10Z{random.randint(100, 999)}"
+    wrong_grade = office.post(
+        "/admin/classes", data={"csrf": csrf, "name": name, "grade_level": "11", "school_year": year.group(1)}
+    )
+    assert wrong_grade.status_code == 422
+    assert "không thuộc khối 11" in wrong_grade.text
+    made = office.post(
+        "/admin/classes", data={"csrf": csrf, "name": name, "grade_level": "10", "school_year": year.group(1)}
+    )
+    assert made.status_code == 303, made.text
+    path = made.headers["location"]
+
+    assignment = {"csrf": csrf, "kind": "subject_teacher", "teacher_id": teacher["id"]}
+    no_subject = office.post(f"{path}/assignments", data=assignment)
+    assert no_subject.status_code == 422
+    assert "Môn: hãy chọn một môn học." in no_subject.text
+    taught = office.post(f"{path}/assignments", data={**assignment, "subject_code": "TOAN"})
+    assert taught.status_code == 303, taught.text
+    homeroom = office.post(f"{path}/assignments", data={**assignment, "kind": "homeroom_teacher"})
+    assert homeroom.status_code == 303, homeroom.text
+    shown = office.get(path).text
+    assert 'id="homeroom">Hoàng Văn Nam<' in shown
+    assert len(re.findall(r'<tr class="assignment">', shown)) == 2
+    twice = office.post(f"{path}/assignments", data={**assignment, "subject_code": "TOAN"})
+    assert twice.status_code == 422
+    assert "Phân công:" in twice.text
+
+    ends = re.findall(r'action="(/admin/classes/[^"]+/end)"', shown)
+    assert office.post(ends[0], data={"csrf": csrf}).status_code == 303
+    assert len(re.findall(r'<tr class="assignment">', office.get(path).text)) == 1
+    with system.client("identity", system.token("quantri")) as identity:
+        active = identity.get("/assignments", params={"teacher_id": teacher["id"]}).json()
+        assert len(active) == 1
+
+
+def test_the_office_adds_a_staff_member_and_the_system_admin_changes_the_roles(office: httpx.Client) -> None:
+    page = office.get("/admin/accounts")
+    csrf = form_value(page.text, "csrf")
+    username = f"cb.{uuid.uuid4().hex[:8]}"
+    person = {"csrf": csrf, "username": username, "full_name": "Lương Thị Huệ"}
+    no_role = office.post("/admin/staff", data=person)
+    assert no_role.status_code == 422
+    assert "Vai trò: hãy chọn ít nhất một vai trò." in no_role.text
+    bad_name = office.post("/admin/staff", data={**person, "username": "a b", "roles": "office_admin"})
+    assert bad_name.status_code == 422
+    assert "Tên đăng nhập:" in bad_name.text
+    made = office.post("/admin/staff", data={**person, "roles": ["office_admin"]})
+    assert made.status_code == 303, made.text
+    path = made.headers["location"].split("?")[0]
+    assert "Đã thêm cán bộ" in office.get(made.headers["location"]).text
+    taken = office.post("/admin/staff", data={**person, "roles": ["office_admin"]})
+    assert taken.status_code == 422
+
+    staff_id = path.rsplit("/", 1)[1]
+    changed = office.post(
+        f"/admin/staff/{staff_id}/roles",
+        data={"csrf": csrf, "roles": ["subject_teacher", "homeroom_teacher"]},
+    )
+    assert changed.status_code == 303, changed.text
+    shown = office.get(path).text
+    assert "Giáo viên bộ môn, Giáo viên chủ nhiệm" in shown
+    emptied = office.post(f"/admin/staff/{staff_id}/roles", data={"csrf": csrf})
+    assert emptied.status_code == 422
+    assert "Vai trò: hãy chọn ít nhất một vai trò." in emptied.text

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hbs_portal.web.admin import accounts, audit, exports, imports, signing, students
+from hbs_portal.web.admin import accounts, audit, classes, exports, imports, signing, staff, students
 
 ROUTERS: list[APIRouter] = [
     students.router,
+    classes.router,
+    staff.router,
     imports.router,
     exports.router,
     accounts.router,

@@ -43,10 +43,12 @@ async def staff_list(request: Request) -> Response:
     except BackendError as error:
         return failed(request, web, error)
     staff.sort(key=lambda s: s["full_name"])
-    return templates.TemplateResponse(request, "admin/staff.html", {"web": web, "staff": staff})
+    return templates.TemplateResponse(
+        request, "admin/staff.html", {"web": web, "staff": staff, "error": None, "typed": {}}
+    )
 
 
-async def _account_page(
+async def account_view(
     request: Request,
     web: WebSession,
     account_id: uuid.UUID,
@@ -82,10 +84,12 @@ async def account_page(request: Request, account_id: uuid.UUID) -> Response:
     web = await admin_session(request)
     if isinstance(web, Response):
         return web
-    notice = ACTIONS.get(request.query_params.get("done", ""))
-    return await _account_page(
-        request, web, account_id, notice=f"Đã thực hiện: {notice}." if notice else None
-    )
+    done = request.query_params.get("done", "")
+    notice = {
+        "created": "Đã thêm cán bộ. Hãy cấp mật khẩu ban đầu và in phiếu đăng nhập.",
+        "roles": "Đã lưu vai trò.",
+    }.get(done) or (f"Đã thực hiện: {ACTIONS[done]}." if done in ACTIONS else None)
+    return await account_view(request, web, account_id, notice=notice)
 
 
 @router.post("/admin/accounts/{account_id}/{action}", response_class=HTMLResponse)
@@ -104,9 +108,9 @@ async def account_action(
     if action not in ACTIONS:
         return failed(request, web, BackendError(404, "Không tìm thấy trang"))
     if not csrf_ok(web, csrf):
-        return await _account_page(request, web, account_id, error=STALE_FORM, status=403)
+        return await account_view(request, web, account_id, error=STALE_FORM, status=403)
     if confirm != "yes":
-        return await _account_page(
+        return await account_view(
             request,
             web,
             account_id,
@@ -114,7 +118,7 @@ async def account_action(
             status=422,
         )
     if action == "disable" and len(reason.strip()) < 3:
-        return await _account_page(
+        return await account_view(
             request, web, account_id, error="Lý do khoá: cần ít nhất 3 ký tự.", status=422
         )
     office = Office(request, web)
@@ -129,9 +133,9 @@ async def account_action(
             issued: dict[str, Any] = (
                 await office.identity("POST", f"/accounts/{account_id}/password")
             ).json()
-            return await _account_page(request, web, account_id, issued=issued)
+            return await account_view(request, web, account_id, issued=issued)
     except BackendError as error:
         if error.status == 422:
-            return await _account_page(request, web, account_id, error=error.title, status=422)
+            return await account_view(request, web, account_id, error=error.title, status=422)
         return failed(request, web, error)
     return RedirectResponse(f"/admin/accounts/{account_id}?done={action}", status_code=303)
