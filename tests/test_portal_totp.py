@@ -152,7 +152,17 @@ def test_a_teacher_opts_in_from_the_security_page_and_the_office_can_reset_it(
     with system.client("identity", system.token("quantri")) as identity:
         staff = identity.get("/staff").json()
         account_id = next(s["id"] for s in staff if s["username"] == username)
-        assert identity.post(f"/accounts/{account_id}/totp/reset").status_code == 200
+    # The office resets it from the account page (phone lost), after ticking the confirmation.
+    with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as office:
+        office.post("/login", data={"username": "quantri", "password": DEMO_PASSWORD})
+        account_page = office.get(f"/admin/accounts/{account_id}")
+        assert 'id="account-totp">Đang bật<' in account_page.text
+        reset = {"csrf": form_value(account_page.text, "csrf")}
+        unconfirmed = office.post(f"/admin/accounts/{account_id}/totp", data=reset)
+        assert unconfirmed.status_code == 422
+        done = office.post(f"/admin/accounts/{account_id}/totp", data={**reset, "confirm": "yes"})
+        assert done.status_code == 303
+        assert 'id="account-totp">Chưa bật<' in office.get(done.headers["location"]).text
     with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as portal:
         again = portal.post("/login", data={"username": username, "password": NEW_PASSWORD})
         assert again.headers["location"] == "/sheets"
