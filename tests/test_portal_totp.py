@@ -12,6 +12,7 @@ import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from hbs_portal.web.totp import normalise_code, open_ticket, seal_ticket
 from hbs_shared.demo import DEMO_PASSWORD
 from hbs_shared.devstack.drive import SystemClient
 
@@ -225,3 +226,20 @@ def test_in_the_browser_a_vice_principal_sets_up_totp_and_signs_in_with_the_code
     page.get_by_label("Mã xác thực").fill(totp.now())
     page.get_by_role("button", name="Xác nhận").click()
     expect(page.get_by_role("heading", name="Sổ điểm")).to_be_visible()
+
+
+def test_a_sealed_sign_in_opens_only_with_its_own_cookie_and_unaltered() -> None:
+    sealed = seal_ticket("cookie-id-1", "hieutruong", "mật khẩu")
+    assert "mật khẩu" not in sealed
+    assert open_ticket("cookie-id-1", sealed) == ("hieutruong", "mật khẩu")
+    assert open_ticket("cookie-id-2", sealed) is None
+    flipped = sealed[:-6] + ("A" if sealed[-6] != "A" else "B") + sealed[-5:]
+    assert open_ticket("cookie-id-1", flipped) is None
+    assert open_ticket("cookie-id-1", "not base64!") is None
+
+
+def test_a_code_is_six_digits_spaces_allowed() -> None:
+    assert normalise_code(" 123 456 ") == "123456"
+    assert normalise_code("12345") is None
+    assert normalise_code("12345a") is None
+    assert normalise_code("１２３４５６") is None  # full-width digits are not what the app shows

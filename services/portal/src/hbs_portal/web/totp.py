@@ -39,7 +39,7 @@ from hbs_shared.service import runtime_of
 
 router = APIRouter(include_in_schema=False)
 
-CODE = re.compile(r"^\d{6}$")
+CODE = re.compile(r"^[0-9]{6}$")
 _SECRET = re.compile(r"^[A-Z2-7]{16,64}$")
 TICKET_MINUTES = 5
 """How long a right password waits for its code before signing in starts again."""
