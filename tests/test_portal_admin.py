@@ -477,3 +477,35 @@ def test_the_office_adds_a_staff_member_and_the_system_admin_changes_the_roles(o
     emptied = office.post(f"/admin/staff/{staff_id}/roles", data={"csrf": csrf})
     assert emptied.status_code == 422
     assert "Vai trò: hãy chọn ít nhất một vai trò." in emptied.text
+
+
+def test_the_office_adds_a_parent_to_a_student_and_unlinks_it_with_confirmation(
+    system: SystemClient, office: httpx.Client
+) -> None:
+    with system.client("identity", system.token("quantri")) as identity:
+        student = identity.get(f"/classes/{class_id(system, '10A2')}/students").json()[-1]
+    path = f"/admin/students/{student['id']}"
+    csrf = form_value(office.get(path).text, "csrf")
+    parent = {"csrf": csrf, "parent_name": "Đinh Văn Lực", "relationship": "father"}
+    bad_phone = office.post(f"{path}/parents", data={**parent, "parent_phone": "12345"})
+    assert bad_phone.status_code == 422
+    assert "Số điện thoại: cần 10 chữ số" in bad_phone.text
+    phone = "09" + "".join(random.choice("0123456789") for _ in range(8))
+    added = office.post(f"{path}/parents", data={**parent, "parent_phone": phone})
+    assert added.status_code == 303, added.text
+    page = office.get(path).text
+    assert "Đinh Văn Lực" in page
+    assert phone in page
+    unlink = re.search(r'Đinh Văn Lực</td>.*?action="([^"]+/unlink)"', page, re.DOTALL)
+    assert unlink is not None
+    unconfirmed = office.post(unlink.group(1), data={"csrf": csrf})
+    assert unconfirmed.status_code == 422
+    assert "Xác nhận: hãy đánh dấu ô xác nhận bỏ liên kết." in unconfirmed.text
+    assert office.post(unlink.group(1), data={"csrf": csrf, "confirm": "yes"}).status_code == 303
+    assert "Đinh Văn Lực" not in office.get(path).text
+    assert (
+        office.post(
+            f"/admin/students/{uuid.uuid4()}/parents", data={**parent, "parent_phone": ""}
+        ).status_code
+        == 404
+    )

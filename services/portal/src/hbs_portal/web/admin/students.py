@@ -47,6 +47,8 @@ LABELS = {name: label for name, label, _ in FIELDS} | {
     "left_on": "Ngày rời trường",
     "expected_version": "Phiên bản",
     "q": "Tìm kiếm",
+    "phone": "Số điện thoại",
+    "username": "Tên đăng nhập",
 }
 CLEARABLE = frozenset(
     {
@@ -344,6 +346,8 @@ async def student_page(request: Request, student_id: uuid.UUID) -> Response:
         "updated": "Đã lưu thay đổi (một phiên bản mới).",
         "moved": "Đã chuyển lớp.",
         "left": "Đã ghi nhận học sinh rời trường.",
+        "parent": "Đã thêm phụ huynh và liên kết với học sinh.",
+        "unlinked": "Đã bỏ liên kết phụ huynh.",
     }.get(request.query_params.get("done", ""))
     return await _student_page(request, web, student_id, notice=done)
 
@@ -441,3 +445,76 @@ async def student_leaves(request: Request, student_id: uuid.UUID) -> Response:
             return await _student_page(request, web, student_id, error=_explain(error), status=error.status)
         return failed(request, web, error)
     return RedirectResponse(f"/admin/students/{student_id}?done=left", status_code=303)
+
+
+def _phone(text: str) -> str | None:
+    """A Vietnamese mobile number as identity stores it (0 and nine digits), or None if malformed."""
+    digits = re.sub(r"[\s.\-()]", "", text)
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    return digits if re.fullmatch(r"0[0-9]{9}", digits) else None
+
+
+@router.post("/admin/students/{student_id}/parents", response_class=HTMLResponse)
+async def add_parent(request: Request, student_id: uuid.UUID) -> Response:
+    """A new parent account linked to this student (the parent signs in with the phone number)."""
+    web = await admin_session(request)
+    if isinstance(web, Response):
+        return web
+    form = await _form_of(request, web)
+    if isinstance(form, Response):
+        return form
+    try:
+        name = _text(form, "parent_name")
+        if not name:
+            raise FormProblem("Họ tên phụ huynh: chưa nhập.")
+        typed_phone = _text(form, "parent_phone")
+        phone = _phone(typed_phone) if typed_phone else None
+        if typed_phone and phone is None:
+            raise FormProblem("Số điện thoại: cần 10 chữ số, bắt đầu bằng 0.")
+        relationship = _text(form, "relationship")
+        if relationship not in RELATIONSHIPS:
+            raise FormProblem("Quan hệ: hãy chọn Cha, Mẹ hoặc Người giám hộ.")
+    except FormProblem as problem:
+        return await _student_page(request, web, student_id, error=str(problem), status=422)
+    office = Office(request, web)
+    try:
+        await office.identity("GET", f"/students/{student_id}")  # 404 before anything is made
+        await office.identity(
+            "POST",
+            "/parents",
+            json={
+                "full_name": name,
+                "phone": phone,
+                "children": [{"student_id": str(student_id), "relationship": relationship}],
+            },
+        )
+    except BackendError as error:
+        if error.status in (409, 422):
+            message = _explain(error)
+            return await _student_page(
+                request, web, student_id, error=f"Phụ huynh: {message}", status=error.status
+            )
+        return failed(request, web, error)
+    return RedirectResponse(f"/admin/students/{student_id}?done=parent", status_code=303)
+
+
+@router.post("/admin/students/{student_id}/parents/{parent_id}/unlink", response_class=HTMLResponse)
+async def unlink_parent(request: Request, student_id: uuid.UUID, parent_id: uuid.UUID) -> Response:
+    web = await admin_session(request)
+    if isinstance(web, Response):
+        return web
+    form = await _form_of(request, web)
+    if isinstance(form, Response):
+        return form
+    if form.get("confirm") != "yes":
+        return await _student_page(
+            request, web, student_id, error="Xác nhận: hãy đánh dấu ô xác nhận bỏ liên kết.", status=422
+        )
+    try:
+        await Office(request, web).identity("DELETE", f"/parents/{parent_id}/children/{student_id}")
+    except BackendError as error:
+        if error.status in (409, 422):
+            return await _student_page(request, web, student_id, error=_explain(error), status=error.status)
+        return failed(request, web, error)
+    return RedirectResponse(f"/admin/students/{student_id}?done=unlinked", status_code=303)
