@@ -115,6 +115,8 @@ async def _ask_code(request: Request, username: str, password: str) -> Response:
     """The password was right and the account has TOTP: keep the sign-in sealed for the code step."""
     settings: PortalSettings = request.app.state.settings
     async with runtime_of(request).db.transaction() as session:
+        if old := request.cookies.get(COOKIE):
+            await web_sessions.delete(session, old)  # this browser's earlier session, now replaced
         session_id = await web_sessions.create(
             session,
             access_token="",
