@@ -260,6 +260,16 @@ def test_the_office_disables_enables_and_issues_a_new_password_with_confirmation
         )
         assert fresh.status_code == 200
         assert fresh.json()["must_change_password"] is True
+    slip = office.post(f"{path}/slip", data={"csrf": csrf, "confirm": "yes"})
+    assert slip.status_code == 200
+    assert slip.headers["content-type"] == "application/pdf"
+    assert slip.content.startswith(b"%PDF")
+    with system.client("identity") as identity:
+        # The PDF's password replaced the one shown on the page before.
+        stale = identity.post(
+            "/auth/token", json={"username": person["username"], "password": password.group(1)}
+        )
+        assert stale.status_code == 401
     assert office.get(f"/admin/accounts/{uuid.uuid4()}").status_code == 404
     assert office.post(f"{path}/delete", data={"csrf": csrf, "confirm": "yes"}).status_code == 404
 

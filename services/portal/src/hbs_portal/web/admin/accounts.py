@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hbs_portal.models import WebSession
-from hbs_portal.web.admin.access import STALE_FORM, Office, admin_session, failed
+from hbs_portal.web.admin.access import STALE_FORM, Office, admin_session, download, failed
 from hbs_portal.web.backends import BackendError
 from hbs_portal.web.common import templates
 from hbs_portal.web.sessions import csrf_ok
@@ -28,6 +28,7 @@ ACTIONS = {
     "disable": "Khoá tài khoản",
     "enable": "Mở khoá tài khoản",
     "password": "Cấp mật khẩu ban đầu mới",
+    "slip": "Cấp mật khẩu mới và tải phiếu PDF",
     "totp": "Đặt lại xác thực hai lớp",
 }
 templates.env.globals["role_labels"] = ROLE_LABELS
@@ -129,6 +130,9 @@ async def account_action(
             await office.identity("POST", f"/accounts/{account_id}/enable")
         elif action == "totp":
             await office.identity("POST", f"/accounts/{account_id}/totp/reset")
+        elif action == "slip":
+            slip = await office.identity("POST", f"/accounts/{account_id}/sign-in-slip")
+            return download(slip, f"phieu-dang-nhap-{account_id}.pdf")
         else:
             issued: dict[str, Any] = (
                 await office.identity("POST", f"/accounts/{account_id}/password")
