@@ -206,9 +206,13 @@ async def search(request: Request) -> Response:
             return _list_page(
                 request, web, classes, error="Tìm kiếm: hãy nhập họ tên hoặc mã định danh.", status=422
             )
-        page = (
-            await office.identity("POST", "/students/search", json={"q": q, "limit": 100, "offset": 0})
-        ).json()
+        within = _text(form, "class_id")
+        if within and within not in {c["id"] for c in classes}:
+            return _list_page(
+                request, web, classes, error="Lớp: hãy chọn một lớp trong danh sách.", status=422
+            )
+        query = {"q": q, "class_id": within or None, "limit": 100, "offset": 0}
+        page = (await office.identity("POST", "/students/search", json=query)).json()
     except FormProblem as problem:
         return _list_page(request, web, [], error=str(problem), status=422)
     except BackendError as error:
