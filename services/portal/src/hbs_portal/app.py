@@ -7,7 +7,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from hbs_portal.settings import PortalSettings
-from hbs_portal.web import account, conduct, reports, scores, sheets, verify
+from hbs_portal.web import account, conduct, reports, scores, sheets, totp, verify
+from hbs_portal.web.admin import ROUTERS as ADMIN_ROUTERS
 from hbs_portal.web.backends import Backends
 from hbs_shared.service import ServiceRuntime, create_service_app
 
@@ -24,7 +25,16 @@ def create_app(settings: PortalSettings) -> FastAPI:
     app = create_service_app(
         runtime,
         title="HBS portal",
-        routers=[account.router, sheets.router, scores.router, conduct.router, reports.router, verify.router],
+        routers=[
+            account.router,
+            totp.router,
+            sheets.router,
+            scores.router,
+            conduct.router,
+            reports.router,
+            verify.router,
+            *ADMIN_ROUTERS,
+        ],
         on_shutdown=[close_backends],
     )
     app.state.backends = backends

@@ -1,4 +1,5 @@
-"""Signing in and out, and changing one's password (forced at the first sign-in)."""
+"""Signing in (password, then the TOTP code when the account has one) and out, and changing one's
+password (forced at the first sign-in)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from hbs_portal.models import WebSession
 from hbs_portal.settings import PortalSettings
 from hbs_portal.web.backends import BackendError, SessionExpired
 from hbs_portal.web.common import (
+    PENDING_PAGES,
     backends_of,
     current_session,
     error_page,
@@ -21,6 +24,7 @@ from hbs_portal.web.common import (
     web_sessions,
 )
 from hbs_portal.web.sessions import COOKIE, csrf_ok
+from hbs_portal.web.totp import TICKET_MINUTES, normalise_code, open_ticket, roles_after_step, seal_ticket
 from hbs_shared.service import runtime_of
 
 router = APIRouter(include_in_schema=False)
@@ -29,6 +33,8 @@ router = APIRouter(include_in_schema=False)
 @router.get("/")
 async def home(request: Request) -> RedirectResponse:
     web = await current_session(request)
+    if web is not None and web.pending_step:
+        return RedirectResponse(PENDING_PAGES.get(web.pending_step, "/login"), status_code=303)
     return RedirectResponse(home_for(web.roles) if web else "/login", status_code=303)
 
 
@@ -53,29 +59,46 @@ async def login(
             status_code=422,
         )
     try:
-        signed_in = await backends_of(request).sign_in(username, password)
+        signed = await backends_of(request).sign_in(username, password)
     except BackendError as error:
+        if error.status == 401 and error.problem.get("field") == "totp":
+            return await _ask_code(request, username, password)
         return templates.TemplateResponse(
             request,
             "login.html",
             {"error": error.title, "username": username},
-            status_code=401 if error.status == 401 else 503,
+            status_code=error.status if error.status in (401, 429) else 503,
         )
+    return await _open_session(request, signed)
+
+
+def pending_step_of(answer: dict[str, Any]) -> str | None:
+    """The step identity still requires before a full token: password change first, then TOTP."""
+    if answer.get("must_change_password"):
+        return "password"
+    return "totp_setup" if answer.get("totp_setup_required") else None
+
+
+async def _open_session(request: Request, signed: dict[str, Any]) -> Response:
+    """A new web session (new cookie) for a successful sign-in, kept at any pending step."""
     settings: PortalSettings = request.app.state.settings
-    me: dict[str, Any] = signed_in["me"]
+    me: dict[str, Any] = signed["me"]
+    step = pending_step_of(signed)
     async with runtime_of(request).db.transaction() as session:
+        if old := request.cookies.get(COOKIE):
+            await web_sessions.delete(session, old)  # the code step's ticket, if any
         session_id = await web_sessions.create(
             session,
-            access_token=signed_in["access_token"],
+            access_token=signed["access_token"],
             user_id=me["user_id"],
             username=me["username"],
             display_name=me["name"],
             roles=list(me["roles"]),
             lifetime=timedelta(hours=settings.session_hours),
-            refresh_token=signed_in.get("refresh_token"),
-            pending_step="password" if signed_in.get("must_change_password") else None,
+            refresh_token=signed.get("refresh_token"),
+            pending_step=step,
         )
-    target = "/password" if signed_in.get("must_change_password") else home_for(list(me["roles"]))
+    target = PENDING_PAGES[step] if step else home_for(list(me["roles"]))
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE,
@@ -86,6 +109,98 @@ async def login(
         max_age=settings.session_hours * 3600,
     )
     return response
+
+
+async def _ask_code(request: Request, username: str, password: str) -> Response:
+    """The password was right and the account has TOTP: keep the sign-in sealed for the code step."""
+    settings: PortalSettings = request.app.state.settings
+    async with runtime_of(request).db.transaction() as session:
+        if old := request.cookies.get(COOKIE):
+            await web_sessions.delete(session, old)  # this browser's earlier session, now replaced
+        session_id = await web_sessions.create(
+            session,
+            access_token="",
+            user_id="",
+            username=username,
+            display_name="",
+            roles=[],
+            lifetime=timedelta(minutes=TICKET_MINUTES),
+            pending_step="totp",
+        )
+        # The ticket is sealed with the new cookie's id, known only once the row is made.
+        pending = await web_sessions.find(session, session_id)
+        assert pending is not None
+        pending.access_token = seal_ticket(session_id, username, password)
+    response = RedirectResponse("/login/totp", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        session_id,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=TICKET_MINUTES * 60,
+    )
+    return response
+
+
+async def _code_session(request: Request) -> tuple[str, WebSession] | None:
+    web = await current_session(request)
+    session_id = request.cookies.get(COOKIE)
+    if web is None or session_id is None or web.pending_step != "totp":
+        return None
+    return session_id, web
+
+
+def _code_page(request: Request, web: WebSession, error: str | None, status: int = 200) -> Response:
+    return templates.TemplateResponse(
+        request, "totp_login.html", {"web": None, "csrf": web.csrf_token, "error": error}, status_code=status
+    )
+
+
+@router.get("/login/totp", response_class=HTMLResponse)
+async def code_form(request: Request) -> Response:
+    found = await _code_session(request)
+    if found is None:
+        # Already signed in (or at another step): "/" knows where to go; otherwise sign in again.
+        return RedirectResponse("/", status_code=303) if await current_session(request) else to_login()
+    return _code_page(request, found[1], None)
+
+
+@router.post("/login/totp", response_class=HTMLResponse)
+async def code_step(
+    request: Request,
+    csrf: Annotated[str, Form(max_length=64)] = "",
+    code: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """Second step: the 6-digit code; identity counts wrong codes towards its lockout."""
+    found = await _code_session(request)
+    if found is None:
+        return to_login("expired")
+    session_id, web = found
+    if not csrf_ok(web, csrf):
+        return _code_page(request, web, "Biểu mẫu đã cũ, xin tải lại trang rồi thử lại.", 403)
+    ticket = open_ticket(session_id, web.access_token)
+    if ticket is None:
+        return to_login("expired")
+    digits = normalise_code(code)
+    if digits is None:
+        return _code_page(request, web, "Mã xác thực: cần đúng 6 chữ số.", 422)
+    try:
+        signed = await backends_of(request).sign_in(ticket[0], ticket[1], digits)
+    except BackendError as error:
+        if error.status == 429 or error.problem.get("field") == "totp":
+            return _code_page(request, web, error.title, error.status)
+        async with runtime_of(request).db.transaction() as session:
+            await web_sessions.delete(session, session_id)
+        response = templates.TemplateResponse(
+            request,
+            "login.html",
+            {"error": error.title, "username": ticket[0]},
+            status_code=error.status if error.status in (401, 429) else 503,
+        )
+        response.delete_cookie(COOKIE)
+        return response
+    return await _open_session(request, signed)
 
 
 @router.post("/logout")
@@ -107,6 +222,8 @@ async def password_form(request: Request) -> Response:
     web = await current_session(request)
     if web is None:
         return to_login()
+    if web.pending_step == "totp":
+        return RedirectResponse("/login/totp", status_code=303)
     return templates.TemplateResponse(
         request,
         "password.html",
@@ -126,6 +243,8 @@ async def change_password(
     web = await current_session(request)
     if web is None:
         return to_login()
+    if web.pending_step == "totp":
+        return RedirectResponse("/login/totp", status_code=303)
     if not csrf_ok(web, csrf):
         return error_page(request, web, "Biểu mẫu đã cũ, xin tải lại trang rồi thử lại.", 403)
     error: str | None = None
@@ -147,12 +266,17 @@ async def change_password(
         return templates.TemplateResponse(
             request, "password.html", {"web": web, "error": error}, status_code=status
         )
+    step = pending_step_of(changed)
+    roles = await roles_after_step(request, changed["access_token"], step)
     async with runtime_of(request).db.transaction() as session:
         await web_sessions.replace_tokens(
             session,
             web.id_hash,
             changed["access_token"],
             changed.get("refresh_token"),
-            pending_step="password" if changed.get("must_change_password") else None,
+            pending_step=step,
+            roles=roles,
         )
-    return RedirectResponse(home_for(web.roles) + "?notice=password", status_code=303)
+    if step:
+        return RedirectResponse(PENDING_PAGES[step], status_code=303)
+    return RedirectResponse(home_for(roles or web.roles) + "?notice=password", status_code=303)

@@ -62,16 +62,17 @@ class Backends:
             raise BackendError(response.status_code, title, problem)
         return response
 
-    async def sign_in(self, username: str, password: str) -> dict[str, Any]:
-        response = await self.call(
-            "POST",
-            f"{self.identity_url}/auth/token",
-            None,
-            json={"username": username, "password": password},
-        )
+    async def sign_in(self, username: str, password: str, totp: str | None = None) -> dict[str, Any]:
+        """Tokens and who signed in; a 401 naming the field `totp` means the code is needed."""
+        body = {"username": username, "password": password} | ({"totp": totp} if totp else {})
+        response = await self.call("POST", f"{self.identity_url}/auth/token", None, json=body)
         token: dict[str, Any] = response.json()
-        me = await self.call("GET", f"{self.identity_url}/me", token["access_token"])
-        return {**token, "me": me.json()}
+        return {**token, "me": await self.me(token["access_token"])}
+
+    async def me(self, token: str) -> dict[str, Any]:
+        """Who the token is for, with its roles (none while a step is pending)."""
+        result: dict[str, Any] = (await self.call("GET", f"{self.identity_url}/me", token)).json()
+        return result
 
     async def refresh(self, refresh_token: str) -> dict[str, Any]:
         """A new access token and refresh token (the old refresh token is spent)."""
@@ -102,6 +103,20 @@ class Backends:
                 token,
                 json={"current_password": current, "new_password": new},
             )
+        ).json()
+        return result
+
+    async def totp_setup(self, token: str) -> dict[str, Any]:
+        """A new (unconfirmed) TOTP secret and its otpauth URI; replaces an unconfirmed one."""
+        result: dict[str, Any] = (
+            await self.call("POST", f"{self.identity_url}/auth/totp/setup", token)
+        ).json()
+        return result
+
+    async def totp_confirm(self, token: str, code: str) -> dict[str, Any]:
+        """Turns TOTP on; answers fresh tokens (unrestricted once no step is left)."""
+        result: dict[str, Any] = (
+            await self.call("POST", f"{self.identity_url}/auth/totp/confirm", token, json={"code": code})
         ).json()
         return result
 

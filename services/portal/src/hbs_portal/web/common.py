@@ -46,8 +46,8 @@ async def signed_in(request: Request) -> WebSession | Response:
     web = await current_session(request)
     if web is None:
         return to_login()
-    if web.pending_step == "password":
-        return RedirectResponse("/password", status_code=303)
+    if web.pending_step:
+        return RedirectResponse(PENDING_PAGES.get(web.pending_step, "/login"), status_code=303)
     settings: PortalSettings = request.app.state.settings
     margin = settings.token_refresh_margin_seconds
     if not _expires_soon(web.access_token, margin):
@@ -74,6 +74,10 @@ async def signed_in(request: Request) -> WebSession | Response:
     web.access_token = fresh["access_token"]
     web.refresh_token = fresh.get("refresh_token")
     return web
+
+
+# A session in one of these steps is kept on its page until the step is done.
+PENDING_PAGES = {"password": "/password", "totp": "/login/totp", "totp_setup": "/totp/setup"}
 
 
 def to_login(message: str | None = None) -> RedirectResponse:
@@ -103,13 +107,23 @@ def home_for(roles: list[str]) -> str:
 
 
 _SIGNERS = frozenset({"subject_teacher", "homeroom_teacher", "vice_principal", "principal"})
+_ADMINS = frozenset({"office_admin", "system_admin"})
+_STAFF = _SIGNERS | _ADMINS
 # The menu: (path, label, roles that see it); None means every signed-in user. First match is home.
 NAV: list[tuple[str, str, frozenset[str] | None]] = [
     ("/sheets", "Sổ điểm", _SIGNERS),
     ("/signing-pin", "Mã PIN ký số", _SIGNERS),
-    ("/password", "Đổi mật khẩu", None),
-    ("/classes", "Lớp", _SIGNERS | {"system_admin", "office_admin"}),
+    ("/admin/students", "Học sinh", _ADMINS),
+    ("/classes", "Các lớp", _SIGNERS | _ADMINS),
     ("/statistics", "Thống kê", frozenset({"principal", "vice_principal"})),
+    ("/admin/classes", "Quản lý lớp", _ADMINS),
+    ("/admin/accounts", "Cán bộ, tài khoản", _ADMINS),
+    ("/admin/import", "Nhập dữ liệu", _ADMINS),
+    ("/admin/export", "Xuất dữ liệu", _ADMINS),
+    ("/admin/audit", "Nhật ký", frozenset({"system_admin"})),
+    ("/admin/signing", "Ký số", frozenset({"system_admin"})),
+    ("/security", "Bảo mật đăng nhập", _STAFF),
+    ("/password", "Đổi mật khẩu", None),
 ]
 
 

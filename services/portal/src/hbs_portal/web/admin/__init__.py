@@ -1,0 +1,18 @@
+"""The school office's pages (văn phòng, quản trị): import, export, students, accounts, audit, signing."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hbs_portal.web.admin import accounts, audit, classes, exports, imports, signing, staff, students
+
+ROUTERS: list[APIRouter] = [
+    students.router,
+    classes.router,
+    staff.router,
+    imports.router,
+    exports.router,
+    accounts.router,
+    audit.router,
+    signing.router,
+]

@@ -1,0 +1,210 @@
+"""Lớp học và phân công: the classes of the current year, creating one, and who teaches what in a
+class (subject teachers, the homeroom teacher), assigned or ended by the office."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from hbs_portal.models import WebSession
+from hbs_portal.web.admin.access import STALE_FORM, Office, admin_session, failed
+from hbs_portal.web.backends import BackendError
+from hbs_portal.web.common import templates
+from hbs_portal.web.sessions import csrf_ok
+from hbs_shared.curriculum import SUBJECTS, SUBJECTS_BY_CODE
+
+router = APIRouter(include_in_schema=False)
+KINDS = {"subject_teacher": "Giảng dạy", "homeroom_teacher": "Chủ nhiệm"}
+_LEADING_GRADE = re.compile(r"^(1[0-2])")
+
+
+async def _classes_page(
+    request: Request, web: WebSession, *, error: str | None = None, typed: dict[str, str] | None = None
+) -> Response:
+    office = Office(request, web)
+    try:
+        classes = await office.classes()
+        years: list[dict[str, Any]] = (await office.identity("GET", "/school-years")).json()
+    except BackendError as refused:
+        return failed(request, web, refused)
+    current = next((y["name"] for y in years if y.get("current")), years[-1]["name"] if years else "")
+    return templates.TemplateResponse(
+        request,
+        "admin/classes.html",
+        {
+            "web": web,
+            "classes": classes,
+            "years": [y["name"] for y in years],
+            "current_year": current,
+            "typed": typed or {},
+            "error": error,
+        },
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("/admin/classes", response_class=HTMLResponse)
+async def classes_page(request: Request) -> Response:
+    web = await admin_session(request)
+    if isinstance(web, Response):
+        return web
+    return await _classes_page(request, web)
+
+
+@router.post("/admin/classes", response_class=HTMLResponse)
+async def create_class(
+    request: Request,
+    csrf: Annotated[str, Form(max_length=64)] = "",
+    name: Annotated[str, Form(max_length=100)] = "",
+    grade_level: Annotated[str, Form(max_length=5)] = "",
+    school_year: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    web = await admin_session(request)
+    if isinstance(web, Response):
+        return web
+    if not csrf_ok(web, csrf):
+        return failed(request, web, BackendError(403, STALE_FORM))
+    name = name.strip()
+    typed = {"name": name, "grade_level": grade_level, "school_year": school_year}
+    grade = int(grade_level) if grade_level in ("10", "11", "12") else None
+    leading = _LEADING_GRADE.match(name)
+    error = None
+    if not name or len(name) > 40:
+        error = "Tên lớp: cần từ 1 đến 40 ký tự."
+    elif grade is None:
+        error = "Khối: hãy chọn 10, 11 hoặc 12."
+    elif leading and int(leading.group(1)) != grade:
+        error = f"Tên lớp: “{name}” không thuộc khối {grade}."
+    elif not re.fullmatch(r"\d{4}-\d{4}", school_year):
+        error = "Năm học: hãy chọn một năm học."
+    if error:
+        return await _classes_page(request, web, error=error, typed=typed)
+    try:
+        made = (
+            await Office(request, web).identity(
+                "POST", "/classes", json={"name": name, "grade_level": grade, "school_year": school_year}
+            )
+        ).json()
+    except BackendError as refused:
+        if refused.status in (409, 422):
+            return await _classes_page(request, web, error=f"Tên lớp: {refused.title}.", typed=typed)
+        return failed(request, web, refused)
+    return RedirectResponse(f"/admin/classes/{made['id']}", status_code=303)
+
+
+async def _class_page(
+    request: Request,
+    web: WebSession,
+    class_id: uuid.UUID,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+) -> Response:
+    office = Office(request, web)
+    try:
+        school_class = (await office.identity("GET", f"/classes/{class_id}")).json()
+        assignments: list[dict[str, Any]] = (
+            await office.identity("GET", "/assignments", params={"class_id": str(class_id)})
+        ).json()
+        staff: list[dict[str, Any]] = (await office.identity("GET", "/staff")).json()
+    except BackendError as refused:
+        return failed(request, web, refused)
+    teachers = sorted(
+        (s for s in staff if not s["disabled"] and {"subject_teacher", "homeroom_teacher"} & set(s["roles"])),
+        key=lambda s: s["full_name"],
+    )
+    assignments.sort(key=lambda a: (a["kind"] != "homeroom_teacher", a["subject_name"] or ""))
+    return templates.TemplateResponse(
+        request,
+        "admin/class.html",
+        {
+            "web": web,
+            "school_class": school_class,
+            "assignments": assignments,
+            "teachers": teachers,
+            "subjects": SUBJECTS,
+            "kinds": KINDS,
+            "error": error,
+            "notice": notice,
+        },
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("/admin/classes/{class_id}", response_class=HTMLResponse)
+async def class_page(request: Request, class_id: uuid.UUID) -> Response:
+    web = await admin_session(request)
+    if isinstance(web, Response):
+        return web
+    notice = {"assigned": "Đã phân công.", "ended": "Đã kết thúc phân công."}.get(
+        request.query_params.get("done", "")
+    )
+    return await _class_page(request, web, class_id, notice=notice)
+
+
+@router.post("/admin/classes/{class_id}/assignments", response_class=HTMLResponse)
+async def assign(
+    request: Request,
+    class_id: uuid.UUID,
+    csrf: Annotated[str, Form(max_length=64)] = "",
+    kind: Annotated[str, Form(max_length=20)] = "",
+    teacher_id: Annotated[str, Form(max_length=40)] = "",
+    subject_code: Annotated[str, Form(max_length=40)] = "",
+    replace: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """A subject teacher needs a subject; "replace" ends the current one of that class (and subject)."""
+    web = await admin_session(request)
+    if isinstance(web, Response):
+        return web
+    if not csrf_ok(web, csrf):
+        return failed(request, web, BackendError(403, STALE_FORM))
+    error = None
+    try:
+        teacher = str(uuid.UUID(teacher_id))
+    except ValueError:
+        teacher, error = "", "Giáo viên: hãy chọn một giáo viên."
+    if kind not in KINDS:
+        error = "Loại phân công: hãy chọn Giảng dạy hoặc Chủ nhiệm."
+    elif kind == "subject_teacher" and subject_code not in SUBJECTS_BY_CODE:
+        error = "Môn: hãy chọn một môn học."
+    if error:
+        return await _class_page(request, web, class_id, error=error)
+    body: dict[str, Any] = {
+        "kind": kind,
+        "teacher_id": teacher,
+        "class_id": str(class_id),
+        "subject_code": subject_code if kind == "subject_teacher" else None,
+        "replace": replace == "yes",
+    }
+    try:
+        await Office(request, web).identity("POST", "/assignments", json=body)
+    except BackendError as refused:
+        if refused.status in (409, 422):
+            return await _class_page(request, web, class_id, error=f"Phân công: {refused.title}.")
+        return failed(request, web, refused)
+    return RedirectResponse(f"/admin/classes/{class_id}?done=assigned", status_code=303)
+
+
+@router.post("/admin/classes/{class_id}/assignments/{assignment_id}/end", response_class=HTMLResponse)
+async def end_assignment(
+    request: Request,
+    class_id: uuid.UUID,
+    assignment_id: uuid.UUID,
+    csrf: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    web = await admin_session(request)
+    if isinstance(web, Response):
+        return web
+    if not csrf_ok(web, csrf):
+        return failed(request, web, BackendError(403, STALE_FORM))
+    try:
+        await Office(request, web).identity("DELETE", f"/assignments/{assignment_id}")
+    except BackendError as refused:
+        if refused.status == 409:
+            return await _class_page(request, web, class_id, error=f"Phân công: {refused.title}.")
+        return failed(request, web, refused)
+    return RedirectResponse(f"/admin/classes/{class_id}?done=ended", status_code=303)

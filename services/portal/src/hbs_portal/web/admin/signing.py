@@ -1,0 +1,102 @@
+"""Ký số (system_admin): certificates with status and expiry; resetting a staff member's signing PIN."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from hbs_portal.models import WebSession
+from hbs_portal.web.admin.access import STALE_FORM, SYSTEM_ADMINS, Office, admin_session, failed
+from hbs_portal.web.backends import BackendError
+from hbs_portal.web.common import templates
+from hbs_portal.web.sessions import csrf_ok
+
+router = APIRouter(include_in_schema=False)
+
+STATUS_LABELS = {
+    "valid": "Còn hiệu lực",
+    "expired": "Hết hạn",
+    "revoked": "Đã thu hồi",
+    "not_yet_valid": "Chưa có hiệu lực",
+}
+CERT_ROLES = {
+    "subject_teacher": "Giáo viên bộ môn",
+    "homeroom_teacher": "Giáo viên chủ nhiệm",
+    "vice_principal": "Phó hiệu trưởng",
+    "principal": "Hiệu trưởng",
+    "seal": "Dấu của trường",
+}
+
+
+async def _page(
+    request: Request,
+    web: WebSession,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> Response:
+    office = Office(request, web)
+    try:
+        certificates: list[dict[str, Any]] = (await office.signing("GET", "/certificates")).json()
+        staff: list[dict[str, Any]] = (await office.identity("GET", "/staff")).json()
+    except BackendError as refused:
+        return failed(request, web, refused)
+    names = {s["id"]: s["full_name"] for s in staff}
+    staff.sort(key=lambda s: s["full_name"])
+    return templates.TemplateResponse(
+        request,
+        "admin/signing.html",
+        {
+            "web": web,
+            "certificates": certificates,
+            "names": names,
+            "staff": staff,
+            "statuses": STATUS_LABELS,
+            "cert_roles": CERT_ROLES,
+            "error": error,
+            "notice": notice,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/admin/signing", response_class=HTMLResponse)
+async def signing_page(request: Request) -> Response:
+    web = await admin_session(request, SYSTEM_ADMINS)
+    if isinstance(web, Response):
+        return web
+    return await _page(request, web)
+
+
+@router.post("/admin/signing/pin-reset", response_class=HTMLResponse)
+async def reset_pin(
+    request: Request,
+    csrf: Annotated[str, Form(max_length=64)] = "",
+    user_id: Annotated[str, Form(max_length=40)] = "",
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """The person sets a new PIN afterwards; signing records who reset it and why."""
+    web = await admin_session(request, SYSTEM_ADMINS)
+    if isinstance(web, Response):
+        return web
+    if not csrf_ok(web, csrf):
+        return await _page(request, web, error=STALE_FORM, status=403)
+    try:
+        person = uuid.UUID(user_id)
+    except ValueError:
+        return await _page(request, web, error="Cán bộ: hãy chọn một người trong danh sách.", status=422)
+    if len(reason.strip()) < 3:
+        return await _page(request, web, error="Lý do đặt lại: cần ít nhất 3 ký tự.", status=422)
+    try:
+        await Office(request, web).signing(
+            "POST", f"/signing-pin/{person}/reset", json={"reason": reason.strip()}
+        )
+    except BackendError as error:
+        if error.status in (404, 409, 422):
+            return await _page(request, web, error=error.title, status=error.status)
+        return failed(request, web, error)
+    return await _page(request, web, notice="Đã đặt lại mã PIN ký số; người đó cần đặt mã PIN mới.")

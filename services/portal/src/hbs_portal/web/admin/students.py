@@ -1,0 +1,524 @@
+"""Học sinh: search (by POST, names never in URLs), class lists, a student's record, its versioned
+edits with a reason, enrolment (move class, leave), linked parents, and creating a student."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from hbs_portal.models import WebSession
+from hbs_portal.web.admin.access import STALE_FORM, Office, admin_session, failed
+from hbs_portal.web.backends import BackendError, SessionExpired
+from hbs_portal.web.common import templates, to_login
+from hbs_portal.web.sessions import csrf_ok
+
+router = APIRouter(include_in_schema=False)
+
+# (field, Vietnamese label, required on creation)
+FIELDS: tuple[tuple[str, str, bool], ...] = (
+    ("national_id", "Mã định danh", True),
+    ("full_name", "Họ và tên", True),
+    ("date_of_birth", "Ngày sinh", True),
+    ("gender", "Giới tính", True),
+    ("birthplace", "Nơi sinh", True),
+    ("ethnicity", "Dân tộc", False),
+    ("nationality", "Quốc tịch", False),
+    ("address", "Địa chỉ", False),
+    ("citizen_id", "Số CCCD", False),
+    ("father_name", "Họ tên cha", False),
+    ("father_occupation", "Nghề nghiệp cha", False),
+    ("mother_name", "Họ tên mẹ", False),
+    ("mother_occupation", "Nghề nghiệp mẹ", False),
+    ("guardian_name", "Họ tên người giám hộ", False),
+    ("guardian_occupation", "Nghề nghiệp người giám hộ", False),
+    ("policy_group", "Đối tượng chính sách", False),
+)
+LABELS = {name: label for name, label, _ in FIELDS} | {
+    "disability": "Khuyết tật",
+    "reason": "Lý do",
+    "class_id": "Lớp",
+    "enrolled_on": "Ngày vào lớp",
+    "left_on": "Ngày rời trường",
+    "expected_version": "Phiên bản",
+    "q": "Tìm kiếm",
+    "phone": "Số điện thoại",
+    "username": "Tên đăng nhập",
+}
+CLEARABLE = frozenset(
+    {
+        "citizen_id",
+        "father_name",
+        "father_occupation",
+        "mother_name",
+        "mother_occupation",
+        "guardian_name",
+        "guardian_occupation",
+        "policy_group",
+    }
+)
+GENDERS = {"male": "Nam", "female": "Nữ"}
+LEAVE_REASONS = {
+    "transferred": "Chuyển trường",
+    "dropped_out": "Thôi học",
+    "graduated": "Tốt nghiệp",
+    "other": "Lý do khác",
+}
+RELATIONSHIPS = {"father": "Cha", "mother": "Mẹ", "guardian": "Người giám hộ"}
+_NATIONAL_ID = re.compile(r"^\d{10}$|^\d{12}$")
+_CITIZEN_ID = re.compile(r"^\d{12}$")
+MAX_TEXT = 300
+
+templates.env.globals.update(genders=GENDERS, leave_reasons=LEAVE_REASONS, relationships=RELATIONSHIPS)
+
+
+class FormProblem(Exception):
+    """A form value the portal refuses before calling identity; the message names the field."""
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    text = value.strip() if isinstance(value, str) else ""
+    if len(text) > MAX_TEXT:
+        raise FormProblem(f"{LABELS.get(name, name)}: quá {MAX_TEXT} ký tự.")
+    return text
+
+
+def _date(form: FormData, name: str, required: bool = True) -> str | None:
+    """dd/mm/yyyy as typed, or yyyy-mm-dd from a date picker; identity takes ISO dates."""
+    text = _text(form, name)
+    if not text:
+        if required:
+            raise FormProblem(f"{LABELS[name]}: chưa nhập.")
+        return None
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, pattern).date().isoformat()
+        except ValueError:
+            continue
+    raise FormProblem(f"{LABELS[name]}: cần dạng ngày/tháng/năm, ví dụ 14/03/2010.")
+
+
+def _personal(form: FormData, creating: bool) -> dict[str, Any]:
+    """The personal fields of the form, checked; empty optional ones are None."""
+    values: dict[str, Any] = {}
+    for name, label, required in FIELDS:
+        if name == "date_of_birth":
+            values[name] = _date(form, name)
+            continue
+        text = _text(form, name)
+        if required and not text:
+            raise FormProblem(f"{label}: chưa nhập.")
+        values[name] = text or None
+    if values["gender"] not in GENDERS:
+        raise FormProblem("Giới tính: hãy chọn Nam hoặc Nữ.")
+    if not _NATIONAL_ID.match(values["national_id"]):
+        raise FormProblem("Mã định danh: cần 10 hoặc 12 chữ số.")
+    if values["citizen_id"] and not _CITIZEN_ID.match(values["citizen_id"]):
+        raise FormProblem("Số CCCD: cần đúng 12 chữ số.")
+    values["disability"] = form.get("disability") == "yes"
+    if creating:
+        # Identity's defaults apply to what is left empty on creation.
+        return {k: v for k, v in values.items() if v is not None}
+    # On an edit an empty optional field is cleared; the others cannot be emptied.
+    values["address"] = values["address"] or ""
+    return {k: v for k, v in values.items() if v is not None or k in CLEARABLE}
+
+
+def _explain(error: BackendError) -> str:
+    """Identity's refusal with the Vietnamese name of the field it names."""
+    errors = error.problem.get("errors")
+    if error.status == 422 and isinstance(errors, list) and errors:
+        names = [LABELS.get(str(e.get("field", "")).split(".")[-1], "") for e in errors]
+        named = [n for n in names if n]
+        return f"{', '.join(named) or 'Dữ liệu'}: không hợp lệ."
+    field = LABELS.get(str(error.problem.get("field", "")))
+    return f"{field}: {error.title}." if field else error.title
+
+
+async def _form_of(request: Request, web: WebSession) -> FormData | Response:
+    form = await request.form(max_files=0, max_fields=60)
+    csrf = form.get("csrf")
+    if not isinstance(csrf, str) or not csrf_ok(web, csrf):
+        return failed(request, web, BackendError(403, STALE_FORM))
+    return form
+
+
+def _list_page(
+    request: Request,
+    web: WebSession,
+    classes: list[dict[str, Any]],
+    *,
+    students: list[dict[str, Any]] | None = None,
+    total: int = 0,
+    heading: str | None = None,
+    q: str = "",
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "admin/students.html",
+        {
+            "web": web,
+            "classes": classes,
+            "students": students,
+            "total": total,
+            "heading": heading,
+            "q": q,
+            "error": error,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/admin/students", response_class=HTMLResponse)
+async def students_home(request: Request) -> Response:
+    web = await admin_session(request)
+    if isinstance(web, Response):
+        return web
+    try:
+        classes = await Office(request, web).classes()
+    except BackendError as error:
+        return failed(request, web, error)
+    return _list_page(request, web, classes)
+
+
+@router.post("/admin/students/search", response_class=HTMLResponse)
+async def search(request: Request) -> Response:
+    """Identity's POST /students/search: the name typed stays in the request body."""
+    web = await admin_session(request)
+    if isinstance(web, Response):
+        return web
+    form = await _form_of(request, web)
+    if isinstance(form, Response):
+        return form
+    office = Office(request, web)
+    try:
+        classes = await office.classes()
+        q = _text(form, "q")[:100]
+        if not q:
+            return _list_page(
+                request, web, classes, error="Tìm kiếm: hãy nhập họ tên hoặc mã định danh.", status=422
+            )
+        within = _text(form, "class_id")
+        if within and within not in {c["id"] for c in classes}:
+            return _list_page(
+                request, web, classes, error="Lớp: hãy chọn một lớp trong danh sách.", status=422
+            )
+        query = {"q": q, "class_id": within or None, "limit": 100, "offset": 0}
+        page = (await office.identity("POST", "/students/search", json=query)).json()
+    except FormProblem as problem:
+        return _list_page(request, web, [], error=str(problem), status=422)
+    except BackendError as error:
+        return failed(request, web, error)
+    return _list_page(
+        request, web, classes, students=page["items"], total=page["total"], heading="Kết quả tìm kiếm", q=q
+    )
+
+
+@router.get("/admin/students/class/{class_id}", response_class=HTMLResponse)
+async def class_list(request: Request, class_id: uuid.UUID) -> Response:
+    web = await admin_session(request)
+    if isinstance(web, Response):
+        return web
+    office = Office(request, web)
+    try:
+        classes = await office.classes()
+        chosen = next((c for c in classes if c["id"] == str(class_id)), None)
+        if chosen is None:
+            return failed(request, web, BackendError(404, "Không tìm thấy lớp"))
+        page = (
+            await office.identity("GET", "/students", params={"class_id": str(class_id), "limit": 500})
+        ).json()
+    except BackendError as error:
+        return failed(request, web, error)
+    return _list_page(
+        request,
+        web,
+        classes,
+        students=page["items"],
+        total=page["total"],
+        heading=f"Lớp {chosen['name']} ({chosen['school_year']})",
+    )
+
+
+async def _student_page(
+    request: Request,
+    web: WebSession,
+    student_id: uuid.UUID,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> Response:
+    office = Office(request, web)
+    base = f"/students/{student_id}"
+    try:
+        student = (await office.identity("GET", base)).json()
+        versions = (await office.identity("GET", f"{base}/versions")).json()
+        enrolments = (await office.identity("GET", f"{base}/enrolments")).json()
+        parents = (await office.identity("GET", f"{base}/parents")).json()
+        classes = await office.classes()
+    except BackendError as refused:
+        return failed(request, web, refused)
+    return templates.TemplateResponse(
+        request,
+        "admin/student.html",
+        {
+            "web": web,
+            "student": student,
+            "versions": sorted(versions, key=lambda v: -int(v["version"])),
+            "enrolments": enrolments,
+            "parents": parents,
+            "classes": classes,
+            "fields": FIELDS,
+            "labels": LABELS,
+            "today": date.today().isoformat(),
+            "error": error,
+            "notice": notice,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/admin/students/new", response_class=HTMLResponse)
+async def new_student_form(request: Request) -> Response:
+    web = await admin_session(request)
+    if isinstance(web, Response):
+        return web
+    return await _new_page(request, web, {})
+
+
+async def _new_page(
+    request: Request, web: WebSession, values: dict[str, Any], error: str | None = None, status: int = 200
+) -> Response:
+    try:
+        classes = await Office(request, web).classes()
+    except BackendError as refused:
+        return failed(request, web, refused)
+    return templates.TemplateResponse(
+        request,
+        "admin/student_new.html",
+        {"web": web, "classes": classes, "fields": FIELDS, "values": values, "error": error},
+        status_code=status,
+    )
+
+
+@router.post("/admin/students/new", response_class=HTMLResponse)
+async def create_student(request: Request) -> Response:
+    web = await admin_session(request)
+    if isinstance(web, Response):
+        return web
+    form = await _form_of(request, web)
+    if isinstance(form, Response):
+        return form
+    typed = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+    try:
+        body = _personal(form, creating=True)
+        chosen = _text(form, "class_id")
+        if chosen:
+            body["class_id"] = str(uuid.UUID(chosen))
+            body["enrolled_on"] = _date(form, "enrolled_on")
+    except FormProblem as problem:
+        return await _new_page(request, web, typed, str(problem), 422)
+    except ValueError:
+        return await _new_page(request, web, typed, "Lớp: hãy chọn một lớp trong danh sách.", 422)
+    try:
+        made = (await Office(request, web).identity("POST", "/students", json=body)).json()
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        if error.status in (409, 422):
+            return await _new_page(request, web, typed, _explain(error), error.status)
+        return failed(request, web, error)
+    return RedirectResponse(f"/admin/students/{made['id']}?done=created", status_code=303)
+
+
+@router.get("/admin/students/{student_id}", response_class=HTMLResponse)
+async def student_page(request: Request, student_id: uuid.UUID) -> Response:
+    web = await admin_session(request)
+    if isinstance(web, Response):
+        return web
+    done = {
+        "created": "Đã thêm học sinh.",
+        "updated": "Đã lưu thay đổi (một phiên bản mới).",
+        "moved": "Đã chuyển lớp.",
+        "left": "Đã ghi nhận học sinh rời trường.",
+        "parent": "Đã thêm phụ huynh và liên kết với học sinh.",
+        "unlinked": "Đã bỏ liên kết phụ huynh.",
+    }.get(request.query_params.get("done", ""))
+    return await _student_page(request, web, student_id, notice=done)
+
+
+@router.post("/admin/students/{student_id}/edit", response_class=HTMLResponse)
+async def edit_student(request: Request, student_id: uuid.UUID) -> Response:
+    """Only the fields that changed are sent; identity keeps the old values as a version with the reason."""
+    web = await admin_session(request)
+    if isinstance(web, Response):
+        return web
+    form = await _form_of(request, web)
+    if isinstance(form, Response):
+        return form
+    office = Office(request, web)
+    try:
+        values = _personal(form, creating=False)
+        reason = _text(form, "reason")
+        if len(reason) < 3:
+            raise FormProblem("Lý do thay đổi: cần ít nhất 3 ký tự.")
+        version = _text(form, "expected_version")
+        if not version.isdigit():
+            raise FormProblem(STALE_FORM)
+    except FormProblem as problem:
+        return await _student_page(request, web, student_id, error=str(problem), status=422)
+    try:
+        current = (await office.identity("GET", f"/students/{student_id}")).json()
+        changed = {
+            k: v for k, v in values.items() if v != current.get(k) and not (v is None and not current.get(k))
+        }
+        if not changed:
+            return await _student_page(
+                request, web, student_id, error="Không có thông tin nào thay đổi.", status=422
+            )
+        await office.identity(
+            "PATCH",
+            f"/students/{student_id}",
+            json={**changed, "reason": reason, "expected_version": int(version)},
+        )
+    except BackendError as error:
+        if error.status in (409, 422):
+            return await _student_page(request, web, student_id, error=_explain(error), status=error.status)
+        return failed(request, web, error)
+    return RedirectResponse(f"/admin/students/{student_id}?done=updated", status_code=303)
+
+
+@router.post("/admin/students/{student_id}/move", response_class=HTMLResponse)
+async def move_student(request: Request, student_id: uuid.UUID) -> Response:
+    web = await admin_session(request)
+    if isinstance(web, Response):
+        return web
+    form = await _form_of(request, web)
+    if isinstance(form, Response):
+        return form
+    try:
+        target = str(uuid.UUID(_text(form, "class_id")))
+        on = _date(form, "enrolled_on")
+    except FormProblem as problem:
+        return await _student_page(request, web, student_id, error=str(problem), status=422)
+    except ValueError:
+        return await _student_page(request, web, student_id, error="Lớp: hãy chọn một lớp.", status=422)
+    try:
+        await Office(request, web).identity(
+            "POST", f"/students/{student_id}/enrolments", json={"class_id": target, "enrolled_on": on}
+        )
+    except BackendError as error:
+        if error.status in (409, 422):
+            return await _student_page(request, web, student_id, error=_explain(error), status=error.status)
+        return failed(request, web, error)
+    return RedirectResponse(f"/admin/students/{student_id}?done=moved", status_code=303)
+
+
+@router.post("/admin/students/{student_id}/leave", response_class=HTMLResponse)
+async def student_leaves(request: Request, student_id: uuid.UUID) -> Response:
+    web = await admin_session(request)
+    if isinstance(web, Response):
+        return web
+    form = await _form_of(request, web)
+    if isinstance(form, Response):
+        return form
+    try:
+        on = _date(form, "left_on")
+        reason = _text(form, "reason")
+        if reason not in LEAVE_REASONS:
+            raise FormProblem("Lý do rời trường: hãy chọn một lý do.")
+        if form.get("confirm") != "yes":
+            raise FormProblem("Xác nhận: hãy đánh dấu ô xác nhận học sinh rời trường.")
+    except FormProblem as problem:
+        return await _student_page(request, web, student_id, error=str(problem), status=422)
+    try:
+        await Office(request, web).identity(
+            "POST", f"/students/{student_id}/leave", json={"left_on": on, "reason": reason}
+        )
+    except BackendError as error:
+        if error.status in (409, 422):
+            return await _student_page(request, web, student_id, error=_explain(error), status=error.status)
+        return failed(request, web, error)
+    return RedirectResponse(f"/admin/students/{student_id}?done=left", status_code=303)
+
+
+def _phone(text: str) -> str | None:
+    """A Vietnamese mobile number as identity stores it (0 and nine digits), or None if malformed."""
+    digits = re.sub(r"[\s.\-()]", "", text)
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    return digits if re.fullmatch(r"0[0-9]{9}", digits) else None
+
+
+@router.post("/admin/students/{student_id}/parents", response_class=HTMLResponse)
+async def add_parent(request: Request, student_id: uuid.UUID) -> Response:
+    """A new parent account linked to this student (the parent signs in with the phone number)."""
+    web = await admin_session(request)
+    if isinstance(web, Response):
+        return web
+    form = await _form_of(request, web)
+    if isinstance(form, Response):
+        return form
+    try:
+        name = _text(form, "parent_name")
+        if not name:
+            raise FormProblem("Họ tên phụ huynh: chưa nhập.")
+        typed_phone = _text(form, "parent_phone")
+        phone = _phone(typed_phone) if typed_phone else None
+        if typed_phone and phone is None:
+            raise FormProblem("Số điện thoại: cần 10 chữ số, bắt đầu bằng 0.")
+        relationship = _text(form, "relationship")
+        if relationship not in RELATIONSHIPS:
+            raise FormProblem("Quan hệ: hãy chọn Cha, Mẹ hoặc Người giám hộ.")
+    except FormProblem as problem:
+        return await _student_page(request, web, student_id, error=str(problem), status=422)
+    office = Office(request, web)
+    try:
+        await office.identity("GET", f"/students/{student_id}")  # 404 before anything is made
+        await office.identity(
+            "POST",
+            "/parents",
+            json={
+                "full_name": name,
+                "phone": phone,
+                "children": [{"student_id": str(student_id), "relationship": relationship}],
+            },
+        )
+    except BackendError as error:
+        if error.status in (409, 422):
+            message = _explain(error)
+            return await _student_page(
+                request, web, student_id, error=f"Phụ huynh: {message}", status=error.status
+            )
+        return failed(request, web, error)
+    return RedirectResponse(f"/admin/students/{student_id}?done=parent", status_code=303)
+
+
+@router.post("/admin/students/{student_id}/parents/{parent_id}/unlink", response_class=HTMLResponse)
+async def unlink_parent(request: Request, student_id: uuid.UUID, parent_id: uuid.UUID) -> Response:
+    web = await admin_session(request)
+    if isinstance(web, Response):
+        return web
+    form = await _form_of(request, web)
+    if isinstance(form, Response):
+        return form
+    if form.get("confirm") != "yes":
+        return await _student_page(
+            request, web, student_id, error="Xác nhận: hãy đánh dấu ô xác nhận bỏ liên kết.", status=422
+        )
+    try:
+        await Office(request, web).identity("DELETE", f"/parents/{parent_id}/children/{student_id}")
+    except BackendError as error:
+        if error.status in (409, 422):
+            return await _student_page(request, web, student_id, error=_explain(error), status=error.status)
+        return failed(request, web, error)
+    return RedirectResponse(f"/admin/students/{student_id}?done=unlinked", status_code=303)

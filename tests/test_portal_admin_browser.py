@@ -1,0 +1,88 @@
+"""The office imports a list in a real browser: a file with bad rows, then the corrected file."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from hbs_shared.demo import DEMO_PASSWORD
+from hbs_shared.devstack.drive import SystemClient
+
+pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+HEADER = "Mã định danh,Họ và tên,Ngày sinh,Giới tính,Nơi sinh,Lớp\n"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="vi-VN")
+    yield context.new_page()
+    context.close()
+
+
+def national_id() -> str:
+    return "".join(random.choice("0123456789") for _ in range(12))
+
+
+def test_the_office_sees_every_bad_row_then_imports_the_corrected_file(
+    page: Page, system: SystemClient, tmp_path: Path
+) -> None:
+    ids = [national_id(), national_id()]
+    bad = tmp_path / "hoc-sinh-loi.csv"
+    bad.write_text(
+        HEADER
+        + f"{ids[0]},Mai Văn Tùng,12/12/2010,Nam,Hà Nam,10A2\n"
+        + f"{ids[1]},Tạ Thị Yến,12/13/2010,Nữ,Hà Nam,10A2\n"
+        + f"{national_id()},,01/01/2010,Nam,Hà Nam,10A2\n",
+        encoding="utf-8",
+    )
+    good = tmp_path / "hoc-sinh.csv"
+    good.write_text(
+        HEADER
+        + f"{ids[0]},Mai Văn Tùng,12/12/2010,Nam,Hà Nam,10A2\n"
+        + f"{ids[1]},Tạ Thị Yến,12/11/2010,Nữ,Hà Nam,10A2\n",
+        encoding="utf-8",
+    )
+
+    page.goto(system.stack.url("portal") + "/")
+    page.get_by_label("Tên đăng nhập").fill("quantri")
+    page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.get_by_role("link", name="Nhập dữ liệu").click()
+    expect(page.get_by_role("heading", name="Nhập dữ liệu")).to_be_visible()
+
+    page.get_by_label("Danh sách").select_option("students")
+    page.get_by_label("Tệp dữ liệu").set_input_files(bad)
+    page.get_by_role("button", name="Kiểm tra tệp").click()
+    expect(page.locator("tr.row-error")).to_have_count(2)
+    expect(page.locator("tr.row-error").first).to_contain_text("3")
+    expect(page.get_by_text("không dòng nào được nhập")).to_be_visible()
+    expect(page.get_by_role("button", name="Nhập dữ liệu")).to_have_count(0)
+
+    page.get_by_label("Danh sách").select_option("students")
+    page.get_by_label("Tệp dữ liệu").set_input_files(good)
+    page.get_by_role("button", name="Kiểm tra tệp").click()
+    expect(page.get_by_role("status")).to_contain_text("Tệp hợp lệ: 2 dòng")
+    page.get_by_role("button", name="Nhập dữ liệu").click()
+    expect(page.get_by_role("status")).to_have_text("Đã nhập 2 mục từ 2 dòng (Học sinh).")
+
+    with system.client("identity", system.token("quantri")) as identity:
+        classes = identity.get("/classes").json()
+        class_id = next(c["id"] for c in classes if c["name"] == "10A2")
+        listed = {s["national_id"] for s in identity.get(f"/classes/{class_id}/students").json()}
+    assert set(ids) <= listed
