@@ -158,6 +158,10 @@ async def test_class_lists_and_versions(client: httpx.AsyncClient, school: Schoo
 async def test_search_shows_only_what_each_caller_may_read(client: httpx.AsyncClient, school: School) -> None:
     async def visible(who: str) -> set[str]:
         page = (await client.get("/students", headers=school.headers[who], params={"limit": 500})).json()
+        searched = (
+            await client.post("/students/search", headers=school.headers[who], json={"limit": 500})
+        ).json()
+        assert searched == page
         return {s["id"] for s in page["items"]}
 
     assert len(await visible("hieutruong")) == 30
