@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from hbs_identity.authz.guard import caller_scope, require_admin, require_overseer, require_staff
 from hbs_identity.authz.policy import Scope, decide
@@ -251,10 +251,18 @@ async def parent_out(unit: Unit, parent: Parent) -> ParentOut:
 
 
 @router.post("/parents", response_model=ParentOut, status_code=201)
-async def create_parent(body: ParentIn, request: Request, principal: CurrentPrincipal) -> ParentOut:
+async def create_parent(
+    body: ParentIn, request: Request, response: Response, principal: CurrentPrincipal
+) -> ParentOut:
+    """201 with a new parent; 200 when a parent already has this phone (or username): that parent
+    is linked to the children sent (a parent gains a second child)."""
     async with request_unit(request, principal) as unit:
         require_admin(await caller_scope(unit))
-        return await parent_out(unit, await service_of(request).create_parent(unit, body))
+        parent, created = await service_of(request).create_or_extend_parent(unit, body)
+        await unit.session.flush()
+        if not created:
+            response.status_code = 200
+        return await parent_out(unit, parent)
 
 
 @router.get("/parents", response_model=list[ParentOut])

@@ -132,5 +132,20 @@ class PeopleRepository:
         result = await session.execute(select(Account.id).where(Account.phone == phone))
         return result.first() is not None
 
+    async def account_named(self, session: AsyncSession, username: str) -> Account | None:
+        result = await session.execute(select(Account).where(Account.username == username))
+        return result.scalars().first()
+
+    async def phone_owner(self, session: AsyncSession, phone: str) -> Account | None:
+        """The account that has this phone: on the account (parents) or on a staff record."""
+        result = await session.execute(select(Account).where(Account.phone == phone))
+        found = result.scalars().first()
+        if found is not None:
+            return found
+        staff = await session.execute(
+            select(Account).join(Staff, Staff.id == Account.id).where(Staff.phone == phone)
+        )
+        return staff.scalars().first()
+
     def add(self, session: AsyncSession, row: object) -> None:
         session.add(row)

@@ -314,6 +314,45 @@ class PeopleService:
             await self.link_child(unit, parent, child, field=f"children.{index}.student_id", checked=checked)
         return parent
 
+    async def parent_to_extend(self, unit: Unit, data: ParentIn) -> Parent | None:
+        """The parent who already has this phone (or username): creating them again links them
+        to more children instead. A staff or student account with it is a conflict."""
+        username = (data.username or "").lower() or (f"ph{data.phone}" if data.phone else "")
+        by_phone = await self.repo.phone_owner(unit.session, data.phone) if data.phone else None
+        by_name = await self.repo.account_named(unit.session, username) if username else None
+        if by_phone is not None and by_name is not None and by_phone.id != by_name.id:
+            raise conflict(
+                "username", f"username {username} belongs to another account than phone {data.phone}"
+            )
+        found, field = (by_phone, "phone") if by_phone is not None else (by_name, "username")
+        if found is None:
+            return None
+        if found.kind != "parent" or found.school_id != unit.school_id:
+            what = f"phone {data.phone}" if field == "phone" else f"username {username}"
+            raise conflict(field, f"{what} already belongs to a staff or student account")
+        return await self.parent(unit, found.id)
+
+    async def link_children(self, unit: Unit, parent: Parent, children: list[ChildLink]) -> list[ChildLink]:
+        """Links the children not yet linked to this parent; returns those it linked."""
+        added: list[ChildLink] = []
+        for index, child in enumerate(children):
+            if child.student_id in {a.student_id for a in added}:
+                continue
+            if await self.repo.link(unit.session, parent.id, child.student_id) is not None:
+                continue
+            await self.link_child(unit, parent, child, field=f"children.{index}.student_id")
+            added.append(child)
+        return added
+
+    async def create_or_extend_parent(self, unit: Unit, data: ParentIn) -> tuple[Parent, bool]:
+        """A new parent, or the existing one with this phone/username linked to these children
+        (a parent gains a second child); the flag says whether the parent is new."""
+        existing = await self.parent_to_extend(unit, data)
+        if existing is None:
+            return await self.create_parent(unit, data), True
+        await self.link_children(unit, existing, data.children)
+        return existing, False
+
     async def link_child(
         self,
         unit: Unit,
