@@ -177,6 +177,18 @@ async def update_student(
         return await student_out(unit, student)
 
 
+@router.delete("/students/{student_id}", status_code=204)
+async def delete_student(student_id: uuid.UUID, request: Request, principal: CurrentPrincipal) -> Response:
+    """Only a student entered by mistake (at most one open enrolment, no parent, never signed in);
+    anyone else leaves (409 says so)."""
+    async with request_unit(request, principal) as unit:
+        scope = await caller_scope(unit)
+        require_admin(scope)
+        student = await _student_for(unit, scope, student_id, "student.read")
+        await service_of(request).delete_mistake(unit, student)
+    return Response(status_code=204)
+
+
 @router.get("/students/{student_id}/versions", response_model=list[VersionOut])
 async def student_versions(
     student_id: uuid.UUID, request: Request, principal: CurrentPrincipal

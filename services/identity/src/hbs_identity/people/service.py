@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from hbs_identity.errors import conflict, invalid, not_found
+from hbs_identity.errors import conflict, in_use, invalid, not_found
 from hbs_identity.models import (
     Account,
     Enrolment,
@@ -33,7 +33,8 @@ from hbs_identity.people.schemas import (
 from hbs_identity.school.repository import SchoolRepository
 from hbs_identity.text import search_key
 from hbs_identity.unit import Unit
-from hbs_shared.events.identity import StudentEnrolled, StudentLeft, StudentUpdated
+from hbs_shared.events.identity import StudentDeleted, StudentEnrolled, StudentLeft, StudentUpdated
+from hbs_shared.problems import Problem
 
 UNUSABLE_PASSWORD = "!"
 """An Argon2 verify of this always fails: the account waits for its first password (sign-in slip)."""
@@ -265,6 +266,42 @@ class PeopleService:
                 )
             )
         return active
+
+    async def delete_mistake(self, unit: Unit, student: Student) -> None:
+        """Xoá học sinh nhập nhầm: only one who has no history here; anyone else leaves instead."""
+        enrolments = await self.schools.enrolments_of(unit.session, student.id)
+        use_leave = "học sinh đã có quá trình học tập: dùng chức năng 'leave' (POST /students/{id}/leave)"
+        if len(enrolments) > 1 or any(e.left_on is not None for e in enrolments):
+            raise Problem(
+                409, "Không xoá được học sinh", f"{len(enrolments)} lượt ghi danh; {use_leave}", field="id"
+            )
+        if await self.repo.ever_signed_in(unit.session, student.id):
+            raise Problem(
+                409, "Không xoá được học sinh", f"tài khoản học sinh đã được sử dụng; {use_leave}", field="id"
+            )
+        if parents := await self.repo.parents_of(unit.session, student.id):
+            raise in_use(
+                "học sinh",
+                f"học sinh còn liên kết với {len(parents)} phụ huynh: bỏ liên kết trước",
+                {"parents": len(parents)},
+            )
+        enrolment = enrolments[0] if enrolments else None
+        year = await self.schools.year(unit.session, enrolment.school_year_id) if enrolment else None
+        await self.repo.delete_student(unit.session, student.id)
+        unit.audit(
+            "student.deleted",
+            "student",
+            student.id,
+            class_id=str(enrolment.class_id) if enrolment else None,
+            school_year=year.name if year else None,
+        )
+        await unit.emit(
+            StudentDeleted(
+                student_id=student.id,
+                class_id=enrolment.class_id if enrolment else None,
+                school_year=year.name if year else None,
+            )
+        )
 
     # --- parents ----------------------------------------------------------------------------
 
