@@ -97,6 +97,11 @@ async def test_a_renamed_class_keeps_sheets_plan_conduct_and_results(grades: Gra
     assert results.status_code == 200, results.text
     assert len(results.json()["students"]) == 3
 
+    # An enrolment identity made before the rename, consumed after it, lands in the renamed class.
+    await grades.enrol(old, ["Phan Văn Muộn"], class_id=class_id)
+    view = (await grades.client.get(f"/sheets/{hk1['id']}/scores", headers=grades.headers(teacher))).json()
+    assert "Phan Văn Muộn" in [r["full_name"] for r in view["rows"]]
+
     for model in (Enrolment, ClassSubject, ConductChange):
         left_behind = select(func.count()).select_from(model).where(model.class_name == old)
         assert await _count(grades, left_behind) == 0, model.__name__

@@ -131,6 +131,19 @@ class RosterRepository:
         )
         return {str(name): int(level) for name, level in result.all()}
 
+    async def assigned_class_name(
+        self, session: AsyncSession, school_id: str, school_year: str, class_id: uuid.UUID
+    ) -> str | None:
+        """The class's name as the assignments topic last gave it (renames travel there, in order)."""
+        result = await session.execute(
+            select(Assignment.class_name).where(
+                Assignment.school_id == school_id,
+                Assignment.school_year == school_year,
+                Assignment.class_id == class_id,
+            )
+        )
+        return result.scalars().first()
+
     async def class_ids_named(
         self, session: AsyncSession, school_id: str, school_year: str, class_name: str
     ) -> set[uuid.UUID]:

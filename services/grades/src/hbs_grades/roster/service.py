@@ -66,9 +66,12 @@ class RosterService:
                 class_name=event.class_name,
                 grade_level=event.grade_level,
                 enrolled_on=event.enrolled_on,
-            )
+            )  # its name is settled just below
             self.roster.add(session, current)
-        current.class_name = event.class_name
+        # An enrolment made before a rename can arrive after it (another topic): the name known
+        # from the class's assignments, which renames are ordered with, wins over the event's.
+        known = await self.roster.assigned_class_name(session, school_id, event.school_year, event.class_id)
+        current.class_name = known or event.class_name
         current.grade_level = event.grade_level
         current.enrolled_on = event.enrolled_on
         current.left_on = None
