@@ -179,6 +179,5 @@ class RosterService:
             # Identity deletes only a student with no history, so a signed line here is unexpected.
             log.warning(
                 "deleted student kept on sheets sent to signing",
-                student_id=str(event.student_id),
                 sheets=[str(sheet_id) for sheet_id in locked],
             )
