@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from hbs_identity.authz.policy import Scope, Target, decide
-from hbs_identity.client import IdentityClient
+from hbs_identity.client import IdentityClient, StudentSearch
 from hbs_shared.demo import demo_person
 
 Login = Callable[..., Awaitable[dict[str, str]]]
@@ -158,6 +158,10 @@ async def test_class_lists_and_versions(client: httpx.AsyncClient, school: Schoo
 async def test_search_shows_only_what_each_caller_may_read(client: httpx.AsyncClient, school: School) -> None:
     async def visible(who: str) -> set[str]:
         page = (await client.get("/students", headers=school.headers[who], params={"limit": 500})).json()
+        searched = (
+            await client.post("/students/search", headers=school.headers[who], json={"limit": 500})
+        ).json()
+        assert searched == page
         return {s["id"] for s in page["items"]}
 
     assert len(await visible("hieutruong")) == 30
@@ -267,6 +271,14 @@ async def test_the_typed_client(client: httpx.AsyncClient, school: School) -> No
     assert (parent.kind, parent.children) == ("parent", [uuid.UUID(school.a)])
     student = await identity.scope(school.headers["student_a"]["authorization"].split()[1])
     assert student.student_id == uuid.UUID(school.a)
+
+    mine = await identity.search_students(
+        van_token := school.headers["gv.van"]["authorization"].split()[1], StudentSearch()
+    )
+    assert mine.total == 10  # gv.van teaches and leads 10A1 only
+    one = mine.items[0]
+    found = await identity.search_students(van_token, StudentSearch(q=one.full_name.upper(), limit=5))
+    assert one.id in {s.id for s in found.items}
 
 
 def test_the_rules_refuse_another_school_and_a_disabled_account() -> None:

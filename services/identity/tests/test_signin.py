@@ -4,6 +4,7 @@ rotating refresh tokens, TOTP, disabling, sign-in slips, and the audit of it all
 from __future__ import annotations
 
 import asyncio
+import base64
 import subprocess
 import uuid
 from collections.abc import Awaitable, Callable
@@ -52,6 +53,7 @@ def test_demo_people_are_exempt_only_outside_production(tmp_path: Path) -> None:
             data_dir=tmp_path,
             jwt_private_key="-----BEGIN PRIVATE KEY-----real",
             database_url="postgresql+asyncpg://hbs@db/identity",
+            totp_encryption_key=base64.b64encode(bytes(range(32))).decode(),
         ),
         issuer,
     )

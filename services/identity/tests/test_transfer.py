@@ -151,7 +151,9 @@ async def test_1500_students_import_in_under_10_seconds(
     assert await _total(client, admin) == before + 1500
     enrolled = await outbox_events("identity.student.enrolled")
     assert len([e for e in enrolled if e["national_id"].startswith("0346")]) == 1500
-    found = (await client.get("/students", headers=admin, params={"q": "nguyen van hoc sinh 1499"})).json()
+    found = (
+        await client.post("/students/search", headers=admin, json={"q": "nguyen van hoc sinh 1499"})
+    ).json()
     assert [s["class_name"] for s in found["items"]] == ["11 Toán chuyên"]  # 1499 % 3 == 2
 
     # The relay publishes them all to the broker (and nothing is left in flight at shutdown).
@@ -233,3 +235,94 @@ async def test_parents_staff_and_assignments_from_csv_then_export(
     assert {e["field"] for e in again["errors"]} == {"national_id"}
     teacher = await login("gv.toan")
     assert (await client.get("/exports/students", headers=teacher)).status_code == 403
+
+
+async def test_a_parent_gains_a_second_child_by_re_import(client: httpx.AsyncClient, login: Login) -> None:
+    admin = await login("quantri")
+    roster = (await client.get("/students", headers=admin, params={"limit": 3})).json()["items"]
+    first, second, third = (s["national_id"] for s in roster)
+    header = "Họ và tên,Số điện thoại,Tên đăng nhập,Mã định danh học sinh,Quan hệ\n"
+
+    async def parents(csv: str, dry_run: bool) -> httpx.Response:
+        return await client.post(
+            "/imports/parents",
+            headers=admin,
+            params={"dry_run": str(dry_run).lower()},
+            content=(header + csv).encode(),
+        )
+
+    created = (await parents(f"Lý Thị Mơ,0987654321,,{first},Mẹ\n", dry_run=False)).json()
+    assert (created["created"], created["linked"]) == (1, [])
+
+    again = f"Lý Thị Mơ,0987 654 321,,{second},Mẹ\n"
+    checked = (await parents(again, dry_run=True)).json()
+    assert (checked["valid"], checked["errors"], checked["created"]) == (True, [], 0)
+    [linked] = checked["linked"]
+    assert (linked["row"], linked["students"], linked["message"]) == (2, 1, "liên kết thêm học sinh")
+    mother = (await client.get(f"/parents/{linked['parent_id']}", headers=admin)).json()
+    assert len(mother["children"]) == 1  # a dry run writes nothing
+
+    done = (await parents(again, dry_run=False)).json()
+    assert (done["created"], [r["row"] for r in done["linked"]]) == (0, [2])
+    mother = (await client.get(f"/parents/{linked['parent_id']}", headers=admin)).json()
+    ids = {s["id"]: s["national_id"] for s in roster}
+    assert sorted(ids[c["student_id"]] for c in mother["children"]) == sorted([first, second])
+
+    # By username too; a row that links nothing new is a note, not an error.
+    by_name = (await parents(f"Lý Thị Mơ,,ph0987654321,{first},Mẹ\n", dry_run=True)).json()
+    assert (by_name["errors"], by_name["linked"], len(by_name["notes"])) == ([], [], 1)
+
+    # A phone or username of a staff member is still an error naming the row and the field.
+    staff = await client.post(
+        "/staff",
+        headers=admin,
+        json={
+            "username": "gv.dien",
+            "full_name": "Phan Văn Điền",
+            "roles": ["subject_teacher"],
+            "phone": "0912345678",
+        },
+    )
+    assert staff.status_code == 201, staff.text
+    clash = f"Người A,0912345678,,{third},Cha\nNgười B,,gv.toan,{third},Cha\n"
+    refused = (await parents(clash, dry_run=True)).json()
+    assert [(e["row"], e["field"], e["column"]) for e in refused["errors"]] == [
+        (2, "phone", "Số điện thoại"),
+        (3, "username", "Tên đăng nhập"),
+    ]
+    assert (await parents(clash, dry_run=False)).status_code == 422
+
+    # The single-parent API does the same: 200 with the existing parent, now with a third child.
+    third_id = next(s["id"] for s in roster if s["national_id"] == third)
+    extended = await client.post(
+        "/parents",
+        headers=admin,
+        json={
+            "full_name": "Lý Thị Mơ",
+            "phone": "0987654321",
+            "children": [{"student_id": third_id, "relationship": "mother"}],
+        },
+    )
+    assert extended.status_code == 200, extended.text
+    assert extended.json()["id"] == linked["parent_id"]
+    assert len(extended.json()["children"]) == 3
+    to_staff = await client.post(
+        "/parents",
+        headers=admin,
+        json={
+            "full_name": "Người A",
+            "phone": "0912345678",
+            "children": [{"student_id": third_id, "relationship": "father"}],
+        },
+    )
+    assert (to_staff.status_code, to_staff.json()["field"]) == (409, "phone")
+    new = await client.post(
+        "/parents",
+        headers=admin,
+        json={
+            "full_name": "Người C",
+            "phone": "0933333333",
+            "children": [{"student_id": third_id, "relationship": "father"}],
+        },
+    )
+    assert new.status_code == 201

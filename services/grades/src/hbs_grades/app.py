@@ -19,6 +19,8 @@ from hbs_shared.events.identity import (
     IDENTITY_ASSIGNMENTS_TOPIC,
     IDENTITY_STUDENTS_TOPIC,
     AssignmentChanged,
+    ClassRenamed,
+    StudentDeleted,
     StudentEnrolled,
     StudentLeft,
     StudentUpdated,
@@ -57,6 +59,12 @@ def add_consumers(runtime: ServiceRuntime, grades: Grades) -> None:
     async def left(session: AsyncSession, env: EventEnvelope, event: Any) -> None:
         await roster.on_student_left(session, env.school_id, event)
 
+    async def deleted(session: AsyncSession, env: EventEnvelope, event: Any) -> None:
+        await roster.on_student_deleted(session, env.school_id, event)
+
+    async def renamed(session: AsyncSession, env: EventEnvelope, event: Any) -> None:
+        await roster.on_class_renamed(session, env.school_id, event)
+
     async def assignment(session: AsyncSession, env: EventEnvelope, event: Any) -> None:
         await roster.on_assignment_changed(session, env.school_id, event)
         await demo_fill(session, env.school_id, event.school_year, event.class_name)
@@ -75,8 +83,8 @@ def add_consumers(runtime: ServiceRuntime, grades: Grades) -> None:
             "grades.identity-students",
             IDENTITY_STUDENTS_TOPIC,
             runtime.db,
-            EventRegistry(StudentEnrolled, StudentUpdated, StudentLeft),
-            {StudentEnrolled: enrolled, StudentUpdated: updated, StudentLeft: left},
+            EventRegistry(StudentEnrolled, StudentUpdated, StudentLeft, StudentDeleted),
+            {StudentEnrolled: enrolled, StudentUpdated: updated, StudentLeft: left, StudentDeleted: deleted},
         )
     )
     runtime.add_consumer(
@@ -84,8 +92,8 @@ def add_consumers(runtime: ServiceRuntime, grades: Grades) -> None:
             "grades.identity-assignments",
             IDENTITY_ASSIGNMENTS_TOPIC,
             runtime.db,
-            EventRegistry(AssignmentChanged),
-            {AssignmentChanged: assignment},
+            EventRegistry(AssignmentChanged, ClassRenamed),
+            {AssignmentChanged: assignment, ClassRenamed: renamed},
         )
     )
 

@@ -17,10 +17,19 @@ from types import TracebackType
 import httpx
 
 from hbs_identity.authz.schemas import CheckRequest, CheckResponse, LedClass, ScopeResponse, TaughtClass
+from hbs_identity.people.schemas import StudentPage, StudentSearch
 from hbs_shared.logging import correlation_id
 from hbs_shared.problems import Problem
 
-__all__ = ["CheckResponse", "IdentityClient", "LedClass", "ScopeResponse", "TaughtClass"]
+__all__ = [
+    "CheckResponse",
+    "IdentityClient",
+    "LedClass",
+    "ScopeResponse",
+    "StudentPage",
+    "StudentSearch",
+    "TaughtClass",
+]
 
 
 class IdentityClient:
@@ -87,3 +96,10 @@ class IdentityClient:
         params = {"user_id": str(user_id)} if user_id else {}
         response = await self._send("GET", "/authz/scope", token, params=params)
         return ScopeResponse.model_validate(response.json())
+
+    async def search_students(self, token: str, search: StudentSearch) -> StudentPage:
+        """The students this user may read; the search words go in the body, never the URL."""
+        response = await self._send(
+            "POST", "/students/search", token, json=search.model_dump(mode="json", exclude_none=True)
+        )
+        return StudentPage.model_validate(response.json())

@@ -26,3 +26,14 @@ def not_found(detail: str) -> Problem:
 
 def forbidden(detail: str = "not allowed") -> Problem:
     return Problem(403, "Không có quyền thực hiện thao tác này", detail)
+
+
+def in_use(what: str, detail: str, referenced_by: dict[str, int]) -> Problem:
+    """409 for a delete refused because other records refer to the object (named in `detail`)."""
+    return Problem(
+        409,
+        f"Không xoá được {what}: vẫn còn dữ liệu tham chiếu",
+        detail,
+        field="id",
+        extra={"referenced_by": {k: v for k, v in referenced_by.items() if v}},
+    )

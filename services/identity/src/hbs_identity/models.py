@@ -39,8 +39,9 @@ class Account(Base):
     """staff | student | parent"""
     phone: Mapped[str | None] = mapped_column(String(20), unique=True, default=None)
     """Parents may sign in with their phone number (Đ9)."""
-    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
-    """Base32 TOTP secret; set at enrolment, in use once `totp_enabled`."""
+    totp_secret: Mapped[str | None] = mapped_column(String(200), default=None)
+    """The base32 TOTP secret sealed with AES-GCM (accounts/sealing.py); set at enrolment, in use
+    once `totp_enabled`."""
     totp_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 

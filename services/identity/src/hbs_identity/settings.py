@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from hbs_identity.accounts.sealing import encryption_key
 from hbs_shared.settings import ServiceSettings
 
 
@@ -44,6 +45,19 @@ class IdentitySettings(ServiceSettings):
     """Printed on sign-in slips: where students and parents sign in."""
     national_id_pattern: str = r"^\d{10}(\d{2})?$"
     """The format of the mã định danh (regular expression matched in full)."""
+    totp_encryption_key: SecretStr = SecretStr("dev-only-totp-encryption-key")
+    """AES-256-GCM key sealing TOTP secrets at rest: 32 bytes in base64 (`openssl rand -base64 32`).
+    The `dev-only-` default derives a key and is refused in production. Changing it makes every
+    enrolled TOTP unusable (reset them with the admin's TOTP reset)."""
+
+    @field_validator("totp_encryption_key")
+    @classmethod
+    def _is_a_key(cls, value: SecretStr) -> SecretStr:
+        encryption_key(value.get_secret_value())
+        return value
+
+    def totp_key(self) -> bytes:
+        return encryption_key(self.totp_encryption_key.get_secret_value())
 
     @field_validator("national_id_pattern")
     @classmethod

@@ -17,6 +17,7 @@ from hbs_shared.events.envelope import EventPayload
 IDENTITY_STUDENTS_TOPIC = "identity.students"
 IDENTITY_ASSIGNMENTS_TOPIC = "identity.assignments"
 IDENTITY_ACCOUNTS_TOPIC = "identity.accounts"
+IDENTITY_STRUCTURE_TOPIC = "identity.structure"
 
 _YEAR = r"^\d{4}-\d{4}$"
 
@@ -81,6 +82,124 @@ class StudentLeft(EventPayload):
 
     def partition_key(self) -> str:
         return str(self.student_id)
+
+
+class StudentDeleted(EventPayload):
+    """A student entered by mistake was deleted (never one who has a history: they leave)."""
+
+    event_type: ClassVar[str] = "identity.student.deleted"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = IDENTITY_STUDENTS_TOPIC
+
+    student_id: uuid.UUID
+    class_id: uuid.UUID | None = None
+    """The one class they were enrolled in by mistake, if any."""
+    school_year: str | None = Field(default=None, pattern=_YEAR)
+
+    def partition_key(self) -> str:
+        return str(self.student_id)
+
+
+class ClassRenamed(EventPayload):
+    """A class was renamed (10A1 → 10A01); everything kept under its name follows.
+
+    On the assignments topic, keyed by class like the class's assignments, so grades applies
+    them in the order identity made them."""
+
+    event_type: ClassVar[str] = "identity.class.renamed"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = IDENTITY_ASSIGNMENTS_TOPIC
+
+    class_id: uuid.UUID
+    school_id: str = Field(min_length=1, max_length=64)
+    school_year: str = Field(pattern=_YEAR)
+    old_name: str = Field(min_length=1, max_length=40)
+    new_name: str = Field(min_length=1, max_length=40)
+
+    def partition_key(self) -> str:
+        return str(self.class_id)
+
+
+class ClassDeleted(EventPayload):
+    """A class nobody was ever enrolled in nor assigned to was deleted."""
+
+    event_type: ClassVar[str] = "identity.class.deleted"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = IDENTITY_STRUCTURE_TOPIC
+
+    class_id: uuid.UUID
+    school_id: str = Field(min_length=1, max_length=64)
+    school_year: str = Field(pattern=_YEAR)
+    name: str = Field(min_length=1, max_length=40)
+
+    def partition_key(self) -> str:
+        return str(self.class_id)
+
+
+class SchoolYearChanged(EventPayload):
+    """A school year's label or semester dates changed (its label only while it has no class)."""
+
+    event_type: ClassVar[str] = "identity.school_year.changed"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = IDENTITY_STRUCTURE_TOPIC
+
+    school_year_id: uuid.UUID
+    school_id: str = Field(min_length=1, max_length=64)
+    old_name: str = Field(pattern=_YEAR)
+    name: str = Field(pattern=_YEAR)
+    semester1_start: date
+    semester1_end: date
+    semester2_start: date
+    semester2_end: date
+
+    def partition_key(self) -> str:
+        return str(self.school_year_id)
+
+
+class SchoolYearDeleted(EventPayload):
+    """A school year with no class was deleted."""
+
+    event_type: ClassVar[str] = "identity.school_year.deleted"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = IDENTITY_STRUCTURE_TOPIC
+
+    school_year_id: uuid.UUID
+    school_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(pattern=_YEAR)
+
+    def partition_key(self) -> str:
+        return str(self.school_year_id)
+
+
+class DepartmentRenamed(EventPayload):
+    """A department (tổ chuyên môn) was renamed."""
+
+    event_type: ClassVar[str] = "identity.department.renamed"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = IDENTITY_STRUCTURE_TOPIC
+
+    department_id: uuid.UUID
+    school_id: str = Field(min_length=1, max_length=64)
+    old_name: str = Field(min_length=1, max_length=120)
+    new_name: str = Field(min_length=1, max_length=120)
+
+    def partition_key(self) -> str:
+        return str(self.department_id)
+
+
+class DepartmentDeleted(EventPayload):
+    """A department with no staff in it was deleted."""
+
+    event_type: ClassVar[str] = "identity.department.deleted"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = IDENTITY_STRUCTURE_TOPIC
+
+    department_id: uuid.UUID
+    school_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=120)
+
+    def partition_key(self) -> str:
+        return str(self.department_id)
 
 
 class AssignmentChanged(EventPayload):

@@ -4,10 +4,27 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hbs_grades.models import Assignment, Enrolment, Student
+from hbs_grades.models import (
+    Assignment,
+    ClassSubject,
+    ConductChange,
+    Enrolment,
+    ScoreSheet,
+    SheetEntry,
+    SheetState,
+    Student,
+    TermRecord,
+    YearExtra,
+)
+
+EDITABLE_STATES = (SheetState.open.value, SheetState.submitted.value)
+NO_TEACHER = uuid.UUID(int=0)
+"""Stored as a sheet's teacher while its class-subject has none (shown as null): it matches no
+user, so nobody can enter or sign the sheet, and keeps the column NOT NULL (no SQLite rebuild of
+score_sheets, whose entries would cascade away)."""
 
 
 def vietnamese_order(student: Student) -> tuple[str, str]:
@@ -113,3 +130,135 @@ class RosterRepository:
             .distinct()
         )
         return {str(name): int(level) for name, level in result.all()}
+
+    async def assigned_class_name(
+        self, session: AsyncSession, school_id: str, school_year: str, class_id: uuid.UUID
+    ) -> str | None:
+        """The class's name as the assignments topic last gave it (renames travel there, in order)."""
+        result = await session.execute(
+            select(Assignment.class_name).where(
+                Assignment.school_id == school_id,
+                Assignment.school_year == school_year,
+                Assignment.class_id == class_id,
+            )
+        )
+        return result.scalars().first()
+
+    async def class_ids_named(
+        self, session: AsyncSession, school_id: str, school_year: str, class_name: str
+    ) -> set[uuid.UUID]:
+        """The classes grades knows under this name this year (one, unless a rename is in flight)."""
+        found: set[uuid.UUID] = set()
+        for statement in (
+            select(Enrolment.class_id).where(
+                Enrolment.school_id == school_id,
+                Enrolment.school_year == school_year,
+                Enrolment.class_name == class_name,
+            ),
+            select(Assignment.class_id).where(
+                Assignment.school_id == school_id,
+                Assignment.school_year == school_year,
+                Assignment.class_name == class_name,
+            ),
+            select(ScoreSheet.class_id).where(
+                ScoreSheet.school_id == school_id,
+                ScoreSheet.school_year == school_year,
+                ScoreSheet.class_name == class_name,
+            ),
+        ):
+            found.update(value for value in (await session.execute(statement)).scalars() if value is not None)
+        return found
+
+    async def rename_class(
+        self,
+        session: AsyncSession,
+        *,
+        school_id: str,
+        school_year: str,
+        class_id: uuid.UUID,
+        old_name: str,
+        new_name: str,
+        by_name_too: bool,
+    ) -> None:
+        """Every row kept under the class's name follows it. Rows that carry the class id move by
+        id; the class plan and the conduct log (name only) move by name when `by_name_too`."""
+        year = (ScoreSheet.school_id == school_id, ScoreSheet.school_year == school_year)
+        await session.execute(
+            update(ScoreSheet)
+            .where(
+                *year,
+                or_(
+                    ScoreSheet.class_id == class_id,
+                    and_(ScoreSheet.class_id.is_(None), ScoreSheet.class_name == old_name),
+                ),
+            )
+            .values(class_name=new_name, class_id=class_id)
+            .execution_options(synchronize_session=False)
+        )
+        for model in (Enrolment, Assignment):
+            await session.execute(
+                update(model)
+                .where(
+                    model.school_id == school_id,
+                    model.school_year == school_year,
+                    model.class_id == class_id,
+                )
+                .values(class_name=new_name)
+                .execution_options(synchronize_session=False)
+            )
+        if by_name_too:
+            for named in (ClassSubject, ConductChange):
+                await session.execute(
+                    update(named)
+                    .where(
+                        named.school_id == school_id,
+                        named.school_year == school_year,
+                        named.class_name == old_name,
+                    )
+                    .values(class_name=new_name)
+                    .execution_options(synchronize_session=False)
+                )
+        session.expire_all()
+
+    async def remove_student(self, session: AsyncSession, student_id: uuid.UUID) -> list[uuid.UUID]:
+        """A student deleted in identity: off the roster, their lines off every sheet still being
+        entered, their conduct and year-end values gone. Returns the locked sheets that keep a line."""
+        editable = select(ScoreSheet.id).where(ScoreSheet.state.in_(EDITABLE_STATES))
+        await session.execute(
+            delete(SheetEntry).where(SheetEntry.student_id == student_id, SheetEntry.sheet_id.in_(editable))
+        )
+        locked = await session.execute(select(SheetEntry.sheet_id).where(SheetEntry.student_id == student_id))
+        for model in (TermRecord, YearExtra, Enrolment):
+            await session.execute(delete(model).where(model.student_id == student_id))
+        await session.execute(delete(Student).where(Student.id == student_id))
+        session.expire_all()
+        return list(locked.scalars())
+
+    async def subject_sheets(
+        self, session: AsyncSession, school_id: str, school_year: str, class_id: uuid.UUID, subject_code: str
+    ) -> list[ScoreSheet]:
+        result = await session.execute(
+            select(ScoreSheet).where(
+                ScoreSheet.school_id == school_id,
+                ScoreSheet.school_year == school_year,
+                ScoreSheet.class_id == class_id,
+                ScoreSheet.subject_code == subject_code,
+            )
+        )
+        return list(result.scalars())
+
+    async def subject_teacher(
+        self, session: AsyncSession, school_id: str, school_year: str, class_id: uuid.UUID, subject_code: str
+    ) -> Assignment | None:
+        """The class-subject's active teaching assignment, if it has one now."""
+        result = await session.execute(
+            select(Assignment).where(
+                Assignment.school_id == school_id,
+                Assignment.school_year == school_year,
+                Assignment.class_id == class_id,
+                Assignment.subject_code == subject_code,
+                Assignment.kind == "subject_teacher",
+                Assignment.active.is_(True),
+            )
+        )
+        return result.scalars().first()

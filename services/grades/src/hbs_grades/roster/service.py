@@ -2,6 +2,9 @@
 
 When grades learns an active subject-teacher assignment it makes sure the class-subject is on
 the class plan and has its score sheets for HK1 and HK2 (idempotent: a replay changes nothing).
+When one ends with no replacement, its sheets still being entered have no teacher until the next
+assignment arrives. A renamed class keeps everything under its new name; a student deleted as a
+mistake leaves the roster and every sheet still being entered.
 """
 
 from __future__ import annotations
@@ -9,14 +12,24 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_grades.models import Assignment, Enrolment, Student
-from hbs_grades.roster.repository import RosterRepository
+from hbs_grades.roster.repository import EDITABLE_STATES, NO_TEACHER, RosterRepository
 from hbs_grades.sheets.service import ScoreSheetService
 from hbs_shared.curriculum import SUBJECTS_BY_CODE
 from hbs_shared.events.envelope import EventRejected
-from hbs_shared.events.identity import AssignmentChanged, StudentEnrolled, StudentLeft, StudentUpdated
+from hbs_shared.events.identity import (
+    AssignmentChanged,
+    ClassRenamed,
+    StudentDeleted,
+    StudentEnrolled,
+    StudentLeft,
+    StudentUpdated,
+)
 from hbs_shared.logging import get_logger
 
 log = get_logger(__name__)
+
+UNASSIGNED = "Chưa phân công"
+"""The teacher shown on a sheet whose teaching assignment ended with no replacement."""
 
 
 class RosterService:
@@ -53,9 +66,12 @@ class RosterService:
                 class_name=event.class_name,
                 grade_level=event.grade_level,
                 enrolled_on=event.enrolled_on,
-            )
+            )  # its name is settled just below
             self.roster.add(session, current)
-        current.class_name = event.class_name
+        # An enrolment made before a rename can arrive after it (another topic): the name known
+        # from the class's assignments, which renames are ordered with, wins over the event's.
+        known = await self.roster.assigned_class_name(session, school_id, event.school_year, event.class_id)
+        current.class_name = known or event.class_name
         current.grade_level = event.grade_level
         current.enrolled_on = event.enrolled_on
         current.left_on = None
@@ -115,3 +131,53 @@ class RosterService:
             )
             if created:
                 log.info("score sheets created", class_name=event.class_name, subject=event.subject_code)
+        elif event.kind == "subject_teacher" and event.subject_code:
+            await self._unassign_if_nobody_teaches(session, school_id, event)
+
+    async def _unassign_if_nobody_teaches(
+        self, session: AsyncSession, school_id: str, event: AssignmentChanged
+    ) -> None:
+        """The ended teacher no longer holds the sheets still being entered; with no active
+        replacement they show no teacher, so nobody can enter or sign them until one arrives."""
+        assert event.subject_code is not None
+        successor = await self.roster.subject_teacher(
+            session, school_id, event.school_year, event.class_id, event.subject_code
+        )
+        for sheet in await self.roster.subject_sheets(
+            session, school_id, event.school_year, event.class_id, event.subject_code
+        ):
+            if str(sheet.state) not in EDITABLE_STATES:
+                continue  # sent to signing or signed: it stays with the teacher who signs it
+            if successor is not None:
+                sheet.teacher_id, sheet.teacher_name = successor.teacher_id, successor.teacher_name
+            elif sheet.teacher_id == event.teacher_id:
+                sheet.teacher_id, sheet.teacher_name = NO_TEACHER, UNASSIGNED
+        await session.flush()
+
+    async def on_class_renamed(self, session: AsyncSession, school_id: str, event: ClassRenamed) -> None:
+        """Sheets, plan, conduct and results follow the class to its new name, in this one
+        transaction (the inbox row commits with it, so a redelivery changes nothing)."""
+        others = await self.roster.class_ids_named(session, school_id, event.school_year, event.old_name)
+        # Only the class plan and conduct log are kept by name alone: leave them if another class
+        # has meanwhile taken the old name.
+        by_name_too = not (others - {event.class_id})
+        if not by_name_too:
+            log.warning("old class name reused; plan and conduct log left", class_id=str(event.class_id))
+        await self.roster.rename_class(
+            session,
+            school_id=school_id,
+            school_year=event.school_year,
+            class_id=event.class_id,
+            old_name=event.old_name,
+            new_name=event.new_name,
+            by_name_too=by_name_too,
+        )
+
+    async def on_student_deleted(self, session: AsyncSession, _school_id: str, event: StudentDeleted) -> None:
+        locked = await self.roster.remove_student(session, event.student_id)
+        if locked:
+            # Identity deletes only a student with no history, so a signed line here is unexpected.
+            log.warning(
+                "deleted student kept on sheets sent to signing",
+                sheets=[str(sheet_id) for sheet_id in locked],
+            )

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from hbs_grades.models import EntryChange, ScoreSheet, SheetState
+from hbs_grades.roster.repository import NO_TEACHER
 from hbs_grades.sheets.cells import assessment_keys, column_label, regular_key
 from hbs_grades.sheets.service import RowChange, SheetView
 from hbs_grades.sheets.workflow import state_label
@@ -26,7 +27,8 @@ class SheetOut(BaseModel):
     term: str
     """HK1 or HK2."""
     term_label: str
-    teacher_id: uuid.UUID
+    teacher_id: uuid.UUID | None
+    """None (teacher_name "Chưa phân công") while the class-subject has no teacher."""
     teacher_name: str
     state: SheetState
     state_label: str
@@ -47,7 +49,7 @@ class SheetOut(BaseModel):
             regular_count=sheet.regular_count,
             term=sheet.term,
             term_label={"HK1": "Học kỳ I", "HK2": "Học kỳ II"}.get(sheet.term, sheet.term),
-            teacher_id=sheet.teacher_id,
+            teacher_id=None if sheet.teacher_id == NO_TEACHER else sheet.teacher_id,
             teacher_name=sheet.teacher_name,
             state=SheetState(sheet.state),
             state_label=state_label(SheetState(sheet.state)),

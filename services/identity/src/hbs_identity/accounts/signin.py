@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from hbs_identity.accounts.passwords import hash_password, verify_password
+from hbs_identity.accounts.sealing import TotpSealer, UnsealError
 from hbs_identity.accounts.security import (
     LockoutPolicy,
     RefreshTokens,
@@ -60,6 +61,16 @@ class SignIn:
             )
         )
         self.refresh = RefreshTokens(timedelta(days=settings.refresh_token_days))
+        self.sealer = TotpSealer(settings.totp_key())
+
+    def _totp_ok(self, account: Account, code: str | None) -> bool:
+        if not account.totp_secret:
+            return False
+        try:
+            secret = self.sealer.open(account.totp_secret, account.id)
+        except UnsealError:
+            return False
+        return totp_ok(secret, code)
 
     def exempt(self, account: Account) -> bool:
         """Demo people skip the password change and TOTP — never in production."""
@@ -120,7 +131,7 @@ class SignIn:
             if not code:
                 unit.audit("sign_in.totp_asked", "account", account.id)
                 return Problem(401, "Cần mã xác thực hai lớp", "totp code required", field="totp")
-            if not totp_ok(account.totp_secret, code):
+            if not self._totp_ok(account, code):
                 await self.throttle.fail(unit.session, keys, now)
                 unit.audit("sign_in.failed", "account", account.id, login=name, reason="totp")
                 return Problem(401, "Mã xác thực hai lớp không đúng", "wrong totp code", field="totp")
@@ -190,14 +201,15 @@ class SignIn:
     def totp_setup(self, unit: Unit, account: Account) -> tuple[str, str] | Problem:
         if account.totp_enabled:
             return Problem(409, "Đã bật xác thực hai lớp", "totp already enabled")
-        account.totp_secret = new_totp_secret()
+        secret = new_totp_secret()
+        account.totp_secret = self.sealer.seal(secret, account.id)
         unit.audit("totp.setup_started", "account", account.id)
-        return account.totp_secret, totp_uri(account.totp_secret, account.username)
+        return secret, totp_uri(secret, account.username)
 
     def totp_confirm(self, unit: Unit, account: Account, code: str) -> Issued | Problem:
         if account.totp_enabled:
             return Problem(409, "Đã bật xác thực hai lớp", "totp already enabled")
-        if not totp_ok(account.totp_secret, code):
+        if not self._totp_ok(account, code):
             unit.audit("totp.confirm_failed", "account", account.id)
             return Problem(422, "Mã xác thực hai lớp không đúng", "wrong totp code", field="code")
         account.totp_enabled = True

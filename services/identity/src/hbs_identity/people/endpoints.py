@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from hbs_identity.authz.guard import caller_scope, require_admin, require_overseer, require_staff
 from hbs_identity.authz.policy import Scope, decide
 from hbs_identity.authz.service import AuthzService
-from hbs_identity.errors import ADMIN_ROLES, OVERSEER_ROLES, forbidden, not_found
+from hbs_identity.errors import ADMIN_ROLES, OVERSEER_ROLES, forbidden, invalid, not_found
 from hbs_identity.models import Account, Parent, Staff, Student
 from hbs_identity.people.repository import PeopleRepository
 from hbs_identity.people.schemas import (
@@ -27,6 +27,7 @@ from hbs_identity.people.schemas import (
     StudentIn,
     StudentOut,
     StudentPage,
+    StudentSearch,
     StudentSummary,
     StudentUpdate,
     VersionOut,
@@ -110,38 +111,52 @@ async def create_student(body: StudentIn, request: Request, principal: CurrentPr
         return await student_out(unit, student)
 
 
+async def _search(unit: Unit, search: StudentSearch) -> StudentPage:
+    """Search ignores diacritics and case: "nguyen van an" finds "Nguyễn Văn An". Each caller sees
+    only the students they may read."""
+    scope = await caller_scope(unit)
+    class_ids: set[uuid.UUID] | None = {search.class_id} if search.class_id else None
+    student_ids: set[uuid.UUID] | None = None
+    if scope.kind == "parent":
+        student_ids = set(scope.children)
+    elif scope.kind == "student":
+        student_ids = {scope.user_id}
+    elif not scope.has(OVERSEER_ROLES):
+        visible = set(scope.class_ids)
+        class_ids = (class_ids & visible) if class_ids is not None else visible
+    total, students = await _repo.search_students(
+        unit.session,
+        unit.school_id,
+        query=search_key(search.q) if search.q else None,
+        class_ids=class_ids,
+        student_ids=student_ids,
+        limit=search.limit,
+        offset=search.offset,
+    )
+    return StudentPage(total=total, items=await summaries(unit, students))
+
+
+@router.post("/students/search", response_model=StudentPage)
+async def search_students(body: StudentSearch, request: Request, principal: CurrentPrincipal) -> StudentPage:
+    """The search words travel in the body, so names never reach URLs or access logs."""
+    async with request_unit(request, principal) as unit:
+        return await _search(unit, body)
+
+
 @router.get("/students", response_model=StudentPage)
-async def search_students(
+async def list_students(
     request: Request,
     principal: CurrentPrincipal,
-    q: Annotated[str | None, Query(max_length=100)] = None,
     class_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
+    q: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> StudentPage:
-    """Search ignores diacritics and case: "nguyen van an" finds "Nguyễn Văn An". Each caller sees
-    only the students they may read."""
+    """The students the caller may read, page by page; searching by name is POST /students/search."""
+    if q is not None:
+        raise invalid("q", "searching by name is POST /students/search (names stay out of URLs)")
     async with request_unit(request, principal) as unit:
-        scope = await caller_scope(unit)
-        class_ids: set[uuid.UUID] | None = {class_id} if class_id else None
-        student_ids: set[uuid.UUID] | None = None
-        if scope.kind == "parent":
-            student_ids = set(scope.children)
-        elif scope.kind == "student":
-            student_ids = {scope.user_id}
-        elif not scope.has(OVERSEER_ROLES):
-            visible = set(scope.class_ids)
-            class_ids = (class_ids & visible) if class_ids is not None else visible
-        total, students = await _repo.search_students(
-            unit.session,
-            unit.school_id,
-            query=search_key(q) if q else None,
-            class_ids=class_ids,
-            student_ids=student_ids,
-            limit=limit,
-            offset=offset,
-        )
-        return StudentPage(total=total, items=await summaries(unit, students))
+        return await _search(unit, StudentSearch(class_id=class_id, limit=limit, offset=offset))
 
 
 @router.get("/students/{student_id}", response_model=StudentOut)
@@ -160,6 +175,18 @@ async def update_student(
         student = await _student_for(unit, scope, student_id, "student.update")
         await service_of(request).update_student(unit, student, body)
         return await student_out(unit, student)
+
+
+@router.delete("/students/{student_id}", status_code=204)
+async def delete_student(student_id: uuid.UUID, request: Request, principal: CurrentPrincipal) -> Response:
+    """Only a student entered by mistake (at most one open enrolment, no parent, never signed in);
+    anyone else leaves (409 says so)."""
+    async with request_unit(request, principal) as unit:
+        scope = await caller_scope(unit)
+        require_admin(scope)
+        student = await _student_for(unit, scope, student_id, "student.read")
+        await service_of(request).delete_mistake(unit, student)
+    return Response(status_code=204)
 
 
 @router.get("/students/{student_id}/versions", response_model=list[VersionOut])
@@ -236,10 +263,18 @@ async def parent_out(unit: Unit, parent: Parent) -> ParentOut:
 
 
 @router.post("/parents", response_model=ParentOut, status_code=201)
-async def create_parent(body: ParentIn, request: Request, principal: CurrentPrincipal) -> ParentOut:
+async def create_parent(
+    body: ParentIn, request: Request, response: Response, principal: CurrentPrincipal
+) -> ParentOut:
+    """201 with a new parent; 200 when a parent already has this phone (or username): that parent
+    is linked to the children sent (a parent gains a second child)."""
     async with request_unit(request, principal) as unit:
         require_admin(await caller_scope(unit))
-        return await parent_out(unit, await service_of(request).create_parent(unit, body))
+        parent, created = await service_of(request).create_or_extend_parent(unit, body)
+        await unit.session.flush()
+        if not created:
+            response.status_code = 200
+        return await parent_out(unit, parent)
 
 
 @router.get("/parents", response_model=list[ParentOut])

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hbs_identity.models import Account, Enrolment, Parent, ParentLink, Staff, Student, StudentVersion
+from hbs_identity.models import (
+    Account,
+    Enrolment,
+    Parent,
+    ParentLink,
+    RefreshToken,
+    Staff,
+    Student,
+    StudentVersion,
+)
 
 
 class PeopleRepository:
@@ -131,6 +140,32 @@ class PeopleRepository:
     async def phone_taken(self, session: AsyncSession, phone: str) -> bool:
         result = await session.execute(select(Account.id).where(Account.phone == phone))
         return result.first() is not None
+
+    async def account_named(self, session: AsyncSession, username: str) -> Account | None:
+        result = await session.execute(select(Account).where(Account.username == username))
+        return result.scalars().first()
+
+    async def phone_owner(self, session: AsyncSession, phone: str) -> Account | None:
+        """The account that has this phone: on the account (parents) or on a staff record."""
+        result = await session.execute(select(Account).where(Account.phone == phone))
+        found = result.scalars().first()
+        if found is not None:
+            return found
+        staff = await session.execute(
+            select(Account).join(Staff, Staff.id == Account.id).where(Staff.phone == phone)
+        )
+        return staff.scalars().first()
+
+    async def ever_signed_in(self, session: AsyncSession, account_id: uuid.UUID) -> bool:
+        result = await session.execute(select(RefreshToken.id).where(RefreshToken.account_id == account_id))
+        return result.first() is not None
+
+    async def delete_student(self, session: AsyncSession, student_id: uuid.UUID) -> None:
+        """The student, their versions, enrolments and account, children before parents."""
+        await session.execute(delete(StudentVersion).where(StudentVersion.student_id == student_id))
+        await session.execute(delete(Enrolment).where(Enrolment.student_id == student_id))
+        await session.execute(delete(Student).where(Student.id == student_id))
+        await session.execute(delete(Account).where(Account.id == student_id, Account.kind == "student"))
 
     def add(self, session: AsyncSession, row: object) -> None:
         session.add(row)

@@ -159,6 +159,16 @@ class StudentSummary(BaseModel):
     class_name: str | None = None
 
 
+class StudentSearch(BaseModel):
+    """Tìm học sinh: the words go in a body, never in a URL."""
+
+    model_config = ConfigDict(extra="forbid")
+    q: OptionalText = Field(default=None, max_length=100)
+    class_id: uuid.UUID | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0)
+
+
 class StudentPage(BaseModel):
     total: int
     items: list[StudentSummary]

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from hbs_identity.errors import conflict, invalid, not_found
+from hbs_identity.errors import conflict, in_use, invalid, not_found
 from hbs_identity.models import (
     Account,
     Enrolment,
@@ -33,7 +33,8 @@ from hbs_identity.people.schemas import (
 from hbs_identity.school.repository import SchoolRepository
 from hbs_identity.text import search_key
 from hbs_identity.unit import Unit
-from hbs_shared.events.identity import StudentEnrolled, StudentLeft, StudentUpdated
+from hbs_shared.events.identity import StudentDeleted, StudentEnrolled, StudentLeft, StudentUpdated
+from hbs_shared.problems import Problem
 
 UNUSABLE_PASSWORD = "!"
 """An Argon2 verify of this always fails: the account waits for its first password (sign-in slip)."""
@@ -266,6 +267,42 @@ class PeopleService:
             )
         return active
 
+    async def delete_mistake(self, unit: Unit, student: Student) -> None:
+        """Xoá học sinh nhập nhầm: only one who has no history here; anyone else leaves instead."""
+        enrolments = await self.schools.enrolments_of(unit.session, student.id)
+        use_leave = "học sinh đã có quá trình học tập: dùng chức năng 'leave' (POST /students/{id}/leave)"
+        if len(enrolments) > 1 or any(e.left_on is not None for e in enrolments):
+            raise Problem(
+                409, "Không xoá được học sinh", f"{len(enrolments)} lượt ghi danh; {use_leave}", field="id"
+            )
+        if await self.repo.ever_signed_in(unit.session, student.id):
+            raise Problem(
+                409, "Không xoá được học sinh", f"tài khoản học sinh đã được sử dụng; {use_leave}", field="id"
+            )
+        if parents := await self.repo.parents_of(unit.session, student.id):
+            raise in_use(
+                "học sinh",
+                f"học sinh còn liên kết với {len(parents)} phụ huynh: bỏ liên kết trước",
+                {"parents": len(parents)},
+            )
+        enrolment = enrolments[0] if enrolments else None
+        year = await self.schools.year(unit.session, enrolment.school_year_id) if enrolment else None
+        await self.repo.delete_student(unit.session, student.id)
+        unit.audit(
+            "student.deleted",
+            "student",
+            student.id,
+            class_id=str(enrolment.class_id) if enrolment else None,
+            school_year=year.name if year else None,
+        )
+        await unit.emit(
+            StudentDeleted(
+                student_id=student.id,
+                class_id=enrolment.class_id if enrolment else None,
+                school_year=year.name if year else None,
+            )
+        )
+
     # --- parents ----------------------------------------------------------------------------
 
     async def create_parent(
@@ -313,6 +350,45 @@ class PeopleService:
         for index, child in enumerate(data.children):
             await self.link_child(unit, parent, child, field=f"children.{index}.student_id", checked=checked)
         return parent
+
+    async def parent_to_extend(self, unit: Unit, data: ParentIn) -> Parent | None:
+        """The parent who already has this phone (or username): creating them again links them
+        to more children instead. A staff or student account with it is a conflict."""
+        username = (data.username or "").lower() or (f"ph{data.phone}" if data.phone else "")
+        by_phone = await self.repo.phone_owner(unit.session, data.phone) if data.phone else None
+        by_name = await self.repo.account_named(unit.session, username) if username else None
+        if by_phone is not None and by_name is not None and by_phone.id != by_name.id:
+            raise conflict(
+                "username", f"username {username} belongs to another account than phone {data.phone}"
+            )
+        found, field = (by_phone, "phone") if by_phone is not None else (by_name, "username")
+        if found is None:
+            return None
+        if found.kind != "parent" or found.school_id != unit.school_id:
+            what = f"phone {data.phone}" if field == "phone" else f"username {username}"
+            raise conflict(field, f"{what} already belongs to a staff or student account")
+        return await self.parent(unit, found.id)
+
+    async def link_children(self, unit: Unit, parent: Parent, children: list[ChildLink]) -> list[ChildLink]:
+        """Links the children not yet linked to this parent; returns those it linked."""
+        added: list[ChildLink] = []
+        for index, child in enumerate(children):
+            if child.student_id in {a.student_id for a in added}:
+                continue
+            if await self.repo.link(unit.session, parent.id, child.student_id) is not None:
+                continue
+            await self.link_child(unit, parent, child, field=f"children.{index}.student_id")
+            added.append(child)
+        return added
+
+    async def create_or_extend_parent(self, unit: Unit, data: ParentIn) -> tuple[Parent, bool]:
+        """A new parent, or the existing one with this phone/username linked to these children
+        (a parent gains a second child); the flag says whether the parent is new."""
+        existing = await self.parent_to_extend(unit, data)
+        if existing is None:
+            return await self.create_parent(unit, data), True
+        await self.link_children(unit, existing, data.children)
+        return existing, False
 
     async def link_child(
         self,

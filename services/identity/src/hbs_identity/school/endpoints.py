@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from hbs_identity.assignments.repository import AssignmentRepository
 from hbs_identity.authz.guard import caller_scope, require_admin, require_staff
@@ -16,12 +16,15 @@ from hbs_identity.people.repository import PeopleRepository
 from hbs_identity.people.schemas import StudentSummary
 from hbs_identity.school.repository import SchoolRepository
 from hbs_identity.school.schemas import (
+    ClassChange,
     ClassIn,
     ClassOut,
+    DepartmentChange,
     DepartmentIn,
     DepartmentOut,
     SchoolIn,
     SchoolOut,
+    YearChange,
     YearIn,
     YearOut,
 )
@@ -72,6 +75,25 @@ async def make_current(year_id: uuid.UUID, request: Request, principal: CurrentP
         return YearOut.model_validate(await _service.make_current(unit, year_id))
 
 
+@router.patch("/school-years/{year_id}", response_model=YearOut)
+async def change_year(
+    year_id: uuid.UUID, body: YearChange, request: Request, principal: CurrentPrincipal
+) -> YearOut:
+    """Semester dates may change at any time; the label only while the year has no class."""
+    async with request_unit(request, principal) as unit:
+        require_admin(await caller_scope(unit))
+        return YearOut.model_validate(await _service.change_year(unit, year_id, body))
+
+
+@router.delete("/school-years/{year_id}", status_code=204)
+async def delete_year(year_id: uuid.UUID, request: Request, principal: CurrentPrincipal) -> Response:
+    """Only a year with no class that is not the current one (409 says what refers to it)."""
+    async with request_unit(request, principal) as unit:
+        require_admin(await caller_scope(unit))
+        await _service.delete_year(unit, year_id)
+    return Response(status_code=204)
+
+
 @router.get("/departments", response_model=list[DepartmentOut])
 async def list_departments(request: Request, principal: CurrentPrincipal) -> list[DepartmentOut]:
     async with request_unit(request, principal) as unit:
@@ -88,6 +110,26 @@ async def create_department(
     async with request_unit(request, principal) as unit:
         require_admin(await caller_scope(unit))
         return DepartmentOut.model_validate(await _service.create_department(unit, body))
+
+
+@router.patch("/departments/{department_id}", response_model=DepartmentOut)
+async def rename_department(
+    department_id: uuid.UUID, body: DepartmentChange, request: Request, principal: CurrentPrincipal
+) -> DepartmentOut:
+    async with request_unit(request, principal) as unit:
+        require_admin(await caller_scope(unit))
+        return DepartmentOut.model_validate(await _service.rename_department(unit, department_id, body.name))
+
+
+@router.delete("/departments/{department_id}", status_code=204)
+async def delete_department(
+    department_id: uuid.UUID, request: Request, principal: CurrentPrincipal
+) -> Response:
+    """Only a department with no staff in it (409 says how many are)."""
+    async with request_unit(request, principal) as unit:
+        require_admin(await caller_scope(unit))
+        await _service.delete_department(unit, department_id)
+    return Response(status_code=204)
 
 
 async def class_out(unit: Unit, school_class: SchoolClass, year_name: str | None = None) -> ClassOut:
@@ -130,6 +172,26 @@ async def create_class(body: ClassIn, request: Request, principal: CurrentPrinci
         require_admin(await caller_scope(unit))
         school_class, year = await _service.create_class(unit, body)
         return await class_out(unit, school_class, year.name)
+
+
+@router.patch("/classes/{class_id}", response_model=ClassOut)
+async def rename_class(
+    class_id: uuid.UUID, body: ClassChange, request: Request, principal: CurrentPrincipal
+) -> ClassOut:
+    """Đổi tên lớp; grades keeps the class's sheets, plan, conduct and results under the new name."""
+    async with request_unit(request, principal) as unit:
+        require_admin(await caller_scope(unit))
+        school_class, year = await _service.rename_class(unit, class_id, body.name)
+        return await class_out(unit, school_class, year.name)
+
+
+@router.delete("/classes/{class_id}", status_code=204)
+async def delete_class(class_id: uuid.UUID, request: Request, principal: CurrentPrincipal) -> Response:
+    """Only a class nobody was ever enrolled in nor assigned to (409 says what refers to it)."""
+    async with request_unit(request, principal) as unit:
+        require_admin(await caller_scope(unit))
+        await _service.delete_class(unit, class_id)
+    return Response(status_code=204)
 
 
 async def _readable_class(unit: Unit, class_id: uuid.UUID) -> SchoolClass:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hbs_identity.models import Department, Enrolment, School, SchoolClass, SchoolYear
+from hbs_identity.models import Assignment, Department, Enrolment, School, SchoolClass, SchoolYear, Staff
 
 
 class SchoolRepository:
@@ -113,6 +113,32 @@ class SchoolRepository:
             select(Enrolment).where(Enrolment.class_id == class_id, Enrolment.left_on.is_(None))
         )
         return list(result.scalars())
+
+    async def references_to_class(self, session: AsyncSession, class_id: uuid.UUID) -> dict[str, int]:
+        """What keeps a class from being deleted: enrolments ever made, assignments ever made."""
+        enrolments = await session.scalar(
+            select(func.count()).select_from(Enrolment).where(Enrolment.class_id == class_id)
+        )
+        assignments = await session.scalar(
+            select(func.count()).select_from(Assignment).where(Assignment.class_id == class_id)
+        )
+        return {"enrolments": int(enrolments or 0), "assignments": int(assignments or 0)}
+
+    async def class_count(self, session: AsyncSession, year_id: uuid.UUID) -> int:
+        found = await session.scalar(
+            select(func.count()).select_from(SchoolClass).where(SchoolClass.school_year_id == year_id)
+        )
+        return int(found or 0)
+
+    async def staff_count(self, session: AsyncSession, department_id: uuid.UUID) -> int:
+        found = await session.scalar(
+            select(func.count()).select_from(Staff).where(Staff.department_id == department_id)
+        )
+        return int(found or 0)
+
+    async def delete(self, session: AsyncSession, row: object) -> None:
+        await session.delete(row)
+        await session.flush()
 
     def add(self, session: AsyncSession, row: object) -> None:
         session.add(row)

@@ -62,12 +62,28 @@ class YearIn(BaseModel):
         return self
 
 
+class YearChange(BaseModel):
+    """Only the fields sent change; the result is checked like a new year."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: YearName | None = None
+    semester1_start: date | None = None
+    semester1_end: date | None = None
+    semester2_start: date | None = None
+    semester2_end: date | None = None
+
+
 class YearOut(YearIn):
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
 
 
 class DepartmentIn(BaseModel):
+    name: Text = Field(min_length=1, max_length=120)
+
+
+class DepartmentChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     name: Text = Field(min_length=1, max_length=120)
 
 
@@ -90,6 +106,13 @@ class ClassIn(BaseModel):
         if match and int(match.group(1)) != self.grade_level:
             raise ValueError(f"grade_level {self.grade_level} does not match class name {self.name!r}")
         return self
+
+
+class ClassChange(BaseModel):
+    """Đổi tên lớp: the grade level stays; a leading number in the name must still match it."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Text = Field(min_length=1, max_length=40)
 
 
 class ClassOut(BaseModel):

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
-from hbs_identity.errors import conflict, invalid, not_found
+from pydantic import ValidationError
+
+from hbs_identity.errors import conflict, in_use, invalid, not_found
 from hbs_identity.models import Department, School, SchoolClass, SchoolYear
 from hbs_identity.school.repository import SchoolRepository
-from hbs_identity.school.schemas import ClassIn, DepartmentIn, SchoolIn, YearIn
+from hbs_identity.school.schemas import ClassIn, DepartmentIn, SchoolIn, YearChange, YearIn
 from hbs_identity.unit import Unit
+from hbs_shared.events.identity import (
+    ClassDeleted,
+    ClassRenamed,
+    DepartmentDeleted,
+    DepartmentRenamed,
+    SchoolYearChanged,
+    SchoolYearDeleted,
+)
 
 
 class SchoolService:
@@ -99,3 +110,143 @@ class SchoolService:
                 not_found(f"class {class_id}") if field == "" else invalid(field, f"unknown class {class_id}")
             )
         return school_class
+
+    # --- changes and deletes: each audited and published ------------------------------------
+
+    async def _own_year(self, unit: Unit, year_id: uuid.UUID) -> SchoolYear:
+        year = await self.repo.year(unit.session, year_id)
+        if year is None or year.school_id != unit.school_id:
+            raise not_found(f"school year {year_id}")
+        return year
+
+    async def change_year(self, unit: Unit, year_id: uuid.UUID, change: YearChange) -> SchoolYear:
+        year = await self._own_year(unit, year_id)
+        old_name = year.name
+        fields = ("name", "semester1_start", "semester1_end", "semester2_start", "semester2_end")
+        merged = {name: getattr(year, name) for name in fields}
+        merged.update(change.model_dump(exclude_none=True))
+        try:
+            checked = YearIn.model_validate(merged)
+        except ValidationError as error:
+            first = error.errors()[0]
+            field = str(first["loc"][0]) if first["loc"] else "semester1_start"
+            message = str(first["msg"]).removeprefix("Value error, ")
+            match = re.match(r"^(\w+):", message)
+            raise invalid(match.group(1) if match else field, message) from None
+        if checked.name != old_name:
+            if await self.repo.year_by_name(unit.session, unit.school_id, checked.name) is not None:
+                raise conflict("name", f"school year {checked.name} already exists")
+            if classes := await self.repo.class_count(unit.session, year.id):
+                # Grades, signed records and sheets are keyed by the label: it is fixed once in use.
+                raise conflict("name", f"năm học {old_name} đã có {classes} lớp: không đổi được tên năm học")
+        for name in fields:
+            setattr(year, name, getattr(checked, name))
+        unit.audit("school_year.changed", "school_year", year.id, old_name=old_name, name=year.name)
+        await unit.emit(
+            SchoolYearChanged(
+                school_year_id=year.id,
+                school_id=unit.school_id,
+                old_name=old_name,
+                name=year.name,
+                semester1_start=year.semester1_start,
+                semester1_end=year.semester1_end,
+                semester2_start=year.semester2_start,
+                semester2_end=year.semester2_end,
+            )
+        )
+        return year
+
+    async def delete_year(self, unit: Unit, year_id: uuid.UUID) -> None:
+        year = await self._own_year(unit, year_id)
+        if classes := await self.repo.class_count(unit.session, year.id):
+            raise in_use("năm học", f"năm học {year.name} còn {classes} lớp", {"classes": classes})
+        if year.current:
+            raise conflict("id", f"năm học {year.name} là năm học hiện tại: chọn năm học khác trước")
+        await self.repo.delete(unit.session, year)
+        unit.audit("school_year.deleted", "school_year", year.id, name=year.name)
+        await unit.emit(SchoolYearDeleted(school_year_id=year.id, school_id=unit.school_id, name=year.name))
+
+    async def _own_department(self, unit: Unit, department_id: uuid.UUID) -> Department:
+        department = await self.repo.department(unit.session, department_id)
+        if department is None or department.school_id != unit.school_id:
+            raise not_found(f"department {department_id}")
+        return department
+
+    async def rename_department(self, unit: Unit, department_id: uuid.UUID, name: str) -> Department:
+        department = await self._own_department(unit, department_id)
+        old_name = department.name
+        if name == old_name:
+            return department
+        if await self.repo.department_by_name(unit.session, unit.school_id, name) is not None:
+            raise conflict("name", f"department {name!r} already exists")
+        department.name = name
+        unit.audit("department.renamed", "department", department.id, old_name=old_name, name=name)
+        await unit.emit(
+            DepartmentRenamed(
+                department_id=department.id, school_id=unit.school_id, old_name=old_name, new_name=name
+            )
+        )
+        return department
+
+    async def delete_department(self, unit: Unit, department_id: uuid.UUID) -> None:
+        department = await self._own_department(unit, department_id)
+        if staff := await self.repo.staff_count(unit.session, department.id):
+            raise in_use(
+                "tổ chuyên môn", f"tổ {department.name} còn {staff} cán bộ, giáo viên", {"staff": staff}
+            )
+        await self.repo.delete(unit.session, department)
+        unit.audit("department.deleted", "department", department.id, name=department.name)
+        await unit.emit(
+            DepartmentDeleted(department_id=department.id, school_id=unit.school_id, name=department.name)
+        )
+
+    async def rename_class(
+        self, unit: Unit, class_id: uuid.UUID, name: str
+    ) -> tuple[SchoolClass, SchoolYear]:
+        school_class = await self.school_class(unit, class_id, field="")
+        year = await self._own_year(unit, school_class.school_year_id)
+        old_name = school_class.name
+        if name == old_name:
+            return school_class, year
+        try:
+            ClassIn(name=name, grade_level=school_class.grade_level, school_year=year.name)
+        except ValidationError as error:
+            raise invalid("name", str(error.errors()[0]["msg"]).removeprefix("Value error, ")) from None
+        if await self.repo.class_by_name(unit.session, year.id, name) is not None:
+            raise conflict("name", f"class {name!r} already exists in {year.name}")
+        school_class.name = name
+        unit.audit(
+            "class.renamed", "class", school_class.id, old_name=old_name, name=name, school_year=year.name
+        )
+        await unit.emit(
+            ClassRenamed(
+                class_id=school_class.id,
+                school_id=unit.school_id,
+                school_year=year.name,
+                old_name=old_name,
+                new_name=name,
+            )
+        )
+        return school_class, year
+
+    async def delete_class(self, unit: Unit, class_id: uuid.UUID) -> None:
+        school_class = await self.school_class(unit, class_id, field="")
+        year = await self._own_year(unit, school_class.school_year_id)
+        refs = await self.repo.references_to_class(unit.session, school_class.id)
+        if any(refs.values()):
+            raise in_use(
+                "lớp",
+                f"lớp {school_class.name} còn {refs['enrolments']} lượt ghi danh học sinh "
+                f"và {refs['assignments']} phân công",
+                refs,
+            )
+        await self.repo.delete(unit.session, school_class)
+        unit.audit("class.deleted", "class", school_class.id, name=school_class.name, school_year=year.name)
+        await unit.emit(
+            ClassDeleted(
+                class_id=school_class.id,
+                school_id=unit.school_id,
+                school_year=year.name,
+                name=school_class.name,
+            )
+        )

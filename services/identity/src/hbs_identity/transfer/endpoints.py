@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -35,6 +36,13 @@ class RowErrorOut(BaseModel):
     message: str
 
 
+class RowLinkedOut(BaseModel):
+    row: int
+    parent_id: uuid.UUID
+    students: int
+    message: str
+
+
 class ImportReport(BaseModel):
     kind: str
     dry_run: bool
@@ -43,6 +51,8 @@ class ImportReport(BaseModel):
     created: int
     errors: list[RowErrorOut]
     notes: list[str]
+    linked: list[RowLinkedOut] = []
+    """Rows whose parent exists already (same phone or username): linked to more students."""
 
 
 def _xlsx(content: bytes, name: str) -> Response:
@@ -97,6 +107,7 @@ async def import_rows(
             created=report.created,
             errors=errors,
             notes=report.notes,
+            linked=[RowLinkedOut(**asdict(item)) for item in report.linked],
         )
         if errors and not dry_run:
             first = errors[0]
@@ -108,7 +119,14 @@ async def import_rows(
                 extra={"errors": [e.model_dump() for e in errors], "rows": report.rows},
             )
         if not dry_run:
-            unit.audit("import.completed", "import", kind, rows=report.rows, created=report.created)
+            unit.audit(
+                "import.completed",
+                "import",
+                kind,
+                rows=report.rows,
+                created=report.created,
+                linked=len(report.linked) or None,
+            )
         return body
 
 

@@ -35,6 +35,7 @@ from hbs_identity.text import search_key
 from hbs_identity.transfer.sheets import Column, Row
 from hbs_identity.unit import Unit
 from hbs_shared.curriculum import SUBJECTS, SUBJECTS_BY_CODE
+from hbs_shared.problems import Problem
 
 Kind = Literal["students", "parents", "staff", "assignments"]
 
@@ -140,6 +141,16 @@ class RowError:
 
 
 @dataclass
+class RowLinked:
+    """A row whose parent exists already: they gain the row's students (liên kết thêm học sinh)."""
+
+    row: int
+    parent_id: uuid.UUID
+    students: int
+    message: str = "liên kết thêm học sinh"
+
+
+@dataclass
 class Report:
     kind: str
     dry_run: bool
@@ -147,6 +158,7 @@ class Report:
     created: int = 0
     errors: list[RowError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    linked: list[RowLinked] = field(default_factory=list)
 
 
 class _RowProblem(Exception):
@@ -339,6 +351,7 @@ class Transfer:
             )
             students.update({s.national_id: s for s in found.scalars()})
         valid: list[ParentIn] = []
+        extend: list[tuple[Parent, list[ChildLink]]] = []
         phones: dict[str, int] = {}
         usernames: dict[str, int] = {}
         for row in rows:
@@ -372,26 +385,37 @@ class Transfer:
                     )
                     continue
                 phones[parent.phone] = row.number
-                if await self.people_repo.phone_taken(unit.session, parent.phone):
-                    self._error(
-                        report, "parents", row, "phone", f"{parent.phone} already belongs to an account"
-                    )
-                    continue
             if username:
                 if username in usernames:
                     self._error(report, "parents", row, "username", f"also on row {usernames[username]}")
                     continue
                 usernames[username] = row.number
-                if await self.people_repo.username_taken(unit.session, username):
-                    self._error(report, "parents", row, "username", f"username {username} is taken")
-                    continue
-            valid.append(parent)
+            try:
+                existing = await self.people.parent_to_extend(unit, parent)
+            except Problem as problem:
+                self._error(report, "parents", row, problem.field or "phone", problem.detail)
+                continue
+            if existing is None:
+                valid.append(parent)
+                continue
+            new = [
+                c
+                for c in parent.children
+                if await self.people_repo.link(unit.session, existing.id, c.student_id) is None
+            ]
+            if new:
+                report.linked.append(RowLinked(row.number, existing.id, len(new)))
+                extend.append((existing, new))
+            else:
+                report.notes.append(f"row {row.number}: this parent is already linked to these students")
         if report.errors or dry_run:
             return
         with unit.session.no_autoflush:
             for parent in valid:
                 await self.people.create_parent(unit, parent, checked=True)
                 report.created += 1
+        for existing, new in extend:
+            await self.people.link_children(unit, existing, new)
 
     async def _staff(
         self, unit: Unit, rows: list[Row], year_id: uuid.UUID, dry_run: bool, report: Report
