@@ -205,7 +205,8 @@ async def test_families_see_only_signed_sheets_never_a_draft_score(family: Famil
     assert draft is not None  # the demo's made-up scores are entered, not yet signed
     before = (await family.grades.get(f"/family/students/{A}/results", headers=parent)).json()
     assert toan_hk1(before["result"]) is None
-    assert before["signed_sheets"] == 0 and before["total_sheets"] > 0
+    assert before["signed_sheets"] == 0
+    assert before["total_sheets"] > 0
     assert before["result"]["learning_semester1"] is None
 
     # gv.toan submits and asks for the signature; signing's "completed" arrives on the bus.
@@ -224,7 +225,8 @@ async def test_families_see_only_signed_sheets_never_a_draft_score(family: Famil
     runtime: ServiceRuntime = family.grades_app.state.runtime
     async with runtime.db.transaction() as session:
         stored = await session.get(ScoreSheet, uuid.UUID(sheet["id"]))
-        assert stored is not None and stored.signing_request_id is not None
+        assert stored is not None
+        assert stored.signing_request_id is not None
         request_id = stored.signing_request_id
     completed = SigningCompleted(
         request_id=request_id,
