@@ -198,7 +198,8 @@ async def test_families_see_only_signed_sheets_never_a_draft_score(family: Famil
     parent, toan = family.headers(DEMO_PARENT.username), family.headers("gv.toan")
 
     def toan_hk1(body: dict[str, Any]) -> str | None:
-        return next(s["semester1"] for s in body["subjects"] if s["code"] == "TOAN")
+        value: str | None = next(s["semester1"] for s in body["subjects"] if s["code"] == "TOAN")
+        return value
 
     teacher_view = (await family.grades.get(f"/results/students/{A}", headers=toan)).json()
     draft = toan_hk1(teacher_view)
