@@ -107,6 +107,8 @@ _SIGNERS = frozenset({"subject_teacher", "homeroom_teacher", "vice_principal", "
 NAV: list[tuple[str, str, frozenset[str] | None]] = [
     ("/sheets", "Sổ điểm", _SIGNERS),
     ("/signing-pin", "Mã PIN ký số", _SIGNERS),
+    # Identity gives parents the role `parent` and students `student` (people/service.py).
+    ("/results", "Kết quả học tập", frozenset({"parent", "student"})),
     ("/password", "Đổi mật khẩu", None),
 ]
 
