@@ -1,14 +1,15 @@
 """Parents and students read results (Đ9), authorised by identity's API: identity and grades both
-in-process on real databases and the real broker, grades' roster fed with identity's own events.
+in-process on real databases and the real broker, grades' roster built from identity's events.
 
 A = the demo student (10A1 seat 1), child of the demo parent with C (10A2 seat 1); B = 10A1 seat 2,
 another family's child."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,6 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from sqlalchemy import select
 
 from hbs_grades.app import create_app as create_grades
 from hbs_grades.models import ScoreSheet
@@ -30,7 +30,6 @@ from hbs_shared.authz import AuthzClient
 from hbs_shared.demo import DEMO_PARENT, DEMO_PARENT_PHONE, DEMO_PASSWORD, DEMO_STUDENT_LOGIN
 from hbs_shared.events.contracts import SigningCompleted
 from hbs_shared.events.envelope import make_envelope
-from hbs_shared.messaging.tables import outbox
 from hbs_shared.problems import Problem
 from hbs_shared.service import ServiceRuntime
 
@@ -53,15 +52,11 @@ class Family:
         return {"authorization": f"Bearer {self.tokens[who]}"}
 
 
-async def _feed_identity_events(identity_app: FastAPI, grades_app: FastAPI) -> None:
-    """Give grades every roster event identity wrote, through grades' real consumers."""
-    identity_runtime: ServiceRuntime = identity_app.state.runtime
-    async with identity_runtime.db.transaction() as session:
-        rows = (await session.execute(select(outbox.c.topic, outbox.c.body).order_by(outbox.c.id))).all()
-    consumers = {c.topic: c for c in grades_app.state.runtime.consumers}
-    for topic, body in rows:
-        if topic in consumers:
-            await consumers[topic].process(json.dumps(body).encode())
+async def _wait_for(what: str, probe: Callable[[], Awaitable[bool]], timeout: float = 90) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await probe():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.3)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +94,6 @@ async def family(
         grades_app.state.verifier = identity_app.state.verifier
         authz = AuthzClient("http://identity", client=ic)
         grades_app.state.authz = authz
-        await _feed_identity_events(identity_app, grades_app)
         tokens = {}
         for who in ("gv.toan", "gv.van", "hieutruong", DEMO_PARENT.username, DEMO_STUDENT_LOGIN):
             answer = await ic.post("/auth/token", json={"username": who, "password": DEMO_PASSWORD})
@@ -110,6 +104,20 @@ async def family(
             "/auth/token", json={"username": b_login.json()["national_id"], "password": DEMO_PASSWORD}
         )
         tokens["student_b"] = answer.json()["access_token"]
+        # Grades' roster comes from identity's events over the real broker, as in production.
+        parent, toan = tokens[DEMO_PARENT.username], tokens["gv.toan"]
+
+        async def roster_arrived() -> bool:
+            children = await gc.get("/family/students", headers={"authorization": f"Bearer {parent}"})
+            b = await gc.get(f"/results/students/{B}", headers={"authorization": f"Bearer {toan}"})
+            return children.status_code == 200 and len(children.json()) == 2 and b.status_code == 200
+
+        async def demo_scores_filled() -> bool:
+            a = await gc.get(f"/results/students/{A}", headers={"authorization": f"Bearer {toan}"})
+            return any(s["code"] == "TOAN" and s["semester1"] for s in a.json()["subjects"])
+
+        await _wait_for("grades' roster", roster_arrived)
+        await _wait_for("the demo's scores", demo_scores_filled)
         yield Family(ic, gc, grades_app, authz, tokens)
 
 
