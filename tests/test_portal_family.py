@@ -241,12 +241,14 @@ def test_portal_student_sees_themself_and_404_for_another_student(
     system: SystemClient, signed: Signed
 ) -> None:
     with _portal_login(system, DEMO_STUDENT_LOGIN) as browser:
+        # One student: the home page is their results at once, with no list to choose from.
         home = browser.get("/results")
-        assert home.status_code == 303
-        assert home.headers["location"] == f"/results/{A}"
+        assert home.status_code == 200
+        assert "Tải học bạ đã ký (PDF)" in home.text
+        assert "Chọn học sinh khác" not in home.text
         mine = browser.get(f"/results/{A}")
         assert mine.status_code == 200
-        assert "Tải học bạ đã ký (PDF)" in mine.text
+        assert f"/results/{A}/records/{signed.records[A]}" in mine.text
         for other in (B, C):
             refused = browser.get(f"/results/{other}")
             assert refused.status_code == 404

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from hbs_portal.models import WebSession
 from hbs_portal.web.backends import BackendError, Backends, SessionExpired
@@ -65,13 +65,12 @@ async def children_page(request: Request) -> Response:
         return to_login("expired")
     except BackendError as error:
         return _problem(request, web, error.title, error.status)
+    notice = request.query_params.get("notice")
     if len(children) == 1:
-        # A student (or a parent of one child) goes straight to the results.
-        return RedirectResponse(f"/results/{children[0]['student_id']}", status_code=303)
+        # A student (or a parent of one child) sees the results at once, on their home page.
+        return await _results(request, web, uuid.UUID(children[0]["student_id"]), children, notice)
     return templates.TemplateResponse(
-        request,
-        "family/children.html",
-        {"web": web, "children": children, "notice": request.query_params.get("notice")},
+        request, "family/children.html", {"web": web, "children": children, "notice": notice}
     )
 
 
@@ -80,6 +79,22 @@ async def results_page(request: Request, student_id: uuid.UUID) -> Response:
     web = await signed_in(request)
     if isinstance(web, Response):
         return web
+    try:
+        children = await _children(backends_of(request), web.access_token)
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return _problem(request, web, error.title, error.status)
+    return await _results(request, web, student_id, children, None)
+
+
+async def _results(
+    request: Request,
+    web: WebSession,
+    student_id: uuid.UUID,
+    children: list[dict[str, Any]],
+    notice: str | None,
+) -> Response:
     backends = backends_of(request)
     try:
         results = (
@@ -87,7 +102,6 @@ async def results_page(request: Request, student_id: uuid.UUID) -> Response:
                 "GET", f"{backends.grades_url}/family/students/{student_id}/results", web.access_token
             )
         ).json()
-        children = await _children(backends, web.access_token)
     except SessionExpired:
         return to_login("expired")
     except BackendError as error:
@@ -105,7 +119,6 @@ async def results_page(request: Request, student_id: uuid.UUID) -> Response:
     except BackendError as error:
         # The results are still worth showing when only the signed records cannot be listed.
         records_error = error.title
-    child = next((c for c in children if c["student_id"] == str(student_id)), None)
     return templates.TemplateResponse(
         request,
         "family/results.html",
@@ -113,11 +126,11 @@ async def results_page(request: Request, student_id: uuid.UUID) -> Response:
             "web": web,
             "results": results,
             "r": results["result"],
-            "child": child,
             "siblings": len(children) > 1,
             "records": [d for d in records if d.get("sealed")],
             "records_error": records_error,
             "names": {s["code"]: s["name"] for s in results["subjects"]},
+            "notice": notice,
         },
     )
 
