@@ -290,7 +290,14 @@ def test_browser_parent_chooses_a_child_and_reads_the_signed_results(
     toan = page.locator('tr[data-subject="TOAN"] td')
     expect(toan.nth(1)).to_have_text(signed.toan_hk1_shown)  # an unsigned sheet: no draft score
     expect(toan.nth(2)).to_have_text(signed.toan_hk2)
-    expect(page.locator('tr[data-row="learning"] td').nth(1)).to_have_text("Chưa có")
+    # The ratings shown are grades' answer for the family (signed sheets only), in words.
+    with system.client("grades", system.token(DEMO_PARENT.username)) as grades:
+        result = grades.get(f"/family/students/{A}/results").json()["result"]
+    words = {"T": "Tốt", "K": "Khá", "Đ": "Đạt", "CĐ": "Chưa đạt", None: "Chưa có"}
+    expect(page.locator('tr[data-row="learning"] td').nth(1)).to_have_text(
+        words[result["learning_semester1"]]
+    )
+    expect(page.locator('tr[data-row="conduct"] td').nth(3)).to_have_text(words[result["conduct_year"]])
     link = page.get_by_role("link", name="Tải học bạ đã ký (PDF)")
     expect(link).to_be_visible()
     answer = page.request.get(system.stack.url("portal") + str(link.get_attribute("href")))

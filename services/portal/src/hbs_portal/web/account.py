@@ -147,6 +147,15 @@ async def change_password(
         return templates.TemplateResponse(
             request, "password.html", {"web": web, "error": error}, status_code=status
         )
+    roles = web.roles
+    if not changed.get("must_change_password"):
+        # A first sign-in's session was made with a restricted token, which carries no roles.
+        try:
+            backends = backends_of(request)
+            me = (await backends.call("GET", f"{backends.identity_url}/me", changed["access_token"])).json()
+            roles = list(me["roles"])
+        except BackendError:
+            pass  # the menu shows the new roles from the next sign-in
     async with runtime_of(request).db.transaction() as session:
         await web_sessions.replace_tokens(
             session,
@@ -154,5 +163,6 @@ async def change_password(
             changed["access_token"],
             changed.get("refresh_token"),
             pending_step="password" if changed.get("must_change_password") else None,
+            roles=roles,
         )
-    return RedirectResponse(home_for(web.roles) + "?notice=password", status_code=303)
+    return RedirectResponse(home_for(roles) + "?notice=password", status_code=303)

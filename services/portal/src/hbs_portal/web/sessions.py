@@ -71,12 +71,16 @@ class WebSessionRepository:
         access_token: str,
         refresh_token: str | None,
         pending_step: str | None = None,
+        roles: list[str] | None = None,
     ) -> None:
-        await session.execute(
-            update(WebSession)
-            .where(WebSession.id_hash == id_hash)
-            .values(access_token=access_token, refresh_token=refresh_token, pending_step=pending_step)
-        )
+        values: dict[str, object] = {
+            "access_token": access_token,
+            "refresh_token": refresh_token,
+            "pending_step": pending_step,
+        }
+        if roles is not None:
+            values["roles"] = roles
+        await session.execute(update(WebSession).where(WebSession.id_hash == id_hash).values(**values))
 
     async def delete(self, session: AsyncSession, session_id: str) -> None:
         await session.execute(delete(WebSession).where(WebSession.id_hash == _hash(session_id)))
