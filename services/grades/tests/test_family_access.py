@@ -276,3 +276,24 @@ async def test_identity_unreachable_is_503_never_allowed(family: Family) -> None
     finally:
         await family.grades_app.state.authz.aclose()
         family.grades_app.state.authz = working
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (500, b'{"title": "boom"}'),
+        (502, b"<html>bad gateway</html>"),
+        (200, b"not json"),
+        (200, b'{"allowed": true}'),
+    ],
+)
+async def test_the_authz_client_fails_closed_on_a_broken_answer(status: int, body: bytes) -> None:
+    """A server error, a proxy's HTML page, or an answer that does not validate is never "allowed"."""
+    broken = httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda _request: httpx.Response(status, content=body)),
+        base_url="http://identity",
+    )
+    async with broken, AuthzClient("http://identity", client=broken) as authz:
+        with pytest.raises(Problem) as refused:
+            await authz.allowed("token", "student.read", A)
+    assert refused.value.status == 503
