@@ -31,3 +31,12 @@ DEMO_PEOPLE: tuple[DemoPerson, ...] = (
 
 def demo_person(username: str) -> DemoPerson:
     return next(p for p in DEMO_PEOPLE if p.username == username)
+
+
+DEMO_PARENT = DemoPerson("phuhuynh.demo", "Vũ Thị Thanh Tâm", ("parent",))
+"""A parent of two demo children; signs in by this username or by DEMO_PARENT_PHONE."""
+DEMO_PARENT_PHONE = "0987654321"
+DEMO_CHILDREN: tuple[tuple[str, int], ...] = (("10A1", 1), ("10A2", 1))
+"""(class, seat) of the demo parent's children, in the small and the full demo alike."""
+DEMO_STUDENT_LOGIN = "0341008001"
+"""Mã định danh of the first child (10A1, seat 1): the demo student signs in with it."""

@@ -9,10 +9,12 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_grades.conduct import endpoints as class_endpoints
+from hbs_grades.family import endpoints as family_endpoints
 from hbs_grades.reports import endpoints as report_endpoints
 from hbs_grades.settings import GradesSettings
 from hbs_grades.sheets import endpoints as sheet_endpoints
 from hbs_grades.wiring import Grades
+from hbs_shared.authz import AuthzClient
 from hbs_shared.events.contracts import SIGNING_DOCUMENTS_TOPIC, SigningCompleted, SigningFailed
 from hbs_shared.events.envelope import EventEnvelope, EventRegistry
 from hbs_shared.events.identity import (
@@ -112,11 +114,24 @@ def create_app(settings: GradesSettings) -> FastAPI:
             created = await grades.sheets.seed_demo(session, settings.school_id, settings.school_year)
         log.info("demo score sheets seeded", created=created)
 
+    authz = AuthzClient(settings.identity_url)
+
+    async def close_authz(_rt: ServiceRuntime) -> None:
+        await authz.aclose()
+
     app = create_service_app(
         runtime,
         title="HBS grades",
-        routers=[sheet_endpoints.router, class_endpoints.router, report_endpoints.router],
+        routers=[
+            sheet_endpoints.router,
+            class_endpoints.router,
+            report_endpoints.router,
+            family_endpoints.router,
+        ],
         on_startup=[seed],
+        on_shutdown=[close_authz],
     )
     app.state.grades = grades
+    # Parents and students are authorised by identity (tests replace it with an in-process one).
+    app.state.authz = authz
     return app

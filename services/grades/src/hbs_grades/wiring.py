@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from hbs_grades.conduct.service import ConductService
+from hbs_grades.family.service import FamilyService
 from hbs_grades.plan.service import PlanService
 from hbs_grades.reports.service import ResultsService
 from hbs_grades.results import RulesConfig
@@ -27,6 +28,7 @@ class Grades:
     roster: RosterService
     conduct: ConductService
     results: ResultsService
+    family: FamilyService
     _gate: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @contextlib.asynccontextmanager
@@ -45,7 +47,14 @@ class Grades:
         plan = PlanService(rules=rules)
         sheets = ScoreSheetService(plan=plan, school_name=settings.school_name)
         return cls(
-            settings, rules, plan, sheets, RosterService(sheets), ConductService(), ResultsService(rules)
+            settings,
+            rules,
+            plan,
+            sheets,
+            RosterService(sheets),
+            ConductService(),
+            ResultsService(rules),
+            FamilyService(rules),
         )
 
 

@@ -26,7 +26,15 @@ from hbs_identity.school.schemas import ClassIn, DepartmentIn, SchoolIn, YearIn
 from hbs_identity.school.service import SchoolService
 from hbs_identity.text import search_key
 from hbs_identity.unit import Unit
-from hbs_shared.demo import DEMO_NAMESPACE, DEMO_PASSWORD, DEMO_PEOPLE, demo_person
+from hbs_shared.demo import (
+    DEMO_CHILDREN,
+    DEMO_NAMESPACE,
+    DEMO_PARENT,
+    DEMO_PARENT_PHONE,
+    DEMO_PASSWORD,
+    DEMO_PEOPLE,
+    demo_person,
+)
 
 DEMO_YEAR = "2026-2027"
 SMALL_CLASSES: tuple[tuple[str, int], ...] = (("10A1", 10), ("10A2", 10), ("11 Toán chuyên", 11))
@@ -274,7 +282,35 @@ class DemoSeeder:
 
         # Students and their parents, only in classes this seed created.
         await self._students(unit, year, new_classes, password_hash, must_change, report)
+        await self._demo_parent(unit, year, password_hash, must_change, report)
         return report
+
+    async def _demo_parent(
+        self, unit: Unit, year: SchoolYear, password_hash: str, must_change: bool, report: SeedReport
+    ) -> None:
+        """The demo parent, linked to the children the portal's family pages are shown with."""
+        if await self.people_repo.parent(unit.session, DEMO_PARENT.user_id) is not None:
+            return
+        children = [
+            ChildLink(
+                student_id=demo_id("student", f"{year.name}:{class_name}:{seat}"), relationship="guardian"
+            )
+            for class_name, seat in DEMO_CHILDREN
+        ]
+        await self.people.create_parent(
+            unit,
+            ParentIn(
+                full_name=DEMO_PARENT.full_name,
+                phone=DEMO_PARENT_PHONE,
+                username=DEMO_PARENT.username,
+                children=children,
+            ),
+            parent_id=DEMO_PARENT.user_id,
+            checked=True,
+            password_hash=password_hash,
+            must_change_password=must_change,
+        )
+        report.parents += 1
 
     async def _demo_person_staff(
         self,

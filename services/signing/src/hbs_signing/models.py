@@ -56,6 +56,8 @@ class SignedDocument(Base):
     """The earlier version this one adds a signature to."""
     printed_code: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
     """The code printed (and in the QR code) on the pages: the same for every version of one rendering."""
+    student_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    """The student a year record (học bạ) is of, so their family may read it; none for sheets."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

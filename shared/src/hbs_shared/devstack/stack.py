@@ -21,7 +21,14 @@ from types import FrameType, TracebackType
 
 import httpx
 
-from hbs_shared.demo import DEMO_PASSWORD, DEMO_PEOPLE
+from hbs_shared.demo import (
+    DEMO_CHILDREN,
+    DEMO_PARENT,
+    DEMO_PARENT_PHONE,
+    DEMO_PASSWORD,
+    DEMO_PEOPLE,
+    DEMO_STUDENT_LOGIN,
+)
 from hbs_shared.devstack.broker import LocalBroker, die_with_parent, free_port
 
 
@@ -309,6 +316,13 @@ def main(argv: list[str] | None = None) -> int:
     print("demo logins (password for all: " + DEMO_PASSWORD + "):")
     for person in DEMO_PEOPLE:
         print(f"  {person.username:<15} {person.full_name} ({', '.join(person.roles)})")
+    children = " and ".join(f"{name} seat {seat}" for name, seat in DEMO_CHILDREN)
+    print(
+        f"  {DEMO_PARENT.username:<15} {DEMO_PARENT.full_name} (parent of {children}; "
+        f"or phone {DEMO_PARENT_PHONE})"
+    )
+    first_class, first_seat = DEMO_CHILDREN[0]
+    print(f"  {DEMO_STUDENT_LOGIN:<15} the student of {first_class} seat {first_seat} (student)")
     print("Ctrl-C stops everything.", flush=True)
     if not args.exit_when_ready:
         while not stopping.is_set():

@@ -7,7 +7,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from hbs_grades.access import require_class_reader
+from hbs_grades.access import authz_of, is_family, require_class_reader, require_family_reader
 from hbs_grades.reports import excel
 from hbs_grades.reports.schemas import ClassResultsOut, StudentResultOut
 from hbs_grades.reports.stats import Period, SubjectStats, subject_statistics
@@ -56,11 +56,20 @@ async def class_results_xlsx(
 async def student_results(
     student_id: uuid.UUID, principal: CurrentPrincipal, request: Request, school_year: str | None = Year
 ) -> StudentResultOut:
+    """Teachers and overseers by the roster; a parent or the student by identity, and then only
+    from signed score sheets (never a draft score)."""
     grades = grades_of(request)
     year = school_year or grades.settings.school_year
     missing = Problem(
         404, "Không tìm thấy học sinh", "no such student in a class you see", field="student_id"
     )
+    if is_family(principal):
+        await require_family_reader(authz_of(request), principal, student_id)
+        async with runtime_of(request).db.transaction() as session:
+            signed = await grades.family.results(session, principal.school_id, year, student_id)
+        if signed is None:
+            raise missing
+        return StudentResultOut.of(signed.result)
     async with runtime_of(request).db.transaction() as session:
         enrolment = await grades.roster.roster.current_class(session, student_id, year)
         if enrolment is None or enrolment.school_id != principal.school_id:

@@ -123,6 +123,8 @@ NAV: list[tuple[str, str, frozenset[str] | None]] = [
     ("/admin/audit", "Nhật ký", frozenset({"system_admin"})),
     ("/admin/signing", "Ký số", frozenset({"system_admin"})),
     ("/security", "Bảo mật đăng nhập", _STAFF),
+    # Identity gives parents the role `parent` and students `student` (people/service.py).
+    ("/results", "Kết quả học tập", frozenset({"parent", "student"})),
     ("/password", "Đổi mật khẩu", None),
 ]
 

@@ -1,4 +1,4 @@
-"""Downloading signed documents (staff, authorised per document)."""
+"""Downloading signed documents, authorised per document (documents/access.py)."""
 
 from __future__ import annotations
 
@@ -7,30 +7,66 @@ import uuid
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from hbs_shared.auth import CurrentPrincipal, Principal
 from hbs_shared.problems import Problem
 from hbs_shared.service import runtime_of
+from hbs_signing.documents.access import OVERSIGHT_ROLES, may_read, may_read_student
 from hbs_signing.documents.repository import DocumentRepository
 from hbs_signing.documents.store import DocumentStore
 from hbs_signing.models import SignedDocument
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 _documents = DocumentRepository()
-OVERSIGHT_ROLES = ("principal", "vice_principal", "system_admin", "office_admin")
+NOT_FOUND = Problem(404, "Không tìm thấy tài liệu", "no such document", field="document_id")
 
 
 async def _visible(request: Request, principal: Principal, document_id: uuid.UUID) -> SignedDocument:
     async with runtime_of(request).db.transaction() as session:
         document = await _documents.get(session, document_id)
-    allowed = (
-        document is not None
-        and document.school_id == principal.school_id
-        and (document.signer_user_id == principal.user_id or principal.has_role(*OVERSIGHT_ROLES))
-    )
-    if document is None or not allowed:
-        raise Problem(404, "Không tìm thấy tài liệu", "no such document", field="document_id")
+    if document is None or not await may_read(request, principal, document):
+        raise NOT_FOUND
     return document
+
+
+class RecordDocumentOut(BaseModel):
+    """The newest signed version of one year record (học bạ) of a student."""
+
+    document_id: uuid.UUID
+    record_id: uuid.UUID
+    signature_count: int
+    sealed: bool
+    verification_code: str
+    created_at: str
+
+
+@router.get("/students/{student_id}/records", response_model=list[RecordDocumentOut])
+async def student_records(
+    student_id: uuid.UUID, principal: CurrentPrincipal, request: Request
+) -> list[RecordDocumentOut]:
+    """A student's year records, newest version of each: overseers see every one; the student
+    and their parents only the sealed ones. Any other student is 404."""
+    if not await may_read_student(request, principal, student_id):
+        raise Problem(404, "Không tìm thấy học sinh", "no such student, or not yours", field="student_id")
+    async with runtime_of(request).db.transaction() as session:
+        versions = await _documents.records_of_student(session, principal.school_id, student_id)
+    newest: dict[uuid.UUID, SignedDocument] = {}
+    for document in versions:
+        newest.setdefault(document.subject_id, document)
+    family = not principal.has_role(*OVERSIGHT_ROLES)
+    return [
+        RecordDocumentOut(
+            document_id=d.id,
+            record_id=d.subject_id,
+            signature_count=d.signature_count,
+            sealed=d.sealed,
+            verification_code=d.printed_code or d.verification_code,
+            created_at=d.created_at.isoformat(),
+        )
+        for d in newest.values()
+        if d.sealed or not family
+    ]
 
 
 @router.get("/{document_id}")

@@ -29,6 +29,21 @@ class DocumentRepository:
         )
         return result.scalar_one_or_none()
 
+    async def records_of_student(
+        self, session: AsyncSession, school_id: str, student_id: uuid.UUID
+    ) -> list[SignedDocument]:
+        """Every version of every year record of a student, newest first."""
+        result = await session.execute(
+            select(SignedDocument)
+            .where(
+                SignedDocument.school_id == school_id,
+                SignedDocument.student_id == student_id,
+                SignedDocument.kind == "year_record",
+            )
+            .order_by(SignedDocument.created_at.desc())
+        )
+        return list(result.scalars())
+
     async def by_sha256(self, session: AsyncSession, sha256: str) -> SignedDocument | None:
         result = await session.execute(
             select(SignedDocument)

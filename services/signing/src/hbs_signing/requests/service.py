@@ -93,6 +93,7 @@ class _Job:
     base_document_id: uuid.UUID | None = None
     seal: bool = False
     stamp_box: tuple[int, int, int, int] | None = None
+    student_id: uuid.UUID | None = None
 
 
 class SigningRequestService:
@@ -209,6 +210,7 @@ class SigningRequestService:
             else None,
             base_document_id=request.base_document_id,
             seal=role == "principal",
+            student_id=record.student.student_id,
         )
         await self._run(session, job, activation=(request.activation_id, request.batch_id, requested_at))
 
@@ -285,6 +287,7 @@ class SigningRequestService:
             signature_count=count,
             sealed=job.seal,
             base_document_id=job.base_document_id,
+            student_id=job.student_id,
             # Set here, to the microsecond: "current" is the newest version of a subject.
             created_at=datetime.now(UTC),
         )
