@@ -46,10 +46,10 @@ class Signed:
     """Student id → the sealed year record's document id."""
     unsealed: dict[uuid.UUID, str]
     """Student id → the homeroom teacher's version (one signature, not yet sealed)."""
-    toan_hk2: str
-    """A's signed Toán HK2 result, as the teacher sees it."""
-    toan_hk1_shown: str
-    """What a family sees for Toán HK1: "Chưa có" unless another test signed that sheet."""
+    van_hk2: str
+    """A's signed Ngữ văn HK2 result, as the teacher sees it."""
+    van_hk1_shown: str
+    """What a family sees for Ngữ văn HK1: "Chưa có" unless another test signed that sheet."""
 
 
 def _publish(bootstrap: str, school_id: str, request: RecordSigningRequested) -> None:
@@ -137,30 +137,30 @@ def signed(system: SystemClient, tokens: dict[str, str]) -> Signed:
     # Grades builds its roster from identity's events: wait until it knows the parent's children.
     with system.client("grades", tokens[DEMO_PARENT.username]) as grades:
         _wait("the children in grades", lambda: len(grades.get("/family/students").json()) == 2)
-    toan = tokens["gv.toan"]
-    # HK2: the walking skeleton signs the first open 10A1 Toán sheet (HK1) in the same stack.
+    van = tokens["gv.van"]
+    # Văn HK2: teacher-page tests edit 10A1 Toán HK2; the walking skeleton signs an open Văn sheet.
     sheet = next(
         s
-        for s in system.sheets(toan)
-        if s["class_name"] == "10A1" and s["subject_code"] == "TOAN" and s["term"] == "HK2"
+        for s in system.sheets(van)
+        if s["class_name"] == "10A1" and s["subject_code"] == "NGU_VAN" and s["term"] == "HK2"
     )
     if sheet["state"] != "signed":
-        system.submit_and_sign(toan, sheet)
-        system.wait_for_state(toan, sheet["id"], "signed")
-    with system.client("grades", toan) as grades:
+        system.submit_and_sign(van, sheet)
+        system.wait_for_state(van, sheet["id"], "signed")
+    with system.client("grades", van) as grades:
         seen = grades.get(f"/results/students/{A}").json()
-    toan_hk2 = next(s["semester2"] for s in seen["subjects"] if s["code"] == "TOAN")
+    van_hk2 = next(s["semester2"] for s in seen["subjects"] if s["code"] == "NGU_VAN")
     hk1 = next(
         s
-        for s in system.sheets(toan)
-        if s["class_name"] == "10A1" and s["subject_code"] == "TOAN" and s["term"] == "HK1"
+        for s in system.sheets(van)
+        if s["class_name"] == "10A1" and s["subject_code"] == "NGU_VAN" and s["term"] == "HK1"
     )
-    hk1_value = next(s["semester1"] for s in seen["subjects"] if s["code"] == "TOAN")
+    hk1_value = next(s["semester1"] for s in seen["subjects"] if s["code"] == "NGU_VAN")
     hk1_shown = str(hk1_value) if hk1["state"] == "signed" else "Chưa có"
     records, unsealed = {}, {}
     for student in (A, B):
         records[student], unsealed[student] = _sign_year_record(system, tokens, student)
-    return Signed(records, unsealed, str(toan_hk2), hk1_shown)
+    return Signed(records, unsealed, str(van_hk2), hk1_shown)
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -218,9 +218,9 @@ def test_portal_parent_sees_their_children_and_404_for_another_child(
         assert f'data-student="{B}"' not in home.text
         page = browser.get(f"/results/{A}")
         assert page.status_code == 200
-        toan_row = page.text.split('data-subject="TOAN"', 1)[1].split("</tr>", 1)[0]
-        cells = re.findall(r"<td>(.*?)</td>", toan_row)
-        assert cells[:3] == ["Toán", signed.toan_hk1_shown, signed.toan_hk2]
+        van_row = page.text.split('data-subject="NGU_VAN"', 1)[1].split("</tr>", 1)[0]
+        cells = re.findall(r"<td>(.*?)</td>", van_row)
+        assert cells[:3] == ["Ngữ văn", signed.van_hk1_shown, signed.van_hk2]
         assert "Kết quả rèn luyện" in page.text
         assert "Lên lớp" in page.text
         assert "Tải học bạ đã ký (PDF)" in page.text
@@ -287,9 +287,9 @@ def test_browser_parent_chooses_a_child_and_reads_the_signed_results(
     expect(page.get_by_role("link", name="Kết quả học tập")).to_be_visible()
     expect(page.locator("tr[data-student]")).to_have_count(2)
     page.locator(f'tr[data-student="{A}"]').get_by_role("link", name="Xem kết quả").click()
-    toan = page.locator('tr[data-subject="TOAN"] td')
-    expect(toan.nth(1)).to_have_text(signed.toan_hk1_shown)  # an unsigned sheet: no draft score
-    expect(toan.nth(2)).to_have_text(signed.toan_hk2)
+    van = page.locator('tr[data-subject="NGU_VAN"] td')
+    expect(van.nth(1)).to_have_text(signed.van_hk1_shown)  # an unsigned sheet: no draft score
+    expect(van.nth(2)).to_have_text(signed.van_hk2)
     # The ratings shown are grades' answer for the family (signed sheets only), in words.
     with system.client("grades", system.token(DEMO_PARENT.username)) as grades:
         result = grades.get(f"/family/students/{A}/results").json()["result"]
