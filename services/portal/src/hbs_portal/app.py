@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from hbs_portal.settings import PortalSettings
-from hbs_portal.web import account, sheets, verify
+from hbs_portal.web import account, records, sheets, verify
 from hbs_portal.web.backends import Backends
 from hbs_shared.service import ServiceRuntime, create_service_app
 
@@ -24,7 +24,7 @@ def create_app(settings: PortalSettings) -> FastAPI:
     app = create_service_app(
         runtime,
         title="HBS portal",
-        routers=[account.router, sheets.router, verify.router],
+        routers=[account.router, sheets.router, verify.router, records.router],
         on_shutdown=[close_backends],
     )
     app.state.backends = backends

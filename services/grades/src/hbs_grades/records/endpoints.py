@@ -56,6 +56,14 @@ async def school_records(principal: CurrentPrincipal, request: Request) -> Schoo
     )
 
 
+@router.get("/homeroom-classes", response_model=list[str])
+async def homeroom_classes(principal: CurrentPrincipal, request: Request) -> list[str]:
+    """The classes whose records the caller compiles and signs as homeroom teacher."""
+    grades = grades_of(request)
+    async with runtime_of(request).db.transaction() as session:
+        return await grades.records.homeroom_classes(session, principal, _year(request))
+
+
 @router.get("/classes/{class_name}", response_model=ClassRecordsOut)
 async def class_records(
     principal: CurrentPrincipal, request: Request, class_name: str = ClassName

@@ -155,6 +155,15 @@ class YearRecordService:
                 summary.setdefault(record.class_name, Counter())[RecordState(record.state).value] += 1
         return {name: dict(counts) for name, counts in sorted(summary.items())}
 
+    async def homeroom_classes(
+        self, session: AsyncSession, principal: Principal, school_year: str
+    ) -> list[str]:
+        """The classes the caller is homeroom teacher of this year (Đ6)."""
+        assignments = await self.roster.active_assignments(
+            session, principal.school_id, school_year, principal.user_id
+        )
+        return sorted({a.class_name for a in assignments if a.kind == "homeroom_teacher"})
+
     async def _classes(self, session: AsyncSession, school_id: str, school_year: str) -> list[str]:
         return sorted((await self.roster.school_lists(session, school_id, school_year)).keys())
 

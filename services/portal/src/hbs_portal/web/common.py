@@ -108,6 +108,9 @@ NAV: list[tuple[str, str, frozenset[str] | None]] = [
     ("/sheets", "Sổ điểm", _SIGNERS),
     ("/signing-pin", "Mã PIN ký số", _SIGNERS),
     ("/password", "Đổi mật khẩu", None),
+    ("/records/homeroom", "Học bạ lớp", frozenset({"homeroom_teacher"})),
+    ("/records/review", "Duyệt học bạ", frozenset({"vice_principal"})),
+    ("/records/approve", "Phê duyệt học bạ", frozenset({"principal"})),
 ]
 
 
