@@ -189,7 +189,6 @@ def test_a_class_record_is_signed_in_four_steps_then_corrected_under_minutes(
 
     # Đ9: the principal opens a correction of a signed sheet with the minutes; the teacher corrects it.
     toan = system.token("gv.toan")
-    sheet = system.sheet(toan, CLASS, "Toán")
     sheet = next(
         s
         for s in system.sheets(toan)
@@ -236,12 +235,12 @@ def test_a_class_record_is_signed_in_four_steps_then_corrected_under_minutes(
     with portal(system, "gv.van") as homeroom:
         wait_for_batch(homeroom, post_sign_form(homeroom, homeroom.get("/records/homeroom").text))
         assert "đã có phiên bản mới hơn thay thế" in homeroom.get(f"/verify/{code}").text
+    with system.client("signing", toan) as signing:
+        old_pdf = signing.get(f"/documents/{sheet['document_id']}/pdf").content
     with httpx.Client(base_url=system.stack.url("signing"), timeout=60) as public:
         old_record = public.get(f"/verify/{code}").json()
         old_sheet = public.post(
-            "/verify",
-            content=system.client("signing", toan).get(f"/documents/{sheet['document_id']}/pdf").content,
-            headers={"content-type": "application/pdf"},
+            "/verify", content=old_pdf, headers={"content-type": "application/pdf"}
         ).json()
     assert (old_record["verdict"], old_record["document"]["status"]) == ("valid", "superseded")
     assert old_sheet["document"]["status"] == "superseded"
