@@ -7,9 +7,11 @@ correction."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +32,13 @@ def csrf_of(page: str) -> str:
     return found.group(1)
 
 
-def portal(system: SystemClient, username: str) -> httpx.Client:
-    browser = httpx.Client(base_url=system.stack.url("portal"), timeout=60)
-    signed_in = browser.post("/login", data={"username": username, "password": DEMO_PASSWORD})
-    assert signed_in.status_code == 303, signed_in.text
-    return browser
+@contextlib.contextmanager
+def portal(system: SystemClient, username: str) -> Iterator[httpx.Client]:
+    """A browser session signed in as `username`."""
+    with httpx.Client(base_url=system.stack.url("portal"), timeout=60) as browser:
+        signed_in = browser.post("/login", data={"username": username, "password": DEMO_PASSWORD})
+        assert signed_in.status_code == 303, signed_in.text
+        yield browser
 
 
 def sign_every_sheet(system: SystemClient, username: str) -> None:
