@@ -401,7 +401,10 @@ class YearRecordService:
         try:
             await session.flush()
         except StaleDataError:
-            raise stale("expected", 0, 0) from None
+            # Another request changed one of these records between our read and this write.
+            raise Problem(
+                409, "Học bạ vừa được thay đổi ở nơi khác, hãy tải lại", "concurrent change", field="expected"
+            ) from None
         return started
 
     async def give_back(
