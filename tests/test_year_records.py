@@ -142,6 +142,27 @@ def test_a_class_record_is_signed_in_four_steps_then_corrected_under_minutes(
     total = len(listed["records"])
     assert listed["counts"] == {"homeroom_signed": total}
 
+    # The vice-principal returns one record with a reason; the homeroom teacher signs it again.
+    returned = listed["records"][0]
+    with portal(system, "phohieutruong") as vice:
+        page = vice.get(f"/records/view/{returned['id']}").text
+        assert "Trả lại GVCN" in page
+        form = {"csrf": csrf_of(page), "version": str(returned["version"])}
+        no_reason = vice.post(f"/records/view/{returned['id']}/return", data={**form, "reason": " "})
+        assert no_reason.status_code == 422
+        assert "Lý do trả lại: cần ghi rõ" in no_reason.text
+        done = vice.post(
+            f"/records/view/{returned['id']}/return", data={**form, "reason": "Nhận xét chưa khớp kết quả"}
+        )
+        assert done.status_code == 303
+        assert "Đã trả lại học bạ cho GVCN." in vice.get(done.headers["location"]).text
+    with portal(system, "gv.van") as homeroom:
+        page = homeroom.get("/records/homeroom").text
+        assert "Trả lại: Nhận xét chưa khớp kết quả" in page
+        assert "Ký học bạ cả lớp (1 học bạ)" in page
+        wait_for_batch(homeroom, post_sign_form(homeroom, page))
+    assert records_of(system, "gv.van")["counts"] == {"homeroom_signed": total}
+
     # Step 4 before step 3 is refused, naming what is missing (Đ3).
     with system.client("grades", system.token("hieutruong")) as grades:
         early = grades.post(

@@ -268,6 +268,36 @@ async def give_back(
     return RedirectResponse(f"/records/view/{record_id}?notice=returned", status_code=303)
 
 
+@router.post("/records/classes/{class_name}/return", response_model=None)
+async def give_back_class(
+    request: Request,
+    class_name: str = ClassName,
+    csrf: Annotated[str, Form(max_length=64)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Trả lại cả lớp: every signed record of the class goes back to the homeroom teacher."""
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    if not csrf_ok(web, csrf):
+        return error_page(request, web, STALE_FORM, 403)
+    if len(reason.strip()) < 3:
+        return error_page(request, web, "Lý do trả lại: cần ghi rõ (ít nhất 3 ký tự).", 422)
+    try:
+        await _json(
+            request,
+            web,
+            "POST",
+            f"/records/classes/{quote(class_name)}/return",
+            json={"reason": reason.strip()[:1000]},
+        )
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return error_page(request, web, error.title, error.status)
+    return RedirectResponse(f"/records/classes/{quote(class_name)}?notice=returned", status_code=303)
+
+
 @router.get("/records/view/{record_id}/document", response_model=None)
 async def record_document(request: Request, record_id: uuid.UUID) -> Response:
     """The record's latest signed PDF, fetched from signing with the user's own token."""
