@@ -257,8 +257,10 @@ def test_a_class_record_is_signed_in_four_steps_then_corrected_under_minutes(
     mine = next(r for r in listed["records"] if r["student_id"] == row["student_id"])
     with system.client("grades", system.token("gv.van")) as grades:
         content = grades.get(f"/records/{mine['id']}").json()["content"]
+    # A new edition: the second, or the third for the record returned once before.
+    editions = 3 if mine["id"] == returned["id"] else 2
     assert (content["record_version"], content["corrections_count"], content["corrections_subjects"]) == (
-        2,
+        editions,
         1,
         ["Toán"],
     )
