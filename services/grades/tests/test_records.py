@@ -472,3 +472,35 @@ async def test_correction_reopens_a_signed_sheet_logs_its_cells_and_records_are_
     ]
     assert content["corrections_count"] == 0
     assert (await klass.sign("homeroom", klass.as_homeroom())).json()["total"] == 2
+
+
+async def test_conduct_is_locked_under_a_signed_record_until_the_board_returns_it(
+    klass: ClassUnderTest,
+) -> None:
+    await signed_class(klass)
+    assert (await klass.sign("homeroom", klass.as_homeroom())).status_code == 202
+    await klass.complete_records(klass.homeroom, "homeroom_teacher")
+    first = str(klass.students[0])
+    lower = {"rows": [{"student_id": first, "term": "HK2", "conduct": "K"}]}
+    url = f"/classes/{klass.class_name}/conduct"
+    refused = await klass.h.client.put(url, headers=klass.as_homeroom(), json=lower)
+    assert refused.status_code == 422
+    error = refused.json()["errors"][0]
+    assert (error["student_id"], error["column"]) == (first, "conduct")
+    assert "đã được ký" in error["message"]
+    # Sending the values it already has changes nothing and is not refused.
+    same = {"rows": [{"student_id": first, "term": "HK2", "conduct": "T"}]}
+    assert (await klass.h.client.put(url, headers=klass.as_homeroom(), json=same)).status_code == 200
+    extras = await klass.h.client.put(
+        f"/classes/{klass.class_name}/year-end",
+        headers=klass.as_homeroom(),
+        json={"rows": [{"student_id": first, "summer_training": "T"}]},
+    )
+    assert extras.status_code == 422
+
+    record = next(r for r in (await klass.records())["records"] if r["student_id"] == first)
+    back = await klass.h.client.post(
+        f"/records/{record['id']}/return", headers=klass.as_vice(), json={"reason": "Xếp loại rèn luyện sai"}
+    )
+    assert back.status_code == 200
+    assert (await klass.h.client.put(url, headers=klass.as_homeroom(), json=lower)).status_code == 200
