@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_grades.conduct import endpoints as class_endpoints
 from hbs_grades.family import endpoints as family_endpoints
+from hbs_grades.records import endpoints as record_endpoints
 from hbs_grades.reports import endpoints as report_endpoints
 from hbs_grades.settings import GradesSettings
 from hbs_grades.sheets import endpoints as sheet_endpoints
@@ -45,10 +46,19 @@ def add_consumers(runtime: ServiceRuntime, grades: Grades) -> None:
         if demo:
             await sheets.fill_demo(session, school_id, school_year, class_name)
 
+    # signing.documents carries replies for sheets and year records: the subject id tells which.
     async def completed(session: AsyncSession, _env: EventEnvelope, event: Any) -> None:
+        if await sheets.sheets.get(session, event.subject_id) is None:
+            await grades.records.on_signing_completed(session, event)
+            return
         await sheets.on_signing_completed(session, event)
+        await session.flush()
+        await grades.corrections.on_sheet_signed(session, event)
 
     async def failed(session: AsyncSession, _env: EventEnvelope, event: Any) -> None:
+        if await sheets.sheets.get(session, event.subject_id) is None:
+            await grades.records.on_signing_failed(session, event)
+            return
         await sheets.on_signing_failed(session, event)
 
     async def enrolled(session: AsyncSession, env: EventEnvelope, event: Any) -> None:
@@ -127,6 +137,8 @@ def create_app(settings: GradesSettings) -> FastAPI:
             class_endpoints.router,
             report_endpoints.router,
             family_endpoints.router,
+            record_endpoints.router,
+            record_endpoints.corrections_router,
         ],
         on_startup=[seed],
         on_shutdown=[close_authz],

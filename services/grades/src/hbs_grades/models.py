@@ -71,6 +71,8 @@ class ScoreSheet(Base):
     document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     document_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    correction_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    """The correction (Đ9) this signed sheet is reopened for, until it is signed again."""
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
@@ -114,6 +116,8 @@ class EntryChange(Base):
     sheet_state: Mapped[str] = mapped_column(String(20))
     sheet_version: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    correction_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    """Set when the change was made under a correction after signing: the year record counts it."""
 
 
 class ConductChange(Base):
@@ -231,3 +235,70 @@ class YearExtra(Base):
     summer_training: Mapped[str | None] = mapped_column(String(2), nullable=True)
     reexam: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     """subject code → the re-assessed result ("5.5" or "Đ"/"CĐ")."""
+
+
+class RecordState(StrEnum):
+    """Workflow of a student's year record (Đ8 Steps 2–4)."""
+
+    draft = "draft"
+    signing_homeroom = "signing_homeroom"
+    homeroom_signed = "homeroom_signed"
+    signing_vice_principal = "signing_vice_principal"
+    reviewed = "reviewed"
+    signing_principal = "signing_principal"
+    approved = "approved"
+
+
+class YearRecord(Base):
+    """Học bạ of one student for one school year: its workflow and its latest signed PDF."""
+
+    __tablename__ = "year_records"
+    __table_args__ = (UniqueConstraint("school_id", "school_year", "student_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    school_id: Mapped[str] = mapped_column(String(64), index=True)
+    school_year: Mapped[str] = mapped_column(String(9))
+    class_name: Mapped[str] = mapped_column(String(40), index=True)
+    student_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    state: Mapped[RecordState] = mapped_column(String(30), default=RecordState.draft)
+    version: Mapped[int] = mapped_column(default=1)
+    edition: Mapped[int] = mapped_column(Integer, default=1)
+    """The record's version as signed (YearRecordContent.record_version): a new one after a return
+    or a correction, whose signatures start again from the homeroom teacher."""
+    remarks: Mapped[str] = mapped_column(Text, default="")
+    """Nhận xét của giáo viên chủ nhiệm."""
+    request_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    batch_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    """The latest signed PDF (of this edition, or of the previous one while it is re-signed)."""
+    document_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    edition_signed: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Whether `document_id` belongs to the current edition (the next signature builds on it)."""
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    returned_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 — SQLAlchemy reads it as-is
+
+
+class SheetCorrection(Base):
+    """Điều chỉnh sau khi ký: a signed sheet reopened under minutes (biên bản) confirmed by the board."""
+
+    __tablename__ = "sheet_corrections"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    school_id: Mapped[str] = mapped_column(String(64), index=True)
+    sheet_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    minutes_number: Mapped[str] = mapped_column(String(60))
+    minutes_date: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    opened_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    opened_by_name: Mapped[str] = mapped_column(String(200))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    superseded_document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    """The signed version this correction replaces (it stays stored and verifies as superseded)."""
+    new_document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

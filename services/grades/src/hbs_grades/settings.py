@@ -18,6 +18,10 @@ class GradesSettings(ServiceSettings):
     """The current school year (năm học)."""
     school_name: str = Field(default="Trường THPT Chuyên Thái Bình", min_length=1, max_length=200)
     """Printed on what is signed (ScoreSheetContent.school_name)."""
+    province: str = Field(default="Hưng Yên", min_length=1, max_length=100)
+    """Printed on the year record (YearRecordContent.province and its place and date line)."""
+    principal_name: str = Field(default="", max_length=200)
+    """The principal named on the year record's page (with the demo seed: the demo principal)."""
     seed_demo: bool = False
     """Create the demo school's score sheets at start-up (refused in production)."""
     gdqpan_assessment: Assessment = Assessment.scored

@@ -12,11 +12,15 @@ from fastapi import Request
 from hbs_grades.conduct.service import ConductService
 from hbs_grades.family.service import FamilyService
 from hbs_grades.plan.service import PlanService
+from hbs_grades.records.corrections import CorrectionService
+from hbs_grades.records.service import YearRecordService
 from hbs_grades.reports.service import ResultsService
 from hbs_grades.results import RulesConfig
 from hbs_grades.roster.service import RosterService
 from hbs_grades.settings import GradesSettings
 from hbs_grades.sheets.service import ScoreSheetService
+from hbs_shared.demo import demo_person
+from hbs_shared.settings import Environment
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class Grades:
     conduct: ConductService
     results: ResultsService
     family: FamilyService
+    records: YearRecordService
+    corrections: CorrectionService
     _gate: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @contextlib.asynccontextmanager
@@ -46,6 +52,16 @@ class Grades:
         rules = settings.rules()
         plan = PlanService(rules=rules)
         sheets = ScoreSheetService(plan=plan, school_name=settings.school_name)
+        results = ResultsService(rules)
+        principal_name = settings.principal_name
+        if not principal_name and settings.seed_demo and settings.environment is not Environment.production:
+            principal_name = demo_person("hieutruong").full_name
+        records = YearRecordService(
+            results,
+            school_name=settings.school_name,
+            province=settings.province,
+            principal_name=principal_name,
+        )
         return cls(
             settings,
             rules,
@@ -53,8 +69,10 @@ class Grades:
             sheets,
             RosterService(sheets),
             ConductService(),
-            ResultsService(rules),
+            results,
             FamilyService(rules),
+            records,
+            CorrectionService(sheets, records),
         )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from hbs_portal.settings import PortalSettings
-from hbs_portal.web import account, conduct, family, reports, scores, sheets, totp, verify
+from hbs_portal.web import account, conduct, family, records, reports, scores, sheets, totp, verify
 from hbs_portal.web.admin import ROUTERS as ADMIN_ROUTERS
 from hbs_portal.web.backends import Backends
 from hbs_shared.service import ServiceRuntime, create_service_app
@@ -32,6 +32,7 @@ def create_app(settings: PortalSettings) -> FastAPI:
             scores.router,
             conduct.router,
             reports.router,
+            records.router,
             family.router,
             verify.router,
             *ADMIN_ROUTERS,

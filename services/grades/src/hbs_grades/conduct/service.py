@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_grades.conduct.repository import ConductRepository
-from hbs_grades.models import ConductChange, Student, Term, TermRecord, YearExtra
+from hbs_grades.models import ConductChange, RecordState, Student, Term, TermRecord, YearExtra
 from hbs_grades.plan.repository import PlanRepository
+from hbs_grades.records.repository import YearRecordRepository
 from hbs_grades.results import Level
 from hbs_grades.roster.repository import RosterRepository
 from hbs_grades.sheets.cells import CellError, normalise_cell
@@ -45,6 +46,19 @@ def parse_sessions(value: object) -> int:
     if not text.isdigit() or int(text) > MAX_SESSIONS:
         raise CellError(f"“{value}” không hợp lệ: số buổi nghỉ là số nguyên từ 0 đến {MAX_SESSIONS}")
     return int(text)
+
+
+_TERM_DEFAULTS: dict[str, object] = {
+    "conduct": None,
+    "conduct_comment": "",
+    "absent_excused": 0,
+    "absent_unexcused": 0,
+}
+SIGNED_RECORD = "học bạ năm học của học sinh đã được ký: cần Ban Giám hiệu trả lại cho GVCN trước khi sửa"
+
+
+def _differs(old: object, new: object) -> bool:
+    return (None if old is None else str(old)) != (None if new is None else str(new))
 
 
 def _not_in_class(index: int, student_id: uuid.UUID) -> CellProblem:
@@ -83,6 +97,18 @@ class ConductService:
         self.conduct = conduct or ConductRepository()
         self.roster = roster or RosterRepository()
         self.plans = plans or PlanRepository()
+        self.records = YearRecordRepository()
+
+    async def _signed(
+        self, session: AsyncSession, school_id: str, school_year: str, student_ids: Sequence[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        """Students whose year record carries a signature: what it shows must not change under it."""
+        found = await self.records.for_students(session, school_id, school_year, student_ids)
+        return {
+            student_id
+            for student_id, record in found.items()
+            if RecordState(record.state) is not RecordState.draft
+        }
 
     async def view(
         self, session: AsyncSession, school_id: str, school_year: str, class_name: str
@@ -106,6 +132,7 @@ class ConductService:
         """All or nothing: a refused cell is named by student and column."""
         current = await self.view(session, principal.school_id, school_year, class_name)
         names = {s.id: s.full_name for s in current.students}
+        signed = await self._signed(session, principal.school_id, school_year, list(names))
         problems: list[CellProblem] = []
         parsed: list[tuple[TermChange, dict[str, object]]] = []
         for index, row in enumerate(rows):
@@ -125,6 +152,16 @@ class ConductService:
                     problems.append(
                         CellProblem(index, row.student_id, names[row.student_id], key, str(value), str(error))
                     )
+            if row.student_id in signed:
+                stored = current.records.get((row.student_id, row.term.value))
+                for key, value in clean.items():
+                    before = getattr(stored, key) if stored is not None else _TERM_DEFAULTS.get(key)
+                    if _differs(before, value):
+                        problems.append(
+                            CellProblem(
+                                index, row.student_id, names[row.student_id], key, str(value), SIGNED_RECORD
+                            )
+                        )
             parsed.append((row, clean))
         if problems:
             raise cells_problem(problems)
@@ -210,6 +247,7 @@ class ConductService:
     ) -> ClassConduct:
         current = await self.view(session, principal.school_id, school_year, class_name)
         names = {s.id: s.full_name for s in current.students}
+        signed = await self._signed(session, principal.school_id, school_year, list(names))
         plan = {
             p.subject_code: Assessment(p.assessment)
             for p in await self.plans.for_class(session, principal.school_id, school_year, class_name)
@@ -252,6 +290,16 @@ class ConductService:
                     if text is not None:
                         results[code] = text
                 clean["reexam"] = results
+            if row.student_id in signed:
+                stored = current.extras.get(row.student_id)
+                if "summer_training" in clean and _differs(
+                    stored.summer_training if stored else None, clean["summer_training"]
+                ):
+                    problems.append(
+                        CellProblem(index, row.student_id, name, "summer_training", None, SIGNED_RECORD)
+                    )
+                if "reexam" in clean and clean["reexam"] != dict((stored.reexam if stored else None) or {}):
+                    problems.append(CellProblem(index, row.student_id, name, "reexam", None, SIGNED_RECORD))
             parsed.append((row, clean))
         if problems:
             raise cells_problem(problems)

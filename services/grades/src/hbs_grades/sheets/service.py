@@ -463,6 +463,7 @@ class ScoreSheetService:
                         "sheet_state": state.value,
                         "sheet_version": sheet.version + 1,
                         "reason": reason,
+                        "correction_id": sheet.correction_id,
                     }
                 )
             if not touched:

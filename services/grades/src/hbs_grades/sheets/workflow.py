@@ -13,6 +13,8 @@ class SheetAction(StrEnum):
     request_signature = "request_signature"
     signature_completed = "signature_completed"
     signature_failed = "signature_failed"
+    correct = "correct"
+    """A correction after signing (Đ9), opened by the board with its minutes: the sheet reopens."""
 
 
 TRANSITIONS: dict[tuple[SheetState, SheetAction], SheetState] = {
@@ -20,6 +22,7 @@ TRANSITIONS: dict[tuple[SheetState, SheetAction], SheetState] = {
     (SheetState.submitted, SheetAction.request_signature): SheetState.signing,
     (SheetState.signing, SheetAction.signature_completed): SheetState.signed,
     (SheetState.signing, SheetAction.signature_failed): SheetState.submitted,
+    (SheetState.signed, SheetAction.correct): SheetState.open,
 }
 
 _STATE_NAMES = {

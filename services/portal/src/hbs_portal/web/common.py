@@ -113,6 +113,9 @@ _STAFF = _SIGNERS | _ADMINS
 NAV: list[tuple[str, str, frozenset[str] | None]] = [
     ("/sheets", "Sổ điểm", _SIGNERS),
     ("/signing-pin", "Mã PIN ký số", _SIGNERS),
+    ("/records/homeroom", "Học bạ lớp", frozenset({"homeroom_teacher"})),
+    ("/records/review", "Duyệt học bạ", frozenset({"vice_principal"})),
+    ("/records/approve", "Phê duyệt học bạ", frozenset({"principal"})),
     ("/admin/students", "Học sinh", _ADMINS),
     ("/classes", "Các lớp", _SIGNERS | _ADMINS),
     ("/statistics", "Thống kê", frozenset({"principal", "vice_principal"})),

@@ -1,0 +1,87 @@
+"""All SQL of year records and corrections."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hbs_grades.models import EntryChange, ScoreSheet, SheetCorrection, YearRecord
+
+
+class YearRecordRepository:
+    async def get(self, session: AsyncSession, record_id: uuid.UUID) -> YearRecord | None:
+        return await session.get(YearRecord, record_id)
+
+    def add(self, session: AsyncSession, row: YearRecord | SheetCorrection) -> None:
+        session.add(row)
+
+    async def for_class(
+        self, session: AsyncSession, school_id: str, school_year: str, class_name: str
+    ) -> list[YearRecord]:
+        result = await session.execute(
+            select(YearRecord).where(
+                YearRecord.school_id == school_id,
+                YearRecord.school_year == school_year,
+                YearRecord.class_name == class_name,
+            )
+        )
+        return list(result.scalars())
+
+    async def for_students(
+        self, session: AsyncSession, school_id: str, school_year: str, student_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, YearRecord]:
+        if not student_ids:
+            return {}
+        result = await session.execute(
+            select(YearRecord).where(
+                YearRecord.school_id == school_id,
+                YearRecord.school_year == school_year,
+                YearRecord.student_id.in_(list(student_ids)),
+            )
+        )
+        return {r.student_id: r for r in result.scalars()}
+
+    async def for_school(self, session: AsyncSession, school_id: str, school_year: str) -> list[YearRecord]:
+        result = await session.execute(
+            select(YearRecord).where(YearRecord.school_id == school_id, YearRecord.school_year == school_year)
+        )
+        return list(result.scalars())
+
+    async def for_batch(self, session: AsyncSession, school_id: str, batch_id: uuid.UUID) -> list[YearRecord]:
+        result = await session.execute(
+            select(YearRecord).where(YearRecord.school_id == school_id, YearRecord.batch_id == batch_id)
+        )
+        return list(result.scalars())
+
+    async def correction_places(
+        self, session: AsyncSession, school_id: str, school_year: str, student_ids: Sequence[uuid.UUID]
+    ) -> list[tuple[uuid.UUID, str]]:
+        """(student, subject) of every cell changed under a correction after signing."""
+        if not student_ids:
+            return []
+        result = await session.execute(
+            select(EntryChange.student_id, ScoreSheet.subject)
+            .join(ScoreSheet, ScoreSheet.id == EntryChange.sheet_id)
+            .where(
+                ScoreSheet.school_id == school_id,
+                ScoreSheet.school_year == school_year,
+                EntryChange.correction_id.is_not(None),
+                EntryChange.student_id.in_(list(student_ids)),
+            )
+            .order_by(EntryChange.id)
+        )
+        return [(row[0], str(row[1])) for row in result.all()]
+
+    async def correction(self, session: AsyncSession, correction_id: uuid.UUID) -> SheetCorrection | None:
+        return await session.get(SheetCorrection, correction_id)
+
+    async def corrections_of(self, session: AsyncSession, sheet_id: uuid.UUID) -> list[SheetCorrection]:
+        result = await session.execute(
+            select(SheetCorrection)
+            .where(SheetCorrection.sheet_id == sheet_id)
+            .order_by(SheetCorrection.opened_at)
+        )
+        return list(result.scalars())

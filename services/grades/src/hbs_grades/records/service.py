@@ -1,0 +1,506 @@
+"""Year record use cases (Đ8 Steps 2–4). Services never commit: the endpoint or handler does, once."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from hbs_grades.access import require_class_reader, require_homeroom
+from hbs_grades.conduct.repository import ConductRepository
+from hbs_grades.models import RecordState, SheetState, Student, Term, YearRecord
+from hbs_grades.plan.repository import PlanRepository
+from hbs_grades.records.content import RecordContext, assemble, subject_teachers
+from hbs_grades.records.repository import YearRecordRepository
+from hbs_grades.records.workflow import (
+    SIGNING,
+    STEP_ACTION,
+    STEP_READY,
+    STEP_ROLE,
+    RecordAction,
+    Step,
+    next_state,
+    state_label,
+)
+from hbs_grades.reports.service import ResultsService
+from hbs_grades.roster.repository import RosterRepository
+from hbs_grades.sheets.repository import ScoreSheetRepository
+from hbs_grades.sheets.service import OVERSIGHT_ROLES
+from hbs_grades.sheets.workflow import state_label as sheet_state_label
+from hbs_shared.auth import Principal
+from hbs_shared.events.contracts import RecordSigningRequested, SigningCompleted, SigningFailed
+from hbs_shared.logging import get_logger
+from hbs_shared.messaging.outbox import OutboxRepository
+from hbs_shared.problems import Problem
+from hbs_shared.records import YearRecordContent
+
+log = get_logger(__name__)
+
+NOT_FOUND = Problem(404, "Không tìm thấy học bạ", "no such year record", field="record_id")
+BOARD_ROLES = ("principal", "vice_principal")
+"""Ban Giám hiệu: reviews, returns, opens corrections."""
+TERM_NAMES = {Term.hk1.value: "Học kỳ I", Term.hk2.value: "Học kỳ II"}
+
+
+def stale(field_name: str, expected: int, current: int) -> Problem:
+    return Problem(
+        409,
+        "Học bạ vừa được thay đổi ở nơi khác, hãy tải lại",
+        f"expected version {expected}, current version {current}",
+        field=field_name,
+        extra={"current_version": current},
+    )
+
+
+@dataclass
+class ClassRecords:
+    school_year: str
+    class_name: str
+    lines: list[tuple[YearRecord, Student]]
+    missing: list[str]
+    """Why step 2 cannot open yet (Vietnamese); empty when it can."""
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(RecordState(r.state).value for r, _ in self.lines))
+
+
+@dataclass
+class BatchStarted:
+    batch_id: uuid.UUID
+    step: Step
+    records: list[YearRecord] = field(default_factory=list)
+
+
+class YearRecordService:
+    def __init__(
+        self,
+        results: ResultsService,
+        *,
+        school_name: str,
+        province: str,
+        principal_name: str = "",
+    ) -> None:
+        self.results = results
+        self.school_name = school_name
+        self.province = province
+        self.principal_name = principal_name
+        self.records = YearRecordRepository()
+        self.sheets = ScoreSheetRepository()
+        self.roster = RosterRepository()
+        self.plans = PlanRepository()
+        self.conduct = ConductRepository()
+        self.outbox = OutboxRepository()
+
+    # ------------------------------------------------------------------ reading, access
+
+    async def _ensure(
+        self, session: AsyncSession, school_id: str, school_year: str, class_name: str
+    ) -> list[tuple[YearRecord, Student]]:
+        """Every current student of the class has a record (created on first look)."""
+        students = await self.roster.class_list(session, school_id, school_year, class_name)
+        found = await self.records.for_students(session, school_id, school_year, [s.id for s in students])
+        lines: list[tuple[YearRecord, Student]] = []
+        for student in students:
+            record = found.get(student.id)
+            if record is None:
+                record = YearRecord(
+                    id=uuid.uuid4(),
+                    school_id=school_id,
+                    school_year=school_year,
+                    class_name=class_name,
+                    student_id=student.id,
+                    state=RecordState.draft,
+                    edition=1,
+                    remarks="",
+                    edition_signed=False,
+                )
+                self.records.add(session, record)
+            elif record.class_name != class_name and RecordState(record.state) is RecordState.draft:
+                record.class_name = class_name  # moved class before anyone signed it
+            lines.append((record, student))
+        await session.flush()
+        return lines
+
+    async def class_records(
+        self, session: AsyncSession, principal: Principal, school_year: str, class_name: str
+    ) -> ClassRecords:
+        await require_class_reader(session, self.roster, principal, school_year, class_name)
+        lines = await self._ensure(session, principal.school_id, school_year, class_name)
+        if not lines:
+            raise Problem(404, "Không tìm thấy lớp", "no student in this class", field="class_name")
+        missing = await self.missing_for_step2(session, principal.school_id, school_year, class_name, lines)
+        return ClassRecords(school_year, class_name, lines, missing)
+
+    async def school_summary(
+        self, session: AsyncSession, principal: Principal, school_year: str
+    ) -> dict[str, dict[str, int]]:
+        """Per class, the number of records in each state (the board's overview)."""
+        if not principal.has_role(*OVERSIGHT_ROLES):
+            raise Problem(
+                403, "Chỉ Ban Giám hiệu xem được học bạ toàn trường", "overseers only", field="role"
+            )
+        for class_name in await self._classes(session, principal.school_id, school_year):
+            await self._ensure(session, principal.school_id, school_year, class_name)
+        summary: dict[str, Counter[str]] = {}
+        lists = await self.roster.school_lists(session, principal.school_id, school_year)
+        current = {s.id for students in lists.values() for s in students}
+        for record in await self.records.for_school(session, principal.school_id, school_year):
+            if record.student_id in current:
+                summary.setdefault(record.class_name, Counter())[RecordState(record.state).value] += 1
+        return {name: dict(counts) for name, counts in sorted(summary.items())}
+
+    async def homeroom_classes(
+        self, session: AsyncSession, principal: Principal, school_year: str
+    ) -> list[str]:
+        """The classes the caller is homeroom teacher of this year (Đ6)."""
+        assignments = await self.roster.active_assignments(
+            session, principal.school_id, school_year, principal.user_id
+        )
+        return sorted({a.class_name for a in assignments if a.kind == "homeroom_teacher"})
+
+    async def _classes(self, session: AsyncSession, school_id: str, school_year: str) -> list[str]:
+        return sorted((await self.roster.school_lists(session, school_id, school_year)).keys())
+
+    async def get_visible(
+        self, session: AsyncSession, principal: Principal, record_id: uuid.UUID
+    ) -> tuple[YearRecord, Student]:
+        record = await self.records.get(session, record_id)
+        # Another school's record, or one of a class the caller does not teach, is "not found".
+        if record is None or record.school_id != principal.school_id:
+            raise NOT_FOUND
+        try:
+            await require_class_reader(session, self.roster, principal, record.school_year, record.class_name)
+        except Problem:
+            raise NOT_FOUND from None
+        student = await self.roster.student(session, record.student_id)
+        if student is None:
+            raise NOT_FOUND
+        return record, student
+
+    async def contents(
+        self,
+        session: AsyncSession,
+        school_id: str,
+        school_year: str,
+        class_name: str,
+        records: Sequence[YearRecord],
+    ) -> dict[uuid.UUID, YearRecordContent]:
+        """The content of each record as it would be signed now."""
+        if not records:
+            return {}
+        columns = await self.results.for_class(session, school_id, school_year, class_name)
+        by_student = {s.student.id: s for s in columns.students}
+        homeroom = await self.roster.homeroom_teachers(session, school_id, school_year, class_name)
+        context = RecordContext(
+            school_name=self.school_name,
+            province=self.province,
+            school_year=school_year,
+            class_name=class_name,
+            homeroom_teacher_name=homeroom[0].teacher_name if homeroom else "",
+            principal_name=self.principal_name,
+            teachers=subject_teachers(
+                await self.sheets.for_class(session, school_id, school_year, class_name)
+            ),
+            on=date.today(),
+        )
+        places = await self.records.correction_places(
+            session, school_id, school_year, [r.student_id for r in records]
+        )
+        out: dict[uuid.UUID, YearRecordContent] = {}
+        for record in records:
+            results = by_student.get(record.student_id)
+            if results is not None:
+                out[record.id] = assemble(record, results, columns, context, places)
+        return out
+
+    async def content(self, session: AsyncSession, record: YearRecord) -> YearRecordContent:
+        found = await self.contents(
+            session, record.school_id, record.school_year, record.class_name, [record]
+        )
+        if record.id not in found:
+            raise Problem(
+                409, "Học sinh không còn trong lớp", "the student left the class", field="record_id"
+            )
+        return found[record.id]
+
+    async def missing_for_step2(
+        self,
+        session: AsyncSession,
+        school_id: str,
+        school_year: str,
+        class_name: str,
+        lines: Sequence[tuple[YearRecord, Student]],
+    ) -> list[str]:
+        """Step 2 opens only when every sheet of both semesters is signed and conduct is complete."""
+        missing: list[str] = []
+        sheets = {
+            (s.subject_code, s.term): s
+            for s in await self.sheets.for_class(session, school_id, school_year, class_name)
+        }
+        codes = {
+            p.subject_code: p for p in await self.plans.for_class(session, school_id, school_year, class_name)
+        }
+        names = {code: sheet.subject for (code, _), sheet in sheets.items()}
+        for code in sorted(set(codes) | {code for code, _ in sheets}):
+            for term in (Term.hk1.value, Term.hk2.value):
+                sheet = sheets.get((code, term))
+                name = names.get(code, code)
+                if sheet is None:
+                    missing.append(f"Môn {name} – {TERM_NAMES[term]}: chưa có sổ điểm")
+                elif SheetState(sheet.state) is not SheetState.signed:
+                    label = sheet_state_label(SheetState(sheet.state))
+                    missing.append(f"Môn {name} – {TERM_NAMES[term]}: sổ điểm {label}, chưa ký")
+        if not codes and not sheets:
+            missing.append("Lớp chưa có môn học nào trong kế hoạch")
+        records = await self.conduct.term_records(session, school_id, school_year, [s.id for _, s in lines])
+        for term in (Term.hk1.value, Term.hk2.value):
+            without = [
+                s.full_name for _, s in lines if (r := records.get((s.id, term))) is None or r.conduct is None
+            ]
+            if without:
+                shown = ", ".join(without[:10]) + (
+                    f" và {len(without) - 10} học sinh khác" if len(without) > 10 else ""
+                )
+                missing.append(f"Kết quả rèn luyện {TERM_NAMES[term]} còn thiếu: {shown}")
+        return missing
+
+    # -------------------------------------------------------------------------- writing
+
+    async def edit_remarks(
+        self, session: AsyncSession, principal: Principal, record_id: uuid.UUID, expected: int, remarks: str
+    ) -> YearRecord:
+        """Nhận xét của GVCN: editable by the homeroom teacher until the record is signed."""
+        record, _ = await self.get_visible(session, principal, record_id)
+        await require_homeroom(session, self.roster, principal, record.school_year, record.class_name)
+        if record.version != expected:
+            raise stale("expected_version", expected, record.version)
+        if RecordState(record.state) is not RecordState.draft:
+            label = state_label(RecordState(record.state))
+            raise Problem(
+                409,
+                f"Học bạ đang ở trạng thái “{label}”, không sửa nhận xét được",
+                "remarks change only while the record is a draft",
+                field="state",
+            )
+        record.remarks = remarks
+        try:
+            await session.flush()
+        except StaleDataError:
+            raise stale("expected_version", expected, expected + 1) from None
+        return record
+
+    async def _authorise_step(
+        self, session: AsyncSession, principal: Principal, step: Step, school_year: str, class_name: str
+    ) -> None:
+        if step is Step.homeroom:
+            await require_homeroom(session, self.roster, principal, school_year, class_name)
+            return
+        if not principal.has_role(STEP_ROLE[step]):
+            title = (
+                "Chỉ Phó Hiệu trưởng ký duyệt học bạ (bước 3)"
+                if step is Step.vice_principal
+                else "Chỉ Hiệu trưởng ký phê duyệt học bạ (bước 4)"
+            )
+            raise Problem(403, title, f"the {step.value} step needs the {STEP_ROLE[step]} role", field="step")
+
+    async def sign(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        *,
+        school_year: str,
+        step: Step,
+        class_names: Sequence[str],
+        activation_id: uuid.UUID,
+        batch_id: uuid.UUID,
+        expected: Mapping[uuid.UUID, int] | None = None,
+    ) -> BatchStarted:
+        """One signature request per ready record of the classes, all under one activation."""
+        started = BatchStarted(batch_id, step)
+        per_class: list[tuple[str, list[YearRecord]]] = []
+        for class_name in dict.fromkeys(class_names):
+            await self._authorise_step(session, principal, step, school_year, class_name)
+            lines = await self._ensure(session, principal.school_id, school_year, class_name)
+            if not lines:
+                raise Problem(404, "Không tìm thấy lớp", "no student in this class", field="class_names")
+            if step is Step.homeroom:
+                missing = await self.missing_for_step2(
+                    session, principal.school_id, school_year, class_name, lines
+                )
+                if missing:
+                    raise Problem(
+                        422,
+                        f"Lớp {class_name} chưa ký học bạ được: " + "; ".join(missing),
+                        "; ".join(missing),
+                        field="class_names",
+                        extra={"class_name": class_name, "missing": missing},
+                    )
+            records = [r for r, _ in lines]
+            if step is Step.principal:
+                # Đ3: the principal approves only after every earlier signature exists.
+                waiting = Counter(
+                    state_label(RecordState(r.state))
+                    for r in records
+                    if RecordState(r.state) not in (RecordState.reviewed, RecordState.approved)
+                )
+                if waiting:
+                    detail = ", ".join(f"{n} học bạ {label}" for label, n in waiting.items())
+                    raise Problem(
+                        409,
+                        f"Lớp {class_name} chưa đủ chữ ký GVCN và PHT: {detail}",
+                        f"class {class_name} has records not yet reviewed",
+                        field="class_names",
+                        extra={"class_name": class_name, "waiting": dict(waiting)},
+                    )
+            per_class.append((class_name, [r for r in records if RecordState(r.state) is STEP_READY[step]]))
+        if not any(ready for _, ready in per_class):
+            raise Problem(
+                409,
+                "Không có học bạ nào chờ ký ở bước này",
+                f"no record ready for the {step.value} step",
+                field="step",
+            )
+        if expected is not None:
+            for _, ready in per_class:
+                for record in ready:
+                    wanted = expected.get(record.id)
+                    if wanted != record.version:
+                        raise stale(f"expected[{record.id}]", wanted or 0, record.version)
+        for class_name, ready in per_class:
+            contents = await self.contents(session, principal.school_id, school_year, class_name, ready)
+            for record in ready:
+                if record.id not in contents:
+                    continue
+                record.state = next_state(RecordState(record.state), STEP_ACTION[step])
+                record.request_id = uuid.uuid4()
+                record.batch_id = batch_id
+                record.batch_by = principal.user_id
+                record.last_error = None
+                record.returned_reason = None if step is Step.homeroom else record.returned_reason
+                await self.outbox.add(
+                    session,
+                    RecordSigningRequested(
+                        request_id=record.request_id,
+                        activation_id=activation_id,
+                        batch_id=batch_id,
+                        signer_user_id=principal.user_id,
+                        signer_name=principal.name,
+                        signer_role=STEP_ROLE[step],
+                        base_document_id=None if step is Step.homeroom else record.document_id,
+                        record=contents[record.id],
+                    ),
+                    principal.school_id,
+                )
+                started.records.append(record)
+        try:
+            await session.flush()
+        except StaleDataError:
+            # Another request changed one of these records between our read and this write.
+            raise Problem(
+                409, "Học bạ vừa được thay đổi ở nơi khác, hãy tải lại", "concurrent change", field="expected"
+            ) from None
+        return started
+
+    async def give_back(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        *,
+        school_year: str,
+        reason: str,
+        record_id: uuid.UUID | None = None,
+        class_name: str | None = None,
+        expected: int | None = None,
+    ) -> list[YearRecord]:
+        """Trả lại GVCN: a signed record (or a class's) goes back to a draft, to be signed again."""
+        if not principal.has_role(*BOARD_ROLES):
+            raise Problem(403, "Chỉ Ban Giám hiệu trả lại học bạ được", "board only", field="role")
+        if record_id is not None:
+            record, _ = await self.get_visible(session, principal, record_id)
+            if expected is not None and record.version != expected:
+                raise stale("expected_version", expected, record.version)
+            records = [record]
+        else:
+            assert class_name is not None
+            lines = await self._ensure(session, principal.school_id, school_year, class_name)
+            records = [
+                r
+                for r, _ in lines
+                if RecordState(r.state) in (RecordState.homeroom_signed, RecordState.reviewed)
+            ]
+            if not records:
+                raise Problem(
+                    409, "Lớp không có học bạ nào đã ký để trả lại", "nothing to return", field="class_name"
+                )
+        for record in records:
+            record.state = next_state(RecordState(record.state), RecordAction.give_back)
+            self._new_edition(record, reason)
+        await session.flush()
+        return records
+
+    @staticmethod
+    def _new_edition(record: YearRecord, reason: str) -> None:
+        if record.edition_signed:
+            record.edition += 1
+        record.edition_signed = False
+        record.request_id = None  # a reply still in flight no longer counts
+        record.returned_reason = reason
+
+    async def reopen_class(
+        self, session: AsyncSession, school_id: str, school_year: str, class_name: str, reason: str
+    ) -> int:
+        """A sheet of the class is corrected (Đ9): each record is signed again as a new edition."""
+        reopened = 0
+        for record in await self.records.for_class(session, school_id, school_year, class_name):
+            state = RecordState(record.state)
+            if state is RecordState.draft and not record.edition_signed:
+                continue
+            record.state = next_state(state, RecordAction.reopen)
+            self._new_edition(record, reason)
+            reopened += 1
+        await session.flush()
+        return reopened
+
+    async def batch(
+        self, session: AsyncSession, principal: Principal, batch_id: uuid.UUID
+    ) -> list[YearRecord]:
+        records = await self.records.for_batch(session, principal.school_id, batch_id)
+        if not records or (
+            records[0].batch_by != principal.user_id and not principal.has_role(*OVERSIGHT_ROLES)
+        ):
+            raise Problem(404, "Không tìm thấy lô ký", "no such batch", field="batch_id")
+        return records
+
+    # ------------------------------------------------------------------- signing replies
+
+    async def _signing_record(
+        self, session: AsyncSession, subject_id: uuid.UUID, request_id: uuid.UUID
+    ) -> YearRecord | None:
+        record = await self.records.get(session, subject_id)
+        if record is None or record.request_id != request_id or RecordState(record.state) not in SIGNING:
+            # A reply to a request superseded or unknown here: recorded in the inbox, no effect.
+            log.warning("record signing reply for no current request", request_id=str(request_id))
+            return None
+        return record
+
+    async def on_signing_completed(self, session: AsyncSession, event: SigningCompleted) -> None:
+        record = await self._signing_record(session, event.subject_id, event.request_id)
+        if record is None:
+            return
+        record.state = next_state(RecordState(record.state), RecordAction.signature_completed)
+        record.document_id = event.document_id
+        record.document_sha256 = event.sha256
+        record.edition_signed = True
+
+    async def on_signing_failed(self, session: AsyncSession, event: SigningFailed) -> None:
+        record = await self._signing_record(session, event.subject_id, event.request_id)
+        if record is None:
+            return
+        record.state = next_state(RecordState(record.state), RecordAction.signature_failed)
+        record.last_error = event.reason

@@ -1,0 +1,86 @@
+"""The year record's states and the only moves between them (Đ8 Steps 2–4, Đ9)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from hbs_grades.models import RecordState
+from hbs_shared.problems import Problem
+
+
+class RecordAction(StrEnum):
+    request_homeroom = "request_homeroom"
+    request_vice_principal = "request_vice_principal"
+    request_principal = "request_principal"
+    signature_completed = "signature_completed"
+    signature_failed = "signature_failed"
+    give_back = "give_back"
+    """The vice-principal (or principal) returns it to the homeroom teacher with a reason."""
+    reopen = "reopen"
+    """A correction of a sheet it depends on (Đ9): the record is signed again from step 2."""
+
+
+class Step(StrEnum):
+    """Who signs, in order; the principal's signature comes with the school seal."""
+
+    homeroom = "homeroom"
+    vice_principal = "vice_principal"
+    principal = "principal"
+
+
+S = RecordState
+TRANSITIONS: dict[tuple[RecordState, RecordAction], RecordState] = {
+    (S.draft, RecordAction.request_homeroom): S.signing_homeroom,
+    (S.signing_homeroom, RecordAction.signature_completed): S.homeroom_signed,
+    (S.signing_homeroom, RecordAction.signature_failed): S.draft,
+    (S.homeroom_signed, RecordAction.request_vice_principal): S.signing_vice_principal,
+    (S.signing_vice_principal, RecordAction.signature_completed): S.reviewed,
+    (S.signing_vice_principal, RecordAction.signature_failed): S.homeroom_signed,
+    (S.reviewed, RecordAction.request_principal): S.signing_principal,
+    (S.signing_principal, RecordAction.signature_completed): S.approved,
+    (S.signing_principal, RecordAction.signature_failed): S.reviewed,
+    (S.homeroom_signed, RecordAction.give_back): S.draft,
+    (S.reviewed, RecordAction.give_back): S.draft,
+    **{(state, RecordAction.reopen): S.draft for state in RecordState},
+}
+
+STEP_ACTION = {
+    Step.homeroom: RecordAction.request_homeroom,
+    Step.vice_principal: RecordAction.request_vice_principal,
+    Step.principal: RecordAction.request_principal,
+}
+STEP_READY = {Step.homeroom: S.draft, Step.vice_principal: S.homeroom_signed, Step.principal: S.reviewed}
+"""The state a record must be in for the step's signature."""
+STEP_ROLE = {
+    Step.homeroom: "homeroom_teacher",
+    Step.vice_principal: "vice_principal",
+    Step.principal: "principal",
+}
+SIGNING = (S.signing_homeroom, S.signing_vice_principal, S.signing_principal)
+
+_STATE_NAMES = {
+    S.draft: "đang lập",
+    S.signing_homeroom: "GVCN đang ký",
+    S.homeroom_signed: "GVCN đã ký",
+    S.signing_vice_principal: "PHT đang ký",
+    S.reviewed: "PHT đã duyệt",
+    S.signing_principal: "Hiệu trưởng đang ký",
+    S.approved: "đã phê duyệt, đóng dấu",
+}
+
+
+def state_label(state: RecordState) -> str:
+    return _STATE_NAMES[state]
+
+
+def next_state(state: RecordState, action: RecordAction) -> RecordState:
+    """The state after `action`, or a 409 naming the state the record is in."""
+    try:
+        return TRANSITIONS[(state, action)]
+    except KeyError:
+        raise Problem(
+            409,
+            f"Học bạ đang ở trạng thái “{state_label(state)}”, không thực hiện được thao tác này",
+            f"cannot {action.value} a record that is {state.value}",
+            field="state",
+        ) from None

@@ -1,0 +1,324 @@
+"""Year records (Đ8 Steps 2–4): the homeroom teacher's class, the vice-principal's review, the
+principal's approval, batch signing with the signing PIN, its progress, and the signed PDF."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import RedirectResponse, Response
+
+from hbs_portal.models import WebSession
+from hbs_portal.web.backends import BackendError, Backends, SessionExpired
+from hbs_portal.web.common import backends_of, error_page, explain, signed_in, templates, to_login
+from hbs_portal.web.sessions import csrf_ok
+
+router = APIRouter(include_in_schema=False)
+ClassName = Path(min_length=1, max_length=40)
+STALE_FORM = "Biểu mẫu đã cũ, xin tải lại trang rồi thử lại."
+STEP_FOR_ROLE = {"homeroom": "homeroom_teacher", "vice_principal": "vice_principal", "principal": "principal"}
+RATING = {"T": "Tốt", "K": "Khá", "Đ": "Đạt", "CĐ": "Chưa đạt"}
+LABELS = {
+    "draft": "đang lập",
+    "signing_homeroom": "GVCN đang ký",
+    "homeroom_signed": "GVCN đã ký",
+    "signing_vice_principal": "PHT đang ký",
+    "reviewed": "PHT đã duyệt",
+    "signing_principal": "Hiệu trưởng đang ký",
+    "approved": "đã phê duyệt, đóng dấu",
+}
+
+
+def _grades(request: Request) -> tuple[Backends, str]:
+    backends = backends_of(request)
+    return backends, backends.grades_url
+
+
+async def _json(request: Request, web: WebSession, method: str, path: str, **kwargs: Any) -> Any:
+    backends, grades = _grades(request)
+    return (await backends.call(method, f"{grades}{path}", web.access_token, **kwargs)).json()
+
+
+def _page(request: Request, web: WebSession, name: str, status: int = 200, **context: Any) -> Response:
+    return templates.TemplateResponse(
+        request, name, {"web": web, "rating": RATING, "labels": LABELS, **context}, status_code=status
+    )
+
+
+@router.get("/records/homeroom", response_model=None)
+async def homeroom_page(request: Request) -> Response:
+    """Học bạ lớp: the homeroom teacher's class(es)."""
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    try:
+        classes: list[str] = await _json(request, web, "GET", "/records/homeroom-classes")
+        views = [await _json(request, web, "GET", f"/records/classes/{quote(c)}") for c in classes]
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return error_page(request, web, error.title, error.status)
+    return _page(
+        request, web, "records/homeroom.html", views=views, notice=request.query_params.get("notice")
+    )
+
+
+@router.get("/records/classes/{class_name}", response_model=None)
+async def class_page(request: Request, class_name: str = ClassName) -> Response:
+    """One class's records: the board reviews, returns or signs them here."""
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    try:
+        view = await _json(request, web, "GET", f"/records/classes/{quote(class_name)}")
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return error_page(request, web, error.title, error.status)
+    return _page(request, web, "records/class.html", view=view, notice=request.query_params.get("notice"))
+
+
+async def _school(request: Request, web: WebSession, template: str) -> Response:
+    try:
+        school = await _json(request, web, "GET", "/records")
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return error_page(request, web, error.title, error.status)
+    return _page(request, web, template, school=school, notice=request.query_params.get("notice"))
+
+
+@router.get("/records/review", response_model=None)
+async def review_page(request: Request) -> Response:
+    """Duyệt học bạ (vice-principal): per class, how far its records are."""
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    return await _school(request, web, "records/review.html")
+
+
+@router.get("/records/approve", response_model=None)
+async def approve_page(request: Request) -> Response:
+    """Phê duyệt học bạ (principal): counts per class, sign every class that is ready."""
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    return await _school(request, web, "records/approve.html")
+
+
+def _versions(text: str) -> dict[str, int] | None:
+    """ "id:version,id:version" as the page showed them; None when the form did not send them."""
+    if not text:
+        return None
+    out: dict[str, int] = {}
+    for pair in text.split(",")[:5000]:
+        record_id, _, version = pair.partition(":")
+        try:
+            out[str(uuid.UUID(record_id))] = int(version)
+        except ValueError:
+            raise BackendError(422, "Danh sách học bạ gửi lên không hợp lệ, xin tải lại trang") from None
+    return out
+
+
+@router.post("/records/sign", response_model=None)
+async def sign(
+    request: Request,
+    csrf: Annotated[str, Form(max_length=64)] = "",
+    step: Annotated[str, Form(max_length=20)] = "",
+    class_names: Annotated[list[str] | None, Form(max_length=200)] = None,
+    versions: Annotated[str, Form(max_length=300_000)] = "",
+    pin: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """Activate one batch with the signing PIN, then start the step for the chosen classes."""
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    if not csrf_ok(web, csrf):
+        return error_page(request, web, STALE_FORM, 403)
+    if step not in STEP_FOR_ROLE:
+        return error_page(request, web, "Bước ký: không hợp lệ.", 422)
+    names = [n for n in (class_names or []) if n.strip()]
+    if not names:
+        return error_page(request, web, "Lớp: chưa chọn lớp nào để ký.", 422)
+    if any(len(n) > 40 for n in names):
+        return error_page(request, web, "Lớp: tên lớp không hợp lệ.", 422)
+    if not pin:
+        return error_page(request, web, "Mã PIN ký số: chưa nhập.", 422)
+    backends, grades = _grades(request)
+    batch_id = str(uuid.uuid4())
+    try:
+        expected = _versions(versions)
+        # The PIN activates this one batch first: a wrong PIN changes nothing.
+        activation = await backends.call(
+            "POST",
+            f"{backends.signing_url}/activations",
+            web.access_token,
+            json={"pin": pin, "batch_id": batch_id},
+        )
+        await backends.call(
+            "POST",
+            f"{grades}/records/sign",
+            web.access_token,
+            json={
+                "step": step,
+                "activation_id": activation.json()["activation_id"],
+                "batch_id": batch_id,
+                "class_names": names,
+                "expected": expected,
+            },
+        )
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return error_page(request, web, explain(error), error.status)
+    return RedirectResponse(f"/records/batches/{batch_id}", status_code=303)
+
+
+@router.get("/records/batches/{batch_id}", response_model=None)
+async def batch_page(request: Request, batch_id: uuid.UUID) -> Response:
+    """Progress of a signing batch; the page refreshes itself until nothing is being signed."""
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    try:
+        batch = await _json(request, web, "GET", f"/records/batches/{batch_id}")
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return error_page(request, web, error.title, error.status)
+    return _page(request, web, "records/batch.html", batch=batch)
+
+
+@router.get("/records/view/{record_id}", response_model=None)
+async def record_page(request: Request, record_id: uuid.UUID) -> Response:
+    """One record's year page as it would be signed, with remarks and return forms."""
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    try:
+        record = await _json(request, web, "GET", f"/records/{record_id}")
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return error_page(request, web, error.title, error.status)
+    return _page(
+        request, web, "records/record.html", record=record, notice=request.query_params.get("notice")
+    )
+
+
+@router.post("/records/view/{record_id}/remarks", response_model=None)
+async def save_remarks(
+    request: Request,
+    record_id: uuid.UUID,
+    csrf: Annotated[str, Form(max_length=64)] = "",
+    version: Annotated[int, Form(ge=1)] = 1,
+    remarks: Annotated[str, Form(max_length=20_000)] = "",
+) -> Response:
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    if not csrf_ok(web, csrf):
+        return error_page(request, web, STALE_FORM, 403)
+    if len(remarks) > 4000:
+        return error_page(request, web, "Nhận xét của GVCN: tối đa 4000 ký tự.", 422)
+    try:
+        await _json(
+            request,
+            web,
+            "PUT",
+            f"/records/{record_id}/remarks",
+            json={"expected_version": version, "remarks": remarks},
+        )
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return error_page(request, web, error.title, error.status)
+    return RedirectResponse(f"/records/view/{record_id}?notice=saved", status_code=303)
+
+
+@router.post("/records/view/{record_id}/return", response_model=None)
+async def give_back(
+    request: Request,
+    record_id: uuid.UUID,
+    csrf: Annotated[str, Form(max_length=64)] = "",
+    version: Annotated[int, Form(ge=1)] = 1,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    if not csrf_ok(web, csrf):
+        return error_page(request, web, STALE_FORM, 403)
+    if len(reason.strip()) < 3:
+        return error_page(request, web, "Lý do trả lại: cần ghi rõ (ít nhất 3 ký tự).", 422)
+    try:
+        await _json(
+            request,
+            web,
+            "POST",
+            f"/records/{record_id}/return",
+            json={"reason": reason.strip()[:1000], "expected_version": version},
+        )
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return error_page(request, web, error.title, error.status)
+    return RedirectResponse(f"/records/view/{record_id}?notice=returned", status_code=303)
+
+
+@router.post("/records/classes/{class_name}/return", response_model=None)
+async def give_back_class(
+    request: Request,
+    class_name: str = ClassName,
+    csrf: Annotated[str, Form(max_length=64)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Trả lại cả lớp: every signed record of the class goes back to the homeroom teacher."""
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    if not csrf_ok(web, csrf):
+        return error_page(request, web, STALE_FORM, 403)
+    if len(reason.strip()) < 3:
+        return error_page(request, web, "Lý do trả lại: cần ghi rõ (ít nhất 3 ký tự).", 422)
+    try:
+        await _json(
+            request,
+            web,
+            "POST",
+            f"/records/classes/{quote(class_name)}/return",
+            json={"reason": reason.strip()[:1000]},
+        )
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return error_page(request, web, error.title, error.status)
+    return RedirectResponse(f"/records/classes/{quote(class_name)}?notice=returned", status_code=303)
+
+
+@router.get("/records/view/{record_id}/document", response_model=None)
+async def record_document(request: Request, record_id: uuid.UUID) -> Response:
+    """The record's latest signed PDF, fetched from signing with the user's own token."""
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    backends = backends_of(request)
+    try:
+        record = await _json(request, web, "GET", f"/records/{record_id}")
+        if not record.get("document_id"):
+            raise BackendError(404, "Học bạ này chưa có bản đã ký")
+        pdf = await backends.document_pdf(web.access_token, record["document_id"])
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        return error_page(request, web, error.title, error.status)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": 'inline; filename="hoc-ba-da-ky.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )

@@ -1,0 +1,83 @@
+"""The portal's year record pages: who sees which page, the homeroom teacher's review and remarks
+(CSRF, limits), nothing personal in a URL. Nothing here signs, so the demo class stays a draft."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from hbs_shared.demo import DEMO_PASSWORD
+from hbs_shared.devstack.drive import SystemClient
+
+pytestmark = [pytest.mark.db, pytest.mark.broker]
+
+
+@contextlib.contextmanager
+def portal(system: SystemClient, username: str) -> Iterator[httpx.Client]:
+    """A browser session signed in as `username`."""
+    with httpx.Client(base_url=system.stack.url("portal"), timeout=60) as browser:
+        signed_in = browser.post("/login", data={"username": username, "password": DEMO_PASSWORD})
+        assert signed_in.status_code == 303, signed_in.text
+        yield browser
+
+
+def test_each_role_sees_its_own_record_pages_only(system: SystemClient) -> None:
+    with httpx.Client(base_url=system.stack.url("portal"), timeout=60) as anonymous:
+        away = anonymous.get("/records/homeroom")
+        assert away.status_code == 303
+        assert away.headers["location"].startswith("/login")
+    with portal(system, "gv.toan") as teacher:
+        page = teacher.get("/sheets").text
+        assert "Học bạ lớp" not in page
+        assert "Duyệt học bạ" not in page
+        refused = teacher.get("/records/review")
+        assert refused.status_code == 403
+        assert "Chỉ Ban Giám hiệu" in refused.text
+    with portal(system, "phohieutruong") as vice:
+        page = vice.get("/records/review").text
+        assert '<a href="/records/review">Duyệt học bạ</a>' in page
+        assert "10A1" in page
+        assert "Phê duyệt học bạ" not in page
+    with portal(system, "hieutruong") as head:
+        page = head.get("/records/approve").text
+        assert '<a href="/records/approve">Phê duyệt học bạ</a>' in page
+        assert "Chưa có lớp nào đủ chữ ký GVCN và Phó Hiệu trưởng" in page
+
+
+def test_homeroom_teacher_reviews_a_record_and_writes_remarks(system: SystemClient) -> None:
+    system.sheets(system.token("gv.van"))  # grades has built the demo class
+    with portal(system, "gv.van") as homeroom:
+        page = homeroom.get("/records/homeroom").text
+        assert "Lớp 10A1" in page
+        assert "Chưa ký học bạ được (bước 2), còn thiếu:" in page
+        assert "Kết quả rèn luyện Học kỳ I còn thiếu" in page
+        links = re.findall(r'href="(/records/view/[^"]+)"', page)
+        assert len(links) == 10
+        assert all(re.fullmatch(r"/records/view/[0-9a-f-]{36}", link) for link in links)  # no personal data
+
+        record_page = homeroom.get(links[0]).text
+        assert "Nhận xét của giáo viên chủ nhiệm" in record_page
+        assert "Rèn luyện" in record_page
+        assert "Trong bảng này có sửa chữa ở 0 chỗ" in record_page
+        version = re.search(r'name="version" value="(\d+)"', record_page)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', record_page)
+        assert version is not None
+        assert csrf is not None
+        form = {"csrf": csrf.group(1), "version": version.group(1)}
+        forged = homeroom.post(f"{links[0]}/remarks", data={**form, "csrf": "x" * 20, "remarks": "x"})
+        assert forged.status_code == 403
+        too_long = homeroom.post(f"{links[0]}/remarks", data={**form, "remarks": "a" * 4001})
+        assert too_long.status_code == 422
+        assert "Nhận xét của GVCN: tối đa 4000 ký tự." in too_long.text
+        saved = homeroom.post(f"{links[0]}/remarks", data={**form, "remarks": "Chăm ngoan, tiến bộ."})
+        assert saved.status_code == 303
+        shown = homeroom.get(saved.headers["location"]).text
+        assert "Đã lưu nhận xét." in shown
+        assert "Chăm ngoan, tiến bộ.</textarea>" in shown
+        stale = homeroom.post(f"{links[0]}/remarks", data={**form, "remarks": "Khác"})
+        assert stale.status_code == 409
+        assert "vừa được thay đổi ở nơi khác" in stale.text
