@@ -17,6 +17,7 @@ from hbs_identity.app import MIGRATIONS, create_app
 from hbs_identity.demo import DemoSeeder
 from hbs_identity.people.service import PeopleService
 from hbs_identity.settings import IdentitySettings
+from hbs_identity.text import search_key
 from hbs_identity.unit import SYSTEM, unit_of_work
 from hbs_shared.db import Database
 from hbs_shared.demo import DEMO_PEOPLE
@@ -109,8 +110,18 @@ async def test_the_full_demo_school(
         # Every class has a teacher for each of its twelve subjects.
         rows = (await client.get("/assignments", headers=admin)).json()
         assert len([a for a in rows if a["kind"] == "subject_teacher"]) == 36 * 12
-        parents = (await client.get("/parents", headers=admin, params={"q": "nguyen", "limit": 5})).json()
+        parents = (
+            await client.post("/parents/search", headers=admin, json={"q": "nguyen", "limit": 5})
+        ).json()
         assert parents
         assert all(p["children"] for p in parents)
+        assert all("nguyen" in search_key(p["full_name"]) for p in parents)
+        # Names never travel in a URL: the query-string search is refused, naming `q`.
+        for path in ("/parents", "/staff", "/students"):
+            refused = await client.get(path, headers=admin, params={"q": "nguyen"})
+            assert refused.status_code == 422, path
+            assert refused.json()["field"] == "q"
+        maths = (await client.post("/staff/search", headers=admin, json={"q": "nguyen thi hoa"})).json()
+        assert [s["username"] for s in maths] == ["gv.toan"]
         # Every event of the seed reaches the broker (identity.students, identity.assignments).
         assert await drain(application) == 0

@@ -21,6 +21,7 @@ from hbs_identity.people.schemas import (
     ParentIn,
     ParentOut,
     ParentUpdate,
+    PeopleSearch,
     StaffIn,
     StaffOut,
     StaffUpdate,
@@ -278,17 +279,27 @@ async def create_parent(
 
 
 @router.get("/parents", response_model=list[ParentOut])
-async def search_parents(
+async def list_parents(
     request: Request,
     principal: CurrentPrincipal,
-    q: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
+    q: Annotated[str | None, Query(include_in_schema=False)] = None,
+) -> list[ParentOut]:
+    """Parents page by page; searching by name is POST /parents/search."""
+    if q is not None:
+        raise invalid("q", "searching by name is POST /parents/search (names stay out of URLs)")
+    return await search_parents(PeopleSearch(limit=limit, offset=offset), request, principal)
+
+
+@router.post("/parents/search", response_model=list[ParentOut])
+async def search_parents(
+    body: PeopleSearch, request: Request, principal: CurrentPrincipal
 ) -> list[ParentOut]:
     async with request_unit(request, principal) as unit:
         require_overseer(await caller_scope(unit))
         parents = await _repo.search_parents(
-            unit.session, unit.school_id, search_key(q) if q else None, limit, offset
+            unit.session, unit.school_id, search_key(body.q) if body.q else None, body.limit, body.offset
         )
         return [await parent_out(unit, p) for p in parents]
 
@@ -374,15 +385,25 @@ async def create_staff(body: StaffIn, request: Request, principal: CurrentPrinci
 
 
 @router.get("/staff", response_model=list[StaffOut])
-async def search_staff(
+async def list_staff(
     request: Request,
     principal: CurrentPrincipal,
-    q: Annotated[str | None, Query(max_length=100)] = None,
     role: str | None = None,
+    q: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> list[StaffOut]:
+    """The school's staff, optionally of one role; searching by name is POST /staff/search."""
+    if q is not None:
+        raise invalid("q", "searching by name is POST /staff/search (names stay out of URLs)")
+    return await search_staff(PeopleSearch(role=role), request, principal)
+
+
+@router.post("/staff/search", response_model=list[StaffOut])
+async def search_staff(body: PeopleSearch, request: Request, principal: CurrentPrincipal) -> list[StaffOut]:
     async with request_unit(request, principal) as unit:
         require_staff(await caller_scope(unit))
-        rows = await _repo.search_staff(unit.session, unit.school_id, search_key(q) if q else None, role)
+        rows = await _repo.search_staff(
+            unit.session, unit.school_id, search_key(body.q) if body.q else None, body.role
+        )
         return [await staff_out(unit, s, a) for s, a in rows]
 
 

@@ -169,6 +169,16 @@ class StudentSearch(BaseModel):
     offset: int = Field(default=0, ge=0)
 
 
+class PeopleSearch(BaseModel):
+    """Tìm phụ huynh / cán bộ: the words go in a body, never in a URL."""
+
+    model_config = ConfigDict(extra="forbid")
+    q: OptionalText = Field(default=None, max_length=100)
+    role: str | None = Field(default=None, max_length=40)
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0)
+
+
 class StudentPage(BaseModel):
     total: int
     items: list[StudentSummary]
