@@ -56,7 +56,10 @@ def test_homeroom_teacher_reviews_a_record_and_writes_remarks(system: SystemClie
         assert "Chưa ký học bạ được (bước 2), còn thiếu:" in page
         assert "Kết quả rèn luyện Học kỳ I còn thiếu" in page
         links = re.findall(r'href="(/records/view/[^"]+)"', page)
-        assert len(links) == 10
+        # One record per student now in the class (other tests may have moved students in).
+        with system.client("grades", system.token("gv.van")) as grades:
+            in_class = grades.get("/classes/10A1/conduct").json()
+        assert len(links) == len(in_class) >= 10
         assert all(re.fullmatch(r"/records/view/[0-9a-f-]{36}", link) for link in links)  # no personal data
 
         record_page = homeroom.get(links[0]).text
