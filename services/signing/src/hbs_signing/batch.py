@@ -82,10 +82,14 @@ def _init_worker(credentials: BatchCredentials) -> None:
     token._open()  # this process's own session; every call below stays on this one thread
     _worker["token"] = token
     _worker["credentials"] = credentials
-    _worker["long_term"] = LongTermData(
+    long_term = LongTermData(
         timestamper=InProcessTimeStamper.from_der(credentials.tsa_certificate_der, credentials.tsa_key_der),
         certificates=credentials.validation_certificates,
         crls=credentials.crls,
+    )
+    # Key lookup, certificate/key match and parsing the DSS data: once per worker, not per document.
+    _worker["prepared"] = token._prepare_signer(
+        credentials.key_label, credentials.certificate_der, list(credentials.chain_der), long_term
     )
 
 
@@ -97,14 +101,11 @@ def _sign_chunk(chunk: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
     text = _SignatureText(_nfc(credentials.signer_name), _nfc(credentials.reason), _nfc(credentials.location))
     out = []
     for key, pdf in chunk:
-        signed = token._sign_pdf(
+        signed = token._sign_prepared(
             pdf,
-            credentials.key_label,
-            credentials.certificate_der,
-            list(credentials.chain_der),
+            _worker["prepared"],
             credentials.field_name,
             text,
-            _worker["long_term"],
             SignatureOptions(stamp_box=credentials.stamp_box),
         )
         out.append((key, signed))
