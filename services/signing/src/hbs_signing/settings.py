@@ -32,6 +32,8 @@ class SigningSettings(ServiceSettings):
     """How long a signature activation (signing PIN + scope) stays usable."""
     trusted_roots_file: Path | None = None
     """PEM file of the CA roots whose certificates may sign (the development root is added when on)."""
+    batch_workers: int = Field(default=0, ge=0, le=64)
+    """Signing processes for a batch (each its own token session); 0 means one per CPU core."""
     verify_requests_per_minute: int = Field(default=30, ge=1, le=10000)
     """Public verification: requests per client address per minute."""
 

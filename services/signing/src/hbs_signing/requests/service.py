@@ -78,8 +78,12 @@ class Refused(Exception):
     """The request is refused; the message is the reason sent in signing.failed."""
 
 
+REFUSALS = (NoUsableCertificate, TokenError, CertificateRefused, ActivationError, Refused)
+"""Everything that refuses one request (signing.failed) rather than being retried."""
+
+
 @dataclass(frozen=True)
-class _Job:
+class Job:
     school_id: str
     request_id: uuid.UUID
     subject_id: uuid.UUID
@@ -93,6 +97,20 @@ class _Job:
     base_document_id: uuid.UUID | None = None
     seal: bool = False
     stamp_box: tuple[int, int, int, int] | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A request that passed every check, with what its signed version will record."""
+
+    base: tuple[SignedDocument, bytes] | None
+    certificate: Certificate
+    seal: Certificate | None
+    code: str
+    printed_code: str
+    verification: Verification
+    signature_count: int
+    """Signatures the signed version carries (the seal included)."""
 
 
 class SigningRequestService:
@@ -135,9 +153,9 @@ class SigningRequestService:
         if await self.requests.get(session, request.request_id) is not None:
             return
         job = self._v1_job(school_id, request)
-        await self._fail(session, job, "chưa kích hoạt ký bằng mã PIN (signature activation required)")
+        await self.fail(session, job, "chưa kích hoạt ký bằng mã PIN (signature activation required)")
 
-    def _v1_job(self, school_id: str, request: SheetSigningRequested) -> _Job:
+    def _v1_job(self, school_id: str, request: SheetSigningRequested) -> Job:
         def render(verification: Verification) -> bytes:
             return render_placeholder_sheet(
                 school_name=self.school_name,
@@ -149,7 +167,7 @@ class SigningRequestService:
                 verification_code=verification.code,
             )
 
-        return _Job(
+        return Job(
             school_id=school_id,
             request_id=request.request_id,
             subject_id=request.sheet_id,
@@ -171,7 +189,7 @@ class SigningRequestService:
         self, session: AsyncSession, school_id: str, request: SheetSigningRequestedV2, requested_at: datetime
     ) -> None:
         sheet = request.sheet
-        job = _Job(
+        job = Job(
             school_id=school_id,
             request_id=request.request_id,
             subject_id=sheet.sheet_id,
@@ -186,12 +204,10 @@ class SigningRequestService:
         )
         await self._run(session, job, activation=(request.activation_id, None, requested_at))
 
-    async def sign_record(
-        self, session: AsyncSession, school_id: str, request: RecordSigningRequested, requested_at: datetime
-    ) -> None:
+    def record_job(self, school_id: str, request: RecordSigningRequested) -> Job:
         record = request.record
         role = request.signer_role
-        job = _Job(
+        return Job(
             school_id=school_id,
             request_id=request.request_id,
             subject_id=record.record_id,
@@ -210,6 +226,11 @@ class SigningRequestService:
             base_document_id=request.base_document_id,
             seal=role == "principal",
         )
+
+    async def sign_record(
+        self, session: AsyncSession, school_id: str, request: RecordSigningRequested, requested_at: datetime
+    ) -> None:
+        job = self.record_job(school_id, request)
         await self._run(session, job, activation=(request.activation_id, request.batch_id, requested_at))
 
     # --- the common path --------------------------------------------------------------------
@@ -217,7 +238,7 @@ class SigningRequestService:
     async def _run(
         self,
         session: AsyncSession,
-        job: _Job,
+        job: Job,
         *,
         activation: tuple[uuid.UUID, uuid.UUID | None, datetime] | None,
     ) -> None:
@@ -225,50 +246,75 @@ class SigningRequestService:
             log.info("signing request already handled", request_id=str(job.request_id))
             return
         try:
-            if activation is not None:
-                await self._check_activation(session, job, *activation)
-            base = await self._base_document(session, job)
-            certificate = await self.certificates.for_signer(
-                session, job.school_id, job.signer_user_id, job.signer_name, job.signer_role
-            )
-            self._check(certificate)
-            if base is None:
+            ready = await self.prepare(session, job, activation)
+            if ready.base is None:
                 assert job.render is not None
-                code = new_verification_code()
-                printed = code
                 # Rendering is CPU work (~0.1 s): off the event loop, never on the token thread.
-                verification = Verification(code, verification_url(self.portal_url, code))
-                pdf = await asyncio.to_thread(job.render, verification)
-                count = 0
+                pdf = await asyncio.to_thread(job.render, ready.verification)
             else:
-                document, pdf = base
-                code = new_verification_code()
-                printed = document.printed_code or document.verification_code
-                count = document.signature_count
-            signed = await self._sign(pdf, job, certificate, lock=False, archive=False)
-            count += 1
-            if job.seal:
-                seal = await self.certificates.for_signer(
-                    session, job.school_id, seal_user_id(job.school_id), self.school_name, SEAL_ROLE
-                )
-                self._check(seal)
-                seal_job = _Job(
-                    school_id=job.school_id,
-                    request_id=job.request_id,
-                    subject_id=job.subject_id,
-                    kind=job.kind,
-                    signer_user_id=seal.user_id,
-                    signer_name=self.school_name,
-                    signer_role=SEAL_ROLE,
-                    field_name=RECORD_FIELDS[SEAL_ROLE],
-                    reason=f"Đóng dấu {self.school_name}",
-                    render=None,
-                )
-                signed = await self._sign(signed, seal_job, seal, lock=True, archive=True)
-                count += 1
-        except (NoUsableCertificate, TokenError, CertificateRefused, ActivationError, Refused) as error:
-            await self._fail(session, job, str(error))
+                pdf = ready.base[1]
+            signed = await self._sign(pdf, job, ready.certificate, lock=False, archive=False)
+            if ready.seal is not None:
+                seal_job = self.seal_job(job, ready.seal)
+                signed = await self._sign(signed, seal_job, ready.seal, lock=True, archive=True)
+        except REFUSALS as error:
+            await self.fail(session, job, str(error))
             return
+        await self.complete(session, job, ready, signed)
+
+    async def prepare(
+        self,
+        session: AsyncSession,
+        job: Job,
+        activation: tuple[uuid.UUID, uuid.UUID | None, datetime] | None,
+    ) -> Prepared:
+        """Every check before signing: activation, base document, certificates (raises a refusal)."""
+        if activation is not None:
+            await self._check_activation(session, job, *activation)
+        base = await self._base_document(session, job)
+        certificate = await self.certificates.for_signer(
+            session, job.school_id, job.signer_user_id, job.signer_name, job.signer_role
+        )
+        self._check(certificate)
+        seal = None
+        if job.seal:
+            seal = await self.certificates.for_signer(
+                session, job.school_id, seal_user_id(job.school_id), self.school_name, SEAL_ROLE
+            )
+            self._check(seal)
+        code = new_verification_code()
+        if base is None:
+            printed = code
+            count = 1
+        else:
+            printed = base[0].printed_code or base[0].verification_code
+            count = base[0].signature_count + 1
+        return Prepared(
+            base=base,
+            certificate=certificate,
+            seal=seal,
+            code=code,
+            printed_code=printed,
+            verification=Verification(code, verification_url(self.portal_url, code)),
+            signature_count=count + (1 if seal is not None else 0),
+        )
+
+    def seal_job(self, job: Job, seal: Certificate) -> Job:
+        return Job(
+            school_id=job.school_id,
+            request_id=job.request_id,
+            subject_id=job.subject_id,
+            kind=job.kind,
+            signer_user_id=seal.user_id,
+            signer_name=self.school_name,
+            signer_role=SEAL_ROLE,
+            field_name=RECORD_FIELDS[SEAL_ROLE],
+            reason=f"Đóng dấu {self.school_name}",
+            render=None,
+        )
+
+    async def complete(self, session: AsyncSession, job: Job, ready: Prepared, signed: bytes) -> None:
+        """Store the signed version, remember the request, announce signing.completed (outbox)."""
         digest = await asyncio.to_thread(self.store.put, signed)  # file write + fsync: off the loop
         document = SignedDocument(
             school_id=job.school_id,
@@ -279,10 +325,10 @@ class SigningRequestService:
             request_id=job.request_id,
             signer_user_id=job.signer_user_id,
             signer_role=job.signer_role,
-            certificate_sha256=certificate.sha256,
-            verification_code=code,
-            printed_code=printed,
-            signature_count=count,
+            certificate_sha256=ready.certificate.sha256,
+            verification_code=ready.code,
+            printed_code=ready.printed_code,
+            signature_count=ready.signature_count,
             sealed=job.seal,
             base_document_id=job.base_document_id,
             # Set here, to the microsecond: "current" is the newest version of a subject.
@@ -309,17 +355,19 @@ class SigningRequestService:
                 sha256=digest,
                 signer_user_id=job.signer_user_id,
                 signer_role=job.signer_role,
-                certificate_sha256=certificate.sha256,
+                certificate_sha256=ready.certificate.sha256,
                 signed_at=datetime.now(UTC),
             ),
             job.school_id,
         )
-        log.info("document signed", document_id=str(document.id), sha256=digest, signatures=count)
+        log.info(
+            "document signed", document_id=str(document.id), sha256=digest, signatures=ready.signature_count
+        )
 
     async def _check_activation(
         self,
         session: AsyncSession,
-        job: _Job,
+        job: Job,
         activation_id: uuid.UUID,
         batch_id: uuid.UUID | None,
         requested_at: datetime,
@@ -336,7 +384,7 @@ class SigningRequestService:
             requested_at=requested_at,
         )
 
-    async def _base_document(self, session: AsyncSession, job: _Job) -> tuple[SignedDocument, bytes] | None:
+    async def _base_document(self, session: AsyncSession, job: Job) -> tuple[SignedDocument, bytes] | None:
         if job.kind == "year_record":
             if job.signer_role not in RECORD_ORDER:
                 raise Refused(
@@ -377,7 +425,7 @@ class SigningRequestService:
         check_certificate(certificate.der, self.trust_roots, self._crl_for)
 
     async def _sign(
-        self, pdf: bytes, job: _Job, certificate: Certificate, *, lock: bool, archive: bool
+        self, pdf: bytes, job: Job, certificate: Certificate, *, lock: bool, archive: bool
     ) -> bytes:
         if self.ca is None:
             raise Refused("no timestamp authority and CRL source is configured (B-LT needs both)")
@@ -401,7 +449,7 @@ class SigningRequestService:
             options=SignatureOptions(stamp_box=box, lock_document=lock),
         )
 
-    async def _fail(self, session: AsyncSession, job: _Job, reason: str) -> None:
+    async def fail(self, session: AsyncSession, job: Job, reason: str) -> None:
         log.warning("signing request failed", request_id=str(job.request_id), reason=reason)
         self.requests.add(
             session,
