@@ -363,3 +363,64 @@ async def test_csr_from_the_token_key_then_import_refusing_a_mismatch(
     metrics = (await signing.client.get("/metrics")).text
     line = next(x for x in metrics.splitlines() if x.startswith("hbs_signing_certificates_expiring_soon"))
     assert float(line.split()[-1]) >= 1
+
+
+async def test_a_batch_through_the_consumer_is_signed_in_the_background_with_its_progress(
+    signing: Harness,
+) -> None:
+    import asyncio
+
+    from hbs_shared.events.contracts import RecordSigningRequested
+    from hbs_signing.samples import year_record_content
+
+    teacher, colleague, overseer, batch_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    headers = signing.headers(teacher, ("homeroom_teacher",))
+    await signing.client.put("/signing-pin", json={"pin": "773311"}, headers=headers)
+    activation = (
+        await signing.client.post(
+            "/activations", json={"pin": "773311", "batch_id": str(batch_id)}, headers=headers
+        )
+    ).json()["activation_id"]
+    requests = [
+        RecordSigningRequested(
+            request_id=uuid.uuid4(),
+            activation_id=uuid.UUID(activation),
+            batch_id=batch_id,
+            signer_user_id=teacher,
+            signer_name="Phạm Quốc Dũng",
+            signer_role="homeroom_teacher",
+            record=year_record_content(name=f"Học sinh {n}"),
+        )
+        for n in range(4)
+    ]
+    for request in requests:
+        assert await signing.feed(request) == Outcome.applied
+    assert await signing.feed(requests[0]) == Outcome.applied  # redelivered with a new event id
+
+    status: dict[str, Any] = {}
+    for _ in range(240):
+        status = (await signing.client.get(f"/batches/{batch_id}", headers=headers)).json()
+        if status["pending"] == 0:
+            break
+        await asyncio.sleep(0.5)
+    assert status == {
+        "batch_id": str(batch_id),
+        "signer_user_id": str(teacher),
+        "total": 4,
+        "done": 4,
+        "failed": 0,
+        "pending": 0,
+    }
+    for request in requests:
+        assert (await signing.handled(request.request_id)).outcome == "completed"
+    overseen = await signing.client.get(
+        f"/batches/{batch_id}", headers=signing.headers(overseer, ("principal",))
+    )
+    assert overseen.json()["done"] == 4
+    # Another teacher of the school, an unknown batch, a bad id: the same "not found".
+    other = await signing.client.get(f"/batches/{batch_id}", headers=signing.headers(colleague))
+    assert other.status_code == 404
+    assert other.json()["field"] == "batch_id"
+    assert (await signing.client.get(f"/batches/{uuid.uuid4()}", headers=headers)).status_code == 404
+    assert (await signing.client.get("/batches/x", headers=headers)).status_code == 422
+    assert (await signing.client.get(f"/batches/{batch_id}")).status_code == 401
