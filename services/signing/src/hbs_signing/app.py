@@ -32,6 +32,7 @@ from hbs_signing.activations.service import ActivationService
 from hbs_signing.batches import endpoints as batch_endpoints
 from hbs_signing.batches.service import BatchRunner
 from hbs_signing.certificates import endpoints as certificate_endpoints
+from hbs_signing.certificates.revocation import CrlFetcher
 from hbs_signing.certificates.service import CertificateService
 from hbs_signing.devca import DevelopmentCA, DevelopmentCAError
 from hbs_signing.documents import endpoints as document_endpoints
@@ -96,6 +97,8 @@ def create_app(settings: SigningSettings) -> FastAPI:
         portal_url=settings.public_portal_url,
         activations=activations,
         trust_roots=roots,
+        revocation=CrlFetcher(timeout_seconds=settings.crl_timeout_seconds),
+        tsa_url=settings.tsa_url,
     )
 
     async def on_sheet(session: Any, envelope: EventEnvelope, event: Any) -> None:

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pyhanko.sign.timestamps.api import TimeStamper
+
 from hbs_shared.records import YearRecordContent
 from hbs_signing.documents.layout import Verification
 from hbs_signing.token import LongTermData, SignatureOptions, Token, TokenConfig, TokenError
@@ -39,7 +41,9 @@ class SealCredentials:
 
     key_label: str
     certificate_der: bytes
+    chain_der: tuple[bytes, ...]
     validation_certificates: tuple[bytes, ...]
+    crls: tuple[bytes, ...]
     signer_name: str
     reason: str
     field_name: str
@@ -48,14 +52,17 @@ class SealCredentials:
 
 @dataclass(frozen=True)
 class BatchCredentials:
-    """Everything a worker needs, picklable. The TSA key is the development CA's (in-process TSA)."""
+    """Everything a worker needs, picklable.
+
+    Timestamps come from the development CA's TSA key in-process (``tsa_key_der`` and
+    ``tsa_certificate_der``) or from a production TSA over HTTP (``tsa_url``), called from the
+    worker's own loop.
+    """
 
     token: TokenConfig
     key_label: str
     certificate_der: bytes
     chain_der: tuple[bytes, ...]
-    tsa_key_der: bytes
-    tsa_certificate_der: bytes
     validation_certificates: tuple[bytes, ...]
     crls: tuple[bytes, ...]
     field_name: str
@@ -64,6 +71,9 @@ class BatchCredentials:
     location: str
     stamp_box: tuple[int, int, int, int] | None = None
     seal: SealCredentials | None = None
+    tsa_key_der: bytes | None = None
+    tsa_certificate_der: bytes | None = None
+    tsa_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,12 +132,21 @@ class BatchJournal:
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(credentials: BatchCredentials) -> None:
+def _timestamper(credentials: BatchCredentials) -> TimeStamper:
     from hbs_signing.devca import InProcessTimeStamper
+    from hbs_signing.timestamps import HttpTimeStamper
 
+    if credentials.tsa_url:
+        return HttpTimeStamper(credentials.tsa_url)
+    if credentials.tsa_key_der is None or credentials.tsa_certificate_der is None:
+        raise TokenError("a batch needs a timestamp authority (B-LT): neither a TSA URL nor a TSA key")
+    return InProcessTimeStamper.from_der(credentials.tsa_certificate_der, credentials.tsa_key_der)
+
+
+def _init_worker(credentials: BatchCredentials) -> None:
     token = Token(credentials.token)
     token._open()  # this process's own session; every call below stays on this one thread
-    timestamper = InProcessTimeStamper.from_der(credentials.tsa_certificate_der, credentials.tsa_key_der)
+    timestamper = _timestamper(credentials)
     chain = list(credentials.chain_der)
     _worker["token"] = token
     _worker["credentials"] = credentials
@@ -143,8 +162,8 @@ def _init_worker(credentials: BatchCredentials) -> None:
         _worker["seal"] = token._prepare_signer(
             seal.key_label,
             seal.certificate_der,
-            chain,
-            LongTermData(timestamper, seal.validation_certificates, credentials.crls, archive_timestamp=True),
+            list(seal.chain_der),
+            LongTermData(timestamper, seal.validation_certificates, seal.crls, archive_timestamp=True),
         )
 
 

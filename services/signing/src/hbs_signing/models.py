@@ -27,6 +27,8 @@ class Certificate(Base):
     role: Mapped[str] = mapped_column(String(40))
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     der: Mapped[bytes] = mapped_column(LargeBinary)
+    chain_pem: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """The CA certificates imported with it (intermediates, PEM), from which its chain is built."""
     not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     not_after: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -217,33 +217,34 @@ class BatchRunner:
     ) -> None:
         ca = self.requests.ca
         first = group[0]
-        if ca is None:
-            await self._store(
-                school_id,
-                {str(a.request.request_id): a for a in group},
-                [
-                    BatchResult(str(a.request.request_id), None, "no timestamp authority is configured")
-                    for a in group
-                ],
-            )
+        tsa_key = tsa_certificate = None
+        if ca is not None:
+            tsa_key, tsa_certificate = ca.tsa_key_der, ca.tsa_certificate_der
+            tsa_chain: tuple[bytes, ...] = (tsa_certificate,)
+        elif self.requests.tsa_url:
+            tsa_chain = ()  # a production TSA's certificates come inside each timestamp token
+        else:
+            problem = "no timestamp authority is configured (HBS_SIGNING_TSA_URL); B-LT needs one"
+            by_key = {str(a.request.request_id): a for a in group}
+            await self._store(school_id, by_key, [BatchResult(key, None, problem) for key in by_key])
             return
-        certificate = first.ready.certificate
-        crls = (ca.crl_der(),)
+        certificate, validation = first.ready.certificate, first.ready.validation
         credentials = BatchCredentials(
             token=self.token,
             key_label=certificate.key_label,
             certificate_der=certificate.der,
-            chain_der=(ca.root_der,),
-            tsa_key_der=ca.tsa_key_der,
-            tsa_certificate_der=ca.tsa_certificate_der,
-            validation_certificates=(certificate.der, ca.root_der, ca.tsa_certificate_der),
-            crls=crls,
+            chain_der=validation.chain,
+            validation_certificates=tuple(dict.fromkeys((certificate.der, *validation.chain, *tsa_chain))),
+            crls=validation.crls,
             field_name=first.job.field_name,
             signer_name=first.job.signer_name,
             reason=first.job.reason,
             location=self.requests.location,
             stamp_box=RECORD_BOXES.get(first.job.field_name),
-            seal=_seal_credentials(self.requests, first, ca.root_der, ca.tsa_certificate_der),
+            seal=_seal_credentials(self.requests, first, tsa_chain),
+            tsa_key_der=tsa_key,
+            tsa_certificate_der=tsa_certificate,
+            tsa_url=self.requests.tsa_url if ca is None else None,
         )
         documents = [
             BatchDocument(
@@ -316,16 +317,18 @@ async def _settle(session: AsyncSession, request_id: uuid.UUID, state: str) -> b
 
 
 def _seal_credentials(
-    requests: SigningRequestService, accepted: _Accepted, root_der: bytes, tsa_der: bytes
+    requests: SigningRequestService, accepted: _Accepted, tsa_chain: tuple[bytes, ...]
 ) -> SealCredentials | None:
-    seal = accepted.ready.seal
-    if seal is None:
+    seal, validation = accepted.ready.seal, accepted.ready.seal_validation
+    if seal is None or validation is None:
         return None
     job = requests.seal_job(accepted.job, seal)
     return SealCredentials(
         key_label=seal.key_label,
         certificate_der=seal.der,
-        validation_certificates=(seal.der, root_der, tsa_der),
+        chain_der=validation.chain,
+        validation_certificates=tuple(dict.fromkeys((seal.der, *validation.chain, *tsa_chain))),
+        crls=validation.crls,
         signer_name=job.signer_name,
         reason=job.reason,
         field_name=job.field_name,

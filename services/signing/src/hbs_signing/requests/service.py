@@ -9,6 +9,7 @@ accepts no further signature.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import secrets
 import uuid
 from collections.abc import Callable
@@ -17,6 +18,9 @@ from datetime import UTC, datetime
 from io import BytesIO
 
 from cryptography import x509
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.serialization import Encoding
+from pyhanko.sign.timestamps.api import TimeStamper
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_shared.events.contracts import (
@@ -29,7 +33,8 @@ from hbs_shared.events.contracts import (
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.outbox import OutboxRepository
 from hbs_signing.activations.service import ActivationError, ActivationService
-from hbs_signing.certificates.check import CertificateRefused, check_certificate
+from hbs_signing.certificates.check import CertificateRefused, build_path, check_certificate
+from hbs_signing.certificates.revocation import CrlFetcher
 from hbs_signing.certificates.service import CertificateService, NoUsableCertificate
 from hbs_signing.devca import DevelopmentCA
 from hbs_signing.documents.layout import (
@@ -46,6 +51,7 @@ from hbs_signing.documents.render import render_placeholder_sheet
 from hbs_signing.documents.repository import DocumentRepository, SigningRequestRepository
 from hbs_signing.documents.store import DocumentStore
 from hbs_signing.models import Certificate, SignedDocument, SigningRequest
+from hbs_signing.timestamps import HttpTimeStamper
 from hbs_signing.token import LongTermData, SignatureOptions, Token, TokenError
 
 log = get_logger(__name__)
@@ -100,12 +106,26 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Validation:
+    """What the check before signing found: the chain up to the root and the CRLs it used.
+
+    Both go into the signature's DSS (B-LT), so the document carries its own validation data.
+    """
+
+    chain: tuple[bytes, ...]
+    """DER of the issuing CAs, the trusted root last."""
+    crls: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
 class Prepared:
     """A request that passed every check, with what its signed version will record."""
 
     base: tuple[SignedDocument, bytes] | None
     certificate: Certificate
+    validation: Validation
     seal: Certificate | None
+    seal_validation: Validation | None
     code: str
     printed_code: str
     verification: Verification
@@ -126,6 +146,8 @@ class SigningRequestService:
         portal_url: str = "http://127.0.0.1:8000",
         activations: ActivationService | None = None,
         trust_roots: list[x509.Certificate] | None = None,
+        revocation: CrlFetcher | None = None,
+        tsa_url: str | None = None,
     ) -> None:
         self.token = token
         self.certificates = certificates
@@ -140,6 +162,9 @@ class SigningRequestService:
             if trust_roots is not None
             else ([development_ca.root_certificate] if development_ca is not None else [])
         )
+        # A production CA's CRLs and timestamps over HTTP (used when the development CA is off).
+        self.revocation = revocation
+        self.tsa_url = tsa_url
         self.requests = SigningRequestRepository()
         self.documents = DocumentRepository()
         self.outbox = OutboxRepository()
@@ -253,10 +278,14 @@ class SigningRequestService:
                 pdf = await asyncio.to_thread(job.render, ready.verification)
             else:
                 pdf = ready.base[1]
-            signed = await self._sign(pdf, job, ready.certificate, lock=False, archive=False)
-            if ready.seal is not None:
+            signed = await self._sign(
+                pdf, job, ready.certificate, ready.validation, lock=False, archive=False
+            )
+            if ready.seal is not None and ready.seal_validation is not None:
                 seal_job = self.seal_job(job, ready.seal)
-                signed = await self._sign(signed, seal_job, ready.seal, lock=True, archive=True)
+                signed = await self._sign(
+                    signed, seal_job, ready.seal, ready.seal_validation, lock=True, archive=True
+                )
         except REFUSALS as error:
             await self.fail(session, job, str(error))
             return
@@ -275,13 +304,13 @@ class SigningRequestService:
         certificate = await self.certificates.for_signer(
             session, job.school_id, job.signer_user_id, job.signer_name, job.signer_role
         )
-        self._check(certificate)
-        seal = None
+        validation = await self.check(certificate)
+        seal = seal_validation = None
         if job.seal:
             seal = await self.certificates.for_signer(
                 session, job.school_id, seal_user_id(job.school_id), self.school_name, SEAL_ROLE
             )
-            self._check(seal)
+            seal_validation = await self.check(seal)
         code = new_verification_code()
         if base is None:
             printed = code
@@ -292,7 +321,9 @@ class SigningRequestService:
         return Prepared(
             base=base,
             certificate=certificate,
+            validation=validation,
             seal=seal,
+            seal_validation=seal_validation,
             code=code,
             printed_code=printed,
             verification=Verification(code, verification_url(self.portal_url, code)),
@@ -416,36 +447,78 @@ class SigningRequestService:
         _check_signature_count(pdf, document.signature_count)
         return document, pdf
 
-    def _crl_for(self, issuer: x509.Certificate) -> bytes | None:
+    async def check(self, certificate: Certificate) -> Validation:
+        """The check before a signature (``check_certificate``), with every CRL on the chain fetched
+        first: in-process from the development CA, over HTTP (async) from a production CA."""
+        intermediates = certificate_chain(certificate)
+        crls: dict[tuple[bytes, bytes], bytes] = {}
+        try:
+            path = build_path(
+                x509.load_der_x509_certificate(certificate.der), intermediates, self.trust_roots
+            )
+        except (ValueError, CertificateRefused):
+            path = []  # check_certificate below refuses it with the reason
+        for child, issuer in itertools.pairwise(path):
+            crls[_pair(child, issuer)] = await self._crl(child, issuer)
+
+        def crl_for(child: x509.Certificate, issuer: x509.Certificate) -> bytes | None:
+            return crls.get(_pair(child, issuer))
+
+        check_certificate(certificate.der, self.trust_roots, crl_for, intermediates=intermediates)
+        return Validation(
+            chain=tuple(c.public_bytes(Encoding.DER) for c in path[1:]),
+            crls=tuple(dict.fromkeys(crls.values())),
+        )
+
+    async def _crl(self, child: x509.Certificate, issuer: x509.Certificate) -> bytes:
         if self.ca is not None and issuer == self.ca.root_certificate:
-            return self.ca.crl_der()
-        return None
+            # Our own CA: in-process, never over HTTP to our own endpoint from our own loop.
+            return await asyncio.to_thread(self.ca.crl_der)
+        if self.revocation is None:
+            raise CertificateRefused(
+                f"revocation status of certificate {child.subject.rfc4514_string()} cannot be obtained "
+                "(no CRL source for its issuer)"
+            )
+        return await self.revocation.crl_for(child, issuer)
 
-    def _check(self, certificate: Certificate) -> None:
-        check_certificate(certificate.der, self.trust_roots, self._crl_for)
-
-    async def _sign(
-        self, pdf: bytes, job: Job, certificate: Certificate, *, lock: bool, archive: bool
-    ) -> bytes:
-        if self.ca is None:
-            raise Refused("no timestamp authority and CRL source is configured (B-LT needs both)")
-        box = RECORD_BOXES[job.field_name] if job.kind == "year_record" else job.stamp_box
-        long_term = LongTermData(
-            timestamper=self.ca.timestamper(),
-            certificates=(certificate.der, self.ca.root_der, self.ca.tsa_certificate_der),
-            crls=(self.ca.crl_der(),),
+    def long_term(self, certificate: Certificate, validation: Validation, *, archive: bool) -> LongTermData:
+        """B-LT: a timestamp, and the chain and CRLs in the DSS; B-LTA adds a document timestamp."""
+        if self.ca is not None:
+            timestamper: TimeStamper = self.ca.timestamper()
+            tsa_chain: tuple[bytes, ...] = (self.ca.tsa_certificate_der,)
+        elif self.tsa_url:
+            # The TSA's own certificates come inside each timestamp token.
+            timestamper, tsa_chain = HttpTimeStamper(self.tsa_url), ()
+        else:
+            raise Refused("no timestamp authority is configured (HBS_SIGNING_TSA_URL); B-LT needs one")
+        return LongTermData(
+            timestamper=timestamper,
+            certificates=tuple(dict.fromkeys((certificate.der, *validation.chain, *tsa_chain))),
+            crls=validation.crls,
             archive_timestamp=archive,
         )
+
+    async def _sign(
+        self,
+        pdf: bytes,
+        job: Job,
+        certificate: Certificate,
+        validation: Validation,
+        *,
+        lock: bool,
+        archive: bool,
+    ) -> bytes:
+        box = RECORD_BOXES[job.field_name] if job.kind == "year_record" else job.stamp_box
         return await self.token.sign_pdf(
             pdf,
             key_label=certificate.key_label,
             signing_cert_der=certificate.der,
-            chain_der=[self.ca.root_der],
+            chain_der=list(validation.chain),
             field_name=job.field_name,
             signer_name=job.signer_name,
             reason=job.reason,
             location=self.location,
-            long_term=long_term,
+            long_term=self.long_term(certificate, validation, archive=archive),
             options=SignatureOptions(stamp_box=box, lock_document=lock),
         )
 
@@ -472,6 +545,17 @@ class SigningRequestService:
             ),
             job.school_id,
         )
+
+
+def certificate_chain(certificate: Certificate) -> list[x509.Certificate]:
+    """The CA certificates imported with it (intermediates), for building its chain."""
+    if not certificate.chain_pem:
+        return []
+    return x509.load_pem_x509_certificates(certificate.chain_pem.encode())
+
+
+def _pair(child: x509.Certificate, issuer: x509.Certificate) -> tuple[bytes, bytes]:
+    return child.fingerprint(SHA256()), issuer.fingerprint(SHA256())
 
 
 def _check_signature_count(pdf: bytes, expected: int) -> None:

@@ -1,4 +1,5 @@
-"""Queued record signing requests of a batch (signed together through the batch workers).
+"""Queued record signing requests of a batch (signed together through the batch workers), and
+the intermediate CA certificates imported with a certificate.
 
 Revision ID: 0003
 Revises: 0002
@@ -17,6 +18,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("certificates") as batch:
+        batch.add_column(sa.Column("chain_pem", sa.Text(), nullable=True))
     op.create_table(
         "signing_batch_items",
         sa.Column("request_id", sa.Uuid(), primary_key=True),
@@ -32,3 +35,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("signing_batch_items")
+    with op.batch_alter_table("certificates") as batch:
+        batch.drop_column("chain_pem")
