@@ -3,6 +3,7 @@ when a worker is killed or the service dies mid-batch; progress counted and anno
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import signal
@@ -209,3 +210,109 @@ async def test_a_batch_survives_a_killed_worker_and_a_crash_and_signs_each_recor
     report = run("pdfsig", str(path))
     assert "Signature is Valid" in report
     assert "Total document signed" in report
+
+
+async def subject_activation(
+    service: SigningRequestService, db: Database, user: uuid.UUID, subject: uuid.UUID
+) -> uuid.UUID:
+    assert service.activations is not None
+    async with db.transaction() as session:
+        if not (await service.activations.has_pin(session, user))["set"]:
+            await service.activations.set_pin(session, SCHOOL, user, PIN, None)
+    async with db.transaction() as session:
+        activation = await service.activations.activate(
+            session, SCHOOL, user, PIN, ActivationScope(frozenset({subject}), None)
+        )
+        return activation.id
+
+
+async def test_the_principals_batch_adds_the_seal_and_closes_each_record(
+    signing_db: Database,
+    signing_service: SigningRequestService,
+    token_config: TokenConfig,
+    dev_ca: DevelopmentCA,
+) -> None:
+    from hbs_signing.verification.endpoints import expectation_for
+    from hbs_signing.verification.service import Verifier
+
+    # Two records signed by the homeroom teacher and the vice-principal, one at a time.
+    earlier: dict[uuid.UUID, tuple[uuid.UUID, bytes]] = {}
+    for n in range(2):
+        record = year_record_content(name=f"Học sinh số {n}")
+        base: uuid.UUID | None = None
+        for role, name in (("homeroom_teacher", "Phạm Quốc Dũng"), ("vice_principal", "Lê Thị Thu Hà")):
+            user = uuid.uuid5(uuid.NAMESPACE_URL, role)
+            request = RecordSigningRequested(
+                request_id=uuid.uuid4(),
+                activation_id=await subject_activation(signing_service, signing_db, user, record.record_id),
+                signer_user_id=user,
+                signer_name=name,
+                signer_role=role,  # type: ignore[arg-type]
+                base_document_id=base,
+                record=record,
+            )
+            async with signing_db.transaction() as session:
+                await signing_service.sign_record(session, SCHOOL, request, datetime.now(UTC))
+                handled = await session.get(SigningRequest, request.request_id)
+            assert handled is not None
+            assert handled.outcome == "completed", handled.reason
+            base = handled.document_id
+        assert base is not None
+        async with signing_db.transaction() as session:
+            document = await session.get(SignedDocument, base)
+        assert document is not None
+        earlier[record.record_id] = (base, signing_service.store.get(document.sha256))
+
+    # The principal signs both in one batch: each gets the principal's signature and the seal.
+    principal, batch_id = uuid.uuid4(), uuid.uuid4()
+    activation = await batch_activation(signing_service, signing_db, principal, batch_id)
+    runner = BatchRunner(signing_db, signing_service, token_config, workers=2, chunk_size=1)
+    requests = []
+    async with signing_db.transaction() as session:
+        for record_id, (base_id, _) in earlier.items():
+            # Only the ids matter for a later signature: the document is the stored version.
+            request = RecordSigningRequested(
+                request_id=uuid.uuid4(),
+                activation_id=activation,
+                batch_id=batch_id,
+                signer_user_id=principal,
+                signer_name="Trần Văn Minh",
+                signer_role="principal",
+                base_document_id=base_id,
+                record=year_record_content().model_copy(update={"record_id": record_id}),
+            )
+            requests.append(request)
+            await runner.enqueue(session, SCHOOL, request, datetime.now(UTC))
+    assert await runner.run_once() == 2
+
+    verifier = Verifier(signing_service.store, [dev_ca.root_certificate], dev_ca)
+    for request in requests:
+        async with signing_db.transaction() as session:
+            handled = await session.get(SigningRequest, request.request_id)
+            assert handled is not None
+            assert handled.outcome == "completed", handled.reason
+            document = await session.get(SignedDocument, handled.document_id)
+            assert document is not None
+            expectation = await expectation_for(session, document)
+        assert document.sealed
+        assert document.signature_count == 4
+        pdf = signing_service.store.get(document.sha256)
+        assert request.base_document_id is not None
+        assert pdf.startswith(earlier[request.record.record_id][1]), "incremental: earlier version untouched"
+        reader = PdfFileReader(BytesIO(pdf))
+        kinds = [(s.field_name, s.sig_object_type) for s in reader.embedded_signatures]
+        assert kinds[:4] == [
+            ("Sig1_GVCN", "/Sig"),
+            ("Sig2_PHT", "/Sig"),
+            ("Sig3_HT", "/Sig"),
+            ("Sig4_DauTruong", "/Sig"),
+        ]
+        assert kinds[4][1] == "/DocTimeStamp"
+        report = await asyncio.to_thread(verifier.verify, pdf, expectation)
+        assert report["verdict"] == "valid", report
+        assert [s["role"] for s in report["signatures"][:4]] == [
+            "homeroom_teacher",
+            "vice_principal",
+            "principal",
+            "seal",
+        ]
