@@ -35,6 +35,7 @@ from starlette.routing import Route
 from hbs_shared.db import Database
 from hbs_shared.events.contracts import RecordSigningRequested
 from hbs_signing.activations.service import ActivationScope, ActivationService
+from hbs_signing.batches.service import BatchRunner
 from hbs_signing.certificates.revocation import CrlFetcher
 from hbs_signing.certificates.service import CertificateService, key_label_for
 from hbs_signing.devca import DevelopmentCA
@@ -42,7 +43,7 @@ from hbs_signing.documents.store import DocumentStore
 from hbs_signing.models import Certificate, SignedDocument, SigningRequest
 from hbs_signing.requests.service import SigningRequestService
 from hbs_signing.samples import year_record_content
-from hbs_signing.token import Token
+from hbs_signing.token import Token, TokenConfig
 
 pytestmark = [pytest.mark.db, pytest.mark.hsm]
 SCHOOL = "thpt-pki"
@@ -281,3 +282,54 @@ async def test_without_revocation_status_or_timestamp_nothing_is_signed(
     async with signing_db.transaction() as session:
         stored_documents = (await session.execute(select(func.count()).select_from(SignedDocument))).scalar()
     assert stored_documents == 0
+
+
+async def test_a_batch_under_a_production_ca_timestamps_over_http_from_the_workers(
+    signing_db: Database, token: Token, token_config: TokenConfig, pki: Pki, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    service = await _production_service(token, pki, tmp_path)
+    user, _ = await _teacher(signing_db, token, service, pki.intermediate)
+    batch_id = uuid.uuid4()
+    assert service.activations is not None
+    async with signing_db.transaction() as session:
+        activation = await service.activations.activate(
+            session, SCHOOL, user, PIN, ActivationScope(frozenset(), batch_id)
+        )
+    runner = BatchRunner(signing_db, service, token_config, workers=2, chunk_size=1)
+    requests = [
+        RecordSigningRequested(
+            request_id=uuid.uuid4(),
+            activation_id=activation.id,
+            batch_id=batch_id,
+            signer_user_id=user,
+            signer_name="Phạm Quốc Dũng",
+            signer_role="homeroom_teacher",
+            record=year_record_content(name=f"Học sinh {n}"),
+        )
+        for n in range(3)
+    ]
+    async with signing_db.transaction() as session:
+        for request in requests:
+            await runner.enqueue(session, SCHOOL, request, datetime.now(UTC))
+    before = pki.hits.copy()
+
+    assert await runner.run_once() == 3
+
+    # Every document got its own timestamp over HTTP; the CRLs were fetched once for all three.
+    assert pki.hits - before == Counter({"crl:intermediate": 1, "crl:root": 1, "tsa": 3})
+    trust = ValidationContext(trust_roots=[asn1_x509.Certificate.load(pki.root.root_der)])
+    for request in requests:
+        async with signing_db.transaction() as session:
+            handled = await session.get(SigningRequest, request.request_id)
+            assert handled is not None
+            assert handled.outcome == "completed", handled.reason
+            document = await session.get(SignedDocument, handled.document_id)
+        assert document is not None
+        reader = PdfFileReader(BytesIO(service.store.get(document.sha256)))
+        assert len(reader.root["/DSS"]["/CRLs"]) == 2
+        status = await async_validate_pdf_signature(reader.embedded_signatures[0], trust)
+        assert status.bottom_line, status.pretty_print_details()
+        assert status.timestamp_validity is not None
+        assert status.timestamp_validity.trusted
