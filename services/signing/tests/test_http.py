@@ -424,3 +424,56 @@ async def test_a_batch_through_the_consumer_is_signed_in_the_background_with_its
     assert (await signing.client.get(f"/batches/{uuid.uuid4()}", headers=headers)).status_code == 404
     assert (await signing.client.get("/batches/x", headers=headers)).status_code == 422
     assert (await signing.client.get(f"/batches/{batch_id}")).status_code == 401
+
+
+async def test_a_chain_through_an_intermediate_is_imported_with_it_and_a_broken_one_refused(
+    signing: Harness, tmp_path: Any
+) -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from hbs_signing.devca import DevelopmentCA
+    from hbs_signing.models import Certificate
+
+    teacher, admin = uuid.uuid4(), uuid.uuid4()
+    admin_headers = signing.headers(admin, ("system_admin",))
+    csr = x509.load_pem_x509_csr(
+        (
+            await signing.client.post(
+                "/certificates/requests",
+                json={"user_id": str(teacher), "role": "vice_principal", "common_name": "Lê Thị Thu Hà"},
+                headers=admin_headers,
+            )
+        ).content
+    )
+    spki = csr.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    ca: DevelopmentCA = signing.app.state.development_ca
+    intermediate = ca.issue_intermediate(tmp_path / "sub", common_name="HBS CA cấp dưới")
+    leaf = x509.load_der_x509_certificate(
+        intermediate.issue(spki, common_name="Lê Thị Thu Hà", organisation="Trường", role="vice_principal")
+    ).public_bytes(Encoding.PEM)
+    intermediate_pem = intermediate.root_certificate.public_bytes(Encoding.PEM)
+
+    broken = await signing.client.post(
+        "/certificates/import",
+        json={"user_id": str(teacher), "role": "vice_principal", "chain_pem": leaf.decode()},
+        headers=admin_headers,
+    )
+    assert broken.status_code == 422
+    assert broken.json()["field"] == "chain_pem"
+    assert "does not chain to the configured trusted root" in broken.json()["detail"]
+    imported = await signing.client.post(
+        "/certificates/import",
+        json={
+            "user_id": str(teacher),
+            "role": "vice_principal",
+            "chain_pem": (leaf + intermediate_pem + ca.root_pem).decode(),
+        },
+        headers=admin_headers,
+    )
+    assert imported.status_code == 201, imported.text
+    async with signing.app.state.runtime.db.transaction() as session:
+        stored = (
+            await session.execute(select(Certificate).where(Certificate.sha256 == imported.json()["sha256"]))
+        ).scalar_one()
+    # The intermediate is kept to build the chain before each signature; the root is configured.
+    assert stored.chain_pem == intermediate_pem.decode()
