@@ -316,3 +316,29 @@ async def test_the_principals_batch_adds_the_seal_and_closes_each_record(
             "principal",
             "seal",
         ]
+
+
+async def test_an_unreadable_queued_request_is_set_aside_and_the_batch_goes_on(
+    signing_db: Database, signing_service: SigningRequestService, token_config: TokenConfig
+) -> None:
+    request_id, batch_id = uuid.uuid4(), uuid.uuid4()
+    async with signing_db.transaction() as session:
+        session.add(
+            BatchItem(
+                request_id=request_id,
+                batch_id=batch_id,
+                school_id=SCHOOL,
+                signer_user_id=uuid.uuid4(),
+                payload={"request_id": str(request_id), "signer_role": "janitor"},
+                requested_at=datetime.now(UTC),
+                state="pending",
+            )
+        )
+    runner = BatchRunner(signing_db, signing_service, token_config, workers=1)
+
+    assert await runner.run_once() == 1
+    assert await runner.run_once() == 0, "not taken again"
+    async with signing_db.transaction() as session:
+        item = await session.get(BatchItem, request_id)
+    assert item is not None
+    assert item.state == "failed"

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pydantic import ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -177,12 +178,18 @@ class BatchRunner:
                     .limit(self.max_per_run)
                 )
             ).scalars()
-            queued = [(item.payload, _aware(item.requested_at)) for item in items]
+            queued = [(item.request_id, item.payload, _aware(item.requested_at)) for item in items]
         accepted: dict[tuple[str, ...], list[_Accepted]] = {}
-        for payload, requested_at in queued:
-            checked = await self._check(
-                school_id, RecordSigningRequested.model_validate(payload), requested_at
-            )
+        for request_id, payload, requested_at in queued:
+            try:
+                request = RecordSigningRequested.model_validate(payload)
+            except ValidationError as error:
+                # Queued under an older contract and unreadable now: set aside, never retried forever.
+                log.error("unreadable queued signing request", request_id=str(request_id), error=str(error))
+                async with self.db.transaction() as session:
+                    await _settle(session, request_id, FAILED)
+                continue
+            checked = await self._check(school_id, request, requested_at)
             if checked is not None:
                 # One worker pool per signing key and field (a batch normally has exactly one).
                 key = (checked.job.signer_role, checked.ready.certificate.sha256, _sha(checked.ready.seal))
