@@ -413,6 +413,29 @@ async def test_a_batch_through_the_consumer_is_signed_in_the_background_with_its
     }
     for request in requests:
         assert (await signing.handled(request.request_id)).outcome == "completed"
+    # The progress events go out on their own topic, through the outbox, to the real broker.
+    from hbs_shared.messaging.tables import outbox
+
+    progress: list[Any] = []
+    for _ in range(100):
+        async with signing.app.state.runtime.db.transaction() as session:
+            progress = list(
+                (
+                    await session.execute(
+                        select(outbox.c.topic, outbox.c.sent_at, outbox.c.body).where(
+                            outbox.c.event_type == "signing.batch.progress"
+                        )
+                    )
+                ).all()
+            )
+        mine = [row for row in progress if row.body["payload"]["batch_id"] == str(batch_id)]
+        if mine and all(row.sent_at is not None for row in mine):
+            break
+        await asyncio.sleep(0.2)
+    assert mine
+    assert {row.topic for row in mine} == {"signing.batches"}
+    assert all(row.sent_at is not None for row in mine), "published to the broker"
+    assert max(row.body["payload"]["done"] for row in mine) == 4
     overseen = await signing.client.get(
         f"/batches/{batch_id}", headers=signing.headers(overseer, ("principal",))
     )
