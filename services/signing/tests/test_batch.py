@@ -12,7 +12,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
-from hbs_signing.batch import BatchCredentials, BatchJournal, BatchSigner
+from hbs_signing.batch import BatchCredentials, BatchDocument, BatchJournal, BatchResult, BatchSigner
 from hbs_signing.devca import DevelopmentCA
 from hbs_signing.token import Token, TokenConfig
 
@@ -46,13 +46,18 @@ async def test_a_crashed_batch_resumes_and_signs_each_document_once(
         reason="Ký lô học bạ",
         location="Hưng Yên",
     )
-    items = [(f"doc-{i}", sheet_pdf) for i in range(12)]
+    items = [BatchDocument(f"doc-{i}", sheet_pdf) for i in range(12)]
     stored: dict[str, list[bytes]] = {}
 
-    def store_then_crash(key: str, pdf: bytes) -> None:
+    def keep(results: list[BatchResult]) -> None:
+        for result in results:
+            assert result.pdf is not None, result.error
+            stored.setdefault(result.key, []).append(result.pdf)
+
+    def store_then_crash(results: list[BatchResult]) -> None:
         if sum(len(v) for v in stored.values()) >= 5:
             raise Crash
-        stored.setdefault(key, []).append(pdf)
+        keep(results)
 
     journal = BatchJournal(tmp_path / "batch.journal")
     with pytest.raises(Crash):
@@ -69,13 +74,13 @@ async def test_a_crashed_batch_resumes_and_signs_each_document_once(
     count = BatchSigner(credentials, workers=2, chunk_size=3).sign_all(
         items,
         journal=resumed,
-        store=lambda k, p: stored.setdefault(k, []).append(p),
+        store=keep,
         progress=progress.append,
     )
     resumed.close()
     assert count == 12 - len(already)
     assert progress[-1] == count
-    assert sorted(stored) == sorted(key for key, _ in items)
+    assert sorted(stored) == sorted(item.key for item in items)
     assert all(len(versions) == 1 for versions in stored.values()), "a document was signed twice"
     final = BatchJournal(tmp_path / "batch.journal")
     assert len(final.done) == 12

@@ -363,3 +363,140 @@ async def test_csr_from_the_token_key_then_import_refusing_a_mismatch(
     metrics = (await signing.client.get("/metrics")).text
     line = next(x for x in metrics.splitlines() if x.startswith("hbs_signing_certificates_expiring_soon"))
     assert float(line.split()[-1]) >= 1
+
+
+async def test_a_batch_through_the_consumer_is_signed_in_the_background_with_its_progress(
+    signing: Harness,
+) -> None:
+    import asyncio
+
+    from hbs_shared.events.contracts import RecordSigningRequested
+    from hbs_signing.samples import year_record_content
+
+    teacher, colleague, overseer, batch_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    headers = signing.headers(teacher, ("homeroom_teacher",))
+    await signing.client.put("/signing-pin", json={"pin": "773311"}, headers=headers)
+    activation = (
+        await signing.client.post(
+            "/activations", json={"pin": "773311", "batch_id": str(batch_id)}, headers=headers
+        )
+    ).json()["activation_id"]
+    requests = [
+        RecordSigningRequested(
+            request_id=uuid.uuid4(),
+            activation_id=uuid.UUID(activation),
+            batch_id=batch_id,
+            signer_user_id=teacher,
+            signer_name="Phạm Quốc Dũng",
+            signer_role="homeroom_teacher",
+            record=year_record_content(name=f"Học sinh {n}"),
+        )
+        for n in range(4)
+    ]
+    for request in requests:
+        assert await signing.feed(request) == Outcome.applied
+    assert await signing.feed(requests[0]) == Outcome.applied  # redelivered with a new event id
+
+    status: dict[str, Any] = {}
+    for _ in range(240):
+        status = (await signing.client.get(f"/batches/{batch_id}", headers=headers)).json()
+        if status["pending"] == 0:
+            break
+        await asyncio.sleep(0.5)
+    assert status == {
+        "batch_id": str(batch_id),
+        "signer_user_id": str(teacher),
+        "total": 4,
+        "done": 4,
+        "failed": 0,
+        "pending": 0,
+    }
+    for request in requests:
+        assert (await signing.handled(request.request_id)).outcome == "completed"
+    # The progress events go out on their own topic, through the outbox, to the real broker.
+    from hbs_shared.messaging.tables import outbox
+
+    progress: list[Any] = []
+    for _ in range(100):
+        async with signing.app.state.runtime.db.transaction() as session:
+            progress = list(
+                (
+                    await session.execute(
+                        select(outbox.c.topic, outbox.c.sent_at, outbox.c.body).where(
+                            outbox.c.event_type == "signing.batch.progress"
+                        )
+                    )
+                ).all()
+            )
+        mine = [row for row in progress if row.body["payload"]["batch_id"] == str(batch_id)]
+        if mine and all(row.sent_at is not None for row in mine):
+            break
+        await asyncio.sleep(0.2)
+    assert mine
+    assert {row.topic for row in mine} == {"signing.batches"}
+    assert all(row.sent_at is not None for row in mine), "published to the broker"
+    assert max(row.body["payload"]["done"] for row in mine) == 4
+    overseen = await signing.client.get(
+        f"/batches/{batch_id}", headers=signing.headers(overseer, ("principal",))
+    )
+    assert overseen.json()["done"] == 4
+    # Another teacher of the school, an unknown batch, a bad id: the same "not found".
+    other = await signing.client.get(f"/batches/{batch_id}", headers=signing.headers(colleague))
+    assert other.status_code == 404
+    assert other.json()["field"] == "batch_id"
+    assert (await signing.client.get(f"/batches/{uuid.uuid4()}", headers=headers)).status_code == 404
+    assert (await signing.client.get("/batches/x", headers=headers)).status_code == 422
+    assert (await signing.client.get(f"/batches/{batch_id}")).status_code == 401
+
+
+async def test_a_chain_through_an_intermediate_is_imported_with_it_and_a_broken_one_refused(
+    signing: Harness, tmp_path: Any
+) -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from hbs_signing.devca import DevelopmentCA
+    from hbs_signing.models import Certificate
+
+    teacher, admin = uuid.uuid4(), uuid.uuid4()
+    admin_headers = signing.headers(admin, ("system_admin",))
+    csr = x509.load_pem_x509_csr(
+        (
+            await signing.client.post(
+                "/certificates/requests",
+                json={"user_id": str(teacher), "role": "vice_principal", "common_name": "Lê Thị Thu Hà"},
+                headers=admin_headers,
+            )
+        ).content
+    )
+    spki = csr.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    ca: DevelopmentCA = signing.app.state.development_ca
+    intermediate = ca.issue_intermediate(tmp_path / "sub", common_name="HBS CA cấp dưới")
+    leaf = x509.load_der_x509_certificate(
+        intermediate.issue(spki, common_name="Lê Thị Thu Hà", organisation="Trường", role="vice_principal")
+    ).public_bytes(Encoding.PEM)
+    intermediate_pem = intermediate.root_certificate.public_bytes(Encoding.PEM)
+
+    broken = await signing.client.post(
+        "/certificates/import",
+        json={"user_id": str(teacher), "role": "vice_principal", "chain_pem": leaf.decode()},
+        headers=admin_headers,
+    )
+    assert broken.status_code == 422
+    assert broken.json()["field"] == "chain_pem"
+    assert "does not chain to the configured trusted root" in broken.json()["detail"]
+    imported = await signing.client.post(
+        "/certificates/import",
+        json={
+            "user_id": str(teacher),
+            "role": "vice_principal",
+            "chain_pem": (leaf + intermediate_pem + ca.root_pem).decode(),
+        },
+        headers=admin_headers,
+    )
+    assert imported.status_code == 201, imported.text
+    async with signing.app.state.runtime.db.transaction() as session:
+        stored = (
+            await session.execute(select(Certificate).where(Certificate.sha256 == imported.json()["sha256"]))
+        ).scalar_one()
+    # The intermediate is kept to build the chain before each signature; the root is configured.
+    assert stored.chain_pem == intermediate_pem.decode()

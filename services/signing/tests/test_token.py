@@ -323,3 +323,37 @@ def test_a_token_needs_an_so_pin(tmp_path: Path) -> None:
 
     with pytest.raises(TokenError, match="SO PIN must be 4 to 255 characters"):
         ensure_softhsm_token(config)
+
+
+@pytest.mark.skipif(not visible_stamp_supported(), reason="pyHanko's opentype extra is missing")
+async def test_a_reused_stamp_font_subset_still_shows_every_letter(
+    token: Token, signed_sample: Any, dev_ca: DevelopmentCA, tmp_path: Path
+) -> None:
+    # The second signature with the same glyph set reuses the first one's font file; a new
+    # name with other letters needs (and gets) a new subset.
+    texts = []
+    for index, signer in enumerate([signed_sample.signer_name, signed_sample.signer_name, "Đỗ Thị Ỹ Ẵng"]):
+        signed = await token.sign_pdf(
+            signed_sample.original,
+            key_label=signed_sample.key_label,
+            signing_cert_der=signed_sample.certificate_der,
+            chain_der=[dev_ca.root_der],
+            field_name=signed_sample.field_name,
+            signer_name=signer,
+            reason=signed_sample.reason,
+            location=signed_sample.location,
+        )
+        path = tmp_path / f"signed-{index}.pdf"
+        path.write_bytes(signed)
+        run = subprocess.run
+        texts.append(
+            _nfc(run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout)
+        )
+        report = run(["pdfsig", str(path)], capture_output=True, text=True, check=False).stdout
+        assert "Signature is Valid" in report
+        fonts = run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+        assert "DejaVuSans-Identity-H" in fonts
+
+    assert f"Ký bởi: {_nfc(signed_sample.signer_name)}" in texts[1]
+    assert re.search(r"Thời gian: \d\d/\d\d/\d{4} \d\d:\d\d:\d\d", texts[1])
+    assert "Ký bởi: Đỗ Thị Ỹ Ẵng" in texts[2]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,7 +29,10 @@ from hbs_shared.problems import Problem
 from hbs_shared.service import ServiceRuntime, create_service_app
 from hbs_signing.activations import endpoints as activation_endpoints
 from hbs_signing.activations.service import ActivationService
+from hbs_signing.batches import endpoints as batch_endpoints
+from hbs_signing.batches.service import BatchRunner
 from hbs_signing.certificates import endpoints as certificate_endpoints
+from hbs_signing.certificates.revocation import CrlFetcher
 from hbs_signing.certificates.service import CertificateService
 from hbs_signing.devca import DevelopmentCA, DevelopmentCAError
 from hbs_signing.documents import endpoints as document_endpoints
@@ -93,6 +97,8 @@ def create_app(settings: SigningSettings) -> FastAPI:
         portal_url=settings.public_portal_url,
         activations=activations,
         trust_roots=roots,
+        revocation=CrlFetcher(timeout_seconds=settings.crl_timeout_seconds),
+        tsa_url=settings.tsa_url,
     )
 
     async def on_sheet(session: Any, envelope: EventEnvelope, event: Any) -> None:
@@ -101,8 +107,24 @@ def create_app(settings: SigningSettings) -> FastAPI:
         else:
             await requests.refuse_without_activation(session, envelope.school_id, event)
 
+    batches = BatchRunner(
+        runtime.db,
+        requests,
+        config,
+        workers=settings.batch_workers or os.cpu_count() or 1,
+        after_commit=runtime.relay.nudge,
+    )
+
     async def on_record(session: Any, envelope: EventEnvelope, event: Any) -> None:
-        await requests.sign_record(session, envelope.school_id, event, envelope.occurred_at)
+        if event.batch_id is not None:
+            # Many records for one activated signer: queued, signed together by the workers.
+            await batches.enqueue(session, envelope.school_id, event, envelope.occurred_at)
+        else:
+            await requests.sign_record(session, envelope.school_id, event, envelope.occurred_at)
+
+    def after_record() -> None:
+        runtime.relay.nudge()
+        batches.nudge()
 
     runtime.add_consumer(
         EventConsumer(
@@ -122,7 +144,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
             runtime.db,
             EventRegistry(RecordSigningRequested),
             {RecordSigningRequested: on_record},
-            after_commit=runtime.relay.nudge,
+            after_commit=after_record,
         )
     )
 
@@ -136,6 +158,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
         # background, so the first signing request does not wait for them (readiness does not).
         warm_up.append(asyncio.create_task(asyncio.to_thread(_warm_up, ca)))
         warm_up.append(asyncio.create_task(watch_expiry()))
+        warm_up.append(asyncio.create_task(batches.run_forever()))
 
     async def close_token(_rt: ServiceRuntime) -> None:
         for task in warm_up:
@@ -168,6 +191,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
         routers=[
             document_endpoints.router,
             activation_endpoints.router,
+            batch_endpoints.router,
             certificate_endpoints.router,
             verification_endpoints.router,
         ],
@@ -187,6 +211,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
     app.state.verifier_service = Verifier(store, roots, ca)
     app.state.rate_limiter = RateLimiter(settings.verify_requests_per_minute)
     app.state.signing_requests = requests
+    app.state.batches = batches
 
     if ca is not None:
 

@@ -2,14 +2,17 @@
 
 PKCS#11 login is per process and python-pkcs11 must not be called from two threads, so each
 worker is its own process (start method ``spawn``: no PKCS#11 state is inherited) holding its
-own logged-in token session, opened once. Each worker signs exactly like the service does
-(``Token._sign_pdf``: B-LT with the in-process timestamp authority and the validation data in the
-same revision; reserved signature space, so no dry run).
+own logged-in token session, opened once, and its signer prepared once (key found, certificate
+matched, validation data parsed). Each worker signs exactly like the service does (B-LT with the
+in-process timestamp authority and the validation data in the same revision; reserved signature
+space, so no dry run), rendering a first signature's year record itself.
 
-Crash safety: ``BatchJournal`` records each finished document (its key and the SHA-256 of the
-signed file) as soon as it comes back, flushed to disk; a restarted batch skips every key in the
-journal, so no document is signed into the result twice. A document that was being signed when
-the process died is signed again; its earlier, unrecorded result was never stored or announced.
+Crash safety: the service stores each finished chunk and marks its requests done in one
+transaction (``hbs_signing.batches``); standalone runs (the bench) use ``BatchJournal``, which
+records each finished document (its key and the SHA-256 of the signed file) as soon as it comes
+back, flushed to disk. Either way a restarted batch skips what was recorded, so no document is
+stored or announced twice. A document that was being signed when the process died is signed
+again; its earlier, unrecorded result was never stored or announced.
 """
 
 from __future__ import annotations
@@ -24,19 +27,42 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hbs_signing.token import LongTermData, SignatureOptions, Token, TokenConfig
+from pyhanko.sign.timestamps.api import TimeStamper
+
+from hbs_shared.records import YearRecordContent
+from hbs_signing.documents.layout import Verification
+from hbs_signing.token import LongTermData, SignatureOptions, Token, TokenConfig, TokenError
+
+
+@dataclass(frozen=True)
+class SealCredentials:
+    """The school seal added after each signature (the principal's step): its own key and
+    organisation certificate; the seal locks the document and gets a document timestamp (B-LTA)."""
+
+    key_label: str
+    certificate_der: bytes
+    chain_der: tuple[bytes, ...]
+    validation_certificates: tuple[bytes, ...]
+    crls: tuple[bytes, ...]
+    signer_name: str
+    reason: str
+    field_name: str
+    stamp_box: tuple[int, int, int, int] | None = None
 
 
 @dataclass(frozen=True)
 class BatchCredentials:
-    """Everything a worker needs, picklable. The TSA key is the development CA's (in-process TSA)."""
+    """Everything a worker needs, picklable.
+
+    Timestamps come from the development CA's TSA key in-process (``tsa_key_der`` and
+    ``tsa_certificate_der``) or from a production TSA over HTTP (``tsa_url``), called from the
+    worker's own loop.
+    """
 
     token: TokenConfig
     key_label: str
     certificate_der: bytes
     chain_der: tuple[bytes, ...]
-    tsa_key_der: bytes
-    tsa_certificate_der: bytes
     validation_certificates: tuple[bytes, ...]
     crls: tuple[bytes, ...]
     field_name: str
@@ -44,6 +70,37 @@ class BatchCredentials:
     reason: str
     location: str
     stamp_box: tuple[int, int, int, int] | None = None
+    seal: SealCredentials | None = None
+    tsa_key_der: bytes | None = None
+    tsa_certificate_der: bytes | None = None
+    tsa_url: str | None = None
+
+
+@dataclass(frozen=True)
+class RenderYearRecord:
+    """A first signature's document, rendered in the worker (rendering costs more than signing)."""
+
+    record: YearRecordContent
+    verification: Verification
+
+
+@dataclass(frozen=True)
+class BatchDocument:
+    """What a worker signs: an existing PDF (a later signature) or a year record to render first."""
+
+    key: str
+    source: bytes | RenderYearRecord
+    reason: str | None = None
+    """This document's reason, when it differs from the batch's (the class is named in it)."""
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One document's outcome: the signed PDF, or why it could not be signed (that one only)."""
+
+    key: str
+    pdf: bytes | None
+    error: str | None = None
 
 
 class BatchJournal:
@@ -75,44 +132,81 @@ class BatchJournal:
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(credentials: BatchCredentials) -> None:
+def _timestamper(credentials: BatchCredentials) -> TimeStamper:
     from hbs_signing.devca import InProcessTimeStamper
+    from hbs_signing.timestamps import HttpTimeStamper
 
+    if credentials.tsa_url:
+        return HttpTimeStamper(credentials.tsa_url)
+    if credentials.tsa_key_der is None or credentials.tsa_certificate_der is None:
+        raise TokenError("a batch needs a timestamp authority (B-LT): neither a TSA URL nor a TSA key")
+    return InProcessTimeStamper.from_der(credentials.tsa_certificate_der, credentials.tsa_key_der)
+
+
+def _init_worker(credentials: BatchCredentials) -> None:
     token = Token(credentials.token)
     token._open()  # this process's own session; every call below stays on this one thread
+    timestamper = _timestamper(credentials)
+    chain = list(credentials.chain_der)
     _worker["token"] = token
     _worker["credentials"] = credentials
-    _worker["long_term"] = LongTermData(
-        timestamper=InProcessTimeStamper.from_der(credentials.tsa_certificate_der, credentials.tsa_key_der),
-        certificates=credentials.validation_certificates,
-        crls=credentials.crls,
+    # Key lookup, certificate/key match and parsing the DSS data: once per worker, not per document.
+    _worker["prepared"] = token._prepare_signer(
+        credentials.key_label,
+        credentials.certificate_der,
+        chain,
+        LongTermData(timestamper, credentials.validation_certificates, credentials.crls),
     )
+    seal = credentials.seal
+    if seal is not None:
+        _worker["seal"] = token._prepare_signer(
+            seal.key_label,
+            seal.certificate_der,
+            list(seal.chain_der),
+            LongTermData(timestamper, seal.validation_certificates, seal.crls, archive_timestamp=True),
+        )
 
 
-def _sign_chunk(chunk: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+def _sign_chunk(chunk: list[BatchDocument]) -> list[BatchResult]:
+    from hbs_signing.documents.layout import render_year_record
     from hbs_signing.token import _nfc, _SignatureText
 
     token: Token = _worker["token"]
     credentials: BatchCredentials = _worker["credentials"]
-    text = _SignatureText(_nfc(credentials.signer_name), _nfc(credentials.reason), _nfc(credentials.location))
+    location = _nfc(credentials.location)
+    options = SignatureOptions(stamp_box=credentials.stamp_box)
     out = []
-    for key, pdf in chunk:
-        signed = token._sign_pdf(
-            pdf,
-            credentials.key_label,
-            credentials.certificate_der,
-            list(credentials.chain_der),
-            credentials.field_name,
-            text,
-            _worker["long_term"],
-            SignatureOptions(stamp_box=credentials.stamp_box),
+    for document in chunk:
+        key, source = document.key, document.source
+        text = _SignatureText(
+            _nfc(credentials.signer_name), _nfc(document.reason or credentials.reason), location
         )
-        out.append((key, signed))
+        try:
+            pdf = (
+                source
+                if isinstance(source, bytes)
+                else render_year_record(source.record, source.verification)
+            )
+            signed = token._sign_prepared(pdf, _worker["prepared"], credentials.field_name, text, options)
+            seal = credentials.seal
+            if seal is not None:
+                seal_text = _SignatureText(_nfc(seal.signer_name), _nfc(seal.reason), location)
+                seal_options = SignatureOptions(stamp_box=seal.stamp_box, lock_document=True)
+                signed = token._sign_prepared(
+                    signed, _worker["seal"], seal.field_name, seal_text, seal_options
+                )
+        except TokenError as error:
+            out.append(BatchResult(key, None, str(error)))
+            continue
+        except Exception as error:  # one unrenderable record must not stop the others
+            out.append(BatchResult(key, None, f"cannot prepare the document: {error}"))
+            continue
+        out.append(BatchResult(key, signed))
     return out
 
 
-def _chunks(items: Iterable[tuple[str, bytes]], size: int) -> Iterator[list[tuple[str, bytes]]]:
-    chunk: list[tuple[str, bytes]] = []
+def _chunks(items: Iterable[BatchDocument], size: int) -> Iterator[list[BatchDocument]]:
+    chunk: list[BatchDocument] = []
     for item in items:
         chunk.append(item)
         if len(chunk) == size:
@@ -134,21 +228,27 @@ class BatchSigner:
 
     def sign_all(
         self,
-        items: Iterable[tuple[str, bytes]],
+        items: Iterable[BatchDocument],
         *,
-        journal: BatchJournal,
-        store: Callable[[str, bytes], None],
+        store: Callable[[list[BatchResult]], None],
+        journal: BatchJournal | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> int:
-        """Sign every (key, pdf) not yet in the journal; ``store`` each result, then journal it."""
-        pending = ((key, pdf) for key, pdf in items if key not in journal.done)
+        """Sign every document whose key is not yet in the journal; ``store`` each finished chunk, then
+        journal its signed documents. Returns how many documents came back (signed or failed).
+
+        Blocking: the service calls it in a thread. A worker that dies breaks the pool
+        (BrokenProcessPool); whatever was not stored is simply signed on the next run.
+        """
+        done = journal.done if journal is not None else {}
+        pending = (item for item in items if item.key not in done)
         context = multiprocessing.get_context("spawn")
-        signed = 0
+        finished_count = 0
         with ProcessPoolExecutor(
             self.workers, mp_context=context, initializer=_init_worker, initargs=(self.credentials,)
         ) as pool:
             chunks = _chunks(pending, self.chunk_size)
-            running: set[Future[list[tuple[str, bytes]]]] = set()
+            running: set[Future[list[BatchResult]]] = set()
             # Keep each worker busy with two chunks in flight; never load the whole batch in memory.
             for chunk in chunks:
                 running.add(pool.submit(_sign_chunk, chunk))
@@ -158,15 +258,15 @@ class BatchSigner:
                 finished, running = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     results = future.result()
-                    entries = []
-                    for key, pdf in results:
-                        store(key, pdf)
-                        entries.append((key, hashlib.sha256(pdf).hexdigest()))
-                    journal.record(entries)
-                    signed += len(results)
+                    store(results)
+                    if journal is not None:
+                        journal.record(
+                            [(r.key, hashlib.sha256(r.pdf).hexdigest()) for r in results if r.pdf is not None]
+                        )
+                    finished_count += len(results)
                     if progress is not None:
-                        progress(signed)
+                        progress(finished_count)
                     following = next(chunks, None)
                     if following is not None:
                         running.add(pool.submit(_sign_chunk, following))
-        return signed
+        return finished_count

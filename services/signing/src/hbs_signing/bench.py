@@ -28,7 +28,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from hbs_signing.batch import BatchCredentials, BatchJournal, BatchSigner
+from hbs_signing.batch import BatchCredentials, BatchDocument, BatchJournal, BatchResult, BatchSigner
 from hbs_signing.devca import DevelopmentCA
 from hbs_signing.documents.layout import RECORD_BOXES, RECORD_FIELDS, Verification, render_year_record
 from hbs_signing.samples import year_record_content
@@ -168,9 +168,9 @@ async def _run(folder: Path, count: int, cli_count: int, workers: int) -> None:
         # Worker start-up (spawn, library load, login) is part of the batch's time.
         started = time.perf_counter()
         signer.sign_all(
-            ((str(i), pdf) for i, pdf in enumerate(documents)),
+            (BatchDocument(str(i), pdf) for i, pdf in enumerate(documents)),
             journal=journal,
-            store=batch_out.__setitem__,
+            store=lambda results: batch_out.update((r.key, _signed(r)) for r in results),
             progress=lambda n: say(f"  batch: {n}/{count}") if n % 250 < signer.chunk_size else None,
         )
         batch_rate = count / (time.perf_counter() - started)
@@ -247,6 +247,12 @@ async def _run(folder: Path, count: int, cli_count: int, workers: int) -> None:
         f"batch_vs_library={batch_rate / library_rate:.2f} batch_vs_cli={batch_rate / cli_rate:.2f}",
         flush=True,
     )
+
+
+def _signed(result: BatchResult) -> bytes:
+    if result.pdf is None:
+        raise SystemExit(f"the batch path could not sign document {result.key}: {result.error}")
+    return result.pdf
 
 
 def _pem(der: bytes) -> bytes:

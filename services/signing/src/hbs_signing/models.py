@@ -27,6 +27,8 @@ class Certificate(Base):
     role: Mapped[str] = mapped_column(String(40))
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     der: Mapped[bytes] = mapped_column(LargeBinary)
+    chain_pem: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """The CA certificates imported with it (intermediates, PEM), from which its chain is built."""
     not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     not_after: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -113,4 +115,24 @@ class SigningRequest(Base):
     outcome: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class BatchItem(Base):
+    """One record signing request of a batch, queued so one signer's batch is signed together.
+
+    The request is kept as received (its event payload); ``state`` goes pending → completed or
+    failed in the same transaction as the stored document or the refusal, so a restarted service
+    signs exactly the pending ones.
+    """
+
+    __tablename__ = "signing_batch_items"
+
+    request_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    batch_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    school_id: Mapped[str] = mapped_column(String(64))
+    signer_user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    payload: Mapped[dict[str, object]] = mapped_column(JSON)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

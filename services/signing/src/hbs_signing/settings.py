@@ -32,6 +32,12 @@ class SigningSettings(ServiceSettings):
     """How long a signature activation (signing PIN + scope) stays usable."""
     trusted_roots_file: Path | None = None
     """PEM file of the CA roots whose certificates may sign (the development root is added when on)."""
+    tsa_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=300)
+    """RFC 3161 timestamp authority (HTTP POST) used when the development CA is off."""
+    crl_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    """How long to wait for a CA's CRL download before refusing to sign (hard-fail)."""
+    batch_workers: int = Field(default=0, ge=0, le=64)
+    """Signing processes for a batch (each its own token session); 0 means one per CPU core."""
     verify_requests_per_minute: int = Field(default=30, ge=1, le=10000)
     """Public verification: requests per client address per minute."""
 

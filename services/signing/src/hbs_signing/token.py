@@ -13,6 +13,7 @@ import re
 import subprocess
 import threading
 import unicodedata
+import zlib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -453,6 +454,16 @@ class Token:
         long_term: LongTermData,
         options: SignatureOptions,
     ) -> bytes:
+        prepared = self._prepare_signer(key_label, signing_cert_der, chain_der, long_term)
+        return self._sign_prepared(pdf, prepared, field_name, text, options)
+
+    def _prepare_signer(
+        self, key_label: str, signing_cert_der: bytes, chain_der: list[bytes], long_term: LongTermData
+    ) -> PreparedSigner:
+        """Find the key, check the certificate is for it and parse the validation data, once.
+
+        A batch worker prepares once and signs thousands of documents with the result.
+        """
         session = self._require_session()
         private = self._private_key(key_label)
         if private is None:
@@ -461,13 +472,26 @@ class Token:
             certificate = asn1_x509.Certificate.load(signing_cert_der)
             chain = [asn1_x509.Certificate.load(der) for der in chain_der]
             certified_key = serialization.load_der_public_key(certificate.public_key.dump())
+            dss_certificates = tuple(asn1_x509.Certificate.load(der) for der in long_term.certificates)
+            dss_crls = tuple(asn1_crl.CertificateList.load(der) for der in long_term.crls)
         except ValueError as error:
-            raise TokenError("a certificate given for signing is not valid DER") from error
+            raise TokenError("a certificate or CRL given for signing is not valid DER") from error
         token_key = serialization.load_der_public_key(self._public_key_der(key_label, private))
         # A certificate for another key would yield a signature that can never validate.
         if certified_key != token_key:
             raise TokenError(f"the signing certificate does not belong to key {key_label!r}")
         signer = PKCS11Signer(session, key_label=key_label, signing_cert=certificate, ca_chain=chain)
+        return PreparedSigner(key_label, signer, long_term, dss_certificates, dss_crls)
+
+    def _sign_prepared(
+        self,
+        pdf: bytes,
+        prepared: PreparedSigner,
+        field_name: str,
+        text: _SignatureText,
+        options: SignatureOptions,
+    ) -> bytes:
+        key_label, signer, long_term = prepared.key_label, prepared.signer, prepared.long_term
         metadata = signers.PdfSignatureMetadata(
             field_name=field_name,
             md_algorithm=SIGNATURE_PROFILE.md_algorithm,
@@ -495,12 +519,9 @@ class Token:
         )
         try:
             writer = IncrementalPdfFileWriter(BytesIO(pdf))
-            if long_term.certificates or long_term.crls:
+            if prepared.dss_certificates or prepared.dss_crls:
                 DocumentSecurityStore.supply_dss_in_writer(
-                    writer,
-                    None,
-                    certs=[asn1_x509.Certificate.load(der) for der in long_term.certificates],
-                    crls=[asn1_crl.CertificateList.load(der) for der in long_term.crls],
+                    writer, None, certs=prepared.dss_certificates, crls=prepared.dss_crls
                 )
             signed = _run_on_token_loop(
                 pdf_signer.async_sign_pdf(
@@ -531,6 +552,17 @@ class Token:
         except Exception as error:
             raise TokenError(f"cannot sign the PDF: {error}") from error
         return bytes(signed.getvalue())
+
+
+@dataclass(frozen=True)
+class PreparedSigner:
+    """A checked key + certificate and parsed validation data, reusable for many signatures."""
+
+    key_label: str
+    signer: PKCS11Signer
+    long_term: LongTermData
+    dss_certificates: tuple[asn1_x509.Certificate, ...]
+    dss_crls: tuple[asn1_crl.CertificateList, ...]
 
 
 @dataclass(frozen=True)
@@ -581,12 +613,67 @@ class _ScaledFontFactory(FontEngineFactory):
         self._font_size = font_size
 
     def create_font_engine(self, writer: BasePdfFileWriter, obj_stream: Any = None) -> FontEngine:
-        from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
-
-        engine: FontEngine = GlyphAccumulator(
+        engine: FontEngine = _accumulator_class()(
             writer, BytesIO(self._program), self._font_size, obj_stream=obj_stream
         )
         return engine
+
+
+# The stamp's font file, compressed, by the set of glyphs it holds: a signer's stamps differ only
+# in the time, so after the first signature every stamp reuses a prepared subset (~25 ms saved).
+_subset_files: dict[frozenset[int], bytes] = {}
+_SUBSET_CACHE_SIZE = 64
+# Always in the subset, so the changing time on the stamp does not change the glyph set.
+_TIME_CHARACTERS = "0123456789/:. +-UTCICT"
+
+
+def _reused_subset_accumulator_class() -> type[FontEngine]:
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.font.opentype import CIDFontType2, GlyphAccumulator
+
+    class PreparedFontFile(CIDFontType2):
+        """A CIDFontType2 whose font file is a subset prepared by an earlier signature."""
+
+        compressed_program: bytes = b""
+
+        def set_font_file(self, writer: BasePdfFileWriter) -> generic.IndirectObject:
+            stream = generic.StreamObject(
+                {generic.pdf_name("/Filter"): generic.pdf_name("/FlateDecode")},
+                encoded_data=self.compressed_program,
+            )
+            reference: generic.IndirectObject = writer.add_object(stream)
+            self._font_descriptor[generic.pdf_name("/FontFile2")] = reference
+            return reference
+
+    class ReusedSubsetAccumulator(GlyphAccumulator):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.shape(_TIME_CHARACTERS, with_actual_text=False)
+
+        def _extract_subset(self, options: Any = None) -> None:
+            key = frozenset(self._glyphs)
+            program = _subset_files.get(key)
+            if program is None:
+                super()._extract_subset(options)
+                out = BytesIO()
+                self.tt.save(out)
+                program = zlib.compress(out.getvalue())
+                if len(_subset_files) >= _SUBSET_CACHE_SIZE:
+                    _subset_files.clear()
+                _subset_files[key] = program
+            original = self.cidfont_obj
+            prepared = PreparedFontFile(self.tt, original.name.split("+", 1)[1], self.subset_prefix)
+            # The metrics pyHanko read from the whole font before subsetting, as it would embed.
+            prepared._font_descriptor = original._font_descriptor
+            prepared.compressed_program = program
+            self.cidfont_obj = prepared
+
+    return ReusedSubsetAccumulator
+
+
+@functools.cache
+def _accumulator_class() -> Any:
+    return _reused_subset_accumulator_class()
 
 
 def _stamp_font_program(path: str) -> bytes:

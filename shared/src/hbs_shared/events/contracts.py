@@ -14,6 +14,8 @@ from hbs_shared.records import ScoreSheetContent, YearRecordContent
 GRADES_SHEETS_TOPIC = "grades.sheets"
 GRADES_RECORDS_TOPIC = "grades.records"
 SIGNING_DOCUMENTS_TOPIC = "signing.documents"
+# Its own topic: grades consumes signing.documents and would dead-letter an unknown type.
+SIGNING_BATCHES_TOPIC = "signing.batches"
 
 SignerRole = Literal["subject_teacher", "homeroom_teacher", "vice_principal", "principal", "seal"]
 
@@ -124,3 +126,21 @@ class SigningFailed(EventPayload):
 
     def partition_key(self) -> str:
         return str(self.subject_id)
+
+
+class SigningBatchProgress(EventPayload):
+    """How far one signer's batch of signing requests has got (sent as each chunk is stored)."""
+
+    event_type: ClassVar[str] = "signing.batch.progress"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = SIGNING_BATCHES_TOPIC
+
+    batch_id: uuid.UUID
+    signer_user_id: uuid.UUID
+    total: int = Field(ge=0)
+    """Requests of this batch received so far (more may still arrive)."""
+    done: int = Field(ge=0)
+    failed: int = Field(ge=0)
+
+    def partition_key(self) -> str:
+        return str(self.batch_id)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from hbs_shared.auth import CurrentPrincipal
 from hbs_shared.problems import Problem
 from hbs_shared.service import runtime_of
+from hbs_signing.certificates.check import CertificateRefused, build_path
 from hbs_signing.certificates.service import CertificateService
 from hbs_signing.devca import DevelopmentCA
 from hbs_signing.models import Certificate
@@ -110,10 +111,12 @@ async def import_certificate(
             field="chain_pem",
         )
     roots: list[x509.Certificate] = request.app.state.trust_roots
-    if not _chains(leaf, chain[1:], roots):
-        raise Problem(
-            422, "Chứng thư không do CA tin cậy cấp", "does not chain to a trusted root", field="chain_pem"
-        )
+    try:
+        path = build_path(leaf, chain[1:], roots)
+    except CertificateRefused as refused:
+        raise Problem(422, "Chứng thư không do CA tin cậy cấp", str(refused), field="chain_pem") from None
+    # Keep the intermediates it chains through (not the root: that is configured, not imported).
+    intermediates = b"".join(c.public_bytes(Encoding.PEM) for c in path[1:-1]).decode() or None
     now = datetime.now(UTC)
     if not leaf.not_valid_before_utc <= now < leaf.not_valid_after_utc:
         raise Problem(422, "Chứng thư hết hạn hoặc chưa có hiệu lực", "not valid now", field="chain_pem")
@@ -127,6 +130,7 @@ async def import_certificate(
         role=body.role,
         sha256=hashlib.sha256(der).hexdigest(),
         der=der,
+        chain_pem=intermediates,
         not_before=leaf.not_valid_before_utc,
         not_after=leaf.not_valid_after_utc,
     )
@@ -139,29 +143,6 @@ async def import_certificate(
         else:
             stored = existing
     return certificate_status(stored, request.app.state.development_ca, now)
-
-
-def _chains(
-    leaf: x509.Certificate, intermediates: list[x509.Certificate], roots: list[x509.Certificate]
-) -> bool:
-    from cryptography.exceptions import InvalidSignature
-
-    current = leaf
-    for _ in range(len(intermediates) + 1):
-        for issuer in [*roots, *intermediates]:
-            if issuer.subject != current.issuer:
-                continue
-            try:
-                current.verify_directly_issued_by(issuer)
-            except (InvalidSignature, ValueError, TypeError):
-                continue
-            if issuer in roots:
-                return True
-            current = issuer
-            break
-        else:
-            return False
-    return False
 
 
 class Revoke(BaseModel):

@@ -9,6 +9,7 @@ accepts no further signature.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import secrets
 import uuid
 from collections.abc import Callable
@@ -17,6 +18,9 @@ from datetime import UTC, datetime
 from io import BytesIO
 
 from cryptography import x509
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.serialization import Encoding
+from pyhanko.sign.timestamps.api import TimeStamper
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_shared.events.contracts import (
@@ -29,7 +33,8 @@ from hbs_shared.events.contracts import (
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.outbox import OutboxRepository
 from hbs_signing.activations.service import ActivationError, ActivationService
-from hbs_signing.certificates.check import CertificateRefused, check_certificate
+from hbs_signing.certificates.check import CertificateRefused, build_path, check_certificate
+from hbs_signing.certificates.revocation import CrlFetcher
 from hbs_signing.certificates.service import CertificateService, NoUsableCertificate
 from hbs_signing.devca import DevelopmentCA
 from hbs_signing.documents.layout import (
@@ -46,6 +51,7 @@ from hbs_signing.documents.render import render_placeholder_sheet
 from hbs_signing.documents.repository import DocumentRepository, SigningRequestRepository
 from hbs_signing.documents.store import DocumentStore
 from hbs_signing.models import Certificate, SignedDocument, SigningRequest
+from hbs_signing.timestamps import HttpTimeStamper
 from hbs_signing.token import LongTermData, SignatureOptions, Token, TokenError
 
 log = get_logger(__name__)
@@ -78,8 +84,12 @@ class Refused(Exception):
     """The request is refused; the message is the reason sent in signing.failed."""
 
 
+REFUSALS = (NoUsableCertificate, TokenError, CertificateRefused, ActivationError, Refused)
+"""Everything that refuses one request (signing.failed) rather than being retried."""
+
+
 @dataclass(frozen=True)
-class _Job:
+class Job:
     school_id: str
     request_id: uuid.UUID
     subject_id: uuid.UUID
@@ -96,6 +106,34 @@ class _Job:
     student_id: uuid.UUID | None = None
 
 
+@dataclass(frozen=True)
+class Validation:
+    """What the check before signing found: the chain up to the root and the CRLs it used.
+
+    Both go into the signature's DSS (B-LT), so the document carries its own validation data.
+    """
+
+    chain: tuple[bytes, ...]
+    """DER of the issuing CAs, the trusted root last."""
+    crls: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A request that passed every check, with what its signed version will record."""
+
+    base: tuple[SignedDocument, bytes] | None
+    certificate: Certificate
+    validation: Validation
+    seal: Certificate | None
+    seal_validation: Validation | None
+    code: str
+    printed_code: str
+    verification: Verification
+    signature_count: int
+    """Signatures the signed version carries (the seal included)."""
+
+
 class SigningRequestService:
     def __init__(
         self,
@@ -109,6 +147,8 @@ class SigningRequestService:
         portal_url: str = "http://127.0.0.1:8000",
         activations: ActivationService | None = None,
         trust_roots: list[x509.Certificate] | None = None,
+        revocation: CrlFetcher | None = None,
+        tsa_url: str | None = None,
     ) -> None:
         self.token = token
         self.certificates = certificates
@@ -123,6 +163,9 @@ class SigningRequestService:
             if trust_roots is not None
             else ([development_ca.root_certificate] if development_ca is not None else [])
         )
+        # A production CA's CRLs and timestamps over HTTP (used when the development CA is off).
+        self.revocation = revocation
+        self.tsa_url = tsa_url
         self.requests = SigningRequestRepository()
         self.documents = DocumentRepository()
         self.outbox = OutboxRepository()
@@ -136,9 +179,9 @@ class SigningRequestService:
         if await self.requests.get(session, request.request_id) is not None:
             return
         job = self._v1_job(school_id, request)
-        await self._fail(session, job, "chưa kích hoạt ký bằng mã PIN (signature activation required)")
+        await self.fail(session, job, "chưa kích hoạt ký bằng mã PIN (signature activation required)")
 
-    def _v1_job(self, school_id: str, request: SheetSigningRequested) -> _Job:
+    def _v1_job(self, school_id: str, request: SheetSigningRequested) -> Job:
         def render(verification: Verification) -> bytes:
             return render_placeholder_sheet(
                 school_name=self.school_name,
@@ -150,7 +193,7 @@ class SigningRequestService:
                 verification_code=verification.code,
             )
 
-        return _Job(
+        return Job(
             school_id=school_id,
             request_id=request.request_id,
             subject_id=request.sheet_id,
@@ -172,7 +215,7 @@ class SigningRequestService:
         self, session: AsyncSession, school_id: str, request: SheetSigningRequestedV2, requested_at: datetime
     ) -> None:
         sheet = request.sheet
-        job = _Job(
+        job = Job(
             school_id=school_id,
             request_id=request.request_id,
             subject_id=sheet.sheet_id,
@@ -187,12 +230,10 @@ class SigningRequestService:
         )
         await self._run(session, job, activation=(request.activation_id, None, requested_at))
 
-    async def sign_record(
-        self, session: AsyncSession, school_id: str, request: RecordSigningRequested, requested_at: datetime
-    ) -> None:
+    def record_job(self, school_id: str, request: RecordSigningRequested) -> Job:
         record = request.record
         role = request.signer_role
-        job = _Job(
+        return Job(
             school_id=school_id,
             request_id=request.request_id,
             subject_id=record.record_id,
@@ -212,6 +253,11 @@ class SigningRequestService:
             seal=role == "principal",
             student_id=record.student.student_id,
         )
+
+    async def sign_record(
+        self, session: AsyncSession, school_id: str, request: RecordSigningRequested, requested_at: datetime
+    ) -> None:
+        job = self.record_job(school_id, request)
         await self._run(session, job, activation=(request.activation_id, request.batch_id, requested_at))
 
     # --- the common path --------------------------------------------------------------------
@@ -219,7 +265,7 @@ class SigningRequestService:
     async def _run(
         self,
         session: AsyncSession,
-        job: _Job,
+        job: Job,
         *,
         activation: tuple[uuid.UUID, uuid.UUID | None, datetime] | None,
     ) -> None:
@@ -227,50 +273,81 @@ class SigningRequestService:
             log.info("signing request already handled", request_id=str(job.request_id))
             return
         try:
-            if activation is not None:
-                await self._check_activation(session, job, *activation)
-            base = await self._base_document(session, job)
-            certificate = await self.certificates.for_signer(
-                session, job.school_id, job.signer_user_id, job.signer_name, job.signer_role
-            )
-            self._check(certificate)
-            if base is None:
+            ready = await self.prepare(session, job, activation)
+            if ready.base is None:
                 assert job.render is not None
-                code = new_verification_code()
-                printed = code
                 # Rendering is CPU work (~0.1 s): off the event loop, never on the token thread.
-                verification = Verification(code, verification_url(self.portal_url, code))
-                pdf = await asyncio.to_thread(job.render, verification)
-                count = 0
+                pdf = await asyncio.to_thread(job.render, ready.verification)
             else:
-                document, pdf = base
-                code = new_verification_code()
-                printed = document.printed_code or document.verification_code
-                count = document.signature_count
-            signed = await self._sign(pdf, job, certificate, lock=False, archive=False)
-            count += 1
-            if job.seal:
-                seal = await self.certificates.for_signer(
-                    session, job.school_id, seal_user_id(job.school_id), self.school_name, SEAL_ROLE
+                pdf = ready.base[1]
+            signed = await self._sign(
+                pdf, job, ready.certificate, ready.validation, lock=False, archive=False
+            )
+            if ready.seal is not None and ready.seal_validation is not None:
+                seal_job = self.seal_job(job, ready.seal)
+                signed = await self._sign(
+                    signed, seal_job, ready.seal, ready.seal_validation, lock=True, archive=True
                 )
-                self._check(seal)
-                seal_job = _Job(
-                    school_id=job.school_id,
-                    request_id=job.request_id,
-                    subject_id=job.subject_id,
-                    kind=job.kind,
-                    signer_user_id=seal.user_id,
-                    signer_name=self.school_name,
-                    signer_role=SEAL_ROLE,
-                    field_name=RECORD_FIELDS[SEAL_ROLE],
-                    reason=f"Đóng dấu {self.school_name}",
-                    render=None,
-                )
-                signed = await self._sign(signed, seal_job, seal, lock=True, archive=True)
-                count += 1
-        except (NoUsableCertificate, TokenError, CertificateRefused, ActivationError, Refused) as error:
-            await self._fail(session, job, str(error))
+        except REFUSALS as error:
+            await self.fail(session, job, str(error))
             return
+        await self.complete(session, job, ready, signed)
+
+    async def prepare(
+        self,
+        session: AsyncSession,
+        job: Job,
+        activation: tuple[uuid.UUID, uuid.UUID | None, datetime] | None,
+    ) -> Prepared:
+        """Every check before signing: activation, base document, certificates (raises a refusal)."""
+        if activation is not None:
+            await self._check_activation(session, job, *activation)
+        base = await self._base_document(session, job)
+        certificate = await self.certificates.for_signer(
+            session, job.school_id, job.signer_user_id, job.signer_name, job.signer_role
+        )
+        validation = await self.check(certificate)
+        seal = seal_validation = None
+        if job.seal:
+            seal = await self.certificates.for_signer(
+                session, job.school_id, seal_user_id(job.school_id), self.school_name, SEAL_ROLE
+            )
+            seal_validation = await self.check(seal)
+        code = new_verification_code()
+        if base is None:
+            printed = code
+            count = 1
+        else:
+            printed = base[0].printed_code or base[0].verification_code
+            count = base[0].signature_count + 1
+        return Prepared(
+            base=base,
+            certificate=certificate,
+            validation=validation,
+            seal=seal,
+            seal_validation=seal_validation,
+            code=code,
+            printed_code=printed,
+            verification=Verification(code, verification_url(self.portal_url, code)),
+            signature_count=count + (1 if seal is not None else 0),
+        )
+
+    def seal_job(self, job: Job, seal: Certificate) -> Job:
+        return Job(
+            school_id=job.school_id,
+            request_id=job.request_id,
+            subject_id=job.subject_id,
+            kind=job.kind,
+            signer_user_id=seal.user_id,
+            signer_name=self.school_name,
+            signer_role=SEAL_ROLE,
+            field_name=RECORD_FIELDS[SEAL_ROLE],
+            reason=f"Đóng dấu {self.school_name}",
+            render=None,
+        )
+
+    async def complete(self, session: AsyncSession, job: Job, ready: Prepared, signed: bytes) -> None:
+        """Store the signed version, remember the request, announce signing.completed (outbox)."""
         digest = await asyncio.to_thread(self.store.put, signed)  # file write + fsync: off the loop
         document = SignedDocument(
             school_id=job.school_id,
@@ -281,10 +358,10 @@ class SigningRequestService:
             request_id=job.request_id,
             signer_user_id=job.signer_user_id,
             signer_role=job.signer_role,
-            certificate_sha256=certificate.sha256,
-            verification_code=code,
-            printed_code=printed,
-            signature_count=count,
+            certificate_sha256=ready.certificate.sha256,
+            verification_code=ready.code,
+            printed_code=ready.printed_code,
+            signature_count=ready.signature_count,
             sealed=job.seal,
             base_document_id=job.base_document_id,
             student_id=job.student_id,
@@ -312,17 +389,19 @@ class SigningRequestService:
                 sha256=digest,
                 signer_user_id=job.signer_user_id,
                 signer_role=job.signer_role,
-                certificate_sha256=certificate.sha256,
+                certificate_sha256=ready.certificate.sha256,
                 signed_at=datetime.now(UTC),
             ),
             job.school_id,
         )
-        log.info("document signed", document_id=str(document.id), sha256=digest, signatures=count)
+        log.info(
+            "document signed", document_id=str(document.id), sha256=digest, signatures=ready.signature_count
+        )
 
     async def _check_activation(
         self,
         session: AsyncSession,
-        job: _Job,
+        job: Job,
         activation_id: uuid.UUID,
         batch_id: uuid.UUID | None,
         requested_at: datetime,
@@ -339,7 +418,7 @@ class SigningRequestService:
             requested_at=requested_at,
         )
 
-    async def _base_document(self, session: AsyncSession, job: _Job) -> tuple[SignedDocument, bytes] | None:
+    async def _base_document(self, session: AsyncSession, job: Job) -> tuple[SignedDocument, bytes] | None:
         if job.kind == "year_record":
             if job.signer_role not in RECORD_ORDER:
                 raise Refused(
@@ -371,40 +450,82 @@ class SigningRequestService:
         _check_signature_count(pdf, document.signature_count)
         return document, pdf
 
-    def _crl_for(self, issuer: x509.Certificate) -> bytes | None:
+    async def check(self, certificate: Certificate) -> Validation:
+        """The check before a signature (``check_certificate``), with every CRL on the chain fetched
+        first: in-process from the development CA, over HTTP (async) from a production CA."""
+        intermediates = certificate_chain(certificate)
+        crls: dict[tuple[bytes, bytes], bytes] = {}
+        try:
+            path = build_path(
+                x509.load_der_x509_certificate(certificate.der), intermediates, self.trust_roots
+            )
+        except (ValueError, CertificateRefused):
+            path = []  # check_certificate below refuses it with the reason
+        for child, issuer in itertools.pairwise(path):
+            crls[_pair(child, issuer)] = await self._crl(child, issuer)
+
+        def crl_for(child: x509.Certificate, issuer: x509.Certificate) -> bytes | None:
+            return crls.get(_pair(child, issuer))
+
+        check_certificate(certificate.der, self.trust_roots, crl_for, intermediates=intermediates)
+        return Validation(
+            chain=tuple(c.public_bytes(Encoding.DER) for c in path[1:]),
+            crls=tuple(dict.fromkeys(crls.values())),
+        )
+
+    async def _crl(self, child: x509.Certificate, issuer: x509.Certificate) -> bytes:
         if self.ca is not None and issuer == self.ca.root_certificate:
-            return self.ca.crl_der()
-        return None
+            # Our own CA: in-process, never over HTTP to our own endpoint from our own loop.
+            return await asyncio.to_thread(self.ca.crl_der)
+        if self.revocation is None:
+            raise CertificateRefused(
+                f"revocation status of certificate {child.subject.rfc4514_string()} cannot be obtained "
+                "(no CRL source for its issuer)"
+            )
+        return await self.revocation.crl_for(child, issuer)
 
-    def _check(self, certificate: Certificate) -> None:
-        check_certificate(certificate.der, self.trust_roots, self._crl_for)
-
-    async def _sign(
-        self, pdf: bytes, job: _Job, certificate: Certificate, *, lock: bool, archive: bool
-    ) -> bytes:
-        if self.ca is None:
-            raise Refused("no timestamp authority and CRL source is configured (B-LT needs both)")
-        box = RECORD_BOXES[job.field_name] if job.kind == "year_record" else job.stamp_box
-        long_term = LongTermData(
-            timestamper=self.ca.timestamper(),
-            certificates=(certificate.der, self.ca.root_der, self.ca.tsa_certificate_der),
-            crls=(self.ca.crl_der(),),
+    def long_term(self, certificate: Certificate, validation: Validation, *, archive: bool) -> LongTermData:
+        """B-LT: a timestamp, and the chain and CRLs in the DSS; B-LTA adds a document timestamp."""
+        if self.ca is not None:
+            timestamper: TimeStamper = self.ca.timestamper()
+            tsa_chain: tuple[bytes, ...] = (self.ca.tsa_certificate_der,)
+        elif self.tsa_url:
+            # The TSA's own certificates come inside each timestamp token.
+            timestamper, tsa_chain = HttpTimeStamper(self.tsa_url), ()
+        else:
+            raise Refused("no timestamp authority is configured (HBS_SIGNING_TSA_URL); B-LT needs one")
+        return LongTermData(
+            timestamper=timestamper,
+            certificates=tuple(dict.fromkeys((certificate.der, *validation.chain, *tsa_chain))),
+            crls=validation.crls,
             archive_timestamp=archive,
         )
+
+    async def _sign(
+        self,
+        pdf: bytes,
+        job: Job,
+        certificate: Certificate,
+        validation: Validation,
+        *,
+        lock: bool,
+        archive: bool,
+    ) -> bytes:
+        box = RECORD_BOXES[job.field_name] if job.kind == "year_record" else job.stamp_box
         return await self.token.sign_pdf(
             pdf,
             key_label=certificate.key_label,
             signing_cert_der=certificate.der,
-            chain_der=[self.ca.root_der],
+            chain_der=list(validation.chain),
             field_name=job.field_name,
             signer_name=job.signer_name,
             reason=job.reason,
             location=self.location,
-            long_term=long_term,
+            long_term=self.long_term(certificate, validation, archive=archive),
             options=SignatureOptions(stamp_box=box, lock_document=lock),
         )
 
-    async def _fail(self, session: AsyncSession, job: _Job, reason: str) -> None:
+    async def fail(self, session: AsyncSession, job: Job, reason: str) -> None:
         log.warning("signing request failed", request_id=str(job.request_id), reason=reason)
         self.requests.add(
             session,
@@ -427,6 +548,17 @@ class SigningRequestService:
             ),
             job.school_id,
         )
+
+
+def certificate_chain(certificate: Certificate) -> list[x509.Certificate]:
+    """The CA certificates imported with it (intermediates), for building its chain."""
+    if not certificate.chain_pem:
+        return []
+    return x509.load_pem_x509_certificates(certificate.chain_pem.encode())
+
+
+def _pair(child: x509.Certificate, issuer: x509.Certificate) -> tuple[bytes, bytes]:
+    return child.fingerprint(SHA256()), issuer.fingerprint(SHA256())
 
 
 def _check_signature_count(pdf: bytes, expected: int) -> None:

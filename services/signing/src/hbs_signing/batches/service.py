@@ -1,0 +1,352 @@
+"""Record signing requests of a batch, signed together through the batch workers.
+
+The consumer only queues a request that carries a ``batch_id`` (``enqueue``, in the inbox's
+transaction). ``BatchRunner`` takes the oldest pending batch, checks each request as the inline
+path does (activation, base document, certificates), signs the accepted ones in worker processes
+(``hbs_signing.batch``) and settles each finished chunk in one transaction: the signed versions
+stored, the requests marked done, ``signing.completed`` / ``signing.failed`` and a
+``signing.batch.progress`` in the outbox. A request is settled only while still pending (one
+conditional UPDATE), so a crash or a second runner never stores or announces a document twice;
+what was not settled is signed again on the next run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hbs_shared.db import Database
+from hbs_shared.events.contracts import RecordSigningRequested, SigningBatchProgress
+from hbs_shared.logging import get_logger
+from hbs_signing.batch import (
+    BatchCredentials,
+    BatchDocument,
+    BatchResult,
+    BatchSigner,
+    RenderYearRecord,
+    SealCredentials,
+)
+from hbs_signing.documents.layout import RECORD_BOXES
+from hbs_signing.models import BatchItem, Certificate
+from hbs_signing.requests.service import REFUSALS, Job, Prepared, SigningRequestService
+from hbs_signing.token import TokenConfig
+
+log = get_logger(__name__)
+
+PENDING, COMPLETED, FAILED = "pending", "completed", "failed"
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    batch_id: uuid.UUID
+    signer_user_id: uuid.UUID
+    total: int
+    done: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    request: RecordSigningRequested
+    job: Job
+    ready: Prepared
+
+
+async def batch_progress(
+    session: AsyncSession, school_id: str, batch_id: uuid.UUID, signer_user_id: uuid.UUID | None = None
+) -> BatchProgress | None:
+    """Counts of one batch's requests (of one signer, when given); None when there are none."""
+    query = (
+        select(BatchItem.signer_user_id, BatchItem.state, func.count())
+        .where(BatchItem.school_id == school_id, BatchItem.batch_id == batch_id)
+        .group_by(BatchItem.signer_user_id, BatchItem.state)
+    )
+    if signer_user_id is not None:
+        query = query.where(BatchItem.signer_user_id == signer_user_id)
+    rows = (await session.execute(query)).all()
+    if not rows:
+        return None
+    counts: dict[str, int] = {}
+    for _, state, count in rows:
+        counts[state] = counts.get(state, 0) + int(count)
+    return BatchProgress(
+        batch_id=batch_id,
+        signer_user_id=rows[0][0],
+        total=sum(counts.values()),
+        done=counts.get(COMPLETED, 0),
+        failed=counts.get(FAILED, 0),
+    )
+
+
+class BatchRunner:
+    def __init__(
+        self,
+        db: Database,
+        requests: SigningRequestService,
+        token: TokenConfig,
+        *,
+        workers: int,
+        chunk_size: int = 8,
+        max_per_run: int = 256,
+        poll_seconds: float = 2.0,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.requests = requests
+        self.token = token
+        self.workers = workers
+        self.chunk_size = chunk_size
+        # The certificates are checked again before every run of at most this many documents.
+        self.max_per_run = max_per_run
+        self.poll_seconds = poll_seconds
+        self.after_commit = after_commit
+        self._wake = asyncio.Event()
+
+    # --- queueing (the consumer's transaction) ------------------------------------------------
+
+    async def enqueue(
+        self, session: AsyncSession, school_id: str, request: RecordSigningRequested, requested_at: datetime
+    ) -> None:
+        assert request.batch_id is not None
+        # A redelivered request (new event id, same request) is queued or handled once only.
+        if await self.requests.requests.get(session, request.request_id) is not None:
+            return
+        if await session.get(BatchItem, request.request_id) is not None:
+            return
+        session.add(
+            BatchItem(
+                request_id=request.request_id,
+                batch_id=request.batch_id,
+                school_id=school_id,
+                signer_user_id=request.signer_user_id,
+                payload=request.model_dump(mode="json"),
+                requested_at=requested_at,
+                state=PENDING,
+            )
+        )
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    # --- signing -------------------------------------------------------------------------------
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                while await self.run_once():
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # a broken worker pool or database hiccup: retried
+                log.warning("batch signing interrupted; its pending requests are retried", error=str(error))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            self._wake.clear()
+
+    async def run_once(self) -> int:
+        """Sign up to ``max_per_run`` pending requests of the oldest batch; how many were taken."""
+        async with self.db.transaction() as session:
+            first = (
+                await session.execute(
+                    select(BatchItem)
+                    .where(BatchItem.state == PENDING)
+                    .order_by(BatchItem.created_at)
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+            if first is None:
+                return 0
+            school_id, batch_id, signer = first.school_id, first.batch_id, first.signer_user_id
+            items = (
+                await session.execute(
+                    select(BatchItem)
+                    .where(
+                        BatchItem.state == PENDING,
+                        BatchItem.school_id == school_id,
+                        BatchItem.batch_id == batch_id,
+                        BatchItem.signer_user_id == signer,
+                    )
+                    .order_by(BatchItem.created_at, BatchItem.request_id)
+                    .limit(self.max_per_run)
+                )
+            ).scalars()
+            queued = [(item.request_id, item.payload, _aware(item.requested_at)) for item in items]
+        accepted: dict[tuple[str, ...], list[_Accepted]] = {}
+        for request_id, payload, requested_at in queued:
+            try:
+                request = RecordSigningRequested.model_validate(payload)
+            except ValidationError as error:
+                # Queued under an older contract and unreadable now: set aside, never retried forever.
+                log.error("unreadable queued signing request", request_id=str(request_id), error=str(error))
+                async with self.db.transaction() as session:
+                    await _settle(session, request_id, FAILED)
+                continue
+            checked = await self._check(school_id, request, requested_at)
+            if checked is not None:
+                # One worker pool per signing key and field (a batch normally has exactly one).
+                key = (checked.job.signer_role, checked.ready.certificate.sha256, _sha(checked.ready.seal))
+                accepted.setdefault(key, []).append(checked)
+        for group in accepted.values():
+            await self._sign_group(school_id, batch_id, signer, group)
+        return len(queued)
+
+    async def _check(
+        self, school_id: str, request: RecordSigningRequested, requested_at: datetime
+    ) -> _Accepted | None:
+        job = self.requests.record_job(school_id, request)
+        async with self.db.transaction() as session:
+            try:
+                ready = await self.requests.prepare(
+                    session, job, (request.activation_id, request.batch_id, requested_at)
+                )
+            except REFUSALS as error:
+                if await _settle(session, request.request_id, FAILED):
+                    await self.requests.fail(session, job, str(error))
+                    await self._announce_progress(session, school_id, request)
+                refused = True
+            else:
+                refused = False
+        if refused:
+            self._committed()
+            return None
+        return _Accepted(request, job, ready)
+
+    async def _sign_group(
+        self, school_id: str, batch_id: uuid.UUID, signer: uuid.UUID, group: list[_Accepted]
+    ) -> None:
+        ca = self.requests.ca
+        first = group[0]
+        tsa_key = tsa_certificate = None
+        if ca is not None:
+            tsa_key, tsa_certificate = ca.tsa_key_der, ca.tsa_certificate_der
+            tsa_chain: tuple[bytes, ...] = (tsa_certificate,)
+        elif self.requests.tsa_url:
+            tsa_chain = ()  # a production TSA's certificates come inside each timestamp token
+        else:
+            problem = "no timestamp authority is configured (HBS_SIGNING_TSA_URL); B-LT needs one"
+            by_key = {str(a.request.request_id): a for a in group}
+            await self._store(school_id, by_key, [BatchResult(key, None, problem) for key in by_key])
+            return
+        certificate, validation = first.ready.certificate, first.ready.validation
+        credentials = BatchCredentials(
+            token=self.token,
+            key_label=certificate.key_label,
+            certificate_der=certificate.der,
+            chain_der=validation.chain,
+            validation_certificates=tuple(dict.fromkeys((certificate.der, *validation.chain, *tsa_chain))),
+            crls=validation.crls,
+            field_name=first.job.field_name,
+            signer_name=first.job.signer_name,
+            reason=first.job.reason,
+            location=self.requests.location,
+            stamp_box=RECORD_BOXES.get(first.job.field_name),
+            seal=_seal_credentials(self.requests, first, tsa_chain),
+            tsa_key_der=tsa_key,
+            tsa_certificate_der=tsa_certificate,
+            tsa_url=self.requests.tsa_url if ca is None else None,
+        )
+        documents = [
+            BatchDocument(
+                str(a.request.request_id),
+                a.ready.base[1]
+                if a.ready.base is not None
+                else RenderYearRecord(a.request.record, a.ready.verification),
+                reason=a.job.reason,
+            )
+            for a in group
+        ]
+        by_key = {str(a.request.request_id): a for a in group}
+        loop = asyncio.get_running_loop()
+
+        def store(results: list[BatchResult]) -> None:
+            # Called on the signing thread: settle on the service's loop and wait for the commit.
+            asyncio.run_coroutine_threadsafe(self._store(school_id, by_key, results), loop).result()
+
+        signer_pool = BatchSigner(credentials, workers=self.workers, chunk_size=self.chunk_size)
+        log.info("batch signing", batch_id=str(batch_id), documents=len(documents), workers=self.workers)
+        await asyncio.to_thread(signer_pool.sign_all, documents, store=store)
+
+    async def _store(self, school_id: str, by_key: dict[str, _Accepted], results: list[BatchResult]) -> None:
+        async with self.db.transaction() as session:
+            for result in results:
+                accepted = by_key[result.key]
+                state = COMPLETED if result.pdf is not None else FAILED
+                if not await _settle(session, accepted.request.request_id, state):
+                    continue  # settled by another run meanwhile: never stored twice
+                if result.pdf is None:
+                    await self.requests.fail(session, accepted.job, result.error or "signing failed")
+                else:
+                    await self.requests.complete(session, accepted.job, accepted.ready, result.pdf)
+            await self._announce_progress(session, school_id, by_key[results[0].key].request)
+        self._committed()
+
+    async def _announce_progress(
+        self, session: AsyncSession, school_id: str, request: RecordSigningRequested
+    ) -> None:
+        assert request.batch_id is not None
+        progress = await batch_progress(session, school_id, request.batch_id, request.signer_user_id)
+        if progress is None:
+            return
+        await self.requests.outbox.add(
+            session,
+            SigningBatchProgress(
+                batch_id=progress.batch_id,
+                signer_user_id=progress.signer_user_id,
+                total=progress.total,
+                done=progress.done,
+                failed=progress.failed,
+            ),
+            school_id,
+        )
+
+    def _committed(self) -> None:
+        if self.after_commit is not None:
+            self.after_commit()
+
+
+async def _settle(session: AsyncSession, request_id: uuid.UUID, state: str) -> bool:
+    """Move one request out of pending; False when it already was (by a crash's earlier run)."""
+    result = await session.execute(
+        update(BatchItem)
+        .where(BatchItem.request_id == request_id, BatchItem.state == PENDING)
+        .values(state=state)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def _seal_credentials(
+    requests: SigningRequestService, accepted: _Accepted, tsa_chain: tuple[bytes, ...]
+) -> SealCredentials | None:
+    seal, validation = accepted.ready.seal, accepted.ready.seal_validation
+    if seal is None or validation is None:
+        return None
+    job = requests.seal_job(accepted.job, seal)
+    return SealCredentials(
+        key_label=seal.key_label,
+        certificate_der=seal.der,
+        chain_der=validation.chain,
+        validation_certificates=tuple(dict.fromkeys((seal.der, *validation.chain, *tsa_chain))),
+        crls=validation.crls,
+        signer_name=job.signer_name,
+        reason=job.reason,
+        field_name=job.field_name,
+        stamp_box=RECORD_BOXES.get(job.field_name),
+    )
+
+
+def _sha(certificate: Certificate | None) -> str:
+    return certificate.sha256 if certificate is not None else ""
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite gives naive datetimes back; everything is stored in UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -1,0 +1,344 @@
+"""Batches from the consumer: queued, signed by worker processes, settled once per request even
+when a worker is killed or the service dies mid-batch; progress counted and announced."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import signal
+import subprocess
+import uuid
+from collections import Counter
+from concurrent.futures.process import BrokenProcessPool
+from datetime import UTC, datetime
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import async_validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+from sqlalchemy import select
+
+from hbs_shared.db import Database
+from hbs_shared.events.contracts import RecordSigningRequested
+from hbs_shared.messaging.tables import outbox
+from hbs_signing.activations.service import ActivationScope
+from hbs_signing.batches.service import BatchRunner, batch_progress
+from hbs_signing.devca import DevelopmentCA
+from hbs_signing.models import BatchItem, SignedDocument, SigningRequest
+from hbs_signing.requests.service import SigningRequestService
+from hbs_signing.samples import year_record_content
+from hbs_signing.token import TokenConfig
+
+pytestmark = [pytest.mark.db, pytest.mark.hsm]
+PIN = "246810"
+SCHOOL = "thpt-test"
+
+
+class Crash(Exception):
+    """The service dies while storing a chunk (the transaction is never committed)."""
+
+
+async def batch_activation(
+    service: SigningRequestService, db: Database, user: uuid.UUID, batch_id: uuid.UUID
+) -> uuid.UUID:
+    assert service.activations is not None
+    async with db.transaction() as session:
+        await service.activations.set_pin(session, SCHOOL, user, PIN, None)
+    async with db.transaction() as session:
+        activation = await service.activations.activate(
+            session, SCHOOL, user, PIN, ActivationScope(frozenset(), batch_id)
+        )
+        return activation.id
+
+
+def homeroom_request(
+    user: uuid.UUID, activation: uuid.UUID, batch_id: uuid.UUID, n: int
+) -> RecordSigningRequested:
+    return RecordSigningRequested(
+        request_id=uuid.uuid4(),
+        activation_id=activation,
+        batch_id=batch_id,
+        signer_user_id=user,
+        signer_name="Phạm Quốc Dũng",
+        signer_role="homeroom_teacher",
+        record=year_record_content(name=f"Học sinh số {n}"),
+    )
+
+
+def run(*command: str) -> str:
+    return subprocess.run(command, capture_output=True, text=True, check=False).stdout
+
+
+async def outbox_events(db: Database, event_type: str) -> list[dict[str, Any]]:
+    async with db.transaction() as session:
+        bodies = (
+            await session.execute(
+                select(outbox.c.body).where(outbox.c.event_type == event_type).order_by(outbox.c.id)
+            )
+        ).scalars()
+        return [dict(body["payload"]) for body in bodies]
+
+
+async def test_a_batch_survives_a_killed_worker_and_a_crash_and_signs_each_record_once(
+    signing_db: Database,
+    signing_service: SigningRequestService,
+    token_config: TokenConfig,
+    dev_ca: DevelopmentCA,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    teacher, batch_id = uuid.uuid4(), uuid.uuid4()
+    activation = await batch_activation(signing_service, signing_db, teacher, batch_id)
+    requests = [homeroom_request(teacher, activation, batch_id, n) for n in range(10)]
+    # One request of the batch under someone else's activation: refused, counted as failed.
+    intruder = homeroom_request(uuid.uuid4(), activation, batch_id, 99)
+    intruder = intruder.model_copy(update={"signer_user_id": teacher, "activation_id": uuid.uuid4()})
+    now = datetime.now(UTC)
+
+    def runner() -> BatchRunner:
+        # A new runner is what a restarted service has: nothing but the database carries over.
+        return BatchRunner(signing_db, signing_service, token_config, workers=2, chunk_size=2)
+
+    first = runner()
+    async with signing_db.transaction() as session:
+        for request in [*requests, intruder]:
+            await first.enqueue(session, SCHOOL, request, now)
+    async with signing_db.transaction() as session:
+        await first.enqueue(session, SCHOOL, requests[0], now)  # redelivered: queued once
+        progress = await batch_progress(session, SCHOOL, batch_id)
+    assert progress is not None
+    assert (progress.total, progress.done, progress.failed) == (11, 0, 0)
+
+    # 1. A worker process is killed after the first chunk is stored.
+    store = first._store
+    stored_chunks = 0
+
+    async def store_then_kill_a_worker(*args: Any) -> None:
+        nonlocal stored_chunks
+        await store(*args)
+        stored_chunks += 1
+        if stored_chunks == 1:
+            os.kill(multiprocessing.active_children()[0].pid or 0, signal.SIGKILL)
+
+    monkeypatch.setattr(first, "_store", store_then_kill_a_worker)
+    with pytest.raises(BrokenProcessPool):
+        await first.run_once()
+    async with signing_db.transaction() as session:
+        after_kill = await batch_progress(session, SCHOOL, batch_id)
+    assert after_kill is not None
+    assert after_kill.failed == 1
+    assert 2 <= after_kill.done < 10
+
+    # 2. The service dies while storing the next chunk: nothing of that chunk is committed.
+    complete = signing_service.complete
+    completed_calls = 0
+
+    async def complete_then_crash(*args: Any) -> None:
+        nonlocal completed_calls
+        completed_calls += 1
+        if completed_calls == 2:
+            raise Crash
+        await complete(*args)
+
+    monkeypatch.setattr(signing_service, "complete", complete_then_crash)
+    with pytest.raises(Crash):
+        await runner().run_once()
+    monkeypatch.undo()
+    async with signing_db.transaction() as session:
+        after_crash = await batch_progress(session, SCHOOL, batch_id)
+    assert after_crash is not None
+    assert after_kill.done <= after_crash.done < 10
+
+    # 3. The restarted service signs exactly what is left.
+    assert await runner().run_once() == 10 - after_crash.done
+    assert await runner().run_once() == 0
+
+    async with signing_db.transaction() as session:
+        final = await batch_progress(session, SCHOOL, batch_id)
+        states = Counter((await session.execute(select(BatchItem.state))).scalars())
+        documents = list(
+            (
+                await session.execute(
+                    select(SignedDocument).where(
+                        SignedDocument.request_id.in_([r.request_id for r in requests])
+                    )
+                )
+            ).scalars()
+        )
+        outcomes = Counter((await session.execute(select(SigningRequest.outcome))).scalars())
+    assert final is not None
+    assert (final.total, final.done, final.failed) == (11, 10, 1)
+    assert states == {"completed": 10, "failed": 1}
+    assert outcomes == {"completed": 10, "failed": 1}
+    assert len(documents) == 10
+    completed = Counter(e["request_id"] for e in await outbox_events(signing_db, "signing.completed"))
+    assert completed == {str(r.request_id): 1 for r in requests}, "each request is announced exactly once"
+    failed = await outbox_events(signing_db, "signing.failed")
+    assert [e["request_id"] for e in failed] == [str(intruder.request_id)]
+    progress_events = await outbox_events(signing_db, "signing.batch.progress")
+    assert progress_events[-1] == {
+        "batch_id": str(batch_id),
+        "signer_user_id": str(teacher),
+        "total": 11,
+        "done": 10,
+        "failed": 1,
+    }
+    assert [e["done"] for e in progress_events] == sorted(e["done"] for e in progress_events)
+
+    # Each stored version is the record, rendered with its own code, signed B-LT by the teacher.
+    for document in documents:
+        pdf = signing_service.store.get(document.sha256)
+        assert document.signature_count == 1
+        path = tmp_path / f"{document.id}.pdf"
+        path.write_bytes(pdf)
+        text = run("pdftotext", str(path), "-")
+        assert document.printed_code is not None
+        assert document.printed_code in text
+    reader = PdfFileReader(BytesIO(pdf))
+    assert "/DSS" in reader.root
+    status = await async_validate_pdf_signature(
+        reader.embedded_signatures[0],
+        ValidationContext(trust_roots=[asn1_x509.Certificate.load(dev_ca.root_der)]),
+    )
+    assert status.bottom_line
+    assert status.timestamp_validity is not None
+    report = run("pdfsig", str(path))
+    assert "Signature is Valid" in report
+    assert "Total document signed" in report
+
+
+async def subject_activation(
+    service: SigningRequestService, db: Database, user: uuid.UUID, subject: uuid.UUID
+) -> uuid.UUID:
+    assert service.activations is not None
+    async with db.transaction() as session:
+        if not (await service.activations.has_pin(session, user))["set"]:
+            await service.activations.set_pin(session, SCHOOL, user, PIN, None)
+    async with db.transaction() as session:
+        activation = await service.activations.activate(
+            session, SCHOOL, user, PIN, ActivationScope(frozenset({subject}), None)
+        )
+        return activation.id
+
+
+async def test_the_principals_batch_adds_the_seal_and_closes_each_record(
+    signing_db: Database,
+    signing_service: SigningRequestService,
+    token_config: TokenConfig,
+    dev_ca: DevelopmentCA,
+) -> None:
+    from hbs_signing.verification.endpoints import expectation_for
+    from hbs_signing.verification.service import Verifier
+
+    # Two records signed by the homeroom teacher and the vice-principal, one at a time.
+    earlier: dict[uuid.UUID, tuple[uuid.UUID, bytes]] = {}
+    for n in range(2):
+        record = year_record_content(name=f"Học sinh số {n}")
+        base: uuid.UUID | None = None
+        for role, name in (("homeroom_teacher", "Phạm Quốc Dũng"), ("vice_principal", "Lê Thị Thu Hà")):
+            user = uuid.uuid5(uuid.NAMESPACE_URL, role)
+            request = RecordSigningRequested(
+                request_id=uuid.uuid4(),
+                activation_id=await subject_activation(signing_service, signing_db, user, record.record_id),
+                signer_user_id=user,
+                signer_name=name,
+                signer_role=role,  # type: ignore[arg-type]
+                base_document_id=base,
+                record=record,
+            )
+            async with signing_db.transaction() as session:
+                await signing_service.sign_record(session, SCHOOL, request, datetime.now(UTC))
+                handled = await session.get(SigningRequest, request.request_id)
+            assert handled is not None
+            assert handled.outcome == "completed", handled.reason
+            base = handled.document_id
+        assert base is not None
+        async with signing_db.transaction() as session:
+            document = await session.get(SignedDocument, base)
+        assert document is not None
+        earlier[record.record_id] = (base, signing_service.store.get(document.sha256))
+
+    # The principal signs both in one batch: each gets the principal's signature and the seal.
+    principal, batch_id = uuid.uuid4(), uuid.uuid4()
+    activation = await batch_activation(signing_service, signing_db, principal, batch_id)
+    runner = BatchRunner(signing_db, signing_service, token_config, workers=2, chunk_size=1)
+    requests = []
+    async with signing_db.transaction() as session:
+        for record_id, (base_id, _) in earlier.items():
+            # Only the ids matter for a later signature: the document is the stored version.
+            request = RecordSigningRequested(
+                request_id=uuid.uuid4(),
+                activation_id=activation,
+                batch_id=batch_id,
+                signer_user_id=principal,
+                signer_name="Trần Văn Minh",
+                signer_role="principal",
+                base_document_id=base_id,
+                record=year_record_content().model_copy(update={"record_id": record_id}),
+            )
+            requests.append(request)
+            await runner.enqueue(session, SCHOOL, request, datetime.now(UTC))
+    assert await runner.run_once() == 2
+
+    verifier = Verifier(signing_service.store, [dev_ca.root_certificate], dev_ca)
+    for request in requests:
+        async with signing_db.transaction() as session:
+            handled = await session.get(SigningRequest, request.request_id)
+            assert handled is not None
+            assert handled.outcome == "completed", handled.reason
+            document = await session.get(SignedDocument, handled.document_id)
+            assert document is not None
+            expectation = await expectation_for(session, document)
+        assert document.sealed
+        assert document.signature_count == 4
+        pdf = signing_service.store.get(document.sha256)
+        assert request.base_document_id is not None
+        assert pdf.startswith(earlier[request.record.record_id][1]), "incremental: earlier version untouched"
+        reader = PdfFileReader(BytesIO(pdf))
+        kinds = [(s.field_name, s.sig_object_type) for s in reader.embedded_signatures]
+        assert kinds[:4] == [
+            ("Sig1_GVCN", "/Sig"),
+            ("Sig2_PHT", "/Sig"),
+            ("Sig3_HT", "/Sig"),
+            ("Sig4_DauTruong", "/Sig"),
+        ]
+        assert kinds[4][1] == "/DocTimeStamp"
+        report = await asyncio.to_thread(verifier.verify, pdf, expectation)
+        assert report["verdict"] == "valid", report
+        assert [s["role"] for s in report["signatures"][:4]] == [
+            "homeroom_teacher",
+            "vice_principal",
+            "principal",
+            "seal",
+        ]
+
+
+async def test_an_unreadable_queued_request_is_set_aside_and_the_batch_goes_on(
+    signing_db: Database, signing_service: SigningRequestService, token_config: TokenConfig
+) -> None:
+    request_id, batch_id = uuid.uuid4(), uuid.uuid4()
+    async with signing_db.transaction() as session:
+        session.add(
+            BatchItem(
+                request_id=request_id,
+                batch_id=batch_id,
+                school_id=SCHOOL,
+                signer_user_id=uuid.uuid4(),
+                payload={"request_id": str(request_id), "signer_role": "janitor"},
+                requested_at=datetime.now(UTC),
+                state="pending",
+            )
+        )
+    runner = BatchRunner(signing_db, signing_service, token_config, workers=1)
+
+    assert await runner.run_once() == 1
+    assert await runner.run_once() == 0, "not taken again"
+    async with signing_db.transaction() as session:
+        item = await session.get(BatchItem, request_id)
+    assert item is not None
+    assert item.state == "failed"
