@@ -10,7 +10,7 @@ from hbs_shared.auth import CurrentPrincipal
 from hbs_shared.problems import Problem
 from hbs_shared.service import runtime_of
 from hbs_signing.batches.service import batch_progress
-from hbs_signing.documents.endpoints import OVERSIGHT_ROLES
+from hbs_signing.documents.access import OVERSIGHT_ROLES
 
 router = APIRouter(prefix="/batches", tags=["batches"])
 
