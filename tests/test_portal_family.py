@@ -192,6 +192,9 @@ def test_signing_gives_a_parent_their_childs_sealed_record_and_nothing_else(
         # The signer of a version keeps reading it; the principal reads every version.
         mine = signing.get(f"/documents/{signed.unsealed[A]}/pdf", headers=_auth(tokens["gv.van"]))
         assert mine.status_code == 200
+        # ... and the later versions that carry their signature (the sealed record of their class).
+        later = signing.get(f"/documents/{signed.records[A]}/pdf", headers=_auth(tokens["gv.van"]))
+        assert later.status_code == 200
         sealed = signing.get(f"/documents/{signed.records[B]}/pdf", headers=_auth(tokens["hieutruong"]))
         assert sealed.status_code == 200
 

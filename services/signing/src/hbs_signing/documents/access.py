@@ -1,5 +1,5 @@
-"""Who may read a signed document: its signer and the school's overseers; a year record (học
-bạ) also the student and their parents, once sealed, as identity's authorisation API decides."""
+"""Who may read a signed document: whoever signed any version of it and the school's overseers;
+a year record (học bạ) also the student and their parents, once sealed, as identity decides."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi import Request
 from hbs_shared.auth import Principal
 from hbs_shared.authz import AuthzClient
 from hbs_shared.service import runtime_of
+from hbs_signing.documents.repository import DocumentRepository
 from hbs_signing.models import SignedDocument
 
 OVERSIGHT_ROLES = ("principal", "vice_principal", "system_admin", "office_admin")
@@ -39,6 +40,12 @@ async def may_read(request: Request, principal: Principal, document: SignedDocum
         return False
     if document.signer_user_id == principal.user_id or principal.has_role(*OVERSIGHT_ROLES):
         return True
+    # Later versions carry an earlier signer's signature: the homeroom teacher reads the sealed record.
+    async with runtime_of(request).db.transaction() as session:
+        if await DocumentRepository().has_signed(
+            session, document.school_id, document.subject_id, principal.user_id
+        ):
+            return True
     # A family reads only the finished record (sealed), never a version still being signed.
     if document.kind != "year_record" or document.student_id is None or not document.sealed:
         return False

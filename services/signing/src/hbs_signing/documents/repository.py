@@ -29,6 +29,21 @@ class DocumentRepository:
         )
         return result.scalar_one_or_none()
 
+    async def has_signed(
+        self, session: AsyncSession, school_id: str, subject_id: uuid.UUID, user_id: uuid.UUID
+    ) -> bool:
+        """Whether this person signed any version of this sheet's or record's document."""
+        result = await session.execute(
+            select(SignedDocument.id)
+            .where(
+                SignedDocument.school_id == school_id,
+                SignedDocument.subject_id == subject_id,
+                SignedDocument.signer_user_id == user_id,
+            )
+            .limit(1)
+        )
+        return result.first() is not None
+
     async def records_of_student(
         self, session: AsyncSession, school_id: str, student_id: uuid.UUID
     ) -> list[SignedDocument]:
