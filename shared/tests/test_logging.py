@@ -4,11 +4,31 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 
 import httpx
 import pytest
+import structlog
 
 from hbs_shared.logging import configure_logging, correlation_id, get_logger
+
+
+@pytest.fixture(autouse=True)
+def restored_logging() -> Iterator[None]:
+    """configure_logging binds loggers to this test's captured stderr, which closes after it:
+    later tests (and the services they run in-process) must get the previous set-up back."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    names = ("aiokafka", "uvicorn.access", "fontTools", "alembic.runtime.plugins", "httpx", "httpcore")
+    levels = {name: logging.getLogger(name).level for name in names}
+    structlog_config = structlog.get_config()
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, value in levels.items():
+        logging.getLogger(name).setLevel(value)
+    structlog.configure(**structlog_config)
+    structlog.contextvars.clear_contextvars()
 
 
 def _lines(err: str) -> list[dict[str, object]]:
