@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from hbs_shared.devstack.drive import SystemClient
 from hbs_shared.devstack.stack import Stack
@@ -11,3 +14,33 @@ from hbs_shared.devstack.stack import Stack
 @pytest.fixture(scope="session")
 def system(stack: Stack) -> SystemClient:
     return SystemClient(stack)
+
+
+# Debian's Chromium, headless, without `playwright install`; nothing reaches out to the network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context per test (its own cookies), in Vietnamese."""
+    context = browser.new_context(locale="vi-VN")
+    yield context.new_page()
+    context.close()

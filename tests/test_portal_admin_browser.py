@@ -3,36 +3,17 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from hbs_shared.demo import DEMO_PASSWORD
 from hbs_shared.devstack.drive import SystemClient
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 HEADER = "Mã định danh,Họ và tên,Ngày sinh,Giới tính,Nơi sinh,Lớp\n"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="vi-VN")
-    yield context.new_page()
-    context.close()
 
 
 def national_id() -> str:

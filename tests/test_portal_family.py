@@ -22,7 +22,7 @@ import httpx
 import jwt
 import pytest
 from faststream.kafka import KafkaBroker
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from hbs_identity.demo import DEMO_YEAR, demo_id
 from hbs_shared.demo import DEMO_PARENT, DEMO_PASSWORD, DEMO_STUDENT_LOGIN
@@ -257,26 +257,6 @@ def test_portal_student_sees_themself_and_404_for_another_student(
             assert refused.status_code == 404
             assert "Không tìm thấy học sinh" in refused.text
         assert browser.get(f"/results/{B}/records/{signed.records[B]}").status_code == 404
-
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="vi-VN")
-    yield context.new_page()
-    context.close()
 
 
 def test_browser_parent_chooses_a_child_and_reads_the_signed_results(

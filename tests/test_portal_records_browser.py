@@ -3,34 +3,13 @@ finds the class from the menu, reviews one record and writes the remarks; a stal
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from hbs_shared.demo import DEMO_PASSWORD
 from hbs_shared.devstack.drive import SystemClient
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="vi-VN")
-    yield context.new_page()
-    context.close()
 
 
 def test_homeroom_teacher_writes_remarks_on_a_record_from_the_menu(page: Page, system: SystemClient) -> None:

@@ -3,34 +3,13 @@ with the keyboard only, saves, and sees the computed semester average (ThÃ´ng tÆ
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Dialog, Page, expect
 
 from hbs_shared.demo import DEMO_PASSWORD
 from hbs_shared.devstack.drive import SystemClient
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="vi-VN")
-    yield context.new_page()
-    context.close()
 
 
 def test_teacher_types_scores_with_the_keyboard_saves_and_sees_the_semester_average(

@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pyotp
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from hbs_portal.web.totp import normalise_code, open_ticket, seal_ticket
 from hbs_shared.demo import DEMO_PASSWORD
@@ -19,7 +18,6 @@ from hbs_shared.devstack.drive import SystemClient
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
 NEW_PASSWORD = "mat-khau-rieng-2026"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 
 
 def form_value(page: str, name: str) -> str:
@@ -173,23 +171,6 @@ def test_the_demo_principal_is_exempt_and_signs_in_with_the_password_alone(syste
     with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as portal:
         signed = portal.post("/login", data={"username": "hieutruong", "password": DEMO_PASSWORD})
         assert signed.headers["location"] == "/sheets"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="vi-VN")
-    yield context.new_page()
-    context.close()
 
 
 def test_in_the_browser_a_vice_principal_sets_up_totp_and_signs_in_with_the_code(
