@@ -137,3 +137,15 @@ def nav_for(roles: list[str]) -> list[tuple[str, str]]:
 
 
 templates.env.globals["nav_for"] = nav_for
+
+
+def pdf_response(pdf: bytes, filename: str) -> Response:
+    """A signed PDF shown in the browser, never kept by a shared cache."""
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+        },
+    )

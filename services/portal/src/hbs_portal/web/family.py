@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from hbs_portal.models import WebSession
 from hbs_portal.web.backends import BackendError, Backends, SessionExpired
-from hbs_portal.web.common import backends_of, signed_in, templates, to_login
+from hbs_portal.web.common import backends_of, pdf_response, signed_in, templates, to_login
 
 router = APIRouter(include_in_schema=False)
 
@@ -155,11 +155,4 @@ async def record_pdf(request: Request, student_id: uuid.UUID, document_id: uuid.
         return to_login("expired")
     except BackendError as error:
         return _problem(request, web, error.title, error.status)
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": 'inline; filename="hoc-ba-da-ky.pdf"',
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return pdf_response(pdf, "hoc-ba-da-ky.pdf")

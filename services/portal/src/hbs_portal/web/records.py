@@ -12,7 +12,15 @@ from fastapi.responses import RedirectResponse, Response
 
 from hbs_portal.models import WebSession
 from hbs_portal.web.backends import BackendError, Backends, SessionExpired
-from hbs_portal.web.common import backends_of, error_page, explain, signed_in, templates, to_login
+from hbs_portal.web.common import (
+    backends_of,
+    error_page,
+    explain,
+    pdf_response,
+    signed_in,
+    templates,
+    to_login,
+)
 from hbs_portal.web.sessions import csrf_ok
 
 router = APIRouter(include_in_schema=False)
@@ -314,11 +322,4 @@ async def record_document(request: Request, record_id: uuid.UUID) -> Response:
         return to_login("expired")
     except BackendError as error:
         return error_page(request, web, error.title, error.status)
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": 'inline; filename="hoc-ba-da-ky.pdf"',
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return pdf_response(pdf, "hoc-ba-da-ky.pdf")

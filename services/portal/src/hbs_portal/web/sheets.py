@@ -13,6 +13,7 @@ from hbs_portal.web.common import (
     backends_of,
     error_page,
     explain,
+    pdf_response,
     signed_in,
     templates,
     to_login,
@@ -159,11 +160,4 @@ async def sheet_document(request: Request, sheet_id: uuid.UUID) -> Response:
         return templates.TemplateResponse(
             request, "error.html", {"web": web, "error": error.title}, status_code=error.status
         )
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": 'inline; filename="so-diem-da-ky.pdf"',
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return pdf_response(pdf, "so-diem-da-ky.pdf")
