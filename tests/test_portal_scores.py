@@ -311,7 +311,7 @@ def test_a_comment_only_subject_gets_dat_chua_dat_choices_and_an_exempt_student_
     from types import SimpleNamespace
 
     from hbs_portal.web.common import templates
-    from hbs_portal.web.scores import PageState, grid_rows
+    from hbs_portal.web.scores import STATUS_CHOICES, PageState, grid_rows
 
     def row(name: str, status: str, marks: list[str | None]) -> dict[str, Any]:
         return {
@@ -358,12 +358,45 @@ def test_a_comment_only_subject_gets_dat_chua_dat_choices_and_an_exempt_student_
         rows=grid_rows(scores),
         editable=True,
         comment_only=True,
+        status_choices=STATUS_CHOICES,
         state=PageState(),
     )
     first = re.search(r'<select name="c0_regular_1".*?</select>', page, re.S)
     assert first is not None
     assert re.findall(r'<option value="([^"]*)"', first.group(0)) == ["", "Đ", "CĐ"]
     assert '<option value="Đ" selected>' in first.group(0)
-    assert 'Trần Bình <em class="muted">(Miễn)</em>' in page
-    assert 'name="c1_' not in page
+    exempt = re.search(r'<select name="c1_status".*?</select>', page, re.S)
+    assert exempt is not None
+    assert '<option value="exempt" selected>Miễn học</option>' in exempt.group(0)
+    assert not re.search(r'name="c1_(regular|midterm|final|comment)', page)  # no cells to type in
     assert "<th>Kết quả</th>" in page
+
+
+def test_teacher_marks_a_student_exempt_and_back_and_not_assessed_needs_a_disability(
+    system: SystemClient, teacher: httpx.Client, token: str
+) -> None:
+    """Miễn học (e.g. GDTC on a doctor's advice) and "not assessed" (Đ6, disability) per student."""
+    sheet = next(s for s in system.sheets(token) if s["class_name"] == "10A2" and s["term"] == "HK2")
+    action = f"/sheets/{sheet['id']}/scores"
+    last = len(api_scores(system, token, sheet["id"])["rows"]) - 1
+
+    form = form_fields(teacher.get(action).text, action)
+    assert form[f"c{last}_status"] == "assessed"
+    saved = teacher.post(action, data={**form, f"c{last}_status": "exempt"})
+    assert saved.status_code == 303, saved.text
+    row = api_scores(system, token, sheet["id"])["rows"][last]
+    assert (row["status"], row["missing"]) == ("exempt", [])
+    page = teacher.get(action).text
+    assert form_fields(page, action)[f"c{last}_status"] == "exempt"
+    assert f'name="c{last}_final"' not in page  # no cells for an exempt student
+
+    back = teacher.post(action, data={**form_fields(page, action), f"c{last}_status": "assessed"})
+    assert back.status_code == 303, back.text
+    assert api_scores(system, token, sheet["id"])["rows"][last]["status"] == "assessed"
+
+    before = api_scores(system, token, sheet["id"])
+    form = form_fields(teacher.get(action).text, action)
+    refused = teacher.post(action, data={**form, f"c{last}_status": "not_assessed"})
+    assert refused.status_code == 422
+    assert "Không đánh giá (khuyết tật)" in refused.text
+    assert api_scores(system, token, sheet["id"]) == before

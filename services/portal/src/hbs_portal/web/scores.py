@@ -31,6 +31,12 @@ NOTICES = {
     "uploaded": "Đã nhập điểm từ tệp Excel.",
 }
 STATUS_LABELS = {"exempt": "Miễn", "not_assessed": "Không đánh giá"}
+STATUS_CHOICES = [
+    ("assessed", "Đánh giá"),
+    ("exempt", "Miễn học"),
+    ("not_assessed", "Không đánh giá (khuyết tật)"),
+]
+"""Per student: assessed, exempt (e.g. GDTC on a doctor's advice), or not assessed (Đ6, disability)."""
 
 
 @dataclass
@@ -46,6 +52,10 @@ class GridRow:
     typed: dict[str, str] = field(default_factory=dict)
     saved: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    typed_status: str = ""
+
+    def __post_init__(self) -> None:
+        self.typed_status = self.typed_status or self.status
 
     @property
     def status_label(self) -> str:
@@ -126,6 +136,7 @@ def render(
             "rows": rows,
             "editable": editable(sheet, web),
             "comment_only": sheet["assessment"] == "comment",
+            "status_choices": STATUS_CHOICES,
             "state": state,
         },
         status_code=status_code,
@@ -154,8 +165,13 @@ def _typed_rows(form: FormData, scores: dict[str, Any], rows: list[GridRow]) -> 
     ok = True
     for index, student_id in enumerate(form.getlist("sid")):
         row = by_id.get(str(student_id))
-        if row is None or row.status != "assessed":
+        if row is None:
             continue  # a student who left the class meanwhile: nothing to keep for them
+        status = form.get(f"c{index}_status")
+        if isinstance(status, str) and status in STATUS_LABELS.keys() | {"assessed"}:
+            row.typed_status = status
+        if row.status != "assessed":
+            continue  # no cells were shown for them
         for key in keys:
             value = form.get(f"c{index}_{key}")
             if not isinstance(value, str):
@@ -169,17 +185,21 @@ def _typed_rows(form: FormData, scores: dict[str, Any], rows: list[GridRow]) -> 
 
 def _changes(scores: dict[str, Any], rows: list[GridRow]) -> list[dict[str, Any]]:
     regular_keys = [c["key"] for c in scores["columns"] if c["key"].startswith("regular_")]
-    return [
-        {
-            "student_id": row.student_id,
-            "regular": [row.typed.get(k, "") for k in regular_keys],
-            "midterm": row.typed.get("midterm", ""),
-            "final": row.typed.get("final", ""),
-            "comment": row.typed.get("comment", ""),
-        }
-        for row in rows
-        if row.status == "assessed"
-    ]
+    changes = []
+    for row in rows:
+        change: dict[str, Any] = {"student_id": row.student_id}
+        if row.typed_status != row.status:
+            change["status"] = row.typed_status
+        if row.status == "assessed" and row.typed_status == "assessed":
+            change.update(
+                regular=[row.typed.get(k, "") for k in regular_keys],
+                midterm=row.typed.get("midterm", ""),
+                final=row.typed.get("final", ""),
+                comment=row.typed.get("comment", ""),
+            )
+        if len(change) > 1:
+            changes.append(change)
+    return changes
 
 
 def _values_before(changes: list[dict[str, Any]], version: int) -> dict[str, dict[str, str]]:
