@@ -206,8 +206,8 @@ async def test_parents_staff_and_assignments_from_csv_then_export(
     a, b = roster[0]["national_id"], roster[1]["national_id"]
     parents_csv = (
         "Họ và tên,Số điện thoại,Mã định danh học sinh,Quan hệ\n"
-        f"Lý Thị Mơ,0987 654 321,{a}; {b},Mẹ\n"
-        f"Lý Văn Ba,0987654321,{a},Cha\n"
+        f"Lý Thị Mơ,0977 654 321,{a}; {b},Mẹ\n"
+        f"Lý Văn Ba,0977654321,{a},Cha\n"
         "Ai Đó,0911111111,0000000000,Cha\n"
     ).encode()
     checked = (await client.post("/imports/parents", headers=admin, content=parents_csv)).json()
@@ -217,13 +217,13 @@ async def test_parents_staff_and_assignments_from_csv_then_export(
         "/imports/parents", headers=admin, params={"dry_run": "false"}, content=parents_csv
     )
     assert done.json()["created"] == 1
-    mother = await client.post("/auth/token", json={"username": "0987654321", "password": "x"})
+    mother = await client.post("/auth/token", json={"username": "0977654321", "password": "x"})
     assert mother.status_code == 401  # exists, but has no password until a slip is printed
 
     exported = await client.get("/exports/parents", headers=admin)
     sheet = load_workbook(io.BytesIO(exported.content)).worksheets[0]
     rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
-    assert rows["Lý Thị Mơ"][1:] == ("0987654321", "ph0987654321", "; ".join(sorted([a, b])), "Mẹ")
+    assert rows["Lý Thị Mơ"][1:] == ("0977654321", "ph0977654321", "; ".join(sorted([a, b])), "Mẹ")
     students = load_workbook(io.BytesIO((await client.get("/exports/students", headers=admin)).content))
     assert students.worksheets[0].max_row == 31
     # An export imports back cleanly in a dry run — except that every student already exists.
@@ -249,10 +249,10 @@ async def test_a_parent_gains_a_second_child_by_re_import(client: httpx.AsyncCli
             content=(header + csv).encode(),
         )
 
-    created = (await parents(f"Lý Thị Mơ,0987654321,,{first},Mẹ\n", dry_run=False)).json()
+    created = (await parents(f"Lý Thị Mơ,0977654321,,{first},Mẹ\n", dry_run=False)).json()
     assert (created["created"], created["linked"]) == (1, [])
 
-    again = f"Lý Thị Mơ,0987 654 321,,{second},Mẹ\n"
+    again = f"Lý Thị Mơ,0977 654 321,,{second},Mẹ\n"
     checked = (await parents(again, dry_run=True)).json()
     assert (checked["valid"], checked["errors"], checked["created"]) == (True, [], 0)
     [linked] = checked["linked"]
@@ -267,7 +267,7 @@ async def test_a_parent_gains_a_second_child_by_re_import(client: httpx.AsyncCli
     assert sorted(ids[c["student_id"]] for c in mother["children"]) == sorted([first, second])
 
     # By username too; a row that links nothing new is a note, not an error.
-    by_name = (await parents(f"Lý Thị Mơ,,ph0987654321,{first},Mẹ\n", dry_run=True)).json()
+    by_name = (await parents(f"Lý Thị Mơ,,ph0977654321,{first},Mẹ\n", dry_run=True)).json()
     assert (by_name["errors"], by_name["linked"], len(by_name["notes"])) == ([], [], 1)
 
     # A phone or username of a staff member is still an error naming the row and the field.
@@ -297,7 +297,7 @@ async def test_a_parent_gains_a_second_child_by_re_import(client: httpx.AsyncCli
         headers=admin,
         json={
             "full_name": "Lý Thị Mơ",
-            "phone": "0987654321",
+            "phone": "0977654321",
             "children": [{"student_id": third_id, "relationship": "mother"}],
         },
     )
