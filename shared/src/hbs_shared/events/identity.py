@@ -23,18 +23,6 @@ IDENTITY_STRUCTURE_TOPIC = "identity.structure"
 
 _YEAR = r"^\d{4}-\d{4}$"
 
-FRONT_PAGE_FIELDS: tuple[str, ...] = (
-    "birthplace",
-    "ethnicity",
-    "nationality",
-    "address",
-    "father_name",
-    "mother_name",
-    "guardian_name",
-    "policy_group",
-)
-"""The front page's personal data beyond a class list's; absent from events written before them."""
-
 
 class FrontPageData(BaseModel):
     """The student's current personal data for the học bạ front page, as identity stores it.
@@ -52,6 +40,10 @@ class FrontPageData(BaseModel):
     guardian_name: str = Field(default="", max_length=200)
     policy_group: str = Field(default="", max_length=200)
     """The label of the student's policy group (đối tượng chính sách), e.g. "Con thương binh"."""
+
+
+FRONT_PAGE_FIELDS: tuple[str, ...] = tuple(FrontPageData.model_fields)
+"""The front page's personal data beyond a class list's; absent from events written before them."""
 
 
 class StudentEnrolled(EventPayload, FrontPageData):
