@@ -141,7 +141,8 @@ class ConductChange(Base):
 
 
 class Student(Base):
-    """Grades' copy of a student, from identity's events (only what a class list needs)."""
+    """Grades' copy of a student, from identity's events: what a class list and the year record's
+    front page need. Empty text: identity has not sent it (yet) or has none."""
 
     __tablename__ = "students"
 
@@ -152,6 +153,14 @@ class Student(Base):
     date_of_birth: Mapped[date] = mapped_column(Date)
     gender: Mapped[str] = mapped_column(String(10))
     disability: Mapped[bool] = mapped_column(Boolean, default=False)
+    birthplace: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    ethnicity: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    nationality: Mapped[str] = mapped_column(String(60), default="Việt Nam", server_default="Việt Nam")
+    address: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    father_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    mother_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    guardian_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    policy_group: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class Enrolment(Base):

@@ -1,7 +1,9 @@
 """Identity's events: what other services learn about people and the school's structure.
 
 Identity is the owner; grades keeps a local copy (class lists, assignments) from these.
-Personal data travels only as far as another service needs to show a class list.
+Personal data travels only as far as grades needs: a class list and the front page of the year
+record it assembles for signing (DOMAIN §3b). The front-page fields were added later with
+defaults, so an event written before them still validates (same event_version).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import uuid
 from datetime import date
 from typing import ClassVar, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from hbs_shared.events.envelope import EventPayload
 
@@ -22,7 +24,29 @@ IDENTITY_STRUCTURE_TOPIC = "identity.structure"
 _YEAR = r"^\d{4}-\d{4}$"
 
 
-class StudentEnrolled(EventPayload):
+class FrontPageData(BaseModel):
+    """The student's current personal data for the học bạ front page, as identity stores it.
+
+    Not an event itself: StudentEnrolled and StudentUpdated carry these fields. Empty text means
+    identity has none (no guardian, no policy group)."""
+
+    birthplace: str = Field(default="", max_length=300)
+    ethnicity: str = Field(default="", max_length=60)
+    """The official Vietnamese name of the ethnic group ("Kinh", "Khơ-me")."""
+    nationality: str = Field(default="Việt Nam", max_length=60)
+    address: str = Field(default="", max_length=300)
+    father_name: str = Field(default="", max_length=200)
+    mother_name: str = Field(default="", max_length=200)
+    guardian_name: str = Field(default="", max_length=200)
+    policy_group: str = Field(default="", max_length=200)
+    """The label of the student's policy group (đối tượng chính sách), e.g. "Con thương binh"."""
+
+
+FRONT_PAGE_FIELDS: tuple[str, ...] = tuple(FrontPageData.model_fields)
+"""The front page's personal data beyond a class list's; absent from events written before them."""
+
+
+class StudentEnrolled(EventPayload, FrontPageData):
     """A student was enrolled in a class for a school year (new, or moved from another class)."""
 
     event_type: ClassVar[str] = "identity.student.enrolled"
@@ -47,7 +71,7 @@ class StudentEnrolled(EventPayload):
         return str(self.student_id)
 
 
-class StudentUpdated(EventPayload):
+class StudentUpdated(EventPayload, FrontPageData):
     """Personal data of a student changed (a new version is kept in identity)."""
 
     event_type: ClassVar[str] = "identity.student.updated"

@@ -59,14 +59,21 @@ def _spelled(on: date) -> str:
 
 
 def personal_data(student: Student) -> StudentPersonalData:
-    """Only what identity's events carry (name, national id, birth date, gender); the front page's
-    other fields (birthplace, ethnicity, parents, address) are not published to grades yet."""
+    """The front page as identity last published it to grades' roster (DOMAIN §3b)."""
     return StudentPersonalData(
         student_id=student.id,
         national_id=student.national_id,
         full_name=student.full_name,
         gender="female" if student.gender == "female" else "male",
         date_of_birth=student.date_of_birth,
+        birthplace=student.birthplace,
+        ethnicity=student.ethnicity,
+        nationality=student.nationality,
+        address=student.address,
+        father_name=student.father_name,
+        mother_name=student.mother_name,
+        guardian_name=student.guardian_name,
+        policy_group=student.policy_group,
     )
 
 

@@ -4,7 +4,9 @@ When grades learns an active subject-teacher assignment it makes sure the class-
 the class plan and has its score sheets for HK1 and HK2 (idempotent: a replay changes nothing).
 When one ends with no replacement, its sheets still being entered have no teacher until the next
 assignment arrives. A renamed class keeps everything under its new name; a student deleted as a
-mistake leaves the roster and every sheet still being entered.
+mistake leaves the roster and every sheet still being entered. Enrolments and updates replace the
+student's personal data, the year record's front page included; an event written before the
+front-page fields existed leaves those the roster already holds as they are.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from hbs_grades.sheets.service import ScoreSheetService
 from hbs_shared.curriculum import SUBJECTS_BY_CODE
 from hbs_shared.events.envelope import EventRejected
 from hbs_shared.events.identity import (
+    FRONT_PAGE_FIELDS,
     AssignmentChanged,
     ClassRenamed,
     StudentDeleted,
@@ -32,6 +35,19 @@ UNASSIGNED = "Chưa phân công"
 """The teacher shown on a sheet whose teaching assignment ended with no replacement."""
 
 
+def copy_personal_data(student: Student, event: StudentEnrolled | StudentUpdated) -> None:
+    """The event's personal data onto grades' copy of the student; front-page fields only when the
+    event carries them (an old-shape event has none, and must not blank what is known)."""
+    student.national_id = event.national_id
+    student.full_name = event.full_name
+    student.date_of_birth = event.date_of_birth
+    student.gender = event.gender
+    student.disability = event.disability
+    for name in FRONT_PAGE_FIELDS:
+        if name in event.model_fields_set:
+            setattr(student, name, getattr(event, name))
+
+
 class RosterService:
     def __init__(self, sheets: ScoreSheetService, roster: RosterRepository | None = None) -> None:
         self.sheets = sheets
@@ -44,11 +60,7 @@ class RosterService:
         if student is None:
             student = Student(id=event.student_id, school_id=school_id)
             self.roster.add(session, student)
-        student.national_id = event.national_id
-        student.full_name = event.full_name
-        student.date_of_birth = event.date_of_birth
-        student.gender = event.gender
-        student.disability = event.disability
+        copy_personal_data(student, event)
         # A student is in one class at a time in a year: enrolling elsewhere ends the other.
         current: Enrolment | None = None
         for enrolment in await self.roster.enrolments_of(session, event.student_id, event.school_year):
@@ -84,11 +96,7 @@ class RosterService:
             # Not in any class grades knows of yet: the enrolment will carry the data.
             log.info("update of a student not enrolled here", student_id=str(event.student_id))
             return
-        student.national_id = event.national_id
-        student.full_name = event.full_name
-        student.date_of_birth = event.date_of_birth
-        student.gender = event.gender
-        student.disability = event.disability
+        copy_personal_data(student, event)
 
     async def on_student_left(self, session: AsyncSession, _school_id: str, event: StudentLeft) -> None:
         for enrolment in await self.roster.enrolments_of(session, event.student_id, event.school_year):

@@ -33,7 +33,13 @@ from hbs_identity.people.schemas import (
 from hbs_identity.school.repository import SchoolRepository
 from hbs_identity.text import search_key
 from hbs_identity.unit import Unit
-from hbs_shared.events.identity import StudentDeleted, StudentEnrolled, StudentLeft, StudentUpdated
+from hbs_shared.events.identity import (
+    FrontPageData,
+    StudentDeleted,
+    StudentEnrolled,
+    StudentLeft,
+    StudentUpdated,
+)
 from hbs_shared.problems import Problem
 
 UNUSABLE_PASSWORD = "!"
@@ -50,6 +56,20 @@ def snapshot(student: Student) -> dict[str, Any]:
 
 def _gender(value: str) -> Any:
     return "female" if value == "female" else "male"
+
+
+def front_page(student: Student) -> dict[str, str]:
+    """The student's current front-page data for grades' events (none stored → empty text)."""
+    return FrontPageData(
+        birthplace=student.birthplace,
+        ethnicity=student.ethnicity,
+        nationality=student.nationality,
+        address=student.address,
+        father_name=student.father_name or "",
+        mother_name=student.mother_name or "",
+        guardian_name=student.guardian_name or "",
+        policy_group=student.policy_group or "",
+    ).model_dump()
 
 
 class PeopleService:
@@ -172,6 +192,7 @@ class PeopleService:
                 disability=student.disability,
                 changed_fields=changed,
                 personal_data_version=student.version,
+                **front_page(student),
             )
         )
         return student
@@ -240,6 +261,7 @@ class PeopleService:
                 enrolled_on=on,
                 previous_class_id=enrolment.previous_class_id,
                 disability=student.disability,
+                **front_page(student),
             )
         )
         return enrolment
