@@ -84,3 +84,44 @@ def test_homeroom_teacher_reviews_a_record_and_writes_remarks(system: SystemClie
         stale = homeroom.post(f"{links[0]}/remarks", data={**form, "remarks": "Khác"})
         assert stale.status_code == 409
         assert "vừa được thay đổi ở nơi khác" in stale.text
+
+
+def test_the_correction_form_reaches_grades_which_corrects_approved_records_only(
+    system: SystemClient,
+) -> None:
+    """Đ9 through the portal: the board's correction form under minutes; a draft is refused with
+    the reason, a teacher is refused, a forged form changes nothing (grades tests the approved path)."""
+    with portal(system, "gv.van") as homeroom:
+        link = re.findall(r'href="(/records/view/[^"]+)"', homeroom.get("/records/homeroom").text)[0]
+        record = homeroom.get(link).text
+        assert "Mở điều chỉnh" not in record  # the form is for the board, on approved records
+        version = re.search(r'name="version" value="(\d+)"', record)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', record)
+        assert version is not None
+        assert csrf is not None
+        form = {
+            "csrf": csrf.group(1),
+            "version": version.group(1),
+            "minutes_number": "01/BB",
+            "minutes_date": "2026-11-20",
+            "reason": "Sửa xếp loại rèn luyện",
+        }
+        refused = homeroom.post(f"{link}/correction", data=form)
+        assert refused.status_code == 403
+        assert "Chỉ Hiệu trưởng hoặc Phó Hiệu trưởng" in refused.text
+    with portal(system, "hieutruong") as head:
+        token = re.search(r'name="csrf" value="([^"]+)"', head.get("/signing-pin").text)
+        assert token is not None
+        forged = head.post(f"{link}/correction", data={**form, "csrf": "x" * 20})
+        assert forged.status_code == 403
+        draft = head.post(f"{link}/correction", data={**form, "csrf": token.group(1)})
+        assert draft.status_code == 409
+        assert "chỉ điều chỉnh học bạ đã phê duyệt" in draft.text
+        no_minutes = head.post(
+            f"{link}/correction", data={**form, "csrf": token.group(1), "minutes_number": ""}
+        )
+        assert no_minutes.status_code == 422
+        assert "Số biên bản" in no_minutes.text
+    with system.client("grades", system.token("hieutruong")) as grades:
+        record_id = link.rsplit("/", 1)[1]
+        assert grades.get(f"/records/{record_id}/corrections").json() == []

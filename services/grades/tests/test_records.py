@@ -504,3 +504,62 @@ async def test_conduct_is_locked_under_a_signed_record_until_the_board_returns_i
     )
     assert back.status_code == 200
     assert (await klass.h.client.put(url, headers=klass.as_homeroom(), json=lower)).status_code == 200
+
+
+async def test_an_approved_record_is_corrected_only_by_the_board_under_minutes_then_conduct_can_change(
+    klass: ClassUnderTest,
+) -> None:
+    """Đ9: after the principal's seal, conduct is changed only through a correction with minutes;
+    the record becomes a new edition to be signed again from step 2, the sealed one stays."""
+    await signed_class(klass)
+    for step, headers, signer, role in (
+        ("homeroom", klass.as_homeroom(), klass.homeroom, "homeroom_teacher"),
+        ("vice_principal", klass.as_vice(), klass.vice, "vice_principal"),
+        ("principal", klass.as_head(), klass.head, "principal"),
+    ):
+        assert (await klass.sign(step, headers)).status_code == 202
+        await klass.complete_records(signer, role)
+    first = str(klass.students[0])
+    record = next(r for r in (await klass.records())["records"] if r["student_id"] == first)
+    assert record["state"] == "approved"
+    url = f"/classes/{klass.class_name}/conduct"
+    lower = {"rows": [{"student_id": first, "term": "HK2", "conduct": "K"}]}
+    assert (await klass.h.client.put(url, headers=klass.as_homeroom(), json=lower)).status_code == 422
+    # An approved record is not "returned": that is for records not yet approved.
+    returned = await klass.h.client.post(
+        f"/records/{record['id']}/return", headers=klass.as_vice(), json={"reason": "Sai rèn luyện"}
+    )
+    assert returned.status_code == 409
+
+    minutes = {
+        "expected_version": record["version"],
+        "minutes_number": "07/BB-HĐ",
+        "minutes_date": "2026-11-20",
+        "reason": "Hội đồng kỷ luật xếp lại rèn luyện học kỳ II",
+    }
+    corrections = f"/records/{record['id']}/corrections"
+    by_teacher = await klass.h.client.post(corrections, headers=klass.as_homeroom(), json=minutes)
+    assert by_teacher.status_code == 403
+    stale = await klass.h.client.post(
+        corrections, headers=klass.as_head(), json={**minutes, "expected_version": record["version"] + 5}
+    )
+    assert (stale.status_code, stale.json()["field"]) == (409, "expected_version")
+    no_minutes = await klass.h.client.post(
+        corrections, headers=klass.as_head(), json={**minutes, "minutes_number": ""}
+    )
+    assert (no_minutes.status_code, no_minutes.json()["field"]) == (422, "minutes_number")
+
+    opened = await klass.h.client.post(corrections, headers=klass.as_head(), json=minutes)
+    assert opened.status_code == 201, opened.text
+    assert opened.json()["state"] == "draft"
+    again = await klass.h.client.post(
+        corrections, headers=klass.as_head(), json={**minutes, "expected_version": opened.json()["version"]}
+    )
+    assert again.status_code == 409  # a draft is not corrected twice
+    listed = (await klass.h.client.get(corrections, headers=klass.as_vice())).json()
+    assert [(c["minutes_number"], c["opened_by_name"]) for c in listed] == [("07/BB-HĐ", "Hiệu Trưởng")]
+    assert listed[0]["superseded_document_id"] == record["document_id"]
+    assert (await klass.h.client.put(url, headers=klass.as_homeroom(), json=lower)).status_code == 200
+    # The other student's record stays approved; this one is signed again from step 2.
+    states = {r["student_id"]: r["state"] for r in (await klass.records())["records"]}
+    assert states == {first: "draft", str(klass.students[1]): "approved"}

@@ -18,6 +18,8 @@ from hbs_grades.records.schemas import (
     ClassRecordsOut,
     CorrectionIn,
     CorrectionOut,
+    RecordCorrectionIn,
+    RecordCorrectionOut,
     RecordDetailOut,
     RecordOut,
     RemarksIn,
@@ -178,6 +180,36 @@ async def _give_back(
             if student is not None:
                 out.append(RecordOut.of(record, student))
         return out
+
+
+@router.post("/{record_id}/corrections", response_model=RecordOut, status_code=201)
+async def correct_record(
+    record_id: uuid.UUID, body: RecordCorrectionIn, principal: CurrentPrincipal, request: Request
+) -> RecordOut:
+    """Reopen an approved record under the board's minutes (Đ9): conduct, attendance, remarks."""
+    grades, db = grades_of(request), runtime_of(request).db
+    async with grades.writing(db.is_sqlite), db.transaction() as session:
+        record, _ = await grades.records.correct(
+            session,
+            principal,
+            record_id,
+            expected=body.expected_version,
+            minutes_number=body.minutes_number,
+            minutes_date=body.minutes_date,
+            reason=body.reason,
+        )
+        _, student = await grades.records.get_visible(session, principal, record.id)
+        return RecordOut.of(record, student)
+
+
+@router.get("/{record_id}/corrections", response_model=list[RecordCorrectionOut])
+async def record_corrections(
+    record_id: uuid.UUID, principal: CurrentPrincipal, request: Request
+) -> list[RecordCorrectionOut]:
+    grades = grades_of(request)
+    async with runtime_of(request).db.transaction() as session:
+        found = await grades.records.corrections_of(session, principal, record_id)
+        return [RecordCorrectionOut.of(c) for c in found]
 
 
 @corrections_router.post("/{sheet_id}/corrections", response_model=SheetOut, status_code=201)

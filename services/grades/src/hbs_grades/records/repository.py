@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hbs_grades.models import EntryChange, ScoreSheet, SheetCorrection, YearRecord
+from hbs_grades.models import EntryChange, RecordCorrection, ScoreSheet, SheetCorrection, YearRecord
 
 
 class YearRecordRepository:
     async def get(self, session: AsyncSession, record_id: uuid.UUID) -> YearRecord | None:
         return await session.get(YearRecord, record_id)
 
-    def add(self, session: AsyncSession, row: YearRecord | SheetCorrection) -> None:
+    def add(self, session: AsyncSession, row: YearRecord | SheetCorrection | RecordCorrection) -> None:
         session.add(row)
 
     async def for_class(
@@ -83,5 +83,13 @@ class YearRecordRepository:
             select(SheetCorrection)
             .where(SheetCorrection.sheet_id == sheet_id)
             .order_by(SheetCorrection.opened_at)
+        )
+        return list(result.scalars())
+
+    async def record_corrections(self, session: AsyncSession, record_id: uuid.UUID) -> list[RecordCorrection]:
+        result = await session.execute(
+            select(RecordCorrection)
+            .where(RecordCorrection.record_id == record_id)
+            .order_by(RecordCorrection.opened_at)
         )
         return list(result.scalars())

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hbs_grades.models import RecordState, SheetCorrection, Student, YearRecord
+from hbs_grades.models import RecordCorrection, RecordState, SheetCorrection, Student, YearRecord
 from hbs_grades.records.service import ClassRecords
 from hbs_grades.records.workflow import Step, state_label
 
@@ -186,4 +186,32 @@ class CorrectionOut(BaseModel):
             superseded_document_id=c.superseded_document_id,
             new_document_id=c.new_document_id,
             closed_at=c.closed_at,
+        )
+
+
+class RecordCorrectionIn(CorrectionIn):
+    """The same minutes as a sheet's correction; `expected_version` is the record's version."""
+
+
+class RecordCorrectionOut(BaseModel):
+    id: uuid.UUID
+    record_id: uuid.UUID
+    minutes_number: str
+    minutes_date: date
+    reason: str
+    opened_by_name: str
+    opened_at: datetime
+    superseded_document_id: uuid.UUID | None
+
+    @classmethod
+    def of(cls, c: RecordCorrection) -> RecordCorrectionOut:
+        return cls(
+            id=c.id,
+            record_id=c.record_id,
+            minutes_number=c.minutes_number,
+            minutes_date=c.minutes_date,
+            reason=c.reason,
+            opened_by_name=c.opened_by_name,
+            opened_at=c.opened_at,
+            superseded_document_id=c.superseded_document_id,
         )

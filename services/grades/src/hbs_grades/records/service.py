@@ -6,14 +6,14 @@ import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from hbs_grades.access import require_class_reader, require_homeroom
 from hbs_grades.conduct.repository import ConductRepository
-from hbs_grades.models import RecordState, SheetState, Student, Term, YearRecord
+from hbs_grades.models import RecordCorrection, RecordState, SheetState, Student, Term, YearRecord
 from hbs_grades.plan.repository import PlanRepository
 from hbs_grades.records.content import RecordContext, assemble, subject_teachers
 from hbs_grades.records.repository import YearRecordRepository
@@ -443,6 +443,64 @@ class YearRecordService:
             self._new_edition(record, reason)
         await session.flush()
         return records
+
+    async def correct(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        record_id: uuid.UUID,
+        *,
+        expected: int,
+        minutes_number: str,
+        minutes_date: date,
+        reason: str,
+    ) -> tuple[YearRecord, RecordCorrection]:
+        """Điều chỉnh học bạ đã phê duyệt (Đ9): under the board's minutes the record becomes a draft
+        again, so its conduct, attendance and remarks can change; it is then signed from step 2."""
+        if not principal.has_role(*BOARD_ROLES):
+            raise Problem(
+                403,
+                "Chỉ Hiệu trưởng hoặc Phó Hiệu trưởng mở điều chỉnh học bạ đã phê duyệt",
+                "corrections are opened by the board",
+                field="record_id",
+            )
+        record, _ = await self.get_visible(session, principal, record_id)
+        if record.version != expected:
+            raise stale("expected_version", expected, record.version)
+        state = RecordState(record.state)
+        if state is not RecordState.approved:
+            raise Problem(
+                409,
+                f"Học bạ đang ở trạng thái “{state_label(state)}”: chỉ điều chỉnh học bạ đã phê duyệt "
+                "(học bạ chưa phê duyệt thì trả lại GVCN)",
+                f"only an approved record is corrected (this one is {state.value})",
+                field="state",
+            )
+        correction = RecordCorrection(
+            id=uuid.uuid4(),
+            school_id=record.school_id,
+            record_id=record.id,
+            minutes_number=minutes_number,
+            minutes_date=minutes_date,
+            reason=reason,
+            opened_by=principal.user_id,
+            opened_by_name=principal.name,
+            opened_at=datetime.now(UTC),
+            superseded_document_id=record.document_id,
+        )
+        self.records.add(session, correction)
+        record.state = next_state(state, RecordAction.reopen)
+        self._new_edition(
+            record, f"Điều chỉnh theo biên bản số {minutes_number} ngày {minutes_date:%d/%m/%Y}: {reason}"
+        )
+        await session.flush()
+        return record, correction
+
+    async def corrections_of(
+        self, session: AsyncSession, principal: Principal, record_id: uuid.UUID
+    ) -> list[RecordCorrection]:
+        record, _ = await self.get_visible(session, principal, record_id)
+        return await self.records.record_corrections(session, record.id)
 
     @staticmethod
     def _new_edition(record: YearRecord, reason: str) -> None:

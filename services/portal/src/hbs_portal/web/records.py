@@ -276,6 +276,46 @@ async def give_back(
     return RedirectResponse(f"/records/view/{record_id}?notice=returned", status_code=303)
 
 
+_CORRECTION_FIELDS = {
+    "minutes_number": "Số biên bản",
+    "minutes_date": "Ngày biên bản",
+    "reason": "Nội dung điều chỉnh",
+    "expected_version": "Phiên bản học bạ",
+}
+
+
+@router.post("/records/view/{record_id}/correction", response_model=None)
+async def open_correction(
+    request: Request,
+    record_id: uuid.UUID,
+    csrf: Annotated[str, Form(max_length=64)] = "",
+    version: Annotated[int, Form(ge=1)] = 1,
+    minutes_number: Annotated[str, Form(max_length=200)] = "",
+    minutes_date: Annotated[str, Form(max_length=20)] = "",
+    reason: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """Đ9: the board reopens an approved record under minutes; the grades service checks the rest."""
+    web = await signed_in(request)
+    if isinstance(web, Response):
+        return web
+    if not csrf_ok(web, csrf):
+        return error_page(request, web, STALE_FORM, 403)
+    body = {
+        "expected_version": version,
+        "minutes_number": minutes_number.strip(),
+        "minutes_date": minutes_date.strip(),
+        "reason": reason.strip(),
+    }
+    try:
+        await _json(request, web, "POST", f"/records/{record_id}/corrections", json=body)
+    except SessionExpired:
+        return to_login("expired")
+    except BackendError as error:
+        label = _CORRECTION_FIELDS.get(str(error.problem.get("field", "")))
+        return error_page(request, web, f"{label}: {error.title}" if label else error.title, error.status)
+    return RedirectResponse(f"/records/view/{record_id}?notice=corrected", status_code=303)
+
+
 @router.post("/records/classes/{class_name}/return", response_model=None)
 async def give_back_class(
     request: Request,
