@@ -27,7 +27,7 @@ from hbs_shared.db import Database
 from hbs_shared.events.contracts import RecordSigningRequested
 from hbs_shared.messaging.tables import outbox
 from hbs_signing.activations.service import ActivationScope
-from hbs_signing.batches.service import BatchRunner, batch_progress
+from hbs_signing.batches.service import MAX_ATTEMPTS, BatchRunner, batch_progress
 from hbs_signing.devca import DevelopmentCA
 from hbs_signing.models import BatchItem, SignedDocument, SigningRequest
 from hbs_signing.requests.service import SigningRequestService
@@ -342,3 +342,43 @@ async def test_an_unreadable_queued_request_is_set_aside_and_the_batch_goes_on(
         item = await session.get(BatchItem, request_id)
     assert item is not None
     assert item.state == "failed"
+
+
+async def test_a_request_whose_runs_never_finish_is_failed_and_the_next_batch_goes_on(
+    signing_db: Database, signing_service: SigningRequestService, token_config: TokenConfig
+) -> None:
+    """A record that crashes its worker every time would hold up every batch queued after it."""
+    teacher, stuck_batch, next_batch = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    stuck = homeroom_request(teacher, uuid.uuid4(), stuck_batch, 1)
+    waiting = homeroom_request(teacher, uuid.uuid4(), next_batch, 2)
+    runner = BatchRunner(signing_db, signing_service, token_config, workers=1)
+    async with signing_db.transaction() as session:
+        await runner.enqueue(session, SCHOOL, stuck, datetime.now(UTC))
+    async with signing_db.transaction() as session:
+        item = await session.get(BatchItem, stuck.request_id)
+        assert item is not None
+        item.attempts = MAX_ATTEMPTS  # every earlier run died before settling it
+    async with signing_db.transaction() as session:
+        await runner.enqueue(session, SCHOOL, waiting, datetime.now(UTC))
+
+    assert await runner.run_once() == 1  # the stuck batch, taken one last time and given up
+    async with signing_db.transaction() as session:
+        given_up = await session.get(BatchItem, stuck.request_id)
+        progress = await batch_progress(session, SCHOOL, stuck_batch)
+    assert given_up is not None
+    assert (given_up.state, given_up.attempts) == ("failed", MAX_ATTEMPTS + 1)
+    assert progress is not None
+    assert (progress.total, progress.done, progress.failed) == (1, 0, 1)
+    failed = [
+        e
+        for e in await outbox_events(signing_db, "signing.failed")
+        if e["request_id"] == str(stuck.request_id)
+    ]
+    assert len(failed) == 1
+    assert "interrupted 5 times" in failed[0]["reason"]
+    # The next batch is now the oldest pending one (its own activation check refuses it here).
+    assert await runner.run_once() == 1
+    async with signing_db.transaction() as session:
+        taken = await session.get(BatchItem, waiting.request_id)
+    assert taken is not None
+    assert (taken.state, taken.attempts) == ("failed", 1)

@@ -135,4 +135,6 @@ class BatchItem(Base):
     payload: Mapped[dict[str, object]] = mapped_column(JSON)
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Runs that took it; after MAX_ATTEMPTS unfinished runs it is failed, not retried forever."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

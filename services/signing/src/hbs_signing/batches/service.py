@@ -42,6 +42,8 @@ from hbs_signing.token import TokenConfig
 log = get_logger(__name__)
 
 PENDING, COMPLETED, FAILED = "pending", "completed", "failed"
+MAX_ATTEMPTS = 5
+"""Runs a request may take without being settled (a worker killed, the service restarted)."""
 
 
 @dataclass(frozen=True)
@@ -178,9 +180,13 @@ class BatchRunner:
                     .limit(self.max_per_run)
                 )
             ).scalars()
-            queued = [(item.request_id, item.payload, _aware(item.requested_at)) for item in items]
+            queued = []
+            for item in items:
+                # Counted before signing: a run that never comes back still counts.
+                item.attempts += 1
+                queued.append((item.request_id, item.payload, _aware(item.requested_at), item.attempts))
         accepted: dict[tuple[str, ...], list[_Accepted]] = {}
-        for request_id, payload, requested_at in queued:
+        for request_id, payload, requested_at, attempts in queued:
             try:
                 request = RecordSigningRequested.model_validate(payload)
             except ValidationError as error:
@@ -188,6 +194,9 @@ class BatchRunner:
                 log.error("unreadable queued signing request", request_id=str(request_id), error=str(error))
                 async with self.db.transaction() as session:
                     await _settle(session, request_id, FAILED)
+                continue
+            if attempts > MAX_ATTEMPTS:
+                await self._give_up(school_id, request)
                 continue
             checked = await self._check(school_id, request, requested_at)
             if checked is not None:
@@ -197,6 +206,17 @@ class BatchRunner:
         for group in accepted.values():
             await self._sign_group(school_id, batch_id, signer, group)
         return len(queued)
+
+    async def _give_up(self, school_id: str, request: RecordSigningRequested) -> None:
+        """A request whose signing never finished: refused with the reason, the batch goes on."""
+        job = self.requests.record_job(school_id, request)
+        log.error("batch request failed after repeated interrupted runs", request_id=str(request.request_id))
+        async with self.db.transaction() as session:
+            if await _settle(session, request.request_id, FAILED):
+                reason = f"signing was interrupted {MAX_ATTEMPTS} times (worker crash); not retried"
+                await self.requests.fail(session, job, reason)
+                await self._announce_progress(session, school_id, request)
+        self._committed()
 
     async def _check(
         self, school_id: str, request: RecordSigningRequested, requested_at: datetime
