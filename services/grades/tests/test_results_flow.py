@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from io import BytesIO
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from openpyxl import load_workbook  # type: ignore[import-untyped]
@@ -246,6 +247,35 @@ async def test_excel_round_trip_all_or_nothing_with_cells_named(grades: GradesHa
     garbage = await grades.client.put(f"/sheets/{sheet['id']}/xlsx", headers=me, content=b"not a workbook")
     assert garbage.status_code == 422
     assert garbage.json()["field"] == "file"
+
+    # Once submitted a reason is required; it travels in a header (it may name a student), not the URL.
+    await school.fill("Hoá học", "HK1", ["8"] * len(school.students))
+    current = (await grades.client.get(f"/sheets/{sheet['id']}", headers=me)).json()
+    submitted = await grades.client.post(
+        f"/sheets/{sheet['id']}/submit", headers=me, json={"expected_version": current["version"]}
+    )
+    assert submitted.status_code == 200, submitted.text
+    book = load_workbook(
+        BytesIO((await grades.client.get(f"/sheets/{sheet['id']}/xlsx", headers=me)).content)
+    )
+    book.active["I5"] = "9"
+    out = BytesIO()
+    book.save(out)
+    no_reason = await grades.client.put(f"/sheets/{sheet['id']}/xlsx", headers=me, content=out.getvalue())
+    assert (no_reason.status_code, no_reason.json()["field"]) == (422, "reason")
+    in_url = await grades.client.put(
+        f"/sheets/{sheet['id']}/xlsx", headers=me, params={"reason": "x"}, content=out.getvalue()
+    )
+    assert (in_url.status_code, in_url.json()["field"]) == (422, "reason")
+    why = "Chấm lại bài của em Phạm Thị Giỏi"
+    with_reason = await grades.client.put(
+        f"/sheets/{sheet['id']}/xlsx",
+        headers={**me, "x-change-reason": quote(why)},
+        content=out.getvalue(),
+    )
+    assert with_reason.status_code == 200, with_reason.text
+    changes = (await grades.client.get(f"/sheets/{sheet['id']}/changes", headers=me)).json()
+    assert changes[-1]["reason"] == why
 
 
 async def test_plan_periods_set_the_regular_count_and_results_follow(grades: GradesHarness) -> None:

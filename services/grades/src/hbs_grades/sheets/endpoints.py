@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Request, Response
 
 from hbs_grades.sheets import excel
 from hbs_grades.sheets.schemas import ChangeOut, SaveScores, SheetAction, SheetOut, SheetScoresOut, SignAction
@@ -110,11 +110,18 @@ async def upload_xlsx(
     sheet_id: uuid.UUID,
     principal: CurrentPrincipal,
     request: Request,
-    reason: str | None = Query(default=None, max_length=1000),
+    x_change_reason: str | None = Header(default=None, max_length=3000),
 ) -> SheetScoresOut:
     """Upload the filled-in .xlsx (the request body). All or nothing: every refused cell is
     reported with its student, column and cell address (e.g. F7); the version written in the
-    file (D2) must still be the sheet's, or the answer is 409 naming expected_version."""
+    file (D2) must still be the sheet's, or the answer is 409 naming expected_version. The reason
+    for a change after submitting travels percent-encoded in `X-Change-Reason`, never in the URL
+    (it may name a student)."""
+    if "reason" in request.query_params:
+        raise Problem(
+            422, "Lý do sửa: gửi trong tiêu đề X-Change-Reason", "reason belongs in a header", field="reason"
+        )
+    reason = _header_text(x_change_reason, "reason", 1000)
     data = await request.body()
     grades, db = grades_of(request), runtime_of(request).db
     service = grades.sheets
@@ -133,3 +140,18 @@ async def upload_xlsx(
                 )
             raise
     return SheetScoresOut.of(saved)
+
+
+def _header_text(value: str | None, field_name: str, limit: int) -> str | None:
+    """A percent-encoded UTF-8 header value (headers carry only Latin-1), checked like a body field."""
+    if value is None:
+        return None
+    try:
+        text = unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        raise Problem(
+            422, "Lý do sửa: không đọc được", "not percent-encoded UTF-8", field=field_name
+        ) from None
+    if len(text) > limit:
+        raise Problem(422, f"Lý do sửa: tối đa {limit} ký tự", "too long", field=field_name)
+    return text or None

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
@@ -391,15 +392,17 @@ async def upload_xlsx(request: Request, sheet_id: uuid.UUID) -> Response:
     elif not data.startswith(b"PK"):
         state.error = "Tệp Excel: không phải tệp .xlsx."
     else:
-        params = {"reason": reason} if reason.strip() else {}
+        headers = {"content-type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+        if reason.strip():
+            # The reason may name a student: a header, never the URL.
+            headers["x-change-reason"] = quote(reason.strip(), safe="")
         try:
             await backends.call(
                 "PUT",
                 f"{backends.grades_url}/sheets/{sheet_id}/xlsx",
                 web.access_token,
                 content=data,
-                params=params,
-                headers={"content-type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+                headers=headers,
             )
         except SessionExpired:
             return to_login("expired")
