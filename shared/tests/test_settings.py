@@ -87,9 +87,21 @@ def test_signing_in_production_refuses_the_development_pin() -> None:
         "HBS_SIGNING_ENVIRONMENT": "production",
         "HBS_SIGNING_DATABASE_URL": "postgresql+asyncpg://db/signing",
         "HBS_SIGNING_DEVELOPMENT_CA": "false",
+        "HBS_SIGNING_TSA_URL": "http://tsa.example.vn/rfc3161",
     }
     result = subprocess.run(
         [sys.executable, "-m", "hbs_signing"], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode != 0
     assert "HBS_SIGNING_TOKEN_PIN" in result.stderr
+
+
+def test_signing_without_the_development_ca_needs_a_timestamp_authority() -> None:
+    """B-LT puts a trusted timestamp on every signature: no TSA, no signing service."""
+    env = {**os.environ, "HBS_SIGNING_DEVELOPMENT_CA": "false"}
+    env.pop("HBS_SIGNING_TSA_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "hbs_signing"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "HBS_SIGNING_TSA_URL" in result.stderr

@@ -45,4 +45,7 @@ class SigningSettings(ServiceSettings):
     def _no_development_ca_in_production(self) -> SigningSettings:
         if self.environment is Environment.production and self.development_ca:
             raise ValueError("HBS_SIGNING_DEVELOPMENT_CA must be false in production")
+        if not self.development_ca and self.tsa_url is None:
+            # B-LT needs a trusted timestamp on every signature: without one nothing could be signed.
+            raise ValueError("HBS_SIGNING_TSA_URL is required when the development CA is off")
         return self
