@@ -463,6 +463,30 @@ def test_the_office_creates_a_class_assigns_a_teacher_and_a_homeroom_teacher_the
         active = identity.get("/assignments", params={"teacher_id": teacher["id"]}).json()
         assert len(active) == 1
 
+    # Renamed: the same class under its new name. Deleting it is refused while a teacher is assigned.
+    renamed_to = f"10Y{random.randint(100, 999)}"
+    renamed = office.post(f"{path}/rename", data={"csrf": csrf, "name": renamed_to})
+    assert renamed.status_code == 303, renamed.text
+    assert f"Lớp {renamed_to} (" in office.get(renamed.headers["location"]).text
+    assert office.post(f"{path}/rename", data={"csrf": csrf, "name": " "}).status_code == 422
+    refused = office.post(f"{path}/delete", data={"csrf": csrf})
+    assert refused.status_code == 422
+    assert "Không xoá được lớp" in refused.text
+    assert office.get(path).status_code == 200
+    empty = office.post(
+        "/admin/classes",
+        data={
+            "csrf": csrf,
+            "name": f"10X{random.randint(100, 999)}",
+            "grade_level": "10",
+            "school_year": year.group(1),
+        },
+    )
+    deleted = office.post(f"{empty.headers['location']}/delete", data={"csrf": csrf})
+    assert deleted.status_code == 303, deleted.text
+    assert "Đã xoá lớp." in office.get(deleted.headers["location"]).text
+    assert office.get(empty.headers["location"]).status_code == 404
+
 
 def test_the_office_adds_a_staff_member_and_the_system_admin_changes_the_roles(office: httpx.Client) -> None:
     page = office.get("/admin/accounts")

@@ -23,7 +23,12 @@ _LEADING_GRADE = re.compile(r"^(1[0-2])")
 
 
 async def _classes_page(
-    request: Request, web: WebSession, *, error: str | None = None, typed: dict[str, str] | None = None
+    request: Request,
+    web: WebSession,
+    *,
+    error: str | None = None,
+    typed: dict[str, str] | None = None,
+    notice: str | None = None,
 ) -> Response:
     office = Office(request, web)
     try:
@@ -42,6 +47,7 @@ async def _classes_page(
             "current_year": current,
             "typed": typed or {},
             "error": error,
+            "notice": notice,
         },
         status_code=422 if error else 200,
     )
@@ -52,7 +58,8 @@ async def classes_page(request: Request) -> Response:
     web = await admin_session(request)
     if isinstance(web, Response):
         return web
-    return await _classes_page(request, web)
+    notice = "Đã xoá lớp." if request.query_params.get("done") == "deleted" else None
+    return await _classes_page(request, web, notice=notice)
 
 
 @router.post("/admin/classes", response_class=HTMLResponse)
@@ -140,9 +147,11 @@ async def class_page(request: Request, class_id: uuid.UUID) -> Response:
     web = await admin_session(request)
     if isinstance(web, Response):
         return web
-    notice = {"assigned": "Đã phân công.", "ended": "Đã kết thúc phân công."}.get(
-        request.query_params.get("done", "")
-    )
+    notice = {
+        "assigned": "Đã phân công.",
+        "ended": "Đã kết thúc phân công.",
+        "renamed": "Đã đổi tên lớp.",
+    }.get(request.query_params.get("done", ""))
     return await _class_page(request, web, class_id, notice=notice)
 
 
@@ -208,3 +217,47 @@ async def end_assignment(
             return await _class_page(request, web, class_id, error=f"Phân công: {refused.title}.")
         return failed(request, web, refused)
     return RedirectResponse(f"/admin/classes/{class_id}?done=ended", status_code=303)
+
+
+@router.post("/admin/classes/{class_id}/rename", response_class=HTMLResponse)
+async def rename_class(
+    request: Request,
+    class_id: uuid.UUID,
+    csrf: Annotated[str, Form(max_length=64)] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Identity renames it and tells grades, which keeps the class's sheets under the new name."""
+    web = await admin_session(request)
+    if isinstance(web, Response):
+        return web
+    if not csrf_ok(web, csrf):
+        return failed(request, web, BackendError(403, STALE_FORM))
+    if not name.strip() or len(name.strip()) > 40:
+        return await _class_page(request, web, class_id, error="Tên mới: cần từ 1 đến 40 ký tự.")
+    try:
+        await Office(request, web).identity("PATCH", f"/classes/{class_id}", json={"name": name.strip()})
+    except BackendError as refused:
+        if refused.status in (409, 422):
+            return await _class_page(request, web, class_id, error=f"Tên mới: {refused.title}.")
+        return failed(request, web, refused)
+    return RedirectResponse(f"/admin/classes/{class_id}?done=renamed", status_code=303)
+
+
+@router.post("/admin/classes/{class_id}/delete", response_class=HTMLResponse)
+async def delete_class(
+    request: Request, class_id: uuid.UUID, csrf: Annotated[str, Form(max_length=64)] = ""
+) -> Response:
+    """Only a class made by mistake: identity refuses one that anything refers to, and says what."""
+    web = await admin_session(request)
+    if isinstance(web, Response):
+        return web
+    if not csrf_ok(web, csrf):
+        return failed(request, web, BackendError(403, STALE_FORM))
+    try:
+        await Office(request, web).identity("DELETE", f"/classes/{class_id}")
+    except BackendError as refused:
+        if refused.status == 409:
+            detail = str(refused.problem.get("detail") or "")
+            return await _class_page(request, web, class_id, error=f"{refused.title}. {detail}".strip())
+        return failed(request, web, refused)
+    return RedirectResponse("/admin/classes?done=deleted", status_code=303)
