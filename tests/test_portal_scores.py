@@ -398,5 +398,5 @@ def test_teacher_marks_a_student_exempt_and_back_and_not_assessed_needs_a_disabi
     form = form_fields(teacher.get(action).text, action)
     refused = teacher.post(action, data={**form, f"c{last}_status": "not_assessed"})
     assert refused.status_code == 422
-    assert "Không đánh giá (khuyết tật)" in refused.text
+    assert "chỉ dành cho học sinh khuyết tật" in refused.text
     assert api_scores(system, token, sheet["id"]) == before
