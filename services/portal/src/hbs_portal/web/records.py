@@ -61,15 +61,27 @@ async def homeroom_page(request: Request) -> Response:
     web = await signed_in(request)
     if isinstance(web, Response):
         return web
+    views, empty = [], []
     try:
         classes: list[str] = await _json(request, web, "GET", "/records/homeroom-classes")
-        views = [await _json(request, web, "GET", f"/records/classes/{quote(c)}") for c in classes]
+        for name in classes:
+            try:
+                views.append(await _json(request, web, "GET", f"/records/classes/{quote(name)}"))
+            except BackendError as error:
+                if error.status != 404:
+                    raise
+                empty.append(name)  # a class with no student yet: the others still show
     except SessionExpired:
         return to_login("expired")
     except BackendError as error:
         return error_page(request, web, error.title, error.status)
     return _page(
-        request, web, "records/homeroom.html", views=views, notice=request.query_params.get("notice")
+        request,
+        web,
+        "records/homeroom.html",
+        views=views,
+        empty=empty,
+        notice=request.query_params.get("notice"),
     )
 
 
