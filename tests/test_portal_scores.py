@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import io
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -65,8 +66,18 @@ def token(system: SystemClient) -> str:
 
 @pytest.fixture(scope="module")
 def sheet_id(system: SystemClient, token: str) -> str:
-    """Semester II of 10A1 mathematics: the end-to-end signing tests use semester I."""
+    """Semester II of 10A1 mathematics: the end-to-end signing tests use semester I.
+
+    Earlier tests enrol students in 10A1 through identity; grades learns of them by events. The
+    tests here name cells by row, so they start once grades' sheet has the whole class."""
     sheet = next(s for s in system.sheets(token) if s["class_name"] == "10A1" and s["term"] == "HK2")
+    with system.client("identity", system.token("quantri")) as identity:
+        klass = next(c for c in identity.get("/classes").json() if c["name"] == "10A1")
+        expected = len(identity.get(f"/classes/{klass['id']}/students").json())
+    deadline = time.monotonic() + 60
+    while len(api_scores(system, token, str(sheet["id"]))["rows"]) != expected:
+        assert time.monotonic() < deadline, "grades never caught up with identity's 10A1"
+        time.sleep(0.5)
     return str(sheet["id"])
 
 
