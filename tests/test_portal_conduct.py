@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -60,8 +61,17 @@ def homeroom(system: SystemClient) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="module")
 def token(system: SystemClient) -> str:
-    system.sheets(system.token("gv.van"))  # grades has the roster once the sheets exist
-    return system.token("gv.van")
+    """gv.van's token, once grades' roster has the whole class: earlier tests enrol students in it
+    through identity (events), and these tests name rows by position."""
+    token = system.token("gv.van")
+    with system.client("identity", system.token("quantri")) as identity:
+        klass = next(c for c in identity.get("/classes").json() if c["name"] == CLASS)
+        expected = len(identity.get(f"/classes/{klass['id']}/students").json())
+    deadline = time.monotonic() + 60
+    while len(conduct(system, token)) != expected:
+        assert time.monotonic() < deadline, f"grades never caught up with identity's {CLASS}"
+        time.sleep(0.5)
+    return token
 
 
 def test_the_homeroom_teacher_finds_the_class_and_saves_conduct_and_absences(
