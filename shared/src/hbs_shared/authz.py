@@ -124,16 +124,22 @@ class AuthzClient:
             )
         return body
 
-    async def check(self, token: str, action: str, object_id: uuid.UUID | None = None) -> AuthzDecision:
+    async def check(
+        self, token: str, action: str, object_id: uuid.UUID | None = None, subject_code: str | None = None
+    ) -> AuthzDecision:
         body = {"action": action, "object_id": str(object_id) if object_id else None}
+        if subject_code is not None:
+            body["subject_code"] = subject_code  # class_subject.* actions name the subject too
         answer = await self._send("POST", "/authz/check", token, json=body)
         try:
             return AuthzDecision.model_validate(answer)
         except ValidationError:
             raise Problem(503, UNAVAILABLE_TITLE, "identity's answer did not validate") from None
 
-    async def allowed(self, token: str, action: str, object_id: uuid.UUID | None = None) -> bool:
-        return (await self.check(token, action, object_id)).allowed
+    async def allowed(
+        self, token: str, action: str, object_id: uuid.UUID | None = None, subject_code: str | None = None
+    ) -> bool:
+        return (await self.check(token, action, object_id, subject_code)).allowed
 
     async def scope(self, token: str) -> AuthzScope:
         answer = await self._send("GET", "/authz/scope", token)

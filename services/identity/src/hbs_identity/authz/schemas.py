@@ -1,4 +1,4 @@
-"""HTTP shapes of the authorisation API (also used by hbs_identity.client)."""
+"""HTTP shapes of the authorisation API (hbs_shared.authz mirrors the answers for callers)."""
 
 from __future__ import annotations
 
