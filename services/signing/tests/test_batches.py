@@ -117,13 +117,16 @@ async def test_a_batch_survives_a_killed_worker_and_a_crash_and_signs_each_recor
     # 1. A worker process is killed after the first chunk is stored.
     store = first._store
     stored_chunks = 0
+    # Processes other tests left behind are not this batch's workers: kill only a new one.
+    earlier = {child.pid for child in multiprocessing.active_children()}
 
     async def store_then_kill_a_worker(*args: Any) -> None:
         nonlocal stored_chunks
         await store(*args)
         stored_chunks += 1
         if stored_chunks == 1:
-            os.kill(multiprocessing.active_children()[0].pid or 0, signal.SIGKILL)
+            worker = next(c for c in multiprocessing.active_children() if c.pid not in earlier)
+            os.kill(worker.pid or 0, signal.SIGKILL)
 
     monkeypatch.setattr(first, "_store", store_then_kill_a_worker)
     with pytest.raises(BrokenProcessPool):
