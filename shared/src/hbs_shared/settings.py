@@ -48,6 +48,9 @@ class ServiceSettings(BaseSettings):
     auto_migrate: bool = True
     """Run this service's Alembic migrations at start-up."""
     outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    trusted_proxies: list[str] = Field(default_factory=list, max_length=64)
+    """Addresses or networks (JSON list: ["10.0.0.5", "10.1.0.0/16"]) whose X-Forwarded-For is
+    believed; nobody else's. The portal is one of them for the services it calls."""
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> ServiceSettings:

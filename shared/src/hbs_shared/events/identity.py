@@ -261,3 +261,28 @@ class AccountDisabled(EventPayload):
 
     def partition_key(self) -> str:
         return str(self.user_id)
+
+
+class AccountFactorReset(EventPayload):
+    """A sign-in or signing factor of an account was reset, approved by a second board member.
+
+    Signing consumes it: after any reset the owner must set a new signing PIN in their own
+    session before they can sign again, so no single person other than the signer can cause a
+    signature in the signer's name (the two-person rule, docs/architecture.md)."""
+
+    event_type: ClassVar[str] = "identity.account.factor_reset"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = IDENTITY_ACCOUNTS_TOPIC
+
+    user_id: uuid.UUID
+    """The account whose factor was reset (the owner)."""
+    factor: Literal["password", "totp", "signing_pin"]
+    reset_id: uuid.UUID
+    """Identity's reset request, for the audit trail."""
+    requested_by: uuid.UUID
+    approved_by: uuid.UUID
+    """Never the requester and never the owner."""
+    approved_at: AwareDatetime
+
+    def partition_key(self) -> str:
+        return str(self.user_id)
