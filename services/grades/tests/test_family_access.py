@@ -28,7 +28,7 @@ from hbs_identity.demo import DEMO_YEAR, demo_id
 from hbs_identity.settings import IdentitySettings
 from hbs_shared.authz import AuthzClient
 from hbs_shared.demo import DEMO_PARENT, DEMO_PARENT_PHONE, DEMO_PASSWORD, DEMO_STUDENT_LOGIN
-from hbs_shared.events.contracts import SigningCompleted
+from hbs_shared.events.contracts import SigningCompletedV2
 from hbs_shared.events.envelope import make_envelope
 from hbs_shared.problems import Problem
 from hbs_shared.service import ServiceRuntime
@@ -237,9 +237,10 @@ async def test_families_see_only_signed_sheets_never_a_draft_score(family: Famil
         assert stored is not None
         assert stored.signing_request_id is not None
         request_id = stored.signing_request_id
-    completed = SigningCompleted(
+    completed = SigningCompletedV2(
         request_id=request_id,
         subject_id=uuid.UUID(sheet["id"]),
+        subject_kind="sheet",
         document_id=uuid.uuid4(),
         sha256="a" * 64,
         signer_user_id=uuid.uuid4(),

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from hbs_grades.models import ScoreSheet, YearRecord
-from hbs_shared.events.contracts import SigningCompleted, SigningFailed
+from hbs_shared.events.contracts import SigningCompleted, SigningCompletedV2, SigningFailedV2
+from hbs_shared.messaging.consumer import Outcome
 from hbs_shared.messaging.tables import outbox
 
 from .conftest import GradesHarness
@@ -60,6 +61,10 @@ class ClassUnderTest:
         return [s for s in found if s["class_name"] == self.class_name]
 
     async def fill_and_sign(self, sheet: dict[str, Any], value: str) -> dict[str, Any]:
+        await self.fill_and_request(sheet, value)
+        return await self.complete_sheet(sheet["id"])
+
+    async def fill_and_request(self, sheet: dict[str, Any], value: str) -> None:
         n = sheet["regular_count"]
         mark = "Đ" if sheet["assessment"] == "comment" else value
         rows = [
@@ -84,14 +89,16 @@ class ClassUnderTest:
             json={"expected_version": submitted.json()["version"], "activation_id": str(uuid.uuid4())},
         )
         assert signing.status_code == 202, signing.text
-        return await self.complete_sheet(sheet["id"])
 
-    async def complete_sheet(self, sheet_id: str) -> dict[str, Any]:
+    async def sheet_request(self, sheet_id: str) -> uuid.UUID:
         async with self.h.app.state.runtime.db.transaction() as session:
             sheet = await session.get(ScoreSheet, uuid.UUID(sheet_id))
             assert sheet is not None
             assert sheet.signing_request_id is not None
-            request_id = sheet.signing_request_id
+            return sheet.signing_request_id
+
+    async def complete_sheet(self, sheet_id: str) -> dict[str, Any]:
+        request_id = await self.sheet_request(sheet_id)
         await self.h.feed(completed(request_id, uuid.UUID(sheet_id), self.teacher, "subject_teacher"))
         return dict((await self.h.client.get(f"/sheets/{sheet_id}", headers=self.as_teacher())).json())
 
@@ -141,10 +148,13 @@ class ClassUnderTest:
         return documents
 
 
-def completed(request_id: uuid.UUID, subject_id: uuid.UUID, signer: uuid.UUID, role: str) -> SigningCompleted:
-    return SigningCompleted(
+def completed(
+    request_id: uuid.UUID, subject_id: uuid.UUID, signer: uuid.UUID, role: str
+) -> SigningCompletedV2:
+    return SigningCompletedV2(
         request_id=request_id,
         subject_id=subject_id,
+        subject_kind="sheet" if role == "subject_teacher" else "record",
         document_id=uuid.uuid4(),
         sha256=SHA,
         signer_user_id=signer,
@@ -209,6 +219,41 @@ async def test_step2_stays_closed_until_every_sheet_of_both_semesters_is_signed_
     assert (await klass.records())["missing"] == []
     # Only the class's homeroom teacher signs step 2; a subject teacher of the class may not.
     assert (await klass.sign("homeroom", klass.as_teacher())).status_code == 403
+
+
+async def test_signing_replies_are_routed_by_the_kind_they_name_and_a_v1_reply_still_arrives(
+    klass: ClassUnderTest,
+) -> None:
+    """signing.completed/failed v2 name the subject's kind and grades routes by it, not by looking
+    the id up; a v1 reply (from a signing deployed before v2) still reaches its sheet."""
+    sheet = (await klass.sheets())[0]
+    await klass.fill_and_request(sheet, "8")
+    request_id = await klass.sheet_request(sheet["id"])
+    sheet_id = uuid.UUID(sheet["id"])
+
+    async def state() -> str:
+        return str(
+            (await klass.h.client.get(f"/sheets/{sheet_id}", headers=klass.as_teacher())).json()["state"]
+        )
+
+    # Named a record's: handled by the records, which know no such record; the sheet is untouched.
+    as_record = SigningFailedV2(
+        request_id=request_id,
+        subject_id=sheet_id,
+        subject_kind="record",
+        signer_user_id=klass.teacher,
+        reason="certificate revoked",
+        failed_at=datetime.now(UTC),
+    )
+    assert await klass.h.feed(as_record) is Outcome.applied
+    assert await state() == "signing"
+    v1 = SigningCompleted(
+        **completed(request_id, sheet_id, klass.teacher, "subject_teacher").model_dump(
+            exclude={"subject_kind"}
+        )
+    )
+    assert await klass.h.feed(v1) is Outcome.applied
+    assert await state() == "signed"
 
 
 async def test_steps_2_to_4_sign_in_order_each_on_the_previous_document(klass: ClassUnderTest) -> None:
@@ -315,9 +360,10 @@ async def test_vice_principal_returns_a_record_with_a_reason_and_a_stale_reply_i
     started = await klass.sign("homeroom", me)
     assert started.json()["total"] == 1
     await klass.h.feed(
-        SigningFailed(
+        SigningFailedV2(
             request_id=uuid.uuid4(),
             subject_id=uuid.UUID(record["id"]),
+            subject_kind="record",
             signer_user_id=klass.homeroom,
             reason="old request",
             failed_at=datetime.now(UTC),
@@ -331,9 +377,10 @@ async def test_vice_principal_returns_a_record_with_a_reason_and_a_stale_reply_i
         assert now.request_id is not None
         request_id = now.request_id
     await klass.h.feed(
-        SigningFailed(
+        SigningFailedV2(
             request_id=request_id,
             subject_id=uuid.UUID(record["id"]),
+            subject_kind="record",
             signer_user_id=klass.homeroom,
             reason="certificate revoked",
             failed_at=datetime.now(UTC),

@@ -179,10 +179,13 @@ async def test_a_batch_survives_a_killed_worker_and_a_crash_and_signs_each_recor
     assert states == {"completed": 10, "failed": 1}
     assert outcomes == {"completed": 10, "failed": 1}
     assert len(documents) == 10
-    completed = Counter(e["request_id"] for e in await outbox_events(signing_db, "signing.completed"))
+    completed_events = await outbox_events(signing_db, "signing.completed")
+    completed = Counter(e["request_id"] for e in completed_events)
     assert completed == {str(r.request_id): 1 for r in requests}, "each request is announced exactly once"
     failed = await outbox_events(signing_db, "signing.failed")
     assert [e["request_id"] for e in failed] == [str(intruder.request_id)]
+    # Replies name the subject's kind (grades routes them by it).
+    assert {e["subject_kind"] for e in [*completed_events, *failed]} == {"record"}
     progress_events = await outbox_events(signing_db, "signing.batch.progress")
     assert progress_events[-1] == {
         "batch_id": str(batch_id),

@@ -145,7 +145,10 @@ async def test_v1_sheet_is_signed_b_lt_and_validates_everywhere(
     assert verified["document"]["status"] == "current"
     async with signing_db.transaction() as session:
         rows = (await session.execute(select(outbox.c.event_type))).scalars().all()
+        bodies = (await session.execute(select(outbox.c.body))).scalars().all()
     assert rows == ["signing.completed"]
+    # The reply says it is a sheet's, so grades routes it without looking the id up.
+    assert [(b["version"], b["payload"]["subject_kind"]) for b in bodies] == [(2, "sheet")]
 
 
 async def test_v2_sheet_needs_the_signers_activation(

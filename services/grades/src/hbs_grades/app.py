@@ -16,7 +16,13 @@ from hbs_grades.settings import GradesSettings
 from hbs_grades.sheets import endpoints as sheet_endpoints
 from hbs_grades.wiring import Grades
 from hbs_shared.authz import AuthzClient
-from hbs_shared.events.contracts import SIGNING_DOCUMENTS_TOPIC, SigningCompleted, SigningFailed
+from hbs_shared.events.contracts import (
+    SIGNING_DOCUMENTS_TOPIC,
+    SigningCompleted,
+    SigningCompletedV2,
+    SigningFailed,
+    SigningFailedV2,
+)
 from hbs_shared.events.envelope import EventEnvelope, EventRegistry
 from hbs_shared.events.identity import (
     IDENTITY_ASSIGNMENTS_TOPIC,
@@ -46,21 +52,6 @@ def add_consumers(runtime: ServiceRuntime, grades: Grades) -> None:
         if demo:
             await sheets.fill_demo(session, school_id, school_year, class_name)
 
-    # signing.documents carries replies for sheets and year records: the subject id tells which.
-    async def completed(session: AsyncSession, _env: EventEnvelope, event: Any) -> None:
-        if await sheets.sheets.get(session, event.subject_id) is None:
-            await grades.records.on_signing_completed(session, event)
-            return
-        await sheets.on_signing_completed(session, event)
-        await session.flush()
-        await grades.corrections.on_sheet_signed(session, event)
-
-    async def failed(session: AsyncSession, _env: EventEnvelope, event: Any) -> None:
-        if await sheets.sheets.get(session, event.subject_id) is None:
-            await grades.records.on_signing_failed(session, event)
-            return
-        await sheets.on_signing_failed(session, event)
-
     async def enrolled(session: AsyncSession, env: EventEnvelope, event: Any) -> None:
         await roster.on_student_enrolled(session, env.school_id, event)
         await demo_fill(session, env.school_id, event.school_year, event.class_name)
@@ -86,8 +77,8 @@ def add_consumers(runtime: ServiceRuntime, grades: Grades) -> None:
             "grades.signing-results",
             SIGNING_DOCUMENTS_TOPIC,
             runtime.db,
-            EventRegistry(SigningCompleted, SigningFailed),
-            {SigningCompleted: completed, SigningFailed: failed},
+            EventRegistry(SigningCompleted, SigningCompletedV2, SigningFailed, SigningFailedV2),
+            {SigningCompleted: grades.replies.completed, SigningFailed: grades.replies.failed},
         )
     )
     runtime.add_consumer(

@@ -13,11 +13,14 @@ from hbs_grades.conduct.service import ConductService
 from hbs_grades.family.service import FamilyService
 from hbs_grades.plan.service import PlanService
 from hbs_grades.records.corrections import CorrectionService
+from hbs_grades.records.handlers import RecordSigningReplies
 from hbs_grades.records.service import YearRecordService
+from hbs_grades.replies import SigningReplies
 from hbs_grades.reports.service import ResultsService
 from hbs_grades.results import RulesConfig
 from hbs_grades.roster.service import RosterService
 from hbs_grades.settings import GradesSettings
+from hbs_grades.sheets.handlers import SheetSigningReplies
 from hbs_grades.sheets.service import ScoreSheetService
 from hbs_shared.demo import demo_person
 from hbs_shared.settings import Environment
@@ -35,6 +38,7 @@ class Grades:
     family: FamilyService
     records: YearRecordService
     corrections: CorrectionService
+    replies: SigningReplies
     _gate: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @contextlib.asynccontextmanager
@@ -73,6 +77,7 @@ class Grades:
             FamilyService(rules),
             records,
             CorrectionService(sheets, records),
+            SigningReplies(SheetSigningReplies(), RecordSigningReplies()),
         )
 
 

@@ -18,6 +18,8 @@ SIGNING_DOCUMENTS_TOPIC = "signing.documents"
 SIGNING_BATCHES_TOPIC = "signing.batches"
 
 SignerRole = Literal["subject_teacher", "homeroom_teacher", "vice_principal", "principal", "seal"]
+SubjectKind = Literal["sheet", "record"]
+"""What a signing reply's subject is: a score sheet (step 1) or a year record (steps 2–4)."""
 
 _SHA256 = r"^[0-9a-f]{64}$"
 
@@ -126,6 +128,26 @@ class SigningFailed(EventPayload):
 
     def partition_key(self) -> str:
         return str(self.subject_id)
+
+
+class SigningCompletedV2(SigningCompleted):
+    """v2 names the subject's kind, so grades routes the reply without looking the id up.
+
+    A new version rather than a defaulted field: no default kind is right for both, and v1
+    stays readable by grades while a signing deployed before it still sends v1.
+    """
+
+    event_version: ClassVar[int] = 2
+
+    subject_kind: SubjectKind
+
+
+class SigningFailedV2(SigningFailed):
+    """v2 names the subject's kind (see `SigningCompletedV2`)."""
+
+    event_version: ClassVar[int] = 2
+
+    subject_kind: SubjectKind
 
 
 class SigningBatchProgress(EventPayload):

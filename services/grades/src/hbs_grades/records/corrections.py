@@ -21,7 +21,6 @@ from hbs_grades.sheets.repository import ScoreSheetRepository
 from hbs_grades.sheets.service import ScoreSheetService, stale
 from hbs_grades.sheets.workflow import SheetAction, next_state, state_label
 from hbs_shared.auth import Principal
-from hbs_shared.events.contracts import SigningCompleted
 from hbs_shared.problems import Problem
 
 
@@ -74,7 +73,7 @@ class CorrectionService:
             opened_at=now,
             superseded_document_id=sheet.document_id,
         )
-        self.repository.add(session, correction)
+        self.sheets.add_correction(session, correction)
         sheet.state = next_state(state, SheetAction.correct)
         sheet.correction_id = correction.id
         sheet.signing_request_id = None
@@ -93,15 +92,4 @@ class CorrectionService:
         self, session: AsyncSession, principal: Principal, sheet_id: uuid.UUID
     ) -> list[SheetCorrection]:
         sheet = await self.sheet_service.get_visible(session, principal, sheet_id)
-        return await self.repository.corrections_of(session, sheet.id)
-
-    async def on_sheet_signed(self, session: AsyncSession, event: SigningCompleted) -> None:
-        """The corrected sheet is signed again: the correction is closed with the new version."""
-        sheet = await self.sheets.get(session, event.subject_id)
-        if sheet is None or sheet.correction_id is None or sheet.document_id != event.document_id:
-            return
-        correction = await self.repository.correction(session, sheet.correction_id)
-        if correction is not None:
-            correction.new_document_id = event.document_id
-            correction.closed_at = datetime.now(UTC)
-        sheet.correction_id = None
+        return await self.sheets.corrections(session, sheet.id)

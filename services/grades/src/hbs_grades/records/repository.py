@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hbs_grades.models import EntryChange, RecordCorrection, ScoreSheet, SheetCorrection, YearRecord
+from hbs_grades.models import EntryChange, RecordCorrection, ScoreSheet, YearRecord
 
 
 class YearRecordRepository:
     async def get(self, session: AsyncSession, record_id: uuid.UUID) -> YearRecord | None:
         return await session.get(YearRecord, record_id)
 
-    def add(self, session: AsyncSession, row: YearRecord | SheetCorrection | RecordCorrection) -> None:
+    def add(self, session: AsyncSession, row: YearRecord | RecordCorrection) -> None:
         session.add(row)
 
     async def for_class(
@@ -74,17 +74,6 @@ class YearRecordRepository:
             .order_by(EntryChange.id)
         )
         return [(row[0], str(row[1])) for row in result.all()]
-
-    async def correction(self, session: AsyncSession, correction_id: uuid.UUID) -> SheetCorrection | None:
-        return await session.get(SheetCorrection, correction_id)
-
-    async def corrections_of(self, session: AsyncSession, sheet_id: uuid.UUID) -> list[SheetCorrection]:
-        result = await session.execute(
-            select(SheetCorrection)
-            .where(SheetCorrection.sheet_id == sheet_id)
-            .order_by(SheetCorrection.opened_at)
-        )
-        return list(result.scalars())
 
     async def record_corrections(self, session: AsyncSession, record_id: uuid.UUID) -> list[RecordCorrection]:
         result = await session.execute(

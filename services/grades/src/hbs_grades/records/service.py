@@ -18,7 +18,6 @@ from hbs_grades.plan.repository import PlanRepository
 from hbs_grades.records.content import RecordContext, assemble, subject_teachers
 from hbs_grades.records.repository import YearRecordRepository
 from hbs_grades.records.workflow import (
-    SIGNING,
     STEP_ACTION,
     STEP_READY,
     STEP_ROLE,
@@ -33,7 +32,7 @@ from hbs_grades.sheets.repository import ScoreSheetRepository
 from hbs_grades.sheets.service import OVERSIGHT_ROLES
 from hbs_grades.sheets.workflow import state_label as sheet_state_label
 from hbs_shared.auth import Principal
-from hbs_shared.events.contracts import RecordSigningRequested, SigningCompleted, SigningFailed
+from hbs_shared.events.contracts import RecordSigningRequested
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.outbox import OutboxRepository
 from hbs_shared.problems import Problem
@@ -534,31 +533,3 @@ class YearRecordService:
         ):
             raise Problem(404, "Không tìm thấy lô ký", "no such batch", field="batch_id")
         return records
-
-    # ------------------------------------------------------------------- signing replies
-
-    async def _signing_record(
-        self, session: AsyncSession, subject_id: uuid.UUID, request_id: uuid.UUID
-    ) -> YearRecord | None:
-        record = await self.records.get(session, subject_id)
-        if record is None or record.request_id != request_id or RecordState(record.state) not in SIGNING:
-            # A reply to a request superseded or unknown here: recorded in the inbox, no effect.
-            log.warning("record signing reply for no current request", request_id=str(request_id))
-            return None
-        return record
-
-    async def on_signing_completed(self, session: AsyncSession, event: SigningCompleted) -> None:
-        record = await self._signing_record(session, event.subject_id, event.request_id)
-        if record is None:
-            return
-        record.state = next_state(RecordState(record.state), RecordAction.signature_completed)
-        record.document_id = event.document_id
-        record.document_sha256 = event.sha256
-        record.edition_signed = True
-
-    async def on_signing_failed(self, session: AsyncSession, event: SigningFailed) -> None:
-        record = await self._signing_record(session, event.subject_id, event.request_id)
-        if record is None:
-            return
-        record.state = next_state(RecordState(record.state), RecordAction.signature_failed)
-        record.last_error = event.reason

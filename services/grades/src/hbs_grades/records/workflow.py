@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from hbs_grades.models import RecordState
+from hbs_grades.workflow import StateMachine
 from hbs_shared.problems import Problem
 
 
@@ -58,29 +59,29 @@ STEP_ROLE = {
 }
 SIGNING = (S.signing_homeroom, S.signing_vice_principal, S.signing_principal)
 
-_STATE_NAMES = {
-    S.draft: "đang lập",
-    S.signing_homeroom: "GVCN đang ký",
-    S.homeroom_signed: "GVCN đã ký",
-    S.signing_vice_principal: "PHT đang ký",
-    S.reviewed: "PHT đã duyệt",
-    S.signing_principal: "Hiệu trưởng đang ký",
-    S.approved: "đã phê duyệt, đóng dấu",
-}
+
+def _refusal(state: RecordState, action: RecordAction, label: str) -> Problem:
+    return Problem(
+        409,
+        f"Học bạ đang ở trạng thái “{label}”, không thực hiện được thao tác này",
+        f"cannot {action.value} a record that is {state.value}",
+        field="state",
+    )
 
 
-def state_label(state: RecordState) -> str:
-    return _STATE_NAMES[state]
-
-
-def next_state(state: RecordState, action: RecordAction) -> RecordState:
-    """The state after `action`, or a 409 naming the state the record is in."""
-    try:
-        return TRANSITIONS[(state, action)]
-    except KeyError:
-        raise Problem(
-            409,
-            f"Học bạ đang ở trạng thái “{state_label(state)}”, không thực hiện được thao tác này",
-            f"cannot {action.value} a record that is {state.value}",
-            field="state",
-        ) from None
+RECORDS = StateMachine(
+    TRANSITIONS,
+    {
+        S.draft: "đang lập",
+        S.signing_homeroom: "GVCN đang ký",
+        S.homeroom_signed: "GVCN đã ký",
+        S.signing_vice_principal: "PHT đang ký",
+        S.reviewed: "PHT đã duyệt",
+        S.signing_principal: "Hiệu trưởng đang ký",
+        S.approved: "đã phê duyệt, đóng dấu",
+    },
+    _refusal,
+)
+state_label = RECORDS.label
+next_state = RECORDS.next
+"""The state after an action, or a 409 naming the state the record is in."""

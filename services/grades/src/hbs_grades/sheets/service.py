@@ -33,8 +33,6 @@ from hbs_shared.curriculum import Assessment, subject
 from hbs_shared.demo import demo_person
 from hbs_shared.events.contracts import (
     SheetSigningRequestedV2,
-    SigningCompleted,
-    SigningFailed,
 )
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.outbox import OutboxRepository
@@ -589,28 +587,3 @@ class ScoreSheetService:
             sheet.school_id,
         )
         return sheet
-
-    async def _signing_sheet(
-        self, session: AsyncSession, subject_id: uuid.UUID, request_id: uuid.UUID
-    ) -> ScoreSheet | None:
-        sheet = await self.sheets.get(session, subject_id)
-        if sheet is None or sheet.signing_request_id != request_id:
-            # A reply to a request superseded or unknown here: recorded in the inbox, no effect.
-            log.warning("signing reply for no current request", request_id=str(request_id))
-            return None
-        return sheet
-
-    async def on_signing_completed(self, session: AsyncSession, event: SigningCompleted) -> None:
-        sheet = await self._signing_sheet(session, event.subject_id, event.request_id)
-        if sheet is None:
-            return
-        sheet.state = next_state(SheetState(sheet.state), SheetAction.signature_completed)
-        sheet.document_id = event.document_id
-        sheet.document_sha256 = event.sha256
-
-    async def on_signing_failed(self, session: AsyncSession, event: SigningFailed) -> None:
-        sheet = await self._signing_sheet(session, event.subject_id, event.request_id)
-        if sheet is None:
-            return
-        sheet.state = next_state(SheetState(sheet.state), SheetAction.signature_failed)
-        sheet.last_error = event.reason

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from hbs_grades.models import SheetState
+from hbs_grades.workflow import StateMachine
 from hbs_shared.problems import Problem
 
 
@@ -25,26 +26,26 @@ TRANSITIONS: dict[tuple[SheetState, SheetAction], SheetState] = {
     (SheetState.signed, SheetAction.correct): SheetState.open,
 }
 
-_STATE_NAMES = {
-    SheetState.open: "đang nhập điểm",
-    SheetState.submitted: "đã nộp",
-    SheetState.signing: "đang ký",
-    SheetState.signed: "đã ký",
-}
+
+def _refusal(state: SheetState, action: SheetAction, label: str) -> Problem:
+    return Problem(
+        409,
+        "Thao tác không hợp lệ ở trạng thái hiện tại",
+        f"cannot {action.value} a sheet that is {state.value} ({label})",
+        field="state",
+    )
 
 
-def state_label(state: SheetState) -> str:
-    return _STATE_NAMES[state]
-
-
-def next_state(state: SheetState, action: SheetAction) -> SheetState:
-    """The state after `action`, or a 409 naming the state the sheet is in."""
-    try:
-        return TRANSITIONS[(state, action)]
-    except KeyError:
-        raise Problem(
-            409,
-            "Thao tác không hợp lệ ở trạng thái hiện tại",
-            f"cannot {action.value} a sheet that is {state.value} ({state_label(state)})",
-            field="state",
-        ) from None
+SHEETS = StateMachine(
+    TRANSITIONS,
+    {
+        SheetState.open: "đang nhập điểm",
+        SheetState.submitted: "đã nộp",
+        SheetState.signing: "đang ký",
+        SheetState.signed: "đã ký",
+    },
+    _refusal,
+)
+state_label = SHEETS.label
+next_state = SHEETS.next
+"""The state after an action, or a 409 naming the state the sheet is in."""

@@ -27,8 +27,9 @@ from hbs_shared.events.contracts import (
     RecordSigningRequested,
     SheetSigningRequested,
     SheetSigningRequestedV2,
-    SigningCompleted,
-    SigningFailed,
+    SigningCompletedV2,
+    SigningFailedV2,
+    SubjectKind,
 )
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.outbox import OutboxRepository
@@ -83,6 +84,9 @@ def seal_user_id(school_id: str) -> uuid.UUID:
 class Refused(Exception):
     """The request is refused; the message is the reason sent in signing.failed."""
 
+
+SUBJECT_KINDS: dict[str, SubjectKind] = {"score_sheet": "sheet", "year_record": "record"}
+"""A job's document kind → the subject kind its reply names (grades routes replies by it)."""
 
 REFUSALS = (NoUsableCertificate, TokenError, CertificateRefused, ActivationError, Refused)
 """Everything that refuses one request (signing.failed) rather than being retried."""
@@ -382,9 +386,10 @@ class SigningRequestService:
         )
         await self.outbox.add(
             session,
-            SigningCompleted(
+            SigningCompletedV2(
                 request_id=job.request_id,
                 subject_id=job.subject_id,
+                subject_kind=SUBJECT_KINDS[job.kind],
                 document_id=document.id,
                 sha256=digest,
                 signer_user_id=job.signer_user_id,
@@ -539,9 +544,10 @@ class SigningRequestService:
         )
         await self.outbox.add(
             session,
-            SigningFailed(
+            SigningFailedV2(
                 request_id=job.request_id,
                 subject_id=job.subject_id,
+                subject_kind=SUBJECT_KINDS[job.kind],
                 signer_user_id=job.signer_user_id,
                 reason=reason[:1000],
                 failed_at=datetime.now(UTC),
