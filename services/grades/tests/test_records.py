@@ -94,8 +94,9 @@ class ClassUnderTest:
         async with self.h.app.state.runtime.db.transaction() as session:
             sheet = await session.get(ScoreSheet, uuid.UUID(sheet_id))
             assert sheet is not None
-            assert sheet.signing_request_id is not None
-            return sheet.signing_request_id
+            request_id: uuid.UUID | None = sheet.signing_request_id
+            assert request_id is not None
+            return request_id
 
     async def complete_sheet(self, sheet_id: str) -> dict[str, Any]:
         request_id = await self.sheet_request(sheet_id)
@@ -158,7 +159,7 @@ def completed(
         document_id=uuid.uuid4(),
         sha256=SHA,
         signer_user_id=signer,
-        signer_role=role,  # type: ignore[arg-type]
+        signer_role=role,
         certificate_sha256=SHA,
         signed_at=datetime.now(UTC),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hbs_grades.models import RecordState
-from hbs_grades.records.workflow import STEP_ACTION, STEP_READY, TRANSITIONS, RecordAction, Step, next_state
+from hbs_grades.records.workflow import RECORDS, STEP_ACTION, STEP_READY, TRANSITIONS, RecordAction, Step
 from hbs_shared.problems import Problem
 
 S = RecordState
@@ -20,25 +20,25 @@ def test_each_step_signs_on_the_one_before_and_a_failure_goes_back_one_step() ->
     state = S.draft
     for step, signing, signed in path:
         assert STEP_READY[step] is state
-        assert next_state(state, STEP_ACTION[step]) is signing
-        assert next_state(signing, RecordAction.signature_failed) is state
-        state = next_state(signing, RecordAction.signature_completed)
+        assert RECORDS.next(state, STEP_ACTION[step]) is signing
+        assert RECORDS.next(signing, RecordAction.signature_failed) is state
+        state = RECORDS.next(signing, RecordAction.signature_completed)
         assert state is signed
 
 
 def test_the_principal_cannot_sign_before_the_vice_principal_nor_anyone_twice() -> None:
     for state in (S.draft, S.homeroom_signed, S.approved):
         with pytest.raises(Problem) as caught:
-            next_state(state, RecordAction.request_principal)
+            RECORDS.next(state, RecordAction.request_principal)
         assert caught.value.status == 409
         assert caught.value.field == "state"
         assert state.value in caught.value.detail
     with pytest.raises(Problem):
-        next_state(S.approved, RecordAction.request_homeroom)
+        RECORDS.next(S.approved, RecordAction.request_homeroom)
 
 
 def test_only_signed_records_are_returned_and_a_correction_reopens_any() -> None:
     returnable = {state for (state, action) in TRANSITIONS if action is RecordAction.give_back}
     assert returnable == {S.homeroom_signed, S.reviewed}
     for state in RecordState:
-        assert next_state(state, RecordAction.reopen) is S.draft
+        assert RECORDS.next(state, RecordAction.reopen) is S.draft

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hbs_grades.models import SheetState
-from hbs_grades.sheets.workflow import TRANSITIONS, SheetAction, next_state
+from hbs_grades.sheets.workflow import SHEETS, TRANSITIONS, SheetAction
 from hbs_shared.problems import Problem
 
 
@@ -21,7 +21,7 @@ from hbs_shared.problems import Problem
     ],
 )
 def test_allowed_moves(state: SheetState, action: SheetAction, expected: SheetState) -> None:
-    assert next_state(state, action) is expected
+    assert SHEETS.next(state, action) is expected
 
 
 def test_every_other_move_is_a_conflict_naming_the_state() -> None:
@@ -34,7 +34,7 @@ def test_every_other_move_is_a_conflict_naming_the_state() -> None:
     assert len(refused) == len(SheetState) * len(SheetAction) - 5
     for state, action in refused:
         with pytest.raises(Problem) as caught:
-            next_state(state, action)
+            SHEETS.next(state, action)
         assert caught.value.status == 409
         assert caught.value.field == "state"
         assert state.value in caught.value.detail
@@ -43,4 +43,4 @@ def test_every_other_move_is_a_conflict_naming_the_state() -> None:
 def test_a_signed_sheet_cannot_be_signed_or_submitted_again() -> None:
     for action in (SheetAction.submit, SheetAction.request_signature):
         with pytest.raises(Problem):
-            next_state(SheetState.signed, action)
+            SHEETS.next(SheetState.signed, action)

@@ -8,17 +8,49 @@ import uuid
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_grades.models import ScoreSheet
 from hbs_grades.roster.repository import RosterRepository
-from hbs_grades.sheets.service import OVERSIGHT_ROLES
 from hbs_shared.auth import Principal
 from hbs_shared.authz import AuthzClient
 from hbs_shared.problems import Problem
 
+OVERSIGHT_ROLES = ("principal", "vice_principal", "system_admin", "office_admin")
+"""Read every sheet, class and record of their school."""
+BOARD_ROLES = ("principal", "vice_principal")
+"""Ban Giám hiệu: reviews, returns, opens corrections."""
 FAMILY_ROLES = ("parent", "student")
+SHEET_NOT_FOUND = Problem(404, "Không tìm thấy sổ điểm", "no such score sheet", field="sheet_id")
 STUDENT_NOT_FOUND = Problem(
     404, "Không tìm thấy học sinh", "no such student, or not one you may see", field="student_id"
 )
 CLASS_NOT_FOUND = Problem(404, "Không tìm thấy lớp", "no such class, or not yours", field="class_name")
+
+
+def require_sheet_reader(principal: Principal, sheet: ScoreSheet | None) -> ScoreSheet:
+    """A teacher reads their own sheets, overseers every sheet of their school. Another school's
+    sheet, or a colleague's, is "not found": its existence is not disclosed."""
+    if sheet is None or sheet.school_id != principal.school_id:
+        raise SHEET_NOT_FOUND
+    if sheet.teacher_id != principal.user_id and not principal.has_role(*OVERSIGHT_ROLES):
+        raise SHEET_NOT_FOUND
+    return sheet
+
+
+def require_sheet_teacher(principal: Principal, sheet: ScoreSheet) -> None:
+    """Only the assigned subject teacher enters, submits or asks to sign (an overseer reads)."""
+    if sheet.teacher_id != principal.user_id:
+        raise Problem(
+            403,
+            "Chỉ giáo viên bộ môn được phân công mới thao tác được sổ điểm này",
+            "only the assigned subject teacher may do this",
+            field="sheet_id",
+        )
+
+
+def require_board(principal: Principal, title: str, field: str) -> None:
+    """Corrections after signing are opened by the board (Đ9)."""
+    if not principal.has_role(*BOARD_ROLES):
+        raise Problem(403, title, "corrections are opened by the board", field=field)
 
 
 async def require_class_reader(

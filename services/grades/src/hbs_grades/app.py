@@ -44,13 +44,13 @@ log = get_logger(__name__)
 
 
 def add_consumers(runtime: ServiceRuntime, grades: Grades) -> None:
-    sheets, roster = grades.sheets, grades.roster
+    roster = grades.roster
     demo = grades.settings.seed_demo and grades.settings.environment is not Environment.production
 
     async def demo_fill(session: AsyncSession, school_id: str, school_year: str, class_name: str) -> None:
         # The demo school only: its sheets come with scores, so they can be signed at once.
         if demo:
-            await sheets.fill_demo(session, school_id, school_year, class_name)
+            await grades.sheet_demo.fill_demo(session, school_id, school_year, class_name)
 
     async def enrolled(session: AsyncSession, env: EventEnvelope, event: Any) -> None:
         await roster.on_student_enrolled(session, env.school_id, event)
@@ -112,7 +112,7 @@ def create_app(settings: GradesSettings) -> FastAPI:
         if settings.environment is Environment.production:
             raise SystemExit("HBS_GRADES_SEED_DEMO: demo data is refused in production")
         async with rt.db.transaction() as session:
-            created = await grades.sheets.seed_demo(session, settings.school_id, settings.school_year)
+            created = await grades.sheet_demo.seed_demo(session, settings.school_id, settings.school_year)
         log.info("demo score sheets seeded", created=created)
 
     authz = AuthzClient(settings.identity_url)
@@ -129,7 +129,6 @@ def create_app(settings: GradesSettings) -> FastAPI:
             report_endpoints.router,
             family_endpoints.router,
             record_endpoints.router,
-            record_endpoints.corrections_router,
         ],
         on_startup=[seed],
         on_shutdown=[close_authz],

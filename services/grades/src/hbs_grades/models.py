@@ -293,39 +293,35 @@ class YearRecord(Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 — SQLAlchemy reads it as-is
 
 
-class RecordCorrection(Base):
+class CorrectionMinutes:
+    """What every correction after signing keeps (Đ9): the board's minutes (biên bản), who opened
+    it, and the signed version it replaces (that stays stored and verifies as superseded)."""
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    school_id: Mapped[str] = mapped_column(String(64), index=True)
+    minutes_number: Mapped[str] = mapped_column(String(60))
+    minutes_date: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    opened_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    opened_by_name: Mapped[str] = mapped_column(String(200))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    superseded_document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+
+
+class RecordCorrection(CorrectionMinutes, Base):
     """Điều chỉnh học bạ đã phê duyệt: conduct, attendance or remarks reopened under the board's
     minutes; the sealed version stays stored and verifies as superseded once signed again."""
 
     __tablename__ = "record_corrections"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    school_id: Mapped[str] = mapped_column(String(64), index=True)
     record_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
-    minutes_number: Mapped[str] = mapped_column(String(60))
-    minutes_date: Mapped[date] = mapped_column(Date)
-    reason: Mapped[str] = mapped_column(Text)
-    opened_by: Mapped[uuid.UUID] = mapped_column(Uuid)
-    opened_by_name: Mapped[str] = mapped_column(String(200))
-    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    superseded_document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
 
 
-class SheetCorrection(Base):
+class SheetCorrection(CorrectionMinutes, Base):
     """Điều chỉnh sau khi ký: a signed sheet reopened under minutes (biên bản) confirmed by the board."""
 
     __tablename__ = "sheet_corrections"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    school_id: Mapped[str] = mapped_column(String(64), index=True)
     sheet_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
-    minutes_number: Mapped[str] = mapped_column(String(60))
-    minutes_date: Mapped[date] = mapped_column(Date)
-    reason: Mapped[str] = mapped_column(Text)
-    opened_by: Mapped[uuid.UUID] = mapped_column(Uuid)
-    opened_by_name: Mapped[str] = mapped_column(String(200))
-    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    superseded_document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
-    """The signed version this correction replaces (it stays stored and verifies as superseded)."""
     new_document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

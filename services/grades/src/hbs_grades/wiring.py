@@ -12,7 +12,7 @@ from fastapi import Request
 from hbs_grades.conduct.service import ConductService
 from hbs_grades.family.service import FamilyService
 from hbs_grades.plan.service import PlanService
-from hbs_grades.records.corrections import CorrectionService
+from hbs_grades.records.corrections import RecordCorrections
 from hbs_grades.records.handlers import RecordSigningReplies
 from hbs_grades.records.service import YearRecordService
 from hbs_grades.replies import SigningReplies
@@ -20,8 +20,13 @@ from hbs_grades.reports.service import ResultsService
 from hbs_grades.results import RulesConfig
 from hbs_grades.roster.service import RosterService
 from hbs_grades.settings import GradesSettings
+from hbs_grades.sheets.corrections import SheetCorrections
+from hbs_grades.sheets.demo import DemoSheets
+from hbs_grades.sheets.entry import SheetEntry
 from hbs_grades.sheets.handlers import SheetSigningReplies
-from hbs_grades.sheets.service import ScoreSheetService
+from hbs_grades.sheets.reading import SheetReader
+from hbs_grades.sheets.setup import SheetSetup
+from hbs_grades.sheets.signing import SheetSigning
 from hbs_shared.demo import demo_person
 from hbs_shared.settings import Environment
 
@@ -31,13 +36,18 @@ class Grades:
     settings: GradesSettings
     rules: RulesConfig
     plan: PlanService
-    sheets: ScoreSheetService
+    sheets: SheetReader
+    sheet_setup: SheetSetup
+    sheet_entry: SheetEntry
+    sheet_signing: SheetSigning
+    sheet_demo: DemoSheets
     roster: RosterService
     conduct: ConductService
     results: ResultsService
     family: FamilyService
     records: YearRecordService
-    corrections: CorrectionService
+    sheet_corrections: SheetCorrections
+    record_corrections: RecordCorrections
     replies: SigningReplies
     _gate: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -55,7 +65,8 @@ class Grades:
     def build(cls, settings: GradesSettings) -> Grades:
         rules = settings.rules()
         plan = PlanService(rules=rules)
-        sheets = ScoreSheetService(plan=plan, school_name=settings.school_name)
+        sheets = SheetReader()
+        setup = SheetSetup(plan=plan)
         results = ResultsService(rules)
         principal_name = settings.principal_name
         if not principal_name and settings.seed_demo and settings.environment is not Environment.production:
@@ -71,12 +82,17 @@ class Grades:
             rules,
             plan,
             sheets,
-            RosterService(sheets),
+            setup,
+            SheetEntry(sheets),
+            SheetSigning(sheets, school_name=settings.school_name),
+            DemoSheets(setup),
+            RosterService(setup),
             ConductService(),
             results,
             FamilyService(rules),
             records,
-            CorrectionService(sheets, records),
+            SheetCorrections(sheets, records),
+            RecordCorrections(records),
             SigningReplies(SheetSigningReplies(), RecordSigningReplies()),
         )
 

@@ -1,12 +1,15 @@
-"""What score sheets and year records share: a table of moves, and the guard on signing replies."""
+"""What score sheets and year records share: a table of moves, the 409s of their states and
+versions, and the common path of signing's replies."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Mapping
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_shared.events.contracts import SigningCompleted, SigningFailed
 from hbs_shared.logging import get_logger
@@ -25,8 +28,10 @@ class StateMachine(Generic[State, Action]):
 
     transitions: Mapping[tuple[State, Action], State]
     labels: Mapping[State, str]
-    refusal: Callable[[State, Action, str], Problem]
-    """The 409 for a move not in the table, given the state, the action and the state's label."""
+    title: str
+    """The 409's title for a move not in the table; `{label}` is the state's Vietnamese name."""
+    detail: str
+    """Its detail: `{action}`, `{state}` and `{label}` are filled in."""
 
     def label(self, state: State) -> str:
         return self.labels[state]
@@ -38,13 +43,62 @@ class StateMachine(Generic[State, Action]):
         try:
             return self.transitions[(state, action)]
         except KeyError:
-            raise self.refusal(state, action, self.label(state)) from None
+            label = self.label(state)
+            detail = self.detail.format(action=action.value, state=state.value, label=label)
+            raise wrong_state(self.title.format(label=label), detail) from None
 
 
-def reply_is_current(current_request: uuid.UUID | None, awaiting: bool, event: SigningReply) -> bool:
+def signing_step(
+    ready: State, request: Action, signing: State, signed: State, *, completed: Action, failed: Action
+) -> dict[tuple[State, Action], State]:
+    """Asking for a signature moves `ready` to `signing`; signing's reply moves it on to `signed`,
+    or back to `ready` when it failed (the reason is kept)."""
+    return {(ready, request): signing, (signing, completed): signed, (signing, failed): ready}
+
+
+def wrong_state(title: str, detail: str) -> Problem:
+    """A 409 on the field `state`: the aggregate is not where this move starts."""
+    return Problem(409, title, detail, field="state")
+
+
+def stale_version(title: str, field: str, expected: int, current: int) -> Problem:
+    """Someone changed it since the caller read it: a 409 naming the field and the current version."""
+    return Problem(
+        409,
+        title,
+        f"expected version {expected}, current version {current}",
+        field=field,
+        extra={"current_version": current},
+    )
+
+
+Aggregate = TypeVar("Aggregate")
+
+
+class SigningReplyHandler(ABC, Generic[Aggregate]):
     """A reply counts only for the aggregate's current request while it awaits one; any other
     (superseded, unknown) is recorded by the inbox and has no effect."""
-    if current_request == event.request_id and awaiting:
-        return True
-    log.warning("signing reply for no current request", request_id=str(event.request_id))
-    return False
+
+    @abstractmethod
+    async def awaiting(self, session: AsyncSession, event: SigningReply) -> Aggregate | None:
+        """The reply's subject, if its current request is this one and it is being signed."""
+
+    @abstractmethod
+    async def signed(self, session: AsyncSession, aggregate: Aggregate, event: SigningCompleted) -> None: ...
+
+    @abstractmethod
+    def failed(self, aggregate: Aggregate, event: SigningFailed) -> None: ...
+
+    async def on_completed(self, session: AsyncSession, event: SigningCompleted) -> None:
+        if (aggregate := await self._current(session, event)) is not None:
+            await self.signed(session, aggregate, event)
+
+    async def on_failed(self, session: AsyncSession, event: SigningFailed) -> None:
+        if (aggregate := await self._current(session, event)) is not None:
+            self.failed(aggregate, event)
+
+    async def _current(self, session: AsyncSession, event: SigningReply) -> Aggregate | None:
+        aggregate = await self.awaiting(session, event)
+        if aggregate is None:
+            log.warning("signing reply for no current request", request_id=str(event.request_id))
+        return aggregate

@@ -10,12 +10,11 @@ from typing import Any, Literal
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
-from hbs_grades.access import require_class_reader, require_homeroom
+from hbs_grades.access import OVERSIGHT_ROLES, require_class_reader, require_homeroom
 from hbs_grades.conduct.service import ClassConduct, ExtraChange, TermChange
 from hbs_grades.models import Term
 from hbs_grades.plan.service import unknown_subject
 from hbs_grades.sheets.schemas import SheetOut
-from hbs_grades.sheets.service import OVERSIGHT_ROLES
 from hbs_grades.wiring import grades_of
 from hbs_shared.auth import CurrentPrincipal, Principal
 from hbs_shared.curriculum import SUBJECTS_BY_CODE
@@ -238,10 +237,10 @@ async def put_periods(
             for s in await grades.sheets.sheets.for_class(session, principal.school_id, year, class_name)
             if s.subject_code == subject_code
         ]
-        await grades.sheets.require_no_regular_beyond(session, sheets, body.periods_per_year)
+        await grades.sheet_setup.require_no_regular_beyond(session, sheets, body.periods_per_year)
         await grades.plan.set_periods(
             session, principal.school_id, year, class_name, subject_code, body.periods_per_year, sheets
         )
         for sheet in sheets:
-            await grades.sheets.recompute(session, sheet)
+            await grades.sheet_setup.recompute(session, sheet)
         return [SheetOut.of(s) for s in sheets]

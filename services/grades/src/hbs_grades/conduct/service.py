@@ -17,7 +17,7 @@ from hbs_grades.records.repository import YearRecordRepository
 from hbs_grades.results import Level
 from hbs_grades.roster.repository import RosterRepository
 from hbs_grades.sheets.cells import CellError, normalise_cell
-from hbs_grades.sheets.service import CellProblem, cells_problem
+from hbs_grades.sheets.entry import CellProblem, cells_problem
 from hbs_shared.auth import Principal
 from hbs_shared.curriculum import Assessment
 

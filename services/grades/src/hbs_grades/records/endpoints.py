@@ -16,8 +16,6 @@ from hbs_grades.records.schemas import (
     BatchOut,
     ClassCountsOut,
     ClassRecordsOut,
-    CorrectionIn,
-    CorrectionOut,
     RecordCorrectionIn,
     RecordCorrectionOut,
     RecordDetailOut,
@@ -28,13 +26,11 @@ from hbs_grades.records.schemas import (
     SignIn,
 )
 from hbs_grades.records.workflow import SIGNING
-from hbs_grades.sheets.schemas import SheetOut
 from hbs_grades.wiring import grades_of
 from hbs_shared.auth import CurrentPrincipal
 from hbs_shared.service import runtime_of
 
 router = APIRouter(prefix="/records", tags=["year records"])
-corrections_router = APIRouter(prefix="/sheets", tags=["corrections"])
 ClassName = Path(min_length=1, max_length=40)
 
 
@@ -189,14 +185,8 @@ async def correct_record(
     """Reopen an approved record under the board's minutes (Đ9): conduct, attendance, remarks."""
     grades, db = grades_of(request), runtime_of(request).db
     async with grades.writing(db.is_sqlite), db.transaction() as session:
-        record, _ = await grades.records.correct(
-            session,
-            principal,
-            record_id,
-            expected=body.expected_version,
-            minutes_number=body.minutes_number,
-            minutes_date=body.minutes_date,
-            reason=body.reason,
+        record, _ = await grades.record_corrections.open(
+            session, principal, record_id, expected=body.expected_version, minutes=body.minutes()
         )
         _, student = await grades.records.get_visible(session, principal, record.id)
         return RecordOut.of(record, student)
@@ -208,33 +198,5 @@ async def record_corrections(
 ) -> list[RecordCorrectionOut]:
     grades = grades_of(request)
     async with runtime_of(request).db.transaction() as session:
-        found = await grades.records.corrections_of(session, principal, record_id)
+        found = await grades.record_corrections.of(session, principal, record_id)
         return [RecordCorrectionOut.of(c) for c in found]
-
-
-@corrections_router.post("/{sheet_id}/corrections", response_model=SheetOut, status_code=201)
-async def open_correction(
-    sheet_id: uuid.UUID, body: CorrectionIn, principal: CurrentPrincipal, request: Request
-) -> SheetOut:
-    """Reopen a signed sheet for its teacher under the board's minutes (Đ9)."""
-    grades, db = grades_of(request), runtime_of(request).db
-    async with grades.writing(db.is_sqlite), db.transaction() as session:
-        sheet, _ = await grades.corrections.open(
-            session,
-            principal,
-            sheet_id,
-            expected=body.expected_version,
-            minutes_number=body.minutes_number,
-            minutes_date=body.minutes_date,
-            reason=body.reason,
-        )
-        return SheetOut.of(sheet)
-
-
-@corrections_router.get("/{sheet_id}/corrections", response_model=list[CorrectionOut])
-async def list_corrections(
-    sheet_id: uuid.UUID, principal: CurrentPrincipal, request: Request
-) -> list[CorrectionOut]:
-    grades = grades_of(request)
-    async with runtime_of(request).db.transaction() as session:
-        return [CorrectionOut.of(c) for c in await grades.corrections.of_sheet(session, principal, sheet_id)]

@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hbs_grades.models import EntryChange, RecordCorrection, ScoreSheet, YearRecord
+from hbs_grades.models import EntryChange, ScoreSheet, YearRecord
 
 
 class YearRecordRepository:
     async def get(self, session: AsyncSession, record_id: uuid.UUID) -> YearRecord | None:
         return await session.get(YearRecord, record_id)
 
-    def add(self, session: AsyncSession, row: YearRecord | RecordCorrection) -> None:
+    def add(self, session: AsyncSession, row: YearRecord) -> None:
         session.add(row)
 
     async def for_class(
@@ -74,11 +74,3 @@ class YearRecordRepository:
             .order_by(EntryChange.id)
         )
         return [(row[0], str(row[1])) for row in result.all()]
-
-    async def record_corrections(self, session: AsyncSession, record_id: uuid.UUID) -> list[RecordCorrection]:
-        result = await session.execute(
-            select(RecordCorrection)
-            .where(RecordCorrection.record_id == record_id)
-            .order_by(RecordCorrection.opened_at)
-        )
-        return list(result.scalars())

@@ -8,9 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hbs_grades.corrections import Minutes
 from hbs_grades.models import RecordCorrection, RecordState, SheetCorrection, Student, YearRecord
 from hbs_grades.records.service import ClassRecords
-from hbs_grades.records.workflow import Step, state_label
+from hbs_grades.records.workflow import RECORDS, Step
 
 
 class _In(BaseModel):
@@ -51,7 +52,7 @@ class RecordOut(BaseModel):
             student_id=record.student_id,
             full_name=student.full_name,
             state=state,
-            state_label=state_label(state),
+            state_label=RECORDS.label(state),
             version=record.version,
             edition=record.edition,
             remarks=record.remarks,
@@ -160,58 +161,41 @@ class CorrectionIn(_In):
             raise ValueError("ngày biên bản không được ở tương lai")
         return value
 
+    def minutes(self) -> Minutes:
+        return Minutes(self.minutes_number, self.minutes_date, self.reason)
 
-class CorrectionOut(BaseModel):
+
+class MinutesOut(BaseModel):
+    """A correction after signing as the board opened it (sheets and records alike)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
-    sheet_id: uuid.UUID
     minutes_number: str
     minutes_date: date
     reason: str
     opened_by_name: str
     opened_at: datetime
     superseded_document_id: uuid.UUID | None
+
+
+class CorrectionOut(MinutesOut):
+    sheet_id: uuid.UUID
     new_document_id: uuid.UUID | None
     closed_at: datetime | None
 
     @classmethod
     def of(cls, c: SheetCorrection) -> CorrectionOut:
-        return cls(
-            id=c.id,
-            sheet_id=c.sheet_id,
-            minutes_number=c.minutes_number,
-            minutes_date=c.minutes_date,
-            reason=c.reason,
-            opened_by_name=c.opened_by_name,
-            opened_at=c.opened_at,
-            superseded_document_id=c.superseded_document_id,
-            new_document_id=c.new_document_id,
-            closed_at=c.closed_at,
-        )
+        return cls.model_validate(c)
 
 
 class RecordCorrectionIn(CorrectionIn):
     """The same minutes as a sheet's correction; `expected_version` is the record's version."""
 
 
-class RecordCorrectionOut(BaseModel):
-    id: uuid.UUID
+class RecordCorrectionOut(MinutesOut):
     record_id: uuid.UUID
-    minutes_number: str
-    minutes_date: date
-    reason: str
-    opened_by_name: str
-    opened_at: datetime
-    superseded_document_id: uuid.UUID | None
 
     @classmethod
     def of(cls, c: RecordCorrection) -> RecordCorrectionOut:
-        return cls(
-            id=c.id,
-            record_id=c.record_id,
-            minutes_number=c.minutes_number,
-            minutes_date=c.minutes_date,
-            reason=c.reason,
-            opened_by_name=c.opened_by_name,
-            opened_at=c.opened_at,
-            superseded_document_id=c.superseded_document_id,
-        )
+        return cls.model_validate(c)

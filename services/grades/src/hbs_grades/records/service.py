@@ -6,31 +6,31 @@ import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from hbs_grades.access import require_class_reader, require_homeroom
+from hbs_grades.access import BOARD_ROLES, OVERSIGHT_ROLES, require_class_reader, require_homeroom
 from hbs_grades.conduct.repository import ConductRepository
-from hbs_grades.models import RecordCorrection, RecordState, SheetState, Student, Term, YearRecord
+from hbs_grades.models import RecordState, SheetState, Student, Term, YearRecord
 from hbs_grades.plan.repository import PlanRepository
 from hbs_grades.records.content import RecordContext, assemble, subject_teachers
 from hbs_grades.records.repository import YearRecordRepository
 from hbs_grades.records.workflow import (
+    RECORDS,
     STEP_ACTION,
     STEP_READY,
     STEP_ROLE,
     RecordAction,
     Step,
-    next_state,
-    state_label,
+    new_edition,
 )
 from hbs_grades.reports.service import ResultsService
 from hbs_grades.roster.repository import RosterRepository
 from hbs_grades.sheets.repository import ScoreSheetRepository
-from hbs_grades.sheets.service import OVERSIGHT_ROLES
-from hbs_grades.sheets.workflow import state_label as sheet_state_label
+from hbs_grades.sheets.workflow import SHEETS
+from hbs_grades.workflow import stale_version
 from hbs_shared.auth import Principal
 from hbs_shared.events.contracts import RecordSigningRequested
 from hbs_shared.logging import get_logger
@@ -41,19 +41,11 @@ from hbs_shared.records import YearRecordContent
 log = get_logger(__name__)
 
 NOT_FOUND = Problem(404, "Không tìm thấy học bạ", "no such year record", field="record_id")
-BOARD_ROLES = ("principal", "vice_principal")
-"""Ban Giám hiệu: reviews, returns, opens corrections."""
 TERM_NAMES = {Term.hk1.value: "Học kỳ I", Term.hk2.value: "Học kỳ II"}
 
 
 def stale(field_name: str, expected: int, current: int) -> Problem:
-    return Problem(
-        409,
-        "Học bạ vừa được thay đổi ở nơi khác, hãy tải lại",
-        f"expected version {expected}, current version {current}",
-        field=field_name,
-        extra={"current_version": current},
-    )
+    return stale_version("Học bạ vừa được thay đổi ở nơi khác, hãy tải lại", field_name, expected, current)
 
 
 @dataclass
@@ -253,7 +245,7 @@ class YearRecordService:
                 if sheet is None:
                     missing.append(f"Môn {name} – {TERM_NAMES[term]}: chưa có sổ điểm")
                 elif SheetState(sheet.state) is not SheetState.signed:
-                    label = sheet_state_label(SheetState(sheet.state))
+                    label = SHEETS.label(SheetState(sheet.state))
                     missing.append(f"Môn {name} – {TERM_NAMES[term]}: sổ điểm {label}, chưa ký")
         if not codes and not sheets:
             missing.append("Lớp chưa có môn học nào trong kế hoạch")
@@ -280,7 +272,7 @@ class YearRecordService:
         if record.version != expected:
             raise stale("expected_version", expected, record.version)
         if RecordState(record.state) is not RecordState.draft:
-            label = state_label(RecordState(record.state))
+            label = RECORDS.label(RecordState(record.state))
             raise Problem(
                 409,
                 f"Học bạ đang ở trạng thái “{label}”, không sửa nhận xét được",
@@ -344,7 +336,7 @@ class YearRecordService:
             if step is Step.principal:
                 # Đ3: the principal approves only after every earlier signature exists.
                 waiting = Counter(
-                    state_label(RecordState(r.state))
+                    RECORDS.label(RecordState(r.state))
                     for r in records
                     if RecordState(r.state) not in (RecordState.reviewed, RecordState.approved)
                 )
@@ -376,7 +368,7 @@ class YearRecordService:
             for record in ready:
                 if record.id not in contents:
                     continue
-                record.state = next_state(RecordState(record.state), STEP_ACTION[step])
+                record.state = RECORDS.next(RecordState(record.state), STEP_ACTION[step])
                 record.request_id = uuid.uuid4()
                 record.batch_id = batch_id
                 record.batch_by = principal.user_id
@@ -438,76 +430,10 @@ class YearRecordService:
                     409, "Lớp không có học bạ nào đã ký để trả lại", "nothing to return", field="class_name"
                 )
         for record in records:
-            record.state = next_state(RecordState(record.state), RecordAction.give_back)
-            self._new_edition(record, reason)
+            record.state = RECORDS.next(RecordState(record.state), RecordAction.give_back)
+            new_edition(record, reason)
         await session.flush()
         return records
-
-    async def correct(
-        self,
-        session: AsyncSession,
-        principal: Principal,
-        record_id: uuid.UUID,
-        *,
-        expected: int,
-        minutes_number: str,
-        minutes_date: date,
-        reason: str,
-    ) -> tuple[YearRecord, RecordCorrection]:
-        """Điều chỉnh học bạ đã phê duyệt (Đ9): under the board's minutes the record becomes a draft
-        again, so its conduct, attendance and remarks can change; it is then signed from step 2."""
-        if not principal.has_role(*BOARD_ROLES):
-            raise Problem(
-                403,
-                "Chỉ Hiệu trưởng hoặc Phó Hiệu trưởng mở điều chỉnh học bạ đã phê duyệt",
-                "corrections are opened by the board",
-                field="record_id",
-            )
-        record, _ = await self.get_visible(session, principal, record_id)
-        if record.version != expected:
-            raise stale("expected_version", expected, record.version)
-        state = RecordState(record.state)
-        if state is not RecordState.approved:
-            raise Problem(
-                409,
-                f"Học bạ đang ở trạng thái “{state_label(state)}”: chỉ điều chỉnh học bạ đã phê duyệt "
-                "(học bạ chưa phê duyệt thì trả lại GVCN)",
-                f"only an approved record is corrected (this one is {state.value})",
-                field="state",
-            )
-        correction = RecordCorrection(
-            id=uuid.uuid4(),
-            school_id=record.school_id,
-            record_id=record.id,
-            minutes_number=minutes_number,
-            minutes_date=minutes_date,
-            reason=reason,
-            opened_by=principal.user_id,
-            opened_by_name=principal.name,
-            opened_at=datetime.now(UTC),
-            superseded_document_id=record.document_id,
-        )
-        self.records.add(session, correction)
-        record.state = next_state(state, RecordAction.reopen)
-        self._new_edition(
-            record, f"Điều chỉnh theo biên bản số {minutes_number} ngày {minutes_date:%d/%m/%Y}: {reason}"
-        )
-        await session.flush()
-        return record, correction
-
-    async def corrections_of(
-        self, session: AsyncSession, principal: Principal, record_id: uuid.UUID
-    ) -> list[RecordCorrection]:
-        record, _ = await self.get_visible(session, principal, record_id)
-        return await self.records.record_corrections(session, record.id)
-
-    @staticmethod
-    def _new_edition(record: YearRecord, reason: str) -> None:
-        if record.edition_signed:
-            record.edition += 1
-        record.edition_signed = False
-        record.request_id = None  # a reply still in flight no longer counts
-        record.returned_reason = reason
 
     async def reopen_class(
         self, session: AsyncSession, school_id: str, school_year: str, class_name: str, reason: str
@@ -518,8 +444,8 @@ class YearRecordService:
             state = RecordState(record.state)
             if state is RecordState.draft and not record.edition_signed:
                 continue
-            record.state = next_state(state, RecordAction.reopen)
-            self._new_edition(record, reason)
+            record.state = RECORDS.next(state, RecordAction.reopen)
+            new_edition(record, reason)
             reopened += 1
         await session.flush()
         return reopened

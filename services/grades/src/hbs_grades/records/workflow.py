@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from hbs_grades.models import RecordState
-from hbs_grades.workflow import StateMachine
-from hbs_shared.problems import Problem
+from hbs_grades.models import RecordState, YearRecord
+from hbs_grades.workflow import StateMachine, signing_step
 
 
 class RecordAction(StrEnum):
@@ -30,16 +29,28 @@ class Step(StrEnum):
 
 
 S = RecordState
+
+
+_STATE_NAMES = {
+    S.draft: "đang lập",
+    S.signing_homeroom: "GVCN đang ký",
+    S.homeroom_signed: "GVCN đã ký",
+    S.signing_vice_principal: "PHT đang ký",
+    S.reviewed: "PHT đã duyệt",
+    S.signing_principal: "Hiệu trưởng đang ký",
+    S.approved: "đã phê duyệt, đóng dấu",
+}
+
+
+def _step(ready: S, request: RecordAction, signing: S, signed: S) -> dict[tuple[S, RecordAction], S]:
+    done, failed = RecordAction.signature_completed, RecordAction.signature_failed
+    return signing_step(ready, request, signing, signed, completed=done, failed=failed)
+
+
 TRANSITIONS: dict[tuple[RecordState, RecordAction], RecordState] = {
-    (S.draft, RecordAction.request_homeroom): S.signing_homeroom,
-    (S.signing_homeroom, RecordAction.signature_completed): S.homeroom_signed,
-    (S.signing_homeroom, RecordAction.signature_failed): S.draft,
-    (S.homeroom_signed, RecordAction.request_vice_principal): S.signing_vice_principal,
-    (S.signing_vice_principal, RecordAction.signature_completed): S.reviewed,
-    (S.signing_vice_principal, RecordAction.signature_failed): S.homeroom_signed,
-    (S.reviewed, RecordAction.request_principal): S.signing_principal,
-    (S.signing_principal, RecordAction.signature_completed): S.approved,
-    (S.signing_principal, RecordAction.signature_failed): S.reviewed,
+    **_step(S.draft, RecordAction.request_homeroom, S.signing_homeroom, S.homeroom_signed),
+    **_step(S.homeroom_signed, RecordAction.request_vice_principal, S.signing_vice_principal, S.reviewed),
+    **_step(S.reviewed, RecordAction.request_principal, S.signing_principal, S.approved),
     (S.homeroom_signed, RecordAction.give_back): S.draft,
     (S.reviewed, RecordAction.give_back): S.draft,
     **{(state, RecordAction.reopen): S.draft for state in RecordState},
@@ -60,28 +71,20 @@ STEP_ROLE = {
 SIGNING = (S.signing_homeroom, S.signing_vice_principal, S.signing_principal)
 
 
-def _refusal(state: RecordState, action: RecordAction, label: str) -> Problem:
-    return Problem(
-        409,
-        f"Học bạ đang ở trạng thái “{label}”, không thực hiện được thao tác này",
-        f"cannot {action.value} a record that is {state.value}",
-        field="state",
-    )
-
-
 RECORDS = StateMachine(
     TRANSITIONS,
-    {
-        S.draft: "đang lập",
-        S.signing_homeroom: "GVCN đang ký",
-        S.homeroom_signed: "GVCN đã ký",
-        S.signing_vice_principal: "PHT đang ký",
-        S.reviewed: "PHT đã duyệt",
-        S.signing_principal: "Hiệu trưởng đang ký",
-        S.approved: "đã phê duyệt, đóng dấu",
-    },
-    _refusal,
+    _STATE_NAMES,
+    title="Học bạ đang ở trạng thái “{label}”, không thực hiện được thao tác này",
+    detail="cannot {action} a record that is {state}",
 )
-state_label = RECORDS.label
-next_state = RECORDS.next
-"""The state after an action, or a 409 naming the state the record is in."""
+"""`.next(state, action)`: the state after, or a 409 naming the state the record is in; `.label(state)`."""
+
+
+def new_edition(record: YearRecord, reason: str) -> None:
+    """Returned with a reason (given back, reopened, corrected): signed again from step 2, as a new
+    edition once the current one carries a signature."""
+    if record.edition_signed:
+        record.edition += 1
+    record.edition_signed = False
+    record.request_id = None  # a reply still in flight no longer counts
+    record.returned_reason = reason

@@ -7,12 +7,17 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from hbs_grades.access import authz_of, is_family, require_class_reader, require_family_reader
+from hbs_grades.access import (
+    OVERSIGHT_ROLES,
+    authz_of,
+    is_family,
+    require_class_reader,
+    require_family_reader,
+)
 from hbs_grades.reports import excel
 from hbs_grades.reports.schemas import ClassResultsOut, StudentResultOut
 from hbs_grades.reports.stats import Period, SubjectStats, subject_statistics
 from hbs_grades.sheets.endpoints import attachment
-from hbs_grades.sheets.service import OVERSIGHT_ROLES
 from hbs_grades.wiring import grades_of
 from hbs_grades.xlsx import XLSX
 from hbs_shared.auth import CurrentPrincipal

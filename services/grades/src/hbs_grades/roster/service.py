@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_grades.models import Assignment, Enrolment, Student
 from hbs_grades.roster.repository import EDITABLE_STATES, NO_TEACHER, RosterRepository
-from hbs_grades.sheets.service import ScoreSheetService
+from hbs_grades.sheets.setup import SheetSetup
 from hbs_shared.curriculum import SUBJECTS_BY_CODE
 from hbs_shared.events.envelope import EventRejected
 from hbs_shared.events.identity import (
@@ -49,7 +49,7 @@ def copy_personal_data(student: Student, event: StudentEnrolled | StudentUpdated
 
 
 class RosterService:
-    def __init__(self, sheets: ScoreSheetService, roster: RosterRepository | None = None) -> None:
+    def __init__(self, sheets: SheetSetup, roster: RosterRepository | None = None) -> None:
         self.sheets = sheets
         self.roster = roster or RosterRepository()
 

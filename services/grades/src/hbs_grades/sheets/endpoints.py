@@ -7,6 +7,7 @@ from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Header, Request, Response
 
+from hbs_grades.records.schemas import CorrectionIn, CorrectionOut
 from hbs_grades.sheets import excel
 from hbs_grades.sheets.schemas import ChangeOut, SaveScores, SheetAction, SheetOut, SheetScoresOut, SignAction
 from hbs_grades.wiring import grades_of
@@ -48,7 +49,7 @@ async def save_scores(
     grades, db = grades_of(request), runtime_of(request).db
     changes = [row.change() for row in body.rows]
     async with grades.writing(db.is_sqlite), db.transaction() as session:
-        view = await grades.sheets.save(
+        view = await grades.sheet_entry.save(
             session, principal, sheet_id, body.expected_version, changes, body.reason
         )
     return SheetScoresOut.of(view)
@@ -66,7 +67,7 @@ async def list_changes(sheet_id: uuid.UUID, principal: CurrentPrincipal, request
 async def submit_sheet(
     sheet_id: uuid.UUID, body: SheetAction, principal: CurrentPrincipal, request: Request
 ) -> SheetOut:
-    service = grades_of(request).sheets
+    service = grades_of(request).sheet_signing
     async with runtime_of(request).db.transaction() as session:
         sheet = await service.submit(session, principal, sheet_id, body.expected_version)
         return SheetOut.of(sheet)
@@ -77,7 +78,7 @@ async def request_signature(
     sheet_id: uuid.UUID, body: SignAction, principal: CurrentPrincipal, request: Request
 ) -> SheetOut:
     runtime = runtime_of(request)
-    service = grades_of(request).sheets
+    service = grades_of(request).sheet_signing
     async with runtime.db.transaction() as session:
         sheet = await service.request_signature(
             session, principal, sheet_id, body.expected_version, body.activation_id
@@ -129,7 +130,7 @@ async def upload_xlsx(
         view = await service.visible_view(session, principal, sheet_id)
         version, rows, where = excel.from_xlsx(data, view)
         try:
-            saved = await service.save(session, principal, sheet_id, version, rows, reason)
+            saved = await grades.sheet_entry.save(session, principal, sheet_id, version, rows, reason)
         except Problem as problem:
             for error in problem.extra.get("errors", []):
                 error["cell"] = where.get((error["row"], error["column"]))
@@ -155,3 +156,26 @@ def _header_text(value: str | None, field_name: str, limit: int) -> str | None:
     if len(text) > limit:
         raise Problem(422, f"Lý do sửa: tối đa {limit} ký tự", "too long", field=field_name)
     return text or None
+
+
+@router.post("/{sheet_id}/corrections", response_model=SheetOut, status_code=201)
+async def open_correction(
+    sheet_id: uuid.UUID, body: CorrectionIn, principal: CurrentPrincipal, request: Request
+) -> SheetOut:
+    """Reopen a signed sheet for its teacher under the board's minutes (Đ9)."""
+    grades, db = grades_of(request), runtime_of(request).db
+    async with grades.writing(db.is_sqlite), db.transaction() as session:
+        sheet, _ = await grades.sheet_corrections.open(
+            session, principal, sheet_id, expected=body.expected_version, minutes=body.minutes()
+        )
+        return SheetOut.of(sheet)
+
+
+@router.get("/{sheet_id}/corrections", response_model=list[CorrectionOut])
+async def list_corrections(
+    sheet_id: uuid.UUID, principal: CurrentPrincipal, request: Request
+) -> list[CorrectionOut]:
+    grades = grades_of(request)
+    async with runtime_of(request).db.transaction() as session:
+        found = await grades.sheet_corrections.of(session, principal, sheet_id)
+        return [CorrectionOut.of(c) for c in found]

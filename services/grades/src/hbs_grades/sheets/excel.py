@@ -10,7 +10,8 @@ import uuid
 from typing import Any
 
 from hbs_grades.sheets.cells import STATUS_LABELS, assessment_keys, column_label
-from hbs_grades.sheets.service import RowChange, SheetView
+from hbs_grades.sheets.entry import RowChange
+from hbs_grades.sheets.reading import SheetView
 from hbs_grades.xlsx import (
     as_text_cell,
     cell_text,

@@ -9,7 +9,7 @@ from typing import cast
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hbs_grades.models import EntryChange, ScoreSheet, SheetCorrection, SheetEntry
+from hbs_grades.models import EntryChange, ScoreSheet, SheetEntry
 from hbs_grades.results import Status
 from hbs_grades.sheets.cells import Cells
 
@@ -21,20 +21,6 @@ _ORDER = (ScoreSheet.class_name, ScoreSheet.subject, ScoreSheet.term)
 class ScoreSheetRepository:
     async def get(self, session: AsyncSession, sheet_id: uuid.UUID) -> ScoreSheet | None:
         return await session.get(ScoreSheet, sheet_id)
-
-    def add_correction(self, session: AsyncSession, correction: SheetCorrection) -> None:
-        session.add(correction)
-
-    async def correction(self, session: AsyncSession, correction_id: uuid.UUID) -> SheetCorrection | None:
-        return await session.get(SheetCorrection, correction_id)
-
-    async def corrections(self, session: AsyncSession, sheet_id: uuid.UUID) -> list[SheetCorrection]:
-        result = await session.execute(
-            select(SheetCorrection)
-            .where(SheetCorrection.sheet_id == sheet_id)
-            .order_by(SheetCorrection.opened_at)
-        )
-        return list(result.scalars())
 
     async def for_school(
         self, session: AsyncSession, school_id: str, school_year: str | None = None

@@ -11,8 +11,9 @@ from pydantic import BaseModel, Field
 from hbs_grades.models import EntryChange, ScoreSheet, SheetState
 from hbs_grades.roster.repository import NO_TEACHER
 from hbs_grades.sheets.cells import assessment_keys, column_label, regular_key
-from hbs_grades.sheets.service import RowChange, SheetView
-from hbs_grades.sheets.workflow import state_label
+from hbs_grades.sheets.entry import RowChange
+from hbs_grades.sheets.reading import SheetView
+from hbs_grades.sheets.workflow import SHEETS
 
 
 class SheetOut(BaseModel):
@@ -52,7 +53,7 @@ class SheetOut(BaseModel):
             teacher_id=None if sheet.teacher_id == NO_TEACHER else sheet.teacher_id,
             teacher_name=sheet.teacher_name,
             state=SheetState(sheet.state),
-            state_label=state_label(SheetState(sheet.state)),
+            state_label=SHEETS.label(SheetState(sheet.state)),
             version=sheet.version,
             document_id=sheet.document_id,
             document_sha256=sheet.document_sha256,

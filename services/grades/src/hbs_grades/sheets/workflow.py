@@ -5,8 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from hbs_grades.models import SheetState
-from hbs_grades.workflow import StateMachine
-from hbs_shared.problems import Problem
+from hbs_grades.workflow import StateMachine, signing_step
 
 
 class SheetAction(StrEnum):
@@ -18,34 +17,34 @@ class SheetAction(StrEnum):
     """A correction after signing (Đ9), opened by the board with its minutes: the sheet reopens."""
 
 
+_STATE_NAMES = {
+    SheetState.open: "đang nhập điểm",
+    SheetState.submitted: "đã nộp",
+    SheetState.signing: "đang ký",
+    SheetState.signed: "đã ký",
+}
+
+EDITABLE = (SheetState.open, SheetState.submitted)
+"""The states in which a sheet takes changes (and follows its class-subject's teacher)."""
+
 TRANSITIONS: dict[tuple[SheetState, SheetAction], SheetState] = {
     (SheetState.open, SheetAction.submit): SheetState.submitted,
-    (SheetState.submitted, SheetAction.request_signature): SheetState.signing,
-    (SheetState.signing, SheetAction.signature_completed): SheetState.signed,
-    (SheetState.signing, SheetAction.signature_failed): SheetState.submitted,
+    **signing_step(
+        SheetState.submitted,
+        SheetAction.request_signature,
+        SheetState.signing,
+        SheetState.signed,
+        completed=SheetAction.signature_completed,
+        failed=SheetAction.signature_failed,
+    ),
     (SheetState.signed, SheetAction.correct): SheetState.open,
 }
 
 
-def _refusal(state: SheetState, action: SheetAction, label: str) -> Problem:
-    return Problem(
-        409,
-        "Thao tác không hợp lệ ở trạng thái hiện tại",
-        f"cannot {action.value} a sheet that is {state.value} ({label})",
-        field="state",
-    )
-
-
 SHEETS = StateMachine(
     TRANSITIONS,
-    {
-        SheetState.open: "đang nhập điểm",
-        SheetState.submitted: "đã nộp",
-        SheetState.signing: "đang ký",
-        SheetState.signed: "đã ký",
-    },
-    _refusal,
+    _STATE_NAMES,
+    title="Thao tác không hợp lệ ở trạng thái hiện tại",
+    detail="cannot {action} a sheet that is {state} ({label})",
 )
-state_label = SHEETS.label
-next_state = SHEETS.next
-"""The state after an action, or a 409 naming the state the sheet is in."""
+"""`.next(state, action)`: the state after, or a 409 naming the state the sheet is in; `.label(state)`."""
