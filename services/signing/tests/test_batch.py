@@ -12,7 +12,13 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
-from hbs_signing.batch import BatchCredentials, BatchDocument, BatchJournal, BatchResult, BatchSigner
+from hbs_signing.batches.workers import (
+    BatchCredentials,
+    BatchDocument,
+    BatchJournal,
+    BatchResult,
+    BatchSigner,
+)
 from hbs_signing.devca import DevelopmentCA
 from hbs_signing.token import Token, TokenConfig
 

@@ -27,7 +27,8 @@ from hbs_shared.db import Database
 from hbs_shared.events.contracts import RecordSigningRequested
 from hbs_shared.messaging.tables import outbox
 from hbs_signing.activations.service import ActivationScope
-from hbs_signing.batches.service import MAX_ATTEMPTS, BatchRunner, batch_progress
+from hbs_signing.batches.repository import BatchItemRepository
+from hbs_signing.batches.service import MAX_ATTEMPTS, BatchRunner
 from hbs_signing.devca import DevelopmentCA
 from hbs_signing.models import BatchItem, SignedDocument, SigningRequest
 from hbs_signing.requests.service import SigningRequestService
@@ -110,7 +111,7 @@ async def test_a_batch_survives_a_killed_worker_and_a_crash_and_signs_each_recor
             await first.enqueue(session, SCHOOL, request, now)
     async with signing_db.transaction() as session:
         await first.enqueue(session, SCHOOL, requests[0], now)  # redelivered: queued once
-        progress = await batch_progress(session, SCHOOL, batch_id)
+        progress = await BatchItemRepository().progress(session, SCHOOL, batch_id)
     assert progress is not None
     assert (progress.total, progress.done, progress.failed) == (11, 0, 0)
 
@@ -132,7 +133,7 @@ async def test_a_batch_survives_a_killed_worker_and_a_crash_and_signs_each_recor
     with pytest.raises(BrokenProcessPool):
         await first.run_once()
     async with signing_db.transaction() as session:
-        after_kill = await batch_progress(session, SCHOOL, batch_id)
+        after_kill = await BatchItemRepository().progress(session, SCHOOL, batch_id)
     assert after_kill is not None
     assert after_kill.failed == 1
     assert 2 <= after_kill.done < 10
@@ -153,7 +154,7 @@ async def test_a_batch_survives_a_killed_worker_and_a_crash_and_signs_each_recor
         await runner().run_once()
     monkeypatch.undo()
     async with signing_db.transaction() as session:
-        after_crash = await batch_progress(session, SCHOOL, batch_id)
+        after_crash = await BatchItemRepository().progress(session, SCHOOL, batch_id)
     assert after_crash is not None
     assert after_kill.done <= after_crash.done < 10
 
@@ -162,7 +163,7 @@ async def test_a_batch_survives_a_killed_worker_and_a_crash_and_signs_each_recor
     assert await runner().run_once() == 0
 
     async with signing_db.transaction() as session:
-        final = await batch_progress(session, SCHOOL, batch_id)
+        final = await BatchItemRepository().progress(session, SCHOOL, batch_id)
         states = Counter((await session.execute(select(BatchItem.state))).scalars())
         documents = list(
             (
@@ -238,7 +239,7 @@ async def test_the_principals_batch_adds_the_seal_and_closes_each_record(
     token_config: TokenConfig,
     dev_ca: DevelopmentCA,
 ) -> None:
-    from hbs_signing.verification.endpoints import expectation_for
+    from hbs_signing.verification.expectation import expectation_for
     from hbs_signing.verification.service import Verifier
 
     # Two records signed by the homeroom teacher and the vice-principal, one at a time.
@@ -370,7 +371,7 @@ async def test_a_request_whose_runs_never_finish_is_failed_and_the_next_batch_go
     assert await runner.run_once() == 1  # the stuck batch, taken one last time and given up
     async with signing_db.transaction() as session:
         given_up = await session.get(BatchItem, stuck.request_id)
-        progress = await batch_progress(session, SCHOOL, stuck_batch)
+        progress = await BatchItemRepository().progress(session, SCHOOL, stuck_batch)
     assert given_up is not None
     assert (given_up.state, given_up.attempts) == ("failed", MAX_ATTEMPTS + 1)
     assert progress is not None

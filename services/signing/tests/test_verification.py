@@ -22,7 +22,7 @@ from hbs_signing.devca import DevelopmentCA
 from hbs_signing.models import SignedDocument, SigningRequest
 from hbs_signing.requests.service import SigningRequestService
 from hbs_signing.samples import score_sheet_content, year_record_content
-from hbs_signing.verification.endpoints import expectation_for
+from hbs_signing.verification.expectation import expectation_for
 from hbs_signing.verification.service import Verifier, der_length
 
 pytestmark = [pytest.mark.db, pytest.mark.hsm]

@@ -28,11 +28,18 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from hbs_signing.batch import BatchCredentials, BatchDocument, BatchJournal, BatchResult, BatchSigner
+from hbs_signing.batches.workers import (
+    BatchCredentials,
+    BatchDocument,
+    BatchJournal,
+    BatchResult,
+    BatchSigner,
+)
 from hbs_signing.devca import DevelopmentCA
 from hbs_signing.documents.layout import RECORD_BOXES, RECORD_FIELDS, Verification, render_year_record
 from hbs_signing.samples import year_record_content
 from hbs_signing.token import Token, TokenConfig, ensure_softhsm_token
+from hbs_signing.token import bench as baselines
 
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 KEY_LABEL = "u-bench-homeroom"
@@ -194,7 +201,8 @@ async def _run(folder: Path, count: int, cli_count: int, workers: int) -> None:
                 allow_fetching=False,
                 revocation_mode="hard-fail",
             )
-            signed = await token.sign_pdf_library_defaults(
+            signed = await baselines.sign_pdf_library_defaults(
+                token,
                 pdf,
                 key_label=KEY_LABEL,
                 signing_cert_der=certificate,
@@ -236,7 +244,7 @@ async def _run(folder: Path, count: int, cli_count: int, workers: int) -> None:
         await _check((folder / "out-0.pdf").read_bytes(), ca.root_der, folder, "cli")
         say(f"pyHanko CLI, one process per document: {cli_rate:.2f} documents/s")
 
-        raw_rate = await token.raw_sign_benchmark(KEY_LABEL, 2.0)
+        raw_rate = await baselines.raw_sign_rate(token, KEY_LABEL, 2.0)
         say(f"token raw RSA-2048 signatures: {raw_rate:.0f}/s (one process)")
     finally:
         await token.close()

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from hbs_shared.auth import CurrentPrincipal
 from hbs_shared.problems import Problem
 from hbs_shared.service import runtime_of
-from hbs_signing.batches.service import batch_progress
+from hbs_signing.batches.service import BatchRunner
 from hbs_signing.documents.access import OVERSIGHT_ROLES
 
 router = APIRouter(prefix="/batches", tags=["batches"])
@@ -21,8 +21,9 @@ async def batch_status(
 ) -> dict[str, object]:
     # Anyone else is told the batch does not exist (the same answer as for an unknown id).
     only_signer = None if principal.has_role(*OVERSIGHT_ROLES) else principal.user_id
+    batches: BatchRunner = request.app.state.batches
     async with runtime_of(request).db.transaction() as session:
-        progress = await batch_progress(session, principal.school_id, batch_id, only_signer)
+        progress = await batches.progress(session, principal.school_id, batch_id, only_signer)
     if progress is None:
         raise Problem(404, "Không tìm thấy lô ký", "no such batch", field="batch_id")
     return {

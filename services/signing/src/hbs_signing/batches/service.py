@@ -3,7 +3,7 @@
 The consumer only queues a request that carries a ``batch_id`` (``enqueue``, in the inbox's
 transaction). ``BatchRunner`` takes the oldest pending batch, checks each request as the inline
 path does (activation, base document, certificates), signs the accepted ones in worker processes
-(``hbs_signing.batch``) and settles each finished chunk in one transaction: the signed versions
+(``hbs_signing.batches.workers``) and settles each finished chunk in one transaction: the signed versions
 stored, the requests marked done, ``signing.completed`` / ``signing.failed`` and a
 ``signing.batch.progress`` in the outbox. A request is settled only while still pending (one
 conditional UPDATE), so a crash or a second runner never stores or announces a document twice;
@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_shared.db import Database
 from hbs_shared.events.contracts import RecordSigningRequested, SigningBatchProgress
 from hbs_shared.logging import get_logger
-from hbs_signing.batch import (
+from hbs_signing.batches.repository import COMPLETED, FAILED, PENDING, BatchItemRepository, BatchProgress
+from hbs_signing.batches.workers import (
     BatchCredentials,
     BatchDocument,
     BatchResult,
@@ -41,18 +41,8 @@ from hbs_signing.token import TokenConfig
 
 log = get_logger(__name__)
 
-PENDING, COMPLETED, FAILED = "pending", "completed", "failed"
 MAX_ATTEMPTS = 5
 """Runs a request may take without being settled (a worker killed, the service restarted)."""
-
-
-@dataclass(frozen=True)
-class BatchProgress:
-    batch_id: uuid.UUID
-    signer_user_id: uuid.UUID
-    total: int
-    done: int
-    failed: int
 
 
 @dataclass(frozen=True)
@@ -60,32 +50,6 @@ class _Accepted:
     request: RecordSigningRequested
     job: Job
     ready: Prepared
-
-
-async def batch_progress(
-    session: AsyncSession, school_id: str, batch_id: uuid.UUID, signer_user_id: uuid.UUID | None = None
-) -> BatchProgress | None:
-    """Counts of one batch's requests (of one signer, when given); None when there are none."""
-    query = (
-        select(BatchItem.signer_user_id, BatchItem.state, func.count())
-        .where(BatchItem.school_id == school_id, BatchItem.batch_id == batch_id)
-        .group_by(BatchItem.signer_user_id, BatchItem.state)
-    )
-    if signer_user_id is not None:
-        query = query.where(BatchItem.signer_user_id == signer_user_id)
-    rows = (await session.execute(query)).all()
-    if not rows:
-        return None
-    counts: dict[str, int] = {}
-    for _, state, count in rows:
-        counts[state] = counts.get(state, 0) + int(count)
-    return BatchProgress(
-        batch_id=batch_id,
-        signer_user_id=rows[0][0],
-        total=sum(counts.values()),
-        done=counts.get(COMPLETED, 0),
-        failed=counts.get(FAILED, 0),
-    )
 
 
 class BatchRunner:
@@ -103,6 +67,7 @@ class BatchRunner:
     ) -> None:
         self.db = db
         self.requests = requests
+        self.items = BatchItemRepository()
         self.token = token
         self.workers = workers
         self.chunk_size = chunk_size
@@ -121,9 +86,10 @@ class BatchRunner:
         # A redelivered request (new event id, same request) is queued or handled once only.
         if await self.requests.requests.get(session, request.request_id) is not None:
             return
-        if await session.get(BatchItem, request.request_id) is not None:
+        if await self.items.get(session, request.request_id) is not None:
             return
-        session.add(
+        self.items.add(
+            session,
             BatchItem(
                 request_id=request.request_id,
                 batch_id=request.batch_id,
@@ -132,8 +98,13 @@ class BatchRunner:
                 payload=request.model_dump(mode="json"),
                 requested_at=requested_at,
                 state=PENDING,
-            )
+            ),
         )
+
+    async def progress(
+        self, session: AsyncSession, school_id: str, batch_id: uuid.UUID, signer_user_id: uuid.UUID | None
+    ) -> BatchProgress | None:
+        return await self.items.progress(session, school_id, batch_id, signer_user_id)
 
     def nudge(self) -> None:
         self._wake.set()
@@ -156,30 +127,10 @@ class BatchRunner:
     async def run_once(self) -> int:
         """Sign up to ``max_per_run`` pending requests of the oldest batch; how many were taken."""
         async with self.db.transaction() as session:
-            first = (
-                await session.execute(
-                    select(BatchItem)
-                    .where(BatchItem.state == PENDING)
-                    .order_by(BatchItem.created_at)
-                    .limit(1)
-                )
-            ).scalar_one_or_none()
-            if first is None:
+            items = await self.items.next_pending(session, self.max_per_run)
+            if not items:
                 return 0
-            school_id, batch_id, signer = first.school_id, first.batch_id, first.signer_user_id
-            items = (
-                await session.execute(
-                    select(BatchItem)
-                    .where(
-                        BatchItem.state == PENDING,
-                        BatchItem.school_id == school_id,
-                        BatchItem.batch_id == batch_id,
-                        BatchItem.signer_user_id == signer,
-                    )
-                    .order_by(BatchItem.created_at, BatchItem.request_id)
-                    .limit(self.max_per_run)
-                )
-            ).scalars()
+            school_id, batch_id, signer = items[0].school_id, items[0].batch_id, items[0].signer_user_id
             queued = []
             for item in items:
                 # Counted before signing: a run that never comes back still counts.
@@ -193,7 +144,7 @@ class BatchRunner:
                 # Queued under an older contract and unreadable now: set aside, never retried forever.
                 log.error("unreadable queued signing request", request_id=str(request_id), error=str(error))
                 async with self.db.transaction() as session:
-                    await _settle(session, request_id, FAILED)
+                    await self.items.settle(session, request_id, FAILED)
                 continue
             if attempts > MAX_ATTEMPTS:
                 await self._give_up(school_id, request)
@@ -212,7 +163,7 @@ class BatchRunner:
         job = self.requests.record_job(school_id, request)
         log.error("batch request failed after repeated interrupted runs", request_id=str(request.request_id))
         async with self.db.transaction() as session:
-            if await _settle(session, request.request_id, FAILED):
+            if await self.items.settle(session, request.request_id, FAILED):
                 reason = f"signing was interrupted {MAX_ATTEMPTS} times (worker crash); not retried"
                 await self.requests.fail(session, job, reason)
                 await self._announce_progress(session, school_id, request)
@@ -228,7 +179,7 @@ class BatchRunner:
                     session, job, (request.activation_id, request.batch_id, requested_at)
                 )
             except REFUSALS as error:
-                if await _settle(session, request.request_id, FAILED):
+                if await self.items.settle(session, request.request_id, FAILED):
                     await self.requests.fail(session, job, str(error))
                     await self._announce_progress(session, school_id, request)
                 refused = True
@@ -299,7 +250,7 @@ class BatchRunner:
             for result in results:
                 accepted = by_key[result.key]
                 state = COMPLETED if result.pdf is not None else FAILED
-                if not await _settle(session, accepted.request.request_id, state):
+                if not await self.items.settle(session, accepted.request.request_id, state):
                     continue  # settled by another run meanwhile: never stored twice
                 if result.pdf is None:
                     await self.requests.fail(session, accepted.job, result.error or "signing failed")
@@ -312,7 +263,7 @@ class BatchRunner:
         self, session: AsyncSession, school_id: str, request: RecordSigningRequested
     ) -> None:
         assert request.batch_id is not None
-        progress = await batch_progress(session, school_id, request.batch_id, request.signer_user_id)
+        progress = await self.items.progress(session, school_id, request.batch_id, request.signer_user_id)
         if progress is None:
             return
         await self.requests.outbox.add(
@@ -330,17 +281,6 @@ class BatchRunner:
     def _committed(self) -> None:
         if self.after_commit is not None:
             self.after_commit()
-
-
-async def _settle(session: AsyncSession, request_id: uuid.UUID, state: str) -> bool:
-    """Move one request out of pending; False when it already was (by a crash's earlier run)."""
-    result = await session.execute(
-        update(BatchItem)
-        .where(BatchItem.request_id == request_id, BatchItem.state == PENDING)
-        .values(state=state)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(result, "rowcount", 0) == 1)
 
 
 def _seal_credentials(

@@ -11,7 +11,6 @@ from cryptography.x509.oid import NameOID
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from hbs_shared.auth import CurrentPrincipal
 from hbs_shared.problems import Problem
@@ -135,13 +134,7 @@ async def import_certificate(
         not_after=leaf.not_valid_after_utc,
     )
     async with runtime_of(request).db.transaction() as session:
-        existing = (
-            await session.execute(select(Certificate).where(Certificate.sha256 == stored.sha256))
-        ).scalar()
-        if existing is None:
-            session.add(stored)
-        else:
-            stored = existing
+        stored = await certificates.imported(session, stored)
     return certificate_status(stored, request.app.state.development_ca, now)
 
 
@@ -184,11 +177,10 @@ def certificate_status(
 @router.get("")
 async def list_certificates(principal: CurrentPrincipal, request: Request) -> list[dict[str, object]]:
     """Own certificates; a system admin sees the school's."""
-    query = select(Certificate).where(Certificate.school_id == principal.school_id)
-    if not principal.has_role(*CERTIFICATE_ADMIN_ROLES):
-        query = query.where(Certificate.user_id == principal.user_id)
+    certificates: CertificateService = request.app.state.certificates
+    only = None if principal.has_role(*CERTIFICATE_ADMIN_ROLES) else principal.user_id
     async with runtime_of(request).db.transaction() as session:
-        found = list((await session.execute(query.order_by(Certificate.created_at))).scalars())
+        found = await certificates.listed(session, principal.school_id, only)
     now = datetime.now(UTC)
     ca: DevelopmentCA | None = request.app.state.development_ca
     listed = [certificate_status(c, ca, now) for c in found]
@@ -204,9 +196,10 @@ async def revoke(
     if not principal.has_role(*CERTIFICATE_ADMIN_ROLES):
         raise Problem(403, "Không có quyền thu hồi chứng thư số", "only a system admin revokes certificates")
     ca: DevelopmentCA | None = request.app.state.development_ca
+    certificates: CertificateService = request.app.state.certificates
     async with runtime_of(request).db.transaction() as session:
-        certificate = await session.get(Certificate, certificate_id)
-    if certificate is None or certificate.school_id != principal.school_id:
+        certificate = await certificates.of_school(session, principal.school_id, certificate_id)
+    if certificate is None:
         raise Problem(404, "Không tìm thấy chứng thư số", "no such certificate", field="certificate_id")
     if ca is None:
         raise Problem(409, "Thu hồi tại tổ chức cung cấp chứng thư", "revoke it at the issuing CA")

@@ -32,3 +32,25 @@ class CertificateRepository:
 
     def add(self, session: AsyncSession, certificate: Certificate) -> None:
         session.add(certificate)
+
+    async def get(self, session: AsyncSession, certificate_id: uuid.UUID) -> Certificate | None:
+        return await session.get(Certificate, certificate_id)
+
+    async def digests_for_role(self, session: AsyncSession, school_id: str, role: str) -> set[str]:
+        """SHA-256 of every certificate the school holds for a role (the seal's, for verification)."""
+        result = await session.execute(
+            select(Certificate.sha256).where(Certificate.school_id == school_id, Certificate.role == role)
+        )
+        return set(result.scalars())
+
+    async def by_sha256(self, session: AsyncSession, sha256: str) -> Certificate | None:
+        return (await session.execute(select(Certificate).where(Certificate.sha256 == sha256))).scalar()
+
+    async def for_school(
+        self, session: AsyncSession, school_id: str, user_id: uuid.UUID | None = None
+    ) -> list[Certificate]:
+        """The school's certificates (one user's, when given), oldest first."""
+        query = select(Certificate).where(Certificate.school_id == school_id)
+        if user_id is not None:
+            query = query.where(Certificate.user_id == user_id)
+        return list((await session.execute(query.order_by(Certificate.created_at))).scalars())

@@ -37,6 +37,25 @@ class CertificateService:
         self.organisation = organisation
         self.repository = repository or CertificateRepository()
 
+    async def imported(self, session: AsyncSession, certificate: Certificate) -> Certificate:
+        """Store an imported certificate once: importing the same one again returns the stored one."""
+        existing = await self.repository.by_sha256(session, certificate.sha256)
+        if existing is not None:
+            return existing
+        self.repository.add(session, certificate)
+        return certificate
+
+    async def listed(
+        self, session: AsyncSession, school_id: str, user_id: uuid.UUID | None = None
+    ) -> list[Certificate]:
+        return await self.repository.for_school(session, school_id, user_id)
+
+    async def of_school(
+        self, session: AsyncSession, school_id: str, certificate_id: uuid.UUID
+    ) -> Certificate | None:
+        certificate = await self.repository.get(session, certificate_id)
+        return certificate if certificate is not None and certificate.school_id == school_id else None
+
     async def for_signer(
         self, session: AsyncSession, school_id: str, user_id: uuid.UUID, name: str, role: str
     ) -> Certificate:

@@ -8,22 +8,19 @@ import re
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_shared.problems import Problem
 from hbs_shared.service import runtime_of
-from hbs_signing.documents.layout import RECORD_FIELDS, SHEET_FIELD
 from hbs_signing.documents.repository import DocumentRepository
 from hbs_signing.documents.store import DocumentStore
-from hbs_signing.models import Certificate, SignedDocument
-from hbs_signing.verification.service import Expectation, RateLimiter, Verifier
+from hbs_signing.models import SignedDocument
+from hbs_signing.verification.expectation import expectation_for
+from hbs_signing.verification.service import RateLimiter, Verifier
 
 router = APIRouter(prefix="/verify", tags=["public verification"])
 MAX_UPLOAD = 20 * 1024 * 1024
 _CODE = re.compile(r"^[0-9A-Z]{6,16}$")
 _documents = DocumentRepository()
-_RECORD_ORDER = ("homeroom_teacher", "vice_principal", "principal", "seal")
 
 
 def _limit(request: Request) -> None:
@@ -31,38 +28,6 @@ def _limit(request: Request) -> None:
     client = request.client.host if request.client is not None else "unknown"
     if not limiter.allow(client):
         raise Problem(429, "Quá nhiều yêu cầu, vui lòng thử lại sau", "rate limit exceeded")
-
-
-async def expectation_for(session: AsyncSession, document: SignedDocument) -> Expectation:
-    current = await _documents.current_for(session, document.school_id, document.subject_id)
-    if document.kind == "year_record":
-        fields = tuple(RECORD_FIELDS[role] for role in _RECORD_ORDER)[: document.signature_count]
-    else:
-        fields = (SHEET_FIELD,)
-    certificates: dict[str, set[str]] = {}
-    version: SignedDocument | None = document
-    seen = 0
-    while version is not None and seen < 10:
-        role_field = RECORD_FIELDS.get(version.signer_role) if document.kind == "year_record" else SHEET_FIELD
-        if role_field is not None:
-            certificates.setdefault(role_field, set()).add(version.certificate_sha256)
-        version = (
-            await _documents.get(session, version.base_document_id) if version.base_document_id else None
-        )
-        seen += 1
-    if document.sealed:
-        seals = await session.execute(
-            select(Certificate.sha256).where(
-                Certificate.school_id == document.school_id, Certificate.role == "seal"
-            )
-        )
-        certificates[RECORD_FIELDS["seal"]] = set(seals.scalars())
-    return Expectation(
-        document=document,
-        is_current=current is not None and current.id == document.id,
-        fields=fields,
-        certificates=certificates,
-    )
 
 
 async def _report(request: Request, pdf: bytes, document: SignedDocument | None) -> dict[str, Any]:

@@ -8,7 +8,7 @@ in-process timestamp authority and the validation data in the same revision; res
 space, so no dry run), rendering a first signature's year record itself.
 
 Crash safety: the service stores each finished chunk and marks its requests done in one
-transaction (``hbs_signing.batches``); standalone runs (the bench) use ``BatchJournal``, which
+transaction (``batches.service``); standalone runs (the bench) use ``BatchJournal``, which
 records each finished document (its key and the SHA-256 of the signed file) as soon as it comes
 back, flushed to disk. Either way a restarted batch skips what was recorded, so no document is
 stored or announced twice. A document that was being signed when the process died is signed
@@ -31,7 +31,15 @@ from pyhanko.sign.timestamps.api import TimeStamper
 
 from hbs_shared.records import YearRecordContent
 from hbs_signing.documents.layout import Verification
-from hbs_signing.token import LongTermData, SignatureOptions, Token, TokenConfig, TokenError
+from hbs_signing.token import (
+    LongTermData,
+    SignatureOptions,
+    SignatureText,
+    Token,
+    TokenConfig,
+    TokenError,
+    nfc,
+)
 
 
 @dataclass(frozen=True)
@@ -169,17 +177,16 @@ def _init_worker(credentials: BatchCredentials) -> None:
 
 def _sign_chunk(chunk: list[BatchDocument]) -> list[BatchResult]:
     from hbs_signing.documents.layout import render_year_record
-    from hbs_signing.token import _nfc, _SignatureText
 
     token: Token = _worker["token"]
     credentials: BatchCredentials = _worker["credentials"]
-    location = _nfc(credentials.location)
+    location = nfc(credentials.location)
     options = SignatureOptions(stamp_box=credentials.stamp_box)
     out = []
     for document in chunk:
         key, source = document.key, document.source
-        text = _SignatureText(
-            _nfc(credentials.signer_name), _nfc(document.reason or credentials.reason), location
+        text = SignatureText(
+            nfc(credentials.signer_name), nfc(document.reason or credentials.reason), location
         )
         try:
             pdf = (
@@ -190,7 +197,7 @@ def _sign_chunk(chunk: list[BatchDocument]) -> list[BatchResult]:
             signed = token._sign_prepared(pdf, _worker["prepared"], credentials.field_name, text, options)
             seal = credentials.seal
             if seal is not None:
-                seal_text = _SignatureText(_nfc(seal.signer_name), _nfc(seal.reason), location)
+                seal_text = SignatureText(nfc(seal.signer_name), nfc(seal.reason), location)
                 seal_options = SignatureOptions(stamp_box=seal.stamp_box, lock_document=True)
                 signed = token._sign_prepared(
                     signed, _worker["seal"], seal.field_name, seal_text, seal_options

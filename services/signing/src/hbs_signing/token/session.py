@@ -1,0 +1,350 @@
+"""The PKCS#11 token: the only code in HBS that uses a key. One logged-in session on the token
+selected by label; every call runs on the process's token thread (`process.py`)."""
+
+from __future__ import annotations
+
+import os
+from io import BytesIO
+from typing import Any
+
+import pkcs11
+from asn1crypto import crl as asn1_crl
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pkcs11 import Attribute, KeyType, MechanismFlag, ObjectClass
+from pkcs11 import exceptions as p11
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko.sign.pkcs11 import PKCS11Signer
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+from hbs_signing.token.config import TokenConfig
+from hbs_signing.token.errors import TokenError, plain_error
+from hbs_signing.token.process import load_library, on_token_thread, run_on_token_loop
+from hbs_signing.token.profile import (
+    SIGNATURE_PROFILE,
+    KeyInfo,
+    LongTermData,
+    PreparedSigner,
+    SignatureOptions,
+    SignatureText,
+)
+from hbs_signing.token.stamp import nfc, stamp_style
+
+_RSA_BITS = 2048
+
+
+class Token:
+    """One logged-in session on the token selected by label; all calls run on the token thread."""
+
+    def __init__(self, config: TokenConfig) -> None:
+        self._config = config
+        self._session: pkcs11.Session | None = None
+
+    async def open(self) -> None:
+        await on_token_thread(self._open)
+
+    async def close(self) -> None:
+        await on_token_thread(self._close)
+
+    async def ensure_rsa_key(self, label: str) -> bytes:
+        """SubjectPublicKeyInfo DER of the key pair ``label``, generated in the token if absent."""
+        return await on_token_thread(self._ensure_rsa_key, label)
+
+    async def has_key(self, label: str) -> bool:
+        return await on_token_thread(lambda: self._private_key(label) is not None)
+
+    async def key_info(self, label: str) -> KeyInfo:
+        return await on_token_thread(self._key_info, label)
+
+    async def sign_pdf(
+        self,
+        pdf: bytes,
+        *,
+        key_label: str,
+        signing_cert_der: bytes,
+        chain_der: list[bytes],
+        field_name: str,
+        signer_name: str,
+        reason: str,
+        location: str,
+        long_term: LongTermData | None = None,
+        options: SignatureOptions | None = None,
+    ) -> bytes:
+        """Add one incremental PAdES signature made with the token key.
+
+        B-B without ``long_term``; B-T with a timestamper; B-LT with its certificates and CRLs
+        embedded; B-LTA with ``archive_timestamp``.
+        """
+        return await on_token_thread(
+            self._sign_pdf,
+            pdf,
+            key_label,
+            signing_cert_der,
+            chain_der,
+            field_name,
+            SignatureText(nfc(signer_name), nfc(reason), nfc(location)),
+            long_term or LongTermData(),
+            options or SignatureOptions(),
+        )
+
+    async def certificate_request(self, key_label: str, subject: asn1_x509.Name) -> bytes:
+        """A PKCS#10 CSR (DER) for the token key ``key_label``, signed inside the token."""
+        return await on_token_thread(self._certificate_request, key_label, subject)
+
+    def _certificate_request(self, key_label: str, subject: asn1_x509.Name) -> bytes:
+        from asn1crypto import algos
+        from asn1crypto import csr as asn1_csr
+        from asn1crypto import keys as asn1_keys
+
+        private = self._private_key(key_label)
+        if private is None:
+            raise TokenError(f"no private key labelled {key_label!r} in the token")
+        info = asn1_csr.CertificationRequestInfo(
+            {
+                "version": "v1",
+                "subject": subject,
+                "subject_pk_info": asn1_keys.PublicKeyInfo.load(self._public_key_der(key_label, private)),
+                "attributes": [],
+            }
+        )
+        key: Any = private
+        signature = key.sign(info.dump(), mechanism=pkcs11.Mechanism.SHA256_RSA_PKCS)
+        request = asn1_csr.CertificationRequest(
+            {
+                "certification_request_info": info,
+                "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": "sha256_rsa"}),
+                "signature": signature,
+            }
+        )
+        return bytes(request.dump())
+
+    async def public_key(self, key_label: str) -> bytes | None:
+        """SubjectPublicKeyInfo DER of an existing key, or None (never creates one)."""
+
+        def read() -> bytes | None:
+            private = self._private_key(key_label)
+            return None if private is None else self._public_key_der(key_label, private)
+
+        return await on_token_thread(read)
+
+    def _open(self) -> None:
+        if self._session is not None:
+            return
+        config = self._config
+        library = load_library(config.module_path)
+        try:
+            token = library.get_token(token_label=config.token_label)
+        except p11.NoSuchToken:
+            raise TokenError(f"no token labelled {config.token_label!r} in {config.module_path}") from None
+        except p11.MultipleTokensReturned:
+            raise TokenError(f"more than one token is labelled {config.token_label!r}") from None
+        try:
+            self._session = token.open(rw=True, user_pin=config.pin)
+        except p11.UserAlreadyLoggedIn:
+            # Login is per process: another Token here already logged in, so this session is too
+            # (the session of the refused login stays open until the process ends).
+            self._session = token.open(rw=True)
+        except p11.PinIncorrect:
+            raise TokenError(f"wrong PIN for token {config.token_label!r}") from None
+        except p11.PinLocked:
+            raise TokenError(f"the PIN of token {config.token_label!r} is locked") from None
+        except p11.PKCS11Error as error:
+            raise plain_error(error, f"cannot log in to token {config.token_label!r}") from error
+        # Preparing the stamp font takes about half a second; pay it now, not on a signature.
+        stamp_style()
+
+    def _close(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            # Closing the last session also logs out.
+            session.close()
+
+    def _require_session(self) -> pkcs11.Session:
+        if self._session is None:
+            raise TokenError("the token is not open")
+        return self._session
+
+    def _private_key(self, label: str) -> pkcs11.Object | None:
+        found = list(
+            self._require_session().get_objects(
+                {Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.LABEL: label}
+            )
+        )
+        if len(found) > 1:
+            raise TokenError(f"the token holds {len(found)} private keys labelled {label!r}")
+        return found[0] if found else None
+
+    def _ensure_rsa_key(self, label: str) -> bytes:
+        if not label:
+            raise TokenError("a key label must not be empty")
+        private = self._private_key(label)
+        if private is None:
+            try:
+                _, private = self._require_session().generate_keypair(
+                    KeyType.RSA,
+                    _RSA_BITS,
+                    # One random CKA_ID ties the pair together for other PKCS#11 tools.
+                    id=os.urandom(16),
+                    label=label,
+                    store=True,
+                    capabilities=MechanismFlag.SIGN | MechanismFlag.VERIFY,
+                    public_template={Attribute.ENCRYPT: False, Attribute.WRAP: False},
+                    private_template={
+                        Attribute.PRIVATE: True,
+                        Attribute.SENSITIVE: True,
+                        Attribute.EXTRACTABLE: False,
+                        Attribute.SIGN: True,
+                        Attribute.DECRYPT: False,
+                        Attribute.UNWRAP: False,
+                        Attribute.DERIVE: False,
+                    },
+                )
+            except p11.PKCS11Error as error:
+                raise plain_error(error, f"cannot generate key {label!r} in the token") from error
+        return self._public_key_der(label, private)
+
+    def _public_key_der(self, label: str, private: pkcs11.Object) -> bytes:
+        if private[Attribute.KEY_TYPE] != KeyType.RSA:
+            raise TokenError(f"key {label!r} is not an RSA key")
+        numbers = rsa.RSAPublicNumbers(
+            e=int.from_bytes(private[Attribute.PUBLIC_EXPONENT], "big"),
+            n=int.from_bytes(private[Attribute.MODULUS], "big"),
+        )
+        return numbers.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    def _key_info(self, label: str) -> KeyInfo:
+        private = self._private_key(label)
+        if private is None:
+            raise TokenError(f"no private key labelled {label!r} in the token")
+        try:
+            private[Attribute.PRIVATE_EXPONENT]
+            readable = True
+        except (p11.AttributeSensitive, p11.AttributeTypeInvalid):
+            readable = False
+        key_type = private[Attribute.KEY_TYPE]
+        return KeyInfo(
+            label=label,
+            key_type=KeyType(key_type).name,
+            bits=len(private[Attribute.MODULUS]) * 8 if key_type == KeyType.RSA else 0,
+            sensitive=bool(private[Attribute.SENSITIVE]),
+            always_sensitive=bool(private[Attribute.ALWAYS_SENSITIVE]),
+            extractable=bool(private[Attribute.EXTRACTABLE]),
+            never_extractable=bool(private[Attribute.NEVER_EXTRACTABLE]),
+            local=bool(private[Attribute.LOCAL]),
+            persistent=bool(private[Attribute.TOKEN]),
+            private_value_readable=readable,
+        )
+
+    def _sign_pdf(
+        self,
+        pdf: bytes,
+        key_label: str,
+        signing_cert_der: bytes,
+        chain_der: list[bytes],
+        field_name: str,
+        text: SignatureText,
+        long_term: LongTermData,
+        options: SignatureOptions,
+    ) -> bytes:
+        prepared = self._prepare_signer(key_label, signing_cert_der, chain_der, long_term)
+        return self._sign_prepared(pdf, prepared, field_name, text, options)
+
+    def _prepare_signer(
+        self, key_label: str, signing_cert_der: bytes, chain_der: list[bytes], long_term: LongTermData
+    ) -> PreparedSigner:
+        """Find the key, check the certificate is for it and parse the validation data, once.
+
+        A batch worker prepares once and signs thousands of documents with the result.
+        """
+        session = self._require_session()
+        private = self._private_key(key_label)
+        if private is None:
+            raise TokenError(f"no private key labelled {key_label!r} in the token")
+        try:
+            certificate = asn1_x509.Certificate.load(signing_cert_der)
+            chain = [asn1_x509.Certificate.load(der) for der in chain_der]
+            certified_key = serialization.load_der_public_key(certificate.public_key.dump())
+            dss_certificates = tuple(asn1_x509.Certificate.load(der) for der in long_term.certificates)
+            dss_crls = tuple(asn1_crl.CertificateList.load(der) for der in long_term.crls)
+        except ValueError as error:
+            raise TokenError("a certificate or CRL given for signing is not valid DER") from error
+        token_key = serialization.load_der_public_key(self._public_key_der(key_label, private))
+        # A certificate for another key would yield a signature that can never validate.
+        if certified_key != token_key:
+            raise TokenError(f"the signing certificate does not belong to key {key_label!r}")
+        signer = PKCS11Signer(session, key_label=key_label, signing_cert=certificate, ca_chain=chain)
+        return PreparedSigner(key_label, signer, long_term, dss_certificates, dss_crls)
+
+    def _sign_prepared(
+        self,
+        pdf: bytes,
+        prepared: PreparedSigner,
+        field_name: str,
+        text: SignatureText,
+        options: SignatureOptions,
+    ) -> bytes:
+        key_label, signer, long_term = prepared.key_label, prepared.signer, prepared.long_term
+        metadata = signers.PdfSignatureMetadata(
+            field_name=field_name,
+            md_algorithm=SIGNATURE_PROFILE.md_algorithm,
+            subfilter=SIGNATURE_PROFILE.subfilter,
+            name=text.signer_name,
+            reason=text.reason,
+            location=text.location,
+        )
+        stamp = stamp_style()
+        box = options.stamp_box or SIGNATURE_PROFILE.stamp_box
+        pdf_signer = signers.PdfSigner(
+            metadata,
+            signer,
+            timestamper=long_term.timestamper,
+            stamp_style=stamp,
+            new_field_spec=fields.SigFieldSpec(
+                sig_field_name=field_name,
+                on_page=options.stamp_page,
+                box=box if stamp is not None else None,
+                field_mdp_spec=(
+                    fields.FieldMDPSpec(action=fields.FieldMDPAction.ALL) if options.lock_document else None
+                ),
+                doc_mdp_update_value=fields.MDPPerm.NO_CHANGES if options.lock_document else None,
+            ),
+        )
+        try:
+            writer = IncrementalPdfFileWriter(BytesIO(pdf))
+            if prepared.dss_certificates or prepared.dss_crls:
+                DocumentSecurityStore.supply_dss_in_writer(
+                    writer, None, certs=prepared.dss_certificates, crls=prepared.dss_crls
+                )
+            signed = run_on_token_loop(
+                pdf_signer.async_sign_pdf(
+                    writer,
+                    bytes_reserved=SIGNATURE_PROFILE.bytes_reserved,
+                    appearance_text_params={
+                        "signer": text.signer_name,
+                        "reason": text.reason,
+                        "location": text.location,
+                    },
+                )
+            )
+            if long_term.archive_timestamp:
+                if long_term.timestamper is None:
+                    raise TokenError("an archive timestamp (B-LTA) needs a timestamp authority")
+                stamped = run_on_token_loop(
+                    signers.PdfTimeStamper(long_term.timestamper).async_timestamp_pdf(
+                        IncrementalPdfFileWriter(signed),
+                        md_algorithm=SIGNATURE_PROFILE.md_algorithm,
+                        bytes_reserved=SIGNATURE_PROFILE.bytes_reserved // 2,
+                    )
+                )
+                signed = stamped
+        except TokenError:
+            raise
+        except p11.PKCS11Error as error:
+            raise plain_error(error, f"the token could not sign with key {key_label!r}") from error
+        except Exception as error:
+            raise TokenError(f"cannot sign the PDF: {error}") from error
+        return bytes(signed.getvalue())
