@@ -297,7 +297,7 @@ class DemoSeeder:
             )
             for class_name, seat in DEMO_CHILDREN
         ]
-        await self.people.create_parent(
+        await self.people.parents.create_parent(
             unit,
             ParentIn(
                 full_name=DEMO_PARENT.full_name,
@@ -337,7 +337,7 @@ class DemoSeeder:
             )
             unit.session.add(staff)
             return staff
-        staff, _ = await self.people.create_staff(
+        staff, _ = await self.people.staff.create_staff(
             unit,
             StaffIn(
                 username=person.username,
@@ -363,7 +363,7 @@ class DemoSeeder:
     ) -> Staff:
         staff = await self.people_repo.staff(unit.session, staff_id)
         if staff is None:
-            staff, _ = await self.people.create_staff(
+            staff, _ = await self.people.staff.create_staff(
                 unit, data, staff_id=staff_id, password_hash=password_hash, must_change_password=must_change
             )
             report.staff += 1
@@ -403,7 +403,7 @@ class DemoSeeder:
                 surname = self.names.surname()
                 father = self.names.person("male", surname)
                 mother = self.names.person("female")
-                student = await self.people.create_student(
+                student = await self.people.students.create_student(
                     unit,
                     StudentIn(
                         national_id=national_id,
@@ -424,13 +424,13 @@ class DemoSeeder:
                     password_hash=password_hash,
                     must_change_password=must_change,
                 )
-                await self.people.enrol(
+                await self.people.students.enrol(
                     unit, student, school_class, year, year.semester1_start, new_student=True
                 )
                 report.students += 1
                 # One parent account per family; a few siblings share one (same parent, two children).
                 if previous_parent is not None and rng.random() < 0.04:
-                    await self.people.link_child(
+                    await self.people.parents.link_child(
                         unit,
                         previous_parent,
                         ChildLink(student_id=student.id, relationship="mother"),
@@ -438,7 +438,7 @@ class DemoSeeder:
                     )
                     continue
                 relationship: Literal["father", "mother"] = "mother" if rng.random() < 0.6 else "father"
-                parent = await self.people.create_parent(
+                parent = await self.people.parents.create_parent(
                     unit,
                     ParentIn(
                         full_name=mother if relationship == "mother" else father,

@@ -6,7 +6,6 @@ import uuid
 
 from fastapi import APIRouter, Request
 
-from hbs_identity.assignments.repository import AssignmentRepository
 from hbs_identity.assignments.schemas import AssignmentIn, AssignmentOut
 from hbs_identity.assignments.service import AssignmentService
 from hbs_identity.authz.guard import caller_scope, require_admin, require_staff
@@ -16,7 +15,6 @@ from hbs_shared.auth import CurrentPrincipal
 
 router = APIRouter(tags=["assignments"])
 _service = AssignmentService()
-_repo = AssignmentRepository()
 
 
 @router.post("/assignments", response_model=AssignmentOut, status_code=201)
@@ -39,9 +37,8 @@ async def list_assignments(
     async with request_unit(request, principal) as unit:
         require_staff(await caller_scope(unit))
         year_id = (await SchoolService().year_named(unit, school_year)).id if school_year else None
-        assignments = await _repo.list(
-            unit.session,
-            unit.school_id,
+        assignments = await _service.listed(
+            unit,
             class_id=class_id,
             teacher_id=teacher_id,
             year_id=year_id,

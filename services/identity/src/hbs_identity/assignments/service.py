@@ -87,6 +87,29 @@ class AssignmentService:
         unit.audit("assignment.ended", "assignment", assignment.id, teacher=staff.full_name)
         await self._emit(unit, assignment, staff, school_class, year)
 
+    async def listed(
+        self,
+        unit: Unit,
+        *,
+        class_id: uuid.UUID | None = None,
+        teacher_id: uuid.UUID | None = None,
+        year_id: uuid.UUID | None = None,
+        include_ended: bool = False,
+    ) -> list[Assignment]:
+        return await self.repo.list(
+            unit.session,
+            unit.school_id,
+            class_id=class_id,
+            teacher_id=teacher_id,
+            year_id=year_id,
+            include_ended=include_ended,
+        )
+
+    async def homeroom_teacher(self, unit: Unit, class_id: uuid.UUID) -> Staff | None:
+        """The class's active homeroom teacher, if it has one."""
+        homeroom = await self.repo.active_for(unit.session, class_id, "homeroom_teacher", None)
+        return await self.people.staff(unit.session, homeroom.teacher_id) if homeroom else None
+
     async def get(self, unit: Unit, assignment_id: uuid.UUID) -> Assignment:
         assignment = await self.repo.get(unit.session, assignment_id)
         if assignment is None or assignment.school_id != unit.school_id:

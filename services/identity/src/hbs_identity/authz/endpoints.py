@@ -11,13 +11,13 @@ from hbs_identity.authz.policy import Scope
 from hbs_identity.authz.schemas import CheckRequest, CheckResponse, LedClass, ScopeResponse, TaughtClass
 from hbs_identity.authz.service import AuthzService
 from hbs_identity.errors import forbidden, not_found
-from hbs_identity.school.repository import SchoolRepository
+from hbs_identity.school.service import SchoolService
 from hbs_identity.unit import Unit, request_unit
 from hbs_shared.auth import CurrentPrincipal
 
 router = APIRouter(tags=["authorisation"])
 _authz = AuthzService()
-_schools = SchoolRepository()
+_schools = SchoolService()
 
 
 async def _subject_scope(unit: Unit, user_id: uuid.UUID | None) -> Scope:
@@ -48,8 +48,8 @@ async def scope_of(
 ) -> ScopeResponse:
     async with request_unit(request, principal) as unit:
         scope = await _subject_scope(unit, user_id)
-        classes = await _schools.classes_by_id(unit.session, set(scope.class_ids))
-        years = {y.id: y.name for y in await _schools.years(unit.session, scope.school_id)}
+        classes = await _schools.classes_by_id(unit, set(scope.class_ids))
+        years = {y.id: y.name for y in await _schools.years(unit, scope.school_id)}
         return ScopeResponse(
             user_id=scope.user_id,
             kind=scope.kind,

@@ -12,7 +12,6 @@ from hbs_identity.authz.policy import Scope, decide
 from hbs_identity.authz.service import AuthzService
 from hbs_identity.errors import ADMIN_ROLES, OVERSEER_ROLES, forbidden, invalid, not_found
 from hbs_identity.models import Account, Parent, Staff, Student
-from hbs_identity.people.repository import PeopleRepository
 from hbs_identity.people.schemas import (
     ChildLink,
     EnrolIn,
@@ -34,16 +33,14 @@ from hbs_identity.people.schemas import (
     VersionOut,
 )
 from hbs_identity.people.service import PeopleService
-from hbs_identity.school.repository import SchoolRepository
 from hbs_identity.settings import IdentitySettings
-from hbs_identity.text import search_key
 from hbs_identity.unit import Unit, request_unit
 from hbs_shared.auth import CurrentPrincipal
 from hbs_shared.service import runtime_of
 
 router = APIRouter(tags=["people"])
-_repo = PeopleRepository()
-_schools = SchoolRepository()
+_people = PeopleService()
+"""For reading (no setting matters there); writes go through `service_of`."""
 _authz = AuthzService()
 
 
@@ -54,18 +51,15 @@ def service_of(request: Request) -> PeopleService:
 
 
 async def current_classes(unit: Unit, student_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[uuid.UUID, str]]:
-    """Each student's class in the current school year (or their latest open enrolment)."""
-    out: dict[uuid.UUID, tuple[uuid.UUID, str]] = {}
-    current = await _schools.current_year(unit.session, unit.school_id)
-    enrolments = []
-    for student_id in student_ids:
-        enrolments.extend(await _schools.active_enrolments_of(unit.session, student_id))
-    classes = await _schools.classes_by_id(unit.session, {e.class_id for e in enrolments})
-    for e in sorted(
-        enrolments, key=lambda e: (current is not None and e.school_year_id == current.id, e.enrolled_on)
-    ):
-        out[e.student_id] = (e.class_id, classes[e.class_id].name)
-    return out
+    return await _people.students.current_classes(unit, student_ids)
+
+
+async def class_members(unit: Unit, class_id: uuid.UUID) -> list[Student]:
+    """Every current student of a class (the caller may read the class)."""
+    _, students = await _people.students.search(
+        unit, query=None, class_ids={class_id}, student_ids=None, limit=10_000, offset=0
+    )
+    return students
 
 
 async def summaries(unit: Unit, students: list[Student]) -> list[StudentSummary]:
@@ -99,7 +93,7 @@ async def _student_for(unit: Unit, scope: Scope, student_id: uuid.UUID, action: 
         raise not_found(f"student {student_id}")
     if action != "student.read" and not decide(scope, action, target).allowed:
         raise forbidden(f"{action} is not allowed on this student")
-    student = await _repo.student(unit.session, student_id)
+    student = await _people.students.found(unit, student_id)
     assert student is not None
     return student
 
@@ -108,7 +102,7 @@ async def _student_for(unit: Unit, scope: Scope, student_id: uuid.UUID, action: 
 async def create_student(body: StudentIn, request: Request, principal: CurrentPrincipal) -> StudentOut:
     async with request_unit(request, principal) as unit:
         require_admin(await caller_scope(unit))
-        student = await service_of(request).create_student(unit, body)
+        student = await service_of(request).students.create_student(unit, body)
         return await student_out(unit, student)
 
 
@@ -125,10 +119,9 @@ async def _search(unit: Unit, search: StudentSearch) -> StudentPage:
     elif not scope.has(OVERSEER_ROLES):
         visible = set(scope.class_ids)
         class_ids = (class_ids & visible) if class_ids is not None else visible
-    total, students = await _repo.search_students(
-        unit.session,
-        unit.school_id,
-        query=search_key(search.q) if search.q else None,
+    total, students = await _people.students.search(
+        unit,
+        query=search.q,
         class_ids=class_ids,
         student_ids=student_ids,
         limit=search.limit,
@@ -174,7 +167,7 @@ async def update_student(
     async with request_unit(request, principal) as unit:
         scope = await caller_scope(unit)
         student = await _student_for(unit, scope, student_id, "student.update")
-        await service_of(request).update_student(unit, student, body)
+        await service_of(request).students.update_student(unit, student, body)
         return await student_out(unit, student)
 
 
@@ -186,7 +179,7 @@ async def delete_student(student_id: uuid.UUID, request: Request, principal: Cur
         scope = await caller_scope(unit)
         require_admin(scope)
         student = await _student_for(unit, scope, student_id, "student.read")
-        await service_of(request).delete_mistake(unit, student)
+        await service_of(request).students.delete_mistake(unit, student)
     return Response(status_code=204)
 
 
@@ -198,7 +191,7 @@ async def student_versions(
         scope = await caller_scope(unit)
         await _student_for(unit, scope, student_id, "student.read")
         require_staff(scope)
-        return [VersionOut.model_validate(v) for v in await _repo.versions(unit.session, student_id)]
+        return [VersionOut.model_validate(v) for v in await _people.students.versions(unit, student_id)]
 
 
 @router.get("/students/{student_id}/enrolments", response_model=list[EnrolmentOut])
@@ -208,21 +201,18 @@ async def student_enrolments(
     async with request_unit(request, principal) as unit:
         scope = await caller_scope(unit)
         await _student_for(unit, scope, student_id, "student.read")
-        enrolments = await _schools.enrolments_of(unit.session, student_id)
-        classes = await _schools.classes_by_id(unit.session, {e.class_id for e in enrolments})
-        years = {y.id: y.name for y in await _schools.years(unit.session, unit.school_id)}
         return [
             EnrolmentOut(
                 id=e.id,
                 class_id=e.class_id,
-                class_name=classes[e.class_id].name,
-                school_year=years[e.school_year_id],
+                class_name=class_name,
+                school_year=school_year,
                 enrolled_on=e.enrolled_on,
                 left_on=e.left_on,
                 leave_reason=e.leave_reason,
                 previous_class_id=e.previous_class_id,
             )
-            for e in enrolments
+            for e, class_name, school_year in await _people.students.history(unit, student_id)
         ]
 
 
@@ -233,7 +223,7 @@ async def enrol_student(
     """Enrol in a class; when the student is in another class of that year, this is a move."""
     async with request_unit(request, principal) as unit:
         require_admin(await caller_scope(unit))
-        service = service_of(request)
+        service = service_of(request).students
         student = await service.student(unit, student_id)
         await service.enrol_in(unit, student, body.class_id, body.enrolled_on)
         return await student_out(unit, student)
@@ -245,15 +235,14 @@ async def student_leaves(
 ) -> StudentOut:
     async with request_unit(request, principal) as unit:
         require_admin(await caller_scope(unit))
-        service = service_of(request)
+        service = service_of(request).students
         student = await service.student(unit, student_id)
         await service.leave(unit, student, body.left_on, body.reason)
         return await student_out(unit, student)
 
 
 async def parent_out(unit: Unit, parent: Parent) -> ParentOut:
-    account = await _repo.account(unit.session, parent.id)
-    links = await _repo.links_of_parent(unit.session, parent.id)
+    account, links = await _people.parents.account_and_links(unit, parent)
     return ParentOut(
         id=parent.id,
         full_name=parent.full_name,
@@ -271,7 +260,7 @@ async def create_parent(
     is linked to the children sent (a parent gains a second child)."""
     async with request_unit(request, principal) as unit:
         require_admin(await caller_scope(unit))
-        parent, created = await service_of(request).create_or_extend_parent(unit, body)
+        parent, created = await service_of(request).parents.create_or_extend_parent(unit, body)
         await unit.session.flush()
         if not created:
             response.status_code = 200
@@ -298,9 +287,7 @@ async def search_parents(
 ) -> list[ParentOut]:
     async with request_unit(request, principal) as unit:
         require_overseer(await caller_scope(unit))
-        parents = await _repo.search_parents(
-            unit.session, unit.school_id, search_key(body.q) if body.q else None, body.limit, body.offset
-        )
+        parents = await _people.parents.search(unit, body.q, body.limit, body.offset)
         return [await parent_out(unit, p) for p in parents]
 
 
@@ -310,7 +297,7 @@ async def get_parent(parent_id: uuid.UUID, request: Request, principal: CurrentP
         scope = await caller_scope(unit)
         if scope.user_id != parent_id and not scope.has(OVERSEER_ROLES):
             raise not_found(f"parent {parent_id}")
-        return await parent_out(unit, await service_of(request).parent(unit, parent_id))
+        return await parent_out(unit, await service_of(request).parents.parent(unit, parent_id))
 
 
 @router.post("/parents/{parent_id}/children", response_model=ParentOut)
@@ -319,7 +306,7 @@ async def link_child(
 ) -> ParentOut:
     async with request_unit(request, principal) as unit:
         require_admin(await caller_scope(unit))
-        service = service_of(request)
+        service = service_of(request).parents
         parent = await service.parent(unit, parent_id)
         await service.link_child(unit, parent, body)
         await unit.session.flush()
@@ -332,7 +319,7 @@ async def update_parent(
 ) -> ParentOut:
     async with request_unit(request, principal) as unit:
         require_admin(await caller_scope(unit))
-        service = service_of(request)
+        service = service_of(request).parents
         parent = await service.parent(unit, parent_id)
         await service.update_parent(unit, parent, body.full_name, body.phone)
         return await parent_out(unit, parent)
@@ -345,7 +332,7 @@ async def unlink_child(
     """The parent no longer sees this child (at once, in every service asking identity)."""
     async with request_unit(request, principal) as unit:
         require_admin(await caller_scope(unit))
-        service = service_of(request)
+        service = service_of(request).parents
         parent = await service.parent(unit, parent_id)
         await service.unlink_child(unit, parent, student_id)
         await unit.session.flush()
@@ -358,12 +345,12 @@ async def parents_of(student_id: uuid.UUID, request: Request, principal: Current
         scope = await caller_scope(unit)
         await _student_for(unit, scope, student_id, "student.read")
         require_staff(scope)
-        ids = await _repo.parents_of(unit.session, student_id)
+        ids = await _people.parents.of_student(unit, student_id)
         return [await parent_out(unit, p) for p in ids]
 
 
 async def staff_out(unit: Unit, staff: Staff, account: Account) -> StaffOut:
-    department = await _schools.department(unit.session, staff.department_id) if staff.department_id else None
+    department = await _people.staff.department(unit, staff.department_id)
     return StaffOut(
         id=staff.id,
         username=account.username,
@@ -381,7 +368,7 @@ async def staff_out(unit: Unit, staff: Staff, account: Account) -> StaffOut:
 async def create_staff(body: StaffIn, request: Request, principal: CurrentPrincipal) -> StaffOut:
     async with request_unit(request, principal) as unit:
         require_admin(await caller_scope(unit))
-        return await staff_out(unit, *await service_of(request).create_staff(unit, body))
+        return await staff_out(unit, *await service_of(request).staff.create_staff(unit, body))
 
 
 @router.get("/staff", response_model=list[StaffOut])
@@ -401,9 +388,7 @@ async def list_staff(
 async def search_staff(body: PeopleSearch, request: Request, principal: CurrentPrincipal) -> list[StaffOut]:
     async with request_unit(request, principal) as unit:
         require_staff(await caller_scope(unit))
-        rows = await _repo.search_staff(
-            unit.session, unit.school_id, search_key(body.q) if body.q else None, body.role
-        )
+        rows = await _people.staff.search(unit, body.q, body.role)
         return [await staff_out(unit, s, a) for s, a in rows]
 
 
@@ -411,7 +396,7 @@ async def search_staff(body: PeopleSearch, request: Request, principal: CurrentP
 async def get_staff(staff_id: uuid.UUID, request: Request, principal: CurrentPrincipal) -> StaffOut:
     async with request_unit(request, principal) as unit:
         require_staff(await caller_scope(unit))
-        return await staff_out(unit, *await service_of(request).staff(unit, staff_id))
+        return await staff_out(unit, *await service_of(request).staff.staff(unit, staff_id))
 
 
 @router.patch("/staff/{staff_id}", response_model=StaffOut)
@@ -424,4 +409,4 @@ async def update_staff(
             raise forbidden("only a system admin changes roles")
         if not scope.has(ADMIN_ROLES):
             raise forbidden("only the office or system admins may do this")
-        return await staff_out(unit, *await service_of(request).update_staff(unit, staff_id, body))
+        return await staff_out(unit, *await service_of(request).staff.update_staff(unit, staff_id, body))

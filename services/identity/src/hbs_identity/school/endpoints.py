@@ -6,15 +6,13 @@ import uuid
 
 from fastapi import APIRouter, Request, Response
 
-from hbs_identity.assignments.repository import AssignmentRepository
+from hbs_identity.assignments.service import AssignmentService
 from hbs_identity.authz.guard import caller_scope, require_admin, require_staff
 from hbs_identity.authz.policy import Target, decide
 from hbs_identity.errors import not_found
 from hbs_identity.models import SchoolClass
-from hbs_identity.people.endpoints import summaries
-from hbs_identity.people.repository import PeopleRepository
+from hbs_identity.people.endpoints import class_members, summaries
 from hbs_identity.people.schemas import StudentSummary
-from hbs_identity.school.repository import SchoolRepository
 from hbs_identity.school.schemas import (
     ClassChange,
     ClassIn,
@@ -34,14 +32,14 @@ from hbs_shared.auth import CurrentPrincipal
 
 router = APIRouter(tags=["school"])
 _service = SchoolService()
-_repo = SchoolRepository()
+_assignments = AssignmentService()
 
 
 @router.get("/school", response_model=SchoolOut)
 async def get_school(request: Request, principal: CurrentPrincipal) -> SchoolOut:
     async with request_unit(request, principal) as unit:
         await caller_scope(unit)
-        school = await _repo.school(unit.session, unit.school_id)
+        school = await _service.school(unit)
         if school is None:
             raise not_found("the school is not set up yet")
         return SchoolOut.model_validate(school)
@@ -58,7 +56,7 @@ async def put_school(body: SchoolIn, request: Request, principal: CurrentPrincip
 async def list_years(request: Request, principal: CurrentPrincipal) -> list[YearOut]:
     async with request_unit(request, principal) as unit:
         await caller_scope(unit)
-        return [YearOut.model_validate(y) for y in await _repo.years(unit.session, unit.school_id)]
+        return [YearOut.model_validate(y) for y in await _service.years(unit)]
 
 
 @router.post("/school-years", response_model=YearOut, status_code=201)
@@ -98,9 +96,7 @@ async def delete_year(year_id: uuid.UUID, request: Request, principal: CurrentPr
 async def list_departments(request: Request, principal: CurrentPrincipal) -> list[DepartmentOut]:
     async with request_unit(request, principal) as unit:
         require_staff(await caller_scope(unit))
-        return [
-            DepartmentOut.model_validate(d) for d in await _repo.departments(unit.session, unit.school_id)
-        ]
+        return [DepartmentOut.model_validate(d) for d in await _service.departments(unit)]
 
 
 @router.post("/departments", response_model=DepartmentOut, status_code=201)
@@ -134,12 +130,8 @@ async def delete_department(
 
 async def class_out(unit: Unit, school_class: SchoolClass, year_name: str | None = None) -> ClassOut:
     if year_name is None:
-        year = await _repo.year(unit.session, school_class.school_year_id)
-        year_name = year.name if year else "?"
-    homeroom = await AssignmentRepository().active_for(
-        unit.session, school_class.id, "homeroom_teacher", None
-    )
-    teacher = await PeopleRepository().staff(unit.session, homeroom.teacher_id) if homeroom else None
+        year_name = await _service.year_name(unit, school_class)
+    teacher = await _assignments.homeroom_teacher(unit, school_class.id)
     return ClassOut(
         id=school_class.id,
         name=school_class.name,
@@ -147,7 +139,7 @@ async def class_out(unit: Unit, school_class: SchoolClass, year_name: str | None
         school_year=year_name,
         homeroom_teacher_id=teacher.id if teacher else None,
         homeroom_teacher_name=teacher.full_name if teacher else None,
-        students=len(await _repo.roster(unit.session, school_class.id)),
+        students=await _service.class_size(unit, school_class),
     )
 
 
@@ -160,10 +152,7 @@ async def list_classes(
         year = (
             await _service.year_named(unit, school_year) if school_year else await _service.current_year(unit)
         )
-        return [
-            await class_out(unit, c, year.name)
-            for c in await _repo.classes(unit.session, unit.school_id, year.id)
-        ]
+        return [await class_out(unit, c, year.name) for c in await _service.classes(unit, year)]
 
 
 @router.post("/classes", response_model=ClassOut, status_code=201)
@@ -196,7 +185,7 @@ async def delete_class(class_id: uuid.UUID, request: Request, principal: Current
 
 async def _readable_class(unit: Unit, class_id: uuid.UUID) -> SchoolClass:
     scope = await caller_scope(unit)
-    school_class = await _repo.school_class(unit.session, class_id)
+    school_class = await _service.class_found(unit, class_id)
     if (
         school_class is None
         or not decide(
@@ -219,13 +208,4 @@ async def class_students(
 ) -> list[StudentSummary]:
     async with request_unit(request, principal) as unit:
         school_class = await _readable_class(unit, class_id)
-        _, students = await PeopleRepository().search_students(
-            unit.session,
-            unit.school_id,
-            query=None,
-            class_ids={school_class.id},
-            student_ids=None,
-            limit=10_000,
-            offset=0,
-        )
-        return await summaries(unit, students)
+        return await summaries(unit, await class_members(unit, school_class.id))

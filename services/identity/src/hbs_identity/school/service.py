@@ -250,3 +250,31 @@ class SchoolService:
                 name=school_class.name,
             )
         )
+
+    # --- reading ------------------------------------------------------------------------------
+
+    async def school(self, unit: Unit) -> School | None:
+        return await self.repo.school(unit.session, unit.school_id)
+
+    async def years(self, unit: Unit, school_id: str | None = None) -> list[SchoolYear]:
+        return await self.repo.years(unit.session, school_id or unit.school_id)
+
+    async def year_name(self, unit: Unit, school_class: SchoolClass) -> str:
+        year = await self.repo.year(unit.session, school_class.school_year_id)
+        return year.name if year else "?"
+
+    async def departments(self, unit: Unit) -> list[Department]:
+        return await self.repo.departments(unit.session, unit.school_id)
+
+    async def classes(self, unit: Unit, year: SchoolYear) -> list[SchoolClass]:
+        return await self.repo.classes(unit.session, unit.school_id, year.id)
+
+    async def classes_by_id(self, unit: Unit, class_ids: set[uuid.UUID]) -> dict[uuid.UUID, SchoolClass]:
+        return await self.repo.classes_by_id(unit.session, class_ids)
+
+    async def class_found(self, unit: Unit, class_id: uuid.UUID) -> SchoolClass | None:
+        """The class whatever the school (the caller's access is decided by the policy after)."""
+        return await self.repo.school_class(unit.session, class_id)
+
+    async def class_size(self, unit: Unit, school_class: SchoolClass) -> int:
+        return len(await self.repo.roster(unit.session, school_class.id))

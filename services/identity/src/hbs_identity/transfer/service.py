@@ -290,7 +290,7 @@ class Transfer:
             except ValidationError as error:
                 self._validation(report, "students", row, error)
                 continue
-            if not self.people.national_id.fullmatch(student.national_id):
+            if not self.people.students.national_id.fullmatch(student.national_id):
                 self._error(
                     report, "students", row, "national_id", f"{student.national_id!r} has the wrong format"
                 )
@@ -319,9 +319,11 @@ class Transfer:
             return
         with unit.session.no_autoflush:
             for student, school_class, enrolled_on in valid:
-                created = await self.people.create_student(unit, student, checked=True)
+                created = await self.people.students.create_student(unit, student, checked=True)
                 if school_class is not None:
-                    await self.people.enrol(unit, created, school_class, year, enrolled_on, new_student=True)
+                    await self.people.students.enrol(
+                        unit, created, school_class, year, enrolled_on, new_student=True
+                    )
                 report.created += 1
 
     async def _usernames_taken(self, unit: Unit, names: set[str]) -> set[str]:
@@ -391,7 +393,7 @@ class Transfer:
                     continue
                 usernames[username] = row.number
             try:
-                existing = await self.people.parent_to_extend(unit, parent)
+                existing = await self.people.parents.parent_to_extend(unit, parent)
             except Problem as problem:
                 self._error(report, "parents", row, problem.field or "phone", problem.detail)
                 continue
@@ -412,10 +414,10 @@ class Transfer:
             return
         with unit.session.no_autoflush:
             for parent in valid:
-                await self.people.create_parent(unit, parent, checked=True)
+                await self.people.parents.create_parent(unit, parent, checked=True)
                 report.created += 1
         for existing, new in extend:
-            await self.people.link_children(unit, existing, new)
+            await self.people.parents.link_children(unit, existing, new)
 
     async def _staff(
         self, unit: Unit, rows: list[Row], year_id: uuid.UUID, dry_run: bool, report: Report
@@ -471,7 +473,7 @@ class Transfer:
                     department = await self.school_service.create_department(unit, DepartmentIn(name=name))
                     departments[search_key(name)] = department
                 staff = staff.model_copy(update={"department_id": department.id})
-            await self.people.create_staff(unit, staff)
+            await self.people.staff.create_staff(unit, staff)
             report.created += 1
 
     async def _assignments(
