@@ -11,7 +11,7 @@ bootstrap:
 
 ## make demo: the whole system on its embedded defaults, with the demo school; Ctrl-C stops it.
 demo: bootstrap
-	@$(UV) run --frozen python -m hbs_shared.devstack.stack --data-dir $(DATA)
+	@$(UV) run --frozen python -m hbs_devtools.stack --data-dir $(DATA)
 
 ## make test: the whole suite: unit tests, and integration tests against the real broker,
 ## SoftHSM2 and SQLite.
@@ -37,7 +37,7 @@ bench: bench-identity bench-grades bench-signing
 lint: bootstrap
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
-	@$(UV) run --frozen mypy shared/src services/identity/src services/grades/src services/signing/src services/portal/src
+	@$(UV) run --frozen mypy shared/src services/identity/src services/grades/src services/signing/src services/portal/src devtools/src
 
 ## make docs: regenerate docs/asyncapi.json from the event contracts.
 docs: bootstrap

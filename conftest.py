@@ -17,8 +17,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from hbs_shared.devstack.broker import LocalBroker
-from hbs_shared.devstack.stack import Stack
+from hbs_devtools.broker import LocalBroker
+from hbs_devtools.stack import Stack
 
 TEST_DATABASE = os.environ.get("HBS_TEST_DATABASE", "sqlite")
 POSTGRES_URL = os.environ.get("HBS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -107,7 +107,7 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory, databases: DatabaseFactory) -> Iterator[Stack]:
     """The whole system as separate processes, as `make demo` runs it."""
-    from hbs_shared.devstack.broker import free_port
+    from hbs_devtools.broker import free_port
 
     names = ("identity", "grades", "signing", "portal")
     running = Stack(

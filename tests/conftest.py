@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from hbs_shared.devstack.drive import SystemClient
-from hbs_shared.devstack.stack import Stack
+from hbs_devtools.drive import SystemClient
+from hbs_devtools.stack import Stack
 
 
 @pytest.fixture(scope="session")

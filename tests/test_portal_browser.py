@@ -7,9 +7,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from hbs_shared.demo import DEMO_PASSWORD
-from hbs_shared.devstack.drive import SIGNING_PIN
-from hbs_shared.devstack.stack import Stack
+from hbs_devtools.demo import DEMO_PASSWORD
+from hbs_devtools.drive import SIGNING_PIN
+from hbs_devtools.stack import Stack
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 

@@ -24,9 +24,9 @@ import pytest
 from faststream.kafka import KafkaBroker
 from playwright.sync_api import Page, expect
 
+from hbs_devtools.demo import DEMO_PARENT, DEMO_PASSWORD, DEMO_STUDENT_LOGIN
+from hbs_devtools.drive import SystemClient
 from hbs_identity.demo import DEMO_YEAR, demo_id
-from hbs_shared.demo import DEMO_PARENT, DEMO_PASSWORD, DEMO_STUDENT_LOGIN
-from hbs_shared.devstack.drive import SystemClient
 from hbs_shared.events.contracts import RecordSigningRequested
 from hbs_shared.events.envelope import make_envelope
 from hbs_shared.records import StudentPersonalData

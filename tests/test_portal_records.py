@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from hbs_shared.demo import DEMO_PASSWORD
-from hbs_shared.devstack.drive import SystemClient
+from hbs_devtools.demo import DEMO_PASSWORD
+from hbs_devtools.drive import SystemClient
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
 

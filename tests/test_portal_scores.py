@@ -15,8 +15,8 @@ import httpx
 import openpyxl  # type: ignore[import-untyped]
 import pytest
 
-from hbs_shared.demo import DEMO_PASSWORD
-from hbs_shared.devstack.drive import SystemClient
+from hbs_devtools.demo import DEMO_PASSWORD
+from hbs_devtools.drive import SystemClient
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 

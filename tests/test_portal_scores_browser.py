@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from hbs_shared.demo import DEMO_PASSWORD
-from hbs_shared.devstack.drive import SystemClient
+from hbs_devtools.demo import DEMO_PASSWORD
+from hbs_devtools.drive import SystemClient
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 

@@ -11,9 +11,9 @@ import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
+from hbs_devtools.demo import DEMO_PASSWORD
+from hbs_devtools.drive import SystemClient
 from hbs_portal.web.totp import normalise_code, open_ticket, seal_ticket
-from hbs_shared.demo import DEMO_PASSWORD
-from hbs_shared.devstack.drive import SystemClient
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 

@@ -27,8 +27,8 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
-from hbs_shared.demo import DEMO_PASSWORD, demo_person
-from hbs_shared.devstack.drive import SIGNING_PIN, SystemClient
+from hbs_devtools.demo import DEMO_PASSWORD, demo_person
+from hbs_devtools.drive import SIGNING_PIN, SystemClient
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 

@@ -16,8 +16,8 @@ from faststream.kafka import KafkaBroker
 from sqlalchemy import Column, MetaData, String, Table, Uuid, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_devtools.broker import LocalBroker
 from hbs_shared.db import Database
-from hbs_shared.devstack.broker import LocalBroker
 from hbs_shared.events.contracts import SigningCompleted, SigningFailed
 from hbs_shared.events.envelope import EventEnvelope, EventRegistry, make_envelope
 from hbs_shared.messaging.consumer import EventConsumer, Outcome, dead_letter_topic

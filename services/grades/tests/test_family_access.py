@@ -20,6 +20,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from hbs_devtools.demo import DEMO_PARENT, DEMO_PARENT_PHONE, DEMO_PASSWORD, DEMO_STUDENT_LOGIN
 from hbs_grades.app import create_app as create_grades
 from hbs_grades.models import ScoreSheet
 from hbs_grades.settings import GradesSettings
@@ -27,7 +28,6 @@ from hbs_identity.app import create_app as create_identity
 from hbs_identity.demo import DEMO_YEAR, demo_id
 from hbs_identity.settings import IdentitySettings
 from hbs_shared.authz import AuthzClient
-from hbs_shared.demo import DEMO_PARENT, DEMO_PARENT_PHONE, DEMO_PASSWORD, DEMO_STUDENT_LOGIN
 from hbs_shared.events.contracts import SigningCompletedV2
 from hbs_shared.events.envelope import make_envelope
 from hbs_shared.problems import Problem

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hbs_shared.demo import demo_person
+from hbs_devtools.demo import demo_person
 from hbs_shared.messaging.consumer import Outcome
 from hbs_shared.messaging.tables import outbox
 

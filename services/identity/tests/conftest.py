@@ -13,9 +13,9 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from hbs_devtools.demo import DEMO_PASSWORD
 from hbs_identity.app import create_app
 from hbs_identity.settings import IdentitySettings
-from hbs_shared.demo import DEMO_PASSWORD
 from hbs_shared.messaging.tables import outbox
 from hbs_shared.service import ServiceRuntime
 

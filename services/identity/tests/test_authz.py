@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from hbs_devtools.demo import demo_person
 from hbs_identity.authz.policy import Scope, Target, decide
 from hbs_identity.client import IdentityClient, StudentSearch
-from hbs_shared.demo import demo_person
 
 Login = Callable[..., Awaitable[dict[str, str]]]
 

@@ -13,6 +13,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import Connection, inspect
 
+from hbs_devtools.demo import DEMO_PEOPLE
 from hbs_identity.app import MIGRATIONS, create_app
 from hbs_identity.demo import DemoSeeder
 from hbs_identity.people.service import PeopleService
@@ -20,7 +21,6 @@ from hbs_identity.settings import IdentitySettings
 from hbs_identity.text import search_key
 from hbs_identity.unit import SYSTEM, unit_of_work
 from hbs_shared.db import Database
-from hbs_shared.demo import DEMO_PEOPLE
 from hbs_shared.migrations import alembic_config, upgrade_to_head
 from hbs_shared.service import ServiceRuntime
 

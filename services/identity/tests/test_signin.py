@@ -15,12 +15,12 @@ import httpx
 import pyotp
 import pytest
 
+from hbs_devtools.demo import DEMO_PASSWORD, demo_person
 from hbs_identity.accounts.security import LockoutPolicy
 from hbs_identity.accounts.signin import SignIn
 from hbs_identity.models import Account
 from hbs_identity.settings import IdentitySettings
 from hbs_identity.tokens.keys import TokenIssuer
-from hbs_shared.demo import DEMO_PASSWORD, demo_person
 
 Login = Callable[..., Awaitable[dict[str, str]]]
 Events = Callable[[str], Awaitable[list[dict[str, Any]]]]

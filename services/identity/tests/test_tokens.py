@@ -14,12 +14,12 @@ import pytest
 from asgi_lifespan import LifespanManager
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from hbs_devtools.demo import DEMO_PASSWORD, demo_person
 from hbs_identity.app import create_app
 from hbs_identity.models import Account
 from hbs_identity.settings import IdentitySettings
 from hbs_identity.tokens.keys import TokenIssuer
 from hbs_shared.auth import JwksVerifier
-from hbs_shared.demo import DEMO_PASSWORD, demo_person
 from hbs_shared.problems import Problem
 
 

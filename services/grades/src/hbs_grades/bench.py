@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
 from sqlalchemy import insert
 
+from hbs_devtools.benchdb import postgres_database, postgres_wanted, sqlite_url
 from hbs_grades.app import MIGRATIONS, create_app
 from hbs_grades.models import ClassSubject, Enrolment, ScoreSheet, SheetEntry, Student, TermRecord
 from hbs_grades.plan.defaults import default_periods
@@ -40,7 +41,6 @@ from hbs_grades.sheets.cells import Cells, semester_result
 from hbs_shared.auth import TOKEN_AUDIENCE, TOKEN_ISSUER, JwksVerifier
 from hbs_shared.curriculum import subject
 from hbs_shared.db import Database
-from hbs_shared.devstack.benchdb import postgres_database, postgres_wanted, sqlite_url
 from hbs_shared.migrations import upgrade_to_head
 
 SCHOOL = "bench-school"

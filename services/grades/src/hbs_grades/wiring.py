@@ -27,7 +27,6 @@ from hbs_grades.sheets.handlers import SheetSigningReplies
 from hbs_grades.sheets.reading import SheetReader
 from hbs_grades.sheets.setup import SheetSetup
 from hbs_grades.sheets.signing import SheetSigning
-from hbs_shared.demo import demo_person
 from hbs_shared.settings import Environment
 
 
@@ -70,6 +69,8 @@ class Grades:
         results = ResultsService(rules)
         principal_name = settings.principal_name
         if not principal_name and settings.seed_demo and settings.environment is not Environment.production:
+            from hbs_devtools.demo import demo_person  # development only, with the demo seed
+
             principal_name = demo_person("hieutruong").full_name
         records = YearRecordService(
             results,

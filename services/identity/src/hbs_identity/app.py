@@ -10,7 +10,6 @@ from hbs_identity.accounts import endpoints as account_endpoints
 from hbs_identity.accounts.signin import SignIn
 from hbs_identity.assignments import endpoints as assignment_endpoints
 from hbs_identity.authz import endpoints as authz_endpoints
-from hbs_identity.demo import DemoSeeder
 from hbs_identity.people import endpoints as people_endpoints
 from hbs_identity.people.service import PeopleService
 from hbs_identity.school import endpoints as school_endpoints
@@ -41,6 +40,9 @@ def create_app(settings: IdentitySettings) -> FastAPI:
             return
         if settings.environment is Environment.production:
             raise SystemExit("HBS_IDENTITY_SEED_DEMO: demo accounts are refused in production")
+        # Development only: the demo people come with the development tools, imported here.
+        from hbs_identity.demo import DemoSeeder
+
         async with unit_of_work(rt, settings.school_id, SYSTEM) as unit:
             report = await DemoSeeder(PeopleService(settings.national_id_pattern)).seed(
                 unit, settings.demo_size, exempt=settings.demo_accounts_exempt

@@ -19,11 +19,11 @@ import httpx
 from asgi_lifespan import LifespanManager
 from openpyxl import Workbook  # type: ignore[import-untyped]
 
+from hbs_devtools.benchdb import postgres_database, postgres_wanted, sqlite_url
+from hbs_devtools.broker import LocalBroker
+from hbs_devtools.demo import DEMO_PASSWORD
 from hbs_identity.app import create_app
 from hbs_identity.settings import IdentitySettings
-from hbs_shared.demo import DEMO_PASSWORD
-from hbs_shared.devstack.benchdb import postgres_database, postgres_wanted, sqlite_url
-from hbs_shared.devstack.broker import LocalBroker
 
 STUDENTS = 1500
 HEADERS = ["Mã định danh", "Họ và tên", "Ngày sinh", "Giới tính", "Nơi sinh", "Dân tộc", "Lớp"]

@@ -13,6 +13,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from hbs_devtools.demo import (
+    DEMO_CHILDREN,
+    DEMO_NAMESPACE,
+    DEMO_PARENT,
+    DEMO_PARENT_PHONE,
+    DEMO_PASSWORD,
+    DEMO_PEOPLE,
+    demo_person,
+)
 from hbs_identity.accounts.passwords import hash_password
 from hbs_identity.assignments.repository import AssignmentRepository
 from hbs_identity.assignments.schemas import AssignmentIn
@@ -26,15 +35,6 @@ from hbs_identity.school.schemas import ClassIn, DepartmentIn, SchoolIn, YearIn
 from hbs_identity.school.service import SchoolService
 from hbs_identity.text import search_key
 from hbs_identity.unit import Unit
-from hbs_shared.demo import (
-    DEMO_CHILDREN,
-    DEMO_NAMESPACE,
-    DEMO_PARENT,
-    DEMO_PARENT_PHONE,
-    DEMO_PASSWORD,
-    DEMO_PEOPLE,
-    demo_person,
-)
 
 DEMO_YEAR = "2026-2027"
 SMALL_CLASSES: tuple[tuple[str, int], ...] = (("10A1", 10), ("10A2", 10), ("11 Toán chuyên", 11))

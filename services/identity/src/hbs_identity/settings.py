@@ -26,7 +26,7 @@ class IdentitySettings(ServiceSettings):
     """`full`: 36 classes, ~1,500 students, their parents, ~100 staff. `small`: only the classes the
     demo people teach (10A1, 10A2, 11 Toán chuyên), ~10 students each — for end-to-end tests."""
     demo_accounts_exempt: bool = True
-    """The demo people (hbs_shared.demo) are never forced to change their password nor to use
+    """The demo people (hbs_devtools.demo) are never forced to change their password nor to use
     TOTP. Honoured only in development and test: the demo seed is refused in production."""
     refresh_token_days: int = Field(default=14, ge=1, le=90)
     """Lifetime of a refresh token; each use rotates it, logout revokes it."""

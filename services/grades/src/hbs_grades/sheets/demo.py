@@ -15,7 +15,6 @@ from hbs_grades.sheets.cells import Cells, semester_result
 from hbs_grades.sheets.repository import ScoreSheetRepository
 from hbs_grades.sheets.setup import SheetSetup
 from hbs_shared.curriculum import Assessment
-from hbs_shared.demo import demo_person
 
 DEMO_PLAN = (
     ("gv.toan", "10A1", "TOAN"),
@@ -39,6 +38,8 @@ class DemoSheets:
 
     async def seed_demo(self, session: AsyncSession, school_id: str, school_year: str) -> int:
         """The demo school's four class-subjects, HK1 (until identity publishes the assignments)."""
+        from hbs_devtools.demo import demo_person  # development only: not in the production image
+
         created = 0
         for username, class_name, code in DEMO_PLAN:
             teacher = demo_person(username)

@@ -7,6 +7,7 @@ counters they wrote commit; the endpoint raises them after the transaction.
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,11 +28,18 @@ from hbs_identity.models import Account
 from hbs_identity.settings import IdentitySettings
 from hbs_identity.tokens.keys import TokenIssuer
 from hbs_identity.unit import Unit
-from hbs_shared.demo import DEMO_PEOPLE
 from hbs_shared.problems import Problem
 from hbs_shared.settings import Environment
 
-_DEMO_IDS = frozenset(p.user_id for p in DEMO_PEOPLE)
+
+@functools.cache
+def _demo_ids() -> frozenset[uuid.UUID]:
+    """The demo people's ids; they ship with the development tools only (none in production)."""
+    try:
+        from hbs_devtools.demo import DEMO_PEOPLE
+    except ImportError:
+        return frozenset()
+    return frozenset(p.user_id for p in DEMO_PEOPLE)
 
 
 def bad_credentials() -> Problem:
@@ -77,7 +85,7 @@ class SignIn:
         return (
             self.settings.demo_accounts_exempt
             and self.settings.environment is not Environment.production
-            and account.id in _DEMO_IDS
+            and account.id in _demo_ids()
         )
 
     def pending(self, account: Account) -> list[str]:

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from hbs_shared.demo import DEMO_PASSWORD
-from hbs_shared.devstack.stack import Stack
+from hbs_devtools.demo import DEMO_PASSWORD
+from hbs_devtools.stack import Stack
 
 SIGNING_PIN = "246810"
 

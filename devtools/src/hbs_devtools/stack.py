@@ -23,7 +23,8 @@ from types import FrameType, TracebackType
 
 import httpx
 
-from hbs_shared.demo import (
+from hbs_devtools.broker import LocalBroker, die_with_parent, free_port
+from hbs_devtools.demo import (
     DEMO_CHILDREN,
     DEMO_PARENT,
     DEMO_PARENT_PHONE,
@@ -31,7 +32,6 @@ from hbs_shared.demo import (
     DEMO_PEOPLE,
     DEMO_STUDENT_LOGIN,
 )
-from hbs_shared.devstack.broker import LocalBroker, die_with_parent, free_port
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,0 @@
-"""Development only: the embedded stack (local broker, services as processes) for demo and tests."""
