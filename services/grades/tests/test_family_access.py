@@ -323,7 +323,9 @@ async def test_families_see_conduct_and_absences_only_once_the_homeroom_teacher_
 
     async def record_state(state: RecordState) -> None:
         async with runtime.db.transaction() as session:
-            found = await YearRecordRepository().for_students(session, runtime.settings.school_id, DEMO_YEAR, [A])
+            found = await YearRecordRepository().for_students(
+                session, runtime.settings.school_id, DEMO_YEAR, [A]
+            )
             record = found.get(A) or YearRecord(
                 id=uuid.uuid4(),
                 school_id=runtime.settings.school_id,

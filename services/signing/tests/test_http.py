@@ -24,6 +24,7 @@ from sqlalchemy import select
 from hbs_identity.models import Account
 from hbs_identity.tokens.keys import TokenIssuer
 from hbs_shared.auth import JwksVerifier
+from hbs_shared.authz import AuthzClient
 from hbs_shared.events.contracts import SheetSigningRequested, SheetSigningRequestedV2
 from hbs_shared.events.envelope import EventPayload, make_envelope
 from hbs_shared.messaging.consumer import Outcome
@@ -304,6 +305,20 @@ async def test_csr_from_the_token_key_then_import_refusing_a_mismatch(
 
     teacher, admin = uuid.uuid4(), uuid.uuid4()
     admin_headers = signing.headers(admin, ("system_admin",))
+
+    def identity_accounts(request: httpx.Request) -> httpx.Response:
+        # Identity's account answer for the teacher (who may be keyed is pinned with the real
+        # identity in test_certificate_requests.py; this test is about the CSR and the import).
+        assert request.url.path == f"/accounts/{teacher}"
+        account = {"id": str(teacher), "kind": "staff", "roles": ["homeroom_teacher"], "disabled": False}
+        return httpx.Response(200, json=account)
+
+    signing.app.state.authz = AuthzClient(
+        "http://identity",
+        client=httpx.AsyncClient(
+            transport=httpx.MockTransport(identity_accounts), base_url="http://identity"
+        ),
+    )
     response = await signing.client.post(
         "/certificates/requests",
         json={"user_id": str(teacher), "role": "homeroom_teacher", "common_name": "Phạm Quốc Dũng"},

@@ -63,7 +63,9 @@ class SignedConductRepository(ConductRepository):
         if student_ids is None:
             records = await self.records.for_school(session, school_id, school_year)
         else:
-            records = list((await self.records.for_students(session, school_id, school_year, student_ids)).values())
+            records = list(
+                (await self.records.for_students(session, school_id, school_year, student_ids)).values()
+            )
         return {r.student_id for r in records if r.state in HOMEROOM_SIGNED}
 
     async def term_records(
