@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from faststream.kafka import KafkaBroker
@@ -171,6 +172,8 @@ def create_service_app(
         app.include_router(router)
     app.add_middleware(MetricsMiddleware, metrics=runtime.metrics, router_app=app.router)
     app.add_middleware(CorrelationMiddleware)
+    # Outermost: everything inside (limits, lockout, audit) sees the real client's address.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(runtime.settings.trusted_proxies))
     return app
 
 
@@ -189,4 +192,7 @@ def serve(app: FastAPI, settings: ServiceSettings, service: str) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        # Forwarded headers are believed by the app's own middleware, from TRUSTED_PROXIES only
+        # (uvicorn's default would believe any 127.0.0.1 peer).
+        proxy_headers=False,
     )

@@ -1,5 +1,6 @@
-"""Who may have a signing key made (issue 9, holes 1 and 9): identity and signing in-process on real
-databases, the real broker and SoftHSM2; tokens from identity's own sign-in."""
+"""Issue 9 in signing: who may have a signing key made (hole 9), restricted tokens (hole 1), and the
+public verification's limit by the real client's address (hole 4). Identity and signing in-process
+on real databases, the real broker and SoftHSM2; tokens from identity's own sign-in."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from cryptography import x509
+from fastapi import FastAPI
 
 from hbs_identity.app import create_app as create_identity
 from hbs_identity.models import Account
@@ -23,6 +25,7 @@ from hbs_signing.settings import SigningSettings
 from hbs_signing.token import TokenConfig
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
+VERIFY_LIMIT = 5
 
 
 @dataclass
@@ -31,6 +34,7 @@ class Office:
     signing: httpx.AsyncClient
     issuer: TokenIssuer
     tokens: dict[str, str]
+    signing_app: FastAPI
 
     def headers(self, who: str) -> dict[str, str]:
         return {"authorization": f"Bearer {self.tokens[who]}"}
@@ -60,6 +64,8 @@ async def office(
             softhsm_dir=token_config.softhsm_dir,
             token_label=token_config.token_label,
             token_pin=token_config.pin,
+            trusted_proxies=["127.0.0.2"],
+            verify_requests_per_minute=VERIFY_LIMIT,
         )
     )
     async with (
@@ -75,7 +81,7 @@ async def office(
             answer = await ic.post("/auth/token", json={"username": who, "password": DEMO_PASSWORD})
             assert answer.status_code == 200, answer.text
             tokens[who] = answer.json()["access_token"]
-        yield Office(ic, sc, identity_app.state.token_issuer, tokens)
+        yield Office(ic, sc, identity_app.state.token_issuer, tokens, signing_app)
 
 
 def _csr(user_id: object, role: str) -> dict[str, Any]:
@@ -138,3 +144,37 @@ async def test_a_restricted_token_is_refused_by_signing(office: Office) -> None:
     assert (await office.signing.get("/certificates", headers=restricted)).status_code == 401
     # The same person's full token still works.
     assert (await office.signing.get("/certificates", headers=office.headers("gv.toan"))).status_code == 200
+
+
+def _from(app: FastAPI, address: str) -> httpx.AsyncClient:
+    """A client connecting from `address` (the ASGI scope's client, as uvicorn would set it)."""
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://signing")
+
+
+async def _statuses(client: httpx.AsyncClient, times: int, forwarded_for: str | None = None) -> list[int]:
+    headers = {"x-forwarded-for": forwarded_for} if forwarded_for else {}
+    return [(await client.get("/verify/ZZZZZZZZZZ", headers=headers)).status_code for _ in range(times)]
+
+
+async def test_verify_is_limited_by_the_real_client_address(office: Office) -> None:
+    """30 /verify calls by one portal user limited every portal user; and a direct caller dodged
+    the limit with a made-up X-Forwarded-For (hole 4)."""
+    async with (
+        _from(office.signing_app, "127.0.0.1") as direct,
+        _from(office.signing_app, "127.0.0.2") as portal,
+    ):
+        # Not a trusted proxy: its X-Forwarded-For is ignored, so a new one per call does not help.
+        dodging = [
+            (
+                await direct.get("/verify/ZZZZZZZZZZ", headers={"x-forwarded-for": f"198.51.100.{i}"})
+            ).status_code
+            for i in range(VERIFY_LIMIT + 2)
+        ]
+        assert dodging[:VERIFY_LIMIT] == [404] * VERIFY_LIMIT
+        assert dodging[VERIFY_LIMIT:] == [429, 429]
+        # The trusted portal: each of its users is limited on their own.
+        one = await _statuses(portal, VERIFY_LIMIT + 1, forwarded_for="203.0.113.5")
+        assert one == [404] * VERIFY_LIMIT + [429]
+        assert await _statuses(portal, 1, forwarded_for="203.0.113.6") == [404]
+        assert await _statuses(portal, 1, forwarded_for="203.0.113.5") == [429]
