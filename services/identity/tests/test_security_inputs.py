@@ -7,12 +7,19 @@ from __future__ import annotations
 import io
 import time
 import zipfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 
-from hbs_shared.demo import DEMO_STUDENT_LOGIN
+from hbs_identity.app import create_app
+from hbs_identity.settings import IdentitySettings
+from hbs_shared.demo import DEMO_PASSWORD, DEMO_STUDENT_LOGIN
 
 from .conftest import Login
 
@@ -116,3 +123,51 @@ async def test_a_restricted_token_reaches_only_the_pending_step(
     assert (await client.get("/classes", headers=restricted)).status_code == 401
     me = await client.get("/me", headers=restricted)
     assert (me.status_code, me.json()["roles"]) == (200, [])
+
+
+@pytest.fixture
+async def behind_portal(databases: Any, kafka: Any, tmp_path: Path) -> AsyncIterator[FastAPI]:
+    """Identity trusting the portal's address (127.0.0.2), locking an address after 3 failures."""
+    settings = IdentitySettings(
+        database_url=databases.new("identity"),
+        kafka_bootstrap=kafka.bootstrap,
+        data_dir=tmp_path,
+        seed_demo=True,
+        demo_size="small",
+        environment="test",
+        trusted_proxies=["127.0.0.2"],
+        lockout_address_threshold=3,
+    )
+    application = create_app(settings)
+    async with LifespanManager(application, startup_timeout=60, shutdown_timeout=30):
+        yield application
+
+
+async def _sign_ins(app: FastAPI, peer: str, attempts: list[tuple[str, str, str]]) -> list[int]:
+    """(forwarded for, name, password) from the TCP peer `peer`: the statuses."""
+    transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://identity") as client:
+        return [
+            (
+                await client.post(
+                    "/auth/token",
+                    json={"username": name, "password": password},
+                    headers={"x-forwarded-for": forwarded},
+                )
+            ).status_code
+            for forwarded, name, password in attempts
+        ]
+
+
+async def test_sign_in_lockout_counts_the_real_client_address(behind_portal: FastAPI) -> None:
+    """30 failed sign-ins through the portal locked every portal user; a direct caller dodged the
+    address lock with a made-up X-Forwarded-For (hole 4)."""
+    wrong = [(f"198.51.100.{i}", f"khong.co.{i}", "sai-mat-khau") for i in range(3)]
+    # A direct caller is counted by its own address whatever it forwards.
+    assert await _sign_ins(behind_portal, "127.0.0.1", wrong) == [401, 401, 401]
+    assert await _sign_ins(behind_portal, "127.0.0.1", [("198.51.100.77", "gv.toan", DEMO_PASSWORD)]) == [429]
+    # Through the trusted portal each user is counted on their own.
+    one_user = [("203.0.113.5", name, password) for _, name, password in wrong]
+    assert await _sign_ins(behind_portal, "127.0.0.2", one_user) == [401, 401, 401]
+    assert await _sign_ins(behind_portal, "127.0.0.2", [("203.0.113.5", "gv.toan", DEMO_PASSWORD)]) == [429]
+    assert await _sign_ins(behind_portal, "127.0.0.2", [("203.0.113.6", "gv.toan", DEMO_PASSWORD)]) == [200]
