@@ -43,6 +43,9 @@ class Harness:
     app: FastAPI
     client: httpx.AsyncClient
     issuer: TokenIssuer
+    accounts: dict[uuid.UUID, list[str]]
+    """Staff roles identity's double answers for `GET /accounts/{id}` (who may be keyed is pinned
+    with the real identity in test_security_holes.py; these tests are about CSRs and imports)."""
 
     def headers(self, user: uuid.UUID, roles: tuple[str, ...] = ("subject_teacher",)) -> dict[str, str]:
         account = Account(
@@ -91,7 +94,20 @@ async def signing(
         LifespanManager(app, startup_timeout=90, shutdown_timeout=30),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://signing") as client,
     ):
-        yield Harness(app, client, issuer)
+        accounts: dict[uuid.UUID, list[str]] = {}
+
+        def identity_accounts(request: httpx.Request) -> httpx.Response:
+            user = uuid.UUID(request.url.path.rsplit("/", 1)[-1])
+            if user not in accounts:
+                return httpx.Response(404, json={"title": "Không tìm thấy", "status": 404})
+            body = {"id": str(user), "kind": "staff", "roles": accounts[user], "disabled": False}
+            return httpx.Response(200, json=body)
+
+        identity = httpx.AsyncClient(
+            transport=httpx.MockTransport(identity_accounts), base_url="http://identity"
+        )
+        app.state.authz = AuthzClient("http://identity", client=identity)
+        yield Harness(app, client, issuer, accounts)
 
 
 async def test_development_ca_publishes_root_crl_and_answers_timestamps(signing: Harness) -> None:
@@ -306,19 +322,7 @@ async def test_csr_from_the_token_key_then_import_refusing_a_mismatch(
     teacher, admin = uuid.uuid4(), uuid.uuid4()
     admin_headers = signing.headers(admin, ("system_admin",))
 
-    def identity_accounts(request: httpx.Request) -> httpx.Response:
-        # Identity's account answer for the teacher (who may be keyed is pinned with the real
-        # identity in test_certificate_requests.py; this test is about the CSR and the import).
-        assert request.url.path == f"/accounts/{teacher}"
-        account = {"id": str(teacher), "kind": "staff", "roles": ["homeroom_teacher"], "disabled": False}
-        return httpx.Response(200, json=account)
-
-    signing.app.state.authz = AuthzClient(
-        "http://identity",
-        client=httpx.AsyncClient(
-            transport=httpx.MockTransport(identity_accounts), base_url="http://identity"
-        ),
-    )
+    signing.accounts[teacher] = ["homeroom_teacher"]
     response = await signing.client.post(
         "/certificates/requests",
         json={"user_id": str(teacher), "role": "homeroom_teacher", "common_name": "Phạm Quốc Dũng"},
@@ -473,6 +477,7 @@ async def test_a_chain_through_an_intermediate_is_imported_with_it_and_a_broken_
     from hbs_signing.models import Certificate
 
     teacher, admin = uuid.uuid4(), uuid.uuid4()
+    signing.accounts[teacher] = ["vice_principal"]
     admin_headers = signing.headers(admin, ("system_admin",))
     csr = x509.load_pem_x509_csr(
         (
