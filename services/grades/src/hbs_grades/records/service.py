@@ -38,6 +38,7 @@ from hbs_shared.logging import get_logger
 from hbs_shared.messaging.outbox import OutboxRepository
 from hbs_shared.problems import Problem
 from hbs_shared.records import YearRecordContent
+from hbs_shared.school_facts import SchoolFactsStore
 
 log = get_logger(__name__)
 
@@ -81,15 +82,11 @@ class YearRecordService:
     def __init__(
         self,
         results: ResultsService,
-        *,
-        school_name: str,
-        province: str,
-        principal_name: str = "",
+        school: SchoolFactsStore | None = None,
     ) -> None:
         self.results = results
-        self.school_name = school_name
-        self.province = province
-        self.principal_name = principal_name
+        self.school = school or SchoolFactsStore()
+        """The school's name, province and principal, as identity announced them."""
         self.records = YearRecordRepository()
         self.sheets = ScoreSheetRepository()
         self.roster = RosterRepository()
@@ -197,13 +194,14 @@ class YearRecordService:
         columns = await self.results.for_class(session, school_id, school_year, class_name)
         by_student = {s.student.id: s for s in columns.students}
         homeroom = await self.roster.homeroom_teachers(session, school_id, school_year, class_name)
+        school = await self.school.require(session, school_id)
         context = RecordContext(
-            school_name=self.school_name,
-            province=self.province,
+            school_name=school.name,
+            province=school.require_province(),
             school_year=school_year,
             class_name=class_name,
             homeroom_teacher_name=homeroom[0].teacher_name if homeroom else "",
-            principal_name=self.principal_name,
+            principal_name=school.principal_name,
             teachers=subject_teachers(
                 await self.sheets.for_class(session, school_id, school_year, class_name)
             ),
