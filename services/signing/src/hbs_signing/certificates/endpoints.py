@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from hbs_shared.auth import CurrentPrincipal
 from hbs_shared.problems import Problem
+from hbs_shared.school_facts import SchoolFactsStore
 from hbs_shared.service import runtime_of
 from hbs_signing.certificates.check import CertificateRefused, build_path
 from hbs_signing.certificates.service import CertificateService
@@ -68,12 +69,14 @@ async def certificate_request(body: CsrRequest, principal: CurrentPrincipal, req
 
     owner = _owner(principal, body.user_id, body.role)
     certificates: CertificateService = request.app.state.certificates
+    async with runtime_of(request).db.transaction() as session:
+        school = await SchoolFactsStore().require(session, principal.school_id)
     label = key_label_for(owner)
     await certificates.token.ensure_rsa_key(label)
     subject = asn1_x509.Name.build(
         {
             "country_name": "VN",
-            "organization_name": certificates.organisation,
+            "organization_name": school.name,
             "title": body.role,
             "common_name": body.common_name,
         }
