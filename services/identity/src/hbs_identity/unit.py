@@ -17,6 +17,7 @@ from hbs_identity.school import facts as school_facts
 from hbs_shared.auth import Principal
 from hbs_shared.events.envelope import EventPayload
 from hbs_shared.messaging.outbox import OutboxRepository
+from hbs_shared.roles import Role
 from hbs_shared.service import ServiceRuntime, runtime_of
 
 
@@ -33,7 +34,7 @@ class Actor:
         return cls(principal.user_id, principal.name, principal.roles)
 
 
-SYSTEM = Actor(None, "hệ thống", frozenset({"system_admin"}))
+SYSTEM = Actor(None, "hệ thống", frozenset({Role.system_admin}))
 
 
 @dataclass

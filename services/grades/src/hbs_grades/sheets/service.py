@@ -40,11 +40,12 @@ from hbs_shared.logging import get_logger
 from hbs_shared.messaging.outbox import OutboxRepository
 from hbs_shared.problems import Problem
 from hbs_shared.records import ScoreSheetContent, SheetRow
+from hbs_shared.roles import OVERSEERS
 from hbs_shared.school_facts import SchoolFactsStore
 
 log = get_logger(__name__)
 
-OVERSIGHT_ROLES = ("principal", "vice_principal", "system_admin", "office_admin")
+OVERSIGHT_ROLES = tuple(OVERSEERS)
 NOT_FOUND = Problem(404, "Không tìm thấy sổ điểm", "no such score sheet", field="sheet_id")
 EDITABLE = (SheetState.open, SheetState.submitted)
 DEMO_PLAN = (
@@ -54,7 +55,6 @@ DEMO_PLAN = (
     ("gv.van", "10A1", "NGU_VAN"),
 )
 """The demo school's class-subjects the end-to-end flow signs (development seed only)."""
-TERM_LABELS = {Term.hk1.value: "Học kỳ I", Term.hk2.value: "Học kỳ II"}
 
 
 def stale(expected: int, current: int) -> Problem:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from hbs_shared.auth import CurrentPrincipal
 from hbs_shared.problems import Problem
+from hbs_shared.roles import Role
 from hbs_shared.school_facts import SchoolFactsStore
 from hbs_shared.service import runtime_of
 from hbs_signing.certificates.check import CertificateRefused, build_path
@@ -23,9 +24,8 @@ from hbs_signing.devca import DevelopmentCA
 from hbs_signing.models import Certificate
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])
-CERTIFICATE_ADMIN_ROLES = ("system_admin",)
+CERTIFICATE_ADMIN_ROLES = (Role.system_admin,)
 EXPIRY_WARNING = timedelta(days=30)
-SIGNER_ROLES = ("subject_teacher", "homeroom_teacher", "vice_principal", "principal", "seal")
 
 
 class CsrRequest(BaseModel):

@@ -32,7 +32,9 @@ from hbs_shared.events.contracts import (
 )
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.outbox import OutboxRepository
+from hbs_shared.roles import Role
 from hbs_shared.school_facts import SchoolFactsStore
+from hbs_shared.signing_order import signatures_before
 from hbs_signing.activations.service import ActivationError, ActivationService
 from hbs_signing.certificates.check import CertificateRefused, build_path, check_certificate
 from hbs_signing.certificates.revocation import CrlFetcher
@@ -59,17 +61,8 @@ log = get_logger(__name__)
 
 # Crockford-like alphabet without look-alikes (0/O, 1/I/L) for codes read aloud or typed.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-SEAL_ROLE = "seal"
+SEAL_ROLE = Role.seal.value
 SEAL_NAMESPACE = uuid.UUID("6f1d7c1e-8a55-4b0b-9f7e-5d3c2a1b0e99")
-# Who signs a year record, in order (Đ8 Steps 2–4); the seal comes with the principal.
-RECORD_ORDER = ("homeroom_teacher", "vice_principal", "principal")
-ROLE_TITLES = {
-    "subject_teacher": "Giáo viên bộ môn",
-    "homeroom_teacher": "Giáo viên chủ nhiệm",
-    "vice_principal": "Phó Hiệu trưởng",
-    "principal": "Hiệu trưởng",
-    SEAL_ROLE: "Con dấu",
-}
 
 
 def new_verification_code() -> str:
@@ -248,8 +241,7 @@ class SigningRequestService:
             signer_role=role,
             field_name=RECORD_FIELDS.get(role, ""),
             reason=(
-                f"{ROLE_TITLES.get(role, role)} ký học bạ năm học {record.school_year} "
-                f"lớp {record.class_name}"
+                f"{Role(role).formal_label} ký học bạ năm học {record.school_year} lớp {record.class_name}"
             ),
             render=(lambda verification: render_year_record(record, verification))
             if request.base_document_id is None
@@ -445,11 +437,10 @@ class SigningRequestService:
 
     async def _base_document(self, session: AsyncSession, job: Job) -> tuple[SignedDocument, bytes] | None:
         if job.kind == "year_record":
-            if job.signer_role not in RECORD_ORDER:
-                raise Refused(
-                    f"role {job.signer_role} does not sign a year record (the seal comes with the principal)"
-                )
-            expected = RECORD_ORDER.index(job.signer_role)
+            try:
+                expected = signatures_before(job.signer_role)
+            except ValueError as error:
+                raise Refused(f"role {job.signer_role}: {error}") from None
         else:
             expected = 0
         current = await self.documents.current_for(session, job.school_id, job.subject_id)
