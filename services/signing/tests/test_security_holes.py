@@ -24,6 +24,8 @@ from hbs_signing.app import create_app as create_signing
 from hbs_signing.settings import SigningSettings
 from hbs_signing.token import TokenConfig
 
+from .conftest import announce_school
+
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 VERIFY_LIMIT = 5
 
@@ -75,6 +77,8 @@ async def office(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=signing_app), base_url="http://signing") as sc,
     ):
         signing_app.state.verifier = identity_app.state.verifier
+        # Identity announces the school over the broker too; do not wait for it.
+        await announce_school(signing_app.state.runtime.db, "thpt-chuyen-thai-binh")
         signing_app.state.authz = AuthzClient("http://identity", client=ic)
         tokens = {}
         for who in ("gv.toan", "gv.van", "quantri", DEMO_PARENT.username, DEMO_STUDENT_LOGIN):
