@@ -64,10 +64,6 @@ async def read_body(request: Request, limits: UploadLimits) -> bytes:
     return b"".join(chunks)
 
 
-def is_zip(data: bytes) -> bool:
-    return data[:4] == b"PK\x03\x04"
-
-
 def check_zip(data: bytes, limits: UploadLimits) -> None:
     """Refuse a zip (an .xlsx is one) with too many members or too much inside, before parsing."""
     if len(data) > limits.max_bytes:
