@@ -279,7 +279,8 @@ class RefreshToken(Base):
 
 
 class SignInThrottle(Base):
-    """Failed sign-ins per key (`login:<name>` or `addr:<address>`) and the lock they earned."""
+    """Failed sign-ins per key (`account:<id>`, `login:<name>` for a name that finds nobody, or
+    `addr:<address>`) and the lock they earned."""
 
     __tablename__ = "sign_in_throttle"
 
