@@ -35,7 +35,7 @@ class FactorResetRepository:
             .order_by(FactorReset.requested_at.desc())
             .limit(1000)
         )
-        return [(reset, name) for reset, name in result.tuples()]
+        return [(reset, name) for reset, name in result.all()]
 
     async def unacknowledged(self, session: AsyncSession, user_id: uuid.UUID) -> list[FactorReset]:
         result = await session.execute(
