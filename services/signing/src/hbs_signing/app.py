@@ -23,6 +23,7 @@ from hbs_shared.events.contracts import (
     SheetSigningRequestedV2,
 )
 from hbs_shared.events.envelope import EventEnvelope, EventRegistry
+from hbs_shared.events.identity import IDENTITY_ACCOUNTS_TOPIC, AccountDisabled, AccountFactorReset
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.consumer import EventConsumer
 from hbs_shared.problems import Problem
@@ -145,6 +146,20 @@ def create_app(settings: SigningSettings) -> FastAPI:
             EventRegistry(RecordSigningRequested),
             {RecordSigningRequested: on_record},
             after_commit=after_record,
+        )
+    )
+
+    async def on_factor_reset(session: Any, envelope: EventEnvelope, event: Any) -> None:
+        await activations.on_factor_reset(session, envelope.school_id, event)
+
+    runtime.add_consumer(
+        EventConsumer(
+            "signing.identity-accounts",
+            IDENTITY_ACCOUNTS_TOPIC,
+            runtime.db,
+            # Disabled accounts are acknowledged and skipped (a disabled user's token is refused anyway).
+            EventRegistry(AccountFactorReset, AccountDisabled),
+            {AccountFactorReset: on_factor_reset},
         )
     )
 
