@@ -65,5 +65,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("uq_factor_resets_pending", table_name="factor_resets")
     op.drop_table("factor_resets")
-    with op.batch_alter_table("accounts") as batch:
-        batch.drop_column("signer")
+    # Not batch mode: on SQLite it would rebuild `accounts`, which other tables refer to.
+    op.drop_column("accounts", "signer")
