@@ -1,4 +1,5 @@
-"""Signing's migrations go down and up again (0006: a PIN row may wait for its owner's new PIN)."""
+"""Signing's migrations go down and up again (0006, after 0007: a PIN row may wait for its owner's
+new PIN)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ async def test_migrations_go_down_and_up_again(databases: Any) -> None:
 
         def down_then_up(connection: Connection) -> tuple[set[str], set[str]]:
             config.attributes["connection"] = connection
-            command.downgrade(config, "0005")
+            command.downgrade(config, "0007")
             before = {c["name"] for c in inspect(connection).get_columns("signing_pins")}
             command.upgrade(config, "head")
             after = {c["name"] for c in inspect(connection).get_columns("signing_pins")}

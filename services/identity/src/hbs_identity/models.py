@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql import false, func, text
 
+from hbs_shared.roles import SIGNERS
+
 
 class Base(DeclarativeBase):
     pass
@@ -61,7 +63,7 @@ class Account(Base):
     taking the role away does not reopen single-admin resets (the two-person rule)."""
 
 
-SIGNER_ROLES = frozenset({"subject_teacher", "homeroom_teacher", "vice_principal", "principal"})
+SIGNER_ROLES: frozenset[str] = SIGNERS
 """Roles whose holders sign documents: their factors are reset only with a second approval."""
 
 

@@ -30,7 +30,6 @@ from hbs_identity.tokens.keys import TokenIssuer
 from hbs_identity.unit import Unit
 from hbs_shared.demo import DEMO_PASSWORD
 from hbs_shared.problems import Problem
-from hbs_shared.settings import Environment
 
 
 def bad_credentials() -> Problem:
@@ -73,11 +72,8 @@ class SignIn:
 
     def exempt(self, account: Account) -> bool:
         """The README's demo logins skip the password change and TOTP — never in production."""
-        return (
-            self.settings.demo_accounts_exempt
-            and self.settings.environment is not Environment.production
-            and account.id in DEMO_LOGIN_IDS
-        )
+        settings = self.settings
+        return settings.demo_accounts_exempt and settings.allows_demo() and account.id in DEMO_LOGIN_IDS
 
     def pending(self, account: Account) -> list[str]:
         if self.exempt(account):

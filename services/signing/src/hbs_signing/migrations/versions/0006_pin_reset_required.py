@@ -3,7 +3,7 @@ its owner must set a new signing PIN before signing again; activations made befo
 sign. A PIN row may now exist without a PIN (forgotten by a `signing_pin` reset).
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0007 (0007, the school's facts, reached main first and may already be applied)
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0005"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
