@@ -5,8 +5,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from hbs_shared.passwords import DEMO_PASSWORD
+
+__all__ = ["DEMO_PASSWORD"]  # defined with the runtime, which refuses it for real accounts
+
 DEMO_NAMESPACE = uuid.UUID("6f1c1d2e-5b7a-4c1e-9a43-2c6f0e4b8d11")
-DEMO_PASSWORD = "hbs-demo-2026"
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from hbs_devtools.demo import DEMO_PARENT, DEMO_PARENT_PHONE, DEMO_PASSWORD, DEMO_STUDENT_LOGIN
+from hbs_devtools.demo import DEMO_PARENT, DEMO_PARENT_PHONE, DEMO_PASSWORD, DEMO_STUDENT_LOGIN, demo_person
 from hbs_grades.app import create_app as create_grades
-from hbs_grades.models import ScoreSheet
+from hbs_grades.models import RecordState, ScoreSheet, YearRecord
+from hbs_grades.records.repository import YearRecordRepository
 from hbs_grades.settings import GradesSettings
 from hbs_identity.app import create_app as create_identity
 from hbs_identity.demo import DEMO_YEAR, demo_id
@@ -81,7 +82,6 @@ async def family(
             data_dir=tmp / "grades",
             seed_demo=True,
             environment="test",
-            school_year=DEMO_YEAR,
         )
     )
     async with (
@@ -103,6 +103,12 @@ async def family(
         answer = await ic.post(
             "/auth/token", json={"username": b_login.json()["national_id"], "password": DEMO_PASSWORD}
         )
+        if answer.json()["must_change_password"]:  # not a demo login: the first sign-in changes it
+            answer = await ic.post(
+                "/auth/password",
+                headers={"authorization": f"Bearer {answer.json()['access_token']}"},
+                json={"current_password": DEMO_PASSWORD, "new_password": "mat-khau-rieng-2026"},
+            )
         tokens["student_b"] = answer.json()["access_token"]
         # Grades' roster comes from identity's events over the real broker, as in production.
         parent, toan = tokens[DEMO_PARENT.username], tokens["gv.toan"]
@@ -298,3 +304,87 @@ async def test_the_authz_client_fails_closed_on_a_broken_answer(status: int, bod
         with pytest.raises(Problem) as refused:
             await authz.allowed("token", "student.read", A)
     assert refused.value.status == 503
+
+
+async def test_families_see_conduct_and_absences_only_once_the_homeroom_teacher_signed(
+    family: Family,
+) -> None:
+    """Conduct and attendance follow the scores' rule: signed (year record, step 2) or "Chưa có"."""
+    parent, van = family.headers(DEMO_PARENT.username), family.headers("gv.van")
+    entered = await family.grades.put(
+        "/classes/10A1/conduct",
+        headers=van,
+        json={"rows": [{"student_id": str(A), "term": "HK1", "conduct": "T", "absent_excused": 2}]},
+    )
+    assert entered.status_code == 200, entered.text
+    teacher_view = (await family.grades.get(f"/results/students/{A}", headers=van)).json()
+    assert teacher_view["conduct_semester1"] == "T"
+
+    unsigned = (await family.grades.get(f"/family/students/{A}/results", headers=parent)).json()
+    assert unsigned["result"]["conduct_semester1"] is None
+    assert unsigned["result"]["absent_sessions"] is None
+    assert unsigned["conduct_signed"] is False
+
+    runtime: ServiceRuntime = family.grades_app.state.runtime
+
+    async def record_state(state: RecordState) -> None:
+        async with runtime.db.transaction() as session:
+            found = await YearRecordRepository().for_students(
+                session, runtime.settings.school_id, DEMO_YEAR, [A]
+            )
+            record = found.get(A) or YearRecord(
+                id=uuid.uuid4(),
+                school_id=runtime.settings.school_id,
+                school_year=DEMO_YEAR,
+                class_name="10A1",
+                student_id=A,
+                edition=1,
+                remarks="",
+                edition_signed=False,
+            )
+            record.state = state
+            session.add(record)
+
+    # Being signed is not signed yet.
+    await record_state(RecordState.signing_homeroom)
+    signing = (await family.grades.get(f"/family/students/{A}/results", headers=parent)).json()
+    assert signing["result"]["conduct_semester1"] is None
+
+    await record_state(RecordState.homeroom_signed)
+    signed = (await family.grades.get(f"/family/students/{A}/results", headers=parent)).json()
+    assert signed["conduct_signed"] is True
+    assert signed["result"]["conduct_semester1"] == "T"
+    assert signed["result"]["absent_sessions"] == teacher_view["absent_sessions"] >= 2
+    await record_state(RecordState.draft)  # as the other tests of this module expect it
+
+
+async def test_the_year_record_names_the_school_and_principal_identity_announces(family: Family) -> None:
+    """No setting names them: identity's `identity.school.changed`, over the broker, does, and a
+    principal renamed in identity is named so on the next record content."""
+    head = family.headers("hieutruong")
+    klass = await family.grades.get("/records/classes/10A1", headers=head)
+    assert klass.status_code == 200, klass.text
+    record_id = klass.json()["records"][0]["id"]
+
+    async def content() -> dict[str, Any]:
+        detail = await family.grades.get(f"/records/{record_id}", headers=head)
+        assert detail.status_code == 200, detail.text
+        found: dict[str, Any] = detail.json()["content"]
+        return found
+
+    first = await content()
+    assert (first["school_name"], first["province"]) == ("Trường THPT Chuyên Thái Bình", "Hưng Yên")
+    assert first["principal_name"] == "Trần Văn Minh"
+    admin = await family.identity.post("/auth/token", json={"username": "quantri", "password": DEMO_PASSWORD})
+    office = {"authorization": f"Bearer {admin.json()['access_token']}"}
+    principal_id = demo_person("hieutruong").user_id
+    for name in ("Trần Văn Minh Mới", "Trần Văn Minh"):
+        renamed = await family.identity.patch(
+            f"/staff/{principal_id}", headers=office, json={"full_name": name}
+        )
+        assert renamed.status_code == 200, renamed.text
+
+        async def named(expected: str = name) -> bool:
+            return (await content())["principal_name"] == expected
+
+        await _wait_for(f"the principal named {name}", named)

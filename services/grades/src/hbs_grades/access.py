@@ -13,12 +13,13 @@ from hbs_grades.roster.repository import RosterRepository
 from hbs_shared.auth import Principal
 from hbs_shared.authz import AuthzClient
 from hbs_shared.problems import Problem
+from hbs_shared.roles import BOARD, FAMILY, OVERSEERS
 
-OVERSIGHT_ROLES = ("principal", "vice_principal", "system_admin", "office_admin")
+OVERSIGHT_ROLES = tuple(OVERSEERS)
 """Read every sheet, class and record of their school."""
-BOARD_ROLES = ("principal", "vice_principal")
+BOARD_ROLES = tuple(BOARD)
 """Ban Giám hiệu: reviews, returns, opens corrections."""
-FAMILY_ROLES = ("parent", "student")
+FAMILY_ROLES = tuple(FAMILY)
 SHEET_NOT_FOUND = Problem(404, "Không tìm thấy sổ điểm", "no such score sheet", field="sheet_id")
 STUDENT_NOT_FOUND = Problem(
     404, "Không tìm thấy học sinh", "no such student, or not one you may see", field="student_id"

@@ -27,13 +27,15 @@ from hbs_grades.sheets.handlers import SheetSigningReplies
 from hbs_grades.sheets.reading import SheetReader
 from hbs_grades.sheets.setup import SheetSetup
 from hbs_grades.sheets.signing import SheetSigning
-from hbs_shared.settings import Environment
+from hbs_shared.school_facts import SchoolFactsStore
 
 
 @dataclass(frozen=True)
 class Grades:
     settings: GradesSettings
     rules: RulesConfig
+    school: SchoolFactsStore
+    """The school's facts (name, province, principal, current year) from identity's events."""
     plan: PlanService
     sheets: SheetReader
     sheet_setup: SheetSetup
@@ -64,28 +66,20 @@ class Grades:
     def build(cls, settings: GradesSettings) -> Grades:
         rules = settings.rules()
         plan = PlanService(rules=rules)
+        school = SchoolFactsStore()
         sheets = SheetReader()
         setup = SheetSetup(plan=plan)
         results = ResultsService(rules)
-        principal_name = settings.principal_name
-        if not principal_name and settings.seed_demo and settings.environment is not Environment.production:
-            from hbs_devtools.demo import demo_person  # development only, with the demo seed
-
-            principal_name = demo_person("hieutruong").full_name
-        records = YearRecordService(
-            results,
-            school_name=settings.school_name,
-            province=settings.province,
-            principal_name=principal_name,
-        )
+        records = YearRecordService(results, school)
         return cls(
             settings,
             rules,
+            school,
             plan,
             sheets,
             setup,
             SheetEntry(sheets),
-            SheetSigning(sheets, school_name=settings.school_name),
+            SheetSigning(sheets, school=school),
             DemoSheets(setup),
             RosterService(setup),
             ConductService(),

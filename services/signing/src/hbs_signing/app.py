@@ -23,6 +23,14 @@ from hbs_shared.events.contracts import (
     SheetSigningRequestedV2,
 )
 from hbs_shared.events.envelope import EventEnvelope, EventRegistry
+from hbs_shared.events.identity import (
+    IDENTITY_ACCOUNTS_TOPIC,
+    IDENTITY_STRUCTURE_TOPIC,
+    STRUCTURE_EVENTS,
+    AccountDisabled,
+    AccountFactorReset,
+    SchoolChanged,
+)
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.consumer import EventConsumer
 from hbs_shared.problems import Problem
@@ -85,15 +93,13 @@ def create_app(settings: SigningSettings) -> FastAPI:
     )
     roots = trust_roots(settings, ca)
     store = DocumentStore(settings.data_dir / "documents")
-    certificates = CertificateService(token, ca, settings.school_name)
+    certificates = CertificateService(token, ca)
     activations = ActivationService(lifetime=timedelta(minutes=settings.activation_minutes))
     requests = SigningRequestService(
         token,
         certificates,
         store,
         ca,
-        school_name=settings.school_name,
-        location=settings.school_location,
         portal_url=settings.public_portal_url,
         activations=activations,
         trust_roots=roots,
@@ -137,6 +143,20 @@ def create_app(settings: SigningSettings) -> FastAPI:
             after_commit=runtime.relay.nudge,
         )
     )
+    school = requests.school
+
+    async def on_school(session: Any, envelope: EventEnvelope, event: Any) -> None:
+        await school.apply(session, event, envelope.occurred_at)
+
+    runtime.add_consumer(
+        EventConsumer(
+            "signing.identity-structure",
+            IDENTITY_STRUCTURE_TOPIC,
+            runtime.db,
+            EventRegistry(*STRUCTURE_EVENTS),
+            {SchoolChanged: on_school},
+        )
+    )
     runtime.add_consumer(
         EventConsumer(
             "signing.record-requests",
@@ -145,6 +165,20 @@ def create_app(settings: SigningSettings) -> FastAPI:
             EventRegistry(RecordSigningRequested),
             {RecordSigningRequested: on_record},
             after_commit=after_record,
+        )
+    )
+
+    async def on_factor_reset(session: Any, envelope: EventEnvelope, event: Any) -> None:
+        await activations.on_factor_reset(session, envelope.school_id, event)
+
+    runtime.add_consumer(
+        EventConsumer(
+            "signing.identity-accounts",
+            IDENTITY_ACCOUNTS_TOPIC,
+            runtime.db,
+            # Disabled accounts are acknowledged and skipped (a disabled user's token is refused anyway).
+            EventRegistry(AccountFactorReset, AccountDisabled),
+            {AccountFactorReset: on_factor_reset},
         )
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
@@ -14,6 +14,7 @@ from hbs_grades.access import OVERSIGHT_ROLES, require_class_reader, require_hom
 from hbs_grades.conduct.service import ClassConduct, ExtraChange, TermChange
 from hbs_grades.models import Term
 from hbs_grades.plan.service import unknown_subject
+from hbs_grades.school import CurrentSchoolYear
 from hbs_grades.sheets.schemas import SheetOut
 from hbs_grades.wiring import grades_of
 from hbs_shared.auth import CurrentPrincipal, Principal
@@ -23,6 +24,9 @@ from hbs_shared.service import runtime_of
 
 router = APIRouter(prefix="/classes", tags=["classes: conduct, attendance, plan"])
 ClassName = Path(min_length=1, max_length=40)
+SubjectCode = Path(min_length=1, max_length=40, pattern=r"^[A-Z0-9_]+$")
+Sessions = Annotated[int, Field(ge=0, le=1000)] | Annotated[str, Field(max_length=10)]
+"""Sessions absent: a number, or the text typed in the form (checked and named by the service)."""
 
 
 class TermOut(BaseModel):
@@ -74,8 +78,8 @@ class TermRowIn(BaseModel):
     term: Literal["HK1", "HK2"]
     conduct: str | None = Field(default=None, max_length=20, description="T / K / Đ / CĐ")
     conduct_comment: str | None = Field(default=None, max_length=2000)
-    absent_excused: int | str | None = None
-    absent_unexcused: int | str | None = None
+    absent_excused: Sessions | None = None
+    absent_unexcused: Sessions | None = None
 
 
 class TermsIn(BaseModel):
@@ -86,7 +90,7 @@ class ExtraRowIn(BaseModel):
     student_id: uuid.UUID
     summer_training: str | None = Field(default=None, max_length=20)
     """The re-evaluated conduct after summer conduct training."""
-    reexam: dict[str, str | None] | None = None
+    reexam: dict[str, Annotated[str, Field(max_length=20)] | None] | None = Field(default=None, max_length=40)
     """Subject code → re-examination result (a score, or Đ / CĐ)."""
 
 
@@ -94,23 +98,23 @@ class ExtrasIn(BaseModel):
     rows: list[ExtraRowIn] = Field(max_length=200)
 
 
-def _year(request: Request) -> str:
-    return grades_of(request).settings.school_year
-
-
 @router.get("/{class_name}/conduct", response_model=list[StudentConductOut])
 async def get_conduct(
-    principal: CurrentPrincipal, request: Request, class_name: str = ClassName
+    principal: CurrentPrincipal, year: CurrentSchoolYear, request: Request, class_name: str = ClassName
 ) -> list[StudentConductOut]:
     grades = grades_of(request)
     async with runtime_of(request).db.transaction() as session:
-        await require_class_reader(session, grades.roster.roster, principal, _year(request), class_name)
-        return _out(await grades.conduct.view(session, principal.school_id, _year(request), class_name))
+        await require_class_reader(session, grades.roster.roster, principal, year, class_name)
+        return _out(await grades.conduct.view(session, principal.school_id, year, class_name))
 
 
 @router.put("/{class_name}/conduct", response_model=list[StudentConductOut])
 async def put_conduct(
-    body: TermsIn, principal: CurrentPrincipal, request: Request, class_name: str = ClassName
+    body: TermsIn,
+    principal: CurrentPrincipal,
+    year: CurrentSchoolYear,
+    request: Request,
+    class_name: str = ClassName,
 ) -> list[StudentConductOut]:
     """Conduct (rèn luyện) with comment and sessions absent, per student and semester."""
     grades = grades_of(request)
@@ -123,8 +127,8 @@ async def put_conduct(
         for row in body.rows
     ]
     async with runtime_of(request).db.transaction() as session:
-        await require_homeroom(session, grades.roster.roster, principal, _year(request), class_name)
-        view = await grades.conduct.save_terms(session, principal, _year(request), class_name, changes)
+        await require_homeroom(session, grades.roster.roster, principal, year, class_name)
+        view = await grades.conduct.save_terms(session, principal, year, class_name, changes)
         return _out(view)
 
 
@@ -141,13 +145,13 @@ class ConductChangeOut(BaseModel):
 
 @router.get("/{class_name}/conduct/changes", response_model=list[ConductChangeOut])
 async def get_conduct_changes(
-    principal: CurrentPrincipal, request: Request, class_name: str = ClassName
+    principal: CurrentPrincipal, year: CurrentSchoolYear, request: Request, class_name: str = ClassName
 ) -> list[ConductChangeOut]:
     """Every change to the class's conduct, attendance and year-end values: who, when, old → new."""
     grades = grades_of(request)
     async with runtime_of(request).db.transaction() as session:
-        await require_class_reader(session, grades.roster.roster, principal, _year(request), class_name)
-        rows = await grades.conduct.changes(session, principal.school_id, _year(request), class_name)
+        await require_class_reader(session, grades.roster.roster, principal, year, class_name)
+        rows = await grades.conduct.changes(session, principal.school_id, year, class_name)
     return [
         ConductChangeOut(
             student_id=r.student_id,
@@ -165,7 +169,11 @@ async def get_conduct_changes(
 
 @router.put("/{class_name}/year-end", response_model=list[StudentConductOut])
 async def put_year_end(
-    body: ExtrasIn, principal: CurrentPrincipal, request: Request, class_name: str = ClassName
+    body: ExtrasIn,
+    principal: CurrentPrincipal,
+    year: CurrentSchoolYear,
+    request: Request,
+    class_name: str = ClassName,
 ) -> list[StudentConductOut]:
     """Summer conduct training's re-evaluation and re-examination results."""
     grades = grades_of(request)
@@ -174,8 +182,8 @@ async def put_year_end(
         for row in body.rows
     ]
     async with runtime_of(request).db.transaction() as session:
-        await require_homeroom(session, grades.roster.roster, principal, _year(request), class_name)
-        view = await grades.conduct.save_extras(session, principal, _year(request), class_name, changes)
+        await require_homeroom(session, grades.roster.roster, principal, year, class_name)
+        view = await grades.conduct.save_extras(session, principal, year, class_name, changes)
         return _out(view)
 
 
@@ -198,12 +206,12 @@ def _require_admin(principal: Principal) -> None:
 
 @router.get("/{class_name}/plan", response_model=list[PlanLineOut])
 async def get_plan(
-    principal: CurrentPrincipal, request: Request, class_name: str = ClassName
+    principal: CurrentPrincipal, year: CurrentSchoolYear, request: Request, class_name: str = ClassName
 ) -> list[PlanLineOut]:
     grades = grades_of(request)
     async with runtime_of(request).db.transaction() as session:
-        await require_class_reader(session, grades.roster.roster, principal, _year(request), class_name)
-        lines = await grades.plan.for_class(session, principal.school_id, _year(request), class_name)
+        await require_class_reader(session, grades.roster.roster, principal, year, class_name)
+        lines = await grades.plan.for_class(session, principal.school_id, year, class_name)
     return [
         PlanLineOut(
             subject_code=p.code,
@@ -218,10 +226,11 @@ async def get_plan(
 
 @router.put("/{class_name}/plan/{subject_code}", response_model=list[SheetOut])
 async def put_periods(
-    subject_code: str,
     body: PeriodsIn,
     principal: CurrentPrincipal,
+    year: CurrentSchoolYear,
     request: Request,
+    subject_code: str = SubjectCode,
     class_name: str = ClassName,
 ) -> list[SheetOut]:
     """Periods per year of a subject in the class (a specialised class adds periods to its
@@ -230,7 +239,6 @@ async def put_periods(
     if subject_code not in SUBJECTS_BY_CODE:
         raise unknown_subject(subject_code)
     grades = grades_of(request)
-    year = _year(request)
     async with runtime_of(request).db.transaction() as session:
         sheets = [
             s

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from hbs_grades.access import (
     OVERSIGHT_ROLES,
@@ -17,6 +17,7 @@ from hbs_grades.access import (
 from hbs_grades.reports import excel
 from hbs_grades.reports.schemas import ClassResultsOut, StudentResultOut
 from hbs_grades.reports.stats import Period, SubjectStats, subject_statistics
+from hbs_grades.school import current_year
 from hbs_grades.sheets.endpoints import attachment
 from hbs_grades.wiring import grades_of
 from hbs_grades.xlsx import XLSX
@@ -26,6 +27,8 @@ from hbs_shared.problems import Problem
 from hbs_shared.service import runtime_of
 
 router = APIRouter(prefix="/results", tags=["results and reports"])
+ClassName = Path(min_length=1, max_length=40)
+SubjectCode = Path(min_length=1, max_length=40, pattern=r"^[A-Z0-9_]+$")
 Year = Query(default=None, pattern=r"^\d{4}-\d{4}$", description="School year; the current one if omitted")
 
 
@@ -33,7 +36,7 @@ async def _class_results(
     request: Request, principal: CurrentPrincipal, class_name: str, school_year: str | None
 ) -> ClassResultsOut:
     grades = grades_of(request)
-    year = school_year or grades.settings.school_year
+    year = school_year or await current_year(request, principal)
     async with runtime_of(request).db.transaction() as session:
         await require_class_reader(session, grades.roster.roster, principal, year, class_name)
         results = await grades.results.for_class(session, principal.school_id, year, class_name)
@@ -42,7 +45,7 @@ async def _class_results(
 
 @router.get("/classes/{class_name}", response_model=ClassResultsOut)
 async def class_results(
-    class_name: str, principal: CurrentPrincipal, request: Request, school_year: str | None = Year
+    principal: CurrentPrincipal, request: Request, class_name: str = ClassName, school_year: str | None = Year
 ) -> ClassResultsOut:
     """Every student's results in the class, recomputed from what is entered now."""
     return await _class_results(request, principal, class_name, school_year)
@@ -50,7 +53,7 @@ async def class_results(
 
 @router.get("/classes/{class_name}/xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
 async def class_results_xlsx(
-    class_name: str, principal: CurrentPrincipal, request: Request, school_year: str | None = Year
+    principal: CurrentPrincipal, request: Request, class_name: str = ClassName, school_year: str | None = Year
 ) -> Response:
     results = await _class_results(request, principal, class_name, school_year)
     name = f"tong-hop-{class_name}-{results.school_year}.xlsx".replace(" ", "_")
@@ -64,7 +67,7 @@ async def student_results(
     """Teachers and overseers by the roster; a parent or the student by identity, and then only
     from signed score sheets (never a draft score)."""
     grades = grades_of(request)
-    year = school_year or grades.settings.school_year
+    year = school_year or await current_year(request, principal)
     missing = Problem(
         404, "Không tìm thấy học sinh", "no such student in a class you see", field="student_id"
     )
@@ -91,9 +94,9 @@ async def student_results(
 
 @router.get("/subjects/{subject_code}")
 async def subject_stats(
-    subject_code: str,
     principal: CurrentPrincipal,
     request: Request,
+    subject_code: str = SubjectCode,
     period: Literal["HK1", "HK2", "year"] = "year",
     school_year: str | None = Year,
 ) -> dict[str, object]:
@@ -113,9 +116,9 @@ async def subject_stats(
     "/subjects/{subject_code}/xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}}
 )
 async def subject_stats_xlsx(
-    subject_code: str,
     principal: CurrentPrincipal,
     request: Request,
+    subject_code: str = SubjectCode,
     period: Literal["HK1", "HK2", "year"] = "year",
     school_year: str | None = Year,
 ) -> Response:
@@ -136,7 +139,7 @@ async def _stats(
             403, "Chỉ Ban Giám hiệu và văn phòng xem được thống kê toàn trường", "", field="subject_code"
         )
     grades = grades_of(request)
-    year = school_year or grades.settings.school_year
+    year = school_year or await current_year(request, principal)
     async with runtime_of(request).db.transaction() as session:
         classes = await grades.results.school(session, principal.school_id, year)
     comment, per_class, per_grade = subject_statistics(classes, subject_code, period)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -14,6 +14,7 @@ from hbs_grades.sheets.cells import assessment_keys, column_label, regular_key
 from hbs_grades.sheets.entry import RowChange
 from hbs_grades.sheets.reading import SheetView
 from hbs_grades.sheets.workflow import SHEETS
+from hbs_shared.labels import TERM_LABELS
 
 
 class SheetOut(BaseModel):
@@ -49,7 +50,7 @@ class SheetOut(BaseModel):
             assessment="comment" if sheet.assessment == "comment" else "scored",
             regular_count=sheet.regular_count,
             term=sheet.term,
-            term_label={"HK1": "Học kỳ I", "HK2": "Học kỳ II"}.get(sheet.term, sheet.term),
+            term_label=TERM_LABELS.get(sheet.term, sheet.term),
             teacher_id=None if sheet.teacher_id == NO_TEACHER else sheet.teacher_id,
             teacher_name=sheet.teacher_name,
             state=SheetState(sheet.state),
@@ -62,7 +63,9 @@ class SheetOut(BaseModel):
 
 
 class SheetAction(BaseModel):
-    expected_version: int = Field(ge=1, description="The version the user saw; a stale one gets 409")
+    expected_version: int = Field(
+        ge=1, le=2_147_483_647, description="The version the user saw; a stale one gets 409"
+    )
 
 
 class SignAction(SheetAction):
@@ -128,7 +131,7 @@ class RowIn(BaseModel):
     """One student's cells; a field left out is unchanged, null or "" erases it."""
 
     student_id: uuid.UUID
-    regular: list[str | None] | None = Field(default=None, max_length=4)
+    regular: list[Annotated[str, Field(max_length=20)] | None] | None = Field(default=None, max_length=4)
     """ĐĐGtx 1…n in order; for a comment subject Đ / CĐ."""
     midterm: str | None = Field(default=None, max_length=20)
     final: str | None = Field(default=None, max_length=20)

@@ -16,6 +16,7 @@ from hbs_shared.events.contracts import SheetSigningRequestedV2
 from hbs_shared.messaging.outbox import OutboxRepository
 from hbs_shared.problems import Problem
 from hbs_shared.records import ScoreSheetContent, SheetRow
+from hbs_shared.school_facts import SchoolFactsStore
 
 
 class SheetSigning:
@@ -24,11 +25,11 @@ class SheetSigning:
         reader: SheetReader,
         outbox: OutboxRepository | None = None,
         *,
-        school_name: str = "Trường THPT Chuyên Thái Bình",
+        school: SchoolFactsStore | None = None,
     ) -> None:
         self.reader = reader
         self.outbox = outbox or OutboxRepository()
-        self.school_name = school_name
+        self.school = school or SchoolFactsStore()
 
     async def submit(
         self, session: AsyncSession, principal: Principal, sheet_id: uuid.UUID, expected: int
@@ -68,7 +69,7 @@ class SheetSigning:
         return ScoreSheetContent(
             sheet_id=sheet.id,
             sheet_version=sheet.version,
-            school_name=self.school_name,
+            school_name=(await self.school.require(session, sheet.school_id)).name,
             school_year=sheet.school_year,
             term="HK2" if sheet.term == Term.hk2.value else "HK1",
             class_name=sheet.class_name,

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from hbs_grades.models import SheetState
 from hbs_grades.workflow import StateMachine, signing_step
+from hbs_shared.labels import SHEET_STATE_LABELS
 
 
 class SheetAction(StrEnum):
@@ -16,13 +17,6 @@ class SheetAction(StrEnum):
     correct = "correct"
     """A correction after signing (Đ9), opened by the board with its minutes: the sheet reopens."""
 
-
-_STATE_NAMES = {
-    SheetState.open: "đang nhập điểm",
-    SheetState.submitted: "đã nộp",
-    SheetState.signing: "đang ký",
-    SheetState.signed: "đã ký",
-}
 
 EDITABLE = (SheetState.open, SheetState.submitted)
 """The states in which a sheet takes changes (and follows its class-subject's teacher)."""
@@ -43,7 +37,7 @@ TRANSITIONS: dict[tuple[SheetState, SheetAction], SheetState] = {
 
 SHEETS = StateMachine(
     TRANSITIONS,
-    _STATE_NAMES,
+    {state: SHEET_STATE_LABELS[state.value] for state in SheetState},
     title="Thao tác không hợp lệ ở trạng thái hiện tại",
     detail="cannot {action} a sheet that is {state} ({label})",
 )

@@ -21,6 +21,7 @@ from hbs_identity.school.schemas import Text
 from hbs_identity.settings import IdentitySettings
 from hbs_identity.unit import Unit, request_unit
 from hbs_shared.auth import CurrentPrincipal
+from hbs_shared.roles import Role
 from hbs_shared.service import runtime_of
 
 router = APIRouter(tags=["accounts"])
@@ -218,14 +219,14 @@ async def one_slip(account_id: uuid.UUID, request: Request, principal: CurrentPr
 async def audit(
     request: Request,
     principal: CurrentPrincipal,
-    action: str | None = None,
-    object_id: str | None = None,
+    action: Annotated[str | None, Query(max_length=60)] = None,
+    object_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditOut]:
     """Newest first: every sign-in, failure and administrative action of the school."""
     async with request_unit(request, principal) as unit:
         scope = await caller_scope(unit)
-        if not scope.has(frozenset({"system_admin", "principal"})):
+        if not scope.has(frozenset({Role.system_admin, Role.principal})):
             raise forbidden("the audit log is for the system admins and the principal")
         entries = await audit_entries(unit.session, unit.school_id, action, object_id, limit)
         return [AuditOut.model_validate(e) for e in entries]

@@ -28,18 +28,18 @@ from hbs_identity.models import Account
 from hbs_identity.settings import IdentitySettings
 from hbs_identity.tokens.keys import TokenIssuer
 from hbs_identity.unit import Unit
+from hbs_shared.passwords import DEMO_PASSWORD
 from hbs_shared.problems import Problem
-from hbs_shared.settings import Environment
 
 
 @functools.cache
-def _demo_ids() -> frozenset[uuid.UUID]:
-    """The demo people's ids; they ship with the development tools only (none in production)."""
+def _demo_login_ids() -> frozenset[uuid.UUID]:
+    """The README's demo logins; they ship with the development tools only (none in production)."""
     try:
-        from hbs_devtools.demo import DEMO_PEOPLE
+        from hbs_identity.demo import DEMO_LOGIN_IDS
     except ImportError:
         return frozenset()
-    return frozenset(p.user_id for p in DEMO_PEOPLE)
+    return DEMO_LOGIN_IDS
 
 
 def bad_credentials() -> Problem:
@@ -81,12 +81,9 @@ class SignIn:
         return totp_ok(secret, code)
 
     def exempt(self, account: Account) -> bool:
-        """Demo people skip the password change and TOTP — never in production."""
-        return (
-            self.settings.demo_accounts_exempt
-            and self.settings.environment is not Environment.production
-            and account.id in _demo_ids()
-        )
+        """The README's demo logins skip the password change and TOTP — never in production."""
+        settings = self.settings
+        return settings.demo_accounts_exempt and settings.allows_demo() and account.id in _demo_login_ids()
 
     def pending(self, account: Account) -> list[str]:
         if self.exempt(account):
@@ -114,7 +111,13 @@ class SignIn:
     async def attempt(self, unit: Unit, login: str, password: str, code: str | None) -> Issued | Problem:
         now = datetime.now(UTC)
         name = normalise_username(login)
-        keys = [f"login:{name}"] + ([f"addr:{unit.source}"] if unit.source else [])
+        account = await self.accounts.find(unit.session, login)
+        # Counted per account, whatever spelling found it (username, mã định danh, any phone
+        # form); a name that finds nobody is counted under that name.
+        subject = f"account:{account.id}" if account is not None else f"login:{name}"
+        keys = [subject] + ([f"addr:{unit.source}"] if unit.source else [])
+        if account is not None:
+            unit.school_id = account.school_id
         wait = await self.throttle.retry_after(unit.session, keys, now)
         if wait:
             unit.audit("sign_in.locked", "login", name, retry_after=wait)
@@ -124,9 +127,6 @@ class SignIn:
                 f"try again in {wait} s",
                 extra={"retry_after": wait},
             )
-        account = await self.accounts.find(unit.session, login)
-        if account is not None:
-            unit.school_id = account.school_id
         ok = await asyncio.to_thread(verify_password, account.password_hash if account else None, password)
         if account is None or not ok or account.disabled:
             await self.throttle.fail(unit.session, keys, now)
@@ -144,6 +144,9 @@ class SignIn:
                 unit.audit("sign_in.failed", "account", account.id, login=name, reason="totp")
                 return Problem(401, "Mã xác thực hai lớp không đúng", "wrong totp code", field="totp")
         await self.throttle.reset(unit.session, keys[0])
+        if password == DEMO_PASSWORD and not self.exempt(account):
+            # The demo password is public: nobody else keeps it (also a demo seeded before this rule).
+            account.must_change_password = True
         issued = self.tokens(unit, account, now)
         unit.audit(
             "sign_in.succeeded", "account", account.id, login=name, pending=self.pending(account) or None

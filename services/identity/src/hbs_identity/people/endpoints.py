@@ -13,6 +13,8 @@ from hbs_identity.authz.service import AuthzService
 from hbs_identity.errors import ADMIN_ROLES, OVERSEER_ROLES, forbidden, invalid, not_found
 from hbs_identity.models import Account, Parent, Staff, Student
 from hbs_identity.people.schemas import (
+    MAX_OFFSET,
+    ROLE_PATTERN,
     ChildLink,
     EnrolIn,
     EnrolmentOut,
@@ -36,6 +38,7 @@ from hbs_identity.people.service import PeopleService
 from hbs_identity.settings import IdentitySettings
 from hbs_identity.unit import Unit, request_unit
 from hbs_shared.auth import CurrentPrincipal
+from hbs_shared.roles import Role
 from hbs_shared.service import runtime_of
 
 router = APIRouter(tags=["people"])
@@ -143,7 +146,7 @@ async def list_students(
     principal: CurrentPrincipal,
     class_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     q: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> StudentPage:
     """The students the caller may read, page by page; searching by name is POST /students/search."""
@@ -272,7 +275,7 @@ async def list_parents(
     request: Request,
     principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     q: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> list[ParentOut]:
     """Parents page by page; searching by name is POST /parents/search."""
@@ -375,7 +378,7 @@ async def create_staff(body: StaffIn, request: Request, principal: CurrentPrinci
 async def list_staff(
     request: Request,
     principal: CurrentPrincipal,
-    role: str | None = None,
+    role: Annotated[str | None, Query(max_length=40, pattern=ROLE_PATTERN)] = None,
     q: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> list[StaffOut]:
     """The school's staff, optionally of one role; searching by name is POST /staff/search."""
@@ -405,7 +408,7 @@ async def update_staff(
 ) -> StaffOut:
     async with request_unit(request, principal) as unit:
         scope = await caller_scope(unit)
-        if body.roles is not None and not scope.has(frozenset({"system_admin"})):
+        if body.roles is not None and not scope.has(frozenset({Role.system_admin})):
             raise forbidden("only a system admin changes roles")
         if not scope.has(ADMIN_ROLES):
             raise forbidden("only the office or system admins may do this")

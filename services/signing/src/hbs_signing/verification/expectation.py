@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_shared.roles import Role
+from hbs_shared.signing_order import RECORD_SIGNERS
 from hbs_signing.certificates.repository import CertificateRepository
 from hbs_signing.documents.layout import RECORD_FIELDS, SHEET_FIELD
 from hbs_signing.documents.repository import DocumentRepository
@@ -14,7 +16,7 @@ from hbs_signing.verification.service import Expectation
 
 _documents = DocumentRepository()
 _certificates = CertificateRepository()
-_RECORD_ORDER = ("homeroom_teacher", "vice_principal", "principal", "seal")
+_RECORD_ORDER = (*RECORD_SIGNERS, Role.seal)
 
 
 async def expectation_for(session: AsyncSession, document: SignedDocument) -> Expectation:
