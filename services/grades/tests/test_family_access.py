@@ -103,6 +103,12 @@ async def family(
         answer = await ic.post(
             "/auth/token", json={"username": b_login.json()["national_id"], "password": DEMO_PASSWORD}
         )
+        if answer.json()["must_change_password"]:  # not a demo login: the first sign-in changes it
+            answer = await ic.post(
+                "/auth/password",
+                headers={"authorization": f"Bearer {answer.json()['access_token']}"},
+                json={"current_password": DEMO_PASSWORD, "new_password": "mat-khau-rieng-2026"},
+            )
         tokens["student_b"] = answer.json()["access_token"]
         # Grades' roster comes from identity's events over the real broker, as in production.
         parent, toan = tokens[DEMO_PARENT.username], tokens["gv.toan"]

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from hbs_identity.accounts.repository import AccountRepository
 from hbs_identity.accounts.signin import Issued, SignIn
+from hbs_identity.factor_resets.endpoints import resets
 from hbs_identity.models import Account
 from hbs_identity.settings import IdentitySettings
 from hbs_identity.tokens.keys import TokenIssuer
@@ -155,11 +156,16 @@ async def jwks(request: Request) -> dict[str, Any]:
 
 
 @router.get("/me")
-async def me(principal: PendingStepPrincipal) -> dict[str, Any]:
+async def me(request: Request, principal: PendingStepPrincipal) -> dict[str, Any]:
+    """Who the token is for, and the approved resets of their own factors not yet acknowledged
+    (also with a restricted token: the first sign-in after a password reset is one)."""
+    async with request_unit(request, principal) as unit:
+        notices = await resets(request).notices(unit, principal.user_id)
     return {
         "user_id": str(principal.user_id),
         "username": principal.username,
         "name": principal.name,
         "roles": sorted(principal.roles),
         "school_id": principal.school_id,
+        "security_notices": [n.model_dump(mode="json") for n in notices],
     }
