@@ -35,6 +35,10 @@ from hbs_shared.devstack.broker import LocalBroker, die_with_parent, free_port
 
 
 @dataclass(frozen=True)
+PORTAL_SOURCE_ADDRESS = "127.0.0.2"
+"""The local address the embedded portal calls the services from (loopback, but not 127.0.0.1)."""
+
+
 class ServiceSpec:
     name: str
     module: str
@@ -218,6 +222,8 @@ class Stack:
         if spec.name == "portal":
             env[f"{prefix}GRADES_URL"] = self.url("grades")
             env[f"{prefix}SIGNING_URL"] = self.url("signing")
+            # The services believe X-Forwarded-For only from this address (their trusted proxies).
+            env[f"{prefix}SOURCE_ADDRESS"] = PORTAL_SOURCE_ADDRESS
         env.update(self.extra_env)
         return env
 
