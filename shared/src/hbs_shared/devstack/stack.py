@@ -33,12 +33,11 @@ from hbs_shared.demo import (
 )
 from hbs_shared.devstack.broker import LocalBroker, die_with_parent, free_port
 
-
-@dataclass(frozen=True)
 PORTAL_SOURCE_ADDRESS = "127.0.0.2"
 """The local address the embedded portal calls the services from (loopback, but not 127.0.0.1)."""
 
 
+@dataclass(frozen=True)
 class ServiceSpec:
     name: str
     module: str

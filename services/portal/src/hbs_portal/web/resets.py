@@ -78,7 +78,9 @@ async def approve(
             return _page(request, web, pending, error=f"{refused.title}.", status=refused.status)
         raise
     if decided.get("initial_password"):
-        return templates.TemplateResponse(request, "reset_slip.html", {"web": web, "reset": decided})
+        slip = templates.TemplateResponse(request, "reset_slip.html", {"web": web, "reset": decided})
+        slip.headers["cache-control"] = "no-store"  # a password: never kept by any cache
+        return slip
     return RedirectResponse("/factor-resets?done=approved", status_code=303)
 
 
