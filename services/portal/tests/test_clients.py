@@ -13,9 +13,9 @@ from hbs_shared.logging import current_correlation_id
 from .conftest import problem
 
 
-def _client(handler: httpx.MockTransport, token: str | None = "tok") -> tuple[Transport, Caller]:
+def _client(handler: httpx.MockTransport) -> tuple[Transport, Caller]:
     transport = Transport(client=httpx.AsyncClient(transport=handler))
-    return transport, Caller(transport, "http://svc.test/", token, "192.0.2.5")
+    return transport, Caller(transport, "http://svc.test/", "tok", "192.0.2.5")
 
 
 async def test_a_call_carries_token_correlation_and_client_address() -> None:
@@ -78,7 +78,8 @@ async def test_an_unreachable_service_is_a_vietnamese_503() -> None:
     with pytest.raises(BackendError) as failed:
         await GradesClient(caller).sheets()
     await transport.close()
-    assert failed.value.status == 503 and "không phản hồi" in failed.value.title
+    assert failed.value.status == 503
+    assert "không phản hồi" in failed.value.title
 
 
 async def test_factor_reset_requests_use_identitys_contract() -> None:

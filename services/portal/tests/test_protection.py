@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import ValidationError
 
@@ -19,15 +20,15 @@ pytestmark = pytest.mark.db
 TEMPLATES = Path(hbs_portal.__file__).parent / "templates"
 
 
-def _assert_protected(headers: object) -> None:
-    assert hasattr(headers, "get")
-    policy = headers.get("content-security-policy", "")  # type: ignore[attr-defined]
+def _assert_protected(headers: httpx.Headers) -> None:
+    policy = headers.get("content-security-policy", "")
     assert "frame-ancestors 'none'" in policy
-    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
     assert "default-src 'none'" in policy
-    assert headers.get("x-frame-options") == "DENY"  # type: ignore[attr-defined]
-    assert headers.get("x-content-type-options") == "nosniff"  # type: ignore[attr-defined]
-    assert headers.get("referrer-policy") in {"same-origin", "no-referrer", "strict-origin"}  # type: ignore[attr-defined]
+    assert headers.get("x-frame-options") == "DENY"
+    assert headers.get("x-content-type-options") == "nosniff"
+    assert headers.get("referrer-policy") in {"same-origin", "no-referrer", "strict-origin"}
 
 
 async def test_every_answer_carries_the_security_headers(portal: Portal) -> None:
@@ -85,17 +86,16 @@ async def test_sign_in_with_the_form_token_opens_a_session(portal: Portal) -> No
         assert signed.headers["location"] == "/sheets"
         assert "hbs_session" in signed.cookies
     cookie = (await portal.browser().get("/login")).headers["set-cookie"]
-    assert "hbs_login_csrf=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert "hbs_login_csrf=" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
 
 
 def test_production_refuses_a_session_cookie_without_secure() -> None:
-    production = {
-        "environment": "production",
-        "database_url": "postgresql+asyncpg://hbs@db/portal",
-    }
+    database = "postgresql+asyncpg://hbs@db/portal"
     with pytest.raises(ValidationError, match="SECURE_COOKIES"):
-        PortalSettings(**production, secure_cookies=False)
-    assert PortalSettings(**production, secure_cookies=True).secure_cookies
+        PortalSettings(environment="production", database_url=database, secure_cookies=False)
+    assert PortalSettings(environment="production", database_url=database, secure_cookies=True).secure_cookies
 
 
 def test_source_address_must_be_an_address() -> None:

@@ -56,7 +56,8 @@ async def test_the_office_asks_for_a_signers_password_reset_with_a_reason(portal
         no_reason = await browser.post(
             f"/admin/accounts/{TEACHER}/password", data={"csrf": csrf, "confirm": "yes"}
         )
-        assert no_reason.status_code == 422 and "Lý do đặt lại" in no_reason.text
+        assert no_reason.status_code == 422
+        assert "Lý do đặt lại" in no_reason.text
         asked = await browser.post(
             f"/admin/accounts/{TEACHER}/password",
             data={"csrf": csrf, "confirm": "yes", "reason": "Quên mật khẩu"},
@@ -90,7 +91,8 @@ async def test_a_refusal_that_asks_for_approval_becomes_a_request(portal: Portal
         asked = await browser.post(
             "/admin/signing/pin-reset", data={"csrf": csrf, "user_id": TEACHER, "reason": "Quên mã PIN"}
         )
-    assert asked.status_code == 200 and "chờ Hiệu trưởng" in asked.text
+    assert asked.status_code == 200
+    assert "chờ Hiệu trưởng" in asked.text
     (request,) = portal.services.calls("POST", f"{IDENTITY}/accounts/{TEACHER}/factor-resets")
     assert json.loads(request.content)["factor"] == "signing_pin"
 
@@ -103,12 +105,14 @@ async def test_a_board_member_approves_and_sees_the_password_slip_once(portal: P
     async with portal.browser() as browser:
         await portal.login(browser, "hieutruong")
         page = await browser.get("/factor-resets")
-        assert "Trần Thị Toán" in page.text and "Quên mật khẩu" in page.text
+        assert "Trần Thị Toán" in page.text
+        assert "Quên mật khẩu" in page.text
         assert 'href="/factor-resets"' in page.text  # in the board's menu
         csrf = await portal.csrf_of(browser, "/factor-resets")
         slip = await browser.post(f"/factor-resets/{RESET}/approve", data={"csrf": csrf, "confirm": "yes"})
     assert slip.status_code == 200
-    assert "Hbs-Moi-2468" in slip.text and "chỉ hiện một lần" in slip.text
+    assert "Hbs-Moi-2468" in slip.text
+    assert "chỉ hiện một lần" in slip.text
     assert slip.headers["cache-control"] == "no-store"
 
 
@@ -125,7 +129,8 @@ async def test_a_board_member_rejects_with_a_reason(portal: Portal) -> None:
         await portal.login(browser, "hieupho")
         csrf = await portal.csrf_of(browser, "/factor-resets")
         own = await browser.post(f"/factor-resets/{RESET}/approve", data={"csrf": csrf, "confirm": "yes"})
-        assert own.status_code == 403 and "không được tự phê duyệt" in own.text
+        assert own.status_code == 403
+        assert "không được tự phê duyệt" in own.text
         rejected = await browser.post(
             f"/factor-resets/{RESET}/reject", data={"csrf": csrf, "reason": "Chưa rõ"}
         )
@@ -168,7 +173,8 @@ async def test_the_owner_sees_the_notice_after_sign_in_and_acknowledges_it(porta
         signed = await portal.login(browser)
         assert signed.headers["location"] == "/security-notices"
         page = await browser.get("/security-notices")
-        assert "Mã PIN ký số của bạn đã được đặt lại" in page.text and "Đã hiểu" in page.text
+        assert "Mã PIN ký số của bạn đã được đặt lại" in page.text
+        assert "Đã hiểu" in page.text
         assert "10:00" in page.text  # 03:00 UTC on the school's clock
         csrf = await portal.csrf_of(browser, "/security-notices")
         done = await browser.post(f"/security-notices/{RESET}/ack", data={"csrf": csrf})
