@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from hbs_shared.demo import DEMO_PASSWORD
-from hbs_shared.devstack.drive import SIGNING_PIN, SystemClient
+from hbs_shared.devstack.drive import SIGNING_PIN, SystemClient, sign_in_portal
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
@@ -44,14 +44,14 @@ def national_id() -> str:
 def office(system: SystemClient) -> Iterator[httpx.Client]:
     """quantri (office and system admin) signed in to the portal."""
     with httpx.Client(base_url=system.stack.url("portal"), timeout=60) as portal:
-        signed = portal.post("/login", data={"username": "quantri", "password": DEMO_PASSWORD})
+        signed = sign_in_portal(portal, "quantri", DEMO_PASSWORD)
         assert signed.status_code == 303, signed.text
         yield portal
 
 
 def sign_in(system: SystemClient, username: str) -> httpx.Client:
     portal = httpx.Client(base_url=system.stack.url("portal"), timeout=30)
-    assert portal.post("/login", data={"username": username, "password": DEMO_PASSWORD}).status_code == 303
+    assert sign_in_portal(portal, username, DEMO_PASSWORD).status_code == 303
     return portal
 
 
