@@ -53,6 +53,8 @@ class GridRow:
     saved: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     typed_status: str = ""
+    shown: dict[str, str] = field(default_factory=dict)
+    """What the page showed in each cell when it was drawn (grades merges a stale save with it)."""
 
     def __post_init__(self) -> None:
         self.typed_status = self.typed_status or self.status
@@ -155,6 +157,10 @@ def _typed_rows(form: FormData, scores: dict[str, Any], rows: list[GridRow]) -> 
         status = form.get(f"c{index}_status")
         if isinstance(status, str) and status in STATUS_LABELS.keys() | {"assessed"}:
             row.typed_status = status
+        for key in [*keys, "status"]:
+            shown = form.get(f"c{index}_{key}_shown")
+            if isinstance(shown, str) and len(shown) <= CELL_LIMITS.get(key, 20):
+                row.shown[key] = shown
         if row.status != "assessed":
             continue  # no cells were shown for them
         for key in keys:
@@ -183,23 +189,16 @@ def _changes(scores: dict[str, Any], rows: list[GridRow]) -> list[dict[str, Any]
                 comment=row.typed.get("comment", ""),
             )
         if len(change) > 1:
+            if row.shown:
+                change["shown"] = {
+                    k: v for k, v in row.shown.items() if k in change or k.startswith("regular_")
+                }
             changes.append(change)
     return changes
 
 
-def _values_before(changes: list[dict[str, Any]], version: int) -> dict[str, dict[str, str]]:
-    """Per student and column, the value the page showed (at `version`) of each cell changed since."""
-    before: dict[str, dict[str, str]] = {}
-    for change in sorted(changes, key=lambda c: int(c["sheet_version"])):
-        if int(change["sheet_version"]) > version:
-            before.setdefault(str(change["student_id"]), {}).setdefault(
-                str(change["column"]), change["old_value"] or ""
-            )
-    return before
-
-
 def _same(typed: str, shown: str) -> bool:
-    return typed.strip().replace(",", ".") == shown
+    return typed.strip().replace(",", ".") == shown.strip().replace(",", ".")
 
 
 def _cell_errors(rows: list[GridRow], problem: dict[str, Any]) -> list[str]:
@@ -256,18 +255,18 @@ async def _refused(
     """The grid again with the teacher's typed values and why nothing was saved."""
     problem_field = error.problem.get("field")
     if error.status == 409 and problem_field == "expected_version":
-        # Someone else saved meanwhile: show their values beside the typed ones, re-apply on save.
+        # Grades merged what it could and found cells someone else changed too (its answer names
+        # them): nothing was saved. Show the newer values, the teacher's typed ones beside them.
         current = await api.grades.scores(sheet_id)
-        seen = _values_before(await api.grades.sheet_changes(sheet_id), scores["sheet"]["version"])
         by_id = {r.student_id: r for r in grid_rows(current)}
         for row in rows:
             fresh = by_id.get(row.student_id)
             if fresh is None:
                 continue
             row.saved, row.result = fresh.saved, fresh.result
-            for key, value in seen.get(row.student_id, {}).items():
-                # A cell the teacher left as they saw it takes the newer value; only typed ones stay.
-                if _same(row.typed.get(key, ""), value):
+            for key, shown in row.shown.items():
+                # A cell the teacher left as the page showed it takes the newer value.
+                if key in row.typed and _same(row.typed[key], shown):
                     row.typed[key] = row.saved.get(key, "")
         state.conflict = True
         state.error = (
