@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Awaitable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -12,9 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
-from hbs_portal.web.common import STALE_FORM, templates
-from hbs_portal.web.deps import OfficeUser, services_for
-from hbs_portal.web.sessions import csrf_ok
+from hbs_portal.web.common import templates
+from hbs_portal.web.deps import CheckedForm, OfficeUser, services_for
 from hbs_shared.curriculum import SUBJECTS, SUBJECTS_BY_CODE
 
 router = APIRouter(include_in_schema=False)
@@ -60,13 +60,11 @@ async def classes_page(request: Request, web: OfficeUser) -> Response:
 async def create_class(
     request: Request,
     web: OfficeUser,
-    csrf: Annotated[str, Form(max_length=64)] = "",
+    _form: CheckedForm,
     name: Annotated[str, Form(max_length=100)] = "",
     grade_level: Annotated[str, Form(max_length=5)] = "",
     school_year: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    if not csrf_ok(web, csrf):
-        raise BackendError(403, STALE_FORM)
     name = name.strip()
     typed = {"name": name, "grade_level": grade_level, "school_year": school_year}
     grade = int(grade_level) if grade_level in ("10", "11", "12") else None
@@ -125,6 +123,26 @@ async def _class_page(
     )
 
 
+async def _change(
+    request: Request,
+    web: WebSession,
+    class_id: uuid.UUID,
+    call: Awaitable[object],
+    *,
+    label: str,
+    shown: tuple[int, ...],
+    done: str,
+) -> Response:
+    """One change of a class's page: identity's refusals with a `shown` status stay on the page."""
+    try:
+        await call
+    except BackendError as refused:
+        if refused.status in shown:
+            return await _class_page(request, web, class_id, error=f"{label}: {refused.title}.")
+        raise
+    return RedirectResponse(f"/admin/classes/{class_id}?done={done}", status_code=303)
+
+
 @router.get("/admin/classes/{class_id}", response_class=HTMLResponse)
 async def class_page(request: Request, web: OfficeUser, class_id: uuid.UUID) -> Response:
     notice = {
@@ -139,16 +157,14 @@ async def class_page(request: Request, web: OfficeUser, class_id: uuid.UUID) -> 
 async def assign(
     request: Request,
     web: OfficeUser,
+    _form: CheckedForm,
     class_id: uuid.UUID,
-    csrf: Annotated[str, Form(max_length=64)] = "",
     kind: Annotated[str, Form(max_length=20)] = "",
     teacher_id: Annotated[str, Form(max_length=40)] = "",
     subject_code: Annotated[str, Form(max_length=40)] = "",
     replace: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     """A subject teacher needs a subject; "replace" ends the current one of that class (and subject)."""
-    if not csrf_ok(web, csrf):
-        raise BackendError(403, STALE_FORM)
     error = None
     try:
         teacher = str(uuid.UUID(teacher_id))
@@ -167,63 +183,42 @@ async def assign(
         "subject_code": subject_code if kind == "subject_teacher" else None,
         "replace": replace == "yes",
     }
-    try:
-        await services_for(request, web.access_token).identity.assign(body)
-    except BackendError as refused:
-        if refused.status in (409, 422):
-            return await _class_page(request, web, class_id, error=f"Phân công: {refused.title}.")
-        raise
-    return RedirectResponse(f"/admin/classes/{class_id}?done=assigned", status_code=303)
+    call = services_for(request, web.access_token).identity.assign(body)
+    return await _change(request, web, class_id, call, label="Phân công", shown=(409, 422), done="assigned")
 
 
 @router.post("/admin/classes/{class_id}/assignments/{assignment_id}/end", response_class=HTMLResponse)
 async def end_assignment(
     request: Request,
     web: OfficeUser,
+    _form: CheckedForm,
     class_id: uuid.UUID,
     assignment_id: uuid.UUID,
-    csrf: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    if not csrf_ok(web, csrf):
-        raise BackendError(403, STALE_FORM)
-    try:
-        await services_for(request, web.access_token).identity.unassign(assignment_id)
-    except BackendError as refused:
-        if refused.status == 409:
-            return await _class_page(request, web, class_id, error=f"Phân công: {refused.title}.")
-        raise
-    return RedirectResponse(f"/admin/classes/{class_id}?done=ended", status_code=303)
+    call = services_for(request, web.access_token).identity.unassign(assignment_id)
+    return await _change(request, web, class_id, call, label="Phân công", shown=(409,), done="ended")
 
 
 @router.post("/admin/classes/{class_id}/rename", response_class=HTMLResponse)
 async def rename_class(
     request: Request,
     web: OfficeUser,
+    _form: CheckedForm,
     class_id: uuid.UUID,
-    csrf: Annotated[str, Form(max_length=64)] = "",
     name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Identity renames it and tells grades, which keeps the class's sheets under the new name."""
-    if not csrf_ok(web, csrf):
-        raise BackendError(403, STALE_FORM)
     if not name.strip() or len(name.strip()) > 40:
         return await _class_page(request, web, class_id, error="Tên mới: cần từ 1 đến 40 ký tự.")
-    try:
-        await services_for(request, web.access_token).identity.rename_class(class_id, name.strip())
-    except BackendError as refused:
-        if refused.status in (409, 422):
-            return await _class_page(request, web, class_id, error=f"Tên mới: {refused.title}.")
-        raise
-    return RedirectResponse(f"/admin/classes/{class_id}?done=renamed", status_code=303)
+    call = services_for(request, web.access_token).identity.rename_class(class_id, name.strip())
+    return await _change(request, web, class_id, call, label="Tên mới", shown=(409, 422), done="renamed")
 
 
 @router.post("/admin/classes/{class_id}/delete", response_class=HTMLResponse)
 async def delete_class(
-    request: Request, web: OfficeUser, class_id: uuid.UUID, csrf: Annotated[str, Form(max_length=64)] = ""
+    request: Request, web: OfficeUser, _form: CheckedForm, class_id: uuid.UUID
 ) -> Response:
     """Only a class made by mistake: identity refuses one that anything refers to, and says what."""
-    if not csrf_ok(web, csrf):
-        raise BackendError(403, STALE_FORM)
     try:
         await services_for(request, web.access_token).identity.delete_class(class_id)
     except BackendError as refused:
