@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
 from hbs_portal.web.sessions import COOKIE, WebSessionRepository
+from hbs_shared.roles import BOARD, FAMILY, OFFICE, SIGNERS, STAFF, Role
 from hbs_shared.service import runtime_of
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
@@ -44,7 +45,7 @@ def explain(error: BackendError) -> str:
 
 def error_page(request: Request, web: WebSession | None, message: str, status: int) -> Response:
     """The Vietnamese error page; a family's leads back to their results, staff's to their sheets."""
-    family = web is not None and bool(set(web.roles) & FAMILY) and not set(web.roles) & _STAFF
+    family = web is not None and bool(set(web.roles) & FAMILY) and not set(web.roles) & STAFF
     name = "family/error.html" if family else "error.html"
     return templates.TemplateResponse(request, name, {"web": web, "error": message}, status_code=status)
 
@@ -54,32 +55,26 @@ def home_for(roles: list[str]) -> str:
     return nav_for(roles)[0][0]
 
 
-_SIGNERS = frozenset({"subject_teacher", "homeroom_teacher", "vice_principal", "principal"})
-_ADMINS = frozenset({"office_admin", "system_admin"})
-_STAFF = _SIGNERS | _ADMINS
-ADMINS = _ADMINS
-BOARD = frozenset({"principal", "vice_principal"})
-FAMILY = frozenset({"parent", "student"})
 # The menu: (path, label, roles that see it); None means every signed-in user. First match is home.
 NAV: list[tuple[str, str, frozenset[str] | None]] = [
-    ("/sheets", "Sổ điểm", _SIGNERS),
-    ("/signing-pin", "Mã PIN ký số", _SIGNERS),
-    ("/records/homeroom", "Học bạ lớp", frozenset({"homeroom_teacher"})),
-    ("/records/review", "Duyệt học bạ", frozenset({"vice_principal"})),
-    ("/records/approve", "Phê duyệt học bạ", frozenset({"principal"})),
-    ("/admin/students", "Học sinh", _ADMINS),
-    ("/classes", "Các lớp", _SIGNERS | _ADMINS),
-    ("/statistics", "Thống kê", frozenset({"principal", "vice_principal"})),
-    ("/factor-resets", "Phê duyệt đặt lại", frozenset({"principal", "vice_principal"})),
-    ("/admin/classes", "Quản lý lớp", _ADMINS),
-    ("/admin/accounts", "Cán bộ, tài khoản", _ADMINS),
-    ("/admin/import", "Nhập dữ liệu", _ADMINS),
-    ("/admin/export", "Xuất dữ liệu", _ADMINS),
-    ("/admin/audit", "Nhật ký", frozenset({"system_admin"})),
-    ("/admin/signing", "Ký số", frozenset({"system_admin"})),
-    ("/security", "Bảo mật đăng nhập", _STAFF),
+    ("/sheets", "Sổ điểm", SIGNERS),
+    ("/signing-pin", "Mã PIN ký số", SIGNERS),
+    ("/records/homeroom", "Học bạ lớp", frozenset({Role.homeroom_teacher})),
+    ("/records/review", "Duyệt học bạ", frozenset({Role.vice_principal})),
+    ("/records/approve", "Phê duyệt học bạ", frozenset({Role.principal})),
+    ("/admin/students", "Học sinh", OFFICE),
+    ("/classes", "Các lớp", SIGNERS | OFFICE),
+    ("/statistics", "Thống kê", BOARD),
+    ("/factor-resets", "Phê duyệt đặt lại", BOARD),
+    ("/admin/classes", "Quản lý lớp", OFFICE),
+    ("/admin/accounts", "Cán bộ, tài khoản", OFFICE),
+    ("/admin/import", "Nhập dữ liệu", OFFICE),
+    ("/admin/export", "Xuất dữ liệu", OFFICE),
+    ("/admin/audit", "Nhật ký", frozenset({Role.system_admin})),
+    ("/admin/signing", "Ký số", frozenset({Role.system_admin})),
+    ("/security", "Bảo mật đăng nhập", STAFF),
     # Identity gives parents the role `parent` and students `student` (people/service.py).
-    ("/results", "Kết quả học tập", frozenset({"parent", "student"})),
+    ("/results", "Kết quả học tập", FAMILY),
     ("/password", "Đổi mật khẩu", None),
 ]
 

@@ -16,10 +16,11 @@ from hbs_portal.web.common import error_page, templates
 from hbs_portal.web.deps import Api, CheckedForm, Services, SignedIn
 from hbs_portal.web.reports import RATINGS, bad_query, class_path
 from hbs_portal.web.scores import local_time
+from hbs_shared.labels import TERM_LABELS, YEAR_END_LABEL
 
 router = APIRouter(include_in_schema=False)
 
-SECTIONS = {"HK1": "Học kỳ I", "HK2": "Học kỳ II", "year-end": "Cuối năm"}
+SECTIONS = {**TERM_LABELS, "year-end": YEAR_END_LABEL}
 TERM_KEYS = ("conduct", "conduct_comment", "absent_excused", "absent_unexcused")
 LIMITS = {"conduct_comment": 2000}
 """Longest text a field may carry (others: 20); the grades service says what is valid."""

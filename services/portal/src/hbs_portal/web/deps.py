@@ -28,8 +28,6 @@ from hbs_portal.clients import (
 from hbs_portal.models import WebSession
 from hbs_portal.settings import PortalSettings
 from hbs_portal.web.common import (
-    ADMINS,
-    BOARD,
     PENDING_PAGES,
     STALE_FORM,
     current_session,
@@ -39,6 +37,7 @@ from hbs_portal.web.common import (
     web_sessions,
 )
 from hbs_portal.web.sessions import csrf_ok
+from hbs_shared.roles import BOARD, OFFICE, Role
 from hbs_shared.service import runtime_of
 
 _refresh_locks: dict[str, asyncio.Lock] = {}
@@ -143,7 +142,7 @@ async def fresh_session(request: Request) -> WebSession:
 SignedIn = Annotated[WebSession, Depends(fresh_session)]
 
 
-def _needs(roles: frozenset[str]) -> object:
+def _needs(roles: frozenset[Role]) -> object:
     async def gate(web: SignedIn) -> WebSession:
         # The services check again on every call; this only spares a page that would fail.
         if not roles & set(web.roles):
@@ -153,8 +152,8 @@ def _needs(roles: frozenset[str]) -> object:
     return Depends(gate)
 
 
-OfficeUser = Annotated[WebSession, _needs(ADMINS)]
-SystemAdmin = Annotated[WebSession, _needs(frozenset({"system_admin"}))]
+OfficeUser = Annotated[WebSession, _needs(OFFICE)]
+SystemAdmin = Annotated[WebSession, _needs(frozenset({Role.system_admin}))]
 BoardMember = Annotated[WebSession, _needs(BOARD)]
 
 

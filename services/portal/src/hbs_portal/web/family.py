@@ -14,10 +14,11 @@ from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import pdf_response, templates
 from hbs_portal.web.deps import Api, Services, SignedIn
+from hbs_shared.labels import RATING_LABELS
 
 router = APIRouter(include_in_schema=False)
 
-RATINGS = {"T": "Tốt", "K": "Khá", "Đ": "Đạt", "CĐ": "Chưa đạt"}
+RATINGS = RATING_LABELS
 PENDING = "Chưa có"
 
 

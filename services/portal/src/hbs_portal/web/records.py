@@ -14,20 +14,13 @@ from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import error_page, pdf_response, templates
 from hbs_portal.web.deps import Api, CheckedForm, Services, SignedIn
+from hbs_shared.labels import RATING_LABELS, RECORD_STATE_LABELS
 
 router = APIRouter(include_in_schema=False)
 ClassName = Path(min_length=1, max_length=40)
 STEP_FOR_ROLE = {"homeroom": "homeroom_teacher", "vice_principal": "vice_principal", "principal": "principal"}
-RATING = {"T": "Tốt", "K": "Khá", "Đ": "Đạt", "CĐ": "Chưa đạt"}
-LABELS = {
-    "draft": "đang lập",
-    "signing_homeroom": "GVCN đang ký",
-    "homeroom_signed": "GVCN đã ký",
-    "signing_vice_principal": "PHT đang ký",
-    "reviewed": "PHT đã duyệt",
-    "signing_principal": "Hiệu trưởng đang ký",
-    "approved": "đã phê duyệt, đóng dấu",
-}
+RATING = RATING_LABELS
+LABELS = RECORD_STATE_LABELS
 
 
 def _page(request: Request, web: WebSession, name: str, status: int = 200, **context: Any) -> Response:

@@ -11,16 +11,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from hbs_portal.models import WebSession
-from hbs_portal.web.common import BOARD, error_page, templates
+from hbs_portal.web.common import error_page, templates
 from hbs_portal.web.deps import Api, Services, SignedIn
 from hbs_shared.curriculum import SUBJECTS
+from hbs_shared.labels import PERIOD_LABELS, RATING_LABELS
+from hbs_shared.roles import OVERSEERS as ROLE_OVERSEERS
 
 router = APIRouter(include_in_schema=False)
 
-OVERSEERS = BOARD | {"system_admin", "office_admin"}
+OVERSEERS: frozenset[str] = ROLE_OVERSEERS
 Period = Literal["HK1", "HK2", "year"]
-PERIOD_LABELS = {"HK1": "Học kỳ I", "HK2": "Học kỳ II", "year": "Cả năm"}
-RATINGS = {"T": "Tốt", "K": "Khá", "Đ": "Đạt", "CĐ": "Chưa đạt"}
+RATINGS = RATING_LABELS
 
 
 @dataclass

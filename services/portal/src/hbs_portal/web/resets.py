@@ -14,11 +14,11 @@ from hbs_portal.clients import BackendError
 from hbs_portal.web.common import home_for, templates
 from hbs_portal.web.deps import Api, BoardMember, CheckedForm, SignedIn
 from hbs_portal.web.scores import local_time
+from hbs_shared.roles import SIGNERS
 
 router = APIRouter(include_in_schema=False)
 
 FACTORS = {"password": "Mật khẩu", "totp": "Xác thực hai lớp", "signing_pin": "Mã PIN ký số"}
-SIGNERS = frozenset({"subject_teacher", "homeroom_teacher", "vice_principal", "principal"})
 AWAITING = (
     "Đã gửi yêu cầu đặt lại; yêu cầu chờ Hiệu trưởng hoặc Phó hiệu trưởng (không phải người gửi) phê duyệt."
 )

@@ -18,6 +18,7 @@ from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import error_page, explain, templates
 from hbs_portal.web.deps import Api, CheckedForm, Services, SignedIn
+from hbs_shared.labels import SUBJECT_STATUS_LABELS
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,7 +31,7 @@ NOTICES = {
     "submitted": "Đã nộp sổ điểm.",
     "uploaded": "Đã nhập điểm từ tệp Excel.",
 }
-STATUS_LABELS = {"exempt": "Miễn", "not_assessed": "Không đánh giá"}
+STATUS_LABELS = {k: v for k, v in SUBJECT_STATUS_LABELS.items() if v}
 STATUS_CHOICES = [
     ("assessed", "Đánh giá"),
     ("exempt", "Miễn học"),

@@ -12,17 +12,12 @@ from hbs_portal.web.common import (
     templates,
 )
 from hbs_portal.web.deps import PublicApi
+from hbs_shared.roles import SIGNATURE_ROLES
 
 router = APIRouter(include_in_schema=False)
 
 
-_ROLE_NAMES = {
-    "subject_teacher": "Giáo viên bộ môn",
-    "homeroom_teacher": "Giáo viên chủ nhiệm",
-    "vice_principal": "Phó Hiệu trưởng",
-    "principal": "Hiệu trưởng",
-    "seal": "Dấu của nhà trường",
-}
+_ROLE_NAMES = {role.value: role.formal_label for role in SIGNATURE_ROLES}
 _VERDICTS = {"valid": "Hợp lệ", "invalid": "Không hợp lệ", "indeterminate": "Chưa xác định được"}
 MAX_VERIFY_UPLOAD = 20 * 1024 * 1024
 

@@ -14,17 +14,11 @@ from hbs_portal.web.admin.access import download
 from hbs_portal.web.common import templates
 from hbs_portal.web.deps import CheckedForm, OfficeUser, services_for
 from hbs_portal.web.resets import AWAITING, is_signer
+from hbs_shared.roles import STAFF, Role
 
 router = APIRouter(include_in_schema=False)
 
-ROLE_LABELS = {
-    "principal": "Hiệu trưởng",
-    "vice_principal": "Phó hiệu trưởng",
-    "subject_teacher": "Giáo viên bộ môn",
-    "homeroom_teacher": "Giáo viên chủ nhiệm",
-    "office_admin": "Văn phòng",
-    "system_admin": "Quản trị hệ thống",
-}
+ROLE_LABELS = {role.value: role.label for role in Role if role in STAFF}
 ACTIONS = {
     "disable": "Khoá tài khoản",
     "enable": "Mở khoá tài khoản",

@@ -13,6 +13,7 @@ from hbs_portal.models import WebSession
 from hbs_portal.web.common import templates
 from hbs_portal.web.deps import CheckedForm, SystemAdmin, services_for
 from hbs_portal.web.resets import AWAITING
+from hbs_shared.roles import SIGNATURE_ROLES, Role
 
 router = APIRouter(include_in_schema=False)
 
@@ -22,13 +23,7 @@ STATUS_LABELS = {
     "revoked": "Đã thu hồi",
     "not_yet_valid": "Chưa có hiệu lực",
 }
-CERT_ROLES = {
-    "subject_teacher": "Giáo viên bộ môn",
-    "homeroom_teacher": "Giáo viên chủ nhiệm",
-    "vice_principal": "Phó hiệu trưởng",
-    "principal": "Hiệu trưởng",
-    "seal": "Dấu của trường",
-}
+CERT_ROLES = {role.value: role.label for role in Role if role in SIGNATURE_ROLES}
 
 
 async def _page(
