@@ -148,20 +148,34 @@ def test_a_teacher_opts_in_from_the_security_page_and_the_office_can_reset_it(
     with system.client("identity", system.token("quantri")) as identity:
         staff = identity.get("/staff").json()
         account_id = next(s["id"] for s in staff if s["username"] == username)
-    # The office resets it from the account page (phone lost), after ticking the confirmation.
+    # The office asks for the reset from the account page (phone lost), after ticking the
+    # confirmation; a teacher signs, so a board member approves it (two-person rule).
+    reason = f"Mất điện thoại {uuid.uuid4().hex[:6]}"
     with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as office:
         sign_in_portal(office, "quantri", DEMO_PASSWORD)
         account_page = office.get(f"/admin/accounts/{account_id}")
         assert 'id="account-totp">Đang bật<' in account_page.text
-        reset = {"csrf": form_value(account_page.text, "csrf")}
+        reset = {"csrf": form_value(account_page.text, "csrf"), "reason": reason}
         unconfirmed = office.post(f"/admin/accounts/{account_id}/totp", data=reset)
         assert unconfirmed.status_code == 422
         done = office.post(f"/admin/accounts/{account_id}/totp", data={**reset, "confirm": "yes"})
-        assert done.status_code == 303
-        assert 'id="account-totp">Chưa bật<' in office.get(done.headers["location"]).text
+        assert done.headers["location"] == f"/admin/accounts/{account_id}?done=requested"
+    with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as board:
+        sign_in_portal(board, "hieutruong", DEMO_PASSWORD)
+        pending = board.get("/factor-resets").text
+        reset_id = re.findall(
+            r'action="/factor-resets/([0-9a-f-]+)/approve"', pending[pending.index(reason) :]
+        )[0]
+        approved = board.post(
+            f"/factor-resets/{reset_id}/approve", data={"csrf": form_value(pending, "csrf"), "confirm": "yes"}
+        )
+        assert approved.headers["location"] == "/factor-resets?done=approved"
+    with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as office:
+        sign_in_portal(office, "quantri", DEMO_PASSWORD)
+        assert 'id="account-totp">Chưa bật<' in office.get(f"/admin/accounts/{account_id}").text
     with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as portal:
         again = sign_in_portal(portal, username, NEW_PASSWORD)
-        assert again.headers["location"] == "/sheets"
+        assert again.headers["location"] == "/security-notices"  # told of the reset first
 
 
 def test_the_demo_principal_is_exempt_and_signs_in_with_the_password_alone(system: SystemClient) -> None:
