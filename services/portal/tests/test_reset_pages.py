@@ -48,10 +48,16 @@ async def test_the_office_asks_for_a_signers_password_reset_with_a_reason(portal
     portal.services.on(
         "POST", f"{IDENTITY}/accounts/{TEACHER}/factor-resets", httpx.Response(201, json=PENDING)
     )
+    portal.services.on(
+        "POST",
+        f"{IDENTITY}/accounts/{TEACHER}/password",
+        problem(409, "Cần phê duyệt", code="approval_required"),
+    )
     async with portal.browser() as browser:
         await portal.login(browser, "vanphong")
         page = await browser.get(f"/admin/accounts/{TEACHER}")
-        assert "Yêu cầu: cấp mật khẩu ban đầu mới" in page.text
+        assert "cần Hiệu trưởng hoặc Phó hiệu trưởng" in page.text
+        assert 'name="reason"' in page.text
         csrf = await portal.csrf_of(browser, f"/admin/accounts/{TEACHER}")
         no_reason = await browser.post(
             f"/admin/accounts/{TEACHER}/password", data={"csrf": csrf, "confirm": "yes"}
@@ -67,8 +73,40 @@ async def test_the_office_asks_for_a_signers_password_reset_with_a_reason(portal
         assert "chờ Hiệu trưởng hoặc Phó hiệu trưởng" in shown.text
     (request,) = portal.services.calls("POST", f"{IDENTITY}/accounts/{TEACHER}/factor-resets")
     assert json.loads(request.content) == {"factor": "password", "reason": "Quên mật khẩu"}
-    # The single-admin endpoint is never called for a signer.
-    assert not portal.services.calls("POST", f"{IDENTITY}/accounts/{TEACHER}/password")
+
+
+async def test_a_new_signers_first_password_is_issued_at_once(portal: Portal) -> None:
+    """Not a reset: identity issues a never-used account's first password to one admin."""
+    portal.signs_in("vanphong", ["office_admin"])
+    portal.services.on("GET", f"{IDENTITY}/accounts/{TEACHER}", TEACHER_ACCOUNT)
+    issued = {"login": "gv.toan", "initial_password": "Hbs-Dau-1357"}
+    portal.services.on("POST", f"{IDENTITY}/accounts/{TEACHER}/password", issued)
+    async with portal.browser() as browser:
+        await portal.login(browser, "vanphong")
+        csrf = await portal.csrf_of(browser, f"/admin/accounts/{TEACHER}")
+        slip = await browser.post(
+            f"/admin/accounts/{TEACHER}/password", data={"csrf": csrf, "confirm": "yes"}
+        )
+    assert slip.status_code == 200
+    assert "Hbs-Dau-1357" in slip.text
+    assert not portal.services.calls("POST", f"{IDENTITY}/accounts/{TEACHER}/factor-resets")
+
+
+async def test_a_signers_pin_reset_from_the_account_page_is_a_request(portal: Portal) -> None:
+    portal.signs_in("vanphong", ["office_admin"])
+    portal.services.on("GET", f"{IDENTITY}/accounts/{TEACHER}", TEACHER_ACCOUNT)
+    portal.services.on(
+        "POST", f"{IDENTITY}/accounts/{TEACHER}/factor-resets", httpx.Response(201, json=PENDING)
+    )
+    async with portal.browser() as browser:
+        await portal.login(browser, "vanphong")
+        csrf = await portal.csrf_of(browser, f"/admin/accounts/{TEACHER}")
+        asked = await browser.post(
+            f"/admin/accounts/{TEACHER}/pin", data={"csrf": csrf, "confirm": "yes", "reason": "Quên mã PIN"}
+        )
+    assert asked.headers["location"] == f"/admin/accounts/{TEACHER}?done=requested"
+    (request,) = portal.services.calls("POST", f"{IDENTITY}/accounts/{TEACHER}/factor-resets")
+    assert json.loads(request.content) == {"factor": "signing_pin", "reason": "Quên mã PIN"}
 
 
 async def test_a_refusal_that_asks_for_approval_becomes_a_request(portal: Portal) -> None:

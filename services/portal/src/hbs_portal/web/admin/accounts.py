@@ -110,9 +110,10 @@ async def account_action(
             request, web, account_id, error="Lý do khoá: cần ít nhất 3 ký tự.", status=422
         )
     api = services_for(request, web.access_token)
-    if action in RESET_FACTORS and is_signer(await api.identity.account(account_id)):
-        return await _request_reset(request, web, account_id, RESET_FACTORS[action], reason)
     if action == "pin":
+        # The PIN only signs: resetting it is always a request for a board member's approval.
+        if is_signer(await api.identity.account(account_id)):
+            return await _request_reset(request, web, account_id, "signing_pin", reason)
         error = "Mã PIN ký số: chỉ người ký số mới có mã PIN."
         return await account_view(request, web, account_id, error=error, status=422)
     try:
@@ -130,7 +131,8 @@ async def account_action(
             return await account_view(request, web, account_id, issued=issued)
     except BackendError as error:
         if error.code == "approval_required" and action in RESET_FACTORS:
-            # Identity knows the account signs (its roles changed meanwhile): ask instead.
+            # A signer's factor (identity decides: a new account's first password is not a reset):
+            # nothing changed; it becomes a request a second board member approves.
             return await _request_reset(request, web, account_id, RESET_FACTORS[action], reason)
         if error.status == 422:
             return await account_view(request, web, account_id, error=error.title, status=422)
