@@ -13,7 +13,7 @@ from pydantic import ValidationError
 import hbs_portal
 from hbs_portal.settings import PortalSettings
 
-from .conftest import IDENTITY, Portal
+from .conftest import GRADES, IDENTITY, SIGNING, Portal
 
 pytestmark = pytest.mark.db
 
@@ -103,3 +103,18 @@ def test_source_address_must_be_an_address() -> None:
     assert PortalSettings(source_address="").source_address == ""
     with pytest.raises(ValidationError):
         PortalSettings(source_address="portal.example")
+
+
+async def test_a_signed_pdf_cannot_be_framed_and_keeps_the_browsers_viewer(portal: Portal) -> None:
+    sheet = "3f2b1c9e-0000-4000-8000-000000000002"
+    portal.signs_in("gv.toan", ["subject_teacher"])
+    portal.services.on("GET", f"{GRADES}/sheets/{sheet}", {"id": sheet, "document_id": "d1"})
+    portal.services.on("GET", f"{SIGNING}/documents/d1/pdf", httpx.Response(200, content=b"%PDF-1.7 test"))
+    async with portal.browser() as browser:
+        await portal.login(browser)
+        pdf = await browser.get(f"/sheets/{sheet}/document")
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["x-frame-options"] == "DENY"
+    assert pdf.headers["content-security-policy"] == "frame-ancestors 'none'"
+    assert pdf.headers["x-content-type-options"] == "nosniff"

@@ -15,6 +15,9 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+PDF_POLICY = "frame-ancestors 'none'"
+"""A signed PDF opens in the browser's own viewer, which a document policy would break; it may
+still not be framed."""
 SECURITY_HEADERS = {
     "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",
@@ -37,7 +40,9 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                wanted = {**SECURITY_HEADERS, "content-security-policy": CONTENT_SECURITY_POLICY}
+                kind = next((value for name, value in headers if name.lower() == b"content-type"), b"")
+                policy = PDF_POLICY if kind.startswith(b"application/pdf") else CONTENT_SECURITY_POLICY
+                wanted = {**SECURITY_HEADERS, "content-security-policy": policy}
                 headers += [
                     (name.encode(), value.encode())
                     for name, value in wanted.items()
