@@ -40,13 +40,14 @@ def new_teacher(system: SystemClient) -> tuple[str, str, str]:
     """A fresh subject teacher (a signer) who has signed in once and chosen a password."""
     username = f"gv.{uuid.uuid4().hex[:8]}"
     with system.client("identity", system.token("quantri")) as identity:
-        made = identity.post("/staff", json={"username": username, "full_name": "Vũ Thị Lan", "roles": []})
+        made = identity.post(
+            "/staff", json={"username": username, "full_name": "Vũ Thị Lan", "roles": ["subject_teacher"]}
+        )
         assert made.status_code == 201, made.text
         account_id = made.json()["id"]
+        # A new account's first password is no reset: one admin issues it.
         issued = identity.post(f"/accounts/{account_id}/password")
         assert issued.status_code == 200, issued.text
-        roles = identity.patch(f"/staff/{account_id}", json={"roles": ["subject_teacher"]})
-        assert roles.status_code == 200, roles.text
     with portal_of(system) as owner:
         change_password(owner, username, issued.json()["initial_password"])
     return username, account_id, NEW_PASSWORD
