@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -30,10 +32,11 @@ def portal_of(system: SystemClient) -> httpx.Client:
     return httpx.Client(base_url=system.stack.url("portal"), timeout=60)
 
 
-def signed_in(system: SystemClient, username: str, password: str = DEMO_PASSWORD) -> httpx.Client:
-    portal = portal_of(system)
-    assert sign_in_portal(portal, username, password).status_code == 303
-    return portal
+@contextmanager
+def signed_in(system: SystemClient, username: str, password: str = DEMO_PASSWORD) -> Iterator[httpx.Client]:
+    with portal_of(system) as portal:
+        assert sign_in_portal(portal, username, password).status_code == 303
+        yield portal
 
 
 def new_teacher(system: SystemClient) -> tuple[str, str, str]:
