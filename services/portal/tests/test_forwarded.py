@@ -6,10 +6,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
 
 import pytest
 
+from hbs_portal.app import create_app
 from hbs_portal.clients import Caller, Transport
+from hbs_portal.settings import PortalSettings
 
 from .conftest import IDENTITY, SIGNING, Portal
 
@@ -77,3 +80,17 @@ async def test_without_a_source_address_the_system_chooses(peer_echo: str) -> No
     finally:
         await transport.close()
     assert answer.text == "127.0.0.1"
+
+
+async def test_the_app_binds_its_calls_to_the_source_address_setting(peer_echo: str, databases: Any) -> None:
+    settings = PortalSettings(
+        environment="test", database_url=databases.new("portal"), source_address="127.0.0.2"
+    )
+    app = create_app(settings)
+    transport: Transport = app.state.transport
+    try:
+        answer = await Caller(transport, peer_echo, None, None).request("GET", "/")
+    finally:
+        await transport.close()
+        await app.state.runtime.db.dispose()
+    assert answer.text == "127.0.0.2"
