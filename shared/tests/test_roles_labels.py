@@ -62,3 +62,22 @@ def test_rating_and_term_labels_cover_the_national_codes() -> None:
     assert CONDUCT_LABELS == RATING_LABELS
     assert TERM_LABELS == {"HK1": "Học kỳ I", "HK2": "Học kỳ II"}
     assert PERIOD_LABELS["year"] == "Cả năm"
+
+
+def test_a_year_record_is_signed_homeroom_then_vice_principal_then_principal() -> None:
+    from hbs_shared.signing_order import RECORD_SIGNERS, SEALED_WITH, signatures_before
+
+    assert (Role.homeroom_teacher, Role.vice_principal, Role.principal) == RECORD_SIGNERS
+    assert [signatures_before(role) for role in RECORD_SIGNERS] == [0, 1, 2]
+    assert RECORD_SIGNERS[-1] == SEALED_WITH
+    for role in ("seal", "subject_teacher", "office_admin"):
+        with pytest.raises(ValueError, match="does not sign a year record"):
+            signatures_before(role)
+
+
+def test_a_consumer_of_identity_structure_knows_every_event_on_it() -> None:
+    from hbs_shared.events.catalog import all_contracts
+    from hbs_shared.events.identity import IDENTITY_STRUCTURE_TOPIC, STRUCTURE_EVENTS
+
+    on_topic = {c for c in all_contracts() if c.topic == IDENTITY_STRUCTURE_TOPIC}
+    assert set(STRUCTURE_EVENTS) == on_topic

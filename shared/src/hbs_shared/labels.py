@@ -6,7 +6,23 @@ list here so a screen, a spreadsheet and a document never name the same thing tw
 
 from __future__ import annotations
 
-from hbs_shared.roles import Role
+from hbs_shared.signing_order import SIGNING_STEPS, step_of
+
+__all__ = [
+    "CONDUCT_LABELS",
+    "PASS_LABELS",
+    "PERIOD_LABELS",
+    "RATING_LABELS",
+    "RECORD_STATE_LABELS",
+    "SHEET_STATE_LABELS",
+    "SIGNING_STEPS",
+    "STEP_LABELS",
+    "SUBJECT_STATUS_LABELS",
+    "TERM_LABELS",
+    "YEAR_END_LABEL",
+    "YEAR_LABEL",
+    "step_of",
+]
 
 TERM_LABELS: dict[str, str] = {"HK1": "Học kỳ I", "HK2": "Học kỳ II"}
 """The two semesters (học kỳ) by their code in national data."""
@@ -26,19 +42,13 @@ PASS_LABELS: dict[str, str] = {"Đ": RATING_LABELS["Đ"], "CĐ": RATING_LABELS["
 SUBJECT_STATUS_LABELS: dict[str, str] = {"assessed": "", "exempt": "Miễn", "not_assessed": "Không đánh giá"}
 """Whether a subject counts for a student; an assessed subject shows nothing."""
 
-SIGNING_STEPS: dict[int, Role] = {
-    1: Role.subject_teacher,
-    2: Role.homeroom_teacher,
-    3: Role.vice_principal,
-    4: Role.principal,
-}
-"""Who signs at each step of Điều 8: the sheet (1), then the year record (2–4, with the seal at 4)."""
 STEP_LABELS: dict[int, str] = {
     1: "Giáo viên bộ môn ký sổ điểm",
     2: "Giáo viên chủ nhiệm ký học bạ",
     3: "Phó Hiệu trưởng ký duyệt học bạ",
     4: "Hiệu trưởng ký phê duyệt, đóng dấu học bạ",
 }
+"""What each step of the signing order (hbs_shared.signing_order) is, by its number."""
 
 SHEET_STATE_LABELS: dict[str, str] = {
     "open": "đang nhập điểm",
@@ -57,11 +67,3 @@ RECORD_STATE_LABELS: dict[str, str] = {
     "approved": "đã phê duyệt, đóng dấu",
 }
 """A year record's states (grades' RecordState)."""
-
-
-def step_of(role: str) -> int:
-    """The step at which `role` signs; a ValueError for a role that signs at no step."""
-    for step, signer in SIGNING_STEPS.items():
-        if signer == role:
-            return step
-    raise ValueError(f"{role!r} signs at no step of Điều 8")

@@ -58,5 +58,7 @@ FAMILY = frozenset({Role.parent, Role.student})
 """Who sees only their own (or their child's) results."""
 STAFF = SIGNERS | OFFICE
 """Every staff role an account can hold."""
+STAFF_ORDER: tuple[Role, ...] = tuple(role for role in Role if role in STAFF)
+"""The staff roles in the order screens and imports list them (the principal first)."""
 SIGNATURE_ROLES = SIGNERS | {Role.seal}
 """Every role a signature or certificate can carry."""

@@ -25,7 +25,6 @@ class PortalSettings(ServiceSettings):
     source_address: str = Field(default="", max_length=45)
     """The local address the portal's calls to the services leave from (empty: the OS chooses).
     The services trust X-Forwarded-For only from their `trusted_proxies`: list this address there."""
-    seed_demo: bool = False
 
     @field_validator("source_address")
     @classmethod

@@ -16,7 +16,7 @@ from hbs_portal.web.common import error_page, templates
 from hbs_portal.web.deps import Api, CheckedForm, Services, SignedIn
 from hbs_portal.web.reports import RATINGS, bad_query, class_path
 from hbs_portal.web.scores import local_time
-from hbs_shared.labels import TERM_LABELS, YEAR_END_LABEL
+from hbs_shared.labels import TERM_LABELS, YEAR_END_LABEL, YEAR_LABEL
 
 router = APIRouter(include_in_schema=False)
 
@@ -86,7 +86,7 @@ async def _load(api: Services, class_name: str, section: str) -> dict[str, Any]:
             "full_name": names_by_id.get(c["student_id"], "(đã rời lớp)"),
             "when": local_time(c["changed_at"]),
             "label": _label(c["column"]),
-            "term_label": SECTIONS.get(c["term"] or "", "Cả năm"),
+            "term_label": SECTIONS.get(c["term"] or "", YEAR_LABEL),
         }
         for c in reversed(changes)
     ]
