@@ -324,9 +324,13 @@ def test_the_system_admin_sees_certificates_and_resets_a_signing_pin_with_a_reas
         "/admin/signing/pin-reset", data={"csrf": csrf, "user_id": person["id"], "reason": "Quên mã PIN"}
     )
     assert reset.status_code == 200, reset.text
-    assert "Đã đặt lại mã PIN ký số" in reset.text
+    # A teacher signs: one admin cannot reset the PIN; it becomes a request a board member approves.
+    assert "chờ Hiệu trưởng hoặc Phó hiệu trưởng" in reset.text
     with system.client("signing", person["token"]) as signing:
-        assert signing.get("/signing-pin").json()["set"] is False
+        assert signing.get("/signing-pin").json()["set"] is True
+    with system.client("identity", system.token("hieutruong")) as identity:
+        pending = identity.get("/factor-resets", params={"state": "pending"}).json()
+    assert any(r["user_id"] == person["id"] and r["factor"] == "signing_pin" for r in pending)
 
 
 def identity_has_search(system: SystemClient) -> bool:
