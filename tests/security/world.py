@@ -249,3 +249,22 @@ def build_world(system: SystemClient) -> World:
         "ABSENT": {"code": ABSENT_CODE, "*": absent},
     }
     return world
+
+
+def new_parent(world: World, *, name: str = "Hồ Thị Thử") -> tuple[str, str, str]:
+    """A parent of the suite's own student X with a school-issued password: (id, login, password).
+    Parents do not sign, so one admin may issue it."""
+    with world.system.client("identity", world.system.token("quantri")) as identity:
+        parent = check(
+            identity.post(
+                "/parents",
+                json={
+                    "full_name": name,
+                    "phone": "09" + digits(8),
+                    "children": [{"student_id": world.values["X"]["student_id"], "relationship": "guardian"}],
+                },
+            ),
+            201,
+        )
+        issued = check(identity.post(f"/accounts/{parent['id']}/password"), 200)
+    return str(parent["id"]), str(issued["login"]), str(issued["initial_password"])
