@@ -138,7 +138,9 @@ def test_a_token_signed_by_identity_but_for_someone_else_or_out_of_date_is_refus
 ) -> None:
     claims = {**admin_claims, "iat": int(time.time()), "exp": int(time.time()) + 120, **changes}
     claims = {k: v for k, v in claims.items() if v is not None}
-    token = jwt.encode(claims, identity_key(world.system), algorithm="EdDSA", headers={"kid": kid_of(world.system)})
+    token = jwt.encode(
+        claims, identity_key(world.system), algorithm="EdDSA", headers={"kid": kid_of(world.system)}
+    )
     assert_refused_everywhere(world.system, token, what)
 
 
@@ -147,7 +149,8 @@ def test_a_restricted_token_is_refused_everywhere_but_for_its_pending_step(world
     _, login, password = new_parent(world)
     identity = world.system.stack.url("identity")
     first = check(httpx.post(identity + "/auth/token", json={"username": login, "password": password}), 200)
-    assert first["must_change_password"] and first["refresh_token"] is None
+    assert first["must_change_password"]
+    assert first["refresh_token"] is None
     restricted = first["access_token"]
     assert claims_of(restricted)["restricted"] == ["password_change"]
     got = statuses(world.system, restricted)
@@ -187,7 +190,9 @@ def _signed_in(world: World) -> tuple[str, dict[str, Any]]:
         ),
         200,
     )
-    full = check(httpx.post(identity + "/auth/token", json={"username": login, "password": OWN_PASSWORD}), 200)
+    full = check(
+        httpx.post(identity + "/auth/token", json={"username": login, "password": OWN_PASSWORD}), 200
+    )
     return parent_id, full
 
 
@@ -202,9 +207,13 @@ def test_a_disabled_accounts_token_and_refresh_are_refused(world: World) -> None
     refreshed = httpx.post(identity + "/auth/refresh", json={"refresh_token": refresh})
     assert refreshed.status_code == 401, refreshed.text
     got = {
-        "identity /school": httpx.get(identity + "/school", headers={"authorization": f"Bearer {token}"}).status_code,
+        "identity /school": httpx.get(
+            identity + "/school", headers={"authorization": f"Bearer {token}"}
+        ).status_code,
         # Grades asks identity about a family's children: identity refuses, so grades does.
-        "grades /family/students": httpx.get(family, headers={"authorization": f"Bearer {token}"}).status_code,
+        "grades /family/students": httpx.get(
+            family, headers={"authorization": f"Bearer {token}"}
+        ).status_code,
     }
     assert got == dict.fromkeys(got, 401), got
 
@@ -213,7 +222,9 @@ def test_a_reused_refresh_token_revokes_its_whole_family(world: World) -> None:
     _, issued = _signed_in(world)
     identity = world.system.stack.url("identity")
     first = issued["refresh_token"]
-    second = check(httpx.post(identity + "/auth/refresh", json={"refresh_token": first}), 200)["refresh_token"]
+    second = check(httpx.post(identity + "/auth/refresh", json={"refresh_token": first}), 200)[
+        "refresh_token"
+    ]
     reused = httpx.post(identity + "/auth/refresh", json={"refresh_token": first})
     assert reused.status_code == 401, reused.text
     # The thief's replay also burnt the legitimate holder's newer token.
@@ -221,4 +232,3 @@ def test_a_reused_refresh_token_revokes_its_whole_family(world: World) -> None:
     assert after.status_code == 401, after.text
     garbage = httpx.post(identity + "/auth/refresh", json={"refresh_token": uuid.uuid4().hex})
     assert garbage.status_code == 401
-

@@ -139,7 +139,9 @@ def build_world(system: SystemClient) -> World:
         # The suite's own class, student X, a parent of X only, a teacher with no assignment.
         world.class_name = f"12 Kiểm tra {digits(4)}"
         own_class = check(
-            identity.post("/classes", json={"name": world.class_name, "grade_level": 12, "school_year": DEMO_YEAR}),
+            identity.post(
+                "/classes", json={"name": world.class_name, "grade_level": 12, "school_year": DEMO_YEAR}
+            ),
             201,
         )
         student = check(
@@ -234,10 +236,18 @@ def build_world(system: SystemClient) -> World:
         "A": {"student_id": a, "class_id": classes["10A1"]},
         "B": {"student_id": b, "class_id": classes["11 Toán chuyên"]},
         "C": {"student_id": c, "class_id": classes["10A2"]},
-        "X": {"student_id": student["id"], "class_id": own_class["id"], "national_id": student["national_id"]},
+        "X": {
+            "student_id": student["id"],
+            "class_id": own_class["id"],
+            "national_id": student["national_id"],
+        },
         "R_A": {"record_id": records[a]},
         "R_B": {"record_id": records[b]},
-        "P_DEMO": {"parent_id": str(DEMO_PARENT.user_id), "full_name": DEMO_PARENT.full_name, "student_id": b},
+        "P_DEMO": {
+            "parent_id": str(DEMO_PARENT.user_id),
+            "full_name": DEMO_PARENT.full_name,
+            "student_id": b,
+        },
         "P_OUT": {"parent_id": parent["id"], "full_name": parent["full_name"], "student_id": student["id"]},
         "LINK_DEMO": {"parent_id": str(DEMO_PARENT.user_id), "student_id": a},
         "T_TOAN": {"staff_id": str(toan.user_id), "full_name": toan.full_name, "user_id": str(toan.user_id)},
