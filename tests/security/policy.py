@@ -870,13 +870,15 @@ POLICY: tuple[Rule, ...] = IDENTITY + GRADES + SIGNING
 
 @dataclass(frozen=True)
 class Page:
-    """A portal page (GET) and the roles whose menu offers it; anyone else gets 403, and a
-    visitor who is not signed in is sent to /login."""
+    """A portal page (GET): who may open it. Anyone else gets 403; a visitor who is not signed in
+    is sent to /login. The portal calls the services with the user's own token, so a page open
+    to everyone signed in still shows only what the services let that user read."""
 
     path: str
     roles: frozenset[str] | None
     """None: every signed-in user."""
     public: bool = False
+    note: str = ""
 
 
 SIGNERS = frozenset({"subject_teacher", "homeroom_teacher", "vice_principal", "principal"})
@@ -886,13 +888,13 @@ PORTAL: tuple[Page, ...] = (
     Page("/verify", None, public=True),
     Page("/", None),
     Page("/password", None),
-    Page("/sheets", SIGNERS),
-    Page("/signing-pin", SIGNERS),
-    Page("/records/homeroom", frozenset({"homeroom_teacher"})),
-    Page("/records/review", frozenset({"vice_principal"})),
-    Page("/records/approve", frozenset({"principal"})),
-    Page("/classes", SIGNERS | ADMINS),
-    Page("/statistics", BOARD),
+    Page("/sheets", None, note="menu: signers; others see no sheet (grades lists only their own)"),
+    Page("/signing-pin", None, note="menu: signers; a family can set a PIN here, but has no key"),
+    Page("/records/homeroom", None, note="menu: homeroom teachers; others see no class"),
+    Page("/records/review", BOARD | ADMINS, note="menu: vice-principal"),
+    Page("/records/approve", BOARD | ADMINS, note="menu: principal"),
+    Page("/classes", None, note="menu: signers and admins; others see no class"),
+    Page("/statistics", OVERSEERS, note="menu: the board"),
     Page("/admin/students", ADMINS),
     Page("/admin/classes", ADMINS),
     Page("/admin/accounts", ADMINS),
@@ -900,6 +902,6 @@ PORTAL: tuple[Page, ...] = (
     Page("/admin/export", ADMINS),
     Page("/admin/audit", frozenset({"system_admin"})),
     Page("/admin/signing", frozenset({"system_admin"})),
-    Page("/security", STAFF),
+    Page("/security", None, note="menu: staff (their second factor)"),
     Page("/results", FAMILY),
 )

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-import httpx
 import pytest
 
 from hbs_shared.devstack.drive import SystemClient
 from tests.security.policy import GRANTS, POLICY, THINGS, template
+from tests.security.world import HTTP
 
 pytestmark = [pytest.mark.broker, pytest.mark.hsm]
 
@@ -20,7 +20,7 @@ SERVICES = ("identity", "grades", "signing")
 def _operations(system: SystemClient) -> set[tuple[str, str, str]]:
     found: set[tuple[str, str, str]] = set()
     for service in SERVICES:
-        document = httpx.get(system.stack.url(service) + "/openapi.json", timeout=30).json()
+        document = HTTP.get(system.stack.url(service) + "/openapi.json", timeout=30).json()
         for path, operations in document["paths"].items():
             for method in operations:
                 found.add((service, method.upper(), template(path)))

@@ -21,6 +21,7 @@ from hbs_identity.demo import DEMO_YEAR, demo_id
 from hbs_shared.demo import DEMO_PASSWORD
 from hbs_shared.devstack.drive import SIGNING_PIN
 from tests.security.world import (
+    HTTP,
     OWN_PASSWORD,
     World,
     check,
@@ -29,6 +30,7 @@ from tests.security.world import (
     initial_password,
     new_parent,
     portal_sign_in,
+    sign_in,
 )
 
 pytestmark = [pytest.mark.broker, pytest.mark.hsm]
@@ -71,7 +73,7 @@ class Signer:
 def signer(world: World) -> Signer:
     system = world.system
     class_id = world.values["X"]["class_id"]
-    with system.client("identity", system.token("quantri")) as identity:
+    with system.client("identity", sign_in(system, "quantri")) as identity:
         staff = check(
             identity.post(
                 "/staff",
@@ -99,7 +101,7 @@ def signer(world: World) -> Signer:
     login, password = initial_password(system, staff["id"])
     identity_url = system.stack.url("identity")
     first = check(
-        httpx.post(identity_url + "/auth/token", json={"username": login, "password": password}), 200
+        HTTP.post(identity_url + "/auth/token", json={"username": login, "password": password}), 200
     )
     assert first["must_change_password"], first
     token = first_sign_in(system, login, password)
@@ -119,24 +121,24 @@ def test_hole_1_a_restricted_token_is_refused_by_grades_and_signing(world: World
     signing = world.system.stack.url("signing")
     headers = bearer(signer.restricted)
     got = {
-        "GET /sheets": httpx.get(grades + "/sheets", headers=headers).status_code,
-        "GET /sheets/{own}": httpx.get(f"{grades}/sheets/{signer.sheet_id}", headers=headers).status_code,
-        "PUT /sheets/{own}/scores": httpx.put(
+        "GET /sheets": HTTP.get(grades + "/sheets", headers=headers).status_code,
+        "GET /sheets/{own}": HTTP.get(f"{grades}/sheets/{signer.sheet_id}", headers=headers).status_code,
+        "PUT /sheets/{own}/scores": HTTP.put(
             f"{grades}/sheets/{signer.sheet_id}/scores",
             json={"expected_version": 1, "rows": []},
             headers=headers,
         ).status_code,
-        "GET conduct": httpx.get(f"{grades}/classes/{world.class_name}/conduct", headers=headers).status_code,
-        "GET /signing-pin": httpx.get(signing + "/signing-pin", headers=headers).status_code,
-        "PUT /signing-pin": httpx.put(
+        "GET conduct": HTTP.get(f"{grades}/classes/{world.class_name}/conduct", headers=headers).status_code,
+        "GET /signing-pin": HTTP.get(signing + "/signing-pin", headers=headers).status_code,
+        "PUT /signing-pin": HTTP.put(
             signing + "/signing-pin", json={"pin": HOLE_1_PIN}, headers=headers
         ).status_code,
-        "POST /activations": httpx.post(
+        "POST /activations": HTTP.post(
             signing + "/activations",
             json={"pin": HOLE_1_PIN, "subject_ids": [signer.sheet_id]},
             headers=headers,
         ).status_code,
-        "GET /certificates": httpx.get(signing + "/certificates", headers=headers).status_code,
+        "GET /certificates": HTTP.get(signing + "/certificates", headers=headers).status_code,
     }
     assert got == dict.fromkeys(got, 401), got
 
@@ -151,7 +153,7 @@ def test_hole_2_one_admin_alone_cannot_reset_a_signers_password_or_pin(world: Wo
         # Hole 1's probe may have set a PIN with the restricted token (before its fix): change it.
         current = {"current_pin": HOLE_1_PIN} if signing.get("/signing-pin").json()["set"] else {}
         assert signing.put("/signing-pin", json={"pin": SIGNING_PIN, **current}).status_code == 204
-    admin = world.system.token("quantri")
+    admin = sign_in(world.system, "quantri")
     with world.system.client("identity", admin) as identity:
         password = identity.post(f"/accounts/{signer.id}/password")
     with world.system.client("signing", admin) as signing:
@@ -226,7 +228,7 @@ def test_hole_4_x_forwarded_for_from_an_untrusted_peer_does_not_dodge_the_limit(
 
 @pytest.fixture(scope="module")
 def formula_student(world: World) -> str:
-    with world.system.client("identity", world.system.token("quantri")) as identity:
+    with world.system.client("identity", sign_in(world.system, "quantri")) as identity:
         student = check(
             identity.post(
                 "/students",
@@ -267,7 +269,7 @@ def _texts(content: bytes) -> str:
 def test_hole_5_formula_like_names_come_back_as_text_in_every_export(
     world: World, formula_student: str, signer: Signer
 ) -> None:
-    admin = world.system.token("quantri")
+    admin = sign_in(world.system, "quantri")
     with world.system.client("identity", admin) as identity:
         export = identity.get("/exports/students")
     assert export.status_code == 200, export.text
@@ -338,7 +340,7 @@ def test_hole_6_a_zip_bomb_is_refused_quickly_and_the_service_stays_responsive(
     try:
         time.sleep(0.3)
         started = time.monotonic()
-        answer = httpx.put(
+        answer = HTTP.put(
             f"{grades}/sheets/{signer.sheet_id}/xlsx",
             content=bomb,
             headers={**bearer(signer.token), "content-type": XLSX},
@@ -355,10 +357,10 @@ def test_hole_6_a_zip_bomb_is_refused_quickly_and_the_service_stays_responsive(
 
 
 def test_hole_6_a_students_import_upload_is_refused_before_it_is_read(world: World) -> None:
-    student = world.system.token("0341008001")
+    student = sign_in(world.system, "0341008001")
     identity = world.system.stack.url("identity")
     for content in (world.template, b"not a spreadsheet at all", _bomb(2)):
-        answer = httpx.post(
+        answer = HTTP.post(
             identity + "/imports/students",
             params={"dry_run": "true"},
             content=content,
@@ -385,7 +387,7 @@ def test_hole_6_a_students_import_upload_is_refused_before_it_is_read(world: Wor
 def test_hole_7_out_of_range_numbers_and_long_strings_are_4xx_not_500(
     world: World, method: str, path: str, body: Any
 ) -> None:
-    with world.system.client("identity", world.system.token("quantri")) as identity:
+    with world.system.client("identity", sign_in(world.system, "quantri")) as identity:
         answer = identity.request(method, path, json=body)
     assert 400 <= answer.status_code < 500, f"{method} {path}: {answer.status_code} {answer.text[:200]}"
 
@@ -441,7 +443,7 @@ def test_hole_8_the_sign_in_form_needs_its_csrf_token(world: World, portal: http
 @pytest.mark.db
 def test_hole_9_families_cannot_make_signing_keys(world: World) -> None:
     x = world.values["X"]
-    with world.system.client("identity", world.system.token("quantri")) as identity:
+    with world.system.client("identity", sign_in(world.system, "quantri")) as identity:
         issued = check(identity.post(f"/accounts/{x['student_id']}/password"), 200)
     student = first_sign_in(world.system, issued["login"], issued["initial_password"])
     parent = world.token("@parent")
@@ -450,7 +452,7 @@ def test_hole_9_families_cannot_make_signing_keys(world: World) -> None:
     got = {}
     for who, token in (("parent", parent), ("student", student)):
         for role in ("principal", "subject_teacher"):
-            answer = httpx.post(
+            answer = HTTP.post(
                 signing + "/certificates/requests",
                 json={"role": role, "common_name": "Không phải cán bộ"},
                 headers=bearer(token),
@@ -511,7 +513,7 @@ def test_hole_11_seeded_accounts_other_than_the_readmes_demo_logins_must_change_
     world: World,
 ) -> None:
     student_id = str(demo_id("student", f"{DEMO_YEAR}:10A1:2"))
-    with world.system.client("identity", world.system.token("quantri")) as identity:
+    with world.system.client("identity", sign_in(world.system, "quantri")) as identity:
         student = check(identity.get(f"/students/{student_id}"), 200)
         parents = check(identity.get(f"/students/{student_id}/parents"), 200)
     logins = [student["national_id"], *(p["username"] for p in parents)]
@@ -520,7 +522,7 @@ def test_hole_11_seeded_accounts_other_than_the_readmes_demo_logins_must_change_
     got = {}
     for login in logins:
         answer = check(
-            httpx.post(identity_url + "/auth/token", json={"username": login, "password": DEMO_PASSWORD}), 200
+            HTTP.post(identity_url + "/auth/token", json={"username": login, "password": DEMO_PASSWORD}), 200
         )
         got[login] = (answer["must_change_password"], answer["refresh_token"] is None)
     assert all(v == (True, True) for v in got.values()), f"full tokens for seeded accounts: {got}"

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.security.policy import CALLERS, POLICY, PORTAL, THINGS, Caller, Rule, Thing
-from tests.security.world import World, portal_sign_in
+from tests.security.world import HTTP, World, portal_sign_in
 
 pytestmark = [pytest.mark.broker, pytest.mark.hsm]
 
@@ -144,7 +144,7 @@ def operations_in_openapi(world: World) -> set[tuple[str, str, str]]:
 
     found: set[tuple[str, str, str]] = set()
     for service in ("identity", "grades", "signing"):
-        document = httpx.get(world.system.stack.url(service) + "/openapi.json", timeout=30).json()
+        document = HTTP.get(world.system.stack.url(service) + "/openapi.json", timeout=30).json()
         for path, operations in document["paths"].items():
             for method in operations:
                 found.add((service, method.upper(), template(path)))

@@ -11,14 +11,13 @@ import time
 import uuid
 from typing import Any
 
-import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hbs_shared.devstack.drive import SystemClient
-from tests.security.world import OWN_PASSWORD, World, check, new_parent
+from tests.security.world import HTTP, OWN_PASSWORD, World, check, new_parent, sign_in
 
 pytestmark = [pytest.mark.broker, pytest.mark.hsm]
 
@@ -49,12 +48,12 @@ def identity_key(system: SystemClient) -> Ed25519PrivateKey:
 
 
 def kid_of(system: SystemClient) -> str:
-    return str(httpx.get(system.stack.url("identity") + "/.well-known/jwks.json").json()["keys"][0]["kid"])
+    return str(HTTP.get(system.stack.url("identity") + "/.well-known/jwks.json").json()["keys"][0]["kid"])
 
 
 def statuses(system: SystemClient, token: str) -> dict[str, int]:
     return {
-        service: httpx.get(
+        service: HTTP.get(
             system.stack.url(service) + path, headers={"authorization": f"Bearer {token}"}, timeout=30
         ).status_code
         for service, path in PROBES.items()
@@ -69,7 +68,7 @@ def assert_refused_everywhere(system: SystemClient, token: str, what: str) -> No
 @pytest.fixture(scope="module")
 def admin_claims(world: World) -> dict[str, Any]:
     """The claims of a real token of the demo's admin (quantri), renewed."""
-    return claims_of(world.system.token("quantri"))
+    return claims_of(sign_in(world.system, "quantri"))
 
 
 def forge(claims: dict[str, Any], key: Ed25519PrivateKey, kid: str, **changes: Any) -> str:
@@ -78,9 +77,9 @@ def forge(claims: dict[str, Any], key: Ed25519PrivateKey, kid: str, **changes: A
 
 def test_a_real_token_passes_everywhere(world: World) -> None:
     """The control: the probes below fail only because of what each attack changes."""
-    assert statuses(world.system, world.system.token("quantri")) == dict.fromkeys(PROBES, 200)
+    assert statuses(world.system, sign_in(world.system, "quantri")) == dict.fromkeys(PROBES, 200)
     minted = forge(
-        claims_of(world.system.token("quantri")),
+        claims_of(sign_in(world.system, "quantri")),
         identity_key(world.system),
         kid_of(world.system),
         iat=int(time.time()),
@@ -98,7 +97,7 @@ def test_alg_none_is_refused(world: World, admin_claims: dict[str, Any]) -> None
 
 
 def test_hs256_signed_with_the_public_key_is_refused(world: World, admin_claims: dict[str, Any]) -> None:
-    jwk = httpx.get(world.system.stack.url("identity") + "/.well-known/jwks.json").json()["keys"][0]
+    jwk = HTTP.get(world.system.stack.url("identity") + "/.well-known/jwks.json").json()["keys"][0]
     raw = unb64(jwk["x"])
     public = identity_key(world.system).public_key()
     pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -111,7 +110,7 @@ def test_hs256_signed_with_the_public_key_is_refused(world: World, admin_claims:
 
 def test_forged_roles_signed_with_another_key_are_refused(world: World, admin_claims: dict[str, Any]) -> None:
     mine = Ed25519PrivateKey.generate()
-    teacher = claims_of(world.system.token("gv.toan"))
+    teacher = claims_of(sign_in(world.system, "gv.toan"))
     forged_roles = {**teacher, "roles": ["principal", "system_admin"]}
     # Same kid as identity's key, an unknown kid, no kid at all.
     assert_refused_everywhere(world.system, forge(forged_roles, mine, kid_of(world.system)), "identity's kid")
@@ -119,7 +118,7 @@ def test_forged_roles_signed_with_another_key_are_refused(world: World, admin_cl
     no_kid = jwt.encode(forged_roles, mine, algorithm="EdDSA")
     assert_refused_everywhere(world.system, no_kid, "no kid")
     # A real token whose payload was edited after signing.
-    real = world.system.token("gv.toan").split(".")
+    real = sign_in(world.system, "gv.toan").split(".")
     edited = b64(json.dumps(forged_roles).encode())
     assert_refused_everywhere(world.system, f"{real[0]}.{edited}.{real[2]}", "edited payload")
 
@@ -148,20 +147,20 @@ def test_a_restricted_token_is_refused_everywhere_but_for_its_pending_step(world
     """Hole 1: before the first-sign-in password change, the token opens only /auth/password."""
     _, login, password = new_parent(world)
     identity = world.system.stack.url("identity")
-    first = check(httpx.post(identity + "/auth/token", json={"username": login, "password": password}), 200)
+    first = check(HTTP.post(identity + "/auth/token", json={"username": login, "password": password}), 200)
     assert first["must_change_password"]
     assert first["refresh_token"] is None
     restricted = first["access_token"]
     assert claims_of(restricted)["restricted"] == ["password_change"]
     got = statuses(world.system, restricted)
     for path in ("/school", "/students", "/authz/scope"):
-        got[f"identity {path}"] = httpx.get(
+        got[f"identity {path}"] = HTTP.get(
             identity + path, headers={"authorization": f"Bearer {restricted}"}
         ).status_code
     assert all(status == 401 for status in got.values()), f"restricted token: {got}"
     # A token identity signed with roles *and* the restriction is refused all the same.
     with_roles = forge(
-        {**claims_of(world.system.token("quantri")), "restricted": ["password_change"]},
+        {**claims_of(sign_in(world.system, "quantri")), "restricted": ["password_change"]},
         identity_key(world.system),
         kid_of(world.system),
         iat=int(time.time()),
@@ -169,7 +168,7 @@ def test_a_restricted_token_is_refused_everywhere_but_for_its_pending_step(world
     )
     assert_refused_everywhere(world.system, with_roles, "restricted with roles")
     # Its own step still works.
-    changed = httpx.post(
+    changed = HTTP.post(
         identity + "/auth/password",
         json={"current_password": password, "new_password": OWN_PASSWORD},
         headers={"authorization": f"Bearer {restricted}"},
@@ -181,18 +180,16 @@ def test_a_restricted_token_is_refused_everywhere_but_for_its_pending_step(world
 def _signed_in(world: World) -> tuple[str, dict[str, Any]]:
     parent_id, login, password = new_parent(world)
     identity = world.system.stack.url("identity")
-    first = check(httpx.post(identity + "/auth/token", json={"username": login, "password": password}), 200)
+    first = check(HTTP.post(identity + "/auth/token", json={"username": login, "password": password}), 200)
     check(
-        httpx.post(
+        HTTP.post(
             identity + "/auth/password",
             json={"current_password": password, "new_password": OWN_PASSWORD},
             headers={"authorization": f"Bearer {first['access_token']}"},
         ),
         200,
     )
-    full = check(
-        httpx.post(identity + "/auth/token", json={"username": login, "password": OWN_PASSWORD}), 200
-    )
+    full = check(HTTP.post(identity + "/auth/token", json={"username": login, "password": OWN_PASSWORD}), 200)
     return parent_id, full
 
 
@@ -200,20 +197,18 @@ def test_a_disabled_accounts_token_and_refresh_are_refused(world: World) -> None
     parent_id, issued = _signed_in(world)
     token, refresh = issued["access_token"], issued["refresh_token"]
     family = world.system.stack.url("grades") + "/family/students"
-    assert httpx.get(family, headers={"authorization": f"Bearer {token}"}).status_code == 200
-    with world.system.client("identity", world.system.token("quantri")) as admin:
+    assert HTTP.get(family, headers={"authorization": f"Bearer {token}"}).status_code == 200
+    with world.system.client("identity", sign_in(world.system, "quantri")) as admin:
         check(admin.post(f"/accounts/{parent_id}/disable", json={"reason": "Kiểm tra khoá tài khoản"}), 200)
     identity = world.system.stack.url("identity")
-    refreshed = httpx.post(identity + "/auth/refresh", json={"refresh_token": refresh})
+    refreshed = HTTP.post(identity + "/auth/refresh", json={"refresh_token": refresh})
     assert refreshed.status_code == 401, refreshed.text
     got = {
-        "identity /school": httpx.get(
+        "identity /school": HTTP.get(
             identity + "/school", headers={"authorization": f"Bearer {token}"}
         ).status_code,
         # Grades asks identity about a family's children: identity refuses, so grades does.
-        "grades /family/students": httpx.get(
-            family, headers={"authorization": f"Bearer {token}"}
-        ).status_code,
+        "grades /family/students": HTTP.get(family, headers={"authorization": f"Bearer {token}"}).status_code,
     }
     assert got == dict.fromkeys(got, 401), got
 
@@ -222,13 +217,11 @@ def test_a_reused_refresh_token_revokes_its_whole_family(world: World) -> None:
     _, issued = _signed_in(world)
     identity = world.system.stack.url("identity")
     first = issued["refresh_token"]
-    second = check(httpx.post(identity + "/auth/refresh", json={"refresh_token": first}), 200)[
-        "refresh_token"
-    ]
-    reused = httpx.post(identity + "/auth/refresh", json={"refresh_token": first})
+    second = check(HTTP.post(identity + "/auth/refresh", json={"refresh_token": first}), 200)["refresh_token"]
+    reused = HTTP.post(identity + "/auth/refresh", json={"refresh_token": first})
     assert reused.status_code == 401, reused.text
     # The thief's replay also burnt the legitimate holder's newer token.
-    after = httpx.post(identity + "/auth/refresh", json={"refresh_token": second})
+    after = HTTP.post(identity + "/auth/refresh", json={"refresh_token": second})
     assert after.status_code == 401, after.text
-    garbage = httpx.post(identity + "/auth/refresh", json={"refresh_token": uuid.uuid4().hex})
+    garbage = HTTP.post(identity + "/auth/refresh", json={"refresh_token": uuid.uuid4().hex})
     assert garbage.status_code == 401

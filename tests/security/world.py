@@ -18,6 +18,8 @@ from hbs_shared.devstack.drive import SystemClient
 
 OWN_PASSWORD = "Kiem-tra-bao-mat-2026!"
 ABSENT_CODE = "ZZZZZZZZZZ"
+HTTP = httpx.Client(timeout=120)
+"""Plain calls of the suite: patient, the machine running the stack may be busy."""
 DEMO_LOGINS = ("gv.toan", "gv.van", "phohieutruong", "hieutruong", "quantri", "phuhuynh.demo", "0341008001")
 
 
@@ -39,6 +41,14 @@ def portal_sign_in(portal: httpx.Client, login: str, password: str = DEMO_PASSWO
     return portal.post("/login", data=form)
 
 
+def sign_in(system: SystemClient, login: str, password: str = DEMO_PASSWORD) -> str:
+    """An access token (SystemClient.token, with the suite's patient timeout)."""
+    url = system.stack.url("identity") + "/auth/token"
+    answer = HTTP.post(url, json={"username": login, "password": password})
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["access_token"])
+
+
 def check(response: httpx.Response, *expected: int) -> Any:
     assert response.status_code in expected, f"{response.request.method} {response.request.url.path}: " + (
         f"{response.status_code} {response.text[:500]}"
@@ -49,7 +59,7 @@ def check(response: httpx.Response, *expected: int) -> Any:
 def initial_password(system: SystemClient, account_id: str) -> tuple[str, str]:
     """A new initial password for an account the suite made: (login, password). A signer's account
     may need a second board member's approval (hole 2); then the principal approves it."""
-    with system.client("identity", system.token("quantri")) as admin:
+    with system.client("identity", sign_in(system, "quantri")) as admin:
         answer = admin.post(f"/accounts/{account_id}/password")
         if answer.status_code == 200:
             body = answer.json()
@@ -63,11 +73,11 @@ def initial_password(system: SystemClient, account_id: str) -> tuple[str, str]:
             200,
             201,
         )
-    with system.client("identity", system.token("hieutruong")) as board:
+    with system.client("identity", sign_in(system, "hieutruong")) as board:
         approved = check(board.post(f"/factor-resets/{requested['id']}/approve"), 200, 201)
     if approved.get("initial_password"):
         return str(approved["login"]), str(approved["initial_password"])
-    with system.client("identity", system.token("quantri")) as admin:
+    with system.client("identity", sign_in(system, "quantri")) as admin:
         body = check(admin.post(f"/accounts/{account_id}/password"), 200)
     return str(body["login"]), str(body["initial_password"])
 
@@ -75,10 +85,10 @@ def initial_password(system: SystemClient, account_id: str) -> tuple[str, str]:
 def first_sign_in(system: SystemClient, login: str, password: str) -> str:
     """Sign in with a school-issued password (restricted token), change it, sign in again."""
     identity = system.stack.url("identity")
-    first = check(httpx.post(identity + "/auth/token", json={"username": login, "password": password}), 200)
+    first = check(HTTP.post(identity + "/auth/token", json={"username": login, "password": password}), 200)
     if first["must_change_password"]:
         check(
-            httpx.post(
+            HTTP.post(
                 identity + "/auth/password",
                 json={"current_password": password, "new_password": OWN_PASSWORD},
                 headers={"authorization": f"Bearer {first['access_token']}"},
@@ -86,7 +96,7 @@ def first_sign_in(system: SystemClient, login: str, password: str) -> str:
             200,
         )
         password = OWN_PASSWORD
-    again = check(httpx.post(identity + "/auth/token", json={"username": login, "password": password}), 200)
+    again = check(HTTP.post(identity + "/auth/token", json={"username": login, "password": password}), 200)
     assert not again["must_change_password"]
     return str(again["access_token"])
 
@@ -114,7 +124,7 @@ class World:
         identity = self.system.stack.url("identity")
         for login in list(self.tokens):
             password = self.passwords.get(login, DEMO_PASSWORD)
-            answer = httpx.post(identity + "/auth/token", json={"username": login, "password": password})
+            answer = HTTP.post(identity + "/auth/token", json={"username": login, "password": password})
             self.tokens[login] = check(answer, 200)["access_token"]
 
 
@@ -131,7 +141,7 @@ def _wait(what: str, probe: Any, timeout: float = 90) -> Any:
 def build_world(system: SystemClient) -> World:
     world = World(system)
     for login in DEMO_LOGINS:
-        world.tokens[login] = system.token(login)
+        world.tokens[login] = sign_in(system, login)
     admin_token = world.tokens["quantri"]
     with system.client("identity", admin_token) as identity:
         classes = {c["name"]: c["id"] for c in check(identity.get("/classes"), 200)}
@@ -268,7 +278,7 @@ def build_world(system: SystemClient) -> World:
 def new_parent(world: World, *, name: str = "Hồ Thị Thử") -> tuple[str, str, str]:
     """A parent of the suite's own student X with a school-issued password: (id, login, password).
     Parents do not sign, so one admin may issue it."""
-    with world.system.client("identity", world.system.token("quantri")) as identity:
+    with world.system.client("identity", sign_in(world.system, "quantri")) as identity:
         parent = check(
             identity.post(
                 "/parents",
