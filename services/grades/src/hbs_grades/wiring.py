@@ -19,14 +19,15 @@ from hbs_grades.results import RulesConfig
 from hbs_grades.roster.service import RosterService
 from hbs_grades.settings import GradesSettings
 from hbs_grades.sheets.service import ScoreSheetService
-from hbs_shared.demo import demo_person
-from hbs_shared.settings import Environment
+from hbs_shared.school_facts import SchoolFactsStore
 
 
 @dataclass(frozen=True)
 class Grades:
     settings: GradesSettings
     rules: RulesConfig
+    school: SchoolFactsStore
+    """The school's facts (name, province, principal, current year) from identity's events."""
     plan: PlanService
     sheets: ScoreSheetService
     roster: RosterService
@@ -51,20 +52,14 @@ class Grades:
     def build(cls, settings: GradesSettings) -> Grades:
         rules = settings.rules()
         plan = PlanService(rules=rules)
-        sheets = ScoreSheetService(plan=plan, school_name=settings.school_name)
+        school = SchoolFactsStore()
+        sheets = ScoreSheetService(plan=plan, school=school)
         results = ResultsService(rules)
-        principal_name = settings.principal_name
-        if not principal_name and settings.seed_demo and settings.environment is not Environment.production:
-            principal_name = demo_person("hieutruong").full_name
-        records = YearRecordService(
-            results,
-            school_name=settings.school_name,
-            province=settings.province,
-            principal_name=principal_name,
-        )
+        records = YearRecordService(results, school)
         return cls(
             settings,
             rules,
+            school,
             plan,
             sheets,
             RosterService(sheets),

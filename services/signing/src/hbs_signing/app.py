@@ -23,6 +23,7 @@ from hbs_shared.events.contracts import (
     SheetSigningRequestedV2,
 )
 from hbs_shared.events.envelope import EventEnvelope, EventRegistry
+from hbs_shared.events.identity import IDENTITY_STRUCTURE_TOPIC, STRUCTURE_EVENTS, SchoolChanged
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.consumer import EventConsumer
 from hbs_shared.problems import Problem
@@ -85,15 +86,13 @@ def create_app(settings: SigningSettings) -> FastAPI:
     )
     roots = trust_roots(settings, ca)
     store = DocumentStore(settings.data_dir / "documents")
-    certificates = CertificateService(token, ca, settings.school_name)
+    certificates = CertificateService(token, ca)
     activations = ActivationService(lifetime=timedelta(minutes=settings.activation_minutes))
     requests = SigningRequestService(
         token,
         certificates,
         store,
         ca,
-        school_name=settings.school_name,
-        location=settings.school_location,
         portal_url=settings.public_portal_url,
         activations=activations,
         trust_roots=roots,
@@ -135,6 +134,20 @@ def create_app(settings: SigningSettings) -> FastAPI:
             # One handler per event type: it dispatches on the version's payload class.
             {SheetSigningRequested: on_sheet, SheetSigningRequestedV2: on_sheet},
             after_commit=runtime.relay.nudge,
+        )
+    )
+    school = requests.school
+
+    async def on_school(session: Any, envelope: EventEnvelope, event: Any) -> None:
+        await school.apply(session, event, envelope.occurred_at)
+
+    runtime.add_consumer(
+        EventConsumer(
+            "signing.identity-structure",
+            IDENTITY_STRUCTURE_TOPIC,
+            runtime.db,
+            EventRegistry(*STRUCTURE_EVENTS),
+            {SchoolChanged: on_school},
         )
     )
     runtime.add_consumer(
