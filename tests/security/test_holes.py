@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import openpyxl
+import openpyxl  # type: ignore[import-untyped]
 import pytest
 
 from hbs_identity.demo import DEMO_YEAR, demo_id
