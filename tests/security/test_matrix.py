@@ -161,11 +161,12 @@ def test_every_caller_on_every_operation_and_object_gets_what_the_policy_says(wo
     failures = asyncio.run(run(world, probes))
     elapsed = time.monotonic() - started
     per_operation = max(len(r.objects) for r in POLICY if r.key in operations)
+    absent = ", ".join(f"{r.method} {r.path}" for r in missing)
+    later = f"; not in the running OpenAPI yet: {absent}" if absent else ""
     print(
-        f"\nsecurity matrix: {len(callers)} callers × {len(operations)} operations × 1–{per_operation} objects "
-        f"each ({len(objects)} distinct) → {len(probes)} requests in {elapsed:.1f} s "
-        "(destructive rows: refusal side only)"
-        + (f"; not in the running OpenAPI yet: {', '.join(f'{r.method} {r.path}' for r in missing)}" if missing else "")
+        f"\nsecurity matrix: {len(callers)} callers × {len(operations)} operations × 1–{per_operation} "
+        f"objects each ({len(objects)} distinct) → {len(probes)} requests in {elapsed:.1f} s "
+        f"(destructive rows: refusal side only){later}"
     )
     assert not failures, f"{len(failures)} of {len(probes)} cells differ from the policy:\n" + "\n".join(
         f"{p.describe()}, got {status}: {text}"
