@@ -574,7 +574,15 @@ IDENTITY: tuple[Rule, ...] = (
         destructive=True,
         note="never the requester or the account's owner",
     ),
-    Rule("identity", "POST", "/factor-resets/{reset_id}/reject", ("board",), ("ABSENT",), destructive=True),
+    Rule(
+        "identity",
+        "POST",
+        "/factor-resets/{reset_id}/reject",
+        ("board",),
+        ("ABSENT",),
+        body={"reason": REASON},
+        destructive=True,
+    ),
     Rule(
         "identity",
         "POST",

@@ -75,11 +75,10 @@ def initial_password(system: SystemClient, account_id: str) -> tuple[str, str]:
         )
     with system.client("identity", sign_in(system, "hieutruong")) as board:
         approved = check(board.post(f"/factor-resets/{requested['id']}/approve"), 200, 201)
-    if approved.get("initial_password"):
-        return str(approved["login"]), str(approved["initial_password"])
+    # The approver hands the new password over; a staff member signs in with their username.
     with system.client("identity", sign_in(system, "quantri")) as admin:
-        body = check(admin.post(f"/accounts/{account_id}/password"), 200)
-    return str(body["login"]), str(body["initial_password"])
+        account = check(admin.get(f"/accounts/{account_id}"), 200)
+    return str(account["username"]), str(approved["initial_password"])
 
 
 def first_sign_in(system: SystemClient, login: str, password: str) -> str:
