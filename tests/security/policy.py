@@ -803,7 +803,9 @@ SIGNING: tuple[Rule, ...] = (
         ("U_TOAN",),
         body={"reason": REASON},
         destructive=True,
-        note="hole 2: needs a second board member's approval",
+        probe=False,
+        note="hole 2: 409 for everyone; a PIN reset is a factor reset in identity, approved by a second "
+        "board member (test_holes.py)",
     ),
     Rule(
         "signing",
