@@ -105,6 +105,12 @@ async def test_requester_approver_and_owner_are_three_people(
         f"/accounts/{teacher['id']}/factor-resets", headers=admin, json={"factor": "password", "reason": "x"}
     )
     assert (short.status_code, short.json()["field"]) == (422, "reason")
+    nul = await client.post(
+        f"/accounts/{teacher['id']}/factor-resets",
+        headers=admin,
+        json={"factor": "password", "reason": "quên\u0000mật khẩu"},
+    )
+    assert (nul.status_code, nul.json()["field"]) == (422, "reason")
     unknown = await client.post(
         f"/accounts/{teacher['id']}/factor-resets",
         headers=admin,
