@@ -65,11 +65,18 @@ def test_rating_and_term_labels_cover_the_national_codes() -> None:
 
 
 def test_a_year_record_is_signed_homeroom_then_vice_principal_then_principal() -> None:
-    from hbs_shared.signing_order import RECORD_SIGNERS, SEALED_WITH, signatures_before
+    from hbs_shared.signing_order import (
+        RECORD_SIGNERS,
+        RECORD_STEP_NAMES,
+        RECORD_STEPS,
+        SEALED_WITH,
+        signatures_before,
+    )
 
     assert (Role.homeroom_teacher, Role.vice_principal, Role.principal) == RECORD_SIGNERS
     assert [signatures_before(role) for role in RECORD_SIGNERS] == [0, 1, 2]
     assert RECORD_SIGNERS[-1] == SEALED_WITH
+    assert tuple(RECORD_STEP_NAMES.values()) == RECORD_STEPS
     for role in ("seal", "subject_teacher", "office_admin"):
         with pytest.raises(ValueError, match="does not sign a year record"):
             signatures_before(role)

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from hbs_identity.models import Account
 from hbs_identity.tokens.keys import TokenIssuer
 from hbs_shared.auth import JwksVerifier
+from hbs_shared.authz import AuthzClient
 from hbs_shared.events.contracts import SheetSigningRequested, SheetSigningRequestedV2
 from hbs_shared.events.envelope import EventPayload, make_envelope
 from hbs_shared.events.identity import AccountFactorReset
@@ -48,6 +49,9 @@ class Harness:
     app: FastAPI
     client: httpx.AsyncClient
     issuer: TokenIssuer
+    accounts: dict[uuid.UUID, list[str]]
+    """Staff roles identity's double answers for `GET /accounts/{id}` (who may be keyed is pinned
+    with the real identity in test_security_holes.py; these tests are about CSRs and imports)."""
     bootstrap: str
 
     def headers(self, user: uuid.UUID, roles: tuple[str, ...] = ("subject_teacher",)) -> dict[str, str]:
@@ -97,7 +101,20 @@ async def signing(
         LifespanManager(app, startup_timeout=90, shutdown_timeout=30),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://signing") as client,
     ):
-        harness = Harness(app, client, issuer, kafka.bootstrap)
+        accounts: dict[uuid.UUID, list[str]] = {}
+
+        def identity_accounts(request: httpx.Request) -> httpx.Response:
+            user = uuid.UUID(request.url.path.rsplit("/", 1)[-1])
+            if user not in accounts:
+                return httpx.Response(404, json={"title": "Không tìm thấy", "status": 404})
+            body = {"id": str(user), "kind": "staff", "roles": accounts[user], "disabled": False}
+            return httpx.Response(200, json=body)
+
+        identity = httpx.AsyncClient(
+            transport=httpx.MockTransport(identity_accounts), base_url="http://identity"
+        )
+        app.state.authz = AuthzClient("http://identity", client=identity)
+        harness = Harness(app, client, issuer, accounts, kafka.bootstrap)
         assert await harness.feed(school_changed(SCHOOL)) is Outcome.applied
         yield harness
 
@@ -423,6 +440,8 @@ async def test_csr_from_the_token_key_then_import_refusing_a_mismatch(
 
     teacher, admin = uuid.uuid4(), uuid.uuid4()
     admin_headers = signing.headers(admin, ("system_admin",))
+
+    signing.accounts[teacher] = ["homeroom_teacher"]
     response = await signing.client.post(
         "/certificates/requests",
         json={"user_id": str(teacher), "role": "homeroom_teacher", "common_name": "Phạm Quốc Dũng"},
@@ -577,6 +596,7 @@ async def test_a_chain_through_an_intermediate_is_imported_with_it_and_a_broken_
     from hbs_signing.models import Certificate
 
     teacher, admin = uuid.uuid4(), uuid.uuid4()
+    signing.accounts[teacher] = ["vice_principal"]
     admin_headers = signing.headers(admin, ("system_admin",))
     csr = x509.load_pem_x509_csr(
         (

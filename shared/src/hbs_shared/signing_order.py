@@ -21,6 +21,8 @@ SHEET_STEP = 1
 RECORD_STEPS: tuple[int, ...] = (2, 3, 4)
 RECORD_SIGNERS: tuple[Role, ...] = tuple(SIGNING_STEPS[step] for step in RECORD_STEPS)
 """A year record's signers in order: homeroom teacher, vice-principal, principal."""
+RECORD_STEP_NAMES: dict[str, int] = {"homeroom": 2, "vice_principal": 3, "principal": 4}
+"""The year record's steps by the names grades' API and the portal's forms use."""
 SEALED_WITH = Role.principal
 """The school seal is applied with this signature, the last: a sealed record takes no other."""
 

@@ -212,6 +212,9 @@ class Stack:
         }
         if spec.name in self.database_urls:
             env[f"{prefix}DATABASE_URL"] = self.database_urls[spec.name]
+        if spec.name != "portal":
+            # The portal calls from 127.0.0.2 with its user's address in X-Forwarded-For.
+            env[f"{prefix}TRUSTED_PROXIES"] = '["127.0.0.2"]'
         if spec.name == "signing":
             env[f"{prefix}SOFTHSM_DIR"] = str(self.data_dir / "softhsm")
             env[f"{prefix}PUBLIC_PORTAL_URL"] = self.url("portal")

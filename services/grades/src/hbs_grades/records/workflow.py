@@ -11,7 +11,7 @@ from enum import StrEnum
 from hbs_grades.models import RecordState
 from hbs_shared.labels import RECORD_STATE_LABELS
 from hbs_shared.problems import Problem
-from hbs_shared.signing_order import RECORD_STEPS, SIGNING_STEPS
+from hbs_shared.signing_order import RECORD_STEP_NAMES, SIGNING_STEPS
 
 
 class RecordAction(StrEnum):
@@ -57,7 +57,7 @@ STEP_ACTION = {
 }
 STEP_READY = {Step.homeroom: S.draft, Step.vice_principal: S.homeroom_signed, Step.principal: S.reviewed}
 """The state a record must be in for the step's signature."""
-STEP_NUMBER = dict(zip(Step, RECORD_STEPS, strict=True))
+STEP_NUMBER = {Step(name): number for name, number in RECORD_STEP_NAMES.items()}
 """Each step's number in Điều 8 (2, 3, 4)."""
 STEP_ROLE = {step: SIGNING_STEPS[number] for step, number in STEP_NUMBER.items()}
 """Who signs each step, from the one signing order."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -62,7 +62,9 @@ class SheetOut(BaseModel):
 
 
 class SheetAction(BaseModel):
-    expected_version: int = Field(ge=1, description="The version the user saw; a stale one gets 409")
+    expected_version: int = Field(
+        ge=1, le=2_147_483_647, description="The version the user saw; a stale one gets 409"
+    )
 
 
 class SignAction(SheetAction):
@@ -128,7 +130,7 @@ class RowIn(BaseModel):
     """One student's cells; a field left out is unchanged, null or "" erases it."""
 
     student_id: uuid.UUID
-    regular: list[str | None] | None = Field(default=None, max_length=4)
+    regular: list[Annotated[str, Field(max_length=20)] | None] | None = Field(default=None, max_length=4)
     """ĐĐGtx 1…n in order; for a comment subject Đ / CĐ."""
     midterm: str | None = Field(default=None, max_length=20)
     final: str | None = Field(default=None, max_length=20)
