@@ -21,7 +21,8 @@ async def test_a_moment_comes_back_aware_and_in_utc(databases: Any) -> None:
     try:
         async with engine.begin() as connection:
             await connection.run_sync(table.metadata.create_all)
-            await connection.execute(insert(table).values(id=1, at=datetime(2026, 12, 2, 7, 30, tzinfo=hanoi)))
+            morning = datetime(2026, 12, 2, 7, 30, tzinfo=hanoi)
+            await connection.execute(insert(table).values(id=1, at=morning))
             at = (await connection.execute(select(table.c.at))).scalar_one()
     finally:
         await engine.dispose()

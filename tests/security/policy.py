@@ -133,6 +133,7 @@ STAFF = frozenset(
     {"principal", "vice_principal", "subject_teacher", "homeroom_teacher", "office_admin", "system_admin"}
 )
 BOARD = frozenset({"principal", "vice_principal"})
+SIGNERS = frozenset({"subject_teacher", "homeroom_teacher", "vice_principal", "principal"})
 ADMINS = frozenset({"office_admin", "system_admin"})
 OVERSEERS = BOARD | ADMINS
 FAMILY = frozenset({"parent", "student"})
@@ -149,6 +150,7 @@ ROLE_GRANTS = frozenset(
         "anyone",
         "signed_in",
         "staff",
+        "signer",
         "board",
         "principal",
         "vice_principal",
@@ -164,6 +166,7 @@ GRANTS: dict[str, Grant] = {
     "anyone": lambda _c, _t: True,
     "signed_in": lambda caller, _t: caller.login is not None,
     "staff": _roles(STAFF),
+    "signer": _roles(SIGNERS),
     "board": _roles(BOARD),
     "principal": _roles(frozenset({"principal"})),
     "vice_principal": _roles(frozenset({"vice_principal"})),
@@ -790,10 +793,10 @@ SIGNING: tuple[Rule, ...] = (
         "signing",
         "PUT",
         "/signing-pin",
-        ("signed_in",),
+        ("signer",),
         body={"pin": "135790"},
         destructive=True,
-        note="one's own PIN; demo PINs are never changed here",
+        note="one's own PIN, only for someone who signs; demo PINs are never changed here",
     ),
     Rule(
         "signing",
@@ -811,7 +814,7 @@ SIGNING: tuple[Rule, ...] = (
         "signing",
         "POST",
         "/activations",
-        ("signed_in",),
+        ("signer",),
         body={"pin": "000000", "subject_ids": []},
         destructive=True,
         note="a wrong PIN counts towards the owner's lock-out",
@@ -899,7 +902,7 @@ PORTAL: tuple[Page, ...] = (
     Page("/", None),
     Page("/password", None),
     Page("/sheets", None, note="menu: signers; others see no sheet (grades lists only their own)"),
-    Page("/signing-pin", None, note="menu: signers; a family can set a PIN here, but has no key"),
+    Page("/signing-pin", None, note="menu: signers; signing refuses anyone else a PIN or activation (403)"),
     Page("/records/homeroom", None, note="menu: homeroom teachers; others see no class"),
     Page("/records/review", BOARD | ADMINS, note="menu: vice-principal"),
     Page("/records/approve", BOARD | ADMINS, note="menu: principal"),
