@@ -4,7 +4,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PYTEST := $(UV) run --frozen pytest
 DATA ?= var/demo
 
-.PHONY: bootstrap demo test test-postgres lint format clean-demo bench bench-identity bench-grades bench-signing docs
+.PHONY: bootstrap demo test test-security test-postgres lint format clean-demo bench bench-identity bench-grades bench-signing docs
 
 bootstrap:
 	@deploy/scripts/bootstrap.sh
@@ -17,6 +17,11 @@ demo: bootstrap
 ## SoftHSM2 and SQLite.
 test: bootstrap
 	@$(PYTEST)
+
+## make test-security: the security suite (tests/security) with the long fuzz run; `make test`
+## runs the same suite with a bounded fuzz (HBS_FUZZ_EXAMPLES=3 per operation).
+test-security: bootstrap
+	@HBS_FUZZ_EXAMPLES=$${HBS_FUZZ_EXAMPLES:-100} $(PYTEST) -s tests/security
 
 ## make test-postgres: the database-backed tests again, on PostgreSQL.
 test-postgres: bootstrap

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from hbs_devtools.demo import DEMO_PASSWORD
-from hbs_devtools.drive import SystemClient
+from hbs_devtools.drive import SystemClient, sign_in_portal
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
@@ -26,7 +26,7 @@ PAGE = "/classes/10A1/conduct"
 @contextmanager
 def portal_as(system: SystemClient, username: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=system.stack.url("portal"), timeout=60) as browser:
-        signed = browser.post("/login", data={"username": username, "password": DEMO_PASSWORD})
+        signed = sign_in_portal(browser, username, DEMO_PASSWORD)
         assert signed.status_code == 303, signed.text
         yield browser
 

@@ -39,3 +39,11 @@ def test_csv_cells_get_an_apostrophe(text: str) -> None:
     assert csv_safe(text) == "'" + text
     assert csv_safe("An") == "An"
     assert csv_safe(7) == 7
+
+
+def test_control_characters_an_xlsx_cannot_hold_are_dropped_not_fatal() -> None:
+    workbook = Workbook()
+    set_xlsx_value(workbook.active["A1"], "10A\x011")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert load_workbook(io.BytesIO(buffer.getvalue())).active["A1"].value == "10A1"

@@ -105,6 +105,12 @@ async def test_requester_approver_and_owner_are_three_people(
         f"/accounts/{teacher['id']}/factor-resets", headers=admin, json={"factor": "password", "reason": "x"}
     )
     assert (short.status_code, short.json()["field"]) == (422, "reason")
+    nul = await client.post(
+        f"/accounts/{teacher['id']}/factor-resets",
+        headers=admin,
+        json={"factor": "password", "reason": "quên\u0000mật khẩu"},
+    )
+    assert (nul.status_code, nul.json()["field"]) == (422, "reason")
     unknown = await client.post(
         f"/accounts/{teacher['id']}/factor-resets",
         headers=admin,
@@ -192,11 +198,18 @@ async def test_requester_approver_and_owner_are_three_people(
         }
     ]
     assert (await client.post(f"/me/security-notices/{reset['id']}/ack", headers=vice)).status_code == 404
-    acked = await client.post(
-        f"/me/security-notices/{reset['id']}/ack", headers=_bearer(first["access_token"])
+    # The restricted token only finishes the password change; the owner acknowledges after it.
+    ack = f"/me/security-notices/{reset['id']}/ack"
+    assert (await client.post(ack, headers=_bearer(first["access_token"]))).status_code == 401
+    changed = await client.post(
+        "/auth/password",
+        headers=_bearer(first["access_token"]),
+        json={"current_password": new_password, "new_password": "mat-khau-moi-cua-co"},
     )
-    assert acked.status_code == 204
-    assert (await client.get("/me", headers=_bearer(first["access_token"]))).json()["security_notices"] == []
+    full = _bearer(changed.json()["access_token"])
+    assert (await client.get("/me", headers=full)).json()["security_notices"] == me["security_notices"]
+    assert (await client.post(ack, headers=full)).status_code == 204
+    assert (await client.get("/me", headers=full)).json()["security_notices"] == []
 
     # Reject: the requester or a board member, with a reason; not the teacher next door.
     reject = {"reason": "Đã tìm lại được điện thoại"}

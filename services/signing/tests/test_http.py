@@ -655,11 +655,13 @@ async def test_the_school_named_on_signatures_is_the_one_identity_announces(sign
         envelope.model_dump_json().encode(), topic=announced.topic, key=announced.partition_key().encode()
     )
     admin = signing.headers(uuid.uuid4(), ("system_admin",))
+    teacher = uuid.uuid4()
+    signing.accounts[teacher] = ["homeroom_teacher"]
 
     async def organisation() -> str:
         response = await signing.client.post(
             "/certificates/requests",
-            json={"user_id": str(uuid.uuid4()), "role": "homeroom_teacher", "common_name": "Lê Văn Học"},
+            json={"user_id": str(teacher), "role": "homeroom_teacher", "common_name": "Lê Văn Học"},
             headers=admin,
         )
         assert response.status_code == 200, response.text
@@ -695,9 +697,11 @@ async def test_a_school_signing_has_not_heard_of_is_named_not_guessed(signing: H
         password_hash="x",
         roles=["system_admin"],
     )
+    teacher = uuid.uuid4()
+    signing.accounts[teacher] = ["homeroom_teacher"]
     answer = await signing.client.post(
         "/certificates/requests",
-        json={"user_id": str(uuid.uuid4()), "role": "homeroom_teacher", "common_name": "Lê Văn Học"},
+        json={"user_id": str(teacher), "role": "homeroom_teacher", "common_name": "Lê Văn Học"},
         headers={"authorization": f"Bearer {signing.issuer.issue(stranger)}"},
     )
     assert answer.status_code == 503, answer.text

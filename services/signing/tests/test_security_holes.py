@@ -104,6 +104,18 @@ async def test_families_and_teachers_cannot_have_a_key_made(office: Office) -> N
         assert own.headers["content-type"].startswith("application/problem+json")
 
 
+async def test_families_get_no_signing_pin_and_no_activation(office: Office) -> None:
+    """The probe saw a parent's portal open "Mã PIN ký số" and set a PIN; a PIN unlocks only a
+    signer's own key, so signing refuses both to anyone who signs nothing."""
+    for who in (DEMO_PARENT.username, DEMO_STUDENT_LOGIN):
+        pin = await office.signing.put("/signing-pin", json={"pin": "135790"}, headers=office.headers(who))
+        assert pin.status_code == 403, (who, pin.text)
+        activation = await office.signing.post(
+            "/activations", json={"pin": "135790", "subject_ids": []}, headers=office.headers(who)
+        )
+        assert activation.status_code == 403, (who, activation.text)
+
+
 async def test_the_office_makes_keys_only_for_staff_holding_the_signing_role(office: Office) -> None:
     admin = office.headers("quantri")
     parent_id = (await office.identity.get("/me", headers=office.headers(DEMO_PARENT.username))).json()[

@@ -9,7 +9,11 @@ exactly as typed and never evaluated. Numbers, dates and booleans are left as th
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+# What the .xlsx format cannot hold (the same set openpyxl refuses with IllegalCharacterError).
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -25,7 +29,11 @@ def csv_safe(value: Any) -> Any:
 
 
 def set_xlsx_value(cell: Any, value: Any) -> None:
-    """Write `value` into an openpyxl cell; formula-like text stays typed text (quotePrefix)."""
+    """Write `value` into an openpyxl cell; formula-like text stays typed text (quotePrefix).
+
+    Control characters an .xlsx cannot hold are dropped rather than failing the whole export."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
     if is_formula_like(value):
         cell.value = value
         cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula

@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Column, Date, DateTime, MetaData, String, Table, insert, select, update
+from sqlalchemy import Column, Date, MetaData, String, Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_shared.db import UtcDateTime
 from hbs_shared.events.identity import SchoolChanged
 from hbs_shared.problems import Problem
 
@@ -33,7 +34,7 @@ school_facts = Table(
     Column("semester1_end", Date, nullable=True),
     Column("semester2_start", Date, nullable=True),
     Column("semester2_end", Date, nullable=True),
-    Column("as_of", DateTime(timezone=True), nullable=False),
+    Column("as_of", UtcDateTime(), nullable=False),
 )
 
 

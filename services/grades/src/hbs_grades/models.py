@@ -12,7 +12,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Integer,
     String,
@@ -22,6 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql import func
+
+from hbs_shared.db import UtcDateTime
 
 _id_type = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -74,7 +75,7 @@ class ScoreSheet(Base):
     correction_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     """The correction (Đ9) this signed sheet is reopened for, until it is signed again."""
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+        UtcDateTime(), server_default=func.now(), onupdate=func.now()
     )
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 — SQLAlchemy reads it as-is
@@ -112,7 +113,7 @@ class EntryChange(Base):
     new_value: Mapped[str | None] = mapped_column(Text, nullable=True)
     changed_by: Mapped[uuid.UUID] = mapped_column(Uuid)
     changed_by_name: Mapped[str] = mapped_column(String(200))
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sheet_state: Mapped[str] = mapped_column(String(20))
     sheet_version: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -137,7 +138,7 @@ class ConductChange(Base):
     new_value: Mapped[str | None] = mapped_column(Text, nullable=True)
     changed_by: Mapped[uuid.UUID] = mapped_column(Uuid)
     changed_by_name: Mapped[str] = mapped_column(String(200))
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Student(Base):
@@ -229,7 +230,7 @@ class TermRecord(Base):
     absent_unexcused: Mapped[int] = mapped_column(Integer, default=0)
     updated_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+        UtcDateTime(), server_default=func.now(), onupdate=func.now()
     )
 
 
@@ -287,7 +288,7 @@ class YearRecord(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     returned_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+        UtcDateTime(), server_default=func.now(), onupdate=func.now()
     )
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 — SQLAlchemy reads it as-is
@@ -304,7 +305,7 @@ class CorrectionMinutes:
     reason: Mapped[str] = mapped_column(Text)
     opened_by: Mapped[uuid.UUID] = mapped_column(Uuid)
     opened_by_name: Mapped[str] = mapped_column(String(200))
-    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
     superseded_document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
 
 
@@ -324,4 +325,4 @@ class SheetCorrection(CorrectionMinutes, Base):
 
     sheet_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     new_document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

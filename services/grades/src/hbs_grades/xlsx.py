@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from io import BytesIO
 from typing import Any
@@ -29,7 +30,8 @@ def column_letter(index: int) -> str:
 def new_book(title: str) -> tuple[Any, Any]:
     book = Workbook()
     sheet = book.active
-    sheet.title = title[:31]
+    # A worksheet's name cannot hold \\ / ? * [ ] : nor control characters (openpyxl refuses them).
+    sheet.title = re.sub(r"[\\/?*\[\]:\x00-\x1f]", "", title)[:31] or "Sheet"
     return book, sheet
 
 

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -22,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql import false, func, text
 
+from hbs_shared.db import UtcDateTime
 from hbs_shared.roles import SIGNERS
 
 
@@ -48,7 +48,7 @@ class Account(Base):
     roles: Mapped[list[str]] = mapped_column(JSON)
     disabled: Mapped[bool] = mapped_column(default=False)
     must_change_password: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
     kind: Mapped[str] = mapped_column(String(16), default="staff", server_default="staff")
     """staff | student | parent"""
     phone: Mapped[str | None] = mapped_column(String(20), unique=True, default=None)
@@ -57,7 +57,7 @@ class Account(Base):
     """The base32 TOTP secret sealed with AES-GCM (accounts/sealing.py); set at enrolment, in use
     once `totp_enabled`."""
     totp_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
-    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     signer: Mapped[bool] = mapped_column(default=False, server_default=false())
     """Has ever held a role that signs (SIGNER_ROLES). It stays true when the roles change, so
     taking the role away does not reopen single-admin resets (the two-person rule)."""
@@ -167,7 +167,7 @@ class StudentVersion(Base):
     changed_fields: Mapped[list[str]] = mapped_column(JSON)
     changed_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
     changed_by_name: Mapped[str] = mapped_column(String(200))
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     reason: Mapped[str] = mapped_column(Text)
     student: Mapped[Student] = _parent()
 
@@ -263,8 +263,8 @@ class Assignment(Base):
     subject_code: Mapped[str | None] = mapped_column(String(40), default=None)
     school_year_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("school_years.id"))
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     teacher: Mapped[Staff] = _parent()
     school_class: Mapped[SchoolClass] = _parent()
     school_year: Mapped[SchoolYear] = _parent()
@@ -277,7 +277,7 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     school_id: Mapped[str] = mapped_column(String(64), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
     actor_name: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(60), index=True)
@@ -298,10 +298,10 @@ class RefreshToken(Base):
     account_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("accounts.id"), index=True)
     family_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     account: Mapped[Account] = _parent()
 
 
@@ -313,8 +313,8 @@ class SignInThrottle(Base):
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
-    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    last_failure_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
 
 class FactorReset(Base):
@@ -343,11 +343,11 @@ class FactorReset(Base):
     """pending | approved | rejected"""
     requested_by: Mapped[uuid.UUID] = mapped_column(Uuid)
     requested_by_name: Mapped[str] = mapped_column(String(200))
-    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
     decided_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
     decided_by_name: Mapped[str | None] = mapped_column(String(200), default=None)
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     decision_reason: Mapped[str | None] = mapped_column(Text, default=None)
-    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     """When the owner acknowledged the notice of an approved reset."""
     account: Mapped[Account] = _parent()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, String, Text
+from sqlalchemy import JSON, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from hbs_shared.db import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -27,4 +29,4 @@ class WebSession(Base):
     refresh_token: Mapped[str | None] = mapped_column(Text, nullable=True)
     pending_step: Mapped[str | None] = mapped_column(String(20), nullable=True)
     """"password" while the first sign-in's password change is pending (restricted token)."""
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

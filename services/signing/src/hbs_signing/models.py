@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, LargeBinary, String, Text, Uuid, false
+from sqlalchemy import JSON, Boolean, Integer, LargeBinary, String, Text, Uuid, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql import func
+
+from hbs_shared.db import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -29,9 +31,9 @@ class Certificate(Base):
     der: Mapped[bytes] = mapped_column(LargeBinary)
     chain_pem: Mapped[str | None] = mapped_column(Text, nullable=True)
     """The CA certificates imported with it (intermediates, PEM), from which its chain is built."""
-    not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    not_after: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    not_before: Mapped[datetime] = mapped_column(UtcDateTime())
+    not_after: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class SignedDocument(Base):
@@ -60,7 +62,7 @@ class SignedDocument(Base):
     """The code printed (and in the QR code) on the pages: the same for every version of one rendering."""
     student_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
     """The student a year record (học bạ) is of, so their family may read it; none for sheets."""
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class SigningPin(Base):
@@ -73,12 +75,12 @@ class SigningPin(Base):
     pin_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     """None once an approved `signing_pin` reset made signing forget it."""
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     reset_required: Mapped[bool] = mapped_column(default=False, server_default=false())
     """Set by an approved reset of any of the owner's factors (identity's event): no activation
     until the owner sets a new PIN in their own session."""
-    reset_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reset_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     """When the latest reset was approved: activations made before it no longer sign."""
 
 
@@ -93,7 +95,7 @@ class PinAudit(Base):
     actor_user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     action: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text, default="")
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Activation(Base):
@@ -106,8 +108,8 @@ class Activation(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     subject_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     batch_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class SigningRequest(Base):
@@ -121,7 +123,7 @@ class SigningRequest(Base):
     outcome: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class BatchItem(Base):
@@ -139,8 +141,8 @@ class BatchItem(Base):
     school_id: Mapped[str] = mapped_column(String(64))
     signer_user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     payload: Mapped[dict[str, object]] = mapped_column(JSON)
-    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
     state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """Runs that took it; after MAX_ATTEMPTS unfinished runs it is failed, not retried forever."""
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())

@@ -6,7 +6,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    DateTime,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
@@ -16,6 +15,8 @@ from sqlalchemy import (
     Uuid,
 )
 from sqlalchemy.sql import func
+
+from hbs_shared.db import UtcDateTime
 
 metadata = MetaData()
 
@@ -32,8 +33,8 @@ outbox = Table(
     Column("event_type", String(120), nullable=False),
     Column("correlation_id", String(64), nullable=False),
     Column("body", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("sent_at", DateTime(timezone=True), nullable=True, index=True),
+    Column("created_at", UtcDateTime(), nullable=False, server_default=func.now()),
+    Column("sent_at", UtcDateTime(), nullable=True, index=True),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text, nullable=True),
 )
@@ -44,6 +45,6 @@ inbox = Table(
     Column("consumer", String(120), nullable=False),
     Column("event_id", Uuid, nullable=False),
     Column("event_type", String(120), nullable=False),
-    Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("processed_at", UtcDateTime(), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("consumer", "event_id", name="pk_inbox"),
 )

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from hbs_grades.access import OVERSIGHT_ROLES, require_class_reader, require_homeroom
 from hbs_grades.conduct.service import ClassConduct, ExtraChange, TermChange
 from hbs_grades.models import Term
+from hbs_grades.params import ClassName
 from hbs_grades.plan.service import unknown_subject
 from hbs_grades.school import CurrentSchoolYear
 from hbs_grades.sheets.schemas import SheetOut
@@ -23,7 +24,6 @@ from hbs_shared.problems import Problem
 from hbs_shared.service import runtime_of
 
 router = APIRouter(prefix="/classes", tags=["classes: conduct, attendance, plan"])
-ClassName = Path(min_length=1, max_length=40)
 SubjectCode = Path(min_length=1, max_length=40, pattern=r"^[A-Z0-9_]+$")
 Sessions = Annotated[int, Field(ge=0, le=1000)] | Annotated[str, Field(max_length=10)]
 """Sessions absent: a number, or the text typed in the form (checked and named by the service)."""

@@ -9,9 +9,10 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 
 from hbs_grades.models import RecordState
+from hbs_grades.params import ClassName
 from hbs_grades.records.schemas import (
     BatchOut,
     ClassCountsOut,
@@ -32,7 +33,6 @@ from hbs_shared.auth import CurrentPrincipal
 from hbs_shared.service import runtime_of
 
 router = APIRouter(prefix="/records", tags=["year records"])
-ClassName = Path(min_length=1, max_length=40)
 
 
 @router.get("", response_model=SchoolRecordsOut)

@@ -14,6 +14,7 @@ from hbs_grades.access import (
     require_class_reader,
     require_family_reader,
 )
+from hbs_grades.params import ClassName
 from hbs_grades.reports import excel
 from hbs_grades.reports.schemas import ClassResultsOut, StudentResultOut
 from hbs_grades.reports.stats import Period, SubjectStats, subject_statistics
@@ -27,7 +28,6 @@ from hbs_shared.problems import Problem
 from hbs_shared.service import runtime_of
 
 router = APIRouter(prefix="/results", tags=["results and reports"])
-ClassName = Path(min_length=1, max_length=40)
 SubjectCode = Path(min_length=1, max_length=40, pattern=r"^[A-Z0-9_]+$")
 Year = Query(default=None, pattern=r"^\d{4}-\d{4}$", description="School year; the current one if omitted")
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Request, Response
 
 from hbs_grades.records.schemas import CorrectionIn, CorrectionOut
 from hbs_grades.sheets import excel
+from hbs_grades.sheets.merge import save_merging
 from hbs_grades.sheets.schemas import ChangeOut, SaveScores, SheetAction, SheetOut, SheetScoresOut, SignAction
 from hbs_grades.wiring import grades_of
 from hbs_grades.xlsx import SHEET_UPLOAD, XLSX, open_book
@@ -48,10 +49,10 @@ async def save_scores(
 ) -> SheetScoresOut:
     """Store changed cells, all or nothing: a refused cell is named (student and column)."""
     grades, db = grades_of(request), runtime_of(request).db
-    changes = [row.change() for row in body.rows]
+    changes = [row.shown_change() for row in body.rows]
     async with grades.writing(db.is_sqlite), db.transaction() as session:
-        view = await grades.sheet_entry.save(
-            session, principal, sheet_id, body.expected_version, changes, body.reason
+        view = await save_merging(
+            grades.sheet_entry, session, principal, sheet_id, body.expected_version, changes, body.reason
         )
     return SheetScoresOut.of(view)
 

@@ -6,12 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from hbs_grades.models import EntryChange, ScoreSheet, SheetState
 from hbs_grades.roster.repository import NO_TEACHER
 from hbs_grades.sheets.cells import assessment_keys, column_label, regular_key
 from hbs_grades.sheets.entry import RowChange
+from hbs_grades.sheets.merge import ShownChange
 from hbs_grades.sheets.reading import SheetView
 from hbs_grades.sheets.workflow import SHEETS
 from hbs_shared.labels import TERM_LABELS
@@ -127,6 +128,10 @@ class SheetScoresOut(BaseModel):
         )
 
 
+ColumnKey = Annotated[str, StringConstraints(pattern=r"^(regular_[1-4]|midterm|final|comment|status)$")]
+ShownText = Annotated[str, StringConstraints(max_length=2000)]
+
+
 class RowIn(BaseModel):
     """One student's cells; a field left out is unchanged, null or "" erases it."""
 
@@ -137,6 +142,12 @@ class RowIn(BaseModel):
     final: str | None = Field(default=None, max_length=20)
     comment: str | None = Field(default=None, max_length=2000)
     status: Literal["assessed", "exempt", "not_assessed"] | None = None
+    shown: dict[ColumnKey, ShownText | None] | None = Field(default=None, max_length=8)
+    """The values the page showed (column key → text) when the sheet had `expected_version`: a save
+    on an older version is then merged cell by cell (sheets/merge.py) instead of refused."""
+
+    def shown_change(self) -> ShownChange:
+        return ShownChange(self.change(), self.shown)
 
     def change(self) -> RowChange:
         cells: dict[str, str | None] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,17 +12,19 @@ from hbs_identity.school.schemas import Text
 
 Factor = Literal["password", "totp", "signing_pin"]
 State = Literal["pending", "approved", "rejected"]
+Reason = Annotated[Text, Field(min_length=5, max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")]
+"""Why, in words: no control characters (PostgreSQL refuses NUL in text)."""
 
 
 class FactorResetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     factor: Factor
-    reason: Text = Field(min_length=5, max_length=500)
+    reason: Reason
 
 
 class RejectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Text = Field(min_length=5, max_length=500)
+    reason: Reason
 
 
 class FactorResetOut(BaseModel):

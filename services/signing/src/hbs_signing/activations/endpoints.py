@@ -8,8 +8,9 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from hbs_shared.auth import CurrentPrincipal
+from hbs_shared.auth import CurrentPrincipal, Principal
 from hbs_shared.problems import Problem
+from hbs_shared.roles import SIGNERS
 from hbs_shared.service import runtime_of
 from hbs_signing.activations.service import ActivationError, ActivationScope, ActivationService
 
@@ -84,8 +85,15 @@ async def pin_status(principal: CurrentPrincipal, request: Request) -> dict[str,
         return await _service(request).has_pin(session, principal.user_id)
 
 
+def _require_signer(principal: Principal) -> None:
+    # A PIN only ever unlocks one's own key: an account that signs nothing gets neither.
+    if not principal.has_role(*SIGNERS):
+        raise Problem(403, "Chỉ người ký số (giáo viên, Ban giám hiệu) có mã PIN ký số", "not a signer")
+
+
 @router.put("/signing-pin", status_code=204)
 async def set_pin(body: SetPin, principal: CurrentPrincipal, request: Request) -> None:
+    _require_signer(principal)
     failure: ActivationError | None = None
     async with runtime_of(request).db.transaction() as session:
         try:
@@ -113,6 +121,7 @@ async def reset_pin(user_id: uuid.UUID, body: ResetPin, principal: CurrentPrinci
 
 @router.post("/activations", status_code=201)
 async def activate(body: ActivationRequest, principal: CurrentPrincipal, request: Request) -> ActivationOut:
+    _require_signer(principal)
     failure: ActivationError | None = None
     async with runtime_of(request).db.transaction() as session:
         try:
