@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
+from hbs_grades.sheets.entry import RowChange
 from hbs_grades.sheets.merge import ShownChange, merge_stale
-from hbs_grades.sheets.service import RowChange
 from hbs_shared.curriculum import Assessment
 
 from .conftest import GradesHarness
