@@ -11,12 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hbs_identity.accounts.admin import AccountAdmin, audit_entries
 from hbs_identity.accounts.signin import SignIn
+from hbs_identity.accounts.slip_owners import class_slip_owners, school_name, slip_label
 from hbs_identity.accounts.slips import Slip, render_slips
 from hbs_identity.authz.guard import caller_scope, require_admin
 from hbs_identity.errors import ADMIN_ROLES, forbidden, not_found
-from hbs_identity.models import Account, Student
-from hbs_identity.people.repository import PeopleRepository
-from hbs_identity.school.repository import SchoolRepository
+from hbs_identity.models import Account
 from hbs_identity.school.schemas import Text
 from hbs_identity.settings import IdentitySettings
 from hbs_identity.unit import Unit, request_unit
@@ -25,8 +24,6 @@ from hbs_shared.roles import Role
 from hbs_shared.service import runtime_of
 
 router = APIRouter(tags=["accounts"])
-_people = PeopleRepository()
-_schools = SchoolRepository()
 
 
 class DisableIn(BaseModel):
@@ -152,8 +149,7 @@ def _pdf(content: bytes, name: str) -> Response:
 async def _render(request: Request, unit: Unit, slips: list[Slip]) -> bytes:
     settings = runtime_of(request).settings
     assert isinstance(settings, IdentitySettings)
-    school = await _schools.school(unit.session, unit.school_id)
-    return render_slips(school.name if school else unit.school_id, settings.portal_url, slips)
+    return render_slips(await school_name(unit), settings.portal_url, slips)
 
 
 @router.post("/classes/{class_id}/sign-in-slips")
@@ -166,31 +162,7 @@ async def class_slips(
     """New initial passwords for a whole class's students (or their parents), as printable slips."""
     async with request_unit(request, principal) as unit:
         require_admin(await caller_scope(unit))
-        school_class = await _schools.school_class(unit.session, class_id)
-        if school_class is None or school_class.school_id != unit.school_id:
-            raise not_found(f"class {class_id}")
-        _, students = await _people.search_students(
-            unit.session,
-            unit.school_id,
-            query=None,
-            class_ids={class_id},
-            student_ids=None,
-            limit=10_000,
-            offset=0,
-        )
-        owners: list[tuple[Account, str]] = []
-        seen: set[uuid.UUID] = set()
-        for student in students:
-            if who == "students":
-                account = await _people.account(unit.session, student.id)
-                if account is not None and not account.disabled:
-                    owners.append((account, f"Học sinh lớp {school_class.name}"))
-                continue
-            for parent in await _people.parents_of(unit.session, student.id):
-                account = await _people.account(unit.session, parent.id)
-                if account is not None and not account.disabled and account.id not in seen:
-                    seen.add(account.id)
-                    owners.append((account, f"Phụ huynh của {student.full_name} ({school_class.name})"))
+        school_class, owners = await class_slip_owners(unit, class_id, who)
         passwords = await _admin(request).new_passwords(unit, [a for a, _ in owners])
         slips = [Slip(a.full_name, label, _login_of(a), passwords[a.id]) for a, label in owners]
         unit.audit("slips.printed", "class", class_id, who=who, count=len(slips))
@@ -203,13 +175,7 @@ async def one_slip(account_id: uuid.UUID, request: Request, principal: CurrentPr
         require_admin(await caller_scope(unit))
         admin = _admin(request)
         account = await admin.account(unit, account_id)
-        label = {"student": "Học sinh", "parent": "Phụ huynh"}.get(account.kind, "Cán bộ, giáo viên")
-        if account.kind == "student":
-            student = await unit.session.get(Student, account.id)
-            classes = await _schools.active_enrolments_of(unit.session, account.id) if student else []
-            if classes:
-                school_class = await _schools.school_class(unit.session, classes[0].class_id)
-                label = f"Học sinh lớp {school_class.name}" if school_class else label
+        label = await slip_label(unit, account)
         passwords = await admin.new_passwords(unit, [account])
         slip = Slip(account.full_name, label, _login_of(account), passwords[account.id])
         return _pdf(await _render(request, unit, [slip]), f"phieu-dang-nhap-{account.username}.pdf")

@@ -4,6 +4,7 @@ parents by phone number or username (Đ9)."""
 from __future__ import annotations
 
 import unicodedata
+import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +20,11 @@ def normalise_username(username: str) -> str:
 class AccountService:
     def __init__(self, repository: AccountRepository | None = None) -> None:
         self.repository = repository or AccountRepository()
+
+    async def active(self, session: AsyncSession, account_id: uuid.UUID) -> Account | None:
+        """The account a valid token names, unless it has been disabled since."""
+        account = await self.repository.get(session, account_id)
+        return account if account is not None and not account.disabled else None
 
     async def find(self, session: AsyncSession, login: str) -> Account | None:
         """A username (a student's is their mã định danh), or else a parent's phone number."""

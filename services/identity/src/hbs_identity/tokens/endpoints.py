@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from hbs_identity.accounts.repository import AccountRepository
 from hbs_identity.accounts.signin import Issued, SignIn
 from hbs_identity.factor_resets.endpoints import resets
 from hbs_identity.models import Account
@@ -19,7 +18,6 @@ from hbs_shared.problems import Problem
 from hbs_shared.service import runtime_of
 
 router = APIRouter(tags=["tokens"])
-_accounts = AccountRepository()
 
 
 class TokenRequest(BaseModel):
@@ -114,9 +112,9 @@ async def logout(body: RefreshRequest, request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def _own_account(unit: Unit, principal: Principal) -> Account:
-    account = await _accounts.get(unit.session, principal.user_id)
-    if account is None or account.disabled:
+async def _own_account(request: Request, unit: Unit, principal: Principal) -> Account:
+    account = await _sign_in(request).accounts.active(unit.session, principal.user_id)
+    if account is None:
         raise Problem(401, "Tài khoản không còn hiệu lực", "account disabled or unknown")
     return account
 
@@ -127,7 +125,7 @@ async def change_password(
 ) -> TokenResponse:
     """Change one's own password (required at first sign-in); other sessions are signed out."""
     async with request_unit(request, principal) as unit:
-        account = await _own_account(unit, principal)
+        account = await _own_account(request, unit, principal)
         outcome = await _sign_in(request).change_password(
             unit, account, body.current_password, body.new_password
         )
@@ -137,7 +135,7 @@ async def change_password(
 @router.post("/auth/totp/setup", response_model=TotpSetup)
 async def totp_setup(request: Request, principal: PendingStepPrincipal) -> TotpSetup:
     async with request_unit(request, principal) as unit:
-        outcome = _sign_in(request).totp_setup(unit, await _own_account(unit, principal))
+        outcome = _sign_in(request).totp_setup(unit, await _own_account(request, unit, principal))
     if isinstance(outcome, Problem):
         raise outcome
     return TotpSetup(secret=outcome[0], otpauth_uri=outcome[1])
@@ -146,7 +144,9 @@ async def totp_setup(request: Request, principal: PendingStepPrincipal) -> TotpS
 @router.post("/auth/totp/confirm", response_model=TokenResponse)
 async def totp_confirm(body: TotpConfirm, request: Request, principal: PendingStepPrincipal) -> TokenResponse:
     async with request_unit(request, principal) as unit:
-        outcome = _sign_in(request).totp_confirm(unit, await _own_account(unit, principal), body.code)
+        outcome = _sign_in(request).totp_confirm(
+            unit, await _own_account(request, unit, principal), body.code
+        )
     return _response(outcome)
 
 
