@@ -10,6 +10,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from hbs_shared.devstack.drive import SystemClient
 from hbs_shared.devstack.stack import Stack
 
+from .factories import SchoolFactory
+
 
 @pytest.fixture(scope="session")
 def system(stack: Stack) -> SystemClient:
@@ -44,3 +46,9 @@ def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(locale="vi-VN")
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture(scope="module")
+def school(system: SystemClient) -> SchoolFactory:
+    """This module's own classes and people (tests/factories.py), on the shared stack."""
+    return SchoolFactory(system)

@@ -1,0 +1,211 @@
+"""A test module's own school data on the shared stack, made through identity's API as the office
+makes it: a class with its students, teachers, homeroom teacher and parents. Grades learns them
+from identity's events, exactly as it learns the demo school; the demo classes stay untouched, so
+no test starts from what another one left.
+
+Everyone made here signs in with the demo password (their first password is changed at once), so
+the helpers that sign demo people in work for them too.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+
+from hbs_shared.demo import DEMO_PASSWORD
+from hbs_shared.devstack.drive import SystemClient
+
+T = TypeVar("T")
+
+OFFICE = "quantri"
+"""The demo office (and system) admin: the one demo person the factory acts as."""
+FAMILY_NAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô")
+GIVEN_NAMES = ("An", "Bình", "Chi", "Dũng", "Giang", "Hạnh", "Khánh", "Linh", "Minh", "Ngọc", "Phúc", "Quân")
+_serial = itertools.count(1)
+
+
+def wait_until(what: str, probe: Callable[[], T | None], timeout: float = 90, every: float = 0.2) -> T:
+    """Poll `probe` until it returns something truthy (events cross the broker in well under a second)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = probe()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(every)
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    username: str
+    full_name: str
+
+
+@dataclass(frozen=True)
+class SchoolClass:
+    """A class made for one test module: its students in the order grades lists them."""
+
+    id: str
+    name: str
+    school_year: str
+    students: list[Person]
+    teachers: dict[str, Person]
+    """Subject code → the subject teacher."""
+    homeroom: Person | None
+    parents: list[Person] = field(default_factory=list)
+
+
+class SchoolFactory:
+    """Makes classes and people through identity's office API (as `quantri`)."""
+
+    def __init__(self, system: SystemClient) -> None:
+        self.system = system
+        self.tag = uuid.uuid4().hex[:4].upper()
+        self._office_token = system.token(OFFICE)
+
+    def identity(self, token: str | None = None) -> httpx.Client:
+        return self.system.client("identity", token or self._office_token)
+
+    def _post(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        with self.identity() as identity:
+            answer = identity.post(path, json=body)
+        if answer.status_code == 401:  # the office token expired in a long module
+            self._office_token = self.system.token(OFFICE)
+            with self.identity() as identity:
+                answer = identity.post(path, json=body)
+        assert answer.status_code in (200, 201), f"{path}: {answer.text}"
+        made: dict[str, Any] = answer.json()
+        return made
+
+    def current_year(self) -> str:
+        with self.identity() as identity:
+            years = identity.get("/school-years").json()
+        return str(next(y["name"] for y in years if y["current"]))
+
+    def activate_account(self, account_id: str, username: str) -> None:
+        """Issue the first password and change it to the demo password, as a person does at first sign-in."""
+        initial = self._post(f"/accounts/{account_id}/password")["initial_password"]
+        with self.system.client("identity") as identity:
+            restricted = identity.post("/auth/token", json={"username": username, "password": initial})
+            assert restricted.status_code == 200, restricted.text
+            changed = identity.post(
+                "/auth/password",
+                json={"current_password": initial, "new_password": DEMO_PASSWORD},
+                headers={"authorization": f"Bearer {restricted.json()['access_token']}"},
+            )
+            assert changed.status_code == 200, changed.text
+
+    def person_name(self) -> str:
+        n = next(_serial)
+        return f"{random.choice(FAMILY_NAMES)} Văn {self.tag}{n} {GIVEN_NAMES[n % len(GIVEN_NAMES)]}"
+
+    def staff(self, roles: list[str], full_name: str | None = None) -> Person:
+        username = f"gv.{self.tag.lower()}{next(_serial)}"
+        full_name = full_name or self.person_name()
+        made = self._post("/staff", {"username": username, "full_name": full_name, "roles": roles})
+        self.activate_account(str(made["id"]), username)
+        return Person(str(made["id"]), username, full_name)
+
+    def student(self, class_id: str, full_name: str, enrolled_on: str = "2026-09-05") -> Person:
+        national_id = "".join(random.choice("0123456789") for _ in range(12))
+        made = self._post(
+            "/students",
+            {
+                "national_id": national_id,
+                "full_name": full_name,
+                "date_of_birth": "2011-03-14",
+                "gender": random.choice(("male", "female")),
+                "birthplace": "Thái Bình",
+                "class_id": class_id,
+                "enrolled_on": enrolled_on,
+            },
+        )
+        self.activate_account(str(made["id"]), national_id)
+        return Person(str(made["id"]), national_id, full_name)
+
+    def parent(self, children: list[Person], full_name: str | None = None) -> Person:
+        username = f"ph.{self.tag.lower()}{next(_serial)}"
+        full_name = full_name or self.person_name()
+        made = self._post(
+            "/parents",
+            {
+                "full_name": full_name,
+                "username": username,
+                "children": [{"student_id": child.id, "relationship": "mother"} for child in children],
+            },
+        )
+        self.activate_account(str(made["id"]), username)
+        return Person(str(made["id"]), username, full_name)
+
+    def school_class(
+        self,
+        *,
+        students: int = 3,
+        subjects: tuple[str, ...] = ("TOAN",),
+        homeroom: bool = True,
+        grade_level: int = 10,
+        teachers: dict[str, Person] | None = None,
+        homeroom_teacher: Person | None = None,
+    ) -> SchoolClass:
+        """A new class of this year with `students` students, one new teacher per subject (or the
+        given ones) and a new homeroom teacher; returns once grades has its sheets and roster."""
+        year = self.current_year()
+        name = f"{grade_level}T{self.tag}{next(_serial)}"
+        made = self._post("/classes", {"name": name, "grade_level": grade_level, "school_year": year})
+        class_id = str(made["id"])
+        # Names sorted by given name (grades lists students in Vietnamese order): seat order is known.
+        people = [self.student(class_id, f"Lê Thị {self.tag} {GIVEN_NAMES[i]}") for i in range(students)]
+        assigned = dict(teachers or {})
+        for code in subjects:
+            teacher = assigned.get(code) or self.staff(["subject_teacher"])
+            assigned[code] = teacher
+            self._post(
+                "/assignments",
+                {
+                    "kind": "subject_teacher",
+                    "teacher_id": teacher.id,
+                    "class_id": class_id,
+                    "subject_code": code,
+                },
+            )
+        leader: Person | None = None
+        if homeroom:
+            leader = homeroom_teacher or self.staff(["subject_teacher", "homeroom_teacher"])
+            self._post(
+                "/assignments", {"kind": "homeroom_teacher", "teacher_id": leader.id, "class_id": class_id}
+            )
+        made_class = SchoolClass(class_id, name, year, people, assigned, leader)
+        self.wait_for_grades(made_class)
+        return made_class
+
+    def wait_for_grades(self, made: SchoolClass) -> None:
+        """Grades has the class's sheets (HK1 and HK2 of every subject) with every student on them."""
+        for code, teacher in made.teachers.items():
+            token = self.system.token(teacher.username)
+
+            def sheets(token: str = token, code: str = code) -> list[dict[str, Any]] | None:
+                with self.system.client("grades", token) as grades:
+                    found = [
+                        s
+                        for s in grades.get("/sheets").json()
+                        if s["class_name"] == made.name and s["subject_code"] == code
+                    ]
+                return found if len(found) == 2 else None
+
+            for sheet in wait_until(f"{made.name} {code} sheets in grades", sheets):
+
+                def full(token: str = token, sheet_id: str = sheet["id"]) -> bool:
+                    with self.system.client("grades", token) as grades:
+                        return len(grades.get(f"/sheets/{sheet_id}/scores").json()["rows"]) == len(
+                            made.students
+                        )
+
+                wait_until(f"{made.name} students on {code}", full)
