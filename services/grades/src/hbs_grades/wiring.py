@@ -19,8 +19,6 @@ from hbs_grades.results import RulesConfig
 from hbs_grades.roster.service import RosterService
 from hbs_grades.settings import GradesSettings
 from hbs_grades.sheets.service import ScoreSheetService
-from hbs_shared.demo import demo_person
-from hbs_shared.settings import Environment
 
 
 @dataclass(frozen=True)
@@ -49,31 +47,10 @@ class Grades:
 
     @classmethod
     def build(cls, settings: GradesSettings) -> Grades:
-        rules = settings.rules()
-        plan = PlanService(rules=rules)
-        sheets = ScoreSheetService(plan=plan, school_name=settings.school_name)
-        results = ResultsService(rules)
-        principal_name = settings.principal_name
-        if not principal_name and settings.seed_demo and settings.environment is not Environment.production:
-            principal_name = demo_person("hieutruong").full_name
-        records = YearRecordService(
-            results,
-            school_name=settings.school_name,
-            province=settings.province,
-            principal_name=principal_name,
-        )
-        return cls(
-            settings,
-            rules,
-            plan,
-            sheets,
-            RosterService(sheets),
-            ConductService(),
-            results,
-            FamilyService(rules),
-            records,
-            CorrectionService(sheets, records),
-        )
+        """The real wiring: see `hbs_grades.bootstrap`, the one place it is done."""
+        from hbs_grades.bootstrap import bootstrap
+
+        return bootstrap(settings)
 
 
 def grades_of(request: Request) -> Grades:
