@@ -114,7 +114,9 @@ class SchoolFactory:
         self.activate_account(str(made["id"]), username)
         return Person(str(made["id"]), username, full_name)
 
-    def student(self, class_id: str, full_name: str, enrolled_on: str = "2026-09-05") -> Person:
+    def student(
+        self, class_id: str, full_name: str, enrolled_on: str = "2026-09-05", *, login: bool = False
+    ) -> Person:
         national_id = "".join(random.choice("0123456789") for _ in range(12))
         made = self._post(
             "/students",
@@ -128,7 +130,8 @@ class SchoolFactory:
                 "enrolled_on": enrolled_on,
             },
         )
-        self.activate_account(str(made["id"]), national_id)
+        if login:  # hashing passwords is the slow part: only for students who sign in
+            self.activate_account(str(made["id"]), national_id)
         return Person(str(made["id"]), national_id, full_name)
 
     def parent(self, children: list[Person], full_name: str | None = None) -> Person:
@@ -149,6 +152,7 @@ class SchoolFactory:
         self,
         *,
         students: int = 3,
+        student_logins: bool = False,
         subjects: tuple[str, ...] = ("TOAN",),
         homeroom: bool = True,
         grade_level: int = 10,
@@ -162,7 +166,10 @@ class SchoolFactory:
         made = self._post("/classes", {"name": name, "grade_level": grade_level, "school_year": year})
         class_id = str(made["id"])
         # Names sorted by given name (grades lists students in Vietnamese order): seat order is known.
-        people = [self.student(class_id, f"Lê Thị {self.tag} {GIVEN_NAMES[i]}") for i in range(students)]
+        people = [
+            self.student(class_id, f"Lê Thị {self.tag} {GIVEN_NAMES[i]}", login=student_logins)
+            for i in range(students)
+        ]
         assigned = dict(teachers or {})
         for code in subjects:
             teacher = assigned.get(code) or self.staff(["subject_teacher"])
