@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -30,8 +31,19 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that drives Chromium is marked `browser`: the PostgreSQL rerun leaves those out, as
+    each has an HTTP twin that drives the same pages and services (docs/architecture.md, Tests)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents and "page" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
+    """One Chromium per test process (each test still gets a fresh context: `page`)."""
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
