@@ -105,3 +105,19 @@ def test_signing_without_the_development_ca_needs_a_timestamp_authority() -> Non
     )
     assert result.returncode != 0
     assert "HBS_SIGNING_TSA_URL" in result.stderr
+
+
+def test_demo_data_is_decided_in_one_place(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HBS_EXAMPLE_SEED_DEMO", "true")
+    assert load_settings(ExampleSettings).seeds_demo
+    assert load_settings(ExampleSettings, environment="test").allows_demo()
+    monkeypatch.setenv("HBS_EXAMPLE_ENVIRONMENT", "production")
+    monkeypatch.setenv("HBS_EXAMPLE_API_SECRET", "a-real-secret")
+    monkeypatch.setenv("HBS_EXAMPLE_DATABASE_URL", "postgresql+asyncpg://db/hbs")
+    with pytest.raises(ConfigurationError):
+        load_settings(ExampleSettings)
+    assert "HBS_EXAMPLE_SEED_DEMO: demo data is refused in production" in capsys.readouterr().err
+    monkeypatch.delenv("HBS_EXAMPLE_SEED_DEMO")
+    assert not load_settings(ExampleSettings).allows_demo()

@@ -21,11 +21,33 @@ from hbs_identity.models import Account
 from hbs_identity.tokens.keys import TokenIssuer
 from hbs_shared.auth import JwksVerifier
 from hbs_shared.events.envelope import EventPayload, make_envelope
-from hbs_shared.events.identity import AssignmentChanged, StudentEnrolled
+from hbs_shared.events.identity import AssignmentChanged, CurrentYear, SchoolChanged, StudentEnrolled
 from hbs_shared.messaging.consumer import Outcome
 
 SCHOOL = "thpt-chuyen-thai-binh"
 YEAR = "2026-2027"
+
+
+PRINCIPAL = "Trần Văn Hiệu"
+
+
+def school_changed(school_id: str = SCHOOL, **changes: Any) -> SchoolChanged:
+    """Identity's announcement of the school's facts, as a fresh identity makes it."""
+    facts: dict[str, Any] = {
+        "school_id": school_id,
+        "name": "Trường THPT Chuyên Thái Bình",
+        "authority": "Sở GD&ĐT Hưng Yên",
+        "province": "Hưng Yên",
+        "principal_name": PRINCIPAL,
+        "current_year": CurrentYear(
+            name=YEAR,
+            semester1_start=date(2026, 9, 5),
+            semester1_end=date(2027, 1, 16),
+            semester2_start=date(2027, 1, 18),
+            semester2_end=date(2027, 5, 31),
+        ),
+    }
+    return SchoolChanged(**{**facts, **changes})
 
 
 @dataclass
@@ -35,11 +57,15 @@ class GradesHarness:
     issuer: TokenIssuer
 
     def headers(
-        self, user_id: uuid.UUID, name: str = "Giáo viên", roles: tuple[str, ...] = ("subject_teacher",)
+        self,
+        user_id: uuid.UUID,
+        name: str = "Giáo viên",
+        roles: tuple[str, ...] = ("subject_teacher",),
+        school_id: str = SCHOOL,
     ) -> dict[str, str]:
         account = Account(
             id=user_id,
-            school_id=SCHOOL,
+            school_id=school_id,
             username=f"u{user_id.hex[:8]}",
             full_name=name,
             password_hash="x",
@@ -119,7 +145,6 @@ async def grades(
         seed_demo=True,
         environment="test",
         school_id=SCHOOL,
-        school_year=YEAR,
     )
     app = create_app(settings)
     issuer = TokenIssuer(Ed25519PrivateKey.generate(), 300)
@@ -128,4 +153,6 @@ async def grades(
         LifespanManager(app, startup_timeout=90, shutdown_timeout=30),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://grades") as client,
     ):
-        yield GradesHarness(app, client, issuer)
+        harness = GradesHarness(app, client, issuer)
+        assert await harness.feed(school_changed()) is Outcome.applied
+        yield harness

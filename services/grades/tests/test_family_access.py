@@ -27,7 +27,7 @@ from hbs_identity.app import create_app as create_identity
 from hbs_identity.demo import DEMO_YEAR, demo_id
 from hbs_identity.settings import IdentitySettings
 from hbs_shared.authz import AuthzClient
-from hbs_shared.demo import DEMO_PARENT, DEMO_PARENT_PHONE, DEMO_PASSWORD, DEMO_STUDENT_LOGIN
+from hbs_shared.demo import DEMO_PARENT, DEMO_PARENT_PHONE, DEMO_PASSWORD, DEMO_STUDENT_LOGIN, demo_person
 from hbs_shared.events.contracts import SigningCompleted
 from hbs_shared.events.envelope import make_envelope
 from hbs_shared.problems import Problem
@@ -81,7 +81,6 @@ async def family(
             data_dir=tmp / "grades",
             seed_demo=True,
             environment="test",
-            school_year=DEMO_YEAR,
         )
     )
     async with (
@@ -297,3 +296,35 @@ async def test_the_authz_client_fails_closed_on_a_broken_answer(status: int, bod
         with pytest.raises(Problem) as refused:
             await authz.allowed("token", "student.read", A)
     assert refused.value.status == 503
+
+
+async def test_the_year_record_names_the_school_and_principal_identity_announces(family: Family) -> None:
+    """No setting names them: identity's `identity.school.changed`, over the broker, does, and a
+    principal renamed in identity is named so on the next record content."""
+    head = family.headers("hieutruong")
+    klass = await family.grades.get("/records/classes/10A1", headers=head)
+    assert klass.status_code == 200, klass.text
+    record_id = klass.json()["records"][0]["id"]
+
+    async def content() -> dict[str, Any]:
+        detail = await family.grades.get(f"/records/{record_id}", headers=head)
+        assert detail.status_code == 200, detail.text
+        found: dict[str, Any] = detail.json()["content"]
+        return found
+
+    first = await content()
+    assert (first["school_name"], first["province"]) == ("Trường THPT Chuyên Thái Bình", "Hưng Yên")
+    assert first["principal_name"] == "Trần Văn Minh"
+    admin = await family.identity.post("/auth/token", json={"username": "quantri", "password": DEMO_PASSWORD})
+    office = {"authorization": f"Bearer {admin.json()['access_token']}"}
+    principal_id = demo_person("hieutruong").user_id
+    for name in ("Trần Văn Minh Mới", "Trần Văn Minh"):
+        renamed = await family.identity.patch(
+            f"/staff/{principal_id}", headers=office, json={"full_name": name}
+        )
+        assert renamed.status_code == 200, renamed.text
+
+        async def named(expected: str = name) -> bool:
+            return (await content())["principal_name"] == expected
+
+        await _wait_for(f"the principal named {name}", named)

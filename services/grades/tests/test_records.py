@@ -15,7 +15,7 @@ from hbs_grades.models import ScoreSheet, YearRecord
 from hbs_shared.events.contracts import SigningCompleted, SigningFailed
 from hbs_shared.messaging.tables import outbox
 
-from .conftest import GradesHarness
+from .conftest import PRINCIPAL, GradesHarness
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
 
@@ -358,6 +358,8 @@ async def test_record_content_is_assembled_from_results_remarks_and_names(klass:
     assert content["homeroom_teacher_name"] == "Lê Thị Chủ Nhiệm"
     assert content["homeroom_remarks"] == "Chăm ngoan."
     assert content["province"] == "Hưng Yên"
+    # The school and its principal as identity announced them (conftest.school_changed).
+    assert (content["school_name"], content["principal_name"]) == ("Trường THPT Chuyên Thái Bình", PRINCIPAL)
     assert content["place_and_date"].startswith("Hưng Yên, ngày ")
     toan = next(s for s in content["subjects"] if s["subject_code"] == "TOAN")
     assert (toan["semester1"], toan["semester2"], toan["year"], toan["teacher_name"]) == (

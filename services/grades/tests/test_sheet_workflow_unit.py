@@ -19,6 +19,7 @@ from hbs_grades.sheets.service import ScoreSheetService
 from hbs_shared.auth import Principal
 from hbs_shared.events.contracts import SheetSigningRequestedV2, SigningCompleted, SigningFailed
 from hbs_shared.problems import Problem
+from hbs_shared.school_facts import SchoolFacts
 
 SCHOOL = "thpt-test"
 YEAR = "2026-2027"
@@ -59,11 +60,34 @@ class FakeOutbox:
         self.sent.append(event)
 
 
+class FakeSchool:
+    """The school's facts as identity announced them (a table in the real service)."""
+
+    async def get(self, _session: Any, school_id: str) -> SchoolFacts:
+        return SchoolFacts(
+            school_id=school_id,
+            name="Trường THPT Chuyên Thái Bình",
+            authority="Sở Giáo dục và Đào tạo Thái Bình",
+            province="Thái Bình",
+            principal_name="Trần Văn Minh",
+            school_year="2026-2027",
+        )
+
+    async def require(self, session: Any, school_id: str) -> SchoolFacts:
+        return await self.get(session, school_id)
+
+
 class Wired:
     def __init__(self, tmp_path: Path) -> None:
         self.sheets, self.roster, self.outbox = FakeSheets(), FakeRoster(), FakeOutbox()
-        settings = GradesSettings(data_dir=tmp_path, environment="test", school_id=SCHOOL, school_year=YEAR)
-        grades = bootstrap(settings, sheets=self.sheets, roster=self.roster, outbox=self.outbox)
+        settings = GradesSettings(data_dir=tmp_path, environment="test", school_id=SCHOOL)
+        grades = bootstrap(
+            settings,
+            sheets=self.sheets,
+            roster=self.roster,
+            outbox=self.outbox,
+            school=FakeSchool(),  # type: ignore[arg-type]
+        )
         self.service: ScoreSheetService = grades.sheets
         self.session: Any = FakeSession()
         self.teacher = principal("gv.toan", "Nguyễn Thị Hoa", "subject_teacher")

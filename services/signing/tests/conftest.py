@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hbs_shared.db import Database
+from hbs_shared.events.identity import SchoolChanged
 from hbs_shared.migrations import upgrade_to_head
+from hbs_shared.school_facts import SchoolFactsStore
 from hbs_signing.app import MIGRATIONS
 from hbs_signing.devca import DevelopmentCA
 from hbs_signing.documents.render import render_placeholder_sheet
@@ -110,12 +113,26 @@ async def signed_sample(token: Token, dev_ca: DevelopmentCA, sheet_pdf: bytes) -
 # --- the service level: a real database, the session's token and development CA ---------------
 
 SCHOOL = "thpt-test"
+SCHOOL_NAME = "Trường THPT Chuyên Thái Bình"
+
+
+def school_changed(school_id: str, name: str = SCHOOL_NAME, province: str = LOCATION) -> SchoolChanged:
+    """Identity's announcement of a school's facts (`identity.school.changed`)."""
+    return SchoolChanged(school_id=school_id, name=name, province=province, principal_name="Trần Văn Minh")
+
+
+async def announce_school(db: Database, school_id: str) -> None:
+    """What signing's consumer of identity.structure keeps: the school's name and province."""
+    async with db.transaction() as session:
+        await SchoolFactsStore().apply(session, school_changed(school_id), datetime.now(UTC))
 
 
 @pytest.fixture
 async def signing_db(databases: Any) -> AsyncIterator[Database]:
     db = Database(databases.new("signing"))
     await upgrade_to_head(db.engine, MIGRATIONS)
+    for school_id in (SCHOOL, "thpt-pki"):  # test_production_pki's school
+        await announce_school(db, school_id)
     yield db
     await db.dispose()
 
@@ -129,11 +146,9 @@ def signing_service(token: Token, dev_ca: DevelopmentCA, tmp_path: Path) -> Sign
 
     return SigningRequestService(
         token,
-        CertificateService(token, dev_ca, "Trường THPT Chuyên Thái Bình"),
+        CertificateService(token, dev_ca),
         DocumentStore(tmp_path / "documents"),
         dev_ca,
-        school_name="Trường THPT Chuyên Thái Bình",
-        location="Hưng Yên",
         portal_url="https://hocba.example.vn",
         activations=ActivationService(lifetime=timedelta(minutes=5)),
     )

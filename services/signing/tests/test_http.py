@@ -33,6 +33,8 @@ from hbs_signing.samples import score_sheet_content
 from hbs_signing.settings import SigningSettings
 from hbs_signing.token import TokenConfig
 
+from .conftest import school_changed
+
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 SCHOOL = "thpt-http"
 
@@ -90,7 +92,9 @@ async def signing(
         LifespanManager(app, startup_timeout=90, shutdown_timeout=30),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://signing") as client,
     ):
-        yield Harness(app, client, issuer)
+        harness = Harness(app, client, issuer)
+        assert await harness.feed(school_changed(SCHOOL)) is Outcome.applied
+        yield harness
 
 
 async def test_development_ca_publishes_root_crl_and_answers_timestamps(signing: Harness) -> None:
@@ -500,3 +504,67 @@ async def test_a_chain_through_an_intermediate_is_imported_with_it_and_a_broken_
         ).scalar_one()
     # The intermediate is kept to build the chain before each signature; the root is configured.
     assert stored.chain_pem == intermediate_pem.decode()
+
+
+async def test_the_school_named_on_signatures_is_the_one_identity_announces(signing: Harness) -> None:
+    """No setting names the school: identity's `identity.school.changed`, over the real broker, does.
+    Its name goes on the certificates signing requests for, its province is where signatures are made."""
+    import asyncio
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    announced = school_changed(SCHOOL, name="Trường THPT Thử Nghiệm Số 2", province="Ninh Bình")
+    envelope = make_envelope(announced, SCHOOL)
+    await signing.app.state.runtime.broker.publish(
+        envelope.model_dump_json().encode(), topic=announced.topic, key=announced.partition_key().encode()
+    )
+    admin = signing.headers(uuid.uuid4(), ("system_admin",))
+
+    async def organisation() -> str:
+        response = await signing.client.post(
+            "/certificates/requests",
+            json={"user_id": str(uuid.uuid4()), "role": "homeroom_teacher", "common_name": "Lê Văn Học"},
+            headers=admin,
+        )
+        assert response.status_code == 200, response.text
+        csr = x509.load_pem_x509_csr(response.content)
+        return str(csr.subject.get_attributes_for_oid(x509.oid.NameOID.ORGANIZATION_NAME)[0].value)
+
+    for _ in range(240):
+        if await organisation() == announced.name:
+            break
+        await asyncio.sleep(0.5)
+    assert await organisation() == announced.name
+    request = await activated_sheet_request(signing, uuid.uuid4(), "Nguyễn Văn Thử")
+    assert await signing.feed(request) == Outcome.applied
+    handled = await signing.handled(request.request_id)
+    assert handled.outcome == "completed", handled.reason
+    pdf = (
+        await signing.client.get(
+            f"/documents/{handled.document_id}/pdf", headers=signing.headers(request.signer_user_id)
+        )
+    ).content
+    [signature] = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
+    assert signature.sig_object["/Location"] == "Ninh Bình"
+    # Back to the module's school for the tests after this one.
+    assert await signing.feed(school_changed(SCHOOL)) is Outcome.applied
+
+
+async def test_a_school_signing_has_not_heard_of_is_named_not_guessed(signing: Harness) -> None:
+    stranger = Account(
+        id=uuid.uuid4(),
+        school_id="thpt-chua-bao",
+        username="admin-x",
+        full_name="Quản trị",
+        password_hash="x",
+        roles=["system_admin"],
+    )
+    answer = await signing.client.post(
+        "/certificates/requests",
+        json={"user_id": str(uuid.uuid4()), "role": "homeroom_teacher", "common_name": "Lê Văn Học"},
+        headers={"authorization": f"Bearer {signing.issuer.issue(stranger)}"},
+    )
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["title"].startswith("Chưa nhận được thông tin của trường")
+    assert answer.json()["field"] == "school_id"

@@ -132,11 +132,9 @@ async def _production_service(token: Token, pki: Pki, tmp_path: Path) -> Signing
     # The development CA is off: CRLs and timestamps can only come over HTTP.
     return SigningRequestService(
         token,
-        CertificateService(token, None, "Trường THPT Chuyên Thái Bình"),
+        CertificateService(token, None),
         DocumentStore(tmp_path / "documents"),
         None,
-        school_name="Trường THPT Chuyên Thái Bình",
-        location="Hưng Yên",
         activations=ActivationService(lifetime=timedelta(minutes=5)),
         trust_roots=[pki.root.root_certificate],
         revocation=CrlFetcher(timeout_seconds=5),

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from hbs_shared.events.contracts import RecordSigningRequested, SheetSigningRequested, SigningFailed
+from hbs_shared.school_facts import SchoolFacts
 from hbs_signing.activations.service import ActivationError
 from hbs_signing.bootstrap import Signing, bootstrap
 from hbs_signing.models import SignedDocument, SigningRequest
@@ -67,6 +68,23 @@ class FakeActivations:
             raise self.refusal
 
 
+class FakeSchool:
+    """The school's facts as identity announced them (a table in the real service)."""
+
+    async def get(self, _session: Any, school_id: str) -> SchoolFacts:
+        return SchoolFacts(
+            school_id=school_id,
+            name="Trường THPT Chuyên Thái Bình",
+            authority="Sở Giáo dục và Đào tạo Thái Bình",
+            province="Thái Bình",
+            principal_name="Trần Văn Minh",
+            school_year="2026-2027",
+        )
+
+    async def require(self, session: Any, school_id: str) -> SchoolFacts:
+        return await self.get(session, school_id)
+
+
 class Wired:
     def __init__(self, tmp_path: Path, activations: FakeActivations | None = None) -> None:
         self.requests, self.documents, self.outbox = FakeRequests(), FakeDocuments(), FakeOutbox()
@@ -82,6 +100,7 @@ class Wired:
             signing_requests=self.requests,
             documents=self.documents,
             outbox=self.outbox,
+            school=FakeSchool(),  # type: ignore[arg-type]
         )
 
     def failure(self) -> SigningFailed:

@@ -48,6 +48,8 @@ class ServiceSettings(BaseSettings):
     auto_migrate: bool = True
     """Run this service's Alembic migrations at start-up."""
     outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    seed_demo: bool = False
+    """Seed the demo school: its people (identity), made-up scores (grades). Refused in production."""
     trusted_proxies: list[str] = Field(default_factory=list, max_length=64)
     """Addresses or networks (JSON list: ["10.0.0.5", "10.1.0.0/16"]) whose X-Forwarded-For is
     believed; nobody else's. The portal is one of them for the services it calls."""
@@ -55,6 +57,9 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> ServiceSettings:
         if self.environment is Environment.production:
+            if self.seed_demo:
+                prefix = self.model_config.get("env_prefix", "")
+                raise ValueError(f"{prefix.upper()}SEED_DEMO: demo data is refused in production")
             for name, value in self:
                 if isinstance(value, SecretStr) and (
                     not value.get_secret_value() or value.get_secret_value().startswith(DEV_SECRET_PREFIX)
@@ -72,6 +77,15 @@ class ServiceSettings(BaseSettings):
                 "sqlite+aiosqlite:// or postgresql+asyncpg://"
             )
         return self
+
+    def allows_demo(self) -> bool:
+        """Demo data and the demo people's conveniences: never in production (decided only here)."""
+        return self.environment is not Environment.production
+
+    @property
+    def seeds_demo(self) -> bool:
+        """The demo school is seeded and its made-up data filled in (development and test only)."""
+        return self.seed_demo and self.allows_demo()
 
     def sqlalchemy_url(self, service: str) -> str:
         if self.database_url:

@@ -13,8 +13,9 @@ from hbs_grades.sheets.service import OVERSIGHT_ROLES
 from hbs_shared.auth import Principal
 from hbs_shared.authz import AuthzClient
 from hbs_shared.problems import Problem
+from hbs_shared.roles import FAMILY
 
-FAMILY_ROLES = ("parent", "student")
+FAMILY_ROLES = tuple(FAMILY)
 STUDENT_NOT_FOUND = Problem(
     404, "Không tìm thấy học sinh", "no such student, or not one you may see", field="student_id"
 )

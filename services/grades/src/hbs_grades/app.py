@@ -20,9 +20,12 @@ from hbs_shared.events.contracts import SIGNING_DOCUMENTS_TOPIC, SigningComplete
 from hbs_shared.events.envelope import EventEnvelope, EventRegistry
 from hbs_shared.events.identity import (
     IDENTITY_ASSIGNMENTS_TOPIC,
+    IDENTITY_STRUCTURE_TOPIC,
     IDENTITY_STUDENTS_TOPIC,
+    STRUCTURE_EVENTS,
     AssignmentChanged,
     ClassRenamed,
+    SchoolChanged,
     StudentDeleted,
     StudentEnrolled,
     StudentLeft,
@@ -31,7 +34,6 @@ from hbs_shared.events.identity import (
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.consumer import EventConsumer
 from hbs_shared.service import ServiceRuntime, create_service_app
-from hbs_shared.settings import Environment
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = get_logger(__name__)
@@ -39,7 +41,7 @@ log = get_logger(__name__)
 
 def add_consumers(runtime: ServiceRuntime, grades: Grades) -> None:
     sheets, roster = grades.sheets, grades.roster
-    demo = grades.settings.seed_demo and grades.settings.environment is not Environment.production
+    demo = grades.settings.seeds_demo
 
     async def demo_fill(session: AsyncSession, school_id: str, school_year: str, class_name: str) -> None:
         # The demo school only: its sheets come with scores, so they can be signed at once.
@@ -73,6 +75,14 @@ def add_consumers(runtime: ServiceRuntime, grades: Grades) -> None:
 
     async def deleted(session: AsyncSession, env: EventEnvelope, event: Any) -> None:
         await roster.on_student_deleted(session, env.school_id, event)
+
+    async def school_changed(session: AsyncSession, env: EventEnvelope, event: Any) -> None:
+        if not await grades.school.apply(session, event, env.occurred_at):
+            return
+        if demo and event.current_year is not None and env.school_id == grades.settings.school_id:
+            # The demo school's four class-subjects, HK1 (before identity publishes the assignments).
+            created = await sheets.seed_demo(session, env.school_id, event.current_year.name)
+            log.info("demo score sheets seeded", created=created)
 
     async def renamed(session: AsyncSession, env: EventEnvelope, event: Any) -> None:
         await roster.on_class_renamed(session, env.school_id, event)
@@ -108,21 +118,21 @@ def add_consumers(runtime: ServiceRuntime, grades: Grades) -> None:
             {AssignmentChanged: assignment, ClassRenamed: renamed},
         )
     )
+    runtime.add_consumer(
+        EventConsumer(
+            "grades.identity-structure",
+            IDENTITY_STRUCTURE_TOPIC,
+            runtime.db,
+            EventRegistry(*STRUCTURE_EVENTS),
+            {SchoolChanged: school_changed},
+        )
+    )
 
 
 def create_app(settings: GradesSettings) -> FastAPI:
     runtime = ServiceRuntime("grades", settings, migrations=MIGRATIONS)
     grades = Grades.build(settings)
     add_consumers(runtime, grades)
-
-    async def seed(rt: ServiceRuntime) -> None:
-        if not settings.seed_demo:
-            return
-        if settings.environment is Environment.production:
-            raise SystemExit("HBS_GRADES_SEED_DEMO: demo data is refused in production")
-        async with rt.db.transaction() as session:
-            created = await grades.sheets.seed_demo(session, settings.school_id, settings.school_year)
-        log.info("demo score sheets seeded", created=created)
 
     authz = AuthzClient(settings.identity_url)
 
@@ -140,7 +150,6 @@ def create_app(settings: GradesSettings) -> FastAPI:
             record_endpoints.router,
             record_endpoints.corrections_router,
         ],
-        on_startup=[seed],
         on_shutdown=[close_authz],
     )
     app.state.grades = grades

@@ -222,9 +222,7 @@ async def bench_results(db: Database) -> float:
 
 
 async def bench_saves(url: str, data_dir: Path) -> list[float]:
-    settings = GradesSettings(
-        database_url=url, data_dir=data_dir, environment="test", school_id=SCHOOL, school_year=YEAR
-    )
+    settings = GradesSettings(database_url=url, data_dir=data_dir, environment="test", school_id=SCHOOL)
     app = create_app(settings)
     tokens = Tokens()
     app.state.verifier = JwksVerifier("http://identity", static_jwks=tokens.jwks)

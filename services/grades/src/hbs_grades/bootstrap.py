@@ -19,8 +19,7 @@ from hbs_grades.roster.service import RosterService
 from hbs_grades.settings import GradesSettings
 from hbs_grades.sheets.service import ScoreSheetService
 from hbs_grades.wiring import Grades
-from hbs_shared.demo import demo_person
-from hbs_shared.settings import Environment
+from hbs_shared.school_facts import SchoolFactsStore
 
 
 def bootstrap(
@@ -29,24 +28,20 @@ def bootstrap(
     sheets: Any = None,
     roster: Any = None,
     outbox: Any = None,
+    school: SchoolFactsStore | None = None,
 ) -> Grades:
-    """`sheets`, `roster`, `outbox`: repositories with the real ones' methods (the real ones when None)."""
+    """`sheets`, `roster`, `outbox`: repositories with the real ones' methods (the real ones when
+    None); `school`: the school's facts, learnt from identity's events unless given."""
     rules = settings.rules()
     plan = PlanService(rules=rules)
-    sheet_service = ScoreSheetService(sheets, outbox, roster, plan, school_name=settings.school_name)
+    school = school or SchoolFactsStore()
+    sheet_service = ScoreSheetService(sheets, outbox, roster, plan, school=school)
     results = ResultsService(rules)
-    principal_name = settings.principal_name
-    if not principal_name and settings.seed_demo and settings.environment is not Environment.production:
-        principal_name = demo_person("hieutruong").full_name
-    records = YearRecordService(
-        results,
-        school_name=settings.school_name,
-        province=settings.province,
-        principal_name=principal_name,
-    )
+    records = YearRecordService(results, school)
     return Grades(
         settings,
         rules,
+        school,
         plan,
         sheet_service,
         RosterService(sheet_service, roster),

@@ -14,16 +14,6 @@ class GradesSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="HBS_GRADES_", extra="ignore")
 
     port: int = Field(default=8002, ge=1, le=65535)
-    school_year: str = Field(default="2026-2027", pattern=r"^\d{4}-\d{4}$")
-    """The current school year (năm học)."""
-    school_name: str = Field(default="Trường THPT Chuyên Thái Bình", min_length=1, max_length=200)
-    """Printed on what is signed (ScoreSheetContent.school_name)."""
-    province: str = Field(default="Hưng Yên", min_length=1, max_length=100)
-    """Printed on the year record (YearRecordContent.province and its place and date line)."""
-    principal_name: str = Field(default="", max_length=200)
-    """The principal named on the year record's page (with the demo seed: the demo principal)."""
-    seed_demo: bool = False
-    """Create the demo school's score sheets at start-up (refused in production)."""
     gdqpan_assessment: Assessment = Assessment.scored
     """TT22 "(check)": Giáo dục quốc phòng và an ninh scored (default) or comment-assessed."""
     max_absent_sessions: int = Field(default=45, ge=0, le=365)

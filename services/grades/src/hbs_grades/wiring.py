@@ -19,12 +19,15 @@ from hbs_grades.results import RulesConfig
 from hbs_grades.roster.service import RosterService
 from hbs_grades.settings import GradesSettings
 from hbs_grades.sheets.service import ScoreSheetService
+from hbs_shared.school_facts import SchoolFactsStore
 
 
 @dataclass(frozen=True)
 class Grades:
     settings: GradesSettings
     rules: RulesConfig
+    school: SchoolFactsStore
+    """The school's facts (name, province, principal, current year) from identity's events."""
     plan: PlanService
     sheets: ScoreSheetService
     roster: RosterService

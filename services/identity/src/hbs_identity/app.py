@@ -14,15 +14,16 @@ from hbs_identity.demo import DemoSeeder
 from hbs_identity.people import endpoints as people_endpoints
 from hbs_identity.people.service import PeopleService
 from hbs_identity.school import endpoints as school_endpoints
+from hbs_identity.school.facts import all_school_ids
 from hbs_identity.settings import IdentitySettings
 from hbs_identity.tokens import endpoints as token_endpoints
 from hbs_identity.tokens.keys import TokenIssuer
 from hbs_identity.transfer import endpoints as transfer_endpoints
 from hbs_identity.unit import SYSTEM, unit_of_work
+from hbs_identity.unit import publish_school_facts as publish
 from hbs_shared.auth import JwksVerifier
 from hbs_shared.logging import get_logger
 from hbs_shared.service import ServiceRuntime, create_service_app
-from hbs_shared.settings import Environment
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = get_logger(__name__)
@@ -37,15 +38,21 @@ def create_app(settings: IdentitySettings) -> FastAPI:
         issuer = TokenIssuer.from_file(settings.data_dir / "identity-jwt-ed25519.pem", lifetime)
 
     async def seed(rt: ServiceRuntime) -> None:
-        if not settings.seed_demo:
+        if not settings.seeds_demo:
             return
-        if settings.environment is Environment.production:
-            raise SystemExit("HBS_IDENTITY_SEED_DEMO: demo accounts are refused in production")
         async with unit_of_work(rt, settings.school_id, SYSTEM) as unit:
             report = await DemoSeeder(PeopleService(settings.national_id_pattern)).seed(
                 unit, settings.demo_size, exempt=settings.demo_accounts_exempt
             )
         log.info("demo school seeded", size=settings.demo_size, **vars(report))
+
+    async def publish_school_facts(rt: ServiceRuntime) -> None:
+        # Every school's facts once per start: a fresh stack, or schools from before the event.
+        async with rt.db.transaction() as session:
+            school_ids = await all_school_ids(session)
+        for school_id in school_ids:
+            async with unit_of_work(rt, school_id, SYSTEM) as unit:
+                await publish(unit, always=True)
 
     app = create_service_app(
         runtime,
@@ -59,7 +66,7 @@ def create_app(settings: IdentitySettings) -> FastAPI:
             account_endpoints.router,
             transfer_endpoints.router,
         ],
-        on_startup=[seed],
+        on_startup=[seed, publish_school_facts],
     )
     app.state.token_issuer = issuer
     app.state.sign_in = SignIn(settings, issuer)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from hbs_shared.problems import Problem
+from hbs_shared.roles import BOARD, OFFICE, OVERSEERS, STAFF
 
-ADMIN_ROLES = frozenset({"office_admin", "system_admin"})
-BOARD_ROLES = frozenset({"principal", "vice_principal"})
-OVERSEER_ROLES = ADMIN_ROLES | BOARD_ROLES
-STAFF_ROLES = frozenset(
-    {"principal", "vice_principal", "subject_teacher", "homeroom_teacher", "office_admin", "system_admin"}
-)
+ADMIN_ROLES = OFFICE
+BOARD_ROLES = BOARD
+OVERSEER_ROLES = OVERSEERS
+STAFF_ROLES = STAFF
 
 
 def invalid(field: str, detail: str) -> Problem:

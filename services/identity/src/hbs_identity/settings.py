@@ -20,8 +20,6 @@ class IdentitySettings(ServiceSettings):
     """PEM of the Ed25519 key that signs access tokens; empty in development = a key file in data_dir."""
     access_token_minutes: int = Field(default=5, ge=1, le=60)
     """Access-token lifetime; disabling an account takes effect everywhere within it."""
-    seed_demo: bool = False
-    """Create the demo school at start-up (refused in production)."""
     demo_size: Literal["full", "small"] = "full"
     """`full`: 36 classes, ~1,500 students, their parents, ~100 staff. `small`: only the classes the
     demo people teach (10A1, 10A2, 11 Toán chuyên), ~10 students each — for end-to-end tests."""

@@ -13,9 +13,11 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_identity.models import AuditEntry
+from hbs_identity.school import facts as school_facts
 from hbs_shared.auth import Principal
 from hbs_shared.events.envelope import EventPayload
 from hbs_shared.messaging.outbox import OutboxRepository
+from hbs_shared.roles import Role
 from hbs_shared.service import ServiceRuntime, runtime_of
 
 
@@ -32,7 +34,7 @@ class Actor:
         return cls(principal.user_id, principal.name, principal.roles)
 
 
-SYSTEM = Actor(None, "hệ thống", frozenset({"system_admin"}))
+SYSTEM = Actor(None, "hệ thống", frozenset({Role.system_admin}))
 
 
 @dataclass
@@ -80,6 +82,14 @@ def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+async def publish_school_facts(unit: Unit, *, always: bool = False) -> None:
+    """`identity.school.changed` when this unit changed the school, a year or its board."""
+    if always or await school_facts.touched(unit.session):
+        facts = await school_facts.school_facts(unit.session, unit.school_id)
+        if facts is not None:
+            await unit.emit(facts)
+
+
 @asynccontextmanager
 async def unit_of_work(
     runtime: ServiceRuntime, school_id: str, actor: Actor, source: str | None = None
@@ -87,7 +97,9 @@ async def unit_of_work(
     """One transaction; nudges the outbox relay after a commit that recorded events."""
     async with runtime.db.transaction() as session:
         unit = Unit(session, school_id, actor, source)
+        school_facts.watch(session)
         yield unit
+        await publish_school_facts(unit)
         await unit.write_events()
     if unit.emitted:
         runtime.relay.nudge()

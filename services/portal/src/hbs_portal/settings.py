@@ -20,4 +20,3 @@ class PortalSettings(ServiceSettings):
     """Refresh the access token this long before it expires (through identity's refresh token)."""
     secure_cookies: bool = False
     """Mark the session cookie Secure (behind HTTPS in production)."""
-    seed_demo: bool = False

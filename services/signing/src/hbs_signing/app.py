@@ -23,6 +23,7 @@ from hbs_shared.events.contracts import (
     SheetSigningRequestedV2,
 )
 from hbs_shared.events.envelope import EventEnvelope, EventRegistry
+from hbs_shared.events.identity import IDENTITY_STRUCTURE_TOPIC, STRUCTURE_EVENTS, SchoolChanged
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.consumer import EventConsumer
 from hbs_shared.problems import Problem
@@ -122,6 +123,20 @@ def create_app(settings: SigningSettings) -> FastAPI:
             # One handler per event type: it dispatches on the version's payload class.
             {SheetSigningRequested: on_sheet, SheetSigningRequestedV2: on_sheet},
             after_commit=runtime.relay.nudge,
+        )
+    )
+    school = requests.school
+
+    async def on_school(session: Any, envelope: EventEnvelope, event: Any) -> None:
+        await school.apply(session, event, envelope.occurred_at)
+
+    runtime.add_consumer(
+        EventConsumer(
+            "signing.identity-structure",
+            IDENTITY_STRUCTURE_TOPIC,
+            runtime.db,
+            EventRegistry(*STRUCTURE_EVENTS),
+            {SchoolChanged: on_school},
         )
     )
     runtime.add_consumer(

@@ -13,6 +13,7 @@ from typing import Any
 
 from cryptography import x509
 
+from hbs_shared.school_facts import SchoolFactsStore
 from hbs_signing.activations.service import ActivationService
 from hbs_signing.certificates.revocation import CrlFetcher
 from hbs_signing.certificates.service import CertificateService
@@ -47,19 +48,19 @@ def bootstrap(
     signing_requests: Any = None,
     documents: Any = None,
     outbox: Any = None,
+    school: SchoolFactsStore | None = None,
 ) -> Signing:
     """`signing_requests`, `documents` and `outbox`: repositories with the real ones' methods
-    (the real ones when None)."""
+    (the real ones when None); `school`: the school's facts, learnt from identity's events unless given."""
     store = store or DocumentStore(settings.data_dir / "documents")
-    certificates = certificates or CertificateService(token, ca, settings.school_name)
+    certificates = certificates or CertificateService(token, ca)
     activations = activations or ActivationService(lifetime=timedelta(minutes=settings.activation_minutes))
     requests = SigningRequestService(
         token,
         certificates,
         store,
         ca,
-        school_name=settings.school_name,
-        location=settings.school_location,
+        school=school,
         portal_url=settings.public_portal_url,
         activations=activations,
         trust_roots=trust_roots,

@@ -24,8 +24,6 @@ class SigningSettings(ServiceSettings):
     """Embedded default: a folder where the service keeps its own SoftHSM2 token."""
     development_ca: bool = True
     """Issue staff and seal certificates from the local development CA (refused in production)."""
-    school_name: str = Field(default="Trường THPT Chuyên Thái Bình", min_length=1, max_length=200)
-    school_location: str = Field(default="Hưng Yên", min_length=1, max_length=100)
     public_portal_url: str = Field(default="http://127.0.0.1:8000", min_length=8, max_length=300)
     """Where the public verification page is: QR codes lead to {this}/verify/{code}."""
     activation_minutes: int = Field(default=5, ge=1, le=60)

@@ -27,6 +27,7 @@ CONSUMERS: dict[str, list[str]] = {
     contracts.SIGNING_DOCUMENTS_TOPIC: ["grades"],
     identity.IDENTITY_STUDENTS_TOPIC: ["grades"],
     identity.IDENTITY_ASSIGNMENTS_TOPIC: ["grades"],
+    identity.IDENTITY_STRUCTURE_TOPIC: ["grades", "signing"],
 }
 
 

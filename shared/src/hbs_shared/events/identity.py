@@ -12,7 +12,7 @@ import uuid
 from datetime import date
 from typing import ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hbs_shared.events.envelope import EventPayload
 
@@ -195,6 +195,44 @@ class SchoolYearDeleted(EventPayload):
         return str(self.school_year_id)
 
 
+class CurrentYear(BaseModel):
+    """The school's current year (năm học) and its two semesters, as identity holds them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=_YEAR)
+    semester1_start: date
+    semester1_end: date
+    semester2_start: date
+    semester2_end: date
+
+
+class SchoolChanged(EventPayload):
+    """The school's facts as identity holds them now: name, province, principal, current year.
+
+    Identity owns them; grades and signing print them on what is signed and keep a copy keyed by
+    school. Sent whole on every change of the school, its years or its board (and at identity's
+    start), so the latest one replaces the copy."""
+
+    event_type: ClassVar[str] = "identity.school.changed"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = IDENTITY_STRUCTURE_TOPIC
+
+    school_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    authority: str = Field(default="", max_length=200)
+    """Cơ quan chủ quản, e.g. Sở GD&ĐT Hưng Yên."""
+    province: str = Field(default="", max_length=100)
+    """Empty while the school has not declared it."""
+    principal_name: str = Field(default="", max_length=200)
+    """The principal (Hiệu trưởng) named on the year record; empty while the school has none."""
+    current_year: CurrentYear | None = None
+    """None while no school year is current."""
+
+    def partition_key(self) -> str:
+        return self.school_id
+
+
 class DepartmentRenamed(EventPayload):
     """A department (tổ chuyên môn) was renamed."""
 
@@ -286,3 +324,15 @@ class AccountFactorReset(EventPayload):
 
     def partition_key(self) -> str:
         return str(self.user_id)
+
+
+STRUCTURE_EVENTS: tuple[type[EventPayload], ...] = (
+    SchoolChanged,
+    SchoolYearChanged,
+    SchoolYearDeleted,
+    ClassDeleted,
+    DepartmentRenamed,
+    DepartmentDeleted,
+)
+"""Every event `identity.structure` carries: a consumer registers them all (and handles the ones
+it needs) so the others are skipped, not dead-lettered as unknown."""

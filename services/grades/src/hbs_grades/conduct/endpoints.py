@@ -14,6 +14,7 @@ from hbs_grades.access import require_class_reader, require_homeroom
 from hbs_grades.conduct.service import ClassConduct, ExtraChange, TermChange
 from hbs_grades.models import Term
 from hbs_grades.plan.service import unknown_subject
+from hbs_grades.school import CurrentSchoolYear
 from hbs_grades.sheets.schemas import SheetOut
 from hbs_grades.sheets.service import OVERSIGHT_ROLES
 from hbs_grades.wiring import grades_of
@@ -95,23 +96,23 @@ class ExtrasIn(BaseModel):
     rows: list[ExtraRowIn] = Field(max_length=200)
 
 
-def _year(request: Request) -> str:
-    return grades_of(request).settings.school_year
-
-
 @router.get("/{class_name}/conduct", response_model=list[StudentConductOut])
 async def get_conduct(
-    principal: CurrentPrincipal, request: Request, class_name: str = ClassName
+    principal: CurrentPrincipal, year: CurrentSchoolYear, request: Request, class_name: str = ClassName
 ) -> list[StudentConductOut]:
     grades = grades_of(request)
     async with runtime_of(request).db.transaction() as session:
-        await require_class_reader(session, grades.roster.roster, principal, _year(request), class_name)
-        return _out(await grades.conduct.view(session, principal.school_id, _year(request), class_name))
+        await require_class_reader(session, grades.roster.roster, principal, year, class_name)
+        return _out(await grades.conduct.view(session, principal.school_id, year, class_name))
 
 
 @router.put("/{class_name}/conduct", response_model=list[StudentConductOut])
 async def put_conduct(
-    body: TermsIn, principal: CurrentPrincipal, request: Request, class_name: str = ClassName
+    body: TermsIn,
+    principal: CurrentPrincipal,
+    year: CurrentSchoolYear,
+    request: Request,
+    class_name: str = ClassName,
 ) -> list[StudentConductOut]:
     """Conduct (rèn luyện) with comment and sessions absent, per student and semester."""
     grades = grades_of(request)
@@ -124,8 +125,8 @@ async def put_conduct(
         for row in body.rows
     ]
     async with runtime_of(request).db.transaction() as session:
-        await require_homeroom(session, grades.roster.roster, principal, _year(request), class_name)
-        view = await grades.conduct.save_terms(session, principal, _year(request), class_name, changes)
+        await require_homeroom(session, grades.roster.roster, principal, year, class_name)
+        view = await grades.conduct.save_terms(session, principal, year, class_name, changes)
         return _out(view)
 
 
@@ -142,13 +143,13 @@ class ConductChangeOut(BaseModel):
 
 @router.get("/{class_name}/conduct/changes", response_model=list[ConductChangeOut])
 async def get_conduct_changes(
-    principal: CurrentPrincipal, request: Request, class_name: str = ClassName
+    principal: CurrentPrincipal, year: CurrentSchoolYear, request: Request, class_name: str = ClassName
 ) -> list[ConductChangeOut]:
     """Every change to the class's conduct, attendance and year-end values: who, when, old → new."""
     grades = grades_of(request)
     async with runtime_of(request).db.transaction() as session:
-        await require_class_reader(session, grades.roster.roster, principal, _year(request), class_name)
-        rows = await grades.conduct.changes(session, principal.school_id, _year(request), class_name)
+        await require_class_reader(session, grades.roster.roster, principal, year, class_name)
+        rows = await grades.conduct.changes(session, principal.school_id, year, class_name)
     return [
         ConductChangeOut(
             student_id=r.student_id,
@@ -166,7 +167,11 @@ async def get_conduct_changes(
 
 @router.put("/{class_name}/year-end", response_model=list[StudentConductOut])
 async def put_year_end(
-    body: ExtrasIn, principal: CurrentPrincipal, request: Request, class_name: str = ClassName
+    body: ExtrasIn,
+    principal: CurrentPrincipal,
+    year: CurrentSchoolYear,
+    request: Request,
+    class_name: str = ClassName,
 ) -> list[StudentConductOut]:
     """Summer conduct training's re-evaluation and re-examination results."""
     grades = grades_of(request)
@@ -175,8 +180,8 @@ async def put_year_end(
         for row in body.rows
     ]
     async with runtime_of(request).db.transaction() as session:
-        await require_homeroom(session, grades.roster.roster, principal, _year(request), class_name)
-        view = await grades.conduct.save_extras(session, principal, _year(request), class_name, changes)
+        await require_homeroom(session, grades.roster.roster, principal, year, class_name)
+        view = await grades.conduct.save_extras(session, principal, year, class_name, changes)
         return _out(view)
 
 
@@ -199,12 +204,12 @@ def _require_admin(principal: Principal) -> None:
 
 @router.get("/{class_name}/plan", response_model=list[PlanLineOut])
 async def get_plan(
-    principal: CurrentPrincipal, request: Request, class_name: str = ClassName
+    principal: CurrentPrincipal, year: CurrentSchoolYear, request: Request, class_name: str = ClassName
 ) -> list[PlanLineOut]:
     grades = grades_of(request)
     async with runtime_of(request).db.transaction() as session:
-        await require_class_reader(session, grades.roster.roster, principal, _year(request), class_name)
-        lines = await grades.plan.for_class(session, principal.school_id, _year(request), class_name)
+        await require_class_reader(session, grades.roster.roster, principal, year, class_name)
+        lines = await grades.plan.for_class(session, principal.school_id, year, class_name)
     return [
         PlanLineOut(
             subject_code=p.code,
@@ -222,6 +227,7 @@ async def put_periods(
     subject_code: str,
     body: PeriodsIn,
     principal: CurrentPrincipal,
+    year: CurrentSchoolYear,
     request: Request,
     class_name: str = ClassName,
 ) -> list[SheetOut]:
@@ -231,7 +237,6 @@ async def put_periods(
     if subject_code not in SUBJECTS_BY_CODE:
         raise unknown_subject(subject_code)
     grades = grades_of(request)
-    year = _year(request)
     async with runtime_of(request).db.transaction() as session:
         sheets = [
             s

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from hbs_grades.access import STUDENT_NOT_FOUND, authz_of, is_family, require_family_reader
 from hbs_grades.family.schemas import FamilyResultsOut, FamilyStudentOut
+from hbs_grades.school import current_year
 from hbs_grades.wiring import grades_of
 from hbs_shared.auth import CurrentPrincipal
 from hbs_shared.problems import Problem
@@ -26,7 +27,7 @@ async def family_students(
         raise Problem(403, "Trang này dành cho phụ huynh và học sinh", "parents and students only")
     scope = await authz_of(request).scope(principal.token)
     grades = grades_of(request)
-    year = school_year or grades.settings.school_year
+    year = school_year or await current_year(request, principal)
     async with runtime_of(request).db.transaction() as session:
         found = await grades.family.students(session, principal.school_id, year, scope.students)
     return [FamilyStudentOut.of(f) for f in found]
@@ -39,7 +40,7 @@ async def family_results(
     """Semester and year results of one's child (or oneself), from signed score sheets only."""
     await require_family_reader(authz_of(request), principal, student_id)
     grades = grades_of(request)
-    year = school_year or grades.settings.school_year
+    year = school_year or await current_year(request, principal)
     async with runtime_of(request).db.transaction() as session:
         found = await grades.family.results(session, principal.school_id, year, student_id)
     if found is None:

@@ -28,6 +28,7 @@ from hbs_grades.records.schemas import (
     SignIn,
 )
 from hbs_grades.records.workflow import SIGNING
+from hbs_grades.school import CurrentSchoolYear, current_year
 from hbs_grades.sheets.schemas import SheetOut
 from hbs_grades.wiring import grades_of
 from hbs_shared.auth import CurrentPrincipal
@@ -38,42 +39,42 @@ corrections_router = APIRouter(prefix="/sheets", tags=["corrections"])
 ClassName = Path(min_length=1, max_length=40)
 
 
-def _year(request: Request) -> str:
-    return grades_of(request).settings.school_year
-
-
 @router.get("", response_model=SchoolRecordsOut)
-async def school_records(principal: CurrentPrincipal, request: Request) -> SchoolRecordsOut:
+async def school_records(
+    principal: CurrentPrincipal, year: CurrentSchoolYear, request: Request
+) -> SchoolRecordsOut:
     """The board's overview: per class, how many records are in each state."""
     grades, db = grades_of(request), runtime_of(request).db
     async with grades.writing(db.is_sqlite), db.transaction() as session:
-        summary = await grades.records.school_summary(session, principal, _year(request))
+        summary = await grades.records.school_summary(session, principal, year)
     total: Counter[str] = Counter()
     for counts in summary.values():
         total.update(counts)
     return SchoolRecordsOut(
-        school_year=_year(request),
+        school_year=year,
         counts=dict(total),
         classes=[ClassCountsOut(class_name=n, total=sum(c.values()), counts=c) for n, c in summary.items()],
     )
 
 
 @router.get("/homeroom-classes", response_model=list[str])
-async def homeroom_classes(principal: CurrentPrincipal, request: Request) -> list[str]:
+async def homeroom_classes(
+    principal: CurrentPrincipal, year: CurrentSchoolYear, request: Request
+) -> list[str]:
     """The classes whose records the caller compiles and signs as homeroom teacher."""
     grades = grades_of(request)
     async with runtime_of(request).db.transaction() as session:
-        return await grades.records.homeroom_classes(session, principal, _year(request))
+        return await grades.records.homeroom_classes(session, principal, year)
 
 
 @router.get("/classes/{class_name}", response_model=ClassRecordsOut)
 async def class_records(
-    principal: CurrentPrincipal, request: Request, class_name: str = ClassName
+    principal: CurrentPrincipal, year: CurrentSchoolYear, request: Request, class_name: str = ClassName
 ) -> ClassRecordsOut:
     """The class's records with their states, and what still keeps step 2 closed."""
     grades, db = grades_of(request), runtime_of(request).db
     async with grades.writing(db.is_sqlite), db.transaction() as session:
-        view = await grades.records.class_records(session, principal, _year(request), class_name)
+        view = await grades.records.class_records(session, principal, year, class_name)
         return ClassRecordsOut.of(view)
 
 
@@ -119,14 +120,16 @@ async def edit_remarks(
 
 
 @router.post("/sign", response_model=BatchOut, status_code=202)
-async def sign(body: SignIn, principal: CurrentPrincipal, request: Request) -> BatchOut:
+async def sign(
+    body: SignIn, principal: CurrentPrincipal, year: CurrentSchoolYear, request: Request
+) -> BatchOut:
     """Start a step for the classes: one signature request per ready record, one activation."""
     grades, runtime = grades_of(request), runtime_of(request)
     async with grades.writing(runtime.db.is_sqlite), runtime.db.transaction() as session:
         started = await grades.records.sign(
             session,
             principal,
-            school_year=_year(request),
+            school_year=year,
             step=body.step,
             class_names=body.class_names,
             activation_id=body.activation_id,
@@ -164,11 +167,12 @@ async def _give_back(
     class_name: str | None = None,
 ) -> list[RecordOut]:
     grades, db = grades_of(request), runtime_of(request).db
+    year = await current_year(request, principal)
     async with grades.writing(db.is_sqlite), db.transaction() as session:
         records = await grades.records.give_back(
             session,
             principal,
-            school_year=_year(request),
+            school_year=year,
             reason=body.reason,
             record_id=record_id,
             class_name=class_name,

@@ -20,10 +20,12 @@ from hbs_grades.records.repository import YearRecordRepository
 from hbs_grades.records.workflow import (
     SIGNING,
     STEP_ACTION,
+    STEP_NUMBER,
     STEP_READY,
     STEP_ROLE,
     RecordAction,
     Step,
+    awaiting_review,
     next_state,
     state_label,
 )
@@ -34,17 +36,19 @@ from hbs_grades.sheets.service import OVERSIGHT_ROLES
 from hbs_grades.sheets.workflow import state_label as sheet_state_label
 from hbs_shared.auth import Principal
 from hbs_shared.events.contracts import RecordSigningRequested, SigningCompleted, SigningFailed
+from hbs_shared.labels import TERM_LABELS
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.outbox import OutboxRepository
 from hbs_shared.problems import Problem
 from hbs_shared.records import YearRecordContent
+from hbs_shared.roles import BOARD
+from hbs_shared.school_facts import SchoolFactsStore
 
 log = get_logger(__name__)
 
 NOT_FOUND = Problem(404, "Không tìm thấy học bạ", "no such year record", field="record_id")
-BOARD_ROLES = ("principal", "vice_principal")
+BOARD_ROLES = tuple(BOARD)
 """Ban Giám hiệu: reviews, returns, opens corrections."""
-TERM_NAMES = {Term.hk1.value: "Học kỳ I", Term.hk2.value: "Học kỳ II"}
 
 
 def stale(field_name: str, expected: int, current: int) -> Problem:
@@ -81,15 +85,11 @@ class YearRecordService:
     def __init__(
         self,
         results: ResultsService,
-        *,
-        school_name: str,
-        province: str,
-        principal_name: str = "",
+        school: SchoolFactsStore | None = None,
     ) -> None:
         self.results = results
-        self.school_name = school_name
-        self.province = province
-        self.principal_name = principal_name
+        self.school = school or SchoolFactsStore()
+        """The school's name, province and principal, as identity announced them."""
         self.records = YearRecordRepository()
         self.sheets = ScoreSheetRepository()
         self.roster = RosterRepository()
@@ -197,13 +197,14 @@ class YearRecordService:
         columns = await self.results.for_class(session, school_id, school_year, class_name)
         by_student = {s.student.id: s for s in columns.students}
         homeroom = await self.roster.homeroom_teachers(session, school_id, school_year, class_name)
+        school = await self.school.require(session, school_id)
         context = RecordContext(
-            school_name=self.school_name,
-            province=self.province,
+            school_name=school.name,
+            province=school.require_province(),
             school_year=school_year,
             class_name=class_name,
             homeroom_teacher_name=homeroom[0].teacher_name if homeroom else "",
-            principal_name=self.principal_name,
+            principal_name=school.principal_name,
             teachers=subject_teachers(
                 await self.sheets.for_class(session, school_id, school_year, class_name)
             ),
@@ -252,10 +253,10 @@ class YearRecordService:
                 sheet = sheets.get((code, term))
                 name = names.get(code, code)
                 if sheet is None:
-                    missing.append(f"Môn {name} – {TERM_NAMES[term]}: chưa có sổ điểm")
+                    missing.append(f"Môn {name} – {TERM_LABELS[term]}: chưa có sổ điểm")
                 elif SheetState(sheet.state) is not SheetState.signed:
                     label = sheet_state_label(SheetState(sheet.state))
-                    missing.append(f"Môn {name} – {TERM_NAMES[term]}: sổ điểm {label}, chưa ký")
+                    missing.append(f"Môn {name} – {TERM_LABELS[term]}: sổ điểm {label}, chưa ký")
         if not codes and not sheets:
             missing.append("Lớp chưa có môn học nào trong kế hoạch")
         records = await self.conduct.term_records(session, school_id, school_year, [s.id for _, s in lines])
@@ -267,7 +268,7 @@ class YearRecordService:
                 shown = ", ".join(without[:10]) + (
                     f" và {len(without) - 10} học sinh khác" if len(without) > 10 else ""
                 )
-                missing.append(f"Kết quả rèn luyện {TERM_NAMES[term]} còn thiếu: {shown}")
+                missing.append(f"Kết quả rèn luyện {TERM_LABELS[term]} còn thiếu: {shown}")
         return missing
 
     # -------------------------------------------------------------------------- writing
@@ -303,9 +304,9 @@ class YearRecordService:
             return
         if not principal.has_role(STEP_ROLE[step]):
             title = (
-                "Chỉ Phó Hiệu trưởng ký duyệt học bạ (bước 3)"
+                f"Chỉ Phó Hiệu trưởng ký duyệt học bạ (bước {STEP_NUMBER[step]})"
                 if step is Step.vice_principal
-                else "Chỉ Hiệu trưởng ký phê duyệt học bạ (bước 4)"
+                else f"Chỉ Hiệu trưởng ký phê duyệt học bạ (bước {STEP_NUMBER[step]})"
             )
             raise Problem(403, title, f"the {step.value} step needs the {STEP_ROLE[step]} role", field="step")
 
@@ -344,11 +345,7 @@ class YearRecordService:
             records = [r for r, _ in lines]
             if step is Step.principal:
                 # Đ3: the principal approves only after every earlier signature exists.
-                waiting = Counter(
-                    state_label(RecordState(r.state))
-                    for r in records
-                    if RecordState(r.state) not in (RecordState.reviewed, RecordState.approved)
-                )
+                waiting = awaiting_review(RecordState(r.state) for r in records)
                 if waiting:
                     detail = ", ".join(f"{n} học bạ {label}" for label, n in waiting.items())
                     raise Problem(

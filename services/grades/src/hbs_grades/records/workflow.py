@@ -1,11 +1,17 @@
-"""The year record's states and the only moves between them (Đ8 Steps 2–4, Đ9)."""
+"""The year record's states and the only moves between them (Đ8 Steps 2–4, Đ9): which step opens
+from which state, who signs it (hbs_shared.signing_order), and that the principal approves a
+class only once every record of it is reviewed."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from enum import StrEnum
 
 from hbs_grades.models import RecordState
+from hbs_shared.labels import RECORD_STATE_LABELS
 from hbs_shared.problems import Problem
+from hbs_shared.signing_order import RECORD_STEP_NAMES, SIGNING_STEPS
 
 
 class RecordAction(StrEnum):
@@ -51,26 +57,24 @@ STEP_ACTION = {
 }
 STEP_READY = {Step.homeroom: S.draft, Step.vice_principal: S.homeroom_signed, Step.principal: S.reviewed}
 """The state a record must be in for the step's signature."""
-STEP_ROLE = {
-    Step.homeroom: "homeroom_teacher",
-    Step.vice_principal: "vice_principal",
-    Step.principal: "principal",
-}
+STEP_NUMBER = {Step(name): number for name, number in RECORD_STEP_NAMES.items()}
+"""Each step's number in Điều 8 (2, 3, 4)."""
+STEP_ROLE = {step: SIGNING_STEPS[number] for step, number in STEP_NUMBER.items()}
+"""Who signs each step, from the one signing order."""
 SIGNING = (S.signing_homeroom, S.signing_vice_principal, S.signing_principal)
 
-_STATE_NAMES = {
-    S.draft: "đang lập",
-    S.signing_homeroom: "GVCN đang ký",
-    S.homeroom_signed: "GVCN đã ký",
-    S.signing_vice_principal: "PHT đang ký",
-    S.reviewed: "PHT đã duyệt",
-    S.signing_principal: "Hiệu trưởng đang ký",
-    S.approved: "đã phê duyệt, đóng dấu",
-}
+
+APPROVABLE = (S.reviewed, S.approved)
+"""Đ3: the principal approves a class only when each of its records is reviewed (or approved)."""
+
+
+def awaiting_review(states: Iterable[RecordState]) -> Counter[str]:
+    """How many records of a class wait, per state (named), before the principal may approve it."""
+    return Counter(state_label(state) for state in states if state not in APPROVABLE)
 
 
 def state_label(state: RecordState) -> str:
-    return _STATE_NAMES[state]
+    return RECORD_STATE_LABELS[state.value]
 
 
 def next_state(state: RecordState, action: RecordAction) -> RecordState:

@@ -11,6 +11,7 @@ from hbs_grades.access import authz_of, is_family, require_class_reader, require
 from hbs_grades.reports import excel
 from hbs_grades.reports.schemas import ClassResultsOut, StudentResultOut
 from hbs_grades.reports.stats import Period, SubjectStats, subject_statistics
+from hbs_grades.school import current_year
 from hbs_grades.sheets.endpoints import attachment
 from hbs_grades.sheets.service import OVERSIGHT_ROLES
 from hbs_grades.wiring import grades_of
@@ -28,7 +29,7 @@ async def _class_results(
     request: Request, principal: CurrentPrincipal, class_name: str, school_year: str | None
 ) -> ClassResultsOut:
     grades = grades_of(request)
-    year = school_year or grades.settings.school_year
+    year = school_year or await current_year(request, principal)
     async with runtime_of(request).db.transaction() as session:
         await require_class_reader(session, grades.roster.roster, principal, year, class_name)
         results = await grades.results.for_class(session, principal.school_id, year, class_name)
@@ -59,7 +60,7 @@ async def student_results(
     """Teachers and overseers by the roster; a parent or the student by identity, and then only
     from signed score sheets (never a draft score)."""
     grades = grades_of(request)
-    year = school_year or grades.settings.school_year
+    year = school_year or await current_year(request, principal)
     missing = Problem(
         404, "Không tìm thấy học sinh", "no such student in a class you see", field="student_id"
     )
@@ -131,7 +132,7 @@ async def _stats(
             403, "Chỉ Ban Giám hiệu và văn phòng xem được thống kê toàn trường", "", field="subject_code"
         )
     grades = grades_of(request)
-    year = school_year or grades.settings.school_year
+    year = school_year or await current_year(request, principal)
     async with runtime_of(request).db.transaction() as session:
         classes = await grades.results.school(session, principal.school_id, year)
     comment, per_class, per_grade = subject_statistics(classes, subject_code, period)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from hbs_grades.reports.schemas import ClassResultsOut
 from hbs_grades.reports.stats import SubjectStats
 from hbs_grades.xlsx import new_book, save, write_header, write_title
+from hbs_shared.labels import RATING_LABELS
 
-_LEVEL = {"T": "Tốt", "K": "Khá", "Đ": "Đạt", "CĐ": "Chưa đạt", None: ""}
+_LEVEL: dict[str | None, str] = {None: "", **{code: label for code, label in RATING_LABELS.items()}}
 
 
 def class_results_xlsx(results: ClassResultsOut) -> bytes:

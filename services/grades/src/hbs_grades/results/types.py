@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import IntEnum, StrEnum
 
+from hbs_shared.labels import RATING_LABELS
+
 
 class Level(IntEnum):
     """A learning or conduct rating, ordered: comparisons mean "at least" (≥ Đạt …)."""
@@ -31,7 +33,7 @@ class Level(IntEnum):
 
 
 _CODES = {Level.tot: "T", Level.kha: "K", Level.dat: "Đ", Level.chua_dat: "CĐ"}
-_LABELS = {Level.tot: "Tốt", Level.kha: "Khá", Level.dat: "Đạt", Level.chua_dat: "Chưa đạt"}
+_LABELS = {level: RATING_LABELS[code] for level, code in _CODES.items()}
 
 
 class PassMark(StrEnum):

@@ -20,6 +20,7 @@ from hbs_grades.results import (
     semester_average,
 )
 from hbs_shared.curriculum import Assessment
+from hbs_shared.labels import SUBJECT_STATUS_LABELS
 
 _PASS = {"Đ": PassMark.dat, "ĐẠT": PassMark.dat, "D": PassMark.dat, "DAT": PassMark.dat}
 _FAIL = {
@@ -29,7 +30,7 @@ _FAIL = {
     "CHUA DAT": PassMark.chua_dat,
 }
 _MARKS = {mark.value: mark for mark in PassMark}
-STATUS_LABELS = {Status.assessed: "", Status.exempt: "Miễn", Status.not_assessed: "Không đánh giá"}
+STATUS_LABELS = {status: SUBJECT_STATUS_LABELS[status.value] for status in Status}
 
 
 class CellError(ValueError):

@@ -21,12 +21,12 @@ from hbs_grades.xlsx import (
     write_header,
     write_title,
 )
+from hbs_shared.labels import TERM_LABELS
 from hbs_shared.problems import Problem
 
 FIRST_ROW = 5
 HEADER_ROW = 4
 FIXED = ["STT", "Mã học sinh", "Mã định danh", "Họ và tên"]
-TERM_NAMES = {"HK1": "Học kỳ I", "HK2": "Học kỳ II"}
 
 
 def keys_of(view: SheetView) -> list[str]:
@@ -40,7 +40,7 @@ def to_xlsx(view: SheetView) -> bytes:
         ws,
         1,
         f"SỔ ĐIỂM MÔN {sheet.subject.upper()} – LỚP {sheet.class_name} – "
-        f"{TERM_NAMES.get(sheet.term, sheet.term).upper()} – NĂM HỌC {sheet.school_year}",
+        f"{TERM_LABELS.get(sheet.term, sheet.term).upper()} – NĂM HỌC {sheet.school_year}",
     )
     ws.cell(row=2, column=1, value="Mã sổ")
     ws.cell(row=2, column=2, value=str(sheet.id))

@@ -13,6 +13,7 @@ from hbs_grades.roster.repository import NO_TEACHER
 from hbs_grades.sheets.cells import assessment_keys, column_label, regular_key
 from hbs_grades.sheets.service import RowChange, SheetView
 from hbs_grades.sheets.workflow import state_label
+from hbs_shared.labels import TERM_LABELS
 
 
 class SheetOut(BaseModel):
@@ -48,7 +49,7 @@ class SheetOut(BaseModel):
             assessment="comment" if sheet.assessment == "comment" else "scored",
             regular_count=sheet.regular_count,
             term=sheet.term,
-            term_label={"HK1": "Học kỳ I", "HK2": "Học kỳ II"}.get(sheet.term, sheet.term),
+            term_label=TERM_LABELS.get(sheet.term, sheet.term),
             teacher_id=None if sheet.teacher_id == NO_TEACHER else sheet.teacher_id,
             teacher_name=sheet.teacher_name,
             state=SheetState(sheet.state),

@@ -40,10 +40,12 @@ from hbs_shared.logging import get_logger
 from hbs_shared.messaging.outbox import OutboxRepository
 from hbs_shared.problems import Problem
 from hbs_shared.records import ScoreSheetContent, SheetRow
+from hbs_shared.roles import OVERSEERS
+from hbs_shared.school_facts import SchoolFactsStore
 
 log = get_logger(__name__)
 
-OVERSIGHT_ROLES = ("principal", "vice_principal", "system_admin", "office_admin")
+OVERSIGHT_ROLES = tuple(OVERSEERS)
 NOT_FOUND = Problem(404, "Không tìm thấy sổ điểm", "no such score sheet", field="sheet_id")
 EDITABLE = (SheetState.open, SheetState.submitted)
 DEMO_PLAN = (
@@ -53,7 +55,6 @@ DEMO_PLAN = (
     ("gv.van", "10A1", "NGU_VAN"),
 )
 """The demo school's class-subjects the end-to-end flow signs (development seed only)."""
-TERM_LABELS = {Term.hk1.value: "Học kỳ I", Term.hk2.value: "Học kỳ II"}
 
 
 def stale(expected: int, current: int) -> Problem:
@@ -142,13 +143,13 @@ class ScoreSheetService:
         roster: RosterRepository | None = None,
         plan: PlanService | None = None,
         *,
-        school_name: str = "Trường THPT Chuyên Thái Bình",
+        school: SchoolFactsStore | None = None,
     ) -> None:
         self.sheets = sheets or ScoreSheetRepository()
         self.outbox = outbox or OutboxRepository()
         self.roster = roster or RosterRepository()
         self.plan = plan or PlanService()
-        self.school_name = school_name
+        self.school = school or SchoolFactsStore()
 
     # ------------------------------------------------------------------ reading, access
 
@@ -536,7 +537,7 @@ class ScoreSheetService:
         return ScoreSheetContent(
             sheet_id=sheet.id,
             sheet_version=sheet.version,
-            school_name=self.school_name,
+            school_name=(await self.school.require(session, sheet.school_id)).name,
             school_year=sheet.school_year,
             term="HK2" if sheet.term == Term.hk2.value else "HK1",
             class_name=sheet.class_name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from hbs_grades.models import SheetState
+from hbs_shared.labels import SHEET_STATE_LABELS
 from hbs_shared.problems import Problem
 
 
@@ -25,16 +26,9 @@ TRANSITIONS: dict[tuple[SheetState, SheetAction], SheetState] = {
     (SheetState.signed, SheetAction.correct): SheetState.open,
 }
 
-_STATE_NAMES = {
-    SheetState.open: "đang nhập điểm",
-    SheetState.submitted: "đã nộp",
-    SheetState.signing: "đang ký",
-    SheetState.signed: "đã ký",
-}
-
 
 def state_label(state: SheetState) -> str:
-    return _STATE_NAMES[state]
+    return SHEET_STATE_LABELS[state.value]
 
 
 def next_state(state: SheetState, action: SheetAction) -> SheetState:

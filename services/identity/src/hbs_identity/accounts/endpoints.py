@@ -21,6 +21,7 @@ from hbs_identity.school.schemas import Text
 from hbs_identity.settings import IdentitySettings
 from hbs_identity.unit import Unit, request_unit
 from hbs_shared.auth import CurrentPrincipal
+from hbs_shared.roles import Role
 from hbs_shared.service import runtime_of
 
 router = APIRouter(tags=["accounts"])
@@ -225,7 +226,7 @@ async def audit(
     """Newest first: every sign-in, failure and administrative action of the school."""
     async with request_unit(request, principal) as unit:
         scope = await caller_scope(unit)
-        if not scope.has(frozenset({"system_admin", "principal"})):
+        if not scope.has(frozenset({Role.system_admin, Role.principal})):
             raise forbidden("the audit log is for the system admins and the principal")
         entries = await audit_entries(unit.session, unit.school_id, action, object_id, limit)
         return [AuditOut.model_validate(e) for e in entries]

@@ -29,7 +29,6 @@ from hbs_identity.tokens.keys import TokenIssuer
 from hbs_identity.unit import Unit
 from hbs_shared.demo import DEMO_PEOPLE
 from hbs_shared.problems import Problem
-from hbs_shared.settings import Environment
 
 _DEMO_IDS = frozenset(p.user_id for p in DEMO_PEOPLE)
 
@@ -74,11 +73,7 @@ class SignIn:
 
     def exempt(self, account: Account) -> bool:
         """Demo people skip the password change and TOTP — never in production."""
-        return (
-            self.settings.demo_accounts_exempt
-            and self.settings.environment is not Environment.production
-            and account.id in _DEMO_IDS
-        )
+        return self.settings.demo_accounts_exempt and self.settings.allows_demo() and account.id in _DEMO_IDS
 
     def pending(self, account: Account) -> list[str]:
         if self.exempt(account):

@@ -14,6 +14,7 @@ from hbs_identity.errors import forbidden, not_found
 from hbs_identity.school.repository import SchoolRepository
 from hbs_identity.unit import Unit, request_unit
 from hbs_shared.auth import CurrentPrincipal
+from hbs_shared.roles import Role
 
 router = APIRouter(tags=["authorisation"])
 _authz = AuthzService()
@@ -24,7 +25,7 @@ async def _subject_scope(unit: Unit, user_id: uuid.UUID | None) -> Scope:
     caller = await caller_scope(unit)
     if user_id is None or user_id == caller.user_id:
         return caller
-    if not caller.has(frozenset({"system_admin"})):
+    if not caller.has(frozenset({Role.system_admin})):
         raise forbidden("only a system admin may ask about another user")
     scope = await _authz.scope(unit.session, user_id)
     if scope is None or scope.school_id != caller.school_id:

@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from hbs_identity.errors import ADMIN_ROLES, OVERSEER_ROLES
+from hbs_shared.roles import BOARD, Role
 
 ACTIONS: dict[str, str] = {
     "student.read": "student",
@@ -114,10 +115,10 @@ def decide(scope: Scope, action: str, target: Target) -> Decision:
         )
         return Decision(ok, "assigned to teach it" if ok else "not assigned to this class and subject")
     if action == "record.review":
-        ok = scope.has(frozenset({"principal", "vice_principal"}))
+        ok = scope.has(BOARD)
         return Decision(ok, "board member" if ok else "not a board member")
     if action == "record.approve":
-        ok = scope.has(frozenset({"principal"}))
+        ok = scope.has(frozenset({Role.principal}))
         return Decision(ok, "principal" if ok else "not the principal")
     ok = scope.has(ADMIN_ROLES)  # school.admin
     return Decision(ok, "school admin" if ok else "not a school admin")

@@ -39,6 +39,7 @@ from hbs_identity.settings import IdentitySettings
 from hbs_identity.text import search_key
 from hbs_identity.unit import Unit, request_unit
 from hbs_shared.auth import CurrentPrincipal
+from hbs_shared.roles import Role
 from hbs_shared.service import runtime_of
 
 router = APIRouter(tags=["people"])
@@ -420,7 +421,7 @@ async def update_staff(
 ) -> StaffOut:
     async with request_unit(request, principal) as unit:
         scope = await caller_scope(unit)
-        if body.roles is not None and not scope.has(frozenset({"system_admin"})):
+        if body.roles is not None and not scope.has(frozenset({Role.system_admin})):
             raise forbidden("only a system admin changes roles")
         if not scope.has(ADMIN_ROLES):
             raise forbidden("only the office or system admins may do this")

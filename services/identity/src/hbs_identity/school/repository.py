@@ -7,7 +7,17 @@ import uuid
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hbs_identity.models import Assignment, Department, Enrolment, School, SchoolClass, SchoolYear, Staff
+from hbs_identity.models import (
+    Account,
+    Assignment,
+    Department,
+    Enrolment,
+    School,
+    SchoolClass,
+    SchoolYear,
+    Staff,
+)
+from hbs_shared.roles import Role
 
 
 class SchoolRepository:
@@ -28,6 +38,15 @@ class SchoolRepository:
             select(SchoolYear).where(SchoolYear.school_id == school_id, SchoolYear.current.is_(True))
         )
         return result.scalar_one_or_none()
+
+    async def principal_name(self, session: AsyncSession, school_id: str) -> str:
+        """The enabled staff account with the principal's role (the longest-standing if several)."""
+        result = await session.execute(
+            select(Account.full_name, Account.roles)
+            .where(Account.school_id == school_id, Account.kind == "staff", Account.disabled.is_(False))
+            .order_by(Account.created_at, Account.username)
+        )
+        return next((name for name, roles in result if Role.principal in roles), "")
 
     async def years(self, session: AsyncSession, school_id: str) -> list[SchoolYear]:
         result = await session.execute(

@@ -36,6 +36,7 @@ from hbs_identity.transfer.sheets import Column, Row
 from hbs_identity.unit import Unit
 from hbs_shared.curriculum import SUBJECTS, SUBJECTS_BY_CODE
 from hbs_shared.problems import Problem
+from hbs_shared.roles import STAFF_ORDER
 
 Kind = Literal["students", "parents", "staff", "assignments"]
 
@@ -105,22 +106,9 @@ SHEET_TITLES = {
     "assignments": "Phân công",
 }
 
-ROLE_NAMES = {
-    "hieu truong": "principal",
-    "pho hieu truong": "vice_principal",
-    "giao vien bo mon": "subject_teacher",
-    "giao vien chu nhiem": "homeroom_teacher",
-    "van phong": "office_admin",
-    "quan tri he thong": "system_admin",
-}
-ROLE_LABELS = {v: k for k, v in {
-    "Hiệu trưởng": "principal",
-    "Phó hiệu trưởng": "vice_principal",
-    "Giáo viên bộ môn": "subject_teacher",
-    "Giáo viên chủ nhiệm": "homeroom_teacher",
-    "Văn phòng": "office_admin",
-    "Quản trị hệ thống": "system_admin",
-}.items()}  # fmt: skip
+# A role in an import is its Vietnamese name, accents and case aside ("pho hieu truong").
+ROLE_NAMES = {search_key(role.label): role.value for role in STAFF_ORDER}
+ROLE_LABELS = {role.value: role.label for role in STAFF_ORDER}
 RELATIONSHIPS = {
     "cha": "father",
     "bo": "father",

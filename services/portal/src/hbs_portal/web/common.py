@@ -15,6 +15,7 @@ from hbs_portal.models import WebSession
 from hbs_portal.settings import PortalSettings
 from hbs_portal.web.backends import BackendError, Backends
 from hbs_portal.web.sessions import COOKIE, WebSessionRepository
+from hbs_shared.roles import BOARD, FAMILY, OFFICE, SIGNERS, STAFF, Role
 from hbs_shared.service import runtime_of
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
@@ -106,28 +107,28 @@ def home_for(roles: list[str]) -> str:
     return nav_for(roles)[0][0]
 
 
-_SIGNERS = frozenset({"subject_teacher", "homeroom_teacher", "vice_principal", "principal"})
-_ADMINS = frozenset({"office_admin", "system_admin"})
-_STAFF = _SIGNERS | _ADMINS
+_SIGNERS: frozenset[str] = SIGNERS
+_ADMINS: frozenset[str] = OFFICE
+_STAFF: frozenset[str] = STAFF
 # The menu: (path, label, roles that see it); None means every signed-in user. First match is home.
 NAV: list[tuple[str, str, frozenset[str] | None]] = [
     ("/sheets", "Sổ điểm", _SIGNERS),
     ("/signing-pin", "Mã PIN ký số", _SIGNERS),
-    ("/records/homeroom", "Học bạ lớp", frozenset({"homeroom_teacher"})),
-    ("/records/review", "Duyệt học bạ", frozenset({"vice_principal"})),
-    ("/records/approve", "Phê duyệt học bạ", frozenset({"principal"})),
+    ("/records/homeroom", "Học bạ lớp", frozenset({Role.homeroom_teacher})),
+    ("/records/review", "Duyệt học bạ", frozenset({Role.vice_principal})),
+    ("/records/approve", "Phê duyệt học bạ", frozenset({Role.principal})),
     ("/admin/students", "Học sinh", _ADMINS),
     ("/classes", "Các lớp", _SIGNERS | _ADMINS),
-    ("/statistics", "Thống kê", frozenset({"principal", "vice_principal"})),
+    ("/statistics", "Thống kê", BOARD),
     ("/admin/classes", "Quản lý lớp", _ADMINS),
     ("/admin/accounts", "Cán bộ, tài khoản", _ADMINS),
     ("/admin/import", "Nhập dữ liệu", _ADMINS),
     ("/admin/export", "Xuất dữ liệu", _ADMINS),
-    ("/admin/audit", "Nhật ký", frozenset({"system_admin"})),
-    ("/admin/signing", "Ký số", frozenset({"system_admin"})),
+    ("/admin/audit", "Nhật ký", frozenset({Role.system_admin})),
+    ("/admin/signing", "Ký số", frozenset({Role.system_admin})),
     ("/security", "Bảo mật đăng nhập", _STAFF),
     # Identity gives parents the role `parent` and students `student` (people/service.py).
-    ("/results", "Kết quả học tập", frozenset({"parent", "student"})),
+    ("/results", "Kết quả học tập", FAMILY),
     ("/password", "Đổi mật khẩu", None),
 ]
 

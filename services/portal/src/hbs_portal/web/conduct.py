@@ -17,10 +17,11 @@ from hbs_portal.web.common import backends_of, error_page, signed_in, templates,
 from hbs_portal.web.reports import RATINGS, bad_query, class_path, scope_of
 from hbs_portal.web.scores import STALE_FORM, local_time
 from hbs_portal.web.sessions import csrf_ok
+from hbs_shared.labels import TERM_LABELS, YEAR_END_LABEL, YEAR_LABEL
 
 router = APIRouter(include_in_schema=False)
 
-SECTIONS = {"HK1": "Học kỳ I", "HK2": "Học kỳ II", "year-end": "Cuối năm"}
+SECTIONS = {**TERM_LABELS, "year-end": YEAR_END_LABEL}
 TERM_KEYS = ("conduct", "conduct_comment", "absent_excused", "absent_unexcused")
 LIMITS = {"conduct_comment": 2000}
 """Longest text a field may carry (others: 20); the grades service says what is valid."""
@@ -96,7 +97,7 @@ async def _load(request: Request, web: WebSession, class_name: str, section: str
             "full_name": names_by_id.get(c["student_id"], "(đã rời lớp)"),
             "when": local_time(c["changed_at"]),
             "label": _label(c["column"]),
-            "term_label": SECTIONS.get(c["term"] or "", "Cả năm"),
+            "term_label": SECTIONS.get(c["term"] or "", YEAR_LABEL),
         }
         for c in reversed(changes)
     ]

@@ -13,10 +13,11 @@ from fastapi.responses import Response
 from hbs_portal.models import WebSession
 from hbs_portal.web.backends import BackendError, Backends, SessionExpired
 from hbs_portal.web.common import backends_of, pdf_response, signed_in, templates, to_login
+from hbs_shared.labels import RATING_LABELS
 
 router = APIRouter(include_in_schema=False)
 
-RATINGS = {"T": "Tốt", "K": "Khá", "Đ": "Đạt", "CĐ": "Chưa đạt"}
+RATINGS = RATING_LABELS
 PENDING = "Chưa có"
 
 

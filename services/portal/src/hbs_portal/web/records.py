@@ -22,21 +22,15 @@ from hbs_portal.web.common import (
     to_login,
 )
 from hbs_portal.web.sessions import csrf_ok
+from hbs_shared.labels import RATING_LABELS, RECORD_STATE_LABELS
+from hbs_shared.signing_order import RECORD_STEP_NAMES, SIGNING_STEPS
 
 router = APIRouter(include_in_schema=False)
 ClassName = Path(min_length=1, max_length=40)
 STALE_FORM = "Biểu mẫu đã cũ, xin tải lại trang rồi thử lại."
-STEP_FOR_ROLE = {"homeroom": "homeroom_teacher", "vice_principal": "vice_principal", "principal": "principal"}
-RATING = {"T": "Tốt", "K": "Khá", "Đ": "Đạt", "CĐ": "Chưa đạt"}
-LABELS = {
-    "draft": "đang lập",
-    "signing_homeroom": "GVCN đang ký",
-    "homeroom_signed": "GVCN đã ký",
-    "signing_vice_principal": "PHT đang ký",
-    "reviewed": "PHT đã duyệt",
-    "signing_principal": "Hiệu trưởng đang ký",
-    "approved": "đã phê duyệt, đóng dấu",
-}
+STEP_FOR_ROLE = {name: SIGNING_STEPS[number] for name, number in RECORD_STEP_NAMES.items()}
+RATING = RATING_LABELS
+LABELS = RECORD_STATE_LABELS
 
 
 def _grades(request: Request) -> tuple[Backends, str]:

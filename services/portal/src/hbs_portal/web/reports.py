@@ -14,14 +14,14 @@ from hbs_portal.models import WebSession
 from hbs_portal.web.backends import BackendError, SessionExpired
 from hbs_portal.web.common import backends_of, error_page, signed_in, templates, to_login
 from hbs_shared.curriculum import SUBJECTS
+from hbs_shared.labels import PERIOD_LABELS, RATING_LABELS
 
 router = APIRouter(include_in_schema=False)
 
 BOARD = frozenset({"principal", "vice_principal"})
 OVERSEERS = BOARD | {"system_admin", "office_admin"}
 Period = Literal["HK1", "HK2", "year"]
-PERIOD_LABELS = {"HK1": "Học kỳ I", "HK2": "Học kỳ II", "year": "Cả năm"}
-RATINGS = {"T": "Tốt", "K": "Khá", "Đ": "Đạt", "CĐ": "Chưa đạt"}
+RATINGS = RATING_LABELS
 
 
 @dataclass

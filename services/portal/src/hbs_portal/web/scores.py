@@ -18,6 +18,7 @@ from hbs_portal.models import WebSession
 from hbs_portal.web.backends import BackendError, SessionExpired
 from hbs_portal.web.common import backends_of, error_page, explain, signed_in, templates, to_login
 from hbs_portal.web.sessions import csrf_ok
+from hbs_shared.labels import SUBJECT_STATUS_LABELS
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,7 +32,7 @@ NOTICES = {
     "submitted": "Đã nộp sổ điểm.",
     "uploaded": "Đã nhập điểm từ tệp Excel.",
 }
-STATUS_LABELS = {"exempt": "Miễn", "not_assessed": "Không đánh giá"}
+STATUS_LABELS = {k: v for k, v in SUBJECT_STATUS_LABELS.items() if v}
 STATUS_CHOICES = [
     ("assessed", "Đánh giá"),
     ("exempt", "Miễn học"),

@@ -10,11 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hbs_shared.auth import CurrentPrincipal
 from hbs_shared.problems import Problem
+from hbs_shared.roles import Role
 from hbs_shared.service import runtime_of
 from hbs_signing.activations.service import ActivationError, ActivationScope, ActivationService
 
 router = APIRouter(tags=["signature activation"])
-PIN_ADMIN_ROLES = ("system_admin",)
+PIN_ADMIN_ROLES = (Role.system_admin,)
 _STATUS = {
     "pin_format": 422,
     "current_pin_required": 422,

@@ -266,7 +266,7 @@ class BatchRunner:
             field_name=first.job.field_name,
             signer_name=first.job.signer_name,
             reason=first.job.reason,
-            location=self.requests.location,
+            location=first.ready.location,
             stamp_box=RECORD_BOXES.get(first.job.field_name),
             seal=_seal_credentials(self.requests, first, tsa_chain),
             tsa_key_der=tsa_key,
@@ -349,7 +349,7 @@ def _seal_credentials(
     seal, validation = accepted.ready.seal, accepted.ready.seal_validation
     if seal is None or validation is None:
         return None
-    job = requests.seal_job(accepted.job, seal)
+    job = requests.seal_job(accepted.job, seal, accepted.ready.school_name)
     return SealCredentials(
         key_label=seal.key_label,
         certificate_der=seal.der,

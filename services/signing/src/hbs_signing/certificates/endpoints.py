@@ -15,6 +15,8 @@ from sqlalchemy import select
 
 from hbs_shared.auth import CurrentPrincipal
 from hbs_shared.problems import Problem
+from hbs_shared.roles import Role
+from hbs_shared.school_facts import SchoolFactsStore
 from hbs_shared.service import runtime_of
 from hbs_signing.certificates.check import CertificateRefused, build_path
 from hbs_signing.certificates.service import CertificateService
@@ -22,9 +24,8 @@ from hbs_signing.devca import DevelopmentCA
 from hbs_signing.models import Certificate
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])
-CERTIFICATE_ADMIN_ROLES = ("system_admin",)
+CERTIFICATE_ADMIN_ROLES = (Role.system_admin,)
 EXPIRY_WARNING = timedelta(days=30)
-SIGNER_ROLES = ("subject_teacher", "homeroom_teacher", "vice_principal", "principal", "seal")
 
 
 class CsrRequest(BaseModel):
@@ -68,12 +69,14 @@ async def certificate_request(body: CsrRequest, principal: CurrentPrincipal, req
 
     owner = _owner(principal, body.user_id, body.role)
     certificates: CertificateService = request.app.state.certificates
+    async with runtime_of(request).db.transaction() as session:
+        school = await SchoolFactsStore().require(session, principal.school_id)
     label = key_label_for(owner)
     await certificates.token.ensure_rsa_key(label)
     subject = asn1_x509.Name.build(
         {
             "country_name": "VN",
-            "organization_name": certificates.organisation,
+            "organization_name": school.name,
             "title": body.role,
             "common_name": body.common_name,
         }

@@ -29,17 +29,23 @@ class CertificateService:
         self,
         token: Token,
         development_ca: DevelopmentCA | None,
-        organisation: str,
         repository: CertificateRepository | None = None,
     ) -> None:
         self.token = token
         self.ca = development_ca
-        self.organisation = organisation
         self.repository = repository or CertificateRepository()
 
     async def for_signer(
-        self, session: AsyncSession, school_id: str, user_id: uuid.UUID, name: str, role: str
+        self,
+        session: AsyncSession,
+        school_id: str,
+        user_id: uuid.UUID,
+        name: str,
+        role: str,
+        organisation: str,
     ) -> Certificate:
+        """The signer's current certificate; `organisation` (the school's name, as identity
+        announced it) goes into one the development CA issues."""
         now = datetime.now(UTC)
         found = await self.repository.current_for(session, school_id, user_id, role, now)
         if found is not None:
@@ -48,7 +54,7 @@ class CertificateService:
             raise NoUsableCertificate(f"no valid certificate for this signer in role {role}")
         label = key_label_for(user_id)
         public_key = await self.token.ensure_rsa_key(label)
-        der = self.ca.issue(public_key, common_name=name, organisation=self.organisation, role=role)
+        der = self.ca.issue(public_key, common_name=name, organisation=organisation, role=role)
         parsed = x509.load_der_x509_certificate(der)
         certificate = Certificate(
             school_id=school_id,

@@ -9,12 +9,13 @@ from fastapi import Request
 
 from hbs_shared.auth import Principal
 from hbs_shared.authz import AuthzClient
+from hbs_shared.roles import FAMILY, OVERSEERS
 from hbs_shared.service import runtime_of
 from hbs_signing.documents.repository import DocumentRepository
 from hbs_signing.models import SignedDocument
 
-OVERSIGHT_ROLES = ("principal", "vice_principal", "system_admin", "office_admin")
-FAMILY_ROLES = ("parent", "student")
+OVERSIGHT_ROLES = tuple(OVERSEERS)
+FAMILY_ROLES = tuple(FAMILY)
 
 
 def authz_of(request: Request) -> AuthzClient:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from hbs_shared.labels import RATING_LABELS, TERM_LABELS, YEAR_LABEL
 from hbs_shared.records import ScoreSheetContent, YearRecordContent
 
 if TYPE_CHECKING:
@@ -41,8 +42,8 @@ RECORD_BOXES: Mapping[str, tuple[int, int, int, int]] = {
     "Sig3_HT": (40, 88, 290, 154),
     "Sig4_DauTruong": (305, 88, 555, 154),
 }
-_RATING = {"T": "Tốt", "K": "Khá", "Đ": "Đạt", "CĐ": "Chưa đạt"}
-_TERM = {"HK1": "Học kỳ I", "HK2": "Học kỳ II"}
+_RATING = RATING_LABELS
+_TERM = TERM_LABELS
 
 
 @dataclass(frozen=True)
@@ -344,9 +345,9 @@ def render_year_record(content: YearRecordContent, verification: Verification) -
     header = [
         "STT",
         "Môn học / Hoạt động giáo dục",
-        "Học kỳ I",
-        "Học kỳ II",
-        "Cả năm",
+        TERM_LABELS["HK1"],
+        TERM_LABELS["HK2"],
+        YEAR_LABEL,
         "Sau KT lại",
         "GV bộ môn",
     ]
@@ -406,7 +407,7 @@ def render_year_record(content: YearRecordContent, verification: Verification) -
     _table(
         pdf,
         [40.0, 30.0, 30.0, 30.0],
-        ["Kết quả", "Học kỳ I", "Học kỳ II", "Cả năm"],
+        ["Kết quả", TERM_LABELS["HK1"], TERM_LABELS["HK2"], YEAR_LABEL],
         results,
         bottom_limit=pdf.h - 30,
         on_new_page=lambda: None,

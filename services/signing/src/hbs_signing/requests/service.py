@@ -32,6 +32,9 @@ from hbs_shared.events.contracts import (
 )
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.outbox import OutboxRepository
+from hbs_shared.roles import Role
+from hbs_shared.school_facts import SchoolFactsStore
+from hbs_shared.signing_order import signatures_before
 from hbs_signing.activations.service import ActivationError, ActivationService
 from hbs_signing.certificates.check import CertificateRefused, build_path, check_certificate
 from hbs_signing.certificates.revocation import CrlFetcher
@@ -58,17 +61,8 @@ log = get_logger(__name__)
 
 # Crockford-like alphabet without look-alikes (0/O, 1/I/L) for codes read aloud or typed.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-SEAL_ROLE = "seal"
+SEAL_ROLE = Role.seal.value
 SEAL_NAMESPACE = uuid.UUID("6f1d7c1e-8a55-4b0b-9f7e-5d3c2a1b0e99")
-# Who signs a year record, in order (Đ8 Steps 2–4); the seal comes with the principal.
-RECORD_ORDER = ("homeroom_teacher", "vice_principal", "principal")
-ROLE_TITLES = {
-    "subject_teacher": "Giáo viên bộ môn",
-    "homeroom_teacher": "Giáo viên chủ nhiệm",
-    "vice_principal": "Phó Hiệu trưởng",
-    "principal": "Hiệu trưởng",
-    SEAL_ROLE: "Con dấu",
-}
 
 
 def new_verification_code() -> str:
@@ -132,6 +126,10 @@ class Prepared:
     verification: Verification
     signature_count: int
     """Signatures the signed version carries (the seal included)."""
+    school_name: str
+    """The school as identity announced it: the seal's signer."""
+    location: str
+    """The school's province: the signatures' location."""
 
 
 class SigningRequestService:
@@ -142,8 +140,7 @@ class SigningRequestService:
         store: DocumentStore,
         development_ca: DevelopmentCA | None,
         *,
-        school_name: str,
-        location: str,
+        school: SchoolFactsStore | None = None,
         portal_url: str = "http://127.0.0.1:8000",
         activations: ActivationService | None = None,
         trust_roots: list[x509.Certificate] | None = None,
@@ -154,8 +151,8 @@ class SigningRequestService:
         self.certificates = certificates
         self.store = store
         self.ca = development_ca
-        self.school_name = school_name
-        self.location = location
+        self.school = school or SchoolFactsStore()
+        """The school's name and province, as identity announced them (`identity.school.changed`)."""
         self.portal_url = portal_url
         self.activations = activations
         self.trust_roots = (
@@ -178,13 +175,13 @@ class SigningRequestService:
         """A v1 request carries no activation: a login token alone never signs (Đ7.2)."""
         if await self.requests.get(session, request.request_id) is not None:
             return
-        job = self._v1_job(school_id, request)
+        job = self._v1_job(school_id, request, school_name="")
         await self.fail(session, job, "chưa kích hoạt ký bằng mã PIN (signature activation required)")
 
-    def _v1_job(self, school_id: str, request: SheetSigningRequested) -> Job:
+    def _v1_job(self, school_id: str, request: SheetSigningRequested, *, school_name: str) -> Job:
         def render(verification: Verification) -> bytes:
             return render_placeholder_sheet(
-                school_name=self.school_name,
+                school_name=school_name,
                 class_name=request.class_name,
                 subject=request.subject,
                 term=request.term,
@@ -209,7 +206,8 @@ class SigningRequestService:
     async def sign_sheet(self, session: AsyncSession, school_id: str, request: SheetSigningRequested) -> None:
         """v1 content without an activation check: used directly by tests of the signing
         mechanics only; from the bus a v1 request is refused (`refuse_without_activation`)."""
-        await self._run(session, self._v1_job(school_id, request), activation=None)
+        school = await self.school.require(session, school_id)
+        await self._run(session, self._v1_job(school_id, request, school_name=school.name), activation=None)
 
     async def sign_sheet_v2(
         self, session: AsyncSession, school_id: str, request: SheetSigningRequestedV2, requested_at: datetime
@@ -243,8 +241,7 @@ class SigningRequestService:
             signer_role=role,
             field_name=RECORD_FIELDS.get(role, ""),
             reason=(
-                f"{ROLE_TITLES.get(role, role)} ký học bạ năm học {record.school_year} "
-                f"lớp {record.class_name}"
+                f"{Role(role).formal_label} ký học bạ năm học {record.school_year} lớp {record.class_name}"
             ),
             render=(lambda verification: render_year_record(record, verification))
             if request.base_document_id is None
@@ -281,12 +278,24 @@ class SigningRequestService:
             else:
                 pdf = ready.base[1]
             signed = await self._sign(
-                pdf, job, ready.certificate, ready.validation, lock=False, archive=False
+                pdf,
+                job,
+                ready.certificate,
+                ready.validation,
+                lock=False,
+                archive=False,
+                location=ready.location,
             )
             if ready.seal is not None and ready.seal_validation is not None:
-                seal_job = self.seal_job(job, ready.seal)
+                seal_job = self.seal_job(job, ready.seal, ready.school_name)
                 signed = await self._sign(
-                    signed, seal_job, ready.seal, ready.seal_validation, lock=True, archive=True
+                    signed,
+                    seal_job,
+                    ready.seal,
+                    ready.seal_validation,
+                    lock=True,
+                    archive=True,
+                    location=ready.location,
                 )
         except REFUSALS as error:
             await self.fail(session, job, str(error))
@@ -302,15 +311,21 @@ class SigningRequestService:
         """Every check before signing: activation, base document, certificates (raises a refusal)."""
         if activation is not None:
             await self._check_activation(session, job, *activation)
+        school = await self.school.get(session, job.school_id)
+        if school is None:
+            raise Refused(
+                "chưa nhận được thông tin của trường từ hệ thống định danh "
+                f"(no identity.school.changed for school {job.school_id} yet)"
+            )
         base = await self._base_document(session, job)
         certificate = await self.certificates.for_signer(
-            session, job.school_id, job.signer_user_id, job.signer_name, job.signer_role
+            session, job.school_id, job.signer_user_id, job.signer_name, job.signer_role, school.name
         )
         validation = await self.check(certificate)
         seal = seal_validation = None
         if job.seal:
             seal = await self.certificates.for_signer(
-                session, job.school_id, seal_user_id(job.school_id), self.school_name, SEAL_ROLE
+                session, job.school_id, seal_user_id(job.school_id), school.name, SEAL_ROLE, school.name
             )
             seal_validation = await self.check(seal)
         code = new_verification_code()
@@ -330,19 +345,21 @@ class SigningRequestService:
             printed_code=printed,
             verification=Verification(code, verification_url(self.portal_url, code)),
             signature_count=count + (1 if seal is not None else 0),
+            school_name=school.name,
+            location=school.province,
         )
 
-    def seal_job(self, job: Job, seal: Certificate) -> Job:
+    def seal_job(self, job: Job, seal: Certificate, school_name: str) -> Job:
         return Job(
             school_id=job.school_id,
             request_id=job.request_id,
             subject_id=job.subject_id,
             kind=job.kind,
             signer_user_id=seal.user_id,
-            signer_name=self.school_name,
+            signer_name=school_name,
             signer_role=SEAL_ROLE,
             field_name=RECORD_FIELDS[SEAL_ROLE],
-            reason=f"Đóng dấu {self.school_name}",
+            reason=f"Đóng dấu {school_name}",
             render=None,
         )
 
@@ -420,11 +437,10 @@ class SigningRequestService:
 
     async def _base_document(self, session: AsyncSession, job: Job) -> tuple[SignedDocument, bytes] | None:
         if job.kind == "year_record":
-            if job.signer_role not in RECORD_ORDER:
-                raise Refused(
-                    f"role {job.signer_role} does not sign a year record (the seal comes with the principal)"
-                )
-            expected = RECORD_ORDER.index(job.signer_role)
+            try:
+                expected = signatures_before(job.signer_role)
+            except ValueError as error:
+                raise Refused(f"role {job.signer_role}: {error}") from None
         else:
             expected = 0
         current = await self.documents.current_for(session, job.school_id, job.subject_id)
@@ -510,6 +526,7 @@ class SigningRequestService:
         *,
         lock: bool,
         archive: bool,
+        location: str,
     ) -> bytes:
         box = RECORD_BOXES[job.field_name] if job.kind == "year_record" else job.stamp_box
         return await self.token.sign_pdf(
@@ -520,7 +537,7 @@ class SigningRequestService:
             field_name=job.field_name,
             signer_name=job.signer_name,
             reason=job.reason,
-            location=self.location,
+            location=location,
             long_term=self.long_term(certificate, validation, archive=archive),
             options=SignatureOptions(stamp_box=box, lock_document=lock),
         )

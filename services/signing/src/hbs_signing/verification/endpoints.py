@@ -12,7 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_shared.problems import Problem
+from hbs_shared.roles import Role
 from hbs_shared.service import runtime_of
+from hbs_shared.signing_order import RECORD_SIGNERS
 from hbs_signing.documents.layout import RECORD_FIELDS, SHEET_FIELD
 from hbs_signing.documents.repository import DocumentRepository
 from hbs_signing.documents.store import DocumentStore
@@ -23,7 +25,7 @@ router = APIRouter(prefix="/verify", tags=["public verification"])
 MAX_UPLOAD = 20 * 1024 * 1024
 _CODE = re.compile(r"^[0-9A-Z]{6,16}$")
 _documents = DocumentRepository()
-_RECORD_ORDER = ("homeroom_teacher", "vice_principal", "principal", "seal")
+_RECORD_ORDER = (*RECORD_SIGNERS, Role.seal)
 
 
 def _limit(request: Request) -> None:
