@@ -76,7 +76,7 @@ class Signed:
     van_hk2: str
     """A's signed Ngữ văn HK2 result, as the teacher sees it."""
     van_hk1_shown: str
-    """What a family sees for Ngữ văn HK1: "Chưa có" unless another test signed that sheet."""
+    """What a family sees for Ngữ văn HK1: "Chưa có": this module never signs that sheet."""
 
 
 def _publish(bootstrap: str, school_id: str, request: RecordSigningRequested) -> None:
