@@ -7,7 +7,7 @@ PYTEST := $(UV) run --frozen pytest
 PARALLEL ?= -n 2 --dist loadfile
 DATA ?= var/demo
 
-.PHONY: bootstrap demo test test-postgres lint format clean-demo bench bench-identity bench-grades bench-signing docs
+.PHONY: bootstrap demo test test-security test-postgres lint format clean-demo bench bench-identity bench-grades bench-signing docs
 
 bootstrap:
 	@deploy/scripts/bootstrap.sh
@@ -20,6 +20,11 @@ demo: bootstrap
 ## SoftHSM2 and SQLite.
 test: bootstrap
 	@$(PYTEST) $(PARALLEL)
+
+## make test-security: the security suite (tests/security) with the long fuzz run; `make test`
+## runs the same suite with a bounded fuzz (HBS_FUZZ_EXAMPLES=3 per operation).
+test-security: bootstrap
+	@HBS_FUZZ_EXAMPLES=$${HBS_FUZZ_EXAMPLES:-100} $(PYTEST) -s tests/security
 
 ## make test-postgres: the database-backed tests again, on PostgreSQL (browser tests excepted:
 ## each has an HTTP twin that runs here).

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from hbs_shared.demo import DEMO_PASSWORD
-from hbs_shared.devstack.drive import SIGNING_PIN, SystemClient
+from hbs_shared.devstack.drive import SIGNING_PIN, SystemClient, sign_in_portal
 
 from .factories import SchoolClass, SchoolFactory
 
@@ -58,14 +58,14 @@ def other(school: SchoolFactory) -> SchoolClass:
 def office(system: SystemClient) -> Iterator[httpx.Client]:
     """quantri (office and system admin) signed in to the portal."""
     with httpx.Client(base_url=system.stack.url("portal"), timeout=60) as portal:
-        signed = portal.post("/login", data={"username": "quantri", "password": DEMO_PASSWORD})
+        signed = sign_in_portal(portal, "quantri", DEMO_PASSWORD)
         assert signed.status_code == 303, signed.text
         yield portal
 
 
 def sign_in(system: SystemClient, username: str) -> httpx.Client:
     portal = httpx.Client(base_url=system.stack.url("portal"), timeout=30)
-    assert portal.post("/login", data={"username": username, "password": DEMO_PASSWORD}).status_code == 303
+    assert sign_in_portal(portal, username, DEMO_PASSWORD).status_code == 303
     return portal
 
 
@@ -241,7 +241,8 @@ def test_export_downloads_a_list_and_slips_need_a_confirmation(
 def test_the_office_disables_enables_and_issues_a_new_password_with_confirmation(
     system: SystemClient, office: httpx.Client
 ) -> None:
-    person = new_staff(system, ["subject_teacher"])
+    # Not a signer: a signer's password reset takes a board member's approval (test_portal_resets).
+    person = new_staff(system, ["office_admin"])
     listed = office.get("/admin/accounts")
     assert person["username"] in listed.text
     page = office.get(f"/admin/accounts/{person['id']}")
@@ -337,9 +338,13 @@ def test_the_system_admin_sees_certificates_and_resets_a_signing_pin_with_a_reas
         "/admin/signing/pin-reset", data={"csrf": csrf, "user_id": person["id"], "reason": "Quên mã PIN"}
     )
     assert reset.status_code == 200, reset.text
-    assert "Đã đặt lại mã PIN ký số" in reset.text
+    # A teacher signs: one admin cannot reset the PIN; it becomes a request a board member approves.
+    assert "chờ Hiệu trưởng hoặc Phó hiệu trưởng" in reset.text
     with system.client("signing", person["token"]) as signing:
-        assert signing.get("/signing-pin").json()["set"] is False
+        assert signing.get("/signing-pin").json()["set"] is True
+    with system.client("identity", system.token("hieutruong")) as identity:
+        pending = identity.get("/factor-resets", params={"state": "pending"}).json()
+    assert any(r["user_id"] == person["id"] and r["factor"] == "signing_pin" for r in pending)
 
 
 def identity_has_search(system: SystemClient) -> bool:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from hbs_shared.demo import DEMO_PASSWORD
-from hbs_shared.devstack.drive import SystemClient
+from hbs_shared.devstack.drive import SystemClient, sign_in_portal
 
 from .factories import SchoolClass, SchoolFactory, wait_until
 
@@ -34,7 +34,7 @@ def page_path(klass: SchoolClass) -> str:
 @contextmanager
 def portal_as(system: SystemClient, username: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=system.stack.url("portal"), timeout=60) as browser:
-        signed = browser.post("/login", data={"username": username, "password": DEMO_PASSWORD})
+        signed = sign_in_portal(browser, username, DEMO_PASSWORD)
         assert signed.status_code == 303, signed.text
         yield browser
 

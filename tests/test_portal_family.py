@@ -25,7 +25,7 @@ from faststream.kafka import KafkaBroker
 from playwright.sync_api import Page, expect
 
 from hbs_shared.demo import DEMO_PASSWORD
-from hbs_shared.devstack.drive import SystemClient
+from hbs_shared.devstack.drive import SystemClient, sign_in_portal
 from hbs_shared.events.contracts import RecordSigningRequested
 from hbs_shared.events.envelope import make_envelope
 from hbs_shared.records import StudentPersonalData
@@ -241,7 +241,7 @@ def test_signing_gives_a_parent_their_childs_sealed_record_and_nothing_else(
 @contextlib.contextmanager
 def _portal_login(system: SystemClient, username: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as browser:
-        answer = browser.post("/login", data={"username": username, "password": DEMO_PASSWORD})
+        answer = sign_in_portal(browser, username, DEMO_PASSWORD)
         assert answer.status_code == 303
         # The family's home page is their results (the first entry of their menu).
         assert answer.headers["location"] == "/results"

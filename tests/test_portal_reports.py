@@ -12,7 +12,7 @@ import openpyxl  # type: ignore[import-untyped]
 import pytest
 
 from hbs_shared.demo import DEMO_PASSWORD
-from hbs_shared.devstack.drive import SystemClient
+from hbs_shared.devstack.drive import SystemClient, sign_in_portal
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 @contextmanager
 def portal_as(system: SystemClient, username: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=system.stack.url("portal"), timeout=60) as browser:
-        signed = browser.post("/login", data={"username": username, "password": DEMO_PASSWORD})
+        signed = sign_in_portal(browser, username, DEMO_PASSWORD)
         assert signed.status_code == 303, signed.text
         yield browser
 

@@ -15,7 +15,7 @@ import openpyxl  # type: ignore[import-untyped]
 import pytest
 
 from hbs_shared.demo import DEMO_PASSWORD
-from hbs_shared.devstack.drive import SystemClient
+from hbs_shared.devstack.drive import SystemClient, sign_in_portal
 
 from .factories import SchoolClass, SchoolFactory
 
@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 def portal_as(system: SystemClient, username: str) -> Iterator[httpx.Client]:
     """A portal session signed in as this demo person, like a browser's cookie jar."""
     with httpx.Client(base_url=system.stack.url("portal"), timeout=60) as browser:
-        signed = browser.post("/login", data={"username": username, "password": DEMO_PASSWORD})
+        signed = sign_in_portal(browser, username, DEMO_PASSWORD)
         assert signed.status_code == 303, signed.text
         yield browser
 

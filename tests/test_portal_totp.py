@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from hbs_portal.web.totp import normalise_code, open_ticket, seal_ticket
 from hbs_shared.demo import DEMO_PASSWORD
-from hbs_shared.devstack.drive import SystemClient
+from hbs_shared.devstack.drive import SystemClient, sign_in_portal
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
@@ -39,7 +39,7 @@ def new_staff(system: SystemClient, roles: list[str]) -> tuple[str, str]:
 
 def first_sign_in(portal: httpx.Client, username: str, initial: str) -> httpx.Response:
     """Password, then the forced password change; answers the redirect that follows the change."""
-    answer = portal.post("/login", data={"username": username, "password": initial})
+    answer = sign_in_portal(portal, username, initial)
     assert answer.headers["location"] == "/password"
     csrf = form_value(portal.get("/password").text, "csrf")
     return portal.post(
@@ -94,7 +94,7 @@ def test_required_totp_keeps_the_vice_principal_on_set_up_then_asks_the_code_at_
         assert portal.get("/sheets").status_code == 200
         portal.post("/logout")
 
-        asked = portal.post("/login", data={"username": username, "password": NEW_PASSWORD})
+        asked = sign_in_portal(portal, username, NEW_PASSWORD)
         assert asked.headers["location"] == "/login/totp"
         assert portal.get("/sheets").headers["location"] == "/login/totp"
         code_page = portal.get("/login/totp")
@@ -143,33 +143,44 @@ def test_a_teacher_opts_in_from_the_security_page_and_the_office_can_reset_it(
         # The session still works after the token family changed.
         assert portal.get("/sheets").status_code == 200
         portal.post("/logout")
-        assert (
-            portal.post("/login", data={"username": username, "password": NEW_PASSWORD}).headers["location"]
-            == "/login/totp"
-        )
+        assert sign_in_portal(portal, username, NEW_PASSWORD).headers["location"] == "/login/totp"
 
     with system.client("identity", system.token("quantri")) as identity:
         staff = identity.get("/staff").json()
         account_id = next(s["id"] for s in staff if s["username"] == username)
-    # The office resets it from the account page (phone lost), after ticking the confirmation.
+    # The office asks for the reset from the account page (phone lost), after ticking the
+    # confirmation; a teacher signs, so a board member approves it (two-person rule).
+    reason = f"Mất điện thoại {uuid.uuid4().hex[:6]}"
     with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as office:
-        office.post("/login", data={"username": "quantri", "password": DEMO_PASSWORD})
+        sign_in_portal(office, "quantri", DEMO_PASSWORD)
         account_page = office.get(f"/admin/accounts/{account_id}")
         assert 'id="account-totp">Đang bật<' in account_page.text
-        reset = {"csrf": form_value(account_page.text, "csrf")}
+        reset = {"csrf": form_value(account_page.text, "csrf"), "reason": reason}
         unconfirmed = office.post(f"/admin/accounts/{account_id}/totp", data=reset)
         assert unconfirmed.status_code == 422
         done = office.post(f"/admin/accounts/{account_id}/totp", data={**reset, "confirm": "yes"})
-        assert done.status_code == 303
-        assert 'id="account-totp">Chưa bật<' in office.get(done.headers["location"]).text
+        assert done.headers["location"] == f"/admin/accounts/{account_id}?done=requested"
+    with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as board:
+        sign_in_portal(board, "hieutruong", DEMO_PASSWORD)
+        pending = board.get("/factor-resets").text
+        reset_id = re.findall(
+            r'action="/factor-resets/([0-9a-f-]+)/approve"', pending[pending.index(reason) :]
+        )[0]
+        approved = board.post(
+            f"/factor-resets/{reset_id}/approve", data={"csrf": form_value(pending, "csrf"), "confirm": "yes"}
+        )
+        assert approved.headers["location"] == "/factor-resets?done=approved"
+    with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as office:
+        sign_in_portal(office, "quantri", DEMO_PASSWORD)
+        assert 'id="account-totp">Chưa bật<' in office.get(f"/admin/accounts/{account_id}").text
     with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as portal:
-        again = portal.post("/login", data={"username": username, "password": NEW_PASSWORD})
-        assert again.headers["location"] == "/sheets"
+        again = sign_in_portal(portal, username, NEW_PASSWORD)
+        assert again.headers["location"] == "/security-notices"  # told of the reset first
 
 
 def test_the_demo_principal_is_exempt_and_signs_in_with_the_password_alone(system: SystemClient) -> None:
     with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as portal:
-        signed = portal.post("/login", data={"username": "hieutruong", "password": DEMO_PASSWORD})
+        signed = sign_in_portal(portal, "hieutruong", DEMO_PASSWORD)
         assert signed.headers["location"] == "/sheets"
 
 

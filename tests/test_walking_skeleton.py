@@ -28,7 +28,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
 from hbs_shared.demo import DEMO_PASSWORD, demo_person
-from hbs_shared.devstack.drive import SIGNING_PIN, SystemClient
+from hbs_shared.devstack.drive import SIGNING_PIN, SystemClient, sign_in_portal
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
@@ -55,7 +55,7 @@ def test_teacher_signs_a_sheet_through_the_portal_and_gets_a_valid_signed_pdf(
     system.sheets(teacher)  # grades has built her sheets
     with httpx.Client(base_url=stack.url("portal"), timeout=30) as browser:
         assert "Đăng nhập" in browser.get("/login").text
-        signed_in = browser.post("/login", data={"username": "gv.toan", "password": DEMO_PASSWORD})
+        signed_in = sign_in_portal(browser, "gv.toan", DEMO_PASSWORD)
         assert signed_in.status_code == 303
         assert signed_in.headers["location"] == "/sheets"
 
@@ -260,15 +260,15 @@ def test_every_service_is_ready_and_exposes_metrics(system: SystemClient) -> Non
 def test_portal_sign_in_refusals_are_clear_and_in_vietnamese(system: SystemClient) -> None:
     with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as browser:
         assert browser.get("/sheets").headers["location"] == "/login"
-        wrong = browser.post("/login", data={"username": "gv.toan", "password": "sai-mat-khau"})
+        wrong = sign_in_portal(browser, "gv.toan", "sai-mat-khau")
         assert wrong.status_code == 401
         assert "Sai tên đăng nhập hoặc mật khẩu" in wrong.text
         assert 'value="gv.toan"' in wrong.text
-        empty = browser.post("/login", data={"username": " ", "password": "x"})
+        empty = sign_in_portal(browser, " ", "x")
         assert empty.status_code == 422
         assert "Tên đăng nhập: chưa nhập." in empty.text
         assert "hbs_session" not in browser.cookies
-        signed_in = browser.post("/login", data={"username": "gv.van", "password": DEMO_PASSWORD})
+        signed_in = sign_in_portal(browser, "gv.van", DEMO_PASSWORD)
         assert signed_in.status_code == 303
         cookie = signed_in.headers["set-cookie"].lower()
         assert "httponly" in cookie
@@ -309,7 +309,7 @@ def test_first_sign_in_on_the_portal_forces_a_new_password(system: SystemClient)
         assert issued.status_code == 200, issued.text
         login, initial = issued.json()["login"], issued.json()["initial_password"]
     with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as browser:
-        first = browser.post("/login", data={"username": login, "password": initial})
+        first = sign_in_portal(browser, login, initial)
         assert first.status_code == 303
         assert first.headers["location"] == "/password"
         assert browser.get("/sheets").headers["location"] == "/password"
@@ -343,9 +343,9 @@ def test_first_sign_in_on_the_portal_forces_a_new_password(system: SystemClient)
         assert notice == "notice=password"
         assert "Đã đổi mật khẩu" in browser.get(changed.headers["location"]).text
         browser.post("/logout")
-        again = browser.post("/login", data={"username": login, "password": "Mat-khau-moi-2026"})
+        again = sign_in_portal(browser, login, "Mat-khau-moi-2026")
         assert again.headers["location"] == home
-        old = browser.post("/login", data={"username": login, "password": initial})
+        old = sign_in_portal(browser, login, initial)
         assert old.status_code == 401
 
 
@@ -364,7 +364,7 @@ def test_the_portal_keeps_a_session_alive_by_refreshing_its_token(system: System
 
     before = rotations()
     with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as browser:
-        browser.post("/login", data={"username": "gv.van", "password": DEMO_PASSWORD})
+        sign_in_portal(browser, "gv.van", DEMO_PASSWORD)
         for _ in range(3):
             page = browser.get("/sheets")
             assert page.status_code == 200

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from hbs_shared.demo import DEMO_PASSWORD
-from hbs_shared.devstack.drive import SIGNING_PIN, SystemClient
+from hbs_shared.devstack.drive import SIGNING_PIN, SystemClient, sign_in_portal
 
 from .factories import SchoolClass, SchoolFactory
 
@@ -52,7 +52,7 @@ def csrf_of(page: str) -> str:
 def portal(system: SystemClient, username: str) -> Iterator[httpx.Client]:
     """A browser session signed in as `username`."""
     with httpx.Client(base_url=system.stack.url("portal"), timeout=60) as browser:
-        signed_in = browser.post("/login", data={"username": username, "password": DEMO_PASSWORD})
+        signed_in = sign_in_portal(browser, username, DEMO_PASSWORD)
         assert signed_in.status_code == 303, signed_in.text
         yield browser
 

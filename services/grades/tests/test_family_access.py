@@ -21,7 +21,8 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from hbs_grades.app import create_app as create_grades
-from hbs_grades.models import ScoreSheet
+from hbs_grades.models import RecordState, ScoreSheet, YearRecord
+from hbs_grades.records.repository import YearRecordRepository
 from hbs_grades.settings import GradesSettings
 from hbs_identity.app import create_app as create_identity
 from hbs_identity.demo import DEMO_YEAR, demo_id
@@ -102,6 +103,12 @@ async def family(
         answer = await ic.post(
             "/auth/token", json={"username": b_login.json()["national_id"], "password": DEMO_PASSWORD}
         )
+        if answer.json()["must_change_password"]:  # not a demo login: the first sign-in changes it
+            answer = await ic.post(
+                "/auth/password",
+                headers={"authorization": f"Bearer {answer.json()['access_token']}"},
+                json={"current_password": DEMO_PASSWORD, "new_password": "mat-khau-rieng-2026"},
+            )
         tokens["student_b"] = answer.json()["access_token"]
         # Grades' roster comes from identity's events over the real broker, as in production.
         parent, toan = tokens[DEMO_PARENT.username], tokens["gv.toan"]
@@ -296,6 +303,58 @@ async def test_the_authz_client_fails_closed_on_a_broken_answer(status: int, bod
         with pytest.raises(Problem) as refused:
             await authz.allowed("token", "student.read", A)
     assert refused.value.status == 503
+
+
+async def test_families_see_conduct_and_absences_only_once_the_homeroom_teacher_signed(
+    family: Family,
+) -> None:
+    """Conduct and attendance follow the scores' rule: signed (year record, step 2) or "Chưa có"."""
+    parent, van = family.headers(DEMO_PARENT.username), family.headers("gv.van")
+    entered = await family.grades.put(
+        "/classes/10A1/conduct",
+        headers=van,
+        json={"rows": [{"student_id": str(A), "term": "HK1", "conduct": "T", "absent_excused": 2}]},
+    )
+    assert entered.status_code == 200, entered.text
+    teacher_view = (await family.grades.get(f"/results/students/{A}", headers=van)).json()
+    assert teacher_view["conduct_semester1"] == "T"
+
+    unsigned = (await family.grades.get(f"/family/students/{A}/results", headers=parent)).json()
+    assert unsigned["result"]["conduct_semester1"] is None
+    assert unsigned["result"]["absent_sessions"] is None
+    assert unsigned["conduct_signed"] is False
+
+    runtime: ServiceRuntime = family.grades_app.state.runtime
+
+    async def record_state(state: RecordState) -> None:
+        async with runtime.db.transaction() as session:
+            found = await YearRecordRepository().for_students(
+                session, runtime.settings.school_id, DEMO_YEAR, [A]
+            )
+            record = found.get(A) or YearRecord(
+                id=uuid.uuid4(),
+                school_id=runtime.settings.school_id,
+                school_year=DEMO_YEAR,
+                class_name="10A1",
+                student_id=A,
+                edition=1,
+                remarks="",
+                edition_signed=False,
+            )
+            record.state = state
+            session.add(record)
+
+    # Being signed is not signed yet.
+    await record_state(RecordState.signing_homeroom)
+    signing = (await family.grades.get(f"/family/students/{A}/results", headers=parent)).json()
+    assert signing["result"]["conduct_semester1"] is None
+
+    await record_state(RecordState.homeroom_signed)
+    signed = (await family.grades.get(f"/family/students/{A}/results", headers=parent)).json()
+    assert signed["conduct_signed"] is True
+    assert signed["result"]["conduct_semester1"] == "T"
+    assert signed["result"]["absent_sessions"] == teacher_view["absent_sessions"] >= 2
+    await record_state(RecordState.draft)  # as the other tests of this module expect it
 
 
 async def test_the_year_record_names_the_school_and_principal_identity_announces(family: Family) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from hbs_identity.authz.policy import Scope, Target, decide
 from hbs_identity.client import IdentityClient, StudentSearch
-from hbs_shared.demo import demo_person
+from hbs_shared.demo import DEMO_PASSWORD, demo_person
 
 Login = Callable[..., Awaitable[dict[str, str]]]
 
@@ -33,6 +33,21 @@ class School:
     headers: dict[str, dict[str, str]]
 
 
+async def first_sign_in(client: httpx.AsyncClient, username: str) -> dict[str, str]:
+    """A seeded family account: the demo password must be changed at first sign-in (unless it is
+    one of the README's demo logins)."""
+    first = (await client.post("/auth/token", json={"username": username, "password": DEMO_PASSWORD})).json()
+    if first["must_change_password"]:
+        first = (
+            await client.post(
+                "/auth/password",
+                headers={"authorization": f"Bearer {first['access_token']}"},
+                json={"current_password": DEMO_PASSWORD, "new_password": "mat-khau-rieng-2026"},
+            )
+        ).json()
+    return {"authorization": f"Bearer {first['access_token']}"}
+
+
 @pytest.fixture
 async def school(client: httpx.AsyncClient, login: Login) -> School:
     admin = await login("quantri")
@@ -51,8 +66,8 @@ async def school(client: httpx.AsyncClient, login: Login) -> School:
     headers = {
         name: await login(name) for name in ("hieutruong", "phohieutruong", "quantri", "gv.toan", "gv.van")
     }
-    headers["parent_a"] = await login(parent_of_a)
-    headers["student_a"] = await login(a["national_id"])
+    for key, name in (("parent_a", parent_of_a), ("student_a", a["national_id"])):
+        headers[key] = await first_sign_in(client, name)
     return School(
         classes,
         a["id"],

@@ -95,6 +95,12 @@ async def test_the_full_demo_school(
         assert 1400 <= students <= 1600
         staff = (await client.get("/staff", headers=admin)).json()
         assert 90 <= len(staff) <= 110
+        # Only the README's demo logins skip the first-sign-in change: another teacher, the office.
+        demo_logins = {p.username for p in DEMO_PEOPLE}
+        teacher = next(s["username"] for s in staff if s["username"] not in demo_logins)
+        for other in (teacher, "vanphong1"):
+            first = await client.post("/auth/token", json={"username": other, "password": "hbs-demo-2026"})
+            assert (first.json()["must_change_password"], first.json()["refresh_token"]) == (True, None)
         toan = (
             await client.get(
                 "/assignments", headers=admin, params={"teacher_id": str(DEMO_PEOPLE[2].user_id)}

@@ -20,7 +20,7 @@ from hbs_identity.accounts.signin import SignIn
 from hbs_identity.models import Account
 from hbs_identity.settings import IdentitySettings
 from hbs_identity.tokens.keys import TokenIssuer
-from hbs_shared.demo import DEMO_PASSWORD, demo_person
+from hbs_shared.demo import DEMO_PARENT, DEMO_PARENT_PHONE, DEMO_PASSWORD, DEMO_STUDENT_LOGIN, demo_person
 
 Login = Callable[..., Awaitable[dict[str, str]]]
 Events = Callable[[str], Awaitable[list[dict[str, Any]]]]
@@ -104,7 +104,7 @@ async def test_slips_give_students_and_parents_a_first_password_they_must_change
     assert first.json()["must_change_password"] is True
     assert first.json()["refresh_token"] is None
     restricted = _bearer(first)
-    assert (await client.get("/students", headers=restricted)).status_code == 403
+    assert (await client.get("/students", headers=restricted)).status_code == 401  # shared check
 
     short = await client.post(
         "/auth/password", headers=restricted, json={"current_password": password, "new_password": "ngan"}
@@ -262,7 +262,7 @@ async def test_a_new_vice_principal_must_set_up_totp(client: httpx.AsyncClient, 
     assert (changed.json()["must_change_password"], changed.json()["totp_setup_required"]) == (False, True)
     assert changed.json()["refresh_token"] is None
     restricted = _bearer(changed)
-    assert (await client.get("/students", headers=restricted)).status_code == 403
+    assert (await client.get("/students", headers=restricted)).status_code == 401  # shared check
 
     setup = (await client.post("/auth/totp/setup", headers=restricted)).json()
     assert setup["otpauth_uri"].startswith("otpauth://totp/")
@@ -287,3 +287,51 @@ async def test_a_new_vice_principal_must_set_up_totp(client: httpx.AsyncClient, 
     assert with_code.status_code == 200
     assert with_code.json()["totp_setup_required"] is False
     assert uuid.UUID(account_id)
+
+
+@pytest.mark.db
+@pytest.mark.broker
+async def test_the_lockout_counts_per_account_whatever_spelling_found_it(client: httpx.AsyncClient) -> None:
+    """Issue 9, hole 3: five wrong passwords under the phone 0987… lock the account, so the right
+    password under 84987…, +84 987…, or the parent's username is refused too."""
+    for _ in range(5):
+        wrong = await client.post(
+            "/auth/token", json={"username": DEMO_PARENT_PHONE, "password": "sai-mat-khau"}
+        )
+        assert wrong.status_code == 401
+    for spelling in ("84" + DEMO_PARENT_PHONE[1:], "+84 " + DEMO_PARENT_PHONE[1:], DEMO_PARENT.username):
+        locked = await client.post("/auth/token", json={"username": spelling, "password": DEMO_PASSWORD})
+        assert locked.status_code == 429, (spelling, locked.text)
+    # An unknown name is still counted under that name; another account is not locked.
+    assert (
+        await client.post("/auth/token", json={"username": "gv.toan", "password": DEMO_PASSWORD})
+    ).status_code == 200
+
+
+@pytest.mark.db
+@pytest.mark.broker
+async def test_only_the_readme_demo_logins_skip_the_first_sign_in_change(
+    client: httpx.AsyncClient, login: Login
+) -> None:
+    """Issue 9, hole 11: every seeded account but the README's demo logins must change the demo
+    password at first sign-in (a restricted token, no refresh token)."""
+    for demo in ("gv.toan", "gv.van", "hieutruong", "phohieutruong", "quantri", DEMO_PARENT.username):
+        full = await client.post("/auth/token", json={"username": demo, "password": DEMO_PASSWORD})
+        assert (full.status_code, full.json()["must_change_password"]) == (200, False), demo
+        assert full.json()["refresh_token"], demo
+    student = await client.post(
+        "/auth/token", json={"username": DEMO_STUDENT_LOGIN, "password": DEMO_PASSWORD}
+    )
+    assert student.json()["must_change_password"] is False
+    admin = await login("quantri")
+    class_id = await _class_id(client, admin, "10A2")
+    roster = (await client.get(f"/classes/{class_id}/students", headers=admin)).json()
+    other = next(s for s in roster if s["national_id"] != DEMO_STUDENT_LOGIN)
+    parents = (await client.get(f"/students/{other['id']}/parents", headers=admin)).json()
+    parent = next(p for p in parents if p["username"] != DEMO_PARENT.username)
+    for seeded in (other["national_id"], parent["username"], parent["phone"]):
+        first = await client.post("/auth/token", json={"username": seeded, "password": DEMO_PASSWORD})
+        assert first.status_code == 200, first.text
+        assert (first.json()["must_change_password"], first.json()["refresh_token"]) == (True, None), seeded
+        # A restricted token is refused by the shared token check itself (issue 9, hole 1).
+        assert (await client.get("/students", headers=_bearer(first))).status_code == 401

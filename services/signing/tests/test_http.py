@@ -3,12 +3,14 @@ verification (rate-limited), certificates and revocation, and the consumers."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -19,13 +21,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
 from sqlalchemy import select
 
 from hbs_identity.models import Account
 from hbs_identity.tokens.keys import TokenIssuer
 from hbs_shared.auth import JwksVerifier
+from hbs_shared.authz import AuthzClient
 from hbs_shared.events.contracts import SheetSigningRequested, SheetSigningRequestedV2
 from hbs_shared.events.envelope import EventPayload, make_envelope
+from hbs_shared.events.identity import AccountFactorReset
 from hbs_shared.messaging.consumer import Outcome
 from hbs_signing.app import create_app
 from hbs_signing.models import PinAudit, SignedDocument, SigningRequest
@@ -44,6 +49,10 @@ class Harness:
     app: FastAPI
     client: httpx.AsyncClient
     issuer: TokenIssuer
+    accounts: dict[uuid.UUID, list[str]]
+    """Staff roles identity's double answers for `GET /accounts/{id}` (who may be keyed is pinned
+    with the real identity in test_security_holes.py; these tests are about CSRs and imports)."""
+    bootstrap: str
 
     def headers(self, user: uuid.UUID, roles: tuple[str, ...] = ("subject_teacher",)) -> dict[str, str]:
         account = Account(
@@ -92,7 +101,20 @@ async def signing(
         LifespanManager(app, startup_timeout=90, shutdown_timeout=30),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://signing") as client,
     ):
-        harness = Harness(app, client, issuer)
+        accounts: dict[uuid.UUID, list[str]] = {}
+
+        def identity_accounts(request: httpx.Request) -> httpx.Response:
+            user = uuid.UUID(request.url.path.rsplit("/", 1)[-1])
+            if user not in accounts:
+                return httpx.Response(404, json={"title": "Không tìm thấy", "status": 404})
+            body = {"id": str(user), "kind": "staff", "roles": accounts[user], "disabled": False}
+            return httpx.Response(200, json=body)
+
+        identity = httpx.AsyncClient(
+            transport=httpx.MockTransport(identity_accounts), base_url="http://identity"
+        )
+        app.state.authz = AuthzClient("http://identity", client=identity)
+        harness = Harness(app, client, issuer, accounts, kafka.bootstrap)
         assert await harness.feed(school_changed(SCHOOL)) is Outcome.applied
         yield harness
 
@@ -131,8 +153,10 @@ async def test_development_ca_publishes_root_crl_and_answers_timestamps(signing:
     assert wrong.status_code == 415
 
 
-async def test_pin_locks_after_five_wrong_tries_and_an_admin_reset_is_audited(signing: Harness) -> None:
-    user, admin = uuid.uuid4(), uuid.uuid4()
+async def test_pin_locks_after_five_wrong_tries_and_only_an_approved_reset_unlocks_it(
+    signing: Harness,
+) -> None:
+    user, admin, board = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     headers = signing.headers(user)
     assert (
         await signing.client.post(
@@ -154,16 +178,18 @@ async def test_pin_locks_after_five_wrong_tries_and_an_admin_reset_is_audited(si
     assert (
         await signing.client.post("/activations", json={"pin": "482916", **scope}, headers=headers)
     ).status_code == 423
-    # Only an admin resets it, with a reason on record.
-    assert (
-        await signing.client.post(f"/signing-pin/{user}/reset", json={"reason": "quên"}, headers=headers)
-    ).status_code == 403
-    reset = await signing.client.post(
+    # One admin alone no longer resets it (issue 9, hole 2): identity's two-person reset does.
+    alone = await signing.client.post(
         f"/signing-pin/{user}/reset",
         json={"reason": "Giáo viên quên mã PIN"},
         headers=signing.headers(admin, ("system_admin",)),
     )
-    assert reset.status_code == 204
+    assert (alone.status_code, alone.json()["code"]) == (409, "approval_required")
+    assert "factor-resets" in alone.json()["detail"]
+    assert (await signing.client.get("/signing-pin", headers=headers)).json()["locked"] is True
+    assert await signing.feed(_reset(user, "signing_pin", admin, board)) == Outcome.applied
+    status = (await signing.client.get("/signing-pin", headers=headers)).json()
+    assert status == {"set": False, "locked": False, "attempts_left": 5, "reset_required": True}
     assert (
         await signing.client.put("/signing-pin", json={"pin": "739182"}, headers=headers)
     ).status_code == 204
@@ -180,8 +206,9 @@ async def test_pin_locks_after_five_wrong_tries_and_an_admin_reset_is_audited(si
     assert actions.count("wrong_pin") == 5
     assert "pin_locked" in actions
     reset_row = next(a for a in audit if a.action == "pin_reset")
-    assert reset_row.actor_user_id == admin
-    assert reset_row.reason == "Giáo viên quên mã PIN"
+    assert reset_row.actor_user_id == board  # the approving board member
+    assert str(admin) in reset_row.reason  # and the requester
+    assert "pin_set_after_reset" in actions
 
 
 async def test_v2_request_through_the_consumer_then_public_verification(signing: Harness) -> None:
@@ -250,6 +277,111 @@ async def test_v2_request_through_the_consumer_then_public_verification(signing:
     assert 429 in statuses
 
 
+def _reset(
+    user: uuid.UUID, factor: str, requested_by: uuid.UUID, approved_by: uuid.UUID
+) -> AccountFactorReset:
+    return AccountFactorReset(
+        user_id=user,
+        factor=factor,
+        reset_id=uuid.uuid4(),
+        requested_by=requested_by,
+        approved_by=approved_by,
+        approved_at=datetime.now(UTC),
+    )
+
+
+async def _publish(bootstrap: str, payload: EventPayload) -> None:
+    """Onto the real broker, as identity's outbox relay does."""
+    broker = KafkaBroker(bootstrap)
+    await broker.start()
+    try:
+        body = json.dumps(make_envelope(payload, SCHOOL).model_dump(mode="json")).encode()
+        await broker.publish(body, topic=payload.topic, key=payload.partition_key().encode())
+    finally:
+        await broker.stop()
+
+
+async def test_an_approved_reset_blocks_signing_until_the_owner_sets_a_new_pin(signing: Harness) -> None:
+    """Issue 9, hole 2: after identity publishes an approved password reset (two people), the
+    old PIN no longer activates, an activation made before the reset no longer signs, and only
+    a new PIN the owner sets in their own session (no current PIN needed) lets them sign again."""
+    teacher, office, board = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    headers = signing.headers(teacher)
+    before = await activated_sheet_request(signing, teacher, "Nguyễn Thị Hoa")
+    assert (await signing.client.get("/signing-pin", headers=headers)).json()["reset_required"] is False
+
+    await _publish(signing.bootstrap, _reset(teacher, "password", office, board))
+    deadline = asyncio.get_running_loop().time() + 60
+    while not (await signing.client.get("/signing-pin", headers=headers)).json()["reset_required"]:
+        assert asyncio.get_running_loop().time() < deadline, "the reset never reached signing"
+        await asyncio.sleep(0.3)
+    status = (await signing.client.get("/signing-pin", headers=headers)).json()
+    assert status["set"] is True  # a password reset keeps the PIN, but it no longer activates
+
+    refused = await signing.client.post(
+        "/activations", json={"pin": "662244", "subject_ids": [str(uuid.uuid4())]}, headers=headers
+    )
+    assert (refused.status_code, refused.json()["code"]) == (409, "pin_reset_required")
+    assert refused.json()["title"] == (
+        "Tài khoản của bạn vừa được đặt lại; hãy tự đặt mã PIN ký số mới trước khi ký"
+    )
+    assert await signing.feed(before) == Outcome.applied
+    old = await signing.handled(before.request_id)
+    assert (old.outcome, old.document_id) == ("failed", None)
+    assert "reset" in (old.reason or "")
+
+    # The owner sets a new PIN in their own session; signing works again, the old activation not.
+    assert (
+        await signing.client.put("/signing-pin", json={"pin": "918273"}, headers=headers)
+    ).status_code == 204
+    assert (await signing.client.get("/signing-pin", headers=headers)).json()["reset_required"] is False
+    changing = await signing.client.put("/signing-pin", json={"pin": "111222"}, headers=headers)
+    assert changing.status_code == 422  # an ordinary change needs the current PIN again
+    sheet = score_sheet_content(3)
+    activation = await signing.client.post(
+        "/activations", json={"pin": "918273", "subject_ids": [str(sheet.sheet_id)]}, headers=headers
+    )
+    assert activation.status_code == 201, activation.text
+    after = SheetSigningRequestedV2(
+        request_id=uuid.uuid4(),
+        activation_id=uuid.UUID(activation.json()["activation_id"]),
+        signer_user_id=teacher,
+        signer_name="Nguyễn Thị Hoa",
+        signer_role="subject_teacher",
+        sheet=sheet,
+    )
+    assert await signing.feed(after) == Outcome.applied
+    assert (await signing.handled(after.request_id)).outcome == "completed"
+    replay = before.model_copy(update={"request_id": uuid.uuid4()})
+    assert await signing.feed(replay) == Outcome.applied
+    assert (await signing.handled(replay.request_id)).outcome == "failed"
+
+    async with signing.app.state.runtime.db.transaction() as session:
+        audit = (await session.execute(select(PinAudit).where(PinAudit.user_id == teacher))).scalars().all()
+    required = next(a for a in audit if a.action == "reset_required")
+    assert required.actor_user_id == board
+    assert "password" in required.reason
+
+
+async def test_a_reset_of_someone_without_a_pin_still_requires_one_of_their_own(signing: Harness) -> None:
+    teacher = uuid.uuid4()
+    headers = signing.headers(teacher)
+    assert await signing.feed(_reset(teacher, "totp", uuid.uuid4(), uuid.uuid4())) == Outcome.applied
+    status = (await signing.client.get("/signing-pin", headers=headers)).json()
+    assert (status["set"], status["reset_required"]) == (False, True)
+    refused = await signing.client.post(
+        "/activations", json={"pin": "123456", "subject_ids": [str(uuid.uuid4())]}, headers=headers
+    )
+    assert refused.json()["code"] == "pin_reset_required"
+    assert (
+        await signing.client.put("/signing-pin", json={"pin": "564738"}, headers=headers)
+    ).status_code == 204
+    made = await signing.client.post(
+        "/activations", json={"pin": "564738", "subject_ids": [str(uuid.uuid4())]}, headers=headers
+    )
+    assert made.status_code == 201, made.text
+
+
 async def activated_sheet_request(signing: Harness, teacher: uuid.UUID, name: str) -> SheetSigningRequestedV2:
     """A v2 request for a new sheet, activated with the teacher's PIN (set on first use)."""
     headers = signing.headers(teacher)
@@ -308,6 +440,8 @@ async def test_csr_from_the_token_key_then_import_refusing_a_mismatch(
 
     teacher, admin = uuid.uuid4(), uuid.uuid4()
     admin_headers = signing.headers(admin, ("system_admin",))
+
+    signing.accounts[teacher] = ["homeroom_teacher"]
     response = await signing.client.post(
         "/certificates/requests",
         json={"user_id": str(teacher), "role": "homeroom_teacher", "common_name": "Phạm Quốc Dũng"},
@@ -462,6 +596,7 @@ async def test_a_chain_through_an_intermediate_is_imported_with_it_and_a_broken_
     from hbs_signing.models import Certificate
 
     teacher, admin = uuid.uuid4(), uuid.uuid4()
+    signing.accounts[teacher] = ["vice_principal"]
     admin_headers = signing.headers(admin, ("system_admin",))
     csr = x509.load_pem_x509_csr(
         (
@@ -520,11 +655,13 @@ async def test_the_school_named_on_signatures_is_the_one_identity_announces(sign
         envelope.model_dump_json().encode(), topic=announced.topic, key=announced.partition_key().encode()
     )
     admin = signing.headers(uuid.uuid4(), ("system_admin",))
+    teacher = uuid.uuid4()
+    signing.accounts[teacher] = ["homeroom_teacher"]
 
     async def organisation() -> str:
         response = await signing.client.post(
             "/certificates/requests",
-            json={"user_id": str(uuid.uuid4()), "role": "homeroom_teacher", "common_name": "Lê Văn Học"},
+            json={"user_id": str(teacher), "role": "homeroom_teacher", "common_name": "Lê Văn Học"},
             headers=admin,
         )
         assert response.status_code == 200, response.text
@@ -560,9 +697,11 @@ async def test_a_school_signing_has_not_heard_of_is_named_not_guessed(signing: H
         password_hash="x",
         roles=["system_admin"],
     )
+    teacher = uuid.uuid4()
+    signing.accounts[teacher] = ["homeroom_teacher"]
     answer = await signing.client.post(
         "/certificates/requests",
-        json={"user_id": str(uuid.uuid4()), "role": "homeroom_teacher", "common_name": "Lê Văn Học"},
+        json={"user_id": str(teacher), "role": "homeroom_teacher", "common_name": "Lê Văn Học"},
         headers={"authorization": f"Bearer {signing.issuer.issue(stranger)}"},
     )
     assert answer.status_code == 503, answer.text

@@ -31,6 +31,8 @@ class Principal(BaseModel):
     roles: frozenset[str]
     school_id: str
     token: str
+    restricted: frozenset[str] = frozenset()
+    """Steps still pending (`password_change`, `totp_setup`): such a token only finishes them."""
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
@@ -74,7 +76,9 @@ class JwksVerifier:
             self._load(jwks)
             self._fetched_at = time.monotonic()
 
-    async def verify(self, token: str) -> Principal:
+    async def verify(self, token: str, *, allow_restricted: bool = False) -> Principal:
+        """The caller; a restricted token (a pending first-sign-in step) is refused unless the
+        endpoint completes that step (`PendingStepPrincipal`), so no service can forget it."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -104,16 +108,27 @@ class JwksVerifier:
         except jwt.PyJWTError as error:
             raise Problem(401, "Phiên đăng nhập không hợp lệ", str(error)) from None
         try:
-            return Principal(
+            restricted = claims.get("restricted") or []
+            if not isinstance(restricted, list):
+                raise TypeError("restricted must be a list")
+            principal = Principal(
                 user_id=uuid.UUID(claims["sub"]),
                 username=str(claims["preferred_username"]),
                 name=str(claims["name"]),
                 roles=frozenset(claims["roles"]),
                 school_id=str(claims["school_id"]),
                 token=token,
+                restricted=frozenset(str(step) for step in restricted),
             )
         except (KeyError, ValueError, TypeError):
             raise Problem(401, "Phiên đăng nhập không hợp lệ", "missing claims") from None
+        if principal.restricted and not allow_restricted:
+            raise Problem(
+                401,
+                "Cần đổi mật khẩu hoặc bật xác thực hai lớp trước",
+                "restricted token: a pending sign-in step must be completed first",
+            )
+        return principal
 
 
 def bearer_token(request: Request) -> str:
@@ -129,4 +144,12 @@ async def current_principal(request: Request) -> Principal:
     return await verifier.verify(bearer_token(request))
 
 
+async def pending_step_principal(request: Request) -> Principal:
+    """Also a restricted token: only for the endpoints that complete a pending sign-in step."""
+    verifier: JwksVerifier = request.app.state.verifier
+    return await verifier.verify(bearer_token(request), allow_restricted=True)
+
+
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+PendingStepPrincipal = Annotated[Principal, Depends(pending_step_principal)]
+"""The caller, restricted or not: password change, TOTP set-up/confirm and `GET /me` only."""

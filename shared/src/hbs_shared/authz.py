@@ -76,6 +76,15 @@ class AuthzScope(_Answer):
         return []
 
 
+class AccountRoles(_Answer):
+    """An account as the office sees it (identity's `GET /accounts/{id}`): what it is and may do."""
+
+    id: uuid.UUID
+    kind: str
+    roles: list[str]
+    disabled: bool
+
+
 class AuthzClient:
     def __init__(
         self, base_url: str, *, client: httpx.AsyncClient | None = None, timeout: float = 3.0
@@ -145,5 +154,13 @@ class AuthzClient:
         answer = await self._send("GET", "/authz/scope", token)
         try:
             return AuthzScope.model_validate(answer)
+        except ValidationError:
+            raise Problem(503, UNAVAILABLE_TITLE, "identity's answer did not validate") from None
+
+    async def account(self, token: str, user_id: uuid.UUID) -> AccountRoles:
+        """Another account's kind and roles; identity answers only the office (404 otherwise)."""
+        answer = await self._send("GET", f"/accounts/{user_id}", token)
+        try:
+            return AccountRoles.model_validate(answer)
         except ValidationError:
             raise Problem(503, UNAVAILABLE_TITLE, "identity's answer did not validate") from None

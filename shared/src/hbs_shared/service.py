@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hbs_shared.auth import JwksVerifier
 from hbs_shared.db import Database
@@ -171,7 +173,14 @@ def create_service_app(
         app.include_router(router)
     app.add_middleware(MetricsMiddleware, metrics=runtime.metrics, router_app=app.router)
     app.add_middleware(CorrelationMiddleware)
+    trust_forwarded_for(app, runtime.settings.trusted_proxies)
     return app
+
+
+def trust_forwarded_for(app: FastAPI, trusted_proxies: Sequence[str]) -> None:
+    """Believe X-Forwarded-For only from these peers (none when empty). Added last, so outermost:
+    everything inside (limits, lockout, audit, logs) sees the real client's address."""
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(trusted_proxies))
 
 
 def runtime_of(request: Request) -> ServiceRuntime:
@@ -182,11 +191,21 @@ def runtime_of(request: Request) -> ServiceRuntime:
 def serve(app: FastAPI, settings: ServiceSettings, service: str) -> None:
     """Run one service as its own process (the embedded default and production alike)."""
     configure_logging(service, settings.log_level)
-    uvicorn.run(
+    server = uvicorn.Server(server_config(app, settings.host, settings.port))
+    server.run()
+    if not server.started:
+        sys.exit(3)  # as uvicorn.run does when the app failed to start
+
+
+def server_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
         app,
-        host=settings.host,
-        port=settings.port,
+        host=host,
+        port=port,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        # Forwarded headers are believed by the app's own middleware, from TRUSTED_PROXIES only
+        # (uvicorn's default would believe any 127.0.0.1 peer).
+        proxy_headers=False,
     )

@@ -10,11 +10,14 @@ from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped]
 from openpyxl.styles import Alignment, Font, PatternFill  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 
+from hbs_shared.cells import set_xlsx_value
 from hbs_shared.problems import Problem
+from hbs_shared.uploads import MB, UploadLimits, check_zip
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+SHEET_UPLOAD = UploadLimits(max_bytes=5 * MB, max_unzipped_bytes=8 * MB, max_members=64)
+"""A class's score sheet is tens of KB; a file unzipping to more is refused before openpyxl."""
 
 
 def column_letter(index: int) -> str:
@@ -30,9 +33,16 @@ def new_book(title: str) -> tuple[Any, Any]:
     return book, sheet
 
 
+def put(sheet: Any, row: int, column: int, value: Any) -> Any:
+    """Write one cell; text from users (names, comments) that looks like a formula stays text."""
+    cell = sheet.cell(row=row, column=column)
+    set_xlsx_value(cell, value)
+    return cell
+
+
 def write_header(sheet: Any, row: int, labels: list[str], widths: list[int] | None = None) -> None:
     for index, label in enumerate(labels, start=1):
-        cell = sheet.cell(row=row, column=index, value=label)
+        cell = put(sheet, row, index, label)
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -40,7 +50,7 @@ def write_header(sheet: Any, row: int, labels: list[str], widths: list[int] | No
 
 
 def write_title(sheet: Any, row: int, text: str) -> None:
-    sheet.cell(row=row, column=1, value=text).font = Font(bold=True, size=13)
+    put(sheet, row, 1, text).font = Font(bold=True, size=13)
 
 
 def as_text_cell(cell: Any) -> None:
@@ -55,8 +65,8 @@ def save(book: Any) -> bytes:
 
 
 def open_book(data: bytes) -> Any:
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise Problem(413, "Tệp quá lớn", f"at most {MAX_UPLOAD_BYTES} bytes", field="file")
+    """Blocking: call it off the event loop (`hbs_shared.uploads.off_loop`)."""
+    check_zip(data, SHEET_UPLOAD)
     try:
         return load_workbook(BytesIO(data), data_only=True, read_only=False)
     except Exception as error:  # openpyxl raises many kinds on a file that is not xlsx

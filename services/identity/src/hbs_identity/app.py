@@ -11,6 +11,7 @@ from hbs_identity.accounts.signin import SignIn
 from hbs_identity.assignments import endpoints as assignment_endpoints
 from hbs_identity.authz import endpoints as authz_endpoints
 from hbs_identity.demo import DemoSeeder
+from hbs_identity.factor_resets import endpoints as factor_reset_endpoints
 from hbs_identity.people import endpoints as people_endpoints
 from hbs_identity.people.service import PeopleService
 from hbs_identity.school import endpoints as school_endpoints
@@ -64,6 +65,7 @@ def create_app(settings: IdentitySettings) -> FastAPI:
             assignment_endpoints.router,
             authz_endpoints.router,
             account_endpoints.router,
+            factor_reset_endpoints.router,
             transfer_endpoints.router,
         ],
         on_startup=[seed, publish_school_facts],

@@ -110,6 +110,13 @@ def demo_id(kind: str, key: str) -> uuid.UUID:
     return uuid.uuid5(DEMO_NAMESPACE, f"{kind}:{key}")
 
 
+DEMO_STUDENT_ID = demo_id("student", f"{DEMO_YEAR}:{DEMO_CHILDREN[0][0]}:{DEMO_CHILDREN[0][1]}")
+"""The student who signs in with DEMO_STUDENT_LOGIN (the demo parent's first child)."""
+DEMO_LOGIN_IDS = frozenset({*(p.user_id for p in DEMO_PEOPLE), DEMO_PARENT.user_id, DEMO_STUDENT_ID})
+"""The README's demo logins: the only accounts that skip the first-sign-in steps (outside
+production, with `demo_accounts_exempt`). Every other seeded person changes the password."""
+
+
 class Names:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
@@ -150,7 +157,8 @@ class DemoSeeder:
     async def seed(self, unit: Unit, size: Literal["full", "small"], exempt: bool) -> SeedReport:
         report = SeedReport()
         password_hash = await asyncio.to_thread(hash_password, DEMO_PASSWORD)
-        must_change = not exempt
+        # Everybody but the demo logins must change the (public) demo password at first sign-in.
+        must_change = True
         if await self.school_repo.school(unit.session, unit.school_id) is None:
             await self.school.ensure_school(
                 unit,
@@ -281,8 +289,8 @@ class DemoSeeder:
                     )
 
         # Students and their parents, only in classes this seed created.
-        await self._students(unit, year, new_classes, password_hash, must_change, report)
-        await self._demo_parent(unit, year, password_hash, must_change, report)
+        await self._students(unit, year, new_classes, password_hash, must_change, report, exempt)
+        await self._demo_parent(unit, year, password_hash, not exempt, report)
         return report
 
     async def _demo_parent(
@@ -389,6 +397,7 @@ class DemoSeeder:
         password_hash: str,
         must_change: bool,
         report: SeedReport,
+        exempt: bool,
     ) -> None:
         rng = self.rng
         for school_class, headcount in new_classes:
@@ -422,7 +431,8 @@ class DemoSeeder:
                     checked=True,
                     student_id=demo_id("student", key),
                     password_hash=password_hash,
-                    must_change_password=must_change,
+                    must_change_password=must_change
+                    and not (exempt and demo_id("student", key) == DEMO_STUDENT_ID),
                 )
                 await self.people.enrol(
                     unit, student, school_class, year, year.semester1_start, new_student=True

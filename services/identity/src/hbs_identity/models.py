@@ -6,9 +6,23 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    event,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql import false, func, text
+
+from hbs_shared.roles import SIGNERS
 
 
 class Base(DeclarativeBase):
@@ -44,6 +58,19 @@ class Account(Base):
     once `totp_enabled`."""
     totp_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    signer: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Has ever held a role that signs (SIGNER_ROLES). It stays true when the roles change, so
+    taking the role away does not reopen single-admin resets (the two-person rule)."""
+
+
+SIGNER_ROLES: frozenset[str] = SIGNERS
+"""Roles whose holders sign documents: their factors are reset only with a second approval."""
+
+
+@event.listens_for(Account.roles, "set")
+def _remember_signer(target: Account, value: list[str] | None, _old: object, _initiator: object) -> None:
+    if SIGNER_ROLES.intersection(value or ()):
+        target.signer = True
 
 
 class School(Base):
@@ -279,7 +306,8 @@ class RefreshToken(Base):
 
 
 class SignInThrottle(Base):
-    """Failed sign-ins per key (`login:<name>` or `addr:<address>`) and the lock they earned."""
+    """Failed sign-ins per key (`account:<id>`, `login:<name>` for a name that finds nobody, or
+    `addr:<address>`) and the lock they earned."""
 
     __tablename__ = "sign_in_throttle"
 
@@ -287,3 +315,39 @@ class SignInThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class FactorReset(Base):
+    """Yêu cầu đặt lại: a request to reset one factor (password, TOTP, signing PIN) of an account,
+    applied only once a board member other than the requester and the owner approves it."""
+
+    __tablename__ = "factor_resets"
+    __table_args__ = (
+        Index(
+            "uq_factor_resets_pending",
+            "user_id",
+            "factor",
+            unique=True,
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    school_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("accounts.id"), index=True)
+    factor: Mapped[str] = mapped_column(String(16))
+    """password | totp | signing_pin"""
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), index=True)
+    """pending | approved | rejected"""
+    requested_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    requested_by_name: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    decided_by_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    decision_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    """When the owner acknowledged the notice of an approved reset."""
+    account: Mapped[Account] = _parent()

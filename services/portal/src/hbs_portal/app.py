@@ -5,22 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
+from hbs_portal.clients import Transport
 from hbs_portal.settings import PortalSettings
-from hbs_portal.web import account, conduct, family, records, reports, scores, sheets, totp, verify
+from hbs_portal.web import account, conduct, family, records, reports, resets, scores, sheets, totp, verify
 from hbs_portal.web.admin import ROUTERS as ADMIN_ROUTERS
-from hbs_portal.web.backends import Backends
+from hbs_portal.web.deps import install_page_handlers
+from hbs_portal.web.protection import SecurityHeaders
 from hbs_shared.service import ServiceRuntime, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+STATIC = Path(__file__).parent / "static"
 
 
-def create_app(settings: PortalSettings) -> FastAPI:
+def create_app(settings: PortalSettings, transport: Transport | None = None) -> FastAPI:
+    """The portal app; `transport` replaces the real connection pool in unit tests."""
     runtime = ServiceRuntime("portal", settings, migrations=MIGRATIONS)
-    backends = Backends(settings.identity_url, settings.grades_url, settings.signing_url)
+    transport = transport or Transport(settings.source_address)
 
-    async def close_backends(_rt: ServiceRuntime) -> None:
-        await backends.close()
+    async def close_transport(_rt: ServiceRuntime) -> None:
+        await transport.close()
 
     app = create_service_app(
         runtime,
@@ -35,10 +40,14 @@ def create_app(settings: PortalSettings) -> FastAPI:
             records.router,
             family.router,
             verify.router,
+            resets.router,
             *ADMIN_ROUTERS,
         ],
-        on_shutdown=[close_backends],
+        on_shutdown=[close_transport],
     )
-    app.state.backends = backends
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(SecurityHeaders)
+    install_page_handlers(app)
+    app.state.transport = transport
     app.state.settings = settings
     return app

@@ -23,7 +23,14 @@ from hbs_shared.events.contracts import (
     SheetSigningRequestedV2,
 )
 from hbs_shared.events.envelope import EventEnvelope, EventRegistry
-from hbs_shared.events.identity import IDENTITY_STRUCTURE_TOPIC, STRUCTURE_EVENTS, SchoolChanged
+from hbs_shared.events.identity import (
+    IDENTITY_ACCOUNTS_TOPIC,
+    IDENTITY_STRUCTURE_TOPIC,
+    STRUCTURE_EVENTS,
+    AccountDisabled,
+    AccountFactorReset,
+    SchoolChanged,
+)
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.consumer import EventConsumer
 from hbs_shared.problems import Problem
@@ -147,6 +154,20 @@ def create_app(settings: SigningSettings) -> FastAPI:
             EventRegistry(RecordSigningRequested),
             {RecordSigningRequested: on_record},
             after_commit=after_record,
+        )
+    )
+
+    async def on_factor_reset(session: Any, envelope: EventEnvelope, event: Any) -> None:
+        await activations.on_factor_reset(session, envelope.school_id, event)
+
+    runtime.add_consumer(
+        EventConsumer(
+            "signing.identity-accounts",
+            IDENTITY_ACCOUNTS_TOPIC,
+            runtime.db,
+            # Disabled accounts are acknowledged and skipped (a disabled user's token is refused anyway).
+            EventRegistry(AccountFactorReset, AccountDisabled),
+            {AccountFactorReset: on_factor_reset},
         )
     )
 

@@ -70,10 +70,16 @@ class SigningPin(Base):
 
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     school_id: Mapped[str] = mapped_column(String(64), index=True)
-    pin_hash: Mapped[str] = mapped_column(String(200))
+    pin_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """None once an approved `signing_pin` reset made signing forget it."""
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reset_required: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Set by an approved reset of any of the owner's factors (identity's event): no activation
+    until the owner sets a new PIN in their own session."""
+    reset_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """When the latest reset was approved: activations made before it no longer sign."""
 
 
 class PinAudit(Base):

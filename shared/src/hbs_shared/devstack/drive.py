@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -90,3 +91,12 @@ class SystemClient:
                     return sheet
                 assert time.monotonic() < deadline, f"sheet still {sheet['state']}: {sheet}"
                 time.sleep(0.3)
+
+
+def sign_in_portal(browser: httpx.Client, username: str, password: str = DEMO_PASSWORD) -> httpx.Response:
+    """Signs in through the portal's form as a browser does: the form's CSRF token (and its cookie)
+    from GET /login first, then the POST."""
+    form = browser.get("/login")
+    found = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert found is not None, form.text
+    return browser.post("/login", data={"csrf": found.group(1), "username": username, "password": password})

@@ -33,6 +33,9 @@ from hbs_shared.demo import (
 )
 from hbs_shared.devstack.broker import LocalBroker, die_with_parent, free_port
 
+PORTAL_SOURCE_ADDRESS = "127.0.0.2"
+"""The local address the embedded portal calls the services from (loopback, but not 127.0.0.1)."""
+
 
 @dataclass(frozen=True)
 class ServiceSpec:
@@ -212,12 +215,17 @@ class Stack:
         }
         if spec.name in self.database_urls:
             env[f"{prefix}DATABASE_URL"] = self.database_urls[spec.name]
+        if spec.name != "portal":
+            # The portal calls from 127.0.0.2 with its user's address in X-Forwarded-For.
+            env[f"{prefix}TRUSTED_PROXIES"] = f'["{PORTAL_SOURCE_ADDRESS}"]'
         if spec.name == "signing":
             env[f"{prefix}SOFTHSM_DIR"] = str(self.data_dir / "softhsm")
             env[f"{prefix}PUBLIC_PORTAL_URL"] = self.url("portal")
         if spec.name == "portal":
             env[f"{prefix}GRADES_URL"] = self.url("grades")
             env[f"{prefix}SIGNING_URL"] = self.url("signing")
+            # The services believe X-Forwarded-For only from this address (their trusted proxies).
+            env[f"{prefix}SOURCE_ADDRESS"] = PORTAL_SOURCE_ADDRESS
         env.update(self.extra_env)
         return env
 

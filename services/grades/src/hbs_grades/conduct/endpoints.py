@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
@@ -25,6 +25,9 @@ from hbs_shared.service import runtime_of
 
 router = APIRouter(prefix="/classes", tags=["classes: conduct, attendance, plan"])
 ClassName = Path(min_length=1, max_length=40)
+SubjectCode = Path(min_length=1, max_length=40, pattern=r"^[A-Z0-9_]+$")
+Sessions = Annotated[int, Field(ge=0, le=1000)] | Annotated[str, Field(max_length=10)]
+"""Sessions absent: a number, or the text typed in the form (checked and named by the service)."""
 
 
 class TermOut(BaseModel):
@@ -76,8 +79,8 @@ class TermRowIn(BaseModel):
     term: Literal["HK1", "HK2"]
     conduct: str | None = Field(default=None, max_length=20, description="T / K / Đ / CĐ")
     conduct_comment: str | None = Field(default=None, max_length=2000)
-    absent_excused: int | str | None = None
-    absent_unexcused: int | str | None = None
+    absent_excused: Sessions | None = None
+    absent_unexcused: Sessions | None = None
 
 
 class TermsIn(BaseModel):
@@ -88,7 +91,7 @@ class ExtraRowIn(BaseModel):
     student_id: uuid.UUID
     summer_training: str | None = Field(default=None, max_length=20)
     """The re-evaluated conduct after summer conduct training."""
-    reexam: dict[str, str | None] | None = None
+    reexam: dict[str, Annotated[str, Field(max_length=20)] | None] | None = Field(default=None, max_length=40)
     """Subject code → re-examination result (a score, or Đ / CĐ)."""
 
 
@@ -224,11 +227,11 @@ async def get_plan(
 
 @router.put("/{class_name}/plan/{subject_code}", response_model=list[SheetOut])
 async def put_periods(
-    subject_code: str,
     body: PeriodsIn,
     principal: CurrentPrincipal,
     year: CurrentSchoolYear,
     request: Request,
+    subject_code: str = SubjectCode,
     class_name: str = ClassName,
 ) -> list[SheetOut]:
     """Periods per year of a subject in the class (a specialised class adds periods to its

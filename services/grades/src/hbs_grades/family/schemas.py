@@ -36,6 +36,8 @@ class FamilyResultsOut(BaseModel):
     subjects: list[SubjectOut]
     signed_sheets: int
     total_sheets: int
+    conduct_signed: bool
+    """Conduct, absences and year-end results are shown once the homeroom teacher signed them."""
     result: StudentResultOut
 
     @classmethod
@@ -46,5 +48,11 @@ class FamilyResultsOut(BaseModel):
             subjects=[SubjectOut.of(c) for c in found.subjects],
             signed_sheets=found.signed_sheets,
             total_sheets=found.total_sheets,
-            result=StudentResultOut.of(found.result),
+            conduct_signed=found.conduct_signed,
+            result=_family_view(StudentResultOut.of(found.result), found.conduct_signed),
         )
+
+
+def _family_view(result: StudentResultOut, conduct_signed: bool) -> StudentResultOut:
+    """Absences are a count, not a rating: unsigned, they read "Chưa có" (None), never 0."""
+    return result if conduct_signed else result.model_copy(update={"absent_sessions": None})

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hbs_grades.models import RecordCorrection, RecordState, SheetCorrection, Student, YearRecord
 from hbs_grades.records.service import ClassRecords
 from hbs_grades.records.workflow import Step, state_label
+
+MAX_VERSION = 2_147_483_647
+"""A version is a 32-bit integer in the database: a larger one is a 422, never a 500."""
+Version = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 
 
 class _In(BaseModel):
@@ -103,7 +107,7 @@ class RecordDetailOut(RecordOut):
 
 
 class RemarksIn(_In):
-    expected_version: int = Field(ge=1)
+    expected_version: int = Field(ge=1, le=MAX_VERSION)
     remarks: str = Field(max_length=4000)
 
     _clean = field_validator("remarks")(_text)
@@ -114,8 +118,10 @@ class SignIn(_In):
     activation_id: uuid.UUID
     batch_id: uuid.UUID
     """The batch the activation was made for (POST /activations with this batch id)."""
-    class_names: list[str] = Field(min_length=1, max_length=200)
-    expected: dict[uuid.UUID, int] | None = Field(default=None, max_length=5000)
+    class_names: list[Annotated[str, Field(max_length=40)]] = Field(min_length=1, max_length=200)
+    expected: dict[uuid.UUID, Annotated[int, Field(ge=1, le=MAX_VERSION)]] | None = Field(
+        default=None, max_length=5000
+    )
     """Record id → the version the signer reviewed; when given, it must match every record signed."""
 
     @field_validator("class_names")
@@ -138,13 +144,13 @@ class BatchOut(BaseModel):
 
 class ReturnIn(_In):
     reason: str = Field(min_length=3, max_length=1000)
-    expected_version: int | None = Field(default=None, ge=1)
+    expected_version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
 
     _clean = field_validator("reason")(_text)
 
 
 class CorrectionIn(_In):
-    expected_version: int = Field(ge=1)
+    expected_version: int = Field(ge=1, le=MAX_VERSION)
     """The sheet's version."""
     minutes_number: str = Field(min_length=1, max_length=60)
     """Số biên bản."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from hbs_grades.access import authz_of, is_family, require_class_reader, require_family_reader
 from hbs_grades.reports import excel
@@ -22,6 +22,8 @@ from hbs_shared.problems import Problem
 from hbs_shared.service import runtime_of
 
 router = APIRouter(prefix="/results", tags=["results and reports"])
+ClassName = Path(min_length=1, max_length=40)
+SubjectCode = Path(min_length=1, max_length=40, pattern=r"^[A-Z0-9_]+$")
 Year = Query(default=None, pattern=r"^\d{4}-\d{4}$", description="School year; the current one if omitted")
 
 
@@ -38,7 +40,7 @@ async def _class_results(
 
 @router.get("/classes/{class_name}", response_model=ClassResultsOut)
 async def class_results(
-    class_name: str, principal: CurrentPrincipal, request: Request, school_year: str | None = Year
+    principal: CurrentPrincipal, request: Request, class_name: str = ClassName, school_year: str | None = Year
 ) -> ClassResultsOut:
     """Every student's results in the class, recomputed from what is entered now."""
     return await _class_results(request, principal, class_name, school_year)
@@ -46,7 +48,7 @@ async def class_results(
 
 @router.get("/classes/{class_name}/xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
 async def class_results_xlsx(
-    class_name: str, principal: CurrentPrincipal, request: Request, school_year: str | None = Year
+    principal: CurrentPrincipal, request: Request, class_name: str = ClassName, school_year: str | None = Year
 ) -> Response:
     results = await _class_results(request, principal, class_name, school_year)
     name = f"tong-hop-{class_name}-{results.school_year}.xlsx".replace(" ", "_")
@@ -87,9 +89,9 @@ async def student_results(
 
 @router.get("/subjects/{subject_code}")
 async def subject_stats(
-    subject_code: str,
     principal: CurrentPrincipal,
     request: Request,
+    subject_code: str = SubjectCode,
     period: Literal["HK1", "HK2", "year"] = "year",
     school_year: str | None = Year,
 ) -> dict[str, object]:
@@ -109,9 +111,9 @@ async def subject_stats(
     "/subjects/{subject_code}/xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}}
 )
 async def subject_stats_xlsx(
-    subject_code: str,
     principal: CurrentPrincipal,
     request: Request,
+    subject_code: str = SubjectCode,
     period: Literal["HK1", "HK2", "year"] = "year",
     school_year: str | None = Year,
 ) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hbs_grades.reports.schemas import ClassResultsOut
 from hbs_grades.reports.stats import SubjectStats
-from hbs_grades.xlsx import new_book, save, write_header, write_title
+from hbs_grades.xlsx import new_book, put, save, write_header, write_title
 from hbs_shared.labels import RATING_LABELS
 
 _LEVEL: dict[str | None, str] = {None: "", **{code: label for code, label in RATING_LABELS.items()}}
@@ -51,7 +51,7 @@ def class_results_xlsx(results: ClassResultsOut) -> bytes:
             s.title or "",
         ]
         for column, value in enumerate(values, start=1):
-            ws.cell(row=4 + offset, column=column, value=value)
+            put(ws, 4 + offset, column, value)
     ws.freeze_panes = "D4"
     return save(book)
 
@@ -77,6 +77,6 @@ def subject_stats_xlsx(
             *(stats.distribution[b] for b in bands),
         ]
         for column, value in enumerate(values, start=1):
-            ws.cell(row=row, column=column, value=value)
+            put(ws, row, column, value)
         row += 1
     return save(book)

@@ -55,7 +55,8 @@ class StudentResultOut(BaseModel):
     conduct_semester1: str | None
     conduct_semester2: str | None
     conduct_year: str | None
-    absent_sessions: int
+    absent_sessions: int | None
+    """None on a family's page while the homeroom teacher has not signed attendance."""
     summer_training_required: bool
     conduct_after_summer_training: str | None
     reexam_required: bool

@@ -8,12 +8,14 @@ from urllib.parse import quote, unquote
 from fastapi import APIRouter, Header, Request, Response
 
 from hbs_grades.sheets import excel
+from hbs_grades.sheets.merge import save_merging
 from hbs_grades.sheets.schemas import ChangeOut, SaveScores, SheetAction, SheetOut, SheetScoresOut, SignAction
 from hbs_grades.wiring import grades_of
-from hbs_grades.xlsx import XLSX
+from hbs_grades.xlsx import SHEET_UPLOAD, XLSX, open_book
 from hbs_shared.auth import CurrentPrincipal
 from hbs_shared.problems import Problem
 from hbs_shared.service import runtime_of
+from hbs_shared.uploads import off_loop, read_body
 
 router = APIRouter(prefix="/sheets", tags=["score sheets"])
 
@@ -46,10 +48,10 @@ async def save_scores(
 ) -> SheetScoresOut:
     """Store changed cells, all or nothing: a refused cell is named (student and column)."""
     grades, db = grades_of(request), runtime_of(request).db
-    changes = [row.change() for row in body.rows]
+    changes = [row.shown_change() for row in body.rows]
     async with grades.writing(db.is_sqlite), db.transaction() as session:
-        view = await grades.sheets.save(
-            session, principal, sheet_id, body.expected_version, changes, body.reason
+        view = await save_merging(
+            grades.sheets, session, principal, sheet_id, body.expected_version, changes, body.reason
         )
     return SheetScoresOut.of(view)
 
@@ -122,12 +124,23 @@ async def upload_xlsx(
             422, "Lý do sửa: gửi trong tiêu đề X-Change-Reason", "reason belongs in a header", field="reason"
         )
     reason = _header_text(x_change_reason, "reason", 1000)
-    data = await request.body()
     grades, db = grades_of(request), runtime_of(request).db
     service = grades.sheets
+    # Who may upload is decided before the body is read; the parse runs off the event loop.
+    async with db.transaction() as session:
+        sheet = await service.get_visible(session, principal, sheet_id)
+        if sheet.teacher_id != principal.user_id:
+            raise Problem(
+                403,
+                "Chỉ giáo viên bộ môn được phân công mới thao tác được sổ điểm này",
+                "only the assigned subject teacher may upload",
+                field="sheet_id",
+            )
+    data = await read_body(request, SHEET_UPLOAD)
+    book = await off_loop(open_book, data)
     async with grades.writing(db.is_sqlite), db.transaction() as session:
         view = await service.visible_view(session, principal, sheet_id)
-        version, rows, where = excel.from_xlsx(data, view)
+        version, rows, where = excel.from_book(book, view)
         try:
             saved = await service.save(session, principal, sheet_id, version, rows, reason)
         except Problem as problem:

@@ -17,6 +17,7 @@ from hbs_grades.xlsx import (
     column_letter,
     new_book,
     open_book,
+    put,
     save,
     write_header,
     write_title,
@@ -42,14 +43,15 @@ def to_xlsx(view: SheetView) -> bytes:
         f"SỔ ĐIỂM MÔN {sheet.subject.upper()} – LỚP {sheet.class_name} – "
         f"{TERM_LABELS.get(sheet.term, sheet.term).upper()} – NĂM HỌC {sheet.school_year}",
     )
-    ws.cell(row=2, column=1, value="Mã sổ")
-    ws.cell(row=2, column=2, value=str(sheet.id))
-    ws.cell(row=2, column=3, value="Phiên bản")
-    ws.cell(row=2, column=4, value=sheet.version)
-    ws.cell(
-        row=3,
-        column=1,
-        value=(
+    put(ws, 2, 1, "Mã sổ")
+    put(ws, 2, 2, str(sheet.id))
+    put(ws, 2, 3, "Phiên bản")
+    put(ws, 2, 4, sheet.version)
+    put(
+        ws,
+        3,
+        1,
+        (
             "Điểm từ 0 đến 10, tối đa một chữ số thập phân (8,5 hoặc 8.5)"
             if sheet.assessment == "scored"
             else "Ghi Đ (Đạt) hoặc CĐ (Chưa đạt)"
@@ -67,17 +69,17 @@ def to_xlsx(view: SheetView) -> bytes:
     ws.column_dimensions["B"].hidden = True
     for offset, line in enumerate(view.lines):
         row = FIRST_ROW + offset
-        ws.cell(row=row, column=1, value=offset + 1)
-        ws.cell(row=row, column=2, value=str(line.student.id))
-        ws.cell(row=row, column=3, value=line.student.national_id)
-        ws.cell(row=row, column=4, value=line.student.full_name)
+        put(ws, row, 1, offset + 1)
+        put(ws, row, 2, str(line.student.id))
+        put(ws, row, 3, line.student.national_id)
+        put(ws, row, 4, line.student.full_name)
         for index, key in enumerate(keys, start=len(FIXED) + 1):
             value = line.cells.value(key)
             if key == "status":
                 value = STATUS_LABELS[line.cells.status] or None
-            cell = ws.cell(row=row, column=index, value=value)
+            cell = put(ws, row, index, value)
             as_text_cell(cell)
-        ws.cell(row=row, column=len(FIXED) + len(keys) + 1, value=line.result)
+        put(ws, row, len(FIXED) + len(keys) + 1, line.result)
     ws.freeze_panes = f"E{FIRST_ROW}"
     return save(book)
 
@@ -88,7 +90,11 @@ def _text(ws: Any, row: int, column: int) -> str | None:
 
 def from_xlsx(data: bytes, view: SheetView) -> tuple[int, list[RowChange], dict[tuple[int, str], str]]:
     """(version in the file, the rows, where each (row index, column key) is in the file)."""
-    book = open_book(data)
+    return from_book(open_book(data), view)
+
+
+def from_book(book: Any, view: SheetView) -> tuple[int, list[RowChange], dict[tuple[int, str], str]]:
+    """The same from a workbook already opened (off the event loop) by `open_book`."""
     ws = book.worksheets[0]
     sheet = view.sheet
     if _text(ws, 2, 2) != str(sheet.id):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from hbs_grades.models import EntryChange, ScoreSheet, SheetState
 from hbs_grades.roster.repository import NO_TEACHER
 from hbs_grades.sheets.cells import assessment_keys, column_label, regular_key
+from hbs_grades.sheets.merge import ShownChange
 from hbs_grades.sheets.service import RowChange, SheetView
 from hbs_grades.sheets.workflow import state_label
 from hbs_shared.labels import TERM_LABELS
@@ -62,7 +63,9 @@ class SheetOut(BaseModel):
 
 
 class SheetAction(BaseModel):
-    expected_version: int = Field(ge=1, description="The version the user saw; a stale one gets 409")
+    expected_version: int = Field(
+        ge=1, le=2_147_483_647, description="The version the user saw; a stale one gets 409"
+    )
 
 
 class SignAction(SheetAction):
@@ -124,16 +127,26 @@ class SheetScoresOut(BaseModel):
         )
 
 
+ColumnKey = Annotated[str, StringConstraints(pattern=r"^(regular_[1-4]|midterm|final|comment|status)$")]
+ShownText = Annotated[str, StringConstraints(max_length=2000)]
+
+
 class RowIn(BaseModel):
     """One student's cells; a field left out is unchanged, null or "" erases it."""
 
     student_id: uuid.UUID
-    regular: list[str | None] | None = Field(default=None, max_length=4)
+    regular: list[Annotated[str, Field(max_length=20)] | None] | None = Field(default=None, max_length=4)
     """ĐĐGtx 1…n in order; for a comment subject Đ / CĐ."""
     midterm: str | None = Field(default=None, max_length=20)
     final: str | None = Field(default=None, max_length=20)
     comment: str | None = Field(default=None, max_length=2000)
     status: Literal["assessed", "exempt", "not_assessed"] | None = None
+    shown: dict[ColumnKey, ShownText | None] | None = Field(default=None, max_length=8)
+    """The values the page showed (column key → text) when the sheet had `expected_version`: a save
+    on an older version is then merged cell by cell (sheets/merge.py) instead of refused."""
+
+    def shown_change(self) -> ShownChange:
+        return ShownChange(self.change(), self.shown)
 
     def change(self) -> RowChange:
         cells: dict[str, str | None] = {}

@@ -9,12 +9,30 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hbs_identity.accounts.passwords import hash_password
+from hbs_identity.accounts.passwords import hash_password, is_usable
 from hbs_identity.accounts.security import RefreshTokens, initial_password
 from hbs_identity.errors import conflict, not_found
-from hbs_identity.models import Account, AuditEntry
+from hbs_identity.models import SIGNER_ROLES, Account, AuditEntry
 from hbs_identity.unit import Unit
 from hbs_shared.events.identity import AccountDisabled
+from hbs_shared.problems import Problem
+
+
+def is_signer(account: Account) -> bool:
+    """Holds, or once held, a role that signs (subject or homeroom teacher, vice-principal, principal)."""
+    return account.signer or bool(SIGNER_ROLES.intersection(account.roles))
+
+
+def approval_required(account: Account) -> Problem:
+    """The two-person rule: a signer's factors are reset only through an approved factor reset."""
+    return Problem(
+        409,
+        "Tài khoản ký số: việc đặt lại cần một thành viên Ban giám hiệu khác phê duyệt",
+        f"request it with POST /accounts/{account.id}/factor-resets; a board member who is neither "
+        "the requester nor the owner approves it",
+        field="account_id",
+        extra={"code": "approval_required"},
+    )
 
 
 class AccountAdmin:
@@ -45,7 +63,13 @@ class AccountAdmin:
         unit.audit("account.enabled", "account", account.id)
 
     async def new_passwords(self, unit: Unit, accounts: list[Account]) -> dict[uuid.UUID, str]:
-        """A fresh initial password for each (printed on a slip); each must change it at first sign-in."""
+        """A fresh initial password for each (printed on a slip); each must change it at first sign-in.
+
+        A signer's account gets one from a single admin only while it has never had one (a new
+        account being handed out); after that it is a reset, which needs a second approval."""
+        for account in accounts:
+            if is_signer(account) and is_usable(account.password_hash):
+                raise approval_required(account)
         passwords = {account.id: initial_password() for account in accounts}
         hashes = await asyncio.to_thread(lambda: {k: hash_password(v) for k, v in passwords.items()})
         now = datetime.now(UTC)
@@ -57,6 +81,8 @@ class AccountAdmin:
         return passwords
 
     def reset_totp(self, unit: Unit, account: Account) -> None:
+        if is_signer(account):
+            raise approval_required(account)
         account.totp_enabled, account.totp_secret = False, None
         unit.audit("account.totp_reset", "account", account.id)
 

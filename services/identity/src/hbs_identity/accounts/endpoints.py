@@ -219,8 +219,8 @@ async def one_slip(account_id: uuid.UUID, request: Request, principal: CurrentPr
 async def audit(
     request: Request,
     principal: CurrentPrincipal,
-    action: str | None = None,
-    object_id: str | None = None,
+    action: Annotated[str | None, Query(max_length=60)] = None,
+    object_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditOut]:
     """Newest first: every sign-in, failure and administrative action of the school."""

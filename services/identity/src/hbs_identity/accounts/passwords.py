@@ -19,3 +19,8 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+def is_usable(password_hash: str) -> bool:
+    """Whether the account has ever been given a password (a new one holds an unusable marker)."""
+    return password_hash.startswith("$argon2")

@@ -23,14 +23,13 @@ from hbs_identity.accounts.security import (
     totp_uri,
 )
 from hbs_identity.accounts.service import AccountService, normalise_username
+from hbs_identity.demo import DEMO_LOGIN_IDS
 from hbs_identity.models import Account
 from hbs_identity.settings import IdentitySettings
 from hbs_identity.tokens.keys import TokenIssuer
 from hbs_identity.unit import Unit
-from hbs_shared.demo import DEMO_PEOPLE
+from hbs_shared.demo import DEMO_PASSWORD
 from hbs_shared.problems import Problem
-
-_DEMO_IDS = frozenset(p.user_id for p in DEMO_PEOPLE)
 
 
 def bad_credentials() -> Problem:
@@ -72,8 +71,9 @@ class SignIn:
         return totp_ok(secret, code)
 
     def exempt(self, account: Account) -> bool:
-        """Demo people skip the password change and TOTP — never in production."""
-        return self.settings.demo_accounts_exempt and self.settings.allows_demo() and account.id in _DEMO_IDS
+        """The README's demo logins skip the password change and TOTP — never in production."""
+        settings = self.settings
+        return settings.demo_accounts_exempt and settings.allows_demo() and account.id in DEMO_LOGIN_IDS
 
     def pending(self, account: Account) -> list[str]:
         if self.exempt(account):
@@ -101,7 +101,13 @@ class SignIn:
     async def attempt(self, unit: Unit, login: str, password: str, code: str | None) -> Issued | Problem:
         now = datetime.now(UTC)
         name = normalise_username(login)
-        keys = [f"login:{name}"] + ([f"addr:{unit.source}"] if unit.source else [])
+        account = await self.accounts.find(unit.session, login)
+        # Counted per account, whatever spelling found it (username, mã định danh, any phone
+        # form); a name that finds nobody is counted under that name.
+        subject = f"account:{account.id}" if account is not None else f"login:{name}"
+        keys = [subject] + ([f"addr:{unit.source}"] if unit.source else [])
+        if account is not None:
+            unit.school_id = account.school_id
         wait = await self.throttle.retry_after(unit.session, keys, now)
         if wait:
             unit.audit("sign_in.locked", "login", name, retry_after=wait)
@@ -111,9 +117,6 @@ class SignIn:
                 f"try again in {wait} s",
                 extra={"retry_after": wait},
             )
-        account = await self.accounts.find(unit.session, login)
-        if account is not None:
-            unit.school_id = account.school_id
         ok = await asyncio.to_thread(verify_password, account.password_hash if account else None, password)
         if account is None or not ok or account.disabled:
             await self.throttle.fail(unit.session, keys, now)
@@ -131,6 +134,9 @@ class SignIn:
                 unit.audit("sign_in.failed", "account", account.id, login=name, reason="totp")
                 return Problem(401, "Mã xác thực hai lớp không đúng", "wrong totp code", field="totp")
         await self.throttle.reset(unit.session, keys[0])
+        if password == DEMO_PASSWORD and not self.exempt(account):
+            # The demo password is public: nobody else keeps it (also a demo seeded before this rule).
+            account.must_change_password = True
         issued = self.tokens(unit, account, now)
         unit.audit(
             "sign_in.succeeded", "account", account.id, login=name, pending=self.pending(account) or None

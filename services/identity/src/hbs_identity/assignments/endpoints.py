@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
 from hbs_identity.assignments.repository import AssignmentRepository
 from hbs_identity.assignments.schemas import AssignmentIn, AssignmentOut
@@ -33,7 +34,7 @@ async def list_assignments(
     principal: CurrentPrincipal,
     class_id: uuid.UUID | None = None,
     teacher_id: uuid.UUID | None = None,
-    school_year: str | None = None,
+    school_year: Annotated[str | None, Query(pattern=r"^\d{4}-\d{4}$", max_length=9)] = None,
     include_ended: bool = False,
 ) -> list[AssignmentOut]:
     async with request_unit(request, principal) as unit:

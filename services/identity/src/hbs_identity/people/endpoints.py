@@ -14,6 +14,8 @@ from hbs_identity.errors import ADMIN_ROLES, OVERSEER_ROLES, forbidden, invalid,
 from hbs_identity.models import Account, Parent, Staff, Student
 from hbs_identity.people.repository import PeopleRepository
 from hbs_identity.people.schemas import (
+    MAX_OFFSET,
+    ROLE_PATTERN,
     ChildLink,
     EnrolIn,
     EnrolmentOut,
@@ -151,7 +153,7 @@ async def list_students(
     principal: CurrentPrincipal,
     class_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     q: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> StudentPage:
     """The students the caller may read, page by page; searching by name is POST /students/search."""
@@ -284,7 +286,7 @@ async def list_parents(
     request: Request,
     principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     q: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> list[ParentOut]:
     """Parents page by page; searching by name is POST /parents/search."""
@@ -389,7 +391,7 @@ async def create_staff(body: StaffIn, request: Request, principal: CurrentPrinci
 async def list_staff(
     request: Request,
     principal: CurrentPrincipal,
-    role: str | None = None,
+    role: Annotated[str | None, Query(max_length=40, pattern=ROLE_PATTERN)] = None,
     q: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> list[StaffOut]:
     """The school's staff, optionally of one role; searching by name is POST /staff/search."""

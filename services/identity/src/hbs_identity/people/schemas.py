@@ -37,6 +37,10 @@ PERSONAL_FIELDS: tuple[str, ...] = (
     "disability",
 )
 
+MAX_OFFSET = 1_000_000
+ROLE_PATTERN = r"^(principal|vice_principal|subject_teacher|homeroom_teacher|office_admin|system_admin)$"
+"""Far beyond any school's list; a larger offset is a 422, never a database overflow (500)."""
+
 
 def normalise_phone(value: str) -> str:
     digits = re.sub(r"[\s.\-()]", "", value)
@@ -101,7 +105,7 @@ class StudentUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Text = Field(min_length=3, max_length=500)
-    expected_version: int | None = Field(default=None, ge=1)
+    expected_version: int | None = Field(default=None, ge=1, le=2_147_483_647)
     national_id: Text | None = Field(default=None, min_length=1, max_length=32)
     full_name: Text | None = Field(default=None, min_length=1, max_length=200)
     date_of_birth: date | None = None
@@ -166,7 +170,7 @@ class StudentSearch(BaseModel):
     q: OptionalText = Field(default=None, max_length=100)
     class_id: uuid.UUID | None = None
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 class PeopleSearch(BaseModel):
@@ -174,9 +178,9 @@ class PeopleSearch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     q: OptionalText = Field(default=None, max_length=100)
-    role: str | None = Field(default=None, max_length=40)
+    role: str | None = Field(default=None, max_length=40, pattern=ROLE_PATTERN)
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 class StudentPage(BaseModel):
@@ -203,7 +207,7 @@ class EnrolIn(BaseModel):
 class LeaveIn(BaseModel):
     left_on: date
     reason: LeaveReason
-    school_year: str | None = None
+    school_year: str | None = Field(default=None, pattern=r"^\d{4}-\d{4}$", max_length=9)
 
 
 class ChildLink(BaseModel):
@@ -213,7 +217,7 @@ class ChildLink(BaseModel):
 
 class ParentIn(BaseModel):
     full_name: Text = Field(min_length=1, max_length=200)
-    phone: OptionalText = None
+    phone: OptionalText = Field(default=None, max_length=20)
     username: OptionalText = Field(default=None, min_length=3, max_length=120, pattern=r"^[a-zA-Z0-9._-]+$")
     children: list[ChildLink] = Field(default_factory=list)
 
@@ -226,7 +230,7 @@ class ParentIn(BaseModel):
 class ParentUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     full_name: Text | None = Field(default=None, min_length=1, max_length=200)
-    phone: OptionalText = None
+    phone: OptionalText = Field(default=None, max_length=20)
 
     @field_validator("phone")
     @classmethod
@@ -257,7 +261,7 @@ class StaffIn(BaseModel):
     ] = Field(min_length=1)
     department_id: uuid.UUID | None = None
     email: OptionalText = Field(default=None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    phone: OptionalText = None
+    phone: OptionalText = Field(default=None, max_length=20)
 
     @field_validator("phone")
     @classmethod
@@ -283,7 +287,7 @@ class StaffUpdate(BaseModel):
     ) = Field(default=None, min_length=1)
     department_id: uuid.UUID | None = None
     email: OptionalText = Field(default=None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    phone: OptionalText = None
+    phone: OptionalText = Field(default=None, max_length=20)
 
 
 class StaffOut(BaseModel):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from hbs_identity.assignments.repository import AssignmentRepository
 from hbs_identity.authz.guard import caller_scope, require_admin, require_staff
@@ -153,7 +154,9 @@ async def class_out(unit: Unit, school_class: SchoolClass, year_name: str | None
 
 @router.get("/classes", response_model=list[ClassOut])
 async def list_classes(
-    request: Request, principal: CurrentPrincipal, school_year: str | None = None
+    request: Request,
+    principal: CurrentPrincipal,
+    school_year: Annotated[str | None, Query(pattern=r"^\d{4}-\d{4}$", max_length=9)] = None,
 ) -> list[ClassOut]:
     async with request_unit(request, principal) as unit:
         require_staff(await caller_scope(unit))

@@ -25,7 +25,8 @@ def _nfc_or_none(value: object) -> object:
 
 Text = Annotated[str, BeforeValidator(_nfc)]
 OptionalText = Annotated[str | None, BeforeValidator(_nfc_or_none)]
-YearName = Annotated[str, BeforeValidator(_nfc), Field(pattern=r"^\d{4}-\d{4}$")]
+YearName = Annotated[str, Field(pattern=r"^\d{4}-\d{4}$", max_length=9), BeforeValidator(_nfc)]
+"""Constraints before the validator, so they also appear in the OpenAPI document."""
 
 
 class SchoolOut(BaseModel):

@@ -9,11 +9,12 @@ from pydantic import BaseModel, Field
 
 from hbs_identity.accounts.repository import AccountRepository
 from hbs_identity.accounts.signin import Issued, SignIn
+from hbs_identity.factor_resets.endpoints import resets
 from hbs_identity.models import Account
 from hbs_identity.settings import IdentitySettings
 from hbs_identity.tokens.keys import TokenIssuer
 from hbs_identity.unit import Actor, Unit, client_address, request_unit, unit_of_work
-from hbs_shared.auth import JWKS_PATH, CurrentPrincipal, Principal
+from hbs_shared.auth import JWKS_PATH, PendingStepPrincipal, Principal
 from hbs_shared.problems import Problem
 from hbs_shared.service import runtime_of
 
@@ -122,7 +123,7 @@ async def _own_account(unit: Unit, principal: Principal) -> Account:
 
 @router.post("/auth/password", response_model=TokenResponse)
 async def change_password(
-    body: PasswordChange, request: Request, principal: CurrentPrincipal
+    body: PasswordChange, request: Request, principal: PendingStepPrincipal
 ) -> TokenResponse:
     """Change one's own password (required at first sign-in); other sessions are signed out."""
     async with request_unit(request, principal) as unit:
@@ -134,7 +135,7 @@ async def change_password(
 
 
 @router.post("/auth/totp/setup", response_model=TotpSetup)
-async def totp_setup(request: Request, principal: CurrentPrincipal) -> TotpSetup:
+async def totp_setup(request: Request, principal: PendingStepPrincipal) -> TotpSetup:
     async with request_unit(request, principal) as unit:
         outcome = _sign_in(request).totp_setup(unit, await _own_account(unit, principal))
     if isinstance(outcome, Problem):
@@ -143,7 +144,7 @@ async def totp_setup(request: Request, principal: CurrentPrincipal) -> TotpSetup
 
 
 @router.post("/auth/totp/confirm", response_model=TokenResponse)
-async def totp_confirm(body: TotpConfirm, request: Request, principal: CurrentPrincipal) -> TokenResponse:
+async def totp_confirm(body: TotpConfirm, request: Request, principal: PendingStepPrincipal) -> TokenResponse:
     async with request_unit(request, principal) as unit:
         outcome = _sign_in(request).totp_confirm(unit, await _own_account(unit, principal), body.code)
     return _response(outcome)
@@ -155,11 +156,16 @@ async def jwks(request: Request) -> dict[str, Any]:
 
 
 @router.get("/me")
-async def me(principal: CurrentPrincipal) -> dict[str, Any]:
+async def me(request: Request, principal: PendingStepPrincipal) -> dict[str, Any]:
+    """Who the token is for, and the approved resets of their own factors not yet acknowledged
+    (also with a restricted token: the first sign-in after a password reset is one)."""
+    async with request_unit(request, principal) as unit:
+        notices = await resets(request).notices(unit, principal.user_id)
     return {
         "user_id": str(principal.user_id),
         "username": principal.username,
         "name": principal.name,
         "roles": sorted(principal.roles),
         "school_id": principal.school_id,
+        "security_notices": [n.model_dump(mode="json") for n in notices],
     }

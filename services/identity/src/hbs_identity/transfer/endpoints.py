@@ -20,13 +20,13 @@ from hbs_identity.transfer.service import (
     template_example,
     template_notes,
 )
-from hbs_identity.transfer.sheets import XLSX, FileError, read_rows, write_xlsx
+from hbs_identity.transfer.sheets import IMPORT_LIMITS, XLSX, FileError, read_rows, write_xlsx
 from hbs_identity.unit import Unit, request_unit
 from hbs_shared.auth import CurrentPrincipal
 from hbs_shared.problems import Problem
+from hbs_shared.uploads import off_loop, read_body
 
 router = APIRouter(tags=["import and export"])
-MAX_BYTES = 20 * 1024 * 1024
 
 
 class RowErrorOut(BaseModel):
@@ -86,11 +86,12 @@ async def import_rows(
 ) -> ImportReport:
     """Send the .xlsx or CSV (UTF-8) file as the request body. `dry_run=true` (the default) checks
     every row and writes nothing; `dry_run=false` imports all rows, or none if any row is bad."""
-    content = await request.body()
-    if len(content) > MAX_BYTES:
-        raise Problem(413, "Tệp quá lớn", f"at most {MAX_BYTES // (1024 * 1024)} MB", field="file")
+    # The office only: decided before the body is read; the file is parsed off the event loop.
+    async with request_unit(request, principal) as unit:
+        require_admin(await caller_scope(unit))
+    content = await read_body(request, IMPORT_LIMITS)
     try:
-        rows = read_rows(content, COLUMNS[kind])
+        rows = await off_loop(read_rows, content, COLUMNS[kind])
     except FileError as error:
         raise Problem(422, "Không đọc được tệp", str(error), field="file") from None
     async with request_unit(request, principal) as unit:

@@ -13,8 +13,12 @@ from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped]
 from openpyxl.styles import Font, PatternFill  # type: ignore[import-untyped]
 
 from hbs_identity.text import nfc, search_key
+from hbs_shared.cells import set_xlsx_value
+from hbs_shared.uploads import MB, UploadLimits, check_zip
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+IMPORT_LIMITS = UploadLimits(max_bytes=20 * MB, max_unzipped_bytes=64 * MB, max_members=256)
+"""A whole school's students are a few MB unzipped; more is refused before openpyxl sees it."""
 
 
 @dataclass(frozen=True)
@@ -42,8 +46,10 @@ def _header_key(value: object) -> str:
 
 
 def read_rows(content: bytes, columns: Sequence[Column]) -> list[Row]:
-    """Rows by field name; a header may be the Vietnamese one or the field name, any case/diacritics."""
+    """Rows by field name; a header may be the Vietnamese one or the field name, any case/diacritics.
+    Blocking: call it off the event loop (`hbs_shared.uploads.off_loop`)."""
     if content[:2] == b"PK":
+        check_zip(content, IMPORT_LIMITS)
         try:
             book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         except Exception as error:
@@ -91,27 +97,34 @@ def write_xlsx(
     book = Workbook()
     sheet = book.active
     sheet.title = title[:31]
-    sheet.append([c.header + (" *" if c.required else "") for c in columns])
+    _append(sheet, [c.header + (" *" if c.required else "") for c in columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
     for row in rows:
-        sheet.append([_cell(row.get(c.field)) for c in columns])
+        _append(sheet, [_cell(row.get(c.field)) for c in columns])
     for index, column in enumerate(columns, start=1):
         sheet.column_dimensions[sheet.cell(1, index).column_letter].width = max(14, len(column.header) + 4)
     sheet.freeze_panes = "A2"
     if notes:
         guide = book.create_sheet("Hướng dẫn")
-        guide.append(["Cột", "Cách điền"])
+        _append(guide, ["Cột", "Cách điền"])
         for cell in guide[1]:
             cell.font = Font(bold=True)
         for header, text in notes:
-            guide.append([header, text])
+            _append(guide, [header, text])
         guide.column_dimensions["A"].width = 30
         guide.column_dimensions["B"].width = 100
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _append(sheet: Any, values: list[Any]) -> None:
+    """One row; a name or note that looks like a formula stays typed text (formula injection)."""
+    row = sheet.max_row + 1 if sheet.max_row > 1 or sheet.cell(1, 1).value is not None else 1
+    for column, value in enumerate(values, start=1):
+        set_xlsx_value(sheet.cell(row=row, column=column), value)
 
 
 def _cell(value: Any) -> Any:

@@ -10,12 +10,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
 from hbs_portal.settings import PortalSettings
-from hbs_portal.web.backends import BackendError, SessionExpired
 from hbs_portal.web.common import (
     PENDING_PAGES,
-    backends_of,
+    STALE_FORM,
     current_session,
     error_page,
     home_for,
@@ -23,8 +23,17 @@ from hbs_portal.web.common import (
     to_login,
     web_sessions,
 )
+from hbs_portal.web.deps import PublicApi, services_for
+from hbs_portal.web.protection import keep_login_csrf, login_csrf_ok, login_csrf_token
 from hbs_portal.web.sessions import COOKIE, csrf_ok
-from hbs_portal.web.totp import TICKET_MINUTES, normalise_code, open_ticket, roles_after_step, seal_ticket
+from hbs_portal.web.totp import (
+    TICKET_MINUTES,
+    landing,
+    me_after_step,
+    normalise_code,
+    open_ticket,
+    seal_ticket,
+)
 from hbs_shared.service import runtime_of
 
 router = APIRouter(include_in_schema=False)
@@ -38,37 +47,42 @@ async def home(request: Request) -> RedirectResponse:
     return RedirectResponse(home_for(web.roles) if web else "/login", status_code=303)
 
 
+def login_page(request: Request, error: str | None, username: str = "", status: int = 200) -> Response:
+    """The sign-in form with this browser's CSRF token (kept in its pre-session cookie)."""
+    settings: PortalSettings = request.app.state.settings
+    token = login_csrf_token(request)
+    response = templates.TemplateResponse(
+        request, "login.html", {"error": error, "username": username, "csrf": token}, status_code=status
+    )
+    return keep_login_csrf(response, token, settings.secure_cookies)
+
+
 @router.get("/login", response_class=HTMLResponse)
-async def login_form(request: Request, expired: int = 0) -> HTMLResponse:
+async def login_form(request: Request, expired: int = 0) -> Response:
     error = "Phiên đăng nhập đã hết hạn, xin đăng nhập lại." if expired else None
-    return templates.TemplateResponse(request, "login.html", {"error": error, "username": ""})
+    return login_page(request, error)
 
 
 @router.post("/login", response_model=None)
 async def login(
     request: Request,
+    api: PublicApi,
+    csrf: Annotated[str, Form(max_length=64)] = "",
     username: Annotated[str, Form(max_length=120)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
+    if not login_csrf_ok(request, csrf):
+        # A sign-in form this browser did not load from us (login CSRF), or one from before.
+        return login_page(request, STALE_FORM, username, 403)
     if not username.strip() or not password:
         missing = "Tên đăng nhập" if not username.strip() else "Mật khẩu"
-        return templates.TemplateResponse(
-            request,
-            "login.html",
-            {"error": f"{missing}: chưa nhập.", "username": username},
-            status_code=422,
-        )
+        return login_page(request, f"{missing}: chưa nhập.", username, 422)
     try:
-        signed = await backends_of(request).sign_in(username, password)
+        signed = await api.identity.sign_in(username, password)
     except BackendError as error:
         if error.status == 401 and error.problem.get("field") == "totp":
             return await _ask_code(request, username, password)
-        return templates.TemplateResponse(
-            request,
-            "login.html",
-            {"error": error.title, "username": username},
-            status_code=error.status if error.status in (401, 429) else 503,
-        )
+        return login_page(request, error.title, username, error.status if error.status in (401, 429) else 503)
     return await _open_session(request, signed)
 
 
@@ -98,7 +112,9 @@ async def _open_session(request: Request, signed: dict[str, Any]) -> Response:
             refresh_token=signed.get("refresh_token"),
             pending_step=step,
         )
-    target = PENDING_PAGES[step] if step else home_for(list(me["roles"]))
+    # The notices of a reset of this account come first (the two-person rule's last step).
+    notices = "/security-notices" if me.get("security_notices") else home_for(list(me["roles"]))
+    target = PENDING_PAGES[step] if step else notices
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE,
@@ -178,7 +194,7 @@ async def code_step(
         return to_login("expired")
     session_id, web = found
     if not csrf_ok(web, csrf):
-        return _code_page(request, web, "Biểu mẫu đã cũ, xin tải lại trang rồi thử lại.", 403)
+        return _code_page(request, web, STALE_FORM, 403)
     ticket = open_ticket(session_id, web.access_token)
     if ticket is None:
         return to_login("expired")
@@ -186,17 +202,14 @@ async def code_step(
     if digits is None:
         return _code_page(request, web, "Mã xác thực: cần đúng 6 chữ số.", 422)
     try:
-        signed = await backends_of(request).sign_in(ticket[0], ticket[1], digits)
+        signed = await services_for(request, None).identity.sign_in(ticket[0], ticket[1], digits)
     except BackendError as error:
         if error.status == 429 or error.problem.get("field") == "totp":
             return _code_page(request, web, error.title, error.status)
         async with runtime_of(request).db.transaction() as session:
             await web_sessions.delete(session, session_id)
-        response = templates.TemplateResponse(
-            request,
-            "login.html",
-            {"error": error.title, "username": ticket[0]},
-            status_code=error.status if error.status in (401, 429) else 503,
+        response = login_page(
+            request, error.title, ticket[0], error.status if error.status in (401, 429) else 503
         )
         response.delete_cookie(COOKIE)
         return response
@@ -210,7 +223,7 @@ async def logout(request: Request) -> RedirectResponse:
     if web is not None and web.refresh_token:
         # Revoke the refresh token too: signing out here signs this browser out everywhere.
         with contextlib.suppress(BackendError):
-            await backends_of(request).logout(web.refresh_token)
+            await services_for(request, None).identity.logout(web.refresh_token)
     if session_id:
         async with runtime_of(request).db.transaction() as session:
             await web_sessions.delete(session, session_id)
@@ -246,7 +259,7 @@ async def change_password(
     if web.pending_step == "totp":
         return RedirectResponse("/login/totp", status_code=303)
     if not csrf_ok(web, csrf):
-        return error_page(request, web, "Biểu mẫu đã cũ, xin tải lại trang rồi thử lại.", 403)
+        return error_page(request, web, STALE_FORM, 403)
     error: str | None = None
     status = 422
     if not current_password:
@@ -255,11 +268,9 @@ async def change_password(
         error = "Nhập lại mật khẩu mới: không khớp với mật khẩu mới."
     else:
         try:
-            changed = await backends_of(request).change_password(
-                web.access_token, current_password, new_password
+            changed = await services_for(request, web.access_token).identity.change_password(
+                current_password, new_password
             )
-        except SessionExpired:
-            return to_login("expired")
         except BackendError as failed:
             error, status = failed.title, failed.status
     if error is not None:
@@ -267,7 +278,8 @@ async def change_password(
             request, "password.html", {"web": web, "error": error}, status_code=status
         )
     step = pending_step_of(changed)
-    roles = await roles_after_step(request, changed["access_token"], step)
+    me = await me_after_step(request, changed["access_token"], step)
+    roles = list(me["roles"]) if me else None
     async with runtime_of(request).db.transaction() as session:
         await web_sessions.replace_tokens(
             session,
@@ -279,4 +291,4 @@ async def change_password(
         )
     if step:
         return RedirectResponse(PENDING_PAGES[step], status_code=303)
-    return RedirectResponse(home_for(roles or web.roles) + "?notice=password", status_code=303)
+    return RedirectResponse(landing(me, roles or web.roles, "password"), status_code=303)

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
-from hbs_portal.web.backends import BackendError, SessionExpired
-from hbs_portal.web.common import backends_of, error_page, signed_in, templates, to_login
-from hbs_portal.web.reports import RATINGS, bad_query, class_path, scope_of
-from hbs_portal.web.scores import STALE_FORM, local_time
-from hbs_portal.web.sessions import csrf_ok
+from hbs_portal.web.common import error_page, templates
+from hbs_portal.web.deps import Api, CheckedForm, Services, SignedIn
+from hbs_portal.web.reports import RATINGS, bad_query, class_path
+from hbs_portal.web.scores import local_time
 from hbs_shared.labels import TERM_LABELS, YEAR_END_LABEL, YEAR_LABEL
 
 router = APIRouter(include_in_schema=False)
@@ -47,25 +46,15 @@ class ConductRow:
     summer_training: bool = False
 
 
-def _quoted(class_name: str) -> str:
-    return quote(class_name, safe="")
-
-
-async def _load(request: Request, web: WebSession, class_name: str, section: str) -> dict[str, Any]:
+async def _load(api: Services, class_name: str, section: str) -> dict[str, Any]:
     """The class's rows for the section, the change log, and whether this user may edit."""
-    backends = backends_of(request)
-    base = f"{backends.grades_url}/classes/{_quoted(class_name)}"
-    students = (await backends.call("GET", f"{base}/conduct", web.access_token)).json()
-    changes = (await backends.call("GET", f"{base}/conduct/changes", web.access_token)).json()
-    scope = await scope_of(request, web)
+    students = await api.grades.conduct(class_name)
+    changes = await api.grades.conduct_changes(class_name)
+    scope = await api.identity.scope()
     homeroom = any(c["class_name"] == class_name for c in scope["homeroom"])
     rows: list[ConductRow] = []
     if section == "year-end":
-        results = (
-            await backends.call(
-                "GET", f"{backends.grades_url}/results/classes/{_quoted(class_name)}", web.access_token
-            )
-        ).json()
+        results = await api.grades.class_results(class_name)
         names = {s["code"]: s["name"] for s in results["subjects"]}
         needs = {r["student_id"]: r for r in results["students"]}
         for student in students:
@@ -148,20 +137,14 @@ def _section(value: str) -> str | None:
 
 
 @router.get("/classes/{class_name}/conduct", response_model=None)
-async def conduct_page(request: Request, class_name: str, term: str = "HK1") -> Response:
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
+async def conduct_page(
+    request: Request, web: SignedIn, api: Api, class_name: str, term: str = "HK1"
+) -> Response:
     section = _section(term)
     if bad := bad_query(class_name) or (None if section else "Học kỳ: chỉ nhận HK1, HK2 hoặc cuối năm."):
         return error_page(request, web, bad, 422)
     assert section is not None
-    try:
-        data = await _load(request, web, class_name, section)
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as failed:
-        return error_page(request, web, failed.title, failed.status)
+    data = await _load(api, class_name, section)
     notice = "Đã lưu." if request.query_params.get("notice") == "saved" else None
     return _render(request, web, class_name, section, data, notice=notice)
 
@@ -207,35 +190,21 @@ def _payload(rows: list[ConductRow], section: str) -> tuple[str, dict[str, Any]]
 
 
 @router.post("/classes/{class_name}/conduct", response_model=None)
-async def save_conduct(request: Request, class_name: str) -> Response:
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    form = await request.form(max_fields=3000)
-    if not csrf_ok(web, str(form.get("csrf", ""))):
-        return error_page(request, web, STALE_FORM, 403)
+async def save_conduct(
+    request: Request, web: SignedIn, api: Api, form: CheckedForm, class_name: str
+) -> Response:
     section = _section(str(form.get("section", "")))
     if bad := bad_query(class_name) or (None if section else "Học kỳ: chỉ nhận HK1, HK2 hoặc cuối năm."):
         return error_page(request, web, bad, 422)
     assert section is not None
-    backends = backends_of(request)
-    try:
-        data = await _load(request, web, class_name, section)
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as failed:
-        return error_page(request, web, failed.title, failed.status)
+    data = await _load(api, class_name, section)
     rows: list[ConductRow] = data["rows"]
     if not _typed(form, rows, None if section == "year-end" else TERM_KEYS):
         error = "Có ô quá dài (nhận xét tối đa 2000 ký tự), chưa lưu gì."
         return _render(request, web, class_name, section, data, error=error, status_code=422, unsaved=True)
     path, body = _payload(rows, section)
     try:
-        await backends.call(
-            "PUT", f"{backends.grades_url}/classes/{_quoted(class_name)}/{path}", web.access_token, json=body
-        )
-    except SessionExpired:
-        return to_login("expired")
+        await api.grades.save_class_part(class_name, path, body)
     except BackendError as failed:
         problems = _problems(rows, failed.problem)
         return _render(

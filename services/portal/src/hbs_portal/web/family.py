@@ -10,9 +10,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
-from hbs_portal.web.backends import BackendError, Backends, SessionExpired
-from hbs_portal.web.common import backends_of, pdf_response, signed_in, templates, to_login
+from hbs_portal.web.common import pdf_response, templates
+from hbs_portal.web.deps import Api, Services, SignedIn
 from hbs_shared.labels import RATING_LABELS
 
 router = APIRouter(include_in_schema=False)
@@ -43,80 +44,37 @@ def promotion(result: dict[str, Any]) -> str:
 templates.env.globals.update(rating=rating, subject_value=subject_value, promotion=promotion)
 
 
-async def _children(backends: Backends, token: str) -> list[dict[str, Any]]:
-    response = await backends.call("GET", f"{backends.grades_url}/family/students", token)
-    children: list[dict[str, Any]] = response.json()
-    return children
-
-
-def _problem(request: Request, web: WebSession, message: str, status: int) -> Response:
-    return templates.TemplateResponse(
-        request, "family/error.html", {"web": web, "error": message}, status_code=status
-    )
-
-
 @router.get("/results", response_model=None)
-async def children_page(request: Request) -> Response:
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    try:
-        children = await _children(backends_of(request), web.access_token)
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return _problem(request, web, error.title, error.status)
+async def children_page(request: Request, web: SignedIn, api: Api) -> Response:
+    children = await api.grades.family_students()
     notice = request.query_params.get("notice")
     if len(children) == 1:
         # A student (or a parent of one child) sees the results at once, on their home page.
-        return await _results(request, web, uuid.UUID(children[0]["student_id"]), children, notice)
+        return await _results(request, web, api, uuid.UUID(children[0]["student_id"]), children, notice)
     return templates.TemplateResponse(
         request, "family/children.html", {"web": web, "children": children, "notice": notice}
     )
 
 
 @router.get("/results/{student_id}", response_model=None)
-async def results_page(request: Request, student_id: uuid.UUID) -> Response:
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    try:
-        children = await _children(backends_of(request), web.access_token)
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return _problem(request, web, error.title, error.status)
-    return await _results(request, web, student_id, children, None)
+async def results_page(request: Request, web: SignedIn, api: Api, student_id: uuid.UUID) -> Response:
+    children = await api.grades.family_students()
+    return await _results(request, web, api, student_id, children, None)
 
 
 async def _results(
     request: Request,
     web: WebSession,
+    api: Services,
     student_id: uuid.UUID,
     children: list[dict[str, Any]],
     notice: str | None,
 ) -> Response:
-    backends = backends_of(request)
-    try:
-        results = (
-            await backends.call(
-                "GET", f"{backends.grades_url}/family/students/{student_id}/results", web.access_token
-            )
-        ).json()
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return _problem(request, web, error.title, error.status)
+    results = await api.grades.family_results(student_id)
     records: list[dict[str, Any]] = []
     records_error = None
     try:
-        records = (
-            await backends.call(
-                "GET", f"{backends.signing_url}/documents/students/{student_id}/records", web.access_token
-            )
-        ).json()
-    except SessionExpired:
-        return to_login("expired")
+        records = await api.signing.student_records(student_id)
     except BackendError as error:
         # The results are still worth showing when only the signed records cannot be listed.
         records_error = error.title
@@ -137,23 +95,12 @@ async def _results(
 
 
 @router.get("/results/{student_id}/records/{document_id}", response_model=None)
-async def record_pdf(request: Request, student_id: uuid.UUID, document_id: uuid.UUID) -> Response:
+async def record_pdf(
+    request: Request, web: SignedIn, api: Api, student_id: uuid.UUID, document_id: uuid.UUID
+) -> Response:
     """The signed học bạ, streamed with the family member's own token (signing decides)."""
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    backends = backends_of(request)
-    try:
-        records = (
-            await backends.call(
-                "GET", f"{backends.signing_url}/documents/students/{student_id}/records", web.access_token
-            )
-        ).json()
-        if not any(d["document_id"] == str(document_id) and d["sealed"] for d in records):
-            raise BackendError(404, "Không tìm thấy học bạ đã ký")
-        pdf = await backends.document_pdf(web.access_token, str(document_id))
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return _problem(request, web, error.title, error.status)
+    records = await api.signing.student_records(student_id)
+    if not any(d["document_id"] == str(document_id) and d["sealed"] for d in records):
+        raise BackendError(404, "Không tìm thấy học bạ đã ký")
+    pdf = await api.signing.document_pdf(document_id)
     return pdf_response(pdf, "hoc-ba-da-ky.pdf")

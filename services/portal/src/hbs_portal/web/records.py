@@ -10,37 +10,18 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
+from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
-from hbs_portal.web.backends import BackendError, Backends, SessionExpired
-from hbs_portal.web.common import (
-    backends_of,
-    error_page,
-    explain,
-    pdf_response,
-    signed_in,
-    templates,
-    to_login,
-)
-from hbs_portal.web.sessions import csrf_ok
+from hbs_portal.web.common import error_page, pdf_response, templates
+from hbs_portal.web.deps import Api, CheckedForm, Services, SignedIn
 from hbs_shared.labels import RATING_LABELS, RECORD_STATE_LABELS
 from hbs_shared.signing_order import RECORD_STEP_NAMES, SIGNING_STEPS
 
 router = APIRouter(include_in_schema=False)
 ClassName = Path(min_length=1, max_length=40)
-STALE_FORM = "Biểu mẫu đã cũ, xin tải lại trang rồi thử lại."
 STEP_FOR_ROLE = {name: SIGNING_STEPS[number] for name, number in RECORD_STEP_NAMES.items()}
 RATING = RATING_LABELS
 LABELS = RECORD_STATE_LABELS
-
-
-def _grades(request: Request) -> tuple[Backends, str]:
-    backends = backends_of(request)
-    return backends, backends.grades_url
-
-
-async def _json(request: Request, web: WebSession, method: str, path: str, **kwargs: Any) -> Any:
-    backends, grades = _grades(request)
-    return (await backends.call(method, f"{grades}{path}", web.access_token, **kwargs)).json()
 
 
 def _page(request: Request, web: WebSession, name: str, status: int = 200, **context: Any) -> Response:
@@ -50,25 +31,17 @@ def _page(request: Request, web: WebSession, name: str, status: int = 200, **con
 
 
 @router.get("/records/homeroom", response_model=None)
-async def homeroom_page(request: Request) -> Response:
+async def homeroom_page(request: Request, web: SignedIn, api: Api) -> Response:
     """Học bạ lớp: the homeroom teacher's class(es)."""
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
     views, empty = [], []
-    try:
-        classes: list[str] = await _json(request, web, "GET", "/records/homeroom-classes")
-        for name in classes:
-            try:
-                views.append(await _json(request, web, "GET", f"/records/classes/{quote(name)}"))
-            except BackendError as error:
-                if error.status != 404:
-                    raise
-                empty.append(name)  # a class with no student yet: the others still show
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return error_page(request, web, error.title, error.status)
+    classes: list[str] = await api.grades.homeroom_classes()
+    for name in classes:
+        try:
+            views.append(await api.grades.class_records(name))
+        except BackendError as error:
+            if error.status != 404:
+                raise
+            empty.append(name)  # a class with no student yet: the others still show
     return _page(
         request,
         web,
@@ -80,46 +53,27 @@ async def homeroom_page(request: Request) -> Response:
 
 
 @router.get("/records/classes/{class_name}", response_model=None)
-async def class_page(request: Request, class_name: str = ClassName) -> Response:
+async def class_page(request: Request, web: SignedIn, api: Api, class_name: str = ClassName) -> Response:
     """One class's records: the board reviews, returns or signs them here."""
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    try:
-        view = await _json(request, web, "GET", f"/records/classes/{quote(class_name)}")
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return error_page(request, web, error.title, error.status)
+    view = await api.grades.class_records(class_name)
     return _page(request, web, "records/class.html", view=view, notice=request.query_params.get("notice"))
 
 
-async def _school(request: Request, web: WebSession, template: str) -> Response:
-    try:
-        school = await _json(request, web, "GET", "/records")
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return error_page(request, web, error.title, error.status)
+async def _school(request: Request, web: WebSession, api: Services, template: str) -> Response:
+    school = await api.grades.school_records()
     return _page(request, web, template, school=school, notice=request.query_params.get("notice"))
 
 
 @router.get("/records/review", response_model=None)
-async def review_page(request: Request) -> Response:
+async def review_page(request: Request, web: SignedIn, api: Api) -> Response:
     """Duyệt học bạ (vice-principal): per class, how far its records are."""
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    return await _school(request, web, "records/review.html")
+    return await _school(request, web, api, "records/review.html")
 
 
 @router.get("/records/approve", response_model=None)
-async def approve_page(request: Request) -> Response:
+async def approve_page(request: Request, web: SignedIn, api: Api) -> Response:
     """Phê duyệt học bạ (principal): counts per class, sign every class that is ready."""
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    return await _school(request, web, "records/approve.html")
+    return await _school(request, web, api, "records/approve.html")
 
 
 def _versions(text: str) -> dict[str, int] | None:
@@ -139,18 +93,15 @@ def _versions(text: str) -> dict[str, int] | None:
 @router.post("/records/sign", response_model=None)
 async def sign(
     request: Request,
-    csrf: Annotated[str, Form(max_length=64)] = "",
+    _form: CheckedForm,
+    web: SignedIn,
+    api: Api,
     step: Annotated[str, Form(max_length=20)] = "",
     class_names: Annotated[list[str] | None, Form(max_length=200)] = None,
     versions: Annotated[str, Form(max_length=300_000)] = "",
     pin: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     """Activate one batch with the signing PIN, then start the step for the chosen classes."""
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    if not csrf_ok(web, csrf):
-        return error_page(request, web, STALE_FORM, 403)
     if step not in STEP_FOR_ROLE:
         return error_page(request, web, "Bước ký: không hợp lệ.", 422)
     names = [n for n in (class_names or []) if n.strip()]
@@ -160,63 +111,33 @@ async def sign(
         return error_page(request, web, "Lớp: tên lớp không hợp lệ.", 422)
     if not pin:
         return error_page(request, web, "Mã PIN ký số: chưa nhập.", 422)
-    backends, grades = _grades(request)
     batch_id = str(uuid.uuid4())
-    try:
-        expected = _versions(versions)
-        # The PIN activates this one batch first: a wrong PIN changes nothing.
-        activation = await backends.call(
-            "POST",
-            f"{backends.signing_url}/activations",
-            web.access_token,
-            json={"pin": pin, "batch_id": batch_id},
-        )
-        await backends.call(
-            "POST",
-            f"{grades}/records/sign",
-            web.access_token,
-            json={
-                "step": step,
-                "activation_id": activation.json()["activation_id"],
-                "batch_id": batch_id,
-                "class_names": names,
-                "expected": expected,
-            },
-        )
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return error_page(request, web, explain(error), error.status)
+    expected = _versions(versions)
+    # The PIN activates this one batch first: a wrong PIN changes nothing.
+    activation_id = await api.signing.activate(pin, batch_id=batch_id)
+    await api.grades.sign_records(
+        {
+            "step": step,
+            "activation_id": activation_id,
+            "batch_id": batch_id,
+            "class_names": names,
+            "expected": expected,
+        }
+    )
     return RedirectResponse(f"/records/batches/{batch_id}", status_code=303)
 
 
 @router.get("/records/batches/{batch_id}", response_model=None)
-async def batch_page(request: Request, batch_id: uuid.UUID) -> Response:
+async def batch_page(request: Request, web: SignedIn, api: Api, batch_id: uuid.UUID) -> Response:
     """Progress of a signing batch; the page refreshes itself until nothing is being signed."""
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    try:
-        batch = await _json(request, web, "GET", f"/records/batches/{batch_id}")
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return error_page(request, web, error.title, error.status)
+    batch = await api.grades.record_batch(batch_id)
     return _page(request, web, "records/batch.html", batch=batch)
 
 
 @router.get("/records/view/{record_id}", response_model=None)
-async def record_page(request: Request, record_id: uuid.UUID) -> Response:
+async def record_page(request: Request, web: SignedIn, api: Api, record_id: uuid.UUID) -> Response:
     """One record's year page as it would be signed, with remarks and return forms."""
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    try:
-        record = await _json(request, web, "GET", f"/records/{record_id}")
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return error_page(request, web, error.title, error.status)
+    record = await api.grades.record(record_id)
     return _page(
         request, web, "records/record.html", record=record, notice=request.query_params.get("notice")
     )
@@ -225,60 +146,32 @@ async def record_page(request: Request, record_id: uuid.UUID) -> Response:
 @router.post("/records/view/{record_id}/remarks", response_model=None)
 async def save_remarks(
     request: Request,
+    _form: CheckedForm,
+    web: SignedIn,
+    api: Api,
     record_id: uuid.UUID,
-    csrf: Annotated[str, Form(max_length=64)] = "",
     version: Annotated[int, Form(ge=1)] = 1,
     remarks: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    if not csrf_ok(web, csrf):
-        return error_page(request, web, STALE_FORM, 403)
     if len(remarks) > 4000:
         return error_page(request, web, "Nhận xét của GVCN: tối đa 4000 ký tự.", 422)
-    try:
-        await _json(
-            request,
-            web,
-            "PUT",
-            f"/records/{record_id}/remarks",
-            json={"expected_version": version, "remarks": remarks},
-        )
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return error_page(request, web, error.title, error.status)
+    await api.grades.record_remarks(record_id, remarks, version)
     return RedirectResponse(f"/records/view/{record_id}?notice=saved", status_code=303)
 
 
 @router.post("/records/view/{record_id}/return", response_model=None)
 async def give_back(
     request: Request,
+    _form: CheckedForm,
+    web: SignedIn,
+    api: Api,
     record_id: uuid.UUID,
-    csrf: Annotated[str, Form(max_length=64)] = "",
     version: Annotated[int, Form(ge=1)] = 1,
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    if not csrf_ok(web, csrf):
-        return error_page(request, web, STALE_FORM, 403)
     if len(reason.strip()) < 3:
         return error_page(request, web, "Lý do trả lại: cần ghi rõ (ít nhất 3 ký tự).", 422)
-    try:
-        await _json(
-            request,
-            web,
-            "POST",
-            f"/records/{record_id}/return",
-            json={"reason": reason.strip()[:1000], "expected_version": version},
-        )
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return error_page(request, web, error.title, error.status)
+    await api.grades.return_record(record_id, reason.strip()[:1000], version)
     return RedirectResponse(f"/records/view/{record_id}?notice=returned", status_code=303)
 
 
@@ -293,19 +186,16 @@ _CORRECTION_FIELDS = {
 @router.post("/records/view/{record_id}/correction", response_model=None)
 async def open_correction(
     request: Request,
+    _form: CheckedForm,
+    web: SignedIn,
+    api: Api,
     record_id: uuid.UUID,
-    csrf: Annotated[str, Form(max_length=64)] = "",
     version: Annotated[int, Form(ge=1)] = 1,
     minutes_number: Annotated[str, Form(max_length=200)] = "",
     minutes_date: Annotated[str, Form(max_length=20)] = "",
     reason: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     """Đ9: the board reopens an approved record under minutes; the grades service checks the rest."""
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    if not csrf_ok(web, csrf):
-        return error_page(request, web, STALE_FORM, 403)
     body = {
         "expected_version": version,
         "minutes_number": minutes_number.strip(),
@@ -313,9 +203,7 @@ async def open_correction(
         "reason": reason.strip(),
     }
     try:
-        await _json(request, web, "POST", f"/records/{record_id}/corrections", json=body)
-    except SessionExpired:
-        return to_login("expired")
+        await api.grades.correct_record(record_id, body)
     except BackendError as error:
         label = _CORRECTION_FIELDS.get(str(error.problem.get("field", "")))
         return error_page(request, web, f"{label}: {error.title}" if label else error.title, error.status)
@@ -325,47 +213,24 @@ async def open_correction(
 @router.post("/records/classes/{class_name}/return", response_model=None)
 async def give_back_class(
     request: Request,
+    _form: CheckedForm,
+    web: SignedIn,
+    api: Api,
     class_name: str = ClassName,
-    csrf: Annotated[str, Form(max_length=64)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Trả lại cả lớp: every signed record of the class goes back to the homeroom teacher."""
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    if not csrf_ok(web, csrf):
-        return error_page(request, web, STALE_FORM, 403)
     if len(reason.strip()) < 3:
         return error_page(request, web, "Lý do trả lại: cần ghi rõ (ít nhất 3 ký tự).", 422)
-    try:
-        await _json(
-            request,
-            web,
-            "POST",
-            f"/records/classes/{quote(class_name)}/return",
-            json={"reason": reason.strip()[:1000]},
-        )
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return error_page(request, web, error.title, error.status)
+    await api.grades.return_class_records(class_name, reason.strip()[:1000])
     return RedirectResponse(f"/records/classes/{quote(class_name)}?notice=returned", status_code=303)
 
 
 @router.get("/records/view/{record_id}/document", response_model=None)
-async def record_document(request: Request, record_id: uuid.UUID) -> Response:
+async def record_document(request: Request, web: SignedIn, api: Api, record_id: uuid.UUID) -> Response:
     """The record's latest signed PDF, fetched from signing with the user's own token."""
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    backends = backends_of(request)
-    try:
-        record = await _json(request, web, "GET", f"/records/{record_id}")
-        if not record.get("document_id"):
-            raise BackendError(404, "Học bạ này chưa có bản đã ký")
-        pdf = await backends.document_pdf(web.access_token, record["document_id"])
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return error_page(request, web, error.title, error.status)
+    record = await api.grades.record(record_id)
+    if not record.get("document_id"):
+        raise BackendError(404, "Học bạ này chưa có bản đã ký")
+    pdf = await api.signing.document_pdf(record["document_id"])
     return pdf_response(pdf, "hoc-ba-da-ky.pdf")

@@ -11,15 +11,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from hbs_portal.models import WebSession
-from hbs_portal.web.backends import BackendError, SessionExpired
-from hbs_portal.web.common import backends_of, error_page, signed_in, templates, to_login
+from hbs_portal.web.common import error_page, templates
+from hbs_portal.web.deps import Api, Services, SignedIn
 from hbs_shared.curriculum import SUBJECTS
 from hbs_shared.labels import PERIOD_LABELS, RATING_LABELS
+from hbs_shared.roles import OVERSEERS as ROLE_OVERSEERS
 
 router = APIRouter(include_in_schema=False)
 
-BOARD = frozenset({"principal", "vice_principal"})
-OVERSEERS = BOARD | {"system_admin", "office_admin"}
+OVERSEERS: frozenset[str] = ROLE_OVERSEERS
 Period = Literal["HK1", "HK2", "year"]
 RATINGS = RATING_LABELS
 
@@ -51,23 +51,14 @@ def class_path(class_name: str) -> str:
     return "/classes/" + quote(class_name, safe="")
 
 
-async def scope_of(request: Request, web: WebSession) -> dict[str, Any]:
-    backends = backends_of(request)
-    answer = await backends.call("GET", f"{backends.identity_url}/authz/scope", web.access_token)
-    scope: dict[str, Any] = answer.json()
-    return scope
-
-
-async def classes_for(request: Request, web: WebSession) -> list[ClassLine]:
+async def classes_for(api: Services, web: WebSession) -> list[ClassLine]:
     """Overseers see every class of the school; a teacher the classes they teach or lead."""
-    backends = backends_of(request)
     if OVERSEERS & set(web.roles):
-        answer = await backends.call("GET", f"{backends.identity_url}/classes", web.access_token)
         return [
             ClassLine(c["name"], c["grade_level"], homeroom_teacher=c.get("homeroom_teacher_name"))
-            for c in answer.json()
+            for c in await api.identity.classes()
         ]
-    scope = await scope_of(request, web)
+    scope = await api.identity.scope()
     lines: dict[str, ClassLine] = {}
     for led in scope["homeroom"]:
         lines.setdefault(led["class_name"], ClassLine(led["class_name"], led["grade_level"])).homeroom = True
@@ -82,30 +73,13 @@ def _subject_name(code: str) -> str:
 
 
 @router.get("/classes", response_model=None)
-async def classes_page(request: Request) -> Response:
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    try:
-        classes = await classes_for(request, web)
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return error_page(request, web, error.title, error.status)
+async def classes_page(request: Request, web: SignedIn, api: Api) -> Response:
+    classes = await classes_for(api, web)
     return templates.TemplateResponse(
         request,
         "grades/classes.html",
         {"web": web, "classes": classes, "class_path": class_path, "board": bool(OVERSEERS & set(web.roles))},
     )
-
-
-async def _results(request: Request, web: WebSession, class_name: str) -> dict[str, Any]:
-    backends = backends_of(request)
-    answer = await backends.call(
-        "GET", f"{backends.grades_url}/results/classes/{quote(class_name, safe='')}", web.access_token
-    )
-    results: dict[str, Any] = answer.json()
-    return results
 
 
 def _pick(values: dict[str, Any], period: Period, prefix: str) -> str | None:
@@ -155,18 +129,12 @@ def result_rows(results: dict[str, Any], period: Period) -> list[dict[str, Any]]
 
 
 @router.get("/classes/{class_name}/results", response_model=None)
-async def results_page(request: Request, class_name: str, period: str = "year") -> Response:
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
+async def results_page(
+    request: Request, web: SignedIn, api: Api, class_name: str, period: str = "year"
+) -> Response:
     if bad := bad_query(class_name, period):
         return error_page(request, web, bad, 422)
-    try:
-        results = await _results(request, web, class_name)
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return error_page(request, web, error.title, error.status)
+    results = await api.grades.class_results(class_name)
     return templates.TemplateResponse(
         request,
         "grades/results.html",
@@ -194,51 +162,26 @@ def _download(answer_content: bytes, headers: dict[str, str]) -> Response:
 
 
 @router.get("/classes/{class_name}/results.xlsx", response_model=None)
-async def results_xlsx(request: Request, class_name: str) -> Response:
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
+async def results_xlsx(request: Request, web: SignedIn, api: Api, class_name: str) -> Response:
     if bad := bad_query(class_name):
         return error_page(request, web, bad, 422)
-    backends = backends_of(request)
-    try:
-        answer = await backends.call(
-            "GET",
-            f"{backends.grades_url}/results/classes/{quote(class_name, safe='')}/xlsx",
-            web.access_token,
-        )
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return error_page(request, web, error.title, error.status)
+    answer = await api.grades.class_results_xlsx(class_name)
     return _download(answer.content, dict(answer.headers))
 
 
 @router.get("/statistics", response_model=None)
-async def statistics_page(request: Request, subject: str = "TOAN", period: str = "year") -> Response:
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
+async def statistics_page(
+    request: Request, web: SignedIn, api: Api, subject: str = "TOAN", period: str = "year"
+) -> Response:
     if bad := bad_query(period=period, subject=subject):
         return error_page(request, web, bad, 422)
-    backends = backends_of(request)
-    try:
-        answer = await backends.call(
-            "GET",
-            f"{backends.grades_url}/results/subjects/{subject}",
-            web.access_token,
-            params={"period": period},
-        )
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return error_page(request, web, error.title, error.status)
+    stats = await api.grades.subject_results(subject, period)
     return templates.TemplateResponse(
         request,
         "grades/statistics.html",
         {
             "web": web,
-            "stats": answer.json(),
+            "stats": stats,
             "subjects": SUBJECTS,
             "subject": subject,
             "period": period,
@@ -248,22 +191,10 @@ async def statistics_page(request: Request, subject: str = "TOAN", period: str =
 
 
 @router.get("/statistics.xlsx", response_model=None)
-async def statistics_xlsx(request: Request, subject: str = "TOAN", period: str = "year") -> Response:
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
+async def statistics_xlsx(
+    request: Request, web: SignedIn, api: Api, subject: str = "TOAN", period: str = "year"
+) -> Response:
     if bad := bad_query(period=period, subject=subject):
         return error_page(request, web, bad, 422)
-    backends = backends_of(request)
-    try:
-        answer = await backends.call(
-            "GET",
-            f"{backends.grades_url}/results/subjects/{subject}/xlsx",
-            web.access_token,
-            params={"period": period},
-        )
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return error_page(request, web, error.title, error.status)
+    answer = await api.grades.subject_results_xlsx(subject, period)
     return _download(answer.content, dict(answer.headers))

@@ -14,16 +14,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
+from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
-from hbs_portal.web.backends import BackendError, SessionExpired
-from hbs_portal.web.common import backends_of, error_page, explain, signed_in, templates, to_login
-from hbs_portal.web.sessions import csrf_ok
+from hbs_portal.web.common import error_page, explain, templates
+from hbs_portal.web.deps import Api, CheckedForm, Services, SignedIn
 from hbs_shared.labels import SUBJECT_STATUS_LABELS
 
 router = APIRouter(include_in_schema=False)
 
 SCHOOL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
-STALE_FORM = "Biểu mẫu đã cũ, xin tải lại trang rồi thử lại."
 MAX_XLSX_BYTES = 5 * 1024 * 1024
 CELL_LIMITS = {"comment": 2000}
 """Longest text a cell may carry (anything else: 20); the service says what is valid."""
@@ -55,6 +54,8 @@ class GridRow:
     saved: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     typed_status: str = ""
+    shown: dict[str, str] = field(default_factory=dict)
+    """What the page showed in each cell when it was drawn (grades merges a stale save with it)."""
 
     def __post_init__(self) -> None:
         self.typed_status = self.typed_status or self.status
@@ -112,13 +113,6 @@ def editable(sheet: dict[str, Any], web: WebSession) -> bool:
     return sheet["state"] in ("open", "submitted") and str(sheet["teacher_id"]) == str(web.user_id)
 
 
-async def _scores(request: Request, web: WebSession, sheet_id: uuid.UUID) -> dict[str, Any]:
-    backends = backends_of(request)
-    response = await backends.call("GET", f"{backends.grades_url}/sheets/{sheet_id}/scores", web.access_token)
-    result: dict[str, Any] = response.json()
-    return result
-
-
 def render(
     request: Request,
     web: WebSession,
@@ -146,16 +140,8 @@ def render(
 
 
 @router.get("/sheets/{sheet_id}/scores", response_model=None)
-async def scores_page(request: Request, sheet_id: uuid.UUID) -> Response:
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    try:
-        scores = await _scores(request, web, sheet_id)
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return error_page(request, web, error.title, error.status)
+async def scores_page(request: Request, web: SignedIn, api: Api, sheet_id: uuid.UUID) -> Response:
+    scores = await api.grades.scores(sheet_id)
     notice = NOTICES.get(request.query_params.get("notice", ""))
     return render(request, web, scores, grid_rows(scores), PageState(notice=notice))
 
@@ -172,6 +158,10 @@ def _typed_rows(form: FormData, scores: dict[str, Any], rows: list[GridRow]) -> 
         status = form.get(f"c{index}_status")
         if isinstance(status, str) and status in STATUS_LABELS.keys() | {"assessed"}:
             row.typed_status = status
+        for key in [*keys, "status"]:
+            shown = form.get(f"c{index}_{key}_shown")
+            if isinstance(shown, str) and len(shown) <= CELL_LIMITS.get(key, 20):
+                row.shown[key] = shown
         if row.status != "assessed":
             continue  # no cells were shown for them
         for key in keys:
@@ -200,23 +190,16 @@ def _changes(scores: dict[str, Any], rows: list[GridRow]) -> list[dict[str, Any]
                 comment=row.typed.get("comment", ""),
             )
         if len(change) > 1:
+            if row.shown:
+                change["shown"] = {
+                    k: v for k, v in row.shown.items() if k in change or k.startswith("regular_")
+                }
             changes.append(change)
     return changes
 
 
-def _values_before(changes: list[dict[str, Any]], version: int) -> dict[str, dict[str, str]]:
-    """Per student and column, the value the page showed (at `version`) of each cell changed since."""
-    before: dict[str, dict[str, str]] = {}
-    for change in sorted(changes, key=lambda c: int(c["sheet_version"])):
-        if int(change["sheet_version"]) > version:
-            before.setdefault(str(change["student_id"]), {}).setdefault(
-                str(change["column"]), change["old_value"] or ""
-            )
-    return before
-
-
 def _same(typed: str, shown: str) -> bool:
-    return typed.strip().replace(",", ".") == shown
+    return typed.strip().replace(",", ".") == shown.strip().replace(",", ".")
 
 
 def _cell_errors(rows: list[GridRow], problem: dict[str, Any]) -> list[str]:
@@ -237,22 +220,12 @@ def _cell_errors(rows: list[GridRow], problem: dict[str, Any]) -> list[str]:
 
 
 @router.post("/sheets/{sheet_id}/scores", response_model=None)
-async def save_scores(request: Request, sheet_id: uuid.UUID) -> Response:
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    form = await request.form(max_fields=3000)
-    if not csrf_ok(web, str(form.get("csrf", ""))):
-        return error_page(request, web, STALE_FORM, 403)
+async def save_scores(
+    request: Request, web: SignedIn, api: Api, form: CheckedForm, sheet_id: uuid.UUID
+) -> Response:
     version = str(form.get("version", ""))
     reason = str(form.get("reason", ""))[:1000]
-    backends = backends_of(request)
-    try:
-        scores = await _scores(request, web, sheet_id)
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return error_page(request, web, error.title, error.status)
+    scores = await api.grades.scores(sheet_id)
     rows, ok = _typed_rows(form, scores, grid_rows(scores))
     state = PageState(reason=reason, unsaved=True)
     if not version.isdigit() or not 1 <= int(version) < 2**31:
@@ -264,19 +237,16 @@ async def save_scores(request: Request, sheet_id: uuid.UUID) -> Response:
         return render(request, web, scores, rows, state, 422)
     body = {"expected_version": int(version), "rows": _changes(scores, rows), "reason": reason or None}
     try:
-        await backends.call(
-            "PUT", f"{backends.grades_url}/sheets/{sheet_id}/scores", web.access_token, json=body
-        )
-    except SessionExpired:
-        return to_login("expired")
+        await api.grades.save_scores(sheet_id, body)
     except BackendError as error:
-        return await _refused(request, web, sheet_id, scores, rows, state, error)
+        return await _refused(request, web, api, sheet_id, scores, rows, state, error)
     return RedirectResponse(f"/sheets/{sheet_id}/scores?notice=saved", status_code=303)
 
 
 async def _refused(
     request: Request,
     web: WebSession,
+    api: Services,
     sheet_id: uuid.UUID,
     scores: dict[str, Any],
     rows: list[GridRow],
@@ -286,25 +256,18 @@ async def _refused(
     """The grid again with the teacher's typed values and why nothing was saved."""
     problem_field = error.problem.get("field")
     if error.status == 409 and problem_field == "expected_version":
-        # Someone else saved meanwhile: show their values beside the typed ones, re-apply on save.
-        backends = backends_of(request)
-        try:
-            current = await _scores(request, web, sheet_id)
-            log = await backends.call(
-                "GET", f"{backends.grades_url}/sheets/{sheet_id}/changes", web.access_token
-            )
-        except BackendError as again:
-            return error_page(request, web, again.title, again.status)
-        seen = _values_before(log.json(), scores["sheet"]["version"])
+        # Grades merged what it could and found cells someone else changed too (its answer names
+        # them): nothing was saved. Show the newer values, the teacher's typed ones beside them.
+        current = await api.grades.scores(sheet_id)
         by_id = {r.student_id: r for r in grid_rows(current)}
         for row in rows:
             fresh = by_id.get(row.student_id)
             if fresh is None:
                 continue
             row.saved, row.result = fresh.saved, fresh.result
-            for key, value in seen.get(row.student_id, {}).items():
-                # A cell the teacher left as they saw it takes the newer value; only typed ones stay.
-                if _same(row.typed.get(key, ""), value):
+            for key, shown in row.shown.items():
+                # A cell the teacher left as the page showed it takes the newer value.
+                if key in row.typed and _same(row.typed[key], shown):
                     row.typed[key] = row.saved.get(key, "")
         state.conflict = True
         state.error = (
@@ -321,48 +284,24 @@ async def _refused(
 
 
 @router.post("/sheets/{sheet_id}/submit-scores", response_model=None)
-async def submit_scores(request: Request, sheet_id: uuid.UUID) -> Response:
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    form = await request.form(max_fields=10)
-    if not csrf_ok(web, str(form.get("csrf", ""))):
-        return error_page(request, web, STALE_FORM, 403)
+async def submit_scores(
+    request: Request, web: SignedIn, api: Api, form: CheckedForm, sheet_id: uuid.UUID
+) -> Response:
     version = str(form.get("version", ""))
     if not version.isdigit() or not 1 <= int(version) < 2**31:
         return error_page(request, web, "Phiên bản sổ điểm: không hợp lệ, xin tải lại trang.", 422)
-    backends = backends_of(request)
     try:
-        await backends.call(
-            "POST",
-            f"{backends.grades_url}/sheets/{sheet_id}/submit",
-            web.access_token,
-            json={"expected_version": int(version)},
-        )
-    except SessionExpired:
-        return to_login("expired")
+        await api.grades.sheet_action(sheet_id, "submit", int(version))
     except BackendError as error:
-        try:
-            scores = await _scores(request, web, sheet_id)
-        except BackendError as again:
-            return error_page(request, web, again.title, again.status)
+        scores = await api.grades.scores(sheet_id)
         state = PageState(error=f"{explain(error)}.", missing=list(error.problem.get("missing", [])))
         return render(request, web, scores, grid_rows(scores), state, error.status)
     return RedirectResponse(f"/sheets/{sheet_id}/scores?notice=submitted", status_code=303)
 
 
 @router.get("/sheets/{sheet_id}/scores.xlsx", response_model=None)
-async def download_xlsx(request: Request, sheet_id: uuid.UUID) -> Response:
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    backends = backends_of(request)
-    try:
-        answer = await backends.call("GET", f"{backends.grades_url}/sheets/{sheet_id}/xlsx", web.access_token)
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return error_page(request, web, error.title, error.status)
+async def download_xlsx(request: Request, web: SignedIn, api: Api, sheet_id: uuid.UUID) -> Response:
+    answer = await api.grades.sheet_xlsx(sheet_id)
     return Response(
         answer.content,
         media_type=answer.headers.get("content-type", "application/octet-stream"),
@@ -374,17 +313,12 @@ async def download_xlsx(request: Request, sheet_id: uuid.UUID) -> Response:
 
 
 @router.post("/sheets/{sheet_id}/scores.xlsx", response_model=None)
-async def upload_xlsx(request: Request, sheet_id: uuid.UUID) -> Response:
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    form = await request.form(max_fields=10, max_files=1)
-    if not csrf_ok(web, str(form.get("csrf", ""))):
-        return error_page(request, web, STALE_FORM, 403)
+async def upload_xlsx(
+    request: Request, web: SignedIn, api: Api, form: CheckedForm, sheet_id: uuid.UUID
+) -> Response:
     reason = str(form.get("reason", ""))[:1000]
     upload = form.get("file")
     data = await upload.read(MAX_XLSX_BYTES + 1) if isinstance(upload, UploadFile) else b""
-    backends = backends_of(request)
     state = PageState(reason=reason)
     if not data:
         state.error = "Tệp Excel: chưa chọn tệp."
@@ -398,15 +332,7 @@ async def upload_xlsx(request: Request, sheet_id: uuid.UUID) -> Response:
             # The reason may name a student: a header, never the URL.
             headers["x-change-reason"] = quote(reason.strip(), safe="")
         try:
-            await backends.call(
-                "PUT",
-                f"{backends.grades_url}/sheets/{sheet_id}/xlsx",
-                web.access_token,
-                content=data,
-                headers=headers,
-            )
-        except SessionExpired:
-            return to_login("expired")
+            await api.grades.upload_sheet_xlsx(sheet_id, data, headers)
         except BackendError as error:
             state.error = "Tệp Excel: " + _upload_message(error)
             state.problems = _cell_errors([], error.problem)
@@ -414,12 +340,7 @@ async def upload_xlsx(request: Request, sheet_id: uuid.UUID) -> Response:
                 state.reason_error = f"Lý do sửa: {error.title}."
         else:
             return RedirectResponse(f"/sheets/{sheet_id}/scores?notice=uploaded", status_code=303)
-    try:
-        scores = await _scores(request, web, sheet_id)
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return error_page(request, web, error.title, error.status)
+    scores = await api.grades.scores(sheet_id)
     return render(request, web, scores, grid_rows(scores), state, 422)
 
 
@@ -433,20 +354,9 @@ def _upload_message(error: BackendError) -> str:
 
 
 @router.get("/sheets/{sheet_id}/changes", response_model=None)
-async def changes_page(request: Request, sheet_id: uuid.UUID) -> Response:
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    backends = backends_of(request)
-    try:
-        scores = await _scores(request, web, sheet_id)
-        answer = await backends.call(
-            "GET", f"{backends.grades_url}/sheets/{sheet_id}/changes", web.access_token
-        )
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return error_page(request, web, error.title, error.status)
+async def changes_page(request: Request, web: SignedIn, api: Api, sheet_id: uuid.UUID) -> Response:
+    scores = await api.grades.scores(sheet_id)
+    log = await api.grades.sheet_changes(sheet_id)
     names = {row["student_id"]: row["full_name"] for row in scores["rows"]}
     changes = [
         {
@@ -454,7 +364,7 @@ async def changes_page(request: Request, sheet_id: uuid.UUID) -> Response:
             "full_name": names.get(change["student_id"], "(đã rời lớp)"),
             "when": local_time(change["changed_at"]),
         }
-        for change in reversed(answer.json())
+        for change in reversed(log)
     ]
     return templates.TemplateResponse(
         request, "grades/changes.html", {"web": web, "sheet": scores["sheet"], "changes": changes}

@@ -3,43 +3,42 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from hbs_portal.web.backends import BackendError, SessionExpired
-from hbs_portal.web.common import (
-    backends_of,
-    error_page,
-    explain,
-    pdf_response,
-    signed_in,
-    templates,
-    to_login,
-)
-from hbs_portal.web.sessions import csrf_ok
+from hbs_portal.clients import BackendError
+from hbs_portal.web.common import error_page, explain, pdf_response, templates
+from hbs_portal.web.deps import Api, CheckedForm, Services, SignedIn
 
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/sheets", response_model=None)
-async def sheets_page(request: Request) -> Response:
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
+async def submit_and_sign(api: Services, sheet_id: uuid.UUID, version: int, pin: str) -> None:
+    """Submit the sheet if still open, then sign it: the PIN activates this one signature first,
+    so a wrong PIN changes nothing (the score page and the sheet list both sign this way)."""
+    sheet = await api.grades.sheet(sheet_id)
+    if sheet["version"] != version:
+        raise BackendError(409, "Sổ điểm vừa được thay đổi ở nơi khác, hãy tải lại")
+    activation_id = await api.signing.activate(pin, subject_ids=[str(sheet_id)])
+    if sheet["state"] == "open":
+        sheet = await api.grades.sheet_action(sheet_id, "submit", version)
+    await api.grades.sheet_action(sheet_id, "sign", sheet["version"], activation_id)
+
+
+async def pin_status_or_guess(api: Services, guess: dict[str, Any]) -> dict[str, Any]:
+    """The signing PIN's state; a guess when signing cannot answer (the sign form will say why)."""
     try:
-        sheets = await backends_of(request).sheets(web.access_token)
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return templates.TemplateResponse(
-            request, "error.html", {"web": web, "error": error.title}, status_code=error.status
-        )
-    try:
-        pin_status = await backends_of(request).signing_pin_status(web.access_token)
+        return await api.signing.pin_status()
     except BackendError:
-        pin_status = {"set": True, "locked": False}  # the sign form will say what is wrong
+        return guess
+
+
+@router.get("/sheets", response_model=None)
+async def sheets_page(request: Request, web: SignedIn, api: Api) -> Response:
+    sheets = await api.grades.sheets()
+    pin_status = await pin_status_or_guess(api, {"set": True, "locked": False})
     return templates.TemplateResponse(
         request,
         "sheets.html",
@@ -56,51 +55,22 @@ async def sheets_page(request: Request) -> Response:
 @router.post("/sheets/{sheet_id}/sign", response_model=None)
 async def sign_sheet(
     request: Request,
+    web: SignedIn,
+    api: Api,
+    _form: CheckedForm,
     sheet_id: uuid.UUID,
-    csrf: Annotated[str, Form(max_length=64)] = "",
     version: Annotated[int, Form(ge=1)] = 1,
     pin: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
     if not pin:
         return error_page(request, web, "Mã PIN ký số: chưa nhập.", 422)
-    if not csrf_ok(web, csrf):
-        return templates.TemplateResponse(
-            request,
-            "error.html",
-            {"web": web, "error": "Biểu mẫu đã cũ, xin tải lại trang rồi thử lại."},
-            status_code=403,
-        )
-    backends = backends_of(request)
-    try:
-        sheet = await backends.sheet(web.access_token, str(sheet_id))
-        if sheet["version"] != version:
-            raise BackendError(409, "Sổ điểm vừa được thay đổi ở nơi khác, hãy tải lại")
-        # The signing PIN activates this one signature first: a wrong PIN changes nothing.
-        activation_id = await backends.activate(web.access_token, pin, [str(sheet_id)])
-        if sheet["state"] == "open":
-            sheet = await backends.sheet_action(web.access_token, str(sheet_id), "submit", version)
-        await backends.sheet_action(web.access_token, str(sheet_id), "sign", sheet["version"], activation_id)
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return error_page(request, web, explain(error), error.status)
+    await submit_and_sign(api, sheet_id, version, pin)
     return RedirectResponse("/sheets?notice=signing", status_code=303)
 
 
 @router.get("/signing-pin", response_model=None)
-async def signing_pin_form(request: Request) -> Response:
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    try:
-        status = await backends_of(request).signing_pin_status(web.access_token)
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return error_page(request, web, error.title, error.status)
+async def signing_pin_form(request: Request, web: SignedIn, api: Api) -> Response:
+    status = await api.signing.pin_status()
     return templates.TemplateResponse(
         request, "signing_pin.html", {"web": web, "status": status, "error": None, "done": False}
     )
@@ -109,32 +79,23 @@ async def signing_pin_form(request: Request) -> Response:
 @router.post("/signing-pin", response_model=None)
 async def set_signing_pin(
     request: Request,
-    csrf: Annotated[str, Form(max_length=64)] = "",
+    web: SignedIn,
+    api: Api,
+    _form: CheckedForm,
     pin: Annotated[str, Form(max_length=64)] = "",
     pin_again: Annotated[str, Form(max_length=64)] = "",
     current_pin: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    if not csrf_ok(web, csrf):
-        return error_page(request, web, "Biểu mẫu đã cũ, xin tải lại trang rồi thử lại.", 403)
-    backends = backends_of(request)
     error: str | None = None
     status_code = 200
     if pin != pin_again:
         error, status_code = "Nhập lại mã PIN: không khớp với mã PIN mới.", 422
     else:
         try:
-            await backends.set_signing_pin(web.access_token, pin, current_pin or None)
-        except SessionExpired:
-            return to_login("expired")
+            await api.signing.set_pin(pin, current_pin or None)
         except BackendError as failed:
             error, status_code = explain(failed), failed.status
-    try:
-        status = await backends.signing_pin_status(web.access_token)
-    except BackendError:
-        status = {"set": error is None, "locked": False}
+    status = await pin_status_or_guess(api, {"set": error is None, "locked": False})
     return templates.TemplateResponse(
         request,
         "signing_pin.html",
@@ -144,20 +105,8 @@ async def set_signing_pin(
 
 
 @router.get("/sheets/{sheet_id}/document", response_model=None)
-async def sheet_document(request: Request, sheet_id: uuid.UUID) -> Response:
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    backends = backends_of(request)
-    try:
-        sheet = await backends.sheet(web.access_token, str(sheet_id))
-        if not sheet.get("document_id"):
-            raise BackendError(404, "Sổ điểm này chưa có bản đã ký")
-        pdf = await backends.document_pdf(web.access_token, sheet["document_id"])
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as error:
-        return templates.TemplateResponse(
-            request, "error.html", {"web": web, "error": error.title}, status_code=error.status
-        )
-    return pdf_response(pdf, "so-diem-da-ky.pdf")
+async def sheet_document(web: SignedIn, api: Api, sheet_id: uuid.UUID) -> Response:
+    sheet = await api.grades.sheet(sheet_id)
+    if not sheet.get("document_id"):
+        raise BackendError(404, "Sổ điểm này chưa có bản đã ký")
+    return pdf_response(await api.signing.document_pdf(sheet["document_id"]), "so-diem-da-ky.pdf")

@@ -17,23 +17,21 @@ from typing import Annotated, Any
 import segno
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
-from hbs_portal.web.backends import BackendError, SessionExpired
 from hbs_portal.web.common import (
     PENDING_PAGES,
-    backends_of,
+    STALE_FORM,
     current_session,
-    error_page,
     home_for,
-    signed_in,
     templates,
-    to_login,
     web_sessions,
 )
+from hbs_portal.web.deps import Api, Redirect, Refused, SignedIn, fresh_session, services_for
 from hbs_portal.web.sessions import csrf_ok
 from hbs_shared.service import runtime_of
 
@@ -43,7 +41,6 @@ CODE = re.compile(r"^[0-9]{6}$")
 _SECRET = re.compile(r"^[A-Z2-7]{16,64}$")
 TICKET_MINUTES = 5
 """How long a right password waits for its code before signing in starts again."""
-STALE_FORM = "Biểu mẫu đã cũ, xin tải lại trang rồi thử lại."
 
 
 def _ticket_key(session_id: str) -> bytes:
@@ -75,15 +72,22 @@ def normalise_code(code: str) -> str | None:
     return digits if CODE.match(digits) else None
 
 
-async def roles_after_step(request: Request, access_token: str, step: str | None) -> list[str] | None:
-    """The roles of a token that is no longer restricted (a restricted one carries none)."""
+async def me_after_step(request: Request, access_token: str, step: str | None) -> dict[str, Any] | None:
+    """Who a token that is no longer restricted is for: its roles (a restricted one carries none)
+    and the security notices to show before anything else."""
     if step is not None:
         return None
     try:
-        me = await backends_of(request).me(access_token)
+        return await services_for(request, access_token).identity.me()
     except BackendError:
         return None  # the next page's own call will say what is wrong
-    return list(me["roles"])
+
+
+def landing(me: dict[str, Any] | None, roles: list[str], notice: str) -> str:
+    """Where a finished sign-in step leads: the security notices first, if any, else home."""
+    if me is not None and me.get("security_notices"):
+        return "/security-notices"
+    return home_for(roles) + f"?notice={notice}"
 
 
 def _qr_svg(uri: str) -> Markup:
@@ -91,16 +95,20 @@ def _qr_svg(uri: str) -> Markup:
     return Markup(segno.make(uri, error="m").svg_inline(scale=4, border=2))  # noqa: S704
 
 
-async def _setup_session(request: Request) -> WebSession | Response:
+async def _setup_session(request: Request) -> WebSession:
     """A session that may set TOTP up: one kept at this step, or a fully signed-in staff member."""
     web = await current_session(request)
     if web is None:
-        return to_login()
+        raise Redirect("/login", sign_out=True)
     if web.pending_step == "totp_setup":
+        request.state.web = web
         return web
     if web.pending_step:
-        return RedirectResponse(PENDING_PAGES.get(web.pending_step, "/login"), status_code=303)
-    return await signed_in(request)
+        raise Redirect(PENDING_PAGES.get(web.pending_step, "/login"))
+    return await fresh_session(request)
+
+
+SetupSession = Annotated[WebSession, Depends(_setup_session)]
 
 
 def _setup_page(
@@ -128,25 +136,19 @@ def _setup_page(
 
 
 @router.get("/totp/setup", response_class=HTMLResponse)
-async def setup_intro(request: Request) -> Response:
-    web = await _setup_session(request)
-    if isinstance(web, Response):
-        return web
+async def setup_intro(request: Request, web: SetupSession) -> Response:
     return _setup_page(request, web)
 
 
 @router.post("/totp/setup", response_class=HTMLResponse)
-async def setup_start(request: Request, csrf: Annotated[str, Form(max_length=64)] = "") -> Response:
+async def setup_start(
+    request: Request, web: SetupSession, csrf: Annotated[str, Form(max_length=64)] = ""
+) -> Response:
     """A new secret from identity, shown once as text and as a QR code for the authenticator app."""
-    web = await _setup_session(request)
-    if isinstance(web, Response):
-        return web
     if not csrf_ok(web, csrf):
-        return error_page(request, web, STALE_FORM, 403)
+        raise Refused(STALE_FORM, 403)
     try:
-        started = await backends_of(request).totp_setup(web.access_token)
-    except SessionExpired:
-        return to_login("expired")
+        started = await services_for(request, web.access_token).identity.totp_setup()
     except BackendError as failed:
         if failed.status == 409:
             return RedirectResponse("/security", status_code=303)
@@ -157,16 +159,14 @@ async def setup_start(request: Request, csrf: Annotated[str, Form(max_length=64)
 @router.post("/totp/confirm", response_class=HTMLResponse)
 async def setup_confirm(
     request: Request,
+    web: SetupSession,
     csrf: Annotated[str, Form(max_length=64)] = "",
     code: Annotated[str, Form(max_length=20)] = "",
     secret: Annotated[str, Form(max_length=64)] = "",
     otpauth_uri: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
-    web = await _setup_session(request)
-    if isinstance(web, Response):
-        return web
     if not csrf_ok(web, csrf):
-        return error_page(request, web, STALE_FORM, 403)
+        raise Refused(STALE_FORM, 403)
     # The secret only travels back to be shown again after a wrong code; identity keeps its own copy.
     shown_secret = secret if _SECRET.match(secret) else None
     shown_uri = otpauth_uri if otpauth_uri.startswith("otpauth://totp/") and shown_secret else None
@@ -181,16 +181,15 @@ async def setup_confirm(
             status=422,
         )
     try:
-        confirmed = await backends_of(request).totp_confirm(web.access_token, digits)
-    except SessionExpired:
-        return to_login("expired")
+        confirmed = await services_for(request, web.access_token).identity.totp_confirm(digits)
     except BackendError as failed:
         return _setup_page(
             request, web, secret=shown_secret, uri=shown_uri, error=failed.title, status=failed.status
         )
     old_refresh = web.refresh_token
     step = "password" if confirmed.get("must_change_password") else None
-    roles = await roles_after_step(request, confirmed["access_token"], step)
+    me = await me_after_step(request, confirmed["access_token"], step)
+    roles = list(me["roles"]) if me else None
     async with runtime_of(request).db.transaction() as session:
         await web_sessions.replace_tokens(
             session,
@@ -203,28 +202,16 @@ async def setup_confirm(
     if old_refresh:
         # The confirmation started a new token family; the old one has no further use.
         with contextlib.suppress(BackendError):
-            await backends_of(request).logout(old_refresh)
+            await services_for(request, None).identity.logout(old_refresh)
     if web.pending_step == "totp_setup":
-        return RedirectResponse(home_for(roles or web.roles) + "?notice=totp", status_code=303)
+        return RedirectResponse(landing(me, roles or web.roles, "totp"), status_code=303)
     return RedirectResponse("/security?notice=totp", status_code=303)
 
 
 @router.get("/security", response_class=HTMLResponse)
-async def security(request: Request) -> Response:
+async def security(request: Request, web: SignedIn, api: Api) -> Response:
     """Bảo mật đăng nhập: whether two-factor sign-in is on, and the way to turn it on."""
-    web = await signed_in(request)
-    if isinstance(web, Response):
-        return web
-    try:
-        account: dict[str, Any] = (
-            await backends_of(request).call(
-                "GET", f"{backends_of(request).identity_url}/accounts/{web.user_id}", web.access_token
-            )
-        ).json()
-    except SessionExpired:
-        return to_login("expired")
-    except BackendError as failed:
-        return error_page(request, web, failed.title, failed.status)
+    account: dict[str, Any] = await api.identity.account(web.user_id)
     return templates.TemplateResponse(
         request,
         "totp_security.html",

@@ -7,22 +7,17 @@ from typing import Any
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hbs_portal.web.backends import BackendError
+from hbs_portal.clients import BackendError
 from hbs_portal.web.common import (
-    backends_of,
     templates,
 )
+from hbs_portal.web.deps import PublicApi
+from hbs_shared.roles import SIGNATURE_ROLES
 
 router = APIRouter(include_in_schema=False)
 
 
-_ROLE_NAMES = {
-    "subject_teacher": "Giáo viên bộ môn",
-    "homeroom_teacher": "Giáo viên chủ nhiệm",
-    "vice_principal": "Phó Hiệu trưởng",
-    "principal": "Hiệu trưởng",
-    "seal": "Dấu của nhà trường",
-}
+_ROLE_NAMES = {role.value: role.formal_label for role in SIGNATURE_ROLES}
 _VERDICTS = {"valid": "Hợp lệ", "invalid": "Không hợp lệ", "indeterminate": "Chưa xác định được"}
 MAX_VERIFY_UPLOAD = 20 * 1024 * 1024
 
@@ -53,18 +48,18 @@ async def verify_form(request: Request, code: str = "") -> Response:
 
 
 @router.get("/verify/{code}", response_class=HTMLResponse)
-async def verify_by_code(request: Request, code: str) -> Response:
+async def verify_by_code(request: Request, api: PublicApi, code: str) -> Response:
     if not code.isalnum() or len(code) > 16:
         return _verify_page(request, report=None, error="Mã tra cứu không hợp lệ.", status=422)
     try:
-        report = await backends_of(request).verify_code(code.upper())
+        report = await api.signing.verify_code(code.upper())
     except BackendError as error:
         return _verify_page(request, report=None, error=error.title, status=error.status)
     return _verify_page(request, report=report, error=None)
 
 
 @router.post("/verify", response_class=HTMLResponse)
-async def verify_upload(request: Request, file: UploadFile | None = None) -> Response:
+async def verify_upload(request: Request, api: PublicApi, file: UploadFile | None = None) -> Response:
     if file is None or not file.filename:
         return _verify_page(request, report=None, error="Tệp PDF: chưa chọn tệp.", status=422)
     content = await file.read(MAX_VERIFY_UPLOAD + 1)
@@ -73,7 +68,7 @@ async def verify_upload(request: Request, file: UploadFile | None = None) -> Res
     if not content.startswith(b"%PDF"):
         return _verify_page(request, report=None, error="Tệp PDF: không phải tệp PDF.", status=422)
     try:
-        report = await backends_of(request).verify_pdf(content)
+        report = await api.signing.verify_pdf(content)
     except BackendError as error:
         return _verify_page(request, report=None, error=error.title, status=error.status)
     return _verify_page(request, report=report, error=None)

@@ -10,17 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hbs_shared.auth import CurrentPrincipal
 from hbs_shared.problems import Problem
-from hbs_shared.roles import Role
 from hbs_shared.service import runtime_of
 from hbs_signing.activations.service import ActivationError, ActivationScope, ActivationService
 
 router = APIRouter(tags=["signature activation"])
-PIN_ADMIN_ROLES = (Role.system_admin,)
 _STATUS = {
     "pin_format": 422,
     "current_pin_required": 422,
     "empty_scope": 422,
     "no_pin": 409,
+    "pin_reset_required": 409,
     "wrong_pin": 403,
     "pin_locked": 423,
 }
@@ -29,6 +28,7 @@ _TITLE = {
     "current_pin_required": "Cần nhập mã PIN ký số hiện tại",
     "empty_scope": "Cần chọn tài liệu hoặc lô cần ký",
     "no_pin": "Chưa đặt mã PIN ký số",
+    "pin_reset_required": "Tài khoản của bạn vừa được đặt lại; hãy tự đặt mã PIN ký số mới trước khi ký",
     "wrong_pin": "Mã PIN ký số không đúng",
     "pin_locked": "Mã PIN ký số đã bị khoá",
 }
@@ -98,16 +98,17 @@ async def set_pin(body: SetPin, principal: CurrentPrincipal, request: Request) -
         raise _problem(failure, "current_pin" if failure.code != "pin_format" else "pin")
 
 
-@router.post("/signing-pin/{user_id}/reset", status_code=204)
-async def reset_pin(
-    user_id: uuid.UUID, body: ResetPin, principal: CurrentPrincipal, request: Request
-) -> None:
-    if not principal.has_role(*PIN_ADMIN_ROLES):
-        raise Problem(403, "Không có quyền đặt lại mã PIN ký số", "only a system admin resets signing PINs")
-    async with runtime_of(request).db.transaction() as session:
-        await _service(request).reset_pin(
-            session, principal.school_id, user_id, principal.user_id, body.reason
-        )
+@router.post("/signing-pin/{user_id}/reset", status_code=204, deprecated=True)
+async def reset_pin(user_id: uuid.UUID, body: ResetPin, principal: CurrentPrincipal) -> None:
+    """No longer resets: one admin alone must not be able to cause a signature in someone's name.
+    Ask identity for a `signing_pin` factor reset; a second board member approves it."""
+    raise Problem(
+        409,
+        "Tài khoản ký số: việc đặt lại cần một thành viên Ban giám hiệu khác phê duyệt",
+        f"request it in identity: POST /accounts/{user_id}/factor-resets with factor signing_pin",
+        field="user_id",
+        extra={"code": "approval_required"},
+    )
 
 
 @router.post("/activations", status_code=201)

@@ -2,8 +2,13 @@
 
 A login token alone never signs. The user sets a signing PIN (Argon2id); ``activate`` checks it
 and returns an activation bound to that user, that scope (subject ids or a batch id) and a few
-minutes. Five wrong PINs in a row lock it until an admin resets it; every set, reset, lock and
+minutes. Five wrong PINs in a row lock it until an approved reset; every set, reset, lock and
 wrong try is in the audit table. The consumer of a signing request checks the activation.
+
+The two-person rule (docs/architecture.md): nobody resets a PIN here alone. Identity publishes
+an approved reset of any factor of an account (password, TOTP, signing PIN); from then on the
+owner must set a new PIN in their own session before signing, and activations made before the
+reset no longer sign.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_shared.events.identity import AccountFactorReset
 from hbs_signing.models import Activation, PinAudit, SigningPin
 
 MAX_WRONG_TRIES = 5
@@ -59,9 +65,10 @@ class ActivationService:
     async def has_pin(self, session: AsyncSession, user_id: uuid.UUID) -> dict[str, object]:
         pin = await session.get(SigningPin, user_id)
         return {
-            "set": pin is not None,
+            "set": pin is not None and pin.pin_hash is not None,
             "locked": pin is not None and pin.locked_at is not None,
             "attempts_left": MAX_WRONG_TRIES - pin.failed_attempts if pin is not None else MAX_WRONG_TRIES,
+            "reset_required": pin is not None and pin.reset_required,
         }
 
     async def set_pin(
@@ -72,11 +79,18 @@ class ActivationService:
         new_pin: str,
         current_pin: str | None,
     ) -> None:
-        """The user sets their own PIN; changing an existing one needs the current one."""
+        """The user sets their own PIN; changing an existing one needs the current one, except
+        after an approved reset (the owner, in their own session, sets a new one)."""
         check_pin_format(new_pin)
         existing = await self._pin(session, user_id)
         now = datetime.now(UTC)
-        if existing is not None:
+        if existing is not None and (existing.reset_required or existing.pin_hash is None):
+            existing.pin_hash = await _hash(new_pin)
+            existing.failed_attempts, existing.locked_at = 0, None
+            existing.reset_required = False
+            existing.updated_at = now
+            action = "pin_set_after_reset"
+        elif existing is not None:
             if current_pin is None:
                 raise ActivationError("current_pin_required", "give the current signing PIN to change it")
             await self._verify(session, existing, current_pin, now)
@@ -97,16 +111,28 @@ class ActivationService:
             action = "pin_set"
         self._audit(session, school_id, user_id, user_id, action, "", now)
 
-    async def reset_pin(
-        self, session: AsyncSession, school_id: str, user_id: uuid.UUID, admin_id: uuid.UUID, reason: str
-    ) -> None:
-        """An admin clears a user's PIN (and its lock); the user then sets a new one."""
-        existing = await self._pin(session, user_id)
-        if existing is not None and existing.school_id != school_id:
-            raise ActivationError("no_pin", "this user has no signing PIN")
-        if existing is not None:
-            await session.delete(existing)
-        self._audit(session, school_id, user_id, admin_id, "pin_reset", reason, datetime.now(UTC))
+    async def on_factor_reset(self, session: AsyncSession, school_id: str, event: AccountFactorReset) -> None:
+        """Identity approved a reset of one of the owner's factors (two people agreed): the owner
+        must set a new PIN before signing; a `signing_pin` reset also forgets the PIN and its lock."""
+        pin = await self._pin(session, event.user_id)
+        if pin is None:
+            pin = SigningPin(
+                user_id=event.user_id,
+                school_id=school_id,
+                pin_hash=None,
+                failed_attempts=0,
+                locked_at=None,
+                updated_at=event.approved_at,
+            )
+            session.add(pin)
+        pin.reset_required = True
+        previous = _aware(pin.reset_at) if pin.reset_at is not None else None
+        pin.reset_at = max(event.approved_at, previous) if previous is not None else event.approved_at
+        if event.factor == "signing_pin":
+            pin.pin_hash, pin.failed_attempts, pin.locked_at = None, 0, None
+        action = "pin_reset" if event.factor == "signing_pin" else "reset_required"
+        reason = f"{event.factor} reset {event.reset_id} requested by {event.requested_by}, approved"
+        self._audit(session, school_id, event.user_id, event.approved_by, action, reason, datetime.now(UTC))
 
     async def activate(
         self,
@@ -119,7 +145,11 @@ class ActivationService:
         if not scope.subject_ids and scope.batch_id is None:
             raise ActivationError("empty_scope", "an activation needs subject ids or a batch id")
         existing = await self._pin(session, user_id)
-        if existing is None or existing.school_id != school_id:
+        if existing is not None and existing.school_id == school_id and existing.reset_required:
+            raise ActivationError(
+                "pin_reset_required", "the account was reset: set a new signing PIN before signing"
+            )
+        if existing is None or existing.school_id != school_id or existing.pin_hash is None:
             raise ActivationError("no_pin", "set a signing PIN first")
         now = datetime.now(UTC)
         await self._verify(session, existing, pin, now)
@@ -138,8 +168,10 @@ class ActivationService:
 
     async def _verify(self, session: AsyncSession, pin: SigningPin, given: str, now: datetime) -> None:
         if pin.locked_at is not None:
-            raise ActivationError("pin_locked", "the signing PIN is locked; ask an administrator to reset it")
-        if await _matches(pin.pin_hash, given):
+            raise ActivationError(
+                "pin_locked", "the signing PIN is locked; ask for a signing PIN reset (two people approve it)"
+            )
+        if pin.pin_hash is not None and await _matches(pin.pin_hash, given):
             pin.failed_attempts = 0
             return
         pin.failed_attempts += 1
@@ -195,6 +227,15 @@ class ActivationService:
         scope = ActivationScope(frozenset(uuid.UUID(s) for s in activation.subject_ids), activation.batch_id)
         if not scope.covers(subject_id, batch_id):
             raise ActivationError("activation_scope", "the signature activation does not cover this document")
+        owner = await session.get(SigningPin, signer_user_id)
+        if owner is not None and (
+            owner.reset_required
+            or (owner.reset_at is not None and _aware(activation.created_at) <= _aware(owner.reset_at))
+        ):
+            raise ActivationError(
+                "activation_before_reset",
+                "the signer's account was reset after this signature activation; a new PIN is needed",
+            )
         expires_at = _aware(activation.expires_at)
         if requested_at > expires_at or requested_at < _aware(activation.created_at) - timedelta(minutes=1):
             raise ActivationError(

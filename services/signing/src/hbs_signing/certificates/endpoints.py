@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from hbs_shared.auth import CurrentPrincipal
+from hbs_shared.auth import CurrentPrincipal, Principal
 from hbs_shared.problems import Problem
 from hbs_shared.roles import Role
 from hbs_shared.school_facts import SchoolFactsStore
@@ -25,6 +25,8 @@ from hbs_signing.models import Certificate
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])
 CERTIFICATE_ADMIN_ROLES = (Role.system_admin,)
+KEY_REQUEST_ROLES = (Role.office_admin, Role.system_admin)
+"""The office makes keys, for staff who sign; nobody makes one for themself (a family never)."""
 EXPIRY_WARNING = timedelta(days=30)
 
 
@@ -59,6 +61,28 @@ def _owner(principal: CurrentPrincipal, user_id: uuid.UUID | None, role: str) ->
     return owner
 
 
+async def _key_owner(request: Request, principal: Principal, body: CsrRequest) -> uuid.UUID:
+    """Only the office requests a key, and only for a staff account holding the signing role
+    (identity decides from its tables, with the caller's own token), before the token is touched."""
+    from hbs_signing.documents.access import authz_of
+
+    if not principal.has_role(*KEY_REQUEST_ROLES):
+        raise Problem(403, "Chỉ văn phòng nhà trường tạo được khoá ký số", "office only", field="user_id")
+    if body.role == "seal":
+        return _owner(principal, body.user_id, body.role)  # the school's key: system admin only
+    if body.user_id is None:
+        raise Problem(422, "Cần chọn cán bộ ký số", "user_id is required", field="user_id")
+    target = await authz_of(request).account(principal.token, body.user_id)
+    if target.kind != "staff" or target.disabled or body.role not in target.roles:
+        raise Problem(
+            422,
+            "Tài khoản này không ký số với vai trò đã chọn",
+            f"the account is not an active staff member with role {body.role}",
+            field="role",
+        )
+    return body.user_id
+
+
 @router.post("/requests")
 async def certificate_request(body: CsrRequest, principal: CurrentPrincipal, request: Request) -> Response:
     """A PKCS#10 request from the key in the token (generated there if missing), for the CA."""
@@ -67,7 +91,7 @@ async def certificate_request(body: CsrRequest, principal: CurrentPrincipal, req
 
     from hbs_signing.certificates.service import key_label_for
 
-    owner = _owner(principal, body.user_id, body.role)
+    owner = await _key_owner(request, principal, body)
     certificates: CertificateService = request.app.state.certificates
     async with runtime_of(request).db.transaction() as session:
         school = await SchoolFactsStore().require(session, principal.school_id)

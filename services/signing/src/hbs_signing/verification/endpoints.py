@@ -7,7 +7,7 @@ import hashlib
 import re
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -94,7 +94,7 @@ async def verify_upload(request: Request) -> dict[str, Any]:
 
 
 @router.get("/{code}")
-async def verify_code(code: str, request: Request) -> dict[str, Any]:
+async def verify_code(request: Request, code: str = Path(max_length=40)) -> dict[str, Any]:
     """The newest signed version printed with this code, verified as a file would be."""
     _limit(request)
     code = code.strip().upper()

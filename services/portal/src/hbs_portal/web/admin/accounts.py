@@ -3,46 +3,43 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
-from hbs_portal.web.admin.access import STALE_FORM, Office, admin_session, download, failed
-from hbs_portal.web.backends import BackendError
+from hbs_portal.web.admin.access import download
 from hbs_portal.web.common import templates
-from hbs_portal.web.sessions import csrf_ok
+from hbs_portal.web.deps import CheckedForm, OfficeUser, services_for
+from hbs_portal.web.resets import AWAITING, is_signer
+from hbs_shared.roles import STAFF, Role
 
 router = APIRouter(include_in_schema=False)
 
-ROLE_LABELS = {
-    "principal": "Hiệu trưởng",
-    "vice_principal": "Phó hiệu trưởng",
-    "subject_teacher": "Giáo viên bộ môn",
-    "homeroom_teacher": "Giáo viên chủ nhiệm",
-    "office_admin": "Văn phòng",
-    "system_admin": "Quản trị hệ thống",
-}
+ROLE_LABELS = {role.value: role.label for role in Role if role in STAFF}
 ACTIONS = {
     "disable": "Khoá tài khoản",
     "enable": "Mở khoá tài khoản",
     "password": "Cấp mật khẩu ban đầu mới",
     "slip": "Cấp mật khẩu mới và tải phiếu PDF",
     "totp": "Đặt lại xác thực hai lớp",
+    "pin": "Đặt lại mã PIN ký số",
+}
+# For a signer these actions become a request a second board member must approve (two-person rule).
+RESET_FACTORS: dict[str, Literal["password", "totp", "signing_pin"]] = {
+    "password": "password",
+    "slip": "password",
+    "totp": "totp",
+    "pin": "signing_pin",
 }
 templates.env.globals["role_labels"] = ROLE_LABELS
 
 
 @router.get("/admin/accounts", response_class=HTMLResponse)
-async def staff_list(request: Request) -> Response:
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
-    try:
-        staff: list[dict[str, Any]] = (await Office(request, web).identity("GET", "/staff")).json()
-    except BackendError as error:
-        return failed(request, web, error)
+async def staff_list(request: Request, web: OfficeUser) -> Response:
+    staff: list[dict[str, Any]] = await services_for(request, web.access_token).identity.staff()
     staff.sort(key=lambda s: s["full_name"])
     return templates.TemplateResponse(
         request, "admin/staff.html", {"web": web, "staff": staff, "error": None, "typed": {}}
@@ -59,12 +56,7 @@ async def account_view(
     issued: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
-    try:
-        account: dict[str, Any] = (
-            await Office(request, web).identity("GET", f"/accounts/{account_id}")
-        ).json()
-    except BackendError as refused:
-        return failed(request, web, refused)
+    account: dict[str, Any] = await services_for(request, web.access_token).identity.account(account_id)
     return templates.TemplateResponse(
         request,
         "admin/account.html",
@@ -75,20 +67,19 @@ async def account_view(
             "error": error,
             "notice": notice,
             "issued": issued,
+            "signer": is_signer(account),
         },
         status_code=status,
     )
 
 
 @router.get("/admin/accounts/{account_id}", response_class=HTMLResponse)
-async def account_page(request: Request, account_id: uuid.UUID) -> Response:
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
+async def account_page(request: Request, web: OfficeUser, account_id: uuid.UUID) -> Response:
     done = request.query_params.get("done", "")
     notice = {
         "created": "Đã thêm cán bộ. Hãy cấp mật khẩu ban đầu và in phiếu đăng nhập.",
         "roles": "Đã lưu vai trò.",
+        "requested": AWAITING,
     }.get(done) or (f"Đã thực hiện: {ACTIONS[done]}." if done in ACTIONS else None)
     return await account_view(request, web, account_id, notice=notice)
 
@@ -96,20 +87,16 @@ async def account_page(request: Request, account_id: uuid.UUID) -> Response:
 @router.post("/admin/accounts/{account_id}/{action}", response_class=HTMLResponse)
 async def account_action(
     request: Request,
+    web: OfficeUser,
+    _form: CheckedForm,
     account_id: uuid.UUID,
     action: str,
-    csrf: Annotated[str, Form(max_length=64)] = "",
     confirm: Annotated[str, Form(max_length=10)] = "",
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     """Each action needs the confirmation box ticked; a new password is shown once, never stored here."""
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
     if action not in ACTIONS:
-        return failed(request, web, BackendError(404, "Không tìm thấy trang"))
-    if not csrf_ok(web, csrf):
-        return await account_view(request, web, account_id, error=STALE_FORM, status=403)
+        raise BackendError(404, "Không tìm thấy trang")
     if confirm != "yes":
         return await account_view(
             request,
@@ -122,24 +109,54 @@ async def account_action(
         return await account_view(
             request, web, account_id, error="Lý do khoá: cần ít nhất 3 ký tự.", status=422
         )
-    office = Office(request, web)
+    api = services_for(request, web.access_token)
+    if action == "pin":
+        # The PIN only signs: resetting it is always a request for a board member's approval.
+        if is_signer(await api.identity.account(account_id)):
+            return await _request_reset(request, web, account_id, "signing_pin", reason)
+        error = "Mã PIN ký số: chỉ người ký số mới có mã PIN."
+        return await account_view(request, web, account_id, error=error, status=422)
     try:
         if action == "disable":
-            await office.identity("POST", f"/accounts/{account_id}/disable", json={"reason": reason.strip()})
+            await api.identity.disable_account(account_id, reason.strip())
         elif action == "enable":
-            await office.identity("POST", f"/accounts/{account_id}/enable")
+            await api.identity.enable_account(account_id)
         elif action == "totp":
-            await office.identity("POST", f"/accounts/{account_id}/totp/reset")
+            await api.identity.reset_totp(account_id)
         elif action == "slip":
-            slip = await office.identity("POST", f"/accounts/{account_id}/sign-in-slip")
+            slip = await api.identity.sign_in_slip(account_id)
             return download(slip, f"phieu-dang-nhap-{account_id}.pdf")
         else:
-            issued: dict[str, Any] = (
-                await office.identity("POST", f"/accounts/{account_id}/password")
-            ).json()
+            issued: dict[str, Any] = (await api.identity.new_initial_password(account_id)).json()
             return await account_view(request, web, account_id, issued=issued)
     except BackendError as error:
+        if error.code == "approval_required" and action in RESET_FACTORS:
+            # A signer's factor (identity decides: a new account's first password is not a reset):
+            # nothing changed; it becomes a request a second board member approves.
+            return await _request_reset(request, web, account_id, RESET_FACTORS[action], reason)
         if error.status == 422:
             return await account_view(request, web, account_id, error=error.title, status=422)
-        return failed(request, web, error)
+        raise
     return RedirectResponse(f"/admin/accounts/{account_id}?done={action}", status_code=303)
+
+
+async def _request_reset(
+    request: Request,
+    web: WebSession,
+    account_id: uuid.UUID,
+    factor: Literal["password", "totp", "signing_pin"],
+    reason: str,
+) -> Response:
+    """A signer's factor: nothing is reset now; a board member other than the requester approves."""
+    if len(reason.strip()) < 3:
+        error = "Lý do đặt lại: cần ít nhất 3 ký tự."
+        return await account_view(request, web, account_id, error=error, status=422)
+    try:
+        await services_for(request, web.access_token).identity.request_factor_reset(
+            account_id, factor, reason.strip()
+        )
+    except BackendError as error:
+        if error.status in (403, 409, 422):
+            return await account_view(request, web, account_id, error=f"{error.title}.", status=error.status)
+        raise
+    return RedirectResponse(f"/admin/accounts/{account_id}?done=requested", status_code=303)

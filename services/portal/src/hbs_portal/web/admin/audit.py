@@ -9,10 +9,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from hbs_portal.models import WebSession
-from hbs_portal.web.admin.access import STALE_FORM, SYSTEM_ADMINS, Office, admin_session, failed
-from hbs_portal.web.backends import BackendError
 from hbs_portal.web.common import templates
-from hbs_portal.web.sessions import csrf_ok
+from hbs_portal.web.deps import CheckedForm, SystemAdmin, services_for
 
 router = APIRouter(include_in_schema=False)
 _ACTION = re.compile(r"^[a-z_.]{1,60}$")
@@ -35,11 +33,8 @@ async def _page(
         params["object_id"] = object_id
     entries: list[dict[str, Any]] = []
     if status < 400:
-        try:
-            # Identity takes the filters as query parameters: this call is server to server.
-            entries = (await Office(request, web).identity("GET", "/audit", params=params)).json()
-        except BackendError as refused:
-            return failed(request, web, refused)
+        # Identity takes the filters as query parameters: this call is server to server.
+        entries = await services_for(request, web.access_token).identity.audit(params)
     return templates.TemplateResponse(
         request,
         "admin/audit.html",
@@ -56,26 +51,19 @@ async def _page(
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
-async def audit_page(request: Request) -> Response:
-    web = await admin_session(request, SYSTEM_ADMINS)
-    if isinstance(web, Response):
-        return web
+async def audit_page(request: Request, web: SystemAdmin) -> Response:
     return await _page(request, web)
 
 
 @router.post("/admin/audit", response_class=HTMLResponse)
 async def audit_filtered(
     request: Request,
-    csrf: Annotated[str, Form(max_length=64)] = "",
+    web: SystemAdmin,
+    _form: CheckedForm,
     action: Annotated[str, Form(max_length=60)] = "",
     object_id: Annotated[str, Form(max_length=100)] = "",
     limit: Annotated[str, Form(max_length=5)] = "100",
 ) -> Response:
-    web = await admin_session(request, SYSTEM_ADMINS)
-    if isinstance(web, Response):
-        return web
-    if not csrf_ok(web, csrf):
-        return await _page(request, web, error=STALE_FORM, status=403)
     action, object_id = action.strip(), object_id.strip()
     count = int(limit) if limit.isdigit() else 0
     error = None

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Awaitable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
-from hbs_portal.web.admin.access import STALE_FORM, Office, admin_session, failed
-from hbs_portal.web.backends import BackendError
 from hbs_portal.web.common import templates
-from hbs_portal.web.sessions import csrf_ok
+from hbs_portal.web.deps import CheckedForm, OfficeUser, services_for
 from hbs_shared.curriculum import SUBJECTS, SUBJECTS_BY_CODE
 
 router = APIRouter(include_in_schema=False)
@@ -30,12 +30,9 @@ async def _classes_page(
     typed: dict[str, str] | None = None,
     notice: str | None = None,
 ) -> Response:
-    office = Office(request, web)
-    try:
-        classes = await office.classes()
-        years: list[dict[str, Any]] = (await office.identity("GET", "/school-years")).json()
-    except BackendError as refused:
-        return failed(request, web, refused)
+    api = services_for(request, web.access_token)
+    classes = await api.identity.classes_sorted()
+    years: list[dict[str, Any]] = await api.identity.school_years()
     current = next((y["name"] for y in years if y.get("current")), years[-1]["name"] if years else "")
     return templates.TemplateResponse(
         request,
@@ -54,10 +51,7 @@ async def _classes_page(
 
 
 @router.get("/admin/classes", response_class=HTMLResponse)
-async def classes_page(request: Request) -> Response:
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
+async def classes_page(request: Request, web: OfficeUser) -> Response:
     notice = "Đã xoá lớp." if request.query_params.get("done") == "deleted" else None
     return await _classes_page(request, web, notice=notice)
 
@@ -65,16 +59,12 @@ async def classes_page(request: Request) -> Response:
 @router.post("/admin/classes", response_class=HTMLResponse)
 async def create_class(
     request: Request,
-    csrf: Annotated[str, Form(max_length=64)] = "",
+    web: OfficeUser,
+    _form: CheckedForm,
     name: Annotated[str, Form(max_length=100)] = "",
     grade_level: Annotated[str, Form(max_length=5)] = "",
     school_year: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
-    if not csrf_ok(web, csrf):
-        return failed(request, web, BackendError(403, STALE_FORM))
     name = name.strip()
     typed = {"name": name, "grade_level": grade_level, "school_year": school_year}
     grade = int(grade_level) if grade_level in ("10", "11", "12") else None
@@ -88,18 +78,14 @@ async def create_class(
         error = f"Tên lớp: “{name}” không thuộc khối {grade}."
     elif not re.fullmatch(r"\d{4}-\d{4}", school_year):
         error = "Năm học: hãy chọn một năm học."
-    if error:
+    if error or grade is None:
         return await _classes_page(request, web, error=error, typed=typed)
     try:
-        made = (
-            await Office(request, web).identity(
-                "POST", "/classes", json={"name": name, "grade_level": grade, "school_year": school_year}
-            )
-        ).json()
+        made = await services_for(request, web.access_token).identity.create_class(name, grade, school_year)
     except BackendError as refused:
         if refused.status in (409, 422):
             return await _classes_page(request, web, error=f"Tên lớp: {refused.title}.", typed=typed)
-        return failed(request, web, refused)
+        raise
     return RedirectResponse(f"/admin/classes/{made['id']}", status_code=303)
 
 
@@ -111,15 +97,10 @@ async def _class_page(
     error: str | None = None,
     notice: str | None = None,
 ) -> Response:
-    office = Office(request, web)
-    try:
-        school_class = (await office.identity("GET", f"/classes/{class_id}")).json()
-        assignments: list[dict[str, Any]] = (
-            await office.identity("GET", "/assignments", params={"class_id": str(class_id)})
-        ).json()
-        staff: list[dict[str, Any]] = (await office.identity("GET", "/staff")).json()
-    except BackendError as refused:
-        return failed(request, web, refused)
+    api = services_for(request, web.access_token)
+    school_class = await api.identity.school_class(class_id)
+    assignments: list[dict[str, Any]] = await api.identity.assignments(class_id)
+    staff: list[dict[str, Any]] = await api.identity.staff()
     teachers = sorted(
         (s for s in staff if not s["disabled"] and {"subject_teacher", "homeroom_teacher"} & set(s["roles"])),
         key=lambda s: s["full_name"],
@@ -142,11 +123,28 @@ async def _class_page(
     )
 
 
+async def _change(
+    request: Request,
+    web: WebSession,
+    class_id: uuid.UUID,
+    call: Awaitable[object],
+    *,
+    label: str,
+    shown: tuple[int, ...],
+    done: str,
+) -> Response:
+    """One change of a class's page: identity's refusals with a `shown` status stay on the page."""
+    try:
+        await call
+    except BackendError as refused:
+        if refused.status in shown:
+            return await _class_page(request, web, class_id, error=f"{label}: {refused.title}.")
+        raise
+    return RedirectResponse(f"/admin/classes/{class_id}?done={done}", status_code=303)
+
+
 @router.get("/admin/classes/{class_id}", response_class=HTMLResponse)
-async def class_page(request: Request, class_id: uuid.UUID) -> Response:
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
+async def class_page(request: Request, web: OfficeUser, class_id: uuid.UUID) -> Response:
     notice = {
         "assigned": "Đã phân công.",
         "ended": "Đã kết thúc phân công.",
@@ -158,19 +156,15 @@ async def class_page(request: Request, class_id: uuid.UUID) -> Response:
 @router.post("/admin/classes/{class_id}/assignments", response_class=HTMLResponse)
 async def assign(
     request: Request,
+    web: OfficeUser,
+    _form: CheckedForm,
     class_id: uuid.UUID,
-    csrf: Annotated[str, Form(max_length=64)] = "",
     kind: Annotated[str, Form(max_length=20)] = "",
     teacher_id: Annotated[str, Form(max_length=40)] = "",
     subject_code: Annotated[str, Form(max_length=40)] = "",
     replace: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     """A subject teacher needs a subject; "replace" ends the current one of that class (and subject)."""
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
-    if not csrf_ok(web, csrf):
-        return failed(request, web, BackendError(403, STALE_FORM))
     error = None
     try:
         teacher = str(uuid.UUID(teacher_id))
@@ -189,75 +183,47 @@ async def assign(
         "subject_code": subject_code if kind == "subject_teacher" else None,
         "replace": replace == "yes",
     }
-    try:
-        await Office(request, web).identity("POST", "/assignments", json=body)
-    except BackendError as refused:
-        if refused.status in (409, 422):
-            return await _class_page(request, web, class_id, error=f"Phân công: {refused.title}.")
-        return failed(request, web, refused)
-    return RedirectResponse(f"/admin/classes/{class_id}?done=assigned", status_code=303)
+    call = services_for(request, web.access_token).identity.assign(body)
+    return await _change(request, web, class_id, call, label="Phân công", shown=(409, 422), done="assigned")
 
 
 @router.post("/admin/classes/{class_id}/assignments/{assignment_id}/end", response_class=HTMLResponse)
 async def end_assignment(
     request: Request,
+    web: OfficeUser,
+    _form: CheckedForm,
     class_id: uuid.UUID,
     assignment_id: uuid.UUID,
-    csrf: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
-    if not csrf_ok(web, csrf):
-        return failed(request, web, BackendError(403, STALE_FORM))
-    try:
-        await Office(request, web).identity("DELETE", f"/assignments/{assignment_id}")
-    except BackendError as refused:
-        if refused.status == 409:
-            return await _class_page(request, web, class_id, error=f"Phân công: {refused.title}.")
-        return failed(request, web, refused)
-    return RedirectResponse(f"/admin/classes/{class_id}?done=ended", status_code=303)
+    call = services_for(request, web.access_token).identity.unassign(assignment_id)
+    return await _change(request, web, class_id, call, label="Phân công", shown=(409,), done="ended")
 
 
 @router.post("/admin/classes/{class_id}/rename", response_class=HTMLResponse)
 async def rename_class(
     request: Request,
+    web: OfficeUser,
+    _form: CheckedForm,
     class_id: uuid.UUID,
-    csrf: Annotated[str, Form(max_length=64)] = "",
     name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Identity renames it and tells grades, which keeps the class's sheets under the new name."""
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
-    if not csrf_ok(web, csrf):
-        return failed(request, web, BackendError(403, STALE_FORM))
     if not name.strip() or len(name.strip()) > 40:
         return await _class_page(request, web, class_id, error="Tên mới: cần từ 1 đến 40 ký tự.")
-    try:
-        await Office(request, web).identity("PATCH", f"/classes/{class_id}", json={"name": name.strip()})
-    except BackendError as refused:
-        if refused.status in (409, 422):
-            return await _class_page(request, web, class_id, error=f"Tên mới: {refused.title}.")
-        return failed(request, web, refused)
-    return RedirectResponse(f"/admin/classes/{class_id}?done=renamed", status_code=303)
+    call = services_for(request, web.access_token).identity.rename_class(class_id, name.strip())
+    return await _change(request, web, class_id, call, label="Tên mới", shown=(409, 422), done="renamed")
 
 
 @router.post("/admin/classes/{class_id}/delete", response_class=HTMLResponse)
 async def delete_class(
-    request: Request, class_id: uuid.UUID, csrf: Annotated[str, Form(max_length=64)] = ""
+    request: Request, web: OfficeUser, _form: CheckedForm, class_id: uuid.UUID
 ) -> Response:
     """Only a class made by mistake: identity refuses one that anything refers to, and says what."""
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
-    if not csrf_ok(web, csrf):
-        return failed(request, web, BackendError(403, STALE_FORM))
     try:
-        await Office(request, web).identity("DELETE", f"/classes/{class_id}")
+        await services_for(request, web.access_token).identity.delete_class(class_id)
     except BackendError as refused:
         if refused.status == 409:
             detail = str(refused.problem.get("detail") or "")
             return await _class_page(request, web, class_id, error=f"{refused.title}. {detail}".strip())
-        return failed(request, web, refused)
+        raise
     return RedirectResponse("/admin/classes?done=deleted", status_code=303)

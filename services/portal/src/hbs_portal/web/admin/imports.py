@@ -9,11 +9,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
+from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
-from hbs_portal.web.admin.access import STALE_FORM, Office, admin_session, download, failed
-from hbs_portal.web.backends import BackendError
+from hbs_portal.web.admin.access import download
 from hbs_portal.web.common import templates
-from hbs_portal.web.sessions import csrf_ok
+from hbs_portal.web.deps import CheckedForm, OfficeUser, services_for
 
 router = APIRouter(include_in_schema=False)
 
@@ -57,39 +57,26 @@ def _page(
 
 
 @router.get("/admin/import", response_class=HTMLResponse)
-async def import_form(request: Request) -> Response:
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
+async def import_form(request: Request, web: OfficeUser) -> Response:
     return _page(request, web)
 
 
 @router.get("/admin/import/{kind}/template")
-async def template(request: Request, kind: Kind) -> Response:
+async def template(request: Request, web: OfficeUser, kind: Kind) -> Response:
     """The Vietnamese Excel template of this list, straight from identity."""
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
-    try:
-        answer = await Office(request, web).identity("GET", f"/imports/{kind}/template")
-    except BackendError as error:
-        return failed(request, web, error)
+    answer = await services_for(request, web.access_token).identity.import_template(kind)
     return download(answer, f"mau-nhap-{kind}.xlsx")
 
 
 @router.post("/admin/import/check", response_class=HTMLResponse)
 async def check(
     request: Request,
-    csrf: Annotated[str, Form(max_length=64)] = "",
+    web: OfficeUser,
+    _form: CheckedForm,
     kind: Annotated[str, Form(max_length=20)] = "",
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """Dry run: identity checks every row and writes nothing; the report lists each bad row."""
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
-    if not csrf_ok(web, csrf):
-        return _page(request, web, error=STALE_FORM, status=403)
     if kind not in KINDS:
         return _page(request, web, error="Danh sách: hãy chọn một danh sách.", status=422)
     content = await file.read(MAX_BYTES + 1) if file is not None else b""
@@ -100,14 +87,14 @@ async def check(
     if len(content) > MAX_BYTES:
         return _page(request, web, kind=kind, error="Tệp dữ liệu: quá 10 MB.", status=413)
     try:
-        answer = await Office(request, web).identity(
-            "POST", f"/imports/{kind}", params={"dry_run": "true"}, content=content
+        answer = await services_for(request, web.access_token).identity.import_file(
+            kind, content, dry_run=True
         )
     except BackendError as error:
         if error.status in (413, 422):
             return _page(request, web, kind=kind, error=f"Tệp dữ liệu: {error.title}.", status=error.status)
-        return failed(request, web, error)
-    report: dict[str, Any] = answer.json()
+        raise
+    report: dict[str, Any] = answer
     encoded = base64.b64encode(content).decode() if report["valid"] else None
     return _page(request, web, kind=kind, report=report, content=encoded)
 
@@ -115,16 +102,12 @@ async def check(
 @router.post("/admin/import/run", response_class=HTMLResponse)
 async def run(
     request: Request,
-    csrf: Annotated[str, Form(max_length=64)] = "",
+    web: OfficeUser,
+    _form: CheckedForm,
     kind: Annotated[str, Form(max_length=20)] = "",
     content: Annotated[str, Form(max_length=MAX_ENCODED)] = "",
 ) -> Response:
     """The real import of the checked file: all rows, or none if identity finds any bad row."""
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
-    if not csrf_ok(web, csrf):
-        return _page(request, web, error=STALE_FORM, status=403)
     if kind not in KINDS:
         return _page(request, web, error="Danh sách: hãy chọn một danh sách.", status=422)
     try:
@@ -134,9 +117,7 @@ async def run(
     if not raw:
         return _page(request, web, kind=kind, error="Tệp dữ liệu: hãy chọn và kiểm tra lại tệp.", status=422)
     try:
-        answer = await Office(request, web).identity(
-            "POST", f"/imports/{kind}", params={"dry_run": "false"}, content=raw
-        )
+        answer = await services_for(request, web.access_token).identity.import_file(kind, raw, dry_run=False)
     except BackendError as error:
         if error.status == 422 and "errors" in error.problem:
             # Something changed since the check (e.g. a duplicate now exists): nothing was imported.
@@ -144,5 +125,5 @@ async def run(
             return _page(request, web, kind=kind, report=report, error=error.title, status=422)
         if error.status in (413, 422):
             return _page(request, web, kind=kind, error=f"Tệp dữ liệu: {error.title}.", status=error.status)
-        return failed(request, web, error)
-    return _page(request, web, kind=kind, done=answer.json())
+        raise
+    return _page(request, web, kind=kind, done=answer)

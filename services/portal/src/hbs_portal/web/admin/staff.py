@@ -9,12 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
-from hbs_portal.web.admin.access import STALE_FORM, SYSTEM_ADMINS, Office, admin_session, failed
 from hbs_portal.web.admin.accounts import ROLE_LABELS, account_view
-from hbs_portal.web.backends import BackendError
-from hbs_portal.web.common import error_page, templates
-from hbs_portal.web.sessions import csrf_ok
+from hbs_portal.web.common import templates
+from hbs_portal.web.deps import CheckedForm, OfficeUser, SystemAdmin, services_for
 
 router = APIRouter(include_in_schema=False)
 _USERNAME = re.compile(r"^[a-zA-Z0-9._-]{3,120}$")
@@ -24,10 +23,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 async def _staff_page(
     request: Request, web: WebSession, error: str | None, typed: dict[str, Any]
 ) -> Response:
-    try:
-        staff: list[dict[str, Any]] = (await Office(request, web).identity("GET", "/staff")).json()
-    except BackendError as refused:
-        return failed(request, web, refused)
+    staff: list[dict[str, Any]] = await services_for(request, web.access_token).identity.staff()
     staff.sort(key=lambda s: s["full_name"])
     return templates.TemplateResponse(
         request,
@@ -48,18 +44,14 @@ def _roles_problem(roles: list[str]) -> str | None:
 @router.post("/admin/staff", response_class=HTMLResponse)
 async def create_staff(
     request: Request,
-    csrf: Annotated[str, Form(max_length=64)] = "",
+    _form: CheckedForm,
+    web: OfficeUser,
     username: Annotated[str, Form(max_length=200)] = "",
     full_name: Annotated[str, Form(max_length=300)] = "",
     email: Annotated[str, Form(max_length=300)] = "",
     roles: Annotated[list[str] | None, Form(max_length=10)] = None,
 ) -> Response:
     """The new person signs in with an initial password issued from their account page."""
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
-    if not csrf_ok(web, csrf):
-        return error_page(request, web, STALE_FORM, 403)
     chosen = roles or []
     username, full_name, email = username.strip(), full_name.strip(), email.strip()
     typed = {"username": username, "full_name": full_name, "email": email, "roles": chosen}
@@ -78,33 +70,29 @@ async def create_staff(
     if email:
         body["email"] = email
     try:
-        made = (await Office(request, web).identity("POST", "/staff", json=body)).json()
+        made = await services_for(request, web.access_token).identity.create_staff(body)
     except BackendError as refused:
         if refused.status in (409, 422):
             return await _staff_page(request, web, f"Tên đăng nhập hoặc thông tin: {refused.title}.", typed)
-        return failed(request, web, refused)
+        raise
     return RedirectResponse(f"/admin/accounts/{made['id']}?done=created", status_code=303)
 
 
 @router.post("/admin/staff/{staff_id}/roles", response_class=HTMLResponse)
 async def change_roles(
     request: Request,
+    _form: CheckedForm,
+    web: SystemAdmin,
     staff_id: uuid.UUID,
-    csrf: Annotated[str, Form(max_length=64)] = "",
     roles: Annotated[list[str] | None, Form(max_length=10)] = None,
 ) -> Response:
-    web = await admin_session(request, SYSTEM_ADMINS)
-    if isinstance(web, Response):
-        return web
-    if not csrf_ok(web, csrf):
-        return error_page(request, web, STALE_FORM, 403)
     chosen = roles or []
     if error := _roles_problem(chosen):
         return await account_view(request, web, staff_id, error=error, status=422)
     try:
-        await Office(request, web).identity("PATCH", f"/staff/{staff_id}", json={"roles": chosen})
+        await services_for(request, web.access_token).identity.set_staff_roles(staff_id, chosen)
     except BackendError as refused:
         if refused.status in (409, 422):
             return await account_view(request, web, staff_id, error=f"Vai trò: {refused.title}.", status=422)
-        return failed(request, web, refused)
+        raise
     return RedirectResponse(f"/admin/accounts/{staff_id}?done=roles", status_code=303)

@@ -12,11 +12,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
-from hbs_portal.web.admin.access import STALE_FORM, Office, admin_session, failed
-from hbs_portal.web.backends import BackendError, SessionExpired
-from hbs_portal.web.common import templates, to_login
-from hbs_portal.web.sessions import csrf_ok
+from hbs_portal.web.common import STALE_FORM, templates
+from hbs_portal.web.deps import CheckedForm, OfficeUser, services_for
 
 router = APIRouter(include_in_schema=False)
 
@@ -141,14 +140,6 @@ def _explain(error: BackendError) -> str:
     return f"{field}: {error.title}." if field else error.title
 
 
-async def _form_of(request: Request, web: WebSession) -> FormData | Response:
-    form = await request.form(max_files=0, max_fields=60)
-    csrf = form.get("csrf")
-    if not isinstance(csrf, str) or not csrf_ok(web, csrf):
-        return failed(request, web, BackendError(403, STALE_FORM))
-    return form
-
-
 def _list_page(
     request: Request,
     web: WebSession,
@@ -178,29 +169,17 @@ def _list_page(
 
 
 @router.get("/admin/students", response_class=HTMLResponse)
-async def students_home(request: Request) -> Response:
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
-    try:
-        classes = await Office(request, web).classes()
-    except BackendError as error:
-        return failed(request, web, error)
+async def students_home(request: Request, web: OfficeUser) -> Response:
+    classes = await services_for(request, web.access_token).identity.classes_sorted()
     return _list_page(request, web, classes)
 
 
 @router.post("/admin/students/search", response_class=HTMLResponse)
-async def search(request: Request) -> Response:
+async def search(request: Request, form: CheckedForm, web: OfficeUser) -> Response:
     """Identity's POST /students/search: the name typed stays in the request body."""
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
-    form = await _form_of(request, web)
-    if isinstance(form, Response):
-        return form
-    office = Office(request, web)
+    api = services_for(request, web.access_token)
     try:
-        classes = await office.classes()
+        classes = await api.identity.classes_sorted()
         q = _text(form, "q")[:100]
         if not q:
             return _list_page(
@@ -212,32 +191,24 @@ async def search(request: Request) -> Response:
                 request, web, classes, error="Lớp: hãy chọn một lớp trong danh sách.", status=422
             )
         query = {"q": q, "class_id": within or None, "limit": 100, "offset": 0}
-        page = (await office.identity("POST", "/students/search", json=query)).json()
+        page = await api.identity.search_students(query)
     except FormProblem as problem:
         return _list_page(request, web, [], error=str(problem), status=422)
-    except BackendError as error:
-        return failed(request, web, error)
+    except BackendError:
+        raise
     return _list_page(
         request, web, classes, students=page["items"], total=page["total"], heading="Kết quả tìm kiếm", q=q
     )
 
 
 @router.get("/admin/students/class/{class_id}", response_class=HTMLResponse)
-async def class_list(request: Request, class_id: uuid.UUID) -> Response:
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
-    office = Office(request, web)
-    try:
-        classes = await office.classes()
-        chosen = next((c for c in classes if c["id"] == str(class_id)), None)
-        if chosen is None:
-            return failed(request, web, BackendError(404, "Không tìm thấy lớp"))
-        page = (
-            await office.identity("GET", "/students", params={"class_id": str(class_id), "limit": 500})
-        ).json()
-    except BackendError as error:
-        return failed(request, web, error)
+async def class_list(request: Request, web: OfficeUser, class_id: uuid.UUID) -> Response:
+    api = services_for(request, web.access_token)
+    classes = await api.identity.classes_sorted()
+    chosen = next((c for c in classes if c["id"] == str(class_id)), None)
+    if chosen is None:
+        raise BackendError(404, "Không tìm thấy lớp")
+    page = await api.identity.students_of_class(class_id)
     return _list_page(
         request,
         web,
@@ -257,16 +228,12 @@ async def _student_page(
     notice: str | None = None,
     status: int = 200,
 ) -> Response:
-    office = Office(request, web)
-    base = f"/students/{student_id}"
-    try:
-        student = (await office.identity("GET", base)).json()
-        versions = (await office.identity("GET", f"{base}/versions")).json()
-        enrolments = (await office.identity("GET", f"{base}/enrolments")).json()
-        parents = (await office.identity("GET", f"{base}/parents")).json()
-        classes = await office.classes()
-    except BackendError as refused:
-        return failed(request, web, refused)
+    api = services_for(request, web.access_token)
+    student = await api.identity.student(student_id)
+    versions = await api.identity.student_part(student_id, "versions")
+    enrolments = await api.identity.student_part(student_id, "enrolments")
+    parents = await api.identity.student_part(student_id, "parents")
+    classes = await api.identity.classes_sorted()
     return templates.TemplateResponse(
         request,
         "admin/student.html",
@@ -288,20 +255,14 @@ async def _student_page(
 
 
 @router.get("/admin/students/new", response_class=HTMLResponse)
-async def new_student_form(request: Request) -> Response:
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
+async def new_student_form(request: Request, web: OfficeUser) -> Response:
     return await _new_page(request, web, {})
 
 
 async def _new_page(
     request: Request, web: WebSession, values: dict[str, Any], error: str | None = None, status: int = 200
 ) -> Response:
-    try:
-        classes = await Office(request, web).classes()
-    except BackendError as refused:
-        return failed(request, web, refused)
+    classes = await services_for(request, web.access_token).identity.classes_sorted()
     return templates.TemplateResponse(
         request,
         "admin/student_new.html",
@@ -311,13 +272,7 @@ async def _new_page(
 
 
 @router.post("/admin/students/new", response_class=HTMLResponse)
-async def create_student(request: Request) -> Response:
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
-    form = await _form_of(request, web)
-    if isinstance(form, Response):
-        return form
+async def create_student(request: Request, form: CheckedForm, web: OfficeUser) -> Response:
     typed = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
     try:
         body = _personal(form, creating=True)
@@ -330,21 +285,16 @@ async def create_student(request: Request) -> Response:
     except ValueError:
         return await _new_page(request, web, typed, "Lớp: hãy chọn một lớp trong danh sách.", 422)
     try:
-        made = (await Office(request, web).identity("POST", "/students", json=body)).json()
-    except SessionExpired:
-        return to_login("expired")
+        made = await services_for(request, web.access_token).identity.create_student(body)
     except BackendError as error:
         if error.status in (409, 422):
             return await _new_page(request, web, typed, _explain(error), error.status)
-        return failed(request, web, error)
+        raise
     return RedirectResponse(f"/admin/students/{made['id']}?done=created", status_code=303)
 
 
 @router.get("/admin/students/{student_id}", response_class=HTMLResponse)
-async def student_page(request: Request, student_id: uuid.UUID) -> Response:
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
+async def student_page(request: Request, web: OfficeUser, student_id: uuid.UUID) -> Response:
     done = {
         "created": "Đã thêm học sinh.",
         "updated": "Đã lưu thay đổi (một phiên bản mới).",
@@ -357,15 +307,11 @@ async def student_page(request: Request, student_id: uuid.UUID) -> Response:
 
 
 @router.post("/admin/students/{student_id}/edit", response_class=HTMLResponse)
-async def edit_student(request: Request, student_id: uuid.UUID) -> Response:
+async def edit_student(
+    request: Request, form: CheckedForm, web: OfficeUser, student_id: uuid.UUID
+) -> Response:
     """Only the fields that changed are sent; identity keeps the old values as a version with the reason."""
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
-    form = await _form_of(request, web)
-    if isinstance(form, Response):
-        return form
-    office = Office(request, web)
+    api = services_for(request, web.access_token)
     try:
         values = _personal(form, creating=False)
         reason = _text(form, "reason")
@@ -377,7 +323,7 @@ async def edit_student(request: Request, student_id: uuid.UUID) -> Response:
     except FormProblem as problem:
         return await _student_page(request, web, student_id, error=str(problem), status=422)
     try:
-        current = (await office.identity("GET", f"/students/{student_id}")).json()
+        current = await api.identity.student(student_id)
         changed = {
             k: v for k, v in values.items() if v != current.get(k) and not (v is None and not current.get(k))
         }
@@ -385,26 +331,20 @@ async def edit_student(request: Request, student_id: uuid.UUID) -> Response:
             return await _student_page(
                 request, web, student_id, error="Không có thông tin nào thay đổi.", status=422
             )
-        await office.identity(
-            "PATCH",
-            f"/students/{student_id}",
-            json={**changed, "reason": reason, "expected_version": int(version)},
+        await api.identity.update_student(
+            student_id, {**changed, "reason": reason, "expected_version": int(version)}
         )
     except BackendError as error:
         if error.status in (409, 422):
             return await _student_page(request, web, student_id, error=_explain(error), status=error.status)
-        return failed(request, web, error)
+        raise
     return RedirectResponse(f"/admin/students/{student_id}?done=updated", status_code=303)
 
 
 @router.post("/admin/students/{student_id}/move", response_class=HTMLResponse)
-async def move_student(request: Request, student_id: uuid.UUID) -> Response:
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
-    form = await _form_of(request, web)
-    if isinstance(form, Response):
-        return form
+async def move_student(
+    request: Request, form: CheckedForm, web: OfficeUser, student_id: uuid.UUID
+) -> Response:
     try:
         target = str(uuid.UUID(_text(form, "class_id")))
         on = _date(form, "enrolled_on")
@@ -413,24 +353,18 @@ async def move_student(request: Request, student_id: uuid.UUID) -> Response:
     except ValueError:
         return await _student_page(request, web, student_id, error="Lớp: hãy chọn một lớp.", status=422)
     try:
-        await Office(request, web).identity(
-            "POST", f"/students/{student_id}/enrolments", json={"class_id": target, "enrolled_on": on}
-        )
+        await services_for(request, web.access_token).identity.enrol(student_id, target, on)
     except BackendError as error:
         if error.status in (409, 422):
             return await _student_page(request, web, student_id, error=_explain(error), status=error.status)
-        return failed(request, web, error)
+        raise
     return RedirectResponse(f"/admin/students/{student_id}?done=moved", status_code=303)
 
 
 @router.post("/admin/students/{student_id}/leave", response_class=HTMLResponse)
-async def student_leaves(request: Request, student_id: uuid.UUID) -> Response:
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
-    form = await _form_of(request, web)
-    if isinstance(form, Response):
-        return form
+async def student_leaves(
+    request: Request, form: CheckedForm, web: OfficeUser, student_id: uuid.UUID
+) -> Response:
     try:
         on = _date(form, "left_on")
         reason = _text(form, "reason")
@@ -441,13 +375,11 @@ async def student_leaves(request: Request, student_id: uuid.UUID) -> Response:
     except FormProblem as problem:
         return await _student_page(request, web, student_id, error=str(problem), status=422)
     try:
-        await Office(request, web).identity(
-            "POST", f"/students/{student_id}/leave", json={"left_on": on, "reason": reason}
-        )
+        await services_for(request, web.access_token).identity.leave(student_id, on, reason)
     except BackendError as error:
         if error.status in (409, 422):
             return await _student_page(request, web, student_id, error=_explain(error), status=error.status)
-        return failed(request, web, error)
+        raise
     return RedirectResponse(f"/admin/students/{student_id}?done=left", status_code=303)
 
 
@@ -460,14 +392,8 @@ def _phone(text: str) -> str | None:
 
 
 @router.post("/admin/students/{student_id}/parents", response_class=HTMLResponse)
-async def add_parent(request: Request, student_id: uuid.UUID) -> Response:
+async def add_parent(request: Request, form: CheckedForm, web: OfficeUser, student_id: uuid.UUID) -> Response:
     """A new parent account linked to this student (the parent signs in with the phone number)."""
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
-    form = await _form_of(request, web)
-    if isinstance(form, Response):
-        return form
     try:
         name = _text(form, "parent_name")
         if not name:
@@ -481,13 +407,11 @@ async def add_parent(request: Request, student_id: uuid.UUID) -> Response:
             raise FormProblem("Quan hệ: hãy chọn Cha, Mẹ hoặc Người giám hộ.")
     except FormProblem as problem:
         return await _student_page(request, web, student_id, error=str(problem), status=422)
-    office = Office(request, web)
+    api = services_for(request, web.access_token)
     try:
-        await office.identity("GET", f"/students/{student_id}")  # 404 before anything is made
-        await office.identity(
-            "POST",
-            "/parents",
-            json={
+        await api.identity.student(student_id)  # 404 before anything is made
+        await api.identity.create_parent(
+            {
                 "full_name": name,
                 "phone": phone,
                 "children": [{"student_id": str(student_id), "relationship": relationship}],
@@ -499,26 +423,22 @@ async def add_parent(request: Request, student_id: uuid.UUID) -> Response:
             return await _student_page(
                 request, web, student_id, error=f"Phụ huynh: {message}", status=error.status
             )
-        return failed(request, web, error)
+        raise
     return RedirectResponse(f"/admin/students/{student_id}?done=parent", status_code=303)
 
 
 @router.post("/admin/students/{student_id}/parents/{parent_id}/unlink", response_class=HTMLResponse)
-async def unlink_parent(request: Request, student_id: uuid.UUID, parent_id: uuid.UUID) -> Response:
-    web = await admin_session(request)
-    if isinstance(web, Response):
-        return web
-    form = await _form_of(request, web)
-    if isinstance(form, Response):
-        return form
+async def unlink_parent(
+    request: Request, form: CheckedForm, web: OfficeUser, student_id: uuid.UUID, parent_id: uuid.UUID
+) -> Response:
     if form.get("confirm") != "yes":
         return await _student_page(
             request, web, student_id, error="Xác nhận: hãy đánh dấu ô xác nhận bỏ liên kết.", status=422
         )
     try:
-        await Office(request, web).identity("DELETE", f"/parents/{parent_id}/children/{student_id}")
+        await services_for(request, web.access_token).identity.unlink_parent(parent_id, student_id)
     except BackendError as error:
         if error.status in (409, 422):
             return await _student_page(request, web, student_id, error=_explain(error), status=error.status)
-        return failed(request, web, error)
+        raise
     return RedirectResponse(f"/admin/students/{student_id}?done=unlinked", status_code=303)

@@ -1,0 +1,145 @@
+"""Grades' API as the portal uses it: score sheets, conduct, year records, results, families."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from hbs_portal.clients.transport import Caller
+
+Id = str | uuid.UUID
+
+
+def _seg(text: str) -> str:
+    """One path segment: class names carry spaces and Vietnamese letters ("11 Toán chuyên")."""
+    return quote(text, safe="")
+
+
+class GradesClient:
+    def __init__(self, caller: Caller) -> None:
+        self.caller = caller
+
+    # Score sheets
+    async def sheets(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.caller.json("GET", "/sheets")
+        return result
+
+    async def sheet(self, sheet_id: Id) -> dict[str, Any]:
+        result: dict[str, Any] = await self.caller.json("GET", f"/sheets/{sheet_id}")
+        return result
+
+    async def sheet_action(
+        self, sheet_id: Id, action: str, version: int, activation_id: str | None = None
+    ) -> dict[str, Any]:
+        """submit, sign, return…: one step of the sheet's workflow at the version the page showed."""
+        body: dict[str, Any] = {"expected_version": version}
+        if activation_id is not None:
+            body["activation_id"] = activation_id
+        result: dict[str, Any] = await self.caller.json("POST", f"/sheets/{sheet_id}/{action}", json=body)
+        return result
+
+    async def scores(self, sheet_id: Id) -> dict[str, Any]:
+        result: dict[str, Any] = await self.caller.json("GET", f"/sheets/{sheet_id}/scores")
+        return result
+
+    async def save_scores(self, sheet_id: Id, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self.caller.json("PUT", f"/sheets/{sheet_id}/scores", json=body)
+        return result
+
+    async def sheet_changes(self, sheet_id: Id) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.caller.json("GET", f"/sheets/{sheet_id}/changes")
+        return result
+
+    async def sheet_xlsx(self, sheet_id: Id) -> httpx.Response:
+        return await self.caller.request("GET", f"/sheets/{sheet_id}/xlsx")
+
+    async def upload_sheet_xlsx(self, sheet_id: Id, data: bytes, headers: dict[str, str]) -> None:
+        await self.caller.request("PUT", f"/sheets/{sheet_id}/xlsx", content=data, headers=headers)
+
+    # Conduct and attendance of a class
+    async def conduct(self, class_name: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.caller.json("GET", f"/classes/{_seg(class_name)}/conduct")
+        return result
+
+    async def conduct_changes(self, class_name: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.caller.json(
+            "GET", f"/classes/{_seg(class_name)}/conduct/changes"
+        )
+        return result
+
+    async def save_class_part(self, class_name: str, part: str, body: dict[str, Any]) -> None:
+        """Conduct of a term, or the year-end part: `part` is grades' path under the class."""
+        await self.caller.request("PUT", f"/classes/{_seg(class_name)}/{part}", json=body)
+
+    # Results and statistics
+    async def class_results(self, class_name: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.caller.json("GET", f"/results/classes/{_seg(class_name)}")
+        return result
+
+    async def class_results_xlsx(self, class_name: str) -> httpx.Response:
+        return await self.caller.request("GET", f"/results/classes/{_seg(class_name)}/xlsx")
+
+    async def subject_results(self, subject: str, period: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.caller.json(
+            "GET", f"/results/subjects/{_seg(subject)}", params={"period": period}
+        )
+        return result
+
+    async def subject_results_xlsx(self, subject: str, period: str) -> httpx.Response:
+        return await self.caller.request(
+            "GET", f"/results/subjects/{_seg(subject)}/xlsx", params={"period": period}
+        )
+
+    # Year records
+    async def homeroom_classes(self) -> list[str]:
+        result: list[str] = await self.caller.json("GET", "/records/homeroom-classes")
+        return result
+
+    async def class_records(self, class_name: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.caller.json("GET", f"/records/classes/{_seg(class_name)}")
+        return result
+
+    async def school_records(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self.caller.json("GET", "/records")
+        return result
+
+    async def record(self, record_id: Id) -> dict[str, Any]:
+        result: dict[str, Any] = await self.caller.json("GET", f"/records/{record_id}")
+        return result
+
+    async def record_batch(self, batch_id: Id) -> dict[str, Any]:
+        result: dict[str, Any] = await self.caller.json("GET", f"/records/batches/{batch_id}")
+        return result
+
+    async def sign_records(self, body: dict[str, Any]) -> None:
+        await self.caller.request("POST", "/records/sign", json=body)
+
+    async def record_remarks(self, record_id: Id, remarks: str, version: int) -> None:
+        await self.caller.request(
+            "PUT", f"/records/{record_id}/remarks", json={"expected_version": version, "remarks": remarks}
+        )
+
+    async def return_record(self, record_id: Id, reason: str, version: int) -> None:
+        await self.caller.request(
+            "POST", f"/records/{record_id}/return", json={"reason": reason, "expected_version": version}
+        )
+
+    async def correct_record(self, record_id: Id, body: dict[str, Any]) -> None:
+        await self.caller.request("POST", f"/records/{record_id}/corrections", json=body)
+
+    async def return_class_records(self, class_name: str, reason: str) -> None:
+        await self.caller.request(
+            "POST", f"/records/classes/{_seg(class_name)}/return", json={"reason": reason}
+        )
+
+    # Families
+    async def family_students(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.caller.json("GET", "/family/students")
+        return result
+
+    async def family_results(self, student_id: Id) -> dict[str, Any]:
+        result: dict[str, Any] = await self.caller.json("GET", f"/family/students/{student_id}/results")
+        return result
