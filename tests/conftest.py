@@ -11,12 +11,12 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from hbs_shared.devstack.drive import SystemClient
 from hbs_shared.devstack.stack import Stack
 
-from .factories import SchoolFactory
+from .factories import FactorySystem, SchoolFactory
 
 
 @pytest.fixture(scope="session")
 def system(stack: Stack) -> SystemClient:
-    return SystemClient(stack)
+    return FactorySystem(stack)
 
 
 # Debian's Chromium, headless, without `playwright install`; nothing reaches out to the network.

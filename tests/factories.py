@@ -3,8 +3,9 @@ makes it: a class with its students, teachers, homeroom teacher and parents. Gra
 from identity's events, exactly as it learns the demo school; the demo classes stay untouched, so
 no test starts from what another one left.
 
-Everyone made here signs in with the demo password (their first password is changed at once), so
-the helpers that sign demo people in work for them too.
+Everyone made here signs in with PASSWORD (their first password is changed at once; identity
+refuses the public demo password to anyone but the demo logins): `password_of(username)` gives
+the password of a demo login or of someone made here, and the `system` fixture signs both in.
 """
 
 from __future__ import annotations
@@ -29,16 +30,38 @@ OFFICE = "quantri"
 FAMILY_NAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô")
 GIVEN_NAMES = ("An", "Bình", "Chi", "Dũng", "Giang", "Hạnh", "Khánh", "Linh", "Minh", "Ngọc", "Phúc", "Quân")
 _serial = itertools.count(1)
+PASSWORD = "thu-nghiem-HBS-2026"
+_made: set[str] = set()
 
 
-def wait_until(what: str, probe: Callable[[], T | None], timeout: float = 90, every: float = 0.2) -> T:
+def password_of(username: str) -> str:
+    """The password of someone made here, or the demo password of a demo login."""
+    return PASSWORD if username in _made else DEMO_PASSWORD
+
+
+class FactorySystem(SystemClient):
+    """The running stack; signs in the factory's people with their own password."""
+
+    def token(self, username: str) -> str:
+        with self.client("identity") as identity:
+            response = identity.post(
+                "/auth/token", json={"username": username, "password": password_of(username)}
+            )
+        assert response.status_code == 200, response.text
+        token: str = response.json()["access_token"]
+        return token
+
+
+def wait_until(
+    what: str | Callable[[], str], probe: Callable[[], T | None], timeout: float = 90, every: float = 0.2
+) -> T:
     """Poll `probe` until it returns something truthy (events cross the broker in well under a second)."""
     deadline = time.monotonic() + timeout
     while True:
         found = probe()
         if found:
             return found
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what() if callable(what) else what}"
         time.sleep(every)
 
 
@@ -70,6 +93,7 @@ class SchoolFactory:
         self.system = system
         self.tag = uuid.uuid4().hex[:4].upper()
         self._office_token = system.token(OFFICE)
+        self.last_answer = ""
 
     def identity(self, token: str | None = None) -> httpx.Client:
         return self.system.client("identity", token or self._office_token)
@@ -98,10 +122,11 @@ class SchoolFactory:
             assert restricted.status_code == 200, restricted.text
             changed = identity.post(
                 "/auth/password",
-                json={"current_password": initial, "new_password": DEMO_PASSWORD},
+                json={"current_password": initial, "new_password": PASSWORD},
                 headers={"authorization": f"Bearer {restricted.json()['access_token']}"},
             )
             assert changed.status_code == 200, changed.text
+        _made.add(username)
 
     def person_name(self) -> str:
         n = next(_serial)
@@ -200,14 +225,19 @@ class SchoolFactory:
 
             def sheets(token: str = token, code: str = code) -> list[dict[str, Any]] | None:
                 with self.system.client("grades", token) as grades:
-                    found = [
-                        s
-                        for s in grades.get("/sheets").json()
-                        if s["class_name"] == made.name and s["subject_code"] == code
-                    ]
+                    answer = grades.get("/sheets")
+                if answer.status_code != 200:  # e.g. 503 until grades has heard of the school
+                    self.last_answer = f"{answer.status_code} {answer.text[:300]}"
+                    return None
+                found = [
+                    s for s in answer.json() if s["class_name"] == made.name and s["subject_code"] == code
+                ]
                 return found if len(found) == 2 else None
 
-            for sheet in wait_until(f"{made.name} {code} sheets in grades", sheets):
+            self.last_answer = ""
+            for sheet in wait_until(
+                lambda: f"{made.name} sheets in grades (last: {self.last_answer})", sheets
+            ):
 
                 def full(token: str = token, sheet_id: str = sheet["id"]) -> bool:
                     with self.system.client("grades", token) as grades:

@@ -16,7 +16,7 @@ import pytest
 from hbs_shared.demo import DEMO_PASSWORD
 from hbs_shared.devstack.drive import SIGNING_PIN, SystemClient, sign_in_portal
 
-from .factories import SchoolClass, SchoolFactory
+from .factories import SchoolClass, SchoolFactory, password_of
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
@@ -65,7 +65,7 @@ def office(system: SystemClient) -> Iterator[httpx.Client]:
 
 def sign_in(system: SystemClient, username: str) -> httpx.Client:
     portal = httpx.Client(base_url=system.stack.url("portal"), timeout=30)
-    assert sign_in_portal(portal, username, DEMO_PASSWORD).status_code == 303
+    assert sign_in_portal(portal, username, password_of(username)).status_code == 303
     return portal
 
 

@@ -7,11 +7,10 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from hbs_shared.demo import DEMO_PASSWORD
 from hbs_shared.devstack.drive import SIGNING_PIN
 from hbs_shared.devstack.stack import Stack
 
-from .factories import SchoolClass, SchoolFactory
+from .factories import SchoolClass, SchoolFactory, password_of
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
@@ -26,10 +25,10 @@ def klass(school: SchoolFactory) -> SchoolClass:
     return made
 
 
-def sign_in(page: Page, stack: Stack, username: str, password: str = DEMO_PASSWORD) -> None:
+def sign_in(page: Page, stack: Stack, username: str, password: str | None = None) -> None:
     page.goto(stack.url("portal") + "/")
     page.get_by_label("Tên đăng nhập").fill(username)
-    page.get_by_label("Mật khẩu").fill(password)
+    page.get_by_label("Mật khẩu").fill(password or password_of(username))
     page.get_by_role("button", name="Đăng nhập").click()
 
 

@@ -12,10 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from hbs_shared.demo import DEMO_PASSWORD
 from hbs_shared.devstack.drive import SystemClient, sign_in_portal
 
-from .factories import SchoolClass, SchoolFactory, wait_until
+from .factories import SchoolClass, SchoolFactory, password_of, wait_until
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
@@ -34,7 +33,7 @@ def page_path(klass: SchoolClass) -> str:
 @contextmanager
 def portal_as(system: SystemClient, username: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=system.stack.url("portal"), timeout=60) as browser:
-        signed = sign_in_portal(browser, username, DEMO_PASSWORD)
+        signed = sign_in_portal(browser, username, password_of(username))
         assert signed.status_code == 303, signed.text
         yield browser
 

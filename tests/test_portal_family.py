@@ -24,14 +24,13 @@ import pytest
 from faststream.kafka import KafkaBroker
 from playwright.sync_api import Page, expect
 
-from hbs_shared.demo import DEMO_PASSWORD
 from hbs_shared.devstack.drive import SystemClient, sign_in_portal
 from hbs_shared.events.contracts import RecordSigningRequested
 from hbs_shared.events.envelope import make_envelope
 from hbs_shared.records import StudentPersonalData
 from hbs_signing.samples import year_record_content
 
-from .factories import Person, SchoolClass, SchoolFactory
+from .factories import Person, SchoolClass, SchoolFactory, password_of
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
@@ -241,7 +240,7 @@ def test_signing_gives_a_parent_their_childs_sealed_record_and_nothing_else(
 @contextlib.contextmanager
 def _portal_login(system: SystemClient, username: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as browser:
-        answer = sign_in_portal(browser, username, DEMO_PASSWORD)
+        answer = sign_in_portal(browser, username, password_of(username))
         assert answer.status_code == 303
         # The family's home page is their results (the first entry of their menu).
         assert answer.headers["location"] == "/results"
@@ -306,7 +305,7 @@ def test_browser_parent_chooses_a_child_and_reads_the_signed_results(
     A = family.a  # noqa: N806 — the module docstring's names
     page.goto(system.stack.url("portal") + "/")
     page.get_by_label("Tên đăng nhập").fill(family.parent.username)
-    page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
+    page.get_by_label("Mật khẩu").fill(password_of(family.parent.username))
     page.get_by_role("button", name="Đăng nhập").click()
     expect(page.get_by_role("heading", name="Kết quả học tập")).to_be_visible()
     expect(page.get_by_role("link", name="Kết quả học tập")).to_be_visible()

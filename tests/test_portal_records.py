@@ -10,10 +10,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from hbs_shared.demo import DEMO_PASSWORD
 from hbs_shared.devstack.drive import SystemClient, sign_in_portal
 
-from .factories import SchoolClass, SchoolFactory
+from .factories import SchoolClass, SchoolFactory, password_of
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
 
@@ -34,7 +33,7 @@ def homeroom_teacher(klass: SchoolClass) -> str:
 def portal(system: SystemClient, username: str) -> Iterator[httpx.Client]:
     """A browser session signed in as `username`."""
     with httpx.Client(base_url=system.stack.url("portal"), timeout=60) as browser:
-        signed_in = sign_in_portal(browser, username, DEMO_PASSWORD)
+        signed_in = sign_in_portal(browser, username, password_of(username))
         assert signed_in.status_code == 303, signed_in.text
         yield browser
 

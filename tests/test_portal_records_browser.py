@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from hbs_shared.demo import DEMO_PASSWORD
 from hbs_shared.devstack.drive import SystemClient
 
-from .factories import SchoolClass, SchoolFactory
+from .factories import SchoolClass, SchoolFactory, password_of
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
 
@@ -26,7 +25,7 @@ def test_homeroom_teacher_writes_remarks_on_a_record_from_the_menu(
     assert klass.homeroom is not None
     page.goto(system.stack.url("portal") + "/")
     page.get_by_label("Tên đăng nhập").fill(klass.homeroom.username)
-    page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
+    page.get_by_label("Mật khẩu").fill(password_of(klass.homeroom.username))
     page.get_by_role("button", name="Đăng nhập").click()
     page.get_by_role("link", name="Học bạ lớp").click()
     expect(page.get_by_role("heading", name="Học bạ lớp", exact=True)).to_be_visible()

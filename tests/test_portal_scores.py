@@ -14,10 +14,9 @@ import httpx
 import openpyxl  # type: ignore[import-untyped]
 import pytest
 
-from hbs_shared.demo import DEMO_PASSWORD
 from hbs_shared.devstack.drive import SystemClient, sign_in_portal
 
-from .factories import SchoolClass, SchoolFactory
+from .factories import SchoolClass, SchoolFactory, password_of
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
@@ -26,7 +25,7 @@ pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 def portal_as(system: SystemClient, username: str) -> Iterator[httpx.Client]:
     """A portal session signed in as this demo person, like a browser's cookie jar."""
     with httpx.Client(base_url=system.stack.url("portal"), timeout=60) as browser:
-        signed = sign_in_portal(browser, username, DEMO_PASSWORD)
+        signed = sign_in_portal(browser, username, password_of(username))
         assert signed.status_code == 303, signed.text
         yield browser
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from hbs_shared.demo import DEMO_PASSWORD
 from hbs_shared.devstack.drive import SystemClient
 
-from .factories import SchoolClass, SchoolFactory
+from .factories import SchoolClass, SchoolFactory, password_of
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
@@ -28,7 +27,7 @@ def test_teacher_types_scores_with_the_keyboard_saves_and_sees_the_semester_aver
     sheet = next(s for s in system.sheets(token) if s["class_name"] == klass.name and s["term"] == "HK2")
     page.goto(system.stack.url("portal") + "/")
     page.get_by_label("Tên đăng nhập").fill(teacher)
-    page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
+    page.get_by_label("Mật khẩu").fill(password_of(teacher))
     page.get_by_role("button", name="Đăng nhập").click()
     page.locator(f'tr[data-sheet="{sheet["id"]}"]').get_by_role("link", name="Nhập điểm").click()
     expect(page.get_by_role("heading", name=f"Sổ điểm Toán – lớp {klass.name} – Học kỳ II")).to_be_visible()

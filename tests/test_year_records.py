@@ -18,10 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from hbs_shared.demo import DEMO_PASSWORD
 from hbs_shared.devstack.drive import SIGNING_PIN, SystemClient, sign_in_portal
 
-from .factories import SchoolClass, SchoolFactory
+from .factories import SchoolClass, SchoolFactory, password_of
 
 # The longest flow of the suite (four signing steps, a correction, a fifth batch): minutes under load.
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm, pytest.mark.timeout(480)]
@@ -52,7 +51,7 @@ def csrf_of(page: str) -> str:
 def portal(system: SystemClient, username: str) -> Iterator[httpx.Client]:
     """A browser session signed in as `username`."""
     with httpx.Client(base_url=system.stack.url("portal"), timeout=60) as browser:
-        signed_in = sign_in_portal(browser, username, DEMO_PASSWORD)
+        signed_in = sign_in_portal(browser, username, password_of(username))
         assert signed_in.status_code == 303, signed_in.text
         yield browser
 
