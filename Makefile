@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PYTEST := $(UV) run --frozen pytest
+# Two test processes (pytest-xdist), each module whole on one of them: each process has its own
+# stack, broker, token and databases. `make test PARALLEL=` runs in one process.
+PARALLEL ?= -n 2 --dist loadfile
 DATA ?= var/demo
 
 .PHONY: bootstrap demo test test-security test-postgres lint format clean-demo bench bench-identity bench-grades bench-signing docs
@@ -16,16 +19,17 @@ demo: bootstrap
 ## make test: the whole suite: unit tests, and integration tests against the real broker,
 ## SoftHSM2 and SQLite.
 test: bootstrap
-	@$(PYTEST)
+	@$(PYTEST) $(PARALLEL)
 
 ## make test-security: the security suite (tests/security) with the long fuzz run; `make test`
 ## runs the same suite with a bounded fuzz (HBS_FUZZ_EXAMPLES=3 per operation).
 test-security: bootstrap
 	@HBS_FUZZ_EXAMPLES=$${HBS_FUZZ_EXAMPLES:-100} $(PYTEST) -s tests/security
 
-## make test-postgres: the database-backed tests again, on PostgreSQL.
+## make test-postgres: the database-backed tests again, on PostgreSQL (browser tests excepted:
+## each has an HTTP twin that runs here).
 test-postgres: bootstrap
-	@HBS_TEST_DATABASE=postgresql $(PYTEST) -m db
+	@HBS_TEST_DATABASE=postgresql $(PYTEST) $(PARALLEL) -m "db and not browser"
 
 ## make bench-identity / bench-grades / bench-signing: the performance targets of issues 3, 4 and 5.
 bench-identity: bootstrap

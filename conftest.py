@@ -122,5 +122,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, databases: DatabaseFactory) 
             "HBS_PORTAL_TOKEN_REFRESH_MARGIN_SECONDS": "3600",
         },
     )
-    with running:
+    # Two test processes start their stacks at once on two cores: give them time (90 s by default).
+    try:
+        running.start(timeout=180)
         yield running
+    finally:
+        running.stop()

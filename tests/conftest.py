@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -10,10 +11,12 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from hbs_devtools.drive import SystemClient
 from hbs_devtools.stack import Stack
 
+from .factories import FactorySystem, SchoolFactory
+
 
 @pytest.fixture(scope="session")
 def system(stack: Stack) -> SystemClient:
-    return SystemClient(stack)
+    return FactorySystem(stack)
 
 
 # Debian's Chromium, headless, without `playwright install`; nothing reaches out to the network.
@@ -28,8 +31,20 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that drives Chromium is marked `browser`: the PostgreSQL rerun leaves those out, as
+    each has an HTTP twin that drives the same pages and services (docs/architecture.md, Tests)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents and "page" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One Chromium per module: Playwright's sync API keeps an event loop running in this thread
+    while it is open, and the asyncio tests of the next module need the thread free."""
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
@@ -44,3 +59,9 @@ def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(locale="vi-VN")
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture(scope="module")
+def school(system: SystemClient) -> SchoolFactory:
+    """This module's own classes and people (tests/factories.py), on the shared stack."""
+    return SchoolFactory(system)

@@ -16,6 +16,8 @@ import pytest
 from hbs_devtools.demo import DEMO_PASSWORD
 from hbs_devtools.drive import SIGNING_PIN, SystemClient, sign_in_portal
 
+from .factories import SchoolClass, SchoolFactory, password_of
+
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
 OFFICE_PAGES = [
@@ -40,6 +42,18 @@ def national_id() -> str:
     return "".join(random.choice("0123456789") for _ in range(12))
 
 
+@pytest.fixture(scope="module")
+def klass(school: SchoolFactory) -> SchoolClass:
+    """This module's class, where it imports, creates and moves students (no teachers needed)."""
+    return school.school_class(students=2, subjects=(), homeroom=False)
+
+
+@pytest.fixture(scope="module")
+def other(school: SchoolFactory) -> SchoolClass:
+    """A second class of its own, to move a student from."""
+    return school.school_class(students=1, subjects=(), homeroom=False)
+
+
 @pytest.fixture
 def office(system: SystemClient) -> Iterator[httpx.Client]:
     """quantri (office and system admin) signed in to the portal."""
@@ -51,7 +65,7 @@ def office(system: SystemClient) -> Iterator[httpx.Client]:
 
 def sign_in(system: SystemClient, username: str) -> httpx.Client:
     portal = httpx.Client(base_url=system.stack.url("portal"), timeout=30)
-    assert sign_in_portal(portal, username, DEMO_PASSWORD).status_code == 303
+    assert sign_in_portal(portal, username, password_of(username)).status_code == 303
     return portal
 
 
@@ -119,7 +133,7 @@ def test_a_teacher_and_the_principal_get_403_on_every_office_page_and_see_no_off
 
 
 def test_import_shows_every_bad_row_imports_nothing_then_imports_the_corrected_file(
-    system: SystemClient, office: httpx.Client
+    system: SystemClient, office: httpx.Client, klass: SchoolClass
 ) -> None:
     page = office.get("/admin/import")
     assert page.status_code == 200
@@ -133,9 +147,9 @@ def test_import_shows_every_bad_row_imports_nothing_then_imports_the_corrected_f
     good = [national_id(), national_id()]
     bad = (
         STUDENT_HEADER
-        + f"{good[0]},Trịnh Minh Khoa,14/03/2010,Nam,Thái Bình,10A1\n"
-        + f"{national_id()},Lò Thị Mai,31/02/2010,Nữ,Thái Bình,10A1\n"
-        + f"{good[1]},Đặng Văn Quý,01/09/2010,X,Thái Bình,10A1\n"
+        + f"{good[0]},Trịnh Minh Khoa,14/03/2010,Nam,Thái Bình,{klass.name}\n"
+        + f"{national_id()},Lò Thị Mai,31/02/2010,Nữ,Thái Bình,{klass.name}\n"
+        + f"{good[1]},Đặng Văn Quý,01/09/2010,X,Thái Bình,{klass.name}\n"
     )
     checked = office.post(
         "/admin/import/check",
@@ -147,7 +161,7 @@ def test_import_shows_every_bad_row_imports_nothing_then_imports_the_corrected_f
     assert rows == ["3", "4"]
     assert "không dòng nào được nhập" in checked.text
     assert 'action="/admin/import/run"' not in checked.text
-    assert not set(good) & class_national_ids(system, "10A1")
+    assert not set(good) & class_national_ids(system, klass.name)
 
     fixed = bad.replace("31/02/2010", "28/02/2010").replace(",X,", ",Nam,")
     checked = office.post(
@@ -159,12 +173,12 @@ def test_import_shows_every_bad_row_imports_nothing_then_imports_the_corrected_f
     content = form_value(checked.text, "content")
     forged = office.post("/admin/import/run", data={"csrf": "x" * 30, "kind": "students", "content": content})
     assert forged.status_code == 403
-    assert not set(good) & class_national_ids(system, "10A1")
+    assert not set(good) & class_national_ids(system, klass.name)
 
     done = office.post("/admin/import/run", data={"csrf": csrf, "kind": "students", "content": content})
     assert done.status_code == 200, done.text
     assert "Đã nhập 3 mục từ 3 dòng" in done.text
-    assert set(good) <= class_national_ids(system, "10A1")
+    assert set(good) <= class_national_ids(system, klass.name)
     # The same file again: identity now finds the ids taken, and the portal lists the rows.
     again = office.post("/admin/import/run", data={"csrf": csrf, "kind": "students", "content": content})
     assert again.status_code == 422
@@ -193,22 +207,22 @@ def test_import_names_the_field_when_the_form_is_incomplete(office: httpx.Client
 
 
 def test_export_downloads_a_list_and_slips_need_a_confirmation(
-    system: SystemClient, office: httpx.Client
+    system: SystemClient, office: httpx.Client, klass: SchoolClass
 ) -> None:
     page = office.get("/admin/export")
     assert page.status_code == 200
-    assert "10A1" in page.text
+    assert klass.name in page.text
     exported = office.get("/admin/export/students")
     assert exported.status_code == 200
     assert exported.content[:2] == b"PK"
     assert exported.headers["cache-control"] == "no-store"
     csrf = form_value(page.text, "csrf")
-    chosen = class_id(system, "10A2")
+    chosen = klass.id
     unconfirmed = office.post("/admin/slips", data={"csrf": csrf, "class_id": chosen, "who": "students"})
     assert unconfirmed.status_code == 422
     assert "Xác nhận: hãy đánh dấu" in unconfirmed.text
     not_a_class = office.post(
-        "/admin/slips", data={"csrf": csrf, "class_id": "10A2", "who": "students", "confirm": "yes"}
+        "/admin/slips", data={"csrf": csrf, "class_id": klass.name, "who": "students", "confirm": "yes"}
     )
     assert not_a_class.status_code == 422
     assert "Lớp: hãy chọn" in not_a_class.text
@@ -339,7 +353,7 @@ def identity_has_search(system: SystemClient) -> bool:
 
 
 def test_the_office_creates_a_student_edits_with_a_reason_moves_class_and_reads_the_history(
-    system: SystemClient, office: httpx.Client
+    system: SystemClient, office: httpx.Client, klass: SchoolClass, other: SchoolClass
 ) -> None:
     new_page = office.get("/admin/students/new")
     assert new_page.status_code == 200
@@ -352,7 +366,7 @@ def test_the_office_creates_a_student_edits_with_a_reason_moves_class_and_reads_
         "date_of_birth": "05/06/2010",
         "gender": "female",
         "birthplace": "Nam Định",
-        "class_id": class_id(system, "10A2"),
+        "class_id": other.id,
         "enrolled_on": "2026-09-05",
     }
     missing = office.post("/admin/students/new", data={**fields, "birthplace": ""})
@@ -371,7 +385,7 @@ def test_the_office_creates_a_student_edits_with_a_reason_moves_class_and_reads_
     page = office.get(path)
     assert page.status_code == 200
     assert "Bùi Thị Hằng" in page.text
-    assert 'id="current-class">10A2<' in page.text
+    assert f'id="current-class">{other.name}<' in page.text
     form = {name: form_value(page.text, name) for name in ("csrf", "expected_version", "national_id")}
     edit = {
         **form,
@@ -393,12 +407,12 @@ def test_the_office_creates_a_student_edits_with_a_reason_moves_class_and_reads_
     assert stale.status_code == 409  # the form's version is no longer the current one
 
     moved = office.post(
-        f"{path}/move", data={"csrf": csrf, "class_id": class_id(system, "10A1"), "enrolled_on": "2026-10-01"}
+        f"{path}/move", data={"csrf": csrf, "class_id": klass.id, "enrolled_on": "2026-10-01"}
     )
     assert moved.status_code == 303, moved.text
-    assert 'id="current-class">10A1<' in office.get(path).text
-    assert number in class_national_ids(system, "10A1")
-    class_page = office.get(f"/admin/students/class/{class_id(system, '10A1')}")
+    assert f'id="current-class">{klass.name}<' in office.get(path).text
+    assert number in class_national_ids(system, klass.name)
+    class_page = office.get(f"/admin/students/class/{klass.id}")
     assert "Bùi Thị Thu Hằng" in class_page.text
     unconfirmed = office.post(
         f"{path}/leave", data={"csrf": csrf, "left_on": "2026-11-01", "reason": "transferred"}
@@ -409,12 +423,12 @@ def test_the_office_creates_a_student_edits_with_a_reason_moves_class_and_reads_
 
 
 def test_search_sends_the_name_in_the_body_and_finds_it_without_diacritics(
-    system: SystemClient, office: httpx.Client
+    system: SystemClient, office: httpx.Client, klass: SchoolClass
 ) -> None:
     if not identity_has_search(system):
         pytest.skip("identity has no POST /students/search yet (another helper's change)")
     with system.client("identity", system.token("quantri")) as identity:
-        someone = identity.get(f"/classes/{class_id(system, '10A1')}/students").json()[0]
+        someone = identity.get(f"/classes/{klass.id}/students").json()[0]
     plain = unicodedata.normalize("NFD", someone["full_name"]).encode("ascii", "ignore").decode().lower()
     found = office.post("/admin/students/search", data={"csrf": csrf_of(office), "q": plain})
     assert found.status_code == 200
@@ -425,12 +439,12 @@ def test_search_sends_the_name_in_the_body_and_finds_it_without_diacritics(
 
 
 def test_the_office_creates_a_class_assigns_a_teacher_and_a_homeroom_teacher_then_ends_one(
-    system: SystemClient, office: httpx.Client
+    system: SystemClient, office: httpx.Client, klass: SchoolClass
 ) -> None:
     teacher = new_staff(system, ["subject_teacher", "homeroom_teacher"])
     page = office.get("/admin/classes")
     assert page.status_code == 200
-    assert "10A1" in page.text
+    assert klass.name in page.text
     csrf = form_value(page.text, "csrf")
     year = re.search(r"<option selected>(\d{4}-\d{4})</option>", page.text)
     assert year is not None
@@ -526,11 +540,9 @@ def test_the_office_adds_a_staff_member_and_the_system_admin_changes_the_roles(o
 
 
 def test_the_office_adds_a_parent_to_a_student_and_unlinks_it_with_confirmation(
-    system: SystemClient, office: httpx.Client
+    office: httpx.Client, klass: SchoolClass
 ) -> None:
-    with system.client("identity", system.token("quantri")) as identity:
-        student = identity.get(f"/classes/{class_id(system, '10A2')}/students").json()[-1]
-    path = f"/admin/students/{student['id']}"
+    path = f"/admin/students/{klass.students[-1].id}"
     csrf = form_value(office.get(path).text, "csrf")
     parent = {"csrf": csrf, "parent_name": "Đinh Văn Lực", "relationship": "father"}
     bad_phone = office.post(f"{path}/parents", data={**parent, "parent_phone": "12345"})

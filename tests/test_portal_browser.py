@@ -7,17 +7,28 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from hbs_devtools.demo import DEMO_PASSWORD
 from hbs_devtools.drive import SIGNING_PIN
 from hbs_devtools.stack import Stack
+
+from .factories import SchoolClass, SchoolFactory, password_of
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
 
-def sign_in(page: Page, stack: Stack, username: str, password: str = DEMO_PASSWORD) -> None:
+@pytest.fixture(scope="module")
+def klass(school: SchoolFactory) -> SchoolClass:
+    """Two students and a new mathematics teacher (no PIN yet), both semesters scored."""
+    made = school.school_class(students=2, subjects=("TOAN",), homeroom=False)
+    teacher = made.teachers["TOAN"]
+    for sheet in school.system.sheets(school.system.token(teacher.username)):
+        school.fill_scores(teacher, sheet["id"])
+    return made
+
+
+def sign_in(page: Page, stack: Stack, username: str, password: str | None = None) -> None:
     page.goto(stack.url("portal") + "/")
     page.get_by_label("Tên đăng nhập").fill(username)
-    page.get_by_label("Mật khẩu").fill(password)
+    page.get_by_label("Mật khẩu").fill(password or password_of(username))
     page.get_by_role("button", name="Đăng nhập").click()
 
 
@@ -27,8 +38,10 @@ def test_wrong_password_shows_the_reason_in_vietnamese(page: Page, stack: Stack)
     expect(page.get_by_label("Tên đăng nhập")).to_have_value("gv.toan")
 
 
-def test_teacher_sets_a_pin_signs_a_sheet_and_the_page_updates_itself(page: Page, stack: Stack) -> None:
-    sign_in(page, stack, "gv.toan")
+def test_teacher_sets_a_pin_signs_a_sheet_and_the_page_updates_itself(
+    page: Page, stack: Stack, klass: SchoolClass
+) -> None:
+    sign_in(page, stack, klass.teachers["TOAN"].username)
     expect(page.get_by_role("heading", name="Sổ điểm")).to_be_visible()
     page.get_by_role("link", name="Mã PIN ký số", exact=True).click()
     if page.get_by_label("Mã PIN hiện tại").count():
@@ -40,7 +53,7 @@ def test_teacher_sets_a_pin_signs_a_sheet_and_the_page_updates_itself(page: Page
 
     page.get_by_role("link", name="Sổ điểm", exact=True).click()
     row = (
-        page.locator("tr", has_text="11 Toán chuyên")
+        page.locator("tr", has_text=klass.name)
         .filter(has=page.get_by_role("button", name="Nộp và ký số"))
         .first
     )

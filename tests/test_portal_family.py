@@ -1,9 +1,9 @@
-"""Parents and students read results on the running system (Đ9): the demo parent sees their
-children's signed results and signed học bạ, never another family's child; a student only
-themself. Year records are signed for real: steps 2–4 requested on the bus, signed by signing.
+"""Parents and students read results on the running system (Đ9): a parent sees their children's
+signed results and signed học bạ, never another family's child; a student only themself. Year
+records are signed for real: steps 2–4 requested on the bus, signed by signing.
 
-A = the demo student (10A1 seat 1, the demo parent's child), C = the parent's other child (10A2),
-B = another family's child in 10A1."""
+The module's own school data (tests/factories.py): A = a student of class X who signs in, the
+parent's child; C = the parent's other child, in class Y; B = another family's child in X."""
 
 from __future__ import annotations
 
@@ -24,20 +24,46 @@ import pytest
 from faststream.kafka import KafkaBroker
 from playwright.sync_api import Page, expect
 
-from hbs_devtools.demo import DEMO_PARENT, DEMO_PASSWORD, DEMO_STUDENT_LOGIN
 from hbs_devtools.drive import SystemClient, sign_in_portal
-from hbs_identity.demo import DEMO_YEAR, demo_id
 from hbs_shared.events.contracts import RecordSigningRequested
 from hbs_shared.events.envelope import make_envelope
 from hbs_shared.records import StudentPersonalData
 from hbs_signing.samples import year_record_content
 
+from .factories import Person, SchoolClass, SchoolFactory, password_of
+
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
-A = demo_id("student", f"{DEMO_YEAR}:10A1:1")
-B = demo_id("student", f"{DEMO_YEAR}:10A1:2")
-C = demo_id("student", f"{DEMO_YEAR}:10A2:1")
-STEPS = (("gv.van", "homeroom_teacher"), ("phohieutruong", "vice_principal"), ("hieutruong", "principal"))
+STEPS = (("van", "homeroom_teacher"), ("vice", "vice_principal"), ("head", "principal"))
+"""Who signs each step: keys of the `tokens` fixture (the board is the demo school's)."""
+
+
+@dataclass
+class Family:
+    x: SchoolClass
+    """A and B's class; its homeroom teacher also teaches Ngữ văn there."""
+    a: uuid.UUID
+    b: uuid.UUID
+    c: uuid.UUID
+    parent: Person
+    student: Person
+    """A, who signs in."""
+
+
+@pytest.fixture(scope="module")
+def family(school: SchoolFactory) -> Family:
+    homeroom = school.staff(["subject_teacher", "homeroom_teacher"])
+    x = school.school_class(
+        students=2,
+        student_logins=True,
+        subjects=("TOAN", "NGU_VAN"),
+        teachers={"NGU_VAN": homeroom},
+        homeroom_teacher=homeroom,
+    )
+    y = school.school_class(students=1, subjects=("TOAN",), homeroom=False)
+    a, b = x.students
+    parent = school.parent([a, y.students[0]])
+    return Family(x, uuid.UUID(a.id), uuid.UUID(b.id), uuid.UUID(y.students[0].id), parent, a)
 
 
 @dataclass
@@ -49,7 +75,7 @@ class Signed:
     van_hk2: str
     """A's signed Ngữ văn HK2 result, as the teacher sees it."""
     van_hk1_shown: str
-    """What a family sees for Ngữ văn HK1: "Chưa có" unless another test signed that sheet."""
+    """What a family sees for Ngữ văn HK1: "Chưa có": this module never signs that sheet."""
 
 
 def _publish(bootstrap: str, school_id: str, request: RecordSigningRequested) -> None:
@@ -75,15 +101,17 @@ def _wait(what: str, probe: Any, timeout: float = 120) -> Any:
         time.sleep(0.3)
 
 
-def _sign_year_record(system: SystemClient, tokens: dict[str, str], student_id: uuid.UUID) -> tuple[str, str]:
+def _sign_year_record(
+    system: SystemClient, tokens: dict[str, str], student_id: uuid.UUID, school_year: str
+) -> tuple[str, str]:
     """Steps 2–4 of one student's year record; returns (sealed document, first version)."""
-    with system.client("identity", tokens["hieutruong"]) as identity:
+    with system.client("identity", tokens["head"]) as identity:
         person = identity.get(f"/students/{student_id}").json()
-    school_id = str(jwt.decode(tokens["hieutruong"], options={"verify_signature": False})["school_id"])
+    school_id = str(jwt.decode(tokens["head"], options={"verify_signature": False})["school_id"])
     record = year_record_content().model_copy(
         update={
             "record_id": uuid.uuid4(),
-            "school_year": DEMO_YEAR,
+            "school_year": school_year,
             "student": StudentPersonalData(
                 student_id=student_id,
                 national_id=person["national_id"],
@@ -114,7 +142,7 @@ def _sign_year_record(system: SystemClient, tokens: dict[str, str], student_id: 
 
         def newest(step: int = step) -> dict[str, Any] | None:
             # The principal (an overseer) lists every version, sealed or not.
-            with system.client("signing", tokens["hieutruong"]) as signing:
+            with system.client("signing", tokens["head"]) as signing:
                 listed = signing.get(f"/documents/students/{student_id}/records").json()
             mine = [d for d in listed if d["record_id"] == str(record.record_id)]
             return mine[0] if mine and mine[0]["signature_count"] >= step else None
@@ -127,39 +155,48 @@ def _sign_year_record(system: SystemClient, tokens: dict[str, str], student_id: 
 
 
 @pytest.fixture(scope="module")
-def tokens(system: SystemClient) -> dict[str, str]:
-    names = ("gv.toan", "gv.van", "phohieutruong", "hieutruong", DEMO_PARENT.username, DEMO_STUDENT_LOGIN)
-    return {name: system.token(name) for name in names}
+def tokens(system: SystemClient, family: Family) -> dict[str, str]:
+    assert family.x.homeroom is not None
+    names = {
+        "toan": family.x.teachers["TOAN"].username,
+        "van": family.x.homeroom.username,
+        "vice": "phohieutruong",
+        "head": "hieutruong",
+        "parent": family.parent.username,
+        "student": family.student.username,
+    }
+    return {key: system.token(name) for key, name in names.items()}
 
 
 @pytest.fixture(scope="module")
-def signed(system: SystemClient, tokens: dict[str, str]) -> Signed:
+def signed(system: SystemClient, school: SchoolFactory, tokens: dict[str, str], family: Family) -> Signed:
+    A, B = family.a, family.b  # noqa: N806 — the module docstring's names
     # Grades builds its roster from identity's events: wait until it knows the parent's children.
-    with system.client("grades", tokens[DEMO_PARENT.username]) as grades:
+    with system.client("grades", tokens["parent"]) as grades:
         _wait("the children in grades", lambda: len(grades.get("/family/students").json()) == 2)
-    van = tokens["gv.van"]
-    # Văn HK2: teacher-page tests edit 10A1 Toán HK2; the walking skeleton signs an open Văn sheet.
+    van = tokens["van"]
+    assert family.x.homeroom is not None
+    # Văn HK2 scored and signed; Văn HK1 stays unsigned.
     sheet = next(
         s
         for s in system.sheets(van)
-        if s["class_name"] == "10A1" and s["subject_code"] == "NGU_VAN" and s["term"] == "HK2"
+        if s["class_name"] == family.x.name and s["subject_code"] == "NGU_VAN" and s["term"] == "HK2"
     )
-    if sheet["state"] != "signed":
-        system.submit_and_sign(van, sheet)
-        system.wait_for_state(van, sheet["id"], "signed")
+    system.submit_and_sign(van, school.fill_scores(family.x.homeroom, sheet["id"])["sheet"])
+    system.wait_for_state(van, sheet["id"], "signed")
     with system.client("grades", van) as grades:
         seen = grades.get(f"/results/students/{A}").json()
     van_hk2 = next(s["semester2"] for s in seen["subjects"] if s["code"] == "NGU_VAN")
     hk1 = next(
         s
         for s in system.sheets(van)
-        if s["class_name"] == "10A1" and s["subject_code"] == "NGU_VAN" and s["term"] == "HK1"
+        if s["class_name"] == family.x.name and s["subject_code"] == "NGU_VAN" and s["term"] == "HK1"
     )
     hk1_value = next(s["semester1"] for s in seen["subjects"] if s["code"] == "NGU_VAN")
     hk1_shown = str(hk1_value) if hk1["state"] == "signed" else "Chưa có"
     records, unsealed = {}, {}
     for student in (A, B):
-        records[student], unsealed[student] = _sign_year_record(system, tokens, student)
+        records[student], unsealed[student] = _sign_year_record(system, tokens, student, family.x.school_year)
     return Signed(records, unsealed, str(van_hk2), hk1_shown)
 
 
@@ -168,9 +205,10 @@ def _auth(token: str) -> dict[str, str]:
 
 
 def test_signing_gives_a_parent_their_childs_sealed_record_and_nothing_else(
-    system: SystemClient, tokens: dict[str, str], signed: Signed
+    system: SystemClient, tokens: dict[str, str], signed: Signed, family: Family
 ) -> None:
-    parent, student = tokens[DEMO_PARENT.username], tokens[DEMO_STUDENT_LOGIN]
+    A, B = family.a, family.b  # noqa: N806 — the module docstring's names
+    parent, student = tokens["parent"], tokens["student"]
     with httpx.Client(base_url=system.stack.url("signing"), timeout=30) as signing:
         listed = signing.get(f"/documents/students/{A}/records", headers=_auth(parent)).json()
         assert [d["document_id"] for d in listed] == [signed.records[A]]
@@ -186,23 +224,23 @@ def test_signing_gives_a_parent_their_childs_sealed_record_and_nothing_else(
             assert signing.get(f"/documents/students/{B}/records", headers=_auth(who)).status_code == 404
         # A teacher who did not sign it is not an overseer: the record is not theirs to read.
         assert (
-            signing.get(f"/documents/{signed.records[A]}/pdf", headers=_auth(tokens["gv.toan"])).status_code
+            signing.get(f"/documents/{signed.records[A]}/pdf", headers=_auth(tokens["toan"])).status_code
             == 404
         )
         # The signer of a version keeps reading it; the principal reads every version.
-        mine = signing.get(f"/documents/{signed.unsealed[A]}/pdf", headers=_auth(tokens["gv.van"]))
+        mine = signing.get(f"/documents/{signed.unsealed[A]}/pdf", headers=_auth(tokens["van"]))
         assert mine.status_code == 200
         # ... and the later versions that carry their signature (the sealed record of their class).
-        later = signing.get(f"/documents/{signed.records[A]}/pdf", headers=_auth(tokens["gv.van"]))
+        later = signing.get(f"/documents/{signed.records[A]}/pdf", headers=_auth(tokens["van"]))
         assert later.status_code == 200
-        sealed = signing.get(f"/documents/{signed.records[B]}/pdf", headers=_auth(tokens["hieutruong"]))
+        sealed = signing.get(f"/documents/{signed.records[B]}/pdf", headers=_auth(tokens["head"]))
         assert sealed.status_code == 200
 
 
 @contextlib.contextmanager
 def _portal_login(system: SystemClient, username: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as browser:
-        answer = sign_in_portal(browser, username, DEMO_PASSWORD)
+        answer = sign_in_portal(browser, username, password_of(username))
         assert answer.status_code == 303
         # The family's home page is their results (the first entry of their menu).
         assert answer.headers["location"] == "/results"
@@ -210,9 +248,10 @@ def _portal_login(system: SystemClient, username: str) -> Iterator[httpx.Client]
 
 
 def test_portal_parent_sees_their_children_and_404_for_another_child(
-    system: SystemClient, signed: Signed
+    system: SystemClient, signed: Signed, family: Family
 ) -> None:
-    with _portal_login(system, DEMO_PARENT.username) as browser:
+    A, B, C = family.a, family.b, family.c  # noqa: N806 — the module docstring's names
+    with _portal_login(system, family.parent.username) as browser:
         home = browser.get("/results")
         assert home.status_code == 200
         assert "Kết quả học tập" in home.text
@@ -241,9 +280,10 @@ def test_portal_parent_sees_their_children_and_404_for_another_child(
 
 
 def test_portal_student_sees_themself_and_404_for_another_student(
-    system: SystemClient, signed: Signed
+    system: SystemClient, signed: Signed, family: Family
 ) -> None:
-    with _portal_login(system, DEMO_STUDENT_LOGIN) as browser:
+    A, B, C = family.a, family.b, family.c  # noqa: N806 — the module docstring's names
+    with _portal_login(system, family.student.username) as browser:
         # One student: the home page is their results at once, with no list to choose from.
         home = browser.get("/results")
         assert home.status_code == 200
@@ -260,11 +300,12 @@ def test_portal_student_sees_themself_and_404_for_another_student(
 
 
 def test_browser_parent_chooses_a_child_and_reads_the_signed_results(
-    page: Page, system: SystemClient, signed: Signed
+    page: Page, system: SystemClient, signed: Signed, family: Family
 ) -> None:
+    A = family.a  # noqa: N806 — the module docstring's names
     page.goto(system.stack.url("portal") + "/")
-    page.get_by_label("Tên đăng nhập").fill(DEMO_PARENT.username)
-    page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
+    page.get_by_label("Tên đăng nhập").fill(family.parent.username)
+    page.get_by_label("Mật khẩu").fill(password_of(family.parent.username))
     page.get_by_role("button", name="Đăng nhập").click()
     expect(page.get_by_role("heading", name="Kết quả học tập")).to_be_visible()
     expect(page.get_by_role("link", name="Kết quả học tập")).to_be_visible()
@@ -274,7 +315,7 @@ def test_browser_parent_chooses_a_child_and_reads_the_signed_results(
     expect(van.nth(1)).to_have_text(signed.van_hk1_shown)  # an unsigned sheet: no draft score
     expect(van.nth(2)).to_have_text(signed.van_hk2)
     # The ratings shown are grades' answer for the family (signed sheets only), in words.
-    with system.client("grades", system.token(DEMO_PARENT.username)) as grades:
+    with system.client("grades", system.token(family.parent.username)) as grades:
         result = grades.get(f"/family/students/{A}/results").json()["result"]
     words = {"T": "Tốt", "K": "Khá", "Đ": "Đạt", "CĐ": "Chưa đạt", None: "Chưa có"}
     expect(page.locator('tr[data-row="learning"] td').nth(1)).to_have_text(

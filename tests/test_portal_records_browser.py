@@ -6,23 +6,36 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from hbs_devtools.demo import DEMO_PASSWORD
 from hbs_devtools.drive import SystemClient
+
+from .factories import SchoolClass, SchoolFactory, password_of
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
 
 
-def test_homeroom_teacher_writes_remarks_on_a_record_from_the_menu(page: Page, system: SystemClient) -> None:
-    system.sheets(system.token("gv.van"))  # grades has built the demo class
+@pytest.fixture(scope="module")
+def klass(school: SchoolFactory) -> SchoolClass:
+    """Three students, a mathematics teacher and a homeroom teacher."""
+    return school.school_class(students=3, subjects=("TOAN",))
+
+
+def test_homeroom_teacher_writes_remarks_on_a_record_from_the_menu(
+    page: Page, system: SystemClient, klass: SchoolClass
+) -> None:
+    assert klass.homeroom is not None
     page.goto(system.stack.url("portal") + "/")
-    page.get_by_label("Tên đăng nhập").fill("gv.van")
-    page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
+    page.get_by_label("Tên đăng nhập").fill(klass.homeroom.username)
+    page.get_by_label("Mật khẩu").fill(password_of(klass.homeroom.username))
     page.get_by_role("button", name="Đăng nhập").click()
     page.get_by_role("link", name="Học bạ lớp").click()
     expect(page.get_by_role("heading", name="Học bạ lớp", exact=True)).to_be_visible()
-    expect(page.get_by_role("heading", name="Lớp 10A1 · năm học 2026-2027")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name=f"Lớp {klass.name} · năm học {klass.school_year}")
+    ).to_be_visible()
     page.get_by_role("row").nth(2).get_by_role("link", name="Xem").click()
-    expect(page.get_by_role("heading", name="Học bạ năm học 2026-2027 · lớp 10A1")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name=f"Học bạ năm học {klass.school_year} · lớp {klass.name}")
+    ).to_be_visible()
 
     remarks = page.get_by_label("Nhận xét của giáo viên chủ nhiệm")
     remarks.fill("Ngoan, có tinh thần giúp đỡ bạn bè.")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import io
 import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,8 +14,9 @@ import httpx
 import openpyxl  # type: ignore[import-untyped]
 import pytest
 
-from hbs_devtools.demo import DEMO_PASSWORD
 from hbs_devtools.drive import SystemClient, sign_in_portal
+
+from .factories import SchoolClass, SchoolFactory, password_of
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 def portal_as(system: SystemClient, username: str) -> Iterator[httpx.Client]:
     """A portal session signed in as this demo person, like a browser's cookie jar."""
     with httpx.Client(base_url=system.stack.url("portal"), timeout=60) as browser:
-        signed = sign_in_portal(browser, username, DEMO_PASSWORD)
+        signed = sign_in_portal(browser, username, password_of(username))
         assert signed.status_code == 303, signed.text
         yield browser
 
@@ -54,30 +54,31 @@ def api_scores(system: SystemClient, token: str, sheet_id: str) -> dict[str, Any
 
 
 @pytest.fixture(scope="module")
-def teacher(system: SystemClient) -> Iterator[httpx.Client]:
-    with portal_as(system, "gv.toan") as browser:
+def klass(school: SchoolFactory) -> SchoolClass:
+    """This module's class: four students, a mathematics teacher and a homeroom teacher."""
+    return school.school_class(students=4, subjects=("TOAN",))
+
+
+@pytest.fixture(scope="module")
+def teacher(system: SystemClient, klass: SchoolClass) -> Iterator[httpx.Client]:
+    with portal_as(system, klass.teachers["TOAN"].username) as browser:
         yield browser
 
 
 @pytest.fixture(scope="module")
-def token(system: SystemClient) -> str:
-    return system.token("gv.toan")
+def token(system: SystemClient, klass: SchoolClass) -> str:
+    return system.token(klass.teachers["TOAN"].username)
+
+
+def sheet_of(system: SystemClient, token: str, klass: SchoolClass, term: str) -> dict[str, Any]:
+    return next(s for s in system.sheets(token) if s["class_name"] == klass.name and s["term"] == term)
 
 
 @pytest.fixture(scope="module")
-def sheet_id(system: SystemClient, token: str) -> str:
-    """Semester II of 10A1 mathematics: the end-to-end signing tests use semester I.
-
-    Earlier tests enrol students in 10A1 through identity; grades learns of them by events. The
-    tests here name cells by row, so they start once grades' sheet has the whole class."""
-    sheet = next(s for s in system.sheets(token) if s["class_name"] == "10A1" and s["term"] == "HK2")
-    with system.client("identity", system.token("quantri")) as identity:
-        klass = next(c for c in identity.get("/classes").json() if c["name"] == "10A1")
-        expected = len(identity.get(f"/classes/{klass['id']}/students").json())
-    deadline = time.monotonic() + 60
-    while len(api_scores(system, token, str(sheet["id"]))["rows"]) != expected:
-        assert time.monotonic() < deadline, "grades never caught up with identity's 10A1"
-        time.sleep(0.5)
+def sheet_id(system: SystemClient, school: SchoolFactory, token: str, klass: SchoolClass) -> str:
+    """Semester II of the class's mathematics, every student scored (the tests change cells)."""
+    sheet = sheet_of(system, token, klass, "HK2")
+    school.fill_scores(klass.teachers["TOAN"], str(sheet["id"]))
     return str(sheet["id"])
 
 
@@ -171,18 +172,22 @@ def test_a_stale_version_shows_the_conflict_keeps_the_typed_values_and_shows_the
     assert (rows[1]["midterm"], rows[2]["final"], rows[3]["final"]) == ("9.5", "1", "4")
 
 
-def test_the_change_log_shows_who_when_old_and_new(teacher: httpx.Client, sheet_id: str) -> None:
+def test_the_change_log_shows_who_when_old_and_new(
+    teacher: httpx.Client, sheet_id: str, klass: SchoolClass
+) -> None:
     page = teacher.get(f"/sheets/{sheet_id}/changes")
     assert page.status_code == 200
     assert "Lịch sử sửa điểm" in page.text
-    assert re.search(r"<td>Nguyễn Thị Hoa</td><td>[^<]+</td><td>ĐĐGgk</td>\s*<td>3 → 9\.5</td>", page.text)
+    name = klass.teachers["TOAN"].full_name
+    assert re.search(rf"<td>{name}</td><td>[^<]+</td><td>ĐĐGgk</td>\s*<td>3 → 9\.5</td>", page.text)
     assert re.search(r"\d\d/\d\d/\d{4} \d\d:\d\d", page.text)
 
 
 def test_another_teacher_cannot_open_the_sheet_and_the_principal_only_reads_it(
-    system: SystemClient, sheet_id: str
+    system: SystemClient, sheet_id: str, klass: SchoolClass
 ) -> None:
-    with portal_as(system, "gv.van") as colleague:
+    assert klass.homeroom is not None  # leads the class but does not teach mathematics
+    with portal_as(system, klass.homeroom.username) as colleague:
         page = colleague.get(f"/sheets/{sheet_id}/scores")
         assert page.status_code == 404
         assert "Không tìm thấy sổ điểm" in page.text
@@ -384,10 +389,10 @@ def test_a_comment_only_subject_gets_dat_chua_dat_choices_and_an_exempt_student_
 
 
 def test_teacher_marks_a_student_exempt_and_back_and_not_assessed_needs_a_disability(
-    system: SystemClient, teacher: httpx.Client, token: str
+    system: SystemClient, teacher: httpx.Client, token: str, klass: SchoolClass
 ) -> None:
     """Miễn học (e.g. GDTC on a doctor's advice) and "not assessed" (Đ6, disability) per student."""
-    sheet = next(s for s in system.sheets(token) if s["class_name"] == "10A2" and s["term"] == "HK2")
+    sheet = sheet_of(system, token, klass, "HK1")
     action = f"/sheets/{sheet['id']}/scores"
     last = len(api_scores(system, token, sheet["id"])["rows"]) - 1
 

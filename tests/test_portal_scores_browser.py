@@ -6,25 +6,31 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from hbs_devtools.demo import DEMO_PASSWORD
 from hbs_devtools.drive import SystemClient
+
+from .factories import SchoolClass, SchoolFactory, password_of
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
 
+@pytest.fixture(scope="module")
+def klass(school: SchoolFactory) -> SchoolClass:
+    """Two students and a mathematics teacher: an empty semester II sheet to type into."""
+    return school.school_class(students=2, subjects=("TOAN",), homeroom=False)
+
+
 def test_teacher_types_scores_with_the_keyboard_saves_and_sees_the_semester_average(
-    page: Page, system: SystemClient
+    page: Page, system: SystemClient, klass: SchoolClass
 ) -> None:
-    token = system.token("gv.toan")
-    sheet = next(
-        s for s in system.sheets(token) if s["class_name"] == "11 Toán chuyên" and s["term"] == "HK2"
-    )
+    teacher = klass.teachers["TOAN"].username
+    token = system.token(teacher)
+    sheet = next(s for s in system.sheets(token) if s["class_name"] == klass.name and s["term"] == "HK2")
     page.goto(system.stack.url("portal") + "/")
-    page.get_by_label("Tên đăng nhập").fill("gv.toan")
-    page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
+    page.get_by_label("Tên đăng nhập").fill(teacher)
+    page.get_by_label("Mật khẩu").fill(password_of(teacher))
     page.get_by_role("button", name="Đăng nhập").click()
     page.locator(f'tr[data-sheet="{sheet["id"]}"]').get_by_role("link", name="Nhập điểm").click()
-    expect(page.get_by_role("heading", name="Sổ điểm Toán – lớp 11 Toán chuyên – Học kỳ II")).to_be_visible()
+    expect(page.get_by_role("heading", name=f"Sổ điểm Toán – lớp {klass.name} – Học kỳ II")).to_be_visible()
 
     first = page.locator('input[name="c0_regular_1"]')
     first.click()

@@ -1,9 +1,9 @@
 """Đ8 Steps 1–4 and the correction procedure (Đ9), end to end through the portal, the real broker,
-SoftHSM2 and the four services: a small class's sheets are signed by their teachers, the homeroom
-teacher signs every record of the class in one batch, the vice-principal reviews and signs, the
-principal approves and seals; the final PDF validates with poppler and by its code. Then the board
-corrects a signed sheet: the old record verifies as superseded and the new one counts the
-correction."""
+SoftHSM2 and the four services: a small class of this module's own has its sheets signed by its
+teachers, the homeroom teacher signs every record of the class in one batch, the vice-principal
+reviews and signs, the principal approves and seals; the final PDF validates with poppler and by
+its code. Then the board corrects a signed sheet: the old record verifies as superseded and the new
+one counts the correction."""
 
 from __future__ import annotations
 
@@ -18,12 +18,27 @@ from typing import Any
 import httpx
 import pytest
 
-from hbs_devtools.demo import DEMO_PASSWORD
 from hbs_devtools.drive import SIGNING_PIN, SystemClient, sign_in_portal
 
-pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
+from .factories import SchoolClass, SchoolFactory, password_of
 
-CLASS = "10A1"
+# The longest flow of the suite (four signing steps, a correction, a fifth batch): minutes under load.
+pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm, pytest.mark.timeout(480)]
+
+
+@pytest.fixture(scope="module")
+def klass(school: SchoolFactory) -> SchoolClass:
+    """Three students; mathematics, and literature taught by the homeroom teacher (as in the demo's
+    10A1), every sheet scored. The board (vice-principal, principal) is the demo school's."""
+    homeroom = school.staff(["subject_teacher", "homeroom_teacher"])
+    made = school.school_class(
+        students=3, subjects=("TOAN", "NGU_VAN"), teachers={"NGU_VAN": homeroom}, homeroom_teacher=homeroom
+    )
+    for teacher in made.teachers.values():
+        for sheet in school.system.sheets(school.system.token(teacher.username)):
+            if sheet["class_name"] == made.name:
+                school.fill_scores(teacher, sheet["id"])
+    return made
 
 
 def csrf_of(page: str) -> str:
@@ -36,16 +51,16 @@ def csrf_of(page: str) -> str:
 def portal(system: SystemClient, username: str) -> Iterator[httpx.Client]:
     """A browser session signed in as `username`."""
     with httpx.Client(base_url=system.stack.url("portal"), timeout=60) as browser:
-        signed_in = sign_in_portal(browser, username, DEMO_PASSWORD)
+        signed_in = sign_in_portal(browser, username, password_of(username))
         assert signed_in.status_code == 303, signed_in.text
         yield browser
 
 
-def sign_every_sheet(system: SystemClient, username: str) -> None:
-    """Step 1 for the teacher's sheets of the class, whatever state earlier tests left them in."""
+def sign_every_sheet(system: SystemClient, username: str, klass: SchoolClass) -> None:
+    """Step 1 for the teacher's sheets of the class."""
     token = system.token(username)
     for sheet in system.sheets(token):
-        if sheet["class_name"] != CLASS or sheet["state"] == "signed":
+        if sheet["class_name"] != klass.name or sheet["state"] == "signed":
             continue
         if sheet["state"] == "open":
             system.submit_and_sign(token, sheet)
@@ -57,16 +72,17 @@ def sign_every_sheet(system: SystemClient, username: str) -> None:
         system.wait_for_state(token, sheet["id"], "signed")
 
 
-def set_conduct(system: SystemClient) -> None:
-    token = system.token("gv.van")
+def set_conduct(system: SystemClient, klass: SchoolClass) -> None:
+    assert klass.homeroom is not None
+    token = system.token(klass.homeroom.username)
     with system.client("grades", token) as grades:
-        students = grades.get(f"/classes/{CLASS}/conduct").json()
+        students = grades.get(f"/classes/{klass.name}/conduct").json()
         rows = [
             {"student_id": s["student_id"], "term": t, "conduct": "T"}
             for s in students
             for t in ("HK1", "HK2")
         ]
-        saved = grades.put(f"/classes/{CLASS}/conduct", json={"rows": rows})
+        saved = grades.put(f"/classes/{klass.name}/conduct", json={"rows": rows})
         assert saved.status_code == 200, saved.text
 
 
@@ -99,46 +115,48 @@ def wait_for_batch(browser: httpx.Client, batch_id: str) -> str:
         time.sleep(1)
 
 
-def records_of(system: SystemClient, username: str) -> dict[str, Any]:
+def records_of(system: SystemClient, username: str, klass: SchoolClass) -> dict[str, Any]:
     with system.client("grades", system.token(username)) as grades:
-        listed = grades.get(f"/records/classes/{CLASS}")
+        listed = grades.get(f"/records/classes/{klass.name}")
         assert listed.status_code == 200, listed.text
         return dict(listed.json())
 
 
 def test_a_class_record_is_signed_in_four_steps_then_corrected_under_minutes(
-    system: SystemClient, tmp_path: Path
+    system: SystemClient, tmp_path: Path, klass: SchoolClass
 ) -> None:
-    for username in ("gv.van", "phohieutruong", "hieutruong", "gv.toan"):
+    assert klass.homeroom is not None
+    van, toan_teacher = klass.homeroom.username, klass.teachers["TOAN"].username
+    for username in (van, "phohieutruong", "hieutruong", toan_teacher):
         system.ensure_pin(system.token(username))
-    with portal(system, "gv.van") as homeroom:
+    with portal(system, van) as homeroom:
         page = homeroom.get("/records/homeroom").text
         assert "Học bạ lớp" in page
         if "Chưa ký học bạ được" in page:
             assert "còn thiếu" in page
-        sign_every_sheet(system, "gv.toan")
-        sign_every_sheet(system, "gv.van")
-        set_conduct(system)
+        sign_every_sheet(system, toan_teacher, klass)
+        sign_every_sheet(system, van, klass)
+        set_conduct(system, klass)
 
         # Step 2: the homeroom teacher signs every record of the class with one PIN entry.
         page = homeroom.get("/records/homeroom").text
         assert "Ký học bạ cả lớp" in page, page
         wrong = homeroom.post(
             "/records/sign",
-            data={"csrf": csrf_of(page), "step": "homeroom", "class_names": CLASS, "pin": "000000"},
+            data={"csrf": csrf_of(page), "step": "homeroom", "class_names": klass.name, "pin": "000000"},
         )
         assert wrong.status_code == 403
         assert "Mã PIN ký số không đúng" in wrong.text
         forged = homeroom.post(
             "/records/sign",
-            data={"csrf": "x" * 20, "step": "homeroom", "class_names": CLASS, "pin": SIGNING_PIN},
+            data={"csrf": "x" * 20, "step": "homeroom", "class_names": klass.name, "pin": SIGNING_PIN},
         )
         assert forged.status_code == 403
-        assert records_of(system, "gv.van")["counts"] == {
-            "draft": len(records_of(system, "gv.van")["records"])
+        assert records_of(system, van, klass)["counts"] == {
+            "draft": len(records_of(system, van, klass)["records"])
         }
         wait_for_batch(homeroom, post_sign_form(homeroom, page))
-    listed = records_of(system, "gv.van")
+    listed = records_of(system, van, klass)
     total = len(listed["records"])
     assert listed["counts"] == {"homeroom_signed": total}
 
@@ -156,12 +174,12 @@ def test_a_class_record_is_signed_in_four_steps_then_corrected_under_minutes(
         )
         assert done.status_code == 303
         assert "Đã trả lại học bạ cho GVCN." in vice.get(done.headers["location"]).text
-    with portal(system, "gv.van") as homeroom:
+    with portal(system, van) as homeroom:
         page = homeroom.get("/records/homeroom").text
         assert "Trả lại: Nhận xét chưa khớp kết quả" in page
         assert "Ký học bạ cả lớp (1 học bạ)" in page
         wait_for_batch(homeroom, post_sign_form(homeroom, page))
-    assert records_of(system, "gv.van")["counts"] == {"homeroom_signed": total}
+    assert records_of(system, van, klass)["counts"] == {"homeroom_signed": total}
 
     # Step 4 before step 3 is refused, naming what is missing (Đ3).
     with system.client("grades", system.token("hieutruong")) as grades:
@@ -171,7 +189,7 @@ def test_a_class_record_is_signed_in_four_steps_then_corrected_under_minutes(
                 "step": "principal",
                 "activation_id": "00000000-0000-0000-0000-000000000001",
                 "batch_id": "00000000-0000-0000-0000-000000000002",
-                "class_names": [CLASS],
+                "class_names": [klass.name],
             },
         )
     assert early.status_code == 409
@@ -179,18 +197,18 @@ def test_a_class_record_is_signed_in_four_steps_then_corrected_under_minutes(
 
     # Step 3: the vice-principal reviews the class and signs it.
     with portal(system, "phohieutruong") as vice:
-        assert CLASS in vice.get("/records/review").text
-        page = vice.get(f"/records/classes/{CLASS}").text
+        assert klass.name in vice.get("/records/review").text
+        page = vice.get(f"/records/classes/{klass.name}").text
         assert "Ký duyệt học bạ cả lớp" in page
         wait_for_batch(vice, post_sign_form(vice, page))
-    assert records_of(system, "phohieutruong")["counts"] == {"reviewed": total}
+    assert records_of(system, "phohieutruong", klass)["counts"] == {"reviewed": total}
 
     # Step 4: the principal signs every ready class; signing adds the seal and a document timestamp.
     with portal(system, "hieutruong") as head:
         page = head.get("/records/approve").text
         assert "Ký phê duyệt và đóng dấu" in page
         wait_for_batch(head, post_sign_form(head, page))
-        listed = records_of(system, "hieutruong")
+        listed = records_of(system, "hieutruong", klass)
         assert listed["counts"] == {"approved": total}
         record = listed["records"][0]
         pdf = head.get(f"/records/view/{record['id']}/document")
@@ -218,11 +236,11 @@ def test_a_class_record_is_signed_in_four_steps_then_corrected_under_minutes(
     assert (verified["verdict"], verified["document"]["status"]) == ("valid", "current")
 
     # Đ9: the principal opens a correction of a signed sheet with the minutes; the teacher corrects it.
-    toan = system.token("gv.toan")
+    toan = system.token(toan_teacher)
     sheet = next(
         s
         for s in system.sheets(toan)
-        if s["class_name"] == CLASS and s["subject"] == "Toán" and s["term"] == "HK2"
+        if s["class_name"] == klass.name and s["subject"] == "Toán" and s["term"] == "HK2"
     )
     with system.client("grades", system.token("hieutruong")) as grades:
         opened = grades.post(
@@ -252,10 +270,10 @@ def test_a_class_record_is_signed_in_four_steps_then_corrected_under_minutes(
     assert resigned["document_id"] != sheet["document_id"]
 
     # The class's records went back to the homeroom teacher; signed again, the sealed PDF is superseded.
-    listed = records_of(system, "gv.van")
+    listed = records_of(system, van, klass)
     assert listed["counts"] == {"draft": total}
     mine = next(r for r in listed["records"] if r["student_id"] == row["student_id"])
-    with system.client("grades", system.token("gv.van")) as grades:
+    with system.client("grades", system.token(van)) as grades:
         content = grades.get(f"/records/{mine['id']}").json()["content"]
     # A new edition: the second, or the third for the record returned once before.
     editions = 3 if mine["id"] == returned["id"] else 2
@@ -264,7 +282,7 @@ def test_a_class_record_is_signed_in_four_steps_then_corrected_under_minutes(
         1,
         ["Toán"],
     )
-    with portal(system, "gv.van") as homeroom:
+    with portal(system, van) as homeroom:
         wait_for_batch(homeroom, post_sign_form(homeroom, homeroom.get("/records/homeroom").text))
         assert "đã có phiên bản mới hơn thay thế" in homeroom.get(f"/verify/{code}").text
     with system.client("signing", toan) as signing:
@@ -276,4 +294,4 @@ def test_a_class_record_is_signed_in_four_steps_then_corrected_under_minutes(
         ).json()
     assert (old_record["verdict"], old_record["document"]["status"]) == ("valid", "superseded")
     assert old_sheet["document"]["status"] == "superseded"
-    assert records_of(system, "gv.van")["counts"] == {"homeroom_signed": total}
+    assert records_of(system, van, klass)["counts"] == {"homeroom_signed": total}

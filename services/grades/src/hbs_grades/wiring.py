@@ -13,7 +13,6 @@ from hbs_grades.conduct.service import ConductService
 from hbs_grades.family.service import FamilyService
 from hbs_grades.plan.service import PlanService
 from hbs_grades.records.corrections import RecordCorrections
-from hbs_grades.records.handlers import RecordSigningReplies
 from hbs_grades.records.service import YearRecordService
 from hbs_grades.replies import SigningReplies
 from hbs_grades.reports.service import ResultsService
@@ -23,7 +22,6 @@ from hbs_grades.settings import GradesSettings
 from hbs_grades.sheets.corrections import SheetCorrections
 from hbs_grades.sheets.demo import DemoSheets
 from hbs_grades.sheets.entry import SheetEntry
-from hbs_grades.sheets.handlers import SheetSigningReplies
 from hbs_grades.sheets.reading import SheetReader
 from hbs_grades.sheets.setup import SheetSetup
 from hbs_grades.sheets.signing import SheetSigning
@@ -64,32 +62,10 @@ class Grades:
 
     @classmethod
     def build(cls, settings: GradesSettings) -> Grades:
-        rules = settings.rules()
-        plan = PlanService(rules=rules)
-        school = SchoolFactsStore()
-        sheets = SheetReader()
-        setup = SheetSetup(plan=plan)
-        results = ResultsService(rules)
-        records = YearRecordService(results, school)
-        return cls(
-            settings,
-            rules,
-            school,
-            plan,
-            sheets,
-            setup,
-            SheetEntry(sheets),
-            SheetSigning(sheets, school=school),
-            DemoSheets(setup),
-            RosterService(setup),
-            ConductService(),
-            results,
-            FamilyService(rules),
-            records,
-            SheetCorrections(sheets, records),
-            RecordCorrections(records),
-            SigningReplies(SheetSigningReplies(), RecordSigningReplies()),
-        )
+        """The real wiring: see `hbs_grades.bootstrap`, the one place it is done."""
+        from hbs_grades.bootstrap import bootstrap
+
+        return bootstrap(settings)
 
 
 def grades_of(request: Request) -> Grades:

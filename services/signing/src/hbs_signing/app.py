@@ -6,7 +6,7 @@ import asyncio
 import importlib
 import os
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +36,12 @@ from hbs_shared.messaging.consumer import EventConsumer
 from hbs_shared.problems import Problem
 from hbs_shared.service import ServiceRuntime, create_service_app
 from hbs_signing.activations import endpoints as activation_endpoints
-from hbs_signing.activations.service import ActivationService
 from hbs_signing.batches import endpoints as batch_endpoints
 from hbs_signing.batches.service import BatchRunner
+from hbs_signing.bootstrap import bootstrap
 from hbs_signing.certificates import endpoints as certificate_endpoints
-from hbs_signing.certificates.revocation import CrlFetcher
-from hbs_signing.certificates.service import CertificateService
 from hbs_signing.devca import DevelopmentCA, DevelopmentCAError
 from hbs_signing.documents import endpoints as document_endpoints
-from hbs_signing.documents.store import DocumentStore
-from hbs_signing.requests.service import SigningRequestService
 from hbs_signing.settings import SigningSettings
 from hbs_signing.token import Token, TokenConfig, ensure_softhsm_token
 from hbs_signing.verification import endpoints as verification_endpoints
@@ -92,19 +88,12 @@ def create_app(settings: SigningSettings) -> FastAPI:
         else None
     )
     roots = trust_roots(settings, ca)
-    store = DocumentStore(settings.data_dir / "documents")
-    certificates = CertificateService(token, ca)
-    activations = ActivationService(lifetime=timedelta(minutes=settings.activation_minutes))
-    requests = SigningRequestService(
-        token,
-        certificates,
-        store,
-        ca,
-        portal_url=settings.public_portal_url,
-        activations=activations,
-        trust_roots=roots,
-        revocation=CrlFetcher(timeout_seconds=settings.crl_timeout_seconds),
-        tsa_url=settings.tsa_url,
+    signing = bootstrap(settings, token=token, ca=ca, trust_roots=roots)
+    store, certificates, activations, requests = (
+        signing.store,
+        signing.certificates,
+        signing.activations,
+        signing.requests,
     )
 
     async def on_sheet(session: Any, envelope: EventEnvelope, event: Any) -> None:
