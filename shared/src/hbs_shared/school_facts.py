@@ -10,7 +10,7 @@ answers 503 naming it rather than guess.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import Column, Date, MetaData, String, Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -111,7 +111,7 @@ class SchoolFactsStore:
         if held is None:
             await session.execute(insert(school_facts).values(school_id=event.school_id, **values))
             return True
-        if _aware(held) > occurred_at:
+        if held > occurred_at:
             return False  # an older event delivered late: the copy already holds newer facts
         await session.execute(
             update(school_facts).where(school_facts.c.school_id == event.school_id).values(**values)
@@ -143,8 +143,3 @@ class SchoolFactsStore:
         if facts is None:
             raise school_not_known(school_id)
         return facts
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite gives naive datetimes back: they were stored as UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

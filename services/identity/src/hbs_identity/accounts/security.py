@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pyotp
 from sqlalchemy import select, update
@@ -20,11 +20,6 @@ _SLIP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 def initial_password(length: int = 10) -> str:
     """A password for a sign-in slip: easy to read and type, changed at first sign-in."""
     return "".join(secrets.choice(_SLIP_ALPHABET) for _ in range(length))
-
-
-def as_aware(moment: datetime) -> datetime:
-    """SQLite gives naive datetimes back; we store UTC everywhere."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -50,9 +45,7 @@ class Throttle:
     async def retry_after(self, session: AsyncSession, keys: list[str], now: datetime) -> int:
         rows = await session.execute(select(SignInThrottle).where(SignInThrottle.key.in_(keys)))
         waits = [
-            (as_aware(row.locked_until) - now).total_seconds()
-            for row in rows.scalars()
-            if row.locked_until is not None
+            (row.locked_until - now).total_seconds() for row in rows.scalars() if row.locked_until is not None
         ]
         return max([0, *[int(w) + 1 for w in waits if w > 0]])
 
@@ -62,7 +55,7 @@ class Throttle:
             if row is None:
                 row = SignInThrottle(key=key, failures=0, last_failure_at=now)
                 session.add(row)
-            elif now - as_aware(row.last_failure_at) > timedelta(seconds=self.policy.max_seconds * 2):
+            elif now - row.last_failure_at > timedelta(seconds=self.policy.max_seconds * 2):
                 row.failures = 0  # a long quiet spell forgives old failures
             row.failures += 1
             row.last_failure_at = now

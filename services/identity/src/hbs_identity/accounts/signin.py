@@ -18,7 +18,6 @@ from hbs_identity.accounts.security import (
     LockoutPolicy,
     RefreshTokens,
     Throttle,
-    as_aware,
     new_totp_secret,
     totp_ok,
     totp_uri,
@@ -169,7 +168,7 @@ class SignIn:
             await self.refresh.revoke_family(unit.session, found.family_id, now)
             unit.audit("refresh.reused", "account", account.id)
             return refused
-        if found.revoked_at is not None or as_aware(found.expires_at) <= now or account.disabled:
+        if found.revoked_at is not None or found.expires_at <= now or account.disabled:
             return refused
         found.used_at = now
         issued = self.tokens(unit, account, now, found.family_id)

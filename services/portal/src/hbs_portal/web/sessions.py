@@ -56,10 +56,7 @@ class WebSessionRepository:
         found = await session.get(WebSession, _hash(session_id))
         if found is None:
             return None
-        expires = found.expires_at
-        if expires.tzinfo is None:  # SQLite returns naive datetimes
-            expires = expires.replace(tzinfo=UTC)
-        if expires <= datetime.now(UTC):
+        if found.expires_at <= datetime.now(UTC):
             await session.delete(found)
             return None
         return found

@@ -126,8 +126,7 @@ class ActivationService:
             )
             session.add(pin)
         pin.reset_required = True
-        previous = _aware(pin.reset_at) if pin.reset_at is not None else None
-        pin.reset_at = max(event.approved_at, previous) if previous is not None else event.approved_at
+        pin.reset_at = max(event.approved_at, pin.reset_at) if pin.reset_at is not None else event.approved_at
         if event.factor == "signing_pin":
             pin.pin_hash, pin.failed_attempts, pin.locked_at = None, 0, None
         action = "pin_reset" if event.factor == "signing_pin" else "reset_required"
@@ -229,23 +228,17 @@ class ActivationService:
             raise ActivationError("activation_scope", "the signature activation does not cover this document")
         owner = await session.get(SigningPin, signer_user_id)
         if owner is not None and (
-            owner.reset_required
-            or (owner.reset_at is not None and _aware(activation.created_at) <= _aware(owner.reset_at))
+            owner.reset_required or (owner.reset_at is not None and activation.created_at <= owner.reset_at)
         ):
             raise ActivationError(
                 "activation_before_reset",
                 "the signer's account was reset after this signature activation; a new PIN is needed",
             )
-        expires_at = _aware(activation.expires_at)
-        if requested_at > expires_at or requested_at < _aware(activation.created_at) - timedelta(minutes=1):
+        expires_at = activation.expires_at
+        if requested_at > expires_at or requested_at < activation.created_at - timedelta(minutes=1):
             raise ActivationError(
                 "activation_expired", "the signature activation had expired when signing was requested"
             )
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite gives naive datetimes back; everything is stored in UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def _hash(pin: str) -> str:

@@ -17,7 +17,7 @@ import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -135,7 +135,7 @@ class BatchRunner:
             for item in items:
                 # Counted before signing: a run that never comes back still counts.
                 item.attempts += 1
-                queued.append((item.request_id, item.payload, _aware(item.requested_at), item.attempts))
+                queued.append((item.request_id, item.payload, item.requested_at, item.attempts))
         accepted: dict[tuple[str, ...], list[_Accepted]] = {}
         for request_id, payload, requested_at, attempts in queued:
             try:
@@ -305,8 +305,3 @@ def _seal_credentials(
 
 def _sha(certificate: Certificate | None) -> str:
     return certificate.sha256 if certificate is not None else ""
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite gives naive datetimes back; everything is stored in UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
