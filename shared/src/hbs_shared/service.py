@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sys
@@ -34,6 +35,20 @@ log = get_logger(__name__)
 _CORRELATION_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
+class ConcurrentKafkaBroker(KafkaBroker):
+    """A KafkaBroker whose consumers join their groups at once, not one after the other.
+
+    Each join waits about half the session timeout on the broker (5 s by default): a service
+    with four consumers took 20 s to start serially, 5 s this way."""
+
+    async def start(self) -> None:
+        await self.connect()
+        await asyncio.gather(*(subscriber.start() for subscriber in self.subscribers))
+        for publisher in self.publishers:
+            await publisher.start()
+        self.running = True
+
+
 class ServiceRuntime:
     """Everything a service's handlers need, built once per process (Cosmic Python's bootstrap)."""
 
@@ -43,7 +58,7 @@ class ServiceRuntime:
         self.migrations = migrations
         self.db = Database(settings.sqlalchemy_url(name))
         self.metrics = ServiceMetrics(name)
-        self.broker = KafkaBroker(
+        self.broker = ConcurrentKafkaBroker(
             [s.strip() for s in settings.kafka_bootstrap.split(",")],
             enable_idempotence=settings.kafka_idempotence,
             client_id=f"hbs-{name}",
