@@ -12,6 +12,7 @@ import datetime as dt
 import re
 import subprocess
 import uuid
+from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,33 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
-from hbs_devtools.demo import DEMO_PASSWORD, demo_person
 from hbs_devtools.drive import SIGNING_PIN, SystemClient, sign_in_portal
 
+from .factories import Person, SchoolClass, SchoolFactory, password_of
+
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    """This module's own two classes: A (Toán, Ngữ văn) and B (Toán, the same teacher)."""
+
+    a: SchoolClass
+    b: SchoolClass
+    toan: Person
+    van: Person
+
+
+@pytest.fixture(scope="module")
+def own(system: SystemClient, school: SchoolFactory) -> Skeleton:
+    a = school.school_class(students=3, subjects=("TOAN", "NGU_VAN"))
+    b = school.school_class(students=2, subjects=("TOAN",), teachers={"TOAN": a.teachers["TOAN"]})
+    toan, van = a.teachers["TOAN"], a.teachers["NGU_VAN"]
+    for teacher in (toan, van):
+        for sheet in system.sheets(system.token(teacher.username)):
+            if sheet["class_name"] in (a.name, b.name):
+                school.fill_scores(teacher, sheet["id"])
+    return Skeleton(a, b, toan, van)
 
 
 def validate(pdf: bytes, root_pem: bytes) -> Any:
@@ -48,14 +72,13 @@ def form_value(page: str, name: str) -> str:
 
 
 def test_teacher_signs_a_sheet_through_the_portal_and_gets_a_valid_signed_pdf(
-    system: SystemClient, tmp_path: Path
+    system: SystemClient, own: Skeleton, tmp_path: Path
 ) -> None:
     stack = system.stack
-    teacher = system.token("gv.toan")
-    system.sheets(teacher)  # grades has built her sheets
+    teacher = system.token(own.toan.username)
     with httpx.Client(base_url=stack.url("portal"), timeout=30) as browser:
         assert "Đăng nhập" in browser.get("/login").text
-        signed_in = sign_in_portal(browser, "gv.toan", DEMO_PASSWORD)
+        signed_in = sign_in_portal(browser, own.toan.username, password_of(own.toan.username))
         assert signed_in.status_code == 303
         assert signed_in.headers["location"] == "/sheets"
 
@@ -75,10 +98,10 @@ def test_teacher_signs_a_sheet_through_the_portal_and_gets_a_valid_signed_pdf(
         assert "Đã lưu mã PIN ký số" in saved.text
 
         page = browser.get("/sheets").text
-        assert "11 Toán chuyên" in page
+        assert own.b.name in page
         assert "Nộp và ký số" in page
         row = re.search(
-            r'<tr data-sheet="([0-9a-f-]{36})">\s*<td>10A1</td><td>Toán</td>.*?'
+            r'<tr data-sheet="([0-9a-f-]{36})">\s*<td>' + own.a.name + r"</td><td>Toán</td>.*?"
             r'name="csrf" value="([^"]+)".*?name="version" value="(\d+)"',
             page,
             re.S,
@@ -116,7 +139,7 @@ def test_teacher_signs_a_sheet_through_the_portal_and_gets_a_valid_signed_pdf(
     status = validate(pdf.content, root_pem)
     details = status.pretty_print_details()
     assert (status.intact, status.valid, status.trusted) == (True, True, True), details
-    assert "Nguyễn Thị Hoa" in status.signing_cert.subject.human_friendly
+    assert own.toan.full_name in status.signing_cert.subject.human_friendly
 
     # An independent validator sees one signature over the whole file, intact.
     path = tmp_path / "signed.pdf"
@@ -127,9 +150,9 @@ def test_teacher_signs_a_sheet_through_the_portal_and_gets_a_valid_signed_pdf(
     assert "Total document signed" in report.stdout
 
 
-def test_signed_pdf_fails_validation_against_another_root(system: SystemClient) -> None:
-    teacher = system.token("gv.van")
-    sheet = system.sheet(teacher, "10A1", "Ngữ văn", state="open")
+def test_signed_pdf_fails_validation_against_another_root(system: SystemClient, own: Skeleton) -> None:
+    teacher = system.token(own.van.username)
+    sheet = system.sheet(teacher, own.a.name, "Ngữ văn", state="open")
     system.submit_and_sign(teacher, sheet)
     done = system.wait_for_state(teacher, sheet["id"], "signed")
     with system.client("signing", teacher) as signing:
@@ -154,10 +177,12 @@ def test_signed_pdf_fails_validation_against_another_root(system: SystemClient) 
     assert not status.trusted
 
 
-def test_correlation_id_travels_from_the_request_to_the_signing_handler(system: SystemClient) -> None:
-    teacher = system.token("gv.toan")
+def test_correlation_id_travels_from_the_request_to_the_signing_handler(
+    system: SystemClient, own: Skeleton
+) -> None:
+    teacher = system.token(own.toan.username)
     correlation = f"e2e-{uuid.uuid4().hex}"
-    sheet = system.sheet(teacher, "10A2", "Toán", state="open")
+    sheet = system.sheet(teacher, own.b.name, "Toán", state="open")
     submitted = system.submit_and_sign(teacher, sheet, **{"x-correlation-id": correlation})
     assert submitted.headers["x-correlation-id"] == correlation
     system.wait_for_state(teacher, sheet["id"], "signed")
@@ -165,10 +190,10 @@ def test_correlation_id_travels_from_the_request_to_the_signing_handler(system: 
     assert any(correlation in line and "document signed" in line for line in signing_log.splitlines())
 
 
-def test_a_login_token_alone_never_signs(system: SystemClient) -> None:
-    teacher = system.token("gv.toan")
-    sheet = system.sheet(teacher, "11 Toán chuyên", "Toán", state="open")
-    other_teacher = system.token("gv.van")
+def test_a_login_token_alone_never_signs(system: SystemClient, own: Skeleton) -> None:
+    teacher = system.token(own.toan.username)
+    sheet = system.sheet(teacher, own.a.name, "Toán", state="open")
+    other_teacher = system.token(own.van.username)
     foreign_activation = system.activate(other_teacher, sheet["id"])
     with system.client("grades", teacher) as grades:
         submitted = grades.post(
@@ -188,12 +213,12 @@ def test_a_login_token_alone_never_signs(system: SystemClient) -> None:
     assert failed["document_id"] is None
 
 
-def test_a_teacher_cannot_see_or_act_on_a_colleagues_sheet(system: SystemClient) -> None:
-    owner = system.token("gv.toan")
-    colleague = system.token("gv.van")
-    sheet = system.sheet(owner, "11 Toán chuyên", "Toán")
+def test_a_teacher_cannot_see_or_act_on_a_colleagues_sheet(system: SystemClient, own: Skeleton) -> None:
+    owner = system.token(own.toan.username)
+    colleague = system.token(own.van.username)
+    sheet = system.sheet(owner, own.b.name, "Toán")
     with system.client("grades", colleague) as grades:
-        mine = str(demo_person("gv.van").user_id)
+        mine = own.van.id
         assert all(s["teacher_id"] == mine for s in grades.get("/sheets").json())
         seen = grades.get(f"/sheets/{sheet['id']}")
         assert seen.status_code == 404
@@ -202,18 +227,20 @@ def test_a_teacher_cannot_see_or_act_on_a_colleagues_sheet(system: SystemClient)
         assert acted.status_code == 404
 
 
-def test_the_principal_sees_every_sheet_but_cannot_submit_a_teachers_sheet(system: SystemClient) -> None:
+def test_the_principal_sees_every_sheet_but_cannot_submit_a_teachers_sheet(
+    system: SystemClient, own: Skeleton
+) -> None:
     principal = system.token("hieutruong")
     sheets = system.sheets(principal)
-    assert {s["class_name"] for s in sheets} >= {"10A1", "10A2", "11 Toán chuyên"}
-    target = next(s for s in sheets if s["class_name"] == "10A2" and s["subject"] == "Toán")
+    assert {s["class_name"] for s in sheets} >= {"10A1", own.a.name, own.b.name}
+    target = next(s for s in sheets if s["class_name"] == own.b.name and s["subject"] == "Toán")
     with system.client("grades", principal) as grades:
         refused = grades.post(f"/sheets/{target['id']}/submit", json={"expected_version": target["version"]})
         assert refused.status_code == 403
 
 
-def test_stale_version_is_a_conflict_naming_the_field(system: SystemClient) -> None:
-    teacher = system.token("gv.toan")
+def test_stale_version_is_a_conflict_naming_the_field(system: SystemClient, own: Skeleton) -> None:
+    teacher = system.token(own.toan.username)
     sheet = system.sheets(teacher)[0]
     with system.client("grades", teacher) as grades:
         stale = grades.post(f"/sheets/{sheet['id']}/submit", json={"expected_version": sheet["version"] + 5})
@@ -235,8 +262,8 @@ def test_requests_without_a_valid_token_are_refused_everywhere(system: SystemCli
             assert refused.headers["content-type"] == "application/problem+json"
 
 
-def test_bad_input_is_a_problem_naming_the_field(system: SystemClient) -> None:
-    teacher = system.token("gv.toan")
+def test_bad_input_is_a_problem_naming_the_field(system: SystemClient, own: Skeleton) -> None:
+    teacher = system.token(own.toan.username)
     sheet = system.sheets(teacher)[0]
     with system.client("grades", teacher) as grades:
         bad = grades.post(f"/sheets/{sheet['id']}/submit", json={"expected_version": "many"})
@@ -257,18 +284,18 @@ def test_every_service_is_ready_and_exposes_metrics(system: SystemClient) -> Non
         assert "faststream_received_messages_total" in client.get("/metrics").text
 
 
-def test_portal_sign_in_refusals_are_clear_and_in_vietnamese(system: SystemClient) -> None:
+def test_portal_sign_in_refusals_are_clear_and_in_vietnamese(system: SystemClient, own: Skeleton) -> None:
     with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as browser:
         assert browser.get("/sheets").headers["location"] == "/login"
-        wrong = sign_in_portal(browser, "gv.toan", "sai-mat-khau")
+        wrong = sign_in_portal(browser, own.toan.username, "sai-mat-khau")
         assert wrong.status_code == 401
         assert "Sai tên đăng nhập hoặc mật khẩu" in wrong.text
-        assert 'value="gv.toan"' in wrong.text
+        assert f'value="{own.toan.username}"' in wrong.text
         empty = sign_in_portal(browser, " ", "x")
         assert empty.status_code == 422
         assert "Tên đăng nhập: chưa nhập." in empty.text
         assert "hbs_session" not in browser.cookies
-        signed_in = sign_in_portal(browser, "gv.van", DEMO_PASSWORD)
+        signed_in = sign_in_portal(browser, own.van.username, password_of(own.van.username))
         assert signed_in.status_code == 303
         cookie = signed_in.headers["set-cookie"].lower()
         assert "httponly" in cookie
@@ -277,9 +304,9 @@ def test_portal_sign_in_refusals_are_clear_and_in_vietnamese(system: SystemClien
         assert browser.get("/sheets").headers["location"] == "/login"
 
 
-def test_anyone_verifies_a_signed_sheet_by_its_code_or_its_file(system: SystemClient) -> None:
-    teacher = system.token("gv.toan")
-    sheet = system.sheet(teacher, "10A2", "Toán")
+def test_anyone_verifies_a_signed_sheet_by_its_code_or_its_file(system: SystemClient, own: Skeleton) -> None:
+    teacher = system.token(own.toan.username)
+    sheet = system.sheet(teacher, own.b.name, "Toán")
     if sheet["state"] != "signed":
         system.submit_and_sign(teacher, sheet)
         sheet = system.wait_for_state(teacher, sheet["id"], "signed")
@@ -290,7 +317,7 @@ def test_anyone_verifies_a_signed_sheet_by_its_code_or_its_file(system: SystemCl
         by_code = public.get(f"/verify/{info['verification_code']}")
         assert by_code.status_code == 200
         assert "Kết quả: Hợp lệ" in by_code.text
-        assert "Nguyễn Thị Hoa" in by_code.text
+        assert own.toan.full_name in by_code.text
         assert "phiên bản hiện hành" in by_code.text
         by_file = public.post("/verify", files={"file": ("so-diem.pdf", pdf, "application/pdf")})
         assert "Kết quả: Hợp lệ" in by_file.text
@@ -301,11 +328,10 @@ def test_anyone_verifies_a_signed_sheet_by_its_code_or_its_file(system: SystemCl
         assert public.get("/verify/KHONGCOMA99").status_code == 404
 
 
-def test_first_sign_in_on_the_portal_forces_a_new_password(system: SystemClient) -> None:
+def test_first_sign_in_on_the_portal_forces_a_new_password(system: SystemClient, own: Skeleton) -> None:
     admin = system.token("quantri")
     with system.client("identity", admin) as identity:
-        student = identity.get("/students", params={"limit": 1}).json()["items"][0]
-        issued = identity.post(f"/accounts/{student['id']}/password")
+        issued = identity.post(f"/accounts/{own.b.students[0].id}/password")
         assert issued.status_code == 200, issued.text
         login, initial = issued.json()["login"], issued.json()["initial_password"]
     with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as browser:
@@ -349,10 +375,12 @@ def test_first_sign_in_on_the_portal_forces_a_new_password(system: SystemClient)
         assert old.status_code == 401
 
 
-def test_the_portal_keeps_a_session_alive_by_refreshing_its_token(system: SystemClient) -> None:
+def test_the_portal_keeps_a_session_alive_by_refreshing_its_token(
+    system: SystemClient, own: Skeleton
+) -> None:
     # The test stack refreshes on every request (margin 3600 s > the 5-minute token lifetime),
     # so each page below is served with a newly rotated token.
-    teacher_id = str(demo_person("gv.van").user_id)
+    teacher_id = own.van.id
 
     def rotations() -> int:
         with system.client("identity", system.token("quantri")) as identity:
@@ -364,7 +392,7 @@ def test_the_portal_keeps_a_session_alive_by_refreshing_its_token(system: System
 
     before = rotations()
     with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as browser:
-        sign_in_portal(browser, "gv.van", DEMO_PASSWORD)
+        sign_in_portal(browser, own.van.username, password_of(own.van.username))
         for _ in range(3):
             page = browser.get("/sheets")
             assert page.status_code == 200
