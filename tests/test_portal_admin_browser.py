@@ -11,6 +11,8 @@ from playwright.sync_api import Page, expect
 from hbs_devtools.demo import DEMO_PASSWORD
 from hbs_devtools.drive import SystemClient
 
+from .factories import SchoolFactory
+
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
 HEADER = "Mã định danh,Họ và tên,Ngày sinh,Giới tính,Nơi sinh,Lớp\n"
@@ -21,22 +23,24 @@ def national_id() -> str:
 
 
 def test_the_office_sees_every_bad_row_then_imports_the_corrected_file(
-    page: Page, system: SystemClient, tmp_path: Path
+    page: Page, system: SystemClient, school: SchoolFactory, tmp_path: Path
 ) -> None:
+    # The module's own class, so the demo school's classes keep their students.
+    own = school.school_class(students=0, subjects=(), homeroom=False)
     ids = [national_id(), national_id()]
     bad = tmp_path / "hoc-sinh-loi.csv"
     bad.write_text(
         HEADER
-        + f"{ids[0]},Mai Văn Tùng,12/12/2010,Nam,Hà Nam,10A2\n"
-        + f"{ids[1]},Tạ Thị Yến,12/13/2010,Nữ,Hà Nam,10A2\n"
-        + f"{national_id()},,01/01/2010,Nam,Hà Nam,10A2\n",
+        + f"{ids[0]},Mai Văn Tùng,12/12/2010,Nam,Hà Nam,{own.name}\n"
+        + f"{ids[1]},Tạ Thị Yến,12/13/2010,Nữ,Hà Nam,{own.name}\n"
+        + f"{national_id()},,01/01/2010,Nam,Hà Nam,{own.name}\n",
         encoding="utf-8",
     )
     good = tmp_path / "hoc-sinh.csv"
     good.write_text(
         HEADER
-        + f"{ids[0]},Mai Văn Tùng,12/12/2010,Nam,Hà Nam,10A2\n"
-        + f"{ids[1]},Tạ Thị Yến,12/11/2010,Nữ,Hà Nam,10A2\n",
+        + f"{ids[0]},Mai Văn Tùng,12/12/2010,Nam,Hà Nam,{own.name}\n"
+        + f"{ids[1]},Tạ Thị Yến,12/11/2010,Nữ,Hà Nam,{own.name}\n",
         encoding="utf-8",
     )
 
@@ -63,7 +67,5 @@ def test_the_office_sees_every_bad_row_then_imports_the_corrected_file(
     expect(page.get_by_role("status")).to_have_text("Đã nhập 2 mục từ 2 dòng (Học sinh).")
 
     with system.client("identity", system.token("quantri")) as identity:
-        classes = identity.get("/classes").json()
-        class_id = next(c["id"] for c in classes if c["name"] == "10A2")
-        listed = {s["national_id"] for s in identity.get(f"/classes/{class_id}/students").json()}
+        listed = {s["national_id"] for s in identity.get(f"/classes/{own.id}/students").json()}
     assert set(ids) <= listed
