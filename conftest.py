@@ -20,6 +20,11 @@ import pytest
 from hbs_devtools.broker import LocalBroker
 from hbs_devtools.stack import Stack
 
+# A consumer joining its group waits about half the session timeout on the embedded broker
+# (5 s at the default 10 s): 4 s here makes every service of every test start 3 s sooner.
+for _service in ("IDENTITY", "GRADES", "SIGNING", "PORTAL"):
+    os.environ.setdefault(f"HBS_{_service}_KAFKA_SESSION_TIMEOUT_MS", "4000")
+
 TEST_DATABASE = os.environ.get("HBS_TEST_DATABASE", "sqlite")
 POSTGRES_URL = os.environ.get("HBS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 

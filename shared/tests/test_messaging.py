@@ -73,6 +73,9 @@ async def effect_count(db: Database, subject_id: uuid.UUID) -> int:
         return int(result.scalar_one())
 
 
+JOIN_SESSION_MS = 4000
+
+
 async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list[Any]:
     consumer = AIOKafkaConsumer(
         topic,
@@ -80,6 +83,9 @@ async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float =
         auto_offset_reset="earliest",
         group_id=f"reader-{uuid.uuid4().hex}",
         enable_auto_commit=False,
+        # Joining waits about half the session timeout on the embedded broker.
+        session_timeout_ms=JOIN_SESSION_MS,
+        heartbeat_interval_ms=JOIN_SESSION_MS // 4,
     )
     await consumer.start()
     records: list[Any] = []
@@ -169,7 +175,7 @@ async def test_inbox_over_the_real_broker_redelivery_has_one_effect(db: Database
         EventRegistry(SigningCompleted),
         {SigningCompleted: record_effect},
     )
-    consumer.attach(broker)
+    consumer.attach(broker, session_timeout_ms=JOIN_SESSION_MS)
     payload = completed_payload()
     raw = json.dumps(make_envelope(payload, "thpt-a").model_dump(mode="json")).encode()
     marker = completed_payload()
@@ -200,7 +206,7 @@ async def test_malformed_events_go_to_the_dead_letter_topic_and_the_consumer_goe
         EventRegistry(SigningCompleted, SigningFailed),
         {SigningCompleted: record_effect},
     )
-    consumer.attach(broker)
+    consumer.attach(broker, session_timeout_ms=JOIN_SESSION_MS)
     good = completed_payload()
     good_body = make_envelope(good, "thpt-a").model_dump(mode="json")
     wrong_version = {**good_body, "event_id": str(uuid.uuid4()), "version": 9}
