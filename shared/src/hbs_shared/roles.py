@@ -48,6 +48,8 @@ ROLE_TITLES: dict[Role, str] = {**ROLE_LABELS, Role.vice_principal: "Phó Hiệu
 
 SIGNERS = frozenset({Role.subject_teacher, Role.homeroom_teacher, Role.vice_principal, Role.principal})
 """The people who sign sheets and records (Đ8 Steps 1–4)."""
+TEACHERS = frozenset({Role.subject_teacher, Role.homeroom_teacher})
+"""The teaching assignments a class has: a subject teacher per subject, one homeroom teacher."""
 BOARD = frozenset({Role.principal, Role.vice_principal})
 """The school's board (Ban giám hiệu): statistics, corrections (Đ9)."""
 OFFICE = frozenset({Role.office_admin, Role.system_admin})

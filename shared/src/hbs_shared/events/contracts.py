@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, Field
 
 from hbs_shared.events.envelope import EventPayload
 from hbs_shared.records import ScoreSheetContent, YearRecordContent
+from hbs_shared.roles import Role
 
 GRADES_SHEETS_TOPIC = "grades.sheets"
 GRADES_RECORDS_TOPIC = "grades.records"
@@ -17,7 +18,9 @@ SIGNING_DOCUMENTS_TOPIC = "signing.documents"
 # Its own topic: grades consumes signing.documents and would dead-letter an unknown type.
 SIGNING_BATCHES_TOPIC = "signing.batches"
 
-SignerRole = Literal["subject_teacher", "homeroom_teacher", "vice_principal", "principal", "seal"]
+SignerRole = Literal[
+    Role.subject_teacher, Role.homeroom_teacher, Role.vice_principal, Role.principal, Role.seal
+]
 SubjectKind = Literal["sheet", "record"]
 """What a signing reply's subject is: a score sheet (step 1) or a year record (steps 2–4)."""
 

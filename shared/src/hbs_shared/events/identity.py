@@ -15,6 +15,7 @@ from typing import ClassVar, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hbs_shared.events.envelope import EventPayload
+from hbs_shared.roles import Role
 
 IDENTITY_STUDENTS_TOPIC = "identity.students"
 IDENTITY_ASSIGNMENTS_TOPIC = "identity.assignments"
@@ -272,7 +273,7 @@ class AssignmentChanged(EventPayload):
     topic: ClassVar[str] = IDENTITY_ASSIGNMENTS_TOPIC
 
     assignment_id: uuid.UUID
-    kind: Literal["subject_teacher", "homeroom_teacher"]
+    kind: Literal[Role.subject_teacher, Role.homeroom_teacher]
     teacher_id: uuid.UUID
     teacher_name: str = Field(min_length=1, max_length=200)
     class_id: uuid.UUID

@@ -8,8 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from hbs_shared.curriculum import SUBJECTS_BY_CODE
+from hbs_shared.roles import Role
 
-Kind = Literal["subject_teacher", "homeroom_teacher"]
+Kind = Literal[Role.subject_teacher, Role.homeroom_teacher]
 
 
 class AssignmentIn(BaseModel):

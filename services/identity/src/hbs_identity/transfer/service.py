@@ -36,7 +36,7 @@ from hbs_identity.transfer.sheets import Column, Row
 from hbs_identity.unit import Unit
 from hbs_shared.curriculum import SUBJECTS, SUBJECTS_BY_CODE
 from hbs_shared.problems import Problem
-from hbs_shared.roles import STAFF_ORDER
+from hbs_shared.roles import STAFF_ORDER, TEACHERS
 
 Kind = Literal["students", "parents", "staff", "assignments"]
 
@@ -493,7 +493,7 @@ class Transfer:
                 kind = {"giang day": "subject_teacher", "chu nhiem": "homeroom_teacher"}.get(
                     kind_key, kind_key
                 )
-                if kind not in {"subject_teacher", "homeroom_teacher"}:
+                if kind not in TEACHERS:
                     raise _RowProblem("kind", "write Giảng dạy or Chủ nhiệm")
                 code = None
                 if kind == "subject_teacher":

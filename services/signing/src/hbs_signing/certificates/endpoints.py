@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from hbs_shared.auth import CurrentPrincipal, Principal
+from hbs_shared.events.contracts import SignerRole
 from hbs_shared.problems import Problem
 from hbs_shared.roles import Role
 from hbs_shared.school_facts import SchoolFactsStore
@@ -33,14 +34,14 @@ class CsrRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user_id: uuid.UUID | None = None
     """Whose key (default: the caller). The seal's key is the school's: role "seal"."""
-    role: str = Field(pattern=r"^(subject_teacher|homeroom_teacher|vice_principal|principal|seal)$")
+    role: SignerRole
     common_name: str = Field(min_length=1, max_length=200)
 
 
 class ImportRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user_id: uuid.UUID | None = None
-    role: str = Field(pattern=r"^(subject_teacher|homeroom_teacher|vice_principal|principal|seal)$")
+    role: SignerRole
     chain_pem: str = Field(min_length=100, max_length=100_000)
     """The issued certificate first, then its CA certificates (PEM)."""
 

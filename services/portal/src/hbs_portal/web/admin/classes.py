@@ -16,6 +16,7 @@ from hbs_portal.models import WebSession
 from hbs_portal.web.common import templates
 from hbs_portal.web.deps import CheckedForm, OfficeUser, services_for
 from hbs_shared.curriculum import SUBJECTS, SUBJECTS_BY_CODE
+from hbs_shared.roles import TEACHERS
 
 router = APIRouter(include_in_schema=False)
 KINDS = {"subject_teacher": "Giảng dạy", "homeroom_teacher": "Chủ nhiệm"}
@@ -102,7 +103,7 @@ async def _class_page(
     assignments: list[dict[str, Any]] = await api.identity.assignments(class_id)
     staff: list[dict[str, Any]] = await api.identity.staff()
     teachers = sorted(
-        (s for s in staff if not s["disabled"] and {"subject_teacher", "homeroom_teacher"} & set(s["roles"])),
+        (s for s in staff if not s["disabled"] and TEACHERS & set(s["roles"])),
         key=lambda s: s["full_name"],
     )
     assignments.sort(key=lambda a: (a["kind"] != "homeroom_teacher", a["subject_name"] or ""))
