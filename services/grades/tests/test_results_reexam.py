@@ -239,6 +239,13 @@ def test_engine_rejects_a_wrong_number_of_regular_assessments_dtbmhk(periods: in
     assert "ĐĐGtx" in str(refused.value)
 
 
+def test_engine_rejects_a_count_other_than_the_subjects_regular_count() -> None:
+    """DOMAIN §2: a caller holding the subject's ĐĐGtx count (a sheet) has it checked too."""
+    with pytest.raises(AssessmentCountError):
+        semester_average([D(8)] * 3, D(8), D(8), regular_count=4)
+    assert semester_average([D(8)] * 4, D(8), D(9), regular_count=4) == D("8.3")
+
+
 @pytest.mark.parametrize(("periods", "given", "average"), [(35, 2, "8.0"), (70, 3, "8.0"), (105, 4, "8.0")])
 def test_engine_accepts_the_period_rules_count(periods: int, given: int, average: str) -> None:
     """DOMAIN §2: the right number of ĐĐGtx for the periods is averaged as before."""

@@ -39,19 +39,30 @@ def required_assessments(assessment: Assessment, regular_count: int) -> int:
 
 
 def semester_average(
-    regular: Sequence[Decimal], midterm: Decimal, final: Decimal, *, periods_per_year: int | None = None
+    regular: Sequence[Decimal],
+    midterm: Decimal,
+    final: Decimal,
+    *,
+    periods_per_year: int | None = None,
+    regular_count: int | None = None,
 ) -> Decimal:
     """ĐTBmhk = (ΣĐĐGtx + 2·ĐĐGgk + 3·ĐĐGck) / (number of ĐĐGtx + 5), half up to one digit.
 
     The engine checks its own input rather than averaging nonsense: every score 0–10 in tenths
     (ScoreError naming the field), and 2, 3 or 4 ĐĐGtx — exactly the number the period rule gives
-    when `periods_per_year` is known (AssessmentCountError).
+    when `periods_per_year` is known, or `regular_count` when the caller holds the subject's
+    count already (AssessmentCountError).
     """
-    expected = regular_count_for_periods(periods_per_year) if periods_per_year is not None else None
-    if expected is not None and len(regular) != expected:
+    if periods_per_year is not None:
+        expected = regular_count_for_periods(periods_per_year)
+        if len(regular) != expected:
+            raise AssessmentCountError(
+                f"ĐĐGtx: môn {periods_per_year} tiết/năm cần đúng {expected} điểm đánh giá thường "
+                f"xuyên, nhận {len(regular)}"
+            )
+    if regular_count is not None and len(regular) != regular_count:
         raise AssessmentCountError(
-            f"ĐĐGtx: môn {periods_per_year} tiết/năm cần đúng {expected} điểm đánh giá thường xuyên, "
-            f"nhận {len(regular)}"
+            f"ĐĐGtx: môn này cần đúng {regular_count} điểm đánh giá thường xuyên, nhận {len(regular)}"
         )
     if len(regular) not in REGULAR_COUNTS:
         raise AssessmentCountError(
