@@ -219,6 +219,14 @@ def test_a_re_examination_result_is_entered_at_year_end_and_a_bad_one_is_refused
     form = form_fields(page, page_path)
     index = form["sid"].index(student["student_id"])
     assert f"c{index}_reexam.TOAN" in form
+    assert form[f"c{index}_reexam_choice"] == ""  # the student's choice is not recorded yet
+    # Issue 11 §8: the student chose to retake mathematics, ticked beside its result cell.
+    form[f"c{index}_reexam_choice"] = "chosen"
+    assert f'name="c{index}_retake.TOAN" value="1">' in page
+    unticked = homeroom.post(page_path, data=form)
+    assert unticked.status_code == 422
+    assert "chưa đánh dấu môn nào" in unticked.text
+    form[f"c{index}_retake.TOAN"] = "1"
     form[f"c{index}_reexam.TOAN"] = "mười"
     refused = homeroom.post(page_path, data=form)
     assert refused.status_code == 422
@@ -231,4 +239,6 @@ def test_a_re_examination_result_is_entered_at_year_end_and_a_bad_one_is_refused
     form[f"c{index}_reexam.TOAN"] = "6,5"
     assert homeroom.post(page_path, data=form).status_code == 303
     after = next(r for r in conduct(system, token, klass) if r["student_id"] == student["student_id"])
-    assert after["reexam"] == {"TOAN": "6.5"}
+    assert (after["reexam"], after["reexam_choice"]) == ({"TOAN": "6.5"}, ["TOAN"])
+    page = homeroom.get(page_path + "?term=year-end").text
+    assert f'name="c{index}_retake.TOAN" value="1" checked>' in page

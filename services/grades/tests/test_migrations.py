@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -54,6 +55,34 @@ async def test_0002_gives_old_sheets_a_subject_code_and_hk1(databases: Any) -> N
             ).one()
         assert tuple(row) == ("TOAN", "scored", 3, "HK1")
         await migrate(db, "0001", down=True)
+        await migrate(db, "head")
+    finally:
+        await db.dispose()
+
+
+async def test_0013_takes_entered_reexamination_results_as_the_students_choice(databases: Any) -> None:
+    """Issue 11 §8: a result computed before the choice existed stays the same after 0013."""
+    db = Database(databases.new("grades"))
+    try:
+        await migrate(db, "0007")
+        entered, untouched = uuid.uuid4(), uuid.uuid4()
+        async with db.engine.begin() as connection:
+            for student, reexam in ((entered, '{"TOAN": "5", "GDTC": "Đ"}'), (untouched, "{}")):
+                await connection.execute(
+                    text(
+                        "INSERT INTO year_extras (school_id, school_year, student_id, summer_training,"
+                        " reexam) VALUES ('s', '2026-2027', :id, NULL, :reexam)"
+                    ),
+                    {"id": student.hex if db.is_sqlite else student, "reexam": reexam},
+                )
+        await migrate(db, "head")
+        async with db.engine.begin() as connection:
+            rows = (await connection.execute(text("SELECT student_id, reexam_choice FROM year_extras"))).all()
+        choices = {uuid.UUID(str(student)): choice for student, choice in rows}
+        chosen = choices[entered]
+        assert (chosen if isinstance(chosen, list) else json.loads(chosen)) == ["GDTC", "TOAN"]
+        assert choices[untouched] is None
+        await migrate(db, "0007", down=True)
         await migrate(db, "head")
     finally:
         await db.dispose()

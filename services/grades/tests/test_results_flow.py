@@ -152,28 +152,105 @@ async def test_conduct_only_by_the_homeroom_teacher_and_bad_cells_named(school: 
     }
 
 
-async def test_reexamination_result_replaces_for_promotion(school: School) -> None:
-    homeroom = school.h.headers(school.homeroom)
-    # Yếu: Toán and Ngữ văn also at 3 → two subjects below 3.5: Chưa đạt, no adjustment.
-    for name in ("Toán", "Ngữ văn"):
+async def _sent_to_reexamination_in_toan_and_vat_li(school: School) -> dict[str, str]:
+    """Yếu: Toán 3.0 and Vật lí 4.0 → one subject below 3.5: Chưa đạt (no one-subject adjustment:
+    with Toán at its best, Vật lí 4.0 still keeps Yếu from Khá). Conduct Khá: re-examination."""
+    homeroom = school.h.headers(school.homeroom, roles=("subject_teacher", "homeroom_teacher"))
+    for name, weak in (("Toán", "3"), ("Vật lí", "4")):
         for term in ("HK1", "HK2"):
-            await school.fill(name, term, ["9", "3"])
+            await school.fill(name, term, ["9", weak])
     rows = [
         {"student_id": str(s), "term": t, "conduct": "K"} for s in school.students for t in ("HK1", "HK2")
     ]
-    await school.h.client.put(f"/classes/{school.class_name}/conduct", headers=homeroom, json={"rows": rows})
+    saved = await school.h.client.put(
+        f"/classes/{school.class_name}/conduct", headers=homeroom, json={"rows": rows}
+    )
+    assert saved.status_code == 200, saved.text
+    return homeroom
+
+
+async def _year_end(school: School, headers: dict[str, str], **row: Any) -> Any:
+    body = {"rows": [{"student_id": str(school.students[1]), **row}]}
+    return await school.h.client.put(f"/classes/{school.class_name}/year-end", headers=headers, json=body)
+
+
+def _refused(answer: Any) -> set[tuple[str, str]]:
+    assert answer.status_code == 422, answer.text
+    return {(e["column"], e["message"]) for e in answer.json()["errors"]}
+
+
+async def test_reexamination_the_student_chooses_which_subjects_to_retake(school: School) -> None:
+    """DOMAIN §2 (TT22 kiểm tra lại): the student chooses one or several of the failed subjects;
+    a retaken subject's result replaces its year result, the others keep theirs, and the learning
+    result is rated again on that mix, adjustment (Điều 9 khoản 3) included."""
+    homeroom = await _sent_to_reexamination_in_toan_and_vat_li(school)
     weak = (await school.results())["students"][1]
     assert (weak["learning_year"], weak["reexam_required"], weak["promoted"]) == ("CĐ", True, None)
-    assert sorted(weak["reexam_subjects"]) == ["NGU_VAN", "TOAN", "VAT_LI"]
-    reexam = {
-        "rows": [
-            {"student_id": str(school.students[1]), "reexam": {"TOAN": "5,0", "NGU_VAN": "6", "VAT_LI": "5"}}
-        ]
+    assert (sorted(weak["reexam_subjects"]), weak["reexam_choice"]) == (["TOAN", "VAT_LI"], None)
+
+    # A result before the choice, or a choice outside the failed subjects: refused, field named.
+    assert {c for c, _ in _refused(await _year_end(school, homeroom, reexam={"TOAN": "8"}))} == {
+        "reexam.TOAN"
     }
-    saved = await school.h.client.put(f"/classes/{school.class_name}/year-end", headers=homeroom, json=reexam)
+    assert {c for c, _ in _refused(await _year_end(school, homeroom, reexam_choice=["NGU_VAN"]))} == {
+        "reexam_choice"
+    }
+    # Only the class's homeroom teacher enters it; the board reads it but does not enter it.
+    teacher = await _year_end(school, school.h.headers(school.teacher), reexam_choice=["TOAN"])
+    principal = school.h.headers(uuid.uuid4(), roles=("principal",))
+    assert teacher.status_code == 403
+    assert (await _year_end(school, principal, reexam_choice=["TOAN"])).status_code == 403
+
+    # Yếu retakes Toán only: waits for that one result, not for Vật lí's.
+    chosen = await _year_end(school, homeroom, reexam_choice=["TOAN"])
+    assert chosen.status_code == 200, chosen.text
+    weak = (await school.results())["students"][1]
+    assert (weak["reexam_choice"], weak["promoted"]) == (["TOAN"], None)
+    not_chosen = _refused(await _year_end(school, homeroom, reexam={"TOAN": "8", "VAT_LI": "6"}))
+    assert [c for c, _ in not_chosen] == ["reexam.VAT_LI"]
+
+    saved = await _year_end(school, homeroom, reexam={"TOAN": "8"})
     assert saved.status_code == 200, saved.text
     weak = (await school.results())["students"][1]
-    assert (weak["learning_after_reexam"], weak["promoted"]) == ("Đ", True)
+    by_code = {s["code"]: s for s in weak["subjects"]}
+    assert (by_code["TOAN"]["after_reexam"], by_code["TOAN"]["retaken"]) == ("8", True)
+    assert (by_code["VAT_LI"]["after_reexam"], by_code["VAT_LI"]["retaken"]) == (None, False)
+    # Mix: 9, 8, 9, 9, Vật lí 4.0, 9 → only five ≥ 5.0: Chưa đạt; with Vật lí at its best it would
+    # be Tốt, so khoản 3 raises it one level: Đạt → promoted.
+    assert (weak["learning_year"], weak["learning_after_reexam"], weak["promoted"]) == ("CĐ", "Đ", True)
+
+    seen = (await school.h.client.get(f"/classes/{school.class_name}/conduct", headers=principal)).json()
+    assert next(s for s in seen if s["student_id"] == str(school.students[1]))["reexam_choice"] == ["TOAN"]
+    log = (
+        await school.h.client.get(f"/classes/{school.class_name}/conduct/changes", headers=homeroom)
+    ).json()
+    assert [(c["old_value"], c["new_value"]) for c in log if c["column"] == "reexam_choice"] == [
+        (None, "TOAN")
+    ]
+
+
+async def test_reexamination_none_chosen_is_final_and_absence_limit_repeats_the_year(school: School) -> None:
+    """DOMAIN §2: retaking no subject leaves the year result (Chưa đạt): not promoted, not pending.
+    Absent more than 45 sessions: repeats the year; no re-examination is offered."""
+    homeroom = await _sent_to_reexamination_in_toan_and_vat_li(school)
+    saved = await _year_end(school, homeroom, reexam_choice=[])
+    assert saved.status_code == 200, saved.text
+    weak = (await school.results())["students"][1]
+    assert (weak["reexam_choice"], weak["learning_after_reexam"], weak["promoted"]) == ([], None, False)
+    assert "không kiểm tra lại môn nào" in weak["not_promoted_reasons"][0]
+
+    absent = {"student_id": str(school.students[1]), "term": "HK2", "absent_unexcused": 46}
+    put = await school.h.client.put(
+        f"/classes/{school.class_name}/conduct", headers=homeroom, json={"rows": [absent]}
+    )
+    assert put.status_code == 200, put.text
+    weak = (await school.results())["students"][1]
+    assert (weak["over_absence_limit"], weak["reexam_required"], weak["reexam_subjects"]) == (True, False, [])
+    assert (weak["reexam_choice"], weak["promoted"]) == (None, False)
+    assert "46" in weak["not_promoted_reasons"][0]
+    assert {c for c, _ in _refused(await _year_end(school, homeroom, reexam_choice=["TOAN"]))} == {
+        "reexam_choice"
+    }
 
 
 async def test_student_and_subject_reports_json_and_excel(school: School) -> None:

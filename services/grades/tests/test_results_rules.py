@@ -346,10 +346,15 @@ def test_reexamination_kiem_tra_lai_replaces_the_failed_subjects_year_results() 
             out.append(s)
         return out
 
-    passed = compute_student_year(StudentYearInput(with_reexam("5.0", PassMark.dat), K, K))
+    every = before.reexam_subjects  # the student retakes every subject they were sent to
+    passed = compute_student_year(
+        StudentYearInput(with_reexam("5.0", PassMark.dat), K, K, reexam_choice=every)
+    )
     assert (passed.learning_after_reexam, passed.promoted) == (DAT, True)
     assert passed.learning_year is CD  # the year result stays on record; the re-exam one is beside it
-    failed = compute_student_year(StudentYearInput(with_reexam("4.0", PassMark.dat), K, K))
+    failed = compute_student_year(
+        StudentYearInput(with_reexam("4.0", PassMark.dat), K, K, reexam_choice=every)
+    )
     assert failed.promoted is False
 
 

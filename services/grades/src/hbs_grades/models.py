@@ -245,6 +245,11 @@ class YearExtra(Base):
     summer_training: Mapped[str | None] = mapped_column(String(2), nullable=True)
     reexam: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     """subject code → the re-assessed result ("5.5" or "Đ"/"CĐ")."""
+    reexam_choice: Mapped[list[str] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True, default=None
+    )
+    """Subject codes the student chose to retake (entered by the homeroom teacher): None while not
+    recorded, [] when they retake none."""
 
 
 class RecordState(StrEnum):

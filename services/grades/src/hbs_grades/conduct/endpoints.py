@@ -42,6 +42,8 @@ class StudentConductOut(BaseModel):
     full_name: str
     terms: dict[str, TermOut]
     summer_training: str | None
+    reexam_choice: list[str] | None = None
+    """Subjects the student chose to retake; None while not recorded, [] for none."""
     reexam: dict[str, Any]
 
 
@@ -65,6 +67,9 @@ def _out(view: ClassConduct) -> list[StudentConductOut]:
                 full_name=student.full_name,
                 terms=terms,
                 summer_training=extra.summer_training if extra else None,
+                reexam_choice=list(extra.reexam_choice)
+                if extra and extra.reexam_choice is not None
+                else None,
                 reexam=dict(extra.reexam) if extra else {},
             )
         )
@@ -90,6 +95,9 @@ class ExtraRowIn(BaseModel):
     student_id: uuid.UUID
     summer_training: str | None = Field(default=None, max_length=20)
     """The re-evaluated conduct after summer conduct training."""
+    reexam_choice: list[Annotated[str, Field(max_length=40)]] | None = Field(default=None, max_length=40)
+    """Subject codes the student chose to retake, among those sent to re-examination ([] for none,
+    null to clear). Sent before or with the results: a result needs its subject chosen."""
     reexam: dict[str, Annotated[str, Field(max_length=20)] | None] | None = Field(default=None, max_length=40)
     """Subject code → re-examination result (a score, or Đ / CĐ)."""
 
@@ -175,7 +183,8 @@ async def put_year_end(
     request: Request,
     class_name: str = ClassName,
 ) -> list[StudentConductOut]:
-    """Summer conduct training's re-evaluation and re-examination results."""
+    """Summer conduct training's re-evaluation, the subjects each student chose to retake at the
+    re-examination, and its results."""
     grades = grades_of(request)
     changes = [
         ExtraChange(row.student_id, {k: getattr(row, k) for k in row.model_fields_set if k != "student_id"})
@@ -183,7 +192,9 @@ async def put_year_end(
     ]
     async with runtime_of(request).db.transaction() as session:
         await require_homeroom(session, grades.roster.roster, principal, year, class_name)
-        view = await grades.conduct.save_extras(session, principal, year, class_name, changes)
+        results = await grades.results.for_class(session, principal.school_id, year, class_name)
+        sent = {s.student.id: s.result.reexam_subjects for s in results.students}
+        view = await grades.conduct.save_extras(session, principal, year, class_name, changes, sent)
         return _out(view)
 
 

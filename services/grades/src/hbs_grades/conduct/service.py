@@ -77,7 +77,35 @@ class TermChange:
 class ExtraChange:
     student_id: uuid.UUID
     values: Mapping[str, object]
-    """summer_training (a rating code) and/or reexam (subject code → result)."""
+    """summer_training (a rating code), reexam_choice (the subject codes the student retakes, None
+    to clear) and/or reexam (subject code → result)."""
+
+
+NOT_SENT = "học sinh không phải kiểm tra lại (theo kết quả cả năm hiện có)"
+NO_CHOICE = "chưa ghi các môn học sinh chọn kiểm tra lại: chọn môn trước khi nhập kết quả"
+NOT_CHOSEN = "học sinh không chọn kiểm tra lại môn này: bỏ kết quả hoặc chọn môn"
+NONE_CHOSEN = "không môn nào"
+"""How an empty choice reads in the change log (None there means "not recorded")."""
+
+
+def _choice_text(choice: Sequence[str] | None) -> str | None:
+    if choice is None:
+        return None
+    return ", ".join(choice) or NONE_CHOSEN
+
+
+def _parse_choice(value: object, sent: Sequence[str]) -> tuple[list[str] | None, str | None]:
+    """The retaken subjects in subject order, or the reason the choice is refused."""
+    if value is None:
+        return None, None
+    if not isinstance(value, (list, tuple)) or not all(isinstance(code, str) for code in value):
+        return None, "danh sách mã môn không hợp lệ"
+    if value and not sent:
+        return None, NOT_SENT
+    unknown = [code for code in value if code not in sent]
+    if unknown:
+        return None, f"môn {', '.join(unknown)} không thuộc các môn phải kiểm tra lại ({', '.join(sent)})"
+    return [code for code in sent if code in value], None
 
 
 @dataclass(frozen=True)
@@ -244,7 +272,11 @@ class ConductService:
         school_year: str,
         class_name: str,
         rows: Sequence[ExtraChange],
+        sent: Mapping[uuid.UUID, Sequence[str]] | None = None,
     ) -> ClassConduct:
+        """`sent`: per student, the subjects they were sent to re-examination in (from the results
+        engine); a choice must be among them, and a result needs its subject chosen."""
+        sent = sent or {}
         current = await self.view(session, principal.school_id, school_year, class_name)
         names = {s.id: s.full_name for s in current.students}
         signed = await self._signed(session, principal.school_id, school_year, list(names))
@@ -269,8 +301,8 @@ class ConductService:
                         CellProblem(index, row.student_id, name, "summer_training", str(value), str(error))
                     )
             reexam = row.values.get("reexam")
+            results: dict[str, str] = {}
             if isinstance(reexam, Mapping):
-                results: dict[str, str] = {}
                 for code, value in reexam.items():
                     column = f"reexam.{code}"
                     if code not in plan:
@@ -290,8 +322,33 @@ class ConductService:
                     if text is not None:
                         results[code] = text
                 clean["reexam"] = results
+            stored = current.extras.get(row.student_id)
+            choice = stored.reexam_choice if stored else None
+            if "reexam_choice" in row.values:
+                given, why = _parse_choice(row.values["reexam_choice"], sent.get(row.student_id, ()))
+                if why is not None:
+                    value = row.values["reexam_choice"]
+                    problems.append(
+                        CellProblem(index, row.student_id, name, "reexam_choice", str(value), why)
+                    )
+                else:
+                    clean["reexam_choice"] = choice = given
+            if "reexam_choice" in clean or "reexam" in clean:
+                # A result only for a subject the student retakes (the choice as it will be stored).
+                entered = results if "reexam" in clean else dict((stored.reexam if stored else None) or {})
+                problems.extend(
+                    CellProblem(
+                        index,
+                        row.student_id,
+                        name,
+                        f"reexam.{code}",
+                        str(entered[code]),
+                        NO_CHOICE if choice is None else NOT_CHOSEN,
+                    )
+                    for code in sorted(entered)
+                    if choice is None or code not in choice
+                )
             if row.student_id in signed:
-                stored = current.extras.get(row.student_id)
                 if "summer_training" in clean and _differs(
                     stored.summer_training if stored else None, clean["summer_training"]
                 ):
@@ -300,6 +357,12 @@ class ConductService:
                     )
                 if "reexam" in clean and clean["reexam"] != dict((stored.reexam if stored else None) or {}):
                     problems.append(CellProblem(index, row.student_id, name, "reexam", None, SIGNED_RECORD))
+                if "reexam_choice" in clean and clean["reexam_choice"] != (
+                    stored.reexam_choice if stored else None
+                ):
+                    problems.append(
+                        CellProblem(index, row.student_id, name, "reexam_choice", None, SIGNED_RECORD)
+                    )
             parsed.append((row, clean))
         if problems:
             raise cells_problem(problems)
@@ -312,6 +375,7 @@ class ConductService:
                     student_id=row.student_id,
                     summer_training=None,
                     reexam={},
+                    reexam_choice=None,
                 )
                 self.conduct.add(session, extra)
                 current.extras[row.student_id] = extra
@@ -328,6 +392,20 @@ class ConductService:
                     clean["summer_training"],
                 )
                 extra.summer_training = clean["summer_training"]  # type: ignore[assignment]
+            if "reexam_choice" in clean:
+                new_choice = clean["reexam_choice"]
+                self._log(
+                    session,
+                    principal,
+                    school_year,
+                    class_name,
+                    row.student_id,
+                    None,
+                    "reexam_choice",
+                    _choice_text(extra.reexam_choice),
+                    _choice_text(new_choice),  # type: ignore[arg-type]
+                )
+                extra.reexam_choice = new_choice  # type: ignore[assignment]
             if "reexam" in clean:
                 new_reexam = dict(clean["reexam"])  # type: ignore[call-overload]
                 old_reexam = dict(extra.reexam or {})

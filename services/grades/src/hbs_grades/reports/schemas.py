@@ -40,6 +40,9 @@ class SubjectResultOut(BaseModel):
     year: str | None
     """ĐTBmcn, or the comment subject's year result (semester II's)."""
     needs_reexam: bool
+    """Sent to re-examination in this subject."""
+    retaken: bool = False
+    """The student chose to retake it (issue 11 §8)."""
     after_reexam: str | None
 
 
@@ -61,7 +64,11 @@ class StudentResultOut(BaseModel):
     conduct_after_summer_training: str | None
     reexam_required: bool
     reexam_subjects: list[str]
+    reexam_choice: list[str] | None = None
+    """The subjects the student retakes among `reexam_subjects`; None while not recorded."""
     learning_after_reexam: str | None
+    over_absence_limit: bool = False
+    """Absent more than the limit: repeats the year, no re-examination or summer training."""
     promoted: bool | None
     """None while a result it depends on is missing."""
     not_promoted_reasons: list[str]
@@ -83,6 +90,7 @@ class StudentResultOut(BaseModel):
                     semester2=_text(s.semester2),
                     year=_text(s.year),
                     needs_reexam=s.needs_reexam,
+                    retaken=s.retaken,
                     after_reexam=_text(s.after_reexam),
                 )
                 for s in r.subjects
@@ -98,6 +106,8 @@ class StudentResultOut(BaseModel):
             conduct_after_summer_training=_code(r.conduct_final) if r.summer_training_required else None,
             reexam_required=r.reexam_required,
             reexam_subjects=list(r.reexam_subjects),
+            reexam_choice=None if r.reexam_choice is None else list(r.reexam_choice),
+            over_absence_limit=r.over_absence_limit,
             learning_after_reexam=_code(r.learning_after_reexam),
             promoted=r.promoted,
             not_promoted_reasons=list(r.reasons),

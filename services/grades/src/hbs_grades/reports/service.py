@@ -162,6 +162,7 @@ class ResultsService:
                     conduct2=_level(two.conduct) if two else None,
                     absent_sessions=_absences(one) + _absences(two),
                     summer_training=_level(extra.summer_training) if extra else None,
+                    reexam_choice=extra.reexam_choice if extra else None,
                 )
                 results.students.append(
                     StudentResults(student, class_name, compute_student_year(year_input, self.rules))

@@ -7,8 +7,9 @@ digit in decimal arithmetic, ratings use the national codes T / K / Đ / CĐ.
 from hbs_grades.results.conduct import year_conduct
 from hbs_grades.results.config import DEFAULT_RULES, RulesConfig
 from hbs_grades.results.learning import SubjectResult, learning_rating, unadjusted_rating
-from hbs_grades.results.numbers import ScoreError, format_score, parse_score, round1
+from hbs_grades.results.numbers import ScoreError, check_score, format_score, parse_score, round1
 from hbs_grades.results.subjects import (
+    AssessmentCountError,
     comment_semester_result,
     comment_year_result,
     regular_count_for_periods,
@@ -28,6 +29,7 @@ from hbs_grades.results.year import (
 
 __all__ = [
     "DEFAULT_RULES",
+    "AssessmentCountError",
     "Level",
     "PassMark",
     "RulesConfig",
@@ -39,6 +41,7 @@ __all__ = [
     "SubjectYearInput",
     "SubjectYearOutcome",
     "Title",
+    "check_score",
     "comment_semester_result",
     "comment_year_result",
     "compute_student_year",

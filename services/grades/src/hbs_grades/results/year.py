@@ -1,9 +1,15 @@
 """A student's whole year: subject results, ratings, conduct, promotion, re-examination, summer
-conduct training, titles (Thông tư 22 as DOMAIN.md §2 restates it)."""
+conduct training, titles (Thông tư 22 as DOMAIN.md §2 restates it).
+
+Re-examination (kiểm tra lại): the student is sent to it in every failed subject, chooses one or
+several of them to retake, and the learning result is rated again on the mix — retaken subjects
+with their new result, the others with their year result — with the same rules, adjustment
+included. A student over the absence limit repeats the year: no re-examination, no summer training.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -11,6 +17,7 @@ from enum import StrEnum
 from hbs_grades.results.conduct import year_conduct
 from hbs_grades.results.config import DEFAULT_RULES, RulesConfig
 from hbs_grades.results.learning import FIVE, SubjectResult, learning_rating
+from hbs_grades.results.numbers import check_score
 from hbs_grades.results.subjects import comment_year_result, year_average
 from hbs_grades.results.types import Level, PassMark, Status
 from hbs_shared.curriculum import Assessment
@@ -58,7 +65,11 @@ class SubjectYearOutcome:
     semester2: Decimal | PassMark | None
     year: Decimal | PassMark | None
     needs_reexam: bool = False
+    """Sent to re-examination in this subject (it failed the year)."""
     after_reexam: Decimal | PassMark | None = None
+    """The re-examination result, for a subject the student chose to retake."""
+    retaken: bool = False
+    """The student chose to retake it: its result after re-examination replaces the year's."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,9 @@ class StudentYearInput:
     """Sessions (buổi) absent in the whole year, excused or not, continuous or not."""
     summer_training: Level | None = None
     """The re-evaluated conduct after summer conduct training, once done."""
+    reexam_choice: Collection[str] | None = None
+    """Subject codes the student chose to retake among those sent to re-examination: None while
+    the choice is not recorded, empty when they retake none (then the year result stands)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +107,22 @@ class StudentYearResult:
     title: Title | None
     reasons: tuple[str, ...] = field(default_factory=tuple)
     """Why the student is not promoted (Vietnamese), empty otherwise."""
+    reexam_choice: tuple[str, ...] | None = None
+    """The subjects retaken (those chosen that were sent to re-examination), in subject order;
+    None while the choice is not recorded or no re-examination is due."""
+    over_absence_limit: bool = False
+    """More sessions absent than the limit: repeats the year, no re-examination or summer training."""
+
+
+_SEMESTER_LABELS = {"semester1": "học kỳ I", "semester2": "học kỳ II", "reexam": "kiểm tra lại"}
+
+
+def _check(subject: SubjectYearInput) -> None:
+    """Scores entering the engine are 0–10 in tenths; a wrong one is named, never averaged."""
+    for name, label in _SEMESTER_LABELS.items():
+        value = getattr(subject, name)
+        if subject.assessment is Assessment.scored and value is not None and not isinstance(value, PassMark):
+            check_score(value, f"{subject.code}.{name}", f"{subject.code}, {label}")
 
 
 def _semester_result(subject: SubjectYearInput, semester: int) -> SubjectResult:
@@ -148,7 +178,12 @@ def _title(conduct: Level | None, learning: Level | None, years: Mapping[str, Su
 
 
 def compute_student_year(inputs: StudentYearInput, rules: RulesConfig = DEFAULT_RULES) -> StudentYearResult:
-    """Every result of one student's year from the entered data; pure and deterministic."""
+    """Every result of one student's year from the entered data; pure and deterministic.
+
+    Raises ScoreError (naming the field, e.g. "TOAN.semester2") for a score outside 0–10 or not
+    in tenths."""
+    for subject in inputs.subjects:
+        _check(subject)
     semester1 = [_semester_result(s, 1) for s in inputs.subjects]
     semester2 = [_semester_result(s, 2) for s in inputs.subjects]
     year_values = {s.code: _year_value(s) for s in inputs.subjects}
@@ -164,8 +199,12 @@ def compute_student_year(inputs: StudentYearInput, rules: RulesConfig = DEFAULT_
         else None
     )
 
+    # Absent more than the limit: the year is repeated whatever else (DOMAIN §2), so neither
+    # summer training nor re-examination is offered.
+    over_limit = inputs.absent_sessions > rules.max_absent_sessions
+
     # Summer conduct training: when year conduct is Chưa đạt, its re-evaluation replaces it.
-    summer_required = conduct is Level.chua_dat
+    summer_required = conduct is Level.chua_dat and not over_limit
     conduct_final: Level | None = conduct
     if summer_required:
         conduct_final = inputs.summer_training
@@ -173,7 +212,10 @@ def compute_student_year(inputs: StudentYearInput, rules: RulesConfig = DEFAULT_
     # Re-examination: year conduct ≥ Đạt and year learning Chưa đạt.
     conduct_for_reexam = conduct_final if rules.reexam_after_summer_training else conduct
     reexam_required = (
-        learning_year is Level.chua_dat and conduct_for_reexam is not None and conduct_for_reexam >= Level.dat
+        not over_limit
+        and learning_year is Level.chua_dat
+        and conduct_for_reexam is not None
+        and conduct_for_reexam >= Level.dat
     )
     failing = (
         tuple(
@@ -184,13 +226,21 @@ def compute_student_year(inputs: StudentYearInput, rules: RulesConfig = DEFAULT_
         if reexam_required
         else ()
     )
+    # The student retakes the subjects they chose among the failed ones; the others keep their
+    # year result. Rated again (adjustment included) once every retaken subject has its result.
+    chosen: tuple[str, ...] | None = None
+    if reexam_required and inputs.reexam_choice is not None:
+        wanted = set(inputs.reexam_choice)
+        chosen = tuple(code for code in failing if code in wanted)
     learning_after: Level | None = None
-    if reexam_required and all(s.reexam is not None for s in inputs.subjects if s.code in failing):
-        replaced = [
-            _as_result(r.code, r.assessment, s.reexam, r.status) if s.code in failing else r
+    retaken = set(chosen or ())
+    by_code = {s.code: s for s in inputs.subjects}
+    if retaken and all(by_code[code].reexam is not None for code in retaken):
+        mix = [
+            _as_result(r.code, r.assessment, s.reexam, r.status) if s.code in retaken else r
             for s, r in zip(inputs.subjects, years.values(), strict=True)
         ]
-        learning_after = learning_rating(replaced)
+        learning_after = learning_rating(mix)
 
     outcomes = tuple(
         SubjectYearOutcome(
@@ -201,7 +251,8 @@ def compute_student_year(inputs: StudentYearInput, rules: RulesConfig = DEFAULT_
             semester2=s.semester2 if s.status2 is Status.assessed else None,
             year=year_values[s.code],
             needs_reexam=s.code in failing,
-            after_reexam=s.reexam if s.code in failing else None,
+            after_reexam=s.reexam if s.code in retaken else None,
+            retaken=s.code in retaken,
         )
         for s in inputs.subjects
     )
@@ -209,7 +260,7 @@ def compute_student_year(inputs: StudentYearInput, rules: RulesConfig = DEFAULT_
     # Promotion (DOMAIN §2): conduct ≥ Đạt, learning ≥ Đạt, ≤ 45 sessions absent.
     reasons: list[str] = []
     pending = False
-    if inputs.absent_sessions > rules.max_absent_sessions:
+    if over_limit:
         reasons.append(f"nghỉ {inputs.absent_sessions} buổi, quá {rules.max_absent_sessions} buổi")
     if conduct_final is None:
         pending = True
@@ -220,6 +271,10 @@ def compute_student_year(inputs: StudentYearInput, rules: RulesConfig = DEFAULT_
     elif learning_year < Level.dat:
         if not reexam_required:
             reasons.append("học tập cả năm Chưa đạt")
+        elif chosen is None:
+            pending = True  # waits for the student's choice of subjects to retake
+        elif not chosen:
+            reasons.append("học tập cả năm Chưa đạt, không kiểm tra lại môn nào")
         elif learning_after is None:
             pending = True
         elif learning_after < Level.dat:
@@ -249,4 +304,6 @@ def compute_student_year(inputs: StudentYearInput, rules: RulesConfig = DEFAULT_
         promoted=promoted,
         title=_title(conduct, learning_year, years),
         reasons=tuple(reasons),
+        reexam_choice=chosen,
+        over_absence_limit=over_limit,
     )

@@ -30,7 +30,16 @@ COLUMN_LABELS = {
     "absent_excused": "Nghỉ có phép",
     "absent_unexcused": "Nghỉ không phép",
     "summer_training": "Rèn luyện hè",
+    "reexam_choice": "Môn chọn kiểm tra lại",
 }
+CHOICES = {
+    "": "Chưa ghi lựa chọn",
+    "chosen": "Kiểm tra lại các môn đánh dấu",
+    "none": "Không kiểm tra lại môn nào",
+}
+"""The student's choice at the re-examination (issue 11 §8): not recorded yet, the ticked
+subjects, or none (then the year result stands)."""
+PICK_ONE = "Đánh dấu ít nhất một môn, hoặc chọn “Không kiểm tra lại môn nào”."
 
 
 @dataclass
@@ -42,7 +51,8 @@ class ConductRow:
     typed: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     reexam_subjects: list[tuple[str, str]] = field(default_factory=list)
-    """(code, name) of the subjects this student is re-examined in (year end)."""
+    """(code, name) of the subjects this student is sent to re-examination in (year end); the
+    student chooses which to retake (typed["reexam_choice"], typed["retake.<code>"])."""
     summer_training: bool = False
 
 
@@ -64,8 +74,12 @@ async def _load(api: Services, class_name: str, section: str) -> dict[str, Any]:
             row = ConductRow(student["student_id"], student["full_name"])
             row.summer_training = bool(need["summer_training_required"])
             row.typed["summer_training"] = student["summer_training"] or ""
+            choice = student.get("reexam_choice")
+            if need["reexam_required"]:
+                row.typed["reexam_choice"] = "" if choice is None else ("chosen" if choice else "none")
             for code in need["reexam_subjects"]:
                 row.reexam_subjects.append((code, names.get(code, code)))
+                row.typed[f"retake.{code}"] = "1" if choice and code in choice else ""
                 row.typed[f"reexam.{code}"] = str(student["reexam"].get(code) or "")
             rows.append(row)
     else:
@@ -122,6 +136,7 @@ def _render(
             "section": section,
             "sections": SECTIONS,
             "ratings": RATINGS,
+            "choices": CHOICES,
             "notice": notice,
             "error": error,
             "problems": problems or [],
@@ -160,6 +175,8 @@ def _typed(form: FormData, rows: list[ConductRow], keys: tuple[str, ...] | None)
         wanted = keys or tuple(row.typed)
         for key in wanted:
             value = form.get(f"c{index}_{key}")
+            if key.startswith("retake."):
+                value = "1" if value == "1" else ""  # an unticked box is not sent at all
             if not isinstance(value, str):
                 continue
             if len(value) > LIMITS.get(key, 20):
@@ -177,6 +194,7 @@ def _payload(rows: list[ConductRow], section: str) -> tuple[str, dict[str, Any]]
             if row.summer_training:
                 item["summer_training"] = row.typed.get("summer_training", "")
             if row.reexam_subjects:
+                item["reexam_choice"] = _choice(row)
                 item["reexam"] = {
                     code: row.typed.get(f"reexam.{code}", "") for code, _ in row.reexam_subjects
                 }
@@ -187,6 +205,26 @@ def _payload(rows: list[ConductRow], section: str) -> tuple[str, dict[str, Any]]
         for row in rows
     ]
     return "conduct", {"rows": terms}
+
+
+def _choice(row: ConductRow) -> list[str] | None:
+    """The subjects the student retakes, [] for none, None while not recorded."""
+    kind = row.typed.get("reexam_choice", "")
+    if kind == "none":
+        return []
+    if kind == "chosen":
+        return [code for code, _ in row.reexam_subjects if row.typed.get(f"retake.{code}") == "1"]
+    return None
+
+
+def _unpicked(rows: list[ConductRow]) -> bool:
+    """Marks the rows that say "retakes the ticked subjects" with none ticked; True if any."""
+    found = False
+    for row in rows:
+        if row.reexam_subjects and row.typed.get("reexam_choice") == "chosen" and not _choice(row):
+            row.errors["reexam_choice"] = PICK_ONE
+            found = True
+    return found
 
 
 @router.post("/classes/{class_name}/conduct", response_model=None)
@@ -201,6 +239,9 @@ async def save_conduct(
     rows: list[ConductRow] = data["rows"]
     if not _typed(form, rows, None if section == "year-end" else TERM_KEYS):
         error = "Có ô quá dài (nhận xét tối đa 2000 ký tự), chưa lưu gì."
+        return _render(request, web, class_name, section, data, error=error, status_code=422, unsaved=True)
+    if section == "year-end" and _unpicked(rows):
+        error = "Có học sinh chọn kiểm tra lại nhưng chưa đánh dấu môn nào, chưa lưu gì."
         return _render(request, web, class_name, section, data, error=error, status_code=422, unsaved=True)
     path, body = _payload(rows, section)
     try:
