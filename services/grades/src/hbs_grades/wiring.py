@@ -25,6 +25,7 @@ from hbs_grades.sheets.entry import SheetEntry
 from hbs_grades.sheets.reading import SheetReader
 from hbs_grades.sheets.setup import SheetSetup
 from hbs_grades.sheets.signing import SheetSigning
+from hbs_grades.windows.service import WindowsService
 from hbs_shared.school_facts import SchoolFactsStore
 
 
@@ -49,6 +50,8 @@ class Grades:
     record_corrections: RecordCorrections
     replies: SigningReplies
     _gate: asyncio.Lock = field(default_factory=asyncio.Lock)
+    windows: WindowsService = field(default_factory=WindowsService)
+    """Time windows (Đ5): whether a step is open, extensions, the moments each step was done."""
 
     @contextlib.asynccontextmanager
     async def writing(self, is_sqlite: bool) -> AsyncIterator[None]:

@@ -32,6 +32,8 @@ from hbs_grades.reports.service import ResultsService
 from hbs_grades.roster.repository import RosterRepository
 from hbs_grades.sheets.repository import ScoreSheetRepository
 from hbs_grades.sheets.workflow import SHEETS
+from hbs_grades.windows.rules import Period
+from hbs_grades.windows.service import WindowsService
 from hbs_grades.workflow import stale_version
 from hbs_shared.auth import Principal
 from hbs_shared.events.contracts import RecordSigningRequested
@@ -76,8 +78,11 @@ class YearRecordService:
         self,
         results: ResultsService,
         school: SchoolFactsStore | None = None,
+        windows: WindowsService | None = None,
     ) -> None:
         self.results = results
+        self.windows = windows
+        """Đ5: each step is signed within the school's window (none: always open)."""
         self.school = school or SchoolFactsStore()
         """The school's name, province and principal, as identity announced them."""
         self.records = YearRecordRepository()
@@ -317,6 +322,17 @@ class YearRecordService:
         per_class: list[tuple[str, list[YearRecord]]] = []
         for class_name in dict.fromkeys(class_names):
             await self._authorise_step(session, principal, step, school_year, class_name)
+            if self.windows is not None:
+                await self.windows.require_open(
+                    session,
+                    principal.school_id,
+                    school_year,
+                    Period.year,
+                    STEP_NUMBER[step],
+                    teacher_id=principal.user_id,
+                    class_name=class_name,
+                    field="class_names",
+                )
             lines = await self._ensure(session, principal.school_id, school_year, class_name)
             if not lines:
                 raise Problem(404, "Không tìm thấy lớp", "no student in this class", field="class_names")
