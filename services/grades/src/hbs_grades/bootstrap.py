@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hbs_grades.compliance.service import ComplianceService
 from hbs_grades.conduct.service import ConductService
 from hbs_grades.family.service import FamilyService
 from hbs_grades.plan.service import PlanService
@@ -68,4 +69,5 @@ def bootstrap(
         RecordCorrections(records),
         SigningReplies(SheetSigningReplies(sheets), RecordSigningReplies(), windows),
         windows=windows,
+        compliance=ComplianceService(windows.clock),
     )

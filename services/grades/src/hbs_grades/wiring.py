@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from hbs_grades.compliance.service import ComplianceService
 from hbs_grades.conduct.service import ConductService
 from hbs_grades.family.service import FamilyService
 from hbs_grades.plan.service import PlanService
@@ -52,6 +53,8 @@ class Grades:
     _gate: asyncio.Lock = field(default_factory=asyncio.Lock)
     windows: WindowsService = field(default_factory=WindowsService)
     """Time windows (Đ5): whether a step is open, extensions, the moments each step was done."""
+    compliance: ComplianceService = field(default_factory=ComplianceService)
+    """The compliance report (Đ10)."""
 
     @contextlib.asynccontextmanager
     async def writing(self, is_sqlite: bool) -> AsyncIterator[None]:
