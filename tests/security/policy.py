@@ -765,6 +765,39 @@ GRADES: tuple[Rule, ...] = (
         body=MINUTES,
     ),
     Rule("grades", "GET", "/records/{record_id}/corrections", CLASS_READ, RECORDS, sees=CLASS_READ),
+    Rule(
+        "grades",
+        "GET",
+        "/windows",
+        ("staff",),
+        note="Đ5: the school's time windows, for every member of staff",
+    ),
+    Rule(
+        "grades",
+        "PUT",
+        "/windows",
+        ("board",),
+        body={"school_year": "2026-2027", "windows": []},
+        note="Đ5: set by the board; an empty list changes nothing",
+    ),
+    Rule("grades", "GET", "/windows/extensions", ("board",)),
+    Rule(
+        "grades",
+        "POST",
+        "/windows/extensions",
+        ("board",),
+        body={
+            "school_year": "2026-2027",
+            "period": "HK1",
+            "step": 1,
+            "class_name": "10A1",
+            "closes_on": "2026-12-31",
+            "reason": REASON,
+        },
+        note="Đ5: the board extends a window with a reason; no window set here, so the board gets 422",
+    ),
+    Rule("grades", "GET", "/compliance", ("board",), note="Đ10: compliance per person, step and period"),
+    Rule("grades", "GET", "/compliance/xlsx", ("board",)),
 )
 
 SIGNING: tuple[Rule, ...] = (

@@ -66,6 +66,8 @@ NAV: list[tuple[str, str, frozenset[str] | None]] = [
     ("/classes", "Các lớp", SIGNERS | OFFICE),
     ("/statistics", "Thống kê", BOARD),
     ("/factor-resets", "Phê duyệt đặt lại", BOARD),
+    ("/oversight/windows", "Thời hạn", BOARD),
+    ("/oversight/compliance", "Chấp hành thời hạn", BOARD),
     ("/admin/classes", "Quản lý lớp", OFFICE),
     ("/admin/accounts", "Cán bộ, tài khoản", OFFICE),
     ("/admin/import", "Nhập dữ liệu", OFFICE),
