@@ -144,3 +144,13 @@ SUBJECT_KIND_LABELS: dict[str, str] = {
 def action_label(action: str) -> str:
     """The Vietnamese name of an action; an unknown code is shown as it is rather than hidden."""
     return ACTION_LABELS.get(action, action)
+
+
+FAULT_LABELS: dict[str, str] = {
+    "edited": "nội dung mục này đã bị sửa",
+    "missing": "có mục trước đó đã bị xóa",
+    "out_of_order": "thứ tự bị đảo hoặc có mục bị chèn thêm",
+    "broken_link": "mục này không nối với mục trước (mục trước đã bị sửa hoặc xóa)",
+    "truncated": "các mục cuối cùng đã bị xóa",
+}
+"""What each broken link (`hbs_shared.audit.chain.Fault`) means, for the principal and the office."""
