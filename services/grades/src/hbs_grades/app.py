@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_grades.audit import endpoints as audit_endpoints
 from hbs_grades.compliance import endpoints as compliance_endpoints
 from hbs_grades.conduct import endpoints as class_endpoints
 from hbs_grades.family import endpoints as family_endpoints
@@ -143,6 +144,7 @@ def create_app(settings: GradesSettings) -> FastAPI:
             record_endpoints.router,
             window_endpoints.router,
             compliance_endpoints.router,
+            audit_endpoints.router,
         ],
         on_shutdown=[close_authz],
     )

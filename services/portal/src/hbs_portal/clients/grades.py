@@ -164,6 +164,17 @@ class GradesClient:
         params = {"school_year": school_year} if school_year else None
         return await self.caller.request("GET", "/compliance/xlsx", params=params)
 
+    # Audit trail (board and office)
+    async def audit(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`{entries, total}`, newest first; filters and paging as query parameters."""
+        result: dict[str, Any] = await self.caller.json("GET", "/audit", params=params)
+        return result
+
+    async def audit_verify(self) -> dict[str, Any]:
+        """Whether grades' audit chain is intact, or its first broken link."""
+        result: dict[str, Any] = await self.caller.json("GET", "/audit/verify")
+        return result
+
     # Families
     async def family_students(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = await self.caller.json("GET", "/family/students")

@@ -2,7 +2,7 @@
 class with the reason, and the moment each step of each sheet and record was done (Đ10).
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0011 (the audit trail's, merged from h/audit; 0007 before that merge)
 Create Date: 2026-12-06
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0007"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
