@@ -177,6 +177,16 @@ async def test_a_closed_signing_window_refuses_then_an_extension_lets_the_teache
     assert granted.status_code == 201, granted.text
     assert granted.json()["teacher_name"] == "Trần Văn Toán"
     assert granted.json()["granted_by_name"] == "Phó Hiệu Trưởng"
+    # Đ9.2: the extension is in the audit trail, with the names and the reason.
+    trail = await h.client.get("/audit", headers=klass.as_head(), params={"action": "window_extended"})
+    assert trail.status_code == 200, trail.text
+    [entry] = [e for e in trail.json()["entries"] if e["subject_id"] == granted.json()["id"]]
+    assert entry["actor_name"] == "Phó Hiệu Trưởng"
+    assert entry["details"]["teacher_name"] == "Trần Văn Toán"
+    assert entry["details"]["reason"] == "Giáo viên ốm, có giấy của bệnh viện"
+    assert entry["details"]["window"] == "Hạn ký sổ điểm Học kỳ I"
+    set_ = await h.client.get("/audit", headers=klass.as_head(), params={"action": "window_set"})
+    assert any(e["details"].get("closes_on") == closes.isoformat() for e in set_.json()["entries"])
     listed = (await h.client.get("/windows/extensions", headers=klass.as_head())).json()
     assert [e["reason"] for e in listed] == ["Giáo viên ốm, có giấy của bệnh viện"]
     assert (await h.client.get("/windows/extensions", headers=klass.as_teacher())).status_code == 403

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_grades import audit
 from hbs_grades.access import BOARD_ROLES
 from hbs_grades.models import ScoreSheet, YearRecord
 from hbs_grades.roster.repository import RosterRepository
@@ -20,11 +21,13 @@ from hbs_grades.windows.models import StepMark, TimeWindow, WindowExtension
 from hbs_grades.windows.repository import WindowRepository
 from hbs_grades.windows.rules import (
     ENTRY_STEP,
+    WINDOW_NAMES,
     EffectiveWindow,
     Extension,
     Period,
     day,
     effective,
+    period_label,
     valid_pair,
 )
 from hbs_shared.auth import Principal
@@ -207,6 +210,7 @@ class WindowsService:
             )
             if spec.opens_on is None or spec.closes_on is None:
                 if row is not None:
+                    await self._audit_window(session, principal, row, removed=True)
                     await self.repository.delete_window(session, row)
                 continue
             if row is None:
@@ -220,6 +224,7 @@ class WindowsService:
                 self.repository.add(session, row)
             row.opens_on, row.closes_on = spec.opens_on, spec.closes_on
             row.set_by, row.set_by_name, row.set_at = principal.user_id, principal.name, now
+            await self._audit_window(session, principal, row, removed=False)
         await session.flush()
         return await self.repository.windows(session, principal.school_id, school_year)
 
@@ -283,7 +288,42 @@ class WindowsService:
         )
         self.repository.add(session, row)
         await session.flush()
+        await audit.record(
+            session,
+            school_id=row.school_id,
+            actor=principal,
+            action=audit.AuditAction.window_extended,
+            subject=("window", row.id),
+            details={
+                "window": base.name,
+                "school_year": row.school_year,
+                "teacher_name": row.teacher_name or None,
+                "class_name": row.class_name,
+                "closes_on": row.closes_on,
+                "base_closes_on": base.base_closes_on,
+                "reason": row.reason,
+            },
+        )
         return row
+
+    async def _audit_window(
+        self, session: AsyncSession, principal: Principal, row: TimeWindow, *, removed: bool
+    ) -> None:
+        """Đặt thời hạn, or its removal: the window's name and dates, never only its id."""
+        await audit.record(
+            session,
+            school_id=row.school_id,
+            actor=principal,
+            action=audit.AuditAction.window_set,
+            subject=("window", row.id),
+            details={
+                "window": f"Hạn {WINDOW_NAMES[row.step]} {period_label(row.period, row.school_year)}",
+                "school_year": row.school_year,
+                "opens_on": None if removed else row.opens_on,
+                "closes_on": None if removed else row.closes_on,
+                "removed": removed,
+            },
+        )
 
     async def extensions(
         self, session: AsyncSession, principal: Principal, school_year: str
