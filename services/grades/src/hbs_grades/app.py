@@ -8,12 +8,15 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_grades.audit import endpoints as audit_endpoints
+from hbs_grades.compliance import endpoints as compliance_endpoints
 from hbs_grades.conduct import endpoints as class_endpoints
 from hbs_grades.family import endpoints as family_endpoints
 from hbs_grades.records import endpoints as record_endpoints
 from hbs_grades.reports import endpoints as report_endpoints
 from hbs_grades.settings import GradesSettings
 from hbs_grades.sheets import endpoints as sheet_endpoints
+from hbs_grades.windows import endpoints as window_endpoints
 from hbs_grades.wiring import Grades
 from hbs_shared.authz import AuthzClient
 from hbs_shared.events.contracts import (
@@ -139,6 +142,9 @@ def create_app(settings: GradesSettings) -> FastAPI:
             report_endpoints.router,
             family_endpoints.router,
             record_endpoints.router,
+            window_endpoints.router,
+            compliance_endpoints.router,
+            audit_endpoints.router,
         ],
         on_shutdown=[close_authz],
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hbs_grades.compliance.service import ComplianceService
 from hbs_grades.conduct.service import ConductService
 from hbs_grades.family.service import FamilyService
 from hbs_grades.plan.service import PlanService
@@ -26,6 +27,7 @@ from hbs_grades.sheets.handlers import SheetSigningReplies
 from hbs_grades.sheets.reading import SheetReader
 from hbs_grades.sheets.setup import SheetSetup
 from hbs_grades.sheets.signing import SheetSigning
+from hbs_grades.windows.service import WindowsService
 from hbs_grades.wiring import Grades
 from hbs_shared.school_facts import SchoolFactsStore
 
@@ -46,7 +48,8 @@ def bootstrap(
     reader = SheetReader(sheets, roster)
     setup = SheetSetup(sheets, plan)
     results = ResultsService(rules)
-    records = YearRecordService(results, school)
+    windows = WindowsService()
+    records = YearRecordService(results, school, windows)
     return Grades(
         settings,
         rules,
@@ -64,5 +67,7 @@ def bootstrap(
         records,
         SheetCorrections(reader, records),
         RecordCorrections(records),
-        SigningReplies(SheetSigningReplies(sheets), RecordSigningReplies()),
+        SigningReplies(SheetSigningReplies(sheets), RecordSigningReplies(), windows),
+        windows=windows,
+        compliance=ComplianceService(windows.clock),
     )
