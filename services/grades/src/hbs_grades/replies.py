@@ -1,13 +1,18 @@
-"""Signing's replies on `signing.documents`, routed by the subject's kind to the sheet or the
-record handlers (v2 names the kind; v1 only while a signing deployed before v2 still runs)."""
+"""Signing's replies on `signing.documents`, routed by the subject's kind to the sheet, the
+record or the correction minutes' handlers (v2 names the kind; v1 only while a signing deployed
+before v2 still runs)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_grades.records.handlers import RecordSigningReplies
 from hbs_grades.sheets.handlers import SheetSigningReplies
+from hbs_grades.sheets.minutes import MinutesSigningReplies
 from hbs_grades.sheets.repository import ScoreSheetRepository
+from hbs_grades.workflow import SigningReplyHandler
 from hbs_shared.events.contracts import (
     SigningCompleted,
     SigningCompletedV2,
@@ -19,9 +24,12 @@ from hbs_shared.events.envelope import EventEnvelope
 
 
 class SigningReplies:
-    def __init__(self, sheets: SheetSigningReplies, records: RecordSigningReplies) -> None:
+    def __init__(
+        self, sheets: SheetSigningReplies, records: RecordSigningReplies, minutes: MinutesSigningReplies
+    ) -> None:
         self.sheets = sheets
         self.records = records
+        self.minutes = minutes
         self._sheet_rows = ScoreSheetRepository()
 
     async def _kind(self, session: AsyncSession, event: SigningCompleted | SigningFailed) -> SubjectKind:
@@ -30,14 +38,13 @@ class SigningReplies:
         # v1 names no kind: only a sheet's id is found among the sheets. Drop with v1.
         return "sheet" if await self._sheet_rows.get(session, event.subject_id) is not None else "record"
 
+    def _handler(self, kind: SubjectKind) -> SigningReplyHandler[Any]:
+        if kind == "sheet":
+            return self.sheets
+        return self.minutes if kind == "minutes" else self.records
+
     async def completed(self, session: AsyncSession, _env: EventEnvelope, event: SigningCompleted) -> None:
-        if await self._kind(session, event) == "sheet":
-            await self.sheets.on_completed(session, event)
-        else:
-            await self.records.on_completed(session, event)
+        await self._handler(await self._kind(session, event)).on_completed(session, event)
 
     async def failed(self, session: AsyncSession, _env: EventEnvelope, event: SigningFailed) -> None:
-        if await self._kind(session, event) == "sheet":
-            await self.sheets.on_failed(session, event)
-        else:
-            await self.records.on_failed(session, event)
+        await self._handler(await self._kind(session, event)).on_failed(session, event)
