@@ -245,6 +245,8 @@ class CorrectedCellOut(BaseModel):
 class SheetCorrectionOut(CorrectionOut):
     """A sheet's correction with its minutes in full and the state of the minutes' signature."""
 
+    opened_by: uuid.UUID
+    """The board member who opened it: the one who signs its minutes."""
     present: list[str]
     cells: list[CorrectedCellOut]
     minutes_state: Literal["unsigned", "signing", "signed"]
@@ -260,6 +262,7 @@ class SheetCorrectionOut(CorrectionOut):
         return cls.model_validate(
             {
                 **CorrectionOut.of(c).model_dump(),
+                "opened_by": c.opened_by,
                 "present": list(c.present or []),
                 "cells": [
                     CorrectedCellOut(
