@@ -242,6 +242,8 @@ def test_a_class_record_is_signed_in_four_steps_then_corrected_under_minutes(
         for s in system.sheets(toan)
         if s["class_name"] == klass.name and s["subject"] == "Toán" and s["term"] == "HK2"
     )
+    with system.client("grades", toan) as grades:
+        first = grades.get(f"/sheets/{sheet['id']}/scores").json()["rows"][0]["student_id"]
     with system.client("grades", system.token("hieutruong")) as grades:
         opened = grades.post(
             f"/sheets/{sheet['id']}/corrections",
@@ -250,6 +252,8 @@ def test_a_class_record_is_signed_in_four_steps_then_corrected_under_minutes(
                 "minutes_number": "07/BB-HBS",
                 "minutes_date": time.strftime("%Y-%m-%d"),
                 "reason": "Nhập nhầm điểm cuối kỳ",
+                "present": ["Hiệu trưởng", "Giáo viên bộ môn Toán"],
+                "cells": [{"student_id": first, "column": "final"}],
             },
         )
     assert opened.status_code == 201, opened.text
