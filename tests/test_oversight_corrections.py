@@ -83,7 +83,8 @@ def test_a_signed_sheet_is_corrected_under_signed_minutes_and_the_records_are_si
     sheet = next(s for s in system.sheets(token) if s["class_name"] == klass.name and s["term"] == "HK2")
     first, second = (s.id for s in klass.students)
     with system.client("grades", token) as grades:
-        signed_finals = {r["student_id"]: r["final"] for r in grades.get(f"/sheets/{sheet['id']}/scores").json()["rows"]}
+        rows = grades.get(f"/sheets/{sheet['id']}/scores").json()["rows"]
+    signed_finals = {r["student_id"]: r["final"] for r in rows}
 
     # The principal opens the correction from the signed sheet's page with the minutes.
     with portal(system, "hieutruong") as head:
