@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_grades.audit import endpoints as audit_endpoints
 from hbs_grades.conduct import endpoints as class_endpoints
 from hbs_grades.family import endpoints as family_endpoints
 from hbs_grades.records import endpoints as record_endpoints
@@ -139,6 +140,7 @@ def create_app(settings: GradesSettings) -> FastAPI:
             report_endpoints.router,
             family_endpoints.router,
             record_endpoints.router,
+            audit_endpoints.router,
         ],
         on_shutdown=[close_authz],
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from hbs_grades import audit
 from hbs_grades.access import require_board
 from hbs_grades.models import CorrectionMinutes
 from hbs_shared.auth import Principal
@@ -92,6 +94,8 @@ class Corrections(ABC, Generic[Subject, Correction]):
     board_only: ClassVar[str]
     """The 403's title for anyone else than the board."""
     field: ClassVar[str]
+    kind: ClassVar[str]
+    """What the audit trail calls the aggregate: `sheet` or `record`."""
 
     def __init__(self, repository: CorrectionRepository[Correction]) -> None:
         self.repository = repository
@@ -109,9 +113,18 @@ class Corrections(ABC, Generic[Subject, Correction]):
 
     @abstractmethod
     async def reopen(
-        self, session: AsyncSession, subject: Subject, correction: Correction, minutes: Minutes
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        subject: Subject,
+        correction: Correction,
+        minutes: Minutes,
     ) -> None:
         """Back to be signed again, under this correction."""
+
+    @abstractmethod
+    async def names(self, session: AsyncSession, subject: Subject) -> dict[str, Any]:
+        """What names the aggregate to a reader of the audit trail."""
 
     async def open(
         self,
@@ -121,7 +134,10 @@ class Corrections(ABC, Generic[Subject, Correction]):
         *,
         expected: int,
         minutes: Minutes,
+        fill: Callable[[Subject, Correction], Awaitable[Mapping[str, Any]]] | None = None,
     ) -> tuple[Subject, Correction]:
+        """`fill` completes the row once every check passed (a sheet's minutes list their cells) and
+        returns what the audit entry adds about it; a refusal there rolls the whole opening back."""
         subject = await self.visible(session, principal, subject_id)
         signed = cast(Correctable, subject)
         require_board(principal, self.board_only, self.field)
@@ -131,8 +147,25 @@ class Corrections(ABC, Generic[Subject, Correction]):
         opened = minutes.opened(principal, signed.school_id, signed.document_id)
         correction = self.repository.model(**{self.repository.subject.key: signed.id}, **opened)
         self.repository.add(session, correction)
-        await self.reopen(session, subject, correction, minutes)
+        await self.reopen(session, principal, subject, correction, minutes)
+        filled = await fill(subject, correction) if fill is not None else {}
         await session.flush()
+        await audit.record(
+            session,
+            school_id=signed.school_id,
+            actor=principal,
+            action=audit.AuditAction.correction_opened,
+            subject=(self.kind, signed.id),
+            details={
+                **await self.names(session, subject),
+                "correction_id": correction.id,
+                "minutes_number": minutes.number,
+                "minutes_date": minutes.on.isoformat(),
+                "reason": minutes.reason,
+                "superseded_document_id": signed.document_id,
+                **filled,
+            },
+        )
         return subject, correction
 
     async def of(

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_grades import audit
 from hbs_grades.corrections import CorrectionRepository, Corrections, Minutes
 from hbs_grades.models import ScoreSheet, SheetCorrection, SheetState
 from hbs_grades.records.service import YearRecordService
@@ -94,6 +95,7 @@ def open_cells(correction: SheetCorrection | None) -> set[tuple[str, str]] | Non
 class SheetCorrections(Corrections[ScoreSheet, SheetCorrection]):
     board_only = "Chỉ Hiệu trưởng hoặc Phó Hiệu trưởng mở điều chỉnh sổ điểm đã ký"
     field = "sheet_id"
+    kind = "sheet"
 
     def __init__(self, reader: SheetReader, records: YearRecordService) -> None:
         super().__init__(CorrectionRepository(SheetCorrection, SheetCorrection.sheet_id))
@@ -114,8 +116,16 @@ class SheetCorrections(Corrections[ScoreSheet, SheetCorrection]):
                 f"only a signed sheet is corrected (this one is {state.value})",
             )
 
+    async def names(self, session: AsyncSession, subject: ScoreSheet) -> dict[str, Any]:
+        return audit.sheet_details(subject)
+
     async def reopen(
-        self, session: AsyncSession, subject: ScoreSheet, correction: SheetCorrection, minutes: Minutes
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        subject: ScoreSheet,
+        correction: SheetCorrection,
+        minutes: Minutes,
     ) -> None:
         subject.state = SHEETS.next(SheetState(subject.state), SheetAction.correct)
         subject.correction_id = correction.id
@@ -127,6 +137,7 @@ class SheetCorrections(Corrections[ScoreSheet, SheetCorrection]):
             subject.school_year,
             subject.class_name,
             f"Điều chỉnh sổ điểm {subject.subject} ({subject.term}) theo biên bản số {minutes.number}",
+            principal,
         )
 
     async def open_sheet(
@@ -142,11 +153,21 @@ class SheetCorrections(Corrections[ScoreSheet, SheetCorrection]):
     ) -> tuple[ScoreSheet, SheetCorrection]:
         """Open the correction with the minutes in full: a wrong cell is a 422 and the whole
         transaction (the sheet and the class's records reopened) is rolled back with it."""
-        sheet, correction = await self.open(session, principal, sheet_id, expected=expected, minutes=minutes)
-        correction.present = list(present)
-        correction.cells = listed_cells(await self.reader.view(session, sheet), cells)
-        await session.flush()
-        return sheet, correction
+
+        async def fill(sheet: ScoreSheet, correction: SheetCorrection) -> dict[str, Any]:
+            view = await self.reader.view(session, sheet)
+            correction.present = list(present)
+            correction.cells = listed_cells(view, cells)
+            names = {str(line.student.id): line.student.full_name for line in view.lines}
+            return {
+                "present": list(present),
+                "cells": [
+                    f"{names[c['student_id']]} – {column_label(c['column'])} ({c['old_value'] or 'trống'})"
+                    for c in correction.cells
+                ],
+            }
+
+        return await self.open(session, principal, sheet_id, expected=expected, minutes=minutes, fill=fill)
 
     async def current(self, session: AsyncSession, sheet: ScoreSheet) -> SheetCorrection | None:
         """The correction the sheet is open under, if any."""

@@ -13,10 +13,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_grades import audit
+from hbs_grades.audit import AuditAction
 from hbs_grades.corrections import CorrectionRepository
 from hbs_grades.models import ScoreSheet, SheetCorrection, Term
 from hbs_grades.sheets.cells import column_label
 from hbs_grades.sheets.reading import SheetReader
+from hbs_grades.sheets.repository import ScoreSheetRepository
 from hbs_grades.workflow import SigningReply, SigningReplyHandler
 from hbs_shared.auth import Principal
 from hbs_shared.curriculum import subject
@@ -145,6 +148,7 @@ class MinutesSigningReplies(SigningReplyHandler[SheetCorrection]):
 
     def __init__(self) -> None:
         self.corrections = _corrections()
+        self.sheets = ScoreSheetRepository()
 
     async def awaiting(self, session: AsyncSession, event: SigningReply) -> SheetCorrection | None:
         correction = await self.corrections.get(session, event.subject_id)
@@ -157,8 +161,27 @@ class MinutesSigningReplies(SigningReplyHandler[SheetCorrection]):
     ) -> None:
         correction.minutes_document_id = event.document_id
         correction.minutes_signed_at = datetime.now(UTC)
+        sheet = await self.sheets.get(session, correction.sheet_id)
+        named = audit.sheet_details(sheet) if sheet is not None else {}
+        await audit.record(
+            session,
+            school_id=correction.school_id,
+            actor=audit.Actor(event.signer_user_id, correction.opened_by_name),
+            action=AuditAction.correction_minutes_signed,
+            subject=("sheet", correction.sheet_id),
+            details={
+                **named,
+                "correction_id": correction.id,
+                "minutes_number": correction.minutes_number,
+                "minutes_date": correction.minutes_date.isoformat(),
+                "document_id": event.document_id,
+                "sha256": event.sha256,
+                "signer_role": event.signer_role,
+                "signed_at": event.signed_at,
+            },
+        )
 
-    def failed(self, correction: SheetCorrection, event: SigningFailed) -> None:
+    async def failed(self, session: AsyncSession, correction: SheetCorrection, event: SigningFailed) -> None:
         # The request ends: the board member may sign again (e.g. after a wrong PIN's activation).
         correction.minutes_request_id = None
         correction.minutes_error = event.reason

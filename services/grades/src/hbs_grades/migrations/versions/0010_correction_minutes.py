@@ -3,7 +3,7 @@ correction (with the values the signed sheet carried), and the board member's si
 minutes (request, signed document, failure).
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0011 (after the merge of h/audit; the lead assigned 0007)
 Create Date: 2026-12-06
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0007"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
