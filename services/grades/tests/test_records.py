@@ -577,6 +577,26 @@ async def test_correction_reopens_a_signed_sheet_logs_its_cells_and_records_are_
     assert (signed["minutes_state"], signed["minutes_document_id"]) == ("signed", str(reply.document_id))
     again = await klass.h.client.post(minutes_url, headers=klass.as_head(), json=activation)
     assert again.status_code == 409
+    # The trail keeps the opening (with the minutes' cells and who was present), the closing and
+    # the minutes' signature, each naming the sheet.
+    trail = (
+        await klass.h.client.get(
+            "/audit", headers=klass.as_head(), params={"subject_kind": "sheet", "subject_id": sheet["id"]}
+        )
+    ).json()["entries"]
+    by_action = {e["action"]: e for e in trail}
+    opened_entry = by_action["correction_opened"]
+    assert (opened_entry["actor_name"], opened_entry["details"]["present"]) == (
+        "Hiệu Trưởng",
+        body["present"],
+    )
+    assert opened_entry["details"]["cells"] == ["Phạm Thị Giỏi – ĐĐGgk (9)", "Phạm Thị Giỏi – ĐĐGck (9)"]
+    assert by_action["correction_closed"]["details"]["minutes_number"] == "12/BB-THPT"
+    minutes_entry = by_action["correction_minutes_signed"]
+    assert (minutes_entry["actor_name"], minutes_entry["details"]["document_id"]) == (
+        "Hiệu Trưởng",
+        str(reply.document_id),
+    )
     changes = (await klass.h.client.get(f"/sheets/{sheet['id']}/changes", headers=klass.as_teacher())).json()
     assert len([ch for ch in changes if ch["student_id"] == str(klass.students[0])]) > 0
 
