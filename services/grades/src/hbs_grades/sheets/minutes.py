@@ -20,9 +20,9 @@ from hbs_grades.models import ScoreSheet, SheetCorrection, Term
 from hbs_grades.sheets.cells import column_label
 from hbs_grades.sheets.reading import SheetReader
 from hbs_grades.sheets.repository import ScoreSheetRepository
+from hbs_grades.sheets.signing import signed_subject_name
 from hbs_grades.workflow import SigningReply, SigningReplyHandler
 from hbs_shared.auth import Principal
-from hbs_shared.curriculum import subject
 from hbs_shared.events.contracts import MinutesSigningRequested, SigningCompleted, SigningFailed
 from hbs_shared.messaging.outbox import OutboxRepository
 from hbs_shared.problems import Problem
@@ -88,9 +88,7 @@ class MinutesSigning:
             school_year=sheet.school_year,
             term="HK2" if sheet.term == Term.hk2.value else "HK1",
             class_name=sheet.class_name,
-            subject_name=(
-                subject(sheet.subject_code).name if sheet.subject_code != "UNKNOWN" else sheet.subject
-            ),
+            subject_name=signed_subject_name(sheet),
             teacher_name=sheet.teacher_name,
             minutes_number=correction.minutes_number,
             minutes_date=correction.minutes_date,

@@ -21,6 +21,11 @@ from hbs_shared.records import ScoreSheetContent, SheetRow
 from hbs_shared.school_facts import SchoolFactsStore
 
 
+def signed_subject_name(sheet: ScoreSheet) -> str:
+    """The subject's name as a signed document prints it (the programme's, else the sheet's own)."""
+    return subject(sheet.subject_code).name if sheet.subject_code != "UNKNOWN" else sheet.subject
+
+
 class SheetSigning:
     def __init__(
         self,
@@ -84,9 +89,7 @@ class SheetSigning:
             term="HK2" if sheet.term == Term.hk2.value else "HK1",
             class_name=sheet.class_name,
             subject_code=sheet.subject_code,
-            subject_name=subject(sheet.subject_code).name
-            if sheet.subject_code != "UNKNOWN"
-            else sheet.subject,
+            subject_name=signed_subject_name(sheet),
             assessment="comment" if sheet.assessment == Assessment.comment.value else "scored",
             regular_count=sheet.regular_count,
             teacher_name=sheet.teacher_name,
