@@ -528,24 +528,29 @@ async def test_correction_reopens_a_signed_sheet_logs_its_cells_and_records_are_
         json={"expected_version": reopened["version"], "rows": [{**row, "midterm": "7"}]},
     )
     assert saved.status_code == 200, saved.text
-    resigned = await klass.fill_and_sign(
-        (await klass.h.client.get(f"/sheets/{sheet['id']}", headers=klass.as_teacher())).json(), "9"
+    me = klass.as_teacher()
+    back = await klass.h.client.put(
+        f"/sheets/{sheet['id']}/scores",
+        headers=me,
+        json={
+            "expected_version": saved.json()["sheet"]["version"],
+            "rows": [{**row, "midterm": "9", "final": "9"}],
+        },
     )
-    assert resigned["state"] == "signed"
-    assert resigned["document_id"] != old_document
-
-    corrections = (
-        await klass.h.client.get(f"/sheets/{sheet['id']}/corrections", headers=klass.as_teacher())
-    ).json()
-    assert len(corrections) == 1
-    c = corrections[0]
-    assert (c["minutes_number"], c["superseded_document_id"], c["new_document_id"]) == (
-        "12/BB-THPT",
-        old_document,
-        resigned["document_id"],
+    assert back.status_code == 200, back.text
+    submitted = await klass.h.client.post(
+        f"/sheets/{sheet['id']}/submit",
+        headers=me,
+        json={"expected_version": back.json()["sheet"]["version"]},
     )
-    assert c["closed_at"] is not None
-    assert c["present"] == body["present"]
+    assert submitted.status_code == 200, submitted.text
+    sign_body = {"expected_version": submitted.json()["version"], "activation_id": str(uuid.uuid4())}
+    # Not signed again before the board member has signed the minutes.
+    early = await klass.h.client.post(f"/sheets/{sheet['id']}/sign", headers=me, json=sign_body)
+    assert (early.status_code, early.json()["field"]) == (409, "correction_id"), early.text
+    assert "Biên bản điều chỉnh số 12/BB-THPT chưa được Hiệu Trưởng ký số" in early.json()["title"]
+    [c] = (await klass.h.client.get(f"/sheets/{sheet['id']}/corrections", headers=me)).json()
+    assert (c["present"], c["minutes_state"]) == (body["present"], "unsigned")
     assert [(x["column"], x["old_value"]) for x in c["cells"]] == [("midterm", "9"), ("final", "9")]
 
     # The board member who opened it signs the minutes (no one else), through signing.
@@ -571,12 +576,25 @@ async def test_correction_reopens_a_signed_sheet_logs_its_cells_and_records_are_
     assert [x["full_name"] for x in request["minutes"]["cells"]] == ["Phạm Thị Giỏi"] * 2
     reply = completed(uuid.UUID(request["request_id"]), uuid.UUID(c["id"]), klass.head, "principal")
     await klass.h.feed(reply.model_copy(update={"subject_kind": "minutes"}))
-    [signed] = (
-        await klass.h.client.get(f"/sheets/{sheet['id']}/corrections", headers=klass.as_teacher())
-    ).json()
+    [signed] = (await klass.h.client.get(f"/sheets/{sheet['id']}/corrections", headers=me)).json()
     assert (signed["minutes_state"], signed["minutes_document_id"]) == ("signed", str(reply.document_id))
     again = await klass.h.client.post(minutes_url, headers=klass.as_head(), json=activation)
     assert again.status_code == 409
+
+    # Now the teacher signs the sheet again; that closes the correction.
+    assert (
+        await klass.h.client.post(f"/sheets/{sheet['id']}/sign", headers=me, json=sign_body)
+    ).status_code == 202
+    resigned = await klass.complete_sheet(sheet["id"])
+    assert resigned["state"] == "signed"
+    assert resigned["document_id"] != old_document
+    [c] = (await klass.h.client.get(f"/sheets/{sheet['id']}/corrections", headers=me)).json()
+    assert (c["minutes_number"], c["superseded_document_id"], c["new_document_id"]) == (
+        "12/BB-THPT",
+        old_document,
+        resigned["document_id"],
+    )
+    assert c["closed_at"] is not None
     # The trail keeps the opening (with the minutes' cells and who was present), the closing and
     # the minutes' signature, each naming the sheet.
     trail = (

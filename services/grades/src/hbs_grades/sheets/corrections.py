@@ -92,6 +92,26 @@ def open_cells(correction: SheetCorrection | None) -> set[tuple[str, str]] | Non
     return {(str(cell["student_id"]), str(cell["column"])) for cell in correction.cells}
 
 
+async def require_signed_minutes(session: AsyncSession, sheet: ScoreSheet) -> None:
+    """A sheet corrected under minutes is signed again only once the board member has signed the
+    minutes (Đ9.2: the change rests on minutes the board confirmed); a 409 naming them otherwise.
+    A correction from before minutes listed their cells has no minutes to sign: it is not held."""
+    if sheet.correction_id is None:
+        return
+    correction = await CorrectionRepository(SheetCorrection, SheetCorrection.sheet_id).get(
+        session, sheet.correction_id
+    )
+    if correction is None or not correction.cells or correction.minutes_document_id is not None:
+        return
+    raise Problem(
+        409,
+        f"Biên bản điều chỉnh số {correction.minutes_number} chưa được {correction.opened_by_name} ký số: "
+        "ký lại sổ điểm sau khi biên bản được ký",
+        "the correction's minutes are not signed yet",
+        field="correction_id",
+    )
+
+
 class SheetCorrections(Corrections[ScoreSheet, SheetCorrection]):
     board_only = "Chỉ Hiệu trưởng hoặc Phó Hiệu trưởng mở điều chỉnh sổ điểm đã ký"
     field = "sheet_id"

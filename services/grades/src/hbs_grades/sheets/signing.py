@@ -10,6 +10,7 @@ from hbs_grades import audit
 from hbs_grades.audit import AuditAction
 from hbs_grades.models import ScoreSheet, SheetState, Term
 from hbs_grades.sheets.cells import column_label
+from hbs_grades.sheets.corrections import require_signed_minutes
 from hbs_grades.sheets.reading import SheetReader
 from hbs_grades.sheets.workflow import SHEETS, SheetAction
 from hbs_shared.auth import Principal
@@ -118,6 +119,7 @@ class SheetSigning:
         activation_id: uuid.UUID,
     ) -> ScoreSheet:
         sheet = await self.reader.owned(session, principal, sheet_id, expected)
+        await require_signed_minutes(session, sheet)
         sheet.state = SHEETS.next(SheetState(sheet.state), SheetAction.request_signature)
         sheet.signing_request_id = uuid.uuid4()
         sheet.last_error = None
