@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from pathlib import Path
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from hbs_shared.audit.chain import Report
 from hbs_shared.audit.store import Layout, verify_stored
