@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import html
 import re
+import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -55,7 +57,7 @@ def verify_pdf(system: SystemClient, pdf: bytes) -> dict[str, Any]:
 
 
 def test_a_signed_sheet_is_corrected_under_signed_minutes_and_the_records_are_signed_again(
-    system: SystemClient, klass: SchoolClass
+    system: SystemClient, klass: SchoolClass, tmp_path: Path
 ) -> None:
     teacher = klass.teachers["TOAN"].username
     token = system.token(teacher)
@@ -129,6 +131,12 @@ def test_a_signed_sheet_is_corrected_under_signed_minutes_and_the_records_are_si
         "current",
     )
     assert [s["role"] for s in report["signatures"]] == ["principal"]
+    path = tmp_path / "bien-ban.pdf"
+    path.write_bytes(minutes_pdf.content)
+    poppler = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, check=False).stdout
+    assert "Signature Field Name: BB_HT" in poppler
+    assert "Signature is Valid" in poppler
+    assert "Total document signed" in poppler
 
     # The teacher sees the minutes and may change the listed cell only.
     with portal(system, teacher) as browser:

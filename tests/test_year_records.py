@@ -258,10 +258,10 @@ def test_a_class_record_is_signed_in_four_steps_then_corrected_under_minutes(
         )
     assert opened.status_code == 201, opened.text
     # The principal signs the minutes (the sheet is signed again only after them).
-    head = system.token("hieutruong")
+    head_token = system.token("hieutruong")
     correction = opened.json()["correction_id"]
-    activation = system.activate(head, correction)
-    with system.client("grades", head) as grades:
+    activation = system.activate(head_token, correction)
+    with system.client("grades", head_token) as grades:
         minutes = f"/sheets/{sheet['id']}/corrections/{correction}/minutes/sign"
         assert grades.post(minutes, json={"activation_id": activation}).status_code == 202
         deadline = time.monotonic() + 90
