@@ -242,6 +242,8 @@ def test_a_class_record_is_signed_in_four_steps_then_corrected_under_minutes(
         for s in system.sheets(toan)
         if s["class_name"] == klass.name and s["subject"] == "Toán" and s["term"] == "HK2"
     )
+    with system.client("grades", toan) as grades:
+        first = grades.get(f"/sheets/{sheet['id']}/scores").json()["rows"][0]["student_id"]
     with system.client("grades", system.token("hieutruong")) as grades:
         opened = grades.post(
             f"/sheets/{sheet['id']}/corrections",
@@ -250,9 +252,22 @@ def test_a_class_record_is_signed_in_four_steps_then_corrected_under_minutes(
                 "minutes_number": "07/BB-HBS",
                 "minutes_date": time.strftime("%Y-%m-%d"),
                 "reason": "Nhập nhầm điểm cuối kỳ",
+                "present": ["Hiệu trưởng", "Giáo viên bộ môn Toán"],
+                "cells": [{"student_id": first, "column": "final"}],
             },
         )
     assert opened.status_code == 201, opened.text
+    # The principal signs the minutes (the sheet is signed again only after them).
+    head_token = system.token("hieutruong")
+    correction = opened.json()["correction_id"]
+    activation = system.activate(head_token, correction)
+    with system.client("grades", head_token) as grades:
+        minutes = f"/sheets/{sheet['id']}/corrections/{correction}/minutes/sign"
+        assert grades.post(minutes, json={"activation_id": activation}).status_code == 202
+        deadline = time.monotonic() + 90
+        while grades.get(f"/sheets/{sheet['id']}/corrections").json()[0]["minutes_state"] != "signed":
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
     with system.client("grades", toan) as grades:
         scores = grades.get(f"/sheets/{sheet['id']}/scores").json()
         row = scores["rows"][0]

@@ -249,6 +249,11 @@ MINUTES = {
     "minutes_date": "2026-10-01",
     "reason": REASON,
 }
+SHEET_MINUTES = {
+    **MINUTES,
+    "present": ["Người Kiểm Tra – Hiệu trưởng"],
+    "cells": [{"student_id": "00000000-0000-4000-8000-000000000001", "column": "final"}],
+}
 
 IDENTITY: tuple[Rule, ...] = (
     Rule("identity", "GET", "/healthz", ("anyone",)),
@@ -657,10 +662,22 @@ GRADES: tuple[Rule, ...] = (
         ("board",),
         SHEETS,
         sees=SHEET_SEES,
-        body=MINUTES,
+        body=SHEET_MINUTES,
         note="Đ9: under the board's minutes; stale version here",
     ),
     Rule("grades", "GET", "/sheets/{sheet_id}/corrections", SHEET_SEES, SHEETS, sees=SHEET_SEES),
+    Rule(
+        "grades",
+        "POST",
+        "/sheets/{sheet_id}/corrections/{correction_id}/minutes/sign",
+        ("board",),
+        SHEETS,
+        sees=SHEET_SEES,
+        body={"activation_id": "00000000-0000-4000-8000-000000000002"},
+        probe=False,
+        note="Đ9.2: only the board member who opened the correction signs its minutes (the test world has "
+        "no correction: services/grades/tests/test_records.py and tests/test_oversight_corrections.py)",
+    ),
     Rule("grades", "GET", "/classes/{class_name}/conduct", CLASS_READ, CLASS_OBJECTS, sees=CLASS_READ),
     Rule(
         "grades",

@@ -452,7 +452,14 @@ async def test_correction_reopens_a_signed_sheet_logs_its_cells_and_records_are_
         json={"expected_version": sheet["version"], "rows": [row], "reason": "x"},
     )
     assert locked.status_code == 409
-    body = {"expected_version": sheet["version"], "minutes_number": "12/BB-THPT", "reason": "Nhập nhầm điểm"}
+    first = str(klass.students[0])
+    body = {
+        "expected_version": sheet["version"],
+        "minutes_number": "12/BB-THPT",
+        "reason": "Nhập nhầm điểm",
+        "present": ["Hiệu Trưởng – Hiệu trưởng", "Trần Văn Toán – giáo viên bộ môn"],
+        "cells": [{"student_id": first, "column": "final"}, {"student_id": first, "column": "midterm"}],
+    }
     by_teacher = await klass.h.client.post(
         f"/sheets/{sheet['id']}/corrections",
         headers=klass.as_teacher(),
@@ -466,6 +473,24 @@ async def test_correction_reopens_a_signed_sheet_logs_its_cells_and_records_are_
     )
     assert future.status_code == 422
     assert future.json()["field"].endswith("minutes_date")
+    # Each listed cell is checked against the sheet: a student not on it, a column it does not have.
+    today = date.today().isoformat()
+    for cell, field in (
+        ({"student_id": str(uuid.uuid4()), "column": "final"}, "cells[1].student_id"),
+        ({"student_id": first, "column": f"regular_{sheet['regular_count'] + 1}"}, "cells[1].column"),
+        ({"student_id": first, "column": "final"}, "cells[1]"),
+    ):
+        if cell["column"] == "regular_5":
+            continue  # four regular assessments: no column past them can even be named
+        wrong = await klass.h.client.post(
+            f"/sheets/{sheet['id']}/corrections",
+            headers=klass.as_head(),
+            json={**body, "minutes_date": today, "cells": [body["cells"][0], cell]},
+        )
+        assert (wrong.status_code, wrong.json()["field"]) == (422, field), wrong.text
+    assert (await klass.h.client.get(f"/sheets/{sheet['id']}", headers=klass.as_teacher())).json()[
+        "state"
+    ] == "signed"
     opened = await klass.h.client.post(
         f"/sheets/{sheet['id']}/corrections",
         headers=klass.as_head(),
@@ -480,29 +505,116 @@ async def test_correction_reopens_a_signed_sheet_logs_its_cells_and_records_are_
     assert "Môn Toán – Học kỳ II: sổ điểm đang nhập điểm, chưa ký" in listed["missing"]
 
     reopened = (await klass.h.client.get(f"/sheets/{sheet['id']}", headers=klass.as_teacher())).json()
+    # Only the minutes' cells may change: another student's final is refused, naming the cell.
+    other_cell = await klass.h.client.put(
+        f"/sheets/{sheet['id']}/scores",
+        headers=klass.as_teacher(),
+        json={
+            "expected_version": reopened["version"],
+            "rows": [row, {"student_id": str(klass.students[1]), "final": "7"}],
+        },
+    )
+    assert other_cell.status_code == 422, other_cell.text
+    [refused] = other_cell.json()["errors"]
+    assert (refused["student_id"], refused["column"], refused["field"]) == (
+        str(klass.students[1]),
+        "final",
+        "rows[1].final",
+    )
+    assert "không thuộc biên bản điều chỉnh số 12/BB-THPT" in refused["message"]
     saved = await klass.h.client.put(
         f"/sheets/{sheet['id']}/scores",
         headers=klass.as_teacher(),
         json={"expected_version": reopened["version"], "rows": [{**row, "midterm": "7"}]},
     )
     assert saved.status_code == 200, saved.text
-    resigned = await klass.fill_and_sign(
-        (await klass.h.client.get(f"/sheets/{sheet['id']}", headers=klass.as_teacher())).json(), "9"
+    me = klass.as_teacher()
+    back = await klass.h.client.put(
+        f"/sheets/{sheet['id']}/scores",
+        headers=me,
+        json={
+            "expected_version": saved.json()["sheet"]["version"],
+            "rows": [{**row, "midterm": "9", "final": "9"}],
+        },
     )
+    assert back.status_code == 200, back.text
+    submitted = await klass.h.client.post(
+        f"/sheets/{sheet['id']}/submit",
+        headers=me,
+        json={"expected_version": back.json()["sheet"]["version"]},
+    )
+    assert submitted.status_code == 200, submitted.text
+    sign_body = {"expected_version": submitted.json()["version"], "activation_id": str(uuid.uuid4())}
+    # Not signed again before the board member has signed the minutes.
+    early = await klass.h.client.post(f"/sheets/{sheet['id']}/sign", headers=me, json=sign_body)
+    assert (early.status_code, early.json()["field"]) == (409, "correction_id"), early.text
+    assert "Biên bản điều chỉnh số 12/BB-THPT chưa được Hiệu Trưởng ký số" in early.json()["title"]
+    [c] = (await klass.h.client.get(f"/sheets/{sheet['id']}/corrections", headers=me)).json()
+    assert (c["present"], c["minutes_state"]) == (body["present"], "unsigned")
+    assert [(x["column"], x["old_value"]) for x in c["cells"]] == [("midterm", "9"), ("final", "9")]
+
+    # The board member who opened it signs the minutes (no one else), through signing.
+    minutes_url = f"/sheets/{sheet['id']}/corrections/{c['id']}/minutes/sign"
+    activation = {"activation_id": str(uuid.uuid4())}
+    by_vice = await klass.h.client.post(minutes_url, headers=klass.as_vice(), json=activation)
+    assert by_vice.status_code == 403
+    asked = await klass.h.client.post(minutes_url, headers=klass.as_head(), json=activation)
+    assert (asked.status_code, asked.json()["minutes_state"]) == (202, "signing"), asked.text
+    async with klass.h.app.state.runtime.db.transaction() as session:
+        bodies = (await session.execute(select(outbox.c.body).order_by(outbox.c.id))).scalars().all()
+    [request] = [
+        b["payload"]
+        for b in bodies
+        if b["type"] == "grades.sheet.minutes_signing_requested"
+        and b["payload"]["minutes"]["correction_id"] == c["id"]
+    ]
+    assert (request["signer_role"], request["minutes"]["class_name"], request["minutes"]["term"]) == (
+        "principal",
+        klass.class_name,
+        "HK2",
+    )
+    assert [x["full_name"] for x in request["minutes"]["cells"]] == ["Phạm Thị Giỏi"] * 2
+    reply = completed(uuid.UUID(request["request_id"]), uuid.UUID(c["id"]), klass.head, "principal")
+    await klass.h.feed(reply.model_copy(update={"subject_kind": "minutes"}))
+    [signed] = (await klass.h.client.get(f"/sheets/{sheet['id']}/corrections", headers=me)).json()
+    assert (signed["minutes_state"], signed["minutes_document_id"]) == ("signed", str(reply.document_id))
+    again = await klass.h.client.post(minutes_url, headers=klass.as_head(), json=activation)
+    assert again.status_code == 409
+
+    # Now the teacher signs the sheet again; that closes the correction.
+    assert (
+        await klass.h.client.post(f"/sheets/{sheet['id']}/sign", headers=me, json=sign_body)
+    ).status_code == 202
+    resigned = await klass.complete_sheet(sheet["id"])
     assert resigned["state"] == "signed"
     assert resigned["document_id"] != old_document
-
-    corrections = (
-        await klass.h.client.get(f"/sheets/{sheet['id']}/corrections", headers=klass.as_teacher())
-    ).json()
-    assert len(corrections) == 1
-    c = corrections[0]
+    [c] = (await klass.h.client.get(f"/sheets/{sheet['id']}/corrections", headers=me)).json()
     assert (c["minutes_number"], c["superseded_document_id"], c["new_document_id"]) == (
         "12/BB-THPT",
         old_document,
         resigned["document_id"],
     )
     assert c["closed_at"] is not None
+    # The trail keeps the opening (with the minutes' cells and who was present), the closing and
+    # the minutes' signature, each naming the sheet.
+    trail = (
+        await klass.h.client.get(
+            "/audit", headers=klass.as_head(), params={"subject_kind": "sheet", "subject_id": sheet["id"]}
+        )
+    ).json()["entries"]
+    by_action = {e["action"]: e for e in trail}
+    opened_entry = by_action["correction_opened"]
+    assert (opened_entry["actor_name"], opened_entry["details"]["present"]) == (
+        "Hiệu Trưởng",
+        body["present"],
+    )
+    assert opened_entry["details"]["cells"] == ["Phạm Thị Giỏi – ĐĐGgk (9)", "Phạm Thị Giỏi – ĐĐGck (9)"]
+    assert by_action["correction_closed"]["details"]["minutes_number"] == "12/BB-THPT"
+    minutes_entry = by_action["correction_minutes_signed"]
+    assert (minutes_entry["actor_name"], minutes_entry["details"]["document_id"]) == (
+        "Hiệu Trưởng",
+        str(reply.document_id),
+    )
     changes = (await klass.h.client.get(f"/sheets/{sheet['id']}/changes", headers=klass.as_teacher())).json()
     assert len([ch for ch in changes if ch["student_id"] == str(klass.students[0])]) > 0
 

@@ -11,12 +11,18 @@ from typing import Any
 
 import pytest
 
-from hbs_shared.events.contracts import RecordSigningRequested, SheetSigningRequested, SigningFailed
+from hbs_shared.events.contracts import (
+    MinutesSigningRequested,
+    RecordSigningRequested,
+    SheetSigningRequested,
+    SigningFailed,
+    SigningFailedV2,
+)
 from hbs_shared.school_facts import SchoolFacts
 from hbs_signing.activations.service import ActivationError
 from hbs_signing.bootstrap import Signing, bootstrap
 from hbs_signing.models import SignedDocument, SigningRequest
-from hbs_signing.samples import year_record_content
+from hbs_signing.samples import minutes_content, year_record_content
 from hbs_signing.settings import SigningSettings
 from hbs_signing.token import Token, TokenConfig
 
@@ -222,3 +228,25 @@ async def test_a_base_document_of_another_record_is_refused(tmp_path: Path) -> N
         SESSION, SCHOOL, record_request("vice_principal", elsewhere.id), NOW
     )
     assert "not a signed version of this record" in wired.failure().reason
+
+
+@pytest.mark.parametrize("role", ["subject_teacher", "homeroom_teacher", "seal"])
+async def test_only_a_board_member_signs_minutes(tmp_path: Path, role: str) -> None:
+    wired = Wired(tmp_path)
+    content = minutes_content()
+    request = MinutesSigningRequested(
+        request_id=uuid.uuid4(),
+        activation_id=uuid.uuid4(),
+        signer_user_id=uuid.uuid4(),
+        signer_name="Nguyễn Thị Hoa",
+        signer_role=role,  # type: ignore[arg-type]
+        minutes=content,
+    )
+    await wired.signing.requests.sign_minutes(SESSION, SCHOOL, request, NOW)
+    failure = wired.failure()
+    assert isinstance(failure, SigningFailedV2)
+    assert (failure.subject_kind, failure.subject_id) == ("minutes", content.correction_id)
+    assert "chỉ do Hiệu trưởng hoặc Phó Hiệu trưởng ký" in failure.reason
+    # Redelivered: already answered, nothing sent twice.
+    await wired.signing.requests.sign_minutes(SESSION, SCHOOL, request, NOW)
+    assert len(wired.outbox.sent) == 1

@@ -124,3 +124,36 @@ class YearRecordContent(_Frozen):
     corrections_count: int = Field(default=0, ge=0)
     corrections_subjects: list[str] = Field(default_factory=list)
     place_and_date: str = Field(default="", max_length=200)
+
+
+class MinutesCell(_Frozen):
+    """One cell a correction after signing may change, with the value the signed sheet carries."""
+
+    student_id: uuid.UUID
+    national_id: str = Field(min_length=1, max_length=32)
+    full_name: str = Field(min_length=1, max_length=200)
+    column: str = Field(pattern=r"^(regular_[1-4]|midterm|final|comment)$")
+    """The sheet's column key: regular_k (ĐĐGtx k), midterm, final or comment."""
+    column_label: str = Field(min_length=1, max_length=40)
+    old_value: str | None = Field(default=None, max_length=2000)
+
+
+class CorrectionMinutesContent(_Frozen):
+    """Biên bản điều chỉnh (Đ9.2): the board's minutes under which a signed score sheet is corrected;
+    the board member who opened the correction signs them."""
+
+    correction_id: uuid.UUID
+    sheet_id: uuid.UUID
+    school_name: str = Field(min_length=1, max_length=200)
+    school_year: str = Field(pattern=_YEAR)
+    term: Literal["HK1", "HK2"]
+    class_name: str = Field(min_length=1, max_length=40)
+    subject_name: str = Field(min_length=1, max_length=120)
+    teacher_name: str = Field(min_length=1, max_length=200)
+    minutes_number: str = Field(min_length=1, max_length=60)
+    minutes_date: date
+    present: list[str] = Field(min_length=1, max_length=20)
+    """Who was present: one free line each (name and role)."""
+    reason: str = Field(min_length=1, max_length=2000)
+    cells: list[MinutesCell] = Field(min_length=1, max_length=400)
+    opened_by_name: str = Field(min_length=1, max_length=200)

@@ -24,6 +24,7 @@ from hbs_grades.sheets.corrections import SheetCorrections
 from hbs_grades.sheets.demo import DemoSheets
 from hbs_grades.sheets.entry import SheetEntry
 from hbs_grades.sheets.handlers import SheetSigningReplies
+from hbs_grades.sheets.minutes import MinutesSigning, MinutesSigningReplies
 from hbs_grades.sheets.reading import SheetReader
 from hbs_grades.sheets.setup import SheetSetup
 from hbs_grades.sheets.signing import SheetSigning
@@ -67,7 +68,8 @@ def bootstrap(
         records,
         SheetCorrections(reader, records),
         RecordCorrections(records),
-        SigningReplies(SheetSigningReplies(sheets), RecordSigningReplies(), windows),
+        SigningReplies(SheetSigningReplies(sheets), RecordSigningReplies(), MinutesSigningReplies(), windows),
+        MinutesSigning(reader, outbox, school=school),
         windows=windows,
         compliance=ComplianceService(windows.clock),
     )

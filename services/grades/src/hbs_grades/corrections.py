@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
@@ -133,7 +134,10 @@ class Corrections(ABC, Generic[Subject, Correction]):
         *,
         expected: int,
         minutes: Minutes,
+        fill: Callable[[Subject, Correction], Awaitable[Mapping[str, Any]]] | None = None,
     ) -> tuple[Subject, Correction]:
+        """`fill` completes the row once every check passed (a sheet's minutes list their cells) and
+        returns what the audit entry adds about it; a refusal there rolls the whole opening back."""
         subject = await self.visible(session, principal, subject_id)
         signed = cast(Correctable, subject)
         require_board(principal, self.board_only, self.field)
@@ -144,6 +148,7 @@ class Corrections(ABC, Generic[Subject, Correction]):
         correction = self.repository.model(**{self.repository.subject.key: signed.id}, **opened)
         self.repository.add(session, correction)
         await self.reopen(session, principal, subject, correction, minutes)
+        filled = await fill(subject, correction) if fill is not None else {}
         await session.flush()
         await audit.record(
             session,
@@ -158,6 +163,7 @@ class Corrections(ABC, Generic[Subject, Correction]):
                 "minutes_date": minutes.on.isoformat(),
                 "reason": minutes.reason,
                 "superseded_document_id": signed.document_id,
+                **filled,
             },
         )
         return subject, correction

@@ -331,3 +331,12 @@ class SheetCorrection(CorrectionMinutes, Base):
     sheet_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     new_document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    present: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """Who was present at the minutes' meeting: one free line each (name and role)."""
+    cells: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    """The cells under the correction: {student_id, column, old_value}; only these may change."""
+    minutes_request_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    minutes_document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    """The minutes' PDF as the board member who opened the correction signed it."""
+    minutes_signed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    minutes_error: Mapped[str | None] = mapped_column(Text, nullable=True)

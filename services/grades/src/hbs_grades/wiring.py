@@ -23,6 +23,7 @@ from hbs_grades.settings import GradesSettings
 from hbs_grades.sheets.corrections import SheetCorrections
 from hbs_grades.sheets.demo import DemoSheets
 from hbs_grades.sheets.entry import SheetEntry
+from hbs_grades.sheets.minutes import MinutesSigning
 from hbs_grades.sheets.reading import SheetReader
 from hbs_grades.sheets.setup import SheetSetup
 from hbs_grades.sheets.signing import SheetSigning
@@ -50,6 +51,8 @@ class Grades:
     sheet_corrections: SheetCorrections
     record_corrections: RecordCorrections
     replies: SigningReplies
+    sheet_minutes: MinutesSigning
+    """The minutes of a sheet's correction, signed by the board member who opened it."""
     _gate: asyncio.Lock = field(default_factory=asyncio.Lock)
     windows: WindowsService = field(default_factory=WindowsService)
     """Time windows (Đ5): whether a step is open, extensions, the moments each step was done."""

@@ -12,6 +12,7 @@ from hbs_portal.settings import PortalSettings
 from hbs_portal.web import (
     account,
     conduct,
+    corrections,
     family,
     oversight_windows,
     records,
@@ -50,6 +51,7 @@ def create_app(settings: PortalSettings, transport: Transport | None = None) -> 
             conduct.router,
             reports.router,
             records.router,
+            corrections.router,
             family.router,
             verify.router,
             resets.router,

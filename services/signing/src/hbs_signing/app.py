@@ -18,6 +18,7 @@ from prometheus_client import Gauge
 from hbs_shared.events.contracts import (
     GRADES_RECORDS_TOPIC,
     GRADES_SHEETS_TOPIC,
+    MinutesSigningRequested,
     RecordSigningRequested,
     SheetSigningRequested,
     SheetSigningRequestedV2,
@@ -102,6 +103,9 @@ def create_app(settings: SigningSettings) -> FastAPI:
         else:
             await requests.refuse_without_activation(session, envelope.school_id, event)
 
+    async def on_minutes(session: Any, envelope: EventEnvelope, event: Any) -> None:
+        await requests.sign_minutes(session, envelope.school_id, event, envelope.occurred_at)
+
     batches = BatchRunner(
         runtime.db,
         requests,
@@ -126,9 +130,13 @@ def create_app(settings: SigningSettings) -> FastAPI:
             "signing.sheet-requests",
             GRADES_SHEETS_TOPIC,
             runtime.db,
-            EventRegistry(SheetSigningRequested, SheetSigningRequestedV2),
+            EventRegistry(SheetSigningRequested, SheetSigningRequestedV2, MinutesSigningRequested),
             # One handler per event type: it dispatches on the version's payload class.
-            {SheetSigningRequested: on_sheet, SheetSigningRequestedV2: on_sheet},
+            {
+                SheetSigningRequested: on_sheet,
+                SheetSigningRequestedV2: on_sheet,
+                MinutesSigningRequested: on_minutes,
+            },
             after_commit=runtime.relay.nudge,
         )
     )

@@ -6,6 +6,8 @@ import uuid
 from datetime import date
 
 from hbs_shared.records import (
+    CorrectionMinutesContent,
+    MinutesCell,
     ScoreSheetContent,
     SheetRow,
     StudentPersonalData,
@@ -113,4 +115,40 @@ def year_record_content(name: str = "Đỗ Thị Ngọc Ánh") -> YearRecordCont
         corrections_count=1,
         corrections_subjects=["Toán"],
         place_and_date="Thái Bình, ngày 31 tháng 5 năm 2026",
+    )
+
+
+def minutes_content() -> CorrectionMinutesContent:
+    return CorrectionMinutesContent(
+        correction_id=uuid.uuid4(),
+        sheet_id=uuid.uuid4(),
+        school_name="Trường THPT Chuyên Thái Bình",
+        school_year="2026-2027",
+        term="HK2",
+        class_name="10A1",
+        subject_name="Toán",
+        teacher_name="Nguyễn Thị Hoa",
+        minutes_number="07/BB-HBS",
+        minutes_date=date(2027, 5, 20),
+        present=["Trần Văn Minh – Hiệu trưởng", "Nguyễn Thị Hoa – giáo viên bộ môn"],
+        reason="Nhập nhầm điểm cuối kỳ",
+        cells=[
+            MinutesCell(
+                student_id=uuid.uuid4(),
+                national_id="034208001234",
+                full_name="Đỗ Hữu Anh",
+                column="final",
+                column_label="ĐĐGck",
+                old_value="6.5",
+            ),
+            MinutesCell(
+                student_id=uuid.uuid4(),
+                national_id="034208001235",
+                full_name="Phan Diệu Hằng",
+                column="regular_2",
+                column_label="ĐĐGtx 2",
+                old_value=None,
+            ),
+        ],
+        opened_by_name="Trần Văn Minh",
     )

@@ -9,7 +9,7 @@ from typing import ClassVar, Literal
 from pydantic import AwareDatetime, Field
 
 from hbs_shared.events.envelope import EventPayload
-from hbs_shared.records import ScoreSheetContent, YearRecordContent
+from hbs_shared.records import CorrectionMinutesContent, ScoreSheetContent, YearRecordContent
 from hbs_shared.roles import Role
 
 GRADES_SHEETS_TOPIC = "grades.sheets"
@@ -21,8 +21,10 @@ SIGNING_BATCHES_TOPIC = "signing.batches"
 SignerRole = Literal[
     Role.subject_teacher, Role.homeroom_teacher, Role.vice_principal, Role.principal, Role.seal
 ]
-SubjectKind = Literal["sheet", "record"]
-"""What a signing reply's subject is: a score sheet (step 1) or a year record (steps 2–4)."""
+SubjectKind = Literal["sheet", "record", "minutes"]
+"""What a signing reply's subject is: a score sheet (step 1), a year record (steps 2–4) or the
+minutes of a sheet's correction (its id is the correction's). "minutes" was added to v2 without a
+new version: only a grades that asks for minutes' signatures ever receives a reply about them."""
 
 _SHA256 = r"^[0-9a-f]{64}$"
 
@@ -93,6 +95,28 @@ class RecordSigningRequested(EventPayload):
 
     def partition_key(self) -> str:
         return str(self.record.record_id)
+
+
+class MinutesSigningRequested(EventPayload):
+    """The board member who opened a sheet's correction signs its minutes (biên bản, Đ9.2).
+
+    On the sheet's topic, keyed by the sheet, so it stays in order with the sheet's own requests;
+    signing accepts it only from a board role (principal or vice-principal).
+    """
+
+    event_type: ClassVar[str] = "grades.sheet.minutes_signing_requested"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = GRADES_SHEETS_TOPIC
+
+    request_id: uuid.UUID
+    activation_id: uuid.UUID
+    signer_user_id: uuid.UUID
+    signer_name: str = Field(min_length=1, max_length=200)
+    signer_role: SignerRole
+    minutes: CorrectionMinutesContent
+
+    def partition_key(self) -> str:
+        return str(self.minutes.sheet_id)
 
 
 class SigningCompleted(EventPayload):

@@ -8,10 +8,19 @@ from urllib.parse import quote, unquote
 from fastapi import APIRouter, Header, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hbs_grades.records.schemas import CorrectionIn, CorrectionOut
 from hbs_grades.sheets import excel
 from hbs_grades.sheets.merge import save_merging
-from hbs_grades.sheets.schemas import ChangeOut, SaveScores, SheetAction, SheetOut, SheetScoresOut, SignAction
+from hbs_grades.sheets.schemas import (
+    ChangeOut,
+    MinutesSignIn,
+    SaveScores,
+    SheetAction,
+    SheetCorrectionIn,
+    SheetCorrectionOut,
+    SheetOut,
+    SheetScoresOut,
+    SignAction,
+)
 from hbs_grades.windows.rules import ENTRY_STEP
 from hbs_grades.wiring import Grades, grades_of
 from hbs_grades.xlsx import SHEET_UPLOAD, XLSX, open_book
@@ -193,22 +202,48 @@ def _header_text(value: str | None, field_name: str, limit: int) -> str | None:
 
 @router.post("/{sheet_id}/corrections", response_model=SheetOut, status_code=201)
 async def open_correction(
-    sheet_id: uuid.UUID, body: CorrectionIn, principal: CurrentPrincipal, request: Request
+    sheet_id: uuid.UUID, body: SheetCorrectionIn, principal: CurrentPrincipal, request: Request
 ) -> SheetOut:
-    """Reopen a signed sheet for its teacher under the board's minutes (Đ9)."""
+    """Reopen a signed sheet for its teacher under the board's minutes (Đ9): only the cells the
+    minutes list may then change."""
     grades, db = grades_of(request), runtime_of(request).db
     async with grades.writing(db.is_sqlite), db.transaction() as session:
-        sheet, _ = await grades.sheet_corrections.open(
-            session, principal, sheet_id, expected=body.expected_version, minutes=body.minutes()
+        sheet, _ = await grades.sheet_corrections.open_sheet(
+            session,
+            principal,
+            sheet_id,
+            expected=body.expected_version,
+            minutes=body.minutes(),
+            present=body.present,
+            cells=[cell.cell() for cell in body.cells],
         )
         return SheetOut.of(sheet)
 
 
-@router.get("/{sheet_id}/corrections", response_model=list[CorrectionOut])
+@router.get("/{sheet_id}/corrections", response_model=list[SheetCorrectionOut])
 async def list_corrections(
     sheet_id: uuid.UUID, principal: CurrentPrincipal, request: Request
-) -> list[CorrectionOut]:
+) -> list[SheetCorrectionOut]:
     grades = grades_of(request)
     async with runtime_of(request).db.transaction() as session:
         found = await grades.sheet_corrections.of(session, principal, sheet_id)
-        return [CorrectionOut.of(c) for c in found]
+        return [SheetCorrectionOut.of(c) for c in found]
+
+
+@router.post(
+    "/{sheet_id}/corrections/{correction_id}/minutes/sign", response_model=SheetCorrectionOut, status_code=202
+)
+async def sign_minutes(
+    sheet_id: uuid.UUID,
+    correction_id: uuid.UUID,
+    body: MinutesSignIn,
+    principal: CurrentPrincipal,
+    request: Request,
+) -> SheetCorrectionOut:
+    """The board member who opened the correction signs its minutes (rendered and signed by signing)."""
+    grades, db = grades_of(request), runtime_of(request).db
+    async with grades.writing(db.is_sqlite), db.transaction() as session:
+        correction = await grades.sheet_minutes.request(
+            session, principal, sheet_id, correction_id, body.activation_id
+        )
+        return SheetCorrectionOut.of(correction)

@@ -12,7 +12,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from hbs_grades import audit
 from hbs_grades.audit import AuditAction
-from hbs_grades.models import SheetState
+from hbs_grades.corrections import CorrectionRepository
+from hbs_grades.models import SheetCorrection, SheetState
 from hbs_grades.results import Status
 from hbs_grades.sheets.cells import (
     CellError,
@@ -24,6 +25,7 @@ from hbs_grades.sheets.cells import (
     parse_status,
     semester_result,
 )
+from hbs_grades.sheets.corrections import open_cells
 from hbs_grades.sheets.reading import SheetLine, SheetReader, SheetView, stale
 from hbs_grades.sheets.repository import ScoreSheetRepository
 from hbs_grades.sheets.workflow import EDITABLE, SHEETS
@@ -84,6 +86,7 @@ class SheetEntry:
     def __init__(self, reader: SheetReader, sheets: ScoreSheetRepository | None = None) -> None:
         self.reader = reader
         self.sheets = sheets or ScoreSheetRepository()
+        self.corrections = CorrectionRepository(SheetCorrection, SheetCorrection.sheet_id)
 
     async def save(
         self,
@@ -116,6 +119,9 @@ class SheetEntry:
         by_student = {line.student.id: line for line in view.lines}
         assessment = Assessment(sheet.assessment)
         allowed = {*assessment_keys(sheet.regular_count), "comment", "status"}
+        # Under a correction after signing only the cells its minutes list may change (Đ9.2).
+        correction = await self.corrections.get(session, sheet.correction_id) if sheet.correction_id else None
+        under = open_cells(correction)
 
         problems: list[CellProblem] = []
         planned: list[tuple[SheetLine, dict[str, str | None]]] = []
@@ -149,6 +155,23 @@ class SheetEntry:
                         normalised[key] = normalise_cell(assessment, text)
                 except CellError as error:
                     problems.append(CellProblem(index, row.student_id, name, key, text, str(error)))
+                    continue
+                if (
+                    under is not None
+                    and normalised[key] != line.cells.value(key)
+                    and (str(row.student_id), key) not in under
+                ):
+                    problems.append(
+                        CellProblem(
+                            index,
+                            row.student_id,
+                            name,
+                            key,
+                            text,
+                            f"ô {column_label(key)} của {name} không thuộc biên bản điều chỉnh "
+                            f"số {correction.minutes_number if correction else ''}: không sửa được",
+                        )
+                    )
             planned.append((line, normalised))
         if problems:
             raise cells_problem(problems)

@@ -6,11 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from hbs_grades.models import EntryChange, ScoreSheet, SheetState
+from hbs_grades.models import EntryChange, ScoreSheet, SheetCorrection, SheetState
+from hbs_grades.records.schemas import CorrectionIn, CorrectionOut
 from hbs_grades.roster.repository import NO_TEACHER
 from hbs_grades.sheets.cells import assessment_keys, column_label, regular_key
+from hbs_grades.sheets.corrections import CorrectedCell
 from hbs_grades.sheets.entry import RowChange
 from hbs_grades.sheets.merge import ShownChange
 from hbs_grades.sheets.reading import SheetView
@@ -39,6 +41,8 @@ class SheetOut(BaseModel):
     document_id: uuid.UUID | None
     document_sha256: str | None
     last_error: str | None
+    correction_id: uuid.UUID | None = None
+    """The correction after signing (Đ9) the sheet is open under, until it is signed again."""
 
     @classmethod
     def of(cls, sheet: ScoreSheet) -> SheetOut:
@@ -60,6 +64,7 @@ class SheetOut(BaseModel):
             document_id=sheet.document_id,
             document_sha256=sheet.document_sha256,
             last_error=sheet.last_error,
+            correction_id=sheet.correction_id,
         )
 
 
@@ -197,3 +202,88 @@ class ChangeOut(BaseModel):
             sheet_version=change.sheet_version,
             reason=change.reason,
         )
+
+
+PresentLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class CorrectedCellIn(BaseModel):
+    """One cell the minutes correct: a student on the sheet and a column (regular_k, midterm,
+    final, comment); grades checks both against the sheet."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    student_id: uuid.UUID
+    column: str = Field(pattern=r"^(regular_[1-4]|midterm|final|comment)$")
+
+    def cell(self) -> CorrectedCell:
+        return CorrectedCell(self.student_id, self.column)
+
+
+class SheetCorrectionIn(CorrectionIn):
+    """The minutes in full: besides number, date and reason, who was present and what is corrected."""
+
+    present: list[PresentLine] = Field(min_length=1, max_length=20)
+    """One line per person present (name and role), as the minutes list them."""
+    cells: list[CorrectedCellIn] = Field(min_length=1, max_length=400)
+
+    @field_validator("present")
+    @classmethod
+    def _no_control(cls, lines: list[str]) -> list[str]:
+        if any(ord(c) < 32 for line in lines for c in line):
+            raise ValueError("không được chứa ký tự điều khiển")
+        return lines
+
+
+class CorrectedCellOut(BaseModel):
+    student_id: uuid.UUID
+    column: str
+    column_label: str
+    old_value: str | None
+
+
+class SheetCorrectionOut(CorrectionOut):
+    """A sheet's correction with its minutes in full and the state of the minutes' signature."""
+
+    opened_by: uuid.UUID
+    """The board member who opened it: the one who signs its minutes."""
+    present: list[str]
+    cells: list[CorrectedCellOut]
+    minutes_state: Literal["unsigned", "signing", "signed"]
+    minutes_document_id: uuid.UUID | None
+    minutes_signed_at: datetime | None
+    minutes_error: str | None
+
+    @classmethod
+    def of(cls, c: SheetCorrection) -> SheetCorrectionOut:
+        state: Literal["unsigned", "signing", "signed"] = (
+            "signed" if c.minutes_document_id else "signing" if c.minutes_request_id else "unsigned"
+        )
+        return cls.model_validate(
+            {
+                **CorrectionOut.of(c).model_dump(),
+                "opened_by": c.opened_by,
+                "present": list(c.present or []),
+                "cells": [
+                    CorrectedCellOut(
+                        student_id=uuid.UUID(str(cell["student_id"])),
+                        column=str(cell["column"]),
+                        column_label=column_label(str(cell["column"])),
+                        old_value=cell.get("old_value"),
+                    )
+                    for cell in c.cells or []
+                ],
+                "minutes_state": state,
+                "minutes_document_id": c.minutes_document_id,
+                "minutes_signed_at": c.minutes_signed_at,
+                "minutes_error": c.minutes_error,
+            }
+        )
+
+
+class MinutesSignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    activation_id: uuid.UUID = Field(
+        description="The board member's signing activation for this correction (PIN, from signing)"
+    )

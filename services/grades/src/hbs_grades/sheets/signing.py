@@ -10,6 +10,7 @@ from hbs_grades import audit
 from hbs_grades.audit import AuditAction
 from hbs_grades.models import ScoreSheet, SheetState, Term
 from hbs_grades.sheets.cells import column_label
+from hbs_grades.sheets.corrections import require_signed_minutes
 from hbs_grades.sheets.reading import SheetReader
 from hbs_grades.sheets.workflow import SHEETS, SheetAction
 from hbs_shared.auth import Principal
@@ -19,6 +20,11 @@ from hbs_shared.messaging.outbox import OutboxRepository
 from hbs_shared.problems import Problem
 from hbs_shared.records import ScoreSheetContent, SheetRow
 from hbs_shared.school_facts import SchoolFactsStore
+
+
+def signed_subject_name(sheet: ScoreSheet) -> str:
+    """The subject's name as a signed document prints it (the programme's, else the sheet's own)."""
+    return subject(sheet.subject_code).name if sheet.subject_code != "UNKNOWN" else sheet.subject
 
 
 class SheetSigning:
@@ -84,9 +90,7 @@ class SheetSigning:
             term="HK2" if sheet.term == Term.hk2.value else "HK1",
             class_name=sheet.class_name,
             subject_code=sheet.subject_code,
-            subject_name=subject(sheet.subject_code).name
-            if sheet.subject_code != "UNKNOWN"
-            else sheet.subject,
+            subject_name=signed_subject_name(sheet),
             assessment="comment" if sheet.assessment == Assessment.comment.value else "scored",
             regular_count=sheet.regular_count,
             teacher_name=sheet.teacher_name,
@@ -115,6 +119,7 @@ class SheetSigning:
         activation_id: uuid.UUID,
     ) -> ScoreSheet:
         sheet = await self.reader.owned(session, principal, sheet_id, expected)
+        await require_signed_minutes(session, sheet)
         sheet.state = SHEETS.next(SheetState(sheet.state), SheetAction.request_signature)
         sheet.signing_request_id = uuid.uuid4()
         sheet.last_error = None

@@ -60,6 +60,26 @@ class GradesClient:
         await self.caller.request("PUT", f"/sheets/{sheet_id}/xlsx", content=data, headers=headers)
 
     # Conduct and attendance of a class
+    # Corrections of a signed sheet (Đ9.2): the minutes, their cells, the board member's signature
+    async def sheet_corrections(self, sheet_id: Id) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.caller.json("GET", f"/sheets/{sheet_id}/corrections")
+        return result
+
+    async def open_sheet_correction(self, sheet_id: Id, body: dict[str, Any]) -> dict[str, Any]:
+        """The sheet reopened under the minutes (its `correction_id` names the new correction)."""
+        result: dict[str, Any] = await self.caller.json("POST", f"/sheets/{sheet_id}/corrections", json=body)
+        return result
+
+    async def sign_correction_minutes(
+        self, sheet_id: Id, correction_id: Id, activation_id: str
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self.caller.json(
+            "POST",
+            f"/sheets/{sheet_id}/corrections/{correction_id}/minutes/sign",
+            json={"activation_id": activation_id},
+        )
+        return result
+
     async def conduct(self, class_name: str) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = await self.caller.json("GET", f"/classes/{_seg(class_name)}/conduct")
         return result

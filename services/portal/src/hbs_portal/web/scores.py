@@ -19,6 +19,7 @@ from hbs_portal.models import WebSession
 from hbs_portal.web.common import error_page, explain, templates
 from hbs_portal.web.deps import Api, CheckedForm, Services, SignedIn
 from hbs_shared.labels import SUBJECT_STATUS_LABELS
+from hbs_shared.roles import BOARD
 
 router = APIRouter(include_in_schema=False)
 
@@ -109,6 +110,26 @@ def grid_rows(scores: dict[str, Any]) -> list[GridRow]:
     return rows
 
 
+async def sheet_scores(api: Services, sheet_id: uuid.UUID) -> dict[str, Any]:
+    """The sheet's grid; under a correction after signing (Đ9.2) also that correction, whose
+    minutes list the only cells the teacher may change (grades refuses any other)."""
+    scores = await api.grades.scores(sheet_id)
+    correction_id = scores["sheet"].get("correction_id")
+    if correction_id:
+        found = await api.grades.sheet_corrections(sheet_id)
+        scores["correction"] = next((c for c in found if c["id"] == correction_id), None)
+    return scores
+
+
+def open_cells(scores: dict[str, Any]) -> set[str] | None:
+    """ "student_id|column" of every cell the open correction lets change; None without one
+    (or for a correction from before minutes listed their cells)."""
+    correction = scores.get("correction")
+    if not correction or not correction.get("cells"):
+        return None
+    return {f"{cell['student_id']}|{cell['column']}" for cell in correction["cells"]}
+
+
 def editable(sheet: dict[str, Any], web: WebSession) -> bool:
     return sheet["state"] in ("open", "submitted") and str(sheet["teacher_id"]) == str(web.user_id)
 
@@ -134,6 +155,9 @@ def render(
             "comment_only": sheet["assessment"] == "comment",
             "status_choices": STATUS_CHOICES,
             "state": state,
+            "correction": scores.get("correction"),
+            "open_cells": open_cells(scores),
+            "board": bool(set(web.roles) & BOARD),
         },
         status_code=status_code,
     )
@@ -141,7 +165,7 @@ def render(
 
 @router.get("/sheets/{sheet_id}/scores", response_model=None)
 async def scores_page(request: Request, web: SignedIn, api: Api, sheet_id: uuid.UUID) -> Response:
-    scores = await api.grades.scores(sheet_id)
+    scores = await sheet_scores(api, sheet_id)
     notice = NOTICES.get(request.query_params.get("notice", ""))
     return render(request, web, scores, grid_rows(scores), PageState(notice=notice))
 
@@ -225,7 +249,7 @@ async def save_scores(
 ) -> Response:
     version = str(form.get("version", ""))
     reason = str(form.get("reason", ""))[:1000]
-    scores = await api.grades.scores(sheet_id)
+    scores = await sheet_scores(api, sheet_id)
     rows, ok = _typed_rows(form, scores, grid_rows(scores))
     state = PageState(reason=reason, unsaved=True)
     if not version.isdigit() or not 1 <= int(version) < 2**31:
@@ -258,7 +282,7 @@ async def _refused(
     if error.status == 409 and problem_field == "expected_version":
         # Grades merged what it could and found cells someone else changed too (its answer names
         # them): nothing was saved. Show the newer values, the teacher's typed ones beside them.
-        current = await api.grades.scores(sheet_id)
+        current = await sheet_scores(api, sheet_id)
         by_id = {r.student_id: r for r in grid_rows(current)}
         for row in rows:
             fresh = by_id.get(row.student_id)
@@ -293,7 +317,7 @@ async def submit_scores(
     try:
         await api.grades.sheet_action(sheet_id, "submit", int(version))
     except BackendError as error:
-        scores = await api.grades.scores(sheet_id)
+        scores = await sheet_scores(api, sheet_id)
         state = PageState(error=f"{explain(error)}.", missing=list(error.problem.get("missing", [])))
         return render(request, web, scores, grid_rows(scores), state, error.status)
     return RedirectResponse(f"/sheets/{sheet_id}/scores?notice=submitted", status_code=303)
@@ -340,7 +364,7 @@ async def upload_xlsx(
                 state.reason_error = f"Lý do sửa: {error.title}."
         else:
             return RedirectResponse(f"/sheets/{sheet_id}/scores?notice=uploaded", status_code=303)
-    scores = await api.grades.scores(sheet_id)
+    scores = await sheet_scores(api, sheet_id)
     return render(request, web, scores, grid_rows(scores), state, 422)
 
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hbs_shared.labels import RATING_LABELS, TERM_LABELS, YEAR_LABEL
-from hbs_shared.records import ScoreSheetContent, YearRecordContent
+from hbs_shared.records import CorrectionMinutesContent, ScoreSheetContent, YearRecordContent
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -42,6 +42,9 @@ RECORD_BOXES: Mapping[str, tuple[int, int, int, int]] = {
     "Sig3_HT": (40, 88, 290, 154),
     "Sig4_DauTruong": (305, 88, 555, 154),
 }
+MINUTES_FIELDS: Mapping[str, str] = {"principal": "BB_HT", "vice_principal": "BB_PHT"}
+"""The minutes of a correction (biên bản): one signature, the board member's, its field named by role."""
+MINUTES_BOX: tuple[int, int, int, int] = (305, 88, 555, 154)
 _RATING = RATING_LABELS
 _TERM = TERM_LABELS
 
@@ -443,4 +446,60 @@ def render_year_record(content: YearRecordContent, verification: Verification) -
     _signature_labels(pdf, {k: _nfc(v)[:48] for k, v in labels.items()}, RECORD_BOXES)
     data = content.model_dump(mode="json")
     _attach(pdf, "hoc-ba", content.model_dump_json(indent=1), to_xml("HocBaNamHoc", data))
+    return bytes(pdf.output())
+
+
+def render_minutes(content: CorrectionMinutesContent, signer_role: str, verification: Verification) -> bytes:
+    """Biên bản điều chỉnh sổ điểm đã ký (Đ9.2): the minutes' facts, the sheet, the cells and their
+    signed values; the board member who opened the correction signs it."""
+    pdf = _new_pdf("P", f"BIÊN BẢN ĐIỀU CHỈNH {content.minutes_number}", content.school_name, verification)
+    pdf.add_page()
+    pdf.set_font(_FONT, "B", 10)
+    pdf.cell(90, 5, _nfc(content.school_name).upper(), align="C")
+    pdf.cell(0, 5, "CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(_FONT, "", 10)
+    pdf.cell(90, 5, _nfc(f"Số: {content.minutes_number}"), align="C")
+    pdf.set_font(_FONT, "B", 10)
+    pdf.cell(0, 5, "Độc lập – Tự do – Hạnh phúc", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.set_font(_FONT, "B", 14)
+    pdf.cell(0, 8, "BIÊN BẢN ĐIỀU CHỈNH SỔ ĐIỂM ĐÃ KÝ", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(_FONT, "", 10)
+    pdf.cell(0, 5.5, _nfc(f"Ngày {content.minutes_date:%d/%m/%Y}"), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    lines = [
+        f"Sổ điểm môn {content.subject_name}, lớp {content.class_name}, {_TERM[content.term]}, "
+        f"năm học {content.school_year}; giáo viên bộ môn: {content.teacher_name}.",
+        f"Người lập biên bản: {content.opened_by_name}.",
+        "Thành phần có mặt:",
+        *[f"    – {line}" for line in content.present],
+        f"Lý do điều chỉnh: {content.reason}",
+        f"Các ô được điều chỉnh ({len(content.cells)}), với giá trị trong bản đã ký:",
+    ]
+    for line in lines:
+        pdf.multi_cell(0, 5.5, _nfc(line), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(1)
+    widths = [10.0, 62.0, 34.0, 30.0]
+    widths.append(pdf.w - pdf.l_margin - pdf.r_margin - sum(widths))
+    rows = [
+        [str(number), cell.full_name, cell.national_id, cell.column_label, cell.old_value or "(trống)"]
+        for number, cell in enumerate(content.cells, start=1)
+    ]
+    _table(
+        pdf,
+        widths,
+        ["STT", "Học sinh", "Mã định danh", "Cột", "Giá trị đã ký"],
+        rows,
+        bottom_limit=pdf.h - 30,
+        on_new_page=lambda: None,
+        left_columns=(1, 2, 4),
+    )
+    box_top_mm = pdf.h - MINUTES_BOX[3] * _PT - 8
+    if pdf.get_y() > box_top_mm:
+        pdf.add_page()
+    field = MINUTES_FIELDS.get(signer_role, MINUTES_FIELDS["principal"])
+    label = "HIỆU TRƯỞNG" if signer_role == "principal" else "PHÓ HIỆU TRƯỞNG"
+    _signature_labels(pdf, {field: f"{label} (ký số)"}, {field: MINUTES_BOX})
+    data = content.model_dump(mode="json")
+    _attach(pdf, "bien-ban", content.model_dump_json(indent=1), to_xml("BienBanDieuChinh", data))
     return bytes(pdf.output())

@@ -24,6 +24,7 @@ from pyhanko.sign.timestamps.api import TimeStamper
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_shared.events.contracts import (
+    MinutesSigningRequested,
     RecordSigningRequested,
     SheetSigningRequested,
     SheetSigningRequestedV2,
@@ -33,7 +34,7 @@ from hbs_shared.events.contracts import (
 )
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.outbox import OutboxRepository
-from hbs_shared.roles import Role
+from hbs_shared.roles import BOARD, Role
 from hbs_shared.school_facts import SchoolFactsStore
 from hbs_shared.signing_order import signatures_before
 from hbs_signing.activations.service import ActivationError, ActivationService
@@ -42,11 +43,14 @@ from hbs_signing.certificates.revocation import CrlFetcher
 from hbs_signing.certificates.service import CertificateService, NoUsableCertificate
 from hbs_signing.devca import DevelopmentCA
 from hbs_signing.documents.layout import (
+    MINUTES_BOX,
+    MINUTES_FIELDS,
     RECORD_BOXES,
     RECORD_FIELDS,
     SHEET_BOXES,
     SHEET_FIELD,
     Verification,
+    render_minutes,
     render_score_sheet,
     render_year_record,
     verification_url,
@@ -79,7 +83,11 @@ class Refused(Exception):
     """The request is refused; the message is the reason sent in signing.failed."""
 
 
-SUBJECT_KINDS: dict[str, SubjectKind] = {"score_sheet": "sheet", "year_record": "record"}
+SUBJECT_KINDS: dict[str, SubjectKind] = {
+    "score_sheet": "sheet",
+    "year_record": "record",
+    "correction_minutes": "minutes",
+}
 """A job's document kind → the subject kind its reply names (grades routes replies by it)."""
 
 REFUSALS = (NoUsableCertificate, TokenError, CertificateRefused, ActivationError, Refused)
@@ -230,6 +238,40 @@ class SigningRequestService:
             render=lambda verification: render_score_sheet(sheet, verification),
             stamp_box=SHEET_BOXES[SHEET_FIELD],
         )
+        await self._run(session, job, activation=(request.activation_id, None, requested_at))
+
+    async def sign_minutes(
+        self, session: AsyncSession, school_id: str, request: MinutesSigningRequested, requested_at: datetime
+    ) -> None:
+        """The minutes of a sheet's correction (Đ9.2), signed by the board member who opened it:
+        a request naming any other role is refused, like a signature out of Điều 8's order."""
+        minutes = request.minutes
+        role = request.signer_role
+        job = Job(
+            school_id=school_id,
+            request_id=request.request_id,
+            subject_id=minutes.correction_id,
+            kind="correction_minutes",
+            signer_user_id=request.signer_user_id,
+            signer_name=request.signer_name,
+            signer_role=role,
+            field_name=MINUTES_FIELDS.get(role, ""),
+            reason=(
+                f"Ban Giám hiệu ký biên bản điều chỉnh số {minutes.minutes_number}: sổ điểm "
+                f"{minutes.subject_name} lớp {minutes.class_name}"
+            ),
+            render=lambda verification: render_minutes(minutes, role, verification),
+            stamp_box=MINUTES_BOX,
+        )
+        if role not in BOARD:
+            if await self.requests.get(session, job.request_id) is None:
+                await self.fail(
+                    session,
+                    job,
+                    "biên bản điều chỉnh chỉ do Hiệu trưởng hoặc Phó Hiệu trưởng ký "
+                    f"(minutes are signed by the board, not by role {role})",
+                )
+            return
         await self._run(session, job, activation=(request.activation_id, None, requested_at))
 
     def record_job(self, school_id: str, request: RecordSigningRequested) -> Job:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hbs_shared.roles import Role
 from hbs_shared.signing_order import RECORD_SIGNERS
 from hbs_signing.certificates.repository import CertificateRepository
-from hbs_signing.documents.layout import RECORD_FIELDS, SHEET_FIELD
+from hbs_signing.documents.layout import MINUTES_FIELDS, RECORD_FIELDS, SHEET_FIELD
 from hbs_signing.documents.repository import DocumentRepository
 from hbs_signing.models import SignedDocument
 from hbs_signing.verification.service import Expectation
@@ -24,13 +24,15 @@ async def expectation_for(session: AsyncSession, document: SignedDocument) -> Ex
     current = await _documents.current_for(session, document.school_id, document.subject_id)
     if document.kind == "year_record":
         fields = tuple(RECORD_FIELDS[role] for role in _RECORD_ORDER)[: document.signature_count]
+    elif document.kind == "correction_minutes":
+        fields = (MINUTES_FIELDS.get(document.signer_role, ""),)
     else:
         fields = (SHEET_FIELD,)
     certificates: dict[str, set[str]] = {}
     version: SignedDocument | None = document
     seen = 0
     while version is not None and seen < 10:
-        role_field = RECORD_FIELDS.get(version.signer_role) if document.kind == "year_record" else SHEET_FIELD
+        role_field = RECORD_FIELDS.get(version.signer_role) if document.kind == "year_record" else fields[0]
         if role_field is not None:
             certificates.setdefault(role_field, set()).add(version.certificate_sha256)
         version = (

@@ -45,6 +45,8 @@ FIELD_ROLES = {
     "Sig2_PHT": "vice_principal",
     "Sig3_HT": "principal",
     "Sig4_DauTruong": "seal",
+    "BB_HT": "principal",
+    "BB_PHT": "vice_principal",
 }
 
 
