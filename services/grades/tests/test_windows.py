@@ -296,6 +296,8 @@ async def test_a_correction_counts_against_the_signer_and_is_not_held_by_the_win
             "minutes_number": "07/BB-THPT",
             "minutes_date": today().isoformat(),
             "reason": "Nhập nhầm điểm giữa kỳ",
+            "present": ["Hiệu trưởng", "Trần Văn Toán – giáo viên bộ môn"],
+            "cells": [{"student_id": str(klass.students[0]), "column": "midterm"}],
         },
     )
     assert opened.status_code == 201, opened.text
