@@ -12,6 +12,7 @@ from hbs_grades.conduct import endpoints as class_endpoints
 from hbs_grades.family import endpoints as family_endpoints
 from hbs_grades.records import endpoints as record_endpoints
 from hbs_grades.reports import endpoints as report_endpoints
+from hbs_grades.review import endpoints as review_endpoints
 from hbs_grades.settings import GradesSettings
 from hbs_grades.sheets import endpoints as sheet_endpoints
 from hbs_grades.wiring import Grades
@@ -139,6 +140,7 @@ def create_app(settings: GradesSettings) -> FastAPI:
             report_endpoints.router,
             family_endpoints.router,
             record_endpoints.router,
+            review_endpoints.router,
         ],
         on_shutdown=[close_authz],
     )

@@ -17,6 +17,7 @@ from hbs_grades.records.handlers import RecordSigningReplies
 from hbs_grades.records.service import YearRecordService
 from hbs_grades.replies import SigningReplies
 from hbs_grades.reports.service import ResultsService
+from hbs_grades.review.samples import ReviewSamples
 from hbs_grades.roster.service import RosterService
 from hbs_grades.settings import GradesSettings
 from hbs_grades.sheets.corrections import SheetCorrections
@@ -65,4 +66,5 @@ def bootstrap(
         SheetCorrections(reader, records),
         RecordCorrections(records),
         SigningReplies(SheetSigningReplies(sheets), RecordSigningReplies()),
+        ReviewSamples(records),
     )

@@ -17,6 +17,7 @@ from hbs_grades.records.service import YearRecordService
 from hbs_grades.replies import SigningReplies
 from hbs_grades.reports.service import ResultsService
 from hbs_grades.results import RulesConfig
+from hbs_grades.review.samples import ReviewSamples
 from hbs_grades.roster.service import RosterService
 from hbs_grades.settings import GradesSettings
 from hbs_grades.sheets.corrections import SheetCorrections
@@ -48,6 +49,7 @@ class Grades:
     sheet_corrections: SheetCorrections
     record_corrections: RecordCorrections
     replies: SigningReplies
+    review: ReviewSamples
     _gate: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @contextlib.asynccontextmanager
