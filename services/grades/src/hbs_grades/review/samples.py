@@ -164,6 +164,7 @@ class ReviewSamples:
             superseded=False,
         )
         self.repo.add(session, sample)
+        await session.flush()  # the items' foreign key needs the sample's row first
         by_id = {str(r.id): r for r, _ in lines}
         for rank, record_id in enumerate(chosen, start=1):
             self.repo.add(
