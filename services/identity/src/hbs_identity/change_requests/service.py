@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hbs_identity.authz.policy import Scope
+from hbs_identity.authz.policy import Scope, decide
 from hbs_identity.authz.service import AuthzService
 from hbs_identity.change_requests.repository import ChangeRequestRepository
 from hbs_identity.change_requests.schemas import ChangeRequestIn, ChangeRequestOut
@@ -107,8 +107,8 @@ class ChangeRequestService:
         self, unit: Unit, scope: Scope, student_id: uuid.UUID, body: ChangeRequestIn
     ) -> ChangeRequestOut:
         target = await self.authz.student_target(unit.session, student_id)
-        if target is None or target.school_id != unit.school_id:
-            raise not_found(f"student {student_id}")
+        if target is None or not decide(scope, "student.read", target).allowed:
+            raise not_found(f"student {student_id}")  # existence not disclosed
         # The homeroom teacher of the student's current class, and nobody else (not even the office,
         # which changes the data itself).
         if scope.kind != "staff" or not (target.student_current_classes & scope.leads):
@@ -147,6 +147,8 @@ class ChangeRequestService:
 
     async def listing(self, unit: Unit, scope: Scope, state: str) -> list[ChangeRequestOut]:
         """The office and the board see the school's; a teacher sees the requests she made."""
+        if scope.kind != "staff":
+            raise Problem(403, "Chỉ cán bộ, giáo viên xem yêu cầu sửa thông tin", "staff only")
         mine = None if scope.has(OVERSEER_ROLES) else scope.user_id
         rows = await self.repo.listing(unit.session, unit.school_id, state, mine)
         return [_out(row, name) for row, name in rows]
