@@ -989,6 +989,7 @@ PORTAL: tuple[Page, ...] = (
     Page("/classes", None, note="menu: signers and admins; others see no class"),
     Page("/statistics", OVERSEERS, note="menu: the board"),
     Page("/admin/students", ADMINS),
+    Page("/change-requests", ADMINS, note="menu: the office (Đ6.1 change requests)"),
     Page("/admin/classes", ADMINS),
     Page("/admin/accounts", ADMINS),
     Page("/admin/import", ADMINS),
