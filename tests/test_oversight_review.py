@@ -86,7 +86,8 @@ def test_personal_data_checked_a_discrepancy_applied_by_the_office_and_a_reprodu
                 data={"csrf": csrf_of(page), "fields": list(FIELDS), "note": "", "action": "verify"},
             )
             assert done.status_code == 303, done.text
-        page = homeroom.get("/records/homeroom").text
+        # The page offers no signing form while something is missing; a hand-made post is refused.
+        assert 'action="/records/sign"' not in homeroom.get("/records/homeroom").text
         refused = homeroom.post(
             "/records/sign",
             data={"csrf": csrf_of(page), "step": "homeroom", "class_names": klass.name, "pin": SIGNING_PIN},
@@ -146,6 +147,9 @@ def test_personal_data_checked_a_discrepancy_applied_by_the_office_and_a_reprodu
             },
         )
         assert done.status_code == 303
+        assert done.headers["location"].endswith(f"?notice=verified#hs-{last['student_id']}")
+        again = next(x for x in checks_of(system, van, klass) if x["student_id"] == last["student_id"])
+        assert again["status"] == "verified", again
         wait_for_batch(homeroom, post_sign_form(homeroom, homeroom.get("/records/homeroom").text))
     records = records_of(system, van, klass)
     assert records["counts"] == {"homeroom_signed": 4}
