@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_grades.audit import endpoints as audit_endpoints
 from hbs_grades.conduct import endpoints as class_endpoints
 from hbs_grades.family import endpoints as family_endpoints
 from hbs_grades.records import endpoints as record_endpoints
@@ -141,6 +142,7 @@ def create_app(settings: GradesSettings) -> FastAPI:
             family_endpoints.router,
             record_endpoints.router,
             review_endpoints.router,
+            audit_endpoints.router,
         ],
         on_shutdown=[close_authz],
     )

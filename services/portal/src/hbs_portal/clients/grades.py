@@ -135,6 +135,17 @@ class GradesClient:
             "POST", f"/records/classes/{_seg(class_name)}/return", json={"reason": reason}
         )
 
+    # Audit trail (board and office)
+    async def audit(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`{entries, total}`, newest first; filters and paging as query parameters."""
+        result: dict[str, Any] = await self.caller.json("GET", "/audit", params=params)
+        return result
+
+    async def audit_verify(self) -> dict[str, Any]:
+        """Whether grades' audit chain is intact, or its first broken link."""
+        result: dict[str, Any] = await self.caller.json("GET", "/audit/verify")
+        return result
+
     # Families
     async def family_students(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = await self.caller.json("GET", "/family/students")
