@@ -128,6 +128,10 @@ async def test_step_2_waits_for_every_student_checked_and_a_change_of_data_makes
     ]
     assert (await klass.sign("homeroom", klass.as_homeroom())).status_code == 202
     assert second
+    checks = await grades.client.get(
+        "/audit", headers=klass.as_head(), params={"action": "personal_data_verified", "subject_id": first}
+    )
+    assert [e["details"]["state"] for e in checks.json()["entries"]] == ["verified", "discrepancy"]
 
 
 @pytest.mark.db
@@ -223,6 +227,27 @@ async def test_a_sample_is_checked_returned_and_redrawn_and_step_3_waits_until_i
     assert (
         await grades.client.get(f"/review/samples/{sample['id']}/redraw", headers=stranger(grades))
     ).status_code == 404
+
+    # The draw and every verdict are on the audit trail, with the seed and the names.
+    trail = await grades.client.get(
+        "/audit", headers=klass.as_head(), params={"subject_kind": "sample", "subject_id": sample["id"]}
+    )
+    drawn_entry = trail.json()["entries"][0]
+    assert (drawn_entry["action"], drawn_entry["details"]["seed"]) == ("sample_drawn", sample["seed"])
+    assert drawn_entry["details"]["class_name"] == klass.class_name
+    verdicts = await grades.client.get(
+        "/audit", headers=klass.as_head(), params={"subject_kind": "record", "subject_id": item["record_id"]}
+    )
+    said = [
+        (e["details"]["verdict"], e["details"].get("returned_to_name"))
+        for e in verdicts.json()["entries"]
+        if e["action"] == "sample_verdict"
+    ]
+    assert said == [
+        ("correct", None),
+        ("returned", "Lê Thị Chủ Nhiệm"),
+        ("returned", "Trần Văn Toán (môn Toán)"),
+    ]
 
     # A new draw supersedes it (both kept); the old one takes no more verdicts.
     newer = (await grades.client.post(samples, headers=klass.as_head())).json()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_grades import audit
 from hbs_grades.access import BOARD_ROLES, OVERSIGHT_ROLES, require_class_reader
 from hbs_grades.models import RecordState, ReviewItem, ReviewSample, ReviewSettings, Student, YearRecord
 from hbs_grades.records.repository import YearRecordRepository
@@ -131,6 +132,14 @@ class ReviewSamples:
         row.share_percent, row.minimum = share_percent, minimum
         row.updated_by_name, row.updated_at = principal.name, datetime.now(UTC)
         await session.flush()
+        await audit.record(
+            session,
+            school_id=principal.school_id,
+            actor=principal,
+            action=audit.AuditAction.review_settings_changed,
+            subject=None,
+            details={"share_percent": share_percent, "minimum": minimum},
+        )
         return share_percent, minimum
 
     # ------------------------------------------------------------------ drawing, reading
@@ -179,6 +188,24 @@ class ReviewSamples:
                 ),
             )
         await session.flush()
+        await audit.record(
+            session,
+            school_id=principal.school_id,
+            actor=principal,
+            action=audit.AuditAction.sample_drawn,
+            subject=("sample", sample.id),
+            details={
+                "class_name": class_name,
+                "school_year": school_year,
+                "seed": seed,
+                "algorithm": ALGORITHM,
+                "share_percent": share,
+                "minimum": minimum,
+                "population_size": len(population),
+                "sampled": [by_id[r].student_id for r in chosen],
+                "students": [s.full_name for r, s in lines if str(r.id) in set(chosen)],
+            },
+        )
         return (await self._views(session, [sample]))[0]
 
     async def history(
@@ -276,6 +303,22 @@ class ReviewSamples:
         item.decided_by_name, item.decided_at = principal.name, datetime.now(UTC)
         item.history = [*item.history, entry]
         await session.flush()
+        await audit.record(
+            session,
+            school_id=principal.school_id,
+            actor=principal,
+            action=audit.AuditAction.sample_verdict,
+            subject=("record", record.id),
+            details=await audit.record_details(
+                session,
+                record,
+                sample_id=sample.id,
+                verdict=verdict,
+                reason=item.reason,
+                returned_to_name=item.returned_to_name,
+                record_state=RecordState(record.state).value,
+            ),
+        )
         return (await self._views(session, [sample]))[0]
 
     async def _who_acts(

@@ -16,6 +16,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_grades import audit
 from hbs_grades.access import require_class_reader, require_homeroom
 from hbs_grades.models import PersonalDataCheck, Student
 from hbs_grades.records.content import personal_data
@@ -157,4 +158,20 @@ class PersonalDataChecks:
         check.checked_by_name = principal.name
         check.checked_at = datetime.now(UTC)
         await session.flush()
+        await audit.record(
+            session,
+            school_id=principal.school_id,
+            actor=principal,
+            action=audit.AuditAction.personal_data_verified,
+            subject=("student", student.id),
+            details={
+                "student_name": student.full_name,
+                "class_name": class_name,
+                "school_year": school_year,
+                "state": state,
+                "fields": check.fields,
+                "note": check.note,
+                "change_request_id": change_request_id,
+            },
+        )
         return StudentCheck(student, check, status_of(check, student))
