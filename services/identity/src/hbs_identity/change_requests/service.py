@@ -64,13 +64,12 @@ def proposed_update(changes: dict[str, str], reason: str) -> StudentUpdate:
     try:
         return StudentUpdate.model_validate({"reason": reason, **changes})
     except ValidationError as exc:
-        name = str(exc.errors()[0]["loc"][0])
+        first = exc.errors()[0]
+        loc = first.get("loc") or ("changes",)
+        name = str(loc[0])
         label = FRONT_PAGE_LABELS.get(name, name)
         raise Problem(
-            422,
-            f"Giá trị đề nghị cho “{label}” không hợp lệ",
-            str(exc.errors()[0]["msg"]),
-            field=f"changes.{name}",
+            422, f"Giá trị đề nghị cho “{label}” không hợp lệ", str(first["msg"]), field=f"changes.{name}"
         ) from None
 
 
