@@ -10,6 +10,7 @@ from datetime import date
 
 import pytest
 
+from hbs_grades.review.__main__ import main
 from hbs_grades.review.draw import draw, new_seed, sample_size
 from hbs_shared.events.identity import StudentUpdated
 
@@ -25,7 +26,7 @@ def test_the_sample_size_is_the_share_rounded_up_but_at_least_the_minimum_and_at
     assert sample_size(0, 10, 3) == 0
 
 
-def test_a_draw_is_a_pure_function_of_seed_ids_share_and_minimum() -> None:
+def test_a_draw_is_a_pure_function_of_seed_ids_share_and_minimum(capsys: pytest.CaptureFixture[str]) -> None:
     ids = [str(uuid.uuid4()) for _ in range(45)]
     seed = new_seed()
     assert len(seed) == 64
@@ -39,6 +40,9 @@ def test_a_draw_is_a_pure_function_of_seed_ids_share_and_minimum() -> None:
         ids, key=lambda i: (hmac.new(bytes.fromhex(seed), i.encode(), hashlib.sha256).hexdigest(), i)
     )
     assert first == by_hand[:5]
+    # The offline command prints the same sample, one id per line.
+    assert main([seed, "10", "3", *reversed(ids)]) == 0
+    assert capsys.readouterr().out.split() == first
     others = {tuple(draw(new_seed(), ids, 10, 3)) for _ in range(5)}
     assert others != {tuple(first)}  # another seed, another sample
 

@@ -21,7 +21,7 @@ from hbs_grades import audit
 from hbs_grades.access import BOARD_ROLES, OVERSIGHT_ROLES, require_class_reader
 from hbs_grades.models import RecordState, ReviewItem, ReviewSample, ReviewSettings, Student, YearRecord
 from hbs_grades.records.repository import YearRecordRepository
-from hbs_grades.records.workflow import RECORDS, RecordAction, new_edition
+from hbs_grades.records.workflow import RECORDS
 from hbs_grades.review.draw import ALGORITHM, draw, new_seed
 from hbs_grades.review.repository import ReviewRepository
 from hbs_grades.roster.repository import RosterRepository
@@ -296,9 +296,14 @@ class ReviewSamples:
             item.reason, item.returned_to, item.returned_to_name = reason.strip(), to, name
             entry.update(reason=item.reason, returned_to=to, returned_to_name=name)
             if to == "homeroom" and state in (RecordState.homeroom_signed, RecordState.reviewed):
-                # The existing give-back path: a draft again, signed again from step 2.
-                record.state = RECORDS.next(state, RecordAction.give_back)
-                new_edition(record, f"Kiểm tra mẫu: {item.reason}")
+                # The existing give-back path (a draft again, signed again from step 2, audited).
+                await self.records.give_back(
+                    session,
+                    principal,
+                    school_year=sample.school_year,
+                    reason=f"Kiểm tra mẫu: {item.reason}",
+                    record_id=record.id,
+                )
         item.verdict = verdict
         item.decided_by_name, item.decided_at = principal.name, datetime.now(UTC)
         item.history = [*item.history, entry]
