@@ -247,6 +247,38 @@ class SchoolFactory:
 
                 wait_until(f"{made.name} students on {code}", full)
 
+    def verify_students(self, made: SchoolClass) -> None:
+        """Đ6.1 through grades' API, as the class's homeroom teacher does it: every student's front
+        page checked field by field against the documents (step 2 waits for it)."""
+        assert made.homeroom is not None
+        with self.system.client("grades", self.system.token(made.homeroom.username)) as grades:
+            listed = grades.get(f"/review/classes/{made.name}/personal-data")
+            assert listed.status_code == 200, listed.text
+            for line in listed.json():
+                if line["status"] != "verified":
+                    checked = grades.put(
+                        f"/review/students/{line['student_id']}/personal-data",
+                        json={"state": "verified", "fields": list(line["data"]), "note": ""},
+                    )
+                    assert checked.status_code == 200, checked.text
+
+    def pass_review_sample(self, made: SchoolClass, board: str = "phohieutruong") -> dict[str, Any]:
+        """Đ4.2 through grades' API, as the vice-principal does it: a sample of the class's records
+        drawn and each marked correct (step 3 waits for it). Records must be signed at step 2."""
+        with self.system.client("grades", self.system.token(board)) as grades:
+            drawn = grades.post(f"/review/classes/{made.name}/samples")
+            assert drawn.status_code == 201, drawn.text
+            sample: dict[str, Any] = drawn.json()
+            for item in sample["items"]:
+                marked = grades.post(
+                    f"/review/samples/{sample['id']}/records/{item['record_id']}/verdict",
+                    json={"verdict": "correct"},
+                )
+                assert marked.status_code == 200, marked.text
+                sample = marked.json()
+        assert sample["state"] == "passed", sample
+        return sample
+
     def fill_scores(self, teacher: Person, sheet_id: str, *, seed: int = 0) -> dict[str, Any]:
         """Complete made-up scores for every student of the sheet (as the demo school's sheets come);
         returns grades' answer (the sheet with its new version)."""

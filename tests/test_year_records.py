@@ -123,7 +123,7 @@ def records_of(system: SystemClient, username: str, klass: SchoolClass) -> dict[
 
 
 def test_a_class_record_is_signed_in_four_steps_then_corrected_under_minutes(
-    system: SystemClient, tmp_path: Path, klass: SchoolClass
+    system: SystemClient, tmp_path: Path, klass: SchoolClass, school: SchoolFactory
 ) -> None:
     assert klass.homeroom is not None
     van, toan_teacher = klass.homeroom.username, klass.teachers["TOAN"].username
@@ -137,6 +137,7 @@ def test_a_class_record_is_signed_in_four_steps_then_corrected_under_minutes(
         sign_every_sheet(system, toan_teacher, klass)
         sign_every_sheet(system, van, klass)
         set_conduct(system, klass)
+        school.verify_students(klass)  # Đ6.1: the personal data checked before step 2
 
         # Step 2: the homeroom teacher signs every record of the class with one PIN entry.
         page = homeroom.get("/records/homeroom").text
@@ -195,7 +196,8 @@ def test_a_class_record_is_signed_in_four_steps_then_corrected_under_minutes(
     assert early.status_code == 409
     assert "chưa đủ chữ ký GVCN và PHT" in early.json()["title"]
 
-    # Step 3: the vice-principal reviews the class and signs it.
+    # Step 3: the vice-principal checks a random sample of the class, then signs it.
+    school.pass_review_sample(klass)
     with portal(system, "phohieutruong") as vice:
         assert klass.name in vice.get("/records/review").text
         page = vice.get(f"/records/classes/{klass.name}").text

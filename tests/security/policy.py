@@ -592,6 +592,32 @@ IDENTITY: tuple[Rule, ...] = (
         body={"reason": REASON},
         destructive=True,
     ),
+    # Change requests on personal data (Đ6.1): the homeroom teacher asks, the office decides.
+    Rule(
+        "identity",
+        "POST",
+        "/students/{student_id}/change-requests",
+        ("homeroom",),
+        STUDENTS,
+        sees=STUDENT_READ,
+        body={"changes": {"shoe_size": "38"}, "note": REASON},
+        note="an allowed caller gets 422 for the unknown field, so nothing is made",
+    ),
+    Rule(
+        "identity", "GET", "/change-requests", ("staff",), note="the office and board all; a teacher her own"
+    ),
+    Rule(
+        "identity", "POST", "/change-requests/{request_id}/apply", ("admin",), ("ABSENT",), destructive=True
+    ),
+    Rule(
+        "identity",
+        "POST",
+        "/change-requests/{request_id}/reject",
+        ("admin",),
+        ("ABSENT",),
+        body={"reason": REASON},
+        destructive=True,
+    ),
     Rule(
         "identity",
         "POST",
@@ -818,6 +844,60 @@ GRADES: tuple[Rule, ...] = (
     ),
     Rule("grades", "GET", "/compliance", ("board",), note="Đ10: compliance per person, step and period"),
     Rule("grades", "GET", "/compliance/xlsx", ("board",)),
+    # Review samples (Đ4.2) and the homeroom teacher's check of personal data (Đ6.1).
+    Rule("grades", "GET", "/review/settings", ("overseer",)),
+    Rule(
+        "grades",
+        "PUT",
+        "/review/settings",
+        ("principal",),
+        body={"share_percent": 10, "minimum": 3},
+        destructive=True,
+    ),
+    Rule(
+        "grades",
+        "POST",
+        "/review/classes/{class_name}/samples",
+        ("board",),
+        CLASS_OBJECTS,
+        sees=CLASS_READ,
+        destructive=True,
+    ),
+    Rule("grades", "GET", "/review/classes/{class_name}/samples", CLASS_READ, CLASS_OBJECTS, sees=CLASS_READ),
+    Rule(
+        "grades",
+        "GET",
+        "/review/samples/{sample_id}/redraw",
+        ("overseer",),
+        ("ABSENT",),
+        note="and the class's teachers",
+    ),
+    Rule(
+        "grades",
+        "POST",
+        "/review/samples/{sample_id}/records/{record_id}/verdict",
+        ("board",),
+        ("ABSENT",),
+        body={"verdict": "correct"},
+    ),
+    Rule(
+        "grades",
+        "GET",
+        "/review/classes/{class_name}/personal-data",
+        CLASS_READ,
+        CLASS_OBJECTS,
+        sees=CLASS_READ,
+    ),
+    Rule(
+        "grades",
+        "PUT",
+        "/review/students/{student_id}/personal-data",
+        ("homeroom",),
+        STUDENTS,
+        sees=STUDENT_READ,
+        body={"state": "discrepancy", "note": ""},
+        note="an allowed caller gets 422 (a discrepancy needs a note), so nothing is written",
+    ),
 )
 
 SIGNING: tuple[Rule, ...] = (
@@ -962,6 +1042,7 @@ PORTAL: tuple[Page, ...] = (
     Page("/classes", None, note="menu: signers and admins; others see no class"),
     Page("/statistics", OVERSEERS, note="menu: the board"),
     Page("/admin/students", ADMINS),
+    Page("/change-requests", ADMINS, note="menu: the office (Đ6.1 change requests)"),
     Page("/admin/classes", ADMINS),
     Page("/admin/accounts", ADMINS),
     Page("/admin/import", ADMINS),

@@ -131,6 +131,38 @@ class GradesHarness:
         )
 
 
+async def verify_class(h: GradesHarness, class_name: str, homeroom: dict[str, str]) -> None:
+    """Đ6.1 through the API, as the class's homeroom teacher: every student's front page checked."""
+    listed = await h.client.get(f"/review/classes/{class_name}/personal-data", headers=homeroom)
+    assert listed.status_code == 200, listed.text
+    for line in listed.json():
+        if line["status"] == "verified":
+            continue
+        checked = await h.client.put(
+            f"/review/students/{line['student_id']}/personal-data",
+            headers=homeroom,
+            json={"state": "verified", "fields": list(line["data"]), "note": ""},
+        )
+        assert checked.status_code == 200, checked.text
+
+
+async def pass_sample(h: GradesHarness, class_name: str, board: dict[str, str]) -> dict[str, Any]:
+    """Đ4.2 through the API, as the vice-principal: a sample drawn and every record marked correct."""
+    drawn = await h.client.post(f"/review/classes/{class_name}/samples", headers=board)
+    assert drawn.status_code == 201, drawn.text
+    sample: dict[str, Any] = drawn.json()
+    for item in sample["items"]:
+        marked = await h.client.post(
+            f"/review/samples/{sample['id']}/records/{item['record_id']}/verdict",
+            headers=board,
+            json={"verdict": "correct"},
+        )
+        assert marked.status_code == 200, marked.text
+        sample = marked.json()
+    assert sample["state"] == "passed"
+    return sample
+
+
 @pytest.fixture(scope="module")
 async def grades(
     databases: Any, kafka: Any, tmp_path_factory: pytest.TempPathFactory

@@ -83,6 +83,7 @@ async def test_the_workflow_goes_to_the_trail_and_an_edited_row_is_named(grades:
         if sheet["id"] != toan["id"]:
             await klass.fill_and_sign(sheet, "9")
     await klass.set_conduct()
+    await klass.verify_students()  # Đ6.1: step 2 waits for the homeroom teacher's check
 
     # Step 2 for the class, one signature failing.
     assert (await klass.sign("homeroom", klass.as_homeroom())).status_code == 202

@@ -16,7 +16,7 @@ from hbs_shared.events.contracts import SigningCompleted, SigningCompletedV2, Si
 from hbs_shared.messaging.consumer import Outcome
 from hbs_shared.messaging.tables import outbox
 
-from .conftest import PRINCIPAL, GradesHarness
+from .conftest import PRINCIPAL, GradesHarness, pass_sample, verify_class
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
 
@@ -110,6 +110,14 @@ class ClassUnderTest:
         )
         assert saved.status_code == 200, saved.text
 
+    async def verify_students(self) -> None:
+        """Đ6.1, as the homeroom teacher does it: every front-page field of every student ticked."""
+        await verify_class(self.h, self.class_name, self.as_homeroom())
+
+    async def pass_sample(self) -> None:
+        """Đ4.2, as the vice-principal does it: a sample drawn and every sampled record correct."""
+        await pass_sample(self.h, self.class_name, self.as_vice())
+
     async def records(self, headers: dict[str, str] | None = None) -> dict[str, Any]:
         listed = await self.h.client.get(
             f"/records/classes/{self.class_name}", headers=headers or self.as_homeroom()
@@ -187,6 +195,7 @@ async def signed_class(klass: ClassUnderTest) -> None:
     for sheet in await klass.sheets():
         await klass.fill_and_sign(sheet, "9")
     await klass.set_conduct()
+    await klass.verify_students()
 
 
 async def test_step2_stays_closed_until_every_sheet_of_both_semesters_is_signed_and_conduct_is_complete(
@@ -217,6 +226,11 @@ async def test_step2_stays_closed_until_every_sheet_of_both_semesters_is_signed_
         if sheet["term"] == "HK2":
             await klass.fill_and_sign(sheet, "8")
     await klass.set_conduct(("HK2",))
+    # Đ6.1: the personal data of every student checked by the homeroom teacher, named when not.
+    assert (await klass.records())["missing"] == [
+        "Chưa kiểm tra thông tin cá nhân (Điều 6): Phạm Thị Giỏi, Vũ Văn Khá"
+    ]
+    await klass.verify_students()
     assert (await klass.records())["missing"] == []
     # Only the class's homeroom teacher signs step 2; a subject teacher of the class may not.
     assert (await klass.sign("homeroom", klass.as_teacher())).status_code == 403
@@ -278,6 +292,7 @@ async def test_steps_2_to_4_sign_in_order_each_on_the_previous_document(klass: C
     assert (progress["done"], progress["counts"]) == (True, {"homeroom_signed": 2})
 
     assert (await klass.sign("vice_principal", klass.as_homeroom())).status_code == 403
+    await klass.pass_sample()
     assert (await klass.sign("vice_principal", klass.as_vice())).status_code == 202
     second_docs = await klass.complete_records(klass.vice, "vice_principal")
     assert (await klass.sign("principal", klass.as_head())).status_code == 202
@@ -679,6 +694,8 @@ async def test_an_approved_record_is_corrected_only_by_the_board_under_minutes_t
         ("vice_principal", klass.as_vice(), klass.vice, "vice_principal"),
         ("principal", klass.as_head(), klass.head, "principal"),
     ):
+        if step == "vice_principal":
+            await klass.pass_sample()
         assert (await klass.sign(step, headers)).status_code == 202
         await klass.complete_records(signer, role)
     first = str(klass.students[0])

@@ -67,3 +67,20 @@ RECORD_STATE_LABELS: dict[str, str] = {
     "approved": "đã phê duyệt, đóng dấu",
 }
 """A year record's states (grades' RecordState)."""
+
+FRONT_PAGE_LABELS: dict[str, str] = {
+    "full_name": "Họ và tên",
+    "national_id": "Mã định danh",
+    "date_of_birth": "Ngày sinh",
+    "gender": "Giới tính",
+    "birthplace": "Nơi sinh",
+    "ethnicity": "Dân tộc",
+    "nationality": "Quốc tịch",
+    "address": "Nơi ở hiện nay",
+    "father_name": "Họ tên cha",
+    "mother_name": "Họ tên mẹ",
+    "guardian_name": "Họ tên người giám hộ",
+    "policy_group": "Đối tượng chính sách",
+}
+"""The personal data on a record's front page (DOMAIN §3b), in the order the homeroom teacher
+checks it against the birth certificate and the original file (Đ6.1)."""

@@ -14,6 +14,7 @@ from hbs_grades.conduct import endpoints as class_endpoints
 from hbs_grades.family import endpoints as family_endpoints
 from hbs_grades.records import endpoints as record_endpoints
 from hbs_grades.reports import endpoints as report_endpoints
+from hbs_grades.review import endpoints as review_endpoints
 from hbs_grades.settings import GradesSettings
 from hbs_grades.sheets import endpoints as sheet_endpoints
 from hbs_grades.windows import endpoints as window_endpoints
@@ -144,6 +145,7 @@ def create_app(settings: GradesSettings) -> FastAPI:
             record_endpoints.router,
             window_endpoints.router,
             compliance_endpoints.router,
+            review_endpoints.router,
             audit_endpoints.router,
         ],
         on_shutdown=[close_authz],

@@ -18,6 +18,7 @@ from hbs_grades.records.handlers import RecordSigningReplies
 from hbs_grades.records.service import YearRecordService
 from hbs_grades.replies import SigningReplies
 from hbs_grades.reports.service import ResultsService
+from hbs_grades.review.samples import ReviewSamples
 from hbs_grades.roster.service import RosterService
 from hbs_grades.settings import GradesSettings
 from hbs_grades.sheets.corrections import SheetCorrections
@@ -70,6 +71,7 @@ def bootstrap(
         RecordCorrections(records),
         SigningReplies(SheetSigningReplies(sheets), RecordSigningReplies(), MinutesSigningReplies(), windows),
         MinutesSigning(reader, outbox, school=school),
+        ReviewSamples(records),
         windows=windows,
         compliance=ComplianceService(windows.clock),
     )

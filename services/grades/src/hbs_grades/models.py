@@ -340,3 +340,81 @@ class SheetCorrection(CorrectionMinutes, Base):
     """The minutes' PDF as the board member who opened the correction signed it."""
     minutes_signed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     minutes_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ReviewSettings(Base):
+    """Đ4.2: how large the vice-principal's random sample of a class's records is, per school."""
+
+    __tablename__ = "review_settings"
+
+    school_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    share_percent: Mapped[int] = mapped_column(Integer)
+    minimum: Mapped[int] = mapped_column(Integer)
+    updated_by_name: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ReviewSample(Base):
+    """Mẫu kiểm tra: one random draw of a class's year records, with everything needed to draw it
+    again (seed, population, share, minimum). Never deleted; a later draw supersedes it."""
+
+    __tablename__ = "review_samples"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    school_id: Mapped[str] = mapped_column(String(64), index=True)
+    school_year: Mapped[str] = mapped_column(String(9))
+    class_name: Mapped[str] = mapped_column(String(40), index=True)
+    seed: Mapped[str] = mapped_column(String(64))
+    """64 hex digits from `secrets`: the HMAC key of the draw."""
+    population: Mapped[list[str]] = mapped_column(JSON)
+    """The class's record ids at the draw, sorted."""
+    share_percent: Mapped[int] = mapped_column(Integer)
+    minimum: Mapped[int] = mapped_column(Integer)
+    drawn_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    drawn_by_name: Mapped[str] = mapped_column(String(200))
+    drawn_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    superseded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ReviewItem(Base):
+    """One sampled record and the vice-principal's verdict on it (history kept in `history`)."""
+
+    __tablename__ = "review_items"
+
+    sample_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("review_samples.id", ondelete="CASCADE"), primary_key=True
+    )
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    student_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    rank: Mapped[int] = mapped_column(Integer)
+    verdict: Mapped[str] = mapped_column(String(10), default="pending")
+    """pending | correct | returned."""
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    returned_to: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """A subject code (its sheet's teacher must act) or "homeroom"."""
+    returned_to_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decided_by_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class PersonalDataCheck(Base):
+    """Đ6.1: the homeroom teacher checked a student's front page against the birth certificate and
+    the original file. `fingerprint` is the front page as checked: when identity's later
+    student-updated event changes grades' copy, it no longer matches and the check is stale."""
+
+    __tablename__ = "personal_data_checks"
+
+    school_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    school_year: Mapped[str] = mapped_column(String(9), primary_key=True)
+    student_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    class_name: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(12))
+    """verified | discrepancy."""
+    fields: Mapped[list[str]] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(Text, default="")
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    change_request_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    checked_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    checked_by_name: Mapped[str] = mapped_column(String(200))
+    checked_at: Mapped[datetime] = mapped_column(UtcDateTime())

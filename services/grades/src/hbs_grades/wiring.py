@@ -18,6 +18,7 @@ from hbs_grades.records.service import YearRecordService
 from hbs_grades.replies import SigningReplies
 from hbs_grades.reports.service import ResultsService
 from hbs_grades.results import RulesConfig
+from hbs_grades.review.samples import ReviewSamples
 from hbs_grades.roster.service import RosterService
 from hbs_grades.settings import GradesSettings
 from hbs_grades.sheets.corrections import SheetCorrections
@@ -53,6 +54,7 @@ class Grades:
     replies: SigningReplies
     sheet_minutes: MinutesSigning
     """The minutes of a sheet's correction, signed by the board member who opened it."""
+    review: ReviewSamples
     _gate: asyncio.Lock = field(default_factory=asyncio.Lock)
     windows: WindowsService = field(default_factory=WindowsService)
     """Time windows (Đ5): whether a step is open, extensions, the moments each step was done."""

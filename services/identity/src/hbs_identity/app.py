@@ -10,6 +10,7 @@ from hbs_identity.accounts import endpoints as account_endpoints
 from hbs_identity.accounts.signin import SignIn
 from hbs_identity.assignments import endpoints as assignment_endpoints
 from hbs_identity.authz import endpoints as authz_endpoints
+from hbs_identity.change_requests import endpoints as change_request_endpoints
 from hbs_identity.factor_resets import endpoints as factor_reset_endpoints
 from hbs_identity.people import endpoints as people_endpoints
 from hbs_identity.people.service import PeopleService
@@ -68,6 +69,7 @@ def create_app(settings: IdentitySettings) -> FastAPI:
             authz_endpoints.router,
             account_endpoints.router,
             factor_reset_endpoints.router,
+            change_request_endpoints.router,
             transfer_endpoints.router,
         ],
         on_startup=[seed, publish_school_facts],

@@ -355,3 +355,31 @@ class FactorReset(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     """When the owner acknowledged the notice of an approved reset."""
     account: Mapped[Account] = _parent()
+
+
+class StudentChangeRequest(Base):
+    """Yêu cầu sửa thông tin cá nhân (Đ6.1): the homeroom teacher found the front page differs from
+    the birth certificate or the original file; the office applies it (a new version of the
+    student's personal data, through the ordinary update) or rejects it with a reason."""
+
+    __tablename__ = "student_change_requests"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    school_id: Mapped[str] = mapped_column(String(64), index=True)
+    student_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("students.id"), index=True)
+    changes: Mapped[dict[str, str]] = mapped_column(JSON)
+    """Field → the value the documents show."""
+    current: Mapped[dict[str, str]] = mapped_column(JSON)
+    """Field → the value identity held when it was asked."""
+    note: Mapped[str] = mapped_column(Text)
+    student_version: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(10), index=True)
+    """pending | applied | rejected"""
+    requested_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    requested_by_name: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    decided_by_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    decision_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    applied_version: Mapped[int | None] = mapped_column(Integer, default=None)

@@ -34,6 +34,8 @@ class GradesAction(StrEnum):
     """Back to draft because a sheet of its class was corrected."""
     sample_drawn = "sample_drawn"
     sample_verdict = "sample_verdict"
+    review_settings_changed = "review_settings_changed"
+    """The school's sample size rule (share, minimum) set by the principal."""
     window_set = "window_set"
     window_extended = "window_extended"
     reminder_sent = "reminder_sent"
@@ -57,6 +59,7 @@ GRADES_ACTION_LABELS: dict[str, str] = {
     GradesAction.record_reopened: "Mở lại học bạ để ký lại",
     GradesAction.sample_drawn: "Chọn mẫu kiểm tra học bạ",
     GradesAction.sample_verdict: "Kết luận kiểm tra mẫu",
+    GradesAction.review_settings_changed: "Đặt cỡ mẫu kiểm tra",
     GradesAction.window_set: "Đặt thời hạn",
     GradesAction.window_extended: "Gia hạn",
     GradesAction.reminder_sent: "Gửi nhắc nhở",
@@ -109,6 +112,9 @@ IDENTITY_ACTION_LABELS: dict[str, str] = {
     "student.moved": "Chuyển lớp học sinh",
     "student.left": "Học sinh thôi học",
     "student.deleted": "Xóa học sinh",
+    "student.change_requested": "GVCN yêu cầu sửa thông tin học sinh",
+    "student.change_applied": "Áp dụng yêu cầu sửa thông tin học sinh",
+    "student.change_rejected": "Từ chối yêu cầu sửa thông tin học sinh",
     "parent.created": "Thêm phụ huynh",
     "parent.updated": "Sửa thông tin phụ huynh",
     "parent.child_linked": "Liên kết phụ huynh với học sinh",

@@ -30,6 +30,8 @@ from hbs_grades.records.workflow import (
     new_edition,
 )
 from hbs_grades.reports.service import ResultsService
+from hbs_grades.review.samples import outstanding
+from hbs_grades.review.verification import PersonalDataChecks
 from hbs_grades.roster.repository import RosterRepository
 from hbs_grades.sheets.repository import ScoreSheetRepository
 from hbs_grades.sheets.workflow import SHEETS
@@ -92,6 +94,7 @@ class YearRecordService:
         self.plans = PlanRepository()
         self.conduct = ConductRepository()
         self.outbox = OutboxRepository()
+        self.checks = PersonalDataChecks(self.roster)
 
     # ------------------------------------------------------------------ reading, access
 
@@ -265,6 +268,8 @@ class YearRecordService:
                     f" và {len(without) - 10} học sinh khác" if len(without) > 10 else ""
                 )
                 missing.append(f"Kết quả rèn luyện {TERM_LABELS[term]} còn thiếu: {shown}")
+        # Đ6.1: every current student's personal data checked by the homeroom teacher, still current.
+        missing += await self.checks.missing(session, school_id, school_year, [s for _, s in lines])
         return missing
 
     # -------------------------------------------------------------------------- writing
@@ -348,6 +353,17 @@ class YearRecordService:
                         "; ".join(missing),
                         field="class_names",
                         extra={"class_name": class_name, "missing": missing},
+                    )
+            if step is Step.vice_principal:
+                # Đ4.2: the class's random sample checked and passed before the review signature.
+                left = await outstanding(session, principal.school_id, school_year, class_name)
+                if left:
+                    raise Problem(
+                        409,
+                        f"Lớp {class_name} chưa qua kiểm tra mẫu: " + "; ".join(left),
+                        f"class {class_name}: the review sample has not passed",
+                        field="class_names",
+                        extra={"class_name": class_name, "outstanding": left},
                     )
             records = [r for r, _ in lines]
             if step is Step.principal:

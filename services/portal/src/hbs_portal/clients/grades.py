@@ -203,3 +203,36 @@ class GradesClient:
     async def family_results(self, student_id: Id) -> dict[str, Any]:
         result: dict[str, Any] = await self.caller.json("GET", f"/family/students/{student_id}/results")
         return result
+
+    # Review samples (Đ4.2) and the homeroom teacher's check of personal data (Đ6.1)
+    async def review_samples(self, class_name: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.caller.json(
+            "GET", f"/review/classes/{_seg(class_name)}/samples"
+        )
+        return result
+
+    async def draw_review_sample(self, class_name: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.caller.json("POST", f"/review/classes/{_seg(class_name)}/samples")
+        return result
+
+    async def review_verdict(self, sample_id: Id, record_id: Id, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self.caller.json(
+            "POST", f"/review/samples/{sample_id}/records/{record_id}/verdict", json=body
+        )
+        return result
+
+    async def redraw_review_sample(self, sample_id: Id) -> dict[str, Any]:
+        result: dict[str, Any] = await self.caller.json("GET", f"/review/samples/{sample_id}/redraw")
+        return result
+
+    async def personal_data_checks(self, class_name: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.caller.json(
+            "GET", f"/review/classes/{_seg(class_name)}/personal-data"
+        )
+        return result
+
+    async def check_personal_data(self, student_id: Id, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self.caller.json(
+            "PUT", f"/review/students/{student_id}/personal-data", json=body
+        )
+        return result

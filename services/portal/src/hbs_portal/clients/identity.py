@@ -117,6 +117,31 @@ class IdentityClient:
         return result
 
     # Staff
+    async def request_student_change(
+        self, student_id: Id, changes: dict[str, str], note: str
+    ) -> dict[str, Any]:
+        """Đ6.1: the homeroom teacher reports what the documents show instead."""
+        result: dict[str, Any] = await self.caller.json(
+            "POST", f"/students/{student_id}/change-requests", json={"changes": changes, "note": note}
+        )
+        return result
+
+    async def change_requests(self, state: str = "pending") -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.caller.json(
+            "GET", "/change-requests", params={"state": state}
+        )
+        return result
+
+    async def apply_change_request(self, request_id: Id) -> dict[str, Any]:
+        result: dict[str, Any] = await self.caller.json("POST", f"/change-requests/{request_id}/apply")
+        return result
+
+    async def reject_change_request(self, request_id: Id, reason: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.caller.json(
+            "POST", f"/change-requests/{request_id}/reject", json={"reason": reason}
+        )
+        return result
+
     async def staff(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = await self.caller.json("GET", "/staff")
         return result

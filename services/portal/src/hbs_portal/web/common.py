@@ -63,6 +63,7 @@ NAV: list[tuple[str, str, frozenset[str] | None]] = [
     ("/records/review", "Duyệt học bạ", frozenset({Role.vice_principal})),
     ("/records/approve", "Phê duyệt học bạ", frozenset({Role.principal})),
     ("/admin/students", "Học sinh", OFFICE),
+    ("/change-requests", "Yêu cầu sửa thông tin", OFFICE),
     ("/classes", "Các lớp", SIGNERS | OFFICE),
     ("/statistics", "Thống kê", BOARD),
     ("/factor-resets", "Phê duyệt đặt lại", BOARD),

@@ -15,6 +15,7 @@ from hbs_portal.models import WebSession
 from hbs_portal.web.common import error_page, pdf_response, templates
 from hbs_portal.web.deps import Api, CheckedForm, Services, SignedIn
 from hbs_shared.labels import RATING_LABELS, RECORD_STATE_LABELS
+from hbs_shared.roles import BOARD
 from hbs_shared.signing_order import RECORD_STEP_NAMES, SIGNING_STEPS
 
 router = APIRouter(include_in_schema=False)
@@ -56,7 +57,31 @@ async def homeroom_page(request: Request, web: SignedIn, api: Api) -> Response:
 async def class_page(request: Request, web: SignedIn, api: Api, class_name: str = ClassName) -> Response:
     """One class's records: the board reviews, returns or signs them here."""
     view = await api.grades.class_records(class_name)
-    return _page(request, web, "records/class.html", view=view, notice=request.query_params.get("notice"))
+    samples, subjects = await _samples(web, api, class_name)
+    return _page(
+        request,
+        web,
+        "records/class.html",
+        view=view,
+        samples=samples,
+        subjects=subjects,
+        notice=request.query_params.get("notice"),
+    )
+
+
+async def _samples(
+    web: WebSession, api: Services, class_name: str
+) -> tuple[list[dict[str, Any]] | None, list[tuple[str, str]]]:
+    """The board's review samples of the class (Đ4.2) and its subjects, to name whom a return is for."""
+    if not set(web.roles) & BOARD:
+        return None, []
+    samples = await api.grades.review_samples(class_name)
+    current = next((s for s in samples if not s["superseded"] and s["items"]), None)
+    subjects: list[tuple[str, str]] = []
+    if current is not None:
+        record = await api.grades.record(current["items"][0]["record_id"])
+        subjects = [(line["subject_code"], line["subject_name"]) for line in record["content"]["subjects"]]
+    return samples, subjects
 
 
 async def _school(request: Request, web: WebSession, api: Services, template: str) -> Response:

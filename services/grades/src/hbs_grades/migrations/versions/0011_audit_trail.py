@@ -2,7 +2,7 @@
 `audit_head` (one row, locked by every append), starting at the genesis link.
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-06
 """
 

@@ -3,7 +3,7 @@ previous entry's hash and its own (`hbs_shared.audit`); the entries already ther
 the order they were written (by id), and the chain's head row `audit_head` records the last.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-06
 """
 
@@ -16,7 +16,7 @@ from hbs_shared.audit.chain import GENESIS, Head, link
 from hbs_shared.db import UtcDateTime
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
