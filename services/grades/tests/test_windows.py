@@ -15,7 +15,7 @@ import pytest
 
 from hbs_grades.windows.rules import SCHOOL_TZ
 
-from .conftest import YEAR, GradesHarness
+from .conftest import YEAR, GradesHarness, verify_class
 from .test_records import ClassUnderTest
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
@@ -256,6 +256,7 @@ async def test_records_outside_the_year_window_wait_for_a_class_extension_and_re
         },
     )
     assert granted.status_code == 201, granted.text
+    await verify_class(h, klass.class_name, klass.as_homeroom())  # Đ6.1 before step 2
     signed = await klass.sign("homeroom", klass.as_homeroom())
     assert signed.status_code == 202, signed.text
     await klass.complete_records(klass.homeroom, "homeroom_teacher")
