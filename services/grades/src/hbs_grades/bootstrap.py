@@ -12,9 +12,12 @@ from typing import Any
 from hbs_grades.conduct.service import ConductService
 from hbs_grades.family.service import FamilyService
 from hbs_grades.plan.service import PlanService
+from hbs_grades.progress.service import ProgressService
 from hbs_grades.records.corrections import RecordCorrections
 from hbs_grades.records.handlers import RecordSigningReplies
 from hbs_grades.records.service import YearRecordService
+from hbs_grades.reminders.mailer import SmtpMailer
+from hbs_grades.reminders.service import ReminderService
 from hbs_grades.replies import SigningReplies
 from hbs_grades.reports.service import ResultsService
 from hbs_grades.roster.service import RosterService
@@ -47,6 +50,7 @@ def bootstrap(
     setup = SheetSetup(sheets, plan)
     results = ResultsService(rules)
     records = YearRecordService(results, school)
+    progress = ProgressService()
     return Grades(
         settings,
         rules,
@@ -65,4 +69,6 @@ def bootstrap(
         SheetCorrections(reader, records),
         RecordCorrections(records),
         SigningReplies(SheetSigningReplies(sheets), RecordSigningReplies()),
+        progress,
+        ReminderService(progress, SmtpMailer.from_settings(settings), settings.reminder_days_before),
     )

@@ -12,8 +12,10 @@ from fastapi import Request
 from hbs_grades.conduct.service import ConductService
 from hbs_grades.family.service import FamilyService
 from hbs_grades.plan.service import PlanService
+from hbs_grades.progress.service import ProgressService
 from hbs_grades.records.corrections import RecordCorrections
 from hbs_grades.records.service import YearRecordService
+from hbs_grades.reminders.service import ReminderService
 from hbs_grades.replies import SigningReplies
 from hbs_grades.reports.service import ResultsService
 from hbs_grades.results import RulesConfig
@@ -48,6 +50,9 @@ class Grades:
     sheet_corrections: SheetCorrections
     record_corrections: RecordCorrections
     replies: SigningReplies
+    progress: ProgressService
+    """The board's progress view (Đ4.1); its deadlines come from the time windows."""
+    reminders: ReminderService
     _gate: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @contextlib.asynccontextmanager
