@@ -364,9 +364,10 @@ class Reminder(Base):
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     email: Mapped[str | None] = mapped_column(String(200), nullable=True)
     email_state: Mapped[str] = mapped_column(String(20))
-    """none (no address or no SMTP) | pending | sent | failed (after the last attempt)."""
+    """none (no address or no SMTP) | pending | sending | sent | failed (after the last attempt)."""
     email_attempts: Mapped[int] = mapped_column(Integer, default=0)
     email_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     emailed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    """The last attempt's moment (the sending moment once `sent`)."""
     dedupe_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
     """Automatic reminders: what and how many days before, so each goes out once (restarts too)."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_grades.models import Reminder, StaffContact
@@ -50,10 +51,16 @@ class ReminderRepository:
             taken.update(k for k in result.scalars() if k)
         return taken
 
-    async def awaiting_email(self, session: AsyncSession, max_attempts: int, limit: int) -> list[Reminder]:
+    async def awaiting_email(
+        self, session: AsyncSession, max_attempts: int, limit: int, stuck_before: datetime
+    ) -> list[Reminder]:
+        waiting = or_(
+            Reminder.email_state == "pending",
+            and_(Reminder.email_state == "sending", Reminder.emailed_at < stuck_before),
+        )
         result = await session.execute(
             select(Reminder)
-            .where(Reminder.email_state == "pending", Reminder.email_attempts < max_attempts)
+            .where(waiting, Reminder.email_attempts < max_attempts)
             .order_by(Reminder.created_at)
             .limit(limit)
         )

@@ -27,6 +27,8 @@ from hbs_shared.problems import Problem
 log = get_logger(__name__)
 SCHOOL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_EMAIL_ATTEMPTS = 5
+STUCK_AFTER = timedelta(minutes=10)
+"""A reminder left "sending" this long (the service stopped mid-send) is tried again."""
 NOT_FOUND = Problem(404, "Không tìm thấy lời nhắc", "no such reminder, or not yours", field="reminder_id")
 
 
@@ -252,10 +254,13 @@ class ReminderService:
     async def claim_emails(
         self, session: AsyncSession, limit: int = 50
     ) -> list[tuple[uuid.UUID, str, str, str]]:
-        """Reminders waiting for their e-mail, counted as one more attempt (to, subject, body)."""
+        """Reminders waiting for their e-mail, marked as being sent (one more attempt), so a
+        concurrent run does not send them too: (id, to, subject, body)."""
+        now = self.clock()
         out = []
-        for reminder in await self.repo.awaiting_email(session, MAX_EMAIL_ATTEMPTS, limit):
+        for reminder in await self.repo.awaiting_email(session, MAX_EMAIL_ATTEMPTS, limit, now - STUCK_AFTER):
             reminder.email_attempts += 1
+            reminder.email_state, reminder.emailed_at = "sending", now
             subject = f"[HBS] Nhắc việc: {STEP_TITLES[ProgressStep(reminder.step)]}"
             body = (
                 f"Kính gửi thầy/cô {reminder.recipient_name},\n\n{reminder.message}\n\n"
@@ -273,6 +278,5 @@ class ReminderService:
             reminder.email_state, reminder.emailed_at, reminder.email_error = "sent", self.clock(), None
         else:
             reminder.email_error = error[:500]
-            if reminder.email_attempts >= MAX_EMAIL_ATTEMPTS:
-                reminder.email_state = "failed"
+            reminder.email_state = "failed" if reminder.email_attempts >= MAX_EMAIL_ATTEMPTS else "pending"
         await session.flush()
