@@ -9,7 +9,19 @@ from fastapi.staticfiles import StaticFiles
 
 from hbs_portal.clients import Transport
 from hbs_portal.settings import PortalSettings
-from hbs_portal.web import account, conduct, family, records, reports, resets, scores, sheets, totp, verify
+from hbs_portal.web import (
+    account,
+    conduct,
+    family,
+    progress,
+    records,
+    reports,
+    resets,
+    scores,
+    sheets,
+    totp,
+    verify,
+)
 from hbs_portal.web.admin import ROUTERS as ADMIN_ROUTERS
 from hbs_portal.web.deps import install_page_handlers
 from hbs_portal.web.protection import SecurityHeaders
@@ -38,6 +50,7 @@ def create_app(settings: PortalSettings, transport: Transport | None = None) -> 
             conduct.router,
             reports.router,
             records.router,
+            progress.router,
             family.router,
             verify.router,
             resets.router,
