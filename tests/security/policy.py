@@ -765,6 +765,26 @@ GRADES: tuple[Rule, ...] = (
         body=MINUTES,
     ),
     Rule("grades", "GET", "/records/{record_id}/corrections", CLASS_READ, RECORDS, sees=CLASS_READ),
+    Rule("grades", "GET", "/progress", ("board",), note="Đ4.1: the board follows progress"),
+    Rule("grades", "GET", "/progress/items", ("board",), note="missing items and who must act"),
+    Rule(
+        "grades",
+        "POST",
+        "/reminders",
+        ("board",),
+        body={"teacher_id": "00000000-0000-4000-8000-000000000000"},
+        note="Nhắc; an unknown teacher has nothing missing (409), so the probe reminds nobody",
+    ),
+    Rule("grades", "GET", "/reminders", ("board",), note="the school's reminders this year"),
+    Rule("grades", "GET", "/reminders/mine", ("signed_in",), note="one's own reminders, maybe none"),
+    Rule(
+        "grades",
+        "POST",
+        "/reminders/{reminder_id}/read",
+        ("signed_in",),
+        ("ABSENT",),
+        note="one's own reminders only; anyone else's is 404",
+    ),
 )
 
 SIGNING: tuple[Rule, ...] = (
@@ -908,6 +928,8 @@ PORTAL: tuple[Page, ...] = (
     Page("/records/approve", BOARD | ADMINS, note="menu: principal"),
     Page("/classes", None, note="menu: signers and admins; others see no class"),
     Page("/statistics", OVERSEERS, note="menu: the board"),
+    Page("/progress", BOARD, note="menu: the board (Tiến độ), its home page"),
+    Page("/reminders", None, note="menu: signers; one's own reminders"),
     Page("/admin/students", ADMINS),
     Page("/admin/classes", ADMINS),
     Page("/admin/accounts", ADMINS),
