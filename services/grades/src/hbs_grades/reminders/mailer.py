@@ -8,9 +8,12 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.policy import SMTP
 from typing import Protocol
 
 from hbs_grades.settings import GradesSettings
+
+UNFOLDED = SMTP.clone(max_line_length=998)
 
 
 class Mailer(Protocol):
@@ -57,7 +60,8 @@ class SmtpMailer:
         )
 
     async def send(self, to: str, subject: str, body: str) -> None:
-        message = EmailMessage()
+        # Unfolded headers: Python's folding of a long encoded Vietnamese subject can lose a space.
+        message = EmailMessage(policy=UNFOLDED)
         message["From"] = self.sender
         message["To"] = to
         message["Subject"] = subject
