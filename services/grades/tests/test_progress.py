@@ -13,17 +13,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_devtools.broker import free_port
-from hbs_grades.progress.deadlines import DeadlineBook, NoDeadlines
+from hbs_grades.progress.deadlines import DeadlineBook
 from hbs_grades.progress.steps import ProgressStep
 from hbs_grades.reminders.mailer import NoMailer, SmtpMailer
 from hbs_grades.reminders.service import ReminderService
 from hbs_grades.wiring import Grades
+from hbs_shared.audit.store import audit_trail
 from hbs_shared.events.identity import AssignmentChanged
 
 from .conftest import YEAR, GradesHarness
@@ -204,6 +207,7 @@ async def test_missing_items_name_the_person_responsible(school: School) -> None
 async def test_lateness_comes_from_the_deadline_book(school: School) -> None:
     grades = services(school.h)
     closed = datetime.now(UTC) - timedelta(days=2, hours=3)
+    windows = grades.progress.deadlines
     grades.progress.deadlines = Fixed(Book(school.class_name, ProgressStep.score_entry, closed))
     try:
         counts = await school.get("/progress", step="score_entry", group_by="class", term="HK1")
@@ -214,7 +218,7 @@ async def test_lateness_comes_from_the_deadline_book(school: School) -> None:
         late = await school.get("/progress/items", late_only="true")
         assert [(i["subject"], i["class_name"]) for i in late["items"]] == [("Ngữ văn", school.class_name)]
     finally:
-        grades.progress.deadlines = NoDeadlines()
+        grades.progress.deadlines = windows
 
 
 async def test_only_the_board_sees_progress(school: School) -> None:
@@ -249,6 +253,19 @@ async def test_nhac_reaches_the_teacher_in_the_portal_list_and_by_e_mail(
         assert reminder["email_state"] == "pending"
         assert "Toán" in reminder["message"]
         assert "Hạn thứ Sáu." in reminder["message"]
+
+        # The audit trail (Đ9.2) keeps who reminded whom, with names.
+        async with school.h.app.state.runtime.db.transaction() as session:
+            logged = (
+                await session.execute(
+                    select(audit_trail.c.action, audit_trail.c.actor_name, audit_trail.c.details).where(
+                        audit_trail.c.subject_id == reminder["id"]
+                    )
+                )
+            ).all()
+        assert [(a, n, d["recipient_name"]) for a, n, d in logged] == [
+            ("reminder_sent", "Trần Thị Phó", TOAN_TEACHER)
+        ]
 
         mine = await school.h.client.get(
             "/reminders/mine", params={"unread_only": "true"}, headers=school.teacher()
@@ -314,6 +331,7 @@ async def test_automatic_reminders_go_out_once_before_the_window_closes(school: 
     h = school.h
     grades = services(h)
     closes = datetime.now(UTC) + timedelta(days=2)
+    windows = grades.progress.deadlines
     grades.progress.deadlines = Fixed(Book(school.class_name, ProgressStep.sheet_signing, closes))
     db = h.app.state.runtime.db
     try:
@@ -337,4 +355,41 @@ async def test_automatic_reminders_go_out_once_before_the_window_closes(school: 
         async with db.transaction() as session:
             assert await later.remind_due_soon(session) == 0
     finally:
-        grades.progress.deadlines = NoDeadlines()
+        grades.progress.deadlines = windows
+
+
+async def test_the_schools_windows_give_the_deadlines_and_lateness(school: School) -> None:
+    """Through the time windows (hbs_grades.windows): step 1 of HK1 closed three days ago, so
+    every unsigned HK1 sheet is late by the time since the end of its closing day."""
+    today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    closed_on = today - timedelta(days=3)
+    window = {"period": "HK1", "step": 1, "opens_on": (closed_on - timedelta(days=30)).isoformat()}
+    put = await school.h.client.put(
+        "/windows",
+        headers=school.vice_principal(),
+        json={"school_year": YEAR, "windows": [{**window, "closes_on": closed_on.isoformat()}]},
+    )
+    assert put.status_code == 200, put.text
+    try:
+        found = await school.get(
+            "/progress/items", class_name=school.class_name, step="sheet_signing", term="HK1"
+        )
+        due = datetime.combine(
+            closed_on + timedelta(days=1), datetime.min.time(), ZoneInfo("Asia/Ho_Chi_Minh")
+        )
+        assert {i["subject"] for i in found["items"]} == {"Toán", "Ngữ văn"}
+        for item in found["items"]:
+            assert datetime.fromisoformat(item["due_at"]) == due
+            expected = (datetime.now(UTC) - due).total_seconds()
+            assert abs(item["late_seconds"] - expected) < 120
+        hk2 = await school.get(
+            "/progress/items", class_name=school.class_name, step="sheet_signing", term="HK2"
+        )
+        assert all(i["due_at"] is None and i["late_seconds"] == 0 for i in hk2["items"])
+    finally:
+        removed = await school.h.client.put(
+            "/windows",
+            headers=school.vice_principal(),
+            json={"school_year": YEAR, "windows": [{"period": "HK1", "step": 1}]},
+        )
+        assert removed.status_code == 200, removed.text

@@ -11,12 +11,14 @@ from typing import Any
 
 import pytest
 
+from hbs_grades.audit import AuditAction
 from hbs_grades.bootstrap import bootstrap
 from hbs_grades.models import ScoreSheet, SheetState, Student
 from hbs_grades.settings import GradesSettings
 from hbs_grades.sheets.cells import Cells
 from hbs_grades.sheets.handlers import SheetSigningReplies
 from hbs_grades.sheets.signing import SheetSigning
+from hbs_shared.audit.store import pending_actions
 from hbs_shared.auth import Principal
 from hbs_shared.events.contracts import SheetSigningRequestedV2, SigningCompleted, SigningFailed
 from hbs_shared.problems import Problem
@@ -27,7 +29,10 @@ YEAR = "2026-2027"
 
 
 class FakeSession:
-    """The services flush and nothing else; the fakes hold the state."""
+    """The services flush and queue audit entries, nothing else; the fakes hold the state."""
+
+    def __init__(self) -> None:
+        self.info: dict[str, Any] = {}
 
     async def flush(self) -> None:
         return None
@@ -158,6 +163,7 @@ async def test_a_complete_sheet_is_submitted_then_a_stale_version_is_a_conflict(
     wired.score_everyone()
     submitted = await wired.service.submit(wired.session, wired.teacher, wired.sheet.id, 3)
     assert submitted.state == SheetState.submitted
+    assert pending_actions(wired.session) == [AuditAction.sheet_submitted]
     with pytest.raises(Problem) as stale:
         await wired.service.request_signature(wired.session, wired.teacher, wired.sheet.id, 2, uuid.uuid4())
     assert (stale.value.status, stale.value.field) == (409, "expected_version")

@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_grades.audit import endpoints as audit_endpoints
+from hbs_grades.compliance import endpoints as compliance_endpoints
 from hbs_grades.conduct import endpoints as class_endpoints
 from hbs_grades.family import endpoints as family_endpoints
 from hbs_grades.progress import endpoints as progress_endpoints
@@ -17,6 +19,7 @@ from hbs_grades.reminders.runner import ReminderRunner
 from hbs_grades.reports import endpoints as report_endpoints
 from hbs_grades.settings import GradesSettings
 from hbs_grades.sheets import endpoints as sheet_endpoints
+from hbs_grades.windows import endpoints as window_endpoints
 from hbs_grades.wiring import Grades
 from hbs_shared.authz import AuthzClient
 from hbs_shared.events.contracts import (
@@ -151,6 +154,9 @@ def create_app(settings: GradesSettings) -> FastAPI:
             record_endpoints.router,
             progress_endpoints.router,
             reminder_endpoints.router,
+            window_endpoints.router,
+            compliance_endpoints.router,
+            audit_endpoints.router,
         ],
         on_startup=[start_reminders],
         on_shutdown=[close_authz],

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from hbs_grades.compliance.service import ComplianceService
 from hbs_grades.conduct.service import ConductService
 from hbs_grades.family.service import FamilyService
 from hbs_grades.plan.service import PlanService
 from hbs_grades.progress.service import ProgressService
+from hbs_grades.progress.window_deadlines import WindowDeadlines
 from hbs_grades.records.corrections import RecordCorrections
 from hbs_grades.records.handlers import RecordSigningReplies
 from hbs_grades.records.service import YearRecordService
@@ -29,6 +31,7 @@ from hbs_grades.sheets.handlers import SheetSigningReplies
 from hbs_grades.sheets.reading import SheetReader
 from hbs_grades.sheets.setup import SheetSetup
 from hbs_grades.sheets.signing import SheetSigning
+from hbs_grades.windows.service import WindowsService
 from hbs_grades.wiring import Grades
 from hbs_shared.school_facts import SchoolFactsStore
 
@@ -49,8 +52,9 @@ def bootstrap(
     reader = SheetReader(sheets, roster)
     setup = SheetSetup(sheets, plan)
     results = ResultsService(rules)
-    records = YearRecordService(results, school)
-    progress = ProgressService()
+    windows = WindowsService()
+    records = YearRecordService(results, school, windows)
+    progress = ProgressService(WindowDeadlines(windows), clock=lambda: windows.clock())
     return Grades(
         settings,
         rules,
@@ -68,7 +72,14 @@ def bootstrap(
         records,
         SheetCorrections(reader, records),
         RecordCorrections(records),
-        SigningReplies(SheetSigningReplies(sheets), RecordSigningReplies()),
+        SigningReplies(SheetSigningReplies(sheets), RecordSigningReplies(), windows),
         progress,
-        ReminderService(progress, SmtpMailer.from_settings(settings), settings.reminder_days_before),
+        ReminderService(
+            progress,
+            SmtpMailer.from_settings(settings),
+            settings.reminder_days_before,
+            clock=lambda: windows.clock(),
+        ),
+        windows=windows,
+        compliance=ComplianceService(windows.clock),
     )

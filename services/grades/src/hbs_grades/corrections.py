@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from hbs_grades import audit
 from hbs_grades.access import require_board
 from hbs_grades.models import CorrectionMinutes
 from hbs_shared.auth import Principal
@@ -92,6 +93,8 @@ class Corrections(ABC, Generic[Subject, Correction]):
     board_only: ClassVar[str]
     """The 403's title for anyone else than the board."""
     field: ClassVar[str]
+    kind: ClassVar[str]
+    """What the audit trail calls the aggregate: `sheet` or `record`."""
 
     def __init__(self, repository: CorrectionRepository[Correction]) -> None:
         self.repository = repository
@@ -109,9 +112,18 @@ class Corrections(ABC, Generic[Subject, Correction]):
 
     @abstractmethod
     async def reopen(
-        self, session: AsyncSession, subject: Subject, correction: Correction, minutes: Minutes
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        subject: Subject,
+        correction: Correction,
+        minutes: Minutes,
     ) -> None:
         """Back to be signed again, under this correction."""
+
+    @abstractmethod
+    async def names(self, session: AsyncSession, subject: Subject) -> dict[str, Any]:
+        """What names the aggregate to a reader of the audit trail."""
 
     async def open(
         self,
@@ -131,8 +143,23 @@ class Corrections(ABC, Generic[Subject, Correction]):
         opened = minutes.opened(principal, signed.school_id, signed.document_id)
         correction = self.repository.model(**{self.repository.subject.key: signed.id}, **opened)
         self.repository.add(session, correction)
-        await self.reopen(session, subject, correction, minutes)
+        await self.reopen(session, principal, subject, correction, minutes)
         await session.flush()
+        await audit.record(
+            session,
+            school_id=signed.school_id,
+            actor=principal,
+            action=audit.AuditAction.correction_opened,
+            subject=(self.kind, signed.id),
+            details={
+                **await self.names(session, subject),
+                "correction_id": correction.id,
+                "minutes_number": minutes.number,
+                "minutes_date": minutes.on.isoformat(),
+                "reason": minutes.reason,
+                "superseded_document_id": signed.document_id,
+            },
+        )
         return subject, correction
 
     async def of(

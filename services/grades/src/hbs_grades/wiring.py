@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from hbs_grades.compliance.service import ComplianceService
 from hbs_grades.conduct.service import ConductService
 from hbs_grades.family.service import FamilyService
 from hbs_grades.plan.service import PlanService
@@ -27,6 +28,7 @@ from hbs_grades.sheets.entry import SheetEntry
 from hbs_grades.sheets.reading import SheetReader
 from hbs_grades.sheets.setup import SheetSetup
 from hbs_grades.sheets.signing import SheetSigning
+from hbs_grades.windows.service import WindowsService
 from hbs_shared.school_facts import SchoolFactsStore
 
 
@@ -54,6 +56,10 @@ class Grades:
     """The board's progress view (Đ4.1); its deadlines come from the time windows."""
     reminders: ReminderService
     _gate: asyncio.Lock = field(default_factory=asyncio.Lock)
+    windows: WindowsService = field(default_factory=WindowsService)
+    """Time windows (Đ5): whether a step is open, extensions, the moments each step was done."""
+    compliance: ComplianceService = field(default_factory=ComplianceService)
+    """The compliance report (Đ10)."""
 
     @contextlib.asynccontextmanager
     async def writing(self, is_sqlite: bool) -> AsyncIterator[None]:

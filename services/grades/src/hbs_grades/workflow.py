@@ -87,7 +87,7 @@ class SigningReplyHandler(ABC, Generic[Aggregate]):
     async def signed(self, session: AsyncSession, aggregate: Aggregate, event: SigningCompleted) -> None: ...
 
     @abstractmethod
-    def failed(self, aggregate: Aggregate, event: SigningFailed) -> None: ...
+    async def failed(self, session: AsyncSession, aggregate: Aggregate, event: SigningFailed) -> None: ...
 
     async def on_completed(self, session: AsyncSession, event: SigningCompleted) -> None:
         if (aggregate := await self._current(session, event)) is not None:
@@ -95,7 +95,7 @@ class SigningReplyHandler(ABC, Generic[Aggregate]):
 
     async def on_failed(self, session: AsyncSession, event: SigningFailed) -> None:
         if (aggregate := await self._current(session, event)) is not None:
-            self.failed(aggregate, event)
+            await self.failed(session, aggregate, event)
 
     async def _current(self, session: AsyncSession, event: SigningReply) -> Aggregate | None:
         aggregate = await self.awaiting(session, event)

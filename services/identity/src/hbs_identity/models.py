@@ -271,11 +271,15 @@ class Assignment(Base):
 
 
 class AuditEntry(Base):
-    """Nhật ký: every sign-in, failure and administrative action."""
+    """Nhật ký: every sign-in, failure and administrative action, hash-chained (issue 11): written
+    only through `hbs_identity.audit` (the shared chain), never by the ORM."""
 
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
     school_id: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)

@@ -6,14 +6,14 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hbs_identity.models import AuditEntry
+from hbs_identity.audit import LAYOUT as AUDIT
 from hbs_identity.school import facts as school_facts
+from hbs_shared.audit.store import append
 from hbs_shared.auth import Principal
 from hbs_shared.events.envelope import EventPayload
 from hbs_shared.messaging.outbox import OutboxRepository
@@ -63,18 +63,18 @@ class Unit:
         object_id: object | None = None,
         **detail: Any,
     ) -> None:
-        self.session.add(
-            AuditEntry(
-                school_id=self.school_id,
-                at=datetime.now(UTC),
-                actor_id=self.actor.user_id,
-                actor_name=self.actor.name,
-                action=action,
-                object_type=object_type,
-                object_id=None if object_id is None else str(object_id),
-                source=self.source,
-                detail={k: v for k, v in detail.items() if v is not None},
-            )
+        """One entry of identity's hash-chained trail, written as this unit commits."""
+        append(
+            self.session,
+            AUDIT,
+            school_id=self.school_id,
+            actor_id=self.actor.user_id,
+            actor_name=self.actor.name,
+            action=action,
+            subject_kind=object_type,
+            subject_id=object_id,
+            details=detail,
+            extra={"source": self.source},
         )
 
 

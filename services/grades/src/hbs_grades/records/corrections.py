@@ -6,9 +6,11 @@ correction is `sheets/corrections.py`."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_grades import audit
 from hbs_grades.corrections import CorrectionRepository, Corrections, Minutes
 from hbs_grades.models import RecordCorrection, RecordState, YearRecord
 from hbs_grades.records.service import YearRecordService, stale
@@ -21,6 +23,7 @@ from hbs_shared.problems import Problem
 class RecordCorrections(Corrections[YearRecord, RecordCorrection]):
     board_only = "Chỉ Hiệu trưởng hoặc Phó Hiệu trưởng mở điều chỉnh học bạ đã phê duyệt"
     field = "record_id"
+    kind = "record"
 
     def __init__(self, service: YearRecordService) -> None:
         super().__init__(CorrectionRepository(RecordCorrection, RecordCorrection.record_id))
@@ -42,8 +45,16 @@ class RecordCorrections(Corrections[YearRecord, RecordCorrection]):
                 f"only an approved record is corrected (this one is {state.value})",
             )
 
+    async def names(self, session: AsyncSession, subject: YearRecord) -> dict[str, Any]:
+        return await audit.record_details(session, subject)
+
     async def reopen(
-        self, session: AsyncSession, subject: YearRecord, correction: RecordCorrection, minutes: Minutes
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        subject: YearRecord,
+        correction: RecordCorrection,
+        minutes: Minutes,
     ) -> None:
         """Under the board's minutes the record becomes a draft again, so its conduct, attendance
         and remarks can change; it is then signed from step 2."""

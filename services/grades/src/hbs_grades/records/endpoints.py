@@ -26,7 +26,7 @@ from hbs_grades.records.schemas import (
     SchoolRecordsOut,
     SignIn,
 )
-from hbs_grades.records.workflow import SIGNING
+from hbs_grades.records.workflow import SIGNING, STEP_NUMBER
 from hbs_grades.school import CurrentSchoolYear, current_year
 from hbs_grades.wiring import grades_of
 from hbs_shared.auth import CurrentPrincipal
@@ -132,6 +132,7 @@ async def sign(
             batch_id=body.batch_id,
             expected=body.expected,
         )
+        grades.windows.mark_records(session, principal, STEP_NUMBER[body.step], started.records)
         counts = Counter(RecordState(r.state).value for r in started.records)
     runtime.relay.nudge()
     return BatchOut(
@@ -174,6 +175,7 @@ async def _give_back(
             class_name=class_name,
             expected=body.expected_version,
         )
+        await grades.windows.mark_returned(session, principal, records, body.reason)
         out = []
         for record in records:
             student = await grades.roster.roster.student(session, record.student_id)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_grades import audit
+from hbs_grades.audit import AuditAction
 from hbs_grades.models import RecordState, YearRecord
 from hbs_grades.records.repository import YearRecordRepository
-from hbs_grades.records.workflow import RECORDS, SIGNING, RecordAction
+from hbs_grades.records.workflow import RECORDS, SIGNING, SIGNING_STEP, RecordAction
 from hbs_grades.workflow import SigningReply, SigningReplyHandler
 from hbs_shared.events.contracts import SigningCompleted, SigningFailed
 
@@ -22,10 +24,36 @@ class RecordSigningReplies(SigningReplyHandler[YearRecord]):
         return record if RecordState(record.state) in SIGNING else None
 
     async def signed(self, session: AsyncSession, record: YearRecord, event: SigningCompleted) -> None:
+        step = SIGNING_STEP.get(RecordState(record.state))
         record.state = RECORDS.next(RecordState(record.state), RecordAction.signature_completed)
         record.document_id, record.document_sha256 = event.document_id, event.sha256
         record.edition_signed = True
+        await audit.record(
+            session,
+            school_id=record.school_id,
+            actor=await audit.signer(session, event.signer_user_id),
+            action=AuditAction.record_signed,
+            subject=("record", record.id),
+            details=await audit.record_details(
+                session,
+                record,
+                step=step,
+                edition=record.edition,
+                document_id=event.document_id,
+                sha256=event.sha256,
+                signed_at=event.signed_at,
+            ),
+        )
 
-    def failed(self, record: YearRecord, event: SigningFailed) -> None:
+    async def failed(self, session: AsyncSession, record: YearRecord, event: SigningFailed) -> None:
+        step = SIGNING_STEP.get(RecordState(record.state))
         record.state = RECORDS.next(RecordState(record.state), RecordAction.signature_failed)
         record.last_error = event.reason
+        await audit.record(
+            session,
+            school_id=record.school_id,
+            actor=await audit.signer(session, event.signer_user_id),
+            action=AuditAction.record_signing_failed,
+            subject=("record", record.id),
+            details=await audit.record_details(session, record, step=step, reason=event.reason),
+        )

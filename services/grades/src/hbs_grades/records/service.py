@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
+from hbs_grades import audit
 from hbs_grades.access import BOARD_ROLES, OVERSIGHT_ROLES, require_class_reader, require_homeroom
 from hbs_grades.conduct.repository import ConductRepository
 from hbs_grades.models import RecordState, SheetState, Student, Term, YearRecord
@@ -32,6 +33,8 @@ from hbs_grades.reports.service import ResultsService
 from hbs_grades.roster.repository import RosterRepository
 from hbs_grades.sheets.repository import ScoreSheetRepository
 from hbs_grades.sheets.workflow import SHEETS
+from hbs_grades.windows.rules import Period
+from hbs_grades.windows.service import WindowsService
 from hbs_grades.workflow import stale_version
 from hbs_shared.auth import Principal
 from hbs_shared.events.contracts import RecordSigningRequested
@@ -76,8 +79,11 @@ class YearRecordService:
         self,
         results: ResultsService,
         school: SchoolFactsStore | None = None,
+        windows: WindowsService | None = None,
     ) -> None:
         self.results = results
+        self.windows = windows
+        """Đ5: each step is signed within the school's window (none: always open)."""
         self.school = school or SchoolFactsStore()
         """The school's name, province and principal, as identity announced them."""
         self.records = YearRecordRepository()
@@ -325,6 +331,17 @@ class YearRecordService:
         per_class: list[tuple[str, list[YearRecord]]] = []
         for class_name in dict.fromkeys(class_names):
             await self._authorise_step(session, principal, step, school_year, class_name)
+            if self.windows is not None:
+                await self.windows.require_open(
+                    session,
+                    principal.school_id,
+                    school_year,
+                    Period.year,
+                    STEP_NUMBER[step],
+                    teacher_id=principal.user_id,
+                    class_name=class_name,
+                    field="class_names",
+                )
             lines = await self._ensure(session, principal.school_id, school_year, class_name)
             if not lines:
                 raise Problem(404, "Không tìm thấy lớp", "no student in this class", field="class_names")
@@ -392,6 +409,21 @@ class YearRecordService:
                     ),
                     principal.school_id,
                 )
+                await audit.record(
+                    session,
+                    school_id=record.school_id,
+                    actor=principal,
+                    action=audit.AuditAction.record_signing_requested,
+                    subject=("record", record.id),
+                    details={
+                        "student_name": contents[record.id].student.full_name,
+                        "class_name": record.class_name,
+                        "school_year": record.school_year,
+                        "step": STEP_NUMBER[step],
+                        "edition": record.edition,
+                        "batch_id": batch_id,
+                    },
+                )
                 started.records.append(record)
         try:
             await session.flush()
@@ -437,22 +469,46 @@ class YearRecordService:
             record.state = RECORDS.next(RecordState(record.state), RecordAction.give_back)
             new_edition(record, reason)
         await session.flush()
+        for record in records:
+            await audit.record(
+                session,
+                school_id=record.school_id,
+                actor=principal,
+                action=audit.AuditAction.record_returned,
+                subject=("record", record.id),
+                details=await audit.record_details(session, record, reason=reason, edition=record.edition),
+            )
         return records
 
     async def reopen_class(
-        self, session: AsyncSession, school_id: str, school_year: str, class_name: str, reason: str
+        self,
+        session: AsyncSession,
+        school_id: str,
+        school_year: str,
+        class_name: str,
+        reason: str,
+        actor: Principal | audit.Actor = audit.SYSTEM,
     ) -> int:
         """A sheet of the class is corrected (Đ9): each record is signed again as a new edition."""
-        reopened = 0
+        reopened: list[YearRecord] = []
         for record in await self.records.for_class(session, school_id, school_year, class_name):
             state = RecordState(record.state)
             if state is RecordState.draft and not record.edition_signed:
                 continue
             record.state = RECORDS.next(state, RecordAction.reopen)
             new_edition(record, reason)
-            reopened += 1
+            reopened.append(record)
         await session.flush()
-        return reopened
+        for record in reopened:
+            await audit.record(
+                session,
+                school_id=school_id,
+                actor=actor,
+                action=audit.AuditAction.record_reopened,
+                subject=("record", record.id),
+                details=await audit.record_details(session, record, reason=reason, edition=record.edition),
+            )
+        return len(reopened)
 
     async def batch(
         self, session: AsyncSession, principal: Principal, batch_id: uuid.UUID

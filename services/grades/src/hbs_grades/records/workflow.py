@@ -63,6 +63,8 @@ STEP_NUMBER = {Step(name): number for name, number in RECORD_STEP_NAMES.items()}
 STEP_ROLE = {step: SIGNING_STEPS[number] for step, number in STEP_NUMBER.items()}
 """Who signs each step, from the one signing order."""
 SIGNING = (S.signing_homeroom, S.signing_vice_principal, S.signing_principal)
+SIGNING_STEP = {S.signing_homeroom: 2, S.signing_vice_principal: 3, S.signing_principal: 4}
+"""The step (Điều 8) a record being signed is at."""
 
 
 RECORDS = StateMachine(

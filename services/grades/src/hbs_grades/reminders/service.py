@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_grades import audit
+from hbs_grades.audit import AuditAction
 from hbs_grades.models import Reminder
 from hbs_grades.progress.service import Filters, ProgressService, Work
 from hbs_grades.progress.steps import SHEET_STEPS, STEP_TITLES, ProgressStep
@@ -174,6 +176,24 @@ class ReminderService:
         )
         self.repo.add(session, reminder)
         await session.flush()
+        # The trail keeps who reminded whom of what (Đ9.2); names, not ids, for its readers.
+        await audit.record(
+            session,
+            school_id=school_id,
+            actor=sender if sender is not None else audit.SYSTEM,
+            action=AuditAction.reminder_sent,
+            subject=("reminder", reminder.id),
+            details={
+                "recipient_name": reminder.recipient_name,
+                "step": STEP_TITLES[work.step],
+                "class_name": work.class_name,
+                "subject": work.subject,
+                "term": work.term,
+                "school_year": school_year,
+                "automatic": sender is None,
+                "by_email": reminder.email_state == "pending",
+            },
+        )
         return reminder
 
     # ------------------------------------------------------------------ the recipient

@@ -11,9 +11,11 @@ corrected cells and their subjects.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_grades import audit
 from hbs_grades.corrections import CorrectionRepository, Corrections, Minutes
 from hbs_grades.models import ScoreSheet, SheetCorrection, SheetState
 from hbs_grades.records.service import YearRecordService
@@ -27,6 +29,7 @@ from hbs_shared.problems import Problem
 class SheetCorrections(Corrections[ScoreSheet, SheetCorrection]):
     board_only = "Chỉ Hiệu trưởng hoặc Phó Hiệu trưởng mở điều chỉnh sổ điểm đã ký"
     field = "sheet_id"
+    kind = "sheet"
 
     def __init__(self, reader: SheetReader, records: YearRecordService) -> None:
         super().__init__(CorrectionRepository(SheetCorrection, SheetCorrection.sheet_id))
@@ -47,8 +50,16 @@ class SheetCorrections(Corrections[ScoreSheet, SheetCorrection]):
                 f"only a signed sheet is corrected (this one is {state.value})",
             )
 
+    async def names(self, session: AsyncSession, subject: ScoreSheet) -> dict[str, Any]:
+        return audit.sheet_details(subject)
+
     async def reopen(
-        self, session: AsyncSession, subject: ScoreSheet, correction: SheetCorrection, minutes: Minutes
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        subject: ScoreSheet,
+        correction: SheetCorrection,
+        minutes: Minutes,
     ) -> None:
         subject.state = SHEETS.next(SheetState(subject.state), SheetAction.correct)
         subject.correction_id = correction.id
@@ -60,4 +71,5 @@ class SheetCorrections(Corrections[ScoreSheet, SheetCorrection]):
             subject.school_year,
             subject.class_name,
             f"Điều chỉnh sổ điểm {subject.subject} ({subject.term}) theo biên bản số {minutes.number}",
+            principal,
         )

@@ -6,19 +6,32 @@ import uuid
 from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Header, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_grades.records.schemas import CorrectionIn, CorrectionOut
 from hbs_grades.sheets import excel
 from hbs_grades.sheets.merge import save_merging
 from hbs_grades.sheets.schemas import ChangeOut, SaveScores, SheetAction, SheetOut, SheetScoresOut, SignAction
-from hbs_grades.wiring import grades_of
+from hbs_grades.windows.rules import ENTRY_STEP
+from hbs_grades.wiring import Grades, grades_of
 from hbs_grades.xlsx import SHEET_UPLOAD, XLSX, open_book
-from hbs_shared.auth import CurrentPrincipal
+from hbs_shared.auth import CurrentPrincipal, Principal
 from hbs_shared.problems import Problem
 from hbs_shared.service import runtime_of
 from hbs_shared.uploads import off_loop, read_body
 
 router = APIRouter(prefix="/sheets", tags=["score sheets"])
+
+
+async def _in_window(
+    grades: Grades, session: AsyncSession, principal: Principal, sheet_id: uuid.UUID, step: int
+) -> str | None:
+    """Đ5: the sheet's teacher enters (step 0) and signs (step 1) within the school's window; the
+    checks of the use case (who, which state) come first for anyone else."""
+    sheet = await grades.sheets.sheets.get(session, sheet_id)
+    if sheet is not None and sheet.teacher_id == principal.user_id and sheet.school_id == principal.school_id:
+        await grades.windows.require_open_for_sheet(session, sheet, step)
+    return None if sheet is None else str(sheet.state)
 
 
 @router.get("", response_model=list[SheetOut])
@@ -51,6 +64,7 @@ async def save_scores(
     grades, db = grades_of(request), runtime_of(request).db
     changes = [row.shown_change() for row in body.rows]
     async with grades.writing(db.is_sqlite), db.transaction() as session:
+        await _in_window(grades, session, principal, sheet_id, ENTRY_STEP)
         view = await save_merging(
             grades.sheet_entry, session, principal, sheet_id, body.expected_version, changes, body.reason
         )
@@ -69,9 +83,12 @@ async def list_changes(sheet_id: uuid.UUID, principal: CurrentPrincipal, request
 async def submit_sheet(
     sheet_id: uuid.UUID, body: SheetAction, principal: CurrentPrincipal, request: Request
 ) -> SheetOut:
-    service = grades_of(request).sheet_signing
+    grades = grades_of(request)
     async with runtime_of(request).db.transaction() as session:
-        sheet = await service.submit(session, principal, sheet_id, body.expected_version)
+        was = await _in_window(grades, session, principal, sheet_id, 1)
+        sheet = await grades.sheet_signing.submit(session, principal, sheet_id, body.expected_version)
+        if was != sheet.state:
+            grades.windows.mark_sheet(session, sheet, ENTRY_STEP)  # score entry ends with the submission
         return SheetOut.of(sheet)
 
 
@@ -80,11 +97,13 @@ async def request_signature(
     sheet_id: uuid.UUID, body: SignAction, principal: CurrentPrincipal, request: Request
 ) -> SheetOut:
     runtime = runtime_of(request)
-    service = grades_of(request).sheet_signing
+    grades = grades_of(request)
     async with runtime.db.transaction() as session:
-        sheet = await service.request_signature(
+        await _in_window(grades, session, principal, sheet_id, 1)
+        sheet = await grades.sheet_signing.request_signature(
             session, principal, sheet_id, body.expected_version, body.activation_id
         )
+        grades.windows.mark_sheet(session, sheet, 1, request_id=sheet.signing_request_id)
         out = SheetOut.of(sheet)
     runtime.relay.nudge()
     return out
@@ -140,6 +159,7 @@ async def upload_xlsx(
     data = await read_body(request, SHEET_UPLOAD)
     book = await off_loop(open_book, data)
     async with grades.writing(db.is_sqlite), db.transaction() as session:
+        await _in_window(grades, session, principal, sheet_id, ENTRY_STEP)
         view = await service.visible_view(session, principal, sheet_id)
         version, rows, where = excel.from_book(book, view)
         try:

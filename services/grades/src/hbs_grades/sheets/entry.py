@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
+from hbs_grades import audit
+from hbs_grades.audit import AuditAction
 from hbs_grades.models import SheetState
 from hbs_grades.results import Status
 from hbs_grades.sheets.cells import (
@@ -152,7 +154,7 @@ class SheetEntry:
             raise cells_problem(problems)
 
         now = datetime.now(UTC)
-        audit: list[dict[str, object]] = []
+        audit_rows: list[dict[str, object]] = []
         inserts: list[dict[str, object]] = []
         updates: list[dict[str, object]] = []
         for line, normalised in planned:
@@ -180,7 +182,7 @@ class SheetEntry:
                     new.comment = value or ""
                 else:
                     new.status = Status(value or Status.assessed.value)
-                audit.append(
+                audit_rows.append(
                     {
                         "sheet_id": sheet.id,
                         "student_id": line.student.id,
@@ -213,9 +215,9 @@ class SheetEntry:
             line.cells = new
             line.result = semester_result(new, assessment, sheet.regular_count)
             line.missing = missing(new, sheet.regular_count)
-        changed = len(audit)
+        changed = len(audit_rows)
         await self.sheets.write_lines(session, inserts, updates)
-        await self.sheets.add_changes(session, audit)
+        await self.sheets.add_changes(session, audit_rows)
         if changed:
             # Every save that changed something is a new version of the sheet; a concurrent save
             # of the same version loses here (UPDATE … WHERE version = expected).
@@ -224,4 +226,44 @@ class SheetEntry:
                 await session.flush()
             except StaleDataError:
                 raise stale(expected, expected + 1) from None
+            if state is SheetState.submitted or sheet.correction_id is not None:
+                await self._audit_late_changes(session, principal, view, audit_rows, reason)
         return view
+
+    async def _audit_late_changes(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        view: SheetView,
+        changes: Sequence[Mapping[str, object]],
+        reason: str | None,
+    ) -> None:
+        """Changes once the sheet was submitted, or under a correction after signing, go to the
+        audit trail (Đ9.2): one entry per save, naming every cell, its old and new value."""
+        sheet = view.sheet
+        names = {str(line.student.id): line.student.full_name for line in view.lines}
+        cells = [
+            {
+                "student_id": str(change["student_id"]),
+                "student_name": names.get(str(change["student_id"]), ""),
+                "column": change["column"],
+                "column_label": column_label(str(change["column"])),
+                "old": change["old_value"],
+                "new": change["new_value"],
+            }
+            for change in changes
+        ]
+        await audit.record(
+            session,
+            school_id=sheet.school_id,
+            actor=principal,
+            action=AuditAction.scores_changed,
+            subject=("sheet", sheet.id),
+            details=audit.sheet_details(
+                sheet,
+                version=sheet.version,
+                reason=reason,
+                correction_id=sheet.correction_id,
+                cells=cells,
+            ),
+        )

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_grades import audit
+from hbs_grades.audit import AuditAction
 from hbs_grades.corrections import CorrectionRepository
 from hbs_grades.models import ScoreSheet, SheetCorrection, SheetState
 from hbs_grades.sheets.repository import ScoreSheetRepository
@@ -28,14 +30,46 @@ class SheetSigningReplies(SigningReplyHandler[ScoreSheet]):
     async def signed(self, session: AsyncSession, sheet: ScoreSheet, event: SigningCompleted) -> None:
         sheet.state = SHEETS.next(SheetState(sheet.state), SheetAction.signature_completed)
         sheet.document_id, sheet.document_sha256 = event.document_id, event.sha256
+        signer = audit.Actor(event.signer_user_id, sheet.teacher_name)
+        await audit.record(
+            session,
+            school_id=sheet.school_id,
+            actor=signer,
+            action=AuditAction.sheet_signed,
+            subject=("sheet", sheet.id),
+            details=audit.sheet_details(
+                sheet, step=1, document_id=event.document_id, sha256=event.sha256, signed_at=event.signed_at
+            ),
+        )
         if sheet.correction_id is not None:
             # The corrected sheet is signed again: its correction closes with the new version.
             correction = await self.corrections.get(session, sheet.correction_id)
             if correction is not None:
                 correction.new_document_id = event.document_id
                 correction.closed_at = datetime.now(UTC)
+                await audit.record(
+                    session,
+                    school_id=sheet.school_id,
+                    actor=signer,
+                    action=AuditAction.correction_closed,
+                    subject=("sheet", sheet.id),
+                    details=audit.sheet_details(
+                        sheet,
+                        correction_id=correction.id,
+                        minutes_number=correction.minutes_number,
+                        document_id=event.document_id,
+                    ),
+                )
             sheet.correction_id = None
 
-    def failed(self, sheet: ScoreSheet, event: SigningFailed) -> None:
+    async def failed(self, session: AsyncSession, sheet: ScoreSheet, event: SigningFailed) -> None:
         sheet.state = SHEETS.next(SheetState(sheet.state), SheetAction.signature_failed)
         sheet.last_error = event.reason
+        await audit.record(
+            session,
+            school_id=sheet.school_id,
+            actor=audit.Actor(event.signer_user_id, sheet.teacher_name),
+            action=AuditAction.sheet_signing_failed,
+            subject=("sheet", sheet.id),
+            details=audit.sheet_details(sheet, step=1, reason=event.reason),
+        )

@@ -6,6 +6,8 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_grades import audit
+from hbs_grades.audit import AuditAction
 from hbs_grades.models import ScoreSheet, SheetState, Term
 from hbs_grades.sheets.cells import column_label
 from hbs_grades.sheets.reading import SheetReader
@@ -61,6 +63,14 @@ class SheetSigning:
                 )
         sheet.state = SHEETS.next(SheetState(sheet.state), SheetAction.submit)
         await session.flush()
+        await audit.record(
+            session,
+            school_id=sheet.school_id,
+            actor=principal,
+            action=AuditAction.sheet_submitted,
+            subject=("sheet", sheet.id),
+            details=audit.sheet_details(sheet, version=sheet.version),
+        )
         return sheet
 
     async def content(self, session: AsyncSession, sheet: ScoreSheet) -> ScoreSheetContent:
@@ -120,5 +130,13 @@ class SheetSigning:
                 sheet=await self.content(session, sheet),
             ),
             sheet.school_id,
+        )
+        await audit.record(
+            session,
+            school_id=sheet.school_id,
+            actor=principal,
+            action=AuditAction.sheet_signing_requested,
+            subject=("sheet", sheet.id),
+            details=audit.sheet_details(sheet, version=sheet.version, step=1),
         )
         return sheet

@@ -6,13 +6,10 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from hbs_identity.accounts.passwords import hash_password, is_usable
 from hbs_identity.accounts.security import RefreshTokens, initial_password
 from hbs_identity.errors import conflict, not_found
-from hbs_identity.models import SIGNER_ROLES, Account, AuditEntry
+from hbs_identity.models import SIGNER_ROLES, Account
 from hbs_identity.unit import Unit
 from hbs_shared.events.identity import AccountDisabled
 from hbs_shared.problems import Problem
@@ -85,15 +82,3 @@ class AccountAdmin:
             raise approval_required(account)
         account.totp_enabled, account.totp_secret = False, None
         unit.audit("account.totp_reset", "account", account.id)
-
-
-async def audit_entries(
-    session: AsyncSession, school_id: str, action: str | None, object_id: str | None, limit: int
-) -> list[AuditEntry]:
-    query = select(AuditEntry).where(AuditEntry.school_id == school_id)
-    if action:
-        query = query.where(AuditEntry.action == action)
-    if object_id:
-        query = query.where(AuditEntry.object_id == object_id)
-    result = await session.execute(query.order_by(AuditEntry.id.desc()).limit(limit))
-    return list(result.scalars())

@@ -9,18 +9,22 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from hbs_identity.accounts.admin import AccountAdmin, audit_entries
+from hbs_identity import audit as trail
+from hbs_identity.accounts.admin import AccountAdmin
 from hbs_identity.accounts.signin import SignIn
 from hbs_identity.accounts.slip_owners import class_slip_owners, school_name, slip_label
 from hbs_identity.accounts.slips import Slip, render_slips
 from hbs_identity.authz.guard import caller_scope, require_admin
+from hbs_identity.authz.policy import Scope
 from hbs_identity.errors import ADMIN_ROLES, forbidden, not_found
 from hbs_identity.models import Account
 from hbs_identity.school.schemas import Text
 from hbs_identity.settings import IdentitySettings
 from hbs_identity.unit import Unit, request_unit
+from hbs_shared.audit.schemas import ChainStatusOut
+from hbs_shared.audit.store import verify_stored
 from hbs_shared.auth import CurrentPrincipal
-from hbs_shared.roles import Role
+from hbs_shared.roles import OVERSEERS
 from hbs_shared.service import runtime_of
 
 router = APIRouter(tags=["accounts"])
@@ -49,6 +53,8 @@ class InitialPassword(BaseModel):
 
 class AuditOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+    seq: int
+    hash: str
     at: datetime
     actor_id: uuid.UUID | None
     actor_name: str
@@ -57,6 +63,8 @@ class AuditOut(BaseModel):
     object_id: str | None
     source: str | None
     detail: dict[str, Any]
+    object_name: str | None = None
+    """The object's name (a person, a class…) as it is now, so a reader sees names, not ids."""
 
 
 def _admin(request: Request) -> AccountAdmin:
@@ -187,12 +195,44 @@ async def audit(
     principal: CurrentPrincipal,
     action: Annotated[str | None, Query(max_length=60)] = None,
     object_id: Annotated[str | None, Query(max_length=64)] = None,
+    actor_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[AuditOut]:
-    """Newest first: every sign-in, failure and administrative action of the school."""
+    """Newest first: every sign-in, failure and administrative action of the school, with the
+    names of the objects acted on."""
     async with request_unit(request, principal) as unit:
-        scope = await caller_scope(unit)
-        if not scope.has(frozenset({Role.system_admin, Role.principal})):
-            raise forbidden("the audit log is for the system admins and the principal")
-        entries = await audit_entries(unit.session, unit.school_id, action, object_id, limit)
-        return [AuditOut.model_validate(e) for e in entries]
+        _require_audit_reader(await caller_scope(unit))
+        entries = await trail.entries(
+            unit.session,
+            unit.school_id,
+            action=action,
+            object_id=object_id,
+            actor_id=actor_id,
+            since=since,
+            until=until,
+            limit=limit,
+            offset=offset,
+        )
+        names = await trail.subject_names(unit.session, entries)
+        return [
+            AuditOut.model_validate(e).model_copy(
+                update={"object_name": names.get((e.object_type or "", e.object_id or ""))}
+            )
+            for e in entries
+        ]
+
+
+@router.get("/audit/verify", response_model=ChainStatusOut)
+async def audit_verify(request: Request, principal: CurrentPrincipal) -> ChainStatusOut:
+    """Whether identity's audit chain is intact, or the first broken link (Đ9.2)."""
+    async with request_unit(request, principal) as unit:
+        _require_audit_reader(await caller_scope(unit))
+        return ChainStatusOut.of("identity", await verify_stored(unit.session, trail.LAYOUT))
+
+
+def _require_audit_reader(scope: Scope) -> None:
+    if not scope.has(OVERSEERS):
+        raise forbidden("the audit log is for the board and the office")

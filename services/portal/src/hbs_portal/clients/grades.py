@@ -135,6 +135,46 @@ class GradesClient:
             "POST", f"/records/classes/{_seg(class_name)}/return", json={"reason": reason}
         )
 
+    # Time windows (Đ5) and the compliance report (Đ10)
+    async def windows(self, school_year: str | None = None) -> dict[str, Any]:
+        params = {"school_year": school_year} if school_year else None
+        result: dict[str, Any] = await self.caller.json("GET", "/windows", params=params)
+        return result
+
+    async def set_windows(self, school_year: str, windows: list[dict[str, Any]]) -> dict[str, Any]:
+        body = {"school_year": school_year, "windows": windows}
+        result: dict[str, Any] = await self.caller.json("PUT", "/windows", json=body)
+        return result
+
+    async def window_extensions(self, school_year: str | None = None) -> list[dict[str, Any]]:
+        params = {"school_year": school_year} if school_year else None
+        result: list[dict[str, Any]] = await self.caller.json("GET", "/windows/extensions", params=params)
+        return result
+
+    async def extend_window(self, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self.caller.json("POST", "/windows/extensions", json=body)
+        return result
+
+    async def compliance(self, school_year: str | None = None) -> dict[str, Any]:
+        params = {"school_year": school_year} if school_year else None
+        result: dict[str, Any] = await self.caller.json("GET", "/compliance", params=params)
+        return result
+
+    async def compliance_xlsx(self, school_year: str | None = None) -> httpx.Response:
+        params = {"school_year": school_year} if school_year else None
+        return await self.caller.request("GET", "/compliance/xlsx", params=params)
+
+    # Audit trail (board and office)
+    async def audit(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`{entries, total}`, newest first; filters and paging as query parameters."""
+        result: dict[str, Any] = await self.caller.json("GET", "/audit", params=params)
+        return result
+
+    async def audit_verify(self) -> dict[str, Any]:
+        """Whether grades' audit chain is intact, or its first broken link."""
+        result: dict[str, Any] = await self.caller.json("GET", "/audit/verify")
+        return result
+
     # Families
     async def family_students(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = await self.caller.json("GET", "/family/students")

@@ -233,3 +233,8 @@ class IdentityClient:
     async def audit(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = await self.caller.json("GET", "/audit", params=params)
         return result
+
+    async def audit_verify(self) -> dict[str, Any]:
+        """Whether identity's audit chain is intact, or its first broken link."""
+        result: dict[str, Any] = await self.caller.json("GET", "/audit/verify")
+        return result

@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
 from hbs_portal.web.sessions import COOKIE, WebSessionRepository
-from hbs_shared.roles import BOARD, FAMILY, OFFICE, SIGNERS, STAFF, Role
+from hbs_shared.roles import BOARD, FAMILY, OFFICE, OVERSEERS, SIGNERS, STAFF, Role
 from hbs_shared.service import runtime_of
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
@@ -68,11 +68,13 @@ NAV: list[tuple[str, str, frozenset[str] | None]] = [
     ("/classes", "Các lớp", SIGNERS | OFFICE),
     ("/statistics", "Thống kê", BOARD),
     ("/factor-resets", "Phê duyệt đặt lại", BOARD),
+    ("/oversight/windows", "Thời hạn", BOARD),
+    ("/oversight/compliance", "Chấp hành thời hạn", BOARD),
     ("/admin/classes", "Quản lý lớp", OFFICE),
     ("/admin/accounts", "Cán bộ, tài khoản", OFFICE),
     ("/admin/import", "Nhập dữ liệu", OFFICE),
     ("/admin/export", "Xuất dữ liệu", OFFICE),
-    ("/admin/audit", "Nhật ký", frozenset({Role.system_admin})),
+    ("/admin/audit", "Nhật ký", OVERSEERS),
     ("/admin/signing", "Ký số", frozenset({Role.system_admin})),
     ("/security", "Bảo mật đăng nhập", STAFF),
     # Identity gives parents the role `parent` and students `student` (people/service.py).

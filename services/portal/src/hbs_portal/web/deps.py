@@ -37,7 +37,7 @@ from hbs_portal.web.common import (
     web_sessions,
 )
 from hbs_portal.web.sessions import csrf_ok
-from hbs_shared.roles import BOARD, OFFICE, Role
+from hbs_shared.roles import BOARD, OFFICE, OVERSEERS, Role
 from hbs_shared.service import runtime_of
 
 _refresh_locks: dict[str, asyncio.Lock] = {}
@@ -155,6 +155,8 @@ def _needs(roles: frozenset[Role]) -> object:
 OfficeUser = Annotated[WebSession, _needs(OFFICE)]
 SystemAdmin = Annotated[WebSession, _needs(frozenset({Role.system_admin}))]
 BoardMember = Annotated[WebSession, _needs(BOARD)]
+Overseer = Annotated[WebSession, _needs(OVERSEERS)]
+"""The board and the office (the audit trail)."""
 
 
 async def services(request: Request, web: SignedIn) -> Services:
