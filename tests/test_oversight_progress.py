@@ -118,7 +118,7 @@ def test_the_board_sees_who_is_missing_reminds_and_the_teacher_is_told(
     received = wait_until(f"the reminder e-mail to {address}", lambda: mailbox.to(address))
     assert len(received) == 1
     mail = email.message_from_bytes(received[0].content, policy=email.policy.default)
-    assert mail["Subject"] == "[HBS] Nhắc việc: Nhập điểm (nộp sổ điểm)"
+    assert mail["Subject"] == "[HBS] Nhắc việc: Nhập điểm và nộp sổ điểm"
     body = mail.get_body(preferencelist=("plain",))
     assert body is not None
     assert f"Lớp {klass.name} – môn Toán – Học kỳ I" in body.get_content()

@@ -382,6 +382,15 @@ async def test_the_schools_windows_give_the_deadlines_and_lateness(school: Schoo
             assert datetime.fromisoformat(item["due_at"]) == due
             expected = (datetime.now(UTC) - due).total_seconds()
             assert abs(item["late_seconds"] - expected) < 120
+        reminded = await school.h.client.post(
+            "/reminders",
+            headers=school.vice_principal(),
+            json={"step": "sheet_signing", "term": "HK1", "teacher_id": str(school.van)},
+        )
+        assert reminded.status_code == 201, reminded.text
+        [message] = [r["message"] for r in reminded.json()]
+        assert message.startswith("Phó Hiệu trưởng Trần Thị Phó nhắc thầy/cô hoàn thành:\n- Lớp ")
+        assert f"hạn hết ngày {closed_on:%d/%m/%Y}, đã quá hạn 2 ngày" in message  # + the hours of today
         hk2 = await school.get(
             "/progress/items", class_name=school.class_name, step="sheet_signing", term="HK2"
         )

@@ -18,7 +18,7 @@ class ProgressStep(StrEnum):
 
 
 STEP_TITLES: dict[ProgressStep, str] = {
-    ProgressStep.score_entry: "Nhập điểm (nộp sổ điểm)",
+    ProgressStep.score_entry: "Nhập điểm và nộp sổ điểm",
     ProgressStep.sheet_signing: "Bước 1: GV bộ môn ký sổ điểm",
     ProgressStep.homeroom: "Bước 2: GVCN ký học bạ",
     ProgressStep.review: "Bước 3: Phó Hiệu trưởng duyệt",

@@ -25,6 +25,7 @@ from hbs_shared.events.identity import AssignmentChanged
 from hbs_shared.labels import TERM_LABELS
 from hbs_shared.logging import get_logger
 from hbs_shared.problems import Problem
+from hbs_shared.roles import Role
 
 log = get_logger(__name__)
 SCHOOL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -36,6 +37,14 @@ NOT_FOUND = Problem(404, "Không tìm thấy lời nhắc", "no such reminder, o
 
 def school_time(moment: datetime) -> str:
     return moment.astimezone(SCHOOL_TIME).strftime("%d/%m/%Y %H:%M")
+
+
+def deadline_text(due: datetime) -> str:
+    """A window closes at the end of its closing day (00:00 of the next): "hết ngày 02/12/2026"."""
+    local = due.astimezone(SCHOOL_TIME)
+    if (local.hour, local.minute) == (0, 0):
+        return f"hết ngày {(local - timedelta(days=1)):%d/%m/%Y}"
+    return f"{local:%d/%m/%Y %H:%M}"
 
 
 def lateness(seconds: int) -> str:
@@ -60,7 +69,7 @@ def describe(work: Work) -> str:
             f"còn {work.missing}/{work.total} học bạ chưa xong"
         )
     if work.due_at is not None:
-        what += f"; hạn {school_time(work.due_at)}"
+        what += f"; hạn {deadline_text(work.due_at)}"
         if work.late_seconds:
             what += f", đã quá hạn {lateness(work.late_seconds)}"
     return what
@@ -127,11 +136,12 @@ class ReminderService:
         for work in people:
             assert work.responsible_id is not None
             by_person[work.responsible_id].append(work)
-        sender = principal.name or "Ban Giám hiệu"
+        title = "Hiệu trưởng" if principal.has_role(Role.principal) else "Phó Hiệu trưởng"
+        sender = f"{title} {principal.name}" if principal.name else "Ban Giám hiệu"
         made = []
         for person, items in by_person.items():
             lines = "\n".join(f"- {describe(w)}" for w in items)
-            message = f"{sender} (Ban Giám hiệu) nhắc thầy/cô hoàn thành:\n{lines}"
+            message = f"{sender} nhắc thầy/cô hoàn thành:\n{lines}"
             if note:
                 message += f"\nLời nhắn: {note}"
             made.append(

@@ -5,7 +5,7 @@ The recipient sees their reminders on their home page (`/sheets`) and on `/remin
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
@@ -46,6 +46,16 @@ def school_time(moment: str | None) -> str:
     return datetime.fromisoformat(moment).astimezone(SCHOOL_TIME).strftime("%d/%m/%Y %H:%M")
 
 
+def deadline(moment: str | None) -> str:
+    """A window's end: it closes after its closing day (00:00 of the next), "hết ngày 02/12/2026"."""
+    if not moment:
+        return ""
+    local = datetime.fromisoformat(moment).astimezone(SCHOOL_TIME)
+    if (local.hour, local.minute) == (0, 0):
+        return f"hết ngày {(local - timedelta(days=1)):%d/%m/%Y}"
+    return f"{local:%d/%m/%Y %H:%M}"
+
+
 def lateness(seconds: int) -> str:
     days, rest = divmod(int(seconds), 86400)
     hours = rest // 3600
@@ -56,6 +66,7 @@ def lateness(seconds: int) -> str:
 
 templates.env.filters["school_time"] = school_time
 templates.env.filters["lateness"] = lateness
+templates.env.filters["deadline"] = deadline
 
 
 def _chosen(values: dict[str, str]) -> dict[str, str]:
