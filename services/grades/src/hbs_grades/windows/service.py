@@ -245,6 +245,13 @@ class WindowsService:
         reason = spec.reason.strip()
         if not reason:
             raise Problem(422, "Cần ghi lý do gia hạn", "reason is empty", field="reason")
+        if spec.teacher_id is not None and spec.step in (3, 4):
+            raise Problem(
+                422,
+                "Bước 3 và 4 do Ban Giám hiệu ký: gia hạn theo lớp",
+                "the board's steps are extended per class",
+                field="teacher_id",
+            )
         base = await self.window_for(session, principal.school_id, spec.school_year, spec.period, spec.step)
         if base is None:
             raise Problem(
