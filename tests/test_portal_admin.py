@@ -292,18 +292,19 @@ def test_the_office_disables_enables_and_issues_a_new_password_with_confirmation
 def test_the_audit_log_filters_by_action_and_refuses_a_malformed_filter(office: httpx.Client) -> None:
     page = office.get("/admin/audit")
     assert page.status_code == 200
-    assert "sign_in.succeeded" in page.text
+    assert "<td>Đăng nhập</td>" in page.text  # the action by its Vietnamese name, not sign_in.succeeded
+    assert page.text.count("Chuỗi kiểm chứng: toàn vẹn") == 2  # identity's and grades' chains
     csrf = form_value(page.text, "csrf")
     filtered = office.post("/admin/audit", data={"csrf": csrf, "action": "sign_in.succeeded", "limit": "20"})
     actions = re.findall(
         r'<tr class="audit-row">\s*<td>[^<]*</td><td>[^<]*</td><td>([^<]+)</td>', filtered.text
     )
     assert actions
-    assert set(actions) == {"sign_in.succeeded"}
+    assert set(actions) == {"Đăng nhập"}
     assert len(actions) <= 20
     malformed = office.post("/admin/audit", data={"csrf": csrf, "action": "DROP TABLE", "limit": "20"})
     assert malformed.status_code == 422
-    assert "Hành động: chỉ gồm" in malformed.text
+    assert "Hành động: chọn một hành động trong danh sách." in malformed.text
     too_many = office.post("/admin/audit", data={"csrf": csrf, "limit": "5000"})
     assert too_many.status_code == 422
     assert "Số dòng: từ 1 đến 1000." in too_many.text

@@ -40,49 +40,55 @@ def build(n: int) -> list[Entry]:
     return entries
 
 
+def first_break(entries: list[Entry], head: Head | None = None) -> tuple[int, Fault, str]:
+    broken = verify(entries, head).broken
+    assert broken is not None, "the chain should be broken"
+    return broken.seq, broken.fault, broken.message
+
+
+async def stored_break(db: Database) -> tuple[int, Fault] | None:
+    async with db.transaction() as session:
+        broken = (await verify_stored(session, STANDARD)).broken
+    return None if broken is None else (broken.seq, broken.fault)
+
+
 def test_an_untouched_chain_is_intact_up_to_its_head() -> None:
     entries = build(5)
     report = verify(entries, Head(5, entries[-1].hash))
-    assert report.intact and report.checked == 5 and report.last_seq == 5
+    assert (report.intact, report.checked, report.last_seq) == (True, 5, 5)
 
 
 def test_an_edited_entry_is_named() -> None:
     entries = build(5)
     entries[2] = replace(entries[2], details={"score": "9,5", "i": 2})
-    broken = verify(entries).broken
-    assert broken is not None and (broken.seq, broken.fault) == (3, Fault.edited)
-    assert "entry 3" in broken.message
+    assert first_break(entries)[:2] == (3, Fault.edited)
+    assert "entry 3" in first_break(entries)[2]
 
 
 def test_an_edit_that_recomputes_its_own_hash_breaks_the_next_link() -> None:
     entries = build(5)
     entries[1] = replace(entries[1], actor_name="Trần Văn Bình").sealed()
-    broken = verify(entries).broken
-    assert broken is not None and (broken.seq, broken.fault) == (3, Fault.broken_link)
+    assert first_break(entries)[:2] == (3, Fault.broken_link)
 
 
 def test_a_deleted_entry_is_named_by_the_gap() -> None:
     entries = build(5)
     del entries[1]
-    broken = verify(entries).broken
-    assert broken is not None and (broken.seq, broken.fault) == (3, Fault.missing)
-    assert "2..2" in broken.message
+    assert first_break(entries)[:2] == (3, Fault.missing)
+    assert "2..2" in first_break(entries)[2]
 
 
 def test_deleting_the_last_entries_is_found_against_the_head() -> None:
     entries = build(5)
-    broken = verify(entries[:3], Head(5, entries[-1].hash)).broken
-    assert broken is not None and (broken.seq, broken.fault) == (5, Fault.truncated)
+    assert first_break(entries[:3], Head(5, entries[-1].hash))[:2] == (5, Fault.truncated)
 
 
 def test_swapped_entries_are_named() -> None:
     entries = build(5)
     entries[1], entries[2] = entries[2], entries[1]
-    broken = verify(entries).broken
-    assert broken is not None and (broken.seq, broken.fault) == (3, Fault.missing)
+    assert first_break(entries)[:2] == (3, Fault.missing)
     swapped_seq = [replace(e, seq=s).sealed() for e, s in zip(build(3), (1, 3, 2), strict=True)]
-    broken = verify(swapped_seq).broken
-    assert broken is not None and broken.seq == 3
+    assert first_break(swapped_seq)[0] == 3
 
 
 def test_an_inserted_entry_is_named() -> None:
@@ -99,8 +105,7 @@ def test_an_inserted_entry_is_named() -> None:
         details={},
     )
     entries.insert(2, forged)
-    broken = verify(entries).broken
-    assert broken is not None and (broken.seq, broken.fault) == (3, Fault.out_of_order)
+    assert first_break(entries)[:2] == (3, Fault.out_of_order)
 
 
 def test_the_canonical_form_is_sorted_utf8_json_with_utc_times() -> None:
@@ -146,25 +151,26 @@ async def test_entries_written_in_transactions_verify_and_an_sql_edit_is_named(d
     await write(db, "sheet_returned", 2)
     async with db.transaction() as session:
         report = await verify_stored(session, STANDARD)
-    assert report.intact and report.last_seq == 5
+    assert (report.intact, report.last_seq) == (True, 5)
     async with db.transaction() as session:
         await session.execute(text("UPDATE audit_trail SET actor_name = 'Kẻ Gian' WHERE seq = 4"))
-    async with db.transaction() as session:
-        broken = (await verify_stored(session, STANDARD)).broken
-    assert broken is not None and (broken.seq, broken.fault) == (4, Fault.edited)
+    assert await stored_break(db) == (4, Fault.edited)
 
 
 @pytest.mark.db
 async def test_a_rolled_back_action_leaves_no_entry(db: Database) -> None:
-    with pytest.raises(RuntimeError):
+    async def failing_action() -> None:
         async with db.transaction() as session:
             append(session, STANDARD, school_id="s1", actor_id=None, actor_name="x", action="a")
             raise RuntimeError("the action failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_action()
     await write(db, "after")
     async with db.transaction() as session:
         seqs = (await session.execute(select(audit_trail.c.seq))).scalars().all()
         report = await verify_stored(session, STANDARD)
-    assert list(seqs) == [1] and report.intact
+    assert (list(seqs), report.intact) == ([1], True)
 
 
 @pytest.mark.db
@@ -172,11 +178,10 @@ async def test_a_deleted_row_and_a_deleted_tail_are_named(db: Database) -> None:
     await write(db, "a", 4)
     async with db.transaction() as session:
         await session.execute(text("DELETE FROM audit_trail WHERE seq = 4"))
-        broken = (await verify_stored(session, STANDARD)).broken
-        assert broken is not None and (broken.seq, broken.fault) == (4, Fault.truncated)
+    assert await stored_break(db) == (4, Fault.truncated)
+    async with db.transaction() as session:
         await session.execute(text("DELETE FROM audit_trail WHERE seq = 2"))
-        broken = (await verify_stored(session, STANDARD)).broken
-        assert broken is not None and (broken.seq, broken.fault) == (3, Fault.missing)
+    assert await stored_break(db) == (3, Fault.missing)
 
 
 @pytest.mark.db
@@ -192,4 +197,5 @@ async def test_concurrent_writers_never_take_the_same_link(db: Database) -> None
     async with db.transaction() as session:
         report = await verify_stored(session, STANDARD)
         names = (await session.execute(select(audit_trail.c.actor_name))).scalars().all()
-    assert report.intact and report.last_seq == 12 and sorted(names) == sorted(f"w{k}" for k in range(12))
+    assert (report.intact, report.last_seq) == (True, 12)
+    assert sorted(names) == sorted(f"w{k}" for k in range(12))

@@ -234,6 +234,13 @@ async def test_requester_approver_and_owner_are_three_people(
     assert ("factor_reset.approved", "Trần Văn Minh") in actions
     assert ("factor_reset.rejected", "Lê Thị Thu Hà") in actions
     assert ("factor_reset.acknowledged", "Đặng Thị Mai") in actions
+    # Each is a link of identity's hash chain, naming the account by its owner's name (issue 11).
+    assert {e["object_name"] for e in audit} == {"Đặng Thị Mai"}
+    assert all(len(e["hash"]) == 64 for e in audit)
+    chain = (await client.get("/audit/verify", headers=vice)).json()
+    assert (chain["service"], chain["intact"], chain["broken"]) == ("identity", True, None)
+    assert chain["last_seq"] >= max(e["seq"] for e in audit)
+    assert (await client.get("/audit/verify", headers=van)).status_code == 403
 
 
 async def test_an_approved_totp_reset_asks_the_board_member_to_set_it_up_again(

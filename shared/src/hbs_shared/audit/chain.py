@@ -143,22 +143,41 @@ class Report:
 
 def verify(entries: Iterable[Entry], head: Head | None = None) -> Report:
     """Walk the chain in the order given and stop at the first broken link."""
-    expected, prev, checked = 1, GENESIS, 0
+    walk = Walk()
     for entry in entries:
-        broken = _check(entry, expected, prev)
-        if broken is not None:
-            return Report(checked, expected - 1, prev, broken)
-        expected, prev, checked = entry.seq + 1, entry.hash, checked + 1
-    last = expected - 1
-    if head is not None and (head.seq != last or (last and head.hash != prev)):
-        if head.seq > last:
-            fault = Fault.truncated
-            message = _WHAT[fault].format(last=last, head=head.seq)
-        else:
-            fault = Fault.edited
-            message = f"the chain's head (entry {head.seq}) does not match its last entry {last}"
-        return Report(checked, last, prev, Break(head.seq, fault, message))
-    return Report(checked, last, prev, None)
+        if not walk.step(entry):
+            break
+    return walk.report(head)
+
+
+class Walk:
+    """The check one entry at a time, so a long chain is verified without holding it whole."""
+
+    def __init__(self) -> None:
+        self.expected, self.prev, self.checked = 1, GENESIS, 0
+        self.broken: Break | None = None
+
+    def step(self, entry: Entry) -> bool:
+        """Check the next entry; False once the chain is broken (stop reading)."""
+        if self.broken is None:
+            self.broken = _check(entry, self.expected, self.prev)
+            if self.broken is None:
+                self.expected, self.prev, self.checked = entry.seq + 1, entry.hash, self.checked + 1
+        return self.broken is None
+
+    def report(self, head: Head | None = None) -> Report:
+        last = self.expected - 1
+        if self.broken is not None:
+            return Report(self.checked, last, self.prev, self.broken)
+        if head is not None and (head.seq != last or (last and head.hash != self.prev)):
+            if head.seq > last:
+                fault = Fault.truncated
+                message = _WHAT[fault].format(last=last, head=head.seq)
+            else:
+                fault = Fault.edited
+                message = f"the chain's head (entry {head.seq}) does not match its last entry {last}"
+            return Report(self.checked, last, self.prev, Break(head.seq, fault, message))
+        return Report(self.checked, last, self.prev, None)
 
 
 def _check(entry: Entry, expected: int, prev: str) -> Break | None:

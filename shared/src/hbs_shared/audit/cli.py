@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from hbs_shared.audit.chain import Report
 from hbs_shared.audit.store import Layout, verify_stored
@@ -42,6 +43,9 @@ def main(layout: Layout, default_url: Callable[[], str], argv: Sequence[str] | N
     check.add_argument("--url", help="the database URL (default: the service's own settings)")
     args = parser.parse_args(argv)
     url = args.url or default_url()
+    if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
+        print(f"{layout.service}: no database at {url}", file=sys.stderr)  # and do not create one
+        return 2
     try:
         report = asyncio.run(verify_url(url, layout))
     except Exception as error:  # an unreachable or unmigrated database is a failure too, named

@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from hbs_shared.audit.chain import GENESIS, Entry, Head, Report, link, verify
+from hbs_shared.audit.chain import GENESIS, Entry, Head, Report, Walk, link
 from hbs_shared.db import UtcDateTime
 
 metadata = MetaData()
@@ -301,8 +301,12 @@ async def stored_entries(session: AsyncSession, layout: Layout, batch: int = 100
 
 async def verify_stored(session: AsyncSession, layout: Layout) -> Report:
     """Check the whole chain of this database, from its first entry to its head."""
-    entries = [entry async for entry in stored_entries(session, layout)]
-    return verify(entries, await head_of(session, layout))
+    head = await head_of(session, layout)  # read first: entries appended meanwhile are not "extra"
+    walk = Walk()
+    async for entry in stored_entries(session, layout):
+        if not walk.step(entry) or (head is not None and entry.seq >= head.seq):
+            break
+    return walk.report(head)
 
 
 def listing(
