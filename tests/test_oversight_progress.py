@@ -93,7 +93,10 @@ def test_the_board_sees_who_is_missing_reminds_and_the_teacher_is_told(
         )
         assert sent.status_code == 303, sent.text
         assert "notice=reminded" in sent.headers["location"]
-        assert "Đã gửi lời nhắc." in vice.get(sent.headers["location"]).text
+        after = html.unescape(vice.get(sent.headers["location"]).text)
+        assert "Đã gửi lời nhắc." in after
+        listed = after[after.index('id="progress-sent"') :]
+        assert math.full_name in listed  # the board sees whom it reminded
         forged = vice.post("/progress/remind", data={"csrf": "wrong", "sheet_id": sheet_id.group(1)})
         assert forged.status_code == 403
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,9 +28,11 @@ from hbs_grades.reminders.mailer import NoMailer, SmtpMailer
 from hbs_grades.reminders.service import ReminderService
 from hbs_grades.wiring import Grades
 from hbs_shared.audit.store import audit_trail
+from hbs_shared.events.envelope import make_envelope
 from hbs_shared.events.identity import AssignmentChanged
+from hbs_shared.messaging.consumer import Outcome
 
-from .conftest import YEAR, GradesHarness
+from .conftest import SCHOOL, YEAR, GradesHarness
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
 
@@ -402,3 +405,31 @@ async def test_the_schools_windows_give_the_deadlines_and_lateness(school: Schoo
             json={"school_year": YEAR, "windows": [{"period": "HK1", "step": 1}]},
         )
         assert removed.status_code == 200, removed.text
+
+
+async def test_an_assignment_event_without_the_e_mail_keeps_the_known_address(school: School) -> None:
+    """Events written before `teacher_email` existed say nothing of it: grades keeps what it has;
+    one that carries None (the office removed the address) forgets it."""
+    grades = services(school.h)
+    event = AssignmentChanged(
+        assignment_id=uuid.uuid4(),
+        kind="subject_teacher",
+        teacher_id=school.toan,
+        teacher_name=TOAN_TEACHER,
+        class_id=uuid.uuid5(uuid.NAMESPACE_URL, school.class_name),
+        class_name=school.class_name,
+        grade_level=10,
+        subject_code="TOAN",
+        school_year=YEAR,
+        active=True,
+    )
+    envelope = make_envelope(event, SCHOOL).model_dump(mode="json")
+    del envelope["payload"]["teacher_email"]  # as an identity older than the field wrote it
+    consumer = next(c for c in school.h.app.state.runtime.consumers if c.topic == event.topic)
+    assert await consumer.process(json.dumps(envelope).encode()) is Outcome.applied
+    async with school.h.app.state.runtime.db.transaction() as session:
+        assert await grades.reminders.repo.emails(session, [school.toan]) == {school.toan: school.email}
+    await school.assign(school.toan, "TOAN", TOAN_TEACHER, None)
+    async with school.h.app.state.runtime.db.transaction() as session:
+        assert await grades.reminders.repo.emails(session, [school.toan]) == {}
+    await school.assign(school.toan, "TOAN", TOAN_TEACHER, school.email)

@@ -36,6 +36,13 @@ STEPS = {
 }
 TERMS = {"HK1": "Học kỳ I", "HK2": "Học kỳ II"}
 HOME_PAGES = ("/sheets", "/reminders")
+EMAIL_STATES = {
+    "none": "không gửi (chưa có địa chỉ hoặc chưa cấu hình)",
+    "pending": "đang chờ gửi",
+    "sending": "đang gửi",
+    "sent": "đã gửi",
+    "failed": "gửi không được",
+}
 Text = Annotated[str, Query(max_length=120)]
 
 
@@ -102,6 +109,7 @@ async def progress_page(
     )
     view = await api.grades.progress(chosen)
     items = await api.grades.progress_items({k: v for k, v in chosen.items() if k != "group_by"})
+    sent = await api.grades.sent_reminders()
     return templates.TemplateResponse(
         request,
         "progress/board.html",
@@ -109,6 +117,8 @@ async def progress_page(
             "web": web,
             "view": view,
             "items": items["items"],
+            "sent": sent[:20],
+            "email_states": EMAIL_STATES,
             "chosen": chosen,
             "query": urlencode(chosen),
             "groups": GROUPS,
