@@ -43,16 +43,17 @@ HOMEROOM = "Lê Thị Chủ Nhiệm"
 
 @dataclass
 class Book:
-    """A deadline for one class's sheets of one step (the windows' book stands in for this)."""
+    """A deadline for some classes' HK1 sheets at one step (the windows' book stands in for this)."""
 
-    class_name: str
+    class_name: str | set[str]
     step: ProgressStep
     at: datetime
 
     def due(
         self, step: ProgressStep, term: str | None, class_name: str, person_id: uuid.UUID | None
     ) -> datetime | None:
-        return self.at if (class_name, step, term) == (self.class_name, self.step, "HK1") else None
+        names = {self.class_name} if isinstance(self.class_name, str) else self.class_name
+        return self.at if class_name in names and (step, term) == (self.step, "HK1") else None
 
 
 @dataclass
@@ -101,15 +102,18 @@ class School:
         )
         self.students = await self.h.enrol(self.class_name, ["Phạm Thị An", "Vũ Văn Bình"])
 
-    async def assign(self, teacher: uuid.UUID, code: str, name: str, email: str | None) -> None:
+    async def assign(
+        self, teacher: uuid.UUID, code: str, name: str, email: str | None, class_name: str | None = None
+    ) -> None:
+        class_name = class_name or self.class_name
         await self.h.feed(
             AssignmentChanged(
                 assignment_id=uuid.uuid4(),
                 kind="subject_teacher",
                 teacher_id=teacher,
                 teacher_name=name,
-                class_id=uuid.uuid5(uuid.NAMESPACE_URL, self.class_name),
-                class_name=self.class_name,
+                class_id=uuid.uuid5(uuid.NAMESPACE_URL, class_name),
+                class_name=class_name,
                 grade_level=10,
                 subject_code=code,
                 school_year=YEAR,
@@ -333,14 +337,24 @@ async def test_nhac_refuses_what_no_teacher_must_do_and_callers_off_the_board(sc
 async def test_automatic_reminders_go_out_once_before_the_window_closes(school: School) -> None:
     h = school.h
     grades = services(h)
+    # The mathematics teacher also teaches a second class: one reminder lists both.
+    second = f"10Q-{uuid.uuid4().hex[:5]}"
+    await school.assign(school.toan, "TOAN", TOAN_TEACHER, school.email, class_name=second)
+    await h.enrol(second, ["Hồ Văn Cường"])
     closes = datetime.now(UTC) + timedelta(days=2)
     windows = grades.progress.deadlines
-    grades.progress.deadlines = Fixed(Book(school.class_name, ProgressStep.sheet_signing, closes))
+    book = Book({school.class_name, second}, ProgressStep.sheet_signing, closes)
+    grades.progress.deadlines = Fixed(book)
     db = h.app.state.runtime.db
     try:
         async with db.transaction() as session:
             first = await grades.reminders.remind_due_soon(session)
-        assert first == 2  # Toán HK1 and Ngữ văn HK1: within 3 days, neither signed
+        assert first == 2  # one to each teacher: within 3 days, nothing signed
+        toan = (await h.client.get("/reminders/mine", headers=school.teacher())).json()
+        [both] = [r for r in toan if r["automatic"]]
+        assert f"Lớp {school.class_name} – môn Toán – Học kỳ I" in both["message"]
+        assert f"Lớp {second} – môn Toán – Học kỳ I" in both["message"]
+        assert both["class_name"] is None  # two classes
         async with db.transaction() as session:
             assert await grades.reminders.remind_due_soon(session) == 0
         # A restarted service (a new service object, same database) sends nothing again.

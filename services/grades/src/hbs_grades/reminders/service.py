@@ -9,6 +9,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -145,9 +146,7 @@ class ReminderService:
             if note:
                 message += f"\nLời nhắn: {note}"
             made.append(
-                await self._add(
-                    session, principal.school_id, school_year, items[0], person, message, principal
-                )
+                await self._add(session, principal.school_id, school_year, items, person, message, principal)
             )
         return made
 
@@ -156,12 +155,19 @@ class ReminderService:
         session: AsyncSession,
         school_id: str,
         school_year: str,
-        work: Work,
+        works: Sequence[Work],
         recipient: uuid.UUID,
         message: str,
         sender: Principal | None,
         dedupe_key: str | None = None,
     ) -> Reminder:
+        """One reminder about `works` (one person's); class, subject, sheet and step are kept
+        when all the items share them."""
+        work = works[0]
+
+        def shared(values: set[Any]) -> Any:
+            return next(iter(values)) if len(values) == 1 else None
+
         emails = await self.repo.emails(session, [recipient])
         email = emails.get(recipient)
         reminder = Reminder(
@@ -173,10 +179,10 @@ class ReminderService:
             sender_id=sender.user_id if sender else None,
             sender_name=(sender.name or "Ban Giám hiệu") if sender else "Hệ thống HBS (nhắc tự động)",
             step=work.step.value,
-            term=work.term,
-            class_name=work.class_name,
-            subject=work.subject,
-            sheet_id=work.sheet_id,
+            term=shared({w.term for w in works}),
+            class_name=shared({w.class_name for w in works}),
+            subject=shared({w.subject for w in works}),
+            sheet_id=shared({w.sheet_id for w in works}),
             message=message,
             created_at=self.clock(),
             email=email,
@@ -196,10 +202,11 @@ class ReminderService:
             details={
                 "recipient_name": reminder.recipient_name,
                 "step": STEP_TITLES[work.step],
-                "class_name": work.class_name,
-                "subject": work.subject,
-                "term": work.term,
+                "class_name": reminder.class_name,
+                "subject": reminder.subject,
+                "term": reminder.term,
                 "school_year": school_year,
+                "count": len(works),
                 "automatic": sender is None,
                 "by_email": reminder.email_state == "pending",
             },
@@ -239,43 +246,42 @@ class ReminderService:
     # ------------------------------------------------------------------ by itself
 
     async def remind_due_soon(self, session: AsyncSession) -> int:
-        """Each missing item whose window closes within one of `days_before` days gets one
-        reminder for the nearest such mark, once: its key (item, mark, closing moment) is stored
-        with it, so a second run, a restart or a second replica adds nothing."""
+        """Before a window closes: one reminder per person, step, semester and closing moment,
+        for the nearest of `days_before` marks reached, listing every item they still miss under
+        it. Its key (person, mark, step, semester, closing moment) is stored with it, so a second
+        run, a restart or a second replica adds nothing; an extension (a new closing moment) gets
+        its own."""
         now = self.clock()
         made = 0
         for school_id, school_year in await self.repo.schools(session):
             found = await self.progress.progress(session, school_id, school_year, Filters())
-            candidates: list[tuple[str, Work, int]] = []
+            grouped: dict[str, tuple[int, list[Work]]] = {}
             for work in found.missing(None):
                 if work.responsible_id is None or work.due_at is None or now >= work.due_at:
                     continue
                 marks = [d for d in self.days_before if work.due_at - timedelta(days=d) <= now]
                 if not marks:
                     continue
-                mark = marks[0]
                 key = ":".join(
                     (
                         "auto",
-                        str(mark),
+                        str(marks[0]),
+                        str(work.responsible_id),
                         work.step.value,
                         work.term or "-",
-                        work.class_name,
-                        str(work.sheet_id or "-"),
-                        str(work.responsible_id),
                         work.due_at.astimezone(UTC).isoformat(),
                     )
                 )
-                candidates.append((key, work, mark))
-            taken = await self.repo.keys_taken(session, [k for k, _, _ in candidates])
-            for key, work, mark in candidates:
+                grouped.setdefault(key, (marks[0], []))[1].append(work)
+            taken = await self.repo.keys_taken(session, list(grouped))
+            for key, (mark, works) in grouped.items():
                 if key in taken:
                     continue
-                assert work.responsible_id is not None
-                message = f"Nhắc tự động: còn {mark} ngày nữa là hết hạn.\n- {describe(work)}"
-                await self._add(
-                    session, school_id, school_year, work, work.responsible_id, message, None, key
-                )
+                lines = "\n".join(f"- {describe(w)}" for w in works)
+                message = f"Nhắc tự động: còn {mark} ngày nữa là hết hạn.\n{lines}"
+                person = works[0].responsible_id
+                assert person is not None
+                await self._add(session, school_id, school_year, works, person, message, None, key)
                 made += 1
         return made
 
