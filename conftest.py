@@ -109,8 +109,43 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
         yield broker
 
 
+class Mailbox:
+    """What the session's local SMTP server received (aiosmtpd calls `handle_DATA`)."""
+
+    def __init__(self) -> None:
+        self.port = 0
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 — aiosmtpd's name
+        self.messages.append(envelope)
+        return "250 OK"
+
+    def to(self, address: str) -> list[Any]:
+        return [m for m in self.messages if address in m.rcpt_tos]
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, databases: DatabaseFactory) -> Iterator[Stack]:
+def mailbox() -> Iterator[Mailbox]:
+    """A local SMTP server for the stack's grades (the board's reminders by e-mail): started before
+    the stack, whose environment must name its port."""
+    from aiosmtpd.controller import Controller
+
+    from hbs_devtools.broker import free_port
+
+    box = Mailbox()
+    box.port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=box.port)
+    controller.start()
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, databases: DatabaseFactory, mailbox: Mailbox
+) -> Iterator[Stack]:
     """The whole system as separate processes, as `make demo` runs it."""
     from hbs_devtools.broker import free_port
 
@@ -125,6 +160,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory, databases: DatabaseFactory) 
             "HBS_IDENTITY_DEMO_SIZE": "small",
             # Every portal request then refreshes its token: the refresh path runs all the time.
             "HBS_PORTAL_TOKEN_REFRESH_MARGIN_SECONDS": "3600",
+            # Reminders by e-mail go to the session's local SMTP server (`mailbox`).
+            "HBS_GRADES_SMTP_HOST": "127.0.0.1",
+            "HBS_GRADES_SMTP_PORT": str(mailbox.port),
+            "HBS_GRADES_SMTP_SENDER": "hbs@thpt-chuyen-thai-binh.example",
         },
     )
     # Two test processes start their stacks at once on two cores: give them time (90 s by default).

@@ -181,7 +181,7 @@ def test_a_teacher_opts_in_from_the_security_page_and_the_office_can_reset_it(
 def test_the_demo_principal_is_exempt_and_signs_in_with_the_password_alone(system: SystemClient) -> None:
     with httpx.Client(base_url=system.stack.url("portal"), timeout=30) as portal:
         signed = sign_in_portal(portal, "hieutruong", DEMO_PASSWORD)
-        assert signed.headers["location"] == "/sheets"
+        assert signed.headers["location"] == "/progress"  # the board's home: Tiến độ
 
 
 def test_in_the_browser_a_vice_principal_sets_up_totp_and_signs_in_with_the_code(

@@ -205,7 +205,10 @@ async def test_step2_stays_closed_until_every_sheet_of_both_semesters_is_signed_
     assert len(listed["records"]) == 2
     assert listed["counts"] == {"draft": 2}
     assert listed["ready_for_homeroom"] is False
-    assert "Môn Toán – Học kỳ II: sổ điểm đang nhập điểm, chưa ký" in listed["missing"]
+    assert (
+        "Môn Toán – Học kỳ II: sổ điểm đang nhập điểm, chưa ký (GV bộ môn: Trần Văn Toán)"
+        in listed["missing"]
+    )
     assert any(m.startswith("Kết quả rèn luyện Học kỳ I còn thiếu: ") for m in listed["missing"])
 
     sheets = await klass.sheets()
@@ -517,7 +520,10 @@ async def test_correction_reopens_a_signed_sheet_logs_its_cells_and_records_are_
     listed = await klass.records()
     assert listed["counts"] == {"draft": 2}
     assert all(r["edition"] == 2 and "12/BB-THPT" in (r["returned_reason"] or "") for r in listed["records"])
-    assert "Môn Toán – Học kỳ II: sổ điểm đang nhập điểm, chưa ký" in listed["missing"]
+    assert (
+        "Môn Toán – Học kỳ II: sổ điểm đang nhập điểm, chưa ký (GV bộ môn: Trần Văn Toán)"
+        in listed["missing"]
+    )
 
     reopened = (await klass.h.client.get(f"/sheets/{sheet['id']}", headers=klass.as_teacher())).json()
     # Only the minutes' cells may change: another student's final is refused, naming the cell.

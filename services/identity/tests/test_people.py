@@ -407,3 +407,43 @@ async def test_student_search_keeps_names_out_of_the_url(client: httpx.AsyncClie
         assert bad.status_code == 422, body
         assert bad.json()["field"] == field
     assert (await client.post("/students/search", json={})).status_code == 401
+
+
+async def test_assignment_events_carry_the_teachers_e_mail_and_follow_its_change(
+    client: httpx.AsyncClient, login: Login, outbox_events: Events
+) -> None:
+    """Grades sends the board's reminders to this address (issue 11 §2)."""
+    admin = await login("quantri")
+    teacher = await client.post(
+        "/staff",
+        headers=admin,
+        json={
+            "username": "gv.dia",
+            "full_name": "Hà Thị Địa",
+            "roles": ["subject_teacher"],
+            "email": "dia@truong.example",
+        },
+    )
+    assert teacher.status_code == 201, teacher.text
+    tid = teacher.json()["id"]
+    taught = await client.post(
+        "/assignments",
+        headers=admin,
+        json={
+            "kind": "subject_teacher",
+            "teacher_id": tid,
+            "class_id": await _class_id(client, admin, "10A1"),
+            "subject_code": "DIA_LI",
+        },
+    )
+    assert taught.status_code == 201, taught.text
+    changed = await client.patch(f"/staff/{tid}", headers=admin, json={"email": "dia.moi@truong.example"})
+    assert changed.status_code == 200, changed.text
+    renamed = await client.patch(f"/staff/{tid}", headers=admin, json={"phone": "0912345678"})
+    assert renamed.status_code == 200, renamed.text
+    mine = [e for e in await outbox_events("identity.assignment.changed") if e["teacher_id"] == tid]
+    # Said at the assignment, again when the e-mail changed; a phone change says nothing.
+    assert [(e["subject_code"], e["active"], e["teacher_email"]) for e in mine] == [
+        ("DIA_LI", True, "dia@truong.example"),
+        ("DIA_LI", True, "dia.moi@truong.example"),
+    ]

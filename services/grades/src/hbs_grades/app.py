@@ -12,7 +12,10 @@ from hbs_grades.audit import endpoints as audit_endpoints
 from hbs_grades.compliance import endpoints as compliance_endpoints
 from hbs_grades.conduct import endpoints as class_endpoints
 from hbs_grades.family import endpoints as family_endpoints
+from hbs_grades.progress import endpoints as progress_endpoints
 from hbs_grades.records import endpoints as record_endpoints
+from hbs_grades.reminders import endpoints as reminder_endpoints
+from hbs_grades.reminders.runner import ReminderRunner
 from hbs_grades.reports import endpoints as report_endpoints
 from hbs_grades.review import endpoints as review_endpoints
 from hbs_grades.settings import GradesSettings
@@ -84,6 +87,7 @@ def add_consumers(runtime: ServiceRuntime, grades: Grades) -> None:
 
     async def assignment(session: AsyncSession, env: EventEnvelope, event: Any) -> None:
         await roster.on_assignment_changed(session, env.school_id, event)
+        await grades.reminders.remember_contact(session, env.school_id, event)
         await demo_fill(session, env.school_id, event.school_year, event.class_name)
 
     runtime.add_consumer(
@@ -131,7 +135,13 @@ def create_app(settings: GradesSettings) -> FastAPI:
 
     authz = AuthzClient(settings.identity_url)
 
+    reminders = ReminderRunner(grades.reminders, runtime.db, settings.reminder_check_seconds, grades.writing)
+
+    async def start_reminders(_rt: ServiceRuntime) -> None:
+        reminders.start()
+
     async def close_authz(_rt: ServiceRuntime) -> None:
+        await reminders.stop()
         await authz.aclose()
 
     app = create_service_app(
@@ -143,13 +153,17 @@ def create_app(settings: GradesSettings) -> FastAPI:
             report_endpoints.router,
             family_endpoints.router,
             record_endpoints.router,
+            progress_endpoints.router,
+            reminder_endpoints.router,
             window_endpoints.router,
             compliance_endpoints.router,
             review_endpoints.router,
             audit_endpoints.router,
         ],
+        on_startup=[start_reminders],
         on_shutdown=[close_authz],
     )
+    app.state.reminder_runner = reminders
     app.state.grades = grades
     # Parents and students are authorised by identity (tests replace it with an in-process one).
     app.state.authz = authz

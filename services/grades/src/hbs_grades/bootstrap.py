@@ -13,9 +13,13 @@ from hbs_grades.compliance.service import ComplianceService
 from hbs_grades.conduct.service import ConductService
 from hbs_grades.family.service import FamilyService
 from hbs_grades.plan.service import PlanService
+from hbs_grades.progress.service import ProgressService
+from hbs_grades.progress.window_deadlines import WindowDeadlines
 from hbs_grades.records.corrections import RecordCorrections
 from hbs_grades.records.handlers import RecordSigningReplies
 from hbs_grades.records.service import YearRecordService
+from hbs_grades.reminders.mailer import SmtpMailer
+from hbs_grades.reminders.service import ReminderService
 from hbs_grades.replies import SigningReplies
 from hbs_grades.reports.service import ResultsService
 from hbs_grades.review.samples import ReviewSamples
@@ -52,6 +56,7 @@ def bootstrap(
     results = ResultsService(rules)
     windows = WindowsService()
     records = YearRecordService(results, school, windows)
+    progress = ProgressService(WindowDeadlines(windows), clock=lambda: windows.clock())
     return Grades(
         settings,
         rules,
@@ -72,6 +77,13 @@ def bootstrap(
         SigningReplies(SheetSigningReplies(sheets), RecordSigningReplies(), MinutesSigningReplies(), windows),
         MinutesSigning(reader, outbox, school=school),
         ReviewSamples(records),
+        progress,
+        ReminderService(
+            progress,
+            SmtpMailer.from_settings(settings),
+            settings.reminder_days_before,
+            clock=lambda: windows.clock(),
+        ),
         windows=windows,
         compliance=ComplianceService(windows.clock),
     )

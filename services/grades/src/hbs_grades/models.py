@@ -418,3 +418,48 @@ class PersonalDataCheck(Base):
     checked_by: Mapped[uuid.UUID] = mapped_column(Uuid)
     checked_by_name: Mapped[str] = mapped_column(String(200))
     checked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class StaffContact(Base):
+    """A teacher's e-mail address, from identity's assignment events: where reminders go."""
+
+    __tablename__ = "staff_contacts"
+
+    teacher_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    school_id: Mapped[str] = mapped_column(String(64), index=True)
+    email: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class Reminder(Base):
+    """Nhắc: a reminder to a person about what they still have to do (Đ4.1), from a board member
+    or sent by itself before a window closes; shown in the portal until read, e-mailed when SMTP
+    is configured."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("dedupe_key"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    school_id: Mapped[str] = mapped_column(String(64), index=True)
+    school_year: Mapped[str] = mapped_column(String(9))
+    recipient_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    recipient_name: Mapped[str] = mapped_column(String(200))
+    sender_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    """None: sent by itself as a closing date approached."""
+    sender_name: Mapped[str] = mapped_column(String(200))
+    step: Mapped[str] = mapped_column(String(20))
+    term: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    class_name: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    subject: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    sheet_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    email_state: Mapped[str] = mapped_column(String(20))
+    """none (no address or no SMTP) | pending | sending | sent | failed (after the last attempt)."""
+    email_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    email_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    emailed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    """The last attempt's moment (the sending moment once `sent`)."""
+    dedupe_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    """Automatic reminders: what and how many days before, so each goes out once (restarts too)."""

@@ -13,8 +13,10 @@ from hbs_grades.compliance.service import ComplianceService
 from hbs_grades.conduct.service import ConductService
 from hbs_grades.family.service import FamilyService
 from hbs_grades.plan.service import PlanService
+from hbs_grades.progress.service import ProgressService
 from hbs_grades.records.corrections import RecordCorrections
 from hbs_grades.records.service import YearRecordService
+from hbs_grades.reminders.service import ReminderService
 from hbs_grades.replies import SigningReplies
 from hbs_grades.reports.service import ResultsService
 from hbs_grades.results import RulesConfig
@@ -55,6 +57,9 @@ class Grades:
     sheet_minutes: MinutesSigning
     """The minutes of a sheet's correction, signed by the board member who opened it."""
     review: ReviewSamples
+    progress: ProgressService
+    """The board's progress view (Đ4.1); its deadlines come from the time windows."""
+    reminders: ReminderService
     _gate: asyncio.Lock = field(default_factory=asyncio.Lock)
     windows: WindowsService = field(default_factory=WindowsService)
     """Time windows (Đ5): whether a step is open, extensions, the moments each step was done."""

@@ -283,6 +283,9 @@ class AssignmentChanged(EventPayload):
     """A code of hbs_shared.curriculum for subject_teacher; None for homeroom_teacher."""
     school_year: str = Field(pattern=_YEAR)
     active: bool
+    teacher_email: str | None = Field(default=None, max_length=200)
+    """The teacher's e-mail address as identity holds it (None: none stored); grades sends the
+    board's reminders to it. Added with a default, same version: older events still validate."""
 
     def partition_key(self) -> str:
         return str(self.class_id)

@@ -247,15 +247,23 @@ class YearRecordService:
             p.subject_code: p for p in await self.plans.for_class(session, school_id, school_year, class_name)
         }
         names = {code: sheet.subject for (code, _), sheet in sheets.items()}
+        # Each missing sheet names the subject teacher who must act on it (Đ4.1, Đ5).
+        teachers = {
+            a.subject_code: a.teacher_name
+            for a in await self.roster.active_assignments(session, school_id, school_year)
+            if a.kind == "subject_teacher" and a.class_name == class_name
+        }
         for code in sorted(set(codes) | {code for code, _ in sheets}):
             for term in (Term.hk1.value, Term.hk2.value):
                 sheet = sheets.get((code, term))
                 name = names.get(code, code)
+                teacher = teachers.get(code)
+                who = f" (GV bộ môn: {teacher})" if teacher else " (chưa phân công giáo viên)"
                 if sheet is None:
-                    missing.append(f"Môn {name} – {TERM_LABELS[term]}: chưa có sổ điểm")
+                    missing.append(f"Môn {name} – {TERM_LABELS[term]}: chưa có sổ điểm{who}")
                 elif SheetState(sheet.state) is not SheetState.signed:
                     label = SHEETS.label(SheetState(sheet.state))
-                    missing.append(f"Môn {name} – {TERM_LABELS[term]}: sổ điểm {label}, chưa ký")
+                    missing.append(f"Môn {name} – {TERM_LABELS[term]}: sổ điểm {label}, chưa ký{who}")
         if not codes and not sheets:
             missing.append("Lớp chưa có môn học nào trong kế hoạch")
         records = await self.conduct.term_records(session, school_id, school_year, [s.id for _, s in lines])

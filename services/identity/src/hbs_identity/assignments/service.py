@@ -87,6 +87,13 @@ class AssignmentService:
         unit.audit("assignment.ended", "assignment", assignment.id, teacher=staff.full_name)
         await self._emit(unit, assignment, staff, school_class, year)
 
+    async def announce_teacher(self, unit: Unit, teacher_id: uuid.UUID) -> None:
+        """Say a teacher's active assignments again (their e-mail changed): grades keeps the
+        address it sends the board's reminders to from these events."""
+        for assignment in await self.repo.list(unit.session, unit.school_id, teacher_id=teacher_id):
+            staff, _, school_class, year = await self._context(unit, teacher_id, assignment.class_id)
+            await self._emit(unit, assignment, staff, school_class, year)
+
     async def listed(
         self,
         unit: Unit,
@@ -131,6 +138,7 @@ class AssignmentService:
                 subject_code=assignment.subject_code,
                 school_year=year.name,
                 active=assignment.active,
+                teacher_email=staff.email,
             )
         )
 

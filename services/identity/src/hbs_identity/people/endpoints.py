@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from hbs_identity.assignments.service import AssignmentService
 from hbs_identity.authz.guard import caller_scope, require_admin, require_overseer, require_staff
 from hbs_identity.authz.policy import Scope, decide
 from hbs_identity.authz.service import AuthzService
@@ -412,4 +413,7 @@ async def update_staff(
             raise forbidden("only a system admin changes roles")
         if not scope.has(ADMIN_ROLES):
             raise forbidden("only the office or system admins may do this")
-        return await staff_out(unit, *await service_of(request).staff.update_staff(unit, staff_id, body))
+        staff, account = await service_of(request).staff.update_staff(unit, staff_id, body)
+        if "email" in body.model_fields_set:
+            await AssignmentService().announce_teacher(unit, staff_id)
+        return await staff_out(unit, staff, account)

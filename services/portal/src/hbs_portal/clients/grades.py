@@ -236,3 +236,29 @@ class GradesClient:
             "PUT", f"/review/students/{student_id}/personal-data", json=body
         )
         return result
+
+    # The board's progress view and reminders (Đ4.1)
+    async def progress(self, params: dict[str, str]) -> dict[str, Any]:
+        """Counts per group and step; `params` are grades' filters (term, step, group_by, …)."""
+        result: dict[str, Any] = await self.caller.json("GET", "/progress", params=params)
+        return result
+
+    async def progress_items(self, params: dict[str, str]) -> dict[str, Any]:
+        result: dict[str, Any] = await self.caller.json("GET", "/progress/items", params=params)
+        return result
+
+    async def remind(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.caller.json("POST", "/reminders", json=body)
+        return result
+
+    async def sent_reminders(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.caller.json("GET", "/reminders")
+        return result
+
+    async def my_reminders(self, unread_only: bool = False) -> list[dict[str, Any]]:
+        params = {"unread_only": "true"} if unread_only else {}
+        result: list[dict[str, Any]] = await self.caller.json("GET", "/reminders/mine", params=params)
+        return result
+
+    async def read_reminder(self, reminder_id: Id) -> None:
+        await self.caller.request("POST", f"/reminders/{reminder_id}/read")

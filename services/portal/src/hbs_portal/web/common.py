@@ -57,8 +57,10 @@ def home_for(roles: list[str]) -> str:
 
 # The menu: (path, label, roles that see it); None means every signed-in user. First match is home.
 NAV: list[tuple[str, str, frozenset[str] | None]] = [
+    ("/progress", "Tiến độ", BOARD),
     ("/sheets", "Sổ điểm", SIGNERS),
     ("/signing-pin", "Mã PIN ký số", SIGNERS),
+    ("/reminders", "Lời nhắc", SIGNERS),
     ("/records/homeroom", "Học bạ lớp", frozenset({Role.homeroom_teacher})),
     ("/records/review", "Duyệt học bạ", frozenset({Role.vice_principal})),
     ("/records/approve", "Phê duyệt học bạ", frozenset({Role.principal})),

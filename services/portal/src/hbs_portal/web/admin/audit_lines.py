@@ -41,6 +41,9 @@ _DETAIL_LABELS = {
     "cells": "Ô đã sửa",
     "kind": "Loại",
     "national_id": "Mã định danh",
+    "recipient_name": "Người được nhắc",
+    "automatic": "Nhắc tự động",
+    "by_email": "Gửi cả e-mail",
 }
 
 

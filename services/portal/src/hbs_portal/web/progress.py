@@ -1,0 +1,195 @@
+"""Tiến độ (Đ4.1): the board follows score entry and the four signing steps per department,
+class, teacher and step, drills down to each missing item and its person, and sends "Nhắc".
+The recipient sees their reminders on their home page (`/sheets`) and on `/reminders`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from hbs_portal.clients import BackendError
+from hbs_portal.web.common import templates
+from hbs_portal.web.deps import Api, BoardMember, CheckedForm, Services, SignedIn
+
+router = APIRouter(include_in_schema=False)
+SCHOOL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
+FILTERS = ("term", "step", "group_by", "class_name", "subject_code", "teacher_id", "department", "state")
+GROUPS = {
+    "step": "Bước",
+    "department": "Tổ chuyên môn",
+    "class": "Lớp",
+    "teacher": "Người phụ trách",
+    "subject": "Môn",
+}
+STEPS = {
+    "score_entry": "Nhập điểm",
+    "sheet_signing": "Bước 1: ký sổ điểm",
+    "homeroom": "Bước 2: GVCN ký học bạ",
+    "review": "Bước 3: PHT duyệt",
+    "approval": "Bước 4: HT phê duyệt",
+}
+TERMS = {"HK1": "Học kỳ I", "HK2": "Học kỳ II"}
+HOME_PAGES = ("/sheets", "/reminders")
+EMAIL_STATES = {
+    "none": "không gửi (chưa có địa chỉ hoặc chưa cấu hình)",
+    "pending": "đang chờ gửi",
+    "sending": "đang gửi",
+    "sent": "đã gửi",
+    "failed": "gửi không được",
+}
+Text = Annotated[str, Query(max_length=120)]
+
+
+def school_time(moment: str | None) -> str:
+    """An ISO moment from a service, in Vietnam's time, dd/mm/yyyy HH:mm."""
+    if not moment:
+        return ""
+    return datetime.fromisoformat(moment).astimezone(SCHOOL_TIME).strftime("%d/%m/%Y %H:%M")
+
+
+def deadline(moment: str | None) -> str:
+    """A window's end: it closes after its closing day (00:00 of the next), "hết ngày 02/12/2026"."""
+    if not moment:
+        return ""
+    local = datetime.fromisoformat(moment).astimezone(SCHOOL_TIME)
+    if (local.hour, local.minute) == (0, 0):
+        return f"hết ngày {(local - timedelta(days=1)):%d/%m/%Y}"
+    return f"{local:%d/%m/%Y %H:%M}"
+
+
+def lateness(seconds: int) -> str:
+    days, rest = divmod(int(seconds), 86400)
+    hours = rest // 3600
+    if days:
+        return f"{days} ngày {hours} giờ" if hours else f"{days} ngày"
+    return f"{hours} giờ" if hours else "dưới 1 giờ"
+
+
+templates.env.filters["school_time"] = school_time
+templates.env.filters["lateness"] = lateness
+templates.env.filters["deadline"] = deadline
+
+
+def _chosen(values: dict[str, str]) -> dict[str, str]:
+    """Only the known filters, non-empty (grades validates their values again)."""
+    return {k: v for k, v in values.items() if k in FILTERS and v}
+
+
+@router.get("/progress", response_model=None)
+async def progress_page(
+    request: Request,
+    web: BoardMember,
+    api: Api,
+    term: Text = "",
+    step: Text = "score_entry",
+    group_by: Text = "class",
+    class_name: Text = "",
+    subject_code: Text = "",
+    teacher_id: Text = "",
+    department: Text = "",
+    state: Text = "",
+) -> Response:
+    chosen = _chosen(
+        {
+            "term": term,
+            "step": step,
+            "group_by": group_by,
+            "class_name": class_name,
+            "subject_code": subject_code,
+            "teacher_id": teacher_id,
+            "department": department,
+            "state": state,
+        }
+    )
+    view = await api.grades.progress(chosen)
+    items = await api.grades.progress_items({k: v for k, v in chosen.items() if k != "group_by"})
+    sent = await api.grades.sent_reminders()
+    return templates.TemplateResponse(
+        request,
+        "progress/board.html",
+        {
+            "web": web,
+            "view": view,
+            "items": items["items"],
+            "sent": sent[:20],
+            "email_states": EMAIL_STATES,
+            "chosen": chosen,
+            "query": urlencode(chosen),
+            "groups": GROUPS,
+            "steps": STEPS,
+            "terms": TERMS,
+            "notice": request.query_params.get("notice"),
+        },
+    )
+
+
+@router.post("/progress/remind", response_model=None)
+async def remind(
+    request: Request,
+    web: BoardMember,
+    api: Api,
+    _form: CheckedForm,
+    step: Annotated[str, Form(max_length=20)] = "",
+    term: Annotated[str, Form(max_length=4)] = "",
+    sheet_id: Annotated[uuid.UUID | None, Form()] = None,
+    class_name: Annotated[str, Form(max_length=40)] = "",
+    teacher_id: Annotated[uuid.UUID | None, Form()] = None,
+    note: Annotated[str, Form(max_length=500)] = "",
+    back: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Nhắc: grades decides who is responsible and tells them (portal, e-mail)."""
+    body: dict[str, Any] = {"note": note.strip()}
+    for key, value in (("step", step), ("term", term), ("class_name", class_name)):
+        if value:
+            body[key] = value
+    if sheet_id is not None:
+        body["sheet_id"] = str(sheet_id)
+    if teacher_id is not None:
+        body["teacher_id"] = str(teacher_id)
+    returning = _chosen(dict(parse_qsl(back)))
+    try:
+        await api.grades.remind(body)
+    except BackendError as error:
+        if error.status not in (409, 422):
+            raise
+        returning["notice"] = "nothing" if error.status == 409 else "invalid"
+    else:
+        returning["notice"] = "reminded"
+    return RedirectResponse(f"/progress?{urlencode(returning)}", status_code=303)
+
+
+async def unread_reminders(api: Services) -> list[dict[str, Any]]:
+    """The caller's unread reminders for their home page; none when grades cannot say (the page
+    itself must still open)."""
+    try:
+        return await api.grades.my_reminders(unread_only=True)
+    except BackendError:
+        return []
+
+
+@router.get("/reminders", response_model=None)
+async def my_reminders(request: Request, web: SignedIn, api: Api) -> Response:
+    """Lời nhắc: every reminder the caller received, newest first."""
+    found = await api.grades.my_reminders()
+    return templates.TemplateResponse(
+        request, "progress/reminders.html", {"web": web, "reminders": found, "next_page": "/reminders"}
+    )
+
+
+@router.post("/reminders/{reminder_id}/read", response_model=None)
+async def read_reminder(
+    web: SignedIn,
+    api: Api,
+    _form: CheckedForm,
+    reminder_id: uuid.UUID,
+    next_page: Annotated[str, Form(alias="next", max_length=40)] = "/reminders",
+) -> Response:
+    """Đã xem: the reminder leaves the home page's list (grades refuses someone else's)."""
+    await api.grades.read_reminder(reminder_id)
+    return RedirectResponse(next_page if next_page in HOME_PAGES else "/reminders", status_code=303)
