@@ -208,6 +208,9 @@ async def test_the_workflow_goes_to_the_trail_and_an_edited_row_is_named(grades:
     assert (await h.client.get("/audit/verify", headers=me)).status_code == 403
     bad = await h.client.get("/audit", headers=board, params={"action": "sheet.deleted"})
     assert bad.status_code == 422
+    far = await h.client.get("/audit", headers=board, params={"since": "0001-01-01T00:00:00+14:00"})
+    assert far.status_code == 422
+    assert far.json()["field"].endswith("since")
 
     # Intact, by the endpoint and by the command.
     status = (await h.client.get("/audit/verify", headers=board)).json()

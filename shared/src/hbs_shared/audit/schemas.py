@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel
 
 from hbs_shared.audit.chain import Report
+
+
+def _in_utc(moment: datetime) -> datetime:
+    """A filter's moment in UTC (naive = UTC); one that UTC cannot hold is refused (422), not a 500."""
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the moment is out of range") from None
+
+
+Moment = Annotated[datetime, AfterValidator(_in_utc)]
+"""`since` / `until` of an audit listing."""
 
 
 class ChainBreakOut(BaseModel):

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hbs_grades.access import OVERSIGHT_ROLES
 from hbs_grades.audit import LAYOUT
 from hbs_shared.audit.actions import GradesAction
-from hbs_shared.audit.schemas import ChainStatusOut
+from hbs_shared.audit.schemas import ChainStatusOut, Moment
 from hbs_shared.audit.store import count_of, entry_of, listing, verify_stored
 from hbs_shared.auth import CurrentPrincipal, Principal
 from hbs_shared.problems import Problem
@@ -57,8 +57,8 @@ async def audit_entries(
     subject_kind: Annotated[str | None, Query(max_length=40, pattern=r"^[a-z_]+$")] = None,
     subject_id: Annotated[str | None, Query(max_length=64)] = None,
     actor_id: uuid.UUID | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> AuditPageOut:

@@ -21,7 +21,7 @@ from hbs_identity.models import Account
 from hbs_identity.school.schemas import Text
 from hbs_identity.settings import IdentitySettings
 from hbs_identity.unit import Unit, request_unit
-from hbs_shared.audit.schemas import ChainStatusOut
+from hbs_shared.audit.schemas import ChainStatusOut, Moment
 from hbs_shared.audit.store import verify_stored
 from hbs_shared.auth import CurrentPrincipal
 from hbs_shared.roles import OVERSEERS
@@ -196,8 +196,8 @@ async def audit(
     action: Annotated[str | None, Query(max_length=60)] = None,
     object_id: Annotated[str | None, Query(max_length=64)] = None,
     actor_id: uuid.UUID | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[AuditOut]:
