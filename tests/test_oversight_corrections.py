@@ -57,7 +57,7 @@ def verify_pdf(system: SystemClient, pdf: bytes) -> dict[str, Any]:
 
 
 def test_a_signed_sheet_is_corrected_under_signed_minutes_and_the_records_are_signed_again(
-    system: SystemClient, klass: SchoolClass, tmp_path: Path
+    system: SystemClient, klass: SchoolClass, school: SchoolFactory, tmp_path: Path
 ) -> None:
     teacher = klass.teachers["TOAN"].username
     token = system.token(teacher)
@@ -75,6 +75,7 @@ def test_a_signed_sheet_is_corrected_under_signed_minutes_and_the_records_are_si
                 assert signed.status_code == 303, signed.text
                 system.wait_for_state(token, sheet["id"], "signed")
         set_conduct(system, klass)
+        school.verify_students(klass)  # Đ6.1: the homeroom teacher's check comes before step 2
         wait_for_batch(browser, post_sign_form(browser, browser.get("/records/homeroom").text))
     records = records_of(system, teacher, klass)
     assert set(records["counts"]) == {"homeroom_signed"}

@@ -376,6 +376,9 @@ def test_a_comment_only_subject_gets_dat_chua_dat_choices_and_an_exempt_student_
         comment_only=True,
         status_choices=STATUS_CHOICES,
         state=PageState(),
+        correction=None,
+        open_cells=None,
+        board=False,
     )
     first = re.search(r'<select name="c0_regular_1".*?</select>', page, re.S)
     assert first is not None

@@ -90,8 +90,9 @@ def test_required_totp_keeps_the_vice_principal_on_set_up_then_asks_the_code_at_
 
         confirmed = portal.post("/totp/confirm", data={**form, "code": totp.now()})
         assert confirmed.status_code == 303
-        assert confirmed.headers["location"] == "/sheets?notice=totp"
-        assert portal.get("/sheets").status_code == 200
+        # The board's home page is the progress view (Đ4.1).
+        assert confirmed.headers["location"] == "/progress?notice=totp"
+        assert portal.get("/progress").status_code == 200
         portal.post("/logout")
 
         asked = sign_in_portal(portal, username, NEW_PASSWORD)
@@ -109,8 +110,8 @@ def test_required_totp_keeps_the_vice_principal_on_set_up_then_asks_the_code_at_
         assert "cần đúng 6 chữ số" in short.text
         signed = portal.post("/login/totp", data={**step, "code": totp.now()})
         assert signed.status_code == 303
-        assert signed.headers["location"] == "/sheets"
-        assert portal.get("/sheets").status_code == 200
+        assert signed.headers["location"] == "/progress"
+        assert portal.get("/progress").status_code == 200
         # The code step's session is gone: the signed-in browser is sent home, not to the code.
         assert portal.get("/login/totp").headers["location"] == "/"
 
@@ -206,7 +207,7 @@ def test_in_the_browser_a_vice_principal_sets_up_totp_and_signs_in_with_the_code
     expect(page.get_by_role("alert")).to_have_text("Mã xác thực: cần đúng 6 chữ số.")
     page.get_by_label("Mã xác thực").fill(totp.now())
     page.get_by_role("button", name="Xác nhận và bật").click()
-    expect(page.get_by_role("heading", name="Sổ điểm")).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("^Tiến độ"))).to_be_visible()
 
     page.get_by_role("button", name="Đăng xuất").click()
     page.get_by_label("Tên đăng nhập").fill(username)
@@ -217,7 +218,7 @@ def test_in_the_browser_a_vice_principal_sets_up_totp_and_signs_in_with_the_code
     expect(page.get_by_role("alert")).to_have_text("Mã xác thực hai lớp không đúng")
     page.get_by_label("Mã xác thực").fill(totp.now())
     page.get_by_role("button", name="Xác nhận").click()
-    expect(page.get_by_role("heading", name="Sổ điểm")).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("^Tiến độ"))).to_be_visible()
 
 
 def test_a_sealed_sign_in_opens_only_with_its_own_cookie_and_unaltered() -> None:

@@ -18,6 +18,7 @@ from hbs_grades.models import YearRecord
 from hbs_shared.audit.actions import GRADES_ACTION_LABELS, GradesAction
 from hbs_shared.audit.store import audit_trail
 from hbs_shared.events.contracts import SigningFailedV2
+from hbs_shared.messaging.tables import outbox
 
 from .conftest import GradesHarness
 from .test_records import ClassUnderTest, completed
@@ -117,6 +118,8 @@ async def test_the_workflow_goes_to_the_trail_and_an_edited_row_is_named(grades:
             "minutes_number": "07/BB-THPT",
             "minutes_date": date.today().isoformat(),
             "reason": "Nhập nhầm điểm cuối kỳ",
+            "present": ["Hiệu Trưởng – Hiệu trưởng", "Trần Văn Toán – giáo viên bộ môn"],
+            "cells": [{"student_id": str(klass.students[1]), "column": "final"}],
         },
     )
     assert opened.status_code == 201, opened.text
@@ -130,7 +133,36 @@ async def test_the_workflow_goes_to_the_trail_and_an_edited_row_is_named(grades:
         },
     )
     assert fixed.status_code == 200, fixed.text
-    await klass.fill_and_sign((await h.client.get(f"/sheets/{toan['id']}", headers=me)).json(), "9")
+    # The minutes are signed by the board member who opened the correction before the sheet again.
+    [correction] = (await h.client.get(f"/sheets/{toan['id']}/corrections", headers=me)).json()
+    asked = await h.client.post(
+        f"/sheets/{toan['id']}/corrections/{correction['id']}/minutes/sign",
+        headers=klass.as_head(),
+        json={"activation_id": str(uuid.uuid4())},
+    )
+    assert asked.status_code == 202, asked.text
+    async with h.app.state.runtime.db.transaction() as session:
+        bodies = (await session.execute(select(outbox.c.body).order_by(outbox.c.id))).scalars().all()
+    [request_id] = [
+        b["payload"]["request_id"]
+        for b in bodies
+        if b["type"] == "grades.sheet.minutes_signing_requested"
+        and b["payload"]["minutes"]["correction_id"] == correction["id"]
+    ]
+    reply = completed(uuid.UUID(request_id), uuid.UUID(correction["id"]), klass.head, "principal")
+    await h.feed(reply.model_copy(update={"subject_kind": "minutes"}))
+    version = (await h.client.get(f"/sheets/{toan['id']}", headers=me)).json()["version"]
+    submitted = await h.client.post(
+        f"/sheets/{toan['id']}/submit", headers=me, json={"expected_version": version}
+    )
+    assert submitted.status_code == 200, submitted.text
+    again = await h.client.post(
+        f"/sheets/{toan['id']}/sign",
+        headers=me,
+        json={"expected_version": submitted.json()["version"], "activation_id": str(uuid.uuid4())},
+    )
+    assert again.status_code == 202, again.text
+    await klass.complete_sheet(toan["id"])
 
     # Step 2 again for the class; the vice-principal returns one record to the homeroom teacher.
     assert (await klass.sign("homeroom", klass.as_homeroom())).status_code == 202
