@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Column, Date, MetaData, String, Table, insert, select, update
+from sqlalchemy import Column, Date, MetaData, String, Table, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_shared.db import UtcDateTime
@@ -103,14 +105,23 @@ class SchoolFactsStore:
             "semester2_end": year.semester2_end if year else None,
             "as_of": occurred_at,
         }
+        # Insert-if-absent in one statement: two deliveries of the first announcement (the broker's
+        # and a replay) may race, and a check-then-insert failed one of them on the primary key.
+        dialect_insert = (
+            postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        )
+        created = await session.execute(
+            dialect_insert(school_facts)
+            .values(school_id=event.school_id, **values)
+            .on_conflict_do_nothing(index_elements=["school_id"])
+        )
+        if created.rowcount == 1:  # type: ignore[attr-defined]
+            return True
         held = (
             await session.execute(
                 select(school_facts.c.as_of).where(school_facts.c.school_id == event.school_id)
             )
-        ).scalar_one_or_none()
-        if held is None:
-            await session.execute(insert(school_facts).values(school_id=event.school_id, **values))
-            return True
+        ).scalar_one()
         if held > occurred_at:
             return False  # an older event delivered late: the copy already holds newer facts
         await session.execute(
