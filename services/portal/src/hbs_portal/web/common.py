@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
@@ -89,6 +90,15 @@ def nav_for(roles: list[str]) -> list[tuple[str, str]]:
 
 
 templates.env.globals["nav_for"] = nav_for
+
+
+def banner(request: Request) -> list[dict[str, Any]]:
+    """A staff member's unread reminders, loaded once per page view by `deps.fresh_session`."""
+    found: list[dict[str, Any]] = getattr(request.state, "banner", [])
+    return found
+
+
+templates.env.globals["banner"] = banner
 
 
 def pdf_response(pdf: bytes, filename: str) -> Response:

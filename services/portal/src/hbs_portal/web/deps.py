@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, FastAPI, Request
@@ -37,7 +37,7 @@ from hbs_portal.web.common import (
     web_sessions,
 )
 from hbs_portal.web.sessions import csrf_ok
-from hbs_shared.roles import BOARD, OFFICE, OVERSEERS, Role
+from hbs_shared.roles import BOARD, OFFICE, OVERSEERS, STAFF, Role
 from hbs_shared.service import runtime_of
 
 _refresh_locks: dict[str, asyncio.Lock] = {}
@@ -102,7 +102,24 @@ def _expires_soon(access_token: str, margin: float) -> bool:
 
 
 async def fresh_session(request: Request) -> WebSession:
-    """The caller's web session with a fresh access token; otherwise Redirect (sign-in, pending step)."""
+    """The caller's web session with a fresh access token; otherwise Redirect (sign-in, pending step).
+    A staff member's page view (GET) also loads their unread reminders for the layout's banner."""
+    web = await _fresh_session(request)
+    # /reminders lists them all itself: the banner would be a second call for the same thing.
+    if request.method == "GET" and set(web.roles) & STAFF and request.url.path != "/reminders":
+        request.state.banner = await _unread_reminders(services_for(request, web.access_token))
+    return web
+
+
+async def _unread_reminders(api: Services) -> list[dict[str, Any]]:
+    # One grades call per page view; a page still opens when grades cannot answer.
+    try:
+        return await api.grades.my_reminders(unread_only=True)
+    except BackendError:
+        return []
+
+
+async def _fresh_session(request: Request) -> WebSession:
     web = await current_session(request)
     if web is None:
         raise Redirect("/login", sign_out=True)

@@ -1,9 +1,10 @@
 """Tiến độ (Đ4.1): the board follows score entry and the four signing steps per department,
 class, teacher and step, drills down to each missing item and its person, and sends "Nhắc".
-The recipient sees their reminders on their home page (`/sheets`) and on `/reminders`."""
+The recipient sees their unread reminders on every page (the layout's banner) and all on `/reminders`."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -35,7 +36,8 @@ STEPS = {
     "approval": "Bước 4: HT phê duyệt",
 }
 TERMS = {"HK1": "Học kỳ I", "HK2": "Học kỳ II"}
-HOME_PAGES = ("/sheets", "/reminders")
+BACK_TO = re.compile(r"^/[A-Za-z0-9/_.\-]{0,200}$")
+"""Where "Đã xem" returns: a path of this portal (the page the banner was on), never elsewhere."""
 EMAIL_STATES = {
     "none": "không gửi (chưa có địa chỉ hoặc chưa cấu hình)",
     "pending": "đang chờ gửi",
@@ -164,15 +166,6 @@ async def remind(
     return RedirectResponse(f"/progress?{urlencode(returning)}", status_code=303)
 
 
-async def unread_reminders(api: Services) -> list[dict[str, Any]]:
-    """The caller's unread reminders for their home page; none when grades cannot say (the page
-    itself must still open)."""
-    try:
-        return await api.grades.my_reminders(unread_only=True)
-    except BackendError:
-        return []
-
-
 @router.get("/reminders", response_model=None)
 async def my_reminders(request: Request, web: SignedIn, api: Api) -> Response:
     """Lời nhắc: every reminder the caller received, newest first."""
@@ -188,8 +181,9 @@ async def read_reminder(
     api: Api,
     _form: CheckedForm,
     reminder_id: uuid.UUID,
-    next_page: Annotated[str, Form(alias="next", max_length=40)] = "/reminders",
+    next_page: Annotated[str, Form(alias="next", max_length=200)] = "/reminders",
 ) -> Response:
     """Đã xem: the reminder leaves the home page's list (grades refuses someone else's)."""
     await api.grades.read_reminder(reminder_id)
-    return RedirectResponse(next_page if next_page in HOME_PAGES else "/reminders", status_code=303)
+    back = next_page if BACK_TO.match(next_page) and not next_page.startswith("//") else "/reminders"
+    return RedirectResponse(back, status_code=303)

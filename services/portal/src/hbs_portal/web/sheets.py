@@ -11,7 +11,6 @@ from fastapi.responses import RedirectResponse, Response
 from hbs_portal.clients import BackendError
 from hbs_portal.web.common import error_page, explain, pdf_response, templates
 from hbs_portal.web.deps import Api, CheckedForm, Services, SignedIn
-from hbs_portal.web.progress import unread_reminders
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,7 +39,6 @@ async def pin_status_or_guess(api: Services, guess: dict[str, Any]) -> dict[str,
 async def sheets_page(request: Request, web: SignedIn, api: Api) -> Response:
     sheets = await api.grades.sheets()
     pin_status = await pin_status_or_guess(api, {"set": True, "locked": False})
-    reminders = await unread_reminders(api)  # the board's "Nhắc", shown on the teacher's home page
     return templates.TemplateResponse(
         request,
         "sheets.html",
@@ -50,8 +48,6 @@ async def sheets_page(request: Request, web: SignedIn, api: Api) -> Response:
             "waiting": any(s["state"] == "signing" for s in sheets),
             "notice": request.query_params.get("notice"),
             "pin": pin_status,
-            "reminders": reminders,
-            "next_page": "/sheets",
         },
     )
 

@@ -1,0 +1,52 @@
+"""Pages every staff member shares: the reminder banner in the layout, their own deadlines."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import GRADES, SIGNING, Portal
+
+pytestmark = pytest.mark.db
+
+REMINDER = {
+    "id": "5a1e0000-0000-4000-8000-000000000001",
+    "sender_name": "Phó Hiệu trưởng Lê Thị Hoa",
+    "created_at": "2026-12-02T02:30:00+00:00",
+    "message": "Lớp 10A1 – Toán: sổ điểm chưa ký",
+    "read_at": None,
+}
+
+
+async def test_a_staff_members_unread_reminders_show_on_every_page_with_one_call(portal: Portal) -> None:
+    portal.signs_in("gv.toan", ["subject_teacher"])
+    portal.services.on("GET", f"{GRADES}/reminders/mine", [REMINDER])
+    portal.services.on("GET", f"{SIGNING}/signing-pin", {"set": True, "locked": False})
+    portal.services.on("POST", f"{GRADES}/reminders/.*/read", {})
+    async with portal.browser() as browser:
+        await portal.login(browser)
+        before = len(portal.services.calls("GET", f"{GRADES}/reminders/mine"))
+        page = await browser.get("/signing-pin")
+        assert page.status_code == 200, page.text
+        assert "Lớp 10A1 – Toán: sổ điểm chưa ký" in page.text
+        assert "02/12/2026 09:30" in page.text  # Vietnam's time
+        assert 'name="next" value="/signing-pin"' in page.text
+        assert len(portal.services.calls("GET", f"{GRADES}/reminders/mine")) == before + 1
+        csrf = await portal.csrf_of(browser, "/signing-pin")
+        back = await browser.post(
+            f"/reminders/{REMINDER['id']}/read", data={"csrf": csrf, "next": "/signing-pin"}
+        )
+        assert (back.status_code, back.headers["location"]) == (303, "/signing-pin")
+        away = await browser.post(
+            f"/reminders/{REMINDER['id']}/read", data={"csrf": csrf, "next": "//elsewhere.example/x"}
+        )
+        assert away.headers["location"] == "/reminders"
+
+
+async def test_a_parent_page_asks_grades_for_no_reminders(portal: Portal) -> None:
+    portal.signs_in("ph.an", ["parent"])
+    portal.services.on("GET", f"{GRADES}/reminders/mine", [REMINDER])
+    async with portal.browser() as browser:
+        await portal.login(browser)
+        page = await browser.get("/security")
+    assert "Lớp 10A1 – Toán" not in page.text
+    assert not portal.services.calls("GET", f"{GRADES}/reminders/mine")
