@@ -846,6 +846,13 @@ GRADES: tuple[Rule, ...] = (
         body={"school_year": "2026-2027", "windows": []},
         note="Đ5: set by the board; an empty list changes nothing",
     ),
+    Rule(
+        "grades",
+        "GET",
+        "/windows/mine",
+        ("staff",),
+        note="Đ5: one's own deadlines (subjects, homeroom class) with their extensions",
+    ),
     Rule("grades", "GET", "/windows/extensions", ("board",)),
     Rule(
         "grades",

@@ -327,3 +327,64 @@ async def test_a_correction_counts_against_the_signer_and_is_not_held_by_the_win
     assert isinstance(mine[0][12], int | float)  # a number, not text
     assert (await h.client.get("/compliance", headers=klass.as_teacher())).status_code == 403
     assert (await h.client.get("/compliance/xlsx", headers=klass.as_homeroom())).status_code == 403
+
+
+async def test_a_teacher_reads_their_own_deadlines_with_their_classs_extension(klass: ClassUnderTest) -> None:
+    h = klass.h
+    start = (today() - timedelta(days=30)).isoformat()
+    windows = [
+        {
+            "period": "HK2",
+            "step": 0,
+            "opens_on": start,
+            "closes_on": (today() + timedelta(days=5)).isoformat(),
+        },
+        {
+            "period": "HK2",
+            "step": 1,
+            "opens_on": start,
+            "closes_on": (today() - timedelta(days=3)).isoformat(),
+        },
+        {
+            "period": "year",
+            "step": 2,
+            "opens_on": start,
+            "closes_on": (today() - timedelta(days=2)).isoformat(),
+        },
+    ]
+    assert (await put_windows(h, klass.as_vice(), *windows)).status_code == 200
+    for step, period, days in ((1, "HK2", 2), (2, "year", 4)):
+        granted = await h.client.post(
+            "/windows/extensions",
+            headers=klass.as_head(),
+            json={
+                "school_year": YEAR,
+                "period": period,
+                "step": step,
+                "class_name": klass.class_name,
+                "closes_on": (today() + timedelta(days=days)).isoformat(),
+                "reason": "Lớp đi tham quan",
+            },
+        )
+        assert granted.status_code == 201, granted.text
+
+    mine = await h.client.get("/windows/mine", headers=klass.as_teacher())
+    assert mine.status_code == 200, mine.text
+    hk2 = [(d["step"], d["class_name"], d["text"]) for d in mine.json()["deadlines"] if d["period"] == "HK2"]
+    assert hk2 == [
+        (0, None, "còn 5 ngày"),
+        (1, None, "đã quá hạn 3 ngày"),
+        (1, klass.class_name, "còn 2 ngày"),
+    ]
+    assert all(d["step"] in (0, 1) for d in mine.json()["deadlines"])  # not the homeroom's step 2
+
+    homeroom = (await h.client.get("/windows/mine", headers=klass.as_homeroom())).json()["deadlines"]
+    [step2] = [d for d in homeroom if d["step"] == 2]
+    assert (step2["class_name"], step2["text"], step2["extended"]) == (klass.class_name, "còn 4 ngày", True)
+    assert step2["extension_reason"] == "Lớp đi tham quan"
+    assert step2["school_closes_on"] == (today() - timedelta(days=2)).isoformat()
+    assert step2["label"].endswith(f"gia hạn đến {dmy(today() + timedelta(days=4))}")
+    parent = h.headers(uuid.uuid4(), "PH", ("parent",))
+    assert (await h.client.get("/windows/mine", headers=parent)).status_code == 403
+    # The windows stay as other tests of this module left them only for this module's app.
+    await put_windows(h, klass.as_vice(), *({k: w[k] for k in ("period", "step")} for w in windows))

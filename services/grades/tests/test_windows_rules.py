@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from hbs_grades.compliance.report import Item, compile_rows, hours, spoken
+from hbs_grades.windows.mine import deadline_of
 from hbs_grades.windows.rules import (
     SCHOOL_TZ,
     Extension,
@@ -101,3 +102,12 @@ def test_compliance_rows_count_on_time_late_open_and_returns() -> None:
     assert hours(row.late_average) == 63.0
     assert spoken(row.late_max) == "4 ngày"
     assert spoken(timedelta(days=1, hours=5, minutes=20)) == "1 ngày 5 giờ"
+
+
+def test_days_left_and_past_are_counted_in_vietnams_calendar() -> None:
+    window = effective(YEAR, "HK1", 1, date(2026, 9, 5), date(2026, 12, 20), [])
+    # 23:30 UTC on 19/12 is already 06:30 on 20/12 in Vietnam: the closing day itself.
+    assert deadline_of(window, None, datetime(2026, 12, 19, 23, 30, tzinfo=UTC)).text == "hết hạn hôm nay"
+    assert deadline_of(window, None, datetime(2026, 12, 19, 16, 59, tzinfo=UTC)).text == "còn 1 ngày"
+    assert deadline_of(window, None, datetime(2026, 12, 22, 17, 0, tzinfo=UTC)).text == "đã quá hạn 3 ngày"
+    assert deadline_of(window, None, datetime(2026, 9, 1, 3, 0, tzinfo=UTC)).text == "mở từ 05/09/2026"

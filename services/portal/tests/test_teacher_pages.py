@@ -50,3 +50,63 @@ async def test_a_parent_page_asks_grades_for_no_reminders(portal: Portal) -> Non
         page = await browser.get("/security")
     assert "Lớp 10A1 – Toán" not in page.text
     assert not portal.services.calls("GET", f"{GRADES}/reminders/mine")
+
+
+DEADLINE = {
+    "period": "HK1",
+    "period_label": "Học kỳ I",
+    "step_label": "Ký sổ điểm",
+    "opens_on": "2026-09-05",
+    "school_closes_on": "2026-12-20",
+    "extension_reason": None,
+    "label": "",
+    "days": 0,
+}
+
+
+async def test_a_teacher_sees_their_own_deadlines_on_the_home_and_homeroom_pages(portal: Portal) -> None:
+    portal.signs_in("gv.cn", ["subject_teacher", "homeroom_teacher"])
+    mine = {
+        "school_year": "2026-2027",
+        "deadlines": [
+            {
+                **DEADLINE,
+                "step": 1,
+                "class_name": None,
+                "closes_on": "2026-12-20",
+                "extended": False,
+                "state": "closed",
+                "text": "đã quá hạn 3 ngày",
+            },
+            {
+                **DEADLINE,
+                "step": 2,
+                "step_label": "GVCN ký học bạ",
+                "period": "year",
+                "class_name": "10A1",
+                "closes_on": "2027-05-30",
+                "extended": True,
+                "extension_reason": "Lớp đi thi",
+                "state": "open",
+                "text": "còn 7 ngày",
+            },
+        ],
+    }
+    portal.services.on("GET", f"{GRADES}/windows/mine", mine)
+    portal.services.on("GET", f"{GRADES}/sheets", [])
+    portal.services.on("GET", f"{SIGNING}/signing-pin", {"set": True, "locked": False})
+    portal.services.on("GET", f"{GRADES}/records/homeroom-classes", [])
+    async with portal.browser() as browser:
+        await portal.login(browser)
+        home = await browser.get("/sheets")
+        homeroom = await browser.get("/records/homeroom")
+    assert home.status_code == 200, home.text
+    assert "Thời hạn của tôi" in home.text
+    assert "05/09/2026" in home.text
+    assert "20/12/2026" in home.text
+    assert "đã quá hạn 3 ngày" in home.text
+    assert "còn 7 ngày" in home.text
+    assert homeroom.status_code == 200, homeroom.text
+    assert "còn 7 ngày" in homeroom.text  # step 2 of their class, with its extension
+    assert "gia hạn; hạn chung 20/12/2026: Lớp đi thi" in homeroom.text
+    assert "đã quá hạn 3 ngày" not in homeroom.text  # the sheets' step is not the homeroom page's

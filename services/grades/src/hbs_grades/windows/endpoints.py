@@ -5,8 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 
 from hbs_grades.school import current_year
+from hbs_grades.windows.mine import my_deadlines
 from hbs_grades.windows.rules import Period
-from hbs_grades.windows.schemas import ExtensionIn, ExtensionOut, WindowOut, WindowsIn, YearWindowsOut
+from hbs_grades.windows.schemas import (
+    ExtensionIn,
+    ExtensionOut,
+    MyDeadlineOut,
+    MyDeadlinesOut,
+    WindowOut,
+    WindowsIn,
+    YearWindowsOut,
+)
 from hbs_grades.windows.service import YearWindows
 from hbs_grades.wiring import Grades, grades_of
 from hbs_shared.auth import CurrentPrincipal
@@ -39,6 +48,27 @@ async def get_windows(
     year = school_year or await current_year(request, principal)
     async with runtime_of(request).db.transaction() as session:
         return _out(grades, await grades.windows.year(session, principal.school_id, year))
+
+
+@router.get("/mine", response_model=MyDeadlinesOut)
+async def get_my_deadlines(
+    principal: CurrentPrincipal, request: Request, school_year: str | None = Year
+) -> MyDeadlinesOut:
+    """The caller's own deadlines: entry and step 1 for their subjects, step 2 for their homeroom
+    class, with extensions granted to them or their class, and the days left or past."""
+    if not principal.has_role(*STAFF):
+        raise Problem(403, "Trang này dành cho cán bộ, giáo viên", "staff only", field="role")
+    grades = grades_of(request)
+    year = school_year or await current_year(request, principal)
+    async with runtime_of(request).db.transaction() as session:
+        windows = await grades.windows.year(session, principal.school_id, year)
+        assignments = await grades.windows.roster.active_assignments(
+            session, principal.school_id, year, teacher_id=principal.user_id
+        )
+    homeroom = {a.class_name for a in assignments if a.kind == "homeroom_teacher"}
+    subjects = {a.class_name for a in assignments if a.kind == "subject_teacher"}
+    found = my_deadlines(windows, principal.user_id, subjects, homeroom, grades.windows.clock())
+    return MyDeadlinesOut(school_year=year, deadlines=[MyDeadlineOut.of(d) for d in found])
 
 
 @router.put("", response_model=YearWindowsOut)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hbs_grades.windows.mine import MyDeadline
 from hbs_grades.windows.models import TimeWindow, WindowExtension
 from hbs_grades.windows.rules import STEP_TITLES, EffectiveWindow, Period, period_label
 from hbs_grades.windows.service import ExtensionSpec, WindowSpec
@@ -137,3 +138,50 @@ class ExtensionOut(BaseModel):
             granted_by_name=row.granted_by_name,
             granted_at=row.granted_at,
         )
+
+
+class MyDeadlineOut(BaseModel):
+    """One of the caller's own deadlines."""
+
+    period: str
+    period_label: str
+    step: int
+    step_label: str
+    class_name: str | None
+    opens_on: date
+    closes_on: date
+    """The day the caller may act until (an extension's, when one applies)."""
+    school_closes_on: date
+    extended: bool
+    extension_reason: str | None
+    label: str
+    state: str
+    """not_open | open | closed, now."""
+    days: int
+    text: str
+    """"còn 5 ngày", "đã quá hạn 3 ngày"."""
+
+    @classmethod
+    def of(cls, mine: MyDeadline) -> MyDeadlineOut:
+        w = mine.window
+        return cls(
+            period=w.period,
+            period_label=period_label(w.period, w.school_year),
+            step=w.step,
+            step_label=STEP_TITLES[w.step],
+            class_name=mine.class_name,
+            opens_on=w.opens_on,
+            closes_on=w.closes_on,
+            school_closes_on=w.base_closes_on,
+            extended=w.extension is not None,
+            extension_reason=w.extension.reason if w.extension is not None else None,
+            label=w.label,
+            state=mine.state,
+            days=mine.days,
+            text=mine.text,
+        )
+
+
+class MyDeadlinesOut(BaseModel):
+    school_year: str
+    deadlines: list[MyDeadlineOut]

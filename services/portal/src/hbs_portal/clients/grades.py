@@ -161,6 +161,12 @@ class GradesClient:
         result: dict[str, Any] = await self.caller.json("GET", "/windows", params=params)
         return result
 
+    async def my_deadlines(self, school_year: str | None = None) -> dict[str, Any]:
+        """The caller's own deadlines (their subjects, their homeroom class) with extensions."""
+        params = {"school_year": school_year} if school_year else None
+        result: dict[str, Any] = await self.caller.json("GET", "/windows/mine", params=params)
+        return result
+
     async def set_windows(self, school_year: str, windows: list[dict[str, Any]]) -> dict[str, Any]:
         body = {"school_year": school_year, "windows": windows}
         result: dict[str, Any] = await self.caller.json("PUT", "/windows", json=body)

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from hbs_portal.clients import BackendError
 from hbs_portal.web.common import templates
-from hbs_portal.web.deps import Api, BoardMember, CheckedForm, Services, SignedIn
+from hbs_portal.web.deps import Api, BoardMember, CheckedForm, SignedIn
 
 router = APIRouter(include_in_schema=False)
 SCHOOL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")

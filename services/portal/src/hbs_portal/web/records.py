@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import error_page, pdf_response, templates
+from hbs_portal.web.deadlines import my_deadlines
 from hbs_portal.web.deps import Api, CheckedForm, Services, SignedIn
 from hbs_shared.labels import RATING_LABELS, RECORD_STATE_LABELS
 from hbs_shared.roles import BOARD
@@ -49,6 +50,7 @@ async def homeroom_page(request: Request, web: SignedIn, api: Api) -> Response:
         "records/homeroom.html",
         views=views,
         empty=empty,
+        deadlines=await my_deadlines(api, frozenset({2})),  # step 2, with their class's extension
         notice=request.query_params.get("notice"),
     )
 

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from hbs_portal.clients import BackendError
 from hbs_portal.web.common import error_page, explain, pdf_response, templates
+from hbs_portal.web.deadlines import my_deadlines
 from hbs_portal.web.deps import Api, CheckedForm, Services, SignedIn
 
 router = APIRouter(include_in_schema=False)
@@ -39,6 +40,7 @@ async def pin_status_or_guess(api: Services, guess: dict[str, Any]) -> dict[str,
 async def sheets_page(request: Request, web: SignedIn, api: Api) -> Response:
     sheets = await api.grades.sheets()
     pin_status = await pin_status_or_guess(api, {"set": True, "locked": False})
+    deadlines = await my_deadlines(api)  # entry, step 1 and (homeroom) step 2
     return templates.TemplateResponse(
         request,
         "sheets.html",
@@ -48,6 +50,7 @@ async def sheets_page(request: Request, web: SignedIn, api: Api) -> Response:
             "waiting": any(s["state"] == "signing" for s in sheets),
             "notice": request.query_params.get("notice"),
             "pin": pin_status,
+            "deadlines": deadlines,
         },
     )
 
