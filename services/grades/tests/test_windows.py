@@ -388,3 +388,52 @@ async def test_a_teacher_reads_their_own_deadlines_with_their_classs_extension(k
     assert (await h.client.get("/windows/mine", headers=parent)).status_code == 403
     # The windows stay as other tests of this module left them only for this module's app.
     await put_windows(h, klass.as_vice(), *({k: w[k] for k in ("period", "step")} for w in windows))
+
+
+async def test_the_compliance_report_filters_and_groups_by_department_and_excel_follows(
+    klass: ClassUnderTest,
+) -> None:
+    h = klass.h
+
+    async def report(**params: Any) -> dict[str, Any]:
+        got = await h.client.get("/compliance", headers=klass.as_vice(), params=params)
+        assert got.status_code == 200, got.text
+        return dict(got.json())
+
+    def items(rows: list[dict[str, Any]], name: str, step: int = 1) -> int:
+        return sum(r["items"] for r in rows if r["person_name"] == name and r["step"] == step)
+
+    everything = await report()
+    toan, gdtc = "Tổ Toán – Tin", "Tổ Thể chất – Nghệ thuật – Quốc phòng"
+    assert {toan, gdtc, "Học bạ (GVCN, Ban Giám hiệu)"} <= set(everything["departments"])
+    teacher_all = items(everything["rows"], "Trần Văn Toán")
+    by_dept = await report(group_by="department", term="HK1", step=1)
+    assert {toan, gdtc} <= {r["person_name"] for r in by_dept["rows"]}  # this class's two subjects
+    assert {(r["step"], r["period"]) for r in by_dept["rows"]} == {(1, "HK1")}
+    hk1 = [r for r in everything["rows"] if r["period"] == "HK1"]
+    # Grouping keeps the totals: every HK1 step-1 item is under exactly one department.
+    assert sum(r["items"] for r in by_dept["rows"]) == sum(r["items"] for r in hk1 if r["step"] == 1)
+    one_dept = await report(department=toan, term="HK1", teacher_id=str(klass.teacher))
+    assert {r["step"] for r in one_dept["rows"]} == {0, 1}
+    assert items(one_dept["rows"], "Trần Văn Toán") == 1
+    assert items(hk1, "Trần Văn Toán") == 2  # Toán and GDTC, before the department filter
+    assert teacher_all > items(hk1, "Trần Văn Toán")  # and HK2 too, before the semester filter
+    homeroom = await report(teacher_id=str(klass.homeroom))
+    assert homeroom["rows"]
+    assert {(r["person_id"], r["step"]) for r in homeroom["rows"]} == {(str(klass.homeroom), 2)}
+    assert [p["name"] for p in everything["people"]].count("Trần Văn Toán") == 1
+
+    bad = await h.client.get("/compliance", headers=klass.as_vice(), params={"department": "Tổ Bơi lội"})
+    assert (bad.status_code, bad.json()["field"]) == (422, "department")
+    assert (await h.client.get("/compliance", headers=klass.as_vice(), params={"step": 7})).status_code == 422
+
+    download = await h.client.get(
+        "/compliance/xlsx", headers=klass.as_vice(), params={"group_by": "department", "term": "HK1", "step": 1}
+    )
+    assert download.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(download.content)).active
+    assert sheet.cell(2, 1).value == "Lọc: Học kỳ I; Ký sổ điểm"
+    assert sheet.cell(3, 2).value == "Tổ chuyên môn"
+    assert sorted(r[1] for r in sheet.iter_rows(min_row=4, values_only=True)) == sorted(
+        r["person_name"] for r in by_dept["rows"]
+    )

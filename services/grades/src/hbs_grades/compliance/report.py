@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from hbs_grades.windows.rules import EffectiveWindow
@@ -26,6 +26,42 @@ class Item:
     window: EffectiveWindow | None
     finished_at: datetime | None
     """When the step was done; None while it is still to do."""
+    department: str = ""
+    """Tổ chuyên môn (progress' subject→department map; the records' steps have their own)."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the board narrows the report to; None is every value."""
+
+    period: str | None = None
+    step: int | None = None
+    department: str | None = None
+    teacher_id: uuid.UUID | None = None
+    by_department: bool = False
+    """One row per department, step and period instead of per person."""
+
+    def admits(self, person_id: uuid.UUID | None, step: int, period: str, department: str) -> bool:
+        return (
+            (self.period is None or period == self.period)
+            and (self.step is None or step == self.step)
+            and (self.department is None or department == self.department)
+            and (self.teacher_id is None or person_id == self.teacher_id)
+        )
+
+    def item(self, item: Item) -> Item | None:
+        """The item as the report counts it: left out, or under its department when grouping."""
+        if not self.admits(item.person_id, item.step, item.period, item.department):
+            return None
+        if self.by_department:
+            return replace(item, person_id=None, person_name=item.department)
+        return item
+
+    def key(self, key: PersonKey, department: str) -> PersonKey | None:
+        person_id, _name, step, period = key
+        if not self.admits(person_id, step, period, department):
+            return None
+        return (None, department, step, period) if self.by_department else key
 
 
 @dataclass
@@ -72,8 +108,9 @@ def compile_rows(
     returns: Iterable[PersonKey],
     corrections: Iterable[PersonKey],
     now: datetime,
+    by_department: bool = False,
 ) -> list[Row]:
-    """The report's rows: one per person, step and period that has anything to count."""
+    """The report's rows: one per person (or department), step and period with anything to count."""
     rows: dict[PersonKey, Row] = {}
 
     def row(key: PersonKey) -> Row:
@@ -102,6 +139,8 @@ def compile_rows(
         row(key).returned += 1
     for key in corrections:
         row(key).corrections += 1
+    if by_department:
+        return sorted(rows.values(), key=lambda r: (r.person_name, r.step, r.period))
     return sorted(rows.values(), key=_name_key)
 
 

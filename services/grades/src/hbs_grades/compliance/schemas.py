@@ -56,8 +56,23 @@ class ComplianceRowOut(BaseModel):
         )
 
 
+class PersonChoice(BaseModel):
+    id: uuid.UUID
+    name: str
+
+
 class ComplianceOut(BaseModel):
     school_year: str
     counted_at: datetime
     """Items still open are late until this moment."""
+    group_by: str
+    """person | department: whose name `person_name` is."""
+    period: str | None
+    step: int | None
+    department: str | None
+    teacher_id: uuid.UUID | None
+    departments: list[str]
+    """The filter's choices: every department (progress' map, and the records' steps)."""
+    people: list[PersonChoice]
+    """The filter's choices: everyone with an item this year."""
     rows: list[ComplianceRowOut]

@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hbs_grades.compliance.report import Item, PersonKey, Row, compile_rows
+from hbs_grades.compliance.report import Filters, Item, PersonKey, Row, compile_rows
 from hbs_grades.models import RecordState, ScoreSheet, SheetCorrection, SheetState
+from hbs_grades.progress.departments import RECORDS, department_of_step
 from hbs_grades.records.repository import YearRecordRepository
 from hbs_grades.roster.repository import NO_TEACHER, RosterRepository
 from hbs_grades.sheets.repository import ScoreSheetRepository
@@ -36,9 +37,11 @@ class ComplianceService:
         self.clock = clock or (lambda: datetime.now(UTC))
 
     async def report(
-        self, session: AsyncSession, principal: Principal, school_year: str
-    ) -> tuple[list[Row], datetime]:
-        """The rows, and the moment they were counted at (still-open items are late until then)."""
+        self, session: AsyncSession, principal: Principal, school_year: str, filters: Filters | None = None
+    ) -> tuple[list[Row], datetime, dict[uuid.UUID, str]]:
+        """The rows, the moment they were counted at (still-open items are late until then), and
+        every person of the year's report by id (the choices of the teacher filter)."""
+        filters = filters or Filters()
         require_board(principal, "Chỉ Ban Giám hiệu xem được báo cáo chấp hành thời hạn")
         school_id, now = principal.school_id, self.clock()
         year = YearWindows(
@@ -58,11 +61,21 @@ class ComplianceService:
             *self._sheet_items(await self.sheets.for_school(session, school_id, school_year), year, finished)
         ]
         items += await self._record_items(session, school_id, school_year, year, finished)
-        returns: list[PersonKey] = [
-            (m.person_id, m.person_name, m.step, m.period) for m in marks if m.kind == "returned"
+        people = {i.person_id: i.person_name for i in items if i.person_id is not None}
+        returns = [
+            ((m.person_id, m.person_name, m.step, m.period), department_of_step(m.step, None))
+            for m in marks
+            if m.kind == "returned"
         ]
         corrections = await self._corrections(session, school_id, school_year)
-        return compile_rows(items, returns, corrections, now), now
+        rows = compile_rows(
+            [i for i in (filters.item(item) for item in items) if i is not None],
+            [k for k in (filters.key(key, dept) for key, dept in returns) if k is not None],
+            [k for k in (filters.key(key, dept) for key, dept in corrections) if k is not None],
+            now,
+            by_department=filters.by_department,
+        )
+        return rows, now, people
 
     def _sheet_items(
         self,
@@ -86,7 +99,10 @@ class ComplianceService:
                     # Done before moments were kept (or under a correction): not counted as late.
                     continue
                 window = year.for_(sheet.term, step, teacher_id=sheet.teacher_id, class_name=sheet.class_name)
-                items.append(Item(sheet.teacher_id, sheet.teacher_name, step, sheet.term, window, done_at))
+                department = department_of_step(step, sheet.subject_code)
+                items.append(
+                    Item(sheet.teacher_id, sheet.teacher_name, step, sheet.term, window, done_at, department)
+                )
         return items
 
     async def _record_items(
@@ -118,17 +134,19 @@ class ComplianceService:
                 teacher_id = person[0] if step == 2 else None
                 window = year.for_(period, step, teacher_id=teacher_id, class_name=record.class_name)
                 done_at = mark.done_at if mark is not None else None
-                items.append(Item(person[0], person[1], step, period, window, done_at))
+                items.append(Item(person[0], person[1], step, period, window, done_at, RECORDS))
         return items
 
-    async def _corrections(self, session: AsyncSession, school_id: str, school_year: str) -> list[PersonKey]:
+    async def _corrections(
+        self, session: AsyncSession, school_id: str, school_year: str
+    ) -> list[tuple[PersonKey, str]]:
         """Each correction of a signed sheet counts against the teacher who signed it (step 1)."""
         result = await session.execute(
-            select(ScoreSheet.teacher_id, ScoreSheet.teacher_name, ScoreSheet.term)
+            select(ScoreSheet.teacher_id, ScoreSheet.teacher_name, ScoreSheet.term, ScoreSheet.subject_code)
             .join(SheetCorrection, SheetCorrection.sheet_id == ScoreSheet.id)
             .where(ScoreSheet.school_id == school_id, ScoreSheet.school_year == school_year)
         )
-        return [(teacher_id, name, 1, term) for teacher_id, name, term in result.all()]
+        return [((tid, name, 1, term), department_of_step(1, code)) for tid, name, term, code in result.all()]
 
 
 def _signing(step: int) -> RecordState:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from hbs_shared.curriculum import SUBJECTS_BY_CODE
 
 OTHER = "Tổ khác"
+RECORDS = "Học bạ (GVCN, Ban Giám hiệu)"
+"""Where the year record's steps (2–4) are counted: they follow no subject."""
 
 DEPARTMENT_OF_SUBJECT: dict[str, str] = {
     "TOAN": "Tổ Toán – Tin",
@@ -33,6 +35,11 @@ assert set(DEPARTMENT_OF_SUBJECT) <= set(SUBJECTS_BY_CODE)
 
 def department_of(subject_code: str | None) -> str:
     return DEPARTMENT_OF_SUBJECT.get(subject_code or "", OTHER)
+
+
+def department_of_step(step: int, subject_code: str | None) -> str:
+    """A sheet's steps (entry, 1) go to its subject's department; the record's steps to RECORDS."""
+    return department_of(subject_code) if step in (0, 1) else RECORDS
 
 
 def departments() -> list[str]:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_grades.access import BOARD_ROLES
 from hbs_grades.progress.deadlines import Deadlines, NoDeadlines
-from hbs_grades.progress.departments import department_of
+from hbs_grades.progress.departments import RECORDS, department_of
 from hbs_grades.progress.repository import ProgressRepository
 from hbs_grades.progress.steps import (
     DONE_RECORD_STATES,
@@ -80,9 +80,7 @@ class Work:
 
     @property
     def department(self) -> str:
-        return (
-            department_of(self.subject_code) if self.step in SHEET_STEPS else "Học bạ (GVCN, Ban Giám hiệu)"
-        )
+        return department_of(self.subject_code) if self.step in SHEET_STEPS else RECORDS
 
     @property
     def state(self) -> str:

@@ -181,14 +181,13 @@ class GradesClient:
         result: dict[str, Any] = await self.caller.json("POST", "/windows/extensions", json=body)
         return result
 
-    async def compliance(self, school_year: str | None = None) -> dict[str, Any]:
-        params = {"school_year": school_year} if school_year else None
-        result: dict[str, Any] = await self.caller.json("GET", "/compliance", params=params)
+    async def compliance(self, filters: dict[str, str] | None = None) -> dict[str, Any]:
+        """Filters: school_year, term, step, department, teacher_id, group_by (person|department)."""
+        result: dict[str, Any] = await self.caller.json("GET", "/compliance", params=filters or None)
         return result
 
-    async def compliance_xlsx(self, school_year: str | None = None) -> httpx.Response:
-        params = {"school_year": school_year} if school_year else None
-        return await self.caller.request("GET", "/compliance/xlsx", params=params)
+    async def compliance_xlsx(self, filters: dict[str, str] | None = None) -> httpx.Response:
+        return await self.caller.request("GET", "/compliance/xlsx", params=filters or None)
 
     # Audit trail (board and office)
     async def audit(self, params: dict[str, Any]) -> dict[str, Any]:

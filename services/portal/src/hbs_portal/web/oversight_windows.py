@@ -9,8 +9,9 @@ import re
 import uuid
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hbs_portal.clients import BackendError
@@ -242,10 +243,29 @@ async def add_extension(
     return RedirectResponse("/oversight/windows?done=extended", status_code=303)
 
 
+COMPLIANCE_FILTERS = ("term", "step", "department", "teacher_id", "group_by")
+Filter = Annotated[str, Query(max_length=120)]
+
+
+def compliance_filters(
+    term: Filter = "",
+    step: Filter = "",
+    department: Filter = "",
+    teacher_id: Filter = "",
+    group_by: Filter = "",
+) -> dict[str, str]:
+    """The filters as chosen on the page (empty is every value); grades validates them."""
+    chosen = dict(zip(COMPLIANCE_FILTERS, (term, step, department, teacher_id, group_by), strict=True))
+    return {name: value for name, value in chosen.items() if value}
+
+
+Filters = Annotated[dict[str, str], Depends(compliance_filters)]
+
+
 @router.get("/oversight/compliance", response_class=HTMLResponse)
-async def compliance_page(request: Request, web: BoardMember, api: Api) -> Response:
-    """Chấp hành thời hạn: per person, step and period (Đ10)."""
-    report = await api.grades.compliance()
+async def compliance_page(request: Request, web: BoardMember, api: Api, filters: Filters) -> Response:
+    """Chấp hành thời hạn: per person (or department), step and period (Đ10), filtered."""
+    report = await api.grades.compliance(filters)
     rows = [
         {**r, "step_name": STEP_NAMES[r["step"]], "period_name": period_name(r["period"])}
         for r in report["rows"]
@@ -258,13 +278,18 @@ async def compliance_page(request: Request, web: BoardMember, api: Api) -> Respo
             "school_year": report["school_year"],
             "counted_at": local_time(report["counted_at"]),
             "rows": rows,
+            "report": report,
+            "chosen": filters,
+            "steps": STEP_NAMES,
+            "xlsx": "/oversight/compliance.xlsx" + (f"?{urlencode(filters)}" if filters else ""),
         },
     )
 
 
 @router.get("/oversight/compliance.xlsx", response_model=None)
-async def compliance_xlsx(web: BoardMember, api: Api) -> Response:
-    answer = await api.grades.compliance_xlsx()
+async def compliance_xlsx(web: BoardMember, api: Api, filters: Filters) -> Response:
+    """The Excel file with the page's filters."""
+    answer = await api.grades.compliance_xlsx(filters)
     return Response(
         answer.content,
         media_type=answer.headers.get("content-type", "application/octet-stream"),
