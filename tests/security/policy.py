@@ -872,6 +872,13 @@ GRADES: tuple[Rule, ...] = (
     Rule("grades", "GET", "/compliance", ("board",), note="Đ10: compliance per person, step and period"),
     Rule("grades", "GET", "/compliance/xlsx", ("board",)),
     # Review samples (Đ4.2) and the homeroom teacher's check of personal data (Đ6.1).
+    Rule(
+        "grades",
+        "GET",
+        "/review/overview",
+        ("board",),
+        note="Đ4.2/Đ6.1: per class, the review sample's state and the homeroom check",
+    ),
     Rule("grades", "GET", "/review/settings", ("overseer",)),
     Rule(
         "grades",

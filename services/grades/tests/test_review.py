@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import uuid
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -165,6 +166,16 @@ async def test_a_sample_is_checked_returned_and_redrawn_and_step_3_waits_until_i
     )
     assert (bad.status_code, bad.json()["field"]) == (422, "share_percent")
 
+    async def overview() -> tuple[Any, ...]:
+        got = await grades.client.get("/review/overview", headers=klass.as_vice())
+        assert got.status_code == 200, got.text
+        [mine] = [c for c in got.json() if c["class_name"] == klass.class_name]
+        return tuple(
+            mine[k] for k in ("sample_state", "sample_pending", "verified", "students", "ready_for_step3")
+        )
+
+    assert (await grades.client.get("/review/overview", headers=klass.as_homeroom())).status_code == 403
+    assert await overview() == ("none", 0, 2, 2, False)  # both students verified before step 2
     assert (await grades.client.post(samples, headers=klass.as_homeroom())).status_code == 403
     drawn = await grades.client.post(samples, headers=klass.as_vice())
     assert drawn.status_code == 201, drawn.text
@@ -172,6 +183,7 @@ async def test_a_sample_is_checked_returned_and_redrawn_and_step_3_waits_until_i
     assert (sample["population_size"], sample["share_percent"], sample["minimum"]) == (2, 50, 1)
     assert len(sample["items"]) == 1
     assert sample["state"] == "open"
+    assert await overview() == ("open", 1, 2, 2, False)
     assert len(sample["seed"]) == 64
     item = sample["items"][0]
     verdict = f"/review/samples/{sample['id']}/records/{item['record_id']}/verdict"
@@ -204,6 +216,7 @@ async def test_a_sample_is_checked_returned_and_redrawn_and_step_3_waits_until_i
     assert returned["state"] == "returned"
     assert returned["items"][0]["returned_to_name"] == "Trần Văn Toán (môn Toán)"
     assert returned["items"][0]["record_state"] == "homeroom_signed"
+    assert (await overview())[:2] == ("returned", 0)
     # Anything else goes back to the homeroom teacher through the give-back path.
     to_homeroom = await grades.client.post(
         verdict, headers=klass.as_vice(), json={"verdict": "returned", "reason": "Thiếu nhận xét của GVCN"}
@@ -221,6 +234,7 @@ async def test_a_sample_is_checked_returned_and_redrawn_and_step_3_waits_until_i
     await klass.complete_records(klass.homeroom, "homeroom_teacher")
     passed = await grades.client.post(verdict, headers=klass.as_vice(), json={"verdict": "correct"})
     assert passed.json()["state"] == "passed"
+    assert await overview() == ("passed", 0, 2, 2, True)
 
     # Anyone auditing draws it again from the stored seed and population: the same sample.
     again = (
@@ -259,6 +273,7 @@ async def test_a_sample_is_checked_returned_and_redrawn_and_step_3_waits_until_i
     assert [(s["id"], s["superseded"]) for s in history] == [(newer["id"], False), (sample["id"], True)]
     stale = await grades.client.post(verdict, headers=klass.as_vice(), json={"verdict": "correct"})
     assert stale.status_code == 409
+    assert (await overview())[0] == "open"  # the new draw is the class's sample now
     assert (await klass.sign("vice_principal", klass.as_vice())).status_code == 409
     await klass.pass_sample()
     assert (await klass.sign("vice_principal", klass.as_vice())).status_code == 202

@@ -11,7 +11,9 @@ import uuid
 from fastapi import APIRouter, Request
 
 from hbs_grades.params import ClassName
+from hbs_grades.review.overview import school_overview
 from hbs_grades.review.schemas import (
+    ClassReviewOut,
     PersonalDataCheckIn,
     PersonalDataOut,
     RedrawOut,
@@ -26,6 +28,16 @@ from hbs_shared.auth import CurrentPrincipal
 from hbs_shared.service import runtime_of
 
 router = APIRouter(prefix="/review", tags=["review"])
+
+
+@router.get("/overview", response_model=list[ClassReviewOut])
+async def review_overview(
+    principal: CurrentPrincipal, year: CurrentSchoolYear, request: Request
+) -> list[ClassReviewOut]:
+    """Per class: its review sample's state and the homeroom check (N of M verified), the board's
+    view of which classes step 3 can sign."""
+    async with runtime_of(request).db.transaction() as session:
+        return [ClassReviewOut.of(c) for c in await school_overview(session, principal, year)]
 
 
 @router.get("/settings", response_model=ReviewSettingsOut)

@@ -12,6 +12,7 @@ from hbs_grades.models import RecordState
 from hbs_grades.records.content import personal_data
 from hbs_grades.records.workflow import RECORDS
 from hbs_grades.review.draw import ALGORITHM
+from hbs_grades.review.overview import ClassReview
 from hbs_grades.review.samples import Redraw, SampleState, SampleView, Verdict
 from hbs_grades.review.verification import FIELDS, CheckState, Status, StudentCheck
 
@@ -190,4 +191,36 @@ class PersonalDataOut(BaseModel):
             change_request_id=check.change_request_id if check else None,
             checked_by_name=check.checked_by_name if check else None,
             checked_at=check.checked_at if check else None,
+        )
+
+
+class ClassReviewOut(BaseModel):
+    """One class in the board's overview: its review sample and the homeroom check."""
+
+    class_name: str
+    sample_state: str
+    """none | open | returned | passed."""
+    sample_size: int
+    sample_pending: int
+    sample_returned: int
+    students: int
+    verified: int
+    discrepancy: int
+    unchecked: int
+    """Never checked, or checked before the data changed (stale)."""
+    ready_for_step3: bool
+
+    @classmethod
+    def of(cls, review: ClassReview) -> ClassReviewOut:
+        return cls(
+            class_name=review.class_name,
+            sample_state=review.sample_state,
+            sample_size=review.sample_items.total(),
+            sample_pending=review.sample_items["pending"],
+            sample_returned=review.sample_items["returned"],
+            students=review.students,
+            verified=review.checks["verified"],
+            discrepancy=review.checks["discrepancy"],
+            unchecked=review.checks["unchecked"] + review.checks["stale"],
+            ready_for_step3=review.ready_for_step3,
         )
