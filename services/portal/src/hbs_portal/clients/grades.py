@@ -210,6 +210,11 @@ class GradesClient:
         return result
 
     # Review samples (Đ4.2) and the homeroom teacher's check of personal data (Đ6.1)
+    async def review_overview(self) -> list[dict[str, Any]]:
+        """Per class: the review sample's state and the homeroom check (the board)."""
+        result: list[dict[str, Any]] = await self.caller.json("GET", "/review/overview")
+        return result
+
     async def review_samples(self, class_name: str) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = await self.caller.json(
             "GET", f"/review/classes/{_seg(class_name)}/samples"

@@ -88,7 +88,13 @@ async def _samples(
 
 async def _school(request: Request, web: WebSession, api: Services, template: str) -> Response:
     school = await api.grades.school_records()
-    return _page(request, web, template, school=school, notice=request.query_params.get("notice"))
+    # The board sees at a glance which classes step 3 can sign: sample and homeroom check per class.
+    reviews = (
+        {c["class_name"]: c for c in await api.grades.review_overview()} if set(web.roles) & BOARD else {}
+    )
+    return _page(
+        request, web, template, school=school, reviews=reviews, notice=request.query_params.get("notice")
+    )
 
 
 @router.get("/records/review", response_model=None)

@@ -67,3 +67,52 @@ async def test_the_compliance_filters_go_to_grades_and_the_excel_link_keeps_them
     assert excel.status_code == 200
     [file] = portal.services.calls("GET", f"{GRADES}/compliance/xlsx")
     assert dict(file.url.params) == {"term": "HK1", "group_by": "department"}
+
+
+def review(name: str, state: str, **counts: int) -> dict[str, object]:
+    base = {"sample_size": 3, "sample_pending": 0, "sample_returned": 0, "students": 45, "verified": 45}
+    return {
+        "class_name": name,
+        "sample_state": state,
+        "discrepancy": 0,
+        "unchecked": 0,
+        "ready_for_step3": state == "passed",
+        **base,
+        **counts,
+    }
+
+
+async def test_the_review_overview_shows_each_classs_sample_and_homeroom_check(portal: Portal) -> None:
+    portal.signs_in("pht", ["vice_principal"])
+    classes = ["10A1", "10A2", "10A3", "10A4"]
+    portal.services.on(
+        "GET",
+        f"{GRADES}/records",
+        {
+            "school_year": "2026-2027",
+            "counts": {},
+            "classes": [{"class_name": c, "total": 45, "counts": {"homeroom_signed": 45}} for c in classes],
+        },
+    )
+    portal.services.on(
+        "GET",
+        f"{GRADES}/review/overview",
+        [
+            review("10A1", "passed"),
+            review("10A2", "open", sample_pending=2),
+            review("10A3", "returned", sample_returned=1),
+            review("10A4", "none", verified=40, discrepancy=1),
+        ],
+    )
+    async with portal.browser() as browser:
+        await portal.login(browser)
+        page = await browser.get("/records/review")
+    assert page.status_code == 200, page.text
+    rows = {c: page.text.split(f'data-class="{c}"')[1].split("</tr>")[0] for c in classes}
+    assert "Đã đạt · sẵn sàng ký duyệt" in rows["10A1"]
+    assert "2 học bạ chưa kiểm tra" in rows["10A2"]
+    assert "Có học bạ bị trả lại (1)" in rows["10A3"]
+    assert "Chưa chọn mẫu" in rows["10A4"]
+    assert "40/45 học sinh đã xác nhận · 1 sai lệch" in rows["10A4"]
+    assert "45/45 học sinh đã xác nhận" in rows["10A1"]
+    assert len(portal.services.calls("GET", f"{GRADES}/review/overview")) == 1  # one call, not per class
