@@ -924,6 +924,16 @@ GRADES: tuple[Rule, ...] = (
     ),
     Rule(
         "grades",
+        "POST",
+        "/review/classes/{class_name}/personal-data/verify-all",
+        ("homeroom",),
+        CLASS_OBJECTS,
+        sees=CLASS_READ,
+        body={"student_ids": ["00000000-0000-4000-8000-000000000000"], "confirmed": True},
+        note="Đ6.1 tick-all by the homeroom teacher; a student not in the class is 422, nothing written",
+    ),
+    Rule(
+        "grades",
         "PUT",
         "/review/students/{student_id}/personal-data",
         ("homeroom",),

@@ -124,7 +124,25 @@ async def test_step_2_waits_for_every_student_checked_and_a_change_of_data_makes
     lines = (await grades.client.get(url, headers=klass.as_homeroom())).json()
     assert [line["status"] for line in lines] == ["stale", "unchecked"]
     assert lines[0]["data"]["birthplace"] == "Thái Bình"
-    await klass.verify_students()
+    # Đánh dấu tất cả đúng: every field of every chosen student at once, all or nothing.
+    every = f"/review/classes/{klass.class_name}/personal-data/verify-all"
+    both = {"student_ids": [first, second], "confirmed": True}
+    assert (await grades.client.post(every, headers=klass.as_teacher(), json=both)).status_code == 403
+    unsure = await grades.client.post(every, headers=klass.as_homeroom(), json={**both, "confirmed": False})
+    assert (unsure.status_code, unsure.json()["field"]) == (422, "confirmed")
+    outsider = await grades.client.post(
+        every, headers=klass.as_homeroom(), json={**both, "student_ids": [first, str(uuid.uuid4())]}
+    )
+    assert (outsider.status_code, outsider.json()["field"]) == (422, "student_ids")
+    lines = (await grades.client.get(url, headers=klass.as_homeroom())).json()
+    assert [line["status"] for line in lines] == ["stale", "unchecked"]  # nothing half-written
+    ticked = await grades.client.post(every, headers=klass.as_homeroom(), json=both)
+    assert ticked.status_code == 200, ticked.text
+    assert [(line["status"], line["checked_by_name"]) for line in ticked.json()] == [
+        ("verified", "Lê Thị Chủ Nhiệm"),
+        ("verified", "Lê Thị Chủ Nhiệm"),
+    ]
+    assert all(line["fields"] == fields for line in ticked.json())
     assert [
         line["status"] for line in (await grades.client.get(url, headers=klass.as_homeroom())).json()
     ] == [
@@ -137,6 +155,10 @@ async def test_step_2_waits_for_every_student_checked_and_a_change_of_data_makes
         "/audit", headers=klass.as_head(), params={"action": "personal_data_verified", "subject_id": first}
     )
     assert [e["details"]["state"] for e in checks.json()["entries"]] == ["verified", "discrepancy"]
+    by_second = await grades.client.get(
+        "/audit", headers=klass.as_head(), params={"action": "personal_data_verified", "subject_id": second}
+    )
+    assert [e["details"]["state"] for e in by_second.json()["entries"]] == ["verified"]  # one per student
 
 
 @pytest.mark.db

@@ -21,6 +21,7 @@ from hbs_grades.review.schemas import (
     ReviewSettingsOut,
     SampleOut,
     VerdictIn,
+    VerifyAllIn,
 )
 from hbs_grades.school import CurrentSchoolYear
 from hbs_grades.wiring import grades_of
@@ -113,6 +114,22 @@ async def class_personal_data(
     """Each current student's front page and the homeroom teacher's check of it, in class-list order."""
     async with runtime_of(request).db.transaction() as session:
         found = await grades_of(request).records.checks.for_class(session, principal, year, class_name)
+        return [PersonalDataOut.of(f) for f in found]
+
+
+@router.post("/classes/{class_name}/personal-data/verify-all", response_model=list[PersonalDataOut])
+async def verify_all_personal_data(
+    body: VerifyAllIn,
+    principal: CurrentPrincipal,
+    year: CurrentSchoolYear,
+    request: Request,
+    class_name: str = ClassName,
+) -> list[PersonalDataOut]:
+    """Đánh dấu tất cả đúng (the homeroom teacher): every field of the chosen students verified at
+    once, each still its own check with who and when; all or nothing. Returns the class's checks."""
+    grades, db = grades_of(request), runtime_of(request).db
+    async with grades.writing(db.is_sqlite), db.transaction() as session:
+        found = await grades.records.checks.verify_all(session, principal, year, class_name, body.student_ids)
         return [PersonalDataOut.of(f) for f in found]
 
 

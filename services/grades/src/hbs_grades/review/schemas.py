@@ -156,6 +156,21 @@ class PersonalDataCheckIn(_In):
         return _text(value) or ""
 
 
+class VerifyAllIn(_In):
+    """Đánh dấu tất cả đúng: the students whose every field the teacher confirms at once."""
+
+    student_ids: list[uuid.UUID] = Field(min_length=1, max_length=200)
+    confirmed: bool
+    """The teacher says she compared each front page with the documents; must be true."""
+
+    @field_validator("confirmed")
+    @classmethod
+    def _must_confirm(cls, value: bool) -> bool:
+        if not value:
+            raise ValueError("cần xác nhận đã đối chiếu với giấy khai sinh và hồ sơ gốc")
+        return value
+
+
 class PersonalDataOut(BaseModel):
     student_id: uuid.UUID
     full_name: str

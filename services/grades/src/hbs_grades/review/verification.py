@@ -142,6 +142,53 @@ class PersonalDataChecks:
             raise Problem(
                 422, "Hãy ghi rõ sai lệch ở phần ghi chú", "a discrepancy needs a note", field="note"
             )
+        return await self._store(
+            session, principal, school_year, student, class_name, state, fields, note, change_request_id
+        )
+
+    async def verify_all(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        school_year: str,
+        class_name: str,
+        student_ids: Sequence[uuid.UUID],
+    ) -> list[StudentCheck]:
+        """Đánh dấu tất cả đúng: the homeroom teacher confirms every field of the students chosen
+        at once, after comparing them with the documents. Each student still gets their own check
+        (who, when) and audit entry; a student not now in the class refuses the whole request."""
+        await require_homeroom(session, self.roster, principal, school_year, class_name)
+        students = await self.roster.class_list(session, principal.school_id, school_year, class_name)
+        by_id = {s.id: s for s in students}
+        strangers = [i for i in dict.fromkeys(student_ids) if i not in by_id]
+        if strangers:
+            raise Problem(
+                422,
+                f"{len(strangers)} học sinh không thuộc lớp {class_name} trong năm học này",
+                "a student is not in this class",
+                field="student_ids",
+            )
+        chosen = set(student_ids)
+        for student in students:
+            if student.id in chosen:
+                await self._store(
+                    session, principal, school_year, student, class_name, "verified", FIELDS, "", None
+                )
+        return await self.of_students(session, principal.school_id, school_year, students)
+
+    async def _store(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        school_year: str,
+        student: Student,
+        class_name: str,
+        state: CheckState,
+        fields: Sequence[str],
+        note: str,
+        change_request_id: uuid.UUID | None,
+    ) -> StudentCheck:
+        student_id = student.id
         check = await self.repo.check(session, principal.school_id, school_year, student_id)
         if check is None:
             check = PersonalDataCheck(
