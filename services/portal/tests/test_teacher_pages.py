@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
+from urllib.parse import urlencode
+
 import pytest
 
-from .conftest import GRADES, SIGNING, Portal
+from .conftest import GRADES, IDENTITY, SIGNING, Portal
 
 pytestmark = pytest.mark.db
 
@@ -110,3 +114,62 @@ async def test_a_teacher_sees_their_own_deadlines_on_the_home_and_homeroom_pages
     assert "còn 7 ngày" in homeroom.text  # step 2 of their class, with its extension
     assert "gia hạn; hạn chung 20/12/2026: Lớp đi thi" in homeroom.text
     assert "đã quá hạn 3 ngày" not in homeroom.text  # the sheets' step is not the homeroom page's
+
+
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+def line(number: int, status: str) -> dict[str, object]:
+    return {
+        "student_id": f"00000000-0000-4000-8000-0000000000{number:02d}",
+        "full_name": f"Học Sinh Số {number}",
+        "data": {"full_name": f"Học Sinh Số {number}"},
+        "status": status,
+        "fields": [],
+        "note": "",
+        "change_request_id": None,
+        "checked_by_name": None,
+        "checked_at": None,
+    }
+
+
+async def test_the_homeroom_teacher_confirms_every_student_at_once_after_saying_she_compared(
+    portal: Portal,
+) -> None:
+    portal.signs_in("gv.cn", ["homeroom_teacher"])
+    lines = [line(1, "unchecked"), line(2, "stale"), line(3, "discrepancy"), line(4, "verified")]
+    portal.services.on("GET", f"{GRADES}/review/classes/10A1/personal-data", lines)
+    portal.services.on("GET", f"{IDENTITY}/change-requests", [])
+    portal.services.on("POST", f"{GRADES}/review/classes/10A1/personal-data/verify-all", [])
+    every = "/review/personal-data/10A1/verify-all"
+    async with portal.browser() as browser:
+        await portal.login(browser)
+        page = await browser.get("/review/personal-data/10A1")
+        assert page.status_code == 200, page.text
+        form = page.text.split('id="verify-all"')[1].split("</form>")[0]
+        ticked = re.findall(r'name="student_id" value="([^"]+)"( checked)?', form)
+        assert ticked == [
+            (lines[0]["student_id"], " checked"),
+            (lines[1]["student_id"], " checked"),
+            (lines[2]["student_id"], ""),
+        ]
+        csrf = await portal.csrf_of(browser, "/review/personal-data/10A1")
+        chosen = [
+            ("csrf", csrf),
+            ("student_id", lines[0]["student_id"]),
+            ("student_id", lines[1]["student_id"]),
+        ]
+        unsure = await browser.post(every, content=urlencode(chosen), headers=FORM)
+        assert unsure.status_code == 422
+        assert "Tôi đã đối chiếu với giấy khai sinh và hồ sơ gốc" in unsure.text
+        assert not portal.services.calls("POST", f"{GRADES}/review/classes/10A1/personal-data/verify-all")
+        done = await browser.post(every, content=urlencode([*chosen, ("confirmed", "yes")]), headers=FORM)
+    assert (done.status_code, done.headers["location"]) == (
+        303,
+        "/review/personal-data/10A1?notice=verified_all",
+    )
+    [sent] = portal.services.calls("POST", f"{GRADES}/review/classes/10A1/personal-data/verify-all")
+    assert json.loads(sent.content) == {
+        "student_ids": [lines[0]["student_id"], lines[1]["student_id"]],
+        "confirmed": True,
+    }

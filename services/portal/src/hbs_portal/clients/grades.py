@@ -241,6 +241,15 @@ class GradesClient:
         )
         return result
 
+    async def verify_all_personal_data(self, class_name: str, student_ids: list[str]) -> list[dict[str, Any]]:
+        """Đánh dấu tất cả đúng: every field of these students confirmed at once (homeroom teacher)."""
+        result: list[dict[str, Any]] = await self.caller.json(
+            "POST",
+            f"/review/classes/{_seg(class_name)}/personal-data/verify-all",
+            json={"student_ids": student_ids, "confirmed": True},
+        )
+        return result
+
     async def check_personal_data(self, student_id: Id, body: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = await self.caller.json(
             "PUT", f"/review/students/{student_id}/personal-data", json=body

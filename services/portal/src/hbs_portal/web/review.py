@@ -32,6 +32,7 @@ NOTICES = {
     "drawn": "Đã chọn mẫu kiểm tra.",
     "marked": "Đã ghi kết quả kiểm tra.",
     "verified": "Đã ghi nhận kiểm tra thông tin cá nhân.",
+    "verified_all": "Đã xác nhận đúng mọi mục của các học sinh đã chọn.",
     "reported": "Đã gửi yêu cầu sửa thông tin cho văn phòng.",
     "applied": "Đã sửa thông tin theo yêu cầu.",
     "rejected": "Đã từ chối yêu cầu.",
@@ -123,6 +124,37 @@ async def personal_data_page(
         requests=requests,
         error=request.query_params.get("error"),
     )
+
+
+@router.post("/review/personal-data/{class_name}/verify-all", response_model=None)
+async def verify_all_personal_data(
+    request: Request,
+    form: CheckedForm,
+    web: SignedIn,
+    api: Api,
+    class_name: str = ClassName,
+    confirmed: Annotated[str, Form(max_length=3)] = "",
+) -> Response:
+    """Đánh dấu tất cả đúng: the ticked students' every field confirmed at once, once the teacher
+    ticks that she compared them with the documents (each student still gets their own check)."""
+    chosen = [str(s) for s in form.getlist("student_id")][:200]
+    if not chosen:
+        return error_page(request, web, "Đánh dấu tất cả đúng: chưa chọn học sinh nào.", 422)
+    if confirmed != "yes":
+        return error_page(
+            request,
+            web,
+            "Xác nhận: hãy đánh dấu ô “Tôi đã đối chiếu với giấy khai sinh và hồ sơ gốc” "
+            "trước khi xác nhận tất cả.",
+            422,
+        )
+    try:
+        ids = [str(uuid.UUID(s)) for s in chosen]
+    except ValueError:
+        return error_page(request, web, "Danh sách học sinh gửi lên không hợp lệ, xin tải lại trang.", 422)
+    await api.grades.verify_all_personal_data(class_name, ids)
+    page = f"/review/personal-data/{quote(class_name, safe='')}"
+    return RedirectResponse(f"{page}?notice=verified_all", status_code=303)
 
 
 @router.post("/review/personal-data/{class_name}/{student_id}", response_model=None)
