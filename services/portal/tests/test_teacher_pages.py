@@ -44,6 +44,11 @@ async def test_a_staff_members_unread_reminders_show_on_every_page_with_one_call
             f"/reminders/{REMINDER['id']}/read", data={"csrf": csrf, "next": "//elsewhere.example/x"}
         )
         assert away.headers["location"] == "/reminders"
+        encoded = await browser.post(
+            f"/reminders/{REMINDER['id']}/read",
+            data={"csrf": csrf, "next": "/records/classes/L%E1%BB%9Bp%201"},
+        )
+        assert encoded.headers["location"] == "/records/classes/L%E1%BB%9Bp%201"
 
 
 async def test_a_parent_page_asks_grades_for_no_reminders(portal: Portal) -> None:

@@ -36,7 +36,7 @@ STEPS = {
     "approval": "Bước 4: HT phê duyệt",
 }
 TERMS = {"HK1": "Học kỳ I", "HK2": "Học kỳ II"}
-BACK_TO = re.compile(r"^/[A-Za-z0-9/_.\-]{0,200}$")
+BACK_TO = re.compile(r"^/[A-Za-z0-9/_.%\-]{0,200}$")
 """Where "Đã xem" returns: a path of this portal (the page the banner was on), never elsewhere."""
 EMAIL_STATES = {
     "none": "không gửi (chưa có địa chỉ hoặc chưa cấu hình)",
