@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from hbs_grades.review.__main__ import main
 from hbs_grades.review.draw import draw, new_seed, sample_size
@@ -196,6 +197,27 @@ async def test_a_sample_is_checked_returned_and_redrawn_and_step_3_waits_until_i
             mine[k] for k in ("sample_state", "sample_pending", "verified", "students", "ready_for_step3")
         )
 
+    # The whole school in a fixed number of statements, however many classes it has.
+    engine = grades.app.state.runtime.db.engine.sync_engine
+
+    async def statements_of_overview() -> tuple[int, int]:
+        seen: list[str] = []
+
+        def count(*args: Any) -> None:
+            seen.append(str(args[2]))
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            classes = (await grades.client.get("/review/overview", headers=klass.as_vice())).json()
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(classes), len(seen)
+
+    before = await statements_of_overview()
+    await ClassUnderTest(grades).setup()
+    after = await statements_of_overview()
+    assert after[0] == before[0] + 1
+    assert after[1] == before[1]
     assert (await grades.client.get("/review/overview", headers=klass.as_homeroom())).status_code == 403
     assert await overview() == ("none", 0, 2, 2, False)  # both students verified before step 2
     assert (await grades.client.post(samples, headers=klass.as_homeroom())).status_code == 403
