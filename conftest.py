@@ -25,6 +25,10 @@ from hbs_devtools.stack import Stack
 for _service in ("IDENTITY", "GRADES", "SIGNING", "PORTAL"):
     os.environ.setdefault(f"HBS_{_service}_KAFKA_SESSION_TIMEOUT_MS", "4000")
 
+# Argon2id's standard parameters cost about 0.15 s of CPU per sign-in, and the suite signs in
+# thousands of times: the tests hash with 1 pass and 8 MiB (production refuses that setting).
+os.environ.setdefault("HBS_IDENTITY_PASSWORD_HASH_COST", "test")
+
 TEST_DATABASE = os.environ.get("HBS_TEST_DATABASE", "sqlite")
 POSTGRES_URL = os.environ.get("HBS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from hbs_identity.accounts import endpoints as account_endpoints
+from hbs_identity.accounts.passwords import use_cost
 from hbs_identity.accounts.signin import SignIn
 from hbs_identity.assignments import endpoints as assignment_endpoints
 from hbs_identity.authz import endpoints as authz_endpoints
@@ -32,6 +33,7 @@ log = get_logger(__name__)
 
 def create_app(settings: IdentitySettings) -> FastAPI:
     runtime = ServiceRuntime("identity", settings, migrations=MIGRATIONS)
+    use_cost(settings.password_hash_cost)
     lifetime = settings.access_token_minutes * 60
     if settings.jwt_private_key.get_secret_value():
         issuer = TokenIssuer.from_pem(settings.jwt_private_key.get_secret_value(), lifetime)

@@ -5,9 +5,21 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
+_COSTS = {
+    "standard": PasswordHasher(),
+    "test": PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1),
+}
+_hasher = _COSTS["standard"]
 # Verifying against this when the user does not exist keeps timing the same for unknown names.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def use_cost(cost: str) -> None:
+    """New hashes (and the unknown-name dummy) with these parameters; stored hashes keep their own."""
+    global _hasher, _DUMMY_HASH
+    if _COSTS[cost] is not _hasher:
+        _hasher = _COSTS[cost]
+        _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
 def hash_password(password: str) -> str:
