@@ -1,16 +1,17 @@
 """Issue 11 through the real stack and the portal: one school year with time windows, lived in order.
 
 One module-scoped set-up (`year`): a class of four students with mathematics (a teacher with an
-e-mail address) and literature, a homeroom teacher, and a second, idle class whose teacher never
-submits. The tests follow the year: the board closes step 1's window (a late teacher is refused
-naming it) → the board's "Tiến độ" shows who is late and by how long, "Nhắc" reaches the teacher in
-the portal and by e-mail (the session's SMTP `mailbox`) → extensions, step 1 (a sheet changed after
-submission on the way) → the homeroom check (Đ6.1) and step 2 → a review sample drawn twice from its
-seed (Đ4.2) → step 3 → a correction of a signed sheet under signed minutes (Đ9.2) → the compliance
-report (Đ10) counts what happened → an edited audit row breaks `python -m hbs_grades.audit verify`
-naming it. Last, one Chromium walk of the board's pages (screenshots with HBS_SCREENSHOTS set).
+e-mail address) and literature, a homeroom teacher, and a second class of one student whose
+mathematics (the homeroom teacher's) is never submitted. The tests follow the year: the board
+closes step 1's window (a late teacher is refused naming it) → the board's "Tiến độ" shows who is
+late and by how long, "Nhắc" reaches the teacher in the portal and by e-mail (the session's SMTP
+`mailbox`) → extensions, step 1 (a sheet changed after submission on the way) → the homeroom check
+(Đ6.1) and step 2 → a review sample drawn twice from its seed (Đ4.2) → step 3 → a correction of a
+signed sheet under signed minutes (Đ9.2) → the compliance report (Đ10) counts what happened → an
+edited audit row breaks `python -m hbs_grades.audit verify` naming it. Last, one Chromium walk of
+the board's pages (screenshots into docs/screens/oversight/ when HBS_SCREENSHOTS is set).
 
-The tests depend on each other's order (one module runs whole on one process). The window is
+The tests depend on each other's order (a module runs whole on one process). The window is
 school-wide: the set-up removes it at the end, the stack being shared by the session."""
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from hbs_devtools.drive import SIGNING_PIN, SystemClient, sign_in_portal
 from hbs_devtools.stack import Stack
 from hbs_shared.db import Database
 
-from .factories import Person, SchoolClass, SchoolFactory, password_of, wait_until
+from .factories import FactorySystem, Person, SchoolClass, SchoolFactory, password_of, wait_until
 from .test_portal_browser import sign_in
 from .test_year_records import post_sign_form, records_of, set_conduct, sign_every_sheet, wait_for_batch
 
@@ -99,6 +100,34 @@ class Year:
         )
 
 
+class KeptTokens(FactorySystem):
+    """The running stack, keeping each person's token three minutes (identity's last five): every
+    new token costs identity a password hash, and this module asks for one at nearly every step."""
+
+    def __init__(self, stack: Stack) -> None:
+        super().__init__(stack)
+        self._kept: dict[str, tuple[str, float]] = {}
+        self.browsers: dict[str, tuple[httpx.Client, str]] = {}
+        """Portal sessions by username, with where the portal sent each first (see `portal`)."""
+
+    def token(self, username: str) -> str:
+        kept = self._kept.get(username)
+        if kept is not None and time.monotonic() - kept[1] < 180:
+            return kept[0]
+        fresh = super().token(username)
+        self._kept[username] = (fresh, time.monotonic())
+        return fresh
+
+
+@pytest.fixture(scope="module")
+def system(stack: Stack) -> Iterator[SystemClient]:
+    """This module's view of the stack (the `school` fixture uses it too)."""
+    kept = KeptTokens(stack)
+    yield kept
+    for browser, _ in kept.browsers.values():
+        browser.close()
+
+
 @pytest.fixture(scope="module")
 def year(system: SystemClient, school: SchoolFactory) -> Iterator[Year]:
     math = school.staff(["subject_teacher"])
@@ -111,9 +140,11 @@ def year(system: SystemClient, school: SchoolFactory) -> Iterator[Year]:
         for sheet in system.sheets(system.token(teacher.username)):
             if sheet["class_name"] == klass.name:
                 school.fill_scores(teacher, sheet["id"])
-    # A second class whose one student's mathematics is never submitted: late all year.
-    idle = school.school_class(students=1, subjects=("TOAN",), homeroom=False)
     assert klass.homeroom is not None
+    # A second class, one student, whose mathematics (the homeroom teacher's) is never submitted.
+    idle = school.school_class(
+        students=1, subjects=("TOAN",), teachers={"TOAN": klass.homeroom}, homeroom=False
+    )
     for username in (math.username, klass.teachers["NGU_VAN"].username, klass.homeroom.username):
         system.ensure_pin(system.token(username))
     for username in ("phohieutruong", "hieutruong"):
@@ -131,11 +162,15 @@ def year(system: SystemClient, school: SchoolFactory) -> Iterator[Year]:
 
 @contextlib.contextmanager
 def portal(system: SystemClient, username: str) -> Iterator[tuple[httpx.Client, str]]:
-    """A browser session signed in as `username`, and where the portal sent it first."""
-    with httpx.Client(base_url=system.stack.url("portal"), timeout=60) as browser:
+    """A browser session signed in as `username`, and where the portal sent it first; signed in
+    once per module (each sign-in costs a password hash), as a person keeps a tab open."""
+    assert isinstance(system, KeptTokens)
+    if username not in system.browsers:
+        browser = httpx.Client(base_url=system.stack.url("portal"), timeout=60)
         signed_in = sign_in_portal(browser, username, password_of(username))
         assert signed_in.status_code == 303, signed_in.text
-        yield browser, signed_in.headers["location"]
+        system.browsers[username] = (browser, signed_in.headers["location"])
+    yield system.browsers[username]
 
 
 def csrf_of(page: str) -> str:
@@ -892,23 +927,20 @@ def test_the_board_walks_its_pages_in_a_browser(page: Page, stack: Stack, year: 
     page.locator("#mau-kiem-tra").scroll_into_view_if_needed()
     shoot(page, "05-review-sample")
 
-    # The homeroom teacher's checklist of the students' personal data (Đ6.1).
+    # The reminded (homeroom) teacher sees the board's reminder on the first page, then the
+    # checklist of the students' personal data (Đ6.1).
     page.context.clear_cookies()
-    sign_in(page, stack, year.homeroom.username)
+    sign_in(page, stack, idle.username)
+    expect(page.get_by_text("Lời nhắc của Ban Giám hiệu")).to_be_visible()
+    expect(page.locator("main")).to_contain_text(f"Lớp {year.idle.name} – môn Toán – Học kỳ I")
+    shoot(page, "06-teacher-reminder")
     page.goto(f"{portal_url}/records/homeroom")
     page.get_by_role("link", name="Kiểm tra thông tin cá nhân của học sinh").click()
     expect(
         page.get_by_role("heading", name=f"Kiểm tra thông tin cá nhân lớp {year.klass.name}")
     ).to_be_visible()
     expect(page.locator(".check-state").first).to_be_visible()
-    shoot(page, "06-homeroom-check")
-
-    # The reminded teacher sees the board's reminder on the first page.
-    page.context.clear_cookies()
-    sign_in(page, stack, idle.username)
-    expect(page.get_by_text("Lời nhắc của Ban Giám hiệu")).to_be_visible()
-    expect(page.locator("main")).to_contain_text(f"Lớp {year.idle.name} – môn Toán – Học kỳ I")
-    shoot(page, "07-teacher-reminder")
+    shoot(page, "07-homeroom-check")
 
     # The principal: compliance (and its Excel), the correction's minutes, the audit trail.
     page.context.clear_cookies()
