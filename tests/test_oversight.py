@@ -813,6 +813,8 @@ def test_the_compliance_report_counts_the_year(system: SystemClient, year: Year)
         )
         assert line is not None, page
         assert f"<td>{row['late_max_text']}</td>" in line.group(1)
+        cells = re.findall(r"<td>([^<]*)</td>", line.group(1))
+        assert cells[:5] == ["1", "0", "1", "0", "0"]  # items, on time, late, open and late, pending
         assert row["late_max_text"].startswith(f"{int(expected_hours // 24)} ngày")
         workbook = head.get("/oversight/compliance.xlsx")
         assert workbook.status_code == 200
@@ -947,7 +949,13 @@ def test_the_board_walks_its_pages_in_a_browser(page: Page, stack: Stack, year: 
     sign_in(page, stack, "hieutruong")
     page.get_by_role("link", name="Chấp hành thời hạn", exact=True).click()
     expect(page.get_by_role("heading", name=re.compile("Chấp hành thời hạn – năm học"))).to_be_visible()
-    expect(page.locator("tr", has_text=year.math.full_name).first).to_be_visible()
+    late_row = (
+        page.locator("tr.compliance-row", has_text=year.math.full_name)
+        .filter(has_text="Ký sổ điểm (bước 1)")
+        .filter(has=page.get_by_role("cell", name="Học kỳ I", exact=True))
+    )
+    expect(late_row.locator("td").nth(3)).to_have_text("1")  # Số việc: a count, not a Python repr
+    expect(late_row.locator("td").nth(11)).to_have_text(re.compile(r"^\d+ ngày"))  # Trễ nhiều nhất
     with page.expect_download() as download:
         page.get_by_role("link", name="Tải về Excel").click()
     assert download.value.suggested_filename.endswith(".xlsx")
