@@ -702,7 +702,7 @@ GRADES: tuple[Rule, ...] = (
         body={"activation_id": "00000000-0000-4000-8000-000000000002"},
         probe=False,
         note="Đ9.2: only the board member who opened the correction signs its minutes (the test world has "
-        "no correction: services/grades/tests/test_records.py and tests/test_oversight_corrections.py)",
+        "no correction: services/grades/tests/test_records.py and tests/test_oversight.py)",
     ),
     Rule("grades", "GET", "/classes/{class_name}/conduct", CLASS_READ, CLASS_OBJECTS, sees=CLASS_READ),
     Rule(
