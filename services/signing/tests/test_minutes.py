@@ -1,6 +1,6 @@
 """The minutes of a sheet's correction (Đ9.2) render as a small Vietnamese PDF (only a board member's
 request is accepted: test_request_acceptance.py; the real signature and its verification:
-tests/test_oversight_corrections.py)."""
+tests/test_oversight.py)."""
 
 from __future__ import annotations
 
