@@ -388,6 +388,8 @@ def test_the_portal_keeps_a_session_alive_by_refreshing_its_token(
                 "/audit",
                 params={"action": "refresh.rotated", "object_id": teacher_id, "limit": 1000},
             ).json()
+        # The trail names the person whose session it is (it said "refresh" before).
+        assert {(e["actor_id"], e["actor_name"]) for e in entries} <= {(teacher_id, own.van.full_name)}
         return len(entries)
 
     before = rotations()

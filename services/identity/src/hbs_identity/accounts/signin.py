@@ -26,7 +26,7 @@ from hbs_identity.accounts.service import AccountService, normalise_username
 from hbs_identity.models import Account
 from hbs_identity.settings import IdentitySettings
 from hbs_identity.tokens.keys import TokenIssuer
-from hbs_identity.unit import Unit
+from hbs_identity.unit import Actor, Unit
 from hbs_shared.passwords import DEMO_PASSWORD
 from hbs_shared.problems import Problem
 
@@ -163,6 +163,8 @@ class SignIn:
         account = await self.accounts.repository.get(unit.session, found.account_id)
         assert account is not None
         unit.school_id = account.school_id
+        # The refresh token speaks for its account: the trail names that person, not "refresh".
+        unit.actor = Actor(account.id, account.full_name, frozenset(account.roles))
         if found.used_at is not None and found.revoked_at is None:
             # Presented twice: someone else has it. End the whole family.
             await self.refresh.revoke_family(unit.session, found.family_id, now)
