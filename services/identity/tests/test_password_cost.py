@@ -30,7 +30,10 @@ def test_each_cost_hashes_with_its_parameters_and_a_stored_hash_keeps_its_own() 
         standard = passwords.hash_password("mat-khau-dai-2026")
         passwords.use_cost("test")
         cheap = passwords.hash_password("mat-khau-dai-2026")
-        assert (extract_parameters(standard).time_cost, extract_parameters(standard).memory_cost) == (3, 65536)
+        assert (extract_parameters(standard).time_cost, extract_parameters(standard).memory_cost) == (
+            3,
+            65536,
+        )
         assert (extract_parameters(cheap).time_cost, extract_parameters(cheap).memory_cost) == (1, 8192)
         # A hash made under the other cost still verifies: it carries its own parameters.
         assert passwords.verify_password(standard, "mat-khau-dai-2026")
