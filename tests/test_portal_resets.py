@@ -15,6 +15,8 @@ import pytest
 from hbs_devtools.demo import DEMO_PASSWORD
 from hbs_devtools.drive import SIGNING_PIN, SystemClient, sign_in_portal
 
+from .factories import wait_until
+
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
 NEW_PASSWORD = "mat-khau-rieng-2026"
@@ -155,8 +157,13 @@ def test_a_signers_pin_reset_is_rejected_or_approved_by_the_board_and_blocks_sig
     with portal_of(system) as owner:
         assert sign_in_portal(owner, username, password).headers["location"] == "/security-notices"
         assert "Mã PIN ký số của bạn đã được đặt lại" in owner.get("/security-notices").text
-        page = owner.get("/signing-pin").text
-        assert "Bạn chưa thể ký cho đến khi tự đặt mã PIN mới" in page
+
+        # Signing learns of the reset from identity's event, a moment after the approval.
+        def held() -> str | None:
+            text = owner.get("/signing-pin").text
+            return text if "Bạn chưa thể ký cho đến khi tự đặt mã PIN mới" in text else None
+
+        page = wait_until("signing to hold the PIN reset", held, timeout=30)
         assert 'name="current_pin"' not in page
         new_pin = "135790"
         again = owner.post(

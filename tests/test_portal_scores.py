@@ -379,6 +379,10 @@ def test_a_comment_only_subject_gets_dat_chua_dat_choices_and_an_exempt_student_
         correction=None,
         open_cells=None,
         board=False,
+        # The layout's reminder banner reads the request (no reminders here).
+        request=SimpleNamespace(
+            state=SimpleNamespace(banner=[]), url=SimpleNamespace(path="/sheets/s/scores")
+        ),
     )
     first = re.search(r'<select name="c0_regular_1".*?</select>', page, re.S)
     assert first is not None

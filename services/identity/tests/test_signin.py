@@ -50,6 +50,7 @@ def test_demo_people_are_exempt_only_outside_production(tmp_path: Path) -> None:
     production = SignIn(
         IdentitySettings(
             environment="production",
+            password_hash_cost="standard",  # the suite sets the test cost in its environment
             data_dir=tmp_path,
             jwt_private_key="-----BEGIN PRIVATE KEY-----real",
             database_url="postgresql+asyncpg://hbs@db/identity",

@@ -56,7 +56,8 @@ async def identity(databases: Any, kafka: Any, tmp_path: Path) -> AsyncIterator[
     )
     app = create_app(settings)
     async with (
-        LifespanManager(app),
+        # Stopping waits for the relay's publish in flight (the demo's events): more than the default 5 s.
+        LifespanManager(app, startup_timeout=60, shutdown_timeout=30),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://identity") as client,
     ):
         yield client

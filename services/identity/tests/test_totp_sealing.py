@@ -55,6 +55,7 @@ def test_the_key_setting_is_32_bytes_of_base64_and_the_dev_default_is_refused_in
     with pytest.raises(ValidationError, match="HBS_IDENTITY_TOTP_ENCRYPTION_KEY"):
         IdentitySettings(
             environment="production",
+            password_hash_cost="standard",  # the suite sets the test cost in its environment
             database_url="postgresql+asyncpg://h/identity",
             jwt_private_key="-----BEGIN PRIVATE KEY-----",
         )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
@@ -16,6 +18,7 @@ from hbs_shared.roles import BOARD, FAMILY, OFFICE, OVERSEERS, SIGNERS, STAFF, R
 from hbs_shared.service import runtime_of
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+SCHOOL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 web_sessions = WebSessionRepository()
 STALE_FORM = "Biểu mẫu đã cũ, xin tải lại trang rồi thử lại."
 
@@ -111,3 +114,35 @@ def pdf_response(pdf: bytes, filename: str) -> Response:
             "Cache-Control": "private, no-store",
         },
     )
+
+
+# Filters of the layout (its reminder banner) and the oversight pages: registered with the
+# templates, so every page that renders the layout has them.
+def school_time(moment: str | None) -> str:
+    """An ISO moment from a service, in Vietnam's time, dd/mm/yyyy HH:mm."""
+    if not moment:
+        return ""
+    return datetime.fromisoformat(moment).astimezone(SCHOOL_TIME).strftime("%d/%m/%Y %H:%M")
+
+
+def deadline(moment: str | None) -> str:
+    """A window's end: it closes after its closing day (00:00 of the next), "hết ngày 02/12/2026"."""
+    if not moment:
+        return ""
+    local = datetime.fromisoformat(moment).astimezone(SCHOOL_TIME)
+    if (local.hour, local.minute) == (0, 0):
+        return f"hết ngày {(local - timedelta(days=1)):%d/%m/%Y}"
+    return f"{local:%d/%m/%Y %H:%M}"
+
+
+def lateness(seconds: int) -> str:
+    days, rest = divmod(int(seconds), 86400)
+    hours = rest // 3600
+    if days:
+        return f"{days} ngày {hours} giờ" if hours else f"{days} ngày"
+    return f"{hours} giờ" if hours else "dưới 1 giờ"
+
+
+templates.env.filters["school_time"] = school_time
+templates.env.filters["lateness"] = lateness
+templates.env.filters["deadline"] = deadline

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -19,7 +17,6 @@ from hbs_portal.web.common import templates
 from hbs_portal.web.deps import Api, BoardMember, CheckedForm, SignedIn
 
 router = APIRouter(include_in_schema=False)
-SCHOOL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 FILTERS = ("term", "step", "group_by", "class_name", "subject_code", "teacher_id", "department", "state")
 GROUPS = {
     "step": "Bước",
@@ -46,36 +43,6 @@ EMAIL_STATES = {
     "failed": "gửi không được",
 }
 Text = Annotated[str, Query(max_length=120)]
-
-
-def school_time(moment: str | None) -> str:
-    """An ISO moment from a service, in Vietnam's time, dd/mm/yyyy HH:mm."""
-    if not moment:
-        return ""
-    return datetime.fromisoformat(moment).astimezone(SCHOOL_TIME).strftime("%d/%m/%Y %H:%M")
-
-
-def deadline(moment: str | None) -> str:
-    """A window's end: it closes after its closing day (00:00 of the next), "hết ngày 02/12/2026"."""
-    if not moment:
-        return ""
-    local = datetime.fromisoformat(moment).astimezone(SCHOOL_TIME)
-    if (local.hour, local.minute) == (0, 0):
-        return f"hết ngày {(local - timedelta(days=1)):%d/%m/%Y}"
-    return f"{local:%d/%m/%Y %H:%M}"
-
-
-def lateness(seconds: int) -> str:
-    days, rest = divmod(int(seconds), 86400)
-    hours = rest // 3600
-    if days:
-        return f"{days} ngày {hours} giờ" if hours else f"{days} ngày"
-    return f"{hours} giờ" if hours else "dưới 1 giờ"
-
-
-templates.env.filters["school_time"] = school_time
-templates.env.filters["lateness"] = lateness
-templates.env.filters["deadline"] = deadline
 
 
 def _chosen(values: dict[str, str]) -> dict[str, str]:
