@@ -17,6 +17,17 @@ from hbs_grades.sheets.cells import Cells
 
 _ENTRIES = cast(Table, SheetEntry.__table__)
 _CHANGES = cast(Table, EntryChange.__table__)
+_ONE_PER_SAVE = (
+    "sheet_id",
+    "changed_by",
+    "changed_by_name",
+    "changed_at",
+    "sheet_state",
+    "sheet_version",
+    "reason",
+    "correction_id",
+)
+"""The change log's columns that one save writes alike on every row (sent once on PostgreSQL)."""
 _ORDER = (ScoreSheet.class_name, ScoreSheet.subject, ScoreSheet.term)
 
 
@@ -156,7 +167,7 @@ class ScoreSheetRepository:
         executemany each."""
         if bulk.on_postgresql(session):
             if new or changed:
-                await session.execute(*bulk.upsert(_ENTRIES, [*new, *changed]))
+                await session.execute(*bulk.upsert(_ENTRIES, [*new, *changed], shared=("sheet_id",)))
             return
         if new:
             await session.execute(insert(_ENTRIES), new)
@@ -170,6 +181,6 @@ class ScoreSheetRepository:
         if not changes:
             return
         if bulk.on_postgresql(session):
-            await session.execute(*bulk.insert_rows(_CHANGES, changes))
+            await session.execute(*bulk.insert_rows(_CHANGES, changes, shared=_ONE_PER_SAVE))
         else:
             await session.execute(insert(_CHANGES), changes)
