@@ -76,7 +76,7 @@ class SheetReader:
         """The sheet with its class list (current students), each line's cells and result."""
         assessment = Assessment(sheet.assessment)
         view = SheetView(sheet)
-        for student, stored in await self.sheets.lines(session, sheet):
+        for student, stored in await self.sheets.class_lines(session, sheet):
             if stored is not None:
                 view.stored.add(student.id)
             cells = stored or Cells()

@@ -131,7 +131,9 @@ class ScoreSheetRepository:
             for student_id, regular, midterm, final, comment, status in rows.all()
         }
 
-    async def lines(self, session: AsyncSession, sheet: ScoreSheet) -> list[tuple[Student, Cells | None]]:
+    async def class_lines(
+        self, session: AsyncSession, sheet: ScoreSheet
+    ) -> list[tuple[Student, Cells | None]]:
         """The class list (the students now in the class, in class-list order), each with its
         stored cells on this sheet or None: one query where a save used to make two."""
         rows = await session.execute(
