@@ -32,11 +32,12 @@ test-postgres: bootstrap
 	@HBS_TEST_DATABASE=postgresql $(PYTEST) $(PARALLEL) -m "db and not browser"
 
 ## make bench-identity / bench-grades / bench-signing: the performance targets of issues 3, 4 and 5.
+## make bench-grades DB=postgresql: the same on SQLite and then PostgreSQL, side by side (issue 12).
 bench-identity: bootstrap
 	@$(UV) run --frozen python -m hbs_identity.bench
 
 bench-grades: bootstrap
-	@$(UV) run --frozen python -m hbs_grades.bench
+	@$(if $(DB),HBS_TEST_DATABASE=$(DB) )$(UV) run --frozen python -m hbs_grades.bench
 
 bench-signing: bootstrap
 	@$(UV) run --frozen python -m hbs_signing.bench

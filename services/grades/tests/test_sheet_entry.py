@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from hbs_devtools.demo import demo_person
 from hbs_shared.messaging.consumer import Outcome
@@ -229,6 +229,68 @@ async def test_submit_reports_missing_assessments_per_student_then_changes_need_
     assert last["sheet_state"] == "submitted"
     assert last["changed_by"] == str(TEACHER)
     assert len(changes) == 2 * 5 + 1 + 1
+
+
+SAVE_TABLES = ("score_sheets", "sheet_entries", "entry_changes", "time_windows", "enrolments")
+"""What a save reads and writes (the broker's relay and consumers share the engine: not counted)."""
+
+
+async def test_a_save_costs_the_same_few_statements_whatever_the_rows(grades: GradesHarness) -> None:
+    """Issue 12: the sheet is read once per save, the class list with its cells in one query, and
+    no statement is sent per row; on PostgreSQL new and changed lines go as one statement and the
+    change log as one (no executemany). Every cell and change is still stored as sent."""
+    sheet, students = await prepared(grades)
+    me = grades.headers(TEACHER)
+    url = f"/sheets/{sheet['id']}/scores"
+    engine = grades.app.state.runtime.db.engine.sync_engine
+    postgres = engine.dialect.name == "postgresql"
+    sent: list[tuple[str, bool]] = []
+
+    def record(_c: Any, _cur: Any, statement: str, _p: Any, _ctx: Any, executemany: bool) -> None:
+        if any(table in statement for table in SAVE_TABLES):
+            sent.append((statement, executemany))
+
+    cells = {"regular": ["7", "8", "9"], "midterm": "6,5", "final": "8"}
+    two = [{"student_id": str(s), **cells} for s in students[:2]]
+    first = {"expected_version": sheet["version"], "rows": two}
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        saved = await grades.client.put(url, headers=me, json=first)
+        assert saved.status_code == 200, saved.text
+        sent.clear()
+        # Two stored lines change, a third is new: an insert and updates in the same save.
+        second = {"expected_version": saved.json()["sheet"]["version"], "rows": [
+            {"student_id": str(students[0]), "final": "9"},
+            {"student_id": str(students[1]), "regular": ["7", "5", "9"], "comment": "Tiến bộ"},
+            {"student_id": str(students[2]), "regular": ["10", None, None], "midterm": "4"},
+        ]}  # fmt: skip
+        saved = await grades.client.put(url, headers=me, json=second)
+        assert saved.status_code == 200, saved.text
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    statements = [statement for statement, _ in sent]
+    assert sum(s.lstrip().startswith("SELECT") and "FROM score_sheets" in s for s in statements) == 1
+    assert len(statements) == (6 if postgres else 7), statements
+    if postgres:
+        assert not any(many for _, many in sent), "a PostgreSQL save sends no executemany"
+        assert sum("sheet_entries" in s and not s.lstrip().startswith("SELECT") for s in statements) == 1
+
+    rows = {r["student_id"]: r for r in saved.json()["rows"]}
+    assert rows[str(students[0])]["final"] == "9"
+    assert rows[str(students[1])]["regular"] == ["7", "5", "9"]
+    assert rows[str(students[1])]["comment"] == "Tiến bộ"
+    assert (rows[str(students[2])]["regular"], rows[str(students[2])]["midterm"]) == (["10", None, None], "4")
+    changes = (await grades.client.get(f"/sheets/{sheet['id']}/changes", headers=me)).json()
+    last = {(c["student_id"], c["column"]): (c["old_value"], c["new_value"]) for c in changes[-5:]}
+    assert last == {
+        (str(students[0]), "final"): ("8", "9"),
+        (str(students[1]), "regular_2"): ("8", "5"),
+        (str(students[1]), "comment"): (None, "Tiến bộ"),
+        (str(students[2]), "regular_1"): (None, "10"),
+        (str(students[2]), "midterm"): (None, "4"),
+    }
+    assert {c["changed_by"] for c in changes} == {str(TEACHER)}
+    assert {c["sheet_version"] for c in changes[-5:]} == {saved.json()["sheet"]["version"]}
 
 
 async def test_comment_subject_takes_d_or_cd(grades: GradesHarness) -> None:

@@ -38,24 +38,29 @@ class FakeSession:
         return None
 
 
-class FakeSheets:
-    def __init__(self) -> None:
-        self.rows: dict[uuid.UUID, ScoreSheet] = {}
-        self.lines: dict[uuid.UUID, dict[uuid.UUID, Cells]] = {}
-
-    async def get(self, _session: Any, sheet_id: uuid.UUID) -> ScoreSheet | None:
-        return self.rows.get(sheet_id)
-
-    async def cells(self, _session: Any, sheet_id: uuid.UUID) -> dict[uuid.UUID, Cells]:
-        return self.lines.get(sheet_id, {})
-
-
 class FakeRoster:
     def __init__(self) -> None:
         self.students: list[Student] = []
 
     async def class_list(self, _session: Any, _school: str, _year: str, _class_name: str) -> list[Student]:
         return list(self.students)
+
+
+class FakeSheets:
+    def __init__(self, roster: FakeRoster) -> None:
+        self.roster = roster
+        self.rows: dict[uuid.UUID, ScoreSheet] = {}
+        self.lines: dict[uuid.UUID, dict[uuid.UUID, Cells]] = {}
+
+    async def class_lines(self, _session: Any, sheet: ScoreSheet) -> list[tuple[Student, Cells | None]]:
+        stored = self.lines.get(sheet.id, {})
+        return [(student, stored.get(student.id)) for student in self.roster.students]
+
+    async def get(self, _session: Any, sheet_id: uuid.UUID) -> ScoreSheet | None:
+        return self.rows.get(sheet_id)
+
+    async def cells(self, _session: Any, sheet_id: uuid.UUID) -> dict[uuid.UUID, Cells]:
+        return self.lines.get(sheet_id, {})
 
 
 class FakeOutbox:
@@ -85,7 +90,8 @@ class FakeSchool:
 
 class Wired:
     def __init__(self, tmp_path: Path) -> None:
-        self.sheets, self.roster, self.outbox = FakeSheets(), FakeRoster(), FakeOutbox()
+        self.roster, self.outbox = FakeRoster(), FakeOutbox()
+        self.sheets = FakeSheets(self.roster)
         settings = GradesSettings(data_dir=tmp_path, environment="test", school_id=SCHOOL)
         grades = bootstrap(
             settings,

@@ -3,12 +3,16 @@
 1. Every result of a 1,500-student school (34 classes, 13 subjects, both semesters, conduct and
    attendance), read from the database and computed by the engine: `results_1500_students_s`.
 2. 20 teachers at once, each saving their own 45-student sheet (every cell changed) again and
-   again through the HTTP endpoint in-process (token check, validation, audit, version), about
-   once a second each: `sheet_save_p99_ms`.
+   again through the HTTP endpoint in-process (token check, entry window, validation, change
+   log, version), about once a second each, in the last days before the entry window closes;
+   every fifth teacher changes a sheet already submitted, with a reason, so those saves also
+   append to the audit trail: `sheet_save_p99_ms`, against the target of 200 ms (issue 12).
 
-On SQLite, and on PostgreSQL too when HBS_TEST_DATABASE=postgresql (HBS_TEST_POSTGRES_URL, a
-fresh database created and dropped). The last line is exactly
-`results_1500_students_s=<x> sheet_save_p99_ms=<y>`, the worst over the databases measured.
+On SQLite, and on PostgreSQL too when HBS_TEST_DATABASE=postgresql (`make bench-grades
+DB=postgresql`; HBS_TEST_POSTGRES_URL, a fresh database created and dropped), side by side in
+one run. The last line is exactly
+`results_1500_students_s=<x> sheet_save_p99_ms=<y> sheet_save_p99_vs_target=<y/200>`, the worst
+over the databases measured.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +33,7 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from hbs_devtools.benchdb import postgres_database, postgres_wanted, sqlite_url
 from hbs_grades.app import MIGRATIONS, create_app
@@ -38,6 +43,8 @@ from hbs_grades.reports.service import ResultsService
 from hbs_grades.results import regular_count_for_periods
 from hbs_grades.settings import GradesSettings
 from hbs_grades.sheets.cells import Cells, semester_result
+from hbs_grades.windows.models import TimeWindow, WindowExtension
+from hbs_shared.audit.store import audit_trail
 from hbs_shared.auth import TOKEN_AUDIENCE, TOKEN_ISSUER, JwksVerifier
 from hbs_shared.curriculum import subject
 from hbs_shared.db import Database
@@ -51,6 +58,10 @@ SUBJECTS = ["NGU_VAN", "TOAN", "NGOAI_NGU_1", "LICH_SU", "GDTC", "GDQPAN", "HDTN
             "VAT_LI", "HOA_HOC", "SINH_HOC", "TIN_HOC", "CHUYEN_DE"]  # fmt: skip
 TEACHERS = int(os.environ.get("HBS_BENCH_TEACHERS", "20"))
 SAVES_PER_TEACHER = 15
+SAVE_P99_TARGET_MS = 200.0
+"""Issue 12: a sheet save's p99 under the load below, on SQLite and PostgreSQL."""
+LATE_EVERY = 5
+"""Every fifth teacher's sheet is already submitted: its saves carry a reason and are audited."""
 THINK_SECONDS = (0.5, 1.5)
 """Each teacher saves again 0.5–1.5 s after the previous answer: ~20 saves a second in all, far
 more than teachers typing 45 students' scores would ever send."""
@@ -227,9 +238,27 @@ async def bench_saves(url: str, data_dir: Path) -> list[float]:
     tokens = Tokens()
     app.state.verifier = JwksVerifier("http://identity", static_jwks=tokens.jwks)
     db: Database = app.state.runtime.db
-    # One sheet of 45 students per teacher: a fresh class each, so saves do not contend by design.
+    # One sheet of 45 students per teacher: a fresh class each, so saves do not contend by design
+    # (but for the audit trail's head, which every late change takes as it commits).
     sheets: list[tuple[uuid.UUID, uuid.UUID, list[uuid.UUID], int]] = []
+    today = datetime.now(UTC).date()
+    board = uuid.uuid4()
+    late: set[uuid.UUID] = set()
     async with db.transaction() as session:
+        # The semester's entry window closes in two days; one class has a week more (Đ5).
+        await session.execute(
+            insert(TimeWindow),
+            [{"id": uuid.uuid4(), "school_id": SCHOOL, "school_year": YEAR, "period": "HK1", "step": 0,
+              "opens_on": today - timedelta(days=60), "closes_on": today + timedelta(days=2),
+              "set_by": board, "set_by_name": "Hiệu trưởng", "set_at": datetime.now(UTC)}],
+        )  # fmt: skip
+        await session.execute(
+            insert(WindowExtension),
+            [{"id": uuid.uuid4(), "school_id": SCHOOL, "school_year": YEAR, "period": "HK1", "step": 0,
+              "teacher_id": None, "teacher_name": "", "class_name": "12Z1",
+              "closes_on": today + timedelta(days=9), "reason": "Giáo viên ốm", "granted_by": board,
+              "granted_by_name": "Hiệu trưởng", "granted_at": datetime.now(UTC)}],
+        )  # fmt: skip
         for teacher in range(TEACHERS):
             class_name = f"12Z{teacher + 1}"
             members = [uuid.uuid4() for _ in range(CLASS_SIZE)]
@@ -257,11 +286,13 @@ async def bench_saves(url: str, data_dir: Path) -> list[float]:
                 [
                     {"id": sheet_id, "school_id": SCHOOL, "school_year": YEAR, "class_name": class_name,
                      "subject": "Toán", "subject_code": "TOAN", "assessment": "scored", "regular_count": 4,
-                     "term": "HK1", "teacher_id": teacher_id, "teacher_name": "Giáo viên", "state": "open",
-                     "version": 1}
+                     "term": "HK1", "teacher_id": teacher_id, "teacher_name": "Giáo viên",
+                     "state": "submitted" if teacher % LATE_EVERY == LATE_EVERY - 1 else "open", "version": 1}
                 ],
             )  # fmt: skip
             sheets.append((teacher_id, sheet_id, members, 1))
+            if teacher % LATE_EVERY == LATE_EVERY - 1:
+                late.add(sheet_id)
 
     latencies: list[float] = []
     transport = httpx.ASGITransport(app=app)
@@ -272,6 +303,7 @@ async def bench_saves(url: str, data_dir: Path) -> list[float]:
         ) -> None:
             headers = {"authorization": f"Bearer {tokens.issue(teacher_id, 'Giáo viên')}"}
             rng = random.Random(teacher_id.int)
+            reason = "Chấm lại bài kiểm tra theo đơn phúc khảo" if sheet_id in late else None
             await asyncio.sleep(rng.uniform(0, THINK_SECONDS[1]))
             for _ in range(SAVES_PER_TEACHER):
                 rows = [
@@ -287,7 +319,7 @@ async def bench_saves(url: str, data_dir: Path) -> list[float]:
                 answer = await client.put(
                     f"/sheets/{sheet_id}/scores",
                     headers=headers,
-                    json={"expected_version": version, "rows": rows},
+                    json={"expected_version": version, "rows": rows, "reason": reason},
                 )
                 latencies.append(time.perf_counter() - started)
                 if answer.status_code != 200:
@@ -300,12 +332,43 @@ async def bench_saves(url: str, data_dir: Path) -> list[float]:
     return latencies
 
 
-def p99(values: list[float]) -> float:
+def percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile (0.99: the value 99 % of the saves did not exceed)."""
     ordered = sorted(values)
-    return ordered[max(0, int(len(ordered) * 0.99 + 0.5) - 1)]
+    return ordered[max(0, int(len(ordered) * share + 0.5) - 1)]
 
 
-async def run_one(url: str, label: str, data_dir: Path) -> tuple[float, float]:
+def p99(values: list[float]) -> float:
+    return percentile(values, 0.99)
+
+
+@dataclass(frozen=True)
+class Figures:
+    label: str
+    results_s: float
+    save_p50_ms: float
+    save_p95_ms: float
+    save_p99_ms: float
+    audited: int
+
+    @property
+    def vs_target(self) -> float:
+        return self.save_p99_ms / SAVE_P99_TARGET_MS
+
+
+async def audited_saves(url: str) -> int:
+    db = Database(url)
+    try:
+        async with db.transaction() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(audit_trail).where(audit_trail.c.action == "scores_changed")
+            )
+    finally:
+        await db.dispose()
+    return int(count or 0)
+
+
+async def run_one(url: str, label: str, data_dir: Path) -> Figures:
     db = Database(url)
     await upgrade_to_head(db.engine, MIGRATIONS)
     started = time.perf_counter()
@@ -318,26 +381,55 @@ async def run_one(url: str, label: str, data_dir: Path) -> tuple[float, float]:
     await db.dispose()
     print(f"[{label}] every result of {STUDENTS} students: {results_s:.3f} s", flush=True)
     latencies = await bench_saves(url, data_dir)
-    save_p99 = p99(latencies) * 1000
+    figures = Figures(
+        label,
+        results_s,
+        statistics.median(latencies) * 1000,
+        percentile(latencies, 0.95) * 1000,
+        p99(latencies) * 1000,
+        await audited_saves(url),
+    )
     print(
-        f"[{label}] {len(latencies)} saves of a {CLASS_SIZE}-student sheet, {TEACHERS} teachers at once: "
-        f"p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {save_p99:.0f} ms",
+        f"[{label}] {len(latencies)} saves of a {CLASS_SIZE}-student sheet, {TEACHERS} teachers at once "
+        f"({figures.audited} after submission, audited): p50 {figures.save_p50_ms:.0f} ms, "
+        f"p95 {figures.save_p95_ms:.0f} ms, p99 {figures.save_p99_ms:.0f} ms = "
+        f"{figures.vs_target:.2f} × the {SAVE_P99_TARGET_MS:.0f} ms target",
         flush=True,
     )
-    return results_s, save_p99
+    return figures
+
+
+def side_by_side(figures: list[Figures]) -> None:
+    """One line per database, and PostgreSQL against SQLite, measured in this same run."""
+    print(f"sheet save p99 against the {SAVE_P99_TARGET_MS:.0f} ms target (lower is better):")
+    for f in figures:
+        verdict = "within" if f.vs_target <= 1 else "OVER"
+        print(f"  {f.label:<10} p99 {f.save_p99_ms:6.0f} ms  p99/target {f.vs_target:.2f}  {verdict}")
+    if len(figures) > 1:
+        base = figures[0]
+        for f in figures[1:]:
+            print(
+                f"  {f.label}/{base.label}: save p99 {f.save_p99_ms / base.save_p99_ms:.2f}×, "
+                f"p50 {f.save_p50_ms / base.save_p50_ms:.2f}×, results {f.results_s / base.results_s:.2f}×"
+            )
 
 
 async def main() -> None:
-    figures: list[tuple[float, float]] = []
+    figures: list[Figures] = []
     with tempfile.TemporaryDirectory(prefix="hbs-bench-") as tmp:
         folder = Path(tmp)
         figures.append(await run_one(sqlite_url(folder, "grades"), "sqlite", folder))
         if postgres_wanted():
             async with postgres_database("hbs_bench") as url:
                 figures.append(await run_one(url, "postgresql", folder))
-    results_s = max(f[0] for f in figures)
-    save_p99 = max(f[1] for f in figures)
-    print(f"results_1500_students_s={results_s:.3f} sheet_save_p99_ms={save_p99:.1f}", flush=True)
+    side_by_side(figures)
+    results_s = max(f.results_s for f in figures)
+    save_p99 = max(f.save_p99_ms for f in figures)
+    print(
+        f"results_1500_students_s={results_s:.3f} sheet_save_p99_ms={save_p99:.1f} "
+        f"sheet_save_p99_vs_target={save_p99 / SAVE_P99_TARGET_MS:.2f}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from urllib.parse import quote, unquote
 from fastapi import APIRouter, Header, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hbs_grades.models import ScoreSheet
 from hbs_grades.sheets import excel
 from hbs_grades.sheets.merge import save_merging
 from hbs_grades.sheets.schemas import (
@@ -34,13 +35,15 @@ router = APIRouter(prefix="/sheets", tags=["score sheets"])
 
 async def _in_window(
     grades: Grades, session: AsyncSession, principal: Principal, sheet_id: uuid.UUID, step: int
-) -> str | None:
+) -> ScoreSheet | None:
     """Đ5: the sheet's teacher enters (step 0) and signs (step 1) within the school's window; the
-    checks of the use case (who, which state) come first for anyone else."""
+    checks of the use case (who, which state) come first for anyone else. The caller keeps the
+    sheet returned: the session's identity map holds it only weakly, and the use case then reads
+    it from there instead of loading it a second time."""
     sheet = await grades.sheets.sheets.get(session, sheet_id)
     if sheet is not None and sheet.teacher_id == principal.user_id and sheet.school_id == principal.school_id:
         await grades.windows.require_open_for_sheet(session, sheet, step)
-    return None if sheet is None else str(sheet.state)
+    return sheet
 
 
 @router.get("", response_model=list[SheetOut])
@@ -73,7 +76,7 @@ async def save_scores(
     grades, db = grades_of(request), runtime_of(request).db
     changes = [row.shown_change() for row in body.rows]
     async with grades.writing(db.is_sqlite), db.transaction() as session:
-        await _in_window(grades, session, principal, sheet_id, ENTRY_STEP)
+        _held = await _in_window(grades, session, principal, sheet_id, ENTRY_STEP)  # loaded once
         view = await save_merging(
             grades.sheet_entry, session, principal, sheet_id, body.expected_version, changes, body.reason
         )
@@ -94,7 +97,8 @@ async def submit_sheet(
 ) -> SheetOut:
     grades = grades_of(request)
     async with runtime_of(request).db.transaction() as session:
-        was = await _in_window(grades, session, principal, sheet_id, 1)
+        loaded = await _in_window(grades, session, principal, sheet_id, 1)
+        was = None if loaded is None else str(loaded.state)
         sheet = await grades.sheet_signing.submit(session, principal, sheet_id, body.expected_version)
         if was != sheet.state:
             grades.windows.mark_sheet(session, sheet, ENTRY_STEP)  # score entry ends with the submission
@@ -108,7 +112,7 @@ async def request_signature(
     runtime = runtime_of(request)
     grades = grades_of(request)
     async with runtime.db.transaction() as session:
-        await _in_window(grades, session, principal, sheet_id, 1)
+        _held = await _in_window(grades, session, principal, sheet_id, 1)  # loaded once
         sheet = await grades.sheet_signing.request_signature(
             session, principal, sheet_id, body.expected_version, body.activation_id
         )
@@ -168,7 +172,7 @@ async def upload_xlsx(
     data = await read_body(request, SHEET_UPLOAD)
     book = await off_loop(open_book, data)
     async with grades.writing(db.is_sqlite), db.transaction() as session:
-        await _in_window(grades, session, principal, sheet_id, ENTRY_STEP)
+        _held = await _in_window(grades, session, principal, sheet_id, ENTRY_STEP)  # loaded once
         view = await service.visible_view(session, principal, sheet_id)
         version, rows, where = excel.from_book(book, view)
         try:

@@ -177,13 +177,16 @@ class SheetEntry:
             raise cells_problem(problems)
 
         now = datetime.now(UTC)
+        # Read once: a mapped attribute costs a descriptor call, and the loops below run per cell.
+        sheet_key, regular_count, correction_id = sheet.id, sheet.regular_count, sheet.correction_id
+        next_version = sheet.version + 1
         audit_rows: list[dict[str, object]] = []
         inserts: list[dict[str, object]] = []
         updates: list[dict[str, object]] = []
         for line, normalised in planned:
-            cells = line.cells
+            cells, student_id = line.cells, line.student.id
             new = Cells(
-                cells.regular_slots(sheet.regular_count),
+                cells.regular_slots(regular_count),
                 cells.midterm,
                 cells.final,
                 cells.comment,
@@ -207,8 +210,8 @@ class SheetEntry:
                     new.status = Status(value or Status.assessed.value)
                 audit_rows.append(
                     {
-                        "sheet_id": sheet.id,
-                        "student_id": line.student.id,
+                        "sheet_id": sheet_key,
+                        "student_id": student_id,
                         "column": key,
                         "old_value": old_value,
                         "new_value": value,
@@ -216,28 +219,29 @@ class SheetEntry:
                         "changed_by_name": principal.name,
                         "changed_at": now,
                         "sheet_state": state.value,
-                        "sheet_version": sheet.version + 1,
+                        "sheet_version": next_version,
                         "reason": reason,
-                        "correction_id": sheet.correction_id,
+                        "correction_id": correction_id,
                     }
                 )
             if not touched:
                 continue
+            result = semester_result(new, assessment, regular_count)
             values: dict[str, object] = {
-                "sheet_id": sheet.id,
-                "student_id": line.student.id,
+                "sheet_id": sheet_key,
+                "student_id": student_id,
                 "regular": list(new.regular),
                 "midterm": new.midterm,
                 "final": new.final,
                 "comment": new.comment,
                 "status": new.status.value,
-                "result": semester_result(new, assessment, sheet.regular_count),
+                "result": result,
             }
-            (updates if line.student.id in view.stored else inserts).append(values)
-            view.stored.add(line.student.id)
+            (updates if student_id in view.stored else inserts).append(values)
+            view.stored.add(student_id)
             line.cells = new
-            line.result = semester_result(new, assessment, sheet.regular_count)
-            line.missing = missing(new, sheet.regular_count)
+            line.result = result
+            line.missing = missing(new, regular_count)
         changed = len(audit_rows)
         await self.sheets.write_lines(session, inserts, updates)
         await self.sheets.add_changes(session, audit_rows)

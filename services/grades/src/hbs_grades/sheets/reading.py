@@ -38,7 +38,7 @@ class SheetView:
     sheet: ScoreSheet
     lines: list[SheetLine] = field(default_factory=list)
     stored: set[uuid.UUID] = field(default_factory=set)
-    """Students who have a stored line on this sheet."""
+    """Students of the class list who have a stored line on this sheet."""
 
     @property
     def assessment(self) -> Assessment:
@@ -74,12 +74,12 @@ class SheetReader:
 
     async def view(self, session: AsyncSession, sheet: ScoreSheet) -> SheetView:
         """The sheet with its class list (current students), each line's cells and result."""
-        students = await self.roster.class_list(session, sheet.school_id, sheet.school_year, sheet.class_name)
-        stored = await self.sheets.cells(session, sheet.id)
         assessment = Assessment(sheet.assessment)
-        view = SheetView(sheet, stored=set(stored))
-        for student in students:
-            cells = stored.get(student.id) or Cells()
+        view = SheetView(sheet)
+        for student, stored in await self.sheets.class_lines(session, sheet):
+            if stored is not None:
+                view.stored.add(student.id)
+            cells = stored or Cells()
             view.lines.append(
                 SheetLine(
                     student,

@@ -6,15 +6,28 @@ import uuid
 from collections.abc import Sequence
 from typing import cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hbs_grades.models import EntryChange, ScoreSheet, SheetEntry
+from hbs_grades.models import Enrolment, EntryChange, ScoreSheet, SheetEntry, Student
 from hbs_grades.results import Status
+from hbs_grades.roster.repository import vietnamese_order
+from hbs_grades.sheets import bulk
 from hbs_grades.sheets.cells import Cells
 
 _ENTRIES = cast(Table, SheetEntry.__table__)
 _CHANGES = cast(Table, EntryChange.__table__)
+_ONE_PER_SAVE = (
+    "sheet_id",
+    "changed_by",
+    "changed_by_name",
+    "changed_at",
+    "sheet_state",
+    "sheet_version",
+    "reason",
+    "correction_id",
+)
+"""The change log's columns that one save writes alike on every row (sent once on PostgreSQL)."""
 _ORDER = (ScoreSheet.class_name, ScoreSheet.subject, ScoreSheet.term)
 
 
@@ -118,16 +131,58 @@ class ScoreSheetRepository:
             for student_id, regular, midterm, final, comment, status in rows.all()
         }
 
+    async def class_lines(
+        self, session: AsyncSession, sheet: ScoreSheet
+    ) -> list[tuple[Student, Cells | None]]:
+        """The class list (the students now in the class, in class-list order), each with its
+        stored cells on this sheet or None: one query where a save used to make two."""
+        rows = await session.execute(
+            select(
+                Student,
+                SheetEntry.student_id,
+                SheetEntry.regular,
+                SheetEntry.midterm,
+                SheetEntry.final,
+                SheetEntry.comment,
+                SheetEntry.status,
+            )
+            .join(Enrolment, Enrolment.student_id == Student.id)
+            .outerjoin(SheetEntry, and_(SheetEntry.sheet_id == sheet.id, SheetEntry.student_id == Student.id))
+            .where(
+                Enrolment.school_id == sheet.school_id,
+                Enrolment.school_year == sheet.school_year,
+                Enrolment.class_name == sheet.class_name,
+                Enrolment.left_on.is_(None),
+            )
+        )
+        found = [
+            (student, None if line is None else Cells(list(regular), midterm, final, comment, Status(status)))
+            for student, line, regular, midterm, final, comment, status in rows.all()
+        ]
+        return sorted(found, key=lambda pair: vietnamese_order(pair[0]))
+
     async def write_lines(
         self, session: AsyncSession, new: list[dict[str, object]], changed: list[dict[str, object]]
     ) -> None:
-        """Insert new lines and rewrite existing ones, each as one executemany."""
+        """Insert new lines and rewrite existing ones: on PostgreSQL one statement for both (rows
+        as arrays, `INSERT … SELECT FROM unnest … ON CONFLICT DO UPDATE`), elsewhere an
+        executemany each."""
+        if bulk.on_postgresql(session):
+            if new or changed:
+                await session.execute(*bulk.upsert(_ENTRIES, [*new, *changed], shared=("sheet_id",)))
+            return
         if new:
             await session.execute(insert(_ENTRIES), new)
         if changed:
             await session.execute(update(SheetEntry), changed)
 
     async def add_changes(self, session: AsyncSession, changes: list[dict[str, object]]) -> None:
-        if changes:
-            # The table, not the mapped class: a plain executemany, hundreds of rows per save.
+        """The change log of a save, hundreds of rows: on PostgreSQL one INSERT of arrays (an
+        executemany there is one server round of parse-bind-execute per row), elsewhere an
+        executemany of the table (not the mapped class)."""
+        if not changes:
+            return
+        if bulk.on_postgresql(session):
+            await session.execute(*bulk.insert_rows(_CHANGES, changes, shared=_ONE_PER_SAVE))
+        else:
             await session.execute(insert(_CHANGES), changes)

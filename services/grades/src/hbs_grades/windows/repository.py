@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_grades.windows.models import StepMark, TimeWindow, WindowExtension
@@ -33,6 +33,35 @@ class WindowRepository:
             )
         )
         return result.scalar_one_or_none()
+
+    async def window_with_extensions(
+        self, session: AsyncSession, school_id: str, school_year: str, period: str, step: int
+    ) -> tuple[TimeWindow | None, list[WindowExtension]]:
+        """One step's window and its extensions (oldest first) in one query: every score save
+        asks this, so it is one round trip where it was two."""
+        result = await session.execute(
+            select(TimeWindow, WindowExtension)
+            .outerjoin(
+                WindowExtension,
+                and_(
+                    WindowExtension.school_id == TimeWindow.school_id,
+                    WindowExtension.school_year == TimeWindow.school_year,
+                    WindowExtension.period == TimeWindow.period,
+                    WindowExtension.step == TimeWindow.step,
+                ),
+            )
+            .where(
+                TimeWindow.school_id == school_id,
+                TimeWindow.school_year == school_year,
+                TimeWindow.period == period,
+                TimeWindow.step == step,
+            )
+            .order_by(WindowExtension.granted_at)
+        )
+        rows = result.all()
+        if not rows:
+            return None, []
+        return rows[0][0], [extension for _, extension in rows if extension is not None]
 
     async def extensions(
         self,

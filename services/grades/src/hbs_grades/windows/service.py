@@ -121,10 +121,11 @@ class WindowsService:
     ) -> EffectiveWindow | None:
         """The window in force for this step (with the latest extension for this teacher or
         class), or None when the school set none: a step without a window is always open."""
-        base = await self.repository.window(session, school_id, school_year, period, step)
+        base, extensions = await self.repository.window_with_extensions(
+            session, school_id, school_year, period, step
+        )
         if base is None:
             return None
-        extensions = await self.repository.extensions(session, school_id, school_year, period, step)
         return effective(
             school_year,
             period,
