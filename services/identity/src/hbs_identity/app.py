@@ -8,9 +8,9 @@ from fastapi import FastAPI
 
 from hbs_identity.accounts import endpoints as account_endpoints
 from hbs_identity.accounts.passwords import use_cost
-from hbs_identity.accounts.signin import SignIn
 from hbs_identity.assignments import endpoints as assignment_endpoints
 from hbs_identity.authz import endpoints as authz_endpoints
+from hbs_identity.bootstrap import bootstrap
 from hbs_identity.change_requests import endpoints as change_request_endpoints
 from hbs_identity.factor_resets import endpoints as factor_reset_endpoints
 from hbs_identity.people import endpoints as people_endpoints
@@ -77,6 +77,8 @@ def create_app(settings: IdentitySettings) -> FastAPI:
         on_startup=[seed, publish_school_facts],
     )
     app.state.token_issuer = issuer
-    app.state.sign_in = SignIn(settings, issuer)
+    identity = bootstrap(settings, issuer)
+    app.state.identity = identity
+    app.state.sign_in = identity.sign_in
     app.state.verifier = JwksVerifier(settings.identity_url, static_jwks=issuer.jwks())
     return app

@@ -55,11 +55,22 @@ class Issued:
 
 
 class SignIn:
-    def __init__(self, settings: IdentitySettings, issuer: TokenIssuer) -> None:
+    """Sign-in, refresh and logout. `accounts`, `throttle` and `refresh` are the database-backed
+    ones unless given (`hbs_identity.bootstrap`: unit tests pass in-memory ones)."""
+
+    def __init__(
+        self,
+        settings: IdentitySettings,
+        issuer: TokenIssuer,
+        *,
+        accounts: AccountService | None = None,
+        throttle: Throttle | None = None,
+        refresh: RefreshTokens | None = None,
+    ) -> None:
         self.settings = settings
         self.issuer = issuer
-        self.accounts = AccountService()
-        self.throttle = Throttle(
+        self.accounts = accounts or AccountService()
+        self.throttle = throttle or Throttle(
             LockoutPolicy(
                 settings.lockout_threshold,
                 settings.lockout_address_threshold,
@@ -67,7 +78,7 @@ class SignIn:
                 settings.lockout_max_seconds,
             )
         )
-        self.refresh = RefreshTokens(timedelta(days=settings.refresh_token_days))
+        self.refresh = refresh or RefreshTokens(timedelta(days=settings.refresh_token_days))
         self.sealer = TotpSealer(settings.totp_key())
 
     def _totp_ok(self, account: Account, code: str | None) -> bool:
