@@ -80,7 +80,8 @@ class ReminderRunner:
                 await self.service.mailer.send(to, subject, body)
             except Exception as exc:  # refused, unreachable, timed out: kept and tried again
                 error = f"{type(exc).__name__}: {exc}"
-                log.warning("reminder e-mail failed", reminder_id=str(reminder_id), error=error)
+                # Only the kind in the log: a server's refusal may quote the recipient's address.
+                log.warning("reminder e-mail failed", reminder_id=str(reminder_id), error=type(exc).__name__)
             async with self.writing(self.db.is_sqlite), self.db.transaction() as session:
                 await self.service.settle_email(session, reminder_id, error)
         return len(claimed)
