@@ -152,6 +152,10 @@ def _timestamper(credentials: BatchCredentials) -> TimeStamper:
 
 
 def _init_worker(credentials: BatchCredentials) -> None:
+    if credentials.token.softhsm_dir is not None:
+        # This token's own folder, not whatever the parent's environment points at by now
+        # (another token's set-up in the same process changes SOFTHSM2_CONF).
+        os.environ["SOFTHSM2_CONF"] = str(credentials.token.softhsm_dir.resolve() / "softhsm2.conf")
     token = Token(credentials.token)
     token._open()  # this process's own session; every call below stays on this one thread
     timestamper = _timestamper(credentials)
