@@ -19,6 +19,7 @@ from hbs_grades.reminders.runner import ReminderRunner
 from hbs_grades.reports import endpoints as report_endpoints
 from hbs_grades.review import endpoints as review_endpoints
 from hbs_grades.settings import GradesSettings
+from hbs_grades.sheets import batch_endpoints as sheet_batch_endpoints
 from hbs_grades.sheets import endpoints as sheet_endpoints
 from hbs_grades.windows import endpoints as window_endpoints
 from hbs_grades.wiring import Grades
@@ -148,6 +149,7 @@ def create_app(settings: GradesSettings) -> FastAPI:
         runtime,
         title="HBS grades",
         routers=[
+            sheet_batch_endpoints.router,  # its literal paths before /sheets/{sheet_id}
             sheet_endpoints.router,
             class_endpoints.router,
             report_endpoints.router,

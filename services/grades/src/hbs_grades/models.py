@@ -74,6 +74,8 @@ class ScoreSheet(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     correction_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     """The correction (Đ9) this signed sheet is reopened for, until it is signed again."""
+    sign_batch_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    """The teacher's "sign all ready sheets" batch that last asked to sign it (None: signed alone)."""
     updated_at: Mapped[datetime] = mapped_column(
         UtcDateTime(), server_default=func.now(), onupdate=func.now()
     )

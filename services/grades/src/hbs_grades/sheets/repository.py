@@ -54,6 +54,16 @@ class ScoreSheetRepository:
         )
         return list(result.scalars())
 
+    async def for_sign_batch(
+        self, session: AsyncSession, school_id: str, batch_id: uuid.UUID
+    ) -> list[ScoreSheet]:
+        result = await session.execute(
+            select(ScoreSheet)
+            .where(ScoreSheet.school_id == school_id, ScoreSheet.sign_batch_id == batch_id)
+            .order_by(*_ORDER)
+        )
+        return list(result.scalars())
+
     async def for_class(
         self, session: AsyncSession, school_id: str, school_year: str, class_name: str
     ) -> list[ScoreSheet]:

@@ -117,12 +117,17 @@ class SheetSigning:
         sheet_id: uuid.UUID,
         expected: int,
         activation_id: uuid.UUID,
+        *,
+        batch_id: uuid.UUID | None = None,
     ) -> ScoreSheet:
+        """`batch_id`: the teacher's "sign all ready sheets" batch it belongs to (None: alone)."""
         sheet = await self.reader.owned(session, principal, sheet_id, expected)
         await require_signed_minutes(session, sheet)
         sheet.state = SHEETS.next(SheetState(sheet.state), SheetAction.request_signature)
         sheet.signing_request_id = uuid.uuid4()
+        sheet.sign_batch_id = batch_id
         sheet.last_error = None
+        batch = {} if batch_id is None else {"batch_id": str(batch_id)}
         await session.flush()
         await self.outbox.add(
             session,
@@ -142,6 +147,6 @@ class SheetSigning:
             actor=principal,
             action=AuditAction.sheet_signing_requested,
             subject=("sheet", sheet.id),
-            details=audit.sheet_details(sheet, version=sheet.version, step=1),
+            details=audit.sheet_details(sheet, version=sheet.version, step=1, **batch),
         )
         return sheet
