@@ -21,6 +21,7 @@ from hbs_portal.web import (
     resets,
     review,
     scores,
+    sheet_batches,
     sheets,
     totp,
     verify,
@@ -48,6 +49,7 @@ def create_app(settings: PortalSettings, transport: Transport | None = None) -> 
         routers=[
             account.router,
             totp.router,
+            sheet_batches.router,  # /sheets/sign-all before /sheets/{sheet_id}/…
             sheets.router,
             scores.router,
             conduct.router,

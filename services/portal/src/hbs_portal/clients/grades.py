@@ -41,6 +41,24 @@ class GradesClient:
         result: dict[str, Any] = await self.caller.json("POST", f"/sheets/{sheet_id}/{action}", json=body)
         return result
 
+    async def ready_to_sign(self) -> dict[str, Any]:
+        """The caller's own unsigned sheets: `ready` and `not_ready` (with the reason), `signed`."""
+        result: dict[str, Any] = await self.caller.json("GET", "/sheets/ready-to-sign")
+        return result
+
+    async def sign_sheets(self, chosen: list[tuple[str, int]], activation_id: str) -> dict[str, Any]:
+        """Every chosen sheet (id, version shown) under one activation, all or nothing: the batch."""
+        body = {
+            "sheets": [{"sheet_id": sheet_id, "expected_version": version} for sheet_id, version in chosen],
+            "activation_id": activation_id,
+        }
+        result: dict[str, Any] = await self.caller.json("POST", "/sheets/sign", json=body)
+        return result
+
+    async def sheet_batch(self, batch_id: Id) -> dict[str, Any]:
+        result: dict[str, Any] = await self.caller.json("GET", f"/sheets/batches/{batch_id}")
+        return result
+
     async def scores(self, sheet_id: Id) -> dict[str, Any]:
         result: dict[str, Any] = await self.caller.json("GET", f"/sheets/{sheet_id}/scores")
         return result
