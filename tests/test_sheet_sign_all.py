@@ -99,3 +99,30 @@ def test_one_pin_signs_every_ready_sheet_and_each_pdf_has_the_teachers_signature
             assert report.count("Signature is Valid") == 1, report
             assert "Signature Field Name: Sig1_GVBM" in report
             assert f"Signer Certificate Common Name: {teacher.full_name}" in report, report
+
+
+@pytest.mark.skipif(not BOTH_TERMS, reason="the measurement's other half: only with HBS_SIGN_ALL_CLASSES")
+def test_the_same_sheets_signed_one_pin_each_for_comparison(
+    system: SystemClient, school: SchoolFactory
+) -> None:
+    """Today's way for the same number of sheets, in the same run: one activation and one request
+    per sheet (as the sheet list's "Nộp và ký số"), timed from the first PIN to the last signed."""
+    teacher = school.staff(["subject_teacher"])
+    made = [
+        school.school_class(students=3, subjects=("TOAN",), homeroom=False, teachers={"TOAN": teacher})
+        for _ in range(CLASSES)
+    ]
+    token = system.token(teacher.username)
+    system.ensure_pin(token)
+    sheets = [s for s in system.sheets(token) if s["class_name"] in {k.name for k in made}]
+    filled = [school.fill_scores(teacher, s["id"])["sheet"] for s in sheets]
+    started = time.monotonic()
+    for sheet in filled:
+        system.submit_and_sign(token, sheet)
+    for sheet in filled:
+        system.wait_for_state(token, sheet["id"], "signed")
+    elapsed = time.monotonic() - started
+    print(
+        f"\none PIN per sheet: {len(filled)} sheets signed {elapsed:.1f} s after the first PIN "
+        f"(load average {os.getloadavg()[0]:.2f})"
+    )
