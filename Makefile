@@ -7,7 +7,7 @@ PYTEST := $(UV) run --frozen pytest
 PARALLEL ?= -n 2 --dist loadfile
 DATA ?= var/demo
 
-.PHONY: bootstrap demo test test-security test-postgres lint format clean-demo bench bench-identity bench-grades bench-signing docs verify-audit
+.PHONY: bootstrap demo test test-security test-postgres lint format clean-demo bench bench-identity bench-grades bench-signing bench-sign-all docs verify-audit
 
 bootstrap:
 	@deploy/scripts/bootstrap.sh
@@ -41,6 +41,10 @@ bench-grades: bootstrap
 
 bench-signing: bootstrap
 	@$(UV) run --frozen python -m hbs_signing.bench
+
+# A teacher with 14 sheets signs them all with one PIN, beside the same signed one PIN each (real stack).
+bench-sign-all: bootstrap
+	@HBS_SIGN_ALL_CLASSES=$(or $(CLASSES),7) $(UV) run --frozen pytest tests/test_sheet_sign_all.py -q -s
 
 bench: bench-identity bench-grades bench-signing
 
