@@ -1,0 +1,58 @@
+"""How scores and moments are shown to people, in one place: decimal comma, Vietnam's time.
+
+Every page, PDF, spreadsheet and message shows a score as "8,5" and a moment as
+"07/12/2026 04:11" (dd/mm/yyyy HH:mm, Asia/Ho_Chi_Minh), whatever the server's zone.
+Services exchange scores as "8.5" and moments as ISO 8601 in UTC; only what people read
+goes through here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+__all__ = ["SCHOOL_TIME", "TIME_FORMAT", "day_text", "score_text", "school_time_text"]
+
+SCHOOL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
+TIME_FORMAT = "%d/%m/%Y %H:%M"
+DAY_FORMAT = "%d/%m/%Y"
+_ONE_DIGIT = Decimal("0.1")
+
+
+def score_text(value: Decimal | float | int | str | None) -> str:
+    """A score as people read it: 8.5 → "8,5", 8 → "8", "7.25" → "7,3"; None or "" → ""."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            number = Decimal(value.strip().replace(",", "."))
+        except InvalidOperation:
+            return value  # not a score ("Đ", "Miễn"): shown as it is
+    else:
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    text = f"{number.quantize(_ONE_DIGIT, rounding=ROUND_HALF_UP):f}"
+    return (text[:-2] if text.endswith(".0") else text).replace(".", ",")
+
+
+def _moment(value: datetime | str) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    # Services store UTC; a moment without a zone (SQLite drops it) is UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def school_time_text(value: datetime | str | None) -> str:
+    """A moment in Vietnam's time, dd/mm/yyyy HH:mm; an ISO text or a datetime; None → ""."""
+    if value is None or value == "":
+        return ""
+    return _moment(value).astimezone(SCHOOL_TIME).strftime(TIME_FORMAT)
+
+
+def day_text(value: date | str | None) -> str:
+    """A calendar day, dd/mm/yyyy; an ISO text ("2026-12-07") or a date; None → ""."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        return _moment(value).astimezone(SCHOOL_TIME).strftime(DAY_FORMAT)
+    day = date.fromisoformat(value[:10]) if isinstance(value, str) else value
+    return day.strftime(DAY_FORMAT)
