@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-__all__ = ["SCHOOL_TIME", "TIME_FORMAT", "day_text", "score_text", "school_time_text"]
+__all__ = ["SCHOOL_TIME", "TIME_FORMAT", "day_text", "school_time_text", "score_text"]
 
 SCHOOL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 TIME_FORMAT = "%d/%m/%Y %H:%M"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from hbs_grades.windows.rules import EffectiveWindow
+from hbs_shared.names import name_key
 
 PersonKey = tuple[uuid.UUID | None, str, int, str]
 """(person id, person name, step, period)."""
@@ -97,10 +98,9 @@ class Row:
         return self.late_total / len(self.lateness) if self.lateness else timedelta(0)
 
 
-def _name_key(row: Row) -> tuple[str, str, int, str]:
-    # People are listed by given name (the last word), as Vietnamese lists are.
-    words = row.person_name.split()
-    return (words[-1].casefold() if words else "", row.person_name.casefold(), row.step, row.period)
+def _name_key(row: Row) -> tuple[tuple[bytes, bytes], int, str]:
+    # People are listed by given name, then family and middle names, as Vietnamese lists are.
+    return (name_key(row.person_name), row.step, row.period)
 
 
 def compile_rows(

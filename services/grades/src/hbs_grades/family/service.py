@@ -22,6 +22,7 @@ from hbs_grades.reports.service import ResultsService, StudentResults, SubjectCo
 from hbs_grades.results import RulesConfig
 from hbs_grades.roster.repository import RosterRepository
 from hbs_grades.sheets.repository import ScoreSheetRepository
+from hbs_shared.names import name_key
 
 
 class SignedSheetRepository(ScoreSheetRepository):
@@ -132,7 +133,7 @@ class FamilyService:
             if student is None or enrolment is None or student.school_id != school_id:
                 continue
             out.append(FamilyStudent(student, enrolment))
-        return sorted(out, key=lambda f: (f.enrolment.grade_level, f.student.full_name))
+        return sorted(out, key=lambda f: (f.enrolment.grade_level, name_key(f.student.full_name)))
 
     async def results(
         self, session: AsyncSession, school_id: str, school_year: str, student_id: uuid.UUID

@@ -19,6 +19,7 @@ from hbs_grades.models import (
     TermRecord,
     YearExtra,
 )
+from hbs_shared.names import name_key
 
 EDITABLE_STATES = (SheetState.open.value, SheetState.submitted.value)
 NO_TEACHER = uuid.UUID(int=0)
@@ -27,9 +28,9 @@ user, so nobody can enter or sign the sheet, and keeps the column NOT NULL (no S
 score_sheets, whose entries would cascade away)."""
 
 
-def vietnamese_order(student: Student) -> tuple[str, str]:
-    """Class lists are ordered by given name (the last word), then the full name."""
-    return (student.full_name.split()[-1].casefold(), student.full_name.casefold())
+def vietnamese_order(student: Student) -> tuple[bytes, bytes]:
+    """Class lists are ordered as the school's: given name, then family and middle names (collation)."""
+    return name_key(student.full_name)
 
 
 class RosterRepository:

@@ -10,6 +10,7 @@ from hbs_identity.models import Account, SchoolClass, Student
 from hbs_identity.people.repository import PeopleRepository
 from hbs_identity.school.repository import SchoolRepository
 from hbs_identity.unit import Unit
+from hbs_shared.names import sorted_by_name
 
 _people = PeopleRepository()
 _schools = SchoolRepository()
@@ -39,7 +40,7 @@ async def class_slip_owners(
     )
     owners: list[tuple[Account, str]] = []
     seen: set[uuid.UUID] = set()
-    for student in students:
+    for student in sorted_by_name(students, lambda s: s.full_name):
         if who == "students":
             account = await _people.account(unit.session, student.id)
             if account is not None and not account.disabled:

@@ -39,6 +39,7 @@ from hbs_identity.people.service import PeopleService
 from hbs_identity.settings import IdentitySettings
 from hbs_identity.unit import Unit, request_unit
 from hbs_shared.auth import CurrentPrincipal
+from hbs_shared.names import sorted_by_name
 from hbs_shared.roles import Role
 from hbs_shared.service import runtime_of
 
@@ -63,7 +64,7 @@ async def class_members(unit: Unit, class_id: uuid.UUID) -> list[Student]:
     _, students = await _people.students.search(
         unit, query=None, class_ids={class_id}, student_ids=None, limit=10_000, offset=0
     )
-    return students
+    return sorted_by_name(students, lambda s: s.full_name)
 
 
 async def summaries(unit: Unit, students: list[Student]) -> list[StudentSummary]:

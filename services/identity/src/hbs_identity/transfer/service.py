@@ -35,6 +35,7 @@ from hbs_identity.text import search_key
 from hbs_identity.transfer.sheets import Column, Row
 from hbs_identity.unit import Unit
 from hbs_shared.curriculum import SUBJECTS, SUBJECTS_BY_CODE
+from hbs_shared.names import name_key, sorted_by_name, text_key
 from hbs_shared.problems import Problem
 from hbs_shared.roles import STAFF_ORDER, TEACHERS
 
@@ -551,9 +552,7 @@ class Transfer:
                 row["class_name"] = classes[enrolment.class_id].name
                 row["enrolled_on"] = enrolment.enrolled_on
                 out.append(row)
-            return sorted(
-                out, key=lambda r: (r["class_name"], search_key(r["full_name"].split()[-1]), r["full_name"])
-            )
+            return sorted(out, key=lambda r: (text_key(r["class_name"]), name_key(r["full_name"])))
         if kind == "parents":
             linked = await session.execute(
                 select(Parent, Account, ParentLink, Student)
@@ -575,7 +574,7 @@ class Transfer:
                     },
                 )
                 row["children"] = sorted([*row["children"], student.national_id])
-            return sorted(parents.values(), key=lambda r: search_key(r["full_name"]))
+            return sorted_by_name(parents.values(), lambda r: r["full_name"])
         if kind == "staff":
             departments = {d.id: d.name for d in await self.schools.departments(session, unit.school_id)}
             members = await session.execute(
@@ -592,7 +591,7 @@ class Transfer:
                     "email": staff.email,
                     "phone": staff.phone,
                 }
-                for staff, account in sorted(members, key=lambda t: t[0].search_name)
+                for staff, account in sorted_by_name(members, lambda t: t[0].full_name)
             ]
         assignments = await self.assignment_repo.list(session, unit.school_id, year_id=year.id)
         described = await self.assignments.describe(unit, assignments)

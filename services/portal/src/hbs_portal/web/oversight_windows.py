@@ -20,6 +20,7 @@ from hbs_portal.web.common import templates
 from hbs_portal.web.deps import Api, BoardMember, CheckedForm, Services
 from hbs_portal.web.scores import local_time
 from hbs_shared.labels import TERM_LABELS
+from hbs_shared.names import sorted_by_name
 from hbs_shared.roles import SIGNERS
 
 router = APIRouter(include_in_schema=False)
@@ -81,7 +82,7 @@ async def _teachers(api: Services) -> list[dict[str, Any]]:
     staff = [
         s for s in await api.identity.staff() if SIGNERS & set(s.get("roles", [])) and not s.get("disabled")
     ]
-    return sorted(staff, key=lambda s: (s["full_name"].split()[-1].casefold(), s["full_name"].casefold()))
+    return sorted_by_name(staff, lambda s: s["full_name"])
 
 
 async def _windows_page(

@@ -14,6 +14,7 @@ from hbs_portal.web.admin.access import download
 from hbs_portal.web.common import templates
 from hbs_portal.web.deps import CheckedForm, OfficeUser, services_for
 from hbs_portal.web.resets import AWAITING, is_signer
+from hbs_shared.names import sorted_by_name
 from hbs_shared.roles import STAFF, Role
 
 router = APIRouter(include_in_schema=False)
@@ -40,7 +41,7 @@ templates.env.globals["role_labels"] = ROLE_LABELS
 @router.get("/admin/accounts", response_class=HTMLResponse)
 async def staff_list(request: Request, web: OfficeUser) -> Response:
     staff: list[dict[str, Any]] = await services_for(request, web.access_token).identity.staff()
-    staff.sort(key=lambda s: s["full_name"])
+    staff = sorted_by_name(staff, lambda s: s["full_name"])
     return templates.TemplateResponse(
         request, "admin/staff.html", {"web": web, "staff": staff, "error": None, "typed": {}}
     )

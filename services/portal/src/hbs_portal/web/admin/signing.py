@@ -13,6 +13,7 @@ from hbs_portal.models import WebSession
 from hbs_portal.web.common import templates
 from hbs_portal.web.deps import CheckedForm, SystemAdmin, services_for
 from hbs_portal.web.resets import AWAITING
+from hbs_shared.names import sorted_by_name
 from hbs_shared.roles import SIGNATURE_ROLES, Role
 
 router = APIRouter(include_in_schema=False)
@@ -38,7 +39,7 @@ async def _page(
     certificates: list[dict[str, Any]] = await api.signing.certificates()
     staff: list[dict[str, Any]] = await api.identity.staff()
     names = {s["id"]: s["full_name"] for s in staff}
-    staff.sort(key=lambda s: s["full_name"])
+    staff = sorted_by_name(staff, lambda s: s["full_name"])
     return templates.TemplateResponse(
         request,
         "admin/signing.html",

@@ -14,6 +14,7 @@ from hbs_portal.models import WebSession
 from hbs_portal.web.admin.accounts import ROLE_LABELS, account_view
 from hbs_portal.web.common import templates
 from hbs_portal.web.deps import CheckedForm, OfficeUser, SystemAdmin, services_for
+from hbs_shared.names import sorted_by_name
 
 router = APIRouter(include_in_schema=False)
 _USERNAME = re.compile(r"^[a-zA-Z0-9._-]{3,120}$")
@@ -24,7 +25,7 @@ async def _staff_page(
     request: Request, web: WebSession, error: str | None, typed: dict[str, Any]
 ) -> Response:
     staff: list[dict[str, Any]] = await services_for(request, web.access_token).identity.staff()
-    staff.sort(key=lambda s: s["full_name"])
+    staff = sorted_by_name(staff, lambda s: s["full_name"])
     return templates.TemplateResponse(
         request,
         "admin/staff.html",
