@@ -447,3 +447,21 @@ async def test_assignment_events_carry_the_teachers_e_mail_and_follow_its_change
         ("DIA_LI", True, "dia@truong.example"),
         ("DIA_LI", True, "dia.moi@truong.example"),
     ]
+
+
+async def test_a_class_list_comes_back_in_vietnamese_class_list_order(
+    client: httpx.AsyncClient, login: Login
+) -> None:
+    """Issue 15: by given name, then family and middle names, in the Vietnamese alphabet."""
+    admin = await login("quantri")
+    class_id = await _class_id(client, admin, "10A2")
+    names = ["Phan Diệu Anh", "Đỗ Hữu Anh", "Lê Văn Hiền", "Nguyễn Thị Hằng", "Bùi Khánh Ly", "Võ Đức Lâm"]
+    for number, name in enumerate(names, start=1):
+        body = {**STUDENT, "national_id": f"034999{8000 + number}", "full_name": name, "class_id": class_id}
+        assert (await client.post("/students", headers=admin, json=body)).status_code == 201
+    roster = [s["full_name"] for s in (await client.get(f"/classes/{class_id}/students", headers=admin)).json()]
+    ours = [n for n in roster if n in names]
+    assert ours == ["Đỗ Hữu Anh", "Phan Diệu Anh", "Nguyễn Thị Hằng", "Lê Văn Hiền", "Võ Đức Lâm", "Bùi Khánh Ly"]
+    # The whole list (the demo's students too) goes by given name first: no "Đ…" block at the end.
+    given = [n.split()[-1] for n in roster]
+    assert given.index("Hằng") < given.index("Hiền") and given.index("Lâm") < given.index("Ly")
