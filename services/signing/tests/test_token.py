@@ -6,6 +6,7 @@ import re
 import subprocess
 import threading
 import unicodedata
+from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.status import PdfSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 
+from hbs_shared.display import SCHOOL_TIME
 from hbs_signing.devca import DevelopmentCA
 from hbs_signing.token import (
     Token,
@@ -355,5 +357,10 @@ async def test_a_reused_stamp_font_subset_still_shows_every_letter(
         assert "DejaVuSans-Identity-H" in fonts
 
     assert f"Ký bởi: {_nfc(signed_sample.signer_name)}" in texts[1]
-    assert re.search(r"Thời gian: \d\d/\d\d/\d{4} \d\d:\d\d:\d\d", texts[1])
+    # Issue 15: Vietnam's time, dd/mm/yyyy HH:mm, whatever the server's zone (it said "21:11 UTC").
+    shown = re.search(r"Thời gian: (\d\d/\d\d/\d{4} \d\d:\d\d)\s", texts[1])
+    assert shown is not None
+    assert "UTC" not in texts[1]
+    stamped = datetime.strptime(shown.group(1), "%d/%m/%Y %H:%M").replace(tzinfo=SCHOOL_TIME)
+    assert abs((datetime.now(UTC) - stamped).total_seconds()) < 180
     assert "Ký bởi: Đỗ Thị Ỹ Ẵng" in texts[2]

@@ -8,8 +8,9 @@ goes through here.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 __all__ = ["SCHOOL_TIME", "TIME_FORMAT", "day_text", "school_time_text", "score_text"]
@@ -18,6 +19,7 @@ SCHOOL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 TIME_FORMAT = "%d/%m/%Y %H:%M"
 DAY_FORMAT = "%d/%m/%Y"
 _ONE_DIGIT = Decimal("0.1")
+_NUMBER = re.compile(r"\s*\d{1,3}([.,]\d+)?\s*$")
 
 
 def score_text(value: Decimal | float | int | str | None) -> str:
@@ -25,10 +27,9 @@ def score_text(value: Decimal | float | int | str | None) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, str):
-        try:
-            number = Decimal(value.strip().replace(",", "."))
-        except InvalidOperation:
+        if not _NUMBER.match(value):
             return value  # not a score ("Đ", "Miễn"): shown as it is
+        number = Decimal(value.strip().replace(",", "."))
     else:
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     text = f"{number.quantize(_ONE_DIGIT, rounding=ROUND_HALF_UP):f}"

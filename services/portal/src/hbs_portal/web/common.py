@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
 from hbs_portal.web.sessions import COOKIE, WebSessionRepository
+from hbs_shared.display import day_text, school_time_text, score_text
 from hbs_shared.roles import BOARD, FAMILY, OFFICE, OVERSEERS, SIGNERS, STAFF, Role
 from hbs_shared.service import runtime_of
 
@@ -119,10 +120,8 @@ def pdf_response(pdf: bytes, filename: str) -> Response:
 # Filters of the layout (its reminder banner) and the oversight pages: registered with the
 # templates, so every page that renders the layout has them.
 def school_time(moment: str | None) -> str:
-    """An ISO moment from a service, in Vietnam's time, dd/mm/yyyy HH:mm."""
-    if not moment:
-        return ""
-    return datetime.fromisoformat(moment).astimezone(SCHOOL_TIME).strftime("%d/%m/%Y %H:%M")
+    """An ISO moment from a service, in Vietnam's time, dd/mm/yyyy HH:mm (the shared formatter)."""
+    return school_time_text(moment)
 
 
 def deadline(moment: str | None) -> str:
@@ -144,5 +143,7 @@ def lateness(seconds: int) -> str:
 
 
 templates.env.filters["school_time"] = school_time
+templates.env.filters["score"] = score_text
+templates.env.filters["dmy"] = day_text
 templates.env.filters["lateness"] = lateness
 templates.env.filters["deadline"] = deadline

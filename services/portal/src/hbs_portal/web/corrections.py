@@ -18,6 +18,7 @@ from hbs_portal.models import WebSession
 from hbs_portal.web.common import error_page, explain, pdf_response, templates
 from hbs_portal.web.deps import Api, BoardMember, CheckedForm, Services, SignedIn
 from hbs_portal.web.scores import local_time
+from hbs_shared.display import score_text
 from hbs_shared.roles import BOARD
 
 router = APIRouter(include_in_schema=False)
@@ -57,7 +58,7 @@ def shown_value(value: str | None, column: str) -> str:
     """A cell's value as a page prints it: a score with a decimal comma, "(trống)" if empty."""
     if not value:
         return "(trống)"
-    return value if column == "comment" else value.replace(".", ",")
+    return value if column == "comment" else score_text(value)
 
 
 def columns_of(scores: dict[str, Any]) -> list[dict[str, str]]:
@@ -66,10 +67,10 @@ def columns_of(scores: dict[str, Any]) -> list[dict[str, str]]:
 
 def cell_values(row: dict[str, Any]) -> dict[str, str]:
     """A grid row's correctable cells as the page prints them (scores with a decimal comma)."""
-    values = {f"regular_{i}": (v or "").replace(".", ",") for i, v in enumerate(row["regular"], start=1)}
+    values = {f"regular_{i}": score_text(v) for i, v in enumerate(row["regular"], start=1)}
     values.update(
-        midterm=(row["midterm"] or "").replace(".", ","),
-        final=(row["final"] or "").replace(".", ","),
+        midterm=score_text(row["midterm"]),
+        final=score_text(row["final"]),
         comment=row["comment"] or "",
     )
     return values

@@ -14,6 +14,7 @@ from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import pdf_response, templates
 from hbs_portal.web.deps import Api, Services, SignedIn
+from hbs_shared.display import score_text
 from hbs_shared.labels import RATING_LABELS
 
 router = APIRouter(include_in_schema=False)
@@ -32,7 +33,7 @@ def subject_value(value: str | None, status: str) -> str:
         return "Miễn"
     if value is None:
         return PENDING
-    return RATINGS.get(value, value)
+    return RATINGS.get(value) or score_text(value)
 
 
 def promotion(result: dict[str, Any]) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -18,6 +17,7 @@ from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import error_page, explain, templates
 from hbs_portal.web.deps import Api, CheckedForm, Services, SignedIn
+from hbs_shared.display import school_time_text, score_text
 from hbs_shared.labels import SUBJECT_STATUS_LABELS
 from hbs_shared.roles import BOARD
 
@@ -85,8 +85,11 @@ class PageState:
 
 
 def _saved_cells(row: dict[str, Any]) -> dict[str, str]:
-    cells = {f"regular_{i}": v or "" for i, v in enumerate(row["regular"], start=1)}
-    cells.update(midterm=row["midterm"] or "", final=row["final"] or "", comment=row["comment"] or "")
+    # Scores as teachers write them, with a decimal comma; grades reads "8,5" back the same.
+    cells = {f"regular_{i}": score_text(v) for i, v in enumerate(row["regular"], start=1)}
+    cells.update(
+        midterm=score_text(row["midterm"]), final=score_text(row["final"]), comment=row["comment"] or ""
+    )
     return cells
 
 
@@ -397,7 +400,4 @@ async def changes_page(request: Request, web: SignedIn, api: Api, sheet_id: uuid
 
 def local_time(stamp: str) -> str:
     """A service timestamp as the school's clock reads it (dd/mm/yyyy hh:mm)."""
-    moment = datetime.fromisoformat(stamp)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
-    return moment.astimezone(SCHOOL_TIME).strftime("%d/%m/%Y %H:%M")
+    return school_time_text(stamp)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from hbs_shared.display import score_text
 from hbs_shared.labels import RATING_LABELS, TERM_LABELS, YEAR_LABEL
 from hbs_shared.records import CorrectionMinutesContent, ScoreSheetContent, YearRecordContent
 
@@ -282,7 +283,7 @@ def render_score_sheet(content: ScoreSheetContent, verification: Verification) -
     widths.append(pdf.w - pdf.l_margin - pdf.r_margin - sum(widths))
     rows = []
     for number, row in enumerate(content.rows, start=1):
-        regulars = [*row.regular, *([""] * (regular - len(row.regular)))][:regular]
+        regulars = [score_text(v) for v in [*row.regular, *([""] * (regular - len(row.regular)))][:regular]]
         status = {"exempt": "Miễn", "not_assessed": "Chưa đánh giá"}.get(row.status)
         rows.append(
             [
@@ -290,9 +291,9 @@ def render_score_sheet(content: ScoreSheetContent, verification: Verification) -
                 row.full_name,
                 row.national_id,
                 *regulars,
-                row.midterm or "",
-                row.final or "",
-                status or (row.average or ""),
+                score_text(row.midterm),
+                score_text(row.final),
+                status or score_text(row.average),
                 row.comment,
             ]
         )
@@ -363,10 +364,10 @@ def render_year_record(content: YearRecordContent, verification: Verification) -
             [
                 str(number),
                 subject.subject_name,
-                subject.semester1 or "",
-                subject.semester2 or "",
-                status or (subject.year or ""),
-                subject.after_reexam or "",
+                score_text(subject.semester1),
+                score_text(subject.semester2),
+                status or score_text(subject.year),
+                score_text(subject.after_reexam),
                 subject.teacher_name,
             ]
         )

@@ -67,7 +67,8 @@ class SignatureProfile:
     stamp_box: tuple[int, int, int, int] = (326, 86, 539, 170)
     stamp_font_size: int = 9
     stamp_text: str = "Ký bởi: %(signer)s\nLý do: %(reason)s\nNơi ký: %(location)s\nThời gian: %(ts)s"
-    stamp_timestamp_format: str = "%d/%m/%Y %H:%M:%S %Z"
+    # ISO with the offset: SchoolTimeStampStyle shows it in Vietnam's time (dd/mm/yyyy HH:mm).
+    stamp_timestamp_format: str = "%Y-%m-%dT%H:%M:%S%z"
 
 
 SIGNATURE_PROFILE = SignatureProfile()

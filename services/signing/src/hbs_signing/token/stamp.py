@@ -14,10 +14,10 @@ from pyhanko.pdf_utils import layout
 from pyhanko.pdf_utils.font import FontEngine, FontEngineFactory
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
-from pyhanko.stamp import TextStampStyle
 
 from hbs_signing.token.errors import TokenError
 from hbs_signing.token.profile import SIGNATURE_PROFILE
+from hbs_signing.token.stamp_time import SchoolTimeStampStyle
 
 STAMP_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -37,13 +37,13 @@ def visible_stamp_supported() -> bool:
 
 
 @functools.cache
-def stamp_style() -> TextStampStyle | None:
+def stamp_style() -> SchoolTimeStampStyle | None:
     if not visible_stamp_supported():
         return None
     if not Path(STAMP_FONT).is_file():
         raise TokenError(f"the stamp font {STAMP_FONT} is missing (Debian fonts-dejavu-core)")
     font = _ScaledFontFactory(_stamp_font_program(STAMP_FONT), SIGNATURE_PROFILE.stamp_font_size)
-    return TextStampStyle(
+    return SchoolTimeStampStyle(
         stamp_text=SIGNATURE_PROFILE.stamp_text,
         timestamp_format=SIGNATURE_PROFILE.stamp_timestamp_format,
         border_width=1,

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hbs_shared.audit.actions import FAULT_LABELS, SUBJECT_KIND_LABELS, action_label
+from hbs_shared.display import score_text
 from hbs_shared.labels import STEP_LABELS, TERM_LABELS
 
 SCHOOL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -79,12 +80,7 @@ def _moment(stamp: str) -> datetime:
 
 def _decimal(value: object) -> str:
     """A score with a decimal comma; any other text as it is."""
-    text = "" if value is None else str(value)
-    try:
-        float(text)
-    except ValueError:
-        return text
-    return text.replace(".", ",")
+    return score_text(None if value is None else str(value))
 
 
 def _value(key: str, value: Any) -> str:
