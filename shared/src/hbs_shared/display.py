@@ -10,29 +10,35 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-__all__ = ["SCHOOL_TIME", "TIME_FORMAT", "day_text", "school_time_text", "score_text"]
+__all__ = ["SCHOOL_TIME", "TIME_FORMAT", "day_text", "school_time_text", "score_number", "score_text"]
 
 SCHOOL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 TIME_FORMAT = "%d/%m/%Y %H:%M"
 DAY_FORMAT = "%d/%m/%Y"
-_ONE_DIGIT = Decimal("0.1")
 _NUMBER = re.compile(r"\s*\d{1,3}([.,]\d+)?\s*$")
 
 
-def score_text(value: Decimal | float | int | str | None) -> str:
-    """A score as people read it: 8.5 → "8,5", 8 → "8", "7.25" → "7,3"; None or "" → ""."""
-    if value is None or value == "":
-        return ""
+def score_number(value: Decimal | float | int | str | None) -> Decimal | None:
+    """A score as a number ("8,5" or "8.5" → 8.5), or None for what is not one ("Đ", "Miễn", "")."""
+    if value is None or isinstance(value, bool):
+        return None
     if isinstance(value, str):
-        if not _NUMBER.match(value):
-            return value  # not a score ("Đ", "Miễn"): shown as it is
-        number = Decimal(value.strip().replace(",", "."))
-    else:
-        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    text = f"{number.quantize(_ONE_DIGIT, rounding=ROUND_HALF_UP):f}"
+        return Decimal(value.strip().replace(",", ".")) if _NUMBER.match(value) else None
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+
+
+def score_text(value: Decimal | float | int | str | None) -> str:
+    """A score as people read it: "8.5" → "8,5", 8 → "8", "7.25" → "7,25", "8.0" → "8".
+
+    The digits are kept as given (scores have one, class averages two); what is not a number
+    ("Đ", "Miễn") is shown as it is, None as ""."""
+    number = score_number(value)
+    if number is None:
+        return "" if value is None else str(value)
+    text = f"{number:f}"
     return (text[:-2] if text.endswith(".0") else text).replace(".", ",")
 
 

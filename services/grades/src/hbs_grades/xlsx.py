@@ -12,6 +12,7 @@ from openpyxl.styles import Alignment, Font, PatternFill  # type: ignore[import-
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 
 from hbs_shared.cells import set_xlsx_value
+from hbs_shared.display import score_number
 from hbs_shared.problems import Problem
 from hbs_shared.uploads import MB, UploadLimits, check_zip
 
@@ -53,6 +54,14 @@ def write_header(sheet: Any, row: int, labels: list[str], widths: list[int] | No
 
 def write_title(sheet: Any, row: int, text: str) -> None:
     put(sheet, row, 1, text).font = Font(bold=True, size=13)
+
+
+def put_score(sheet: Any, row: int, column: int, value: Any) -> Any:
+    """A score as an Excel number (8.5), not text: a Vietnamese Excel shows it "8,5" and sums it.
+
+    The General format leaves the decimal separator to Excel's locale; "Miễn", "Đ" stay text."""
+    number = score_number(value)
+    return put(sheet, row, column, value if number is None else number)
 
 
 def as_text_cell(cell: Any) -> None:

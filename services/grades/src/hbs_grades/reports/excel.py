@@ -5,6 +5,7 @@ from __future__ import annotations
 from hbs_grades.reports.schemas import ClassResultsOut
 from hbs_grades.reports.stats import SubjectStats
 from hbs_grades.xlsx import new_book, put, save, write_header, write_title
+from hbs_shared.display import score_number
 from hbs_shared.labels import RATING_LABELS
 
 _LEVEL: dict[str | None, str] = {None: "", **{code: label for code, label in RATING_LABELS.items()}}
@@ -36,7 +37,13 @@ def class_results_xlsx(results: ClassResultsOut) -> bytes:
         values: list[object] = [offset + 1, s.national_id, s.full_name]
         for subject in results.subjects:
             r = by_code[subject.code]
-            values.append("Miễn" if r.status == "exempt" else "KĐG" if r.status == "not_assessed" else r.year)
+            values.append(
+                "Miễn"
+                if r.status == "exempt"
+                else "KĐG"
+                if r.status == "not_assessed"
+                else score_number(r.year)
+            )
         values += [
             _LEVEL[s.learning_semester1],
             _LEVEL[s.learning_semester2],
@@ -73,7 +80,7 @@ def subject_stats_xlsx(
             stats.assessed,
             stats.exempt,
             stats.pending,
-            stats.average or "",
+            score_number(stats.average) or "",
             *(stats.distribution[b] for b in bands),
         ]
         for column, value in enumerate(values, start=1):

@@ -19,6 +19,7 @@ from hbs_grades.xlsx import (
     new_book,
     open_book,
     put,
+    put_score,
     save,
     write_header,
     write_title,
@@ -78,9 +79,12 @@ def to_xlsx(view: SheetView) -> bytes:
             value = line.cells.value(key)
             if key == "status":
                 value = STATUS_LABELS[line.cells.status] or None
-            cell = put(ws, row, index, value)
-            as_text_cell(cell)
-        put(ws, row, len(FIXED) + len(keys) + 1, line.result)
+            if key in ("comment", "status") or value is None:
+                # What the teacher types stays as typed ("8,5" is not turned into a date).
+                as_text_cell(put(ws, row, index, value))
+            else:
+                put_score(ws, row, index, value)
+        put_score(ws, row, len(FIXED) + len(keys) + 1, line.result)
     ws.freeze_panes = f"E{FIRST_ROW}"
     return save(book)
 
