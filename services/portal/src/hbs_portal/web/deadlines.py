@@ -4,17 +4,17 @@ their class."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from hbs_portal.clients import BackendError
 from hbs_portal.web.common import templates
 from hbs_portal.web.deps import Services
+from hbs_shared.display import day_text
 
 
 def dmy(value: str | None) -> str:
-    """An ISO day from a service as people write it, dd/mm/yyyy."""
-    return date.fromisoformat(value).strftime("%d/%m/%Y") if value else ""
+    """An ISO day from a service as people write it, dd/mm/yyyy (the shared formatter)."""
+    return day_text(value)
 
 
 templates.env.filters["dmy"] = dmy

@@ -12,6 +12,7 @@ from hbs_portal.web.common import (
     templates,
 )
 from hbs_portal.web.deps import PublicApi
+from hbs_portal.web.verify_text import vietnamese_report
 from hbs_shared.roles import SIGNATURE_ROLES
 
 router = APIRouter(include_in_schema=False)
@@ -30,7 +31,7 @@ def _verify_page(
         "verify.html",
         {
             "web": None,
-            "report": report,
+            "report": vietnamese_report(report) if report else None,
             "error": error,
             "roles": _ROLE_NAMES,
             "verdicts": _VERDICTS,

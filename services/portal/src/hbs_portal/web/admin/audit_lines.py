@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hbs_shared.audit.actions import FAULT_LABELS, SUBJECT_KIND_LABELS, action_label
-from hbs_shared.display import score_text
+from hbs_shared.display import school_time_text, score_text
 from hbs_shared.labels import STEP_LABELS, TERM_LABELS
 
 SCHOOL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -68,9 +68,7 @@ class AuditLine:
 
 def local_time(moment: datetime) -> str:
     """dd/mm/yyyy HH:mm as the school's clock reads it."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(SCHOOL_TIME).strftime("%d/%m/%Y %H:%M")
+    return school_time_text(moment)
 
 
 def _moment(stamp: str) -> datetime:
