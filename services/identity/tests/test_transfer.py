@@ -114,7 +114,13 @@ async def test_a_dry_run_reports_every_bad_row_and_writes_nothing(
         (10, "full_name"),
     ]
     assert report["errors"][0]["column"] == "Ngày sinh"
-    assert "row 2" in report["errors"][1]["message"]
+    # Issue 15: every message in Vietnamese (it said "'31/02/2011' is not a date", "write Nam or Nữ").
+    messages = [e["message"] for e in report["errors"]]
+    assert "không phải ngày hợp lệ" in messages[0]
+    assert "trùng với dòng 2" in messages[1]
+    assert "ghi Nam hoặc Nữ" in messages[5]
+    assert messages[7] == "thiếu giá trị"
+    assert not any(word in m for m in messages for word in ("is not", "write ", "already", "should", "String"))
 
     real = await client.post("/imports/students", headers=admin, params={"dry_run": "false"}, content=content)
     assert real.status_code == 422

@@ -49,23 +49,23 @@ def normalise_phone(value: str) -> str:
     elif digits.startswith("84") and len(digits) == 11:
         digits = "0" + digits[2:]
     if not _PHONE.match(digits):
-        raise ValueError("a Vietnamese phone number has 10 digits starting with 0")
+        raise ValueError("số điện thoại có 10 chữ số, bắt đầu bằng 0")
     return digits
 
 
 def _ethnicity(value: str) -> str:
     official = ethnic_group(value)
     if official is None:
-        raise ValueError(f"{value!r} is not one of Vietnam's 54 ethnic groups")
+        raise ValueError(f"“{value}” không thuộc danh mục 54 dân tộc Việt Nam")
     return official
 
 
 def _birth_date(value: date) -> date:
     today = date.today()
     if value > today:
-        raise ValueError("date of birth is in the future")
+        raise ValueError("ngày sinh ở tương lai")
     if not 10 <= today.year - value.year <= 40:
-        raise ValueError("date of birth is not that of an upper-secondary student")
+        raise ValueError("ngày sinh không phù hợp với học sinh trung học phổ thông")
     return value
 
 

@@ -32,6 +32,7 @@ from hbs_identity.school.repository import SchoolRepository
 from hbs_identity.school.schemas import DepartmentIn
 from hbs_identity.school.service import SchoolService
 from hbs_identity.text import search_key
+from hbs_identity.transfer.messages import pydantic_message
 from hbs_identity.transfer.sheets import Column, Row
 from hbs_identity.unit import Unit
 from hbs_shared.curriculum import SUBJECTS, SUBJECTS_BY_CODE
@@ -168,7 +169,7 @@ def _date(value: Any, name: str) -> date:
             return datetime.strptime(text, pattern).date()
         except ValueError:
             continue
-    raise _RowProblem(name, f"{text!r} is not a date (dd/mm/yyyy)")
+    raise _RowProblem(name, f"“{text}” không phải ngày hợp lệ (ngày/tháng/năm, ví dụ 14/03/2011)")
 
 
 def _text(value: Any) -> str:
@@ -183,7 +184,7 @@ def _gender(value: Any) -> str:
         return "male"
     if key in {"nu", "female", "f"}:
         return "female"
-    raise _RowProblem("gender", f"{value!r}: write Nam or Nữ")
+    raise _RowProblem("gender", f"“{value}”: ghi Nam hoặc Nữ")
 
 
 def _yes_no(value: Any, name: str) -> bool:
@@ -194,7 +195,7 @@ def _yes_no(value: Any, name: str) -> bool:
         return True
     if key in {"khong", "no", "false", "0", ""}:
         return False
-    raise _RowProblem(name, f"{value!r}: write Có or Không")
+    raise _RowProblem(name, f"“{value}”: ghi Có hoặc Không")
 
 
 class Transfer:
@@ -232,7 +233,7 @@ class Transfer:
             if prefix and loc and loc[0] == prefix:
                 loc = loc[1:]
             name = loc[0] if loc else "row"
-            message = str(item["msg"]).removeprefix("Value error, ")
+            message = pydantic_message(item)
             if name == "row" or not loc:
                 match = re.match(r"^(\w+):", message)
                 name = match.group(1) if match else name
@@ -269,7 +270,9 @@ class Transfer:
                 if class_name is not None:
                     school_class = classes.get(search_key(_text(class_name)))
                     if school_class is None:
-                        raise _RowProblem("class_name", f"no class {class_name!r} in {year.name}")
+                        raise _RowProblem(
+                            "class_name", f"không có lớp “{class_name}” trong năm học {year.name}"
+                        )
             except _RowProblem as problem:
                 self._error(report, "students", row, problem.field, problem.message)
                 continue
@@ -281,7 +284,11 @@ class Transfer:
                 continue
             if not self.people.students.national_id.fullmatch(student.national_id):
                 self._error(
-                    report, "students", row, "national_id", f"{student.national_id!r} has the wrong format"
+                    report,
+                    "students",
+                    row,
+                    "national_id",
+                    f"mã định danh “{student.national_id}” sai định dạng",
                 )
                 continue
             if student.national_id in seen:
@@ -290,7 +297,7 @@ class Transfer:
                     "students",
                     row,
                     "national_id",
-                    f"also on row {seen[student.national_id]} of this file",
+                    f"trùng với dòng {seen[student.national_id]} của tệp",
                 )
                 continue
             seen[student.national_id] = row.number
@@ -301,7 +308,7 @@ class Transfer:
             national_id = _text(row.values.get("national_id", ""))
             if national_id in existing or national_id in taken:
                 self._error(
-                    report, "students", row, "national_id", f"mã định danh {national_id} already exists"
+                    report, "students", row, "national_id", f"mã định danh {national_id} đã có trong hệ thống"
                 )
         report.errors.sort(key=lambda e: e.row)
         if report.errors or dry_run:
@@ -350,11 +357,13 @@ class Transfer:
             try:
                 relation = RELATIONSHIPS.get(search_key(_text(values.pop("relationship", ""))))
                 if relation is None:
-                    raise _RowProblem("relationship", "write Cha, Mẹ or Người giám hộ")
+                    raise _RowProblem("relationship", "ghi Cha, Mẹ hoặc Người giám hộ")
                 ids = [i for i in re.split(r"[;,\s]+", _text(values.pop("children", ""))) if i]
                 unknown = [i for i in ids if i not in students]
                 if not ids or unknown:
-                    raise _RowProblem("children", f"unknown students: {', '.join(unknown) or '(none given)'}")
+                    raise _RowProblem(
+                        "children", f"không tìm thấy học sinh: {', '.join(unknown) or '(chưa ghi mã nào)'}"
+                    )
                 if "phone" in values:
                     values["phone"] = _text(values["phone"])
                     if len(values["phone"]) == 9 and values["phone"].isdigit():
@@ -372,13 +381,15 @@ class Transfer:
             if parent.phone:
                 if parent.phone in phones:
                     self._error(
-                        report, "parents", row, "phone", f"also on row {phones[parent.phone]} of this file"
+                        report, "parents", row, "phone", f"trùng với dòng {phones[parent.phone]} của tệp"
                     )
                     continue
                 phones[parent.phone] = row.number
             if username:
                 if username in usernames:
-                    self._error(report, "parents", row, "username", f"also on row {usernames[username]}")
+                    self._error(
+                        report, "parents", row, "username", f"trùng với dòng {usernames[username]} của tệp"
+                    )
                     continue
                 usernames[username] = row.number
             try:
@@ -398,7 +409,7 @@ class Transfer:
                 report.linked.append(RowLinked(row.number, existing.id, len(new)))
                 extend.append((existing, new))
             else:
-                report.notes.append(f"row {row.number}: this parent is already linked to these students")
+                report.notes.append(f"dòng {row.number}: phụ huynh này đã được liên kết với các học sinh này")
         if report.errors or dry_run:
             return
         with unit.session.no_autoflush:
@@ -426,7 +437,7 @@ class Transfer:
                         continue
                     role = ROLE_NAMES.get(key) or (key if key in ROLE_NAMES.values() else None)
                     if role is None:
-                        raise _RowProblem("roles", f"unknown role {label.strip()!r}")
+                        raise _RowProblem("roles", f"không có vai trò “{label.strip()}”")
                     roles.append(role)
                 values["roles"] = roles
                 if "phone" in values:
@@ -442,17 +453,17 @@ class Transfer:
                 continue
             username = staff.username.lower()
             if username in seen:
-                self._error(report, "staff", row, "username", f"also on row {seen[username]} of this file")
+                self._error(report, "staff", row, "username", f"trùng với dòng {seen[username]} của tệp")
                 continue
             seen[username] = row.number
             if await self.people_repo.username_taken(unit.session, username):
-                self._error(report, "staff", row, "username", f"username {username} is taken")
+                self._error(report, "staff", row, "username", f"tên đăng nhập {username} đã có người dùng")
                 continue
             valid.append((staff, _text(department) if department else None))
         if report.errors or dry_run:
             for _, name in valid:
                 if name and search_key(name) not in departments:
-                    report.notes.append(f"department {name!r} will be created")
+                    report.notes.append(f"tổ “{name}” sẽ được tạo mới")
                     departments[search_key(name)] = Department(name=name)
             return
         for staff, name in valid:
@@ -484,18 +495,18 @@ class Transfer:
             try:
                 account = accounts.get(_text(values.get("teacher", "")).lower())
                 if account is None:
-                    raise _RowProblem("teacher", f"no staff member {values.get('teacher')!r}")
+                    raise _RowProblem("teacher", f"không có cán bộ, giáo viên “{values.get('teacher')}”")
                 school_class = classes.get(search_key(_text(values.get("class_name", ""))))
                 if school_class is None:
                     raise _RowProblem(
-                        "class_name", f"no class {values.get('class_name')!r} in this school year"
+                        "class_name", f"không có lớp “{values.get('class_name')}” trong năm học này"
                     )
                 kind_key = search_key(_text(values.get("kind", "")))
                 kind = {"giang day": "subject_teacher", "chu nhiem": "homeroom_teacher"}.get(
                     kind_key, kind_key
                 )
                 if kind not in TEACHERS:
-                    raise _RowProblem("kind", "write Giảng dạy or Chủ nhiệm")
+                    raise _RowProblem("kind", "ghi Giảng dạy hoặc Chủ nhiệm")
                 code = None
                 if kind == "subject_teacher":
                     given = _text(values.get("subject", ""))
@@ -505,16 +516,16 @@ class Transfer:
                         else SUBJECTS_BY_NAME.get(search_key(given))
                     )
                     if code is None:
-                        raise _RowProblem("subject", f"unknown subject {given!r}")
+                        raise _RowProblem("subject", f"không có môn “{given}”")
                 key = (school_class.id, code or "homeroom")
                 if key in seen:
-                    raise _RowProblem("class_name", f"also assigned on row {seen[key]} of this file")
+                    raise _RowProblem("class_name", f"đã phân công ở dòng {seen[key]} của tệp")
                 seen[key] = row.number
                 current = await self.assignment_repo.active_for(unit.session, school_class.id, kind, code)
                 if current is not None:
                     raise _RowProblem(
                         "subject" if code else "class_name",
-                        f"{school_class.name} already has this assignment",
+                        f"lớp {school_class.name} đã có phân công này",
                     )
             except _RowProblem as problem:
                 self._error(report, "assignments", row, problem.field, problem.message)
