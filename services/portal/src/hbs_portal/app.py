@@ -28,6 +28,7 @@ from hbs_portal.web import (
 )
 from hbs_portal.web.admin import ROUTERS as ADMIN_ROUTERS
 from hbs_portal.web.deps import install_page_handlers
+from hbs_portal.web.errors import install_error_pages
 from hbs_portal.web.protection import SecurityHeaders
 from hbs_shared.service import ServiceRuntime, create_service_app
 
@@ -68,6 +69,7 @@ def create_app(settings: PortalSettings, transport: Transport | None = None) -> 
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityHeaders)
+    install_error_pages(app)
     install_page_handlers(app)
     app.state.transport = transport
     app.state.settings = settings

@@ -48,11 +48,21 @@ def explain(error: BackendError) -> str:
     return error.title
 
 
+def where_to_go(web: WebSession | None) -> list[tuple[str, str]]:
+    """Links out of an error: the user's first page, or sign-in and public verification."""
+    if web is None:
+        return [("/login", "Đăng nhập"), ("/verify", "Xác thực học bạ số")]
+    if set(web.roles) & FAMILY and not set(web.roles) & STAFF:
+        return [("/results", "Về kết quả học tập")]
+    return [(home_for(web.roles), "Về trang chính của bạn")]
+
+
 def error_page(request: Request, web: WebSession | None, message: str, status: int) -> Response:
-    """The Vietnamese error page; a family's leads back to their results, staff's to their sheets."""
+    """The Vietnamese error page; a family's leads back to their results, staff's to their first page."""
     family = web is not None and bool(set(web.roles) & FAMILY) and not set(web.roles) & STAFF
     name = "family/error.html" if family else "error.html"
-    return templates.TemplateResponse(request, name, {"web": web, "error": message}, status_code=status)
+    context = {"web": web, "error": message, "links": where_to_go(web), "status": status}
+    return templates.TemplateResponse(request, name, context, status_code=status)
 
 
 def home_for(roles: list[str]) -> str:
