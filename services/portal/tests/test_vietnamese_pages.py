@@ -55,6 +55,7 @@ async def test_a_fault_is_a_page_not_a_stack_trace(portal: Portal) -> None:
     assert fault.status_code == 500
     assert "Hệ thống gặp lỗi" in fault.text
     assert "Traceback" not in fault.text
+    assert fault.headers["x-content-type-options"] == "nosniff"
 
 
 async def test_verify_shows_reasons_in_vietnamese_and_the_time_as_dd_mm_yyyy_hh_mm(portal: Portal) -> None:

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import current_session, templates, where_to_go
+from hbs_portal.web.protection import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
 from hbs_shared.logging import get_logger
 from hbs_shared.problems import Problem, problem_response
 
@@ -92,7 +93,12 @@ def install_error_pages(app: FastAPI) -> None:
     async def on_fault(request: Request, exc: Exception) -> Response:
         log.error("unhandled error", path=request.url.path, error=type(exc).__name__)
         heading, message = PAGES[500]
-        return await error_response(request, 500, heading, message, Problem(500, heading, "internal error"))
+        response = await error_response(
+            request, 500, heading, message, Problem(500, heading, "internal error")
+        )
+        # Starlette answers a fault outside the middleware stack: the security headers are added here.
+        response.headers.update({**SECURITY_HEADERS, "content-security-policy": CONTENT_SECURITY_POLICY})
+        return response
 
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
