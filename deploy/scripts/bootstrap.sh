@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what HBS needs on a fresh Debian/Ubuntu machine with Python 3.11+, only what is missing:
-# Debian packages (SoftHSM2, poppler's pdfsig, DejaVu fonts, Chromium), uv, then the locked Python packages.
+# Debian packages (SoftHSM2, poppler's pdfsig, DejaVu fonts, Chromium, ICU headers and g++ for PyICU), uv, then the locked Python packages.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -11,6 +11,9 @@ fi
 command -v pdfsig >/dev/null 2>&1 || need_apt+=(poppler-utils)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)  # the portal's browser tests
+# PyICU (the Vietnamese collation of names) has no wheels: uv builds it against libicu once.
+pkg-config --exists icu-i18n 2>/dev/null || need_apt+=(libicu-dev pkg-config)
+command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
