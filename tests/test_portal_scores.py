@@ -108,7 +108,8 @@ def test_teacher_saves_scores_typed_with_a_decimal_comma_and_sees_the_semester_r
     assert first["comment"] == "Tiến bộ rõ"
     # ĐTBmhk = (8.5 + 9 + 7 + 8 + 2·9 + 3·10) / 9 = 8.94… → 8.9
     assert first["result"] == "8.9"
-    assert re.search(r'<td class="result">8\.9', after)
+    assert re.search(r'<td class="result">8,9', after)  # shown with a decimal comma (issue 15)
+    assert form_fields(after, f"/sheets/{sheet_id}/scores")["c0_regular_1"] == "8,5"
 
 
 def test_a_refused_cell_shows_its_message_on_the_cell_keeps_what_was_typed_and_saves_nothing(
@@ -179,7 +180,7 @@ def test_the_change_log_shows_who_when_old_and_new(
     assert page.status_code == 200
     assert "Lịch sử sửa điểm" in page.text
     name = klass.teachers["TOAN"].full_name
-    assert re.search(rf"<td>{name}</td><td>[^<]+</td><td>ĐĐGgk</td>\s*<td>3 → 9\.5</td>", page.text)
+    assert re.search(rf"<td>{name}</td><td>[^<]+</td><td>ĐĐGgk</td>\s*<td>3 → 9,5</td>", page.text)  # decimal comma (issue 15)
     assert re.search(r"\d\d/\d\d/\d{4} \d\d:\d\d", page.text)
 
 
@@ -319,7 +320,7 @@ def test_submit_lists_what_is_missing_then_a_submitted_sheet_needs_a_reason_for_
     form["reason"] = "Chấm lại bài kiểm tra cuối kỳ"
     assert teacher.post(f"/sheets/{sheet_id}/scores", data=form).status_code == 303
     log = teacher.get(f"/sheets/{sheet_id}/changes").text
-    assert re.search(r"<td>8 → 8\.5</td><td>Chấm lại bài kiểm tra cuối kỳ</td>", log)
+    assert re.search(r"<td>8 → 8,5</td><td>Chấm lại bài kiểm tra cuối kỳ</td>", log)
 
 
 def test_a_comment_only_subject_gets_dat_chua_dat_choices_and_an_exempt_student_is_read_only() -> None:
@@ -423,3 +424,36 @@ def test_teacher_marks_a_student_exempt_and_back_and_not_assessed_needs_a_disabi
     assert refused.status_code == 422
     assert "chỉ dành cho học sinh khuyết tật" in refused.text
     assert api_scores(system, token, sheet["id"]) == before
+
+
+def test_scores_show_a_decimal_comma_excel_holds_numbers_and_the_history_vietnam_time(
+    system: SystemClient, teacher: httpx.Client, token: str, sheet_id: str
+) -> None:
+    """Issue 15: "8,5" on the page, 8.5 as a number in Excel, dd/mm/yyyy HH:mm in the history."""
+    scores = api_scores(system, token, sheet_id)
+    first = scores["rows"][0]
+    with system.client("grades", token) as grades:
+        saved = grades.put(
+            f"/sheets/{sheet_id}/scores",
+            json={
+                "expected_version": scores["sheet"]["version"],
+                "rows": [{"student_id": first["student_id"], "midterm": "8.5"}],
+                "reason": "Nhập lại điểm giữa kỳ",  # the sheet was submitted by an earlier test
+            },
+        )
+    assert saved.status_code == 200, saved.text
+    grid = f"/sheets/{sheet_id}/scores"
+    page = teacher.get(grid).text
+    assert form_fields(page, grid)["c0_midterm"] == "8,5"
+    results = re.findall(r'<td class="result">([^<]*)', page)
+    assert any(results)
+    assert not [r for r in results if "." in r]
+
+    book = openpyxl.load_workbook(io.BytesIO(teacher.get(f"{grid}.xlsx").content))
+    cell = book.active["I5"]  # the first student's ĐĐGgk
+    assert (cell.value, cell.data_type) == (8.5, "n")  # a number: a Vietnamese Excel shows 8,5
+
+    history = teacher.get(f"/sheets/{sheet_id}/changes").text
+    assert re.search(r"<td>\d\d/\d\d/\d{4} \d\d:\d\d</td>", history)
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", history)
+    assert "8,5" in history

@@ -63,8 +63,14 @@ def test_teacher_types_scores_with_the_keyboard_saves_and_sees_the_semester_aver
     expect(page.get_by_role("status")).to_have_text("Đã lưu sổ điểm.")
     row = page.locator("tbody tr").first
     # ĐTBmhk = (8.5 + 9 + 7 + 8 + 2·9 + 3·10) / 9 = 8.94… → 8.9
-    expect(row.locator("td.result")).to_have_text("8.9")
-    expect(page.locator('input[name="c0_regular_1"]')).to_have_value("8.5")
+    expect(row.locator("td.result")).to_have_text("8,9")  # decimal comma (issue 15)
+    expect(page.locator('input[name="c0_regular_1"]')).to_have_value("8,5")
     with system.client("grades", token) as grades:
         saved = grades.get(f"/sheets/{sheet['id']}/scores").json()["rows"][0]
     assert (saved["regular"], saved["midterm"], saved["final"]) == (["8.5", "9", "7", "8"], "9", "10")
+
+    # Issue 15: a link cut short when copied is a Vietnamese page with the way back, not JSON.
+    page.goto(system.stack.url("portal") + f"/sheets/{sheet['id'][:8]}/scores")
+    expect(page.get_by_role("heading", name="Đường dẫn không hợp lệ")).to_be_visible()
+    page.get_by_role("link", name="Về trang chính của bạn").click()
+    expect(page.locator(f'tr[data-sheet="{sheet["id"]}"]')).to_be_visible()
