@@ -180,7 +180,9 @@ def test_the_change_log_shows_who_when_old_and_new(
     assert page.status_code == 200
     assert "Lịch sử sửa điểm" in page.text
     name = klass.teachers["TOAN"].full_name
-    assert re.search(rf"<td>{name}</td><td>[^<]+</td><td>ĐĐGgk</td>\s*<td>3 → 9,5</td>", page.text)  # decimal comma (issue 15)
+    assert re.search(
+        rf"<td>{name}</td><td>[^<]+</td><td>ĐĐGgk</td>\s*<td>3 → 9,5</td>", page.text
+    )  # decimal comma (issue 15)
     assert re.search(r"\d\d/\d\d/\d{4} \d\d:\d\d", page.text)
 
 
