@@ -96,6 +96,14 @@ def test_every_action_is_named_in_vietnamese() -> None:
     assert all(label and label != code for code, label in ACTION_LABELS.items())
 
 
+def test_details_show_vietnamese_labels_days_and_states_not_codes() -> None:
+    """Issue 15: an entry about a change request or a window shows no field codes nor ISO days."""
+    lines = detail_lines(
+        {"fields": ["date_of_birth", "birthplace"], "closes_on": "2026-12-20", "state": "signed"}
+    )
+    assert lines == ["Thông tin: Ngày sinh, Nơi sinh", "Đóng sau ngày: 20/12/2026", "Trạng thái: đã ký"]
+
+
 async def test_the_principal_reads_both_trails_and_sees_a_broken_chain(portal: Portal) -> None:
     portal.signs_in("hieutruong", ["principal"])
     portal.services.on("GET", f"{IDENTITY}/audit", [IDENTITY_ENTRY])

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from hbs_shared.audit.actions import FAULT_LABELS, SUBJECT_KIND_LABELS, action_label
-from hbs_shared.display import school_time_text, score_text
-from hbs_shared.labels import STEP_LABELS, TERM_LABELS
+from hbs_shared.display import day_text, school_time_text, score_text
+from hbs_shared.labels import (
+    FRONT_PAGE_LABELS,
+    RECORD_STATE_LABELS,
+    SHEET_STATE_LABELS,
+    STEP_LABELS,
+    TERM_LABELS,
+)
+from hbs_shared.roles import Role
 
 SCHOOL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -45,7 +52,26 @@ _DETAIL_LABELS = {
     "recipient_name": "Người được nhắc",
     "automatic": "Nhắc tự động",
     "by_email": "Gửi cả e-mail",
+    "opens_on": "Mở từ ngày",
+    "closes_on": "Đóng sau ngày",
+    "base_closes_on": "Hạn chung",
+    "window": "Thời hạn",
+    "fields": "Thông tin",
+    "note": "Ghi chú",
+    "state": "Trạng thái",
+    "signer_role": "Người ký",
+    "students": "Học sinh",
+    "removed": "Đã bỏ",
+    "sampled": "Số học bạ chọn kiểm tra",
+    "population_size": "Tổng số học bạ",
+    "share_percent": "Tỷ lệ chọn (%)",
+    "minimum": "Tối thiểu",
+    "seed": "Hạt giống chọn mẫu",
+    "algorithm": "Cách chọn",
+    "teacher_name": "Giáo viên",
 }
+_STATES = {**SHEET_STATE_LABELS, **RECORD_STATE_LABELS}
+_ROLES = {role.value: role.formal_label for role in Role}
 
 
 @dataclass(frozen=True)
@@ -88,11 +114,17 @@ def _value(key: str, value: Any) -> str:
         return _FACTORS.get(str(value), str(value))
     if key == "signed_at":
         return local_time(_moment(str(value)))
-    if key == "minutes_date":
+    if key == "minutes_date" or key.endswith("_on"):
         try:
-            return date.fromisoformat(str(value)).strftime("%d/%m/%Y")
+            return day_text(str(value))
         except ValueError:
             return str(value)
+    if key == "fields" and isinstance(value, list):
+        return ", ".join(FRONT_PAGE_LABELS.get(str(v), str(v)) for v in value)
+    if key == "state":
+        return _STATES.get(str(value), str(value))
+    if key == "signer_role":
+        return _ROLES.get(str(value), str(value))
     if key == "cells" and isinstance(value, list):
         return "; ".join(_cell(cell) for cell in value if isinstance(cell, Mapping))
     if isinstance(value, list):
