@@ -262,7 +262,11 @@ def test_portal_parent_sees_their_children_and_404_for_another_child(
         assert page.status_code == 200
         van_row = page.text.split('data-subject="NGU_VAN"', 1)[1].split("</tr>", 1)[0]
         cells = re.findall(r"<td>(.*?)</td>", van_row)
-        assert cells[:3] == ["Ngữ văn", signed.van_hk1_shown, signed.van_hk2]
+        assert cells[:3] == [
+            "Ngữ văn",
+            signed.van_hk1_shown,
+            signed.van_hk2.replace(".", ","),
+        ]  # decimal comma (issue 15)
         assert "Kết quả rèn luyện" in page.text
         assert "Lên lớp" in page.text
         assert "Tải học bạ đã ký (PDF)" in page.text
@@ -313,7 +317,7 @@ def test_browser_parent_chooses_a_child_and_reads_the_signed_results(
     page.locator(f'tr[data-student="{A}"]').get_by_role("link", name="Xem kết quả").click()
     van = page.locator('tr[data-subject="NGU_VAN"] td')
     expect(van.nth(1)).to_have_text(signed.van_hk1_shown)  # an unsigned sheet: no draft score
-    expect(van.nth(2)).to_have_text(signed.van_hk2)
+    expect(van.nth(2)).to_have_text(signed.van_hk2.replace(".", ","))
     # The ratings shown are grades' answer for the family (signed sheets only), in words.
     with system.client("grades", system.token(family.parent.username)) as grades:
         result = grades.get(f"/family/students/{A}/results").json()["result"]

@@ -7,7 +7,9 @@ import subprocess
 import unicodedata
 from pathlib import Path
 
+from hbs_signing.documents.layout import Verification, render_score_sheet
 from hbs_signing.documents.render import render_placeholder_sheet
+from hbs_signing.samples import score_sheet_content
 
 
 def _text(pdf: bytes, tmp_path: Path) -> str:
@@ -55,3 +57,14 @@ def test_fonts_are_embedded(sheet_fields: dict[str, str], tmp_path: Path) -> Non
 
     assert fonts
     assert all("DejaVu" in line and " yes yes yes " in line for line in fonts)
+
+
+def test_the_score_sheet_shows_scores_with_a_decimal_comma_and_keeps_the_data_as_is(tmp_path: Path) -> None:
+    """Issue 15: "8,5" on paper; the attached machine-readable record keeps "8.5"."""
+    content = score_sheet_content(rows=2)
+    text = _text(render_score_sheet(content, Verification("ABCD1234", "https://x/verify/ABCD1234")), tmp_path)
+    assert "8,5" in text
+    assert "7,5" in text
+    assert "8,6" in text
+    assert not re.search(r"\b\d\.\d\b", text.replace("2025-2026", ""))
+    assert content.rows[0].midterm == "8.5"
