@@ -453,7 +453,8 @@ def test_scores_show_a_decimal_comma_excel_holds_numbers_and_the_history_vietnam
 
     book = openpyxl.load_workbook(io.BytesIO(teacher.get(f"{grid}.xlsx").content))
     cell = book.active["I5"]  # the first student's ĐĐGgk
-    assert (cell.value, cell.data_type) == (8.5, "n")  # a number: a Vietnamese Excel shows 8,5
+    # A number in the General format: the file holds 8.5, a Vietnamese Excel shows "8,5".
+    assert (cell.value, cell.data_type, cell.number_format) == (8.5, "n", "General")
 
     history = teacher.get(f"/sheets/{sheet_id}/changes").text
     assert re.search(r"<td>\d\d/\d\d/\d{4} \d\d:\d\d</td>", history)
