@@ -125,8 +125,8 @@ async def rig(url: str, folder: Path) -> AsyncIterator[Rig]:
         local.stop()
 
 
-async def wait_for(check: Any, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_for(check: Any, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
     while not await check():
         if time.monotonic() > deadline:
             raise TimeoutError("benchmark did not finish in time")
@@ -173,10 +173,11 @@ async def _equals(value: Any, expected: int) -> bool:
 
 
 def report(label: str, result: Result) -> None:
+    p50 = statistics.median(result.latencies_ms)
     print(
         f"{label}: {result.rows} rows relayed in {result.relay_s:.2f} s "
         f"({result.rows / result.relay_s:.0f}/s), applied by the consumer in {result.applied_s:.2f} s "
-        f"({result.rows / result.applied_s:.0f}/s); single events: p50 {statistics.median(result.latencies_ms):.0f} ms, "
+        f"({result.rows / result.applied_s:.0f}/s); single events: p50 {p50:.0f} ms, "
         f"p99 {result.percentile(0.99):.0f} ms, max {max(result.latencies_ms):.0f} ms",
         flush=True,
     )
