@@ -4,8 +4,12 @@ Two figures, each on a fresh database and broker: the relay's rate on a backlog 
 rows, 200 keys, written in one transaction, then relayed: rows marked sent per second, and
 until the consumer applied them all), and an event's latency outside a batch (one row committed,
 the relay nudged as a use case does, until the consumer's transaction that applied it committed;
-200 events, one every 50 ms). HBS_TEST_DATABASE=postgresql measures on PostgreSQL as well.
-Last line: `events_relay_per_s=<r> events_applied_per_s=<a> event_p50_ms=<ms> event_p99_ms=<ms>`.
+200 events, one every 50 ms). Each runs twice side by side: the relay as it is (a batch handed to
+the client, acknowledgements awaited together) and with a window of 1 (one message, its
+acknowledgement, the next: the relay before issue 12). HBS_TEST_DATABASE=postgresql measures on
+PostgreSQL as well. Last line (the batched relay, on the last database measured):
+`events_relay_per_s=<r> events_applied_per_s=<a> event_p50_ms=<ms> event_p99_ms=<ms>
+one_by_one_relay_per_s=<r>` (one line).
 """
 
 from __future__ import annotations
@@ -70,12 +74,12 @@ class Rig:
     """A database with the outbox, a relay, and a consumer applying each event in its own
     transaction with its inbox row, as the services do."""
 
-    def __init__(self, url: str, local: LocalBroker) -> None:
+    def __init__(self, url: str, local: LocalBroker, window: int | None) -> None:
         self.db = Database(url)
         self.local = local
         self.producer = ConcurrentKafkaBroker(local.bootstrap)
         self.consumer_client = ConcurrentKafkaBroker(local.bootstrap)
-        self.relay = OutboxRelay(self.db, kafka_publisher(self.producer), poll_seconds=0.5)
+        self.relay = OutboxRelay(self.db, kafka_publisher(self.producer), poll_seconds=0.5, window=window)
         self.outbox = OutboxRepository()
         self.applied_at: dict[uuid.UUID, float] = {}
         self._current: uuid.UUID | None = None
@@ -107,10 +111,10 @@ class Rig:
 
 
 @contextlib.asynccontextmanager
-async def rig(url: str, folder: Path) -> AsyncIterator[Rig]:
+async def rig(url: str, folder: Path, window: int | None) -> AsyncIterator[Rig]:
     local = LocalBroker(log_path=folder / f"broker-{uuid.uuid4().hex[:6]}.log")
     local.start()
-    running = Rig(url, local)
+    running = Rig(url, local, window)
     async with running.db.engine.begin() as connection:
         await connection.run_sync(messaging_metadata.create_all)
         await connection.run_sync(effects_metadata.create_all)
@@ -133,8 +137,8 @@ async def wait_for(check: Any, seconds: float) -> None:
         await asyncio.sleep(0.02)
 
 
-async def measure(url: str, folder: Path, rows: int, keys: int, singles: int) -> Result:
-    async with rig(url, folder) as bench:
+async def measure(url: str, folder: Path, rows: int, keys: int, singles: int, window: int | None) -> Result:
+    async with rig(url, folder, window) as bench:
         subjects = [uuid.uuid4() for _ in range(keys)]
         # Warm-up: topic created, consumer assigned, connections open.
         async with bench.db.transaction() as session:
@@ -183,16 +187,25 @@ def report(label: str, result: Result) -> None:
     )
 
 
-async def run(rows: int, keys: int, singles: int) -> Result:
+async def run(rows: int, keys: int, singles: int) -> tuple[Result, Result]:
+    databases = ["sqlite", "postgresql"] if postgres_wanted() else ["sqlite"]
+    results: tuple[Result, Result] | None = None
     with tempfile.TemporaryDirectory(prefix="hbs-bench-events-") as tmp:
         folder = Path(tmp)
-        result = await measure(sqlite_url(folder, "events"), folder, rows, keys, singles)
-        report("sqlite", result)
-        if postgres_wanted():
-            async with postgres_database("hbs_bench_events") as url:
-                result = await measure(url, folder, rows, keys, singles)
-            report("postgresql", result)
-        return result
+        for database in databases:
+            measured: list[Result] = []
+            for label, window in (("one by one", 1), ("batched", None)):
+                async with contextlib.AsyncExitStack() as stack:
+                    if database == "sqlite":
+                        url = sqlite_url(folder, f"events-{uuid.uuid4().hex[:6]}")
+                    else:
+                        url = await stack.enter_async_context(postgres_database("hbs_bench_events"))
+                    result = await measure(url, folder, rows, keys, singles, window)
+                report(f"{database}, {label}", result)
+                measured.append(result)
+            results = (measured[0], measured[1])
+    assert results is not None
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,13 +215,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--singles", type=int, default=200)
     args = parser.parse_args(argv)
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
-    result = asyncio.run(run(args.rows, args.keys, args.singles))
+    one_by_one, result = asyncio.run(run(args.rows, args.keys, args.singles))
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     print(
         f"events_relay_per_s={result.rows / result.relay_s:.0f} "
         f"events_applied_per_s={result.rows / result.applied_s:.0f} "
         f"event_p50_ms={statistics.median(result.latencies_ms):.0f} "
-        f"event_p99_ms={result.percentile(0.99):.0f}"
+        f"event_p99_ms={result.percentile(0.99):.0f} "
+        f"one_by_one_relay_per_s={one_by_one.rows / one_by_one.relay_s:.0f}"
     )
     return 0
 
