@@ -192,7 +192,7 @@ class OutboxRelay:
         poll_seconds: float = 0.5,
         batch_size: int = 500,
         window: int | None = None,
-        max_backoff_seconds: float = 10.0,
+        max_backoff_seconds: float = 5.0,
         resend_window: timedelta = timedelta(days=7),
     ) -> None:
         self._db = db
