@@ -7,7 +7,7 @@ PYTEST := $(UV) run --frozen pytest
 PARALLEL ?= -n 2 --dist loadfile
 DATA ?= var/demo
 
-.PHONY: bootstrap demo test test-security test-postgres lint format clean-demo bench bench-identity bench-grades bench-signing bench-sign-all docs verify-audit
+.PHONY: bootstrap demo test test-security test-postgres lint format clean-demo bench bench-identity bench-grades bench-signing bench-sign-all bench-events docs verify-audit
 
 bootstrap:
 	@deploy/scripts/bootstrap.sh
@@ -46,7 +46,12 @@ bench-signing: bootstrap
 bench-sign-all: bootstrap
 	@HBS_SIGN_ALL_CLASSES=$(or $(CLASSES),7) $(UV) run --frozen pytest tests/test_sheet_sign_all.py -q -s
 
-bench: bench-identity bench-grades bench-signing
+## make bench-events: the outbox relay's rate on a 2,000-row backlog and one event's latency
+## (outbox row committed → consumer's effect committed), through the real embedded broker (issue 12).
+bench-events: bootstrap
+	@$(if $(DB),HBS_TEST_DATABASE=$(DB) )$(UV) run --frozen python -m hbs_devtools.bench_events
+
+bench: bench-identity bench-grades bench-signing bench-events
 
 lint: bootstrap
 	@$(UV) run --frozen ruff check .
