@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 from typing import Any
 
@@ -29,18 +28,14 @@ async def test_two_processes_migrating_an_empty_database_at_once_both_succeed(
     # The entry deployments run before starting replicas; run twice at once, as two replicas would.
     env = {**os.environ, "HBS_GRADES_DATABASE_URL": url, "HBS_GRADES_DATA_DIR": str(tmp_path)}
     processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "hbs_grades", "migrate"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hbs_grades", "migrate", env=env, stderr=asyncio.subprocess.PIPE
         )
         for _ in range(2)
     ]
     for process in processes:
-        _, err = await asyncio.to_thread(process.communicate, timeout=120)
-        assert process.returncode == 0, err[-2000:]
+        _, err = await asyncio.wait_for(process.communicate(), 120)
+        assert process.returncode == 0, err.decode()[-2000:]
 
     head = ScriptDirectory.from_config(alembic_config(MIGRATIONS, url)).get_current_head()
     db = Database(url)

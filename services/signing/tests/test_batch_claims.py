@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import sys
 import uuid
 from collections import Counter
@@ -86,27 +85,28 @@ async def test_two_replica_processes_claim_every_request_exactly_once(queue_db: 
             session.add_all(queued(batch_id, signer) for _ in range(PER_BATCH))
     url = queue_db.engine.url.render_as_string(hide_password=False)
     replicas = [
-        subprocess.Popen(
-            [sys.executable, "-c", REPLICA, url, f"replica-{n}", str(CLAIM)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            REPLICA,
+            url,
+            f"replica-{n}",
+            str(CLAIM),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         for n in (1, 2)
     ]
     for process in replicas:
         assert process.stdout is not None
-        assert process.stdout.readline().strip() == "ready", process.stderr
-    for process in replicas:  # both start claiming at the same moment
-        assert process.stdin is not None
-        process.stdin.write("go\n")
-        process.stdin.flush()
+        assert (await asyncio.wait_for(process.stdout.readline(), 120)).strip() == b"ready"
     claims: list[list[str]] = []
-    for process in replicas:
-        out, err = await asyncio.to_thread(process.communicate, timeout=120)
-        assert process.returncode == 0, err
-        claims.append(json.loads(out.strip().splitlines()[-1]))
+    # Both start claiming at the same moment (the go on stdin).
+    results = await asyncio.gather(*(asyncio.wait_for(p.communicate(b"go\n"), 120) for p in replicas))
+    for process, (out, err) in zip(replicas, results, strict=True):
+        assert process.returncode == 0, err.decode()[-2000:]
+        claims.append(json.loads(out.decode().strip().splitlines()[-1]))
 
     counts = Counter(request for claimed in claims for request in claimed)
     async with queue_db.transaction() as session:
