@@ -140,6 +140,10 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.lock_attempts = lock_attempts
+        # SQLite: this process's transactions queue here in arrival order, rather than polling the
+        # file lock (its busy handler sleeps in steps of up to 100 ms); other processes still poll.
+        self._gate = asyncio.Lock()
+        self._gate_seconds = busy_timeout_ms * lock_attempts / 1000
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             path = url.split("///", 1)[-1]
@@ -169,6 +173,23 @@ class Database:
         On SQLite the write lock is taken at BEGIN, so a busy database makes the transaction wait
         there (busy_timeout), and is retried whole a few times: nothing of it has run yet. Only
         then does it fail, with DatabaseBusy (503). PostgreSQL starts the same way, lazily."""
+        if not self.is_sqlite:
+            async with self._transaction() as session:
+                yield session
+            return
+        try:
+            async with asyncio.timeout(self._gate_seconds):
+                await self._gate.acquire()
+        except TimeoutError:
+            raise DatabaseBusy from None
+        try:
+            async with self._transaction() as session:
+                yield session
+        finally:
+            self._gate.release()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncSession]:
         for attempt in range(1, self.lock_attempts + 1):
             began = False
             try:
