@@ -36,8 +36,8 @@ class ServiceSettings(BaseSettings):
     """SQLAlchemy async URL (sqlite+aiosqlite:///… or postgresql+asyncpg://…); empty = SQLite in data_dir."""
     database_pool_size: int = Field(default=20, ge=1, le=500)
     """PostgreSQL: connections kept open; as many as requests and consumers run at once."""
-    database_pool_max_overflow: int = Field(default=10, ge=0, le=500)
-    """PostgreSQL: extra connections opened in a burst, closed when returned."""
+    database_pool_max_overflow: int = Field(default=0, ge=0, le=500)
+    """PostgreSQL: extra connections opened in a burst, each closed again when returned."""
     database_pool_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     """PostgreSQL: how long a request waits for a free connection."""
     database_pool_recycle_seconds: int = Field(default=1800, ge=-1)
