@@ -117,3 +117,22 @@ async def test_a_lock_never_released_in_time_answers_503_not_500(sqlite_path: Pa
     assert response.status_code == 503, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["title"] == "Hệ thống đang bận, vui lòng thử lại sau giây lát"
+
+
+async def test_a_transaction_without_the_sqlite_lock_lets_others_write_while_it_awaits(
+    sqlite_path: Path,
+) -> None:
+    """The outbox relay reads, awaits the broker, then marks what was sent: nobody waits for it."""
+    db = Database(f"sqlite+aiosqlite:///{sqlite_path}", busy_timeout_ms=200, lock_attempts=1)
+    try:
+        async with db.transaction(sqlite_lock=False) as relay:
+            assert (await relay.execute(select(func.count()).select_from(pins))).scalar_one() == 0
+            async with asyncio.timeout(5):
+                response = await post(db)  # while the relay awaits its broker
+            assert response.status_code == 201, response.text
+            await relay.execute(insert(pins).values(owner="relay"))
+        async with db.transaction() as session:
+            owners = sorted((await session.execute(select(pins.c.owner))).scalars())
+    finally:
+        await db.dispose()
+    assert owners == ["relay", "teacher"]

@@ -77,7 +77,8 @@ def _sqlite_begin(connection: Connection) -> None:
     # A deferred transaction that read and then writes fails at once ("database is locked") when
     # another connection wrote since its read; taking the write lock at BEGIN waits instead.
     mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-    connection.exec_driver_sql(f"BEGIN {mode}")
+    if mode != "NONE":
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 @dataclass(frozen=True)
@@ -169,14 +170,23 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
+    async def transaction(self, *, sqlite_lock: bool = True) -> AsyncIterator[AsyncSession]:
         """A session whose work commits once at the end, or rolls back on any error.
 
         On SQLite the write lock is taken at BEGIN, so a busy database makes the transaction wait
         there (busy_timeout), and is retried whole a few times: nothing of it has run yet. Only
-        then does it fail, with DatabaseBusy (503). PostgreSQL starts the same way, lazily."""
+        then does it fail, with DatabaseBusy (503). PostgreSQL starts the same way, lazily.
+
+        `sqlite_lock=False` is for work that awaits something else (the outbox relay's broker
+        round trips) between its statements: on SQLite each statement then commits by itself and
+        nothing waits for it meanwhile; PostgreSQL is unchanged (one transaction, row locks)."""
         if not self.is_sqlite:
             async with self._transaction() as session:
+                yield session
+            return
+        if not sqlite_lock:
+            async with self.sessions() as session, session.begin():
+                await session.connection(execution_options={"sqlite_begin": "NONE"})
                 yield session
             return
         try:
