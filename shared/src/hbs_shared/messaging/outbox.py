@@ -132,7 +132,8 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         """Publish what is pending; returns how many were sent. Raises if the broker fails."""
         sent = 0
-        async with self._db.transaction() as session:
+        # Broker round trips happen inside: on SQLite they must not hold the write lock.
+        async with self._db.transaction(sqlite_lock=False) as session:
             messages = await self.repository.claim_pending(session, self._batch)
             done: list[int] = []
             try:
