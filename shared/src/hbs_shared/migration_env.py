@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 
 from alembic import context
-from sqlalchemy import Connection, MetaData
+from sqlalchemy import Connection, MetaData, text
 from sqlalchemy.ext.asyncio import create_async_engine
+
+MIGRATION_LOCK_KEY = int.from_bytes(hashlib.sha256(b"hbs:migrations").digest()[:8], "big", signed=True)
+"""PostgreSQL advisory lock held by whoever migrates a database (per database, every service)."""
+
+
+def take_migration_lock(connection: Connection) -> None:
+    """Serialise migrations on this database until the connection's transaction ends.
+
+    PostgreSQL: two replicas starting on an empty database both created `alembic_version` and one
+    failed (UniqueViolation); the second now waits here, then finds the schema at head. SQLite
+    needs nothing here: a `Database` engine's BEGIN already took the write lock, which is the
+    whole file's (a bare engine's first write takes it too)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
 
 
 def _run(connection: Connection, metadata: list[MetaData]) -> None:
+    take_migration_lock(connection)
     context.configure(
         connection=connection,
         target_metadata=metadata,

@@ -57,7 +57,7 @@ class ServiceRuntime:
         self.name = name
         self.settings = settings
         self.migrations = migrations
-        self.db = Database(settings.sqlalchemy_url(name))
+        self.db = Database(settings.sqlalchemy_url(name), pool=settings.database_pool())
         self.metrics = ServiceMetrics(name)
         self.broker = ConcurrentKafkaBroker(
             [s.strip() for s in settings.kafka_bootstrap.split(",")],

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hbs_shared.db import PoolSettings
+
 DEV_SECRET_PREFIX = "dev-only-"
 
 
@@ -32,6 +34,18 @@ class ServiceSettings(BaseSettings):
     """Folder for SQLite files, keys and documents in the embedded default."""
     database_url: str = ""
     """SQLAlchemy async URL (sqlite+aiosqlite:///… or postgresql+asyncpg://…); empty = SQLite in data_dir."""
+    database_pool_size: int = Field(default=20, ge=1, le=500)
+    """PostgreSQL: connections kept open; as many as requests and consumers run at once."""
+    database_pool_max_overflow: int = Field(default=0, ge=0, le=500)
+    """PostgreSQL: extra connections opened in a burst, each closed again when returned."""
+    database_pool_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    """PostgreSQL: how long a request waits for a free connection."""
+    database_pool_recycle_seconds: int = Field(default=1800, ge=-1)
+    """PostgreSQL: a connection older than this is replaced (-1: never)."""
+    database_pool_ping_idle_seconds: float = Field(default=30.0, ge=0)
+    """PostgreSQL: a connection unused longer than this is checked (one round trip) before use."""
+    database_pool_pre_ping: bool = False
+    """PostgreSQL: check every connection before every use instead (three round trips each)."""
     kafka_bootstrap: str = Field(default="127.0.0.1:9092", min_length=3)
     """Kafka bootstrap servers, comma separated host:port."""
     kafka_idempotence: bool = False
@@ -91,6 +105,16 @@ class ServiceSettings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / f'{service}.sqlite3').resolve()}"
+
+    def database_pool(self) -> PoolSettings:
+        return PoolSettings(
+            size=self.database_pool_size,
+            max_overflow=self.database_pool_max_overflow,
+            timeout_seconds=self.database_pool_timeout_seconds,
+            recycle_seconds=self.database_pool_recycle_seconds,
+            ping_idle_seconds=self.database_pool_ping_idle_seconds,
+            pre_ping=self.database_pool_pre_ping,
+        )
 
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"

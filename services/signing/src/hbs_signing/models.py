@@ -146,3 +146,7 @@ class BatchItem(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """Runs that took it; after MAX_ATTEMPTS unfinished runs it is failed, not retried forever."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """The replica signing it now (host:pid); no other replica takes it before ``claimed_until``."""
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    """End of the claim's lease, renewed while its replica lives; a dead replica's work is taken after."""

@@ -244,7 +244,8 @@ class OutboxRelay:
         # Every cycle, just before sending: a send to a broker that restarted unseen is stamped
         # with the old id, so it is resent once the change is seen.
         await self.check_broker()
-        async with self._db.transaction() as session:
+        # Broker round trips happen inside: on SQLite they must not hold the write lock.
+        async with self._db.transaction(sqlite_lock=False) as session:
             messages = await self.repository.claim_pending(session, self._batch)
             if not messages:
                 return 0

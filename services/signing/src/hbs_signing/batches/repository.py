@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_signing.models import BatchItem
 
 PENDING, COMPLETED, FAILED = "pending", "completed", "failed"
+
+CLAIM_LEASE = timedelta(seconds=30)
+"""How long a claim outlives its replica's last renewal (renewed every third of it)."""
+
+
+def this_replica() -> str:
+    """A name no other live process has: two replicas on one host differ by their pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -29,27 +40,62 @@ class BatchItemRepository:
     def add(self, session: AsyncSession, item: BatchItem) -> None:
         session.add(item)
 
-    async def next_pending(self, session: AsyncSession, limit: int) -> list[BatchItem]:
-        """Up to `limit` pending requests of the oldest batch with any (one signer's), oldest first."""
+    async def claim(
+        self, session: AsyncSession, limit: int, replica: str, lease: timedelta
+    ) -> list[BatchItem]:
+        """Claim for `replica` up to `limit` pending requests of the oldest batch no live replica
+        holds (one signer's), oldest first, until now + `lease`.
+
+        FOR UPDATE SKIP LOCKED: a replica claiming at the same moment skips these rows (PostgreSQL
+        re-checks a row it waited for, so it never sees them unclaimed); the lease keeps them after
+        the commit. A replica's own expired or earlier claims stay its own (an interrupted run).
+        SQLite ignores the row lock: its transactions take the write lock at BEGIN (hbs_shared.db)."""
+        now = datetime.now(UTC)
+        claimable = and_(
+            BatchItem.state == PENDING,
+            or_(
+                BatchItem.claimed_until.is_(None),
+                BatchItem.claimed_until < now,
+                BatchItem.claimed_by == replica,
+            ),
+        )
         first = (
             await session.execute(
-                select(BatchItem).where(BatchItem.state == PENDING).order_by(BatchItem.created_at).limit(1)
+                select(BatchItem.school_id, BatchItem.batch_id, BatchItem.signer_user_id)
+                .where(claimable)
+                .order_by(BatchItem.created_at)
+                .limit(1)
+                .with_for_update(skip_locked=True)
             )
-        ).scalar_one_or_none()
+        ).first()
         if first is None:
             return []
+        school_id, batch_id, signer_user_id = first
         result = await session.execute(
             select(BatchItem)
             .where(
-                BatchItem.state == PENDING,
-                BatchItem.school_id == first.school_id,
-                BatchItem.batch_id == first.batch_id,
-                BatchItem.signer_user_id == first.signer_user_id,
+                claimable,
+                BatchItem.school_id == school_id,
+                BatchItem.batch_id == batch_id,
+                BatchItem.signer_user_id == signer_user_id,
             )
             .order_by(BatchItem.created_at, BatchItem.request_id)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
-        return list(result.scalars())
+        items = list(result.scalars())
+        for item in items:
+            item.claimed_by, item.claimed_until = replica, now + lease
+        return items
+
+    async def renew_claims(self, session: AsyncSession, replica: str, lease: timedelta) -> None:
+        """Extend the lease of every pending request `replica` holds (it is alive and working)."""
+        await session.execute(
+            update(BatchItem)
+            .where(BatchItem.claimed_by == replica, BatchItem.state == PENDING)
+            .values(claimed_until=datetime.now(UTC) + lease)
+            .execution_options(synchronize_session=False)
+        )
 
     async def settle(self, session: AsyncSession, request_id: uuid.UUID, state: str) -> bool:
         """Move one request out of pending; False when it already was (by a crash's earlier run)."""

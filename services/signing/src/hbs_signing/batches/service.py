@@ -17,7 +17,7 @@ import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +25,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hbs_shared.db import Database
 from hbs_shared.events.contracts import RecordSigningRequested, SigningBatchProgress
 from hbs_shared.logging import get_logger
-from hbs_signing.batches.repository import COMPLETED, FAILED, PENDING, BatchItemRepository, BatchProgress
+from hbs_signing.batches.repository import (
+    CLAIM_LEASE,
+    COMPLETED,
+    FAILED,
+    PENDING,
+    BatchItemRepository,
+    BatchProgress,
+    this_replica,
+)
 from hbs_signing.batches.workers import (
     BatchCredentials,
     BatchDocument,
@@ -64,6 +72,8 @@ class BatchRunner:
         max_per_run: int = 256,
         poll_seconds: float = 2.0,
         after_commit: Callable[[], None] | None = None,
+        replica: str | None = None,
+        lease: timedelta = CLAIM_LEASE,
     ) -> None:
         self.db = db
         self.requests = requests
@@ -76,6 +86,9 @@ class BatchRunner:
         self.poll_seconds = poll_seconds
         self.after_commit = after_commit
         self._wake = asyncio.Event()
+        # Several replicas share the queue: each signs only what it claimed (see the repository).
+        self.replica = replica or this_replica()
+        self.lease = lease
 
     # --- queueing (the consumer's transaction) ------------------------------------------------
 
@@ -112,6 +125,23 @@ class BatchRunner:
     # --- signing -------------------------------------------------------------------------------
 
     async def run_forever(self) -> None:
+        """Sign batches until cancelled, renewing this replica's claims meanwhile."""
+        renewing = asyncio.create_task(self._renew_claims())
+        try:
+            await self._run_batches()
+        finally:
+            renewing.cancel()
+
+    async def _renew_claims(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                async with self.db.transaction() as session:
+                    await self.items.renew_claims(session, self.replica, self.lease)
+            except Exception as error:  # tried again at the next third: the lease outlasts two misses
+                log.warning("batch claims not renewed", error=str(error))
+
+    async def _run_batches(self) -> None:
         while True:
             try:
                 while await self.run_once():
@@ -127,7 +157,7 @@ class BatchRunner:
     async def run_once(self) -> int:
         """Sign up to ``max_per_run`` pending requests of the oldest batch; how many were taken."""
         async with self.db.transaction() as session:
-            items = await self.items.next_pending(session, self.max_per_run)
+            items = await self.items.claim(session, self.max_per_run, self.replica, self.lease)
             if not items:
                 return 0
             school_id, batch_id, signer = items[0].school_id, items[0].batch_id, items[0].signer_user_id
