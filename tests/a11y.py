@@ -36,12 +36,16 @@ def _serve_axe(route: Route) -> None:
     route.fulfill(path=axe_script(), content_type="text/javascript; charset=utf-8")
 
 
-def violations(page: Page) -> list[dict[str, Any]]:
-    """axe's violations on the page as it is now (WCAG 2.x A and AA rules and best practices)."""
+def _inject(page: Page) -> None:
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(page.url))
         page.route(origin + AXE_URL_PATH, _serve_axe)
         page.add_script_tag(url=origin + AXE_URL_PATH)
+
+
+def violations(page: Page) -> list[dict[str, Any]]:
+    """axe's violations on the page as it is now (WCAG 2.x A and AA rules and best practices)."""
+    _inject(page)
     found: list[dict[str, Any]] = page.evaluate(
         "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
     )
@@ -63,3 +67,21 @@ def assert_accessible(page: Page) -> None:
     """No serious or critical axe violation on the page as it is now (call once per page state)."""
     blocking = [found for found in violations(page) if found["impact"] in BLOCKING]
     assert not blocking, f"axe-core on {urlsplit(page.url).path}:\n{describe(blocking)}"
+
+
+def contrast_ratio(page: Page, selector: str) -> float:
+    """The text contrast of one element as axe's color-contrast rule computes it (pass or fail)."""
+    _inject(page)
+    ratios: list[float] = page.evaluate(
+        """async (selector) => {
+            const result = await axe.run({include: [[selector]]}, {runOnly: ["color-contrast"]});
+            return [...result.passes, ...result.violations]
+                .flatMap((rule) => rule.nodes)
+                .flatMap((node) => [...node.any, ...node.all, ...node.none])
+                .filter((check) => check.data && check.data.contrastRatio)
+                .map((check) => check.data.contrastRatio);
+        }""",
+        selector,
+    )
+    assert len(ratios) == 1, f"axe measured {len(ratios)} contrasts for {selector}: {ratios}"
+    return ratios[0]
