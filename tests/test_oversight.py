@@ -288,7 +288,7 @@ def test_the_board_closes_step_1_and_a_late_signature_is_refused_naming_the_wind
     klass, math = year.klass, year.math
     with portal(system, "phohieutruong") as (vice, _):
         page = vice.get("/oversight/windows").text
-        assert '<a href="/oversight/windows">Thời hạn</a>' in page
+        assert '<a href="/oversight/windows" aria-current="page">Thời hạn</a>' in page
         assert f"Thời hạn năm học {klass.school_year}" in page
         saved = vice.post(
             "/oversight/windows",
@@ -805,7 +805,7 @@ def test_the_compliance_report_counts_the_year(system: SystemClient, year: Year)
 
     with portal(system, "hieutruong") as (head, _):
         page = head.get("/oversight/compliance").text
-        assert '<a href="/oversight/compliance">Chấp hành thời hạn</a>' in page
+        assert '<a href="/oversight/compliance" aria-current="page">Chấp hành thời hạn</a>' in page
         line = re.search(
             rf"<td>{re.escape(math.full_name)}</td>"
             r"<td>Ký sổ điểm \(bước 1\)</td><td>Học kỳ I</td>(.*?)</tr>",
