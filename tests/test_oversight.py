@@ -48,6 +48,7 @@ from hbs_devtools.drive import SIGNING_PIN, SystemClient, sign_in_portal
 from hbs_devtools.stack import Stack
 from hbs_shared.db import Database
 
+from .a11y import assert_accessible
 from .factories import FactorySystem, Person, SchoolClass, SchoolFactory, password_of, wait_until
 from .test_portal_browser import sign_in
 from .test_year_records import post_sign_form, records_of, set_conduct, sign_every_sheet, wait_for_batch
@@ -287,7 +288,7 @@ def test_the_board_closes_step_1_and_a_late_signature_is_refused_naming_the_wind
     klass, math = year.klass, year.math
     with portal(system, "phohieutruong") as (vice, _):
         page = vice.get("/oversight/windows").text
-        assert '<a href="/oversight/windows">Thời hạn</a>' in page
+        assert '<a href="/oversight/windows" aria-current="page">Thời hạn</a>' in page
         assert f"Thời hạn năm học {klass.school_year}" in page
         saved = vice.post(
             "/oversight/windows",
@@ -804,7 +805,7 @@ def test_the_compliance_report_counts_the_year(system: SystemClient, year: Year)
 
     with portal(system, "hieutruong") as (head, _):
         page = head.get("/oversight/compliance").text
-        assert '<a href="/oversight/compliance">Chấp hành thời hạn</a>' in page
+        assert '<a href="/oversight/compliance" aria-current="page">Chấp hành thời hạn</a>' in page
         line = re.search(
             rf"<td>{re.escape(math.full_name)}</td>"
             r"<td>Ký sổ điểm \(bước 1\)</td><td>Học kỳ I</td>(.*?)</tr>",
@@ -895,6 +896,7 @@ def test_the_board_walks_its_pages_in_a_browser(page: Page, stack: Stack, year: 
     sign_in(page, stack, "phohieutruong")
     expect(page.get_by_role("heading", name=re.compile("Tiến độ nhập điểm và ký học bạ"))).to_be_visible()
     shoot(page, "01-progress")
+    assert_accessible(page)
     page.locator('form.filters select[name="step"]').select_option(label="Bước 1: ký sổ điểm")
     page.locator('form.filters select[name="term"]').select_option(label="Học kỳ I")
     page.locator('form.filters select[name="class_name"]').select_option(label=year.idle.name)
@@ -909,6 +911,7 @@ def test_the_board_walks_its_pages_in_a_browser(page: Page, stack: Stack, year: 
     expect(page.get_by_role("status")).to_have_text("Đã gửi lời nhắc.")
     expect(page.locator("#progress-sent")).to_contain_text(idle.full_name)
     shoot(page, "03-progress-reminded")
+    assert_accessible(page)
 
     # Thời hạn: the window and the two extensions with their reasons, dates as dd/mm/yyyy.
     page.get_by_role("link", name="Thời hạn", exact=True).click()
@@ -916,6 +919,7 @@ def test_the_board_walks_its_pages_in_a_browser(page: Page, stack: Stack, year: 
     expect(page.locator("main")).to_contain_text(f"{dmy(year.opens)} – {dmy(year.closes)}")
     expect(page.locator("main")).to_contain_text("Giáo viên nằm viện, có giấy ra viện")
     shoot(page, "04-windows")
+    assert_accessible(page)
 
     # The review page of the class (records back at step 2 after the correction): draw, mark one.
     page.goto(f"{portal_url}/records/classes/{year.klass.name}")
@@ -928,6 +932,7 @@ def test_the_board_walks_its_pages_in_a_browser(page: Page, stack: Stack, year: 
     expect(page.locator("article.sample:not(.superseded) td.verdict-correct")).to_have_count(1)
     page.locator("#mau-kiem-tra").scroll_into_view_if_needed()
     shoot(page, "05-review-sample")
+    assert_accessible(page)
 
     # The reminded (homeroom) teacher sees the board's reminder on the first page, then the
     # checklist of the students' personal data (Đ6.1).
@@ -936,6 +941,7 @@ def test_the_board_walks_its_pages_in_a_browser(page: Page, stack: Stack, year: 
     expect(page.get_by_text("Lời nhắc của Ban Giám hiệu")).to_be_visible()
     expect(page.locator("main")).to_contain_text(f"Lớp {year.idle.name} – môn Toán – Học kỳ I")
     shoot(page, "06-teacher-reminder")
+    assert_accessible(page)
     page.goto(f"{portal_url}/records/homeroom")
     page.get_by_role("link", name="Kiểm tra thông tin cá nhân của học sinh").click()
     expect(
@@ -943,6 +949,7 @@ def test_the_board_walks_its_pages_in_a_browser(page: Page, stack: Stack, year: 
     ).to_be_visible()
     expect(page.locator(".check-state").first).to_be_visible()
     shoot(page, "07-homeroom-check")
+    assert_accessible(page)
 
     # The principal: compliance (and its Excel), the correction's minutes, the audit trail.
     page.context.clear_cookies()
@@ -960,6 +967,7 @@ def test_the_board_walks_its_pages_in_a_browser(page: Page, stack: Stack, year: 
         page.get_by_role("link", name="Tải về Excel").click()
     assert download.value.suggested_filename.endswith(".xlsx")
     shoot(page, "08-compliance")
+    assert_accessible(page)
 
     page.goto(portal_url + year.seen["minutes_url"])
     expect(page.locator("h1")).to_have_text(
@@ -967,9 +975,11 @@ def test_the_board_walks_its_pages_in_a_browser(page: Page, stack: Stack, year: 
     )
     expect(page.get_by_role("link", name="Tải biên bản đã ký (PDF)")).to_be_visible()
     shoot(page, "09-correction-minutes")
+    assert_accessible(page)
 
     page.get_by_role("link", name="Nhật ký", exact=True).click()
     expect(page.get_by_role("heading", name="Nhật ký hệ thống")).to_be_visible()
     expect(page.get_by_text("Chuỗi kiểm chứng: toàn vẹn")).to_have_count(2)
     expect(page.locator("tr.audit-row td").first).to_have_text(re.compile(r"^\d\d/\d\d/20\d\d \d\d:\d\d$"))
     shoot(page, "10-audit")
+    assert_accessible(page)

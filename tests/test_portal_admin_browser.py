@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from hbs_devtools.demo import DEMO_PASSWORD
 from hbs_devtools.drive import SystemClient
 
+from .a11y import assert_accessible
 from .factories import SchoolFactory
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
@@ -50,6 +51,7 @@ def test_the_office_sees_every_bad_row_then_imports_the_corrected_file(
     page.get_by_role("button", name="Đăng nhập").click()
     page.get_by_role("link", name="Nhập dữ liệu").click()
     expect(page.get_by_role("heading", name="Nhập dữ liệu")).to_be_visible()
+    assert_accessible(page)
 
     page.get_by_label("Danh sách").select_option("students")
     page.get_by_label("Tệp dữ liệu").set_input_files(bad)
@@ -58,11 +60,13 @@ def test_the_office_sees_every_bad_row_then_imports_the_corrected_file(
     expect(page.locator("tr.row-error").first).to_contain_text("3")
     expect(page.get_by_text("không dòng nào được nhập")).to_be_visible()
     expect(page.get_by_role("button", name="Nhập dữ liệu")).to_have_count(0)
+    assert_accessible(page)
 
     page.get_by_label("Danh sách").select_option("students")
     page.get_by_label("Tệp dữ liệu").set_input_files(good)
     page.get_by_role("button", name="Kiểm tra tệp").click()
     expect(page.get_by_role("status")).to_contain_text("Tệp hợp lệ: 2 dòng")
+    assert_accessible(page)
     page.get_by_role("button", name="Nhập dữ liệu").click()
     expect(page.get_by_role("status")).to_have_text("Đã nhập 2 mục từ 2 dòng (Học sinh).")
 

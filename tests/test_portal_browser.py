@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 from hbs_devtools.drive import SIGNING_PIN
 from hbs_devtools.stack import Stack
 
+from .a11y import assert_accessible, contrast_ratio
 from .factories import SchoolClass, SchoolFactory, password_of
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
@@ -36,6 +37,7 @@ def test_wrong_password_shows_the_reason_in_vietnamese(page: Page, stack: Stack)
     sign_in(page, stack, "gv.toan", "mat-khau-sai")
     expect(page.get_by_role("alert")).to_have_text("Sai tên đăng nhập hoặc mật khẩu")
     expect(page.get_by_label("Tên đăng nhập")).to_have_value("gv.toan")
+    assert_accessible(page)
 
 
 def test_teacher_sets_a_pin_signs_a_sheet_and_the_page_updates_itself(
@@ -43,6 +45,7 @@ def test_teacher_sets_a_pin_signs_a_sheet_and_the_page_updates_itself(
 ) -> None:
     sign_in(page, stack, klass.teachers["TOAN"].username)
     expect(page.get_by_role("heading", name="Sổ điểm")).to_be_visible()
+    assert_accessible(page)
     page.get_by_role("link", name="Mã PIN ký số", exact=True).click()
     if page.get_by_label("Mã PIN hiện tại").count():
         page.get_by_label("Mã PIN hiện tại").fill(SIGNING_PIN)
@@ -50,6 +53,7 @@ def test_teacher_sets_a_pin_signs_a_sheet_and_the_page_updates_itself(
     page.get_by_label("Nhập lại mã PIN mới").fill(SIGNING_PIN)
     page.get_by_role("button", name=re.compile("Đặt mã PIN|Đổi mã PIN")).click()
     expect(page.get_by_role("status")).to_have_text("Đã lưu mã PIN ký số.")
+    assert_accessible(page)
 
     page.get_by_role("link", name="Sổ điểm", exact=True).click()
     row = (
@@ -69,3 +73,10 @@ def test_teacher_sets_a_pin_signs_a_sheet_and_the_page_updates_itself(
     with page.expect_download() as download:
         link.click(modifiers=["Alt"])
     assert download.value.suggested_filename.endswith(".pdf")
+
+
+def test_sign_out_is_readable_in_the_header(page: Page, stack: Stack, klass: SchoolClass) -> None:
+    """Issue 15: "Đăng xuất" was white on #efefef (1.15:1); WCAG AA asks 4.5:1 for its text."""
+    sign_in(page, stack, klass.teachers["TOAN"].username)
+    expect(page.get_by_role("button", name="Đăng xuất")).to_be_visible()
+    assert contrast_ratio(page, "header form[action='/logout'] button") >= 4.5

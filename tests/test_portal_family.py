@@ -30,6 +30,7 @@ from hbs_shared.events.envelope import make_envelope
 from hbs_shared.records import StudentPersonalData
 from hbs_signing.samples import year_record_content
 
+from .a11y import assert_accessible
 from .factories import Person, SchoolClass, SchoolFactory, password_of
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
@@ -314,6 +315,7 @@ def test_browser_parent_chooses_a_child_and_reads_the_signed_results(
     expect(page.get_by_role("heading", name="Kết quả học tập")).to_be_visible()
     expect(page.get_by_role("link", name="Kết quả học tập")).to_be_visible()
     expect(page.locator("tr[data-student]")).to_have_count(2)
+    assert_accessible(page)
     page.locator(f'tr[data-student="{A}"]').get_by_role("link", name="Xem kết quả").click()
     van = page.locator('tr[data-subject="NGU_VAN"] td')
     expect(van.nth(1)).to_have_text(signed.van_hk1_shown)  # an unsigned sheet: no draft score
@@ -328,6 +330,7 @@ def test_browser_parent_chooses_a_child_and_reads_the_signed_results(
     expect(page.locator('tr[data-row="conduct"] td').nth(3)).to_have_text(words[result["conduct_year"]])
     link = page.get_by_role("link", name="Tải học bạ đã ký (PDF)")
     expect(link).to_be_visible()
+    assert_accessible(page)
     answer = page.request.get(system.stack.url("portal") + str(link.get_attribute("href")))
     assert answer.status == 200
     assert answer.body().startswith(b"%PDF")

@@ -52,12 +52,12 @@ def test_each_role_sees_its_own_record_pages_only(system: SystemClient, klass: S
         assert "Chỉ Ban Giám hiệu" in refused.text
     with portal(system, "phohieutruong") as vice:
         page = vice.get("/records/review").text
-        assert '<a href="/records/review">Duyệt học bạ</a>' in page
+        assert '<a href="/records/review" aria-current="page">Duyệt học bạ</a>' in page
         assert klass.name in page
         assert "Phê duyệt học bạ" not in page
     with portal(system, "hieutruong") as head:
         page = head.get("/records/approve").text
-        assert '<a href="/records/approve">Phê duyệt học bạ</a>' in page
+        assert '<a href="/records/approve" aria-current="page">Phê duyệt học bạ</a>' in page
         # School-wide: another module's class may be ready; this one, unsigned, is not offered.
         assert f'name="class_names" value="{klass.name}"' not in page
 

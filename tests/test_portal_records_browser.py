@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 
 from hbs_devtools.drive import SystemClient
 
+from .a11y import assert_accessible
 from .factories import SchoolClass, SchoolFactory, password_of
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
@@ -32,6 +33,7 @@ def test_homeroom_teacher_writes_remarks_on_a_record_from_the_menu(
     expect(
         page.get_by_role("heading", name=f"Lớp {klass.name} · năm học {klass.school_year}")
     ).to_be_visible()
+    assert_accessible(page)
     page.get_by_role("row").nth(2).get_by_role("link", name="Xem").click()
     expect(
         page.get_by_role("heading", name=f"Học bạ năm học {klass.school_year} · lớp {klass.name}")
@@ -41,6 +43,7 @@ def test_homeroom_teacher_writes_remarks_on_a_record_from_the_menu(
     remarks.fill("Ngoan, có tinh thần giúp đỡ bạn bè.")
     page.get_by_role("button", name="Lưu nhận xét").click()
     expect(page.get_by_role("status")).to_have_text("Đã lưu nhận xét.")
+    assert_accessible(page)
     expect(page.get_by_label("Nhận xét của giáo viên chủ nhiệm")).to_have_value(
         "Ngoan, có tinh thần giúp đỡ bạn bè."
     )
@@ -50,3 +53,4 @@ def test_homeroom_teacher_writes_remarks_on_a_record_from_the_menu(
     page.evaluate("document.querySelector('input[name=version]').value = '1'")
     page.get_by_role("button", name="Lưu nhận xét").click()
     expect(page.get_by_text("Học bạ vừa được thay đổi ở nơi khác, hãy tải lại")).to_be_visible()
+    assert_accessible(page)

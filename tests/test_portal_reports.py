@@ -99,4 +99,7 @@ def test_a_homeroom_teacher_sees_their_class_but_not_another_class_nor_school_st
         stats = teacher.get("/statistics", params={"subject": "TOAN"})
         assert stats.status_code == 403
         assert "Chỉ Ban Giám hiệu và văn phòng xem được thống kê toàn trường" in stats.text
-        assert "Thống kê" not in teacher.get("/classes").text.split("<main>")[1].split("</nav>")[0]
+        assert (
+            "Thống kê"
+            not in teacher.get("/classes").text.split('<nav aria-label="Menu chính">')[1].split("</nav>")[0]
+        )

@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 from hbs_devtools.drive import SIGNING_PIN, SystemClient
 
+from .a11y import assert_accessible
 from .factories import SchoolClass, SchoolFactory, password_of
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
@@ -41,11 +42,13 @@ def test_teacher_signs_every_ready_sheet_with_one_pin_after_a_wrong_one(
     waiting = page.locator(f'#not-ready tr[data-sheet="{sheets["HK2"]["id"]}"]')
     expect(waiting).to_contain_text("còn 2 học sinh thiếu điểm")
     expect(waiting.get_by_role("link", name="Nhập điểm")).to_be_visible()
+    assert_accessible(page)
 
     page.get_by_label("Mã PIN ký số").fill("135799")
     page.get_by_role("button", name="Xác nhận ký 1 sổ điểm").click()
     expect(page.get_by_role("alert")).to_contain_text("Mã PIN ký số không đúng")
     expect(page.get_by_role("button", name="Xác nhận ký 1 sổ điểm")).to_be_visible()
+    assert_accessible(page)
 
     page.get_by_label("Mã PIN ký số").fill(SIGNING_PIN)
     page.get_by_role("button", name="Xác nhận ký 1 sổ điểm").click()
@@ -53,3 +56,4 @@ def test_teacher_signs_every_ready_sheet_with_one_pin_after_a_wrong_one(
     # The page reloads itself every 2 s while signing: wait for the last state, no fixed sleep.
     expect(page.locator("#batch-status")).to_have_text("Đã ký xong 1 sổ điểm.", timeout=90_000)
     expect(page.get_by_role("link", name="Tải bản đã ký (PDF)")).to_be_visible()
+    assert_accessible(page)

@@ -15,6 +15,8 @@ from hbs_devtools.demo import DEMO_PASSWORD
 from hbs_devtools.drive import SystemClient, sign_in_portal
 from hbs_portal.web.totp import normalise_code, open_ticket, seal_ticket
 
+from .a11y import assert_accessible
+
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
 NEW_PASSWORD = "mat-khau-rieng-2026"
@@ -193,6 +195,7 @@ def test_in_the_browser_a_vice_principal_sets_up_totp_and_signs_in_with_the_code
     page.get_by_label("Tên đăng nhập").fill(username)
     page.get_by_label("Mật khẩu").fill(initial)
     page.get_by_role("button", name="Đăng nhập").click()
+    assert_accessible(page)
     page.get_by_label("Mật khẩu hiện tại").fill(initial)
     page.get_by_label("Mật khẩu mới", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("Nhập lại mật khẩu mới").fill(NEW_PASSWORD)
@@ -201,10 +204,12 @@ def test_in_the_browser_a_vice_principal_sets_up_totp_and_signs_in_with_the_code
     expect(page.get_by_role("heading", name="Bật xác thực hai lớp")).to_be_visible()
     page.get_by_role("button", name="Tạo khoá bí mật").click()
     expect(page.locator(".qr svg")).to_be_visible()
+    assert_accessible(page)
     totp = pyotp.TOTP(page.locator("#totp-secret").inner_text())
     page.get_by_label("Mã xác thực").fill("000")
     page.get_by_role("button", name="Xác nhận và bật").click()
     expect(page.get_by_role("alert")).to_have_text("Mã xác thực: cần đúng 6 chữ số.")
+    assert_accessible(page)
     page.get_by_label("Mã xác thực").fill(totp.now())
     page.get_by_role("button", name="Xác nhận và bật").click()
     expect(page.get_by_role("heading", name=re.compile("^Tiến độ"))).to_be_visible()
@@ -216,6 +221,7 @@ def test_in_the_browser_a_vice_principal_sets_up_totp_and_signs_in_with_the_code
     page.get_by_label("Mã xác thực").fill(totp.at(time.time() - 3600))
     page.get_by_role("button", name="Xác nhận").click()
     expect(page.get_by_role("alert")).to_have_text("Mã xác thực hai lớp không đúng")
+    assert_accessible(page)
     page.get_by_label("Mã xác thực").fill(totp.now())
     page.get_by_role("button", name="Xác nhận").click()
     expect(page.get_by_role("heading", name=re.compile("^Tiến độ"))).to_be_visible()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what HBS needs on a fresh Debian/Ubuntu machine with Python 3.11+, only what is missing:
-# Debian packages (SoftHSM2, poppler's pdfsig, DejaVu fonts, Chromium, ICU headers and g++ for PyICU), uv, then the locked Python packages.
+# Debian packages (SoftHSM2, poppler's pdfsig, DejaVu fonts, Chromium, ICU headers and g++ for PyICU,
+# npm), uv, the locked Python packages, then the pinned npm packages of the tests.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -14,6 +15,7 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)  # the portal's brow
 # PyICU (the Vietnamese collation of names) has no wheels: uv builds it against libicu once.
 pkg-config --exists icu-i18n 2>/dev/null || need_apt+=(libicu-dev pkg-config)
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)  # axe-core for the browser tests (deploy/npm-pins.txt)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -36,3 +38,24 @@ fi
 UV="$(command -v uv || echo "$HOME/.local/bin/uv")"
 # Compiled bytecode up front: the first `make demo` then starts as fast as every later one.
 "$UV" sync --frozen --quiet --compile-bytecode
+
+# The browser tests' npm packages (axe-core): the pinned release from the npm registry, its
+# tarball checked against the pinned SHA-512 before it is unpacked into var/npm/<name>-<version>/.
+while read -r name version sha512; do
+  case "$name" in ''|'#'*) continue ;; esac
+  dest="var/npm/$name-$version"
+  [ -f "$dest/.checked" ] && continue
+  echo "bootstrap: fetching $name@$version from the npm registry"
+  work="$(mktemp -d)"
+  tarball="$(cd "$work" && npm pack --silent "$name@$version")"
+  actual="$(sha512sum "$work/$tarball" | cut -d' ' -f1)"
+  if [ "$actual" != "$sha512" ]; then
+    rm -rf "$work"
+    echo "bootstrap: $name@$version does not match its pinned SHA-512 in deploy/npm-pins.txt" >&2
+    exit 1
+  fi
+  rm -rf "$dest" && mkdir -p "$dest"
+  tar -xzf "$work/$tarball" -C "$dest" --strip-components=1
+  rm -rf "$work"
+  touch "$dest/.checked"
+done < deploy/npm-pins.txt
