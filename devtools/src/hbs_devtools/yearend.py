@@ -161,6 +161,8 @@ class YearEndReport:
     """Each route (`METHOD /path/{template}`) → the latency of every call, seconds."""
     batches: list[str] = field(default_factory=list)
     """Every records batch the run started (steps 2–4)."""
+    failures: dict[str, int] = field(default_factory=dict)
+    """`METHOD service/route <status or error>` → answers that were 5xx or missing (then retried)."""
 
     def request_summary(self) -> dict[str, dict[str, float]]:
         return {
@@ -190,6 +192,7 @@ class YearEndReport:
                 "records": self.step4.records,
             },
             "event_p99_ms": round(percentile(self.event_latency_ms, 0.99), 1),
+            "failures": self.failures,
         }
 
 
@@ -211,9 +214,12 @@ class Invariants:
 class Http:
     """Signed-in HTTP calls to the stack, timing every one under its route's template."""
 
-    def __init__(self, stack: Stack, passwords: dict[str, str]) -> None:
+    def __init__(self, stack: Stack, passwords: dict[str, str], retry_for: float = 120.0) -> None:
         self.stack = stack
         self.passwords = passwords
+        self.retry_for = retry_for
+        self.failures: Counter[str] = Counter()
+        """`METHOD service/route <status or error>` → how many answers were 5xx or missing."""
         self.clients = {name: httpx.Client(base_url=stack.url(name), timeout=120) for name in stack.ports}
         self.tokens: dict[str, str] = {}
         self.latencies: dict[str, list[float]] = defaultdict(list)
@@ -224,8 +230,13 @@ class Http:
             client.close()
 
     def sign_in(self, username: str) -> str:
-        answer = self.clients["identity"].post(
+        answer = self.call(
+            None,
+            "identity",
+            "POST",
             "/auth/token",
+            "/auth/token",
+            expect=(200, 401),
             json={"username": username, "password": self.passwords.get(username, DEMO_PASSWORD)},
         )
         if answer.status_code != 200:
@@ -246,22 +257,42 @@ class Http:
         expect: tuple[int, ...] = (200,),
         **kwargs: Any,
     ) -> httpx.Response:
-        """One request as `who` (None: anonymous); a 401 (the 5-minute access token expired) signs
-        in again once. Anything but `expect` raises YearEndError."""
-        for attempt in (1, 2):
+        """One request as `who` (None: anonymous), as a person at the keyboard makes it: a 401 (the
+        5-minute access token expired) signs in again; a 5xx answer or no answer (a service
+        restarting) is tried again for up to `retry_for` seconds and counted in `failures`.
+        Anything else but `expect` raises YearEndError."""
+        name = f"{method} {service}{route}"
+        deadline = time.monotonic() + self.retry_for
+        pause = 0.2
+        while True:
             headers = {}
             if who is not None:
                 token = self.tokens.get(who) or self.sign_in(who)
                 headers["authorization"] = f"Bearer {token}"
             started = time.monotonic()
-            answer = self.clients[service].request(method, path, headers=headers, **kwargs)
+            try:
+                answer: httpx.Response | None = self.clients[service].request(
+                    method, path, headers=headers, **kwargs
+                )
+            except httpx.TransportError as error:
+                answer, trouble = None, type(error).__name__
             elapsed = time.monotonic() - started
             with self.lock:
-                self.latencies[f"{method} {service}{route}"].append(elapsed)
-            if answer.status_code == 401 and who is not None and attempt == 1:
+                self.latencies[name].append(elapsed)
+            if answer is not None and answer.status_code == 401 and who is not None:
                 self.sign_in(who)
                 continue
-            break
+            if answer is not None and answer.status_code < 500:
+                break
+            trouble = str(answer.status_code) if answer is not None else trouble
+            with self.lock:
+                self.failures[f"{name} {trouble}"] += 1
+            if time.monotonic() > deadline:
+                raise YearEndError(
+                    f"{method} {service}{path} as {who}: still {trouble} after {self.retry_for} s"
+                )
+            time.sleep(pause)
+            pause = min(2.0, pause * 2)
         if answer.status_code not in expect:
             raise YearEndError(f"{method} {service}{path} as {who}: {answer.status_code} {answer.text[:500]}")
         return answer
@@ -282,7 +313,8 @@ def wait_until(what: str, probe: Callable[[], T | None], timeout: float, every: 
 
 
 class YearEndDriver:
-    """See the module's docstring. `workers`: how many people act at once (threads)."""
+    """See the module's docstring. `workers`: how many people act at once (threads); `retry_for`:
+    how long a request answered 5xx (or not at all) is tried again (`report.failures` counts them)."""
 
     def __init__(
         self,
@@ -292,6 +324,7 @@ class YearEndDriver:
         step_timeout: float = 1800.0,
         log: Callable[[str], None] = print,
         seed: int = 2027,
+        retry_for: float = 120.0,
     ) -> None:
         self.stack = stack
         self.workers = workers
@@ -299,7 +332,7 @@ class YearEndDriver:
         self.log = log
         self.rng = random.Random(seed)
         self.passwords: dict[str, str] = {}
-        self.http = Http(stack, self.passwords)
+        self.http = Http(stack, self.passwords, retry_for)
         self.serial = 0
 
     def close(self) -> None:
@@ -566,6 +599,7 @@ class YearEndDriver:
         self._timed(report, 3, lambda: self._step23(school, report, "vice_principal"))
         self._timed(report, 4, lambda: self._step4(school, report))
         report.requests = {route: list(values) for route, values in self.http.latencies.items()}
+        report.failures = dict(self.http.failures)
         return report
 
     def _timed(self, report: YearEndReport, step: int, action: Callable[[], None]) -> None:
