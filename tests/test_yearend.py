@@ -4,6 +4,8 @@ out in its exact format (with step 4 on the same records through the bare batch 
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from hbs_devtools.bench_yearend import LINE, engine_step4, record_contents, result_line
@@ -22,13 +24,16 @@ def test_a_small_year_end_keeps_every_invariant_and_prints_the_bench_line(system
         contents = record_contents(driver, school)
     assert invariants.problems == []
     assert (invariants.records, invariants.documents, invariants.pdfs_read) == (3, 3, 3)
+    assert invariants.repeated_signatures == 0
     assert sorted(report.steps_s) == [1, 2, 3, 4]
     assert len(report.sheet_latency_s) == 4
     assert report.step4.records == 3
     assert report.step4.total_s >= report.step4.request_s > 0
     assert len(report.event_latency_ms) == 3
     assert report.requests["POST grades/records/sign"]  # every call timed under its route
-    engine = engine_step4(contents, workers=1)
-    assert engine.signatures == 9
+    if os.environ.get("HBS_TEST_DATABASE") == "postgresql":
+        return  # the engine uses no database: its part runs once, in the SQLite run
+    engine = engine_step4(contents[:1], workers=1)
+    assert engine.signatures == 3
     line = result_line(report, engine)
     assert LINE.match(line), line
