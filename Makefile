@@ -7,7 +7,7 @@ PYTEST := $(UV) run --frozen pytest
 PARALLEL ?= -n 2 --dist loadfile
 DATA ?= var/demo
 
-.PHONY: bootstrap demo test test-security test-postgres lint format clean-demo bench bench-identity bench-grades bench-signing bench-sign-all bench-events docs verify-audit
+.PHONY: bootstrap demo test test-security test-postgres lint format clean-demo bench bench-identity bench-grades bench-signing bench-sign-all bench-events bench-yearend docs verify-audit
 
 bootstrap:
 	@deploy/scripts/bootstrap.sh
@@ -50,6 +50,12 @@ bench-sign-all: bootstrap
 ## (outbox row committed → consumer's effect committed), through the real embedded broker (issue 12).
 bench-events: bootstrap
 	@$(if $(DB),HBS_TEST_DATABASE=$(DB) )$(UV) run --frozen python -m hbs_devtools.bench_events
+
+## make bench-yearend: the demo school's year end (36 classes) through the running stack, then step 4
+## on the same records through the bare batch signer (issue 12); CLASSES=4 for a quick run,
+## HBS_TEST_DATABASE=postgresql (or DB=postgresql) on PostgreSQL. A benchmark, not a timed test.
+bench-yearend: bootstrap
+	@$(if $(DB),HBS_TEST_DATABASE=$(DB) )$(UV) run --frozen python -m hbs_devtools.bench_yearend --classes $(or $(CLASSES),36)
 
 bench: bench-identity bench-grades bench-signing bench-events
 
