@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from hbs_shared.display import day_text, school_time_text, score_text
+from hbs_shared.display import day_text, school_time_text, school_today, score_text
 from hbs_shared.names import name_key, sorted_by_name, text_key
 
 
@@ -62,3 +62,9 @@ def test_moments_are_shown_in_vietnam_time_dd_mm_yyyy_hh_mm() -> None:
     assert school_time_text(datetime(2026, 12, 6, 21, 11)) == "07/12/2026 04:11"  # stored without a zone: UTC
     assert school_time_text(None) == ""
     assert day_text("2026-12-07") == day_text(date(2026, 12, 7)) == "07/12/2026"
+
+
+def test_school_today_is_vietnams_date_after_17_utc() -> None:
+    # 18:00 UTC on 6/12 is 01:00 on 7/12 in Hưng Yên: a minutes dated 7/12 is not in the future.
+    assert school_today(datetime(2026, 12, 6, 18, 0, tzinfo=UTC)) == date(2026, 12, 7)
+    assert school_today(datetime(2026, 12, 6, 16, 59, tzinfo=UTC)) == date(2026, 12, 6)

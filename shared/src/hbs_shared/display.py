@@ -13,7 +13,15 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-__all__ = ["SCHOOL_TIME", "TIME_FORMAT", "day_text", "school_time_text", "score_number", "score_text"]
+__all__ = [
+    "SCHOOL_TIME",
+    "TIME_FORMAT",
+    "day_text",
+    "school_time_text",
+    "school_today",
+    "score_number",
+    "score_text",
+]
 
 SCHOOL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 TIME_FORMAT = "%d/%m/%Y %H:%M"
@@ -40,6 +48,11 @@ def score_text(value: Decimal | float | int | str | None) -> str:
         return "" if value is None else str(value)
     text = f"{number:f}"
     return (text[:-2] if text.endswith(".0") else text).replace(".", ",")
+
+
+def school_today(now: datetime | None = None) -> date:
+    """Today in Vietnam: from 17:00 UTC it is already tomorrow there, whatever the server's zone."""
+    return (now or datetime.now(UTC)).astimezone(SCHOOL_TIME).date()
 
 
 def _moment(value: datetime | str) -> datetime:

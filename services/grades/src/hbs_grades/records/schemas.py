@@ -12,6 +12,7 @@ from hbs_grades.corrections import Minutes
 from hbs_grades.models import RecordCorrection, RecordState, SheetCorrection, Student, YearRecord
 from hbs_grades.records.service import ClassRecords
 from hbs_grades.records.workflow import RECORDS, Step
+from hbs_shared.display import school_today
 
 MAX_VERSION = 2_147_483_647
 """A version is a 32-bit integer in the database: a larger one is a 422, never a 500."""
@@ -163,7 +164,7 @@ class CorrectionIn(_In):
     @field_validator("minutes_date")
     @classmethod
     def _not_future(cls, value: date) -> date:
-        if value > date.today():
+        if value > school_today():
             raise ValueError("ngày biên bản không được ở tương lai")
         return value
 

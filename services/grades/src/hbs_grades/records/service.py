@@ -6,7 +6,6 @@ import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -40,6 +39,7 @@ from hbs_grades.windows.rules import Period
 from hbs_grades.windows.service import WindowsService
 from hbs_grades.workflow import stale_version
 from hbs_shared.auth import Principal
+from hbs_shared.display import school_today
 from hbs_shared.events.contracts import RecordSigningRequested
 from hbs_shared.events.envelope import EventPayload
 from hbs_shared.labels import TERM_LABELS
@@ -247,7 +247,7 @@ class YearRecordService:
             homeroom_teacher_name=homeroom[0].teacher_name if homeroom else "",
             principal_name=school.principal_name,
             teachers=subject_teachers(sheets),
-            on=date.today(),
+            on=school_today(),
         )
         places = await self.records.correction_places(
             session, school_id, school_year, [r.student_id for r in records]

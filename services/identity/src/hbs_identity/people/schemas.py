@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hbs_identity.school.schemas import OptionalText, Text
 from hbs_identity.text import ethnic_group
+from hbs_shared.display import school_today
 
 Gender = Literal["male", "female"]
 LeaveReason = Literal["transferred", "dropped_out", "graduated", "other"]
@@ -61,7 +62,7 @@ def _ethnicity(value: str) -> str:
 
 
 def _birth_date(value: date) -> date:
-    today = date.today()
+    today = school_today()
     if value > today:
         raise ValueError("ngày sinh ở tương lai")
     if not 10 <= today.year - value.year <= 40:

@@ -18,7 +18,7 @@ from hbs_portal.models import WebSession
 from hbs_portal.web.common import error_page, explain, pdf_response, templates
 from hbs_portal.web.deps import Api, BoardMember, CheckedForm, Services, SignedIn
 from hbs_portal.web.scores import local_time
-from hbs_shared.display import score_text
+from hbs_shared.display import school_today, score_text
 from hbs_shared.roles import BOARD
 
 router = APIRouter(include_in_schema=False)
@@ -141,7 +141,7 @@ async def _sheet_page(
             "columns": columns_of(scores),
             "corrections": corrections,
             "may_open": sheet["state"] == "signed" and _is_board(web),
-            "typed": typed or Typed(minutes_date=date.today().isoformat()),
+            "typed": typed or Typed(minutes_date=school_today().isoformat()),
             "error": error,
         },
         status_code=status_code,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,6 +16,7 @@ from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import STALE_FORM, templates
 from hbs_portal.web.deps import CheckedForm, OfficeUser, services_for
+from hbs_shared.display import school_today
 
 router = APIRouter(include_in_schema=False)
 
@@ -246,7 +247,7 @@ async def _student_page(
             "classes": classes,
             "fields": FIELDS,
             "labels": LABELS,
-            "today": date.today().isoformat(),
+            "today": school_today().isoformat(),
             "error": error,
             "notice": notice,
         },
