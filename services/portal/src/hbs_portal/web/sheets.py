@@ -9,11 +9,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hbs_portal.clients import BackendError
+from hbs_portal.models import WebSession
 from hbs_portal.web.common import error_page, explain, pdf_response, templates
 from hbs_portal.web.deadlines import my_deadlines
 from hbs_portal.web.deps import Api, CheckedForm, Services, SignedIn
+from hbs_portal.web.scores import PageState, grid_rows, render, sheet_scores
 
 router = APIRouter(include_in_schema=False)
+PIN_CODES = {"wrong_pin", "no_pin", "pin_locked"}
+"""Signing's refusals about the PIN itself: the teacher retries on the grid's sign form."""
 
 
 async def submit_and_sign(api: Services, sheet_id: uuid.UUID, version: int, pin: str) -> None:
@@ -66,9 +70,32 @@ async def sign_sheet(
     pin: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     if not pin:
-        return error_page(request, web, "Mã PIN ký số: chưa nhập.", 422)
-    await submit_and_sign(api, sheet_id, version, pin)
+        return await _back_to_grid(request, web, api, sheet_id, "Mã PIN ký số: chưa nhập.", [], 422)
+    try:
+        await submit_and_sign(api, sheet_id, version, pin)
+    except BackendError as error:
+        about_pin = error.problem.get("code") in PIN_CODES
+        if error.status >= 500 or error.status in (401, 404) or (error.status == 403 and not about_pin):
+            raise  # not the teacher's to fix on the grid: the error page says what happened
+        missing = list(error.problem.get("missing", []))
+        message = explain(error).rstrip(".") + "."  # a PIN message already names the PIN
+        return await _back_to_grid(request, web, api, sheet_id, message, missing, error.status)
     return RedirectResponse("/sheets?notice=signing", status_code=303)
+
+
+async def _back_to_grid(
+    request: Request,
+    web: WebSession,
+    api: Services,
+    sheet_id: uuid.UUID,
+    message: str,
+    missing: list[dict[str, Any]],
+    status_code: int,
+) -> Response:
+    """No dead end: the sheet's grid again, saying why it was not signed and who is missing."""
+    scores = await sheet_scores(api, sheet_id)
+    state = PageState(error=message, missing=missing)
+    return render(request, web, scores, grid_rows(scores), state, status_code)
 
 
 @router.get("/signing-pin", response_model=None)
