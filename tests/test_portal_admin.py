@@ -220,7 +220,7 @@ def test_export_downloads_a_list_and_slips_need_a_confirmation(
     chosen = klass.id
     unconfirmed = office.post("/admin/slips", data={"csrf": csrf, "class_id": chosen, "who": "students"})
     assert unconfirmed.status_code == 422
-    assert "Xác nhận: hãy đánh dấu" in unconfirmed.text
+    assert "Xác nhận: hãy bấm nút xác nhận" in unconfirmed.text
     not_a_class = office.post(
         "/admin/slips", data={"csrf": csrf, "class_id": klass.name, "who": "students", "confirm": "yes"}
     )

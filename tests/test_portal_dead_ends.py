@@ -4,18 +4,17 @@ stays usable after one upload of it (against the running system)."""
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
-import openpyxl  # type: ignore[import-untyped]
 import pytest
 
 from hbs_devtools.drive import SIGNING_PIN, SystemClient
 
-from .factories import SchoolClass, SchoolFactory
+from .factories import OFFICE, SchoolClass, SchoolFactory
 from .test_portal_scores import api_scores, form_fields, portal_as, sheet_of
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
@@ -38,6 +37,13 @@ def token(system: SystemClient, klass: SchoolClass) -> str:
 def teacher(system: SystemClient, klass: SchoolClass, token: str) -> Iterator[httpx.Client]:
     with portal_as(system, klass.teachers["TOAN"].username) as browser:
         yield browser
+
+
+def hidden_fields(page: str, form_action: str) -> dict[str, str]:
+    """The hidden inputs of one form (a confirmation page's form is nothing else)."""
+    start = page.index(f'action="{form_action}"')
+    form = page[start : page.index("</form>", start)]
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
 
 
 def _sign_form(teacher: httpx.Client, sheet_id: str, pin: str) -> dict[str, Any]:
@@ -65,3 +71,33 @@ def test_an_incomplete_sheet_and_a_wrong_pin_lead_back_to_the_grid(
     assert "Mã PIN ký số không đúng (còn" in wrong.text
     assert f'action="/sheets/{sheet_id}/sign"' in wrong.text  # try again right there
     assert api_scores(system, token, sheet_id)["sheet"]["state"] == "open"
+
+    # The right PIN signs it; the signed PDF is named after the class, subject and semester.
+    signed = teacher.post(f"/sheets/{sheet_id}/sign", data=_sign_form(teacher, sheet_id, SIGNING_PIN))
+    assert signed.status_code == 303, signed.text
+    system.wait_for_state(token, sheet_id, "signed")
+    pdf = teacher.get(f"/sheets/{sheet_id}/document")
+    assert pdf.status_code == 200
+    plain = f"So-diem-da-ky-{klass.name}-Toan-Hoc-ky-I.pdf"
+    utf8 = quote(f"Sổ điểm đã ký {klass.name} Toán Học kỳ I.pdf", safe="")
+    assert pdf.headers["content-disposition"] == f"inline; filename=\"{plain}\"; filename*=UTF-8''{utf8}"
+
+
+def test_class_slips_ask_first_naming_the_class_and_are_named_after_it(
+    system: SystemClient, klass: SchoolClass
+) -> None:
+    with portal_as(system, OFFICE) as office:
+        export = office.get("/admin/export").text
+        assert '<form method="get" action="/admin/slips">' in export  # asks before it resets
+        asked = office.get("/admin/slips", params={"class_id": klass.id, "who": "students"})
+        assert asked.status_code == 200
+        assert f"Mật khẩu hiện tại của tất cả học sinh lớp {klass.name} sẽ không dùng được nữa" in asked.text
+        assert "data-busy=" in asked.text  # the page says what it is doing while the slips are made
+        form = hidden_fields(asked.text, "/admin/slips")
+        assert (form["class_id"], form["who"], form["confirm"]) == (klass.id, "students", "yes")
+        slips = office.post("/admin/slips", data=form)
+        assert slips.status_code == 200
+        assert slips.content.startswith(b"%PDF")
+        name = quote(f"Phiếu đăng nhập Học sinh lớp {klass.name}.pdf", safe="")
+        assert slips.headers["content-disposition"].endswith(f"filename*=UTF-8''{name}")
+        assert office.get("/admin/slips", params={"class_id": "10A1", "who": "students"}).status_code == 422

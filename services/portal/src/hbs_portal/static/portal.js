@@ -6,3 +6,50 @@ document.addEventListener("submit", function (e) {
   var question = e.target.dataset && e.target.dataset.confirm;
   if (question && !window.confirm(question)) e.preventDefault();
 });
+/* A long request says what is happening (data-busy) and cannot be sent twice. A form marked
+   data-download fetches its file and saves it, then says it is done (the page stays). */
+function statusOf(form) {
+  var status = form.querySelector(".busy");
+  if (!status) {
+    status = document.createElement("p");
+    status.className = "busy";
+    status.setAttribute("role", "status");
+    form.appendChild(status);
+  }
+  return status;
+}
+function savedName(response) {
+  var header = response.headers.get("content-disposition") || "";
+  var utf8 = /filename\*=UTF-8''([^;]+)/i.exec(header);
+  if (utf8) return decodeURIComponent(utf8[1]);
+  var plain = /filename="([^"]+)"/i.exec(header);
+  return plain ? plain[1] : "tep.pdf";
+}
+document.addEventListener("submit", function (e) {
+  var form = e.target;
+  if (e.defaultPrevented || !form.dataset || !form.dataset.busy) return;
+  var buttons = form.querySelectorAll("button");
+  var status = statusOf(form);
+  form.setAttribute("aria-busy", "true");
+  status.textContent = form.dataset.busy;
+  buttons.forEach(function (b) { b.disabled = true; });
+  if (!form.hasAttribute("data-download") || !window.fetch) return;
+  e.preventDefault();
+  fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+    .then(function (response) {
+      if (!response.ok) throw new Error(String(response.status));
+      return response.blob().then(function (blob) {
+        var link = document.createElement("a");
+        link.href = URL.createObjectURL(blob);
+        link.download = savedName(response);
+        document.body.appendChild(link);
+        link.click();
+        status.textContent = form.dataset.done + " (" + link.download + ")";
+      });
+    })
+    .catch(function (error) {
+      status.textContent = "Chưa tạo được tệp (" + error.message + "). Tải lại trang rồi thử lại.";
+      buttons.forEach(function (b) { b.disabled = false; });
+    })
+    .then(function () { form.removeAttribute("aria-busy"); });
+});

@@ -10,9 +10,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
-from hbs_portal.web.common import error_page, explain, pdf_response, templates
+from hbs_portal.web.common import explain, pdf_response, templates
 from hbs_portal.web.deadlines import my_deadlines
 from hbs_portal.web.deps import Api, CheckedForm, Services, SignedIn
+from hbs_portal.web.filenames import file_name
 from hbs_portal.web.scores import PageState, grid_rows, render, sheet_scores
 
 router = APIRouter(include_in_schema=False)
@@ -139,4 +140,7 @@ async def sheet_document(web: SignedIn, api: Api, sheet_id: uuid.UUID) -> Respon
     sheet = await api.grades.sheet(sheet_id)
     if not sheet.get("document_id"):
         raise BackendError(404, "Sổ điểm này chưa có bản đã ký")
-    return pdf_response(await api.signing.document_pdf(sheet["document_id"]), "so-diem-da-ky.pdf")
+    name = file_name(
+        "Sổ điểm đã ký", sheet.get("class_name"), sheet.get("subject"), sheet.get("term_label"), ext="pdf"
+    )
+    return pdf_response(await api.signing.document_pdf(sheet["document_id"]), name)
