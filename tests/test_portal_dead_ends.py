@@ -4,12 +4,14 @@ stays usable after one upload of it (against the running system)."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+import openpyxl  # type: ignore[import-untyped]
 import pytest
 
 from hbs_devtools.drive import SIGNING_PIN, SystemClient
@@ -101,3 +103,45 @@ def test_class_slips_ask_first_naming_the_class_and_are_named_after_it(
         name = quote(f"Phiếu đăng nhập Học sinh lớp {klass.name}.pdf", safe="")
         assert slips.headers["content-disposition"].endswith(f"filename*=UTF-8''{name}")
         assert office.get("/admin/slips", params={"class_id": "10A1", "who": "students"}).status_code == 422
+
+
+def _upload(teacher: httpx.Client, sheet_id: str, book: Any) -> httpx.Response:
+    data = io.BytesIO()
+    book.save(data)
+    csrf = form_fields(teacher.get(f"/sheets/{sheet_id}/scores").text, f"/sheets/{sheet_id}/scores")["csrf"]
+    files = {"file": ("so-diem.xlsx", data.getvalue())}
+    return teacher.post(f"/sheets/{sheet_id}/scores.xlsx", data={"csrf": csrf}, files=files)
+
+
+def test_a_downloaded_excel_file_stays_usable_after_its_upload_and_a_clash_names_each_cell(
+    system: SystemClient, school: SchoolFactory, teacher: httpx.Client, token: str, klass: SchoolClass
+) -> None:
+    sheet_id = str(sheet_of(system, token, klass, "HK2")["id"])
+    school.fill_scores(klass.teachers["TOAN"], sheet_id)
+    book = openpyxl.load_workbook(io.BytesIO(teacher.get(f"/sheets/{sheet_id}/scores.xlsx").content))
+    sheet = book.worksheets[0]
+    sheet["I5"] = "7,5"  # first student's ĐĐGgk
+    assert _upload(teacher, sheet_id, book).status_code == 303
+    # The same file, corrected once more and uploaded again: nothing else changed, accepted.
+    sheet["J6"] = "6"  # second student's ĐĐGck
+    again = _upload(teacher, sheet_id, book)
+    assert again.status_code == 303, again.text[-2000:]
+    rows = api_scores(system, token, sheet_id)["rows"]
+    assert (rows[0]["midterm"], rows[1]["final"]) == ("7.5", "6")
+
+    # Someone else (another tab) changes the same cell: the file is refused, naming exactly that.
+    scores = api_scores(system, token, sheet_id)
+    with system.client("grades", token) as grades:
+        changed = grades.put(
+            f"/sheets/{sheet_id}/scores",
+            json={
+                "expected_version": scores["sheet"]["version"],
+                "rows": [{"student_id": rows[1]["student_id"], "final": "9"}],
+            },
+        )
+    assert changed.status_code == 200, changed.text
+    sheet["J6"] = "5,5"
+    clash = _upload(teacher, sheet_id, book)
+    assert clash.status_code == 422
+    assert f"J6 – {rows[1]['full_name']}, ĐĐGck: trong tệp “5,5”, đang lưu “9”" in clash.text
+    assert api_scores(system, token, sheet_id)["rows"][1]["final"] == "9"
