@@ -17,6 +17,8 @@ import pytest
 from hbs_devtools.drive import SIGNING_PIN, SystemClient
 
 from .factories import OFFICE, SchoolClass, SchoolFactory
+from .test_portal_conduct import conduct
+from .test_portal_conduct import form_fields as conduct_form
 from .test_portal_scores import api_scores, form_fields, portal_as, sheet_of
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
@@ -145,3 +147,30 @@ def test_a_downloaded_excel_file_stays_usable_after_its_upload_and_a_clash_names
     assert clash.status_code == 422
     assert f"J6 – {rows[1]['full_name']}, ĐĐGck: trong tệp “5,5”, đang lưu “9”" in clash.text
     assert api_scores(system, token, sheet_id)["rows"][1]["final"] == "9"
+
+
+def test_the_homeroom_teacher_sets_one_conduct_for_the_class_then_changes_the_exceptions(
+    system: SystemClient, klass: SchoolClass
+) -> None:
+    assert klass.homeroom is not None
+    path = f"/classes/{klass.name}/conduct"
+    with portal_as(system, klass.homeroom.username) as homeroom:
+        page = homeroom.get(path, params={"term": "HK1"}).text
+        assert "data-first-letter" in page  # "d" picks Đ (the Chromium test presses it)
+        form = conduct_form(page, path)
+        form.update(fill="1", fill_conduct="Đ", c0_absent_excused="2")
+        filled = homeroom.post(path, data=form)
+        assert filled.status_code == 200
+        assert "Đã điền “Đ – Đạt” cho cả lớp (chưa lưu)" in filled.text
+        again = conduct_form(filled.text, path)
+        assert [again[f"c{i}_conduct"] for i in range(len(klass.students))] == ["Đ"] * len(klass.students)
+        assert again["c0_absent_excused"] == "2"  # what was typed elsewhere stays
+        again["c1_conduct"] = "T"  # the exception
+        saved = homeroom.post(path, data=again)
+        assert saved.status_code == 303, saved.text[-1500:]
+        no_level = homeroom.post(path, data={**again, "fill": "1", "fill_conduct": ""})
+        assert no_level.status_code == 422
+        assert "Rèn luyện cho cả lớp: hãy chọn một mức" in no_level.text
+    token = system.token(klass.homeroom.username)
+    stored = [row["terms"]["HK1"]["conduct"] for row in conduct(system, token, klass)]
+    assert stored == ["Đ", "T", *["Đ"] * (len(klass.students) - 2)]

@@ -53,3 +53,25 @@ document.addEventListener("submit", function (e) {
     })
     .then(function () { form.removeAttribute("aria-busy"); });
 });
+/* A list of Vietnamese levels answers the letter typed without its marks: "d" picks Đ (Đạt),
+   "c" CĐ; typing it again moves to the next match (Chromium's own type-ahead ignores Đ). */
+function plainText(text) {
+  return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/đ/g, "d").replace(/Đ/g, "D").toLowerCase();
+}
+document.addEventListener("keydown", function (e) {
+  var select = e.target;
+  if (!select.matches || !select.matches("select[data-first-letter]")) return;
+  if (e.ctrlKey || e.metaKey || e.altKey || e.key.length !== 1) return;
+  var letter = plainText(e.key);
+  var options = Array.prototype.slice.call(select.options);
+  var from = select.selectedIndex;
+  for (var step = 1; step <= options.length; step++) {
+    var option = options[(from + step) % options.length];
+    if (option.value && plainText(option.text).indexOf(letter) === 0) {
+      e.preventDefault();
+      select.value = option.value;
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+      return;
+    }
+  }
+});
