@@ -174,3 +174,26 @@ def test_the_homeroom_teacher_sets_one_conduct_for_the_class_then_changes_the_ex
     token = system.token(klass.homeroom.username)
     stored = [row["terms"]["HK1"]["conduct"] for row in conduct(system, token, klass)]
     assert stored == ["Đ", "T", *["Đ"] * (len(klass.students) - 2)]
+
+
+def test_the_vice_principal_filters_the_sheet_list_by_class_subject_teacher_and_state(
+    system: SystemClient, klass: SchoolClass
+) -> None:
+    teacher = klass.teachers["TOAN"]
+    with portal_as(system, "phohieutruong") as vice:
+        everything = vice.get("/sheets").text
+        total = everything.count('<tr data-sheet="')
+        assert total >= 2
+        assert f"{total} / {total} sổ điểm." in everything
+        query = {"class": klass.name, "subject": "TOAN", "teacher": teacher.id, "state": "open"}
+        page = vice.get("/sheets", params=query).text
+        # HK1 was signed by the dead-ends test when run before; HK2 stays open either way.
+        rows = re.findall(r'<tr data-sheet="[^"]+">\s*<td>([^<]+)</td><td>([^<]+)</td>', page)
+        assert rows
+        assert set(rows) == {(klass.name, "Toán")}
+        assert f"{len(rows)} / {total} sổ điểm khớp bộ lọc." in page
+        assert f'<option value="{teacher.id}" selected>{teacher.full_name}</option>' in page
+        wrong = vice.get("/sheets", params={"class": "99Z9", "state": "lost"})
+        assert wrong.status_code == 422
+        assert "Lớp: không có “99Z9” trong danh sách sổ điểm." in wrong.text
+        assert "Trạng thái: không có “lost” trong danh sách sổ điểm." in wrong.text

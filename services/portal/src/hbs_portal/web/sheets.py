@@ -15,6 +15,8 @@ from hbs_portal.web.deadlines import my_deadlines
 from hbs_portal.web.deps import Api, CheckedForm, Services, SignedIn
 from hbs_portal.web.filenames import file_name
 from hbs_portal.web.scores import PageState, grid_rows, render, sheet_scores
+from hbs_portal.web.sheet_filters import filter_sheets
+from hbs_shared.roles import BOARD
 
 router = APIRouter(include_in_schema=False)
 PIN_CODES = {"wrong_pin", "no_pin", "pin_locked"}
@@ -43,7 +45,8 @@ async def pin_status_or_guess(api: Services, guess: dict[str, Any]) -> dict[str,
 
 @router.get("/sheets", response_model=None)
 async def sheets_page(request: Request, web: SignedIn, api: Api) -> Response:
-    sheets = await api.grades.sheets()
+    everything = await api.grades.sheets()
+    sheets, filters = filter_sheets(everything, request.query_params)
     pin_status = await pin_status_or_guess(api, {"set": True, "locked": False})
     deadlines = await my_deadlines(api)  # entry, step 1 and (homeroom) step 2
     return templates.TemplateResponse(
@@ -52,11 +55,15 @@ async def sheets_page(request: Request, web: SignedIn, api: Api) -> Response:
         {
             "web": web,
             "sheets": sheets,
+            "mine": any(s["teacher_id"] == str(web.user_id) for s in everything),
+            "filters": filters,
+            "board": bool(set(web.roles) & BOARD),
             "waiting": any(s["state"] == "signing" for s in sheets),
             "notice": request.query_params.get("notice"),
             "pin": pin_status,
             "deadlines": deadlines,
         },
+        status_code=422 if filters.errors else 200,
     )
 
 
