@@ -216,11 +216,11 @@ def test_export_downloads_a_list_and_slips_need_a_confirmation(
     assert exported.status_code == 200
     assert exported.content[:2] == b"PK"
     assert exported.headers["cache-control"] == "no-store"
-    csrf = form_value(page.text, "csrf")
     chosen = klass.id
+    csrf = form_value(office.get("/admin/slips", params={"class_id": chosen}).text, "csrf")  # asks first
     unconfirmed = office.post("/admin/slips", data={"csrf": csrf, "class_id": chosen, "who": "students"})
     assert unconfirmed.status_code == 422
-    assert "Xác nhận: hãy đánh dấu" in unconfirmed.text
+    assert "Xác nhận: hãy bấm nút xác nhận" in unconfirmed.text
     not_a_class = office.post(
         "/admin/slips", data={"csrf": csrf, "class_id": klass.name, "who": "students", "confirm": "yes"}
     )
@@ -404,6 +404,7 @@ def test_the_office_creates_a_student_edits_with_a_reason_moves_class_and_reads_
     history = office.get(path).text
     assert "Bùi Thị Thu Hằng" in history
     assert "Sửa theo giấy khai sinh" in history
+    assert "<li>Họ và tên: Bùi Thị Hằng → Bùi Thị Thu Hằng</li>" in history  # old → new, not the field
     stale = office.post(f"{path}/edit", data={**edit, "full_name": "Bùi Hằng", "reason": "Lần nữa"})
     assert stale.status_code == 409  # the form's version is no longer the current one
 

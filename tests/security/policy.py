@@ -1122,6 +1122,7 @@ PORTAL: tuple[Page, ...] = (
     Page("/admin/accounts", ADMINS),
     Page("/admin/import", ADMINS),
     Page("/admin/export", ADMINS),
+    Page("/admin/slips", ADMINS, note="asks before a class's slips (?class_id=&who=); none: back"),
     Page("/admin/audit", frozenset({"principal", "vice_principal", "office_admin", "system_admin"})),
     Page("/admin/signing", frozenset({"system_admin"})),
     Page("/security", None, note="menu: staff (their second factor)"),

@@ -95,6 +95,7 @@ async def test_a_dry_run_reports_every_bad_row_and_writes_nothing(
             ["0345000007", "Bùi Tiến", "01/01/2011", "X", "Thái Bình", "Kinh", "10A1"],  # 8: gender
             ["12", "Ngô Yến", "01/01/2011", "Nữ", "Thái Bình", "Tày", "10A1"],  # 9: format
             ["0345000009", "", "01/01/2011", "Nữ", "Thái Bình", "Kinh", "10A1"],  # 10: no name
+            ["0345000011", "", "31/02/2011", "X", "Thái Bình", "Kinh", "10Z9"],  # 11: four at once
         ]
     )
     checked = await client.post(
@@ -102,7 +103,7 @@ async def test_a_dry_run_reports_every_bad_row_and_writes_nothing(
     )
     assert checked.status_code == 200
     report = checked.json()
-    assert (report["rows"], report["valid"], report["created"]) == (9, False, 0)
+    assert (report["rows"], report["valid"], report["created"]) == (10, False, 0)
     assert [(e["row"], e["field"]) for e in report["errors"]] == [
         (3, "date_of_birth"),
         (4, "national_id"),
@@ -112,6 +113,11 @@ async def test_a_dry_run_reports_every_bad_row_and_writes_nothing(
         (8, "gender"),
         (9, "national_id"),
         (10, "full_name"),
+        # Issue 15: every error of a row in one pass, not the first one only.
+        (11, "date_of_birth"),
+        (11, "gender"),
+        (11, "class_name"),
+        (11, "full_name"),
     ]
     assert report["errors"][0]["column"] == "Ngày sinh"
     # Issue 15: every message in Vietnamese (it said "'31/02/2011' is not a date", "write Nam or Nữ").
@@ -126,7 +132,7 @@ async def test_a_dry_run_reports_every_bad_row_and_writes_nothing(
     real = await client.post("/imports/students", headers=admin, params={"dry_run": "false"}, content=content)
     assert real.status_code == 422
     assert real.json()["title"] == "Tệp có dòng lỗi; không dòng nào được nhập"
-    assert len(real.json()["errors"]) == 8
+    assert len(real.json()["errors"]) == 12
     assert await _total(client, admin) == before
 
 

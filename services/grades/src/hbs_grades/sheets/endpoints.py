@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_grades.models import ScoreSheet
 from hbs_grades.sheets import excel
-from hbs_grades.sheets.merge import save_merging
+from hbs_grades.sheets.cells import column_label
+from hbs_grades.sheets.merge import ShownChange, save_merging
+from hbs_grades.sheets.reading import SheetView
 from hbs_grades.sheets.schemas import (
     ChangeOut,
     MinutesSignIn,
@@ -175,11 +177,19 @@ async def upload_xlsx(
         _held = await _in_window(grades, session, principal, sheet_id, ENTRY_STEP)  # loaded once
         view = await service.visible_view(session, principal, sheet_id)
         version, rows, where = excel.from_book(book, view)
+        shown = excel.shown_in_book(book, view)
+        # A file downloaded before the sheet's last save (even one of its own upload) is merged
+        # against the cells it showed: only cells someone else changed too are refused, by name.
+        merged = [ShownChange(row, None if shown is None else shown.get(row.student_id)) for row in rows]
+        cell_of = {(str(rows[i].student_id), key): cell for (i, key), cell in where.items()}
         try:
-            saved = await grades.sheet_entry.save(session, principal, sheet_id, version, rows, reason)
+            saved = await save_merging(
+                grades.sheet_entry, session, principal, sheet_id, version, merged, reason
+            )
         except Problem as problem:
+            _name_cells(problem, view, cell_of)
             for error in problem.extra.get("errors", []):
-                error["cell"] = where.get((error["row"], error["column"]))
+                error["cell"] = cell_of.get((str(error.get("student_id")), error["column"]))
             if problem.extra.get("errors"):
                 problem.detail = "; ".join(
                     f"{e['cell']} ({e['full_name']}, {e['column_label']}): {e['message']}"
@@ -187,6 +197,21 @@ async def upload_xlsx(
                 )
             raise
     return SheetScoresOut.of(saved)
+
+
+def _name_cells(problem: Problem, view: SheetView, cell_of: dict[tuple[str, str], str]) -> None:
+    """A merge conflict says exactly what changed: the cell, the student, the column, both values."""
+    conflicts = problem.extra.get("conflicts") or []
+    names = {str(line.student.id): line.student.full_name for line in view.lines}
+    for conflict in conflicts:
+        conflict["cell"] = cell_of.get((conflict["student_id"], conflict["column"]))
+        conflict["full_name"] = names.get(conflict["student_id"], "")
+        conflict["column_label"] = column_label(conflict["column"])
+    if conflicts:
+        problem.detail = "; ".join(
+            f"{c['cell']} ({c['full_name']}, {c['column_label']}): file {c['yours']!r}, now {c['theirs']!r}"
+            for c in conflicts[:20]
+        )
 
 
 def _header_text(value: str | None, field_name: str, limit: int) -> str | None:

@@ -2,6 +2,8 @@
 
 Layout: row 1 title, row 2 the sheet id and version (checked on upload), row 4 the headers,
 students from row 5. Column B holds the student's id (grades' key), C the mã định danh.
+A hidden second sheet keeps the cells as they were when the file was downloaded: an upload made
+after the sheet moved on (e.g. the same file uploaded twice) is merged against them cell by cell.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from hbs_shared.problems import Problem
 FIRST_ROW = 5
 HEADER_ROW = 4
 FIXED = ["STT", "Mã học sinh", "Mã định danh", "Họ và tên"]
+SHOWN_SHEET = "Đã tải về"
 
 
 def keys_of(view: SheetView) -> list[str]:
@@ -86,7 +89,47 @@ def to_xlsx(view: SheetView) -> bytes:
                 put_score(ws, row, index, value)
         put_score(ws, row, len(FIXED) + len(keys) + 1, line.result)
     ws.freeze_panes = f"E{FIRST_ROW}"
+    _write_shown(book, view, keys)
     return save(book)
+
+
+def _stored_text(line: Any, key: str) -> str | None:
+    if key == "status":
+        return STATUS_LABELS[line.cells.status] or None
+    value: str | None = line.cells.value(key)
+    return value
+
+
+def _write_shown(book: Any, view: SheetView, keys: list[str]) -> None:
+    """The cells as downloaded, same rows and columns as the first sheet, hidden from the teacher."""
+    shown = book.create_sheet(SHOWN_SHEET)
+    shown.sheet_state = "hidden"
+    put(shown, 1, 1, "Giá trị khi tải về (không sửa trang này)")
+    put(shown, 2, 4, view.sheet.version)
+    for offset, line in enumerate(view.lines):
+        row = FIRST_ROW + offset
+        put(shown, row, 2, str(line.student.id))
+        for index, key in enumerate(keys, start=len(FIXED) + 1):
+            as_text_cell(put(shown, row, index, _stored_text(line, key)))
+
+
+def shown_in_book(book: Any, view: SheetView) -> dict[uuid.UUID, dict[str, str | None]] | None:
+    """Per student, the cells as the file showed them when downloaded; None for a file from before
+    this sheet existed (or one whose hidden sheet was removed): then only its version counts."""
+    if SHOWN_SHEET not in book.sheetnames:
+        return None
+    ws = book[SHOWN_SHEET]
+    keys = keys_of(view)
+    found: dict[uuid.UUID, dict[str, str | None]] = {}
+    for row in range(FIRST_ROW, ws.max_row + 1):
+        try:
+            student_id = uuid.UUID(_text(ws, row, 2) or "")
+        except ValueError:
+            continue
+        found[student_id] = {
+            key: _text(ws, row, column) for column, key in enumerate(keys, start=len(FIXED) + 1)
+        }
+    return found
 
 
 def _text(ws: Any, row: int, column: int) -> str | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hbs_grades.sheets.cells import CellError, normalise_cell
+from hbs_grades.sheets.cells import CellError, normalise_cell, parse_status
 from hbs_grades.sheets.entry import RowChange, SheetEntry
 from hbs_grades.sheets.reading import SheetView
 from hbs_shared.auth import Principal
@@ -38,10 +38,15 @@ class Conflict:
 
 
 def _canonical(assessment: Assessment, key: str, text: str | None) -> str | None:
-    """A cell's value for comparing: "7,5" and "7.5" are the same score; "" is empty."""
+    """A cell's value for comparing: "7,5" and "7.5" are the same score; "" is empty; "Miễn" is exempt."""
+    if key == "status":
+        try:
+            return parse_status(text).value  # an empty status cell is "assessed"
+        except CellError:
+            return (text or "").strip()
     if text is None or not text.strip():
         return None
-    if key in ("comment", "status"):
+    if key == "comment":
         return text.strip()
     try:
         return normalise_cell(assessment, text)
@@ -66,6 +71,8 @@ def merge_stale(
             if _canonical(assessment, key, typed) == shown:
                 continue  # untouched by the teacher: the newer stored value stays
             theirs = stored.get(key)
+            if _canonical(assessment, key, theirs) == _canonical(assessment, key, typed):
+                continue  # already stored (e.g. by an earlier upload of this very file): nothing to do
             if _canonical(assessment, key, theirs) != shown:
                 conflicts.append(Conflict(row.change.student_id, key, typed, theirs))
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
@@ -158,6 +159,19 @@ class _RowProblem(Exception):
         self.message = message
 
 
+def _convert(
+    values: dict[str, Any], problems: list[_RowProblem], name: str, convert: Callable[[Any], Any]
+) -> None:
+    """One cell read into its type; what is wrong is kept, and the row's other cells still read,
+    so a dry run lists every error of a row at once (not one per pass)."""
+    if name not in values:
+        return
+    try:
+        values[name] = convert(values[name])
+    except _RowProblem as problem:
+        problems.append(problem)
+
+
 def _date(value: Any, name: str) -> date:
     if isinstance(value, datetime):
         return value.date()
@@ -226,8 +240,17 @@ class Transfer:
         report.errors.append(RowError(row.number, field_name, header, message))
 
     def _validation(
-        self, report: Report, kind: str, row: Row, error: ValidationError, prefix: str = ""
-    ) -> None:
+        self,
+        report: Report,
+        kind: str,
+        row: Row,
+        error: ValidationError,
+        prefix: str = "",
+        skip: frozenset[str] = frozenset(),
+    ) -> set[str]:
+        """Each check the row failed, by field; fields in `skip` were reported already. Returns the
+        fields reported."""
+        reported: set[str] = set()
         for item in error.errors():
             loc = [str(p) for p in item["loc"]]
             if prefix and loc and loc[0] == prefix:
@@ -237,7 +260,11 @@ class Transfer:
             if name == "row" or not loc:
                 match = re.match(r"^(\w+):", message)
                 name = match.group(1) if match else name
+            if name in skip:
+                continue
+            reported.add(name)
             self._error(report, kind, row, name, message)
+        return reported
 
     async def _classes(self, unit: Unit, year_id: uuid.UUID) -> dict[str, SchoolClass]:
         return {
@@ -254,54 +281,45 @@ class Transfer:
         seen: dict[str, int] = {}
         for row in rows:
             values = dict(row.values)
-            try:
-                for name in ("date_of_birth", "enrolled_on"):
-                    if name in values:
-                        values[name] = _date(values[name], name)
-                if "gender" in values:
-                    values["gender"] = _gender(values["gender"])
-                if "disability" in values:
-                    values["disability"] = _yes_no(values["disability"], "disability")
-                for name in ("national_id", "citizen_id"):
-                    if name in values:
-                        values[name] = _text(values[name])
-                class_name = values.pop("class_name", None)
-                school_class = None
-                if class_name is not None:
-                    school_class = classes.get(search_key(_text(class_name)))
-                    if school_class is None:
-                        raise _RowProblem(
-                            "class_name", f"không có lớp “{class_name}” trong năm học {year.name}"
-                        )
-            except _RowProblem as problem:
+            problems: list[_RowProblem] = []
+            _convert(values, problems, "date_of_birth", lambda v: _date(v, "date_of_birth"))
+            _convert(values, problems, "enrolled_on", lambda v: _date(v, "enrolled_on"))
+            _convert(values, problems, "gender", _gender)
+            _convert(values, problems, "disability", lambda v: _yes_no(v, "disability"))
+            _convert(values, problems, "national_id", _text)
+            _convert(values, problems, "citizen_id", _text)
+            class_name = values.pop("class_name", None)
+            school_class = None
+            if class_name is not None:
+                school_class = classes.get(search_key(_text(class_name)))
+                if school_class is None:
+                    message = f"không có lớp “{class_name}” trong năm học {year.name}"
+                    problems.append(_RowProblem("class_name", message))
+            for problem in problems:
                 self._error(report, "students", row, problem.field, problem.message)
-                continue
+            failed = frozenset(p.field for p in problems)
             enrolled_on = values.pop("enrolled_on", None) or year.semester1_start
+            checked = {k: v for k, v in values.items() if k not in failed}
+            student: StudentIn | None = None
             try:
-                student = StudentIn.model_validate(values)
+                student = StudentIn.model_validate(checked)
             except ValidationError as error:
-                self._validation(report, "students", row, error)
-                continue
-            if not self.people.students.national_id.fullmatch(student.national_id):
-                self._error(
-                    report,
-                    "students",
-                    row,
-                    "national_id",
-                    f"mã định danh “{student.national_id}” sai định dạng",
-                )
-                continue
-            if student.national_id in seen:
-                self._error(
-                    report,
-                    "students",
-                    row,
-                    "national_id",
-                    f"trùng với dòng {seen[student.national_id]} của tệp",
-                )
-                continue
-            seen[student.national_id] = row.number
-            valid.append((student, school_class, enrolled_on))
+                failed |= self._validation(report, "students", row, error, skip=failed)
+            national_id = _text(values.get("national_id") or "")
+            if "national_id" in failed or not national_id:
+                pass  # reported already
+            elif not self.people.students.national_id.fullmatch(national_id):
+                message = f"mã định danh “{national_id}” sai định dạng"
+                self._error(report, "students", row, "national_id", message)
+                failed |= {"national_id"}
+            elif national_id in seen:
+                message = f"trùng với dòng {seen[national_id]} của tệp"
+                self._error(report, "students", row, "national_id", message)
+                failed |= {"national_id"}
+            else:
+                seen[national_id] = row.number
+            if student is not None and not problems and "national_id" not in failed:
+                valid.append((student, school_class, enrolled_on))
         existing = await self.people_repo.existing_national_ids(unit.session, set(seen))
         taken = await self._usernames_taken(unit, set(seen))
         for row in rows:
@@ -354,28 +372,36 @@ class Transfer:
         usernames: dict[str, int] = {}
         for row in rows:
             values = dict(row.values)
-            try:
-                relation = RELATIONSHIPS.get(search_key(_text(values.pop("relationship", ""))))
-                if relation is None:
-                    raise _RowProblem("relationship", "ghi Cha, Mẹ hoặc Người giám hộ")
-                ids = [i for i in re.split(r"[;,\s]+", _text(values.pop("children", ""))) if i]
-                unknown = [i for i in ids if i not in students]
-                if not ids or unknown:
-                    raise _RowProblem(
-                        "children", f"không tìm thấy học sinh: {', '.join(unknown) or '(chưa ghi mã nào)'}"
-                    )
-                if "phone" in values:
-                    values["phone"] = _text(values["phone"])
-                    if len(values["phone"]) == 9 and values["phone"].isdigit():
-                        values["phone"] = "0" + values["phone"]  # Excel drops the leading zero
-            except _RowProblem as problem:
+            problems: list[_RowProblem] = []
+            relation = RELATIONSHIPS.get(search_key(_text(values.pop("relationship", ""))))
+            if relation is None:
+                problems.append(_RowProblem("relationship", "ghi Cha, Mẹ hoặc Người giám hộ"))
+            ids = [i for i in re.split(r"[;,\s]+", _text(values.pop("children", ""))) if i]
+            unknown = [i for i in ids if i not in students]
+            if not ids or unknown:
+                message = f"không tìm thấy học sinh: {', '.join(unknown) or '(chưa ghi mã nào)'}"
+                problems.append(_RowProblem("children", message))
+            if "phone" in values:
+                values["phone"] = _text(values["phone"])
+                if len(values["phone"]) == 9 and values["phone"].isdigit():
+                    values["phone"] = "0" + values["phone"]  # Excel drops the leading zero
+            for problem in problems:
                 self._error(report, "parents", row, problem.field, problem.message)
-                continue
-            values["children"] = [ChildLink(student_id=students[i].id, relationship=relation) for i in ids]
+            # Every other check of the row too (one pass lists them all); the children are
+            # checked above, so a stand-in link keeps pydantic to the other fields.
+            stand_in = [ChildLink(student_id=uuid.uuid4(), relationship="guardian")]
+            links = [
+                ChildLink(student_id=students[i].id, relationship=relation or "guardian")
+                for i in ids
+                if i in students
+            ]
+            values["children"] = stand_in if problems else links
             try:
                 parent = ParentIn.model_validate(values)
             except ValidationError as error:
-                self._validation(report, "parents", row, error)
+                self._validation(report, "parents", row, error, skip=frozenset(p.field for p in problems))
+                continue
+            if problems:
                 continue
             username = (parent.username or "").lower() or (f"ph{parent.phone}" if parent.phone else "")
             if parent.phone:
@@ -429,27 +455,30 @@ class Transfer:
         seen: dict[str, int] = {}
         for row in rows:
             values = dict(row.values)
-            try:
-                roles = []
-                for label in re.split(r"[;,]", _text(values.pop("roles", ""))):
-                    key = search_key(label)
-                    if not key:
-                        continue
-                    role = ROLE_NAMES.get(key) or (key if key in ROLE_NAMES.values() else None)
-                    if role is None:
-                        raise _RowProblem("roles", f"không có vai trò “{label.strip()}”")
+            roles, unknown_roles = [], []
+            for label in re.split(r"[;,]", _text(values.pop("roles", ""))):
+                key = search_key(label)
+                if not key:
+                    continue
+                role = ROLE_NAMES.get(key) or (key if key in ROLE_NAMES.values() else None)
+                if role is None:
+                    unknown_roles.append(label.strip())
+                else:
                     roles.append(role)
-                values["roles"] = roles
-                if "phone" in values:
-                    values["phone"] = _text(values["phone"])
-            except _RowProblem as problem:
-                self._error(report, "staff", row, problem.field, problem.message)
-                continue
+            for label in unknown_roles:
+                self._error(report, "staff", row, "roles", f"không có vai trò “{label}”")
+            values["roles"] = roles
+            if "phone" in values:
+                values["phone"] = _text(values["phone"])
             department = values.pop("department", None)
+            # The row's other checks too, in the same pass (the roles were reported above).
+            skip = frozenset({"roles"}) if unknown_roles else frozenset()
             try:
                 staff = StaffIn.model_validate(values)
             except ValidationError as error:
-                self._validation(report, "staff", row, error)
+                self._validation(report, "staff", row, error, skip=skip)
+                continue
+            if unknown_roles:
                 continue
             username = staff.username.lower()
             if username in seen:

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
+from hbs_portal.web.filenames import content_disposition
 from hbs_portal.web.sessions import COOKIE, WebSessionRepository
 from hbs_shared.display import day_text, school_time_text, score_text
 from hbs_shared.roles import BOARD, FAMILY, OFFICE, OVERSEERS, SIGNERS, STAFF, Role
@@ -121,7 +122,7 @@ def pdf_response(pdf: bytes, filename: str) -> Response:
         pdf,
         media_type="application/pdf",
         headers={
-            "Content-Disposition": f'inline; filename="{filename}"',
+            "Content-Disposition": content_disposition(filename, "inline"),
             "Cache-Control": "private, no-store",
         },
     )

@@ -240,6 +240,8 @@ async def save_conduct(
     if not _typed(form, rows, None if section == "year-end" else TERM_KEYS):
         error = "Có ô quá dài (nhận xét tối đa 2000 ký tự), chưa lưu gì."
         return _render(request, web, class_name, section, data, error=error, status_code=422, unsaved=True)
+    if "fill" in form and section != "year-end":
+        return _fill(request, web, class_name, section, data, str(form.get("fill_conduct", "")))
     if section == "year-end" and _unpicked(rows):
         error = "Có học sinh chọn kiểm tra lại nhưng chưa đánh dấu môn nào, chưa lưu gì."
         return _render(request, web, class_name, section, data, error=error, status_code=422, unsaved=True)
@@ -260,6 +262,22 @@ async def save_conduct(
             unsaved=True,
         )
     return RedirectResponse(f"{class_path(class_name)}/conduct?term={section}&notice=saved", status_code=303)
+
+
+def _fill(
+    request: Request, web: WebSession, class_name: str, section: str, data: dict[str, Any], value: str
+) -> Response:
+    """One conduct value for the whole class, not saved yet: the teacher changes the exceptions,
+    then saves (the other columns keep what was typed)."""
+    if value not in RATINGS:
+        error = "Rèn luyện cho cả lớp: hãy chọn một mức (T, K, Đ hoặc CĐ)."
+        return _render(request, web, class_name, section, data, error=error, status_code=422, unsaved=True)
+    for row in data["rows"]:
+        row.typed["conduct"] = value
+    notice = (
+        f"Đã điền “{value} – {RATINGS[value]}” cho cả lớp (chưa lưu). Sửa các trường hợp khác rồi bấm “Lưu”."
+    )
+    return _render(request, web, class_name, section, data, notice=notice, unsaved=True)
 
 
 def _problems(rows: list[ConductRow], problem: dict[str, Any]) -> list[str]:

@@ -17,6 +17,7 @@ from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import error_page, explain, pdf_response, templates
 from hbs_portal.web.deps import Api, BoardMember, CheckedForm, Services, SignedIn
+from hbs_portal.web.filenames import file_name
 from hbs_portal.web.scores import local_time
 from hbs_shared.display import school_today, score_text
 from hbs_shared.roles import BOARD
@@ -295,5 +296,9 @@ async def correction_document(
     if not document_id:
         return error_page(request, web, "Tài liệu này chưa có bản đã ký.", 404)
     pdf = await api.signing.document_pdf(document_id)
-    names = {"minutes": "bien-ban-dieu-chinh", "superseded": "so-diem-ban-cu", "corrected": "so-diem-da-sua"}
-    return pdf_response(pdf, f"{names[which]}.pdf")
+    names = {"minutes": "Biên bản điều chỉnh", "superseded": "Sổ điểm bản cũ", "corrected": "Sổ điểm đã sửa"}
+    sheet = _sheet
+    name = file_name(
+        names[which], sheet.get("class_name"), sheet.get("subject"), sheet.get("term_label"), ext="pdf"
+    )
+    return pdf_response(pdf, name)

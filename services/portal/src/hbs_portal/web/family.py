@@ -14,6 +14,7 @@ from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import pdf_response, templates
 from hbs_portal.web.deps import Api, Services, SignedIn
+from hbs_portal.web.filenames import file_name
 from hbs_shared.display import score_text
 from hbs_shared.labels import RATING_LABELS
 
@@ -104,4 +105,6 @@ async def record_pdf(
     if not any(d["document_id"] == str(document_id) and d["sealed"] for d in records):
         raise BackendError(404, "Không tìm thấy học bạ đã ký")
     pdf = await api.signing.document_pdf(document_id)
-    return pdf_response(pdf, "hoc-ba-da-ky.pdf")
+    children = await api.grades.family_students()
+    child = next((c for c in children if c.get("student_id") == str(student_id)), {})
+    return pdf_response(pdf, file_name("Học bạ", child.get("full_name"), child.get("class_name"), ext="pdf"))

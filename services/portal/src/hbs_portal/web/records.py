@@ -15,6 +15,7 @@ from hbs_portal.models import WebSession
 from hbs_portal.web.common import error_page, pdf_response, templates
 from hbs_portal.web.deadlines import my_deadlines
 from hbs_portal.web.deps import Api, CheckedForm, Services, SignedIn
+from hbs_portal.web.filenames import file_name
 from hbs_shared.labels import RATING_LABELS, RECORD_STATE_LABELS
 from hbs_shared.roles import BOARD
 from hbs_shared.signing_order import RECORD_STEP_NAMES, SIGNING_STEPS
@@ -266,4 +267,7 @@ async def record_document(request: Request, web: SignedIn, api: Api, record_id: 
     if not record.get("document_id"):
         raise BackendError(404, "Học bạ này chưa có bản đã ký")
     pdf = await api.signing.document_pdf(record["document_id"])
-    return pdf_response(pdf, "hoc-ba-da-ky.pdf")
+    name = file_name(
+        "Học bạ", record.get("full_name"), record.get("class_name"), record.get("school_year"), ext="pdf"
+    )
+    return pdf_response(pdf, name)

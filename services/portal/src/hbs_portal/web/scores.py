@@ -362,7 +362,7 @@ async def upload_xlsx(
             await api.grades.upload_sheet_xlsx(sheet_id, data, headers)
         except BackendError as error:
             state.error = "Tệp Excel: " + _upload_message(error)
-            state.problems = _cell_errors([], error.problem)
+            state.problems = _cell_errors([], error.problem) + _conflict_lines(error.problem)
             if error.problem.get("field") == "reason":
                 state.reason_error = f"Lý do sửa: {error.title}."
         else:
@@ -372,12 +372,28 @@ async def upload_xlsx(
 
 
 def _upload_message(error: BackendError) -> str:
+    if error.status == 409 and error.problem.get("code") == "stale_cells":
+        return (
+            "sau khi tệp được tải về, sổ điểm đã được sửa ở chính những ô bạn sửa trong tệp, "
+            "nên chưa nhập gì. Các ô đó (giá trị trong tệp / đang lưu):"
+        )
     if error.status == 409 and error.problem.get("field") == "expected_version":
         return (
             "tệp được tải về trước lần lưu gần nhất của sổ điểm nên chưa nhập gì. "
             "Hãy tải về tệp mới, nhập lại rồi tải lên."
         )
     return f"{error.title}."
+
+
+def _conflict_lines(problem: dict[str, Any]) -> list[str]:
+    """Exactly what changed since the download: each cell both sides changed, with both values."""
+    return [
+        f"{c.get('cell') or ''} – {c.get('full_name') or 'Học sinh'}, "
+        f"{c.get('column_label', c.get('column'))}: "
+        f"trong tệp “{score_text(c.get('yours')) or '(trống)'}”, "
+        f"đang lưu “{score_text(c.get('theirs')) or '(trống)'}”"
+        for c in problem.get("conflicts", [])
+    ]
 
 
 @router.get("/sheets/{sheet_id}/changes", response_model=None)

@@ -9,11 +9,18 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hbs_portal.clients import BackendError
-from hbs_portal.web.common import error_page, explain, pdf_response, templates
+from hbs_portal.models import WebSession
+from hbs_portal.web.common import explain, pdf_response, templates
 from hbs_portal.web.deadlines import my_deadlines
 from hbs_portal.web.deps import Api, CheckedForm, Services, SignedIn
+from hbs_portal.web.filenames import file_name
+from hbs_portal.web.scores import PageState, grid_rows, render, sheet_scores
+from hbs_portal.web.sheet_filters import filter_sheets
+from hbs_shared.roles import BOARD
 
 router = APIRouter(include_in_schema=False)
+PIN_CODES = {"wrong_pin", "no_pin", "pin_locked"}
+"""Signing's refusals about the PIN itself: the teacher retries on the grid's sign form."""
 
 
 async def submit_and_sign(api: Services, sheet_id: uuid.UUID, version: int, pin: str) -> None:
@@ -38,7 +45,8 @@ async def pin_status_or_guess(api: Services, guess: dict[str, Any]) -> dict[str,
 
 @router.get("/sheets", response_model=None)
 async def sheets_page(request: Request, web: SignedIn, api: Api) -> Response:
-    sheets = await api.grades.sheets()
+    everything = await api.grades.sheets()
+    sheets, filters = filter_sheets(everything, request.query_params)
     pin_status = await pin_status_or_guess(api, {"set": True, "locked": False})
     deadlines = await my_deadlines(api)  # entry, step 1 and (homeroom) step 2
     return templates.TemplateResponse(
@@ -47,11 +55,15 @@ async def sheets_page(request: Request, web: SignedIn, api: Api) -> Response:
         {
             "web": web,
             "sheets": sheets,
+            "mine": any(s["teacher_id"] == str(web.user_id) for s in everything),
+            "filters": filters,
+            "board": bool(set(web.roles) & BOARD),
             "waiting": any(s["state"] == "signing" for s in sheets),
             "notice": request.query_params.get("notice"),
             "pin": pin_status,
             "deadlines": deadlines,
         },
+        status_code=422 if filters.errors else 200,
     )
 
 
@@ -66,9 +78,32 @@ async def sign_sheet(
     pin: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     if not pin:
-        return error_page(request, web, "Mã PIN ký số: chưa nhập.", 422)
-    await submit_and_sign(api, sheet_id, version, pin)
+        return await _back_to_grid(request, web, api, sheet_id, "Mã PIN ký số: chưa nhập.", [], 422)
+    try:
+        await submit_and_sign(api, sheet_id, version, pin)
+    except BackendError as error:
+        about_pin = error.problem.get("code") in PIN_CODES
+        if error.status >= 500 or error.status in (401, 404) or (error.status == 403 and not about_pin):
+            raise  # not the teacher's to fix on the grid: the error page says what happened
+        missing = list(error.problem.get("missing", []))
+        message = explain(error).rstrip(".") + "."  # a PIN message already names the PIN
+        return await _back_to_grid(request, web, api, sheet_id, message, missing, error.status)
     return RedirectResponse("/sheets?notice=signing", status_code=303)
+
+
+async def _back_to_grid(
+    request: Request,
+    web: WebSession,
+    api: Services,
+    sheet_id: uuid.UUID,
+    message: str,
+    missing: list[dict[str, Any]],
+    status_code: int,
+) -> Response:
+    """No dead end: the sheet's grid again, saying why it was not signed and who is missing."""
+    scores = await sheet_scores(api, sheet_id)
+    state = PageState(error=message, missing=missing)
+    return render(request, web, scores, grid_rows(scores), state, status_code)
 
 
 @router.get("/signing-pin", response_model=None)
@@ -112,4 +147,7 @@ async def sheet_document(web: SignedIn, api: Api, sheet_id: uuid.UUID) -> Respon
     sheet = await api.grades.sheet(sheet_id)
     if not sheet.get("document_id"):
         raise BackendError(404, "Sổ điểm này chưa có bản đã ký")
-    return pdf_response(await api.signing.document_pdf(sheet["document_id"]), "so-diem-da-ky.pdf")
+    name = file_name(
+        "Sổ điểm đã ký", sheet.get("class_name"), sheet.get("subject"), sheet.get("term_label"), ext="pdf"
+    )
+    return pdf_response(await api.signing.document_pdf(sheet["document_id"]), name)

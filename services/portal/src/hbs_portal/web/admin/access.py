@@ -5,12 +5,14 @@ from __future__ import annotations
 import httpx
 from fastapi.responses import Response
 
+from hbs_portal.web.filenames import content_disposition
+
 
 def download(response: httpx.Response, filename: str) -> Response:
     """Passes a file from a service to the browser, never cached (it may hold personal data)."""
     return Response(
         response.content,
         media_type=response.headers.get("content-type", "application/octet-stream"),
-        # Our own ASCII name: a header cannot carry the Vietnamese class names safely.
-        headers={"content-disposition": f'attachment; filename="{filename}"', "cache-control": "no-store"},
+        # Named after what it holds: an ASCII fallback and the Vietnamese name (RFC 5987).
+        headers={"content-disposition": content_disposition(filename), "cache-control": "no-store"},
     )

@@ -13,6 +13,7 @@ from hbs_portal.models import WebSession
 from hbs_portal.web.admin.access import download
 from hbs_portal.web.common import templates
 from hbs_portal.web.deps import CheckedForm, OfficeUser, services_for
+from hbs_portal.web.filenames import file_name
 from hbs_portal.web.resets import AWAITING, is_signer
 from hbs_shared.names import sorted_by_name
 from hbs_shared.roles import STAFF, Role
@@ -126,7 +127,8 @@ async def account_action(
             await api.identity.reset_totp(account_id)
         elif action == "slip":
             slip = await api.identity.sign_in_slip(account_id)
-            return download(slip, f"phieu-dang-nhap-{account_id}.pdf")
+            owner = await api.identity.account(account_id)
+            return download(slip, file_name("Phiếu đăng nhập", owner.get("full_name"), ext="pdf"))
         else:
             issued: dict[str, Any] = (await api.identity.new_initial_password(account_id)).json()
             return await account_view(request, web, account_id, issued=issued)

@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 
 from hbs_portal.clients import BackendError
 from hbs_portal.models import WebSession
+from hbs_portal.web.admin.history import with_changes
 from hbs_portal.web.common import STALE_FORM, templates
 from hbs_portal.web.deps import CheckedForm, OfficeUser, services_for
 from hbs_shared.display import school_today
@@ -241,7 +242,7 @@ async def _student_page(
         {
             "web": web,
             "student": student,
-            "versions": sorted(versions, key=lambda v: -int(v["version"])),
+            "versions": with_changes(versions, LABELS),
             "enrolments": enrolments,
             "parents": parents,
             "classes": classes,
