@@ -120,6 +120,10 @@ def test_a_downloaded_excel_file_stays_usable_after_its_upload_and_a_clash_names
 ) -> None:
     sheet_id = str(sheet_of(system, token, klass, "HK2")["id"])
     school.fill_scores(klass.teachers["TOAN"], sheet_id)
+    # The other tab's value must differ from the downloaded one, or the file could not tell
+    # that anyone changed it (the filled scores are random).
+    downloaded = api_scores(system, token, sheet_id)["rows"][1]["final"]
+    other = "9" if downloaded != "9" else "8"
     book = openpyxl.load_workbook(io.BytesIO(teacher.get(f"/sheets/{sheet_id}/scores.xlsx").content))
     sheet = book.worksheets[0]
     sheet["I5"] = "7,5"  # first student's ĐĐGgk
@@ -138,15 +142,15 @@ def test_a_downloaded_excel_file_stays_usable_after_its_upload_and_a_clash_names
             f"/sheets/{sheet_id}/scores",
             json={
                 "expected_version": scores["sheet"]["version"],
-                "rows": [{"student_id": rows[1]["student_id"], "final": "9"}],
+                "rows": [{"student_id": rows[1]["student_id"], "final": other}],
             },
         )
     assert changed.status_code == 200, changed.text
     sheet["J6"] = "5,5"
     clash = _upload(teacher, sheet_id, book)
-    assert clash.status_code == 422
-    assert f"J6 – {rows[1]['full_name']}, ĐĐGck: trong tệp “5,5”, đang lưu “9”" in clash.text
-    assert api_scores(system, token, sheet_id)["rows"][1]["final"] == "9"
+    assert clash.status_code == 422, f"downloaded {downloaded}, other tab {other}"
+    assert f"J6 – {rows[1]['full_name']}, ĐĐGck: trong tệp “5,5”, đang lưu “{other}”" in clash.text
+    assert api_scores(system, token, sheet_id)["rows"][1]["final"] == other
 
 
 def test_the_homeroom_teacher_sets_one_conduct_for_the_class_then_changes_the_exceptions(
