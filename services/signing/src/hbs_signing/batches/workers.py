@@ -23,16 +23,19 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from asn1crypto import crl as asn1_crl
+from asn1crypto import x509 as asn1_x509
 from pyhanko.sign.timestamps.api import TimeStamper
 
 from hbs_shared.records import YearRecordContent
 from hbs_signing.documents.layout import Verification
 from hbs_signing.token import (
     LongTermData,
+    PreparedSigner,
     SignatureOptions,
     SignatureText,
     Token,
@@ -138,6 +141,7 @@ class BatchJournal:
 
 
 _worker: dict[str, Any] = {}
+_Der = TypeVar("_Der", asn1_x509.Certificate, asn1_crl.CertificateList)
 
 
 def _timestamper(credentials: BatchCredentials) -> TimeStamper:
@@ -171,12 +175,25 @@ def _init_worker(credentials: BatchCredentials) -> None:
     )
     seal = credentials.seal
     if seal is not None:
-        _worker["seal"] = token._prepare_signer(
+        sealer = token._prepare_signer(
             seal.key_label,
             seal.certificate_der,
             list(seal.chain_der),
             LongTermData(timestamper, seal.validation_certificates, seal.crls, archive_timestamp=True),
         )
+        # One DSS update per record: the principal's revision carries the seal's chain and CRLs
+        # too, so the seal's revision (which covers it) adds none and re-reads no DSS.
+        principal: PreparedSigner = _worker["prepared"]
+        _worker["prepared"] = replace(
+            principal,
+            dss_certificates=_unique(principal.dss_certificates + sealer.dss_certificates),
+            dss_crls=_unique(principal.dss_crls + sealer.dss_crls),
+        )
+        _worker["seal"] = replace(sealer, dss_certificates=(), dss_crls=())
+
+
+def _unique(items: tuple[_Der, ...]) -> tuple[_Der, ...]:
+    return tuple({item.dump(): item for item in items}.values())
 
 
 def _sign_chunk(chunk: list[BatchDocument]) -> list[BatchResult]:
