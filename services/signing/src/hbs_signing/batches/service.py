@@ -253,6 +253,8 @@ class BatchRunner:
         await asyncio.to_thread(signer_pool.sign_all, documents, store=store)
 
     async def _store(self, school_id: str, by_key: dict[str, _Accepted], results: list[BatchResult]) -> None:
+        # The files first (fsync each), so the transaction holds the write lock for milliseconds.
+        digests = {r.key: await self.requests.store_file(r.pdf) for r in results if r.pdf is not None}
         async with self.db.transaction() as session:
             for result in results:
                 accepted = by_key[result.key]
@@ -262,7 +264,9 @@ class BatchRunner:
                 if result.pdf is None:
                     await self.requests.fail(session, accepted.job, result.error or "signing failed")
                 else:
-                    await self.requests.complete(session, accepted.job, accepted.ready, result.pdf)
+                    await self.requests.complete(
+                        session, accepted.job, accepted.ready, result.pdf, digests[result.key]
+                    )
             await self._announce_progress(session, school_id, by_key[results[0].key].request)
         self._committed()
 
