@@ -164,7 +164,8 @@ OPEN_TRIES = 5
 
 def _die_with_parent(parent_pid: int) -> None:
     """A worker must not outlive the service that started it (a `kill -9` of the service left
-    its workers signing on, 110 MiB each): the kernel kills it when its parent goes."""
+    its workers signing on, 110 MiB each): the kernel kills it when its parent goes. (Strictly,
+    when the thread that spawned it ends: ``sign_all``'s thread, which outlives its pool.)"""
     if sys.platform.startswith("linux"):
         import ctypes
 
