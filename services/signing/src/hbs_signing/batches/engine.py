@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from hbs_shared.records import YearRecordContent
@@ -80,7 +81,8 @@ def sign_year_end(
 
     Only step 4 is timed. ``workers``: signing processes (default one per core); ``folder``: where
     the token, CA and files go (a temporary folder by default); ``keep``: filled with the signed
-    PDFs by record id, for checks. Blocking; call it from a thread in async code.
+    PDFs by record id, for checks. Blocking (call it from a thread in async code); it runs in a
+    process of its own, so the caller may have a PKCS#11 token of its own loaded.
     """
     contents = (
         [year_record_content(name=f"Học sinh số {n + 1}") for n in range(records)]
@@ -88,10 +90,41 @@ def sign_year_end(
         else list(records)
     )
     count = workers or os.cpu_count() or 1
-    if folder is not None:
-        return _run(contents, count, folder, keep)
-    with tempfile.TemporaryDirectory(prefix="hbs-engine-") as tmp:
-        return _run(contents, count, Path(tmp), keep)
+    # Its own process: a process loads the PKCS#11 library for one SoftHSM token folder only,
+    # and the caller may have loaded it already (or may later, for another token).
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_engine_process, args=(contents, count, folder, keep is not None, send))
+    process.start()
+    send.close()
+    try:
+        outcome: tuple[YearEndStats, dict[str, bytes]] | str = receive.recv()
+    except EOFError:
+        outcome = "the engine process ended without a result"
+    process.join()
+    if isinstance(outcome, str):
+        raise RuntimeError(outcome)
+    stats, signed = outcome
+    if keep is not None:
+        keep.update(signed)
+    return stats
+
+
+def _engine_process(
+    contents: list[YearRecordContent], workers: int, folder: Path | None, keep: bool, send: Connection
+) -> None:
+    signed: dict[str, bytes] = {}
+    try:
+        if folder is not None:
+            stats = _run(contents, workers, folder, signed if keep else None)
+        else:
+            with tempfile.TemporaryDirectory(prefix="hbs-engine-") as tmp:
+                stats = _run(contents, workers, Path(tmp), signed if keep else None)
+    except Exception as error:  # reported to the caller, which raises it
+        send.send(f"the engine failed: {error!r}")
+    else:
+        send.send((stats, signed))
+    send.close()
 
 
 def _run(

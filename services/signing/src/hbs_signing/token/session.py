@@ -3,7 +3,9 @@ selected by label; every call runs on the process's token thread (`process.py`).
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Iterator
 from io import BytesIO
 from typing import Any
 
@@ -16,6 +18,8 @@ from pkcs11 import Attribute, KeyType, MechanismFlag, ObjectClass
 from pkcs11 import exceptions as p11
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
+from pyhanko.sign.attributes import SigningCertificateV2Provider
+from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.sign.pkcs11 import PKCS11Signer
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 
@@ -355,6 +359,13 @@ class _LeanPKCS11Signer(PKCS11Signer):
     SignerInfo (asn1crypto's retag copies every parsed node; ~15 % of a signature's CPU): the
     sets go in re-read from their own DER, whose bytes asn1crypto then reuses as they are."""
 
+    def _signed_attr_providers(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        for provider in super()._signed_attr_providers(*args, **kwargs):
+            if type(provider) is SigningCertificateV2Provider:
+                yield _ReusedSigningCertificate(provider.signing_cert)
+            else:
+                yield provider
+
     def signer_info(self, digest_algorithm: str, signed_attrs: Any, signature: Any) -> Any:
         return super().signer_info(digest_algorithm, _as_loaded(signed_attrs), signature)
 
@@ -369,26 +380,18 @@ def _as_loaded(attributes: Any) -> Any:
     return cms.CMSAttributes.load(attributes.dump())
 
 
-def _reuse_signing_certificate_attribute() -> None:
+class _ReusedSigningCertificate(SigningCertificateV2Provider):
     """The signing-certificate-v2 attribute names the signer's certificate: the same bytes on
     every signature of one signer. pyHanko rebuilds it each time, and asn1crypto re-encodes a
-    built value on every dump (several per signature); a copy re-read from its DER is encoded once."""
-    import functools
+    built value on every dump (several per signature); a copy read from its DER is encoded once."""
 
-    from asn1crypto import tsp
-    from pyhanko.sign import attributes
+    async def build_attr_value(self, dry_run: bool = False) -> Any:
+        from asn1crypto import tsp
 
-    module: Any = attributes
-    build = module.as_signing_certificate_v2
-
-    @functools.lru_cache(maxsize=64)
-    def cached(der: bytes, hash_algo: str) -> bytes:
-        return bytes(build(asn1_x509.Certificate.load(der), hash_algo).dump())
-
-    def as_signing_certificate_v2(cert: asn1_x509.Certificate, hash_algo: str = "sha256") -> Any:
-        return tsp.SigningCertificateV2.load(cached(cert.dump(), hash_algo))
-
-    module.as_signing_certificate_v2 = as_signing_certificate_v2
+        return tsp.SigningCertificateV2.load(_signing_certificate_der(self.signing_cert.dump()))
 
 
-_reuse_signing_certificate_attribute()
+@functools.lru_cache(maxsize=64)
+def _signing_certificate_der(certificate_der: bytes) -> bytes:
+    built = as_signing_certificate_v2(asn1_x509.Certificate.load(certificate_der))
+    return bytes(built.dump())
