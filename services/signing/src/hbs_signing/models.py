@@ -166,4 +166,6 @@ class QueuedRequest(Base):
     requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    correlation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The request's correlation id, so the signature's log lines carry it as the consumer's did."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now(), index=True)

@@ -16,6 +16,7 @@ import contextlib
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +27,7 @@ from hbs_shared.events.contracts import (
     RecordSigningRequested,
     SheetSigningRequestedV2,
 )
-from hbs_shared.logging import get_logger
+from hbs_shared.logging import correlation_id, get_logger
 from hbs_signing.models import QueuedRequest
 from hbs_signing.requests.repository import QueueRepository
 from hbs_signing.requests.service import REFUSALS, Job, Prepared, SigningRequestService
@@ -101,6 +102,7 @@ class RequestRunner:
                 payload=request.model_dump(mode="json"),
                 requested_at=requested_at,
                 attempts=0,
+                correlation_id=(correlation_id.get() or "")[:64] or None,
             ),
         )
 
@@ -127,10 +129,17 @@ class RequestRunner:
         async with self.db.transaction() as session:
             items = await self.queue.claim(session, self.concurrency, datetime.now(UTC), self.lease)
             taken = [
-                (i.request_id, i.school_id, i.kind, i.payload, i.requested_at, i.attempts) for i in items
+                (i.request_id, i.school_id, i.kind, i.payload, i.requested_at, i.attempts, i.correlation_id)
+                for i in items
             ]
-        await asyncio.gather(*(self._process(*item) for item in taken))
+        await asyncio.gather(*(self._traced(*item) for item in taken))
         return len(taken)
+
+    async def _traced(self, *item: Any) -> None:
+        *request, correlation = item
+        # Each request runs in its own task: the id set here is this request's only.
+        correlation_id.set(correlation)
+        await self._process(*request)
 
     async def _process(
         self,

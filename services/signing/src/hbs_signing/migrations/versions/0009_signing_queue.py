@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("correlation_id", sa.String(64), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     )
     op.create_index("ix_signing_queue_created_at", "signing_queue", ["created_at"])
