@@ -125,3 +125,37 @@ async def test_a_killed_signing_process_takes_its_workers_along_and_little_is_si
     assert await _done(signing_db, batch_id) == RECORDS
     assert stored == RECORDS, "each record stored once"
     assert 0 <= signed_twice <= IN_FLIGHT_BOUND
+
+
+def test_a_worker_that_cannot_open_the_token_tries_again_before_failing_its_documents(
+    token_config: TokenConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker once failed to start (`no token labelled 'hbs'`) and 53 documents the other
+    worker had signed were signed again: the worker retries opening, a bounded number of times."""
+    from hbs_signing.batches import workers
+    from hbs_signing.token import Token, TokenError
+
+    tries: list[int] = []
+    waits: list[float] = []
+
+    def flaky_open(self: Token) -> None:
+        tries.append(1)
+        if len(tries) < 3:
+            raise TokenError("no token labelled 'hbs-test'")
+
+    monkeypatch.setattr(Token, "_open", flaky_open)
+    monkeypatch.setattr(workers.time, "sleep", waits.append)
+    assert isinstance(workers._open_token(token_config), Token)
+    assert (len(tries), len(waits)) == (3, 2)
+
+    tries.clear()
+    monkeypatch.setattr(Token, "_open", lambda self: (tries.append(1), _refuse())[1])
+    with pytest.raises(TokenError):
+        workers._open_token(token_config)
+    assert len(tries) == workers.OPEN_TRIES
+
+
+def _refuse() -> None:
+    from hbs_signing.token import TokenError
+
+    raise TokenError("no token labelled 'hbs-test'")
