@@ -17,7 +17,7 @@ import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,7 +44,14 @@ from hbs_signing.batches.workers import (
 )
 from hbs_signing.documents.layout import RECORD_BOXES
 from hbs_signing.models import BatchItem, Certificate
-from hbs_signing.requests.service import REFUSALS, Job, Prepared, SigningRequestService
+from hbs_signing.requests.service import (
+    REFUSALS,
+    Job,
+    Prepared,
+    Refused,
+    SignerReady,
+    SigningRequestService,
+)
 from hbs_signing.token import TokenConfig
 
 log = get_logger(__name__)
@@ -68,7 +75,7 @@ class BatchRunner:
         token: TokenConfig,
         *,
         workers: int,
-        chunk_size: int = 8,
+        chunk_size: int = 2,
         max_per_run: int = 256,
         poll_seconds: float = 2.0,
         after_commit: Callable[[], None] | None = None,
@@ -80,6 +87,7 @@ class BatchRunner:
         self.items = BatchItemRepository()
         self.token = token
         self.workers = workers
+        # Small chunks, settled as each comes back: a killed service re-signs only what was in flight.
         self.chunk_size = chunk_size
         # The certificates are checked again before every run of at most this many documents.
         self.max_per_run = max_per_run
@@ -167,6 +175,7 @@ class BatchRunner:
                 item.attempts += 1
                 queued.append((item.request_id, item.payload, item.requested_at, item.attempts))
         accepted: dict[tuple[str, ...], list[_Accepted]] = {}
+        checks = _RunChecks()
         for request_id, payload, requested_at, attempts in queued:
             try:
                 request = RecordSigningRequested.model_validate(payload)
@@ -179,7 +188,7 @@ class BatchRunner:
             if attempts > MAX_ATTEMPTS:
                 await self._give_up(school_id, request)
                 continue
-            checked = await self._check(school_id, request, requested_at)
+            checked = await self._check(school_id, request, requested_at, checks)
             if checked is not None:
                 # One worker pool per signing key and field (a batch normally has exactly one).
                 key = (checked.job.signer_role, checked.ready.certificate.sha256, _sha(checked.ready.seal))
@@ -200,13 +209,16 @@ class BatchRunner:
         self._committed()
 
     async def _check(
-        self, school_id: str, request: RecordSigningRequested, requested_at: datetime
+        self, school_id: str, request: RecordSigningRequested, requested_at: datetime, checks: _RunChecks
     ) -> _Accepted | None:
+        """This request's own checks (activation, base document); the signer's certificates and
+        CRLs come from ``checks``, made once per run and signer (again if a CRL's update passed)."""
         job = self.requests.record_job(school_id, request)
         async with self.db.transaction() as session:
             try:
+                signer = await checks.signer(self.requests, session, job)
                 ready = await self.requests.prepare(
-                    session, job, (request.activation_id, request.batch_id, requested_at)
+                    session, job, (request.activation_id, request.batch_id, requested_at), signer
                 )
             except REFUSALS as error:
                 if await self.items.settle(session, request.request_id, FAILED):
@@ -223,19 +235,14 @@ class BatchRunner:
     async def _sign_group(
         self, school_id: str, batch_id: uuid.UUID, signer: uuid.UUID, group: list[_Accepted]
     ) -> None:
-        ca = self.requests.ca
         first = group[0]
-        tsa_key = tsa_certificate = None
-        if ca is not None:
-            tsa_key, tsa_certificate = ca.tsa_key_der, ca.tsa_certificate_der
-            tsa_chain: tuple[bytes, ...] = (tsa_certificate,)
-        elif self.requests.tsa_url:
-            tsa_chain = ()  # a production TSA's certificates come inside each timestamp token
-        else:
-            problem = "no timestamp authority is configured (HBS_SIGNING_TSA_URL); B-LT needs one"
+        try:
+            tsa = self.requests.timestamp_authority()
+        except Refused as problem:
             by_key = {str(a.request.request_id): a for a in group}
-            await self._store(school_id, by_key, [BatchResult(key, None, problem) for key in by_key])
+            await self._store(school_id, by_key, [BatchResult(key, None, str(problem)) for key in by_key])
             return
+        tsa_chain = tsa.chain
         certificate, validation = first.ready.certificate, first.ready.validation
         credentials = BatchCredentials(
             token=self.token,
@@ -250,9 +257,9 @@ class BatchRunner:
             location=first.ready.location,
             stamp_box=RECORD_BOXES.get(first.job.field_name),
             seal=_seal_credentials(self.requests, first, tsa_chain),
-            tsa_key_der=tsa_key,
-            tsa_certificate_der=tsa_certificate,
-            tsa_url=self.requests.tsa_url if ca is None else None,
+            tsa_key_der=tsa.key_der,
+            tsa_certificate_der=tsa.certificate_der,
+            tsa_url=tsa.url,
         )
         documents = [
             BatchDocument(
@@ -276,6 +283,8 @@ class BatchRunner:
         await asyncio.to_thread(signer_pool.sign_all, documents, store=store)
 
     async def _store(self, school_id: str, by_key: dict[str, _Accepted], results: list[BatchResult]) -> None:
+        # The files first (fsync each), so the transaction holds the write lock for milliseconds.
+        digests = {r.key: await self.requests.store_file(r.pdf) for r in results if r.pdf is not None}
         async with self.db.transaction() as session:
             for result in results:
                 accepted = by_key[result.key]
@@ -285,7 +294,9 @@ class BatchRunner:
                 if result.pdf is None:
                     await self.requests.fail(session, accepted.job, result.error or "signing failed")
                 else:
-                    await self.requests.complete(session, accepted.job, accepted.ready, result.pdf)
+                    await self.requests.complete(
+                        session, accepted.job, accepted.ready, result.pdf, digests[result.key]
+                    )
             await self._announce_progress(session, school_id, by_key[results[0].key].request)
         self._committed()
 
@@ -311,6 +322,22 @@ class BatchRunner:
     def _committed(self) -> None:
         if self.after_commit is not None:
             self.after_commit()
+
+
+class _RunChecks:
+    """The checks one run makes once per signer and role (school, certificates, chains, CRLs),
+    kept until the earliest CRL update or certificate end among them."""
+
+    def __init__(self) -> None:
+        self._signers: dict[tuple[str, uuid.UUID, str, bool], SignerReady] = {}
+
+    async def signer(self, requests: SigningRequestService, session: AsyncSession, job: Job) -> SignerReady:
+        key = (job.school_id, job.signer_user_id, job.signer_role, job.seal)
+        ready = self._signers.get(key)
+        if ready is None or datetime.now(UTC) >= ready.valid_until:
+            ready = await requests.prepare_signer(session, job)  # raises a refusal: not kept
+            self._signers[key] = ready
+        return ready
 
 
 def _seal_credentials(

@@ -35,7 +35,7 @@ from hbs_shared.events.contracts import (
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.outbox import OutboxRepository
 from hbs_shared.roles import BOARD, Role
-from hbs_shared.school_facts import SchoolFactsStore
+from hbs_shared.school_facts import SchoolFacts, SchoolFactsStore
 from hbs_shared.signing_order import signatures_before
 from hbs_signing.activations.service import ActivationError, ActivationService
 from hbs_signing.certificates.check import CertificateRefused, build_path, check_certificate
@@ -67,6 +67,7 @@ log = get_logger(__name__)
 # Crockford-like alphabet without look-alikes (0/O, 1/I/L) for codes read aloud or typed.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 SEAL_ROLE = Role.seal.value
+NEVER = datetime.max.replace(tzinfo=UTC)
 SEAL_NAMESPACE = uuid.UUID("6f1d7c1e-8a55-4b0b-9f7e-5d3c2a1b0e99")
 
 
@@ -122,6 +123,34 @@ class Validation:
     chain: tuple[bytes, ...]
     """DER of the issuing CAs, the trusted root last."""
     crls: tuple[bytes, ...]
+    valid_until: datetime = NEVER
+    """The earliest next update of those CRLs: after it, the check must be made again."""
+
+
+@dataclass(frozen=True)
+class TimestampAuthority:
+    """The signatures' timestamp authority: the development CA's, in-process (its key and
+    certificate), or a production one over HTTP (``url``)."""
+
+    chain: tuple[bytes, ...]
+    """Its certificates for the DSS (none over HTTP: they come inside each token)."""
+    key_der: bytes | None = None
+    certificate_der: bytes | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class SignerReady:
+    """What the checks of one signer in one role found: the same for each request of a batch."""
+
+    certificate: Certificate
+    validation: Validation
+    seal: Certificate | None
+    seal_validation: Validation | None
+    school_name: str
+    location: str
+    valid_until: datetime
+    """A CRL's next update or a certificate's end, whichever comes first: checked again after."""
 
 
 @dataclass(frozen=True)
@@ -221,11 +250,9 @@ class SigningRequestService:
         school = await self.school.require(session, school_id)
         await self._run(session, self._v1_job(school_id, request, school_name=school.name), activation=None)
 
-    async def sign_sheet_v2(
-        self, session: AsyncSession, school_id: str, request: SheetSigningRequestedV2, requested_at: datetime
-    ) -> None:
+    def sheet_job(self, school_id: str, request: SheetSigningRequestedV2) -> Job:
         sheet = request.sheet
-        job = Job(
+        return Job(
             school_id=school_id,
             request_id=request.request_id,
             subject_id=sheet.sheet_id,
@@ -238,16 +265,17 @@ class SigningRequestService:
             render=lambda verification: render_score_sheet(sheet, verification),
             stamp_box=SHEET_BOXES[SHEET_FIELD],
         )
+
+    async def sign_sheet_v2(
+        self, session: AsyncSession, school_id: str, request: SheetSigningRequestedV2, requested_at: datetime
+    ) -> None:
+        job = self.sheet_job(school_id, request)
         await self._run(session, job, activation=(request.activation_id, None, requested_at))
 
-    async def sign_minutes(
-        self, session: AsyncSession, school_id: str, request: MinutesSigningRequested, requested_at: datetime
-    ) -> None:
-        """The minutes of a sheet's correction (Đ9.2), signed by the board member who opened it:
-        a request naming any other role is refused, like a signature out of Điều 8's order."""
+    def minutes_job(self, school_id: str, request: MinutesSigningRequested) -> Job:
         minutes = request.minutes
         role = request.signer_role
-        job = Job(
+        return Job(
             school_id=school_id,
             request_id=request.request_id,
             subject_id=minutes.correction_id,
@@ -263,15 +291,29 @@ class SigningRequestService:
             render=lambda verification: render_minutes(minutes, role, verification),
             stamp_box=MINUTES_BOX,
         )
-        if role not in BOARD:
-            if await self.requests.get(session, job.request_id) is None:
-                await self.fail(
-                    session,
-                    job,
-                    "biên bản điều chỉnh chỉ do Hiệu trưởng hoặc Phó Hiệu trưởng ký "
-                    f"(minutes are signed by the board, not by role {role})",
-                )
+
+    async def refuse_minutes_out_of_role(
+        self, session: AsyncSession, school_id: str, request: MinutesSigningRequested
+    ) -> bool:
+        """The minutes of a sheet's correction (Đ9.2) are signed by the board member who opened
+        it: a request naming any other role is refused, like a signature out of Điều 8's order."""
+        if request.signer_role in BOARD:
+            return False
+        if await self.requests.get(session, request.request_id) is None:
+            await self.fail(
+                session,
+                self.minutes_job(school_id, request),
+                "biên bản điều chỉnh chỉ do Hiệu trưởng hoặc Phó Hiệu trưởng ký "
+                f"(minutes are signed by the board, not by role {request.signer_role})",
+            )
+        return True
+
+    async def sign_minutes(
+        self, session: AsyncSession, school_id: str, request: MinutesSigningRequested, requested_at: datetime
+    ) -> None:
+        if await self.refuse_minutes_out_of_role(session, school_id, request):
             return
+        job = self.minutes_job(school_id, request)
         await self._run(session, job, activation=(request.activation_id, None, requested_at))
 
     def record_job(self, school_id: str, request: RecordSigningRequested) -> Job:
@@ -312,68 +354,81 @@ class SigningRequestService:
         *,
         activation: tuple[uuid.UUID, uuid.UUID | None, datetime] | None,
     ) -> None:
+        """Check, sign and settle in the caller's session: the direct entry the signing tests
+        use. The consumer never signs in its transaction: it queues (``requests.runner``)."""
         if await self.requests.get(session, job.request_id) is not None:
             log.info("signing request already handled", request_id=str(job.request_id))
             return
         try:
             ready = await self.prepare(session, job, activation)
-            if ready.base is None:
-                assert job.render is not None
-                # Rendering is CPU work (~0.1 s): off the event loop, never on the token thread.
-                pdf = await asyncio.to_thread(job.render, ready.verification)
-            else:
-                pdf = ready.base[1]
-            signed = await self._sign(
-                pdf,
-                job,
-                ready.certificate,
-                ready.validation,
-                lock=False,
-                archive=False,
-                location=ready.location,
-            )
-            if ready.seal is not None and ready.seal_validation is not None:
-                seal_job = self.seal_job(job, ready.seal, ready.school_name)
-                signed = await self._sign(
-                    signed,
-                    seal_job,
-                    ready.seal,
-                    ready.seal_validation,
-                    lock=True,
-                    archive=True,
-                    location=ready.location,
-                )
+            signed = await self.sign_prepared(job, ready)
         except REFUSALS as error:
             await self.fail(session, job, str(error))
             return
         await self.complete(session, job, ready, signed)
+
+    async def sign_prepared(self, job: Job, ready: Prepared) -> bytes:
+        """Render (a first signature) and sign a checked request, with no database session."""
+        if ready.base is None:
+            assert job.render is not None
+            # Rendering is CPU work (~0.1 s): off the event loop, never on the token thread.
+            pdf = await asyncio.to_thread(job.render, ready.verification)
+        else:
+            pdf = ready.base[1]
+        tsa = self.timestamp_authority()  # once for the signature and the seal
+        signed = await self._sign(
+            pdf,
+            job,
+            ready.certificate,
+            ready.validation,
+            lock=False,
+            archive=False,
+            location=ready.location,
+            tsa=tsa,
+        )
+        if ready.seal is not None and ready.seal_validation is not None:
+            seal_job = self.seal_job(job, ready.seal, ready.school_name)
+            signed = await self._sign(
+                signed,
+                seal_job,
+                ready.seal,
+                ready.seal_validation,
+                lock=True,
+                archive=True,
+                location=ready.location,
+                tsa=tsa,
+            )
+        return signed
+
+    async def still_current(self, session: AsyncSession, job: Job, ready: Prepared) -> bool:
+        """At settling: the version signed on is still the subject's newest (another request on
+        the same record may have settled while this one was being signed)."""
+        if ready.base is None:
+            return True
+        current = await self.documents.current_for(session, job.school_id, job.subject_id)
+        return current is not None and current.id == ready.base[0].id
 
     async def prepare(
         self,
         session: AsyncSession,
         job: Job,
         activation: tuple[uuid.UUID, uuid.UUID | None, datetime] | None,
+        signer: SignerReady | None = None,
     ) -> Prepared:
-        """Every check before signing: activation, base document, certificates (raises a refusal)."""
+        """Every check before signing: activation, base document, certificates (raises a refusal).
+
+        ``signer``: the signer's checks already made for this batch (``prepare_signer``); the
+        activation and the base document are still checked for this request."""
         if activation is not None:
             await self._check_activation(session, job, *activation)
-        school = await self.school.get(session, job.school_id)
-        if school is None:
-            raise Refused(
-                "chưa nhận được thông tin của trường từ hệ thống định danh "
-                f"(no identity.school.changed for school {job.school_id} yet)"
-            )
+        if signer is None:
+            await self._school(session, job.school_id)
         base = await self._base_document(session, job)
-        certificate = await self.certificates.for_signer(
-            session, job.school_id, job.signer_user_id, job.signer_name, job.signer_role, school.name
-        )
-        validation = await self.check(certificate)
-        seal = seal_validation = None
-        if job.seal:
-            seal = await self.certificates.for_signer(
-                session, job.school_id, seal_user_id(job.school_id), school.name, SEAL_ROLE, school.name
-            )
-            seal_validation = await self.check(seal)
+        if signer is None:
+            signer = await self.prepare_signer(session, job)
+        certificate, validation = signer.certificate, signer.validation
+        seal, seal_validation = signer.seal, signer.seal_validation
+        school_name, location = signer.school_name, signer.location
         code = new_verification_code()
         if base is None:
             printed = code
@@ -391,8 +446,44 @@ class SigningRequestService:
             printed_code=printed,
             verification=Verification(code, verification_url(self.portal_url, code)),
             signature_count=count + (1 if seal is not None else 0),
+            school_name=school_name,
+            location=location,
+        )
+
+    async def _school(self, session: AsyncSession, school_id: str) -> SchoolFacts:
+        school = await self.school.get(session, school_id)
+        if school is None:
+            raise Refused(
+                "chưa nhận được thông tin của trường từ hệ thống định danh "
+                f"(no identity.school.changed for school {school_id} yet)"
+            )
+        return school
+
+    async def prepare_signer(self, session: AsyncSession, job: Job) -> SignerReady:
+        """The checks that are the same for every request of one signer in one role: the school,
+        the signer's (and the seal's) certificate, chain and CRLs. A batch makes them once."""
+        school = await self._school(session, job.school_id)
+        certificate = await self.certificates.for_signer(
+            session, job.school_id, job.signer_user_id, job.signer_name, job.signer_role, school.name
+        )
+        validation = await self.check(certificate)
+        seal = seal_validation = None
+        if job.seal:
+            seal = await self.certificates.for_signer(
+                session, job.school_id, seal_user_id(job.school_id), school.name, SEAL_ROLE, school.name
+            )
+            seal_validation = await self.check(seal)
+        until = [validation.valid_until, certificate.not_after]
+        if seal is not None and seal_validation is not None:
+            until += [seal_validation.valid_until, seal.not_after]
+        return SignerReady(
+            certificate=certificate,
+            validation=validation,
+            seal=seal,
+            seal_validation=seal_validation,
             school_name=school.name,
             location=school.province,
+            valid_until=min(until),
         )
 
     def seal_job(self, job: Job, seal: Certificate, school_name: str) -> Job:
@@ -409,9 +500,18 @@ class SigningRequestService:
             render=None,
         )
 
-    async def complete(self, session: AsyncSession, job: Job, ready: Prepared, signed: bytes) -> None:
-        """Store the signed version, remember the request, announce signing.completed (outbox)."""
-        digest = await asyncio.to_thread(self.store.put, signed)  # file write + fsync: off the loop
+    async def store_file(self, signed: bytes) -> str:
+        """Write the signed file (content-addressed, fsync'd) before the settling transaction opens."""
+        return await asyncio.to_thread(self.store.put, signed)  # file write + fsync: off the loop
+
+    async def complete(
+        self, session: AsyncSession, job: Job, ready: Prepared, signed: bytes, digest: str | None = None
+    ) -> None:
+        """Store the signed version, remember the request, announce signing.completed (outbox).
+
+        ``digest``: the file is already stored (``store_file``), outside any transaction."""
+        if digest is None:
+            digest = await self.store_file(signed)
         document = SignedDocument(
             school_id=job.school_id,
             sha256=digest,
@@ -531,9 +631,11 @@ class SigningRequestService:
             return crls.get(_pair(child, issuer))
 
         check_certificate(certificate.der, self.trust_roots, crl_for, intermediates=intermediates)
+        updates = [x509.load_der_x509_crl(der).next_update_utc for der in crls.values()]
         return Validation(
             chain=tuple(c.public_bytes(Encoding.DER) for c in path[1:]),
             crls=tuple(dict.fromkeys(crls.values())),
+            valid_until=min((u for u in updates if u is not None), default=NEVER),
         )
 
     async def _crl(self, child: x509.Certificate, issuer: x509.Certificate) -> bytes:
@@ -547,19 +649,38 @@ class SigningRequestService:
             )
         return await self.revocation.crl_for(child, issuer)
 
-    def long_term(self, certificate: Certificate, validation: Validation, *, archive: bool) -> LongTermData:
-        """B-LT: a timestamp, and the chain and CRLs in the DSS; B-LTA adds a document timestamp."""
+    def timestamp_authority(self) -> TimestampAuthority:
+        """Where this service's timestamps come from, chosen once per request or batch: the
+        development CA in-process, or a production TSA over HTTP (raises a refusal if neither)."""
         if self.ca is not None:
-            timestamper: TimeStamper = self.ca.timestamper()
-            tsa_chain: tuple[bytes, ...] = (self.ca.tsa_certificate_der,)
-        elif self.tsa_url:
+            return TimestampAuthority(
+                chain=(self.ca.tsa_certificate_der,),
+                key_der=self.ca.tsa_key_der,
+                certificate_der=self.ca.tsa_certificate_der,
+            )
+        if self.tsa_url:
             # The TSA's own certificates come inside each timestamp token.
-            timestamper, tsa_chain = HttpTimeStamper(self.tsa_url), ()
+            return TimestampAuthority(chain=(), url=self.tsa_url)
+        raise Refused("no timestamp authority is configured (HBS_SIGNING_TSA_URL); B-LT needs one")
+
+    def long_term(
+        self,
+        certificate: Certificate,
+        validation: Validation,
+        *,
+        archive: bool,
+        tsa: TimestampAuthority | None = None,
+    ) -> LongTermData:
+        """B-LT: a timestamp, and the chain and CRLs in the DSS; B-LTA adds a document timestamp."""
+        tsa = tsa or self.timestamp_authority()
+        if self.ca is not None and tsa.url is None:
+            timestamper: TimeStamper = self.ca.timestamper()
         else:
-            raise Refused("no timestamp authority is configured (HBS_SIGNING_TSA_URL); B-LT needs one")
+            assert tsa.url is not None
+            timestamper = HttpTimeStamper(tsa.url)
         return LongTermData(
             timestamper=timestamper,
-            certificates=tuple(dict.fromkeys((certificate.der, *validation.chain, *tsa_chain))),
+            certificates=tuple(dict.fromkeys((certificate.der, *validation.chain, *tsa.chain))),
             crls=validation.crls,
             archive_timestamp=archive,
         )
@@ -574,6 +695,7 @@ class SigningRequestService:
         lock: bool,
         archive: bool,
         location: str,
+        tsa: TimestampAuthority | None = None,
     ) -> bytes:
         box = RECORD_BOXES[job.field_name] if job.kind == "year_record" else job.stamp_box
         return await self.token.sign_pdf(
@@ -585,7 +707,7 @@ class SigningRequestService:
             signer_name=job.signer_name,
             reason=job.reason,
             location=location,
-            long_term=self.long_term(certificate, validation, archive=archive),
+            long_term=self.long_term(certificate, validation, archive=archive, tsa=tsa),
             options=SignatureOptions(stamp_box=box, lock_document=lock),
         )
 

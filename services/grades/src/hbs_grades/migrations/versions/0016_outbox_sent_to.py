@@ -2,7 +2,7 @@
 restarted in-memory broker lost (issue 12).
 
 Revision ID: 0016
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-06
 """
 
