@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from types import TracebackType
 
@@ -40,11 +41,15 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
 
 
 class LocalBroker:
-    """Starts and stops one in-memory Tansu broker on 127.0.0.1 (its storage is memory only)."""
+    """Starts and stops one in-memory Tansu broker on 127.0.0.1 (its storage is memory only).
+
+    Each start is a new cluster id (Tansu's default is the fixed `tansu_cluster`): a broker that
+    forgot everything says so, and the services' outbox relays resend what it lost."""
 
     def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
         self.port = port or free_port()
         self.log_path = log_path
+        self.cluster_id = ""
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -53,6 +58,7 @@ class LocalBroker:
 
     def start(self) -> None:
         url = f"tcp://127.0.0.1:{self.port}"
+        self.cluster_id = f"hbs-{uuid.uuid4().hex}"
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self._process = subprocess.Popen(  # noqa: S603 — our own binary, fixed arguments
             [
@@ -64,6 +70,8 @@ class LocalBroker:
                 url,
                 "--storage-engine",
                 "memory://tansu/",
+                "--cluster-id",
+                self.cluster_id,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -72,6 +80,18 @@ class LocalBroker:
             preexec_fn=die_with_parent,  # a killed test run or launcher leaves no broker behind
         )
         wait_for_port(self.port)
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def restart(self) -> None:
+        """Stop and start again on the same port: an empty broker with a new cluster id."""
+        self.stop()
+        self.start()
 
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:

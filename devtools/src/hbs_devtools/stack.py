@@ -1,6 +1,7 @@
 """`make demo`: the broker and the four services as processes, on SQLite files in one folder.
 
-Prints `<service>: <base URL>` once every /readyz answers; Ctrl-C stops everything.
+Prints `<service>: <base URL>` once every /readyz answers; Ctrl-C stops everything. A service
+(or the broker) that dies is started again by the stack's supervisor, as systemd would.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ class ForkedService:
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.returncode: int | None = None
+        self._reaping = threading.Lock()  # the supervisor and kill() both poll
 
     @classmethod
     def start(cls, module: str, env: dict[str, str], log_path: Path) -> ForkedService:
@@ -122,10 +124,11 @@ class ForkedService:
             os._exit(code)
 
     def poll(self) -> int | None:
-        if self.returncode is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
+        with self._reaping:
+            if self.returncode is None:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode
 
     def send_signal(self, signum: int) -> None:
@@ -171,8 +174,34 @@ def replay_outboxes(data_dir: Path, services: list[str]) -> int:
     return replayed
 
 
+@dataclass(frozen=True)
+class Death:
+    """One unexpected exit the supervisor saw (and then restarted)."""
+
+    service: str  # a service's name, or "broker"
+    returncode: int | None
+    at: float  # time.monotonic()
+
+
 class Stack:
-    """The whole embedded system; used by `make demo` and by the end-to-end tests."""
+    """The whole embedded system; used by `make demo` and by the end-to-end tests.
+
+    Once started, a supervisor thread restarts any service process that exits without `stop()`
+    or `stop_service()` asking it to (a crash, `kill -9`, an exit on a fatal error), after a
+    back-off that doubles from `RESTART_BACKOFF` up to `MAX_RESTART_BACKOFF` seconds while it keeps
+    dying within `STABLE_AFTER` seconds; each restart is a line on stderr and in `logs/stack.log`.
+    A restarted service runs as `python -m hbs_<name>` (never forked from the supervisor thread).
+    The broker is supervised too: if it dies it is started again on the same port (empty).
+
+    The fault tests' API: `kill(service, signal)` returns once the supervisor brought the service
+    back and its /readyz answers; `restart_broker()` stops the broker and starts an empty one on
+    the same port (`stop_broker()` / `start_broker()` to keep it down for a while); `pid(name)`,
+    `deaths` and `restarts` tell what happened.
+    """
+
+    RESTART_BACKOFF = 0.5
+    MAX_RESTART_BACKOFF = 30.0
+    STABLE_AFTER = 30.0
 
     def __init__(
         self,
@@ -184,6 +213,7 @@ class Stack:
         extra_env: dict[str, str] | None = None,
         environment: str = "development",
         fork: bool = False,
+        supervise: bool = True,
     ) -> None:
         self.data_dir = data_dir.resolve()
         self.ports = ports or {s.name: s.default_port for s in SERVICES}
@@ -195,6 +225,18 @@ class Stack:
         """Fork each service from this process after preloading the common libraries (see
         ForkedService); otherwise start `python -m hbs_<name>` for each."""
         self.processes: dict[str, subprocess.Popen[bytes] | ForkedService] = {}
+        self.supervise = supervise
+        self.deaths: list[Death] = []
+        """Every unexpected exit the supervisor saw, oldest first."""
+        self.restarts: dict[str, int] = {}
+        """How many times the supervisor started each service (or "broker") again."""
+        self._lock = threading.RLock()
+        self._closing = threading.Event()
+        self._broker_held = False  # stop_broker() was called: the supervisor leaves it down
+        self._started_at: dict[str, float] = {}
+        self._backoff: dict[str, float] = {}
+        self._due: dict[str, float] = {}  # service → when to start it again
+        self._supervisor: threading.Thread | None = None
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -229,11 +271,12 @@ class Stack:
         env.update(self.extra_env)
         return env
 
-    def start_service(self, spec: ServiceSpec) -> None:
+    def start_service(self, spec: ServiceSpec, *, fork: bool | None = None) -> None:
         log_dir = self.data_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         log_path = log_dir / f"{spec.name}.log"
-        if self.fork:
+        self._started_at[spec.name] = time.monotonic()
+        if self.fork if fork is None else fork:
             self.processes[spec.name] = ForkedService.start(spec.module, self.service_env(spec), log_path)
             return
         with open(log_path, "ab") as log:
@@ -259,6 +302,122 @@ class Stack:
             if spec.name not in self.processes:
                 self.start_service(spec)
         self.wait_ready(timeout)
+        if self.supervise and self._supervisor is None:
+            self._closing.clear()
+            self._supervisor = threading.Thread(target=self._supervise, name="stack-supervisor", daemon=True)
+            self._supervisor.start()
+
+    def note(self, message: str) -> None:
+        """A line from the stack itself: on stderr and in logs/stack.log."""
+        line = f"{time.strftime('%Y-%m-%dT%H:%M:%S')} stack: {message}"
+        print(line, file=sys.stderr, flush=True)
+        with contextlib.suppress(OSError), open(self.data_dir / "logs" / "stack.log", "a") as log:
+            print(line, file=log)
+
+    def _supervise(self) -> None:
+        while not self._closing.wait(0.2):
+            try:
+                self._supervise_once()
+            except Exception as error:  # the supervisor must outlive any one failed restart
+                self.note(f"supervisor error: {type(error).__name__}: {error}")
+
+    def _supervise_once(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if self._closing.is_set():
+                return
+            if not self._broker_held and not self.broker.running():
+                self.deaths.append(Death("broker", None, now))
+                self.note(f"broker died; starting an empty one on port {self.broker.port}")
+                self.broker.start()
+                self.restarts["broker"] = self.restarts.get("broker", 0) + 1
+            for name, process in list(self.processes.items()):
+                if name in self._due or process.poll() is None:
+                    continue
+                lived = now - self._started_at.get(name, now)
+                backoff = self._backoff.get(name, self.RESTART_BACKOFF)
+                if lived >= self.STABLE_AFTER:
+                    backoff = self.RESTART_BACKOFF
+                self._backoff[name] = min(backoff * 2, self.MAX_RESTART_BACKOFF)
+                self._due[name] = now + backoff
+                self.deaths.append(Death(name, process.returncode, now))
+                self.note(
+                    f"{name} exited with code {process.returncode} after {lived:.1f} s; "
+                    f"restarting in {backoff:.1f} s"
+                )
+            for name, due in list(self._due.items()):
+                if due <= now:
+                    del self._due[name]
+                    # A subprocess, not a fork: forking from this thread could copy a held lock.
+                    self.start_service(_spec(name), fork=False)
+                    self.restarts[name] = self.restarts.get(name, 0) + 1
+                    self.note(f"{name} restarted (pid {self.pid(name)})")
+
+    def pid(self, service: str) -> int:
+        """The current process id of a service, or of the broker (`"broker"`)."""
+        with self._lock:
+            if service == "broker":
+                if self.broker.pid is None:
+                    raise RuntimeError("the broker is not running")
+                return self.broker.pid
+            return self.processes[service].pid
+
+    def kill(self, service: str, signum: int = signal.SIGKILL, timeout: float = 120.0) -> int:
+        """Send `signum` to a service's process (kill -9 by default), then wait until the
+        supervisor has started it again and its /readyz answers 200. Returns the new pid."""
+        if not self.supervise:
+            raise RuntimeError("kill() needs the supervisor (Stack(supervise=True))")
+        with self._lock:
+            old = self.processes[service]
+            old.send_signal(signum)
+        try:
+            old.wait(timeout=timeout)
+        except subprocess.TimeoutExpired as expired:
+            raise TimeoutError(f"{service} (pid {old.pid}) did not exit on signal {signum}") from expired
+        self.wait_restarted(service, old.pid, timeout)
+        return self.pid(service)
+
+    def wait_restarted(self, service: str, old_pid: int, timeout: float = 120.0) -> None:
+        """Wait until `service` runs in a process other than `old_pid` and its /readyz answers."""
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2) as client:
+            while time.monotonic() < deadline:
+                with self._lock:
+                    process = self.processes.get(service)
+                    current = process.pid if process is not None and process.poll() is None else None
+                if current is not None and current != old_pid:
+                    with contextlib.suppress(httpx.HTTPError):
+                        if client.get(self.url(service) + "/readyz").status_code == 200:
+                            return
+                time.sleep(0.2)
+        raise TimeoutError(f"{service} not back and ready {timeout} s after it died")
+
+    def stop_broker(self) -> None:
+        """Stop the broker and keep it down (the supervisor leaves it) until `start_broker()`."""
+        with self._lock:
+            self._broker_held = True
+            self.broker.stop()
+        self.note(f"broker stopped (port {self.broker.port})")
+
+    def start_broker(self, *, wait_ready: bool = True, timeout: float = 60.0) -> None:
+        """Start an empty broker (new cluster id) on the same port; with `wait_ready`, return once
+        every service's /readyz answers again (each reaches the new broker)."""
+        with self._lock:
+            if not self.broker.running():
+                self.broker.start()
+            self._broker_held = False
+        self.note(f"broker started (port {self.broker.port}, cluster {self.broker.cluster_id})")
+        if wait_ready:
+            self.wait_ready(timeout)
+
+    def restart_broker(self, *, down_seconds: float = 0.0, wait_ready: bool = True) -> None:
+        """Restart the in-memory broker in place: same port, nothing kept (topics, records,
+        committed offsets and the cluster id are all new). The services must recover alone:
+        their consumers rejoin and their outboxes resend what the old broker had."""
+        self.stop_broker()
+        if down_seconds > 0:
+            time.sleep(down_seconds)
+        self.start_broker(wait_ready=wait_ready)
 
     def wait_ready(self, timeout: float, services: tuple[str, ...] | None = None) -> None:
         deadline = time.monotonic() + timeout
@@ -266,8 +425,10 @@ class Stack:
         with httpx.Client(timeout=2) as client:
             while pending:
                 for name in sorted(pending):
-                    process = self.processes.get(name)
-                    if process is not None and process.poll() is not None:
+                    with self._lock:
+                        process = self.processes.get(name)
+                    supervised = self._supervisor is not None and self._supervisor.is_alive()
+                    if process is not None and process.poll() is not None and not supervised:
                         raise RuntimeError(
                             f"{name} exited with code {process.returncode}; "
                             f"see {self.data_dir / 'logs' / (name + '.log')}"
@@ -283,7 +444,10 @@ class Stack:
                     time.sleep(0.2)
 
     def stop_service(self, name: str) -> None:
-        process = self.processes.pop(name, None)
+        """Stop a service for good (the supervisor does not bring it back)."""
+        with self._lock:
+            process = self.processes.pop(name, None)
+            self._due.pop(name, None)
         if process is None or process.poll() is not None:
             return
         process.send_signal(signal.SIGTERM)
@@ -294,6 +458,10 @@ class Stack:
             process.wait()
 
     def stop(self) -> None:
+        self._closing.set()
+        if self._supervisor is not None:
+            self._supervisor.join(timeout=30)
+            self._supervisor = None
         for spec in reversed(SERVICES):
             self.stop_service(spec.name)
         self.broker.stop()
@@ -357,12 +525,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {DEMO_STUDENT_LOGIN:<15} the student of {first_class} seat {first_seat} (student)")
     print("Ctrl-C stops everything.", flush=True)
     if not args.exit_when_ready:
-        while not stopping.is_set():
-            for name, process in stack.processes.items():
-                if process.poll() is not None:
-                    print(f"{name} exited with code {process.returncode}", file=sys.stderr)
-                    stopping.set()
-            stopping.wait(1.0)
+        while not stopping.wait(1.0):
+            pass  # the stack's supervisor restarts whatever dies meanwhile
     print("stopping…", flush=True)
     stack.stop()
     print("stopped.")
