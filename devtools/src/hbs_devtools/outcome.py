@@ -383,3 +383,13 @@ def read_outcome(
 ) -> Outcome:
     snapshot = asyncio.run(read_snapshot(grades_url, signing_url, class_names))
     return judge(snapshot, store_reader(documents_dir))
+
+
+async def work_in_flight(grades_url: str) -> int:
+    """Sheets and records grades has sent to signing and not yet heard back about."""
+    rows = await _rows(
+        grades_url,
+        "SELECT (SELECT count(*) FROM score_sheets WHERE state = 'signing') "
+        "+ (SELECT count(*) FROM year_records WHERE state LIKE 'signing%') AS n",
+    )
+    return int(rows[0]["n"])
