@@ -77,7 +77,10 @@ def test_a_year_end_under_faults_seals_every_record_exactly_once(
         if not outcome.stuck:
             break
         time.sleep(2)
-    print(f"year end under faults: {elapsed:.0f} s, {injector.log.summary()}, orphans={len(injector.log.orphans)}")
+    print(
+        f"year end under faults: {elapsed:.0f} s, {injector.log.summary()}, "
+        f"orphans={len(injector.log.orphans)}"
+    )
     print(f"outcome: {outcome.summary()}")
     for problem in outcome.problems():
         print(f"  {problem}")
@@ -93,4 +96,3 @@ def test_a_year_end_under_faults_seals_every_record_exactly_once(
         f"faults={len(injector.log.injected)} lost={len(outcome.lost)} "
         f"duplicated={len(outcome.duplicated)} stuck={len(outcome.stuck)}"
     )
-

@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 
 from hbs_devtools.drive import SIGNING_PIN, SystemClient
-
 from tests.factories import SchoolClass, SchoolFactory
 
 CALL_TIMEOUT = 240.0
@@ -63,9 +62,7 @@ class YearEnd:
     def seed(cls, system: SystemClient, school: SchoolFactory, classes: int, students: int) -> YearEnd:
         """`classes` classes of `students` each, two subjects, every sheet scored, conduct set and the
         students' personal data checked (what step 2 waits for), every signer with a PIN."""
-        made = [
-            school.school_class(students=students, subjects=("TOAN", "NGU_VAN")) for _ in range(classes)
-        ]
+        made = [school.school_class(students=students, subjects=("TOAN", "NGU_VAN")) for _ in range(classes)]
         for klass in made:
             for teacher in klass.teachers.values():
                 token = system.token(teacher.username)
@@ -158,7 +155,10 @@ class YearEnd:
                 token,
                 "POST",
                 f"/sheets/{sheet_id}/sign",
-                json={"expected_version": sheet["version"], "activation_id": activation.json()["activation_id"]},
+                json={
+                    "expected_version": sheet["version"],
+                    "activation_id": activation.json()["activation_id"],
+                },
             )
             # 409: the sheet moved meanwhile (an earlier answer was lost): look again.
             assert signed.status_code in (202, 409), signed.text
@@ -202,7 +202,12 @@ class YearEnd:
     def start_batch(self, token: str, step: str, class_names: list[str]) -> None:
         batch_id = str(uuid.uuid4())
         activation = call(
-            self.system, "signing", token, "POST", "/activations", json={"pin": SIGNING_PIN, "batch_id": batch_id}
+            self.system,
+            "signing",
+            token,
+            "POST",
+            "/activations",
+            json={"pin": SIGNING_PIN, "batch_id": batch_id},
         )
         assert activation.status_code == 201, activation.text
         body = {

@@ -183,7 +183,7 @@ class Injector:
 
     def inject(self, fault: Fault) -> Injected:
         started = time.monotonic()
-        note = fault.kind
+        note: str = fault.kind
         if fault.kind == "kill_signing":
             self.kill("signing")
         elif fault.kind == "kill_grades":
@@ -249,5 +249,7 @@ def run_steps(
             report(f"fault {fault}: {entry.note}, recovered in {entry.recovery_s:.1f} s")
         thread.join()
         results.append(StepResult(number, time.monotonic() - started, failure[0] if failure else None))
-        report(f"step {number}: {results[-1].seconds:.1f} s" + (f", failed: {failure[0]!r}" if failure else ""))
+        report(
+            f"step {number}: {results[-1].seconds:.1f} s" + (f", failed: {failure[0]!r}" if failure else "")
+        )
     return results

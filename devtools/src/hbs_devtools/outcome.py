@@ -52,11 +52,14 @@ class PdfSignatures:
     """Document timestamps (B-LTA)."""
     broken: tuple[str, ...]
     """Fields whose signed bytes no longer match their digest."""
+    signers: tuple[str, ...] = ()
+    """SHA-256 of each regular signature's signer certificate, in file order."""
 
 
 def read_pdf(content: bytes) -> PdfSignatures:
     reader = PdfFileReader(io.BytesIO(content))
     fields: list[str] = []
+    signers: list[str] = []
     timestamps = 0
     broken: list[str] = []
     for signature in reader.embedded_signatures:
@@ -64,10 +67,11 @@ def read_pdf(content: bytes) -> PdfSignatures:
             timestamps += 1
         else:
             fields.append(signature.field_name)
+            signers.append(hashlib.sha256(signature.signer_cert.dump()).hexdigest())
         # The digest of the bytes the signature covers, against the one it signed.
         if signature.compute_digest() != _signed_digest(signature):
             broken.append(signature.field_name)
-    return PdfSignatures(tuple(fields), timestamps, tuple(broken))
+    return PdfSignatures(tuple(fields), timestamps, tuple(broken), tuple(signers))
 
 
 def _signed_digest(signature: EmbeddedPdfSignature) -> bytes | None:
@@ -90,6 +94,14 @@ def pdf_problems(signatures: PdfSignatures, expected: tuple[str, ...], *, sealed
     twice = sorted(name for name, n in Counter(signatures.fields).items() if n > 1)
     if twice:
         problems.append(f"role signed twice: {', '.join(twice)}")
+    # Each role signs with its own certificate: one certificate in two fields is one role twice.
+    again = [
+        f
+        for f, c in zip(signatures.fields, signatures.signers, strict=False)
+        if signatures.signers.count(c) > 1
+    ]
+    if again:
+        problems.append(f"role signed twice: one certificate signed {', '.join(again)}")
     if signatures.fields != expected:
         problems.append(f"signature fields {list(signatures.fields)}, expected {list(expected)}")
     if signatures.timestamps != (1 if sealed else 0):
@@ -216,20 +228,22 @@ def judge(snapshot: Snapshot, pdf: Callable[[str], bytes]) -> Outcome:
             continue
         if not record.edition_signed:
             outcome.mismatched.append(f"record {record.id} approved without its edition signed")
-        document = _check_document(
+        final = _check_document(
             outcome, "record", record.id, record.document_id, record.document_sha256, by_id
         )
-        if document is not None and not (document.sealed and document.signature_count == 4):
+        if final is not None and not (final.sealed and final.signature_count == 4):
             outcome.mismatched.append(
-                f"record {record.id}: its document has {document.signature_count} signatures, "
-                f"sealed={document.sealed}"
+                f"record {record.id}: its document has {final.signature_count} signatures, "
+                f"sealed={final.sealed}"
             )
     seals = Counter(d.subject_id for d in sealed)
     for subject, n in sorted(seals.items()):
         if n > 1:
             outcome.duplicated.append(f"record {subject} sealed {n} times")
     if len(approved) != len(sealed):
-        outcome.mismatched.append(f"grades has {len(approved)} records approved, signing {len(sealed)} sealed")
+        outcome.mismatched.append(
+            f"grades has {len(approved)} records approved, signing {len(sealed)} sealed"
+        )
     if len(signed_sheets) != len(sheet_documents):
         outcome.mismatched.append(
             f"grades has {len(signed_sheets)} sheets signed, signing {len(sheet_documents)} sheet documents"
@@ -237,7 +251,9 @@ def judge(snapshot: Snapshot, pdf: Callable[[str], bytes]) -> Outcome:
 
     for document in snapshot.documents:
         expected = (
-            SHEET_FIELDS if document.kind == "score_sheet" else RECORD_FIELDS_BY_ROLE.get(document.signer_role)
+            SHEET_FIELDS
+            if document.kind == "score_sheet"
+            else RECORD_FIELDS_BY_ROLE.get(document.signer_role)
         )
         if expected is None:
             outcome.mismatched.append(f"document {document.id}: unexpected role {document.signer_role}")
@@ -282,7 +298,9 @@ def _check_document(
         outcome.lost.append(f"{what} {subject}: document {document_id} is not in signing")
         return None
     if document.subject_id != subject:
-        outcome.mismatched.append(f"{what} {subject}: document {document_id} belongs to {document.subject_id}")
+        outcome.mismatched.append(
+            f"{what} {subject}: document {document_id} belongs to {document.subject_id}"
+        )
     if document.sha256 != sha256:
         outcome.mismatched.append(f"{what} {subject}: grades and signing disagree on its PDF's SHA-256")
     return document
@@ -303,9 +321,7 @@ async def _rows(url: str, sql: str, **params: Any) -> list[Mapping[str, Any]]:
 
 async def read_snapshot(grades_url: str, signing_url: str, class_names: Iterable[str]) -> Snapshot:
     """The sheets and records of `class_names` in grades, and what signing holds for them."""
-    names = sorted(set(class_names))
-    wanted = ", ".join(f":c{i}" for i in range(len(names))) or "NULL"
-    by_class = {f"c{i}": name for i, name in enumerate(names)}
+    names = set(class_names)
     sheets = [
         Sheet(
             _id(r["id"]),
@@ -316,10 +332,9 @@ async def read_snapshot(grades_url: str, signing_url: str, class_names: Iterable
         )
         for r in await _rows(
             grades_url,
-            "SELECT id, class_name, state, document_id, document_sha256 FROM score_sheets "
-            f"WHERE class_name IN ({wanted})",
-            **by_class,
+            "SELECT id, class_name, state, document_id, document_sha256 FROM score_sheets",
         )
+        if r["class_name"] in names
     ]
     records = [
         Record(
@@ -332,10 +347,9 @@ async def read_snapshot(grades_url: str, signing_url: str, class_names: Iterable
         )
         for r in await _rows(
             grades_url,
-            "SELECT id, class_name, state, document_id, document_sha256, edition_signed "
-            f"FROM year_records WHERE class_name IN ({wanted})",
-            **by_class,
+            "SELECT id, class_name, state, document_id, document_sha256, edition_signed FROM year_records",
         )
+        if r["class_name"] in names
     ]
     subjects = {s.id for s in sheets} | {r.id for r in records}
     documents = [
