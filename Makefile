@@ -7,7 +7,7 @@ PYTEST := $(UV) run --frozen pytest
 PARALLEL ?= -n 2 --dist loadfile
 DATA ?= var/demo
 
-.PHONY: bootstrap demo test test-security test-postgres test-faults lint format clean-demo bench bench-identity bench-grades bench-signing docs verify-audit
+.PHONY: bootstrap demo test test-security test-postgres test-faults lint format clean-demo bench bench-identity bench-grades bench-signing bench-events docs verify-audit
 
 bootstrap:
 	@deploy/scripts/bootstrap.sh
@@ -52,7 +52,12 @@ bench-grades: bootstrap
 bench-signing: bootstrap
 	@$(UV) run --frozen python -m hbs_signing.bench
 
-bench: bench-identity bench-grades bench-signing
+## make bench-events: the outbox relay's rate on a 2,000-row backlog and one event's latency
+## (outbox row committed → consumer's effect committed), through the real embedded broker (issue 12).
+bench-events: bootstrap
+	@$(if $(DB),HBS_TEST_DATABASE=$(DB) )$(UV) run --frozen python -m hbs_devtools.bench_events
+
+bench: bench-identity bench-grades bench-signing bench-events
 
 lint: bootstrap
 	@$(UV) run --frozen ruff check .

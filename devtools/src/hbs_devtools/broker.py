@@ -97,7 +97,8 @@ class LocalBroker:
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
             try:
-                self._process.wait(timeout=5)
+                # Memory only, nothing to flush; with clients connected Tansu waits for them.
+                self._process.wait(timeout=0.5)
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()

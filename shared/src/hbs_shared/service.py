@@ -73,10 +73,42 @@ class ServiceRuntime:
         )
         self.verifier = JwksVerifier(settings.identity_url)
         self.consumers: list[EventConsumer] = []
+        self.relay.on_broker_change(self._rejoin_consumers)
 
     def add_consumer(self, consumer: EventConsumer) -> None:
         consumer.attach(self.broker, session_timeout_ms=self.settings.kafka_session_timeout_ms)
         self.consumers.append(consumer)
+
+    async def start(self) -> None:
+        """The broker clients (consumers join their groups) and the outbox relay."""
+        await self.broker.start()
+        self.relay.start()
+
+    async def stop(self) -> None:
+        await self.relay.stop()
+        await self.broker.stop()
+
+    async def _rejoin_consumers(self, previous: str | None, current: str) -> None:
+        """The broker changed under us (its cluster id): every consumer leaves and joins the new
+        one, reading it from the start; retried while the broker is unreachable."""
+        log.warning("broker changed; consumers rejoin", previous=previous, current=current)
+        pending = list(self.consumers)
+        backoff = 0.5
+        while pending:
+            results = await asyncio.gather(*(c.rejoin() for c in pending), return_exceptions=True)
+            failed = [(c, r) for c, r in zip(pending, results, strict=True) if isinstance(r, Exception)]
+            if not failed:
+                break
+            log.warning(
+                "consumers could not rejoin; will retry",
+                consumers=[c.name for c, _ in failed],
+                error=f"{type(failed[0][1]).__name__}: {failed[0][1]}",
+                retry_in=backoff,
+            )
+            pending = [c for c, _ in failed]
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 10.0)
+        log.info("consumers rejoined", current=current, consumers=len(self.consumers))
 
 
 Hook = Callable[[ServiceRuntime], Awaitable[None]]
@@ -166,14 +198,12 @@ def create_service_app(
             await upgrade_to_head(runtime.db.engine, runtime.migrations)
         for hook in on_startup:
             await hook(runtime)
-        await runtime.broker.start()
-        runtime.relay.start()
+        await runtime.start()
         log.info("service started", url=runtime.settings.base_url())
         try:
             yield
         finally:
-            await runtime.relay.stop()
-            await runtime.broker.stop()
+            await runtime.stop()
             for hook in on_shutdown:
                 await hook(runtime)
             await runtime.db.dispose()

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from enum import StrEnum
 from typing import Any
 
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -60,12 +61,13 @@ class EventConsumer:
         self._after_commit = after_commit
         self._inbox = InboxRepository()
         self._broker: KafkaBroker | None = None
+        self._subscriber: Any = None
+        self._rewind = False  # after the broker lost its data: read the new one from the start
 
     def attach(self, broker: KafkaBroker, *, session_timeout_ms: int = 10000) -> None:
         """Subscribe on the broker; handler errors other than rejections are retried (nack)."""
         self._broker = broker
-
-        @broker.subscriber(
+        subscriber = broker.subscriber(
             self.topic,
             group_id=self.name,
             auto_offset_reset="earliest",
@@ -73,12 +75,35 @@ class EventConsumer:
             heartbeat_interval_ms=max(session_timeout_ms // 4, 250),
             ack_policy=AckPolicy.NACK_ON_ERROR,
             title=f"{self.name}:{self.topic}",
+            listener=_RewindOnAssign(self),
         )
+        self._subscriber = subscriber
+
+        @subscriber
         async def _on_message(message: KafkaMessage) -> None:
             # The raw bytes, not FastStream's decoding: malformed input must reach decode_event.
             record = message.raw_message
             key = None if isinstance(record, tuple) else record.key
             await self.process(message.body, dict(message.headers), key)
+
+    async def rejoin(self) -> None:
+        """After the broker lost its data (a restarted in-memory broker): leave, join the new
+        broker's group afresh (FastStream creates the topic again) and read each assigned partition
+        from its beginning, whatever offsets the new broker may hold: only what was sent to it
+        since is there, and the inbox drops what was already applied."""
+        if self._subscriber is None:
+            raise RuntimeError("consumer is not attached to a broker")
+        await self._subscriber.stop()
+        # Set once the old client is gone: it may itself rejoin the new broker meanwhile, and the
+        # rewind is for the new client's first assignment.
+        self._rewind = True
+        await self._subscriber.start()
+
+    async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+        consumer = getattr(self._subscriber, "consumer", None)
+        if self._rewind and assigned and consumer is not None:
+            self._rewind = False
+            await consumer.seek_to_beginning(*assigned)
 
     async def process(
         self, raw: bytes, headers: Mapping[str, Any] | None = None, key: bytes | None = None
@@ -126,3 +151,14 @@ class EventConsumer:
                 "correlation-id": str(headers.get("correlation-id", "")),
             },
         )
+
+
+class _RewindOnAssign(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, consumer: EventConsumer) -> None:
+        self._consumer = consumer
+
+    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        pass
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self._consumer._on_assigned(assigned)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_shared.db import Database
@@ -31,7 +31,26 @@ class OutgoingMessage:
     body: bytes
 
 
-Publish = Callable[[OutgoingMessage], Awaitable[None]]
+class NotAttempted(Exception):
+    """A message of a batch left unsent because an earlier one could not be handed to the client."""
+
+
+Outcome = BaseException | None
+"""What became of one message: None once the broker acknowledged it, else the error."""
+
+
+class OutboxPublisher(Protocol):
+    async def cluster_id(self) -> str:
+        """The id of the cluster the client is connected to now; raises if it is unreachable."""
+        ...
+
+    async def send_all(self, messages: Sequence[OutgoingMessage]) -> list[Outcome]:
+        """Send in order without waiting between them; one outcome per message, in order."""
+        ...
+
+
+BrokerChanged = Callable[[str | None, str], Coroutine[Any, Any, None]]
+"""Called with (previous cluster id, new one) when the relay finds the broker lost its data."""
 
 
 class OutboxRepository:
@@ -85,64 +104,164 @@ class OutboxRepository:
             for row in rows
         ]
 
-    async def mark_sent(self, session: AsyncSession, row_ids: list[int]) -> None:
+    async def mark_sent(
+        self, session: AsyncSession, row_ids: list[int], broker_id: str | None = None
+    ) -> None:
         if row_ids:
             await session.execute(
-                update(outbox).where(outbox.c.id.in_(row_ids)).values(sent_at=datetime.now(UTC))
+                update(outbox)
+                .where(outbox.c.id.in_(row_ids))
+                .values(sent_at=datetime.now(UTC), sent_to=broker_id)
             )
 
-    async def record_failure(self, session: AsyncSession, row_id: int, error: str) -> None:
-        await session.execute(
+    async def record_failure(self, session: AsyncSession, row_ids: list[int], error: str) -> None:
+        if row_ids:
+            await session.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(row_ids))
+                .values(attempts=outbox.c.attempts + 1, last_error=error[:2000])
+            )
+
+    async def resend_lost(self, session: AsyncSession, broker_id: str, since: datetime) -> int:
+        """Rows sent since `since` to a broker other than `broker_id` are pending again.
+
+        Rows without a broker id (sent before the column existed) are left alone."""
+        result = await session.execute(
             update(outbox)
-            .where(outbox.c.id == row_id)
-            .values(attempts=outbox.c.attempts + 1, last_error=error[:2000])
+            .where(
+                outbox.c.sent_at.is_not(None),
+                outbox.c.sent_at >= since,
+                outbox.c.sent_to.is_not(None),
+                outbox.c.sent_to != broker_id,
+            )
+            .values(sent_at=None, sent_to=None)
         )
+        return int(result.rowcount) if isinstance(result, CursorResult) else 0
 
     async def count_pending(self, session: AsyncSession) -> int:
         rows = await session.execute(select(outbox.c.id).where(outbox.c.sent_at.is_(None)))
         return len(rows.all())
 
 
+def acknowledged_in_key_order(
+    messages: Sequence[OutgoingMessage], outcomes: Sequence[Outcome]
+) -> tuple[list[int], list[int], BaseException | None]:
+    """(rows to mark sent, rows left pending, the first error). Per topic and key, only the
+    acknowledged prefix counts as sent: after a failure, that key's later rows are sent again
+    after it (the inbox drops a copy the broker had anyway), so a key's last copies stay in order."""
+    done: list[int] = []
+    failed: list[int] = []
+    first_error: BaseException | None = None
+    blocked: set[tuple[str, str]] = set()
+    for message, outcome in zip(messages, outcomes, strict=True):
+        key = (message.topic, message.key)
+        if outcome is None and key not in blocked:
+            done.append(message.row_id)
+            continue
+        blocked.add(key)
+        failed.append(message.row_id)
+        if first_error is None and outcome is not None:
+            first_error = outcome
+    return done, failed, first_error
+
+
 class OutboxRelay:
-    """Publishes outbox rows in order and marks them sent; retries with back-off while the
-    broker is away, so nothing committed is ever lost (at-least-once; inboxes drop repeats)."""
+    """Publishes outbox rows and marks them sent; retries with back-off while the broker is away,
+    so nothing committed is ever lost (at-least-once; inboxes drop repeats).
+
+    Each cycle claims up to `batch_size` rows, hands them all to the client and then awaits their
+    acknowledgements together (`window` bounds how many are in flight; 1 is the old one-by-one
+    relay). Each sent row records the broker's cluster id; when the relay sees another id (an
+    in-memory broker restarted empty) it makes the rows sent to the old one within
+    `resend_window` pending again and tells `on_broker_change` listeners (the consumers rejoin)."""
 
     def __init__(
         self,
         db: Database,
-        publish: Publish,
+        publisher: OutboxPublisher,
         *,
         poll_seconds: float = 0.5,
-        batch_size: int = 100,
+        batch_size: int = 500,
+        window: int | None = None,
         max_backoff_seconds: float = 10.0,
+        check_broker_seconds: float = 1.0,
+        resend_window: timedelta = timedelta(days=7),
     ) -> None:
         self._db = db
-        self._publish = publish
+        self._publisher = publisher
         self._poll = poll_seconds
         self._batch = batch_size
+        self._window = max(1, window or batch_size)
         self._max_backoff = max_backoff_seconds
+        self._check_every = check_broker_seconds
+        self._resend_window = resend_window
+        self._checked_at = float("-inf")
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._listeners: list[BrokerChanged] = []
+        self._notifying: set[asyncio.Task[None]] = set()
+        self.broker_id: str | None = None
+        """The cluster id of the broker the last rows were sent to (None before the first check)."""
         self.repository = OutboxRepository()
 
     def nudge(self) -> None:
         """Ask for a publish now rather than at the next poll (after a commit)."""
         self._wake.set()
 
+    def on_broker_change(self, listener: BrokerChanged) -> None:
+        self._listeners.append(listener)
+
+    async def check_broker(self) -> int:
+        """Ask the broker's cluster id; if it is not the one rows were sent to, make those rows
+        pending again. Returns how many rows are to be resent."""
+        current = await self._publisher.cluster_id()
+        self._checked_at = asyncio.get_running_loop().time()
+        if current == self.broker_id:
+            return 0
+        previous, self.broker_id = self.broker_id, current
+        async with self._db.transaction() as session:
+            resent = await self.repository.resend_lost(
+                session, current, datetime.now(UTC) - self._resend_window
+            )
+        if previous is not None or resent:
+            log.warning("broker lost its data; resending", previous=previous, current=current, resent=resent)
+        if previous is not None:
+            for listener in self._listeners:
+                task = asyncio.create_task(listener(previous, current), name="broker-changed")
+                self._notifying.add(task)
+                task.add_done_callback(self._notifying.discard)
+        return resent
+
     async def relay_once(self) -> int:
         """Publish what is pending; returns how many were sent. Raises if the broker fails."""
-        sent = 0
+        if (
+            self.broker_id is None
+            or asyncio.get_running_loop().time() - self._checked_at >= self._check_every
+        ):
+            await self.check_broker()
         async with self._db.transaction() as session:
             messages = await self.repository.claim_pending(session, self._batch)
-            done: list[int] = []
-            try:
-                for message in messages:
-                    await self._publish(message)
-                    done.append(message.row_id)
-            finally:
-                await self.repository.mark_sent(session, done)
-                sent = len(done)
-        return sent
+            if not messages:
+                return 0
+            outcomes = await self._send(messages)
+            done, failed, error = acknowledged_in_key_order(messages, outcomes)
+            await self.repository.mark_sent(session, done, self.broker_id)
+            if error is not None:
+                await self.repository.record_failure(session, failed, f"{type(error).__name__}: {error}")
+        if error is not None:
+            raise error
+        return len(done)
+
+    async def _send(self, messages: list[OutgoingMessage]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for start in range(0, len(messages), self._window):
+            chunk = messages[start : start + self._window]
+            chunk_outcomes = await self._publisher.send_all(chunk)
+            outcomes.extend(chunk_outcomes)
+            if any(outcome is not None for outcome in chunk_outcomes):
+                outcomes.extend(NotAttempted() for _ in messages[start + len(chunk) :])
+                break
+        return outcomes
 
     async def _run(self) -> None:
         backoff = self._poll
@@ -155,7 +274,11 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # broker away or database busy: wait and try again
-                log.warning("outbox relay failed; will retry", error=str(error), retry_in=backoff)
+                log.warning(
+                    "outbox relay failed; will retry",
+                    error=f"{type(error).__name__}: {error}",
+                    retry_in=backoff,
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
                 continue
@@ -168,25 +291,56 @@ class OutboxRelay:
             self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        tasks = [task for task in (self._task, *self._notifying) if task is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._task = None
+        self._notifying.clear()
 
 
-def kafka_publisher(broker: Any, timeout_seconds: float = 10.0) -> Publish:
-    """A Publish that sends through a FastStream KafkaBroker and waits for the broker's ack.
+class KafkaOutboxPublisher:
+    """Sends through a FastStream KafkaBroker: every message of a batch is handed to the client
+    (which packs them into as few requests as it can, in order per partition), then all the
+    acknowledgements are awaited together, the whole batch bounded by one timeout.
 
-    The timeout bounds a send while the broker is away; a send that lands late anyway is only
-    a duplicate, which the consumers' inboxes drop.
-    """
+    A send that lands after the timeout anyway is only a duplicate, which the inboxes drop."""
 
-    async def publish(message: OutgoingMessage) -> None:
-        await asyncio.wait_for(_send(message), timeout_seconds)
+    def __init__(self, broker: Any, timeout_seconds: float = 10.0) -> None:
+        self._broker = broker
+        self._timeout = timeout_seconds
 
-    async def _send(message: OutgoingMessage) -> None:
-        await broker.publish(
+    async def cluster_id(self) -> str:
+        described = await asyncio.wait_for(self._broker.config.admin_client.describe_cluster(), self._timeout)
+        return str(described["cluster_id"])
+
+    async def send_all(self, messages: Sequence[OutgoingMessage]) -> list[Outcome]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout
+        outcomes: list[Outcome] = [NotAttempted() for _ in messages]
+        handed: list[tuple[int, asyncio.Future[Any]]] = []
+        for index, message in enumerate(messages):
+            try:
+                future = await asyncio.wait_for(self._hand_over(message), max(deadline - loop.time(), 0.001))
+            except Exception as error:  # the client could not take it (broker away): stop here
+                outcomes[index] = error
+                break
+            handed.append((index, future))
+        if handed:
+            await asyncio.wait([future for _, future in handed], timeout=max(deadline - loop.time(), 0.001))
+        for index, future in handed:
+            if not future.done():
+                outcomes[index] = TimeoutError(f"no acknowledgement within {self._timeout} s")
+            elif future.cancelled():
+                outcomes[index] = asyncio.CancelledError()
+            else:
+                outcomes[index] = future.exception()
+        return outcomes
+
+    async def _hand_over(self, message: OutgoingMessage) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = await self._broker.publish(
             message.body,
             topic=message.topic,
             key=message.key.encode(),
@@ -196,6 +350,10 @@ def kafka_publisher(broker: Any, timeout_seconds: float = 10.0) -> Publish:
                 "correlation-id": message.correlation_id,
             },
             correlation_id=message.correlation_id,
+            no_confirm=True,  # the future of the broker's acknowledgement, awaited with the batch
         )
+        return future
 
-    return publish
+
+def kafka_publisher(broker: Any, timeout_seconds: float = 10.0) -> KafkaOutboxPublisher:
+    return KafkaOutboxPublisher(broker, timeout_seconds)

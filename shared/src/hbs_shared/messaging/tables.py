@@ -35,6 +35,8 @@ outbox = Table(
     Column("body", JSON, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False, server_default=func.now()),
     Column("sent_at", UtcDateTime(), nullable=True, index=True),
+    # The broker's cluster id that acknowledged it: a broker with another id lost it (resent).
+    Column("sent_to", String(64), nullable=True),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text, nullable=True),
 )

@@ -1,0 +1,177 @@
+"""A restart of the in-memory broker (it forgets topics, records, committed offsets): services
+recover by themselves. Two real service runtimes (`ServiceRuntime`, as every service is wired)
+on their own databases and the real embedded broker, restarted on the same port."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Column, MetaData, Table, Uuid, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hbs_devtools.broker import LocalBroker
+from hbs_shared.events.contracts import SigningCompleted
+from hbs_shared.events.envelope import EventEnvelope, EventRegistry
+from hbs_shared.messaging.consumer import EventConsumer
+from hbs_shared.messaging.tables import metadata as messaging_metadata
+from hbs_shared.service import ServiceRuntime
+from hbs_shared.settings import ServiceSettings
+
+pytestmark = [pytest.mark.db, pytest.mark.broker]
+
+effects_metadata = MetaData()
+effects = Table(
+    "effects",
+    effects_metadata,
+    Column("event_id", Uuid, primary_key=True),
+    Column("subject_id", Uuid, nullable=False),
+)
+
+
+def completed(subject_id: uuid.UUID) -> SigningCompleted:
+    return SigningCompleted(
+        request_id=uuid.uuid4(),
+        subject_id=subject_id,
+        document_id=uuid.uuid4(),
+        sha256="a" * 64,
+        signer_user_id=uuid.uuid4(),
+        signer_role="subject_teacher",
+        certificate_sha256="b" * 64,
+        signed_at=datetime.now(UTC),
+    )
+
+
+async def slow_effect(session: AsyncSession, envelope: EventEnvelope, event: Any) -> None:
+    await asyncio.sleep(0.05)  # a consumer with work to do: a backlog is still there at the restart
+    await session.execute(insert(effects).values(event_id=envelope.event_id, subject_id=event.subject_id))
+
+
+async def runtime(name: str, url: str, local: LocalBroker, consumes: bool) -> ServiceRuntime:
+    settings = ServiceSettings(
+        database_url=url,
+        kafka_bootstrap=local.bootstrap,
+        kafka_session_timeout_ms=2000,  # as the embedded stack: Tansu holds a join for half of it
+        outbox_poll_seconds=0.1,
+    )
+    service = ServiceRuntime(name, settings, migrations=None)
+    async with service.db.engine.begin() as connection:
+        await connection.run_sync(messaging_metadata.create_all)
+        await connection.run_sync(effects_metadata.create_all)
+    if consumes:
+        service.add_consumer(
+            EventConsumer(
+                f"{name}-replies",
+                SigningCompleted.topic,
+                service.db,
+                EventRegistry(SigningCompleted),
+                {SigningCompleted: slow_effect},
+            )
+        )
+    return service
+
+
+class Pair:
+    """`sender` writes events to its outbox; `receiver` consumes them into its `effects`."""
+
+    def __init__(self, sender: ServiceRuntime, receiver: ServiceRuntime, local: LocalBroker) -> None:
+        self.sender = sender
+        self.receiver = receiver
+        self.local = local
+
+    async def publish(self, subject_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+        async with self.sender.db.transaction() as session:
+            envelopes = await self.sender.outbox.add_many(
+                session, [(completed(s), "thpt-a") for s in subject_ids]
+            )
+        self.sender.relay.nudge()
+        return [envelope.event_id for envelope in envelopes]
+
+    async def applied(self) -> set[uuid.UUID]:
+        async with self.receiver.db.transaction() as session:
+            return {row[0] for row in await session.execute(select(effects.c.event_id))}
+
+    async def effect_rows(self) -> int:
+        async with self.receiver.db.transaction() as session:
+            return int((await session.execute(select(func.count()).select_from(effects))).scalar_one())
+
+    async def pending(self) -> int:
+        async with self.sender.db.transaction() as session:
+            return await self.sender.outbox.count_pending(session)
+
+
+async def eventually(check: Callable[[], Any], seconds: float, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{what} within {seconds} s")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def pair(databases: Any, tmp_path: Path) -> AsyncIterator[Pair]:
+    local = LocalBroker(log_path=tmp_path / "broker.log")
+    local.start()
+    sender = await runtime("sender", databases.new("sender"), local, consumes=False)
+    receiver = await runtime("receiver", databases.new("receiver"), local, consumes=True)
+    await sender.start()
+    try:
+        yield Pair(sender, receiver, local)
+    finally:
+        await receiver.stop()
+        await sender.stop()
+        await receiver.db.dispose()
+        await sender.db.dispose()
+        local.stop()
+
+
+async def test_a_backlog_being_consumed_when_the_broker_restarts_is_all_applied_after_it(
+    pair: Pair, caplog: pytest.LogCaptureFixture
+) -> None:
+    await pair.receiver.start()
+    subjects = [uuid.uuid4() for _ in range(4)]
+    backlog = await pair.publish([subjects[i % 4] for i in range(24)])
+    await eventually(lambda: _at_least(pair.applied(), 4), 30, "the consumer did not start on the backlog")
+    await eventually(lambda: _equals(pair.pending(), 0), 10, "the backlog was not acknowledged")
+
+    with caplog.at_level(logging.INFO):
+        pair.local.restart()  # same port, empty memory, a new cluster id
+        assert len(await pair.applied()) < len(backlog), "the consumer had finished: nothing to prove"
+        after = await pair.publish(subjects)
+        await eventually(
+            lambda: _contains(pair.applied(), {*backlog, *after}), 20, "events lost in the restart"
+        )
+    assert await pair.effect_rows() == len(backlog) + len(after)  # each applied once (inbox)
+    noise = [r for r in caplog.records if r.name.startswith("aiokafka") and r.levelno >= logging.WARNING]
+    assert len(noise) < 30, f"{len(noise)} aiokafka warnings, e.g. {noise[0].getMessage()[:200]}"
+
+
+async def test_an_event_acknowledged_but_not_consumed_before_the_restart_arrives_after_it(
+    pair: Pair,
+) -> None:
+    """The receiver is down (or far behind) while the event is sent; the broker restarts before it
+    reads it: the sender must send it again to the new broker."""
+    waiting = await pair.publish([uuid.uuid4()])
+    await eventually(lambda: _equals(pair.pending(), 0), 10, "the event was not acknowledged")
+
+    pair.local.restart()
+    await pair.receiver.start()
+    await eventually(lambda: _contains(pair.applied(), set(waiting)), 15, "the event was lost")
+
+
+async def _equals(value: Any, expected: int) -> bool:
+    return bool(await value == expected)
+
+
+async def _at_least(value: Any, expected: int) -> bool:
+    return len(await value) >= expected
+
+
+async def _contains(value: Any, expected: set[uuid.UUID]) -> bool:
+    return expected <= await value
