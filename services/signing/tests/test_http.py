@@ -71,10 +71,16 @@ class Harness:
         outcome: Outcome = await consumer.process(raw)
         return outcome
 
-    async def handled(self, request_id: uuid.UUID) -> SigningRequest:
-        async with self.app.state.runtime.db.transaction() as session:
-            found = await session.get(SigningRequest, request_id)
-        assert found is not None
+    async def handled(self, request_id: uuid.UUID, timeout: float = 30.0) -> SigningRequest:
+        """The request's outcome, once the runner settled it (the consumer only queues it)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            async with self.app.state.runtime.db.transaction() as session:
+                found = await session.get(SigningRequest, request_id)
+            if found is not None or asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        assert found is not None, "the request was not settled in time"
         return found
 
 

@@ -43,6 +43,7 @@ from hbs_signing.bootstrap import bootstrap
 from hbs_signing.certificates import endpoints as certificate_endpoints
 from hbs_signing.devca import DevelopmentCA, DevelopmentCAError
 from hbs_signing.documents import endpoints as document_endpoints
+from hbs_signing.requests.runner import RequestRunner
 from hbs_signing.settings import SigningSettings
 from hbs_signing.token import Token, TokenConfig, ensure_softhsm_token
 from hbs_signing.verification import endpoints as verification_endpoints
@@ -97,14 +98,22 @@ def create_app(settings: SigningSettings) -> FastAPI:
         signing.requests,
     )
 
+    # The consumers only queue: each request is checked, signed and settled after the consumer's
+    # transaction, never holding the database's write lock across a signature (issue 12).
+    queued = RequestRunner(runtime.db, requests, after_commit=runtime.relay.nudge)
+
     async def on_sheet(session: Any, envelope: EventEnvelope, event: Any) -> None:
         if isinstance(event, SheetSigningRequestedV2):
-            await requests.sign_sheet_v2(session, envelope.school_id, event, envelope.occurred_at)
+            await queued.enqueue_sheet(session, envelope.school_id, event, envelope.occurred_at)
         else:
             await requests.refuse_without_activation(session, envelope.school_id, event)
 
     async def on_minutes(session: Any, envelope: EventEnvelope, event: Any) -> None:
-        await requests.sign_minutes(session, envelope.school_id, event, envelope.occurred_at)
+        await queued.enqueue_minutes(session, envelope.school_id, event, envelope.occurred_at)
+
+    def after_sheet() -> None:
+        runtime.relay.nudge()
+        queued.nudge()
 
     batches = BatchRunner(
         runtime.db,
@@ -119,11 +128,12 @@ def create_app(settings: SigningSettings) -> FastAPI:
             # Many records for one activated signer: queued, signed together by the workers.
             await batches.enqueue(session, envelope.school_id, event, envelope.occurred_at)
         else:
-            await requests.sign_record(session, envelope.school_id, event, envelope.occurred_at)
+            await queued.enqueue_record(session, envelope.school_id, event, envelope.occurred_at)
 
     def after_record() -> None:
         runtime.relay.nudge()
         batches.nudge()
+        queued.nudge()
 
     runtime.add_consumer(
         EventConsumer(
@@ -137,7 +147,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
                 SheetSigningRequestedV2: on_sheet,
                 MinutesSigningRequested: on_minutes,
             },
-            after_commit=runtime.relay.nudge,
+            after_commit=after_sheet,
         )
     )
     school = requests.school
@@ -190,6 +200,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
         warm_up.append(asyncio.create_task(asyncio.to_thread(_warm_up, ca)))
         warm_up.append(asyncio.create_task(watch_expiry()))
         warm_up.append(asyncio.create_task(batches.run_forever()))
+        warm_up.append(asyncio.create_task(queued.run_forever()))
 
     async def close_token(_rt: ServiceRuntime) -> None:
         for task in warm_up:
@@ -243,6 +254,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
     app.state.rate_limiter = RateLimiter(settings.verify_requests_per_minute)
     app.state.signing_requests = requests
     app.state.batches = batches
+    app.state.queued_requests = queued
 
     if ca is not None:
 

@@ -146,3 +146,24 @@ class BatchItem(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """Runs that took it; after MAX_ATTEMPTS unfinished runs it is failed, not retried forever."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+
+
+class QueuedRequest(Base):
+    """A signing request the consumer accepted, signed after the consumer's transaction.
+
+    The row lives until the request is settled (signed version stored, or refused) in one short
+    transaction that deletes it; ``claimed_until`` is the lease of the replica signing it, so two
+    replicas do not sign the same request, and a killed one's lease runs out.
+    """
+
+    __tablename__ = "signing_queue"
+
+    request_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    school_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    """`sheet`, `minutes` or `record`: which event's payload this is."""
+    payload: Mapped[dict[str, object]] = mapped_column(JSON)
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now(), index=True)

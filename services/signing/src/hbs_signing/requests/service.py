@@ -221,11 +221,9 @@ class SigningRequestService:
         school = await self.school.require(session, school_id)
         await self._run(session, self._v1_job(school_id, request, school_name=school.name), activation=None)
 
-    async def sign_sheet_v2(
-        self, session: AsyncSession, school_id: str, request: SheetSigningRequestedV2, requested_at: datetime
-    ) -> None:
+    def sheet_job(self, school_id: str, request: SheetSigningRequestedV2) -> Job:
         sheet = request.sheet
-        job = Job(
+        return Job(
             school_id=school_id,
             request_id=request.request_id,
             subject_id=sheet.sheet_id,
@@ -238,16 +236,17 @@ class SigningRequestService:
             render=lambda verification: render_score_sheet(sheet, verification),
             stamp_box=SHEET_BOXES[SHEET_FIELD],
         )
+
+    async def sign_sheet_v2(
+        self, session: AsyncSession, school_id: str, request: SheetSigningRequestedV2, requested_at: datetime
+    ) -> None:
+        job = self.sheet_job(school_id, request)
         await self._run(session, job, activation=(request.activation_id, None, requested_at))
 
-    async def sign_minutes(
-        self, session: AsyncSession, school_id: str, request: MinutesSigningRequested, requested_at: datetime
-    ) -> None:
-        """The minutes of a sheet's correction (Đ9.2), signed by the board member who opened it:
-        a request naming any other role is refused, like a signature out of Điều 8's order."""
+    def minutes_job(self, school_id: str, request: MinutesSigningRequested) -> Job:
         minutes = request.minutes
         role = request.signer_role
-        job = Job(
+        return Job(
             school_id=school_id,
             request_id=request.request_id,
             subject_id=minutes.correction_id,
@@ -263,15 +262,29 @@ class SigningRequestService:
             render=lambda verification: render_minutes(minutes, role, verification),
             stamp_box=MINUTES_BOX,
         )
-        if role not in BOARD:
-            if await self.requests.get(session, job.request_id) is None:
-                await self.fail(
-                    session,
-                    job,
-                    "biên bản điều chỉnh chỉ do Hiệu trưởng hoặc Phó Hiệu trưởng ký "
-                    f"(minutes are signed by the board, not by role {role})",
-                )
+
+    async def refuse_minutes_out_of_role(
+        self, session: AsyncSession, school_id: str, request: MinutesSigningRequested
+    ) -> bool:
+        """The minutes of a sheet's correction (Đ9.2) are signed by the board member who opened
+        it: a request naming any other role is refused, like a signature out of Điều 8's order."""
+        if request.signer_role in BOARD:
+            return False
+        if await self.requests.get(session, request.request_id) is None:
+            await self.fail(
+                session,
+                self.minutes_job(school_id, request),
+                "biên bản điều chỉnh chỉ do Hiệu trưởng hoặc Phó Hiệu trưởng ký "
+                f"(minutes are signed by the board, not by role {request.signer_role})",
+            )
+        return True
+
+    async def sign_minutes(
+        self, session: AsyncSession, school_id: str, request: MinutesSigningRequested, requested_at: datetime
+    ) -> None:
+        if await self.refuse_minutes_out_of_role(session, school_id, request):
             return
+        job = self.minutes_job(school_id, request)
         await self._run(session, job, activation=(request.activation_id, None, requested_at))
 
     def record_job(self, school_id: str, request: RecordSigningRequested) -> Job:
@@ -312,41 +325,56 @@ class SigningRequestService:
         *,
         activation: tuple[uuid.UUID, uuid.UUID | None, datetime] | None,
     ) -> None:
+        """Check, sign and settle in the caller's session: the direct entry the signing tests
+        use. The consumer never signs in its transaction: it queues (``requests.runner``)."""
         if await self.requests.get(session, job.request_id) is not None:
             log.info("signing request already handled", request_id=str(job.request_id))
             return
         try:
             ready = await self.prepare(session, job, activation)
-            if ready.base is None:
-                assert job.render is not None
-                # Rendering is CPU work (~0.1 s): off the event loop, never on the token thread.
-                pdf = await asyncio.to_thread(job.render, ready.verification)
-            else:
-                pdf = ready.base[1]
-            signed = await self._sign(
-                pdf,
-                job,
-                ready.certificate,
-                ready.validation,
-                lock=False,
-                archive=False,
-                location=ready.location,
-            )
-            if ready.seal is not None and ready.seal_validation is not None:
-                seal_job = self.seal_job(job, ready.seal, ready.school_name)
-                signed = await self._sign(
-                    signed,
-                    seal_job,
-                    ready.seal,
-                    ready.seal_validation,
-                    lock=True,
-                    archive=True,
-                    location=ready.location,
-                )
+            signed = await self.sign_prepared(job, ready)
         except REFUSALS as error:
             await self.fail(session, job, str(error))
             return
         await self.complete(session, job, ready, signed)
+
+    async def sign_prepared(self, job: Job, ready: Prepared) -> bytes:
+        """Render (a first signature) and sign a checked request, with no database session."""
+        if ready.base is None:
+            assert job.render is not None
+            # Rendering is CPU work (~0.1 s): off the event loop, never on the token thread.
+            pdf = await asyncio.to_thread(job.render, ready.verification)
+        else:
+            pdf = ready.base[1]
+        signed = await self._sign(
+            pdf,
+            job,
+            ready.certificate,
+            ready.validation,
+            lock=False,
+            archive=False,
+            location=ready.location,
+        )
+        if ready.seal is not None and ready.seal_validation is not None:
+            seal_job = self.seal_job(job, ready.seal, ready.school_name)
+            signed = await self._sign(
+                signed,
+                seal_job,
+                ready.seal,
+                ready.seal_validation,
+                lock=True,
+                archive=True,
+                location=ready.location,
+            )
+        return signed
+
+    async def still_current(self, session: AsyncSession, job: Job, ready: Prepared) -> bool:
+        """At settling: the version signed on is still the subject's newest (another request on
+        the same record may have settled while this one was being signed)."""
+        if ready.base is None:
+            return True
+        current = await self.documents.current_for(session, job.school_id, job.subject_id)
+        return current is not None and current.id == ready.base[0].id
 
     async def prepare(
         self,
@@ -409,9 +437,18 @@ class SigningRequestService:
             render=None,
         )
 
-    async def complete(self, session: AsyncSession, job: Job, ready: Prepared, signed: bytes) -> None:
-        """Store the signed version, remember the request, announce signing.completed (outbox)."""
-        digest = await asyncio.to_thread(self.store.put, signed)  # file write + fsync: off the loop
+    async def store_file(self, signed: bytes) -> str:
+        """Write the signed file (content-addressed, fsync'd) before the settling transaction opens."""
+        return await asyncio.to_thread(self.store.put, signed)  # file write + fsync: off the loop
+
+    async def complete(
+        self, session: AsyncSession, job: Job, ready: Prepared, signed: bytes, digest: str | None = None
+    ) -> None:
+        """Store the signed version, remember the request, announce signing.completed (outbox).
+
+        ``digest``: the file is already stored (``store_file``), outside any transaction."""
+        if digest is None:
+            digest = await self.store_file(signed)
         document = SignedDocument(
             school_id=job.school_id,
             sha256=digest,
