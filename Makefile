@@ -7,7 +7,7 @@ PYTEST := $(UV) run --frozen pytest
 PARALLEL ?= -n 2 --dist loadfile
 DATA ?= var/demo
 
-.PHONY: bootstrap demo test test-security test-postgres test-faults lint format clean-demo bench bench-identity bench-grades bench-signing bench-events docs verify-audit
+.PHONY: bootstrap demo test test-security test-postgres test-faults lint format clean-demo bench bench-identity bench-grades bench-signing bench-events bench-yearend docs verify-audit
 
 bootstrap:
 	@deploy/scripts/bootstrap.sh
@@ -56,6 +56,13 @@ bench-signing: bootstrap
 ## (outbox row committed → consumer's effect committed), through the real embedded broker (issue 12).
 bench-events: bootstrap
 	@$(if $(DB),HBS_TEST_DATABASE=$(DB) )$(UV) run --frozen python -m hbs_devtools.bench_events
+
+## make bench-yearend: the demo school's year end (36 classes) through the running stack, then step 4
+## on the same records through the bare batch signer (issue 12); CLASSES=4 for a quick run,
+## HBS_TEST_DATABASE=postgresql on PostgreSQL. A benchmark, not a timed test.
+CLASSES ?= 36
+bench-yearend: bootstrap
+	@$(UV) run --frozen python -m hbs_devtools.bench_yearend --classes $(CLASSES)
 
 bench: bench-identity bench-grades bench-signing bench-events
 

@@ -26,7 +26,7 @@ from hbs_grades.records.schemas import (
     SchoolRecordsOut,
     SignIn,
 )
-from hbs_grades.records.workflow import SIGNING, STEP_NUMBER
+from hbs_grades.records.workflow import STEP_NUMBER
 from hbs_grades.school import CurrentSchoolYear, current_year
 from hbs_grades.wiring import grades_of
 from hbs_shared.auth import CurrentPrincipal
@@ -79,14 +79,13 @@ async def batch_progress(batch_id: uuid.UUID, principal: CurrentPrincipal, reque
     """How far a signing batch got: records per state, and the reasons of those that failed."""
     grades = grades_of(request)
     async with runtime_of(request).db.transaction() as session:
-        records = await grades.records.batch(session, principal, batch_id)
-    counts = Counter(RecordState(r.state).value for r in records)
+        progress = await grades.records.batch(session, principal, batch_id)
     return BatchOut(
         batch_id=batch_id,
-        total=len(records),
-        counts=dict(counts),
-        done=not any(RecordState(r.state) in SIGNING for r in records),
-        failed=[{"record_id": str(r.id), "reason": r.last_error} for r in records if r.last_error],
+        total=progress.total,
+        counts=progress.counts,
+        done=progress.done,
+        failed=[{"record_id": str(r), "reason": reason} for r, reason in progress.failed],
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_grades.models import EntryChange, ScoreSheet, YearRecord
@@ -55,6 +55,28 @@ class YearRecordRepository:
             select(YearRecord).where(YearRecord.school_id == school_id, YearRecord.batch_id == batch_id)
         )
         return list(result.scalars())
+
+    async def batch_counts(
+        self, session: AsyncSession, school_id: str, batch_id: uuid.UUID
+    ) -> tuple[set[uuid.UUID], dict[str, int], list[tuple[uuid.UUID, str]]]:
+        """A batch's progress without loading its records: who started it, how many records are
+        in each state, and the reasons of those that failed (a page polls it while signing)."""
+        where = (YearRecord.school_id == school_id, YearRecord.batch_id == batch_id)
+        counted = await session.execute(
+            select(YearRecord.batch_by, YearRecord.state, func.count())
+            .where(*where)
+            .group_by(YearRecord.batch_by, YearRecord.state)
+        )
+        by: set[uuid.UUID] = set()
+        counts: dict[str, int] = {}
+        for batch_by, state, n in counted.all():
+            if batch_by is not None:
+                by.add(batch_by)
+            counts[str(state)] = counts.get(str(state), 0) + int(n)
+        failed = await session.execute(
+            select(YearRecord.id, YearRecord.last_error).where(*where, YearRecord.last_error.is_not(None))
+        )
+        return by, counts, [(record_id, str(error)) for record_id, error in failed.all()]
 
     async def correction_places(
         self, session: AsyncSession, school_id: str, school_year: str, student_ids: Sequence[uuid.UUID]

@@ -14,12 +14,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from hbs_grades import audit
 from hbs_grades.access import BOARD_ROLES, OVERSIGHT_ROLES, require_class_reader, require_homeroom
 from hbs_grades.conduct.repository import ConductRepository
-from hbs_grades.models import RecordState, SheetState, Student, Term, YearRecord
+from hbs_grades.models import RecordState, ScoreSheet, SheetState, Student, Term, YearRecord
 from hbs_grades.plan.repository import PlanRepository
 from hbs_grades.records.content import RecordContext, assemble, subject_teachers
 from hbs_grades.records.repository import YearRecordRepository
 from hbs_grades.records.workflow import (
     RECORDS,
+    SIGNING,
     STEP_ACTION,
     STEP_NUMBER,
     STEP_READY,
@@ -40,12 +41,13 @@ from hbs_grades.windows.service import WindowsService
 from hbs_grades.workflow import stale_version
 from hbs_shared.auth import Principal
 from hbs_shared.events.contracts import RecordSigningRequested
+from hbs_shared.events.envelope import EventPayload
 from hbs_shared.labels import TERM_LABELS
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.outbox import OutboxRepository
 from hbs_shared.problems import Problem
 from hbs_shared.records import YearRecordContent
-from hbs_shared.school_facts import SchoolFactsStore
+from hbs_shared.school_facts import SchoolFacts, SchoolFactsStore
 
 log = get_logger(__name__)
 
@@ -67,6 +69,32 @@ class ClassRecords:
     @property
     def counts(self) -> dict[str, int]:
         return dict(Counter(RecordState(r.state).value for r, _ in self.lines))
+
+
+@dataclass(frozen=True)
+class _ClassStep:
+    """One class of a signing request, read once: its lines, sheets and the records ready now."""
+
+    class_name: str
+    lines: list[tuple[YearRecord, Student]]
+    sheets: list[ScoreSheet]
+    ready: list[YearRecord]
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    counts: dict[str, int]
+    """Records per state."""
+    failed: list[tuple[uuid.UUID, str]]
+    """(record, reason) of each record whose signature failed."""
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def done(self) -> bool:
+        return not any(RecordState(state) in SIGNING for state in self.counts)
 
 
 @dataclass
@@ -99,10 +127,17 @@ class YearRecordService:
     # ------------------------------------------------------------------ reading, access
 
     async def _ensure(
-        self, session: AsyncSession, school_id: str, school_year: str, class_name: str
+        self,
+        session: AsyncSession,
+        school_id: str,
+        school_year: str,
+        class_name: str,
+        students: Sequence[Student] | None = None,
     ) -> list[tuple[YearRecord, Student]]:
-        """Every current student of the class has a record (created on first look)."""
-        students = await self.roster.class_list(session, school_id, school_year, class_name)
+        """Every current student of the class has a record (created on first look); `students`:
+        the class's current list in class-list order, when the caller has read it already."""
+        if students is None:
+            students = await self.roster.class_list(session, school_id, school_year, class_name)
         found = await self.records.for_students(session, school_id, school_year, [s.id for s in students])
         lines: list[tuple[YearRecord, Student]] = []
         for student in students:
@@ -144,13 +179,13 @@ class YearRecordService:
             raise Problem(
                 403, "Chỉ Ban Giám hiệu xem được học bạ toàn trường", "overseers only", field="role"
             )
-        for class_name in await self._classes(session, principal.school_id, school_year):
-            await self._ensure(session, principal.school_id, school_year, class_name)
-        summary: dict[str, Counter[str]] = {}
+        # The school's lists read once; each class's records made or read from them.
         lists = await self.roster.school_lists(session, principal.school_id, school_year)
-        current = {s.id for students in lists.values() for s in students}
-        for record in await self.records.for_school(session, principal.school_id, school_year):
-            if record.student_id in current:
+        summary: dict[str, Counter[str]] = {}
+        for class_name, students in sorted(lists.items()):
+            for record, _ in await self._ensure(
+                session, principal.school_id, school_year, class_name, students
+            ):
                 summary.setdefault(record.class_name, Counter())[RecordState(record.state).value] += 1
         return {name: dict(counts) for name, counts in sorted(summary.items())}
 
@@ -162,9 +197,6 @@ class YearRecordService:
             session, principal.school_id, school_year, principal.user_id
         )
         return sorted({a.class_name for a in assignments if a.kind == "homeroom_teacher"})
-
-    async def _classes(self, session: AsyncSession, school_id: str, school_year: str) -> list[str]:
-        return sorted((await self.roster.school_lists(session, school_id, school_year)).keys())
 
     async def get_visible(
         self, session: AsyncSession, principal: Principal, record_id: uuid.UUID
@@ -189,14 +221,24 @@ class YearRecordService:
         school_year: str,
         class_name: str,
         records: Sequence[YearRecord],
+        *,
+        students: Sequence[Student] | None = None,
+        sheets: Sequence[ScoreSheet] | None = None,
+        school: SchoolFacts | None = None,
     ) -> dict[uuid.UUID, YearRecordContent]:
-        """The content of each record as it would be signed now."""
+        """The content of each record as it would be signed now. A caller that holds the class's
+        current list (class-list order), its sheets or the school's facts passes them: the year end
+        computes a class's results once per class and step, reading roster and sheets once."""
         if not records:
             return {}
-        columns = await self.results.for_class(session, school_id, school_year, class_name)
+        if sheets is None:
+            sheets = await self.sheets.for_class(session, school_id, school_year, class_name)
+        columns = await self.results.for_class(
+            session, school_id, school_year, class_name, students=students, sheets=sheets
+        )
         by_student = {s.student.id: s for s in columns.students}
         homeroom = await self.roster.homeroom_teachers(session, school_id, school_year, class_name)
-        school = await self.school.require(session, school_id)
+        school = school or await self.school.require(session, school_id)
         context = RecordContext(
             school_name=school.name,
             province=school.require_province(),
@@ -204,9 +246,7 @@ class YearRecordService:
             class_name=class_name,
             homeroom_teacher_name=homeroom[0].teacher_name if homeroom else "",
             principal_name=school.principal_name,
-            teachers=subject_teachers(
-                await self.sheets.for_class(session, school_id, school_year, class_name)
-            ),
+            teachers=subject_teachers(sheets),
             on=date.today(),
         )
         places = await self.records.correction_places(
@@ -236,13 +276,13 @@ class YearRecordService:
         school_year: str,
         class_name: str,
         lines: Sequence[tuple[YearRecord, Student]],
+        class_sheets: Sequence[ScoreSheet] | None = None,
     ) -> list[str]:
         """Step 2 opens only when every sheet of both semesters is signed and conduct is complete."""
         missing: list[str] = []
-        sheets = {
-            (s.subject_code, s.term): s
-            for s in await self.sheets.for_class(session, school_id, school_year, class_name)
-        }
+        if class_sheets is None:
+            class_sheets = await self.sheets.for_class(session, school_id, school_year, class_name)
+        sheets = {(s.subject_code, s.term): s for s in class_sheets}
         codes = {
             p.subject_code: p for p in await self.plans.for_class(session, school_id, school_year, class_name)
         }
@@ -250,8 +290,10 @@ class YearRecordService:
         # Each missing sheet names the subject teacher who must act on it (Đ4.1, Đ5).
         teachers = {
             a.subject_code: a.teacher_name
-            for a in await self.roster.active_assignments(session, school_id, school_year)
-            if a.kind == "subject_teacher" and a.class_name == class_name
+            for a in await self.roster.active_assignments(
+                session, school_id, school_year, class_name=class_name
+            )
+            if a.kind == "subject_teacher"
         }
         for code in sorted(set(codes) | {code for code, _ in sheets}):
             for term in (Term.hk1.value, Term.hk2.value):
@@ -331,9 +373,13 @@ class YearRecordService:
         batch_id: uuid.UUID,
         expected: Mapping[uuid.UUID, int] | None = None,
     ) -> BatchStarted:
-        """One signature request per ready record of the classes, all under one activation."""
+        """One signature request per ready record of the classes, all under one activation.
+
+        Per class, its roster, records and sheets are read once and its results computed once; the
+        requests of every class go to the outbox in one INSERT (the principal's step 4 names the
+        whole school: ~1,500 records in one request)."""
         started = BatchStarted(batch_id, step)
-        per_class: list[tuple[str, list[YearRecord]]] = []
+        per_class: list[_ClassStep] = []
         for class_name in dict.fromkeys(class_names):
             await self._authorise_step(session, principal, step, school_year, class_name)
             if self.windows is not None:
@@ -350,9 +396,10 @@ class YearRecordService:
             lines = await self._ensure(session, principal.school_id, school_year, class_name)
             if not lines:
                 raise Problem(404, "Không tìm thấy lớp", "no student in this class", field="class_names")
+            sheets = await self.sheets.for_class(session, principal.school_id, school_year, class_name)
             if step is Step.homeroom:
                 missing = await self.missing_for_step2(
-                    session, principal.school_id, school_year, class_name, lines
+                    session, principal.school_id, school_year, class_name, lines, sheets
                 )
                 if missing:
                     raise Problem(
@@ -386,8 +433,9 @@ class YearRecordService:
                         field="class_names",
                         extra={"class_name": class_name, "waiting": dict(waiting)},
                     )
-            per_class.append((class_name, [r for r in records if RecordState(r.state) is STEP_READY[step]]))
-        if not any(ready for _, ready in per_class):
+            ready = [r for r in records if RecordState(r.state) is STEP_READY[step]]
+            per_class.append(_ClassStep(class_name, lines, sheets, ready))
+        if not any(c.ready for c in per_class):
             raise Problem(
                 409,
                 "Không có học bạ nào chờ ký ở bước này",
@@ -395,14 +443,25 @@ class YearRecordService:
                 field="step",
             )
         if expected is not None:
-            for _, ready in per_class:
-                for record in ready:
+            for c in per_class:
+                for record in c.ready:
                     wanted = expected.get(record.id)
                     if wanted != record.version:
                         raise stale(f"expected[{record.id}]", wanted or 0, record.version)
-        for class_name, ready in per_class:
-            contents = await self.contents(session, principal.school_id, school_year, class_name, ready)
-            for record in ready:
+        school = await self.school.require(session, principal.school_id)
+        requests: list[tuple[EventPayload, str]] = []
+        for c in per_class:
+            contents = await self.contents(
+                session,
+                principal.school_id,
+                school_year,
+                c.class_name,
+                c.ready,
+                students=[student for _, student in c.lines],
+                sheets=c.sheets,
+                school=school,
+            )
+            for record in c.ready:
                 if record.id not in contents:
                     continue
                 record.state = RECORDS.next(RecordState(record.state), STEP_ACTION[step])
@@ -411,19 +470,20 @@ class YearRecordService:
                 record.batch_by = principal.user_id
                 record.last_error = None
                 record.returned_reason = None if step is Step.homeroom else record.returned_reason
-                await self.outbox.add(
-                    session,
-                    RecordSigningRequested(
-                        request_id=record.request_id,
-                        activation_id=activation_id,
-                        batch_id=batch_id,
-                        signer_user_id=principal.user_id,
-                        signer_name=principal.name,
-                        signer_role=STEP_ROLE[step],
-                        base_document_id=None if step is Step.homeroom else record.document_id,
-                        record=contents[record.id],
-                    ),
-                    principal.school_id,
+                requests.append(
+                    (
+                        RecordSigningRequested(
+                            request_id=record.request_id,
+                            activation_id=activation_id,
+                            batch_id=batch_id,
+                            signer_user_id=principal.user_id,
+                            signer_name=principal.name,
+                            signer_role=STEP_ROLE[step],
+                            base_document_id=None if step is Step.homeroom else record.document_id,
+                            record=contents[record.id],
+                        ),
+                        principal.school_id,
+                    )
                 )
                 await audit.record(
                     session,
@@ -441,6 +501,7 @@ class YearRecordService:
                     },
                 )
                 started.records.append(record)
+        await self.outbox.add_many(session, requests)
         try:
             await session.flush()
         except StaleDataError:
@@ -526,12 +587,9 @@ class YearRecordService:
             )
         return len(reopened)
 
-    async def batch(
-        self, session: AsyncSession, principal: Principal, batch_id: uuid.UUID
-    ) -> list[YearRecord]:
-        records = await self.records.for_batch(session, principal.school_id, batch_id)
-        if not records or (
-            records[0].batch_by != principal.user_id and not principal.has_role(*OVERSIGHT_ROLES)
-        ):
+    async def batch(self, session: AsyncSession, principal: Principal, batch_id: uuid.UUID) -> BatchProgress:
+        """How far a batch got, counted in the database (a page polls it every few seconds)."""
+        by, counts, failed = await self.records.batch_counts(session, principal.school_id, batch_id)
+        if not counts or (principal.user_id not in by and not principal.has_role(*OVERSIGHT_ROLES)):
             raise Problem(404, "Không tìm thấy lô ký", "no such batch", field="batch_id")
-        return records
+        return BatchProgress({RecordState(s).value: n for s, n in counts.items()}, failed)

@@ -90,10 +90,22 @@ class ResultsService:
         return await self._compute(session, school_id, school_year, lists)
 
     async def for_class(
-        self, session: AsyncSession, school_id: str, school_year: str, class_name: str
+        self,
+        session: AsyncSession,
+        school_id: str,
+        school_year: str,
+        class_name: str,
+        *,
+        students: Sequence[Student] | None = None,
+        sheets: Sequence[ScoreSheet] | None = None,
     ) -> ClassResults:
-        students = await self.roster.class_list(session, school_id, school_year, class_name)
-        computed = await self._compute(session, school_id, school_year, {class_name: students})
+        """One class's results; a caller that already holds the class's current list (in class-list
+        order) and its sheets passes them, so neither is read again."""
+        if students is None:
+            students = await self.roster.class_list(session, school_id, school_year, class_name)
+        computed = await self._compute(
+            session, school_id, school_year, {class_name: list(students)}, given_sheets=sheets
+        )
         return computed[0]
 
     async def for_student(
@@ -111,26 +123,42 @@ class ResultsService:
         school_id: str,
         school_year: str,
         lists: dict[str, list[Student]],
+        *,
+        given_sheets: Sequence[ScoreSheet] | None = None,
     ) -> list[ClassResults]:
         classes = set(lists)
-        sheets = [
-            s
-            for s in await self.sheets.for_school(session, school_id, school_year)
-            if s.class_name in classes
-        ]
-        cells = await self._semester_results(session, school_id, school_year, sheets)
-        plan_rows = [
-            p for p in await self.plans.for_school(session, school_id, school_year) if p.class_name in classes
-        ]
-        student_ids = [s.id for students in lists.values() for s in students]
         whole_school = len(lists) > 1
+        student_ids = [s.id for students in lists.values() for s in students]
+        if whole_school:
+            sheets = [
+                s
+                for s in await self.sheets.for_school(session, school_id, school_year)
+                if s.class_name in classes
+            ]
+            plan_rows = [
+                p
+                for p in await self.plans.for_school(session, school_id, school_year)
+                if p.class_name in classes
+            ]
+            grades = await self.roster.class_grades(session, school_id, school_year)
+        else:
+            # One class reads only its own rows (the year end asks class by class: never the school's).
+            (name,) = classes
+            sheets = (
+                list(given_sheets)
+                if given_sheets is not None
+                else await self.sheets.for_class(session, school_id, school_year, name)
+            )
+            plan_rows = await self.plans.for_class(session, school_id, school_year, name)
+            level = await self.roster.class_grade(session, school_id, school_year, name)
+            grades = {} if level is None else {name: level}
+        cells = await self._semester_results(session, school_id, school_year, sheets)
         records = await self.conduct.term_records(
             session, school_id, school_year, None if whole_school else student_ids
         )
         extras = await self.conduct.year_extras(
             session, school_id, school_year, None if whole_school else student_ids
         )
-        grades = await self.roster.class_grades(session, school_id, school_year)
 
         by_class: dict[str, dict[tuple[str, str], ScoreSheet]] = {}
         for sheet in sheets:

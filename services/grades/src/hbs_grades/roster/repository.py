@@ -93,7 +93,13 @@ class RosterRepository:
         return await session.get(Assignment, assignment_id)
 
     async def active_assignments(
-        self, session: AsyncSession, school_id: str, school_year: str, teacher_id: uuid.UUID | None = None
+        self,
+        session: AsyncSession,
+        school_id: str,
+        school_year: str,
+        teacher_id: uuid.UUID | None = None,
+        *,
+        class_name: str | None = None,
     ) -> list[Assignment]:
         query = select(Assignment).where(
             Assignment.school_id == school_id,
@@ -102,6 +108,8 @@ class RosterRepository:
         )
         if teacher_id is not None:
             query = query.where(Assignment.teacher_id == teacher_id)
+        if class_name is not None:
+            query = query.where(Assignment.class_name == class_name)
         return list((await session.execute(query)).scalars())
 
     async def homeroom_teachers(
@@ -130,6 +138,23 @@ class RosterRepository:
             .distinct()
         )
         return {str(name): int(level) for name, level in result.all()}
+
+    async def class_grade(
+        self, session: AsyncSession, school_id: str, school_year: str, class_name: str
+    ) -> int | None:
+        """Grade level (10, 11, 12) of one class with a current student."""
+        result = await session.execute(
+            select(Enrolment.grade_level)
+            .where(
+                Enrolment.school_id == school_id,
+                Enrolment.school_year == school_year,
+                Enrolment.class_name == class_name,
+                Enrolment.left_on.is_(None),
+            )
+            .limit(1)
+        )
+        level = result.scalar_one_or_none()
+        return None if level is None else int(level)
 
     async def assigned_class_name(
         self, session: AsyncSession, school_id: str, school_year: str, class_id: uuid.UUID

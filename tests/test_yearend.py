@@ -1,0 +1,39 @@
+"""The year-end driver (hbs_devtools.yearend) on one small class of its own, through the running
+stack: steps 1–4 as users do them, the invariants hold, and `make bench-yearend`'s last line comes
+out in its exact format (with step 4 on the same records through the bare batch signer)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from hbs_devtools.bench_yearend import LINE, engine_step4, record_contents, result_line
+from hbs_devtools.drive import SystemClient
+from hbs_devtools.yearend import YearEndDriver
+
+pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm, pytest.mark.timeout(300)]
+
+
+def test_a_small_year_end_keeps_every_invariant_and_prints_the_bench_line(system: SystemClient) -> None:
+    with YearEndDriver(system.stack, workers=2, log=lambda _: None) as driver:
+        school = driver.seed(1, students=3, subjects=("TOAN", "NGU_VAN"))
+        assert (school.students, school.sheets) == (3, 4)
+        report = driver.run(school, event_probes=3)
+        invariants = driver.check(school)
+        contents = record_contents(driver, school)
+    assert invariants.problems == []
+    assert (invariants.records, invariants.documents, invariants.pdfs_read) == (3, 3, 3)
+    assert invariants.repeated_signatures == 0
+    assert sorted(report.steps_s) == [1, 2, 3, 4]
+    assert len(report.sheet_latency_s) == 4
+    assert report.step4.records == 3
+    assert report.step4.total_s >= report.step4.request_s > 0
+    assert len(report.event_latency_ms) == 3
+    assert report.requests["POST grades/records/sign"]  # every call timed under its route
+    if os.environ.get("HBS_TEST_DATABASE") == "postgresql":
+        return  # the engine uses no database: its part runs once, in the SQLite run
+    engine = engine_step4(contents[:1], workers=1)
+    assert engine.signatures == 3
+    line = result_line(report, engine)
+    assert LINE.match(line), line
