@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -41,6 +43,16 @@ pytestmark = [
     pytest.mark.hsm,
     pytest.mark.timeout(int(os.environ.get("HBS_FAULTS_TIMEOUT", "420"))),
 ]
+
+
+def keep(stack: Stack) -> Path:
+    """A failed run's logs and SQLite databases, copied where pytest's clean-up does not reach."""
+    target = Path(os.environ.get("HBS_FAULTS_KEEP", "var/faults")) / f"seed-{SEED}-{time.strftime('%H%M%S')}"
+    shutil.copytree(stack.data_dir / "logs", target / "logs")
+    for url in stack.database_urls.values():
+        if url.startswith("sqlite"):
+            shutil.copy(url.split("///", 1)[1], target)
+    return target.resolve()
 
 
 def test_a_year_end_under_faults_seals_every_record_exactly_once(
@@ -86,6 +98,9 @@ def test_a_year_end_under_faults_seals_every_record_exactly_once(
         print(f"  {problem}")
     print(f"stack: deaths={len(stack.deaths)} restarts={stack.restarts}")
 
+    if not outcome.ok or any(r.error for r in results):
+        kept = keep(stack)
+        print(f"logs and databases kept in {kept}")
     assert [r for r in results if r.error is not None] == [], [repr(r.error) for r in results]
     assert outcome.ok, outcome.problems()
     assert outcome.counts["records_approved"] == outcome.counts["records"] == CLASSES * STUDENTS

@@ -24,6 +24,7 @@ from typing import Any
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 RECORD_FIELDS = ("Sig1_GVCN", "Sig2_PHT", "Sig3_HT", "Sig4_DauTruong")
@@ -154,6 +155,8 @@ class Snapshot:
     """Batch requests taken by more than one run (a run interrupted by a fault takes them again)."""
     unsent: dict[str, int]
     """Outbox rows not yet sent, per service."""
+    queued_requests: int = 0
+    """Single signing requests (sheets) signing has queued and not yet settled."""
 
 
 @dataclass
@@ -274,6 +277,8 @@ def judge(snapshot: Snapshot, pdf: Callable[[str], bytes]) -> Outcome:
                 f"document {document.id}: signature_count {document.signature_count}, PDF has {len(expected)}"
             )
 
+    if snapshot.queued_requests:
+        outcome.stuck.append(f"{snapshot.queued_requests} signing requests still queued in signing")
     if snapshot.open_batch_items:
         outcome.stuck.append(f"{snapshot.open_batch_items} batch requests still pending in signing")
     for service, n in sorted(snapshot.unsent.items()):
@@ -369,6 +374,10 @@ async def read_snapshot(grades_url: str, signing_url: str, class_names: Iterable
         if _id(r["subject_id"]) in subjects
     ]
     items = await _rows(signing_url, "SELECT state, attempts FROM signing_batch_items")
+    try:  # signing's queue of single requests (migration 0009): a settled request leaves it
+        queued = await _rows(signing_url, "SELECT attempts FROM signing_queue")
+    except DBAPIError:
+        queued = []
     unsent = {}
     for service, url in (("grades", grades_url), ("signing", signing_url)):
         rows = await _rows(url, "SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")
@@ -380,6 +389,7 @@ async def read_snapshot(grades_url: str, signing_url: str, class_names: Iterable
         open_batch_items=sum(1 for i in items if i["state"] == "pending"),
         retaken_batch_items=sum(1 for i in items if int(i["attempts"]) > 1),
         unsent=unsent,
+        queued_requests=len(queued),
     )
 
 
