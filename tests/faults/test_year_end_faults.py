@@ -12,9 +12,11 @@ seed draws the plan, so a failing run repeats with the same faults at the same s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import shutil
+import sqlite3
 import time
 from pathlib import Path
 
@@ -49,9 +51,14 @@ def keep(stack: Stack) -> Path:
     """A failed run's logs and SQLite databases, copied where pytest's clean-up does not reach."""
     target = Path(os.environ.get("HBS_FAULTS_KEEP", "var/faults")) / f"seed-{SEED}-{time.strftime('%H%M%S')}"
     shutil.copytree(stack.data_dir / "logs", target / "logs")
-    for url in stack.database_urls.values():
+    for name, url in stack.database_urls.items():
         if url.startswith("sqlite"):
-            shutil.copy(url.split("///", 1)[1], target)
+            # The backup API, not a file copy: most of a live database is still in its WAL file.
+            with (
+                contextlib.closing(sqlite3.connect(url.split("///", 1)[1])) as source,
+                contextlib.closing(sqlite3.connect(target / f"{name}.sqlite3")) as copy,
+            ):
+                source.backup(copy)
     return target.resolve()
 
 
