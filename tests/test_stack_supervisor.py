@@ -1,13 +1,18 @@
-"""The embedded stack's supervisor: a service killed with SIGKILL comes back by itself and serves."""
+"""The embedded stack's supervisor (a service killed with SIGKILL comes back by itself and serves)
+and a restart of its in-memory broker, which the services survive without losing events."""
 
 from __future__ import annotations
 
 import os
 import signal
 
+import httpx
 import pytest
 
 from hbs_devtools.drive import SystemClient
+from hbs_devtools.stack import Stack
+
+from .factories import SchoolClass, SchoolFactory, wait_until
 
 pytestmark = [pytest.mark.broker, pytest.mark.hsm, pytest.mark.db]
 
@@ -31,3 +36,44 @@ def test_a_service_killed_with_sigkill_is_restarted_by_the_stack_and_serves(syst
         answer = grades.get("/sheets")
     assert answer.status_code == 200, answer.text
     assert answer.json(), "gv.van's sheets are gone after the restart"
+
+
+def outbox_pending(stack: Stack, service: str) -> float:
+    metrics = httpx.get(stack.url(service) + "/metrics", timeout=10).text
+    line = next(line for line in metrics.splitlines() if line.startswith("hbs_outbox_pending{"))
+    return float(line.rsplit(" ", 1)[1])
+
+
+def test_events_sent_before_a_broker_restart_and_after_it_reach_their_consumer(
+    system: SystemClient, school: SchoolFactory
+) -> None:
+    """Grades is down while identity sends a new class's events; the in-memory broker restarts
+    (losing them) before grades is back: identity sends them again, and grades' consumers, which
+    rejoin by themselves, get both those and the events of a class made after the restart."""
+    stack = system.stack
+    stack.stop_service("grades")
+    try:
+        name = f"10R{school.tag}"
+        made = school._post(
+            "/classes", {"name": name, "grade_level": 10, "school_year": school.current_year()}
+        )
+        student = school.student(str(made["id"]), f"Lê Thị {school.tag} An")
+        teacher = school.staff(["subject_teacher"])
+        school._post(
+            "/assignments",
+            {
+                "kind": "subject_teacher",
+                "teacher_id": teacher.id,
+                "class_id": made["id"],
+                "subject_code": "TOAN",
+            },
+        )
+        wait_until("identity's outbox sent", lambda: outbox_pending(stack, "identity") == 0, timeout=30)
+
+        stack.restart_broker()
+    finally:
+        stack.resume_service("grades")
+    school.wait_for_grades(
+        SchoolClass(str(made["id"]), name, school.current_year(), [student], {"TOAN": teacher}, None)
+    )
+    school.school_class(students=1)  # made after the restart: waits until grades has it

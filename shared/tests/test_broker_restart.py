@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -175,3 +176,24 @@ async def _at_least(value: Any, expected: int) -> bool:
 
 async def _contains(value: Any, expected: set[uuid.UUID]) -> bool:
     return expected <= await value
+
+
+def test_repeated_broker_client_errors_are_logged_once_per_interval_with_a_count() -> None:
+    from hbs_shared.messaging.quiet import RepeatFilter
+
+    repeats = RepeatFilter(interval=0.2)
+
+    def record(level: int, msg: str) -> logging.LogRecord:
+        return logging.LogRecord("aiokafka", level, __file__, 1, msg, ("127.0.0.1",), None)
+
+    first = record(logging.ERROR, "Unable connect to node %s")
+    assert repeats.filter(first)
+    assert [repeats.filter(record(logging.ERROR, "Unable connect to node %s")) for _ in range(50)] == [
+        False
+    ] * 50
+    assert repeats.filter(record(logging.ERROR, "Unable to update metadata from %s"))  # another kind
+    assert repeats.filter(record(logging.INFO, "Unable connect to node %s"))  # info always passes
+    time.sleep(0.25)
+    later = record(logging.ERROR, "Unable connect to node %s")
+    assert repeats.filter(later)
+    assert "[50 more like this" in later.getMessage()

@@ -195,8 +195,9 @@ class Stack:
 
     The fault tests' API: `kill(service, signal)` returns once the supervisor brought the service
     back and its /readyz answers; `restart_broker()` stops the broker and starts an empty one on
-    the same port (`stop_broker()` / `start_broker()` to keep it down for a while); `pid(name)`,
-    `deaths` and `restarts` tell what happened.
+    the same port (`stop_broker()` / `start_broker()` to keep it down for a while);
+    `stop_service(name)` / `resume_service(name)` keep a service down and bring it back;
+    `pid(name)`, `deaths` and `restarts` tell what happened.
     """
 
     RESTART_BACKOFF = 0.5
@@ -408,7 +409,9 @@ class Stack:
             self._broker_held = False
         self.note(f"broker started (port {self.broker.port}, cluster {self.broker.cluster_id})")
         if wait_ready:
-            self.wait_ready(timeout)
+            with self._lock:
+                running = tuple(self.processes)
+            self.wait_ready(timeout, running)
 
     def restart_broker(self, *, down_seconds: float = 0.0, wait_ready: bool = True) -> None:
         """Restart the in-memory broker in place: same port, nothing kept (topics, records,
@@ -443,8 +446,19 @@ class Stack:
                 if pending:
                     time.sleep(0.2)
 
+    def resume_service(self, name: str, timeout: float = 120.0) -> int:
+        """Start again a service stopped with `stop_service()` (supervised again); returns its pid
+        once its /readyz answers."""
+        with self._lock:
+            if name in self.processes:
+                raise RuntimeError(f"{name} is running")
+            self.start_service(_spec(name), fork=False)
+        self.wait_ready(timeout, (name,))
+        return self.pid(name)
+
     def stop_service(self, name: str) -> None:
-        """Stop a service for good (the supervisor does not bring it back)."""
+        """Stop a service (SIGTERM, then SIGKILL after 15 s); the supervisor leaves it stopped
+        until `resume_service()`."""
         with self._lock:
             process = self.processes.pop(name, None)
             self._due.pop(name, None)

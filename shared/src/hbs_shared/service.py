@@ -25,6 +25,7 @@ from hbs_shared.db import Database
 from hbs_shared.logging import configure_logging, correlation_id, get_logger, new_correlation_id
 from hbs_shared.messaging.consumer import EventConsumer
 from hbs_shared.messaging.outbox import OutboxRelay, OutboxRepository, kafka_publisher
+from hbs_shared.messaging.quiet import BROKER_CLIENT_LOGGERS, quiet_repeats
 from hbs_shared.metrics import MetricsMiddleware, ServiceMetrics
 from hbs_shared.migrations import upgrade_to_head
 from hbs_shared.problems import PROBLEM_JSON, install_problem_handlers
@@ -67,6 +68,8 @@ class ServiceRuntime:
             # Our logger, so the broker's lines come out as the same JSON as everything else.
             logger=logging.getLogger(f"hbs.{name}.broker"),
         )
+        # A broker that is away makes its clients repeat the same errors many times a second.
+        quiet_repeats((*BROKER_CLIENT_LOGGERS, f"hbs.{name}.broker"))
         self.outbox = OutboxRepository()
         self.relay = OutboxRelay(
             self.db, kafka_publisher(self.broker), poll_seconds=settings.outbox_poll_seconds

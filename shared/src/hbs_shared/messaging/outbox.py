@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from faststream.kafka import Topic
 from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +43,10 @@ Outcome = BaseException | None
 class OutboxPublisher(Protocol):
     async def cluster_id(self) -> str:
         """The id of the cluster the client is connected to now; raises if it is unreachable."""
+        ...
+
+    async def ensure_topics(self, topics: Collection[str]) -> None:
+        """Create these topics if the broker lacks them (as the consumers do when they start)."""
         ...
 
     async def send_all(self, messages: Sequence[OutgoingMessage]) -> list[Outcome]:
@@ -169,11 +174,15 @@ class OutboxRelay:
     """Publishes outbox rows and marks them sent; retries with back-off while the broker is away,
     so nothing committed is ever lost (at-least-once; inboxes drop repeats).
 
-    Each cycle claims up to `batch_size` rows, hands them all to the client and then awaits their
-    acknowledgements together (`window` bounds how many are in flight; 1 is the old one-by-one
-    relay). Each sent row records the broker's cluster id; when the relay sees another id (an
-    in-memory broker restarted empty) it makes the rows sent to the old one within
-    `resend_window` pending again and tells `on_broker_change` listeners (the consumers rejoin)."""
+    Each cycle asks the broker's cluster id (one metadata request), claims up to `batch_size`
+    rows, creates their topics if this broker has not had them yet, hands them all to the client
+    and then awaits their acknowledgements together (`window` bounds how many are in flight; 1 is
+    the old one-by-one relay). Each sent row records the cluster id; when the relay sees another
+    id (an in-memory broker restarted empty) it makes the rows sent to the old one within
+    `resend_window` pending again and tells `on_broker_change` listeners (the consumers rejoin).
+
+    The topics first: the embedded broker (Tansu 0.6) acknowledges records sent to a topic it
+    does not have and then serves none of them, even once the topic is created."""
 
     def __init__(
         self,
@@ -183,8 +192,7 @@ class OutboxRelay:
         poll_seconds: float = 0.5,
         batch_size: int = 500,
         window: int | None = None,
-        max_backoff_seconds: float = 10.0,
-        check_broker_seconds: float = 1.0,
+        max_backoff_seconds: float = 5.0,
         resend_window: timedelta = timedelta(days=7),
     ) -> None:
         self._db = db
@@ -193,9 +201,8 @@ class OutboxRelay:
         self._batch = batch_size
         self._window = max(1, window or batch_size)
         self._max_backoff = max_backoff_seconds
-        self._check_every = check_broker_seconds
         self._resend_window = resend_window
-        self._checked_at = float("-inf")
+        self._topics_ready: set[str] = set()  # created (or found) on the current broker
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listeners: list[BrokerChanged] = []
@@ -215,10 +222,10 @@ class OutboxRelay:
         """Ask the broker's cluster id; if it is not the one rows were sent to, make those rows
         pending again. Returns how many rows are to be resent."""
         current = await self._publisher.cluster_id()
-        self._checked_at = asyncio.get_running_loop().time()
         if current == self.broker_id:
             return 0
         previous, self.broker_id = self.broker_id, current
+        self._topics_ready.clear()
         async with self._db.transaction() as session:
             resent = await self.repository.resend_lost(
                 session, current, datetime.now(UTC) - self._resend_window
@@ -234,15 +241,17 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Publish what is pending; returns how many were sent. Raises if the broker fails."""
-        if (
-            self.broker_id is None
-            or asyncio.get_running_loop().time() - self._checked_at >= self._check_every
-        ):
-            await self.check_broker()
+        # Every cycle, just before sending: a send to a broker that restarted unseen is stamped
+        # with the old id, so it is resent once the change is seen.
+        await self.check_broker()
         async with self._db.transaction() as session:
             messages = await self.repository.claim_pending(session, self._batch)
             if not messages:
                 return 0
+            topics = {message.topic for message in messages} - self._topics_ready
+            if topics:
+                await self._publisher.ensure_topics(topics)
+                self._topics_ready |= topics
             outcomes = await self._send(messages)
             done, failed, error = acknowledged_in_key_order(messages, outcomes)
             await self.repository.mark_sent(session, done, self.broker_id)
@@ -315,6 +324,15 @@ class KafkaOutboxPublisher:
     async def cluster_id(self) -> str:
         described = await asyncio.wait_for(self._broker.config.admin_client.describe_cluster(), self._timeout)
         return str(described["cluster_id"])
+
+    async def ensure_topics(self, topics: Collection[str]) -> None:
+        # FastStream's own admin call, as its subscribers make at start (one partition each).
+        results = await asyncio.wait_for(
+            self._broker.config.admin.create_topics([Topic(name) for name in sorted(topics)]), self._timeout
+        )
+        for result in results:
+            if result.error is not None:  # e.g. not allowed to create topics: they may exist anyway
+                log.warning("topic not created", topic=result.topic, error=str(result.error))
 
     async def send_all(self, messages: Sequence[OutgoingMessage]) -> list[Outcome]:
         loop = asyncio.get_running_loop()
