@@ -15,7 +15,8 @@ from hbs_shared.events.contracts import SheetSigningRequestedV2
 from hbs_shared.messaging.consumer import Outcome
 from hbs_signing.samples import score_sheet_content
 
-from .test_http import Harness, signing  # noqa: F401  (the module's app, fixture re-used)
+from .test_http import Harness
+from .test_http import signing as signing  # the module's app, fixture re-used
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
@@ -32,7 +33,7 @@ async def _activation(signing: Harness, user: uuid.UUID, subject: uuid.UUID, pin
 
 
 async def test_an_activation_does_not_wait_for_a_signature_in_progress(
-    signing: Harness,  # noqa: F811
+    signing: Harness,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     teacher, colleague = uuid.uuid4(), uuid.uuid4()

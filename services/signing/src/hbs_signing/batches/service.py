@@ -17,7 +17,7 @@ import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,7 +36,7 @@ from hbs_signing.batches.workers import (
 )
 from hbs_signing.documents.layout import RECORD_BOXES
 from hbs_signing.models import BatchItem, Certificate
-from hbs_signing.requests.service import REFUSALS, Job, Prepared, SigningRequestService
+from hbs_signing.requests.service import REFUSALS, Job, Prepared, SignerReady, SigningRequestService
 from hbs_signing.token import TokenConfig
 
 log = get_logger(__name__)
@@ -60,7 +60,7 @@ class BatchRunner:
         token: TokenConfig,
         *,
         workers: int,
-        chunk_size: int = 8,
+        chunk_size: int = 2,
         max_per_run: int = 256,
         poll_seconds: float = 2.0,
         after_commit: Callable[[], None] | None = None,
@@ -70,6 +70,7 @@ class BatchRunner:
         self.items = BatchItemRepository()
         self.token = token
         self.workers = workers
+        # Small chunks, settled as each comes back: a killed service re-signs only what was in flight.
         self.chunk_size = chunk_size
         # The certificates are checked again before every run of at most this many documents.
         self.max_per_run = max_per_run
@@ -137,6 +138,7 @@ class BatchRunner:
                 item.attempts += 1
                 queued.append((item.request_id, item.payload, item.requested_at, item.attempts))
         accepted: dict[tuple[str, ...], list[_Accepted]] = {}
+        checks = _RunChecks()
         for request_id, payload, requested_at, attempts in queued:
             try:
                 request = RecordSigningRequested.model_validate(payload)
@@ -149,7 +151,7 @@ class BatchRunner:
             if attempts > MAX_ATTEMPTS:
                 await self._give_up(school_id, request)
                 continue
-            checked = await self._check(school_id, request, requested_at)
+            checked = await self._check(school_id, request, requested_at, checks)
             if checked is not None:
                 # One worker pool per signing key and field (a batch normally has exactly one).
                 key = (checked.job.signer_role, checked.ready.certificate.sha256, _sha(checked.ready.seal))
@@ -170,13 +172,16 @@ class BatchRunner:
         self._committed()
 
     async def _check(
-        self, school_id: str, request: RecordSigningRequested, requested_at: datetime
+        self, school_id: str, request: RecordSigningRequested, requested_at: datetime, checks: _RunChecks
     ) -> _Accepted | None:
+        """This request's own checks (activation, base document); the signer's certificates and
+        CRLs come from ``checks``, made once per run and signer (again if a CRL's update passed)."""
         job = self.requests.record_job(school_id, request)
         async with self.db.transaction() as session:
             try:
+                signer = await checks.signer(self.requests, session, job)
                 ready = await self.requests.prepare(
-                    session, job, (request.activation_id, request.batch_id, requested_at)
+                    session, job, (request.activation_id, request.batch_id, requested_at), signer
                 )
             except REFUSALS as error:
                 if await self.items.settle(session, request.request_id, FAILED):
@@ -281,6 +286,22 @@ class BatchRunner:
     def _committed(self) -> None:
         if self.after_commit is not None:
             self.after_commit()
+
+
+class _RunChecks:
+    """The checks one run makes once per signer and role (school, certificates, chains, CRLs),
+    kept until the earliest CRL update or certificate end among them."""
+
+    def __init__(self) -> None:
+        self._signers: dict[tuple[str, uuid.UUID, str, bool], SignerReady] = {}
+
+    async def signer(self, requests: SigningRequestService, session: AsyncSession, job: Job) -> SignerReady:
+        key = (job.school_id, job.signer_user_id, job.signer_role, job.seal)
+        ready = self._signers.get(key)
+        if ready is None or datetime.now(UTC) >= ready.valid_until:
+            ready = await requests.prepare_signer(session, job)  # raises a refusal: not kept
+            self._signers[key] = ready
+        return ready
 
 
 def _seal_credentials(

@@ -21,18 +21,24 @@ import hashlib
 import json
 import multiprocessing
 import os
+import signal
+import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from asn1crypto import crl as asn1_crl
+from asn1crypto import x509 as asn1_x509
 from pyhanko.sign.timestamps.api import TimeStamper
 
 from hbs_shared.records import YearRecordContent
 from hbs_signing.documents.layout import Verification
 from hbs_signing.token import (
     LongTermData,
+    PreparedSigner,
     SignatureOptions,
     SignatureText,
     Token,
@@ -138,6 +144,7 @@ class BatchJournal:
 
 
 _worker: dict[str, Any] = {}
+_Der = TypeVar("_Der", asn1_x509.Certificate, asn1_crl.CertificateList)
 
 
 def _timestamper(credentials: BatchCredentials) -> TimeStamper:
@@ -151,13 +158,46 @@ def _timestamper(credentials: BatchCredentials) -> TimeStamper:
     return InProcessTimeStamper.from_der(credentials.tsa_certificate_der, credentials.tsa_key_der)
 
 
-def _init_worker(credentials: BatchCredentials) -> None:
+OPEN_TRIES = 5
+"""A worker that cannot open the token tries again this often (backing off) before giving up."""
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """A worker must not outlive the service that started it (a `kill -9` of the service left
+    its workers signing on, 110 MiB each): the kernel kills it when its parent goes."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:
+        os._exit(1)  # the parent died before the line above took effect
+
+
+def _open_token(config: TokenConfig) -> Token:
+    """This process's own session, retried: one failed start must not fail (and later re-sign)
+    the documents other workers already signed (`no token labelled …` once, with no fault)."""
+    for attempt in range(1, OPEN_TRIES + 1):
+        token = Token(config)
+        try:
+            token._open()
+            return token
+        except TokenError:
+            if attempt == OPEN_TRIES:
+                raise
+            time.sleep(0.2 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def _init_worker(credentials: BatchCredentials, parent_pid: int | None = None) -> None:
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
     if credentials.token.softhsm_dir is not None:
         # This token's own folder, not whatever the parent's environment points at by now
         # (another token's set-up in the same process changes SOFTHSM2_CONF).
         os.environ["SOFTHSM2_CONF"] = str(credentials.token.softhsm_dir.resolve() / "softhsm2.conf")
-    token = Token(credentials.token)
-    token._open()  # this process's own session; every call below stays on this one thread
+    token = _open_token(credentials.token)  # every call below stays on this one thread
     timestamper = _timestamper(credentials)
     chain = list(credentials.chain_der)
     _worker["token"] = token
@@ -171,12 +211,25 @@ def _init_worker(credentials: BatchCredentials) -> None:
     )
     seal = credentials.seal
     if seal is not None:
-        _worker["seal"] = token._prepare_signer(
+        sealer = token._prepare_signer(
             seal.key_label,
             seal.certificate_der,
             list(seal.chain_der),
             LongTermData(timestamper, seal.validation_certificates, seal.crls, archive_timestamp=True),
         )
+        # One DSS update per record: the principal's revision carries the seal's chain and CRLs
+        # too, so the seal's revision (which covers it) adds none and re-reads no DSS.
+        principal: PreparedSigner = _worker["prepared"]
+        _worker["prepared"] = replace(
+            principal,
+            dss_certificates=_unique(principal.dss_certificates + sealer.dss_certificates),
+            dss_crls=_unique(principal.dss_crls + sealer.dss_crls),
+        )
+        _worker["seal"] = replace(sealer, dss_certificates=(), dss_crls=())
+
+
+def _unique(items: tuple[_Der, ...]) -> tuple[_Der, ...]:
+    return tuple({item.dump(): item for item in items}.values())
 
 
 def _sign_chunk(chunk: list[BatchDocument]) -> list[BatchResult]:
@@ -256,7 +309,10 @@ class BatchSigner:
         context = multiprocessing.get_context("spawn")
         finished_count = 0
         with ProcessPoolExecutor(
-            self.workers, mp_context=context, initializer=_init_worker, initargs=(self.credentials,)
+            self.workers,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(self.credentials, os.getpid()),
         ) as pool:
             chunks = _chunks(pending, self.chunk_size)
             running: set[Future[list[BatchResult]]] = set()

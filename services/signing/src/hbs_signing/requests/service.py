@@ -35,7 +35,7 @@ from hbs_shared.events.contracts import (
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.outbox import OutboxRepository
 from hbs_shared.roles import BOARD, Role
-from hbs_shared.school_facts import SchoolFactsStore
+from hbs_shared.school_facts import SchoolFacts, SchoolFactsStore
 from hbs_shared.signing_order import signatures_before
 from hbs_signing.activations.service import ActivationError, ActivationService
 from hbs_signing.certificates.check import CertificateRefused, build_path, check_certificate
@@ -67,6 +67,7 @@ log = get_logger(__name__)
 # Crockford-like alphabet without look-alikes (0/O, 1/I/L) for codes read aloud or typed.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 SEAL_ROLE = Role.seal.value
+NEVER = datetime.max.replace(tzinfo=UTC)
 SEAL_NAMESPACE = uuid.UUID("6f1d7c1e-8a55-4b0b-9f7e-5d3c2a1b0e99")
 
 
@@ -122,6 +123,22 @@ class Validation:
     chain: tuple[bytes, ...]
     """DER of the issuing CAs, the trusted root last."""
     crls: tuple[bytes, ...]
+    valid_until: datetime = NEVER
+    """The earliest next update of those CRLs: after it, the check must be made again."""
+
+
+@dataclass(frozen=True)
+class SignerReady:
+    """What the checks of one signer in one role found: the same for each request of a batch."""
+
+    certificate: Certificate
+    validation: Validation
+    seal: Certificate | None
+    seal_validation: Validation | None
+    school_name: str
+    location: str
+    valid_until: datetime
+    """A CRL's next update or a certificate's end, whichever comes first: checked again after."""
 
 
 @dataclass(frozen=True)
@@ -381,27 +398,22 @@ class SigningRequestService:
         session: AsyncSession,
         job: Job,
         activation: tuple[uuid.UUID, uuid.UUID | None, datetime] | None,
+        signer: SignerReady | None = None,
     ) -> Prepared:
-        """Every check before signing: activation, base document, certificates (raises a refusal)."""
+        """Every check before signing: activation, base document, certificates (raises a refusal).
+
+        ``signer``: the signer's checks already made for this batch (``prepare_signer``); the
+        activation and the base document are still checked for this request."""
         if activation is not None:
             await self._check_activation(session, job, *activation)
-        school = await self.school.get(session, job.school_id)
-        if school is None:
-            raise Refused(
-                "chưa nhận được thông tin của trường từ hệ thống định danh "
-                f"(no identity.school.changed for school {job.school_id} yet)"
-            )
+        if signer is None:
+            await self._school(session, job.school_id)
         base = await self._base_document(session, job)
-        certificate = await self.certificates.for_signer(
-            session, job.school_id, job.signer_user_id, job.signer_name, job.signer_role, school.name
-        )
-        validation = await self.check(certificate)
-        seal = seal_validation = None
-        if job.seal:
-            seal = await self.certificates.for_signer(
-                session, job.school_id, seal_user_id(job.school_id), school.name, SEAL_ROLE, school.name
-            )
-            seal_validation = await self.check(seal)
+        if signer is None:
+            signer = await self.prepare_signer(session, job)
+        certificate, validation = signer.certificate, signer.validation
+        seal, seal_validation = signer.seal, signer.seal_validation
+        school_name, location = signer.school_name, signer.location
         code = new_verification_code()
         if base is None:
             printed = code
@@ -419,8 +431,44 @@ class SigningRequestService:
             printed_code=printed,
             verification=Verification(code, verification_url(self.portal_url, code)),
             signature_count=count + (1 if seal is not None else 0),
+            school_name=school_name,
+            location=location,
+        )
+
+    async def _school(self, session: AsyncSession, school_id: str) -> SchoolFacts:
+        school = await self.school.get(session, school_id)
+        if school is None:
+            raise Refused(
+                "chưa nhận được thông tin của trường từ hệ thống định danh "
+                f"(no identity.school.changed for school {school_id} yet)"
+            )
+        return school
+
+    async def prepare_signer(self, session: AsyncSession, job: Job) -> SignerReady:
+        """The checks that are the same for every request of one signer in one role: the school,
+        the signer's (and the seal's) certificate, chain and CRLs. A batch makes them once."""
+        school = await self._school(session, job.school_id)
+        certificate = await self.certificates.for_signer(
+            session, job.school_id, job.signer_user_id, job.signer_name, job.signer_role, school.name
+        )
+        validation = await self.check(certificate)
+        seal = seal_validation = None
+        if job.seal:
+            seal = await self.certificates.for_signer(
+                session, job.school_id, seal_user_id(job.school_id), school.name, SEAL_ROLE, school.name
+            )
+            seal_validation = await self.check(seal)
+        until = [validation.valid_until, certificate.not_after]
+        if seal is not None and seal_validation is not None:
+            until += [seal_validation.valid_until, seal.not_after]
+        return SignerReady(
+            certificate=certificate,
+            validation=validation,
+            seal=seal,
+            seal_validation=seal_validation,
             school_name=school.name,
             location=school.province,
+            valid_until=min(until),
         )
 
     def seal_job(self, job: Job, seal: Certificate, school_name: str) -> Job:
@@ -568,9 +616,11 @@ class SigningRequestService:
             return crls.get(_pair(child, issuer))
 
         check_certificate(certificate.der, self.trust_roots, crl_for, intermediates=intermediates)
+        updates = [x509.load_der_x509_crl(der).next_update_utc for der in crls.values()]
         return Validation(
             chain=tuple(c.public_bytes(Encoding.DER) for c in path[1:]),
             crls=tuple(dict.fromkeys(crls.values())),
+            valid_until=min((u for u in updates if u is not None), default=NEVER),
         )
 
     async def _crl(self, child: x509.Certificate, issuer: x509.Certificate) -> bytes:

@@ -3,9 +3,11 @@ reused from one signature to the next (a signer's stamps differ only in the time
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import unicodedata
 import zlib
+from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -101,14 +103,23 @@ def _reused_subset_accumulator_class() -> type[FontEngine]:
             return reference
 
     class ReusedSubsetAccumulator(GlyphAccumulator):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
+        def __init__(
+            self, writer: BasePdfFileWriter, font_handle: BytesIO, *args: Any, **kwargs: Any
+        ) -> None:
+            self._program = font_handle.getvalue()
+            # The parsed font is shared by every stamp of the process (read only until a subset
+            # is cut, which gets its own copy below): parsing it cost ~10 ms per signature.
+            with _shared_font(self._program):
+                super().__init__(writer, font_handle, *args, **kwargs)
             self.shape(_TIME_CHARACTERS, with_actual_text=False)
 
         def _extract_subset(self, options: Any = None) -> None:
             key = frozenset(self._glyphs)
             program = _subset_files.get(key)
             if program is None:
+                from fontTools.ttLib import TTFont  # type: ignore[import-untyped, unused-ignore]
+
+                self.tt = TTFont(BytesIO(self._program))  # subsetting rewrites the font in place
                 super()._extract_subset(options)
                 out = BytesIO()
                 self.tt.save(out)
@@ -126,6 +137,56 @@ def _reused_subset_accumulator_class() -> type[FontEngine]:
     return ReusedSubsetAccumulator
 
 
+_parsed: dict[bytes, tuple[Any, Any, Any]] = {}
+
+
+@contextlib.contextmanager
+def _shared_font(program: bytes) -> Iterator[None]:
+    """pyHanko's GlyphAccumulator parses the font (fontTools and HarfBuzz) in its constructor;
+    while it runs, hand it this process's parsed copy instead."""
+    import uharfbuzz  # type: ignore[import-untyped, unused-ignore]
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped, unused-ignore]
+    from pyhanko.pdf_utils.font import opentype
+
+    parsed = _parsed.get(program)
+    if parsed is None:
+        face = uharfbuzz.Face(program)
+        parsed = (face, uharfbuzz.Font(face), TTFont(BytesIO(program)))
+        _parsed.clear()
+        _parsed[program] = parsed
+    face, font, tt = parsed
+
+    class HarfBuzz:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(uharfbuzz, name)
+
+        @staticmethod
+        def Face(_data: bytes) -> Any:  # noqa: N802 (HarfBuzz's name)
+            return face
+
+        @staticmethod
+        def Font(_face: Any) -> Any:  # noqa: N802
+            return font
+
+    class FontTools:
+        def __getattr__(self, name: str) -> Any:
+            from fontTools import ttLib  # type: ignore[import-untyped, unused-ignore]
+
+            return getattr(ttLib, name)
+
+        @staticmethod
+        def TTFont(_handle: Any) -> Any:  # noqa: N802
+            return tt
+
+    module: Any = opentype
+    saved = module.hb, module.ttLib
+    module.hb, module.ttLib = HarfBuzz(), FontTools()
+    try:
+        yield
+    finally:
+        module.hb, module.ttLib = saved
+
+
 @functools.cache
 def _accumulator_class() -> Any:
     return _reused_subset_accumulator_class()
@@ -139,9 +200,9 @@ def _stamp_font_program(path: str) -> bytes:
     for every signature; DejaVu's kerning tables alone would make that cost about 70 ms, and
     NFC Vietnamese needs no shaping because every letter has a precomposed glyph.
     """
-    from fontTools import subset  # type: ignore[import-untyped]
-    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
-    from fontTools.ttLib.scaleUpem import scale_upem  # type: ignore[import-untyped]
+    from fontTools import subset  # type: ignore[import-untyped, unused-ignore]
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped, unused-ignore]
+    from fontTools.ttLib.scaleUpem import scale_upem  # type: ignore[import-untyped, unused-ignore]
 
     font = TTFont(path)
     options = subset.Options()
