@@ -34,13 +34,15 @@ CLASSES = int(os.environ.get("HBS_FAULTS_CLASSES", "1"))
 STUDENTS = int(os.environ.get("HBS_FAULTS_STUDENTS", "3"))
 FAULTS = int(os.environ.get("HBS_FAULTS_COUNT", "5"))
 SEED = int(os.environ.get("HBS_FAULTS_SEED", "12"))
-REQUIRED = int(os.environ.get("HBS_FAULTS_REQUIRED", str(min(FAULTS, 20))))
-"""Faults that must land while work is in flight (a fault whose step ended first is missed)."""
+REQUIRED = int(os.environ.get("HBS_FAULTS_REQUIRED", str(20 if FAULTS >= 20 else max(1, FAULTS - 2))))
+"""Faults that must land while work is in flight: one whose step ended first is missed, not
+injected into an idle system (the full run plans 24 for its 20; the slice 5 for 3)."""
 KINDS = tuple(os.environ.get("HBS_FAULTS_KINDS", ",".join(faults.KINDS)).split(","))
 SETTLE_SECONDS = 60.0
 
+# Not `db`: the PostgreSQL rerun would repeat the slice's minute and a half for no database code of
+# its own; `HBS_TEST_DATABASE=postgresql make test-faults` runs it there.
 pytestmark = [
-    pytest.mark.db,
     pytest.mark.broker,
     pytest.mark.hsm,
     pytest.mark.timeout(int(os.environ.get("HBS_FAULTS_TIMEOUT", "420"))),
