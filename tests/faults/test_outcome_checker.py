@@ -10,6 +10,7 @@ import hashlib
 import io
 import tempfile
 import uuid
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -199,4 +200,7 @@ def test_the_plan_is_drawn_from_its_seed() -> None:
     assert {f.kind for f in plan.faults} == set(KINDS)
     assert all(f.step in (2, 3, 4) for f in plan.faults if f.kind == "kill_worker")
     assert [f.step for f in plan.faults] == sorted(f.step for f in plan.faults)
+    # Shared by how long each step lasts, so that few land in a step that ends first.
+    assert Counter(f.step for f in plan.faults) == {1: 8, 2: 8, 3: 3, 4: 5}
     assert {f.kind for f in FaultPlan.make(12, 5, kinds=("kill_grades",)).faults} == {"kill_grades"}
+    assert {f.step for f in FaultPlan.make(12, 5, kinds=("kill_worker",)).faults} <= {2, 3, 4}

@@ -27,6 +27,10 @@ FaultKind = Literal["kill_signing", "kill_grades", "kill_worker", "restart_broke
 KINDS: tuple[FaultKind, ...] = ("kill_signing", "kill_grades", "kill_worker", "restart_broker")
 BATCH_STEPS = (2, 3, 4)
 """Steps 2–4 sign a class's records in one batch, through signing's worker processes."""
+STEP_WEIGHTS = {1: 3, 2: 3, 3: 1, 4: 2}
+"""How likely a fault is to fall in each step, after how long each lasts (step 1: a request per
+sheet; step 2: a batch per class; step 3: one batch for the school, after the samples; step 4: one
+batch of three signatures per record): a fault planned into a step that ended is missed."""
 
 
 @dataclass(frozen=True)
@@ -60,17 +64,34 @@ class FaultPlan:
         rng = random.Random(seed)
         batch_steps = [s for s in steps if s in BATCH_STEPS]
         kinds = [k for k in kinds if k != "kill_worker" or batch_steps]
-        chosen = [kinds[i % len(kinds)] for i in range(count)]
-        rng.shuffle(chosen)
-        faults = []
-        for kind in chosen:
-            step = rng.choice(batch_steps if kind == "kill_worker" else list(steps))
+        pool = [kinds[i % len(kinds)] for i in range(count)]
+        rng.shuffle(pool)
+        if all(k == "kill_worker" for k in kinds):
+            steps = batch_steps
+        faults: list[tuple[int, FaultKind, float]] = []
+        for step in _quotas(steps, count):
+            # The first kind in the shuffled pool that this step can have (no batch worker in step 1).
+            found = next((k for k in pool if k != "kill_worker" or step in BATCH_STEPS), None)
+            if found is None:
+                kind: FaultKind = rng.choice([k for k in kinds if k != "kill_worker"])
+            else:
+                kind = found
+                pool.remove(found)
             faults.append((step, kind, round(rng.uniform(0.3, max_delay), 1)))
-        faults.sort(key=lambda f: f[0])  # stable: the draw's order within a step stays
         return cls(seed, tuple(Fault(n, s, k, d) for n, (s, k, d) in enumerate(faults, 1)))
 
     def for_step(self, step: int) -> list[Fault]:
         return [f for f in self.faults if f.step == step]
+
+
+def _quotas(steps: Sequence[int], count: int) -> list[int]:
+    """`count` fault slots shared among `steps` by STEP_WEIGHTS (largest remainders), in step order."""
+    total = sum(STEP_WEIGHTS.get(s, 1) for s in steps)
+    shares = {s: count * STEP_WEIGHTS.get(s, 1) / total for s in steps}
+    quotas = {s: int(share) for s, share in shares.items()}
+    for s in sorted(steps, key=lambda s: quotas[s] - shares[s])[: count - sum(quotas.values())]:
+        quotas[s] += 1
+    return [s for s in steps for _ in range(quotas[s])]
 
 
 @dataclass
