@@ -33,7 +33,7 @@ test-postgres: bootstrap
 
 ## make test-faults: a year end of 4 classes through the real stack while 24 faults hit it (kill -9 of
 ## signing, grades, a batch worker; broker restarts), then every record judged from the databases and
-## PDFs (issue 12). `make test` runs a bounded slice (1 class, 5 faults). HBS_FAULTS_SEED repeats a run;
+## PDFs (issue 12). `make test` runs a bounded slice (1 class, 4 faults). HBS_FAULTS_SEED repeats a run;
 ## HBS_FAULTS_CLASSES / _STUDENTS / _COUNT / _KINDS change it.
 test-faults: bootstrap
 	@HBS_FAULTS_CLASSES=$${HBS_FAULTS_CLASSES:-4} HBS_FAULTS_STUDENTS=$${HBS_FAULTS_STUDENTS:-6} \
