@@ -4,9 +4,10 @@ restart of the in-memory broker. Afterwards, read from the databases and the PDF
 (`hbs_devtools.outcome`): every sheet signed once, every record sealed exactly once, no role signed
 twice in a PDF, nothing stuck, grades and signing agreeing on every count.
 
-The default suite runs a bounded slice (1 class of 2, 4 faults: one of each kind). `make test-faults` runs the full one:
-HBS_FAULTS_CLASSES, HBS_FAULTS_STUDENTS, HBS_FAULTS_COUNT (≥ 20) and HBS_FAULTS_SEED choose it; the
-seed draws the plan, so a failing run repeats with the same faults at the same steps.
+The default suite runs a bounded slice (1 class of 2, 4 faults: one of each kind). `make test-faults`
+runs the full one: HBS_FAULTS_CLASSES, HBS_FAULTS_STUDENTS, HBS_FAULTS_COUNT (≥ 20) and
+HBS_FAULTS_SEED choose it; the seed draws the plan, so a failing run repeats with the same faults at
+the same steps.
 """
 
 from __future__ import annotations
