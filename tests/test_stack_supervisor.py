@@ -77,3 +77,17 @@ def test_events_sent_before_a_broker_restart_and_after_it_reach_their_consumer(
         SchoolClass(str(made["id"]), name, school.current_year(), [student], {"TOAN": teacher}, None)
     )
     school.school_class(students=1)  # made after the restart: waits until grades has it
+
+
+def test_a_broker_killed_with_sigkill_is_restarted_empty_and_events_flow_again(
+    system: SystemClient, school: SchoolFactory
+) -> None:
+    stack = system.stack
+    old_pid = stack.pid("broker")
+    old_cluster = stack.broker.cluster_id
+
+    assert stack.kill("broker", signal.SIGKILL) != old_pid
+
+    assert stack.broker.cluster_id != old_cluster  # an empty broker, as after a crash
+    assert stack.deaths[-1].service == "broker"
+    school.school_class(students=1)  # identity → broker → grades, end to end

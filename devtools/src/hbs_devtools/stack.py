@@ -365,9 +365,13 @@ class Stack:
 
     def kill(self, service: str, signum: int = signal.SIGKILL, timeout: float = 120.0) -> int:
         """Send `signum` to a service's process (kill -9 by default), then wait until the
-        supervisor has started it again and its /readyz answers 200. Returns the new pid."""
+        supervisor has started it again and its /readyz answers 200. Returns the new pid.
+        `kill("broker")` kills the broker: the supervisor starts an empty one on the same port,
+        and this returns once every running service's /readyz answers again."""
         if not self.supervise:
             raise RuntimeError("kill() needs the supervisor (Stack(supervise=True))")
+        if service == "broker":
+            return self._kill_broker(signum, timeout)
         with self._lock:
             old = self.processes[service]
             old.send_signal(signum)
@@ -377,6 +381,22 @@ class Stack:
             raise TimeoutError(f"{service} (pid {old.pid}) did not exit on signal {signum}") from expired
         self.wait_restarted(service, old.pid, timeout)
         return self.pid(service)
+
+    def _kill_broker(self, signum: int, timeout: float) -> int:
+        old_pid = self.pid("broker")
+        os.kill(old_pid, signum)
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                back = self.broker.running() and self.broker.pid != old_pid
+                running = tuple(self.processes)
+            if back:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the broker was not started again {timeout} s after signal {signum}")
+            time.sleep(0.1)
+        self.wait_ready(max(deadline - time.monotonic(), 1.0), running)
+        return self.pid("broker")
 
     def wait_restarted(self, service: str, old_pid: int, timeout: float = 120.0) -> None:
         """Wait until `service` runs in a process other than `old_pid` and its /readyz answers."""

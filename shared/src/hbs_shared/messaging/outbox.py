@@ -351,6 +351,7 @@ class KafkaOutboxPublisher:
         for index, future in handed:
             if not future.done():
                 outcomes[index] = TimeoutError(f"no acknowledgement within {self._timeout} s")
+                future.add_done_callback(_retrieve)  # a late failure is expected, not "never retrieved"
             elif future.cancelled():
                 outcomes[index] = asyncio.CancelledError()
             else:
@@ -371,6 +372,11 @@ class KafkaOutboxPublisher:
             no_confirm=True,  # the future of the broker's acknowledgement, awaited with the batch
         )
         return future
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def kafka_publisher(broker: Any, timeout_seconds: float = 10.0) -> KafkaOutboxPublisher:
