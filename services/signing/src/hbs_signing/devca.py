@@ -147,6 +147,11 @@ class DevelopmentCA:
         self._timestamper: InProcessTimeStamper | None = None
 
     @property
+    def directory(self) -> Path | None:
+        """Where its key, certificate and revocations are kept (None: in memory only)."""
+        return self._directory
+
+    @property
     def crl_url(self) -> str:
         return f"{self.public_url}/dev-ca/crl" if self.public_url else ""
 

@@ -36,7 +36,14 @@ from hbs_signing.batches.workers import (
 )
 from hbs_signing.documents.layout import RECORD_BOXES
 from hbs_signing.models import BatchItem, Certificate
-from hbs_signing.requests.service import REFUSALS, Job, Prepared, SignerReady, SigningRequestService
+from hbs_signing.requests.service import (
+    REFUSALS,
+    Job,
+    Prepared,
+    Refused,
+    SignerReady,
+    SigningRequestService,
+)
 from hbs_signing.token import TokenConfig
 
 log = get_logger(__name__)
@@ -198,19 +205,14 @@ class BatchRunner:
     async def _sign_group(
         self, school_id: str, batch_id: uuid.UUID, signer: uuid.UUID, group: list[_Accepted]
     ) -> None:
-        ca = self.requests.ca
         first = group[0]
-        tsa_key = tsa_certificate = None
-        if ca is not None:
-            tsa_key, tsa_certificate = ca.tsa_key_der, ca.tsa_certificate_der
-            tsa_chain: tuple[bytes, ...] = (tsa_certificate,)
-        elif self.requests.tsa_url:
-            tsa_chain = ()  # a production TSA's certificates come inside each timestamp token
-        else:
-            problem = "no timestamp authority is configured (HBS_SIGNING_TSA_URL); B-LT needs one"
+        try:
+            tsa = self.requests.timestamp_authority()
+        except Refused as problem:
             by_key = {str(a.request.request_id): a for a in group}
-            await self._store(school_id, by_key, [BatchResult(key, None, problem) for key in by_key])
+            await self._store(school_id, by_key, [BatchResult(key, None, str(problem)) for key in by_key])
             return
+        tsa_chain = tsa.chain
         certificate, validation = first.ready.certificate, first.ready.validation
         credentials = BatchCredentials(
             token=self.token,
@@ -225,9 +227,9 @@ class BatchRunner:
             location=first.ready.location,
             stamp_box=RECORD_BOXES.get(first.job.field_name),
             seal=_seal_credentials(self.requests, first, tsa_chain),
-            tsa_key_der=tsa_key,
-            tsa_certificate_der=tsa_certificate,
-            tsa_url=self.requests.tsa_url if ca is None else None,
+            tsa_key_der=tsa.key_der,
+            tsa_certificate_der=tsa.certificate_der,
+            tsa_url=tsa.url,
         )
         documents = [
             BatchDocument(
@@ -251,6 +253,8 @@ class BatchRunner:
         await asyncio.to_thread(signer_pool.sign_all, documents, store=store)
 
     async def _store(self, school_id: str, by_key: dict[str, _Accepted], results: list[BatchResult]) -> None:
+        # The files first (fsync each), so the transaction holds the write lock for milliseconds.
+        digests = {r.key: await self.requests.store_file(r.pdf) for r in results if r.pdf is not None}
         async with self.db.transaction() as session:
             for result in results:
                 accepted = by_key[result.key]
@@ -260,7 +264,9 @@ class BatchRunner:
                 if result.pdf is None:
                     await self.requests.fail(session, accepted.job, result.error or "signing failed")
                 else:
-                    await self.requests.complete(session, accepted.job, accepted.ready, result.pdf)
+                    await self.requests.complete(
+                        session, accepted.job, accepted.ready, result.pdf, digests[result.key]
+                    )
             await self._announce_progress(session, school_id, by_key[results[0].key].request)
         self._committed()
 

@@ -128,6 +128,18 @@ class Validation:
 
 
 @dataclass(frozen=True)
+class TimestampAuthority:
+    """The signatures' timestamp authority: the development CA's, in-process (its key and
+    certificate), or a production one over HTTP (``url``)."""
+
+    chain: tuple[bytes, ...]
+    """Its certificates for the DSS (none over HTTP: they come inside each token)."""
+    key_der: bytes | None = None
+    certificate_der: bytes | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class SignerReady:
     """What the checks of one signer in one role found: the same for each request of a batch."""
 
@@ -363,6 +375,7 @@ class SigningRequestService:
             pdf = await asyncio.to_thread(job.render, ready.verification)
         else:
             pdf = ready.base[1]
+        tsa = self.timestamp_authority()  # once for the signature and the seal
         signed = await self._sign(
             pdf,
             job,
@@ -371,6 +384,7 @@ class SigningRequestService:
             lock=False,
             archive=False,
             location=ready.location,
+            tsa=tsa,
         )
         if ready.seal is not None and ready.seal_validation is not None:
             seal_job = self.seal_job(job, ready.seal, ready.school_name)
@@ -382,6 +396,7 @@ class SigningRequestService:
                 lock=True,
                 archive=True,
                 location=ready.location,
+                tsa=tsa,
             )
         return signed
 
@@ -634,19 +649,38 @@ class SigningRequestService:
             )
         return await self.revocation.crl_for(child, issuer)
 
-    def long_term(self, certificate: Certificate, validation: Validation, *, archive: bool) -> LongTermData:
-        """B-LT: a timestamp, and the chain and CRLs in the DSS; B-LTA adds a document timestamp."""
+    def timestamp_authority(self) -> TimestampAuthority:
+        """Where this service's timestamps come from, chosen once per request or batch: the
+        development CA in-process, or a production TSA over HTTP (raises a refusal if neither)."""
         if self.ca is not None:
-            timestamper: TimeStamper = self.ca.timestamper()
-            tsa_chain: tuple[bytes, ...] = (self.ca.tsa_certificate_der,)
-        elif self.tsa_url:
+            return TimestampAuthority(
+                chain=(self.ca.tsa_certificate_der,),
+                key_der=self.ca.tsa_key_der,
+                certificate_der=self.ca.tsa_certificate_der,
+            )
+        if self.tsa_url:
             # The TSA's own certificates come inside each timestamp token.
-            timestamper, tsa_chain = HttpTimeStamper(self.tsa_url), ()
+            return TimestampAuthority(chain=(), url=self.tsa_url)
+        raise Refused("no timestamp authority is configured (HBS_SIGNING_TSA_URL); B-LT needs one")
+
+    def long_term(
+        self,
+        certificate: Certificate,
+        validation: Validation,
+        *,
+        archive: bool,
+        tsa: TimestampAuthority | None = None,
+    ) -> LongTermData:
+        """B-LT: a timestamp, and the chain and CRLs in the DSS; B-LTA adds a document timestamp."""
+        tsa = tsa or self.timestamp_authority()
+        if self.ca is not None and tsa.url is None:
+            timestamper: TimeStamper = self.ca.timestamper()
         else:
-            raise Refused("no timestamp authority is configured (HBS_SIGNING_TSA_URL); B-LT needs one")
+            assert tsa.url is not None
+            timestamper = HttpTimeStamper(tsa.url)
         return LongTermData(
             timestamper=timestamper,
-            certificates=tuple(dict.fromkeys((certificate.der, *validation.chain, *tsa_chain))),
+            certificates=tuple(dict.fromkeys((certificate.der, *validation.chain, *tsa.chain))),
             crls=validation.crls,
             archive_timestamp=archive,
         )
@@ -661,6 +695,7 @@ class SigningRequestService:
         lock: bool,
         archive: bool,
         location: str,
+        tsa: TimestampAuthority | None = None,
     ) -> bytes:
         box = RECORD_BOXES[job.field_name] if job.kind == "year_record" else job.stamp_box
         return await self.token.sign_pdf(
@@ -672,7 +707,7 @@ class SigningRequestService:
             signer_name=job.signer_name,
             reason=job.reason,
             location=location,
-            long_term=self.long_term(certificate, validation, archive=archive),
+            long_term=self.long_term(certificate, validation, archive=archive, tsa=tsa),
             options=SignatureOptions(stamp_box=box, lock_document=lock),
         )
 

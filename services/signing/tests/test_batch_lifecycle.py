@@ -1,0 +1,127 @@
+"""Issue 12: a `kill -9` of the signing service left its batch workers running (two processes,
+110 MiB each, for 76 s), and a resumed run signed again every request the killed one had taken
+but not settled. The workers now die with the service, and each small chunk is settled as it
+comes back, so little is signed twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from hbs_shared.db import Database
+from hbs_signing.batches.repository import BatchItemRepository
+from hbs_signing.batches.service import BatchRunner
+from hbs_signing.devca import DevelopmentCA
+from hbs_signing.models import SignedDocument
+from hbs_signing.requests.service import SigningRequestService
+from hbs_signing.token import TokenConfig
+
+from .test_batches import SCHOOL, batch_activation, homeroom_request
+
+pytestmark = [pytest.mark.db, pytest.mark.hsm]
+DRILL = Path(__file__).parent / "drills" / "batch_process.py"
+RECORDS = 24
+WORKERS = 2
+IN_FLIGHT_BOUND = (2 * WORKERS + 1) * 2
+"""Signed but not settled at most: two chunks of two per worker, and one chunk being stored."""
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has stopped; only its exit status is left
+
+
+async def _done(db: Database, batch_id: uuid.UUID) -> int:
+    async with db.transaction() as session:
+        progress = await BatchItemRepository().progress(session, SCHOOL, batch_id)
+    return 0 if progress is None else progress.done
+
+
+async def test_a_killed_signing_process_takes_its_workers_along_and_little_is_signed_twice(
+    signing_db: Database,
+    signing_service: SigningRequestService,
+    token_config: TokenConfig,
+    dev_ca: DevelopmentCA,
+    tmp_path: Path,
+) -> None:
+    teacher, batch_id = uuid.uuid4(), uuid.uuid4()
+    activation = await batch_activation(signing_service, signing_db, teacher, batch_id)
+    queue = BatchRunner(signing_db, signing_service, token_config, workers=WORKERS)
+    async with signing_db.transaction() as session:
+        for n in range(RECORDS):
+            await queue.enqueue(
+                session, SCHOOL, homeroom_request(teacher, activation, batch_id, n), datetime.now(UTC)
+            )
+    assert token_config.softhsm_dir is not None
+    trace = tmp_path / "signatures.trace"
+    command = [
+        sys.executable,
+        str(DRILL),
+        signing_db.url,
+        str(token_config.softhsm_dir),
+        str(dev_ca.directory),
+        str(tmp_path / "documents"),
+    ]
+    environment = {**os.environ, "HBS_DRILL_TRACE": str(trace)}
+
+    service = await asyncio.create_subprocess_exec(*command, env=environment)
+    workers: list[int] = []
+    try:
+        for _ in range(1800):  # until a few requests are settled: the batch is mid-way
+            if await _done(signing_db, batch_id) >= 4:
+                break
+            assert service.returncode is None, "the signing process ended before the kill"
+            await asyncio.sleep(0.1)
+        workers = [pid for pid in _children(service.pid) if _running(pid)]
+        assert len(workers) >= 1
+        os.kill(service.pid, signal.SIGKILL)
+        await service.wait()
+        for _ in range(100):  # 5 s
+            if not any(_running(pid) for pid in workers):
+                break
+            await asyncio.sleep(0.05)
+        survivors = [pid for pid in workers if _running(pid)]
+    finally:
+        for pid in workers:  # what the old code left behind: ended here, not left to the next tests
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+    done_at_kill = await _done(signing_db, batch_id)
+
+    # The restarted service signs what is left, then the count of signatures made is compared.
+    restarted = await asyncio.create_subprocess_exec(*command, env=environment)
+    assert await asyncio.wait_for(restarted.wait(), 300) == 0
+    async with signing_db.transaction() as session:
+        stored = await session.scalar(select(func.count()).select_from(SignedDocument))
+    signatures = len(trace.read_text().splitlines())
+    signed_twice = signatures - RECORDS
+    print(
+        f"\nkill after {done_at_kill}/{RECORDS} settled: {signed_twice} signed twice, survivors {survivors}"
+    )
+    assert survivors == [], f"batch workers {survivors} outlived the killed signing process by 5 s"
+    assert await _done(signing_db, batch_id) == RECORDS
+    assert stored == RECORDS, "each record stored once"
+    assert 0 <= signed_twice <= IN_FLIGHT_BOUND
