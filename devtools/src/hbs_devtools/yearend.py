@@ -161,6 +161,8 @@ class YearEndReport:
     """Each route (`METHOD /path/{template}`) → the latency of every call, seconds."""
     batches: list[str] = field(default_factory=list)
     """Every records batch the run started (steps 2–4)."""
+    signed_again: int = 0
+    """Signatures that failed (signing said so) and were asked for again, as their signer would."""
     failures: dict[str, int] = field(default_factory=dict)
     """`METHOD service/route <status or error>` → answers that were 5xx or missing (then retried)."""
 
@@ -193,6 +195,7 @@ class YearEndReport:
             },
             "event_p99_ms": round(percentile(self.event_latency_ms, 0.99), 1),
             "failures": self.failures,
+            "signed_again": self.signed_again,
         }
 
 
@@ -314,7 +317,8 @@ def wait_until(what: str, probe: Callable[[], T | None], timeout: float, every: 
 
 class YearEndDriver:
     """See the module's docstring. `workers`: how many people act at once (threads); `retry_for`:
-    how long a request answered 5xx (or not at all) is tried again (`report.failures` counts them)."""
+    how long a request answered 5xx (or not at all) is tried again (`report.failures` counts them);
+    `sign_again`: how many times a signature that failed is asked for again (`report.signed_again`)."""
 
     def __init__(
         self,
@@ -325,6 +329,7 @@ class YearEndDriver:
         log: Callable[[str], None] = print,
         seed: int = 2027,
         retry_for: float = 120.0,
+        sign_again: int = 2,
     ) -> None:
         self.stack = stack
         self.workers = workers
@@ -333,6 +338,8 @@ class YearEndDriver:
         self.rng = random.Random(seed)
         self.passwords: dict[str, str] = {}
         self.http = Http(stack, self.passwords, retry_for)
+        self.sign_again = sign_again
+        self.signed_again = 0
         self.batches: list[str] = []
         """Every records batch started (steps 2–4), in order."""
         self.serial = 0
@@ -602,6 +609,7 @@ class YearEndDriver:
         self._timed(report, 4, lambda: self._step4(school, report))
         report.requests = {route: list(values) for route, values in self.http.latencies.items()}
         report.batches = list(self.batches)
+        report.signed_again = self.signed_again
         report.failures = dict(self.http.failures)
         return report
 
@@ -677,12 +685,28 @@ class YearEndDriver:
                 )  # fmt: skip
                 requested[sheet["id"]] = time.monotonic()
 
+            tries: Counter[str] = Counter()
+
             def all_signed() -> bool:
                 now = time.monotonic()
                 for s in self.http.json(username, "grades", "GET", "/sheets", "/sheets"):
                     if s["id"] in requested and s["state"] == "signed":
                         with lock:
                             latencies.append(now - requested.pop(s["id"]))
+                    elif s["id"] in requested and s["state"] == "submitted":
+                        # Signing failed and said so: the teacher signs it again, as the page offers.
+                        tries[s["id"]] += 1
+                        if tries[s["id"]] > self.sign_again:
+                            raise YearEndError(
+                                f"sheet {s['id']} failed {tries[s['id']]} times: {s.get('last_error')}"
+                            )
+                        self._count_again()
+                        activation = self._activate(username, subject_ids=[s["id"]])
+                        body = {"expected_version": s["version"], "activation_id": activation}
+                        path = f"/sheets/{s['id']}/sign"
+                        self.http.call(
+                            username, "grades", "POST", path, "/sheets/{id}/sign", json=body, expect=(202,)
+                        )
                 return not requested
 
             wait_until(f"{username}'s sheets signed", all_signed, timeout=self.step_timeout, every=0.25)
@@ -702,8 +726,7 @@ class YearEndDriver:
             if step == "vice_principal":
                 self._pass_review_sample(klass)
             started = time.monotonic()
-            batch_id = self._sign_batch(who, step, [klass.name])
-            self._wait_batch(who, batch_id, f"step {number} of {klass.name}")
+            self._sign_until_done(who, step, [klass.name], f"step {number} of {klass.name}")
             with lock:
                 latencies.append(time.monotonic() - started)
 
@@ -744,12 +767,27 @@ class YearEndDriver:
             )
             return batch if batch["done"] else None
 
-        batch = wait_until(what, done, timeout=self.step_timeout, every=every)
-        if batch["failed"] or set(batch["counts"]) - {"homeroom_signed", "reviewed", "approved"}:
-            raise YearEndError(
-                f"{what}: {batch['counts']}, {len(batch['failed'])} failed: {batch['failed'][:3]}"
-            )
-        return batch
+        return wait_until(what, done, timeout=self.step_timeout, every=every)
+
+    def _sign_until_done(
+        self, who: str, step: str, class_names: list[str], what: str, batch_id: str = ""
+    ) -> None:
+        """A batch (`batch_id` if started already) until grades shows it done; the records whose
+        signature failed are signed again in a new batch, as the signer would, `sign_again` times."""
+        for attempt in range(self.sign_again + 1):
+            batch = self._wait_batch(who, batch_id or self._sign_batch(who, step, class_names), what)
+            if not batch["failed"] and not set(batch["counts"]) - {"homeroom_signed", "reviewed", "approved"}:
+                return
+            if attempt == self.sign_again:
+                raise YearEndError(
+                    f"{what}: {batch['counts']}, {len(batch['failed'])} failed: {batch['failed'][:3]}"
+                )
+            self._count_again(len(batch["failed"]))
+            batch_id = ""
+
+    def _count_again(self, n: int = 1) -> None:
+        with self.http.lock:
+            self.signed_again += n
 
     def _step4(self, school: School, report: YearEndReport) -> None:
         """The principal signs every class in one batch; signing adds the seal and a document timestamp."""
@@ -766,7 +804,7 @@ class YearEndDriver:
 
         wait_until("step 4's requests in signing", reached, timeout=self.step_timeout, every=0.25)
         report.step4.reached_signing_s = time.monotonic() - started
-        self._wait_batch(PRINCIPAL, batch_id, "step 4", every=0.5)
+        self._sign_until_done(PRINCIPAL, "principal", [k.name for k in school.classes], "step 4", batch_id)
         report.step4.total_s = time.monotonic() - started
 
     # -------------------------------------------------------------------------------- check

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from hbs_grades.models import ScoreSheet, YearRecord
 from hbs_shared.events.contracts import SigningCompleted, SigningCompletedV2, SigningFailedV2
@@ -748,3 +748,50 @@ async def test_an_approved_record_is_corrected_only_by_the_board_under_minutes_t
     # The other student's record stays approved; this one is signed again from step 2.
     states = {r["student_id"]: r["state"] for r in (await klass.records())["records"]}
     assert states == {first: "draft", str(klass.students[1]): "approved"}
+
+
+async def test_the_principal_signs_several_classes_reading_each_class_once_and_writing_the_outbox_once(
+    grades: GradesHarness,
+) -> None:
+    """Step 4 names the whole school: per class its roster and sheets are read once (never the
+    school's sheets to filter), and every record's request goes to the outbox in one INSERT."""
+    classes = [ClassUnderTest(grades) for _ in range(2)]
+    for c in classes:
+        await c.setup()
+        await signed_class(c)
+        assert (await c.sign("homeroom", c.as_homeroom())).status_code == 202
+        await c.complete_records(c.homeroom, "homeroom_teacher")
+        await c.pass_sample()
+        assert (await c.sign("vice_principal", c.as_vice())).status_code == 202
+        await c.complete_records(c.vice, "vice_principal")
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    engine = grades.app.state.runtime.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        started = await grades.client.post(
+            "/records/sign",
+            headers=classes[0].as_head(),
+            json={
+                "step": "principal",
+                "activation_id": str(uuid.uuid4()),
+                "batch_id": str(uuid.uuid4()),
+                "class_names": [c.class_name for c in classes],
+            },
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert started.status_code == 202, started.text
+    assert started.json()["counts"] == {"signing_principal": 4}
+    sheet_reads = [s for s in statements if s.startswith("SELECT") and " FROM score_sheets " in s]
+    assert len(sheet_reads) == len(classes), sheet_reads
+    assert all("score_sheets.class_name =" in s for s in sheet_reads), sheet_reads
+    roster_reads = [s for s in statements if " FROM students JOIN enrolments " in s]
+    assert len(roster_reads) == len(classes), roster_reads
+    outbox_writes = [s for s in statements if s.startswith("INSERT INTO outbox ")]
+    assert len(outbox_writes) == 1, outbox_writes
+    ids = {r["id"] for c in classes for r in (await c.records(c.as_head()))["records"]}
+    assert [r["signer_role"] for r in await record_requests(grades, ids)][-4:] == ["principal"] * 4

@@ -33,6 +33,13 @@ class SignedSheetRepository(ScoreSheetRepository):
         sheets = await super().for_school(session, school_id, school_year)
         return [s for s in sheets if s.state == SheetState.signed]
 
+    async def for_class(
+        self, session: AsyncSession, school_id: str, school_year: str, class_name: str
+    ) -> list[ScoreSheet]:
+        # One class's results read only its own sheets (ResultsService.for_class): signed ones here too.
+        sheets = await super().for_class(session, school_id, school_year, class_name)
+        return [s for s in sheets if s.state == SheetState.signed]
+
 
 HOMEROOM_SIGNED = frozenset(
     {

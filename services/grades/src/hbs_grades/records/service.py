@@ -449,18 +449,24 @@ class YearRecordService:
                     if wanted != record.version:
                         raise stale(f"expected[{record.id}]", wanted or 0, record.version)
         school = await self.school.require(session, principal.school_id)
+        # Every class's contents first, then every record's change: no flush between classes
+        # (on PostgreSQL each autoflushed record is its own UPDATE round trip mid-read).
+        contents: dict[uuid.UUID, YearRecordContent] = {}
+        for c in per_class:
+            contents.update(
+                await self.contents(
+                    session,
+                    principal.school_id,
+                    school_year,
+                    c.class_name,
+                    c.ready,
+                    students=[student for _, student in c.lines],
+                    sheets=c.sheets,
+                    school=school,
+                )
+            )
         requests: list[tuple[EventPayload, str]] = []
         for c in per_class:
-            contents = await self.contents(
-                session,
-                principal.school_id,
-                school_year,
-                c.class_name,
-                c.ready,
-                students=[student for _, student in c.lines],
-                sheets=c.sheets,
-                school=school,
-            )
             for record in c.ready:
                 if record.id not in contents:
                     continue
