@@ -7,7 +7,7 @@ PYTEST := $(UV) run --frozen pytest
 PARALLEL ?= -n 2 --dist loadfile
 DATA ?= var/demo
 
-.PHONY: bootstrap demo test test-security test-postgres lint format clean-demo bench bench-identity bench-grades bench-signing bench-sign-all bench-events bench-yearend docs verify-audit
+.PHONY: bootstrap demo test test-security test-postgres test-faults lint format clean-demo bench bench-identity bench-grades bench-signing bench-sign-all bench-events bench-yearend docs verify-audit
 
 bootstrap:
 	@deploy/scripts/bootstrap.sh
@@ -30,6 +30,16 @@ test-security: bootstrap
 ## each has an HTTP twin that runs here).
 test-postgres: bootstrap
 	@HBS_TEST_DATABASE=postgresql $(PYTEST) $(PARALLEL) -m "db and not browser"
+
+## make test-faults: a year end of 4 classes through the real stack while 24 faults hit it (kill -9 of
+## signing, grades, a batch worker; broker restarts), then every record judged from the databases and
+## PDFs (issue 12). `make test` runs a bounded slice (1 class, 4 faults). HBS_FAULTS_SEED repeats a run;
+## HBS_FAULTS_CLASSES / _STUDENTS / _COUNT / _KINDS change it.
+test-faults: bootstrap
+	@HBS_FAULTS_CLASSES=$${HBS_FAULTS_CLASSES:-4} HBS_FAULTS_STUDENTS=$${HBS_FAULTS_STUDENTS:-6} \
+	HBS_FAULTS_COUNT=$${HBS_FAULTS_COUNT:-24} HBS_FAULTS_TIMEOUT=$${HBS_FAULTS_TIMEOUT:-2400} \
+	HBS_FAULTS_STEP_TIMEOUT=$${HBS_FAULTS_STEP_TIMEOUT:-600} \
+	$(PYTEST) -s tests/faults
 
 ## make bench-identity / bench-grades / bench-signing: the performance targets of issues 3, 4 and 5.
 ## make bench-grades DB=postgresql: the same on SQLite and then PostgreSQL, side by side (issue 12).
