@@ -53,7 +53,9 @@ async def main(db_url: str, softhsm_dir: str, devca_dir: str, documents_dir: str
         activations=ActivationService(lifetime=timedelta(minutes=5)),
     )
     db = Database(db_url)
-    runner = BatchRunner(db, service, config, workers=2)
+    # The restarted drill is the same replica (as a restarted container keeps its host name):
+    # it takes its own unexpired claims back at once instead of waiting out the lease.
+    runner = BatchRunner(db, service, config, workers=2, replica="drill")
     while await runner.run_once():
         pass
     await db.dispose()
