@@ -14,7 +14,8 @@ from hbs_devtools.stack import Stack
 
 from .factories import SchoolClass, SchoolFactory, wait_until
 
-pytestmark = [pytest.mark.broker, pytest.mark.hsm, pytest.mark.db]
+# Not rerun on PostgreSQL (no `db` marker): it tests process supervision, not the database.
+pytestmark = [pytest.mark.broker, pytest.mark.hsm]
 
 
 def test_a_service_killed_with_sigkill_is_restarted_by_the_stack_and_serves(system: SystemClient) -> None:

@@ -12,7 +12,9 @@ from hbs_devtools.bench_yearend import LINE, engine_step4, record_contents, resu
 from hbs_devtools.drive import SystemClient
 from hbs_devtools.yearend import YearEndDriver
 
-pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm, pytest.mark.timeout(300)]
+# Not rerun on PostgreSQL (no `db` marker): it tests the benchmark's driver; the year-end path on
+# PostgreSQL is test_year_records' and grades' test_records (and `make bench-yearend DB=postgresql`).
+pytestmark = [pytest.mark.broker, pytest.mark.hsm, pytest.mark.timeout(300)]
 
 
 def test_a_small_year_end_keeps_every_invariant_and_prints_the_bench_line(system: SystemClient) -> None:
