@@ -68,3 +68,20 @@ def test_school_today_is_vietnams_date_after_17_utc() -> None:
     # 18:00 UTC on 6/12 is 01:00 on 7/12 in Hưng Yên: a minutes dated 7/12 is not in the future.
     assert school_today(datetime(2026, 12, 6, 18, 0, tzinfo=UTC)) == date(2026, 12, 7)
     assert school_today(datetime(2026, 12, 6, 16, 59, tzinfo=UTC)) == date(2026, 12, 6)
+
+
+def test_error_kind_names_the_fields_and_never_the_input() -> None:
+    from pydantic import BaseModel, ValidationError
+
+    from hbs_shared.logging import error_kind
+
+    class Row(BaseModel):
+        score: float
+
+    with pytest.raises(ValidationError) as caught:
+        Row.model_validate({"score": "Nguyễn Văn An"})
+    kind = error_kind(caught.value)
+    assert kind == "ValidationError (score:float_parsing)"
+    assert "Nguyễn" in str(caught.value)  # pydantic quotes the input…
+    assert "Nguyễn" not in kind  # …the log line does not
+    assert error_kind(RuntimeError("Trần Thị Bình")) == "RuntimeError"

@@ -76,3 +76,21 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
     return logger
+
+
+def error_kind(error: BaseException) -> str:
+    """An error as a log may carry it: its class, and for a validation error the failing fields
+    and rule codes. Never the message: pydantic's quotes the input, SQLAlchemy's the parameters,
+    either of which may hold a student's name."""
+    errors = getattr(error, "errors", None)
+    if callable(errors):
+        try:
+            fields = [
+                f"{'.'.join(str(part) for part in item.get('loc', ()))}:{item.get('type', '?')}"
+                for item in errors()[:10]
+            ]
+        except Exception:  # an `errors` attribute of another shape: the class says enough
+            fields = []
+        if fields:
+            return f"{type(error).__name__} ({', '.join(fields)})"
+    return type(error).__name__

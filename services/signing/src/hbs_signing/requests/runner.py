@@ -27,7 +27,7 @@ from hbs_shared.events.contracts import (
     RecordSigningRequested,
     SheetSigningRequestedV2,
 )
-from hbs_shared.logging import correlation_id, get_logger
+from hbs_shared.logging import correlation_id, error_kind, get_logger
 from hbs_signing.models import QueuedRequest
 from hbs_signing.requests.repository import QueueRepository
 from hbs_signing.requests.service import REFUSALS, Job, Prepared, SigningRequestService
@@ -119,7 +119,7 @@ class RequestRunner:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # a database hiccup: the leases run out, the requests are retried
-                log.warning("request signing interrupted; its requests are retried", error=str(error))
+                log.warning("request signing interrupted; its requests are retried", error=error_kind(error))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             self._wake.clear()
@@ -154,7 +154,9 @@ class RequestRunner:
             job, activation = self._job(school_id, kind, payload, requested_at)
         except (ValidationError, ValueError) as error:
             # Queued under an older contract and unreadable now: set aside, never retried forever.
-            log.error("unreadable queued signing request", request_id=str(request_id), error=str(error))
+            log.error(
+                "unreadable queued signing request", request_id=str(request_id), error=error_kind(error)
+            )
             async with self.db.transaction() as session:
                 await self.queue.settle(session, request_id)
             return
@@ -174,7 +176,9 @@ class RequestRunner:
         except asyncio.CancelledError:
             raise
         except Exception as error:  # database busy, disk full…: give the lease back, retried soon
-            log.warning("signing request not settled; retried", request_id=str(request_id), error=str(error))
+            log.warning(
+                "signing request not settled; retried", request_id=str(request_id), error=error_kind(error)
+            )
             with contextlib.suppress(Exception):
                 async with self.db.transaction() as session:
                     await self.queue.release(session, request_id)
