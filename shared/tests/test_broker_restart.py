@@ -166,6 +166,25 @@ async def test_an_event_acknowledged_but_not_consumed_before_the_restart_arrives
     await eventually(lambda: _contains(pair.applied(), set(waiting)), 15, "the event was lost")
 
 
+async def test_two_broker_restarts_in_quick_succession_lose_no_event(pair: Pair) -> None:
+    """The second restart comes while the consumers are still rejoining after the first (the
+    fault run's seed 12: restarts 2 s apart). Every event sent after both must be applied: no
+    consumer of the first rejoin may stay in the group holding partitions it does not read."""
+    await pair.receiver.start()
+    subjects = [uuid.uuid4() for _ in range(16)]  # many keys: every partition gets some
+    before = await pair.publish(subjects)
+    await eventually(lambda: _contains(pair.applied(), set(before)), 30, "the first events were not applied")
+
+    pair.local.restart()
+    await asyncio.sleep(1.0)  # the receiver has seen the change and is rejoining
+    pair.local.restart()
+    after = await pair.publish(subjects)
+    await eventually(lambda: _contains(pair.applied(), set(after)), 30, "events lost after two restarts")
+    later = await pair.publish([uuid.uuid4() for _ in range(16)])
+    await eventually(lambda: _contains(pair.applied(), set(later)), 20, "events lost once settled")
+    assert await pair.effect_rows() == len(before) + len(after) + len(later)  # each applied once
+
+
 async def _equals(value: Any, expected: int) -> bool:
     return bool(await value == expected)
 
