@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FloatRect, Locator, Page, expect
 
 from hbs_devtools.drive import SystemClient
 from hbs_shared.display import score_text
@@ -76,7 +76,7 @@ def type_row(page: Page, row: int, values: tuple[str, ...], start: int = 0) -> N
         page.keyboard.press("ArrowRight")
 
 
-def result_of(page: Page, row: int) -> Any:
+def result_of(page: Page, row: int) -> Locator:
     return page.locator("tbody tr").nth(row).locator("td.result")
 
 
@@ -111,9 +111,7 @@ def test_each_cell_is_checked_and_the_semester_average_shown_as_typed_equal_to_w
     page.keyboard.type("8,")
     expect(cell).not_to_have_attribute("aria-invalid", "true")
     page.keyboard.press("ArrowRight")
-    expect(reason).to_have_text(
-        "“8,” không phải điểm hợp lệ: điểm từ 0 đến 10, tối đa một chữ số thập phân"
-    )
+    expect(reason).to_have_text("“8,” không phải điểm hợp lệ: điểm từ 0 đến 10, tối đa một chữ số thập phân")
     cell.click()
     page.keyboard.type("5")
     expect(cell).not_to_have_attribute("aria-invalid", "true")
@@ -283,6 +281,12 @@ def test_unsaved_scores_are_kept_as_a_draft_offered_back_after_a_reload_and_drop
     assert list(drafts_in(page)) == [f"hbs-grid-draft:{sheet['id']}:{newer}"]
 
 
+def where(locator: Locator) -> FloatRect:
+    found = locator.bounding_box()
+    assert found is not None, locator
+    return found
+
+
 def page_width(page: Page) -> tuple[int, int]:
     sizes: list[int] = page.evaluate(
         "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
@@ -302,24 +306,23 @@ def test_the_grid_fits_a_phone_and_a_tablet_and_scrolls_in_its_own_box_under_a_s
     # The grid is wider and taller than the phone: it scrolls inside its box.
     assert box.evaluate("(b) => b.scrollWidth > b.clientWidth && b.scrollHeight > b.clientHeight")
     for cell in ('input[name="c0_regular_1"]', 'input[name="c0_final"]', 'select[name="c0_status"]'):
-        size = page.locator(cell).bounding_box()
-        assert size is not None and size["height"] >= 44 - 0.5 and size["width"] >= 44, (cell, size)
+        size = where(page.locator(cell))
+        assert size["height"] >= 44 - 0.5, (cell, size)  # big enough to tap
+        assert size["width"] >= 44, (cell, size)
     assert_accessible(page)
 
     header = page.locator("thead th").nth(3)
     name = page.locator("tbody tr").nth(0).locator(".name")
     score = page.locator('input[name="c0_regular_3"]')
-    top, left = box.bounding_box(), name.bounding_box()
-    assert top is not None and left is not None
-    score_before = score.bounding_box()
-    assert score_before is not None
+    top, name_before, score_before = where(box), where(name), where(score)
     box.evaluate("(b) => { b.scrollTop = 200; b.scrollLeft = 160; }")
-    header_after, name_after, score_after = header.bounding_box(), name.bounding_box(), score.bounding_box()
-    assert header_after is not None and name_after is not None and score_after is not None
-    assert abs(header_after["y"] - top["y"]) <= 2, (header_after, top)  # the header row stays on top
-    # The names stay in view at the box's left edge (the row number, STT, scrolls under them).
-    assert left["x"] > top["x"] + 20 and abs(name_after["x"] - top["x"]) <= 2, (name_after, left, top)
-    assert score_after["x"] < score_before["x"] - 100 and score_after["y"] < score_before["y"] - 100
+    # The header row stays at the box's top; the names stay at its left edge (the row number,
+    # STT, scrolls under them); the scores move under both.
+    assert abs(where(header)["y"] - top["y"]) <= 2, (where(header), top)
+    assert name_before["x"] > top["x"] + 20, (name_before, top)
+    assert abs(where(name)["x"] - top["x"]) <= 2, (where(name), top)
+    assert where(score)["x"] < score_before["x"] - 100, (where(score), score_before)
+    assert where(score)["y"] < score_before["y"] - 100, (where(score), score_before)
 
     # Keys still move between cells inside the scrolling box.
     last = page.locator('input[name="c11_regular_1"]')

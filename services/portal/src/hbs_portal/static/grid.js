@@ -1,7 +1,8 @@
 /* Enter / arrow keys move between cells like a spreadsheet; warn before leaving unsaved work.
    On the score grid (a form with data-sheet) also: each cell checked as typed with the grades
    service's rules, the row's ĐTBmhk as typed, a block pasted from Excel, a draft kept in the
-   browser. Every text shown comes from the page (#grid-messages): this file holds none. */
+   browser. Every text shown comes from the page (the data- attributes of #grid-messages):
+   this file holds none, so the page's language is the grid's. */
 (function () {
   var grid = document.getElementById("grid");
   if (!grid) return;
@@ -41,7 +42,7 @@
 
   var source = document.getElementById("grid-messages");
   if (!grid.dataset.sheet || !source) return;
-  var M = JSON.parse(source.textContent);
+  var M = source.dataset;
   var each = function (list, f) { Array.prototype.forEach.call(list, f); };
   function say(template, values) {
     return template.replace(/\{(\w+)\}/g, function (whole, name) {
@@ -64,9 +65,9 @@
   function problem(el) {
     var text = cleaned(el.value);
     if (!text || keyOf(el) === "comment") return "";
-    if (el.tagName === "SELECT") return text === "Đ" || text === "CĐ" ? "" : say(M.not_mark, { text: el.value });
-    if (!SCORE.test(text)) return say(M.not_score, { text: text });
-    if (tenths(text) > 100) return say(M.over_ten, { text: text });
+    if (el.tagName === "SELECT") return text === "Đ" || text === "CĐ" ? "" : say(M.notMark, { text: el.value });
+    if (!SCORE.test(text)) return say(M.notScore, { text: text });
+    if (tenths(text) > 100) return say(M.overTen, { text: text });
     return "";
   }
   function mark(el, message) {
@@ -112,7 +113,7 @@
   }
   function scoreText(value) {
     var whole = Math.floor(value / 10), tenth = value % 10;
-    return tenth ? whole + M.decimal_mark + tenth : String(whole);
+    return tenth ? whole + M.decimalMark + tenth : String(whole);
   }
   function result(tr) {
     var status = tr.querySelector("select.status");
@@ -146,7 +147,7 @@
     if (found.missing.length) {
       var note = document.createElement("span");
       note.className = "muted";
-      note.title = say(M.missing_title, { labels: found.missing.map(labelOf).join(", ") });
+      note.title = say(M.missingTitle, { labels: found.missing.map(labelOf).join(", ") });
       note.textContent = say(M.missing, { n: found.missing.length });
       td.appendChild(note);
     }
@@ -300,15 +301,15 @@
     var bad = filled.filter(function (el) { return problem(el); }).length;
     tell([
       say(M.pasted, { n: filled.length }),
-      ignored ? say(M.pasted_ignored, { ignored: ignored }) : "",
-      bad ? say(M.pasted_bad, { bad: bad }) : ""
+      ignored ? say(M.pastedIgnored, { ignored: ignored }) : "",
+      bad ? say(M.pastedBad, { bad: bad }) : ""
     ]);
   });
 
   function offer(draft) {
     offered = draft;
     var stale = draft.version !== version;
-    banner.querySelector(".draft-text").textContent = say(stale ? M.draft_stale : M.draft_found, {
+    banner.querySelector(".draft-text").textContent = say(stale ? M.draftStale : M.draftFound, {
       n: news(draft).length, when: when(draft.saved_at)
     });
     banner.classList.toggle("stale", stale);
@@ -333,7 +334,7 @@
       changed(usable.map(function (x) { return x.el; }));
       closeOffer([
         say(M.restored, { n: usable.length }),
-        all.length > usable.length ? say(M.restored_ignored, { ignored: all.length - usable.length }) : ""
+        all.length > usable.length ? say(M.restoredIgnored, { ignored: all.length - usable.length }) : ""
       ], usable.length ? usable[0].el : cell(0, 0));
     });
   }
