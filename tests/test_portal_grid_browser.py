@@ -40,27 +40,31 @@ def klass(school: SchoolFactory) -> SchoolClass:
     return school.school_class(students=3, subjects=(SUBJECT,), homeroom=False)
 
 
-def sheet_of(system: SystemClient, klass: SchoolClass) -> dict[str, Any]:
-    token = system.token(klass.teachers[SUBJECT].username)
+def sheet_of(system: SystemClient, klass: SchoolClass, subject: str = SUBJECT) -> dict[str, Any]:
+    token = system.token(klass.teachers[subject].username)
     found: dict[str, Any] = next(
         s for s in system.sheets(token) if s["class_name"] == klass.name and s["term"] == "HK2"
     )
     return found
 
 
-def open_grid(page: Page, system: SystemClient, klass: SchoolClass, sheet: dict[str, Any]) -> None:
-    teacher = klass.teachers[SUBJECT].username
+def open_grid(
+    page: Page, system: SystemClient, klass: SchoolClass, sheet: dict[str, Any], subject: str = SUBJECT
+) -> None:
+    teacher = klass.teachers[subject].username
     page.goto(system.stack.url("portal") + "/")
     page.get_by_label("Tên đăng nhập").fill(teacher)
     page.get_by_label("Mật khẩu").fill(password_of(teacher))
     page.get_by_role("button", name="Đăng nhập").click()
     page.on("dialog", lambda dialog: dialog.accept())  # leaving with unsaved scores: yes
     page.goto(system.stack.url("portal") + f"/sheets/{sheet['id']}/scores")
-    expect(page.locator('input[data-r="0"][data-c="0"]')).to_be_visible()
+    expect(page.locator('[data-r="0"][data-c="0"]')).to_be_visible()
 
 
-def saved_rows(system: SystemClient, klass: SchoolClass, sheet: dict[str, Any]) -> list[dict[str, Any]]:
-    token = system.token(klass.teachers[SUBJECT].username)
+def saved_rows(
+    system: SystemClient, klass: SchoolClass, sheet: dict[str, Any], subject: str = SUBJECT
+) -> list[dict[str, Any]]:
+    token = system.token(klass.teachers[subject].username)
     with system.client("grades", token) as grades:
         rows: list[dict[str, Any]] = grades.get(f"/sheets/{sheet['id']}/scores").json()["rows"]
     return rows
@@ -138,6 +142,34 @@ def test_each_cell_is_checked_and_the_semester_average_shown_as_typed_equal_to_w
     assert [result_of(page, i).inner_text() for i in range(3)] == live
 
 
+def test_a_comment_subject_shows_dat_or_chua_dat_as_chosen_and_an_exempt_student_nothing(
+    page: Page, system: SystemClient, school: SchoolFactory
+) -> None:
+    klass = school.school_class(students=2, subjects=("GDTC",), homeroom=False)
+    sheet = sheet_of(system, klass, "GDTC")
+    open_grid(page, system, klass, sheet, "GDTC")
+    for key in ("regular_1", "regular_2", "regular_3", "midterm"):
+        page.locator(f'select[name="c0_{key}"]').select_option("Đ")
+        page.locator(f'select[name="c1_{key}"]').select_option("CĐ" if key == "midterm" else "Đ")
+    expect(result_of(page, 0)).to_have_text("(thiếu 1)")
+    page.locator('select[name="c0_final"]').select_option("Đ")
+    page.locator('select[name="c1_final"]').select_option("Đ")
+    # Đạt only when every assessment is Đạt (comment_semester_result).
+    expect(result_of(page, 0)).to_have_text("Đ")
+    expect(result_of(page, 1)).to_have_text("CĐ")
+    # Miễn học: no result at all, as grades would say; and back.
+    page.locator('select[name="c1_status"]').select_option("exempt")
+    expect(result_of(page, 1)).to_have_text("")
+    page.locator('select[name="c1_status"]').select_option("assessed")
+    expect(result_of(page, 1)).to_have_text("CĐ")
+    assert_accessible(page)
+
+    live = [result_of(page, i).inner_text() for i in range(2)]
+    page.get_by_role("button", name="Lưu", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Đã lưu sổ điểm.")
+    assert [r["result"] for r in saved_rows(system, klass, sheet, "GDTC")] == live == ["Đ", "CĐ"]
+
+
 def test_a_block_pasted_from_excel_fills_right_and_down_and_says_what_was_left_out(
     page: Page, system: SystemClient, klass: SchoolClass
 ) -> None:
@@ -197,7 +229,7 @@ def drafts_in(page: Page) -> dict[str, Any]:
 def reload(page: Page) -> None:
     """Close and open the page again (open_grid agreed to leave unsaved work)."""
     page.reload()
-    expect(page.locator('input[data-r="0"][data-c="0"]')).to_be_visible()
+    expect(page.locator('[data-r="0"][data-c="0"]')).to_be_visible()
 
 
 def test_unsaved_scores_are_kept_as_a_draft_offered_back_after_a_reload_and_dropped_once_saved(
