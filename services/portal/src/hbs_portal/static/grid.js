@@ -96,7 +96,6 @@
     var message = problem(el);
     if (typing && message && isScore(el) && UNFINISHED.test(cleaned(el.value))) message = "";
     mark(el, message);
-    return !problem(el);
   }
 
   /* ĐTBmhk = (ΣĐĐGtx + 2·ĐĐGgk + 3·ĐĐGck) / (number of ĐĐGtx + 5), half up to one digit
