@@ -312,6 +312,11 @@ def test_unsaved_scores_are_kept_as_a_draft_offered_back_after_a_reload_and_drop
     newer = page.locator('input[name="version"]').first.get_attribute("value")
     assert list(drafts_in(page)) == [f"hbs-grid-draft:{sheet['id']}:{newer}"]
 
+    # Signing out on a shared computer leaves no scores behind.
+    page.get_by_role("button", name="Đăng xuất").click()
+    expect(page.locator('input[name="username"]')).to_be_visible()
+    assert drafts_in(page) == {}
+
 
 def where(locator: Locator) -> FloatRect:
     found = locator.bounding_box()
