@@ -8,6 +8,7 @@ import random
 import uuid
 from datetime import UTC, datetime
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from hbs_signing.models import SignedDocument, SigningRequest
 from hbs_signing.requests.service import SigningRequestService
 from hbs_signing.samples import score_sheet_content, year_record_content
 from hbs_signing.verification.expectation import expectation_for
+from hbs_signing.verification.identify import identify
 from hbs_signing.verification.service import Verifier, der_length
 
 pytestmark = [pytest.mark.db, pytest.mark.hsm]
@@ -57,11 +59,14 @@ class Signed:
         return document, self.service.store.get(document.sha256)
 
     async def verify(self, pdf: bytes) -> dict[str, Any]:
+        """As the upload endpoint does (the examination in a thread here, not a child)."""
         verifier = Verifier(self.service.store, [self.ca.root_certificate], self.ca)
+        examination = await asyncio.to_thread(verifier.examine, pdf)
         async with self.db.transaction() as session:
-            document = await self.service.documents.by_sha256(session, hashlib.sha256(pdf).hexdigest())
+            found = await identify(session, self.service.store, pdf, examination)
+            document = found.document
             expectation = await expectation_for(session, document) if document is not None else None
-        return await asyncio.to_thread(verifier.verify, pdf, expectation)
+        return verifier.judge(examination, expectation, found.relation)
 
 
 @pytest.fixture
@@ -164,17 +169,84 @@ async def test_cutting_the_sealed_record_short_is_detected(signed: Signed) -> No
     assert (await signed.verify(final))["verdict"] == "valid"
     # Cut before the archive timestamp, and before the seal: only valid signatures remain.
     ends = [i + len(b"%%EOF") for i in range(len(final)) if final.startswith(b"%%EOF", i)]
-    superseded = 0
+    superseded = earlier = 0
     for end in ends[:-1]:
         cut = final[: end + 1] if final[end : end + 1] == b"\n" else final[:end]
         report = await signed.verify(cut)
         if cut in versions:
             # An earlier version is exactly what was stored: genuine, but not current.
             assert report["document"]["status"] == "superseded"
+            assert report["document"]["relation"] == "exact"
             superseded += 1
+        elif report["verdict"] == "invalid":
+            # Cut before any signature, or between a signature and its own revision's end.
+            problems = [*report["problems"], *(p for s in report["signatures"] for p in s["problems"])]
+            assert "the file carries no signature" in problems or (
+                "the file was changed after its last signature" in problems
+            ), (end, problems)
         else:
-            assert report["verdict"] == "invalid", (end, report["problems"])
+            # The start of the sealed version, cut after one of its signatures (a viewer's
+            # "signed version"): named as such, never valid.
+            assert report["verdict"] == "indeterminate", (end, report["problems"])
+            assert report["document"]["relation"] == "earlier_revision"
+            assert report["document"]["version_sha256"] == hashlib.sha256(final).hexdigest()
+            carried = report["file"]["signatures"]
+            assert f"it carries {carried} of its 4 signatures" in " ".join(report["problems"])
+            earlier += 1
     assert superseded == 2
+    assert earlier >= 1
+
+
+async def test_validation_data_added_after_the_seal_is_accepted_as_pades_allows(signed: Signed) -> None:
+    """An archive adds a DSS update after signing (B-LT/LTA): it was called "changed after its
+    last signature" and "not issued by this service" (issue 13)."""
+    from asn1crypto import x509 as asn1_x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from pyhanko.sign.validation import DocumentSecurityStore
+
+    final = (await sealed_record(signed))[-1]
+    root = asn1_x509.Certificate.load(signed.ca.root_certificate.public_bytes(Encoding.DER))
+    out = BytesIO(final)
+    await asyncio.to_thread(DocumentSecurityStore.add_dss, out, None, certs=[root], force_write=True)
+    archived = out.getvalue()
+    assert len(archived) > len(final)
+    assert archived.startswith(final)
+
+    report = await signed.verify(archived)
+    assert report["verdict"] == "valid", (report["problems"], [s["problems"] for s in report["signatures"]])
+    assert report["document"]["relation"] == "archived"
+    assert report["document"]["version_sha256"] == hashlib.sha256(final).hexdigest()
+    assert report["file"] == {"signatures": 4, "document_timestamps": 1}
+
+    # Anything else appended after the seal is still a change.
+    writer = IncrementalPdfFileWriter(BytesIO(archived))
+    writer.root["/Lang"] = generic.TextStringObject("en")
+    writer.update_root()
+    changed = BytesIO()
+    writer.write(changed)
+    assert (await signed.verify(changed.getvalue()))["verdict"] == "invalid"
+
+
+async def test_a_signature_added_to_an_issued_version_is_named_and_refused(
+    signed: Signed, tmp_path: Path
+) -> None:
+    from pyhanko.sign import signers
+
+    pdf = await sheet_pdf(signed, rows=5)
+    DevelopmentCA.load_or_create(tmp_path)
+    signer = signers.SimpleSigner.load(str(tmp_path / "root-key.pem"), str(tmp_path / "root-cert.pem"))
+    assert signer is not None
+    out = await asyncio.to_thread(  # pyHanko's sync API runs its own event loop
+        signers.sign_pdf,
+        IncrementalPdfFileWriter(BytesIO(pdf)),
+        signers.PdfSignatureMetadata(field_name="Sig9_Them"),
+        signer=signer,
+    )
+    report = await signed.verify(out.getvalue())
+    assert report["verdict"] == "invalid"
+    assert report["document"]["relation"] == "added_to"
+    assert report["file"]["signatures"] == 2
+    assert any("signatures were added after the issued version" in p for p in report["problems"])
 
 
 async def test_a_b_lt_record_still_verifies_after_its_crls_and_certificates_expire(signed: Signed) -> None:

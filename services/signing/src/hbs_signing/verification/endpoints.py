@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 from typing import Any
 
@@ -16,6 +15,7 @@ from hbs_signing.documents.store import DocumentStore
 from hbs_signing.models import SignedDocument
 from hbs_signing.verification.bounded import BoundedExaminer, VerificationBusy, VerificationTooCostly
 from hbs_signing.verification.expectation import expectation_for
+from hbs_signing.verification.identify import identify
 from hbs_signing.verification.service import Expectation, RateLimiter, Verifier
 
 router = APIRouter(prefix="/verify", tags=["public verification"])
@@ -52,9 +52,6 @@ async def verify_upload(request: Request) -> dict[str, Any]:
                 413, f"Tệp quá lớn (tối đa {limit // (1024 * 1024)} MB)", "file too large", field="file"
             )
     pdf = bytes(body)
-    async with runtime_of(request).db.transaction() as session:
-        document = await _documents.by_sha256(session, hashlib.sha256(pdf).hexdigest())
-    expectation = await _expectation(request, document)
     examiner: BoundedExaminer = request.app.state.upload_examiner
     try:
         examination = await examiner.examine(pdf)
@@ -67,8 +64,11 @@ async def verify_upload(request: Request) -> dict[str, Any]:
             "the file needs more work to examine than any issued document",
             field="file",
         ) from costly
+    store: DocumentStore = request.app.state.document_store
+    async with runtime_of(request).db.transaction() as session:
+        found = await identify(session, store, pdf, examination)
     verifier: Verifier = request.app.state.verifier_service
-    return verifier.judge(examination, expectation)
+    return verifier.judge(examination, await _expectation(request, found.document), found.relation)
 
 
 @router.get("/{code}")

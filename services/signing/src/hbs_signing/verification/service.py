@@ -50,6 +50,16 @@ FIELD_ROLES = {
 }
 
 
+EXACT = "exact"
+"""The file is byte for byte a version this service stored."""
+ARCHIVED = "archived"
+"""A stored version followed only by archive data (DSS, document timestamps): PAdES B-LT/LTA."""
+EARLIER_REVISION = "earlier_revision"
+"""The file is the start of a stored version, cut after one of its signatures."""
+ADDED_TO = "added_to"
+"""A stored version followed by signatures this service did not make."""
+
+
 def worst(*verdicts: str) -> str:
     return max(verdicts, key=lambda v: _RANK[v]) if verdicts else INVALID
 
@@ -72,6 +82,7 @@ class SignatureReport:
     revocation_at_signing_time: str = "unknown"
     covers_whole_file: bool = False
     modifications_after: str = "unknown"
+    revision_sha256: str | None = None  # the file up to the end of this signature's byte range
     problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -147,17 +158,34 @@ class Verifier:
             dss_certs, dss_crls = [], []
         for index, signature in enumerate(embedded):
             item = self._one(signature, dss_certs, dss_crls, now)
-            if index == len(embedded) - 1 and not item.covers_whole_file:
+            item.revision_sha256 = _revision_sha256(pdf, signature)
+            # PAdES allows validation data (DSS) to be added after the last signature (B-LT/LTA).
+            if (
+                index == len(embedded) - 1
+                and not item.covers_whole_file
+                and item.modifications_after != "lta_updates"
+            ):
                 item.problems.append("the file was changed after its last signature")
                 item.verdict = INVALID
             examination.signatures.append(item)
         return examination
 
-    def judge(self, examination: Examination, expectation: Expectation | None) -> dict[str, Any]:
-        """The examination against what the stored version says the file must carry."""
+    def judge(
+        self, examination: Examination, expectation: Expectation | None, relation: str = EXACT
+    ) -> dict[str, Any]:
+        """The examination against what the stored version says the file must carry.
+
+        ``relation`` says how the file relates to that version (`verification.identify`): the
+        version itself, the version with archive data added after it, an earlier revision cut
+        from it, or the version with signatures added by someone else."""
+        real = [s for s in examination.signatures if s.kind == "signature"]
         report: dict[str, Any] = {
             "sha256": examination.sha256,
             "signatures": [s.as_dict() for s in examination.signatures],
+            "file": {
+                "signatures": len(real),
+                "document_timestamps": len(examination.signatures) - len(real),
+            },
             "problems": list(examination.problems),
         }
         if not examination.readable:
@@ -171,8 +199,21 @@ class Verifier:
             verdicts.append(INVALID)
             report["document"] = None
         else:
-            verdicts.append(self._compare(signatures, expectation, problems))
             document = expectation.document
+            if relation == EARLIER_REVISION:
+                problems.append(
+                    f"this file is an earlier revision cut from an issued version: it carries "
+                    f"{len(real)} of its {document.signature_count} signatures; ask for the whole file"
+                )
+                verdicts.append(INDETERMINATE)
+            elif relation == ADDED_TO:
+                problems.append(
+                    f"signatures were added after the issued version: it carries "
+                    f"{document.signature_count}, the file {len(real)}"
+                )
+                verdicts.append(INVALID)
+            else:
+                verdicts.append(self._compare(signatures, expectation, problems))
             report["document"] = {
                 "kind": document.kind,
                 "verification_code": document.printed_code or document.verification_code,
@@ -181,6 +222,7 @@ class Verifier:
                 "sealed": document.sealed,
                 "expected_signatures": document.signature_count,
                 "status": "current" if expectation.is_current else "superseded",
+                "relation": relation,
             }
         report["verdict"] = worst(*verdicts)
         return report
@@ -300,6 +342,15 @@ class Verifier:
         if any("modified" in p or "not allowed" in p for p in item.problems):
             item.verdict = INVALID
         return item
+
+
+def _revision_sha256(pdf: bytes, signature: Any) -> str | None:
+    try:
+        byte_range = [int(value) for value in signature.sig_object["/ByteRange"]]
+    except Exception:
+        return None
+    end = byte_range[2] + byte_range[3] if len(byte_range) == 4 else 0
+    return hashlib.sha256(pdf[:end]).hexdigest() if 0 < end <= len(pdf) else None
 
 
 def _dss_contents(dss: Any) -> tuple[list[Any], list[Any]]:
