@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from hbs_portal.models import WebSession
+from hbs_portal.web.charts import RATING_SEGMENTS, rating_rows, score_rows, score_segments
 from hbs_portal.web.common import error_page, templates
 from hbs_portal.web.deps import Api, Services, SignedIn
 from hbs_shared.curriculum import SUBJECTS
@@ -136,13 +137,16 @@ async def results_page(
     if bad := bad_query(class_name, period):
         return error_page(request, web, bad, 422)
     results = await api.grades.class_results(class_name)
+    rows = result_rows(results, cast(Period, period))
     return templates.TemplateResponse(
         request,
         "grades/results.html",
         {
             "web": web,
             "results": results,
-            "rows": result_rows(results, cast(Period, period)),
+            "rows": rows,
+            "ratings_chart": rating_rows(rows),
+            "rating_segments": RATING_SEGMENTS,
             "period": period,
             "periods": PERIOD_LABELS,
             "ratings": RATINGS,
@@ -183,6 +187,8 @@ async def statistics_page(
         {
             "web": web,
             "stats": stats,
+            "charts": [score_rows(stats["classes"]), score_rows(stats["grades"])],
+            "segments": score_segments(stats),
             "subjects": SUBJECTS,
             "subject": subject,
             "period": period,
