@@ -270,3 +270,34 @@ def test_a_teacher_has_no_progress_view(system: SystemClient, klass: SchoolClass
         page = teacher.get("/progress", follow_redirects=False)
     assert page.status_code in (303, 403)
     assert "Tiến độ theo bước" not in page.text
+
+
+def test_the_board_sees_every_class_ratings_side_by_side_as_grades_counts_them(
+    system: SystemClient, klass: SchoolClass
+) -> None:
+    with portal_as(system, "phohieutruong") as vice:
+        page = vice.get("/statistics/ratings", params={"period": "HK1"})
+    assert page.status_code == 200, page.text
+    with system.client("grades", system.token("phohieutruong")) as grades:
+        classes = grades.get("/results/ratings", params={"period": "HK1"}).json()["classes"]
+
+    conduct = bars(page.text, "chart-conduct")
+    learning = bars(page.text, "chart-learning")
+    assert drawn_counts(conduct)[klass.name] == {"T": 2, "K": 1, "pending": 1}
+    for drawn, kind in ((learning, "learning"), (conduct, "conduct")):
+        assert drawn_counts(drawn) == {
+            c["class_name"]: {k: n for k, n in c[kind].items() if n} for c in classes
+        }
+        assert_proportional(drawn)
+    row = re.search(rf"<tr><th scope=\"row\">{klass.name}</th>(.*?)</tr>", page.text)
+    assert row is not None
+    assert re.findall(r"<td>(\d+)</td>", row.group(1))[6:] == ["2", "1", "0", "0", "1"]
+
+
+def test_teachers_do_not_see_the_ratings_of_every_class(system: SystemClient, klass: SchoolClass) -> None:
+    assert klass.homeroom is not None
+    with portal_as(system, klass.homeroom.username) as teacher:
+        page = teacher.get("/statistics/ratings")
+    assert page.status_code == 403
+    assert "chart-conduct" not in page.text
+    assert klass.name not in page.text

@@ -78,3 +78,9 @@ def rating_rows(rows: Iterable[dict[str, Any]]) -> list[ChartRow]:
             key = value if value in RATING_LABELS else PENDING
             chart.counts[key] += 1
     return [learning, conduct]
+
+
+def ratings_per_class(classes: Iterable[dict[str, Any]], kind: str) -> list[ChartRow]:
+    """One bar per class: its learning (`kind` "learning") or conduct ratings, from grades'
+    /results/ratings."""
+    return [ChartRow(c["class_name"], dict(c[kind])) for c in classes]

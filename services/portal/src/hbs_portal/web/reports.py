@@ -11,7 +11,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from hbs_portal.models import WebSession
-from hbs_portal.web.charts import RATING_SEGMENTS, rating_rows, score_rows, score_segments
+from hbs_portal.web.charts import (
+    RATING_SEGMENTS,
+    rating_rows,
+    ratings_per_class,
+    score_rows,
+    score_segments,
+)
 from hbs_portal.web.common import error_page, templates
 from hbs_portal.web.deps import Api, Services, SignedIn
 from hbs_shared.curriculum import SUBJECTS
@@ -191,6 +197,28 @@ async def statistics_page(
             "segments": score_segments(stats),
             "subjects": SUBJECTS,
             "subject": subject,
+            "period": period,
+            "periods": PERIOD_LABELS,
+        },
+    )
+
+
+@router.get("/statistics/ratings", response_model=None)
+async def ratings_page(request: Request, web: SignedIn, api: Api, period: str = "year") -> Response:
+    """Xếp loại theo lớp: every class's learning and conduct ratings (grades: board and office)."""
+    if bad := bad_query(period=period):
+        return error_page(request, web, bad, 422)
+    found = await api.grades.class_ratings(period)
+    classes = found["classes"]
+    return templates.TemplateResponse(
+        request,
+        "grades/ratings.html",
+        {
+            "web": web,
+            "classes": classes,
+            "learning": ratings_per_class(classes, "learning"),
+            "conduct": ratings_per_class(classes, "conduct"),
+            "segments": RATING_SEGMENTS,
             "period": period,
             "periods": PERIOD_LABELS,
         },
