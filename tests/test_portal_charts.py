@@ -92,7 +92,7 @@ def klass(school: SchoolFactory) -> SchoolClass:
 
 def bars(page: str, figure_id: str) -> dict[str, dict[str, tuple[int, float]]]:
     """Each bar of one stacked chart: row label → segment key → (count, drawn width)."""
-    found = re.search(rf'<figure class="chart" id="{figure_id}">(.*?)</figure>', page, re.S)
+    found = re.search(rf'<figure class="chart" id="{figure_id}"[^>]*>(.*?)</figure>', page, re.S)
     assert found is not None, f"no chart {figure_id} on the page"
     drawn: dict[str, dict[str, tuple[int, float]]] = {}
     for segment in SEGMENT.finditer(found.group(1)):
