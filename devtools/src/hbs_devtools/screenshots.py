@@ -120,7 +120,7 @@ def wait_for_school(system: SystemClient) -> None:
         steps = {s["key"]: s for s in answer.json()["steps"]}
         return bool(steps["homeroom"]["total"] == expected)
 
-    wait_for(f"grades to hear of the school's {expected} students", enrolled, 900)
+    wait_for(f"grades to hear of the school's {expected} students", enrolled, 2400)
     print(f"grades has the school's {expected} students", flush=True)
 
 
