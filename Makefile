@@ -7,7 +7,7 @@ PYTEST := $(UV) run --frozen pytest
 PARALLEL ?= -n 2 --dist loadfile --durations=20
 DATA ?= var/demo
 
-.PHONY: bootstrap demo test test-security test-postgres test-faults lint format clean-demo bench bench-identity bench-grades bench-signing bench-sign-all bench-events bench-yearend docs verify-audit
+.PHONY: bootstrap demo test test-security test-postgres test-faults lint format clean-demo bench bench-identity bench-grades bench-signing bench-sign-all bench-events bench-yearend docs verify-audit screenshots
 
 bootstrap:
 	@deploy/scripts/bootstrap.sh
@@ -73,6 +73,11 @@ lint: bootstrap
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
 	@$(UV) run --frozen mypy shared/src services/identity/src services/grades/src services/signing/src services/portal/src devtools/src
+
+## make screenshots: the README's pictures (docs/screenshots/*.png) from a fresh demo school in headless
+## Chromium; SMALL=1 for the small demo school (quicker, fewer classes in the progress view).
+screenshots: bootstrap
+	@$(UV) run --frozen python -m hbs_devtools.screenshots --out docs/screenshots$(if $(SMALL), --small)
 
 ## make docs: regenerate docs/asyncapi.json from the event contracts.
 docs: bootstrap

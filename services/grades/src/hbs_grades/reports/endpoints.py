@@ -17,7 +17,7 @@ from hbs_grades.access import (
 from hbs_grades.params import ClassName
 from hbs_grades.reports import excel
 from hbs_grades.reports.schemas import ClassResultsOut, StudentResultOut
-from hbs_grades.reports.stats import Period, SubjectStats, subject_statistics
+from hbs_grades.reports.stats import ClassRatings, Period, SubjectStats, class_ratings, subject_statistics
 from hbs_grades.school import current_year
 from hbs_grades.sheets.endpoints import attachment
 from hbs_grades.wiring import grades_of
@@ -112,6 +112,24 @@ async def subject_stats(
     }
 
 
+@router.get("/ratings")
+async def ratings_per_class(
+    principal: CurrentPrincipal,
+    request: Request,
+    period: Literal["HK1", "HK2", "year"] = "year",
+    school_year: str | None = Year,
+) -> dict[str, object]:
+    """Learning and conduct ratings (T / K / Đ / CĐ) of every class for one period: the school-wide
+    view, so the board and the office only, as the subject statistics."""
+    _require_overseer(principal, "period")
+    grades = grades_of(request)
+    year = school_year or await current_year(request, principal)
+    async with runtime_of(request).db.transaction() as session:
+        classes = await grades.results.school(session, principal.school_id, year)
+    found: list[ClassRatings] = class_ratings(classes, period)
+    return {"school_year": year, "period": period, "classes": [c.model_dump() for c in found]}
+
+
 @router.get(
     "/subjects/{subject_code}/xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}}
 )
@@ -134,13 +152,16 @@ async def _stats(
         name = subject(subject_code).name
     except KeyError:
         raise Problem(404, "Không có môn học này", subject_code, field="subject_code") from None
-    if not principal.has_role(*OVERSIGHT_ROLES):
-        raise Problem(
-            403, "Chỉ Ban Giám hiệu và văn phòng xem được thống kê toàn trường", "", field="subject_code"
-        )
+    _require_overseer(principal, "subject_code")
     grades = grades_of(request)
     year = school_year or await current_year(request, principal)
     async with runtime_of(request).db.transaction() as session:
         classes = await grades.results.school(session, principal.school_id, year)
     comment, per_class, per_grade = subject_statistics(classes, subject_code, period)
     return name, per_class, per_grade, comment
+
+
+def _require_overseer(principal: CurrentPrincipal, field: str) -> None:
+    """School-wide figures: the board and the office only."""
+    if not principal.has_role(*OVERSIGHT_ROLES):
+        raise Problem(403, "Chỉ Ban Giám hiệu và văn phòng xem được thống kê toàn trường", "", field=field)

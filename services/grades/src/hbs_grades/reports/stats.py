@@ -1,4 +1,5 @@
-"""Subject statistics: distribution and average of one subject's results, per class and grade."""
+"""Subject statistics: distribution and average of one subject's results, per class and grade;
+and the learning and conduct ratings of every class (the board's chart of ratings per class)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from hbs_grades.reports.schemas import StudentResultOut
 from hbs_grades.reports.service import ClassResults
 from hbs_grades.results import PassMark, Status
 
@@ -99,3 +101,46 @@ def subject_statistics(
         [t.out(comment) for t in per_class],
         [per_grade[g].out(comment) for g in sorted(per_grade)],
     )
+
+
+RATING_CODES = ("T", "K", "Đ", "CĐ")
+"""Tốt, Khá, Đạt, Chưa đạt (Thông tư 22, Điều 8 and 9), by their code in national data."""
+_COLUMN = {"HK1": "semester1", "HK2": "semester2", "year": "year"}
+
+
+class ClassRatings(BaseModel):
+    """Xếp loại of one class for one period: how many students at each level."""
+
+    class_name: str
+    grade_level: int | None
+    students: int
+    learning: dict[str, int]
+    """T / K / Đ / CĐ, and "pending" for the students without a learning result yet."""
+    conduct: dict[str, int]
+    """T / K / Đ / CĐ, and "pending" for the students without a conduct rating yet."""
+
+
+def class_ratings(classes: Sequence[ClassResults], period: Period) -> list[ClassRatings]:
+    """Every class's learning and conduct ratings for the period, counted as each student's
+    results say (the same values as the class's result sheet)."""
+    column = _COLUMN[period]
+    out = []
+    for results in classes:
+        students = [StudentResultOut.of(s) for s in results.students]
+        counts = {}
+        for kind in ("learning", "conduct"):
+            tally = dict.fromkeys((*RATING_CODES, "pending"), 0)
+            for student in students:
+                value = getattr(student, f"{kind}_{column}")
+                tally[value if value in RATING_CODES else "pending"] += 1
+            counts[kind] = tally
+        out.append(
+            ClassRatings(
+                class_name=results.class_name,
+                grade_level=results.grade_level,
+                students=len(students),
+                learning=counts["learning"],
+                conduct=counts["conduct"],
+            )
+        )
+    return out

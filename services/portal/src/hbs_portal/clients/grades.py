@@ -126,6 +126,10 @@ class GradesClient:
         )
         return result
 
+    async def class_ratings(self, period: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.caller.json("GET", "/results/ratings", params={"period": period})
+        return result
+
     async def subject_results_xlsx(self, subject: str, period: str) -> httpx.Response:
         return await self.caller.request(
             "GET", f"/results/subjects/{_seg(subject)}/xlsx", params={"period": period}

@@ -11,6 +11,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from hbs_portal.models import WebSession
+from hbs_portal.web.charts import (
+    RATING_SEGMENTS,
+    rating_rows,
+    ratings_per_class,
+    score_rows,
+    score_segments,
+)
 from hbs_portal.web.common import error_page, templates
 from hbs_portal.web.deps import Api, Services, SignedIn
 from hbs_shared.curriculum import SUBJECTS
@@ -136,13 +143,16 @@ async def results_page(
     if bad := bad_query(class_name, period):
         return error_page(request, web, bad, 422)
     results = await api.grades.class_results(class_name)
+    rows = result_rows(results, cast(Period, period))
     return templates.TemplateResponse(
         request,
         "grades/results.html",
         {
             "web": web,
             "results": results,
-            "rows": result_rows(results, cast(Period, period)),
+            "rows": rows,
+            "ratings_chart": rating_rows(rows),
+            "rating_segments": RATING_SEGMENTS,
             "period": period,
             "periods": PERIOD_LABELS,
             "ratings": RATINGS,
@@ -183,8 +193,32 @@ async def statistics_page(
         {
             "web": web,
             "stats": stats,
+            "charts": [score_rows(stats["classes"]), score_rows(stats["grades"])],
+            "segments": score_segments(stats),
             "subjects": SUBJECTS,
             "subject": subject,
+            "period": period,
+            "periods": PERIOD_LABELS,
+        },
+    )
+
+
+@router.get("/statistics/ratings", response_model=None)
+async def ratings_page(request: Request, web: SignedIn, api: Api, period: str = "year") -> Response:
+    """Xếp loại theo lớp: every class's learning and conduct ratings (grades: board and office)."""
+    if bad := bad_query(period=period):
+        return error_page(request, web, bad, 422)
+    found = await api.grades.class_ratings(period)
+    classes = found["classes"]
+    return templates.TemplateResponse(
+        request,
+        "grades/ratings.html",
+        {
+            "web": web,
+            "classes": classes,
+            "learning": ratings_per_class(classes, "learning"),
+            "conduct": ratings_per_class(classes, "conduct"),
+            "segments": RATING_SEGMENTS,
             "period": period,
             "periods": PERIOD_LABELS,
         },
