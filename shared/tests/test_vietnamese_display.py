@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from hbs_shared.display import day_text, school_time_text, school_today, score_text
+from hbs_shared.display import average_text, day_text, school_time_text, school_today, score_text
 from hbs_shared.names import name_key, sorted_by_name, text_key
 
 
@@ -54,6 +54,14 @@ def test_tones_come_after_letters_and_case_does_not_split_a_name() -> None:
 )
 def test_a_score_is_shown_with_a_decimal_comma(value: object, shown: str) -> None:
     assert score_text(value) == shown  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("9.0", "9,0"), (9, "9,0"), ("8.5", "8,5"), (Decimal("7.25"), "7,25"), ("10", "10,0"), ("Đ", "Đ"), (None, "")],
+)
+def test_an_average_always_shows_one_decimal(value: object, shown: str) -> None:
+    assert average_text(value) == shown  # type: ignore[arg-type]
 
 
 def test_moments_are_shown_in_vietnam_time_dd_mm_yyyy_hh_mm() -> None:

@@ -62,9 +62,12 @@ def test_fonts_are_embedded(sheet_fields: dict[str, str], tmp_path: Path) -> Non
 def test_the_score_sheet_shows_scores_with_a_decimal_comma_and_keeps_the_data_as_is(tmp_path: Path) -> None:
     """Issue 15: "8,5" on paper; the attached machine-readable record keeps "8.5"."""
     content = score_sheet_content(rows=2)
+    whole = content.rows[1].model_copy(update={"average": "9.0", "final": "9"})
+    content = content.model_copy(update={"rows": [content.rows[0], whole]})
     text = _text(render_score_sheet(content, Verification("ABCD1234", "https://x/verify/ABCD1234")), tmp_path)
     assert "8,5" in text
     assert "7,5" in text
     assert "8,6" in text
+    assert "9,0" in text  # an average shows one decimal always; a score as entered ("9")
     assert not re.search(r"\b\d\.\d\b", text.replace("2025-2026", ""))
     assert content.rows[0].midterm == "8.5"

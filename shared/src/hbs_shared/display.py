@@ -20,6 +20,7 @@ __all__ = [
     "school_time_text",
     "school_today",
     "score_number",
+    "average_text",
     "score_text",
 ]
 
@@ -48,6 +49,17 @@ def score_text(value: Decimal | float | int | str | None) -> str:
         return "" if value is None else str(value)
     text = f"{number:f}"
     return (text[:-2] if text.endswith(".0") else text).replace(".", ",")
+
+
+def average_text(value: Decimal | float | int | str | None) -> str:
+    """An average (ĐTBmhk, ĐTBmcn, a class's mean) as people read it: one decimal at least,
+    "9.0" → "9,0", 9 → "9,0", "7.25" → "7,25" (DOMAIN: "9,0", not "9"); "Đ" and None as
+    `score_text` shows them."""
+    number = score_number(value)
+    if number is None:
+        return score_text(value)
+    text = f"{number:f}"
+    return (text if "." in text else f"{text}.0").replace(".", ",")
 
 
 def school_today(now: datetime | None = None) -> date:

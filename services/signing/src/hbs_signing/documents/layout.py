@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from hbs_shared.display import score_text
+from hbs_shared.display import average_text, score_text
 from hbs_shared.labels import RATING_LABELS, TERM_LABELS, YEAR_LABEL
 from hbs_shared.records import CorrectionMinutesContent, ScoreSheetContent, YearRecordContent
 
@@ -293,7 +293,7 @@ def render_score_sheet(content: ScoreSheetContent, verification: Verification) -
                 *regulars,
                 score_text(row.midterm),
                 score_text(row.final),
-                status or score_text(row.average),
+                status or average_text(row.average),
                 row.comment,
             ]
         )
@@ -364,10 +364,10 @@ def render_year_record(content: YearRecordContent, verification: Verification) -
             [
                 str(number),
                 subject.subject_name,
-                score_text(subject.semester1),
-                score_text(subject.semester2),
-                status or score_text(subject.year),
-                score_text(subject.after_reexam),
+                average_text(subject.semester1),
+                average_text(subject.semester2),
+                status or average_text(subject.year),
+                average_text(subject.after_reexam),
                 subject.teacher_name,
             ]
         )
