@@ -58,7 +58,15 @@ def test_a_score_is_shown_with_a_decimal_comma(value: object, shown: str) -> Non
 
 @pytest.mark.parametrize(
     ("value", "shown"),
-    [("9.0", "9,0"), (9, "9,0"), ("8.5", "8,5"), (Decimal("7.25"), "7,25"), ("10", "10,0"), ("Đ", "Đ"), (None, "")],
+    [
+        ("9.0", "9,0"),
+        (9, "9,0"),
+        ("8.5", "8,5"),
+        (Decimal("7.25"), "7,25"),
+        ("10", "10,0"),
+        ("Đ", "Đ"),
+        (None, ""),
+    ],
 )
 def test_an_average_always_shows_one_decimal(value: object, shown: str) -> None:
     assert average_text(value) == shown  # type: ignore[arg-type]

@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 __all__ = [
     "SCHOOL_TIME",
     "TIME_FORMAT",
+    "average_text",
     "day_text",
     "school_time_text",
     "school_today",
     "score_number",
-    "average_text",
     "score_text",
 ]
 
