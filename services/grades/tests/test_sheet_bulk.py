@@ -70,9 +70,12 @@ def test_arrays_travel_as_text_cast_back_to_each_columns_type() -> None:
     rows[1]["sheet_version"] = 4
     statement, parameters = bulk.insert_rows(CHANGES, rows, shared=("sheet_id",))
     text = sql(statement)
-    assert "::TEXT[]" in text and "UUID[]" not in text and "VARCHAR[]" not in text
+    assert "::TEXT[]" in text
+    assert "UUID[]" not in text
+    assert "VARCHAR[]" not in text
     assert "CAST(v.student_id AS UUID)" in text
     assert "CAST(v.sheet_version AS INTEGER)" in text
-    assert 'v."column"' in text and 'CAST(v."column"' not in text
+    assert 'v."column"' in text
+    assert 'CAST(v."column"' not in text
     assert parameters["p_sheet_version"] == ["3", "4"]
     assert parameters["p_changed_at"] == ["2026-12-06T00:00:00+00:00"] * 2
