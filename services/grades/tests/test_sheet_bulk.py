@@ -39,7 +39,7 @@ def test_the_change_log_is_one_insert_of_arrays_with_shared_values_sent_once() -
     assert "unnest(" in text
     assert parameters["p_sheet_id"] == SHEET  # once, not a list
     assert parameters["p_changed_by"] == TEACHER
-    assert parameters["p_student_id"] == [a, b]
+    assert parameters["p_student_id"] == [str(a), str(b)]  # text[]: no type introspection
     assert parameters["p_new_value"] == ["9", "7.5"]
 
 
@@ -47,7 +47,7 @@ def test_a_column_said_to_be_shared_that_differs_is_still_sent_per_row() -> None
     other = uuid.uuid4()
     rows = [change(uuid.uuid4(), "final", "9"), change(uuid.uuid4(), "final", "8", by=other)]
     _, parameters = bulk.insert_rows(CHANGES, rows, shared=("sheet_id", "changed_by"))
-    assert parameters["p_changed_by"] == [TEACHER, other]
+    assert parameters["p_changed_by"] == [str(TEACHER), str(other)]
     assert parameters["p_sheet_id"] == SHEET
 
 
@@ -60,3 +60,22 @@ def test_lines_are_one_upsert_with_the_json_column_as_text() -> None:
     assert "ON CONFLICT (sheet_id, student_id) DO UPDATE" in text
     assert "sheet_id = excluded.sheet_id" not in text  # the key is not rewritten
     assert parameters["p_regular"] == ['["7", null, "\\u0110"]']
+
+
+def test_arrays_travel_as_text_cast_back_to_each_columns_type() -> None:
+    """asyncpg knows `text[]` without asking the server; any other array type it introspects on
+    each new connection. VARCHAR columns take the text as it is (a value too long is refused, not
+    cut as an explicit cast would), the others are cast back."""
+    rows = [change(uuid.uuid4(), "final", "9"), change(uuid.uuid4(), "midterm", "7.5")]
+    rows[1]["sheet_version"] = 4
+    statement, parameters = bulk.insert_rows(CHANGES, rows, shared=("sheet_id",))
+    text = sql(statement)
+    assert "::TEXT[]" in text
+    assert "UUID[]" not in text
+    assert "VARCHAR[]" not in text
+    assert "CAST(v.student_id AS UUID)" in text
+    assert "CAST(v.sheet_version AS INTEGER)" in text
+    assert 'v."column"' in text
+    assert 'CAST(v."column"' not in text
+    assert parameters["p_sheet_version"] == ["3", "4"]
+    assert parameters["p_changed_at"] == ["2026-12-06T00:00:00+00:00"] * 2

@@ -293,6 +293,45 @@ async def test_a_save_costs_the_same_few_statements_whatever_the_rows(grades: Gr
     assert {c["sheet_version"] for c in changes[-5:]} == {saved.json()["sheet"]["version"]}
 
 
+async def test_a_new_connections_first_save_asks_the_server_for_no_type(
+    grades: GradesHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: asyncpg introspects every array type but `text[]` on each new connection (a
+    catalog query of 20–30 ms on the server, three round trips), so the save's arrays are text."""
+    engine = grades.app.state.runtime.db.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("asyncpg's type introspection is PostgreSQL's")
+    from asyncpg.connection import Connection
+
+    introspected: list[object] = []
+    introspect = Connection._introspect_types
+
+    async def spy(self: Connection, types: Any, timeout: Any) -> Any:
+        introspected.append(types)
+        return await introspect(self, types, timeout)
+
+    sheet, students = await prepared(grades)
+    await engine.dispose()  # the next save opens a new connection
+    monkeypatch.setattr(Connection, "_introspect_types", spy)
+    rows = [
+        {"student_id": str(s), "regular": ["7", "8", "9"], "midterm": "6,5", "final": "8"} for s in students
+    ]
+    saved = await grades.client.put(
+        f"/sheets/{sheet['id']}/scores",
+        headers=grades.headers(TEACHER),
+        json={"expected_version": sheet["version"], "rows": rows},
+    )
+    assert saved.status_code == 200, saved.text
+    assert introspected == []
+    changes = (
+        await grades.client.get(f"/sheets/{sheet['id']}/changes", headers=grades.headers(TEACHER))
+    ).json()
+    assert {(c["student_id"], c["column"], c["new_value"]) for c in changes} >= {
+        (str(students[0]), "midterm", "6.5"),
+        (str(students[2]), "regular_3", "9"),
+    }
+
+
 async def test_comment_subject_takes_d_or_cd(grades: GradesHarness) -> None:
     sheet, students = await prepared(grades, "GDTC")
     assert sheet["assessment"] == "comment"
