@@ -1,9 +1,11 @@
 """The language switch: English or Vietnamese for every page, remembered in a cookie (no account
-needed: the sign-in page has the switch too)."""
+needed: the sign-in page has the switch too). Back to the page it was pressed on, by its Referer
+(the pages send it to this site only), so no page has to repeat its own address in a form."""
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
@@ -14,20 +16,20 @@ router = APIRouter()
 A_YEAR = 365 * 24 * 3600
 
 
-def local_path(value: str) -> str:
-    """Back to the page the switch was on; only a path of this site (no open redirect)."""
-    if not value.startswith("/") or value.startswith("//") or "\\" in value or len(value) > 500:
+def back_to(request: Request) -> str:
+    """The page the switch was pressed on, if it is one of this site's; otherwise the home page."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or not referer.path.startswith("/") or "\\" in referer.path:
         return "/"
-    return value
+    path = referer.path + (f"?{referer.query}" if referer.query else "")
+    return path if len(path) <= 2000 and not path.startswith("//") else "/"
 
 
 @router.post("/language", include_in_schema=False)
 async def switch_language(
-    request: Request,
-    lang: Annotated[str, Form(max_length=5)],
-    next: Annotated[str, Form(max_length=500)] = "/",
+    request: Request, lang: Annotated[str, Form(max_length=5)] = ""
 ) -> RedirectResponse:
-    response = RedirectResponse(local_path(next), status_code=303)
+    response = RedirectResponse(back_to(request), status_code=303)
     # Read on the server only; a display preference, so no CSRF token: a forged switch changes nothing else.
     response.set_cookie(
         COOKIE,

@@ -393,7 +393,8 @@ def _conflict_lines(problem: dict[str, Any]) -> list[str]:
         f"{c.get('cell') or ''} – {c.get('full_name') or _('Học sinh')}, "
         f"{c.get('column_label', c.get('column'))}: "
         + _("trong tệp “{yours}”, đang lưu “{theirs}”").format(
-            yours=score_text(c.get("yours")) or _("(trống)"), theirs=score_text(c.get("theirs")) or _("(trống)")
+            yours=score_text(c.get("yours")) or _("(trống)"),
+            theirs=score_text(c.get("theirs")) or _("(trống)"),
         )
         for c in problem.get("conflicts", [])
     ]
