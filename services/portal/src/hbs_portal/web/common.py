@@ -164,6 +164,12 @@ def lateness(seconds: int) -> str:
     return _("{hours} giờ").format(hours=hours) if hours else _("dưới 1 giờ")
 
 
+def label(text: str | None) -> str:
+    """A label a service sends with its codes (a semester, a state, a step), in the reader's language."""
+    return _(text) if text else ""
+
+
+templates.env.filters["label"] = label
 templates.env.filters["school_time"] = school_time
 templates.env.filters["score"] = score_text
 templates.env.filters["dmy"] = day_text
