@@ -74,6 +74,11 @@ lint: bootstrap
 	@$(UV) run --frozen ruff format --check .
 	@$(UV) run --frozen mypy shared/src services/identity/src services/grades/src services/signing/src services/portal/src devtools/src
 
+## make messages: the portal's English catalogue merged with what its templates and code wrap now.
+.PHONY: messages
+messages: bootstrap
+	@$(UV) run --frozen python -m hbs_portal.catalogue
+
 ## make docs: regenerate docs/asyncapi.json from the event contracts.
 docs: bootstrap
 	@$(UV) run --frozen python -m hbs_shared.events.catalog docs/asyncapi.json
