@@ -74,11 +74,6 @@ lint: bootstrap
 	@$(UV) run --frozen ruff format --check .
 	@$(UV) run --frozen mypy shared/src services/identity/src services/grades/src services/signing/src services/portal/src devtools/src
 
-## make messages: the portal's English catalogue merged with what its templates and code wrap now.
-.PHONY: messages
-messages: bootstrap
-	@$(UV) run --frozen python -m hbs_portal.catalogue
-
 ## make docs: regenerate docs/asyncapi.json from the event contracts.
 docs: bootstrap
 	@$(UV) run --frozen python -m hbs_shared.events.catalog docs/asyncapi.json
@@ -99,3 +94,8 @@ verify-audit: bootstrap
 ## make clean-demo: forget the demo's data (databases, token, keys, documents).
 clean-demo:
 	rm -rf $(DATA)
+
+.PHONY: messages
+## make messages: the portal's English catalogue merged with what its templates and code wrap now.
+messages: bootstrap
+	@$(UV) run --frozen python -m hbs_portal.catalogue
