@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy import Column, MetaData, Table, Uuid, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -164,6 +165,61 @@ async def test_an_event_acknowledged_but_not_consumed_before_the_restart_arrives
     pair.local.restart()
     await pair.receiver.start()
     await eventually(lambda: _contains(pair.applied(), set(waiting)), 15, "the event was lost")
+
+
+async def test_two_broker_restarts_in_quick_succession_lose_no_event(pair: Pair) -> None:
+    """The second restart comes while the consumers are still rejoining after the first (the
+    fault run's seed 12: restarts 2 s apart). Every event sent after both must be applied: no
+    consumer of the first rejoin may stay in the group holding partitions it does not read."""
+    await pair.receiver.start()
+    subjects = [uuid.uuid4() for _ in range(16)]  # many keys: every partition gets some
+    before = await pair.publish(subjects)
+    await eventually(lambda: _contains(pair.applied(), set(before)), 30, "the first events were not applied")
+
+    pair.local.restart()
+    await asyncio.sleep(1.0)  # the receiver has seen the change and is rejoining
+    pair.local.restart()
+    after = await pair.publish(subjects)
+    await eventually(lambda: _contains(pair.applied(), set(after)), 30, "events lost after two restarts")
+    later = await pair.publish([uuid.uuid4() for _ in range(16)])
+    await eventually(lambda: _contains(pair.applied(), set(later)), 20, "events lost once settled")
+    assert await pair.effect_rows() == len(before) + len(after) + len(later)  # each applied once
+
+
+async def test_a_topic_with_fewer_partitions_on_the_new_broker_loses_no_event(pair: Pair) -> None:
+    """The producer routes a record by its cached partition count. In the fault run (seed 12) its
+    cache said 4 (Tansu creates 4 partitions when a client asks for an unknown topic) while the
+    broker, restarted again, had the topic with 1 (another service's explicit create came first):
+    Tansu acknowledged the records sent to partitions 1-3 and kept nothing (4 of 5 lost)."""
+    subjects = [uuid.uuid4() for _ in range(16)]  # many keys: every partition gets some
+    before = await pair.publish(subjects)
+    await eventually(lambda: _equals(pair.pending(), 0), 10, "the first events were not acknowledged")
+
+    await pair.sender.relay.stop()  # the sender idle while the broker restarts, as between sends
+    pair.local.restart()
+    client = pair.sender.broker.config.producer._producer.producer.client
+    await create_topic(pair.local, SigningCompleted.topic, 4)
+    await client.force_metadata_update()
+    assert len(client.cluster.partitions_for_topic(SigningCompleted.topic)) == 4
+    await create_topic(pair.local, SigningCompleted.topic, 1, replace=True)  # the other create
+    await pair.receiver.start()
+    pair.sender.relay.start()
+    after = await pair.publish(subjects)
+    await eventually(
+        lambda: _contains(pair.applied(), {*before, *after}), 30, "events sent to partitions the broker lacks"
+    )
+    assert len(client.cluster.partitions_for_topic(SigningCompleted.topic)) == 1
+
+
+async def create_topic(local: LocalBroker, topic: str, partitions: int, *, replace: bool = False) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=local.bootstrap)
+    await admin.start()
+    try:
+        if replace:
+            await admin.delete_topics([topic])
+        await admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
+    finally:
+        await admin.close()
 
 
 async def _equals(value: Any, expected: int) -> bool:

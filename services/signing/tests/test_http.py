@@ -37,6 +37,8 @@ from hbs_signing.models import PinAudit, SignedDocument, SigningRequest
 from hbs_signing.samples import score_sheet_content
 from hbs_signing.settings import SigningSettings
 from hbs_signing.token import TokenConfig
+from hbs_signing.verification.bounded import BoundedExaminer, Budget
+from hbs_signing.verification.service import RateLimiter
 
 from .conftest import school_changed
 
@@ -305,6 +307,42 @@ async def _publish(bootstrap: str, payload: EventPayload) -> None:
         await broker.publish(body, topic=payload.topic, key=payload.partition_key().encode())
     finally:
         await broker.stop()
+
+
+async def test_an_upload_is_examined_within_a_cpu_budget_and_a_size_limit(signing: Harness) -> None:
+    """A 20 MB file padded with spaces cost 6–14 s of CPU per request on the public endpoint and
+    was refused only at the end (issue 13); now the child examining it is stopped at its budget."""
+    state = signing.app.state
+    saved = (state.rate_limiter, state.upload_examiner, state.verify_max_upload)
+    state.rate_limiter = RateLimiter(1000)
+    pdf_header = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
+    padded = pdf_header + b" " * (20 * 1024 * 1024) + b"\n%%EOF\n"
+    headers = {"content-type": "application/pdf"}
+    try:
+        over = await signing.client.post(
+            "/verify", content=b"%PDF" + b" " * (5 * 1024 * 1024), headers=headers
+        )
+        assert over.status_code == 413
+        assert over.json()["field"] == "file"
+        assert "tối đa 5 MB" in over.json()["title"]
+
+        state.verify_max_upload = 30 * 1024 * 1024  # let it in, to meet the CPU budget
+        state.upload_examiner = BoundedExaminer(state.verifier_service.roots_der, Budget(cpu_seconds=1))
+        costly = await signing.client.post("/verify", content=padded, headers=headers)
+        assert costly.status_code == 422, costly.text
+        assert costly.json()["field"] == "file"
+
+        # One slot, taken by a costly file: another upload waits its turn, then is turned away.
+        state.upload_examiner = BoundedExaminer(
+            state.verifier_service.roots_der, Budget(cpu_seconds=1, concurrency=1, queue_seconds=0.2)
+        )
+        answers = await asyncio.gather(
+            signing.client.post("/verify", content=padded, headers=headers),
+            signing.client.post("/verify", content=padded, headers=headers),
+        )
+        assert sorted(a.status_code for a in answers) == [422, 503]
+    finally:
+        state.rate_limiter, state.upload_examiner, state.verify_max_upload = saved
 
 
 async def test_an_approved_reset_blocks_signing_until_the_owner_sets_a_new_pin(signing: Harness) -> None:

@@ -110,6 +110,15 @@ async def test_signed_pdf_is_intact_valid_and_trusted(signed_sample: Any, dev_ca
     assert signed_sample.signed.startswith(signed_sample.original)
 
 
+async def test_the_signers_certificate_is_carried_once_in_the_cms(signed_sample: Any) -> None:
+    """Twice, a flipped byte in the first copy went unnoticed by pyHanko's own check (issue 13)."""
+    embedded = PdfFileReader(BytesIO(signed_sample.signed)).embedded_signatures[0]
+    carried = [choice.chosen.dump() for choice in embedded.signed_data["certificates"]]
+
+    assert carried.count(signed_sample.certificate_der) == 1
+    assert len(carried) == len(set(carried))
+
+
 async def test_signature_is_not_trusted_under_another_root(signed_sample: Any, tmp_path: Path) -> None:
     stranger = DevelopmentCA.load_or_create(tmp_path / "other-ca")
 

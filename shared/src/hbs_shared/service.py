@@ -76,6 +76,7 @@ class ServiceRuntime:
         )
         self.verifier = JwksVerifier(settings.identity_url)
         self.consumers: list[EventConsumer] = []
+        self._rejoining = asyncio.Lock()
         self.relay.on_broker_change(self._rejoin_consumers)
 
     def add_consumer(self, consumer: EventConsumer) -> None:
@@ -93,11 +94,23 @@ class ServiceRuntime:
 
     async def _rejoin_consumers(self, previous: str | None, current: str) -> None:
         """The broker changed under us (its cluster id): every consumer leaves and joins the new
-        one, reading it from the start; retried while the broker is unreachable."""
+        one, reading it from the start; retried while the broker is unreachable.
+
+        One rejoin at a time: two overlapping ones (a second restart during the first rejoin)
+        left a client of the first in the group, holding partitions it never read."""
+        async with self._rejoining:
+            if self.relay.broker_id != current:  # changed again: the rejoin queued behind covers it
+                return
+            await self._rejoin_all(previous, current)
+
+    async def _rejoin_all(self, previous: str | None, current: str) -> None:
         log.warning("broker changed; consumers rejoin", previous=previous, current=current)
         pending = list(self.consumers)
         backoff = 0.5
         while pending:
+            if self.relay.broker_id != current:
+                log.info("broker changed again during the rejoin", current=self.relay.broker_id)
+                return
             results = await asyncio.gather(*(c.rejoin() for c in pending), return_exceptions=True)
             failed = [(c, r) for c, r in zip(pending, results, strict=True) if isinstance(r, Exception)]
             if not failed:

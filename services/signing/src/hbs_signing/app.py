@@ -47,6 +47,7 @@ from hbs_signing.requests.runner import RequestRunner
 from hbs_signing.settings import SigningSettings
 from hbs_signing.token import Token, TokenConfig, ensure_softhsm_token
 from hbs_signing.verification import endpoints as verification_endpoints
+from hbs_signing.verification.bounded import BoundedExaminer, Budget
 from hbs_signing.verification.service import RateLimiter, Verifier
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -251,6 +252,11 @@ def create_app(settings: SigningSettings) -> FastAPI:
         registry=runtime.metrics.registry,
     )
     app.state.verifier_service = Verifier(store, roots, ca)
+    app.state.upload_examiner = BoundedExaminer(
+        app.state.verifier_service.roots_der,
+        Budget(cpu_seconds=settings.verify_cpu_seconds, concurrency=settings.verify_concurrency),
+    )
+    app.state.verify_max_upload = settings.verify_max_upload_mb * 1024 * 1024
     app.state.rate_limiter = RateLimiter(settings.verify_requests_per_minute)
     app.state.signing_requests = requests
     app.state.batches = batches

@@ -38,6 +38,13 @@ class SigningSettings(ServiceSettings):
     """Signing processes for a batch (each its own token session); 0 means one per CPU core."""
     verify_requests_per_minute: int = Field(default=30, ge=1, le=10000)
     """Public verification: requests per client address per minute."""
+    verify_max_upload_mb: int = Field(default=5, ge=1, le=100)
+    """Public verification: the largest file accepted (a sealed year record is about 170 KB)."""
+    verify_cpu_seconds: int = Field(default=3, ge=1, le=60)
+    """Public verification: CPU an uploaded file may cost before its examination is stopped
+    (a genuine sealed record takes about 0.4 s)."""
+    verify_concurrency: int = Field(default=2, ge=1, le=64)
+    """Public verification: uploads examined at once; the others wait up to 10 s, then 503."""
 
     @model_validator(mode="after")
     def _no_development_ca_in_production(self) -> SigningSettings:

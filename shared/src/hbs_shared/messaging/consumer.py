@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import IllegalStateError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -62,7 +63,10 @@ class EventConsumer:
         self._inbox = InboxRepository()
         self._broker: KafkaBroker | None = None
         self._subscriber: Any = None
-        self._rewind = False  # after the broker lost its data: read the new one from the start
+        # After the broker lost its data, each partition is read from the start on its first
+        # assignment to the new client (rebalances may hand them over in several steps).
+        self._rewind = False
+        self._rewound: set[TopicPartition] = set()
 
     def attach(self, broker: KafkaBroker, *, session_timeout_ms: int = 10000) -> None:
         """Subscribe on the broker; handler errors other than rejections are retried (nack)."""
@@ -94,16 +98,23 @@ class EventConsumer:
         if self._subscriber is None:
             raise RuntimeError("consumer is not attached to a broker")
         await self._subscriber.stop()
-        # Set once the old client is gone: it may itself rejoin the new broker meanwhile, and the
-        # rewind is for the new client's first assignment.
+        # Set once the old client is gone: it may itself rejoin the new broker meanwhile (and
+        # commit its old offsets there), and the rewind is for the new client's assignments.
         self._rewind = True
+        self._rewound = set()
         await self._subscriber.start()
 
     async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
         consumer = getattr(self._subscriber, "consumer", None)
-        if self._rewind and assigned and consumer is not None:
-            self._rewind = False
-            await consumer.seek_to_beginning(*assigned)
+        fresh = assigned - self._rewound
+        if not self._rewind or not fresh or consumer is None:
+            return
+        try:
+            await consumer.seek_to_beginning(*fresh)
+        except IllegalStateError:  # revoked again meanwhile: the next assignment rewinds them
+            log.info("rewind deferred: partitions revoked meanwhile", consumer=self.name)
+            return
+        self._rewound |= fresh
 
     async def process(
         self, raw: bytes, headers: Mapping[str, Any] | None = None, key: bytes | None = None

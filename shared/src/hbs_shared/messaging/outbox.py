@@ -311,6 +311,10 @@ class OutboxRelay:
         self._notifying.clear()
 
 
+class PartitionsChanged(RuntimeError):
+    """The producer's view of a topic's partitions is not the broker's: sending now loses records."""
+
+
 class KafkaOutboxPublisher:
     """Sends through a FastStream KafkaBroker: every message of a batch is handed to the client
     (which packs them into as few requests as it can, in order per partition), then all the
@@ -334,6 +338,31 @@ class KafkaOutboxPublisher:
         for result in results:
             if result.error is not None:  # e.g. not allowed to create topics: they may exist anyway
                 log.warning("topic not created", topic=result.topic, error=str(result.error))
+        await self._refresh_partitions(topics)
+
+    async def _refresh_partitions(self, topics: Collection[str]) -> None:
+        """The producer picks a record's partition from its cached partition count. A broker that
+        lost its data may have the topic again with fewer partitions (Tansu creates 4 when a
+        client asks for an unknown topic, 1 when told to), and it acknowledges records sent to a
+        partition it lacks and keeps nothing: refresh the cache and refuse to send while it
+        disagrees with the broker (the relay retries)."""
+        client = self._producer_client()
+        described = await asyncio.wait_for(
+            self._broker.config.admin_client.describe_topics(sorted(topics)), self._timeout
+        )
+        actual = {d["topic"]: len(d["partitions"]) for d in described if d["error_code"] == 0}
+        await asyncio.wait_for(client.force_metadata_update(), self._timeout)
+        for topic, count in sorted(actual.items()):
+            cached = client.cluster.partitions_for_topic(topic)
+            if cached is not None and len(cached) != count:
+                raise PartitionsChanged(
+                    f"{topic}: the broker has {count} partitions, the producer sees {len(cached)}"
+                )
+
+    def _producer_client(self) -> Any:
+        # FastStream 0.7 keeps the aiokafka producer here; its client holds the metadata cache.
+        producer = self._broker.config.producer._producer.producer
+        return producer.client
 
     async def send_all(self, messages: Sequence[OutgoingMessage]) -> list[Outcome]:
         loop = asyncio.get_running_loop()

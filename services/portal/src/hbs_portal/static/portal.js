@@ -77,3 +77,12 @@ document.addEventListener("keydown", function (e) {
     }
   }
 });
+/* Signing out on a shared computer leaves no unsaved scores behind (grid drafts, grid.js). */
+document.addEventListener("submit", function (e) {
+  if (e.defaultPrevented || e.target.getAttribute("action") !== "/logout") return;
+  try {
+    Object.keys(window.localStorage)
+      .filter(function (key) { return key.indexOf("hbs-grid-draft:") === 0; })
+      .forEach(function (key) { window.localStorage.removeItem(key); });
+  } catch (error) { /* storage disabled: nothing was kept */ }
+});

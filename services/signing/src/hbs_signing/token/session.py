@@ -369,6 +369,13 @@ class _LeanPKCS11Signer(PKCS11Signer):
     def signer_info(self, digest_algorithm: str, signed_attrs: Any, signature: Any) -> Any:
         return super().signer_info(digest_algorithm, _as_loaded(signed_attrs), signature)
 
+    @property
+    def cert_registry(self) -> Any:
+        # pyHanko puts the registry's certificates in the CMS and then the signer's own again (a
+        # set of new objects does not deduplicate): a flipped byte in one copy went unnoticed.
+        leaf = self.signing_cert.dump()
+        return [cert for cert in super().cert_registry if cert.dump() != leaf]
+
     async def unsigned_attrs(self, *args: Any, **kwargs: Any) -> Any:
         attributes = await super().unsigned_attrs(*args, **kwargs)
         return None if attributes is None else _as_loaded(attributes)

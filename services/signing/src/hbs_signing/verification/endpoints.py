@@ -14,11 +14,11 @@ from hbs_shared.service import runtime_of
 from hbs_signing.documents.repository import DocumentRepository
 from hbs_signing.documents.store import DocumentStore
 from hbs_signing.models import SignedDocument
+from hbs_signing.verification.bounded import BoundedExaminer, VerificationBusy, VerificationTooCostly
 from hbs_signing.verification.expectation import expectation_for
-from hbs_signing.verification.service import RateLimiter, Verifier
+from hbs_signing.verification.service import Expectation, RateLimiter, Verifier
 
 router = APIRouter(prefix="/verify", tags=["public verification"])
-MAX_UPLOAD = 20 * 1024 * 1024
 _CODE = re.compile(r"^[0-9A-Z]{6,16}$")
 _documents = DocumentRepository()
 
@@ -30,13 +30,11 @@ def _limit(request: Request) -> None:
         raise Problem(429, "Quá nhiều yêu cầu, vui lòng thử lại sau", "rate limit exceeded")
 
 
-async def _report(request: Request, pdf: bytes, document: SignedDocument | None) -> dict[str, Any]:
-    verifier: Verifier = request.app.state.verifier_service
-    expectation = None
-    if document is not None:
-        async with runtime_of(request).db.transaction() as session:
-            expectation = await expectation_for(session, document)
-    return await asyncio.to_thread(verifier.verify, pdf, expectation)
+async def _expectation(request: Request, document: SignedDocument | None) -> Expectation | None:
+    if document is None:
+        return None
+    async with runtime_of(request).db.transaction() as session:
+        return await expectation_for(session, document)
 
 
 @router.post("")
@@ -45,15 +43,32 @@ async def verify_upload(request: Request) -> dict[str, Any]:
     _limit(request)
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/pdf":
         raise Problem(415, "Cần tải lên tệp PDF", "send the file as application/pdf", field="file")
+    limit: int = request.app.state.verify_max_upload
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
-        if len(body) > MAX_UPLOAD:
-            raise Problem(413, "Tệp quá lớn", f"at most {MAX_UPLOAD // (1024 * 1024)} MB", field="file")
+        if len(body) > limit:
+            raise Problem(
+                413, f"Tệp quá lớn (tối đa {limit // (1024 * 1024)} MB)", "file too large", field="file"
+            )
     pdf = bytes(body)
     async with runtime_of(request).db.transaction() as session:
         document = await _documents.by_sha256(session, hashlib.sha256(pdf).hexdigest())
-    return await _report(request, pdf, document)
+    expectation = await _expectation(request, document)
+    examiner: BoundedExaminer = request.app.state.upload_examiner
+    try:
+        examination = await examiner.examine(pdf)
+    except VerificationBusy as busy:
+        raise Problem(503, "Hệ thống đang bận kiểm tra tệp khác, vui lòng thử lại sau", "busy") from busy
+    except VerificationTooCostly as costly:
+        raise Problem(
+            422,
+            "Không kiểm tra được tệp trong giới hạn cho phép: tệp không phải một văn bản do hệ thống cấp",
+            "the file needs more work to examine than any issued document",
+            field="file",
+        ) from costly
+    verifier: Verifier = request.app.state.verifier_service
+    return verifier.judge(examination, expectation)
 
 
 @router.get("/{code}")
@@ -69,4 +84,6 @@ async def verify_code(request: Request, code: str = Path(max_length=40)) -> dict
         raise Problem(404, "Không tìm thấy mã tra cứu", "no document has this code", field="code")
     store: DocumentStore = request.app.state.document_store
     pdf = await asyncio.to_thread(store.get, document.sha256)
-    return await _report(request, pdf, document)
+    verifier: Verifier = request.app.state.verifier_service
+    # Our own stored bytes, not an upload: examined in a thread.
+    return await asyncio.to_thread(verifier.verify, pdf, await _expectation(request, document))

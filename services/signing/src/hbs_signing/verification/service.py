@@ -78,6 +78,16 @@ class SignatureReport:
         return {("field" if key == "field_name" else key): value for key, value in self.__dict__.items()}
 
 
+@dataclass
+class Examination:
+    """What the file alone shows (no database): picklable, so a child process can make it."""
+
+    sha256: str
+    signatures: list[SignatureReport] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    readable: bool = True
+
+
 @dataclass(frozen=True)
 class Expectation:
     """What the stored version says the file must carry."""
@@ -89,22 +99,34 @@ class Expectation:
 
 
 class Verifier:
-    def __init__(self, store: DocumentStore, roots: list[x509.Certificate], ca: DevelopmentCA | None) -> None:
+    def __init__(
+        self, store: DocumentStore | None, roots: list[x509.Certificate], ca: DevelopmentCA | None
+    ) -> None:
         self.store = store
-        self.roots = [asn1_x509.Certificate.load(r.public_bytes(Encoding.DER)) for r in roots]
+        self.roots_der = [r.public_bytes(Encoding.DER) for r in roots]
+        self.roots = [asn1_x509.Certificate.load(der) for der in self.roots_der]
         self.ca = ca
+
+    @classmethod
+    def for_roots(cls, roots_der: list[bytes]) -> Verifier:
+        """A verifier that only examines files (a child process has no store and no CA)."""
+        return cls(None, [x509.load_der_x509_certificate(der) for der in roots_der], None)
 
     def verify(
         self, pdf: bytes, expectation: Expectation | None, *, now: datetime | None = None
     ) -> dict[str, Any]:
-        """Blocking (pyHanko's sync API runs its own event loop): call it from a worker thread.
+        """Blocking (pyHanko's sync API runs its own event loop): call it from a worker thread,
+        or run `examine` in a bounded process (`verification.bounded`) for untrusted uploads.
 
         ``now`` verifies as if at another time (tests use it to show a B-LT file stays valid after
         its embedded CRLs are out of date and its certificates have expired).
         """
-        digest = hashlib.sha256(pdf).hexdigest()
-        report: dict[str, Any] = {"sha256": digest, "signatures": [], "problems": []}
-        problems: list[str] = report["problems"]
+        return self.judge(self.examine(pdf, now=now), expectation)
+
+    def examine(self, pdf: bytes, *, now: datetime | None = None) -> Examination:
+        """The file alone: every signature and document timestamp, and what is wrong with it."""
+        examination = Examination(sha256=hashlib.sha256(pdf).hexdigest())
+        problems = examination.problems
         try:
             from pyhanko.pdf_utils.reader import PdfFileReader
             from pyhanko.sign.validation import DocumentSecurityStore
@@ -114,8 +136,8 @@ class Verifier:
             dss = DocumentSecurityStore.read_dss(reader) if "/DSS" in reader.root else None
         except Exception as error:
             problems.append(f"not a readable PDF: {type(error).__name__}")
-            report["verdict"] = INVALID
-            return report
+            examination.readable = False
+            return examination
         if not embedded:
             problems.append("the file carries no signature")
         try:
@@ -123,14 +145,26 @@ class Verifier:
         except Exception as error:
             problems.append(f"the embedded validation data cannot be read: {type(error).__name__}")
             dss_certs, dss_crls = [], []
-        signatures = []
         for index, signature in enumerate(embedded):
             item = self._one(signature, dss_certs, dss_crls, now)
             if index == len(embedded) - 1 and not item.covers_whole_file:
                 item.problems.append("the file was changed after its last signature")
                 item.verdict = INVALID
-            signatures.append(item)
-        report["signatures"] = [s.as_dict() for s in signatures]
+            examination.signatures.append(item)
+        return examination
+
+    def judge(self, examination: Examination, expectation: Expectation | None) -> dict[str, Any]:
+        """The examination against what the stored version says the file must carry."""
+        report: dict[str, Any] = {
+            "sha256": examination.sha256,
+            "signatures": [s.as_dict() for s in examination.signatures],
+            "problems": list(examination.problems),
+        }
+        if not examination.readable:
+            report["verdict"] = INVALID
+            return report
+        problems: list[str] = report["problems"]
+        signatures = examination.signatures
         verdicts = [s.verdict for s in signatures] or [INVALID]
         if expectation is None:
             problems.append("this file is not a version issued by this service (unknown content)")
