@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 from hbs_devtools.stack import Stack
 
 from .a11y import assert_accessible
-from .factories import password_of
+from .factories import SchoolFactory, password_of
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
@@ -87,3 +87,28 @@ def test_homeroom_office_and_parent_read_their_pages_in_english_and_keep_the_cho
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(page.get_by_role("button", name="Tiếng Việt")).to_be_visible()
+
+
+def test_the_score_grid_speaks_english_as_the_teacher_types_with_the_schools_decimal_comma(
+    page: Page, stack: Stack, school: SchoolFactory
+) -> None:
+    """The grid's live messages come from the page (grid.js holds no text), so they follow the choice."""
+    klass = school.school_class(students=1, subjects=("TOAN",), homeroom=False)
+    teacher = klass.teachers["TOAN"].username
+    sheet = next(
+        s for s in school.system.sheets(school.system.token(teacher)) if s["class_name"] == klass.name
+    )
+    page.goto(stack.url("portal") + "/")
+    page.get_by_role("button", name="English").click()
+    sign_in_english(page, teacher)
+    page.goto(stack.url("portal") + f"/sheets/{sheet['id']}/scores")
+    expect(page.get_by_role("heading", name=re.compile(r"^Score sheet Toán – class "))).to_be_visible()
+    first = page.locator('input[data-r="0"][data-c="0"]')
+    first.click()
+    page.keyboard.type("11")
+    expect(page.locator("#why-c0_regular_1")).to_have_text("“11” is more than 10: scores from 0 to 10")
+    first.select_text()
+    page.keyboard.type("8,5")  # the decimal comma, in English too
+    expect(first).not_to_have_attribute("aria-invalid", "true")
+    expect(page.locator("tbody tr").first.locator("td.result")).to_have_text(re.compile(r"^\(\d+ missing\)$"))
+    assert_accessible(page)
