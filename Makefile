@@ -99,3 +99,8 @@ verify-audit: bootstrap
 ## make clean-demo: forget the demo's data (databases, token, keys, documents).
 clean-demo:
 	rm -rf $(DATA)
+
+.PHONY: messages
+## make messages: the portal's English catalogue merged with what its templates and code wrap now.
+messages: bootstrap
+	@$(UV) run --frozen python -m hbs_portal.catalogue

@@ -8,12 +8,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from hbs_portal.clients import Transport
+from hbs_portal.i18n import LanguageMiddleware
 from hbs_portal.settings import PortalSettings
 from hbs_portal.web import (
     account,
     conduct,
     corrections,
     family,
+    language,
     oversight_windows,
     progress,
     records,
@@ -61,6 +63,7 @@ def create_app(settings: PortalSettings, transport: Transport | None = None) -> 
             progress.router,
             family.router,
             verify.router,
+            language.router,
             resets.router,
             oversight_windows.router,
             *ADMIN_ROUTERS,
@@ -69,6 +72,7 @@ def create_app(settings: PortalSettings, transport: Transport | None = None) -> 
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(LanguageMiddleware)  # outermost: error pages too are in the reader's language
     install_error_pages(app)
     install_page_handlers(app)
     app.state.transport = transport

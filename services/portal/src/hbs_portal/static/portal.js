@@ -48,7 +48,9 @@ document.addEventListener("submit", function (e) {
       });
     })
     .catch(function (error) {
-      status.textContent = "Chưa tạo được tệp (" + error.message + "). Tải lại trang rồi thử lại.";
+      // The page gives the sentence in its language; {error} is the HTTP status.
+      var failed = form.dataset.failed || "Chưa tạo được tệp ({error}). Tải lại trang rồi thử lại.";
+      status.textContent = failed.replace("{error}", error.message);
       buttons.forEach(function (b) { b.disabled = false; });
     })
     .then(function () { form.removeAttribute("aria-busy"); });

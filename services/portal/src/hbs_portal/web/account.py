@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hbs_portal.clients import BackendError
+from hbs_portal.i18n import _
 from hbs_portal.models import WebSession
 from hbs_portal.settings import PortalSettings
 from hbs_portal.web.common import (
@@ -59,7 +60,7 @@ def login_page(request: Request, error: str | None, username: str = "", status: 
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request, expired: int = 0) -> Response:
-    error = "Phiên đăng nhập đã hết hạn, xin đăng nhập lại." if expired else None
+    error = _("Phiên đăng nhập đã hết hạn, xin đăng nhập lại.") if expired else None
     return login_page(request, error)
 
 
@@ -73,10 +74,10 @@ async def login(
 ) -> Response:
     if not login_csrf_ok(request, csrf):
         # A sign-in form this browser did not load from us (login CSRF), or one from before.
-        return login_page(request, STALE_FORM, username, 403)
+        return login_page(request, _(STALE_FORM), username, 403)
     if not username.strip() or not password:
-        missing = "Tên đăng nhập" if not username.strip() else "Mật khẩu"
-        return login_page(request, f"{missing}: chưa nhập.", username, 422)
+        missing = _("Tên đăng nhập") if not username.strip() else _("Mật khẩu")
+        return login_page(request, _("{missing}: chưa nhập.").format(missing=missing), username, 422)
     try:
         signed = await api.identity.sign_in(username, password)
     except BackendError as error:
@@ -194,13 +195,13 @@ async def code_step(
         return to_login("expired")
     session_id, web = found
     if not csrf_ok(web, csrf):
-        return _code_page(request, web, STALE_FORM, 403)
+        return _code_page(request, web, _(STALE_FORM), 403)
     ticket = open_ticket(session_id, web.access_token)
     if ticket is None:
         return to_login("expired")
     digits = normalise_code(code)
     if digits is None:
-        return _code_page(request, web, "Mã xác thực: cần đúng 6 chữ số.", 422)
+        return _code_page(request, web, _("Mã xác thực: cần đúng 6 chữ số."), 422)
     try:
         signed = await services_for(request, None).identity.sign_in(ticket[0], ticket[1], digits)
     except BackendError as error:
@@ -259,13 +260,13 @@ async def change_password(
     if web.pending_step == "totp":
         return RedirectResponse("/login/totp", status_code=303)
     if not csrf_ok(web, csrf):
-        return error_page(request, web, STALE_FORM, 403)
+        return error_page(request, web, _(STALE_FORM), 403)
     error: str | None = None
     status = 422
     if not current_password:
-        error = "Mật khẩu hiện tại: chưa nhập."
+        error = _("Mật khẩu hiện tại: chưa nhập.")
     elif new_password != new_password_again:
-        error = "Nhập lại mật khẩu mới: không khớp với mật khẩu mới."
+        error = _("Nhập lại mật khẩu mới: không khớp với mật khẩu mới.")
     else:
         try:
             changed = await services_for(request, web.access_token).identity.change_password(

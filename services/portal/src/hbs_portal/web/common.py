@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from hbs_portal.clients import BackendError
+from hbs_portal.i18n import LANGUAGES, N_, _, current_language, ngettext
 from hbs_portal.models import WebSession
 from hbs_portal.web.filenames import content_disposition
 from hbs_portal.web.sessions import COOKIE, WebSessionRepository
@@ -20,9 +21,14 @@ from hbs_shared.roles import BOARD, FAMILY, OFFICE, OVERSEERS, SIGNERS, STAFF, R
 from hbs_shared.service import runtime_of
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+# {% trans %} and _() in every template, in the request's language (hbs_portal.i18n).
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.policies["ext.i18n.trimmed"] = True
+templates.env.install_gettext_callables(_, ngettext, newstyle=True)  # type: ignore[attr-defined]
+templates.env.globals.update(current_language=current_language, LANGUAGES=LANGUAGES)
 SCHOOL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 web_sessions = WebSessionRepository()
-STALE_FORM = "Biểu mẫu đã cũ, xin tải lại trang rồi thử lại."
+STALE_FORM = N_("Biểu mẫu đã cũ, xin tải lại trang rồi thử lại.")
 
 
 async def current_session(request: Request) -> WebSession | None:
@@ -43,19 +49,19 @@ def to_login(message: str | None = None) -> RedirectResponse:
 def explain(error: BackendError) -> str:
     left = error.problem.get("attempts_left")
     if error.problem.get("code") == "wrong_pin" and left is not None:
-        return f"{error.title} (còn {left} lần thử trước khi bị khoá)."
+        return _("{title} (còn {left} lần thử trước khi bị khoá).").format(title=error.title, left=left)
     if error.problem.get("code") == "no_pin":
-        return f"{error.title}: hãy đặt mã PIN ký số trước."
+        return _("{title}: hãy đặt mã PIN ký số trước.").format(title=error.title)
     return error.title
 
 
 def where_to_go(web: WebSession | None) -> list[tuple[str, str]]:
     """Links out of an error: the user's first page, or sign-in and public verification."""
     if web is None:
-        return [("/login", "Đăng nhập"), ("/verify", "Xác thực học bạ số")]
+        return [("/login", _("Đăng nhập")), ("/verify", _("Xác thực học bạ số"))]
     if set(web.roles) & FAMILY and not set(web.roles) & STAFF:
-        return [("/results", "Về kết quả học tập")]
-    return [(home_for(web.roles), "Về trang chính của bạn")]
+        return [("/results", _("Về kết quả học tập"))]
+    return [(home_for(web.roles), _("Về trang chính của bạn"))]
 
 
 def error_page(request: Request, web: WebSession | None, message: str, status: int) -> Response:
@@ -71,32 +77,33 @@ def home_for(roles: list[str]) -> str:
     return nav_for(roles)[0][0]
 
 
-# The menu: (path, label, roles that see it); None means every signed-in user. First match is home.
+# The menu: (path, label translated where shown, roles that see it); None means every signed-in
+# user. First match is home.
 NAV: list[tuple[str, str, frozenset[str] | None]] = [
-    ("/progress", "Tiến độ", BOARD),
-    ("/sheets", "Sổ điểm", SIGNERS),
-    ("/signing-pin", "Mã PIN ký số", SIGNERS),
-    ("/reminders", "Lời nhắc", SIGNERS),
-    ("/records/homeroom", "Học bạ lớp", frozenset({Role.homeroom_teacher})),
-    ("/records/review", "Duyệt học bạ", frozenset({Role.vice_principal})),
-    ("/records/approve", "Phê duyệt học bạ", frozenset({Role.principal})),
-    ("/admin/students", "Học sinh", OFFICE),
-    ("/change-requests", "Yêu cầu sửa thông tin", OFFICE),
-    ("/classes", "Các lớp", SIGNERS | OFFICE),
-    ("/statistics", "Thống kê", BOARD),
-    ("/factor-resets", "Phê duyệt đặt lại", BOARD),
-    ("/oversight/windows", "Thời hạn", BOARD),
-    ("/oversight/compliance", "Chấp hành thời hạn", BOARD),
-    ("/admin/classes", "Quản lý lớp", OFFICE),
-    ("/admin/accounts", "Cán bộ, tài khoản", OFFICE),
-    ("/admin/import", "Nhập dữ liệu", OFFICE),
-    ("/admin/export", "Xuất dữ liệu", OFFICE),
-    ("/admin/audit", "Nhật ký", OVERSEERS),
-    ("/admin/signing", "Ký số", frozenset({Role.system_admin})),
-    ("/security", "Bảo mật đăng nhập", STAFF),
+    ("/progress", N_("Tiến độ"), BOARD),
+    ("/sheets", N_("Sổ điểm"), SIGNERS),
+    ("/signing-pin", N_("Mã PIN ký số"), SIGNERS),
+    ("/reminders", N_("Lời nhắc"), SIGNERS),
+    ("/records/homeroom", N_("Học bạ lớp"), frozenset({Role.homeroom_teacher})),
+    ("/records/review", N_("Duyệt học bạ"), frozenset({Role.vice_principal})),
+    ("/records/approve", N_("Phê duyệt học bạ"), frozenset({Role.principal})),
+    ("/admin/students", N_("Học sinh"), OFFICE),
+    ("/change-requests", N_("Yêu cầu sửa thông tin"), OFFICE),
+    ("/classes", N_("Các lớp"), SIGNERS | OFFICE),
+    ("/statistics", N_("Thống kê"), BOARD),
+    ("/factor-resets", N_("Phê duyệt đặt lại"), BOARD),
+    ("/oversight/windows", N_("Thời hạn"), BOARD),
+    ("/oversight/compliance", N_("Chấp hành thời hạn"), BOARD),
+    ("/admin/classes", N_("Quản lý lớp"), OFFICE),
+    ("/admin/accounts", N_("Cán bộ, tài khoản"), OFFICE),
+    ("/admin/import", N_("Nhập dữ liệu"), OFFICE),
+    ("/admin/export", N_("Xuất dữ liệu"), OFFICE),
+    ("/admin/audit", N_("Nhật ký"), OVERSEERS),
+    ("/admin/signing", N_("Ký số"), frozenset({Role.system_admin})),
+    ("/security", N_("Bảo mật đăng nhập"), STAFF),
     # Identity gives parents the role `parent` and students `student` (people/service.py).
-    ("/results", "Kết quả học tập", FAMILY),
-    ("/password", "Đổi mật khẩu", None),
+    ("/results", N_("Kết quả học tập"), FAMILY),
+    ("/password", N_("Đổi mật khẩu"), None),
 ]
 
 
@@ -141,7 +148,7 @@ def deadline(moment: str | None) -> str:
         return ""
     local = datetime.fromisoformat(moment).astimezone(SCHOOL_TIME)
     if (local.hour, local.minute) == (0, 0):
-        return f"hết ngày {(local - timedelta(days=1)):%d/%m/%Y}"
+        return _("hết ngày {day}").format(day=f"{(local - timedelta(days=1)):%d/%m/%Y}")
     return f"{local:%d/%m/%Y %H:%M}"
 
 
@@ -149,10 +156,20 @@ def lateness(seconds: int) -> str:
     days, rest = divmod(int(seconds), 86400)
     hours = rest // 3600
     if days:
-        return f"{days} ngày {hours} giờ" if hours else f"{days} ngày"
-    return f"{hours} giờ" if hours else "dưới 1 giờ"
+        return (
+            _("{days} ngày {hours} giờ").format(days=days, hours=hours)
+            if hours
+            else _("{days} ngày").format(days=days)
+        )
+    return _("{hours} giờ").format(hours=hours) if hours else _("dưới 1 giờ")
 
 
+def label(text: str | None) -> str:
+    """A label a service sends with its codes (a semester, a state, a step), in the reader's language."""
+    return _(text) if text else ""
+
+
+templates.env.filters["label"] = label
 templates.env.filters["school_time"] = school_time
 templates.env.filters["score"] = score_text
 templates.env.filters["dmy"] = day_text

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from hbs_portal.clients import BackendError
+from hbs_portal.i18n import N_, _, translated
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import error_page, templates
 from hbs_portal.web.deps import Api, CheckedForm, Services, SignedIn
@@ -25,21 +26,22 @@ TERM_KEYS = ("conduct", "conduct_comment", "absent_excused", "absent_unexcused")
 LIMITS = {"conduct_comment": 2000}
 """Longest text a field may carry (others: 20); the grades service says what is valid."""
 COLUMN_LABELS = {
-    "conduct": "Rèn luyện",
-    "conduct_comment": "Nhận xét rèn luyện",
-    "absent_excused": "Nghỉ có phép",
-    "absent_unexcused": "Nghỉ không phép",
-    "summer_training": "Rèn luyện hè",
-    "reexam_choice": "Môn chọn kiểm tra lại",
+    "conduct": N_("Rèn luyện"),
+    "conduct_comment": N_("Nhận xét rèn luyện"),
+    "absent_excused": N_("Nghỉ có phép"),
+    "absent_unexcused": N_("Nghỉ không phép"),
+    "summer_training": N_("Rèn luyện hè"),
+    "reexam_choice": N_("Môn chọn kiểm tra lại"),
 }
 CHOICES = {
-    "": "Chưa ghi lựa chọn",
-    "chosen": "Kiểm tra lại các môn đánh dấu",
-    "none": "Không kiểm tra lại môn nào",
+    "": N_("Chưa ghi lựa chọn"),
+    "chosen": N_("Kiểm tra lại các môn đánh dấu"),
+    "none": N_("Không kiểm tra lại môn nào"),
 }
 """The student's choice at the re-examination (issue 11 §8): not recorded yet, the ticked
 subjects, or none (then the year result stands)."""
-PICK_ONE = "Đánh dấu ít nhất một môn, hoặc chọn “Không kiểm tra lại môn nào”."
+WRONG_TERM = N_("Học kỳ: chỉ nhận HK1, HK2 hoặc cuối năm.")
+PICK_ONE = N_("Đánh dấu ít nhất một môn, hoặc chọn “Không kiểm tra lại môn nào”.")
 
 
 @dataclass
@@ -97,10 +99,10 @@ async def _load(api: Services, class_name: str, section: str) -> dict[str, Any]:
     log = [
         {
             **c,
-            "full_name": names_by_id.get(c["student_id"], "(đã rời lớp)"),
+            "full_name": names_by_id.get(c["student_id"], _("(đã rời lớp)")),
             "when": local_time(c["changed_at"]),
             "label": _label(c["column"]),
-            "term_label": SECTIONS.get(c["term"] or "", YEAR_LABEL),
+            "term_label": _(SECTIONS.get(c["term"] or "", YEAR_LABEL)),
         }
         for c in reversed(changes)
     ]
@@ -109,8 +111,8 @@ async def _load(api: Services, class_name: str, section: str) -> dict[str, Any]:
 
 def _label(column: str) -> str:
     if column.startswith("reexam."):
-        return f"Kiểm tra lại {column.removeprefix('reexam.')}"
-    return COLUMN_LABELS.get(column, column)
+        return _("Kiểm tra lại {subject}").format(subject=column.removeprefix("reexam."))
+    return _(COLUMN_LABELS[column]) if column in COLUMN_LABELS else column
 
 
 def _render(
@@ -134,9 +136,9 @@ def _render(
             "class_name": class_name,
             "base": class_path(class_name),
             "section": section,
-            "sections": SECTIONS,
-            "ratings": RATINGS,
-            "choices": CHOICES,
+            "sections": translated(SECTIONS),
+            "ratings": translated(RATINGS),
+            "choices": translated(CHOICES),
             "notice": notice,
             "error": error,
             "problems": problems or [],
@@ -156,11 +158,11 @@ async def conduct_page(
     request: Request, web: SignedIn, api: Api, class_name: str, term: str = "HK1"
 ) -> Response:
     section = _section(term)
-    if bad := bad_query(class_name) or (None if section else "Học kỳ: chỉ nhận HK1, HK2 hoặc cuối năm."):
+    if bad := bad_query(class_name) or (None if section else _(WRONG_TERM)):
         return error_page(request, web, bad, 422)
     assert section is not None
     data = await _load(api, class_name, section)
-    notice = "Đã lưu." if request.query_params.get("notice") == "saved" else None
+    notice = _("Đã lưu.") if request.query_params.get("notice") == "saved" else None
     return _render(request, web, class_name, section, data, notice=notice)
 
 
@@ -180,7 +182,7 @@ def _typed(form: FormData, rows: list[ConductRow], keys: tuple[str, ...] | None)
             if not isinstance(value, str):
                 continue
             if len(value) > LIMITS.get(key, 20):
-                row.errors[key] = "quá dài"
+                row.errors[key] = _("quá dài")
                 ok = False
             row.typed[key] = value
     return ok
@@ -222,7 +224,7 @@ def _unpicked(rows: list[ConductRow]) -> bool:
     found = False
     for row in rows:
         if row.reexam_subjects and row.typed.get("reexam_choice") == "chosen" and not _choice(row):
-            row.errors["reexam_choice"] = PICK_ONE
+            row.errors["reexam_choice"] = _(PICK_ONE)
             found = True
     return found
 
@@ -232,18 +234,18 @@ async def save_conduct(
     request: Request, web: SignedIn, api: Api, form: CheckedForm, class_name: str
 ) -> Response:
     section = _section(str(form.get("section", "")))
-    if bad := bad_query(class_name) or (None if section else "Học kỳ: chỉ nhận HK1, HK2 hoặc cuối năm."):
+    if bad := bad_query(class_name) or (None if section else _(WRONG_TERM)):
         return error_page(request, web, bad, 422)
     assert section is not None
     data = await _load(api, class_name, section)
     rows: list[ConductRow] = data["rows"]
     if not _typed(form, rows, None if section == "year-end" else TERM_KEYS):
-        error = "Có ô quá dài (nhận xét tối đa 2000 ký tự), chưa lưu gì."
+        error = _("Có ô quá dài (nhận xét tối đa 2000 ký tự), chưa lưu gì.")
         return _render(request, web, class_name, section, data, error=error, status_code=422, unsaved=True)
     if "fill" in form and section != "year-end":
         return _fill(request, web, class_name, section, data, str(form.get("fill_conduct", "")))
     if section == "year-end" and _unpicked(rows):
-        error = "Có học sinh chọn kiểm tra lại nhưng chưa đánh dấu môn nào, chưa lưu gì."
+        error = _("Có học sinh chọn kiểm tra lại nhưng chưa đánh dấu môn nào, chưa lưu gì.")
         return _render(request, web, class_name, section, data, error=error, status_code=422, unsaved=True)
     path, body = _payload(rows, section)
     try:
@@ -270,13 +272,13 @@ def _fill(
     """One conduct value for the whole class, not saved yet: the teacher changes the exceptions,
     then saves (the other columns keep what was typed)."""
     if value not in RATINGS:
-        error = "Rèn luyện cho cả lớp: hãy chọn một mức (T, K, Đ hoặc CĐ)."
+        error = _("Rèn luyện cho cả lớp: hãy chọn một mức (T, K, Đ hoặc CĐ).")
         return _render(request, web, class_name, section, data, error=error, status_code=422, unsaved=True)
     for row in data["rows"]:
         row.typed["conduct"] = value
-    notice = (
-        f"Đã điền “{value} – {RATINGS[value]}” cho cả lớp (chưa lưu). Sửa các trường hợp khác rồi bấm “Lưu”."
-    )
+    notice = _(
+        "Đã điền “{code} – {rating}” cho cả lớp (chưa lưu). Sửa các trường hợp khác rồi bấm “Lưu”."
+    ).format(code=value, rating=_(RATINGS[value]))
     return _render(request, web, class_name, section, data, notice=notice, unsaved=True)
 
 
@@ -288,5 +290,5 @@ def _problems(rows: list[ConductRow], problem: dict[str, Any]) -> list[str]:
         row = by_id.get(str(error.get("student_id")))
         if row is not None:
             row.errors[column] = message
-        lines.append(f"{error.get('full_name') or 'Học sinh'}, {_label(column)}: {message}")
+        lines.append(f"{error.get('full_name') or _('Học sinh')}, {_label(column)}: {message}")
     return lines

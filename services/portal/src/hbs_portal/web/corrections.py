@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hbs_portal.clients import BackendError
+from hbs_portal.i18n import N_, _
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import error_page, explain, pdf_response, templates
 from hbs_portal.web.deps import Api, BoardMember, CheckedForm, Services, SignedIn
@@ -27,20 +28,20 @@ router = APIRouter(include_in_schema=False)
 CORRECTABLE = ("midterm", "final", "comment")
 """Besides the regular assessments (regular_k), the columns a correction may list."""
 FIELD_LABELS = {
-    "minutes_number": "Số biên bản",
-    "minutes_date": "Ngày biên bản",
-    "present": "Thành phần có mặt",
-    "reason": "Lý do điều chỉnh",
-    "cells": "Ô điều chỉnh",
-    "expected_version": "Phiên bản sổ điểm",
+    "minutes_number": N_("Số biên bản"),
+    "minutes_date": N_("Ngày biên bản"),
+    "present": N_("Thành phần có mặt"),
+    "reason": N_("Lý do điều chỉnh"),
+    "cells": N_("Ô điều chỉnh"),
+    "expected_version": N_("Phiên bản sổ điểm"),
 }
 NOTICES = {
     "opened": (
-        "Đã mở điều chỉnh. Hãy ký biên bản; giáo viên bộ môn sửa các ô trong biên bản rồi ký lại sổ điểm."
+        N_("Đã mở điều chỉnh. Hãy ký biên bản; giáo viên bộ môn sửa các ô trong biên bản rồi ký lại sổ điểm.")
     ),
-    "signing": "Đang ký biên bản…",
+    "signing": N_("Đang ký biên bản…"),
 }
-MINUTES_STATES = {"unsigned": "Chưa ký", "signing": "Đang ký", "signed": "Đã ký"}
+MINUTES_STATES = {"unsigned": N_("Chưa ký"), "signing": N_("Đang ký"), "signed": N_("Đã ký")}
 
 
 @dataclass
@@ -58,7 +59,7 @@ class Typed:
 def shown_value(value: str | None, column: str) -> str:
     """A cell's value as a page prints it: a score with a decimal comma, "(trống)" if empty."""
     if not value:
-        return "(trống)"
+        return _("(trống)")
     return value if column == "comment" else score_text(value)
 
 
@@ -87,11 +88,13 @@ def described(correction: dict[str, Any], names: dict[str, str]) -> dict[str, An
         "minutes_signed": local_time(correction["minutes_signed_at"])
         if correction.get("minutes_signed_at")
         else None,
-        "minutes_state_label": MINUTES_STATES.get(correction["minutes_state"], correction["minutes_state"]),
+        "minutes_state_label": _(
+            MINUTES_STATES.get(correction["minutes_state"], correction["minutes_state"])
+        ),
         "listed": [
             {
                 **cell,
-                "full_name": names.get(cell["student_id"], "(đã rời lớp)"),
+                "full_name": names.get(cell["student_id"], _("(đã rời lớp)")),
                 "old": shown_value(cell["old_value"], cell["column"]),
             }
             for cell in correction["cells"]
@@ -178,9 +181,9 @@ async def open_correction(
         "cells": cells,
     }
     if not cells:
-        message = "Ô điều chỉnh: chọn ít nhất một ô cần sửa."
+        message = _("Ô điều chỉnh: chọn ít nhất một ô cần sửa.")
     elif not body["present"]:
-        message = "Thành phần có mặt: ghi mỗi người một dòng (họ tên – chức vụ)."
+        message = _("Thành phần có mặt: ghi mỗi người một dòng (họ tên – chức vụ).")
     else:
         try:
             sheet = await api.grades.open_sheet_correction(sheet_id, body)
@@ -201,7 +204,7 @@ def _explained(refusal: BackendError) -> str:
     label = FIELD_LABELS.get(where)
     if label is None or refusal.title.startswith(label) or refusal.title.startswith("Ô điều chỉnh"):
         return refusal.title
-    return f"{label}: {refusal.title}"
+    return f"{_(label)}: {refusal.title}"
 
 
 async def _one(
@@ -210,7 +213,7 @@ async def _one(
     scores, corrections = await _sheet_and_corrections(api, sheet_id)
     found = next((c for c in corrections if c["id"] == str(correction_id)), None)
     if found is None:
-        raise BackendError(404, "Không tìm thấy biên bản điều chỉnh")
+        raise BackendError(404, _("Không tìm thấy biên bản điều chỉnh"))
     return scores["sheet"], found
 
 
@@ -239,7 +242,7 @@ async def _minutes_page(
             "web": web,
             "sheet": sheet,
             "c": correction,
-            "notice": NOTICES.get(request.query_params.get("notice", "")),
+            "notice": _(NOTICES.get(request.query_params.get("notice", ""), "")) or None,
             "may_sign": correction["minutes_state"] == "unsigned"
             and correction["opened_by"] == str(web.user_id),
             "error": error,
@@ -260,7 +263,7 @@ async def sign_minutes(
 ) -> Response:
     """Ký biên bản: the PIN activates this one signature first, so a wrong PIN changes nothing."""
     if not pin:
-        message = "Mã PIN ký số: chưa nhập."
+        message = _("Mã PIN ký số: chưa nhập.")
     else:
         try:
             activation_id = await api.signing.activate(pin, subject_ids=[str(correction_id)])
@@ -294,8 +297,9 @@ async def correction_document(
         "corrected": correction.get("new_document_id"),
     }[which]
     if not document_id:
-        return error_page(request, web, "Tài liệu này chưa có bản đã ký.", 404)
+        return error_page(request, web, _("Tài liệu này chưa có bản đã ký."), 404)
     pdf = await api.signing.document_pdf(document_id)
+    # File names stay Vietnamese (ASCII-folded) in both languages.
     names = {"minutes": "Biên bản điều chỉnh", "superseded": "Sổ điểm bản cũ", "corrected": "Sổ điểm đã sửa"}
     sheet = _sheet
     name = file_name(

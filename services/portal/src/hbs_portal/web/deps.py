@@ -25,6 +25,7 @@ from hbs_portal.clients import (
     SigningClient,
     Transport,
 )
+from hbs_portal.i18n import _
 from hbs_portal.models import WebSession
 from hbs_portal.settings import PortalSettings
 from hbs_portal.web.common import (
@@ -163,7 +164,7 @@ def _needs(roles: frozenset[Role]) -> object:
     async def gate(web: SignedIn) -> WebSession:
         # The services check again on every call; this only spares a page that would fail.
         if not roles & set(web.roles):
-            raise Refused("Bạn không có quyền mở trang này.", 403)
+            raise Refused(_("Bạn không có quyền mở trang này."), 403)
         return web
 
     return Depends(gate)
@@ -196,7 +197,7 @@ async def checked_form(request: Request, web: SignedIn) -> FormData:
     form = await request.form(max_fields=3000, max_files=1)
     submitted = form.get("csrf")
     if not isinstance(submitted, str) or len(submitted) > 64 or not csrf_ok(web, submitted):
-        raise Refused(STALE_FORM, 403)
+        raise Refused(_(STALE_FORM), 403)
     return form
 
 

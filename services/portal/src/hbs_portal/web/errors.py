@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hbs_portal.i18n import N_, _, cookie_language, use_language
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import current_session, templates, where_to_go
 from hbs_portal.web.protection import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
@@ -17,27 +18,34 @@ from hbs_shared.problems import Problem, problem_response
 
 log = get_logger(__name__)
 
-# status → (heading, what happened); the page adds where to go.
+# status → (heading, what happened), translated where shown; the page adds where to go.
 PAGES: dict[int, tuple[str, str]] = {
-    400: ("Yêu cầu không hợp lệ", "Trình duyệt đã gửi một yêu cầu mà hệ thống không hiểu."),
-    403: ("Không có quyền truy cập", "Tài khoản của bạn không được xem hoặc thực hiện việc này."),
+    400: (N_("Yêu cầu không hợp lệ"), N_("Trình duyệt đã gửi một yêu cầu mà hệ thống không hiểu.")),
+    403: (N_("Không có quyền truy cập"), N_("Tài khoản của bạn không được xem hoặc thực hiện việc này.")),
     404: (
-        "Không tìm thấy trang",
-        "Không có trang nào ở địa chỉ này: đường dẫn có thể đã cũ, gõ sai, hoặc mục này đã bị xoá.",
+        N_("Không tìm thấy trang"),
+        N_("Không có trang nào ở địa chỉ này: đường dẫn có thể đã cũ, gõ sai, hoặc mục này đã bị xoá."),
     ),
-    405: ("Không thực hiện được", "Trang này không nhận thao tác vừa gửi. Hãy mở lại trang từ menu."),
+    405: (N_("Không thực hiện được"), N_("Trang này không nhận thao tác vừa gửi. Hãy mở lại trang từ menu.")),
     422: (
-        "Đường dẫn không hợp lệ",
-        "Mã trong đường dẫn (mã sổ điểm, học sinh, tài liệu…) không đúng định dạng: "
-        "có thể đường dẫn bị cắt ngắn khi sao chép.",
+        N_("Đường dẫn không hợp lệ"),
+        N_(
+            "Mã trong đường dẫn (mã sổ điểm, học sinh, tài liệu…) không đúng định dạng: "
+            "có thể đường dẫn bị cắt ngắn khi sao chép."
+        ),
     ),
     500: (
-        "Hệ thống gặp lỗi",
-        "Đã có lỗi ngoài dự kiến; dữ liệu bạn đã lưu trước đó không bị ảnh hưởng. "
-        "Hãy thử lại sau ít phút; nếu vẫn lỗi, báo cho bộ phận quản trị của trường.",
+        N_("Hệ thống gặp lỗi"),
+        N_(
+            "Đã có lỗi ngoài dự kiến; dữ liệu bạn đã lưu trước đó không bị ảnh hưởng. "
+            "Hãy thử lại sau ít phút; nếu vẫn lỗi, báo cho bộ phận quản trị của trường."
+        ),
     ),
 }
-FORM_INVALID = ("Dữ liệu không hợp lệ", "Dữ liệu gửi lên không đúng định dạng. Hãy mở lại trang và thử lại.")
+FORM_INVALID = (
+    N_("Dữ liệu không hợp lệ"),
+    N_("Dữ liệu gửi lên không đúng định dạng. Hãy mở lại trang và thử lại."),
+)
 
 
 def wants_json(request: Request) -> bool:
@@ -62,11 +70,14 @@ async def error_response(
 ) -> Response:
     if wants_json(request):
         return problem_response(problem, request)
+    # A fault is answered outside the middleware: the reader's language is read here again.
+    use_language(cookie_language(request.headers.get("cookie", "")))
     web = None if status >= 500 else await _signed_in(request)
+    context = {"web": web, "heading": _(heading), "error": _(message), "links": where_to_go(web)}
     return templates.TemplateResponse(
         request,
         "error.html",
-        {"web": web, "heading": heading, "error": message, "links": where_to_go(web), "status": status},
+        {**context, "status": status},
         status_code=status,
     )
 

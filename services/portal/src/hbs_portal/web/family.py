@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from hbs_portal.clients import BackendError
+from hbs_portal.i18n import N_, _
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import pdf_response, templates
 from hbs_portal.web.deps import Api, Services, SignedIn
@@ -21,26 +22,26 @@ from hbs_shared.labels import RATING_LABELS
 router = APIRouter(include_in_schema=False)
 
 RATINGS = RATING_LABELS
-PENDING = "Chưa có"
+PENDING = N_("Chưa có")
 
 
 def rating(code: str | None) -> str:
-    return RATINGS.get(code, code) if code else PENDING
+    return _(RATINGS.get(code, code)) if code else _(PENDING)
 
 
 def subject_value(value: str | None, status: str) -> str:
     """A subject's result as the paper học bạ prints it: a score, Đạt/Chưa đạt, or Miễn."""
     if status == "exempt":
-        return "Miễn"
+        return _("Miễn")
     if value is None:
-        return PENDING
-    return RATINGS.get(value) or score_text(value)
+        return _(PENDING)
+    return _(RATINGS[value]) if value in RATINGS else score_text(value)
 
 
 def promotion(result: dict[str, Any]) -> str:
     if result["promoted"] is None:
-        return "Chưa xét"
-    return "Được lên lớp" if result["promoted"] else "Không được lên lớp"
+        return _("Chưa xét")
+    return _("Được lên lớp") if result["promoted"] else _("Không được lên lớp")
 
 
 templates.env.globals.update(rating=rating, subject_value=subject_value, promotion=promotion)
@@ -103,7 +104,7 @@ async def record_pdf(
     """The signed học bạ, streamed with the family member's own token (signing decides)."""
     records = await api.signing.student_records(student_id)
     if not any(d["document_id"] == str(document_id) and d["sealed"] for d in records):
-        raise BackendError(404, "Không tìm thấy học bạ đã ký")
+        raise BackendError(404, _("Không tìm thấy học bạ đã ký"))
     pdf = await api.signing.document_pdf(document_id)
     children = await api.grades.family_students()
     child = next((c for c in children if c.get("student_id") == str(student_id)), {})

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hbs_portal.clients import BackendError
+from hbs_portal.i18n import N_, _, translated
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import templates
 from hbs_portal.web.deps import Api, BoardMember, CheckedForm, Services
@@ -26,11 +27,11 @@ from hbs_shared.roles import SIGNERS
 router = APIRouter(include_in_schema=False)
 
 STEP_NAMES: dict[int, str] = {
-    0: "Nhập điểm",
-    1: "Ký sổ điểm (bước 1)",
-    2: "GVCN ký học bạ (bước 2)",
-    3: "PHT ký duyệt học bạ (bước 3)",
-    4: "Hiệu trưởng ký phê duyệt học bạ (bước 4)",
+    0: N_("Nhập điểm"),
+    1: N_("Ký sổ điểm (bước 1)"),
+    2: N_("GVCN ký học bạ (bước 2)"),
+    3: N_("PHT ký duyệt học bạ (bước 3)"),
+    4: N_("Hiệu trưởng ký phê duyệt học bạ (bước 4)"),
 }
 SLOTS: tuple[tuple[str, int], ...] = (
     ("HK1", 0),
@@ -42,12 +43,12 @@ SLOTS: tuple[tuple[str, int], ...] = (
     ("year", 4),
 )
 """Every window of a year: score entry and step 1 per semester, the record's steps per year."""
-STATE_LABELS = {"not_open": "chưa mở", "open": "đang mở", "closed": "đã đóng"}
-DONE = {"saved": "Đã lưu thời hạn.", "extended": "Đã gia hạn."}
+STATE_LABELS = {"not_open": N_("chưa mở"), "open": N_("đang mở"), "closed": N_("đã đóng")}
+DONE = {"saved": N_("Đã lưu thời hạn."), "extended": N_("Đã gia hạn.")}
 
 
 def period_name(period: str) -> str:
-    return TERM_LABELS.get(period, "Cả năm")
+    return _(TERM_LABELS.get(period, "Cả năm"))
 
 
 def slot_key(period: str, step: int) -> str:
@@ -70,7 +71,7 @@ def parse_day(value: str) -> date | str | None:
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        return "Ngày không hợp lệ (định dạng ngày/tháng/năm)."
+        return _("Ngày không hợp lệ (định dạng ngày/tháng/năm).")
 
 
 def dmy(value: str | None) -> str:
@@ -101,19 +102,19 @@ async def _windows_page(
             "key": slot_key(period, step),
             "period": period,
             "step": step,
-            "name": f"{STEP_NAMES[step]} – {period_name(period)}",
+            "name": f"{_(STEP_NAMES[step])} – {period_name(period)}",
             "window": set_.get(slot_key(period, step)),
-            "state": STATE_LABELS.get(set_[slot_key(period, step)]["state"], "")
+            "state": _(STATE_LABELS.get(set_[slot_key(period, step)]["state"], ""))
             if slot_key(period, step) in set_
-            else "không giới hạn",
+            else _("không giới hạn"),
         }
         for period, step in SLOTS
     ]
     extensions = [
         {
             **e,
-            "who": e["teacher_name"] if e.get("teacher_id") else f"Lớp {e['class_name']}",
-            "window": f"{STEP_NAMES[e['step']]} – {period_name(e['period'])}",
+            "who": e["teacher_name"] if e.get("teacher_id") else _("Lớp {name}").format(name=e["class_name"]),
+            "window": f"{_(STEP_NAMES[e['step']])} – {period_name(e['period'])}",
             "until": dmy(e["closes_on"]),
             "when": local_time(e["granted_at"]),
         }
@@ -130,8 +131,8 @@ async def _windows_page(
             "extensions": extensions,
             "teachers": await _teachers(api),
             "classes": classes,
-            "slots": [(slot_key(p, s), f"{STEP_NAMES[s]} – {period_name(p)}") for p, s in SLOTS],
-            "notice": DONE.get(request.query_params.get("done", "")),
+            "slots": [(slot_key(p, s), f"{_(STEP_NAMES[s])} – {period_name(p)}") for p, s in SLOTS],
+            "notice": _(DONE.get(request.query_params.get("done", ""), "")) or None,
             "error": error,
             "form": form or {},
             "dmy": dmy,
@@ -159,13 +160,13 @@ async def save_window(
     """Set one window (both dates) or remove it (both empty: the step is then always open)."""
     chosen = parse_slot(slot)
     if chosen is None:
-        return await _windows_page(request, web, api, error="Thời hạn: không hợp lệ.", status=422)
+        return await _windows_page(request, web, api, error=_("Thời hạn: không hợp lệ."), status=422)
     opens, closes = parse_day(opens_on), parse_day(closes_on)
-    for label, value in (("Ngày mở", opens), ("Ngày đóng", closes)):
+    for label, value in ((_("Ngày mở"), opens), (_("Ngày đóng"), closes)):
         if isinstance(value, str):
             return await _windows_page(request, web, api, error=f"{label}: {value}", status=422)
     if (opens is None) != (closes is None):
-        error = "Cần nhập cả ngày mở và ngày đóng (hoặc để trống cả hai để bỏ thời hạn)."
+        error = _("Cần nhập cả ngày mở và ngày đóng (hoặc để trống cả hai để bỏ thời hạn).")
         return await _windows_page(request, web, api, error=error, status=422)
     period, step = chosen
     year = (await api.grades.windows())["school_year"]
@@ -212,24 +213,24 @@ async def add_extension(
 
     chosen = parse_slot(slot)
     if chosen is None:
-        return await refuse("Thời hạn được gia hạn: hãy chọn một bước.")
+        return await refuse(_("Thời hạn được gia hạn: hãy chọn một bước."))
     body: dict[str, Any] = {"period": chosen[0], "step": chosen[1]}
     if who == "teacher":
         try:
             body["teacher_id"] = str(uuid.UUID(teacher_id))
         except ValueError:
-            return await refuse("Giáo viên: hãy chọn một giáo viên.")
+            return await refuse(_("Giáo viên: hãy chọn một giáo viên."))
     elif who == "class":
         if not 1 <= len(class_name.strip()) <= 40:
-            return await refuse("Lớp: hãy chọn một lớp.")
+            return await refuse(_("Lớp: hãy chọn một lớp."))
         body["class_name"] = class_name.strip()
     else:
-        return await refuse("Gia hạn cho: chọn giáo viên hoặc lớp.")
+        return await refuse(_("Gia hạn cho: chọn giáo viên hoặc lớp."))
     until = parse_day(closes_on)
     if not isinstance(until, date):
-        return await refuse(f"Gia hạn đến ngày: {until or 'cần nhập ngày.'}")
+        return await refuse(_("Gia hạn đến ngày: {problem}").format(problem=until or _("cần nhập ngày.")))
     if len(reason.strip()) < 3:
-        return await refuse("Lý do gia hạn: cần ít nhất 3 ký tự.")
+        return await refuse(_("Lý do gia hạn: cần ít nhất 3 ký tự."))
     body.update(
         closes_on=until.isoformat(),
         reason=reason.strip(),
@@ -268,7 +269,7 @@ async def compliance_page(request: Request, web: BoardMember, api: Api, filters:
     """Chấp hành thời hạn: per person (or department), step and period (Đ10), filtered."""
     report = await api.grades.compliance(filters)
     rows = [
-        {**r, "step_name": STEP_NAMES[r["step"]], "period_name": period_name(r["period"])}
+        {**r, "step_name": _(STEP_NAMES[r["step"]]), "period_name": period_name(r["period"])}
         for r in report["rows"]
     ]
     return templates.TemplateResponse(
@@ -281,7 +282,7 @@ async def compliance_page(request: Request, web: BoardMember, api: Api, filters:
             "rows": rows,
             "report": report,
             "chosen": filters,
-            "steps": STEP_NAMES,
+            "steps": translated(STEP_NAMES),
             "xlsx": "/oversight/compliance.xlsx" + (f"?{urlencode(filters)}" if filters else ""),
         },
     )

@@ -13,34 +13,35 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hbs_portal.clients import BackendError
+from hbs_portal.i18n import N_, translated
 from hbs_portal.web.common import templates
 from hbs_portal.web.deps import Api, BoardMember, CheckedForm, SignedIn
 
 router = APIRouter(include_in_schema=False)
 FILTERS = ("term", "step", "group_by", "class_name", "subject_code", "teacher_id", "department", "state")
 GROUPS = {
-    "step": "Bước",
-    "department": "Tổ chuyên môn",
-    "class": "Lớp",
-    "teacher": "Người phụ trách",
-    "subject": "Môn",
+    "step": N_("Bước"),
+    "department": N_("Tổ chuyên môn"),
+    "class": N_("Lớp"),
+    "teacher": N_("Người phụ trách"),
+    "subject": N_("Môn"),
 }
 STEPS = {
-    "score_entry": "Nhập điểm",
-    "sheet_signing": "Bước 1: ký sổ điểm",
-    "homeroom": "Bước 2: GVCN ký học bạ",
-    "review": "Bước 3: PHT duyệt",
-    "approval": "Bước 4: HT phê duyệt",
+    "score_entry": N_("Nhập điểm"),
+    "sheet_signing": N_("Bước 1: ký sổ điểm"),
+    "homeroom": N_("Bước 2: GVCN ký học bạ"),
+    "review": N_("Bước 3: PHT duyệt"),
+    "approval": N_("Bước 4: HT phê duyệt"),
 }
-TERMS = {"HK1": "Học kỳ I", "HK2": "Học kỳ II"}
+TERMS = {"HK1": N_("Học kỳ I"), "HK2": N_("Học kỳ II")}
 BACK_TO = re.compile(r"^/[A-Za-z0-9/_.%\-]{0,200}$")
 """Where "Đã xem" returns: a path of this portal (the page the banner was on), never elsewhere."""
 EMAIL_STATES = {
-    "none": "không gửi (chưa có địa chỉ hoặc chưa cấu hình)",
-    "pending": "đang chờ gửi",
-    "sending": "đang gửi",
-    "sent": "đã gửi",
-    "failed": "gửi không được",
+    "none": N_("không gửi (chưa có địa chỉ hoặc chưa cấu hình)"),
+    "pending": N_("đang chờ gửi"),
+    "sending": N_("đang gửi"),
+    "sent": N_("đã gửi"),
+    "failed": N_("gửi không được"),
 }
 Text = Annotated[str, Query(max_length=120)]
 
@@ -87,12 +88,12 @@ async def progress_page(
             "view": view,
             "items": items["items"],
             "sent": sent[:20],
-            "email_states": EMAIL_STATES,
+            "email_states": translated(EMAIL_STATES),
             "chosen": chosen,
             "query": urlencode(chosen),
-            "groups": GROUPS,
-            "steps": STEPS,
-            "terms": TERMS,
+            "groups": translated(GROUPS),
+            "steps": translated(STEPS),
+            "terms": translated(TERMS),
             "notice": request.query_params.get("notice"),
         },
     )

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hbs_portal.clients import BackendError
+from hbs_portal.i18n import N_, _, translated
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import error_page, pdf_response, templates
 from hbs_portal.web.deadlines import my_deadlines
@@ -23,8 +24,8 @@ from hbs_shared.signing_order import RECORD_STEP_NAMES, SIGNING_STEPS
 router = APIRouter(include_in_schema=False)
 ClassName = Path(min_length=1, max_length=40)
 STEP_FOR_ROLE = {name: SIGNING_STEPS[number] for name, number in RECORD_STEP_NAMES.items()}
-RATING = RATING_LABELS
-LABELS = RECORD_STATE_LABELS
+RATING = translated(RATING_LABELS)
+LABELS = translated(RECORD_STATE_LABELS)
 
 
 def _page(request: Request, web: WebSession, name: str, status: int = 200, **context: Any) -> Response:
@@ -116,11 +117,11 @@ def _versions(text: str) -> dict[str, int] | None:
         return None
     out: dict[str, int] = {}
     for pair in text.split(",")[:5000]:
-        record_id, _, version = pair.partition(":")
+        record_id, _sep, version = pair.partition(":")
         try:
             out[str(uuid.UUID(record_id))] = int(version)
         except ValueError:
-            raise BackendError(422, "Danh sách học bạ gửi lên không hợp lệ, xin tải lại trang") from None
+            raise BackendError(422, _("Danh sách học bạ gửi lên không hợp lệ, xin tải lại trang")) from None
     return out
 
 
@@ -137,14 +138,14 @@ async def sign(
 ) -> Response:
     """Activate one batch with the signing PIN, then start the step for the chosen classes."""
     if step not in STEP_FOR_ROLE:
-        return error_page(request, web, "Bước ký: không hợp lệ.", 422)
+        return error_page(request, web, _("Bước ký: không hợp lệ."), 422)
     names = [n for n in (class_names or []) if n.strip()]
     if not names:
-        return error_page(request, web, "Lớp: chưa chọn lớp nào để ký.", 422)
+        return error_page(request, web, _("Lớp: chưa chọn lớp nào để ký."), 422)
     if any(len(n) > 40 for n in names):
-        return error_page(request, web, "Lớp: tên lớp không hợp lệ.", 422)
+        return error_page(request, web, _("Lớp: tên lớp không hợp lệ."), 422)
     if not pin:
-        return error_page(request, web, "Mã PIN ký số: chưa nhập.", 422)
+        return error_page(request, web, _("Mã PIN ký số: chưa nhập."), 422)
     batch_id = str(uuid.uuid4())
     expected = _versions(versions)
     # The PIN activates this one batch first: a wrong PIN changes nothing.
@@ -188,7 +189,7 @@ async def save_remarks(
     remarks: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
     if len(remarks) > 4000:
-        return error_page(request, web, "Nhận xét của GVCN: tối đa 4000 ký tự.", 422)
+        return error_page(request, web, _("Nhận xét của GVCN: tối đa 4000 ký tự."), 422)
     await api.grades.record_remarks(record_id, remarks, version)
     return RedirectResponse(f"/records/view/{record_id}?notice=saved", status_code=303)
 
@@ -204,16 +205,16 @@ async def give_back(
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     if len(reason.strip()) < 3:
-        return error_page(request, web, "Lý do trả lại: cần ghi rõ (ít nhất 3 ký tự).", 422)
+        return error_page(request, web, _("Lý do trả lại: cần ghi rõ (ít nhất 3 ký tự)."), 422)
     await api.grades.return_record(record_id, reason.strip()[:1000], version)
     return RedirectResponse(f"/records/view/{record_id}?notice=returned", status_code=303)
 
 
 _CORRECTION_FIELDS = {
-    "minutes_number": "Số biên bản",
-    "minutes_date": "Ngày biên bản",
-    "reason": "Nội dung điều chỉnh",
-    "expected_version": "Phiên bản học bạ",
+    "minutes_number": N_("Số biên bản"),
+    "minutes_date": N_("Ngày biên bản"),
+    "reason": N_("Nội dung điều chỉnh"),
+    "expected_version": N_("Phiên bản học bạ"),
 }
 
 
@@ -240,7 +241,7 @@ async def open_correction(
         await api.grades.correct_record(record_id, body)
     except BackendError as error:
         label = _CORRECTION_FIELDS.get(str(error.problem.get("field", "")))
-        return error_page(request, web, f"{label}: {error.title}" if label else error.title, error.status)
+        return error_page(request, web, f"{_(label)}: {error.title}" if label else error.title, error.status)
     return RedirectResponse(f"/records/view/{record_id}?notice=corrected", status_code=303)
 
 
@@ -255,7 +256,7 @@ async def give_back_class(
 ) -> Response:
     """Trả lại cả lớp: every signed record of the class goes back to the homeroom teacher."""
     if len(reason.strip()) < 3:
-        return error_page(request, web, "Lý do trả lại: cần ghi rõ (ít nhất 3 ký tự).", 422)
+        return error_page(request, web, _("Lý do trả lại: cần ghi rõ (ít nhất 3 ký tự)."), 422)
     await api.grades.return_class_records(class_name, reason.strip()[:1000])
     return RedirectResponse(f"/records/classes/{quote(class_name)}?notice=returned", status_code=303)
 
@@ -265,7 +266,7 @@ async def record_document(request: Request, web: SignedIn, api: Api, record_id: 
     """The record's latest signed PDF, fetched from signing with the user's own token."""
     record = await api.grades.record(record_id)
     if not record.get("document_id"):
-        raise BackendError(404, "Học bạ này chưa có bản đã ký")
+        raise BackendError(404, _("Học bạ này chưa có bản đã ký"))
     pdf = await api.signing.document_pdf(record["document_id"])
     name = file_name(
         "Học bạ", record.get("full_name"), record.get("class_name"), record.get("school_year"), ext="pdf"

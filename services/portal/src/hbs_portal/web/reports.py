@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from hbs_portal.i18n import _
 from hbs_portal.models import WebSession
 from hbs_portal.web.charts import (
     RATING_SEGMENTS,
@@ -46,11 +47,11 @@ class ClassLine:
 def bad_query(class_name: str | None = None, period: str = "year", subject: str = "TOAN") -> str | None:
     """The Vietnamese message for a class, period or subject the page cannot name, else None."""
     if class_name is not None and not 1 <= len(class_name.strip()) <= 40:
-        return "Lớp: không hợp lệ."
+        return _("Lớp: không hợp lệ.")
     if period not in PERIOD_LABELS:
-        return "Kỳ: chỉ nhận Học kỳ I, Học kỳ II hoặc Cả năm."
+        return _("Kỳ: chỉ nhận Học kỳ I, Học kỳ II hoặc Cả năm.")
     if subject not in {s.code for s in SUBJECTS}:
-        return "Môn học: không có môn này."
+        return _("Môn học: không có môn này.")
     return None
 
 
@@ -108,7 +109,7 @@ def result_rows(results: dict[str, Any], period: Period) -> list[dict[str, Any]]
             if found is None:
                 subjects.append("")
             elif found["status"] != "assessed":
-                subjects.append("Miễn" if found["status"] == "exempt" else "KĐG")
+                subjects.append(_("Miễn") if found["status"] == "exempt" else _("KĐG"))
             else:
                 value = score_text(found[column])
                 if period == "year" and found.get("after_reexam"):
@@ -124,11 +125,11 @@ def result_rows(results: dict[str, Any], period: Period) -> list[dict[str, Any]]
                 "absent": student["absent_sessions"],
                 "promoted": ""
                 if period != "year"
-                else "Chưa đủ"
+                else _("Chưa đủ")
                 if promoted is None
-                else "Có"
+                else _("Có")
                 if promoted
-                else "Không",
+                else _("Không"),
                 "reasons": student["not_promoted_reasons"],
                 "title": student["title"] if period == "year" else None,
             }

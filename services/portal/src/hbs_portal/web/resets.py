@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hbs_portal.clients import BackendError
+from hbs_portal.i18n import N_, _
 from hbs_portal.web.common import home_for, templates
 from hbs_portal.web.deps import Api, BoardMember, CheckedForm, SignedIn
 from hbs_portal.web.scores import local_time
@@ -18,12 +19,19 @@ from hbs_shared.roles import SIGNERS
 
 router = APIRouter(include_in_schema=False)
 
-FACTORS = {"password": "Mật khẩu", "totp": "Xác thực hai lớp", "signing_pin": "Mã PIN ký số"}
-AWAITING = (
+# Labels and notices are translated where shown (hbs_portal.i18n).
+FACTORS = {"password": N_("Mật khẩu"), "totp": N_("Xác thực hai lớp"), "signing_pin": N_("Mã PIN ký số")}
+AWAITING = N_(
     "Đã gửi yêu cầu đặt lại; yêu cầu chờ Hiệu trưởng hoặc Phó hiệu trưởng (không phải người gửi) phê duyệt."
 )
-DONE = {"approved": "Đã phê duyệt yêu cầu đặt lại.", "rejected": "Đã từ chối yêu cầu đặt lại."}
-templates.env.globals["factor_labels"] = FACTORS
+DONE = {"approved": N_("Đã phê duyệt yêu cầu đặt lại."), "rejected": N_("Đã từ chối yêu cầu đặt lại.")}
+
+
+def factor_label(factor: str) -> str:
+    return _(FACTORS[factor]) if factor in FACTORS else factor
+
+
+templates.env.globals["factor_label"] = factor_label
 
 
 def is_signer(account: dict[str, Any]) -> bool:
@@ -44,7 +52,7 @@ def _page(
         {
             "web": web,
             "resets": [{**r, "when": _when(r.get("requested_at"))} for r in resets],
-            "notice": DONE.get(request.query_params.get("done", "")),
+            "notice": _(DONE.get(request.query_params.get("done", ""), "")) or None,
             "error": error,
         },
         status_code=status,
@@ -68,7 +76,7 @@ async def approve(
 ) -> Response:
     """Approving a password reset answers the new initial password once: shown on a slip to print."""
     if confirm != "yes":
-        error = "Xác nhận: hãy đánh dấu ô xác nhận để phê duyệt."
+        error = _("Xác nhận: hãy đánh dấu ô xác nhận để phê duyệt.")
         return _page(request, web, await api.identity.factor_resets("pending"), error=error, status=422)
     try:
         decided = await api.identity.approve_factor_reset(reset_id)
@@ -94,7 +102,7 @@ async def reject(
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     if len(reason.strip()) < 3:
-        error = "Lý do từ chối: cần ít nhất 3 ký tự."
+        error = _("Lý do từ chối: cần ít nhất 3 ký tự.")
         return _page(request, web, await api.identity.factor_resets("pending"), error=error, status=422)
     try:
         await api.identity.reject_factor_reset(reset_id, reason.strip())

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
+from hbs_portal.i18n import N_, _, translated
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import error_page, templates
 from hbs_portal.web.deps import Api, CheckedForm, OfficeUser, SignedIn
@@ -19,40 +20,40 @@ from hbs_shared.labels import FRONT_PAGE_LABELS, RECORD_STATE_LABELS
 
 router = APIRouter(include_in_schema=False)
 ClassName = Path(min_length=1, max_length=40)
-SAMPLE_STATES = {"open": "đang kiểm tra", "passed": "đã đạt", "returned": "có học bạ trả lại"}
-VERDICTS = {"pending": "chưa kiểm tra", "correct": "Đúng", "returned": "Trả lại"}
+SAMPLE_STATES = {"open": N_("đang kiểm tra"), "passed": N_("đã đạt"), "returned": N_("có học bạ trả lại")}
+VERDICTS = {"pending": N_("chưa kiểm tra"), "correct": N_("Đúng"), "returned": N_("Trả lại")}
 CHECK_STATES = {
-    "unchecked": "chưa kiểm tra",
-    "verified": "đã kiểm tra, đúng",
-    "discrepancy": "có sai lệch, chờ văn phòng",
-    "stale": "thông tin đã thay đổi, cần kiểm tra lại",
+    "unchecked": N_("chưa kiểm tra"),
+    "verified": N_("đã kiểm tra, đúng"),
+    "discrepancy": N_("có sai lệch, chờ văn phòng"),
+    "stale": N_("thông tin đã thay đổi, cần kiểm tra lại"),
 }
-REQUEST_STATES = {"pending": "chờ văn phòng", "applied": "đã sửa", "rejected": "từ chối"}
+REQUEST_STATES = {"pending": N_("chờ văn phòng"), "applied": N_("đã sửa"), "rejected": N_("từ chối")}
 NOTICES = {
-    "drawn": "Đã chọn mẫu kiểm tra.",
-    "marked": "Đã ghi kết quả kiểm tra.",
-    "verified": "Đã ghi nhận kiểm tra thông tin cá nhân.",
-    "verified_all": "Đã xác nhận đúng mọi mục của các học sinh đã chọn.",
-    "reported": "Đã gửi yêu cầu sửa thông tin cho văn phòng.",
-    "applied": "Đã sửa thông tin theo yêu cầu.",
-    "rejected": "Đã từ chối yêu cầu.",
+    "drawn": N_("Đã chọn mẫu kiểm tra."),
+    "marked": N_("Đã ghi kết quả kiểm tra."),
+    "verified": N_("Đã ghi nhận kiểm tra thông tin cá nhân."),
+    "verified_all": N_("Đã xác nhận đúng mọi mục của các học sinh đã chọn."),
+    "reported": N_("Đã gửi yêu cầu sửa thông tin cho văn phòng."),
+    "applied": N_("Đã sửa thông tin theo yêu cầu."),
+    "rejected": N_("Đã từ chối yêu cầu."),
 }
 templates.env.filters["vntime"] = lambda stamp: local_time(stamp) if stamp else ""
 templates.env.globals.update(
-    front_page_labels=FRONT_PAGE_LABELS,
-    sample_states=SAMPLE_STATES,
-    verdict_labels=VERDICTS,
-    check_states=CHECK_STATES,
-    request_states=REQUEST_STATES,
+    front_page_labels=translated(FRONT_PAGE_LABELS),
+    sample_states=translated(SAMPLE_STATES),
+    verdict_labels=translated(VERDICTS),
+    check_states=translated(CHECK_STATES),
+    request_states=translated(REQUEST_STATES),
 )
 
 
 def _page(request: Request, web: WebSession, name: str, status: int = 200, **context: Any) -> Response:
-    notice = NOTICES.get(request.query_params.get("notice", ""))
+    notice = _(NOTICES.get(request.query_params.get("notice", ""), "")) or None
     return templates.TemplateResponse(
         request,
         name,
-        {"web": web, "labels": RECORD_STATE_LABELS, "notice": notice, **context},
+        {"web": web, "labels": translated(RECORD_STATE_LABELS), "notice": notice, **context},
         status_code=status,
     )
 
@@ -86,11 +87,11 @@ async def verdict(
 ) -> Response:
     """Đúng, or Trả lại with a reason: to the subject's teacher when a subject is named."""
     if verdict not in ("correct", "returned"):
-        return error_page(request, web, "Kết quả kiểm tra: không hợp lệ.", 422)
+        return error_page(request, web, _("Kết quả kiểm tra: không hợp lệ."), 422)
     body: dict[str, Any] = {"verdict": verdict}
     if verdict == "returned":
         if len(reason.strip()) < 5:
-            return error_page(request, web, "Lý do trả lại: cần ghi rõ (ít nhất 5 ký tự).", 422)
+            return error_page(request, web, _("Lý do trả lại: cần ghi rõ (ít nhất 5 ký tự)."), 422)
         body["reason"] = reason.strip()[:1000]
         if subject_code.strip():
             body["subject_code"] = subject_code.strip()
@@ -139,19 +140,21 @@ async def verify_all_personal_data(
     ticks that she compared them with the documents (each student still gets their own check)."""
     chosen = [str(s) for s in form.getlist("student_id")][:200]
     if not chosen:
-        return error_page(request, web, "Đánh dấu tất cả đúng: chưa chọn học sinh nào.", 422)
+        return error_page(request, web, _("Đánh dấu tất cả đúng: chưa chọn học sinh nào."), 422)
     if confirmed != "yes":
         return error_page(
             request,
             web,
-            "Xác nhận: hãy đánh dấu ô “Tôi đã đối chiếu với giấy khai sinh và hồ sơ gốc” "
-            "trước khi xác nhận tất cả.",
+            _(
+                "Xác nhận: hãy đánh dấu ô “Tôi đã đối chiếu với giấy khai sinh và hồ sơ gốc” "
+                "trước khi xác nhận tất cả."
+            ),
             422,
         )
     try:
         ids = [str(uuid.UUID(s)) for s in chosen]
     except ValueError:
-        return error_page(request, web, "Danh sách học sinh gửi lên không hợp lệ, xin tải lại trang.", 422)
+        return error_page(request, web, _("Danh sách học sinh gửi lên không hợp lệ, xin tải lại trang."), 422)
     await api.grades.verify_all_personal_data(class_name, ids)
     page = f"/review/personal-data/{quote(class_name, safe='')}"
     return RedirectResponse(f"{page}?notice=verified_all", status_code=303)
@@ -178,7 +181,7 @@ async def check_personal_data(
         )
         return RedirectResponse(f"{page}?notice=verified#hs-{student_id}", status_code=303)
     if action != "report":
-        return error_page(request, web, "Thao tác: không hợp lệ.", 422)
+        return error_page(request, web, _("Thao tác: không hợp lệ."), 422)
     changes = {
         name: str(form.get(f"correct_{name}", "")).strip()[:300]
         for name in FRONT_PAGE_LABELS
@@ -186,10 +189,10 @@ async def check_personal_data(
     }
     if not changes:
         return error_page(
-            request, web, "Báo sai lệch: ghi giá trị đúng theo giấy tờ cho ít nhất một mục.", 422
+            request, web, _("Báo sai lệch: ghi giá trị đúng theo giấy tờ cho ít nhất một mục."), 422
         )
     if len(note.strip()) < 5:
-        return error_page(request, web, "Ghi chú: cần ghi rõ sai lệch (ít nhất 5 ký tự).", 422)
+        return error_page(request, web, _("Ghi chú: cần ghi rõ sai lệch (ít nhất 5 ký tự)."), 422)
     made = await api.identity.request_student_change(student_id, changes, note.strip()[:1000])
     await api.grades.check_personal_data(
         student_id,
@@ -230,6 +233,6 @@ async def reject_change(
     reason: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     if len(reason.strip()) < 5:
-        return error_page(request, web, "Lý do từ chối: cần ghi rõ (ít nhất 5 ký tự).", 422)
+        return error_page(request, web, _("Lý do từ chối: cần ghi rõ (ít nhất 5 ký tự)."), 422)
     await api.identity.reject_change_request(request_id, reason.strip()[:500])
     return RedirectResponse("/change-requests?notice=rejected", status_code=303)

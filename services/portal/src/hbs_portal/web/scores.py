@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
 from hbs_portal.clients import BackendError
+from hbs_portal.i18n import N_, _
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import error_page, explain, templates
 from hbs_portal.web.deps import Api, CheckedForm, Services, SignedIn
@@ -28,15 +29,15 @@ MAX_XLSX_BYTES = 5 * 1024 * 1024
 CELL_LIMITS = {"comment": 2000}
 """Longest text a cell may carry (anything else: 20); the service says what is valid."""
 NOTICES = {
-    "saved": "Đã lưu sổ điểm.",
-    "submitted": "Đã nộp sổ điểm.",
-    "uploaded": "Đã nhập điểm từ tệp Excel.",
+    "saved": N_("Đã lưu sổ điểm."),
+    "submitted": N_("Đã nộp sổ điểm."),
+    "uploaded": N_("Đã nhập điểm từ tệp Excel."),
 }
 STATUS_LABELS = {k: v for k, v in SUBJECT_STATUS_LABELS.items() if v}
 STATUS_CHOICES = [
-    ("assessed", "Đánh giá"),
-    ("exempt", "Miễn học"),
-    ("not_assessed", "Không đánh giá (khuyết tật)"),
+    ("assessed", N_("Đánh giá")),
+    ("exempt", N_("Miễn học")),
+    ("not_assessed", N_("Không đánh giá (khuyết tật)")),
 ]
 """Per student: assessed, exempt (e.g. GDTC on a doctor's advice), or not assessed (Đ6, disability)."""
 
@@ -63,7 +64,7 @@ class GridRow:
 
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS.get(self.status, "")
+        return _(STATUS_LABELS.get(self.status, ""))
 
     def differs(self, key: str) -> bool:
         return self.typed.get(key, "") != self.saved.get(key, "")
@@ -156,7 +157,7 @@ def render(
             "rows": rows,
             "editable": editable(sheet, web),
             "comment_only": sheet["assessment"] == "comment",
-            "status_choices": STATUS_CHOICES,
+            "status_choices": [(code, _(label)) for code, label in STATUS_CHOICES],
             "state": state,
             "correction": scores.get("correction"),
             "open_cells": open_cells(scores),
@@ -169,7 +170,7 @@ def render(
 @router.get("/sheets/{sheet_id}/scores", response_model=None)
 async def scores_page(request: Request, web: SignedIn, api: Api, sheet_id: uuid.UUID) -> Response:
     scores = await sheet_scores(api, sheet_id)
-    notice = NOTICES.get(request.query_params.get("notice", ""))
+    notice = _(NOTICES.get(request.query_params.get("notice", ""), "")) or None
     return render(request, web, scores, grid_rows(scores), PageState(notice=notice))
 
 
@@ -196,7 +197,7 @@ def _typed_rows(form: FormData, scores: dict[str, Any], rows: list[GridRow]) -> 
             if not isinstance(value, str):
                 continue
             if len(value) > CELL_LIMITS.get(key, 20):
-                row.errors[key] = "quá dài"
+                row.errors[key] = _("quá dài")
                 ok = False
             row.typed[key] = value
     return rows, ok
@@ -241,7 +242,8 @@ def _cell_errors(rows: list[GridRow], problem: dict[str, Any]) -> list[str]:
             row.errors[column] = message
         where = f"{error['cell']} – " if error.get("cell") else ""
         lines.append(
-            f"{where}{error.get('full_name') or 'Học sinh'}, {error.get('column_label', column)}: {message}"
+            f"{where}{error.get('full_name') or _('Học sinh')}, "
+            f"{error.get('column_label', column)}: {message}"
         )
     return lines
 
@@ -256,11 +258,11 @@ async def save_scores(
     rows, ok = _typed_rows(form, scores, grid_rows(scores))
     state = PageState(reason=reason, unsaved=True)
     if not version.isdigit() or not 1 <= int(version) < 2**31:
-        return error_page(request, web, "Phiên bản sổ điểm: không hợp lệ, xin tải lại trang.", 422)
+        return error_page(request, web, _("Phiên bản sổ điểm: không hợp lệ, xin tải lại trang."), 422)
     # The form's version, not the current one: a save over someone else's is a conflict.
     scores["sheet"]["version"] = int(version)
     if not ok:
-        state.error = "Có ô quá dài (điểm tối đa 20 ký tự, nhận xét 2000), chưa lưu gì."
+        state.error = _("Có ô quá dài (điểm tối đa 20 ký tự, nhận xét 2000), chưa lưu gì.")
         return render(request, web, scores, rows, state, 422)
     body = {"expected_version": int(version), "rows": _changes(scores, rows), "reason": reason or None}
     try:
@@ -297,14 +299,14 @@ async def _refused(
                 if key in row.typed and _same(row.typed[key], shown):
                     row.typed[key] = row.saved.get(key, "")
         state.conflict = True
-        state.error = (
+        state.error = _(
             "Sổ điểm vừa được lưu ở nơi khác nên chưa lưu gì. Ô bạn không sửa đã lấy giá trị mới; "
             "ô bạn đã nhập vẫn giữ điểm của bạn, giá trị đang lưu hiện bên cạnh. "
             "Kiểm tra rồi bấm “Lưu” để ghi điểm của bạn."
         )
         return render(request, web, current, rows, state, 409)
     if problem_field == "reason":
-        state.reason_error = f"Lý do sửa: {error.title}."
+        state.reason_error = _("Lý do sửa: {title}.").format(title=error.title)
     state.error = f"{error.title}."
     state.problems = _cell_errors(rows, error.problem)
     return render(request, web, scores, rows, state, error.status)
@@ -316,7 +318,7 @@ async def submit_scores(
 ) -> Response:
     version = str(form.get("version", ""))
     if not version.isdigit() or not 1 <= int(version) < 2**31:
-        return error_page(request, web, "Phiên bản sổ điểm: không hợp lệ, xin tải lại trang.", 422)
+        return error_page(request, web, _("Phiên bản sổ điểm: không hợp lệ, xin tải lại trang."), 422)
     try:
         await api.grades.sheet_action(sheet_id, "submit", int(version))
     except BackendError as error:
@@ -348,11 +350,11 @@ async def upload_xlsx(
     data = await upload.read(MAX_XLSX_BYTES + 1) if isinstance(upload, UploadFile) else b""
     state = PageState(reason=reason)
     if not data:
-        state.error = "Tệp Excel: chưa chọn tệp."
+        state.error = _("Tệp Excel: chưa chọn tệp.")
     elif len(data) > MAX_XLSX_BYTES:
-        state.error = "Tệp Excel: lớn quá 5 MB."
+        state.error = _("Tệp Excel: lớn quá 5 MB.")
     elif not data.startswith(b"PK"):
-        state.error = "Tệp Excel: không phải tệp .xlsx."
+        state.error = _("Tệp Excel: không phải tệp .xlsx.")
     else:
         headers = {"content-type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
         if reason.strip():
@@ -361,10 +363,10 @@ async def upload_xlsx(
         try:
             await api.grades.upload_sheet_xlsx(sheet_id, data, headers)
         except BackendError as error:
-            state.error = "Tệp Excel: " + _upload_message(error)
+            state.error = _("Tệp Excel: {problem}").format(problem=_upload_message(error))
             state.problems = _cell_errors([], error.problem) + _conflict_lines(error.problem)
             if error.problem.get("field") == "reason":
-                state.reason_error = f"Lý do sửa: {error.title}."
+                state.reason_error = _("Lý do sửa: {title}.").format(title=error.title)
         else:
             return RedirectResponse(f"/sheets/{sheet_id}/scores?notice=uploaded", status_code=303)
     scores = await sheet_scores(api, sheet_id)
@@ -373,12 +375,12 @@ async def upload_xlsx(
 
 def _upload_message(error: BackendError) -> str:
     if error.status == 409 and error.problem.get("code") == "stale_cells":
-        return (
+        return _(
             "sau khi tệp được tải về, sổ điểm đã được sửa ở chính những ô bạn sửa trong tệp, "
             "nên chưa nhập gì. Các ô đó (giá trị trong tệp / đang lưu):"
         )
     if error.status == 409 and error.problem.get("field") == "expected_version":
-        return (
+        return _(
             "tệp được tải về trước lần lưu gần nhất của sổ điểm nên chưa nhập gì. "
             "Hãy tải về tệp mới, nhập lại rồi tải lên."
         )
@@ -388,10 +390,12 @@ def _upload_message(error: BackendError) -> str:
 def _conflict_lines(problem: dict[str, Any]) -> list[str]:
     """Exactly what changed since the download: each cell both sides changed, with both values."""
     return [
-        f"{c.get('cell') or ''} – {c.get('full_name') or 'Học sinh'}, "
+        f"{c.get('cell') or ''} – {c.get('full_name') or _('Học sinh')}, "
         f"{c.get('column_label', c.get('column'))}: "
-        f"trong tệp “{score_text(c.get('yours')) or '(trống)'}”, "
-        f"đang lưu “{score_text(c.get('theirs')) or '(trống)'}”"
+        + _("trong tệp “{yours}”, đang lưu “{theirs}”").format(
+            yours=score_text(c.get("yours")) or _("(trống)"),
+            theirs=score_text(c.get("theirs")) or _("(trống)"),
+        )
         for c in problem.get("conflicts", [])
     ]
 
@@ -404,7 +408,7 @@ async def changes_page(request: Request, web: SignedIn, api: Api, sheet_id: uuid
     changes = [
         {
             **change,
-            "full_name": names.get(change["student_id"], "(đã rời lớp)"),
+            "full_name": names.get(change["student_id"], _("(đã rời lớp)")),
             "when": local_time(change["changed_at"]),
         }
         for change in reversed(log)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hbs_portal.clients import BackendError
+from hbs_portal.i18n import _
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import explain, templates
 from hbs_portal.web.deps import Api, CheckedForm, Services, SignedIn
@@ -63,12 +64,16 @@ async def sign_all(
     chosen = _chosen(sheet or [])
     if chosen is None:
         return await _preview(
-            request, web, api, error="Sổ điểm: danh sách gửi lên không hợp lệ, xin tải lại trang.", status=422
+            request,
+            web,
+            api,
+            error=_("Sổ điểm: danh sách gửi lên không hợp lệ, xin tải lại trang."),
+            status=422,
         )
     if not chosen:
-        return await _preview(request, web, api, error="Sổ điểm: chưa chọn sổ điểm nào để ký.", status=422)
+        return await _preview(request, web, api, error=_("Sổ điểm: chưa chọn sổ điểm nào để ký."), status=422)
     if not pin:
-        return await _preview(request, web, api, error="Mã PIN ký số: chưa nhập.", status=422)
+        return await _preview(request, web, api, error=_("Mã PIN ký số: chưa nhập."), status=422)
     try:
         # The PIN activates exactly these sheets first: a wrong PIN asks grades for nothing.
         activation_id = await api.signing.activate(pin, subject_ids=[sheet_id for sheet_id, _ in chosen])
@@ -83,7 +88,7 @@ async def sign_all(
 
 def _pin_message(failed: BackendError) -> str:
     text = explain(failed)
-    return text if text.startswith("Mã PIN ký số") else f"Mã PIN ký số: {text}"
+    return text if text.startswith(_("Mã PIN ký số")) else _("Mã PIN ký số: {text}").format(text=text)
 
 
 def _sheet_message(failed: BackendError) -> str:

@@ -9,14 +9,15 @@ from typing import Any
 
 from starlette.datastructures import QueryParams
 
+from hbs_portal.i18n import N_, _
 from hbs_shared.names import name_key, text_key
 
 FILTERS = {
-    "class": ("class_name", "Lớp"),
-    "subject": ("subject_code", "Môn"),
-    "teacher": ("teacher_id", "Giáo viên"),
-    "term": ("term", "Học kỳ"),
-    "state": ("state", "Trạng thái"),
+    "class": ("class_name", N_("Lớp")),
+    "subject": ("subject_code", N_("Môn")),
+    "teacher": ("teacher_id", N_("Giáo viên")),
+    "term": ("term", N_("Học kỳ")),
+    "state": ("state", N_("Trạng thái")),
 }
 """Query parameter → (the sheet's field, its Vietnamese name)."""
 
@@ -41,8 +42,8 @@ def _choices(sheets: list[dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:
         labels["subject"][sheet["subject_code"]] = sheet["subject"]
         if sheet.get("teacher_id"):
             labels["teacher"][str(sheet["teacher_id"])] = sheet["teacher_name"]
-        labels["term"][sheet["term"]] = sheet.get("term_label") or sheet["term"]
-        labels["state"][sheet["state"]] = sheet.get("state_label") or sheet["state"]
+        labels["term"][sheet["term"]] = _(sheet.get("term_label") or sheet["term"])
+        labels["state"][sheet["state"]] = _(sheet.get("state_label") or sheet["state"])
     ordered = {
         key: sorted(found.items(), key=lambda item: text_key(item[1])) for key, found in labels.items()
     }
@@ -62,7 +63,11 @@ def filter_sheets(
         if not value:
             continue
         if value not in dict(found.choices[key]):
-            found.errors.append(f"{label}: không có “{value[:40]}” trong danh sách sổ điểm.")
+            found.errors.append(
+                _("{label}: không có “{value}” trong danh sách sổ điểm.").format(
+                    label=_(label), value=value[:40]
+                )
+            )
             continue
         found.chosen[key] = value
         shown = [s for s in shown if str(s.get(sheet_field) or "") == value]

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hbs_portal.clients import BackendError
+from hbs_portal.i18n import _
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import explain, pdf_response, templates
 from hbs_portal.web.deadlines import my_deadlines
@@ -28,7 +29,7 @@ async def submit_and_sign(api: Services, sheet_id: uuid.UUID, version: int, pin:
     so a wrong PIN changes nothing (the score page and the sheet list both sign this way)."""
     sheet = await api.grades.sheet(sheet_id)
     if sheet["version"] != version:
-        raise BackendError(409, "Sổ điểm vừa được thay đổi ở nơi khác, hãy tải lại")
+        raise BackendError(409, _("Sổ điểm vừa được thay đổi ở nơi khác, hãy tải lại"))
     activation_id = await api.signing.activate(pin, subject_ids=[str(sheet_id)])
     if sheet["state"] == "open":
         sheet = await api.grades.sheet_action(sheet_id, "submit", version)
@@ -78,7 +79,7 @@ async def sign_sheet(
     pin: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     if not pin:
-        return await _back_to_grid(request, web, api, sheet_id, "Mã PIN ký số: chưa nhập.", [], 422)
+        return await _back_to_grid(request, web, api, sheet_id, _("Mã PIN ký số: chưa nhập."), [], 422)
     try:
         await submit_and_sign(api, sheet_id, version, pin)
     except BackendError as error:
@@ -127,7 +128,7 @@ async def set_signing_pin(
     error: str | None = None
     status_code = 200
     if pin != pin_again:
-        error, status_code = "Nhập lại mã PIN: không khớp với mã PIN mới.", 422
+        error, status_code = _("Nhập lại mã PIN: không khớp với mã PIN mới."), 422
     else:
         try:
             await api.signing.set_pin(pin, current_pin or None)
@@ -146,7 +147,7 @@ async def set_signing_pin(
 async def sheet_document(web: SignedIn, api: Api, sheet_id: uuid.UUID) -> Response:
     sheet = await api.grades.sheet(sheet_id)
     if not sheet.get("document_id"):
-        raise BackendError(404, "Sổ điểm này chưa có bản đã ký")
+        raise BackendError(404, _("Sổ điểm này chưa có bản đã ký"))
     name = file_name(
         "Sổ điểm đã ký", sheet.get("class_name"), sheet.get("subject"), sheet.get("term_label"), ext="pdf"
     )

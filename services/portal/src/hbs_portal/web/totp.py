@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from hbs_portal.clients import BackendError
+from hbs_portal.i18n import _
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import (
     PENDING_PAGES,
@@ -146,7 +147,7 @@ async def setup_start(
 ) -> Response:
     """A new secret from identity, shown once as text and as a QR code for the authenticator app."""
     if not csrf_ok(web, csrf):
-        raise Refused(STALE_FORM, 403)
+        raise Refused(_(STALE_FORM), 403)
     try:
         started = await services_for(request, web.access_token).identity.totp_setup()
     except BackendError as failed:
@@ -166,7 +167,7 @@ async def setup_confirm(
     otpauth_uri: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
     if not csrf_ok(web, csrf):
-        raise Refused(STALE_FORM, 403)
+        raise Refused(_(STALE_FORM), 403)
     # The secret only travels back to be shown again after a wrong code; identity keeps its own copy.
     shown_secret = secret if _SECRET.match(secret) else None
     shown_uri = otpauth_uri if otpauth_uri.startswith("otpauth://totp/") and shown_secret else None
@@ -177,7 +178,7 @@ async def setup_confirm(
             web,
             secret=shown_secret,
             uri=shown_uri,
-            error="Mã xác thực: cần đúng 6 chữ số.",
+            error=_("Mã xác thực: cần đúng 6 chữ số."),
             status=422,
         )
     try:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hbs_portal.clients import BackendError
+from hbs_portal.i18n import N_, _, translated
 from hbs_portal.web.common import (
     templates,
 )
@@ -19,7 +20,7 @@ router = APIRouter(include_in_schema=False)
 
 
 _ROLE_NAMES = {role.value: role.formal_label for role in SIGNATURE_ROLES}
-_VERDICTS = {"valid": "Hợp lệ", "invalid": "Không hợp lệ", "indeterminate": "Chưa xác định được"}
+_VERDICTS = {"valid": N_("Hợp lệ"), "invalid": N_("Không hợp lệ"), "indeterminate": N_("Chưa xác định được")}
 MAX_VERIFY_UPLOAD = 20 * 1024 * 1024
 
 
@@ -33,8 +34,8 @@ def _verify_page(
             "web": None,
             "report": vietnamese_report(report) if report else None,
             "error": error,
-            "roles": _ROLE_NAMES,
-            "verdicts": _VERDICTS,
+            "roles": translated(_ROLE_NAMES),
+            "verdicts": translated(_VERDICTS),
         },
         status_code=status,
     )
@@ -51,7 +52,7 @@ async def verify_form(request: Request, code: str = "") -> Response:
 @router.get("/verify/{code}", response_class=HTMLResponse)
 async def verify_by_code(request: Request, api: PublicApi, code: str) -> Response:
     if not code.isalnum() or len(code) > 16:
-        return _verify_page(request, report=None, error="Mã tra cứu không hợp lệ.", status=422)
+        return _verify_page(request, report=None, error=_("Mã tra cứu không hợp lệ."), status=422)
     try:
         report = await api.signing.verify_code(code.upper())
     except BackendError as error:
@@ -62,12 +63,12 @@ async def verify_by_code(request: Request, api: PublicApi, code: str) -> Respons
 @router.post("/verify", response_class=HTMLResponse)
 async def verify_upload(request: Request, api: PublicApi, file: UploadFile | None = None) -> Response:
     if file is None or not file.filename:
-        return _verify_page(request, report=None, error="Tệp PDF: chưa chọn tệp.", status=422)
+        return _verify_page(request, report=None, error=_("Tệp PDF: chưa chọn tệp."), status=422)
     content = await file.read(MAX_VERIFY_UPLOAD + 1)
     if len(content) > MAX_VERIFY_UPLOAD:
-        return _verify_page(request, report=None, error="Tệp PDF: quá 20 MB.", status=413)
+        return _verify_page(request, report=None, error=_("Tệp PDF: quá 20 MB."), status=413)
     if not content.startswith(b"%PDF"):
-        return _verify_page(request, report=None, error="Tệp PDF: không phải tệp PDF.", status=422)
+        return _verify_page(request, report=None, error=_("Tệp PDF: không phải tệp PDF."), status=422)
     try:
         report = await api.signing.verify_pdf(content)
     except BackendError as error:

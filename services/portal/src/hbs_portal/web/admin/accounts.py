@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hbs_portal.clients import BackendError
+from hbs_portal.i18n import N_, _, translated
 from hbs_portal.models import WebSession
 from hbs_portal.web.admin.access import download
 from hbs_portal.web.common import templates
@@ -22,12 +23,12 @@ router = APIRouter(include_in_schema=False)
 
 ROLE_LABELS = {role.value: role.label for role in Role if role in STAFF}
 ACTIONS = {
-    "disable": "Khoá tài khoản",
-    "enable": "Mở khoá tài khoản",
-    "password": "Cấp mật khẩu ban đầu mới",
-    "slip": "Cấp mật khẩu mới và tải phiếu PDF",
-    "totp": "Đặt lại xác thực hai lớp",
-    "pin": "Đặt lại mã PIN ký số",
+    "disable": N_("Khoá tài khoản"),
+    "enable": N_("Mở khoá tài khoản"),
+    "password": N_("Cấp mật khẩu ban đầu mới"),
+    "slip": N_("Cấp mật khẩu mới và tải phiếu PDF"),
+    "totp": N_("Đặt lại xác thực hai lớp"),
+    "pin": N_("Đặt lại mã PIN ký số"),
 }
 # For a signer these actions become a request a second board member must approve (two-person rule).
 RESET_FACTORS: dict[str, Literal["password", "totp", "signing_pin"]] = {
@@ -36,7 +37,7 @@ RESET_FACTORS: dict[str, Literal["password", "totp", "signing_pin"]] = {
     "totp": "totp",
     "pin": "signing_pin",
 }
-templates.env.globals["role_labels"] = ROLE_LABELS
+templates.env.globals["role_labels"] = translated(ROLE_LABELS)
 
 
 @router.get("/admin/accounts", response_class=HTMLResponse)
@@ -65,7 +66,7 @@ async def account_view(
         {
             "web": web,
             "account": account,
-            "actions": ACTIONS,
+            "actions": translated(ACTIONS),
             "error": error,
             "notice": notice,
             "issued": issued,
@@ -79,10 +80,10 @@ async def account_view(
 async def account_page(request: Request, web: OfficeUser, account_id: uuid.UUID) -> Response:
     done = request.query_params.get("done", "")
     notice = {
-        "created": "Đã thêm cán bộ. Hãy cấp mật khẩu ban đầu và in phiếu đăng nhập.",
-        "roles": "Đã lưu vai trò.",
-        "requested": AWAITING,
-    }.get(done) or (f"Đã thực hiện: {ACTIONS[done]}." if done in ACTIONS else None)
+        "created": _("Đã thêm cán bộ. Hãy cấp mật khẩu ban đầu và in phiếu đăng nhập."),
+        "roles": _("Đã lưu vai trò."),
+        "requested": _(AWAITING),
+    }.get(done) or (_("Đã thực hiện: {action}.").format(action=_(ACTIONS[done])) if done in ACTIONS else None)
     return await account_view(request, web, account_id, notice=notice)
 
 
@@ -98,25 +99,27 @@ async def account_action(
 ) -> Response:
     """Each action needs the confirmation box ticked; a new password is shown once, never stored here."""
     if action not in ACTIONS:
-        raise BackendError(404, "Không tìm thấy trang")
+        raise BackendError(404, _("Không tìm thấy trang"))
     if confirm != "yes":
         return await account_view(
             request,
             web,
             account_id,
-            error=f"Xác nhận: hãy đánh dấu ô xác nhận để {ACTIONS[action].lower()}.",
+            error=_("Xác nhận: hãy đánh dấu ô xác nhận để {action}.").format(
+                action=_(ACTIONS[action]).lower()
+            ),
             status=422,
         )
     if action == "disable" and len(reason.strip()) < 3:
         return await account_view(
-            request, web, account_id, error="Lý do khoá: cần ít nhất 3 ký tự.", status=422
+            request, web, account_id, error=_("Lý do khoá: cần ít nhất 3 ký tự."), status=422
         )
     api = services_for(request, web.access_token)
     if action == "pin":
         # The PIN only signs: resetting it is always a request for a board member's approval.
         if is_signer(await api.identity.account(account_id)):
             return await _request_reset(request, web, account_id, "signing_pin", reason)
-        error = "Mã PIN ký số: chỉ người ký số mới có mã PIN."
+        error = _("Mã PIN ký số: chỉ người ký số mới có mã PIN.")
         return await account_view(request, web, account_id, error=error, status=422)
     try:
         if action == "disable":
@@ -152,7 +155,7 @@ async def _request_reset(
 ) -> Response:
     """A signer's factor: nothing is reset now; a board member other than the requester approves."""
     if len(reason.strip()) < 3:
-        error = "Lý do đặt lại: cần ít nhất 3 ký tự."
+        error = _("Lý do đặt lại: cần ít nhất 3 ký tự.")
         return await account_view(request, web, account_id, error=error, status=422)
     try:
         await services_for(request, web.access_token).identity.request_factor_reset(

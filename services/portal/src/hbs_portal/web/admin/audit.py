@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from hbs_portal.clients.transport import BackendError
+from hbs_portal.i18n import _, translated
 from hbs_portal.models import WebSession
 from hbs_portal.web.admin.audit_lines import SCHOOL_TIME, SOURCES, ChainState, chain_state, merged
 from hbs_portal.web.common import templates
@@ -61,19 +62,19 @@ def _day_start(text: str) -> datetime:
 
 def _problem(filters: Filters) -> str | None:
     if filters.source and filters.source not in SOURCES:
-        return "Nguồn: chọn một nguồn trong danh sách."
+        return _("Nguồn: chọn một nguồn trong danh sách.")
     if filters.action and filters.action not in IDENTITY_ACTION_LABELS | GRADES_ACTION_LABELS:
-        return "Hành động: chọn một hành động trong danh sách."
-    for label, text in (("Từ ngày", filters.since), ("Đến ngày", filters.until)):
+        return _("Hành động: chọn một hành động trong danh sách.")
+    for label, text in ((_("Từ ngày"), filters.since), (_("Đến ngày"), filters.until)):
         if text:
             try:
                 _day_start(text)
             except ValueError:
-                return f"{label}: nhập ngày theo dạng dd/mm/yyyy, ví dụ 06/12/2026."
+                return _("{label}: nhập ngày theo dạng dd/mm/yyyy, ví dụ 06/12/2026.").format(label=label)
     if not 1 <= filters.limit <= MAX_FETCH:
-        return "Số dòng: từ 1 đến 1000."
+        return _("Số dòng: từ 1 đến 1000.")
     if filters.page < 1 or filters.limit * filters.page > MAX_FETCH:
-        return "Trang quá xa: hãy thu hẹp theo ngày để xem các mục cũ hơn."
+        return _("Trang quá xa: hãy thu hẹp theo ngày để xem các mục cũ hơn.")
     return None
 
 
@@ -83,7 +84,13 @@ async def _chains(api: Services) -> list[ChainState]:
         try:
             states.append(chain_state(service, await client.audit_verify()))
         except BackendError as error:
-            states.append(ChainState(SOURCES[service], False, f"Không kiểm tra được chuỗi: {error.title}"))
+            states.append(
+                ChainState(
+                    _(SOURCES[service]),
+                    False,
+                    _("Không kiểm tra được chuỗi: {title}").format(title=error.title),
+                )
+            )
     return states
 
 
@@ -103,7 +110,7 @@ async def _page(
             try:
                 grades = (await api.grades.audit(params))["entries"]
             except BackendError as failure:
-                notes.append(f"Chưa đọc được nhật ký sổ điểm, học bạ: {failure.title}")
+                notes.append(_("Chưa đọc được nhật ký sổ điểm, học bạ: {title}").format(title=failure.title))
         wanted = filters.limit * filters.page
         more = len(identity) >= wanted or len(grades) >= wanted
     lines = merged(identity, grades)
@@ -117,9 +124,12 @@ async def _page(
             "chains": await _chains(api),
             "filters": filters,
             "more": more,
-            "sources": SOURCES,
-            "identity_actions": sorted(IDENTITY_ACTION_LABELS.items(), key=lambda item: item[1]),
-            "grades_actions": list(GRADES_ACTION_LABELS.items()),
+            "sources": translated(SOURCES),
+            "identity_actions": [
+                (code, _(label))
+                for code, label in sorted(IDENTITY_ACTION_LABELS.items(), key=lambda item: item[1])
+            ],
+            "grades_actions": [(code, _(label)) for code, label in GRADES_ACTION_LABELS.items()],
             "notes": notes,
             "error": error,
         },

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hbs_portal.clients import BackendError
+from hbs_portal.i18n import N_, _, translated
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import templates
 from hbs_portal.web.deps import CheckedForm, OfficeUser, services_for
@@ -19,7 +20,7 @@ from hbs_shared.curriculum import SUBJECTS, SUBJECTS_BY_CODE
 from hbs_shared.roles import TEACHERS
 
 router = APIRouter(include_in_schema=False)
-KINDS = {"subject_teacher": "Giảng dạy", "homeroom_teacher": "Chủ nhiệm"}
+KINDS = {"subject_teacher": N_("Giảng dạy"), "homeroom_teacher": N_("Chủ nhiệm")}
 _LEADING_GRADE = re.compile(r"^(1[0-2])")
 
 
@@ -53,7 +54,7 @@ async def _classes_page(
 
 @router.get("/admin/classes", response_class=HTMLResponse)
 async def classes_page(request: Request, web: OfficeUser) -> Response:
-    notice = "Đã xoá lớp." if request.query_params.get("done") == "deleted" else None
+    notice = _("Đã xoá lớp.") if request.query_params.get("done") == "deleted" else None
     return await _classes_page(request, web, notice=notice)
 
 
@@ -72,20 +73,22 @@ async def create_class(
     leading = _LEADING_GRADE.match(name)
     error = None
     if not name or len(name) > 40:
-        error = "Tên lớp: cần từ 1 đến 40 ký tự."
+        error = _("Tên lớp: cần từ 1 đến 40 ký tự.")
     elif grade is None:
-        error = "Khối: hãy chọn 10, 11 hoặc 12."
+        error = _("Khối: hãy chọn 10, 11 hoặc 12.")
     elif leading and int(leading.group(1)) != grade:
-        error = f"Tên lớp: “{name}” không thuộc khối {grade}."
+        error = _("Tên lớp: “{name}” không thuộc khối {grade}.").format(name=name, grade=grade)
     elif not re.fullmatch(r"\d{4}-\d{4}", school_year):
-        error = "Năm học: hãy chọn một năm học."
+        error = _("Năm học: hãy chọn một năm học.")
     if error or grade is None:
         return await _classes_page(request, web, error=error, typed=typed)
     try:
         made = await services_for(request, web.access_token).identity.create_class(name, grade, school_year)
     except BackendError as refused:
         if refused.status in (409, 422):
-            return await _classes_page(request, web, error=f"Tên lớp: {refused.title}.", typed=typed)
+            return await _classes_page(
+                request, web, error=_("Tên lớp: {title}.").format(title=refused.title), typed=typed
+            )
         raise
     return RedirectResponse(f"/admin/classes/{made['id']}", status_code=303)
 
@@ -116,7 +119,7 @@ async def _class_page(
             "assignments": assignments,
             "teachers": teachers,
             "subjects": SUBJECTS,
-            "kinds": KINDS,
+            "kinds": translated(KINDS),
             "error": error,
             "notice": notice,
         },
@@ -147,9 +150,9 @@ async def _change(
 @router.get("/admin/classes/{class_id}", response_class=HTMLResponse)
 async def class_page(request: Request, web: OfficeUser, class_id: uuid.UUID) -> Response:
     notice = {
-        "assigned": "Đã phân công.",
-        "ended": "Đã kết thúc phân công.",
-        "renamed": "Đã đổi tên lớp.",
+        "assigned": _("Đã phân công."),
+        "ended": _("Đã kết thúc phân công."),
+        "renamed": _("Đã đổi tên lớp."),
     }.get(request.query_params.get("done", ""))
     return await _class_page(request, web, class_id, notice=notice)
 
@@ -170,11 +173,11 @@ async def assign(
     try:
         teacher = str(uuid.UUID(teacher_id))
     except ValueError:
-        teacher, error = "", "Giáo viên: hãy chọn một giáo viên."
+        teacher, error = "", _("Giáo viên: hãy chọn một giáo viên.")
     if kind not in KINDS:
-        error = "Loại phân công: hãy chọn Giảng dạy hoặc Chủ nhiệm."
+        error = _("Loại phân công: hãy chọn Giảng dạy hoặc Chủ nhiệm.")
     elif kind == "subject_teacher" and subject_code not in SUBJECTS_BY_CODE:
-        error = "Môn: hãy chọn một môn học."
+        error = _("Môn: hãy chọn một môn học.")
     if error:
         return await _class_page(request, web, class_id, error=error)
     body: dict[str, Any] = {
@@ -185,7 +188,9 @@ async def assign(
         "replace": replace == "yes",
     }
     call = services_for(request, web.access_token).identity.assign(body)
-    return await _change(request, web, class_id, call, label="Phân công", shown=(409, 422), done="assigned")
+    return await _change(
+        request, web, class_id, call, label=_("Phân công"), shown=(409, 422), done="assigned"
+    )
 
 
 @router.post("/admin/classes/{class_id}/assignments/{assignment_id}/end", response_class=HTMLResponse)
@@ -197,7 +202,7 @@ async def end_assignment(
     assignment_id: uuid.UUID,
 ) -> Response:
     call = services_for(request, web.access_token).identity.unassign(assignment_id)
-    return await _change(request, web, class_id, call, label="Phân công", shown=(409,), done="ended")
+    return await _change(request, web, class_id, call, label=_("Phân công"), shown=(409,), done="ended")
 
 
 @router.post("/admin/classes/{class_id}/rename", response_class=HTMLResponse)
@@ -210,9 +215,9 @@ async def rename_class(
 ) -> Response:
     """Identity renames it and tells grades, which keeps the class's sheets under the new name."""
     if not name.strip() or len(name.strip()) > 40:
-        return await _class_page(request, web, class_id, error="Tên mới: cần từ 1 đến 40 ký tự.")
+        return await _class_page(request, web, class_id, error=_("Tên mới: cần từ 1 đến 40 ký tự."))
     call = services_for(request, web.access_token).identity.rename_class(class_id, name.strip())
-    return await _change(request, web, class_id, call, label="Tên mới", shown=(409, 422), done="renamed")
+    return await _change(request, web, class_id, call, label=_("Tên mới"), shown=(409, 422), done="renamed")
 
 
 @router.post("/admin/classes/{class_id}/delete", response_class=HTMLResponse)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hbs_portal.clients import BackendError
+from hbs_portal.i18n import N_, _, translated
 from hbs_portal.models import WebSession
 from hbs_portal.web.admin.access import download
 from hbs_portal.web.admin.imports import KINDS, Kind
@@ -17,7 +18,7 @@ from hbs_portal.web.deps import CheckedForm, OfficeUser, services_for
 from hbs_portal.web.filenames import file_name
 
 router = APIRouter(include_in_schema=False)
-SLIP_OWNERS = {"students": "Học sinh", "parents": "Phụ huynh"}
+SLIP_OWNERS = {"students": N_("Học sinh"), "parents": N_("Phụ huynh")}
 
 
 async def _page(request: Request, web: WebSession, error: str | None = None, status: int = 200) -> Response:
@@ -25,7 +26,13 @@ async def _page(request: Request, web: WebSession, error: str | None = None, sta
     return templates.TemplateResponse(
         request,
         "admin/export.html",
-        {"web": web, "kinds": KINDS, "owners": SLIP_OWNERS, "classes": classes, "error": error},
+        {
+            "web": web,
+            "kinds": translated(KINDS),
+            "owners": translated(SLIP_OWNERS),
+            "classes": classes,
+            "error": error,
+        },
         status_code=status,
     )
 
@@ -49,14 +56,14 @@ async def _chosen_class(
     try:
         chosen = uuid.UUID(class_id)
     except ValueError:
-        return None, await _page(request, web, "Lớp: hãy chọn một lớp trong danh sách.", 422)
+        return None, await _page(request, web, _("Lớp: hãy chọn một lớp trong danh sách."), 422)
     if who not in SLIP_OWNERS:
-        return None, await _page(request, web, "Phiếu cho: hãy chọn học sinh hoặc phụ huynh.", 422)
+        return None, await _page(request, web, _("Phiếu cho: hãy chọn học sinh hoặc phụ huynh."), 422)
     try:
         found = await services_for(request, web.access_token).identity.school_class(chosen)
     except BackendError as error:
         if error.status == 404:
-            return None, await _page(request, web, "Lớp: không tìm thấy lớp này.", 404)
+            return None, await _page(request, web, _("Lớp: không tìm thấy lớp này."), 404)
         raise
     return found, None
 
@@ -67,7 +74,7 @@ def _confirm_page(
     return templates.TemplateResponse(
         request,
         "admin/slips_confirm.html",
-        {"web": web, "klass": klass, "who": who, "owner_label": SLIP_OWNERS[who], "error": error},
+        {"web": web, "klass": klass, "who": who, "owner_label": _(SLIP_OWNERS[who]), "error": error},
         status_code=status,
     )
 
@@ -102,7 +109,7 @@ async def class_slips(
     if refused is not None or klass is None:
         return refused or RedirectResponse("/admin/export", status_code=303)
     if confirm != "yes":
-        error = "Xác nhận: hãy bấm nút xác nhận trên trang này để cấp mật khẩu mới cho cả lớp."
+        error = _("Xác nhận: hãy bấm nút xác nhận trên trang này để cấp mật khẩu mới cho cả lớp.")
         return _confirm_page(request, web, klass, who, error, 422)
     owners: Literal["students", "parents"] = "students" if who == "students" else "parents"
     api = services_for(request, web.access_token)

@@ -4,13 +4,18 @@ its old and new value (identity keeps the whole record at every version; the pre
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hbs_portal.i18n import N_, _
 from hbs_shared.display import day_text
 
-EMPTY = "(trống)"
-CODES = {"gender": {"male": "Nam", "female": "Nữ"}, "disability": {"true": "Có", "false": "Không"}}
+EMPTY = N_("(trống)")
+CODES = {
+    "gender": {"male": N_("Nam"), "female": N_("Nữ")},
+    "disability": {"true": N_("Có"), "false": N_("Không")},
+}
 
 
 @dataclass(frozen=True)
@@ -22,12 +27,12 @@ class FieldChange:
 
 def shown(field: str, value: Any) -> str:
     if value is None or value == "":
-        return EMPTY
+        return _(EMPTY)
     if isinstance(value, bool):
         value = str(value).lower()
     text = str(value)
     if field in CODES:
-        return CODES[field].get(text, text)
+        return _(CODES[field].get(text, text))
     if field.startswith("date_") or field.endswith("_on"):
         try:
             return day_text(text) or text
@@ -36,7 +41,7 @@ def shown(field: str, value: Any) -> str:
     return text
 
 
-def with_changes(versions: list[dict[str, Any]], labels: dict[str, str]) -> list[dict[str, Any]]:
+def with_changes(versions: list[dict[str, Any]], labels: Mapping[str, str]) -> list[dict[str, Any]]:
     """The versions, newest first, each with `changes`: what each changed field was and became."""
     ordered = sorted(versions, key=lambda v: int(v["version"]))
     previous: dict[str, Any] = {}
@@ -46,7 +51,7 @@ def with_changes(versions: list[dict[str, Any]], labels: dict[str, str]) -> list
         changes = [
             FieldChange(
                 labels.get(field, field),
-                shown(field, previous.get(field)) if previous else EMPTY,
+                shown(field, previous.get(field)) if previous else _(EMPTY),
                 shown(field, data.get(field)),
             )
             for field in version.get("changed_fields", [])

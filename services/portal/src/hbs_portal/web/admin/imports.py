@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from hbs_portal.clients import BackendError
+from hbs_portal.i18n import N_, _, translated
 from hbs_portal.models import WebSession
 from hbs_portal.web.admin.access import download
 from hbs_portal.web.common import templates
@@ -19,10 +20,10 @@ router = APIRouter(include_in_schema=False)
 
 Kind = Literal["students", "parents", "staff", "assignments"]
 KINDS: dict[str, str] = {
-    "students": "Học sinh",
-    "parents": "Phụ huynh",
-    "staff": "Cán bộ, giáo viên",
-    "assignments": "Phân công giảng dạy, chủ nhiệm",
+    "students": N_("Học sinh"),
+    "parents": N_("Phụ huynh"),
+    "staff": N_("Cán bộ, giáo viên"),
+    "assignments": N_("Phân công giảng dạy, chủ nhiệm"),
 }
 MAX_BYTES = 10 * 1024 * 1024
 # The file travels back in the confirmation form as base64 (4 characters per 3 bytes).
@@ -45,7 +46,7 @@ def _page(
         "admin/import.html",
         {
             "web": web,
-            "kinds": KINDS,
+            "kinds": translated(KINDS),
             "kind": kind,
             "report": report,
             "content": content,
@@ -78,21 +79,27 @@ async def check(
 ) -> Response:
     """Dry run: identity checks every row and writes nothing; the report lists each bad row."""
     if kind not in KINDS:
-        return _page(request, web, error="Danh sách: hãy chọn một danh sách.", status=422)
+        return _page(request, web, error=_("Danh sách: hãy chọn một danh sách."), status=422)
     content = await file.read(MAX_BYTES + 1) if file is not None else b""
     if not content:
         return _page(
-            request, web, kind=kind, error="Tệp dữ liệu: chưa chọn tệp (.xlsx hoặc .csv).", status=422
+            request, web, kind=kind, error=_("Tệp dữ liệu: chưa chọn tệp (.xlsx hoặc .csv)."), status=422
         )
     if len(content) > MAX_BYTES:
-        return _page(request, web, kind=kind, error="Tệp dữ liệu: quá 10 MB.", status=413)
+        return _page(request, web, kind=kind, error=_("Tệp dữ liệu: quá 10 MB."), status=413)
     try:
         answer = await services_for(request, web.access_token).identity.import_file(
             kind, content, dry_run=True
         )
     except BackendError as error:
         if error.status in (413, 422):
-            return _page(request, web, kind=kind, error=f"Tệp dữ liệu: {error.title}.", status=error.status)
+            return _page(
+                request,
+                web,
+                kind=kind,
+                error=_("Tệp dữ liệu: {title}.").format(title=error.title),
+                status=error.status,
+            )
         raise
     report: dict[str, Any] = answer
     encoded = base64.b64encode(content).decode() if report["valid"] else None
@@ -109,13 +116,15 @@ async def run(
 ) -> Response:
     """The real import of the checked file: all rows, or none if identity finds any bad row."""
     if kind not in KINDS:
-        return _page(request, web, error="Danh sách: hãy chọn một danh sách.", status=422)
+        return _page(request, web, error=_("Danh sách: hãy chọn một danh sách."), status=422)
     try:
         raw = base64.b64decode(content, validate=True)
     except (binascii.Error, ValueError):
         raw = b""
     if not raw:
-        return _page(request, web, kind=kind, error="Tệp dữ liệu: hãy chọn và kiểm tra lại tệp.", status=422)
+        return _page(
+            request, web, kind=kind, error=_("Tệp dữ liệu: hãy chọn và kiểm tra lại tệp."), status=422
+        )
     try:
         answer = await services_for(request, web.access_token).identity.import_file(kind, raw, dry_run=False)
     except BackendError as error:
@@ -124,6 +133,12 @@ async def run(
             report = {"rows": error.problem.get("rows", 0), "errors": error.problem["errors"], "valid": False}
             return _page(request, web, kind=kind, report=report, error=error.title, status=422)
         if error.status in (413, 422):
-            return _page(request, web, kind=kind, error=f"Tệp dữ liệu: {error.title}.", status=error.status)
+            return _page(
+                request,
+                web,
+                kind=kind,
+                error=_("Tệp dữ liệu: {title}.").format(title=error.title),
+                status=error.status,
+            )
         raise
     return _page(request, web, kind=kind, done=answer)

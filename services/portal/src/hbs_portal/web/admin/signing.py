@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from hbs_portal.clients import BackendError
+from hbs_portal.i18n import N_, _, translated
 from hbs_portal.models import WebSession
 from hbs_portal.web.common import templates
 from hbs_portal.web.deps import CheckedForm, SystemAdmin, services_for
@@ -19,10 +20,10 @@ from hbs_shared.roles import SIGNATURE_ROLES, Role
 router = APIRouter(include_in_schema=False)
 
 STATUS_LABELS = {
-    "valid": "Còn hiệu lực",
-    "expired": "Hết hạn",
-    "revoked": "Đã thu hồi",
-    "not_yet_valid": "Chưa có hiệu lực",
+    "valid": N_("Còn hiệu lực"),
+    "expired": N_("Hết hạn"),
+    "revoked": N_("Đã thu hồi"),
+    "not_yet_valid": N_("Chưa có hiệu lực"),
 }
 CERT_ROLES = {role.value: role.label for role in Role if role in SIGNATURE_ROLES}
 
@@ -48,8 +49,8 @@ async def _page(
             "certificates": certificates,
             "names": names,
             "staff": staff,
-            "statuses": STATUS_LABELS,
-            "cert_roles": CERT_ROLES,
+            "statuses": translated(STATUS_LABELS),
+            "cert_roles": translated(CERT_ROLES),
             "error": error,
             "notice": notice,
         },
@@ -74,9 +75,9 @@ async def reset_pin(
     try:
         person = uuid.UUID(user_id)
     except ValueError:
-        return await _page(request, web, error="Cán bộ: hãy chọn một người trong danh sách.", status=422)
+        return await _page(request, web, error=_("Cán bộ: hãy chọn một người trong danh sách."), status=422)
     if len(reason.strip()) < 3:
-        return await _page(request, web, error="Lý do đặt lại: cần ít nhất 3 ký tự.", status=422)
+        return await _page(request, web, error=_("Lý do đặt lại: cần ít nhất 3 ký tự."), status=422)
     api = services_for(request, web.access_token)
     try:
         await api.signing.reset_pin(person, reason.strip())
@@ -84,8 +85,8 @@ async def reset_pin(
         if error.code == "approval_required":
             # A signer's PIN: two people (the office asks, a board member approves).
             await api.identity.request_factor_reset(person, "signing_pin", reason.strip())
-            return await _page(request, web, notice=AWAITING)
+            return await _page(request, web, notice=_(AWAITING))
         if error.status in (404, 409, 422):
             return await _page(request, web, error=error.title, status=error.status)
         raise
-    return await _page(request, web, notice="Đã đặt lại mã PIN ký số; người đó cần đặt mã PIN mới.")
+    return await _page(request, web, notice=_("Đã đặt lại mã PIN ký số; người đó cần đặt mã PIN mới."))

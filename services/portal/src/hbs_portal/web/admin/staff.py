@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hbs_portal.clients import BackendError
+from hbs_portal.i18n import _
 from hbs_portal.models import WebSession
 from hbs_portal.web.admin.accounts import ROLE_LABELS, account_view
 from hbs_portal.web.common import templates
@@ -36,9 +37,9 @@ async def _staff_page(
 
 def _roles_problem(roles: list[str]) -> str | None:
     if not roles:
-        return "Vai trò: hãy chọn ít nhất một vai trò."
+        return _("Vai trò: hãy chọn ít nhất một vai trò.")
     if not set(roles) <= ROLE_LABELS.keys():
-        return "Vai trò: có vai trò không hợp lệ."
+        return _("Vai trò: có vai trò không hợp lệ.")
     return None
 
 
@@ -58,11 +59,11 @@ async def create_staff(
     typed = {"username": username, "full_name": full_name, "email": email, "roles": chosen}
     error = None
     if not _USERNAME.match(username):
-        error = "Tên đăng nhập: 3–120 ký tự, chỉ gồm chữ không dấu, số, dấu chấm, gạch ngang, gạch dưới."
+        error = _("Tên đăng nhập: 3–120 ký tự, chỉ gồm chữ không dấu, số, dấu chấm, gạch ngang, gạch dưới.")
     elif not full_name or len(full_name) > 200:
-        error = "Họ và tên: chưa nhập."
+        error = _("Họ và tên: chưa nhập.")
     elif email and not _EMAIL.match(email):
-        error = "Email: không đúng dạng."
+        error = _("Email: không đúng dạng.")
     else:
         error = _roles_problem(chosen)
     if error:
@@ -74,7 +75,9 @@ async def create_staff(
         made = await services_for(request, web.access_token).identity.create_staff(body)
     except BackendError as refused:
         if refused.status in (409, 422):
-            return await _staff_page(request, web, f"Tên đăng nhập hoặc thông tin: {refused.title}.", typed)
+            return await _staff_page(
+                request, web, _("Tên đăng nhập hoặc thông tin: {title}.").format(title=refused.title), typed
+            )
         raise
     return RedirectResponse(f"/admin/accounts/{made['id']}?done=created", status_code=303)
 
@@ -94,6 +97,8 @@ async def change_roles(
         await services_for(request, web.access_token).identity.set_staff_roles(staff_id, chosen)
     except BackendError as refused:
         if refused.status in (409, 422):
-            return await account_view(request, web, staff_id, error=f"Vai trò: {refused.title}.", status=422)
+            return await account_view(
+                request, web, staff_id, error=_("Vai trò: {title}.").format(title=refused.title), status=422
+            )
         raise
     return RedirectResponse(f"/admin/accounts/{staff_id}?done=roles", status_code=303)

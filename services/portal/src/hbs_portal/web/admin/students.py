@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from hbs_portal.clients import BackendError
+from hbs_portal.i18n import N_, _, translated
 from hbs_portal.models import WebSession
 from hbs_portal.web.admin.history import with_changes
 from hbs_portal.web.common import STALE_FORM, templates
@@ -23,33 +24,33 @@ router = APIRouter(include_in_schema=False)
 
 # (field, Vietnamese label, required on creation)
 FIELDS: tuple[tuple[str, str, bool], ...] = (
-    ("national_id", "Mã định danh", True),
-    ("full_name", "Họ và tên", True),
-    ("date_of_birth", "Ngày sinh", True),
-    ("gender", "Giới tính", True),
-    ("birthplace", "Nơi sinh", True),
-    ("ethnicity", "Dân tộc", False),
-    ("nationality", "Quốc tịch", False),
-    ("address", "Địa chỉ", False),
-    ("citizen_id", "Số CCCD", False),
-    ("father_name", "Họ tên cha", False),
-    ("father_occupation", "Nghề nghiệp cha", False),
-    ("mother_name", "Họ tên mẹ", False),
-    ("mother_occupation", "Nghề nghiệp mẹ", False),
-    ("guardian_name", "Họ tên người giám hộ", False),
-    ("guardian_occupation", "Nghề nghiệp người giám hộ", False),
-    ("policy_group", "Đối tượng chính sách", False),
+    ("national_id", N_("Mã định danh"), True),
+    ("full_name", N_("Họ và tên"), True),
+    ("date_of_birth", N_("Ngày sinh"), True),
+    ("gender", N_("Giới tính"), True),
+    ("birthplace", N_("Nơi sinh"), True),
+    ("ethnicity", N_("Dân tộc"), False),
+    ("nationality", N_("Quốc tịch"), False),
+    ("address", N_("Địa chỉ"), False),
+    ("citizen_id", N_("Số CCCD"), False),
+    ("father_name", N_("Họ tên cha"), False),
+    ("father_occupation", N_("Nghề nghiệp cha"), False),
+    ("mother_name", N_("Họ tên mẹ"), False),
+    ("mother_occupation", N_("Nghề nghiệp mẹ"), False),
+    ("guardian_name", N_("Họ tên người giám hộ"), False),
+    ("guardian_occupation", N_("Nghề nghiệp người giám hộ"), False),
+    ("policy_group", N_("Đối tượng chính sách"), False),
 )
 LABELS = {name: label for name, label, _ in FIELDS} | {
-    "disability": "Khuyết tật",
-    "reason": "Lý do",
-    "class_id": "Lớp",
-    "enrolled_on": "Ngày vào lớp",
-    "left_on": "Ngày rời trường",
-    "expected_version": "Phiên bản",
-    "q": "Tìm kiếm",
-    "phone": "Số điện thoại",
-    "username": "Tên đăng nhập",
+    "disability": N_("Khuyết tật"),
+    "reason": N_("Lý do"),
+    "class_id": N_("Lớp"),
+    "enrolled_on": N_("Ngày vào lớp"),
+    "left_on": N_("Ngày rời trường"),
+    "expected_version": N_("Phiên bản"),
+    "q": N_("Tìm kiếm"),
+    "phone": N_("Số điện thoại"),
+    "username": N_("Tên đăng nhập"),
 }
 CLEARABLE = frozenset(
     {
@@ -63,19 +64,28 @@ CLEARABLE = frozenset(
         "policy_group",
     }
 )
-GENDERS = {"male": "Nam", "female": "Nữ"}
+GENDERS = {"male": N_("Nam"), "female": N_("Nữ")}
 LEAVE_REASONS = {
-    "transferred": "Chuyển trường",
-    "dropped_out": "Thôi học",
-    "graduated": "Tốt nghiệp",
-    "other": "Lý do khác",
+    "transferred": N_("Chuyển trường"),
+    "dropped_out": N_("Thôi học"),
+    "graduated": N_("Tốt nghiệp"),
+    "other": N_("Lý do khác"),
 }
-RELATIONSHIPS = {"father": "Cha", "mother": "Mẹ", "guardian": "Người giám hộ"}
+RELATIONSHIPS = {"father": N_("Cha"), "mother": N_("Mẹ"), "guardian": N_("Người giám hộ")}
 _NATIONAL_ID = re.compile(r"^\d{10}$|^\d{12}$")
 _CITIZEN_ID = re.compile(r"^\d{12}$")
 MAX_TEXT = 300
 
-templates.env.globals.update(genders=GENDERS, leave_reasons=LEAVE_REASONS, relationships=RELATIONSHIPS)
+templates.env.globals.update(
+    genders=translated(GENDERS),
+    leave_reasons=translated(LEAVE_REASONS),
+    relationships=translated(RELATIONSHIPS),
+)
+
+
+def shown_fields() -> list[tuple[str, str, bool]]:
+    """The personal fields with their labels in the reader's language."""
+    return [(name, _(label), required) for name, label, required in FIELDS]
 
 
 class FormProblem(Exception):
@@ -86,7 +96,7 @@ def _text(form: FormData, name: str) -> str:
     value = form.get(name)
     text = value.strip() if isinstance(value, str) else ""
     if len(text) > MAX_TEXT:
-        raise FormProblem(f"{LABELS.get(name, name)}: quá {MAX_TEXT} ký tự.")
+        raise FormProblem(_("{label}: quá {n} ký tự.").format(label=_(LABELS.get(name, name)), n=MAX_TEXT))
     return text
 
 
@@ -95,14 +105,14 @@ def _date(form: FormData, name: str, required: bool = True) -> str | None:
     text = _text(form, name)
     if not text:
         if required:
-            raise FormProblem(f"{LABELS[name]}: chưa nhập.")
+            raise FormProblem(_("{label}: chưa nhập.").format(label=_(LABELS[name])))
         return None
     for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
         try:
             return datetime.strptime(text, pattern).date().isoformat()
         except ValueError:
             continue
-    raise FormProblem(f"{LABELS[name]}: cần dạng ngày/tháng/năm, ví dụ 14/03/2010.")
+    raise FormProblem(_("{label}: cần dạng ngày/tháng/năm, ví dụ 14/03/2010.").format(label=_(LABELS[name])))
 
 
 def _personal(form: FormData, creating: bool) -> dict[str, Any]:
@@ -114,14 +124,14 @@ def _personal(form: FormData, creating: bool) -> dict[str, Any]:
             continue
         text = _text(form, name)
         if required and not text:
-            raise FormProblem(f"{label}: chưa nhập.")
+            raise FormProblem(_("{label}: chưa nhập.").format(label=_(label)))
         values[name] = text or None
     if values["gender"] not in GENDERS:
-        raise FormProblem("Giới tính: hãy chọn Nam hoặc Nữ.")
+        raise FormProblem(_("Giới tính: hãy chọn Nam hoặc Nữ."))
     if not _NATIONAL_ID.match(values["national_id"]):
-        raise FormProblem("Mã định danh: cần 10 hoặc 12 chữ số.")
+        raise FormProblem(_("Mã định danh: cần 10 hoặc 12 chữ số."))
     if values["citizen_id"] and not _CITIZEN_ID.match(values["citizen_id"]):
-        raise FormProblem("Số CCCD: cần đúng 12 chữ số.")
+        raise FormProblem(_("Số CCCD: cần đúng 12 chữ số."))
     values["disability"] = form.get("disability") == "yes"
     if creating:
         # Identity's defaults apply to what is left empty on creation.
@@ -136,10 +146,10 @@ def _explain(error: BackendError) -> str:
     errors = error.problem.get("errors")
     if error.status == 422 and isinstance(errors, list) and errors:
         names = [LABELS.get(str(e.get("field", "")).split(".")[-1], "") for e in errors]
-        named = [n for n in names if n]
-        return f"{', '.join(named) or 'Dữ liệu'}: không hợp lệ."
+        named = [_(n) for n in names if n]
+        return _("{fields}: không hợp lệ.").format(fields=", ".join(named) or _("Dữ liệu"))
     field = LABELS.get(str(error.problem.get("field", "")))
-    return f"{field}: {error.title}." if field else error.title
+    return f"{_(field)}: {error.title}." if field else error.title
 
 
 def _list_page(
@@ -185,12 +195,12 @@ async def search(request: Request, form: CheckedForm, web: OfficeUser) -> Respon
         q = _text(form, "q")[:100]
         if not q:
             return _list_page(
-                request, web, classes, error="Tìm kiếm: hãy nhập họ tên hoặc mã định danh.", status=422
+                request, web, classes, error=_("Tìm kiếm: hãy nhập họ tên hoặc mã định danh."), status=422
             )
         within = _text(form, "class_id")
         if within and within not in {c["id"] for c in classes}:
             return _list_page(
-                request, web, classes, error="Lớp: hãy chọn một lớp trong danh sách.", status=422
+                request, web, classes, error=_("Lớp: hãy chọn một lớp trong danh sách."), status=422
             )
         query = {"q": q, "class_id": within or None, "limit": 100, "offset": 0}
         page = await api.identity.search_students(query)
@@ -199,7 +209,7 @@ async def search(request: Request, form: CheckedForm, web: OfficeUser) -> Respon
     except BackendError:
         raise
     return _list_page(
-        request, web, classes, students=page["items"], total=page["total"], heading="Kết quả tìm kiếm", q=q
+        request, web, classes, students=page["items"], total=page["total"], heading=_("Kết quả tìm kiếm"), q=q
     )
 
 
@@ -209,7 +219,7 @@ async def class_list(request: Request, web: OfficeUser, class_id: uuid.UUID) -> 
     classes = await api.identity.classes_sorted()
     chosen = next((c for c in classes if c["id"] == str(class_id)), None)
     if chosen is None:
-        raise BackendError(404, "Không tìm thấy lớp")
+        raise BackendError(404, _("Không tìm thấy lớp"))
     page = await api.identity.students_of_class(class_id)
     return _list_page(
         request,
@@ -217,7 +227,7 @@ async def class_list(request: Request, web: OfficeUser, class_id: uuid.UUID) -> 
         classes,
         students=page["items"],
         total=page["total"],
-        heading=f"Lớp {chosen['name']} ({chosen['school_year']})",
+        heading=_("Lớp {name} ({year})").format(name=chosen["name"], year=chosen["school_year"]),
     )
 
 
@@ -242,12 +252,12 @@ async def _student_page(
         {
             "web": web,
             "student": student,
-            "versions": with_changes(versions, LABELS),
+            "versions": with_changes(versions, translated(LABELS)),
             "enrolments": enrolments,
             "parents": parents,
             "classes": classes,
-            "fields": FIELDS,
-            "labels": LABELS,
+            "fields": shown_fields(),
+            "labels": translated(LABELS),
             "today": school_today().isoformat(),
             "error": error,
             "notice": notice,
@@ -268,7 +278,7 @@ async def _new_page(
     return templates.TemplateResponse(
         request,
         "admin/student_new.html",
-        {"web": web, "classes": classes, "fields": FIELDS, "values": values, "error": error},
+        {"web": web, "classes": classes, "fields": shown_fields(), "values": values, "error": error},
         status_code=status,
     )
 
@@ -285,7 +295,7 @@ async def create_student(request: Request, form: CheckedForm, web: OfficeUser) -
     except FormProblem as problem:
         return await _new_page(request, web, typed, str(problem), 422)
     except ValueError:
-        return await _new_page(request, web, typed, "Lớp: hãy chọn một lớp trong danh sách.", 422)
+        return await _new_page(request, web, typed, _("Lớp: hãy chọn một lớp trong danh sách."), 422)
     try:
         made = await services_for(request, web.access_token).identity.create_student(body)
     except BackendError as error:
@@ -298,12 +308,12 @@ async def create_student(request: Request, form: CheckedForm, web: OfficeUser) -
 @router.get("/admin/students/{student_id}", response_class=HTMLResponse)
 async def student_page(request: Request, web: OfficeUser, student_id: uuid.UUID) -> Response:
     done = {
-        "created": "Đã thêm học sinh.",
-        "updated": "Đã lưu thay đổi (một phiên bản mới).",
-        "moved": "Đã chuyển lớp.",
-        "left": "Đã ghi nhận học sinh rời trường.",
-        "parent": "Đã thêm phụ huynh và liên kết với học sinh.",
-        "unlinked": "Đã bỏ liên kết phụ huynh.",
+        "created": _("Đã thêm học sinh."),
+        "updated": _("Đã lưu thay đổi (một phiên bản mới)."),
+        "moved": _("Đã chuyển lớp."),
+        "left": _("Đã ghi nhận học sinh rời trường."),
+        "parent": _("Đã thêm phụ huynh và liên kết với học sinh."),
+        "unlinked": _("Đã bỏ liên kết phụ huynh."),
     }.get(request.query_params.get("done", ""))
     return await _student_page(request, web, student_id, notice=done)
 
@@ -318,10 +328,10 @@ async def edit_student(
         values = _personal(form, creating=False)
         reason = _text(form, "reason")
         if len(reason) < 3:
-            raise FormProblem("Lý do thay đổi: cần ít nhất 3 ký tự.")
+            raise FormProblem(_("Lý do thay đổi: cần ít nhất 3 ký tự."))
         version = _text(form, "expected_version")
         if not version.isdigit():
-            raise FormProblem(STALE_FORM)
+            raise FormProblem(_(STALE_FORM))
     except FormProblem as problem:
         return await _student_page(request, web, student_id, error=str(problem), status=422)
     try:
@@ -331,7 +341,7 @@ async def edit_student(
         }
         if not changed:
             return await _student_page(
-                request, web, student_id, error="Không có thông tin nào thay đổi.", status=422
+                request, web, student_id, error=_("Không có thông tin nào thay đổi."), status=422
             )
         await api.identity.update_student(
             student_id, {**changed, "reason": reason, "expected_version": int(version)}
@@ -353,7 +363,7 @@ async def move_student(
     except FormProblem as problem:
         return await _student_page(request, web, student_id, error=str(problem), status=422)
     except ValueError:
-        return await _student_page(request, web, student_id, error="Lớp: hãy chọn một lớp.", status=422)
+        return await _student_page(request, web, student_id, error=_("Lớp: hãy chọn một lớp."), status=422)
     try:
         await services_for(request, web.access_token).identity.enrol(student_id, target, on)
     except BackendError as error:
@@ -371,9 +381,9 @@ async def student_leaves(
         on = _date(form, "left_on")
         reason = _text(form, "reason")
         if reason not in LEAVE_REASONS:
-            raise FormProblem("Lý do rời trường: hãy chọn một lý do.")
+            raise FormProblem(_("Lý do rời trường: hãy chọn một lý do."))
         if form.get("confirm") != "yes":
-            raise FormProblem("Xác nhận: hãy đánh dấu ô xác nhận học sinh rời trường.")
+            raise FormProblem(_("Xác nhận: hãy đánh dấu ô xác nhận học sinh rời trường."))
     except FormProblem as problem:
         return await _student_page(request, web, student_id, error=str(problem), status=422)
     try:
@@ -399,14 +409,14 @@ async def add_parent(request: Request, form: CheckedForm, web: OfficeUser, stude
     try:
         name = _text(form, "parent_name")
         if not name:
-            raise FormProblem("Họ tên phụ huynh: chưa nhập.")
+            raise FormProblem(_("Họ tên phụ huynh: chưa nhập."))
         typed_phone = _text(form, "parent_phone")
         phone = _phone(typed_phone) if typed_phone else None
         if typed_phone and phone is None:
-            raise FormProblem("Số điện thoại: cần 10 chữ số, bắt đầu bằng 0.")
+            raise FormProblem(_("Số điện thoại: cần 10 chữ số, bắt đầu bằng 0."))
         relationship = _text(form, "relationship")
         if relationship not in RELATIONSHIPS:
-            raise FormProblem("Quan hệ: hãy chọn Cha, Mẹ hoặc Người giám hộ.")
+            raise FormProblem(_("Quan hệ: hãy chọn Cha, Mẹ hoặc Người giám hộ."))
     except FormProblem as problem:
         return await _student_page(request, web, student_id, error=str(problem), status=422)
     api = services_for(request, web.access_token)
@@ -423,7 +433,11 @@ async def add_parent(request: Request, form: CheckedForm, web: OfficeUser, stude
         if error.status in (409, 422):
             message = _explain(error)
             return await _student_page(
-                request, web, student_id, error=f"Phụ huynh: {message}", status=error.status
+                request,
+                web,
+                student_id,
+                error=_("Phụ huynh: {message}").format(message=message),
+                status=error.status,
             )
         raise
     return RedirectResponse(f"/admin/students/{student_id}?done=parent", status_code=303)
@@ -435,7 +449,7 @@ async def unlink_parent(
 ) -> Response:
     if form.get("confirm") != "yes":
         return await _student_page(
-            request, web, student_id, error="Xác nhận: hãy đánh dấu ô xác nhận bỏ liên kết.", status=422
+            request, web, student_id, error=_("Xác nhận: hãy đánh dấu ô xác nhận bỏ liên kết."), status=422
         )
     try:
         await services_for(request, web.access_token).identity.unlink_parent(parent_id, student_id)
