@@ -25,7 +25,7 @@ from faststream.kafka import KafkaBroker
 from playwright.sync_api import Page, expect
 
 from hbs_devtools.drive import SystemClient, sign_in_portal
-from hbs_shared.display import score_text
+from hbs_shared.display import average_text
 from hbs_shared.events.contracts import RecordSigningRequested
 from hbs_shared.events.envelope import make_envelope
 from hbs_shared.records import StudentPersonalData
@@ -267,7 +267,7 @@ def test_portal_parent_sees_their_children_and_404_for_another_child(
         assert cells[:3] == [
             "Ngữ văn",
             signed.van_hk1_shown,
-            score_text(signed.van_hk2),
+            average_text(signed.van_hk2),
         ]  # decimal comma (issue 15); an average of 7.0 reads "7", as every score does
         assert "Kết quả rèn luyện" in page.text
         assert "Lên lớp" in page.text
@@ -320,7 +320,7 @@ def test_browser_parent_chooses_a_child_and_reads_the_signed_results(
     page.locator(f'tr[data-student="{A}"]').get_by_role("link", name="Xem kết quả").click()
     van = page.locator('tr[data-subject="NGU_VAN"] td')
     expect(van.nth(1)).to_have_text(signed.van_hk1_shown)  # an unsigned sheet: no draft score
-    expect(van.nth(2)).to_have_text(score_text(signed.van_hk2))
+    expect(van.nth(2)).to_have_text(average_text(signed.van_hk2))
     # The ratings shown are grades' answer for the family (signed sheets only), in words.
     with system.client("grades", system.token(family.parent.username)) as grades:
         result = grades.get(f"/family/students/{A}/results").json()["result"]

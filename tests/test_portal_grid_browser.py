@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import FloatRect, Locator, Page, expect
 
 from hbs_devtools.drive import SystemClient
-from hbs_shared.display import score_text
+from hbs_shared.display import average_text
 
 from .a11y import assert_accessible
 from .factories import SchoolClass, SchoolFactory, password_of
@@ -99,7 +99,7 @@ def test_each_cell_is_checked_and_the_semester_average_shown_as_typed_equal_to_w
     # (8 + 8 + 8 + 2·7,5 + 3·7,4) / 8 = 7,65 exactly: half up gives 7,7 (half to even would say 7,6).
     expect(result_of(page, 0)).to_have_text("7,7")
     type_row(page, 2, ("10", "10", "10", "10", "10"))
-    expect(result_of(page, 2)).to_have_text("10")  # grades says "10.0"; pages write it "10"
+    expect(result_of(page, 2)).to_have_text("10,0")  # an average shows one decimal always
 
     # Row 2: a score over 10 is marked as it is typed, with grades' own words, not by colour only.
     cell = page.locator('input[name="c1_regular_1"]')
@@ -138,7 +138,7 @@ def test_each_cell_is_checked_and_the_semester_average_shown_as_typed_equal_to_w
     expect(page.get_by_role("status")).to_have_text("Đã lưu sổ điểm.")
     rows = saved_rows(system, klass, sheet)
     assert [r["result"] for r in rows] == ["7.7", "9.1", "10.0"]
-    assert live == [score_text(Decimal(r["result"])) for r in rows]
+    assert live == [average_text(Decimal(r["result"])) for r in rows]
     assert [result_of(page, i).inner_text() for i in range(3)] == live
 
 
@@ -216,7 +216,7 @@ def test_a_block_pasted_from_excel_fills_right_and_down_and_says_what_was_left_o
     expect(page.get_by_role("status")).to_have_text("Đã lưu sổ điểm.")
     rows = saved_rows(system, klass, sheet)
     assert (rows[1]["regular"], rows[1]["midterm"], rows[1]["final"]) == (["7", "8.5", "9"], "7.5", "8")
-    assert live == [score_text(Decimal(rows[i]["result"])) for i in (1, 2)] == ["7,9", "7,2"]
+    assert live == [average_text(Decimal(rows[i]["result"])) for i in (1, 2)] == ["7,9", "7,2"]
 
 
 def drafts_in(page: Page) -> dict[str, Any]:

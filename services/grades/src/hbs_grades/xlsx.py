@@ -56,6 +56,15 @@ def write_title(sheet: Any, row: int, text: str) -> None:
     put(sheet, row, 1, text).font = Font(bold=True, size=13)
 
 
+def put_average(sheet: Any, row: int, column: int, value: Any, places: int = 1) -> Any:
+    """An average as an Excel number shown with its decimals always ("9,0", not "9": DOMAIN's
+    conventions); the separator is still Excel's locale's. "Miễn", "Đ" stay text."""
+    cell = put_score(sheet, row, column, value)
+    if score_number(value) is not None:
+        cell.number_format = "0." + "0" * places
+    return cell
+
+
 def put_score(sheet: Any, row: int, column: int, value: Any) -> Any:
     """A score as an Excel number (8.5), not text: a Vietnamese Excel shows it "8,5" and sums it.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from hbs_grades.reports.schemas import ClassResultsOut
 from hbs_grades.reports.stats import SubjectStats
 from hbs_grades.xlsx import new_book, put, save, write_header, write_title
@@ -58,7 +60,9 @@ def class_results_xlsx(results: ClassResultsOut) -> bytes:
             s.title or "",
         ]
         for column, value in enumerate(values, start=1):
-            put(ws, 4 + offset, column, value)
+            cell = put(ws, 4 + offset, column, value)
+            if 3 < column <= 3 + len(results.subjects) and isinstance(value, Decimal):
+                cell.number_format = "0.0"  # a year average: "9,0", not "9"
     ws.freeze_panes = "D4"
     return save(book)
 
@@ -84,6 +88,8 @@ def subject_stats_xlsx(
             *(stats.distribution[b] for b in bands),
         ]
         for column, value in enumerate(values, start=1):
-            put(ws, row, column, value)
+            cell = put(ws, row, column, value)
+            if column == 6 and isinstance(value, Decimal):
+                cell.number_format = "0.00"  # a class's mean, to two decimals
         row += 1
     return save(book)

@@ -21,6 +21,7 @@ from hbs_grades.xlsx import (
     new_book,
     open_book,
     put,
+    put_average,
     put_score,
     save,
     write_header,
@@ -87,7 +88,7 @@ def to_xlsx(view: SheetView) -> bytes:
                 as_text_cell(put(ws, row, index, value))
             else:
                 put_score(ws, row, index, value)
-        put_score(ws, row, len(FIXED) + len(keys) + 1, line.result)
+        put_average(ws, row, len(FIXED) + len(keys) + 1, line.result)
     ws.freeze_panes = f"E{FIRST_ROW}"
     _write_shown(book, view, keys)
     return save(book)

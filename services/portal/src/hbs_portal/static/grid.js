@@ -110,9 +110,8 @@
     var el = td.querySelector("[data-r]");
     return el ? { text: cleaned(el.value), el: el } : { text: cleaned(td.dataset.v || "") };
   }
-  function scoreText(value) {
-    var whole = Math.floor(value / 10), tenth = value % 10;
-    return tenth ? whole + M.decimalMark + tenth : String(whole);
+  function scoreText(value) {  /* an average: one decimal always ("9,0", not "9") */
+    return Math.floor(value / 10) + M.decimalMark + (value % 10);
   }
   function result(tr) {
     var status = tr.querySelector("select.status");

@@ -16,7 +16,7 @@ from hbs_portal.i18n import LANGUAGES, N_, _, current_language, ngettext
 from hbs_portal.models import WebSession
 from hbs_portal.web.filenames import content_disposition
 from hbs_portal.web.sessions import COOKIE, WebSessionRepository
-from hbs_shared.display import day_text, school_time_text, score_text
+from hbs_shared.display import average_text, day_text, school_time_text, score_text
 from hbs_shared.roles import BOARD, FAMILY, OFFICE, OVERSEERS, SIGNERS, STAFF, Role
 from hbs_shared.service import runtime_of
 
@@ -172,6 +172,7 @@ def label(text: str | None) -> str:
 templates.env.filters["label"] = label
 templates.env.filters["school_time"] = school_time
 templates.env.filters["score"] = score_text
+templates.env.filters["average"] = average_text  # "9,0", not "9"
 templates.env.filters["dmy"] = day_text
 templates.env.filters["lateness"] = lateness
 templates.env.filters["deadline"] = deadline

@@ -16,7 +16,7 @@ from hbs_portal.models import WebSession
 from hbs_portal.web.common import pdf_response, templates
 from hbs_portal.web.deps import Api, Services, SignedIn
 from hbs_portal.web.filenames import file_name
-from hbs_shared.display import score_text
+from hbs_shared.display import average_text
 from hbs_shared.labels import RATING_LABELS
 
 router = APIRouter(include_in_schema=False)
@@ -35,7 +35,7 @@ def subject_value(value: str | None, status: str) -> str:
         return _("Miễn")
     if value is None:
         return _(PENDING)
-    return _(RATINGS[value]) if value in RATINGS else score_text(value)
+    return _(RATINGS[value]) if value in RATINGS else average_text(value)
 
 
 def promotion(result: dict[str, Any]) -> str:

@@ -22,7 +22,7 @@ from hbs_portal.web.charts import (
 from hbs_portal.web.common import error_page, templates
 from hbs_portal.web.deps import Api, Services, SignedIn
 from hbs_shared.curriculum import SUBJECTS
-from hbs_shared.display import score_text
+from hbs_shared.display import average_text
 from hbs_shared.labels import PERIOD_LABELS, RATING_LABELS
 from hbs_shared.roles import OVERSEERS as ROLE_OVERSEERS
 
@@ -111,9 +111,9 @@ def result_rows(results: dict[str, Any], period: Period) -> list[dict[str, Any]]
             elif found["status"] != "assessed":
                 subjects.append(_("Miễn") if found["status"] == "exempt" else _("KĐG"))
             else:
-                value = score_text(found[column])
+                value = average_text(found[column])
                 if period == "year" and found.get("after_reexam"):
-                    value = f"{value} → {score_text(found['after_reexam'])}"
+                    value = f"{value} → {average_text(found['after_reexam'])}"
                 subjects.append(value)
         promoted = student["promoted"]
         rows.append(
