@@ -89,3 +89,37 @@ async def test_verify_shows_reasons_in_vietnamese_and_the_time_as_dd_mm_yyyy_hh_
     assert "Chứng thư số không thuộc tổ chức cấp tin cậy" in page.text
     assert "đã bị thu hồi" in page.text
     assert "the file carries" not in page.text
+
+
+async def test_verify_says_which_issued_version_a_file_is_and_what_it_carries(portal: Portal) -> None:
+    """Issue 13: a file cut after a signature of an issued version is named as such, in words."""
+    report = {
+        "verdict": "indeterminate",
+        "sha256": "00",
+        "file": {"signatures": 3, "document_timestamps": 0},
+        "document": {
+            "verification_code": "ABC124",
+            "status": "current",
+            "sealed": True,
+            "relation": "earlier_revision",
+        },
+        "problems": [
+            "this file is an earlier revision cut from an issued version: it carries 3 of its 4 "
+            "signatures; ask for the whole file"
+        ],
+        "signatures": [],
+    }
+    portal.services.on("GET", f"{SIGNING}/verify/ABC124", report)
+    async with portal.browser() as browser:
+        page = await browser.get("/verify/ABC124", headers=HTML)
+        browser.cookies.set("hbs_lang", "en")
+        english = await browser.get("/verify/ABC124", headers=HTML)
+    assert page.status_code == 200
+    assert "phần đầu của phiên bản đã phát hành (chưa đủ chữ ký)" in page.text
+    assert "Tệp có 3 chữ ký và 0 dấu thời gian lưu trữ." in page.text
+    assert "có 3 trên 4 chữ ký của phiên bản đó" in page.text
+    assert "earlier revision" not in page.text
+    assert "it has 3 of that version&#39;s 4 signatures" in english.text or (
+        "it has 3 of that version's 4 signatures" in english.text
+    )
+    assert "The file carries 3 signatures and 0 archive timestamps." in english.text

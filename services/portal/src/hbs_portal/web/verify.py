@@ -21,7 +21,7 @@ router = APIRouter(include_in_schema=False)
 
 _ROLE_NAMES = {role.value: role.formal_label for role in SIGNATURE_ROLES}
 _VERDICTS = {"valid": N_("Hợp lệ"), "invalid": N_("Không hợp lệ"), "indeterminate": N_("Chưa xác định được")}
-MAX_VERIFY_UPLOAD = 20 * 1024 * 1024
+MAX_VERIFY_UPLOAD = 5 * 1024 * 1024  # as signing accepts (a sealed record is ~170 KB)
 
 
 def _verify_page(
@@ -66,7 +66,7 @@ async def verify_upload(request: Request, api: PublicApi, file: UploadFile | Non
         return _verify_page(request, report=None, error=_("Tệp PDF: chưa chọn tệp."), status=422)
     content = await file.read(MAX_VERIFY_UPLOAD + 1)
     if len(content) > MAX_VERIFY_UPLOAD:
-        return _verify_page(request, report=None, error=_("Tệp PDF: quá 20 MB."), status=413)
+        return _verify_page(request, report=None, error=_("Tệp PDF: quá 5 MB."), status=413)
     if not content.startswith(b"%PDF"):
         return _verify_page(request, report=None, error=_("Tệp PDF: không phải tệp PDF."), status=422)
     try:

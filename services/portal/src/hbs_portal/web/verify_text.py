@@ -58,7 +58,25 @@ _REASONS: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"modified after signing"), N_("Tài liệu bị sửa sau khi ký.")),
     (re.compile(r"bytes after the signature container"), N_("Vùng chữ ký chứa dữ liệu lạ.")),
+    (
+        re.compile(r"an earlier revision cut from an issued version: it carries (\d+) of its (\d+) signatures"),
+        N_(
+            r"Tệp là phần đầu của một phiên bản đã phát hành, bị cắt sau một chữ ký: có \1 trên \2 "
+            r"chữ ký của phiên bản đó. Hãy dùng tệp đầy đủ."
+        ),
+    ),
+    (
+        re.compile(r"signatures were added after the issued version: it carries (\d+), the file (\d+)"),
+        N_(r"Có chữ ký được thêm vào sau phiên bản đã phát hành: phiên bản có \1 chữ ký, tệp có \2."),
+    ),
 ]
+
+RELATIONS = {
+    "exact": N_("tệp đúng là phiên bản đã phát hành"),
+    "archived": N_("phiên bản đã phát hành, có thêm dữ liệu lưu trữ dài hạn (PAdES B-LT/LTA)"),
+    "earlier_revision": N_("phần đầu của phiên bản đã phát hành (chưa đủ chữ ký)"),
+    "added_to": N_("phiên bản đã phát hành có thêm chữ ký từ bên ngoài"),
+}
 
 REVOCATION = {
     "good": N_("còn hiệu lực"),
@@ -95,7 +113,12 @@ def vietnamese_report(report: dict[str, Any]) -> dict[str, Any]:
     ]
     document = report.get("document")
     if isinstance(document, dict):
-        document = {**document, "signed_at": school_time_text(document.get("signed_at"))}
+        relation = document.get("relation") or "exact"
+        document = {
+            **document,
+            "signed_at": school_time_text(document.get("signed_at")),
+            "relation_text": _(RELATIONS[relation]) if relation in RELATIONS else relation,
+        }
     return {
         **report,
         "signatures": signatures,
