@@ -59,7 +59,7 @@ _REASONS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"modified after signing"), N_("Tài liệu bị sửa sau khi ký.")),
     (re.compile(r"bytes after the signature container"), N_("Vùng chữ ký chứa dữ liệu lạ.")),
     (
-        re.compile(r"an earlier revision cut from an issued version: it carries (\d+) of its (\d+) signatures"),
+        re.compile(r"an earlier revision cut from an issued version: it carries (\d+) of its (\d+) signa"),
         N_(
             r"Tệp là phần đầu của một phiên bản đã phát hành, bị cắt sau một chữ ký: có \1 trên \2 "
             r"chữ ký của phiên bản đó. Hãy dùng tệp đầy đủ."
