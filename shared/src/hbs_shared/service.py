@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import re
 import sys
@@ -87,6 +88,10 @@ class ServiceRuntime:
         """The broker clients (consumers join their groups) and the outbox relay."""
         await self.broker.start()
         self.relay.start()
+        # What start-up built lives as long as the process: out of the collector's way, a full
+        # collection no longer walks ~200k objects and pauses every request in flight (the
+        # grades save bench: 4.7 s of collections over 300 saves, 1.8 s frozen).
+        gc.freeze()
 
     async def stop(self) -> None:
         await self.relay.stop()
