@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
@@ -328,9 +328,9 @@ class BatchRunner:
 
         log.info("batch signing", batch_id=str(batch_id), workers=self.workers)
         try:
-            signer = await self._signer_for(credentials)
+            workers = await self._signer_for(credentials)
             try:
-                await asyncio.to_thread(signer.sign_all, feed.documents(), store=store)
+                await asyncio.to_thread(workers.sign_all, feed.documents(), store=store)
             finally:
                 if not self._keep_workers:
                     await self.close_workers()
@@ -351,9 +351,17 @@ class BatchRunner:
                 return
 
     async def _signer_for(self, credentials: BatchCredentials) -> BatchSigner:
-        """The running workers when they sign with these credentials, else new ones, started."""
-        if self._signer is not None and self._signer.started and self._signer.credentials == credentials:
-            return self._signer
+        """The running workers when they sign with these credentials, else new ones, started.
+
+        The batch's reason is left out of the comparison: each document carries its own (the
+        class is named in it), and a run's first request's class must not restart the workers."""
+        running = self._signer
+        if (
+            running is not None
+            and running.started
+            and replace(running.credentials, reason="") == replace(credentials, reason="")
+        ):
+            return running
         await self.close_workers()
         signer = BatchSigner(credentials, workers=self.workers, chunk_size=self.chunk_size)
         # On a thread of the loop's default pool, which lives as long as the service: the
