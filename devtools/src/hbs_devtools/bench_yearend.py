@@ -35,6 +35,7 @@ from typing import Any
 
 from hbs_devtools.benchdb import postgres_database, postgres_wanted
 from hbs_devtools.broker import free_port
+from hbs_devtools.spy import Spy
 from hbs_devtools.yearend import FULL_SCHOOL, PRINCIPAL, School, YearEndDriver, YearEndReport, percentile
 
 SERVICES = ("identity", "grades", "signing", "portal")
@@ -244,8 +245,17 @@ async def _postgres_urls(stack: contextlib.AsyncExitStack) -> dict[str, str]:
     return {name: await stack.enter_async_context(postgres_database(f"hbs_ye_{name}")) for name in SERVICES}
 
 
-def run(classes: int, *, workers: int, engine_workers: int | None, pdfs: int | None, say: Any = print) -> str:
-    """The whole benchmark; returns the last line (also printed)."""
+def run(
+    classes: int,
+    *,
+    workers: int,
+    engine_workers: int | None,
+    pdfs: int | None,
+    profile: Path | None = None,
+    say: Any = print,
+) -> str:
+    """The whole benchmark; returns the last line (also printed). `profile`: a folder for py-spy's
+    record of signing (with its batch workers) and grades during step 4, summarised at the end."""
     with tempfile.TemporaryDirectory(prefix="hbs-yearend-") as tmp:
         folder = Path(tmp)
         loop = asyncio.new_event_loop()
@@ -257,8 +267,15 @@ def run(classes: int, *, workers: int, engine_workers: int | None, pdfs: int | N
                 YearEndDriver(stack, workers=workers, log=say) as made,
             ):
                 say(f"database: {'postgresql' if urls else 'sqlite'}; load average {os.getloadavg()}")
+                spy: Spy | None = None
+                if profile is not None:
+                    pids = {name: stack.pid(name) for name in ("signing", "grades")}
+                    spy = Spy(profile, pids)
+                    made.around_step4 = lambda: spy
                 school = made.seed(classes)
                 report = made.run(school)
+                if spy is not None:
+                    say(spy.summary())
                 say(f"load average after the run {os.getloadavg()}")
                 invariants = made.check(school, pdfs=pdfs)
                 say(
@@ -291,8 +308,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=4, help="people acting at once (default 4)")
     parser.add_argument("--engine-workers", type=int, default=None, help="signing processes (default: cores)")
     parser.add_argument("--pdfs", type=int, default=None, help="PDFs to read in the checks (default all)")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="py-spy on signing and grades during step 4, into this folder",
+    )
     options = parser.parse_args(argv)
-    run(options.classes, workers=options.workers, engine_workers=options.engine_workers, pdfs=options.pdfs)
+    run(
+        options.classes,
+        workers=options.workers,
+        engine_workers=options.engine_workers,
+        pdfs=options.pdfs,
+        profile=options.profile,
+    )
     sys.stdout.flush()
 
 

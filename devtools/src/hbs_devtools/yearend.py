@@ -39,6 +39,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -343,6 +344,8 @@ class YearEndDriver:
         self.batches: list[str] = []
         """Every records batch started (steps 2–4), in order."""
         self.serial = 0
+        self.around_step4: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext
+        """Entered for step 4 only (the bench's `--profile`: py-spy on the services meanwhile)."""
 
     def close(self) -> None:
         self.http.close()
@@ -606,7 +609,8 @@ class YearEndDriver:
         self._timed(report, 1, lambda: self._step1(school, report))
         self._timed(report, 2, lambda: self._step23(school, report, "homeroom"))
         self._timed(report, 3, lambda: self._step23(school, report, "vice_principal"))
-        self._timed(report, 4, lambda: self._step4(school, report))
+        with self.around_step4():
+            self._timed(report, 4, lambda: self._step4(school, report))
         report.requests = {route: list(values) for route, values in self.http.latencies.items()}
         report.batches = list(self.batches)
         report.signed_again = self.signed_again

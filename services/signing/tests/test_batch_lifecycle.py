@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from hbs_shared.db import Database
 from hbs_signing.batches.repository import BatchItemRepository
-from hbs_signing.batches.service import BatchRunner
+from hbs_signing.batches.service import UNSETTLED_CHUNKS, BatchRunner
 from hbs_signing.devca import DevelopmentCA
 from hbs_signing.models import SignedDocument
 from hbs_signing.requests.service import SigningRequestService
@@ -32,8 +32,9 @@ pytestmark = [pytest.mark.hsm]
 DRILL = Path(__file__).parent / "drills" / "batch_process.py"
 RECORDS = 24
 WORKERS = 2
-IN_FLIGHT_BOUND = (2 * WORKERS + 1) * 2
-"""Signed but not settled at most: two chunks of two per worker, and one chunk being stored."""
+IN_FLIGHT_BOUND = (2 * WORKERS + UNSETTLED_CHUNKS) * 2
+"""Signed but not settled at most: two chunks of two per worker, and the chunks handed to settling
+(one being committed, one waiting for it)."""
 
 
 def _children(pid: int) -> list[int]:

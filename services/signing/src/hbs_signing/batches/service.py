@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import queue
+import threading
+import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
@@ -58,6 +61,8 @@ log = get_logger(__name__)
 
 MAX_ATTEMPTS = 5
 """Runs a request may take without being settled (a worker killed, the service restarted)."""
+UNSETTLED_CHUNKS = 2
+"""Signed chunks handed to settling and not yet committed, at most (one committing, one waiting)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,7 @@ class BatchRunner:
         chunk_size: int = 2,
         max_per_run: int = 256,
         poll_seconds: float = 2.0,
+        keep_workers_seconds: float = 60.0,
         after_commit: Callable[[], None] | None = None,
         replica: str | None = None,
         lease: timedelta = CLAIM_LEASE,
@@ -92,6 +98,11 @@ class BatchRunner:
         # The certificates are checked again before every run of at most this many documents.
         self.max_per_run = max_per_run
         self.poll_seconds = poll_seconds
+        # The workers outlive a run (started once for a whole batch, not per run of 256) and are
+        # closed after this long without one; run_once alone (tests, drills) closes them.
+        self.keep_workers_seconds = keep_workers_seconds
+        self._signer: BatchSigner | None = None
+        self._keep_workers = False
         self.after_commit = after_commit
         self._wake = asyncio.Event()
         # Several replicas share the queue: each signs only what it claimed (see the repository).
@@ -135,10 +146,18 @@ class BatchRunner:
     async def run_forever(self) -> None:
         """Sign batches until cancelled, renewing this replica's claims meanwhile."""
         renewing = asyncio.create_task(self._renew_claims())
+        self._keep_workers = True
         try:
             await self._run_batches()
         finally:
             renewing.cancel()
+            self._keep_workers = False
+            await self.close_workers()
+
+    async def close_workers(self) -> None:
+        signer, self._signer = self._signer, None
+        if signer is not None:
+            await asyncio.to_thread(signer.close)
 
     async def _renew_claims(self) -> None:
         while True:
@@ -150,14 +169,18 @@ class BatchRunner:
                 log.warning("batch claims not renewed", error=str(error))
 
     async def _run_batches(self) -> None:
+        idle_since = time.monotonic()
         while True:
             try:
                 while await self.run_once():
-                    pass
+                    idle_since = time.monotonic()
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # a broken worker pool or database hiccup: retried
                 log.warning("batch signing interrupted; its pending requests are retried", error=str(error))
+                await self.close_workers()
+            if self._signer is not None and time.monotonic() - idle_since > self.keep_workers_seconds:
+                await self.close_workers()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             self._wake.clear()
@@ -174,27 +197,50 @@ class BatchRunner:
                 # Counted before signing: a run that never comes back still counts.
                 item.attempts += 1
                 queued.append((item.request_id, item.payload, item.requested_at, item.attempts))
-        accepted: dict[tuple[str, ...], list[_Accepted]] = {}
         checks = _RunChecks()
-        for request_id, payload, requested_at, attempts in queued:
-            try:
-                request = RecordSigningRequested.model_validate(payload)
-            except ValidationError as error:
-                # Queued under an older contract and unreadable now: set aside, never retried forever.
-                log.error("unreadable queued signing request", request_id=str(request_id), error=str(error))
-                async with self.db.transaction() as session:
-                    await self.items.settle(session, request_id, FAILED)
-                continue
-            if attempts > MAX_ATTEMPTS:
-                await self._give_up(school_id, request)
-                continue
-            checked = await self._check(school_id, request, requested_at, checks)
-            if checked is not None:
+        # The first signer's requests go to the workers as soon as each passes its checks (the
+        # workers sign while the rest are checked); another signer's, rare in one batch, after.
+        streaming: tuple[tuple[str, ...], _Feed, asyncio.Task[None]] | None = None
+        later: dict[tuple[str, ...], _Feed] = {}
+        try:
+            for request_id, payload, requested_at, attempts in queued:
+                if streaming is not None and streaming[2].done():
+                    break  # signing stopped (its error is raised below): the rest waits for a run
+                try:
+                    request = RecordSigningRequested.model_validate(payload)
+                except ValidationError as error:
+                    # Queued under an older contract and unreadable now: set aside, never retried forever.
+                    log.error(
+                        "unreadable queued signing request", request_id=str(request_id), error=str(error)
+                    )
+                    async with self.db.transaction() as session:
+                        await self.items.settle(session, request_id, FAILED)
+                    continue
+                if attempts > MAX_ATTEMPTS:
+                    await self._give_up(school_id, request)
+                    continue
+                checked = await self._check(school_id, request, requested_at, checks)
+                if checked is None:
+                    continue
                 # One worker pool per signing key and field (a batch normally has exactly one).
                 key = (checked.job.signer_role, checked.ready.certificate.sha256, _sha(checked.ready.seal))
-                accepted.setdefault(key, []).append(checked)
-        for group in accepted.values():
-            await self._sign_group(school_id, batch_id, signer, group)
+                if streaming is None:
+                    feed = _Feed()
+                    feed.put(checked)
+                    task = asyncio.create_task(self._sign_group(school_id, batch_id, signer, feed))
+                    streaming = (key, feed, task)
+                elif key == streaming[0]:
+                    streaming[1].put(checked)
+                else:
+                    later.setdefault(key, _Feed()).put(checked)
+        finally:
+            if streaming is not None:
+                streaming[1].close()
+                # Raised here: a broken pool, a failed commit (the rest is retried by a later run).
+                await streaming[2]
+        for feed in later.values():
+            feed.close()
+            await self._sign_group(school_id, batch_id, signer, feed)
         return len(queued)
 
     async def _give_up(self, school_id: str, request: RecordSigningRequested) -> None:
@@ -232,15 +278,15 @@ class BatchRunner:
             return None
         return _Accepted(request, job, ready)
 
-    async def _sign_group(
-        self, school_id: str, batch_id: uuid.UUID, signer: uuid.UUID, group: list[_Accepted]
-    ) -> None:
-        first = group[0]
+    async def _sign_group(self, school_id: str, batch_id: uuid.UUID, signer: uuid.UUID, feed: _Feed) -> None:
+        """Sign what ``feed`` hands over (one signer's requests, until it is closed) in the workers,
+        settling each finished chunk as it comes back."""
+        first = feed.first
+        by_key = feed.by_key
         try:
             tsa = self.requests.timestamp_authority()
         except Refused as problem:
-            by_key = {str(a.request.request_id): a for a in group}
-            await self._store(school_id, by_key, [BatchResult(key, None, str(problem)) for key in by_key])
+            await self._refuse_all(school_id, feed, str(problem))
             return
         tsa_chain = tsa.chain
         certificate, validation = first.ready.certificate, first.ready.validation
@@ -261,30 +307,95 @@ class BatchRunner:
             tsa_certificate_der=tsa.certificate_der,
             tsa_url=tsa.url,
         )
-        documents = [
-            BatchDocument(
-                str(a.request.request_id),
-                a.ready.base[1]
-                if a.ready.base is not None
-                else RenderYearRecord(a.request.record, a.ready.verification),
-                reason=a.job.reason,
-            )
-            for a in group
-        ]
-        by_key = {str(a.request.request_id): a for a in group}
         loop = asyncio.get_running_loop()
+        finished: asyncio.Queue[list[BatchResult] | None] = asyncio.Queue()
+        # Chunks handed over and not yet committed: one being committed and one waiting at most,
+        # so a killed service signs again only what was in flight (test_batch_lifecycle).
+        unsettled = threading.Semaphore(UNSETTLED_CHUNKS)
+        settling = asyncio.create_task(self._settle(school_id, by_key, finished, unsettled))
+        stopped = threading.Event()
+        settling.add_done_callback(lambda _: stopped.set())
 
         def store(results: list[BatchResult]) -> None:
-            # Called on the signing thread: settle on the service's loop and wait for the commit.
-            asyncio.run_coroutine_threadsafe(self._store(school_id, by_key, results), loop).result()
+            # Called on the signing thread: handed to the settling task, which commits whatever
+            # has come back meanwhile in one transaction; signing goes on while it commits.
+            while not unsettled.acquire(timeout=0.5):
+                if stopped.is_set():
+                    break
+            if stopped.is_set():
+                raise RuntimeError("settling stopped; the batch's pending requests are retried")
+            loop.call_soon_threadsafe(finished.put_nowait, results)
 
-        signer_pool = BatchSigner(credentials, workers=self.workers, chunk_size=self.chunk_size)
-        log.info("batch signing", batch_id=str(batch_id), documents=len(documents), workers=self.workers)
-        await asyncio.to_thread(signer_pool.sign_all, documents, store=store)
+        log.info("batch signing", batch_id=str(batch_id), workers=self.workers)
+        try:
+            workers = await self._signer_for(credentials)
+            try:
+                await asyncio.to_thread(workers.sign_all, feed.documents(), store=store)
+            finally:
+                if not self._keep_workers:
+                    await self.close_workers()
+        finally:
+            feed.stop()
+            finished.put_nowait(None)
+            # What came back is settled even when signing broke off (a killed worker).
+            await asyncio.shield(settling)
+
+    async def _refuse_all(self, school_id: str, feed: _Feed, reason: str) -> None:
+        """No signing possible for this group (no timestamp authority): each request fails with
+        the reason, as the checking loop hands it over."""
+        while True:
+            fed = await asyncio.to_thread(feed.drain)
+            if fed:
+                await self._store(school_id, feed.by_key, [BatchResult(key, None, reason) for key in fed])
+            if feed.closed:
+                return
+
+    async def _signer_for(self, credentials: BatchCredentials) -> BatchSigner:
+        """The running workers when they sign with these credentials, else new ones, started.
+
+        The batch's reason is left out of the comparison: each document carries its own (the
+        class is named in it), and a run's first request's class must not restart the workers."""
+        running = self._signer
+        if (
+            running is not None
+            and running.started
+            and replace(running.credentials, reason="") == replace(credentials, reason="")
+        ):
+            return running
+        await self.close_workers()
+        signer = BatchSigner(credentials, workers=self.workers, chunk_size=self.chunk_size)
+        # On a thread of the loop's default pool, which lives as long as the service: the
+        # workers die with the thread that started them.
+        await asyncio.to_thread(signer.start)
+        self._signer = signer
+        return signer
+
+    async def _settle(
+        self,
+        school_id: str,
+        by_key: dict[str, _Accepted],
+        finished: asyncio.Queue[list[BatchResult] | None],
+        unsettled: threading.Semaphore,
+    ) -> None:
+        """Settle finished chunks as they come back, every chunk waiting at that moment in one
+        transaction (group commit: one progress event, one commit for several chunks)."""
+        while True:
+            waiting = [await finished.get()]
+            while not finished.empty():
+                waiting.append(finished.get_nowait())
+            chunks = [chunk for chunk in waiting if chunk is not None]
+            if chunks:
+                await self._store(school_id, by_key, [result for chunk in chunks for result in chunk])
+                for _ in chunks:
+                    unsettled.release()
+            if None in waiting:
+                return
 
     async def _store(self, school_id: str, by_key: dict[str, _Accepted], results: list[BatchResult]) -> None:
         # The files first (fsync each), so the transaction holds the write lock for milliseconds.
-        digests = {r.key: await self.requests.store_file(r.pdf) for r in results if r.pdf is not None}
+        signed = [(r.key, r.pdf) for r in results if r.pdf is not None]
+        store = self.requests.store
+        digests = dict(await asyncio.to_thread(lambda: [(key, store.put(pdf)) for key, pdf in signed]))
         async with self.db.transaction() as session:
             for result in results:
                 accepted = by_key[result.key]
@@ -322,6 +433,56 @@ class BatchRunner:
     def _committed(self) -> None:
         if self.after_commit is not None:
             self.after_commit()
+
+
+class _Feed:
+    """Checked requests of one signer, handed from the checking loop (the event loop) to the
+    signing thread as each passes; ``close()`` after the last one."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[_Accepted | None] = queue.Queue()
+        self.by_key: dict[str, _Accepted] = {}
+        self.first: _Accepted
+        self.closed = False
+        self._stopped = False
+
+    def put(self, accepted: _Accepted) -> None:
+        if not self.by_key:
+            self.first = accepted
+        self.by_key[str(accepted.request.request_id)] = accepted  # before the workers can see it
+        self._queue.put(accepted)
+
+    def close(self) -> None:
+        self._queue.put(None)
+
+    def stop(self) -> None:
+        """The signing thread gave up: whatever is still put is left pending for a later run."""
+        self._stopped = True
+
+    def documents(self) -> Iterator[BatchDocument]:
+        """On the signing thread: each request's document as it is handed over, until closed."""
+        while not self._stopped and (accepted := self._queue.get()) is not None:
+            yield _document(accepted)
+        self.closed = True
+
+    def drain(self) -> list[str]:
+        """The keys handed over since the last call (blocking for the first), until closed."""
+        keys: list[str] = []
+        accepted = self._queue.get()
+        while accepted is not None:
+            keys.append(str(accepted.request.request_id))
+            try:
+                accepted = self._queue.get_nowait()
+            except queue.Empty:
+                return keys
+        self.closed = True
+        return keys
+
+
+def _document(accepted: _Accepted) -> BatchDocument:
+    base, request = accepted.ready.base, accepted.request
+    source = base[1] if base is not None else RenderYearRecord(request.record, accepted.ready.verification)
+    return BatchDocument(str(request.request_id), source, reason=accepted.job.reason)
 
 
 class _RunChecks:

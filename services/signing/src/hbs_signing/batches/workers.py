@@ -26,6 +26,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -281,8 +282,16 @@ def _chunks(items: Iterable[BatchDocument], size: int) -> Iterator[list[BatchDoc
         yield chunk
 
 
+def _ready() -> bool:
+    return True
+
+
 class BatchSigner:
-    """A pool of signing processes, each with its own token session, for one signer's batch."""
+    """A pool of signing processes, each with its own token session, for one signer's batch.
+
+    ``start()`` keeps the pool for several ``sign_all`` calls (the service signs a batch in runs,
+    and starting a worker — a new interpreter, the PDF libraries, the token's login — costs
+    seconds); ``close()`` ends it. Without ``start()``, each ``sign_all`` has a pool of its own."""
 
     def __init__(
         self, credentials: BatchCredentials, *, workers: int | None = None, chunk_size: int = 8
@@ -290,6 +299,41 @@ class BatchSigner:
         self.credentials = credentials
         self.workers = workers or os.cpu_count() or 1
         self.chunk_size = chunk_size
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(self.credentials, os.getpid()),
+        )
+
+    def start(self) -> None:
+        """Start every worker now (blocking until each is ready), kept until ``close()``.
+
+        Call it on a thread that lives as long as the pool: the workers die with the thread
+        that started them (``_die_with_parent``)."""
+        if self._pool is not None:
+            return
+        pool = self._new_pool()
+        try:
+            # Each submit finds no idle worker and starts one; waiting on them means logged in.
+            for ready in [pool.submit(_ready) for _ in range(self.workers)]:
+                ready.result()
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        self._pool = pool
+
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def sign_all(
         self,
@@ -303,20 +347,32 @@ class BatchSigner:
         journal its signed documents. Returns how many documents came back (signed or failed).
 
         Blocking: the service calls it in a thread. A worker that dies breaks the pool
-        (BrokenProcessPool); whatever was not stored is simply signed on the next run.
+        (BrokenProcessPool, and a started pool is closed); whatever was not stored is simply
+        signed on the next run.
         """
+        if self._pool is not None:
+            try:
+                return self._sign_all(self._pool, items, store, journal, progress)
+            except BrokenProcessPool:
+                self.close()
+                raise
+        with self._new_pool() as pool:
+            return self._sign_all(pool, items, store, journal, progress)
+
+    def _sign_all(
+        self,
+        pool: ProcessPoolExecutor,
+        items: Iterable[BatchDocument],
+        store: Callable[[list[BatchResult]], None],
+        journal: BatchJournal | None,
+        progress: Callable[[int], None] | None,
+    ) -> int:
         done = journal.done if journal is not None else {}
         pending = (item for item in items if item.key not in done)
-        context = multiprocessing.get_context("spawn")
         finished_count = 0
-        with ProcessPoolExecutor(
-            self.workers,
-            mp_context=context,
-            initializer=_init_worker,
-            initargs=(self.credentials, os.getpid()),
-        ) as pool:
-            chunks = _chunks(pending, self.chunk_size)
-            running: set[Future[list[BatchResult]]] = set()
+        chunks = _chunks(pending, self.chunk_size)
+        running: set[Future[list[BatchResult]]] = set()
+        try:
             # Keep each worker busy with two chunks in flight; never load the whole batch in memory.
             for chunk in chunks:
                 running.add(pool.submit(_sign_chunk, chunk))
@@ -337,4 +393,8 @@ class BatchSigner:
                     following = next(chunks, None)
                     if following is not None:
                         running.add(pool.submit(_sign_chunk, following))
+        finally:
+            # Stopped early (a failed store): a kept pool must not go on with this call's chunks.
+            for future in running:
+                future.cancel()
         return finished_count
