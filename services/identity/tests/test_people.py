@@ -475,3 +475,32 @@ async def test_a_class_list_comes_back_in_vietnamese_class_list_order(
     given = [n.split()[-1] for n in roster]
     assert given.index("Hằng") < given.index("Hiền")
     assert given.index("Lâm") < given.index("Ly")
+
+
+async def test_the_office_search_lists_students_as_a_class_list_does_page_by_page(
+    client: httpx.AsyncClient, login: Login
+) -> None:
+    """Issue 15: by given name, then family and middle names, in the Vietnamese alphabet (ICU),
+    not by the database's order of the name without diacritics; the same across pages."""
+    admin = await login("quantri")
+    names = ["Ngô Thị Hoàng", "Lê Văn Hoa", "Phan Diệu Anh", "Đỗ Hữu Anh", "Trần Thị Hằng", "Vũ Thị Hiền"]
+    for number, name in enumerate(names):
+        body = {**STUDENT, "national_id": f"07700{number:05d}", "full_name": name}
+        assert (await client.post("/students", headers=admin, json=body)).status_code == 201
+
+    pages = [
+        (
+            await client.post("/students/search", headers=admin, json={"q": "07700", "limit": 2, "offset": o})
+        ).json()
+        for o in (0, 2, 4)
+    ]
+    assert {page["total"] for page in pages} == {6}
+    listed = [s["full_name"] for page in pages for s in page["items"]]
+    assert listed == [
+        "Đỗ Hữu Anh",
+        "Phan Diệu Anh",
+        "Trần Thị Hằng",
+        "Vũ Thị Hiền",
+        "Lê Văn Hoa",
+        "Ngô Thị Hoàng",
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_identity.models import (
@@ -17,6 +17,7 @@ from hbs_identity.models import (
     Student,
     StudentVersion,
 )
+from hbs_shared.names import name_key
 
 
 class PeopleRepository:
@@ -71,11 +72,21 @@ class PeopleRepository:
         offset: int,
     ) -> tuple[int, list[Student]]:
         statement = self._student_query(school_id, query, class_ids, student_ids)
-        total = (await session.execute(select(func.count()).select_from(statement.subquery()))).scalar_one()
-        rows = await session.execute(
-            statement.order_by(Student.search_name, Student.national_id).limit(limit).offset(offset)
-        )
-        return total, list(rows.scalars())
+        # A class list's order (given name, then family and middle names, in the Vietnamese
+        # alphabet) is ICU's, not the database's: a school's few thousand matching names are read
+        # and sorted here, then only the page's students are loaded.
+        named = (
+            await session.execute(
+                statement.with_only_columns(Student.id, Student.full_name, Student.national_id)
+            )
+        ).all()
+        named.sort(key=lambda row: (name_key(row.full_name), row.national_id))
+        page = [row.id for row in named[offset : offset + limit]]
+        if not page:
+            return len(named), []
+        loaded = await session.execute(select(Student).where(Student.id.in_(page)))
+        by_id = {student.id: student for student in loaded.scalars()}
+        return len(named), [by_id[student_id] for student_id in page]
 
     async def versions(self, session: AsyncSession, student_id: uuid.UUID) -> list[StudentVersion]:
         result = await session.execute(
