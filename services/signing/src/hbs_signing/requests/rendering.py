@@ -22,7 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from hbs_shared.logging import error_kind, get_logger
-from hbs_signing.documents.layout import Verification
+from hbs_signing.documents.layout import Verification, _prepared_fonts
 
 log = get_logger(__name__)
 
@@ -45,15 +45,15 @@ WORKER_NAME = b"hbs-render"
 """The workers' process name (`/proc/<pid>/comm`): the fault injector tells them from batch workers."""
 
 
-def _init_worker(parent_pid: int) -> None:
+def _init_worker(parent_pid: int, fonts: dict[str, str]) -> None:
     _die_with_parent(parent_pid)
     if sys.platform.startswith("linux"):
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(15, WORKER_NAME, 0, 0, 0)  # PR_SET_NAME
-    from hbs_signing.documents.layout import _prepared_fonts
+    from hbs_signing.documents.layout import use_prepared_fonts
 
-    _prepared_fonts()  # the cut fonts, once per worker, before its first document
+    use_prepared_fonts(fonts)  # the service's cut fonts: cutting them again costs seconds of CPU
 
 
 def _render(render: Render, verification: Verification) -> bytes:
@@ -77,7 +77,7 @@ class RenderPool:
                 self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(os.getpid(),),
+                initargs=(os.getpid(), _prepared_fonts()),
             )
         return self._pool
 
@@ -86,6 +86,7 @@ class RenderPool:
         if self.workers == 0:
             return
         loop = asyncio.get_running_loop()
+        await asyncio.to_thread(_prepared_fonts)  # cut once here, before the workers need them
         executor = self._executor()
         with contextlib.suppress(BrokenProcessPool):
             await asyncio.gather(*(loop.run_in_executor(executor, _ready) for _ in range(self.workers)))
@@ -95,6 +96,8 @@ class RenderPool:
             return await asyncio.to_thread(render, verification)
         loop = asyncio.get_running_loop()
         for attempt in (1, 2):
+            if self._pool is None:
+                await asyncio.to_thread(_prepared_fonts)  # never cut on the event loop
             executor = self._executor()
             try:
                 return await loop.run_in_executor(executor, _render, render, verification)
