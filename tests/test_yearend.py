@@ -29,6 +29,7 @@ def test_a_small_year_end_keeps_every_invariant_and_prints_the_bench_line(system
     assert invariants.repeated_signatures == 0
     assert sorted(report.steps_s) == [1, 2, 3, 4]
     assert len(report.sheet_latency_s) == 4
+    assert [len(report.class_latency_s[step]) for step in (2, 3)] == [1, 1]  # the line's step2/3 keys
     assert report.step4.records == 3
     assert report.step4.total_s >= report.step4.request_s > 0
     assert len(report.event_latency_ms) == 3

@@ -143,12 +143,22 @@ def _cmdline(pid: int) -> str:
 
 
 def batch_workers(signing_pid: int) -> list[int]:
-    """Signing's batch workers: its `spawn`ed children (not multiprocessing's resource tracker)."""
+    """Signing's batch workers: its `spawn`ed children (not multiprocessing's resource tracker, nor
+    the render workers of single requests, which name themselves `hbs-render`)."""
     return [
         pid
         for pid in children_of(signing_pid)
-        if "multiprocessing" in (line := _cmdline(pid)) and "resource_tracker" not in line
+        if "multiprocessing" in (line := _cmdline(pid))
+        and "resource_tracker" not in line
+        and _comm(pid) != "hbs-render"
     ]
+
+
+def _comm(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "comm").read_text().strip()
+    except OSError:
+        return ""
 
 
 def alive(pid: int) -> bool:

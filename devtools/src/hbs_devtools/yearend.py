@@ -662,7 +662,7 @@ class YearEndDriver:
 
     def _step1(self, school: School, report: YearEndReport) -> None:
         """Each subject teacher submits and signs each of their sheets (a PIN activation each),
-        then watches their list until every one shows signed."""
+        watching their list meanwhile until every one shows signed."""
         latencies: list[float] = []
         lock = threading.Lock()
 
@@ -674,30 +674,22 @@ class YearEndDriver:
                 if (s["class_name"], s["subject_code"]) in names and s["state"] != "signed"
             ]  # fmt: skip
             requested: dict[str, float] = {}
-            for sheet in mine:
-                activation = self._activate(username, subject_ids=[sheet["id"]])
-                version = sheet["version"]
-                if sheet["state"] == "open":
-                    submitted = self.http.json(
-                        username, "grades", "POST", f"/sheets/{sheet['id']}/submit", "/sheets/{id}/submit",
-                        json={"expected_version": version},
-                    )  # fmt: skip
-                    version = submitted["version"]
-                self.http.call(
-                    username, "grades", "POST", f"/sheets/{sheet['id']}/sign", "/sheets/{id}/sign",
-                    json={"expected_version": version, "activation_id": activation}, expect=(202,),
-                )  # fmt: skip
-                requested[sheet["id"]] = time.monotonic()
-
+            """Sheet → when its signature was requested; `watch` takes it off once shown signed."""
+            asked = threading.Lock()
+            all_asked = threading.Event()
             tries: Counter[str] = Counter()
 
             def all_signed() -> bool:
+                with asked:
+                    waiting = dict(requested)  # before the list: a sheet asked after it is not in it
                 now = time.monotonic()
                 for s in self.http.json(username, "grades", "GET", "/sheets", "/sheets"):
-                    if s["id"] in requested and s["state"] == "signed":
+                    if s["id"] in waiting and s["state"] == "signed":
+                        with asked:
+                            requested.pop(s["id"])
                         with lock:
-                            latencies.append(now - requested.pop(s["id"]))
-                    elif s["id"] in requested and s["state"] == "submitted":
+                            latencies.append(now - waiting[s["id"]])
+                    elif s["id"] in waiting and s["state"] == "submitted":
                         # Signing failed and said so: the teacher signs it again, as the page offers.
                         tries[s["id"]] += 1
                         if tries[s["id"]] > self.sign_again:
@@ -711,9 +703,35 @@ class YearEndDriver:
                         self.http.call(
                             username, "grades", "POST", path, "/sheets/{id}/sign", json=body, expect=(202,)
                         )
-                return not requested
+                with asked:
+                    return all_asked.is_set() and not requested
 
-            wait_until(f"{username}'s sheets signed", all_signed, timeout=self.step_timeout, every=0.25)
+            def watch() -> None:
+                wait_until(f"{username}'s sheets signed", all_signed, timeout=self.step_timeout, every=0.25)
+
+            # The list is watched from the first request on, so each sheet's latency is its own
+            # (request → shown signed), not also the time the teacher took to ask for the others.
+            with ThreadPoolExecutor(1) as watcher:
+                watching = watcher.submit(watch)
+                try:
+                    for sheet in mine:
+                        activation = self._activate(username, subject_ids=[sheet["id"]])
+                        version = sheet["version"]
+                        if sheet["state"] == "open":
+                            submitted = self.http.json(
+                                username, "grades", "POST", f"/sheets/{sheet['id']}/submit",
+                                "/sheets/{id}/submit", json={"expected_version": version},
+                            )  # fmt: skip
+                            version = submitted["version"]
+                        self.http.call(
+                            username, "grades", "POST", f"/sheets/{sheet['id']}/sign", "/sheets/{id}/sign",
+                            json={"expected_version": version, "activation_id": activation}, expect=(202,),
+                        )  # fmt: skip
+                        with asked:
+                            requested[sheet["id"]] = time.monotonic()
+                finally:
+                    all_asked.set()
+                watching.result()
 
         self._parallel(sorted(school.teachers().items()), teacher)
         report.sheet_latency_s = latencies

@@ -43,6 +43,7 @@ from hbs_signing.bootstrap import bootstrap
 from hbs_signing.certificates import endpoints as certificate_endpoints
 from hbs_signing.devca import DevelopmentCA, DevelopmentCAError
 from hbs_signing.documents import endpoints as document_endpoints
+from hbs_signing.requests.rendering import RenderPool
 from hbs_signing.requests.runner import RequestRunner
 from hbs_signing.settings import SigningSettings
 from hbs_signing.token import Token, TokenConfig, ensure_softhsm_token
@@ -101,7 +102,8 @@ def create_app(settings: SigningSettings) -> FastAPI:
 
     # The consumers only queue: each request is checked, signed and settled after the consumer's
     # transaction, never holding the database's write lock across a signature (issue 12).
-    queued = RequestRunner(runtime.db, requests, after_commit=runtime.relay.nudge)
+    renderer = RenderPool(settings.render_workers if settings.render_workers >= 0 else (os.cpu_count() or 1))
+    queued = RequestRunner(runtime.db, requests, after_commit=runtime.relay.nudge, renderer=renderer)
 
     async def on_sheet(session: Any, envelope: EventEnvelope, event: Any) -> None:
         if isinstance(event, SheetSigningRequestedV2):
@@ -202,10 +204,12 @@ def create_app(settings: SigningSettings) -> FastAPI:
         warm_up.append(asyncio.create_task(watch_expiry()))
         warm_up.append(asyncio.create_task(batches.run_forever()))
         warm_up.append(asyncio.create_task(queued.run_forever()))
+        warm_up.append(asyncio.create_task(renderer.start()))
 
     async def close_token(_rt: ServiceRuntime) -> None:
         for task in warm_up:
             task.cancel()
+        renderer.close()
         await token.close()
 
     async def watch_expiry() -> None:

@@ -36,6 +36,9 @@ class SigningSettings(ServiceSettings):
     """How long to wait for a CA's CRL download before refusing to sign (hard-fail)."""
     batch_workers: int = Field(default=0, ge=0, le=64)
     """Signing processes for a batch (each its own token session); 0 means one per CPU core."""
+    render_workers: int = Field(default=-1, ge=-1, le=64)
+    """Processes rendering single requests' documents (sheets, minutes, a first record signature);
+    -1 means one per CPU core, 0 a thread of the service's own process."""
     verify_requests_per_minute: int = Field(default=30, ge=1, le=10000)
     """Public verification: requests per client address per minute."""
     verify_max_upload_mb: int = Field(default=5, ge=1, le=100)

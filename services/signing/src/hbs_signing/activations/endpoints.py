@@ -9,11 +9,14 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from hbs_shared.auth import CurrentPrincipal, Principal
+from hbs_shared.logging import error_kind, get_logger
 from hbs_shared.problems import Problem
 from hbs_shared.roles import SIGNERS
 from hbs_shared.service import runtime_of
 from hbs_signing.activations.service import ActivationError, ActivationScope, ActivationService
+from hbs_signing.token import TokenError
 
+log = get_logger(__name__)
 router = APIRouter(tags=["signature activation"])
 _STATUS = {
     "pin_format": 422,
@@ -104,6 +107,10 @@ async def set_pin(body: SetPin, principal: CurrentPrincipal, request: Request) -
             failure = error  # commit the counted wrong try, then refuse
     if failure is not None:
         raise _problem(failure, "current_pin" if failure.code != "pin_format" else "pin")
+    try:
+        await request.app.state.certificates.prepare_key(principal.user_id)
+    except TokenError as error:  # the first signature makes it instead
+        log.warning("signer's key not prepared", error=error_kind(error))
 
 
 @router.post("/signing-pin/{user_id}/reset", status_code=204, deprecated=True)

@@ -97,8 +97,22 @@ _DOCUMENT_CHARACTERS = [
 ]
 
 
-@functools.cache
+_FONTS_GIVEN: dict[str, str] = {}
+
+
+def use_prepared_fonts(paths: dict[str, str]) -> None:
+    """Fonts another process of this service already cut (a render worker reuses its parent's)."""
+    _FONTS_GIVEN.update(paths)
+
+
 def _prepared_fonts() -> dict[str, str]:
+    if _FONTS_GIVEN and all(os.path.exists(p) for p in _FONTS_GIVEN.values()):
+        return _FONTS_GIVEN
+    return _cut_fonts()
+
+
+@functools.cache
+def _cut_fonts() -> dict[str, str]:
     """DejaVu cut to Latin + Vietnamese without layout tables, once per process.
 
     Loading the whole DejaVu TTF for every document was most of the rendering time (about

@@ -29,6 +29,7 @@ from hbs_shared.events.contracts import (
 )
 from hbs_shared.logging import correlation_id, error_kind, get_logger
 from hbs_signing.models import QueuedRequest
+from hbs_signing.requests.rendering import RenderPool
 from hbs_signing.requests.repository import QueueRepository
 from hbs_signing.requests.service import REFUSALS, Job, Prepared, SigningRequestService
 
@@ -50,15 +51,18 @@ class RequestRunner:
         lease_seconds: float = 60.0,
         poll_seconds: float = 2.0,
         after_commit: Callable[[], None] | None = None,
+        renderer: RenderPool | None = None,
     ) -> None:
         self.db = db
         self.service = service
         self.queue = QueueRepository()
-        # Signatures run one at a time on the token thread; rendering and checks overlap them.
+        # Signatures run one at a time on the token thread; rendering (in `renderer`'s processes)
+        # and checks overlap them.
         self.concurrency = concurrency
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_seconds = poll_seconds
         self.after_commit = after_commit
+        self.renderer = renderer or RenderPool(0)
         self._wake = asyncio.Event()
 
     # --- queueing (the consumer's transaction) ------------------------------------------------
@@ -112,28 +116,52 @@ class RequestRunner:
     # --- signing -------------------------------------------------------------------------------
 
     async def run_forever(self) -> None:
-        while True:
-            try:
-                while await self.run_once():
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # a database hiccup: the leases run out, the requests are retried
-                log.warning("request signing interrupted; its requests are retried", error=error_kind(error))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-            self._wake.clear()
+        """Keep up to ``concurrency`` requests in progress: a slot that frees takes the next queued
+        request at once (woken by the consumer's commit or by a request finishing), instead of
+        waiting for the slowest request of a round of ``concurrency``."""
+        running: set[asyncio.Task[None]] = set()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            running.discard(task)
+            self._wake.set()
+
+        try:
+            while True:
+                self._wake.clear()  # before the claim: a nudge during it is not lost
+                free = self.concurrency - len(running)
+                if free > 0:
+                    try:
+                        taken = await self._claim(free)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as error:  # a database hiccup: the requests stay queued
+                        log.warning("queued requests not claimed; retried", error=error_kind(error))
+                        taken = []
+                    for item in taken:
+                        task = asyncio.create_task(self._traced(*item))
+                        running.add(task)
+                        task.add_done_callback(finished)
+                    if taken and len(taken) == free:
+                        continue  # every slot is busy now: the next wake is a request finishing
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+        finally:
+            for task in running:
+                task.cancel()
 
     async def run_once(self) -> int:
         """Sign up to ``concurrency`` queued requests at once; how many were taken."""
+        taken = await self._claim(self.concurrency)
+        await asyncio.gather(*(self._traced(*item) for item in taken))
+        return len(taken)
+
+    async def _claim(self, limit: int) -> list[tuple[Any, ...]]:
         async with self.db.transaction() as session:
-            items = await self.queue.claim(session, self.concurrency, datetime.now(UTC), self.lease)
-            taken = [
+            items = await self.queue.claim(session, limit, datetime.now(UTC), self.lease)
+            return [
                 (i.request_id, i.school_id, i.kind, i.payload, i.requested_at, i.attempts, i.correlation_id)
                 for i in items
             ]
-        await asyncio.gather(*(self._traced(*item) for item in taken))
-        return len(taken)
 
     async def _traced(self, *item: Any) -> None:
         *request, correlation = item
@@ -168,7 +196,8 @@ class RequestRunner:
             if ready is None:
                 return
             try:
-                signed = await self.service.sign_prepared(job, ready)  # no transaction open
+                # No transaction open; the rendering in the worker processes.
+                signed = await self.service.sign_prepared(job, ready, self.renderer.render)
             except REFUSALS as error:
                 await self._settle_failed(job, str(error))
                 return

@@ -9,10 +9,11 @@ accepts no further signature.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
@@ -262,7 +263,7 @@ class SigningRequestService:
             signer_role=request.signer_role,
             field_name=SHEET_FIELD,
             reason=f"Giáo viên bộ môn ký sổ điểm {sheet.subject_name} lớp {sheet.class_name}",
-            render=lambda verification: render_score_sheet(sheet, verification),
+            render=functools.partial(render_score_sheet, sheet),
             stamp_box=SHEET_BOXES[SHEET_FIELD],
         )
 
@@ -288,7 +289,7 @@ class SigningRequestService:
                 f"Ban Giám hiệu ký biên bản điều chỉnh số {minutes.minutes_number}: sổ điểm "
                 f"{minutes.subject_name} lớp {minutes.class_name}"
             ),
-            render=lambda verification: render_minutes(minutes, role, verification),
+            render=functools.partial(render_minutes, minutes, role),
             stamp_box=MINUTES_BOX,
         )
 
@@ -331,9 +332,7 @@ class SigningRequestService:
             reason=(
                 f"{Role(role).formal_label} ký học bạ năm học {record.school_year} lớp {record.class_name}"
             ),
-            render=(lambda verification: render_year_record(record, verification))
-            if request.base_document_id is None
-            else None,
+            render=None if request.base_document_id else functools.partial(render_year_record, record),
             base_document_id=request.base_document_id,
             seal=role == "principal",
             student_id=record.student.student_id,
@@ -367,12 +366,22 @@ class SigningRequestService:
             return
         await self.complete(session, job, ready, signed)
 
-    async def sign_prepared(self, job: Job, ready: Prepared) -> bytes:
-        """Render (a first signature) and sign a checked request, with no database session."""
+    async def sign_prepared(
+        self,
+        job: Job,
+        ready: Prepared,
+        render: Callable[[Callable[[Verification], bytes], Verification], Awaitable[bytes]] | None = None,
+    ) -> bytes:
+        """Render (a first signature) and sign a checked request, with no database session.
+
+        ``render``: where the rendering runs (the request runner's worker processes); else a thread."""
         if ready.base is None:
             assert job.render is not None
             # Rendering is CPU work (~0.1 s): off the event loop, never on the token thread.
-            pdf = await asyncio.to_thread(job.render, ready.verification)
+            if render is not None:
+                pdf = await render(job.render, ready.verification)
+            else:
+                pdf = await asyncio.to_thread(job.render, ready.verification)
         else:
             pdf = ready.base[1]
         tsa = self.timestamp_authority()  # once for the signature and the seal
