@@ -75,11 +75,8 @@ class PeopleRepository:
         # A class list's order (given name, then family and middle names, in the Vietnamese
         # alphabet) is ICU's, not the database's: a school's few thousand matching names are read
         # and sorted here, then only the page's students are loaded.
-        named = (
-            await session.execute(
-                statement.with_only_columns(Student.id, Student.full_name, Student.national_id)
-            )
-        ).all()
+        columns = statement.with_only_columns(Student.id, Student.full_name, Student.national_id)
+        named = list((await session.execute(columns)).all())
         named.sort(key=lambda row: (name_key(row.full_name), row.national_id))
         page = [row.id for row in named[offset : offset + limit]]
         if not page:
