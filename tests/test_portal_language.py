@@ -128,4 +128,3 @@ def test_every_page_of_each_role_renders_in_both_languages_without_falling_back(
         assert len(paths) >= 3, paths
         assert CHARTS.get(username, set()) <= {kind(path) for path in paths}, paths
         assert not fallbacks, f"{username}: Vietnamese left on English pages: {fallbacks}"
-
