@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hbs_portal.i18n import N_, _
 from hbs_shared.labels import RATING_LABELS
 
 PENDING = "pending"
@@ -18,8 +19,13 @@ class Segment:
     """One part of every bar: its key in the counts, its name in the legend, its CSS class."""
 
     key: str
-    name: str
+    text: str
     css: str
+
+    @property
+    def name(self) -> str:
+        """The legend's name in the reader's language (a score band such as "6,5–<8,0" as it is)."""
+        return _(self.text)
 
 
 @dataclass
@@ -36,13 +42,13 @@ class ChartRow:
 
 RATING_SEGMENTS: tuple[Segment, ...] = (
     *(Segment(code, name, f"seg-rating-{i}") for i, (code, name) in enumerate(RATING_LABELS.items())),
-    Segment(PENDING, "Chưa đủ dữ liệu", "seg-pending"),
+    Segment(PENDING, N_("Chưa đủ dữ liệu"), "seg-pending"),
 )
 """Tốt, Khá, Đạt, Chưa đạt (Thông tư 22), then the students without a rating yet."""
 PASS_SEGMENTS: tuple[Segment, ...] = (
-    Segment("Đ", "Đạt", "seg-rating-0"),
-    Segment("CĐ", "Chưa đạt", "seg-rating-3"),
-    Segment(PENDING, "Chưa đủ điểm", "seg-pending"),
+    Segment("Đ", N_("Đạt"), "seg-rating-0"),
+    Segment("CĐ", N_("Chưa đạt"), "seg-rating-3"),
+    Segment(PENDING, N_("Chưa đủ điểm"), "seg-pending"),
 )
 
 
@@ -59,7 +65,7 @@ def score_segments(stats: dict[str, Any]) -> tuple[Segment, ...]:
     bands = list(items[0]["distribution"]) if items else []
     return (
         *(Segment(b, band_name(b), f"seg-band-{i}") for i, b in enumerate(bands)),
-        Segment(PENDING, "Chưa đủ điểm", "seg-pending"),
+        Segment(PENDING, N_("Chưa đủ điểm"), "seg-pending"),
     )
 
 
@@ -71,8 +77,8 @@ def score_rows(items: Iterable[dict[str, Any]]) -> list[ChartRow]:
 
 def rating_rows(rows: Iterable[dict[str, Any]]) -> list[ChartRow]:
     """The class's learning and conduct ratings for the period of `rows` (reports.result_rows)."""
-    learning = ChartRow("Học tập", {s.key: 0 for s in RATING_SEGMENTS})
-    conduct = ChartRow("Rèn luyện", {s.key: 0 for s in RATING_SEGMENTS})
+    learning = ChartRow(_("Học tập"), {s.key: 0 for s in RATING_SEGMENTS})
+    conduct = ChartRow(_("Rèn luyện"), {s.key: 0 for s in RATING_SEGMENTS})
     for row in rows:
         for chart, value in ((learning, row["learning"]), (conduct, row["conduct"])):
             key = value if value in RATING_LABELS else PENDING

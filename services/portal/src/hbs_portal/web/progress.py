@@ -34,6 +34,15 @@ STEPS = {
     "approval": N_("Bước 4: HT phê duyệt"),
 }
 TERMS = {"HK1": N_("Học kỳ I"), "HK2": N_("Học kỳ II")}
+# What grades names its steps (hbs_grades.progress): the `label` filter translates them on the board.
+# Departments stay as the school names them (data, like on the compliance page).
+GRADES_LABELS = (
+    N_("Nhập điểm và nộp sổ điểm"),
+    N_("Bước 1: GV bộ môn ký sổ điểm"),
+    N_("Bước 2: GVCN ký học bạ"),
+    N_("Bước 3: Phó Hiệu trưởng duyệt"),
+    N_("Bước 4: Hiệu trưởng phê duyệt"),
+)
 BACK_TO = re.compile(r"^/[A-Za-z0-9/_.%\-]{0,200}$")
 """Where "Đã xem" returns: a path of this portal (the page the banner was on), never elsewhere."""
 EMAIL_STATES = {

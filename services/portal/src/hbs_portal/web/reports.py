@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from hbs_portal.i18n import _
+from hbs_portal.i18n import N_, _, translated
 from hbs_portal.models import WebSession
 from hbs_portal.web.charts import (
     RATING_SEGMENTS,
@@ -31,6 +31,9 @@ router = APIRouter(include_in_schema=False)
 OVERSEERS: frozenset[str] = ROLE_OVERSEERS
 Period = Literal["HK1", "HK2", "year"]
 RATINGS = RATING_LABELS
+PERIODS = translated(PERIOD_LABELS)
+# The titles grades sends with a student's year (hbs_shared.records), shown by the `label` filter.
+TITLES = (N_("Học sinh Xuất sắc"), N_("Học sinh Giỏi"))
 
 
 @dataclass
@@ -155,8 +158,8 @@ async def results_page(
             "ratings_chart": rating_rows(rows),
             "rating_segments": RATING_SEGMENTS,
             "period": period,
-            "periods": PERIOD_LABELS,
-            "ratings": RATINGS,
+            "periods": PERIODS,
+            "ratings": translated(RATINGS),
             "base": class_path(class_name),
         },
     )
@@ -199,7 +202,7 @@ async def statistics_page(
             "subjects": SUBJECTS,
             "subject": subject,
             "period": period,
-            "periods": PERIOD_LABELS,
+            "periods": PERIODS,
         },
     )
 
@@ -221,7 +224,7 @@ async def ratings_page(request: Request, web: SignedIn, api: Api, period: str = 
             "conduct": ratings_per_class(classes, "conduct"),
             "segments": RATING_SEGMENTS,
             "period": period,
-            "periods": PERIOD_LABELS,
+            "periods": PERIODS,
         },
     )
 
