@@ -121,3 +121,36 @@ async def test_error_pages_follow_the_choice(portal: Portal) -> None:
     assert fault.status_code == 500
     assert '<html lang="en">' in fault.text
     assert "System error" in fault.text
+
+
+def test_no_handler_shadows_the_translation_function_with_a_throwaway_variable() -> None:
+    """`a, _, b = x.partition(...)` in a function that also calls `_()` makes `_` local to it:
+    the page failed with UnboundLocalError (500) when the correction form was sent."""
+    import ast
+    from pathlib import Path
+
+    import hbs_portal
+
+    def stores_underscore(node: ast.AST) -> bool:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.comprehension)):
+                continue  # their own scope (a comprehension's target included)
+            if isinstance(child, ast.Name) and child.id == "_" and isinstance(child.ctx, ast.Store):
+                return True
+            if stores_underscore(child):
+                return True
+        return False
+
+    def calls_underscore(node: ast.AST) -> bool:
+        return any(
+            isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "_"
+            for n in ast.walk(node)
+        )
+
+    found = []
+    for path in Path(hbs_portal.__file__).parent.rglob("*.py"):
+        for function in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            is_function = isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+            if is_function and stores_underscore(function) and calls_underscore(function):
+                found.append(f"{path.name}:{function.lineno} {function.name}")
+    assert found == []

@@ -170,7 +170,7 @@ async def open_correction(
     typed = Typed(minutes_number, minutes_date, present, reason, set(cell or []))
     cells = []
     for value in sorted(typed.cells):
-        student_id, _, column = value.partition("|")
+        student_id, _bar, column = value.partition("|")
         cells.append({"student_id": student_id, "column": column})
     body = {
         "expected_version": version,
