@@ -77,3 +77,14 @@ async def test_an_unknown_period_is_refused(school: School) -> None:
     principal = school.h.headers(uuid.uuid4(), roles=("principal",))
     answer = await school.h.client.get("/results/ratings", params={"period": "HK3"}, headers=principal)
     assert answer.status_code == 422
+
+
+async def test_a_school_year_with_no_classes_has_no_ratings(school: School) -> None:
+    """The fuzzer's school_year=6366-7550 answered 500."""
+    principal = school.h.headers(uuid.uuid4(), roles=("principal",))
+    for period in ("HK1", "HK2", "year"):
+        answer = await school.h.client.get(
+            "/results/ratings", params={"period": period, "school_year": "6366-7550"}, headers=principal
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["classes"] == []

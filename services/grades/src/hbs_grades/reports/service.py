@@ -126,6 +126,8 @@ class ResultsService:
         *,
         given_sheets: Sequence[ScoreSheet] | None = None,
     ) -> list[ClassResults]:
+        if not lists:  # a school year with no classes (yet): nothing to compute
+            return []
         classes = set(lists)
         whole_school = len(lists) > 1
         student_ids = [s.id for students in lists.values() for s in students]
