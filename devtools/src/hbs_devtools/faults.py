@@ -144,12 +144,14 @@ def _cmdline(pid: int) -> str:
 
 def batch_workers(signing_pid: int) -> list[int]:
     """Signing's batch workers: its `spawn`ed children (not multiprocessing's resource tracker, nor
-    the render workers of single requests, which name themselves `hbs-render`)."""
+    the fork server of the public verification's examinations, nor the render workers of single
+    requests, which name themselves `hbs-render`)."""
     return [
         pid
         for pid in children_of(signing_pid)
         if "multiprocessing" in (line := _cmdline(pid))
         and "resource_tracker" not in line
+        and "forkserver" not in line
         and _comm(pid) != "hbs-render"
     ]
 
