@@ -181,8 +181,9 @@ async def grades(
     app = create_app(settings)
     issuer = TokenIssuer(Ed25519PrivateKey.generate(), 300)
     app.state.verifier = JwksVerifier("http://identity", static_jwks=issuer.jwks())
+    # A module's app once took ~30 s to stop on PostgreSQL in CI (the cause is open).
     async with (
-        LifespanManager(app, startup_timeout=90, shutdown_timeout=60),  # a stop took ~30 s once on PostgreSQL (open: see issue 12 note)
+        LifespanManager(app, startup_timeout=90, shutdown_timeout=60),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://grades") as client,
     ):
         harness = GradesHarness(app, client, issuer)
