@@ -389,3 +389,97 @@ async def test_a_request_whose_runs_never_finish_is_failed_and_the_next_batch_go
         taken = await session.get(BatchItem, waiting.request_id)
     assert taken is not None
     assert (taken.state, taken.attempts) == ("failed", 1)
+
+
+async def _signed_twice(
+    service: SigningRequestService, db: Database, n: int
+) -> tuple[uuid.UUID, uuid.UUID, list[uuid.UUID]]:
+    """A record signed by the homeroom teacher and the vice-principal: (record, document, versions)."""
+    record = year_record_content(name=f"Học sinh số {n}")
+    base: uuid.UUID | None = None
+    versions: list[uuid.UUID] = []
+    for role, name in (("homeroom_teacher", "Phạm Quốc Dũng"), ("vice_principal", "Lê Thị Thu Hà")):
+        user = uuid.uuid5(uuid.NAMESPACE_URL, role)
+        request = RecordSigningRequested(
+            request_id=uuid.uuid4(),
+            activation_id=await subject_activation(service, db, user, record.record_id),
+            signer_user_id=user,
+            signer_name=name,
+            signer_role=role,  # type: ignore[arg-type]
+            base_document_id=base,
+            record=record,
+        )
+        async with db.transaction() as session:
+            await service.sign_record(session, SCHOOL, request, datetime.now(UTC))
+            handled = await session.get(SigningRequest, request.request_id)
+        assert handled is not None and handled.outcome == "completed", handled
+        base = handled.document_id
+        assert base is not None
+        versions.append(base)
+    assert base is not None
+    return record.record_id, base, versions
+
+
+async def _point_at_a_file_with_one_signature(
+    service: SigningRequestService, db: Database, versions: list[uuid.UUID]
+) -> None:
+    """The record of the second version says 2 signatures; its stored file now carries 1 (a file
+    swapped in the store: the DESIGN.md trap the count check exists for)."""
+    async with db.transaction() as session:
+        first = await session.get(SignedDocument, versions[0])
+        second = await session.get(SignedDocument, versions[1])
+        assert first is not None and second is not None and second.signature_count == 2
+        second.sha256 = service.store.put(service.store.get(first.sha256) + b"\n% swapped\n")
+
+
+async def test_a_stored_file_with_fewer_signatures_than_its_record_is_refused_in_a_batch_and_alone(
+    signing_db: Database, signing_service: SigningRequestService, token_config: TokenConfig
+) -> None:
+    swapped_record, swapped_doc, swapped_versions = await _signed_twice(signing_service, signing_db, 1)
+    good_record, good_doc, _ = await _signed_twice(signing_service, signing_db, 2)
+    alone_record, alone_doc, alone_versions = await _signed_twice(signing_service, signing_db, 3)
+    await _point_at_a_file_with_one_signature(signing_service, signing_db, swapped_versions)
+    await _point_at_a_file_with_one_signature(signing_service, signing_db, alone_versions)
+
+    # In a batch: the worker counts as it signs; the swapped one fails, the other is sealed.
+    principal, batch_id = uuid.uuid4(), uuid.uuid4()
+    activation = await batch_activation(signing_service, signing_db, principal, batch_id)
+    runner = BatchRunner(signing_db, signing_service, token_config, workers=1, chunk_size=2)
+    requests = {}
+    async with signing_db.transaction() as session:
+        for record_id, base_id in ((swapped_record, swapped_doc), (good_record, good_doc)):
+            request = RecordSigningRequested(
+                request_id=uuid.uuid4(),
+                activation_id=activation,
+                batch_id=batch_id,
+                signer_user_id=principal,
+                signer_name="Trần Văn Minh",
+                signer_role="principal",
+                base_document_id=base_id,
+                record=year_record_content().model_copy(update={"record_id": record_id}),
+            )
+            requests[record_id] = request.request_id
+            await runner.enqueue(session, SCHOOL, request, datetime.now(UTC))
+    await runner.run_once()
+    async with signing_db.transaction() as session:
+        swapped = await session.get(SigningRequest, requests[swapped_record])
+        good = await session.get(SigningRequest, requests[good_record])
+    assert good is not None and good.outcome == "completed", good.reason if good else None
+    assert swapped is not None and swapped.outcome == "failed"
+    assert "carries 1 signatures, its record says 2" in (swapped.reason or "")
+
+    # Alone (one request, the token in this process): the same refusal, before any signature.
+    request = RecordSigningRequested(
+        request_id=uuid.uuid4(),
+        activation_id=await subject_activation(signing_service, signing_db, principal, alone_record),
+        signer_user_id=principal,
+        signer_name="Trần Văn Minh",
+        signer_role="principal",
+        base_document_id=alone_doc,
+        record=year_record_content().model_copy(update={"record_id": alone_record}),
+    )
+    async with signing_db.transaction() as session:
+        await signing_service.sign_record(session, SCHOOL, request, datetime.now(UTC))
+        handled = await session.get(SigningRequest, request.request_id)
+    assert handled is not None and handled.outcome == "failed"
+    assert "carries 1 signatures, its record says 2" in (handled.reason or "")

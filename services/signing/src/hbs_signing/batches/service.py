@@ -264,7 +264,11 @@ class BatchRunner:
             try:
                 signer = await checks.signer(self.requests, session, job)
                 ready = await self.requests.prepare(
-                    session, job, (request.activation_id, request.batch_id, requested_at), signer
+                    session,
+                    job,
+                    (request.activation_id, request.batch_id, requested_at),
+                    signer,
+                    count_in_worker=True,
                 )
             except REFUSALS as error:
                 if await self.items.settle(session, request.request_id, FAILED):
@@ -481,8 +485,15 @@ class _Feed:
 
 def _document(accepted: _Accepted) -> BatchDocument:
     base, request = accepted.ready.base, accepted.request
-    source = base[1] if base is not None else RenderYearRecord(request.record, accepted.ready.verification)
-    return BatchDocument(str(request.request_id), source, reason=accepted.job.reason)
+    if base is None:
+        return BatchDocument(
+            str(request.request_id),
+            RenderYearRecord(request.record, accepted.ready.verification),
+            reason=accepted.job.reason,
+        )
+    return BatchDocument(
+        str(request.request_id), base[1], reason=accepted.job.reason, signatures=base[0].signature_count
+    )
 
 
 class _RunChecks:

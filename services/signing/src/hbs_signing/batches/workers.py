@@ -40,6 +40,7 @@ from hbs_signing.documents.layout import Verification
 from hbs_signing.token import (
     LongTermData,
     PreparedSigner,
+    SignatureCountMismatch,
     SignatureOptions,
     SignatureText,
     Token,
@@ -107,6 +108,8 @@ class BatchDocument:
     source: bytes | RenderYearRecord
     reason: str | None = None
     """This document's reason, when it differs from the batch's (the class is named in it)."""
+    signatures: int | None = None
+    """The signatures an existing PDF must carry (its record's count), checked as it is signed."""
 
 
 @dataclass(frozen=True)
@@ -253,7 +256,9 @@ def _sign_chunk(chunk: list[BatchDocument]) -> list[BatchResult]:
                 if isinstance(source, bytes)
                 else render_year_record(source.record, source.verification)
             )
-            signed = token._sign_prepared(pdf, _worker["prepared"], credentials.field_name, text, options)
+            signed = token._sign_prepared(
+                pdf, _worker["prepared"], credentials.field_name, text, options, document.signatures
+            )
             seal = credentials.seal
             if seal is not None:
                 seal_text = SignatureText(nfc(seal.signer_name), nfc(seal.reason), location)
@@ -261,7 +266,7 @@ def _sign_chunk(chunk: list[BatchDocument]) -> list[BatchResult]:
                 signed = token._sign_prepared(
                     signed, _worker["seal"], seal.field_name, seal_text, seal_options
                 )
-        except TokenError as error:
+        except (TokenError, SignatureCountMismatch) as error:
             out.append(BatchResult(key, None, str(error)))
             continue
         except Exception as error:  # one unrenderable record must not stop the others

@@ -61,7 +61,7 @@ from hbs_signing.documents.repository import DocumentRepository, SigningRequestR
 from hbs_signing.documents.store import DocumentStore
 from hbs_signing.models import Certificate, SignedDocument, SigningRequest
 from hbs_signing.timestamps import HttpTimeStamper
-from hbs_signing.token import LongTermData, SignatureOptions, Token, TokenError
+from hbs_signing.token import LongTermData, SignatureOptions, Token, TokenError, signature_count
 
 log = get_logger(__name__)
 
@@ -423,16 +423,20 @@ class SigningRequestService:
         job: Job,
         activation: tuple[uuid.UUID, uuid.UUID | None, datetime] | None,
         signer: SignerReady | None = None,
+        *,
+        count_in_worker: bool = False,
     ) -> Prepared:
         """Every check before signing: activation, base document, certificates (raises a refusal).
 
         ``signer``: the signer's checks already made for this batch (``prepare_signer``); the
-        activation and the base document are still checked for this request."""
+        activation and the base document are still checked for this request.
+        ``count_in_worker``: the batch worker counts the base's signatures as it signs (it parses
+        the file anyway), so this process does not parse it too."""
         if activation is not None:
             await self._check_activation(session, job, *activation)
         if signer is None:
             await self._school(session, job.school_id)
-        base = await self._base_document(session, job)
+        base = await self._base_document(session, job, count=not count_in_worker)
         if signer is None:
             signer = await self.prepare_signer(session, job)
         certificate, validation = signer.certificate, signer.validation
@@ -591,7 +595,9 @@ class SigningRequestService:
             requested_at=requested_at,
         )
 
-    async def _base_document(self, session: AsyncSession, job: Job) -> tuple[SignedDocument, bytes] | None:
+    async def _base_document(
+        self, session: AsyncSession, job: Job, *, count: bool = True
+    ) -> tuple[SignedDocument, bytes] | None:
         if job.kind == "year_record":
             try:
                 expected = signatures_before(job.signer_role)
@@ -618,8 +624,10 @@ class SigningRequestService:
                 f"the base document has {document.signature_count} signatures; "
                 f"a {job.signer_role} signature must be number {expected + 1}"
             )
-        pdf = await asyncio.to_thread(self.store.get, document.sha256)
-        _check_signature_count(pdf, document.signature_count)
+        if count:
+            pdf = await asyncio.to_thread(_read_counted, self.store, document)
+        else:
+            pdf = await asyncio.to_thread(self.store.get, document.sha256)
         return document, pdf
 
     async def check(self, certificate: Certificate) -> Validation:
@@ -757,11 +765,15 @@ def _pair(child: x509.Certificate, issuer: x509.Certificate) -> tuple[bytes, byt
     return child.fingerprint(SHA256()), issuer.fingerprint(SHA256())
 
 
-def _check_signature_count(pdf: bytes, expected: int) -> None:
-    """The stored file must carry exactly the signatures its record says (DESIGN.md trap)."""
+def _read_counted(store: DocumentStore, document: SignedDocument) -> bytes:
+    """The stored file, which must carry exactly the signatures its record says (DESIGN.md trap);
+    off the event loop: parsing a record costs tens of milliseconds."""
     from pyhanko.pdf_utils.reader import PdfFileReader
 
-    reader = PdfFileReader(BytesIO(pdf))
-    signatures = [s for s in reader.embedded_signatures if s.sig_object_type == "/Sig"]
-    if len(signatures) != expected:
-        raise Refused(f"the stored document carries {len(signatures)} signatures, its record says {expected}")
+    pdf = store.get(document.sha256)
+    found = signature_count(PdfFileReader(BytesIO(pdf)))
+    if found != document.signature_count:
+        raise Refused(
+            f"the stored document carries {found} signatures, its record says {document.signature_count}"
+        )
+    return pdf

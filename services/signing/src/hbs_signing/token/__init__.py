@@ -6,7 +6,7 @@ embedded SoftHSM2 token; `bench.py` holds the bench's baselines only.
 """
 
 from hbs_signing.token.config import TokenConfig
-from hbs_signing.token.errors import TokenError
+from hbs_signing.token.errors import SignatureCountMismatch, TokenError
 from hbs_signing.token.profile import (
     SIGNATURE_PROFILE,
     KeyInfo,
@@ -15,7 +15,7 @@ from hbs_signing.token.profile import (
     SignatureOptions,
     SignatureText,
 )
-from hbs_signing.token.session import Token
+from hbs_signing.token.session import Token, signature_count
 from hbs_signing.token.softhsm import ensure_softhsm_token
 from hbs_signing.token.stamp import STAMP_FONT, nfc, visible_stamp_supported
 
@@ -25,6 +25,7 @@ __all__ = [
     "KeyInfo",
     "LongTermData",
     "PreparedSigner",
+    "SignatureCountMismatch",
     "SignatureOptions",
     "SignatureText",
     "Token",
@@ -32,5 +33,6 @@ __all__ = [
     "TokenError",
     "ensure_softhsm_token",
     "nfc",
+    "signature_count",
     "visible_stamp_supported",
 ]

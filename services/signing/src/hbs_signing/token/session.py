@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pkcs11 import Attribute, KeyType, MechanismFlag, ObjectClass
 from pkcs11 import exceptions as p11
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.attributes import SigningCertificateV2Provider
 from pyhanko.sign.general import as_signing_certificate_v2
@@ -24,7 +25,7 @@ from pyhanko.sign.pkcs11 import PKCS11Signer
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 
 from hbs_signing.token.config import TokenConfig
-from hbs_signing.token.errors import TokenError, plain_error
+from hbs_signing.token.errors import SignatureCountMismatch, TokenError, plain_error
 from hbs_signing.token.process import load_library, on_token_thread, run_on_token_loop
 from hbs_signing.token.profile import (
     SIGNATURE_PROFILE,
@@ -290,7 +291,11 @@ class Token:
         field_name: str,
         text: SignatureText,
         options: SignatureOptions,
+        expected_signatures: int | None = None,
     ) -> bytes:
+        """``expected_signatures``: refuse a PDF that carries another number of signatures,
+        counted on the reader the signature needs anyway (a second parse cost ~20 % of signing's
+        own process in step 4)."""
         key_label, signer, long_term = prepared.key_label, prepared.signer, prepared.long_term
         metadata = signers.PdfSignatureMetadata(
             field_name=field_name,
@@ -319,6 +324,13 @@ class Token:
         )
         try:
             writer = IncrementalPdfFileWriter(BytesIO(pdf))
+            if expected_signatures is not None:
+                found = signature_count(writer.prev)
+                if found != expected_signatures:
+                    raise SignatureCountMismatch(
+                        f"the stored document carries {found} signatures, "
+                        f"its record says {expected_signatures}"
+                    )
             if prepared.dss_certificates or prepared.dss_crls:
                 DocumentSecurityStore.supply_dss_in_writer(
                     writer, None, certs=prepared.dss_certificates, crls=prepared.dss_crls
@@ -345,13 +357,23 @@ class Token:
                     )
                 )
                 signed = stamped
-        except TokenError:
+        except (TokenError, SignatureCountMismatch):
             raise
         except p11.PKCS11Error as error:
             raise plain_error(error, f"the token could not sign with key {key_label!r}") from error
         except Exception as error:
             raise TokenError(f"cannot sign the PDF: {error}") from error
         return bytes(signed.getvalue())
+
+
+def signature_count(reader: PdfFileReader) -> int:
+    """Approval signatures (/Sig) in the file, document timestamps not counted; from the fields
+    alone, without parsing each CMS as pyHanko's ``embedded_signatures`` does."""
+    return sum(
+        1
+        for _name, value, _ref in fields.enumerate_sig_fields(reader, filled_status=True)
+        if value.get("/Type", "/Sig") == "/Sig"
+    )
 
 
 class _LeanPKCS11Signer(PKCS11Signer):
