@@ -78,6 +78,8 @@ class ServiceRuntime:
         self.verifier = JwksVerifier(settings.identity_url)
         self.consumers: list[EventConsumer] = []
         self._rejoining = asyncio.Lock()
+        self.stop_timeouts: list[str] = []
+        """The stop steps that ran out of time (logged; tests surface them as warnings)."""
         self.relay.on_broker_change(self._rejoin_consumers)
 
     def add_consumer(self, consumer: EventConsumer) -> None:
@@ -103,6 +105,7 @@ class ServiceRuntime:
             try:
                 await asyncio.wait_for(step(), seconds)
             except TimeoutError:
+                self.stop_timeouts.append(name)
                 log.error("stop step timed out", step=name, seconds=seconds)
 
     async def _rejoin_consumers(self, previous: str | None, current: str) -> None:
@@ -234,10 +237,15 @@ def create_service_app(
         finally:
             await runtime.stop()
             for hook in on_shutdown:
-                await hook(runtime)
+                try:
+                    await asyncio.wait_for(hook(runtime), 10.0)
+                except TimeoutError:
+                    runtime.stop_timeouts.append(getattr(hook, "__name__", "shutdown hook"))
+                    log.error("stop step timed out", step=getattr(hook, "__name__", "hook"), seconds=10.0)
             try:
                 await asyncio.wait_for(runtime.db.dispose(), 10.0)
             except TimeoutError:
+                runtime.stop_timeouts.append("database")
                 log.error("stop step timed out", step="database", seconds=10.0)
             log.info("service stopped")
 
