@@ -21,14 +21,16 @@ def test_a_small_year_end_keeps_every_invariant_and_prints_the_bench_line(system
     with YearEndDriver(system.stack, workers=2, log=lambda _: None) as driver:
         school = driver.seed(1, students=3, subjects=("TOAN", "NGU_VAN"))
         assert (school.students, school.sheets) == (3, 4)
-        report = driver.run(school, event_probes=3)
+        report = driver.run(school, event_probes=3, single_sheets=1)
         invariants = driver.check(school)
         contents = record_contents(driver, school)
     assert invariants.problems == []
     assert (invariants.records, invariants.documents, invariants.pdfs_read) == (3, 3, 3)
     assert invariants.repeated_signatures == 0
     assert sorted(report.steps_s) == [1, 2, 3, 4]
-    assert len(report.sheet_latency_s) == 4
+    assert len(report.single_sheet_s) == 1  # signed alone first, then the other 3 in step 1
+    assert len(report.sheet_latency_s) == 3
+    assert sorted(report.class_alone_s) == [2, 3]
     assert [len(report.class_latency_s[step]) for step in (2, 3)] == [1, 1]  # the line's step2/3 keys
     assert report.step4.records == 3
     assert report.step4.total_s >= report.step4.request_s > 0

@@ -46,7 +46,8 @@ SIGNATURES_PER_RECORD = 3
 LINE = re.compile(
     r"^yearend_step4_s=\d+\.\d+ step4_records_per_s=\d+\.\d+ step1_sheet_p99_s=\d+\.\d+ "
     r"event_p99_ms=\d+\.\d+ service_sig_per_s=\d+\.\d+ engine_sig_per_s=\d+\.\d+ "
-    r"service_vs_engine=\d+\.\d+ step2_class_p99_s=\d+\.\d+ step3_class_p99_s=\d+\.\d+$"
+    r"service_vs_engine=\d+\.\d+ step2_class_p99_s=\d+\.\d+ step3_class_p99_s=\d+\.\d+ "
+    r"single_sheet_p99_s=\d+\.\d+ step2_class_alone_s=\d+\.\d+ step3_class_alone_s=\d+\.\d+$"
 )
 """The last line's format (the test checks it)."""
 
@@ -223,7 +224,10 @@ def result_line(report: YearEndReport, engine: EngineRun) -> str:
         f"service_sig_per_s={service:.2f} engine_sig_per_s={engine.signatures_per_s:.2f} "
         f"service_vs_engine={ratio:.2f} "
         f"step2_class_p99_s={percentile(report.class_latency_s.get(2, []), 0.99):.2f} "
-        f"step3_class_p99_s={percentile(report.class_latency_s.get(3, []), 0.99):.2f}"
+        f"step3_class_p99_s={percentile(report.class_latency_s.get(3, []), 0.99):.2f} "
+        f"single_sheet_p99_s={percentile(report.single_sheet_s, 0.99):.2f} "
+        f"step2_class_alone_s={report.class_alone_s.get(2, 0.0):.2f} "
+        f"step3_class_alone_s={report.class_alone_s.get(3, 0.0):.2f}"
     )
 
 
