@@ -372,7 +372,7 @@ def signature_count(reader: PdfFileReader) -> int:
     return sum(
         1
         for _name, value, _ref in fields.enumerate_sig_fields(reader, filled_status=True)
-        if value.get("/Type", "/Sig") == "/Sig"
+        if value.get_object().get("/Type", "/Sig") == "/Sig"
     )
 
 
