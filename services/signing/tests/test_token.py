@@ -373,3 +373,18 @@ async def test_a_reused_stamp_font_subset_still_shows_every_letter(
     stamped = datetime.strptime(shown.group(1), "%d/%m/%Y %H:%M").replace(tzinfo=SCHOOL_TIME)
     assert abs((datetime.now(UTC) - stamped).total_seconds()) < 180
     assert "Ký bởi: Đỗ Thị Ỹ Ẵng" in texts[2]
+
+
+def test_the_signature_count_reads_the_fields_whatever_form_their_value_takes(
+    signed_sample: Any,
+) -> None:
+    """A signature field's /V is an indirect object in a signed file (step 3 of the year-end bench
+    failed on it); the count matches pyHanko's own, document timestamps left out."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from hbs_signing.token import signature_count
+
+    for pdf, expected in ((signed_sample.original, 0), (signed_sample.signed, 1)):
+        reader = PdfFileReader(BytesIO(pdf))
+        own = [s for s in reader.embedded_signatures if s.sig_object_type == "/Sig"]
+        assert signature_count(reader) == len(own) == expected
