@@ -412,7 +412,8 @@ async def _signed_twice(
         async with db.transaction() as session:
             await service.sign_record(session, SCHOOL, request, datetime.now(UTC))
             handled = await session.get(SigningRequest, request.request_id)
-        assert handled is not None and handled.outcome == "completed", handled
+        assert handled is not None
+        assert handled.outcome == "completed", handled.reason
         base = handled.document_id
         assert base is not None
         versions.append(base)
@@ -428,7 +429,9 @@ async def _point_at_a_file_with_one_signature(
     async with db.transaction() as session:
         first = await session.get(SignedDocument, versions[0])
         second = await session.get(SignedDocument, versions[1])
-        assert first is not None and second is not None and second.signature_count == 2
+        assert first is not None
+        assert second is not None
+        assert second.signature_count == 2
         second.sha256 = service.store.put(service.store.get(first.sha256) + b"\n% swapped\n")
 
 
@@ -464,8 +467,10 @@ async def test_a_stored_file_with_fewer_signatures_than_its_record_is_refused_in
     async with signing_db.transaction() as session:
         swapped = await session.get(SigningRequest, requests[swapped_record])
         good = await session.get(SigningRequest, requests[good_record])
-    assert good is not None and good.outcome == "completed", good.reason if good else None
-    assert swapped is not None and swapped.outcome == "failed"
+    assert good is not None
+    assert good.outcome == "completed", good.reason
+    assert swapped is not None
+    assert swapped.outcome == "failed"
     assert "carries 1 signatures, its record says 2" in (swapped.reason or "")
 
     # Alone (one request, the token in this process): the same refusal, before any signature.
@@ -481,5 +486,6 @@ async def test_a_stored_file_with_fewer_signatures_than_its_record_is_refused_in
     async with signing_db.transaction() as session:
         await signing_service.sign_record(session, SCHOOL, request, datetime.now(UTC))
         handled = await session.get(SigningRequest, request.request_id)
-    assert handled is not None and handled.outcome == "failed"
+    assert handled is not None
+    assert handled.outcome == "failed"
     assert "carries 1 signatures, its record says 2" in (handled.reason or "")
