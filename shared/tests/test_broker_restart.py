@@ -74,6 +74,8 @@ async def runtime(name: str, url: str, local: LocalBroker, consumes: bool) -> Se
                 service.db,
                 EventRegistry(SigningCompleted),
                 {SigningCompleted: slow_effect},
+                # Small batches: the backlog is still being applied, batch after batch, at a restart.
+                batch_size=4,
             )
         )
     return service

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hbs_devtools.broker import LocalBroker
 from hbs_shared.db import Database
 from hbs_shared.events.contracts import SigningCompleted, SigningFailed
-from hbs_shared.events.envelope import EventEnvelope, EventRegistry, make_envelope
+from hbs_shared.events.envelope import EventEnvelope, EventRegistry, EventRejected, make_envelope
 from hbs_shared.messaging.consumer import EventConsumer, Outcome, dead_letter_topic
 from hbs_shared.messaging.outbox import OutboxRelay, OutboxRepository, kafka_publisher
 from hbs_shared.messaging.tables import metadata as messaging_metadata
@@ -231,5 +231,79 @@ async def test_malformed_events_go_to_the_dead_letter_topic_and_the_consumer_goe
         assert "unsupported version 9" in reasons[json.dumps(wrong_version).encode()]
         assert "payload.document_id: Field required" in reasons[json.dumps(missing_field).encode()]
         assert all(dict(r.headers)["dlq-consumer"] == b"test.dlq" for r in letters)
+    finally:
+        await broker.stop()
+
+
+async def test_a_batch_is_applied_in_one_transaction_with_each_rejection_rolled_back_alone(
+    db: Database, kafka: LocalBroker
+) -> None:
+    """Events taken together (the consumer's batch): one commit; a duplicate skipped; an event
+    its handler rejects after writing is undone alone and dead-lettered; any other error undoes
+    the whole batch, and its redelivery applies each event once."""
+    topic = f"test.batch.{uuid.uuid4().hex[:6]}"
+    poisoned: set[uuid.UUID] = set()
+    failing: set[uuid.UUID] = set()
+
+    async def handler(session: AsyncSession, envelope: EventEnvelope, event: Any) -> None:
+        await record_effect(session, envelope, event)  # written before the refusal: must be undone
+        if event.subject_id in poisoned:
+            raise EventRejected("the subject is unknown here")
+        if event.subject_id in failing:
+            raise RuntimeError("the database went away")
+
+    commits: list[int] = []
+    consumer = EventConsumer(
+        "test.batch",
+        topic,
+        db,
+        EventRegistry(SigningCompleted),
+        {SigningCompleted: handler},
+        after_commit=lambda: commits.append(1),
+    )
+    broker = KafkaBroker(kafka.bootstrap)
+    consumer.attach(broker, session_timeout_ms=JOIN_SESSION_MS)
+    first, rejected, second = completed_payload(), completed_payload(), completed_payload()
+    poisoned.add(rejected.subject_id)
+
+    def raw(payload: SigningCompleted) -> bytes:
+        return json.dumps(make_envelope(payload, "thpt-a").model_dump(mode="json")).encode()
+
+    first_raw = raw(first)
+    await broker.start()
+    try:
+        items = [
+            (body, {}, b"k") for body in (first_raw, first_raw, raw(rejected), b"{not json", raw(second))
+        ]
+        outcomes = await consumer.process_batch(items)
+        assert outcomes == [
+            Outcome.applied,
+            Outcome.duplicate,
+            Outcome.dead_lettered,
+            Outcome.dead_lettered,
+            Outcome.applied,
+        ]
+        assert commits == [1]
+        assert [await effect_count(db, p.subject_id) for p in (first, rejected, second)] == [1, 0, 1]
+        letters = await read_topic(kafka.bootstrap, dead_letter_topic(topic), expected=2)
+        assert sorted(dict(r.headers)["dlq-reason"].decode()[:10] for r in letters) == [
+            "not valid ",
+            "the subjec",
+        ]
+
+        # Any other error: nothing of the batch stays, and the redelivery applies each once.
+        third, fourth = completed_payload(), completed_payload()
+        failing.add(fourth.subject_id)
+        again = [(raw(third), {}, b"k"), (raw(fourth), {}, b"k")]
+        with pytest.raises(RuntimeError):
+            await consumer.process_batch(again)
+        assert await effect_count(db, third.subject_id) == 0
+        failing.clear()
+        assert await consumer.process_batch([*again, (first_raw, {}, b"k")]) == [
+            Outcome.applied,
+            Outcome.applied,
+            Outcome.duplicate,
+        ]
+        assert [await effect_count(db, p.subject_id) for p in (third, fourth, first)] == [1, 1, 1]
     finally:
         await broker.stop()
