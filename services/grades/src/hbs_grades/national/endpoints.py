@@ -36,7 +36,7 @@ async def create_export(
     changed since an earlier export. Both forms pass their schemas before anything is recorded."""
     grades, db = grades_of(request), runtime_of(request).db
     async with grades.writing(db.is_sqlite), db.transaction() as session:
-        export = await grades.national.create(session, principal, body.since)
+        export = await grades.national.create(session, principal, body.since_export())
         return NationalExportOut.of(export)
 
 

@@ -14,11 +14,19 @@ from hbs_grades.national.models import NationalExport
 class NationalExportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    since: uuid.UUID | Literal["last"] | None = Field(
+    since: str | None = Field(
         default=None,
+        pattern=r"^(last|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$",
         description="None: every student with a sealed record (toàn bộ). An export's id, or `last` for"
         " the school's latest: only the students whose data changed since it (thay đổi).",
+        examples=[None, "last", "5b0c6f3e-8f2a-4c55-9d61-1a2b3c4d5e6f"],
     )
+
+    def since_export(self) -> uuid.UUID | Literal["last"] | None:
+        """One type, one field in a refusal: `since` (a union would be named `since.uuid`)."""
+        if self.since is None or self.since == "last":
+            return "last" if self.since else None
+        return uuid.UUID(self.since)
 
 
 class NationalExportOut(BaseModel):
