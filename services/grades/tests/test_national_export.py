@@ -360,3 +360,62 @@ async def test_a_stored_export_tampered_out_of_its_schema_is_refused_not_sent(gr
         assert served.headers["content-type"] == "application/problem+json"
         assert served.json()["field"] == "document"
         assert "Giỏi" not in served.text
+
+
+@pytest.mark.db
+@pytest.mark.broker
+async def test_a_record_reopened_under_a_correction_is_withdrawn_then_sent_whole_once_sealed_again(
+    grades: GradesHarness,
+) -> None:
+    """Đ9: a sealed record corrected under minutes is no longer sealed: the changes since name the
+    student in danhsachrutlai; signed again through steps 2–4, they come back as a new edition."""
+    klass = SealedClass(grades)
+    await klass.setup()
+    await klass.seal()
+    board = klass.as_head()
+    full = await export(grades, board)
+    first = str(klass.students[0])
+    record = next(r for r in (await klass.records())["records"] if r["student_id"] == first)
+    opened = await grades.client.post(
+        f"/records/{record['id']}/corrections",
+        headers=board,
+        json={
+            "expected_version": record["version"],
+            "minutes_number": "09/BB-HĐ",
+            "minutes_date": "2026-11-20",
+            "reason": "Hội đồng xếp lại rèn luyện học kỳ II",
+        },
+    )
+    assert opened.status_code == 201, opened.text
+    _, before = await download(grades, full, board)
+    code = next(
+        s["mahocsinh"] for s in mine(before, klass) if s["cacnamhoc"][0]["madinhdanhhocba"] == record["id"]
+    )
+
+    withdrawn = await export(grades, board, since=full["id"])
+    assert (withdrawn["students"], withdrawn["withdrawn"]) == (0, 1)
+    tree, doc = await download(grades, withdrawn, board)
+    etree.XMLSchema(etree.parse(str(XSD))).assertValid(tree)
+    assert doc["danhsachrutlai"] == [{"mahocsinh": code}]
+    assert tree.findtext("hb:danhsachrutlai/hb:rutlai/hb:mahocsinh", namespaces=NS) == code
+
+    # Conduct lowered, then signed again from step 2: the student is sent whole, as edition 2.
+    lower = {"rows": [{"student_id": first, "term": "HK2", "conduct": "K"}]}
+    saved = await grades.client.put(
+        f"/classes/{klass.class_name}/conduct", headers=klass.as_homeroom(), json=lower
+    )
+    assert saved.status_code == 200, saved.text
+    for step, headers, signer, role in (
+        ("homeroom", klass.as_homeroom(), klass.homeroom, "homeroom_teacher"),
+        ("vice_principal", klass.as_vice(), klass.vice, "vice_principal"),
+        ("principal", board, klass.head, "principal"),
+    ):
+        started = await klass.sign(step, headers)
+        assert started.status_code == 202, started.text
+        await klass.complete_records(signer, role)
+    back = await export(grades, board, since=withdrawn["id"])
+    assert (back["students"], back["withdrawn"]) == (1, 0)
+    _, doc = await download(grades, back, board)
+    (student,) = doc["danhsachhocsinh"]
+    (year,) = student["cacnamhoc"]
+    assert (student["mahocsinh"], year["lanban"], year["renluyen"]["hk2"]) == (code, 2, "K")
