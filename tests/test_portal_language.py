@@ -23,7 +23,9 @@ pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 # One demo person per role: subject teacher, homeroom teacher, vice-principal, principal, office, parent.
 PEOPLE = ("gv.toan", "gv.van", "phohieutruong", "hieutruong", "quantri", "phuhuynh.demo")
 # Links followed past the menu (two clicks deep, one page of each kind); downloads are not pages.
-NOT_A_PAGE = re.compile(r"\.(pdf|xlsx|csv)$|/document$|/template$|^/admin/export/|^/static/|^/verify")
+NOT_A_PAGE = re.compile(
+    r"\.(pdf|xlsx|csv)$|/document$|/template$|^/admin/export/|^/admin/national/|^/static/|^/verify"
+)
 # The charts' pages (wrapped last): the walk must reach them, for whom they are in the menu or a click away.
 CHARTS = {
     "hieutruong": {"/progress", "/reminders", "/statistics", "/statistics/ratings", "/classes/*/results"},

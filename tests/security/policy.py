@@ -900,6 +900,19 @@ GRADES: tuple[Rule, ...] = (
     ),
     Rule("grades", "GET", "/compliance", ("board",), note="Đ10: compliance per person, step and period"),
     Rule("grades", "GET", "/compliance/xlsx", ("board",)),
+    # National export (CSDL ngành, issue 13 §4): school-wide data, the board and the office.
+    Rule("grades", "GET", "/national/exports", ("overseer",)),
+    Rule(
+        "grades",
+        "POST",
+        "/national/exports",
+        ("overseer",),
+        body={"since": "last"},
+        note="the changes since the school's latest export (409 while there is none)",
+    ),
+    Rule("grades", "GET", "/national/exports/{export_id}", ("overseer",), ("ABSENT",)),
+    Rule("grades", "GET", "/national/exports/{export_id}/xml", ("overseer",), ("ABSENT",)),
+    Rule("grades", "GET", "/national/exports/{export_id}/json", ("overseer",), ("ABSENT",)),
     # Review samples (Đ4.2) and the homeroom teacher's check of personal data (Đ6.1).
     Rule(
         "grades",
@@ -1124,6 +1137,7 @@ PORTAL: tuple[Page, ...] = (
     Page("/admin/accounts", ADMINS),
     Page("/admin/import", ADMINS),
     Page("/admin/export", ADMINS),
+    Page("/admin/national", ADMINS, note="national export (CSDL ngành): make one, download XML or JSON"),
     Page("/admin/slips", ADMINS, note="asks before a class's slips (?class_id=&who=); none: back"),
     Page("/admin/audit", frozenset({"principal", "vice_principal", "office_admin", "system_admin"})),
     Page("/admin/signing", frozenset({"system_admin"})),

@@ -12,6 +12,7 @@ from hbs_grades.audit import endpoints as audit_endpoints
 from hbs_grades.compliance import endpoints as compliance_endpoints
 from hbs_grades.conduct import endpoints as class_endpoints
 from hbs_grades.family import endpoints as family_endpoints
+from hbs_grades.national import endpoints as national_endpoints
 from hbs_grades.progress import endpoints as progress_endpoints
 from hbs_grades.records import endpoints as record_endpoints
 from hbs_grades.reminders import endpoints as reminder_endpoints
@@ -161,6 +162,7 @@ def create_app(settings: GradesSettings) -> FastAPI:
             compliance_endpoints.router,
             review_endpoints.router,
             audit_endpoints.router,
+            national_endpoints.router,
         ],
         on_startup=[start_reminders],
         on_shutdown=[close_authz],

@@ -12,6 +12,7 @@ from typing import Any
 from hbs_grades.compliance.service import ComplianceService
 from hbs_grades.conduct.service import ConductService
 from hbs_grades.family.service import FamilyService
+from hbs_grades.national.service import NationalExports
 from hbs_grades.plan.service import PlanService
 from hbs_grades.progress.service import ProgressService
 from hbs_grades.progress.window_deadlines import WindowDeadlines
@@ -84,6 +85,7 @@ def bootstrap(
             settings.reminder_days_before,
             clock=lambda: windows.clock(),
         ),
+        NationalExports(records),
         windows=windows,
         compliance=ComplianceService(windows.clock),
     )

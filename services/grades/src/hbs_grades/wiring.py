@@ -12,6 +12,7 @@ from fastapi import Request
 from hbs_grades.compliance.service import ComplianceService
 from hbs_grades.conduct.service import ConductService
 from hbs_grades.family.service import FamilyService
+from hbs_grades.national.service import NationalExports
 from hbs_grades.plan.service import PlanService
 from hbs_grades.progress.service import ProgressService
 from hbs_grades.records.corrections import RecordCorrections
@@ -60,6 +61,8 @@ class Grades:
     progress: ProgressService
     """The board's progress view (Đ4.1); its deadlines come from the time windows."""
     reminders: ReminderService
+    national: NationalExports
+    """The school's sealed records for the national sector database (CSDL ngành)."""
     _gate: asyncio.Lock = field(default_factory=asyncio.Lock)
     windows: WindowsService = field(default_factory=WindowsService)
     """Time windows (Đ5): whether a step is open, extensions, the moments each step was done."""

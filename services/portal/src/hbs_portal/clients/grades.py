@@ -303,3 +303,16 @@ class GradesClient:
 
     async def read_reminder(self, reminder_id: Id) -> None:
         await self.caller.request("POST", f"/reminders/{reminder_id}/read")
+
+    # National export (CSDL ngành)
+    async def national_exports(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.caller.json("GET", "/national/exports")
+        return result
+
+    async def make_national_export(self, since: str | None) -> dict[str, Any]:
+        """None: every student with a sealed record; `last` or an export's id: what changed since."""
+        result: dict[str, Any] = await self.caller.json("POST", "/national/exports", json={"since": since})
+        return result
+
+    async def national_export_file(self, export_id: Id, form: str) -> httpx.Response:
+        return await self.caller.request("GET", f"/national/exports/{export_id}/{form}")
