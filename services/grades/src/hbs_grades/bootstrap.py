@@ -16,8 +16,8 @@ from hbs_grades.plan.service import PlanService
 from hbs_grades.progress.service import ProgressService
 from hbs_grades.progress.window_deadlines import WindowDeadlines
 from hbs_grades.records.corrections import RecordCorrections
-from hbs_grades.records.revocations import RecordRevocations
 from hbs_grades.records.handlers import RecordSigningReplies
+from hbs_grades.records.revocations import RecordRevocations
 from hbs_grades.records.service import YearRecordService
 from hbs_grades.reminders.mailer import SmtpMailer
 from hbs_grades.reminders.service import ReminderService

@@ -6,7 +6,8 @@ import asyncio
 import importlib
 import os
 import secrets
-from datetime import UTC, datetime
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from hbs_shared.events.contracts import (
     GRADES_RECORDS_TOPIC,
     GRADES_SHEETS_TOPIC,
     MinutesSigningRequested,
+    RecordRevoked,
     RecordSigningRequested,
     SheetSigningRequested,
     SheetSigningRequestedV2,
@@ -46,6 +48,9 @@ from hbs_signing.documents import endpoints as document_endpoints
 from hbs_signing.requests.rendering import RenderPool
 from hbs_signing.requests.runner import RequestRunner
 from hbs_signing.settings import SigningSettings
+from hbs_signing.status import endpoints as status_endpoints
+from hbs_signing.status.lists import StatusLists
+from hbs_signing.status.service import DocumentStatuses
 from hbs_signing.token import Token, TokenConfig, ensure_softhsm_token
 from hbs_signing.verification import endpoints as verification_endpoints
 from hbs_signing.verification.bounded import BoundedExaminer, Budget
@@ -133,6 +138,12 @@ def create_app(settings: SigningSettings) -> FastAPI:
         else:
             await queued.enqueue_record(session, envelope.school_id, event, envelope.occurred_at)
 
+    statuses = DocumentStatuses()
+
+    async def on_revoked(session: Any, envelope: EventEnvelope, event: Any) -> None:
+        # Grades decided it (the record's lifecycle); signing keeps the documents' public status.
+        await statuses.apply_revoked(session, envelope.school_id, event)
+
     def after_record() -> None:
         runtime.relay.nudge()
         batches.nudge()
@@ -172,8 +183,8 @@ def create_app(settings: SigningSettings) -> FastAPI:
             "signing.record-requests",
             GRADES_RECORDS_TOPIC,
             runtime.db,
-            EventRegistry(RecordSigningRequested),
-            {RecordSigningRequested: on_record},
+            EventRegistry(RecordSigningRequested, RecordRevoked),
+            {RecordSigningRequested: on_record, RecordRevoked: on_revoked},
             after_commit=after_record,
         )
     )
@@ -241,6 +252,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
             batch_endpoints.router,
             certificate_endpoints.router,
             verification_endpoints.router,
+            status_endpoints.router,
         ],
         on_startup=[open_token],
         on_shutdown=[close_token],
@@ -261,7 +273,13 @@ def create_app(settings: SigningSettings) -> FastAPI:
         Budget(cpu_seconds=settings.verify_cpu_seconds, concurrency=settings.verify_concurrency),
     )
     app.state.verify_max_upload = settings.verify_max_upload_mb * 1024 * 1024
+    app.state.stored_examinations = OrderedDict()
     app.state.rate_limiter = RateLimiter(settings.verify_requests_per_minute)
+    app.state.verify_batch_max_codes = settings.verify_batch_max_codes
+    app.state.verify_batch_max_files = settings.verify_batch_max_files
+    app.state.status_lists = StatusLists(
+        runtime.db, statuses, requests, token, timedelta(seconds=settings.status_list_max_age_seconds)
+    )
     app.state.signing_requests = requests
     app.state.batches = batches
     app.state.queued_requests = queued

@@ -36,7 +36,13 @@ class RecordRevocations(Corrections[YearRecord, RecordRevocation]):
         self.outbox = outbox or OutboxRepository()
 
     async def revoke(
-        self, session: AsyncSession, principal: Principal, record_id: uuid.UUID, *, expected: int, minutes: Minutes
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        record_id: uuid.UUID,
+        *,
+        expected: int,
+        minutes: Minutes,
     ) -> tuple[YearRecord, RecordRevocation]:
         """Đ3: the principal decides on a record's re-issue; the board's minutes say why."""
         record = await self.visible(session, principal, record_id)
@@ -55,7 +61,8 @@ class RecordRevocations(Corrections[YearRecord, RecordRevocation]):
         state = RecordState(subject.state)
         if state is not RecordState.approved or subject.document_id is None:
             raise wrong_state(
-                f"Học bạ đang ở trạng thái “{RECORDS.label(state)}”: chỉ thu hồi học bạ đã phê duyệt, đóng dấu",
+                f"Học bạ đang ở trạng thái “{RECORDS.label(state)}”: "
+                "chỉ thu hồi học bạ đã phê duyệt, đóng dấu",
                 f"only an approved (sealed) record is revoked (this one is {state.value})",
             )
 
