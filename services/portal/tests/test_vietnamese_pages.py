@@ -148,7 +148,8 @@ async def test_verify_says_a_revoked_record_is_revoked_with_its_minutes_in_both_
             },
         },
         "problems": [
-            "the school's board revoked this record under minutes 12/BB-HĐ of 25/11/2026: it is no longer valid"
+            "the school's board revoked this record under minutes 12/BB-HĐ of 25/11/2026: "
+            "it is no longer valid"
         ],
         "signatures": [],
     }
