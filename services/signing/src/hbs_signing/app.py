@@ -39,6 +39,7 @@ from hbs_shared.messaging.consumer import EventConsumer
 from hbs_shared.problems import Problem
 from hbs_shared.service import ServiceRuntime, create_service_app
 from hbs_signing.activations import endpoints as activation_endpoints
+from hbs_signing.archive.renewal import ArchiveRenewals, RenewalPolicy
 from hbs_signing.batches import endpoints as batch_endpoints
 from hbs_signing.batches.service import BatchRunner
 from hbs_signing.bootstrap import bootstrap
@@ -203,6 +204,17 @@ def create_app(settings: SigningSettings) -> FastAPI:
         )
     )
 
+    renewals = ArchiveRenewals(
+        runtime.db,
+        store,
+        requests,
+        RenewalPolicy(
+            horizon=timedelta(days=settings.archive_renewal_horizon_days),
+            max_age=timedelta(days=settings.archive_renewal_max_age_days)
+            if settings.archive_renewal_max_age_days
+            else None,
+        ),
+    )
     warm_up: list[asyncio.Task[object]] = []
 
     async def open_token(_rt: ServiceRuntime) -> None:
@@ -216,6 +228,11 @@ def create_app(settings: SigningSettings) -> FastAPI:
         warm_up.append(asyncio.create_task(batches.run_forever()))
         warm_up.append(asyncio.create_task(queued.run_forever()))
         warm_up.append(asyncio.create_task(renderer.start()))
+        warm_up.append(
+            asyncio.create_task(
+                renewals.run_forever(timedelta(hours=settings.archive_renewal_interval_hours))
+            )
+        )
 
     async def close_token(_rt: ServiceRuntime) -> None:
         for task in warm_up:
@@ -283,6 +300,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
     app.state.signing_requests = requests
     app.state.batches = batches
     app.state.queued_requests = queued
+    app.state.archive_renewals = renewals
 
     if ca is not None:
 

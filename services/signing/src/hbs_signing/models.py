@@ -87,6 +87,24 @@ class DocumentRevocation(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
+class ArchiveRenewal(Base):
+    """A sealed version with a fresh archive timestamp added (B-LTA renewal): the validation data
+    of its last timestamp and a new document timestamp, appended. The renewed file is stored beside
+    the version; it verifies as that version, `archived`."""
+
+    __tablename__ = "archive_renewals"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    document_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int]
+    timestamp_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    """The new document timestamp's time."""
+    tsa_not_after: Mapped[datetime] = mapped_column(UtcDateTime())
+    """When the certificate of the timestamp authority that made it expires: renew before."""
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+
+
 class SigningPin(Base):
     """A user's signing PIN (Argon2id): what activates a signature, never the login token alone."""
 
