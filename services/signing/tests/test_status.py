@@ -288,3 +288,57 @@ async def test_batch_verification_answers_each_code_and_file_in_order_and_names_
     assert await refused({"files": [{"content_base64": big}]}) == (413, "files.0.content_base64")
     wrong_type = await harness.client.post("/verify/batch", content=b"{}", headers=PDF)
     assert (wrong_type.status_code, wrong_type.json()["field"]) == (415, "body")
+
+
+async def test_b_lta_renewal_adds_a_fresh_archive_timestamp_once_due_and_the_record_still_verifies(
+    harness: Harness,
+) -> None:
+    """Issue 13 §5 (long term): a sealed record whose last archive timestamp reached the renewal age
+    gets the validation data of that timestamp and a new document timestamp, stored beside it; the
+    renewed file verifies as the same version (`archived`); a renewal that would gain nothing (the
+    same authority certificate, due only by the horizon) is not made."""
+    from datetime import timedelta
+
+    from cryptography import x509 as crypto_x509
+
+    from hbs_signing.archive.renewal import ArchiveRenewals, RenewalPolicy, last_timestamp
+
+    (_, _), _, (final, final_pdf) = await sealed(harness, "Lý Thị Thanh Tâm")
+    state = harness.app.state
+    db = state.runtime.db
+
+    def renewals(policy: RenewalPolicy) -> ArchiveRenewals:
+        return ArchiveRenewals(db, state.document_store, state.signing_requests, policy)
+
+    async def kept() -> list[Any]:
+        async with db.transaction() as session:
+            return await state.archive_renewals.repository.of(session, final.id)
+
+    now = datetime.now(UTC)
+    short = RenewalPolicy(horizon=timedelta(days=1), max_age=timedelta(days=1))
+    assert await renewals(short).run_once(now + timedelta(hours=12)) >= 0
+    assert await kept() == []  # not due yet: the seal's timestamp is 12 hours "old"
+    await renewals(short).run_once(now + timedelta(days=2))
+    [renewal] = await kept()
+    renewed = state.document_store.get(renewal.sha256)
+    assert renewed.startswith(final_pdf) and len(renewed) > len(final_pdf)
+    first, newest = last_timestamp(final_pdf), last_timestamp(renewed)
+    assert first is not None and newest is not None and newest.at > first.at
+
+    answer = (await harness.client.post("/verify", content=renewed, headers=PDF)).json()
+    assert answer["verdict"] == "valid", (answer["problems"], [s["problems"] for s in answer["signatures"]])
+    assert answer["document"]["version_sha256"] == final.sha256
+    assert answer["document"]["relation"] == "archived"
+    assert answer["file"] == {"signatures": 4, "document_timestamps": 2}
+    # The renewal's time counts from the new timestamp: not due again a day later.
+    await renewals(short).run_once(now + timedelta(days=1))
+    assert len(await kept()) == 1
+
+    # Due only by the horizon (the authority's certificate ends within it) with the same authority:
+    # a new timestamp would gain nothing, so none is made.
+    tsa_ends = crypto_x509.load_der_x509_certificate(
+        state.development_ca.tsa_certificate_der
+    ).not_valid_after_utc
+    near_end = RenewalPolicy(horizon=timedelta(days=30))
+    assert await renewals(near_end).run_once(tsa_ends - timedelta(days=10)) == 0
+    assert len(await kept()) == 1

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from hbs_shared.db import Database
@@ -29,9 +30,6 @@ from hbs_signing.timestamps import HttpTimeStamper
 
 log = get_logger(__name__)
 PAGE = 200
-_NO_GAIN_INTERVAL = timedelta(days=30)
-"""A renewal due only by the horizon is not repeated within this: the authority's certificate
-itself must be renewed first (a warning says so)."""
 
 
 @dataclass(frozen=True)
@@ -105,14 +103,23 @@ class ArchiveRenewals:
     ) -> None:
         self.db, self.store, self.requests, self.policy = db, store, requests, policy
         self.repository = repository or ArchiveRepository()
+        self._authority_ends: datetime | None = None
+        """When the timestamp authority's certificate ends, once known."""
 
-    def due(self, last: LastTimestamp, now: datetime) -> bool:
+    def due(self, last: LastTimestamp, now: datetime) -> tuple[bool, bool]:
+        """(by age, by horizon)."""
         by_age = self.policy.max_age is not None and now - last.at >= self.policy.max_age
-        by_horizon = last.tsa_not_after - self.policy.horizon <= now
-        if by_horizon and not by_age and now - last.at < _NO_GAIN_INTERVAL:
-            log.warning("archive timestamp authority certificate ends within the horizon: renew it")
-            return False
-        return by_age or by_horizon
+        return by_age, last.tsa_not_after - self.policy.horizon <= now
+
+    def _no_gain(self, last: LastTimestamp) -> bool:
+        """A new timestamp from an authority whose certificate ends no later gains nothing: its
+        certificate must be renewed first."""
+        ends = self._authority_ends
+        if ends is None and self.requests.ca is not None:
+            ends = self._authority_ends = x509.load_der_x509_certificate(
+                self.requests.ca.tsa_certificate_der
+            ).not_valid_after_utc
+        return ends is not None and ends <= last.tsa_not_after
 
     async def run_once(self, now: datetime | None = None) -> int:
         """Renew every sealed version that is due; how many were renewed. One failure is logged and
@@ -142,12 +149,21 @@ class ArchiveRenewals:
         else:
             pdf = await asyncio.to_thread(self.store.get, archive.sha256)
             last = await asyncio.to_thread(last_timestamp, pdf)
-        if last is None or not self.due(last, now):
+        if last is None:
+            return 0
+        by_age, by_horizon = self.due(last, now)
+        if not by_age and not (by_horizon and not self._no_gain(last)):
+            if by_horizon:
+                log.warning("the timestamp authority's certificate ends within the renewal horizon: renew it")
             return 0
         pdf = await asyncio.to_thread(self.store.get, archive.sha256)
         renewed = await asyncio.to_thread(self._renew, pdf)
         stamp = await asyncio.to_thread(last_timestamp, renewed)
         assert stamp is not None
+        if not by_age and stamp.tsa_not_after <= last.tsa_not_after:
+            self._authority_ends = stamp.tsa_not_after  # nothing gained: not kept, not tried again
+            log.warning("the timestamp authority's certificate ends within the renewal horizon: renew it")
+            return 0
         digest = await asyncio.to_thread(self.store.put, renewed)
         async with self.db.transaction() as session:
             self.repository.add(
