@@ -78,8 +78,9 @@ RECORDS = StateMachine(
 )
 """`.next(state, action)`: the state after, or a 409 naming the state the record is in; `.label(state)`."""
 
-APPROVABLE = (S.reviewed, S.approved)
-"""Đ3: the principal approves a class only when each of its records is reviewed (or approved)."""
+APPROVABLE = (S.reviewed, S.approved, S.revoked)
+"""Đ3: the principal approves a class only when each of its records is reviewed (or approved, or
+revoked: an annulled record is never signed again and must not hold its class back)."""
 
 
 def awaiting_review(states: Iterable[RecordState]) -> Counter[str]:
