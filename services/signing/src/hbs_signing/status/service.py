@@ -69,9 +69,13 @@ class DocumentStatuses:
         self.repository = repository or StatusRepository()
         self.documents = DocumentRepository()
 
-    async def of(self, session: AsyncSession, document: SignedDocument) -> DocumentStatus:
+    async def of(
+        self, session: AsyncSession, document: SignedDocument, current: SignedDocument | None = None
+    ) -> DocumentStatus:
+        """``current``: the subject's newest version, when the caller has read it already."""
         revoked = await self.repository.revocation_for(session, document.school_id, document.subject_id)
-        current = await self.documents.current_for(session, document.school_id, document.subject_id)
+        if current is None:
+            current = await self.documents.current_for(session, document.school_id, document.subject_id)
         newer = current if current is not None and current.id != document.id else None
         if revoked is not None:
             return DocumentStatus(REVOKED, newer, revoked)

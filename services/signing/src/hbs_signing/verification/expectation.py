@@ -50,5 +50,5 @@ async def expectation_for(session: AsyncSession, document: SignedDocument) -> Ex
         is_current=current is not None and current.id == document.id,
         fields=fields,
         certificates=certificates,
-        status=await _statuses.of(session, document),
+        status=await _statuses.of(session, document, current),
     )
