@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hbs_grades.models import RecordState
+from hbs_grades.progress.steps import DONE_RECORD_STATES, is_done
 from hbs_grades.records.workflow import (
     RECORDS,
     STEP_ACTION,
@@ -62,3 +63,5 @@ def test_only_an_approved_record_is_revoked_and_revoked_is_final_and_holds_no_cl
     assert RECORDS.next(S.approved, RecordAction.revoke) is S.revoked
     assert not [action for (state, action) in TRANSITIONS if state is S.revoked]
     assert awaiting_review([S.reviewed, S.revoked, S.approved]) == {}
+    # The board's progress view does not count it as missing work in any step.
+    assert all(is_done(step, S.revoked) for step in DONE_RECORD_STATES)
