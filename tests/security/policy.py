@@ -840,6 +840,17 @@ GRADES: tuple[Rule, ...] = (
         body=MINUTES,
     ),
     Rule("grades", "GET", "/records/{record_id}/corrections", CLASS_READ, RECORDS, sees=CLASS_READ),
+    Rule(
+        "grades",
+        "POST",
+        "/records/{record_id}/revocation",
+        ("principal",),
+        RECORDS,
+        sees=CLASS_READ,
+        body=MINUTES,
+        note="Đ3/Đ9: only the principal annuls an approved record (issue 13)",
+    ),
+    Rule("grades", "GET", "/records/{record_id}/revocation", CLASS_READ, RECORDS, sees=CLASS_READ),
     Rule("grades", "GET", "/progress", ("board",), note="Đ4.1: the board follows progress"),
     Rule("grades", "GET", "/progress/items", ("board",), note="missing items and who must act"),
     Rule(
@@ -1083,6 +1094,20 @@ SIGNING: tuple[Rule, ...] = (
         note="public, rate-limited per client",
     ),
     Rule("signing", "GET", "/verify/{code}", ("anyone",), ("ABSENT",)),
+    Rule(
+        "signing",
+        "POST",
+        "/verify/batch",
+        ("anyone",),
+        body={"codes": ["ZZZZZZZZZZ"]},
+        note="public, rate-limited: one answer per code or file (issue 13)",
+    ),
+    Rule(
+        "signing", "GET", "/status/{school_id}/list.json", ("anyone",), ("ABSENT",), note="no personal data"
+    ),
+    Rule(
+        "signing", "GET", "/status/{school_id}/list.p7m", ("anyone",), ("ABSENT",), note="signed by the seal"
+    ),
     Rule("signing", "GET", "/dev-ca/root.pem", ("anyone",)),
     Rule("signing", "GET", "/dev-ca/crl", ("anyone",)),
     Rule(

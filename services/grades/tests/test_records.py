@@ -750,6 +750,80 @@ async def test_an_approved_record_is_corrected_only_by_the_board_under_minutes_t
     assert states == {first: "draft", str(klass.students[1]): "approved"}
 
 
+async def test_an_approved_record_is_revoked_only_by_the_principal_under_minutes_and_signing_is_told(
+    klass: ClassUnderTest,
+) -> None:
+    """Đ9 (issue 13 §5): the principal annuls a sealed record under the board's minutes; it is final
+    (no correction or sheet correction brings it back) and `grades.record.revoked` goes to signing."""
+    await signed_class(klass)
+    for step, headers, signer, role in (
+        ("homeroom", klass.as_homeroom(), klass.homeroom, "homeroom_teacher"),
+        ("vice_principal", klass.as_vice(), klass.vice, "vice_principal"),
+        ("principal", klass.as_head(), klass.head, "principal"),
+    ):
+        if step == "vice_principal":
+            await klass.pass_sample()
+        assert (await klass.sign(step, headers)).status_code == 202
+        await klass.complete_records(signer, role)
+    first = str(klass.students[0])
+    record = next(r for r in (await klass.records())["records"] if r["student_id"] == first)
+    assert record["state"] == "approved"
+    url = f"/records/{record['id']}/revocation"
+    minutes = {
+        "expected_version": record["version"],
+        "minutes_number": "12/BB-HĐ",
+        "minutes_date": "2026-11-25",
+        "reason": "Hồ sơ nhập học không hợp lệ, Hội đồng quyết định thu hồi học bạ",
+    }
+    assert (await klass.h.client.post(url, headers=klass.as_vice(), json=minutes)).status_code == 403
+    assert (await klass.h.client.post(url, headers=klass.as_homeroom(), json=minutes)).status_code == 403
+    no_reason = await klass.h.client.post(url, headers=klass.as_head(), json={**minutes, "reason": ""})
+    assert (no_reason.status_code, no_reason.json()["field"]) == (422, "reason")
+    stale = await klass.h.client.post(
+        url, headers=klass.as_head(), json={**minutes, "expected_version": record["version"] + 3}
+    )
+    assert (stale.status_code, stale.json()["field"]) == (409, "expected_version")
+
+    revoked = await klass.h.client.post(url, headers=klass.as_head(), json=minutes)
+    assert revoked.status_code == 201, revoked.text
+    assert revoked.json()["state"] == "revoked"
+    listed = (await klass.h.client.get(url, headers=klass.as_vice())).json()
+    assert [(r["minutes_number"], r["opened_by_name"], r["superseded_document_id"]) for r in listed] == [
+        ("12/BB-HĐ", "Hiệu Trưởng", record["document_id"])
+    ]
+    async with klass.h.app.state.runtime.db.transaction() as session:
+        bodies = (await session.execute(select(outbox.c.body).order_by(outbox.c.id))).scalars().all()
+    [event] = [b for b in bodies if b["type"] == "grades.record.revoked"]
+    assert event["payload"]["record_id"] == record["id"]
+    assert event["payload"]["document_id"] == record["document_id"]
+    assert (event["payload"]["minutes_number"], event["payload"]["minutes_date"]) == (
+        "12/BB-HĐ",
+        "2026-11-25",
+    )
+
+    # Final: not revoked twice, not corrected, not brought back by a sheet's correction.
+    version = revoked.json()["version"]
+    again = await klass.h.client.post(
+        url, headers=klass.as_head(), json={**minutes, "expected_version": version}
+    )
+    assert again.status_code == 409
+    corrected = await klass.h.client.post(
+        f"/records/{record['id']}/corrections",
+        headers=klass.as_head(),
+        json={**minutes, "expected_version": version},
+    )
+    assert corrected.status_code == 409
+    runtime = klass.h.app.state.runtime
+    async with runtime.db.transaction() as session:
+        one = await session.get(YearRecord, uuid.UUID(record["id"]))
+        assert one is not None
+        await klass.h.app.state.grades.records.reopen_class(
+            session, one.school_id, one.school_year, klass.class_name, "Điều chỉnh sổ điểm"
+        )
+    states = {r["student_id"]: r["state"] for r in (await klass.records())["records"]}
+    assert states == {first: "revoked", str(klass.students[1]): "draft"}
+
+
 async def test_the_principal_signs_several_classes_reading_each_class_once_and_writing_the_outbox_once(
     grades: GradesHarness,
 ) -> None:

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from hbs_grades.models import RecordState
-from hbs_grades.records.workflow import RECORDS, STEP_ACTION, STEP_READY, TRANSITIONS, RecordAction, Step
+from hbs_grades.progress.steps import DONE_RECORD_STATES, is_done
+from hbs_grades.records.workflow import (
+    RECORDS,
+    STEP_ACTION,
+    STEP_READY,
+    TRANSITIONS,
+    RecordAction,
+    Step,
+    awaiting_review,
+)
 from hbs_shared.problems import Problem
 
 S = RecordState
@@ -37,8 +46,22 @@ def test_the_principal_cannot_sign_before_the_vice_principal_nor_anyone_twice() 
         RECORDS.next(S.approved, RecordAction.request_homeroom)
 
 
-def test_only_signed_records_are_returned_and_a_correction_reopens_any() -> None:
+def test_only_signed_records_are_returned_and_a_correction_reopens_any_but_a_revoked_one() -> None:
     returnable = {state for (state, action) in TRANSITIONS if action is RecordAction.give_back}
     assert returnable == {S.homeroom_signed, S.reviewed}
     for state in RecordState:
-        assert RECORDS.next(state, RecordAction.reopen) is S.draft
+        if state is not S.revoked:
+            assert RECORDS.next(state, RecordAction.reopen) is S.draft
+    with pytest.raises(Problem):
+        RECORDS.next(S.revoked, RecordAction.reopen)
+
+
+def test_only_an_approved_record_is_revoked_and_revoked_is_final_and_holds_no_class_back() -> None:
+    """Issue 13 §5: the board annuls a sealed record under minutes; nothing leaves `revoked`."""
+    revocable = {state for (state, action) in TRANSITIONS if action is RecordAction.revoke}
+    assert revocable == {S.approved}
+    assert RECORDS.next(S.approved, RecordAction.revoke) is S.revoked
+    assert not [action for (state, action) in TRANSITIONS if state is S.revoked]
+    assert awaiting_review([S.reviewed, S.revoked, S.approved]) == {}
+    # The board's progress view does not count it as missing work in any step.
+    assert all(is_done(step, S.revoked) for step in DONE_RECORD_STATES)

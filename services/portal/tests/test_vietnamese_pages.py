@@ -123,3 +123,46 @@ async def test_verify_says_which_issued_version_a_file_is_and_what_it_carries(po
         "it has 3 of that version's 4 signatures" in english.text
     )
     assert "The file carries 3 signatures and 0 archive timestamps." in english.text
+
+
+async def test_verify_says_a_revoked_record_is_revoked_with_its_minutes_in_both_languages(
+    portal: Portal,
+) -> None:
+    """Issue 13 §5: the board annulled the record under minutes; the page says so above everything
+    else, with the minutes' number and date (dd/mm/yyyy), and names the newest version."""
+    report = {
+        "verdict": "invalid",
+        "sha256": "00",
+        "file": {"signatures": 4, "document_timestamps": 1},
+        "document": {
+            "verification_code": "ABC125",
+            "status": "revoked",
+            "sealed": True,
+            "relation": "exact",
+            "superseded_by": None,
+            "revocation": {
+                "minutes_number": "12/BB-HĐ",
+                "minutes_date": "2026-11-25",
+                "revoked_at": "2026-11-25T20:30:00+00:00",
+                "revoked_by_role": "principal",
+            },
+        },
+        "problems": [
+            "the school's board revoked this record under minutes 12/BB-HĐ of 25/11/2026: "
+            "it is no longer valid"
+        ],
+        "signatures": [],
+    }
+    portal.services.on("GET", f"{SIGNING}/verify/ABC125", report)
+    async with portal.browser() as browser:
+        page = await browser.get("/verify/ABC125", headers=HTML)
+        browser.cookies.set("hbs_lang", "en")
+        english = await browser.get("/verify/ABC125", headers=HTML)
+    assert page.status_code == 200
+    assert "ĐÃ BỊ THU HỒI" in page.text
+    assert "theo biên bản số 12/BB-HĐ ngày 25/11/2026 (ghi nhận lúc 26/11/2026 03:30)" in page.text
+    assert "Học bạ đã bị nhà trường thu hồi theo biên bản số 12/BB-HĐ ngày 25/11/2026" in page.text
+    assert "đây là phiên bản hiện hành" not in page.text
+    assert "revoked this record" not in page.text
+    assert "REVOKED" in english.text
+    assert "The school revoked this record under minutes no. 12/BB-HĐ of 25/11/2026" in english.text

@@ -65,6 +65,7 @@ RECORD_STATE_LABELS: dict[str, str] = {
     "reviewed": "PHT đã duyệt",
     "signing_principal": "Hiệu trưởng đang ký",
     "approved": "đã phê duyệt, đóng dấu",
+    "revoked": "đã thu hồi",
 }
 """A year record's states (grades' RecordState)."""
 

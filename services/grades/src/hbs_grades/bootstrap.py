@@ -18,6 +18,7 @@ from hbs_grades.progress.service import ProgressService
 from hbs_grades.progress.window_deadlines import WindowDeadlines
 from hbs_grades.records.corrections import RecordCorrections
 from hbs_grades.records.handlers import RecordSigningReplies
+from hbs_grades.records.revocations import RecordRevocations
 from hbs_grades.records.service import YearRecordService
 from hbs_grades.reminders.mailer import SmtpMailer
 from hbs_grades.reminders.service import ReminderService
@@ -88,4 +89,5 @@ def bootstrap(
         NationalExports(records),
         windows=windows,
         compliance=ComplianceService(windows.clock),
+        record_revocations=RecordRevocations(records, outbox),
     )

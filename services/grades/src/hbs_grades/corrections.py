@@ -96,6 +96,8 @@ class Corrections(ABC, Generic[Subject, Correction]):
     field: ClassVar[str]
     kind: ClassVar[str]
     """What the audit trail calls the aggregate: `sheet` or `record`."""
+    opened_action: ClassVar[audit.AuditAction] = audit.AuditAction.correction_opened
+    """The audit entry of an opening (a revocation records its own)."""
 
     def __init__(self, repository: CorrectionRepository[Correction]) -> None:
         self.repository = repository
@@ -154,7 +156,7 @@ class Corrections(ABC, Generic[Subject, Correction]):
             session,
             school_id=signed.school_id,
             actor=principal,
-            action=audit.AuditAction.correction_opened,
+            action=self.opened_action,
             subject=(self.kind, signed.id),
             details={
                 **await self.names(session, subject),

@@ -264,6 +264,8 @@ class RecordState(StrEnum):
     reviewed = "reviewed"
     signing_principal = "signing_principal"
     approved = "approved"
+    revoked = "revoked"
+    """Annulled by the board under minutes (Đ9): final; every signed version verifies as revoked."""
 
 
 class YearRecord(Base):
@@ -323,6 +325,15 @@ class RecordCorrection(CorrectionMinutes, Base):
     __tablename__ = "record_corrections"
 
     record_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+
+
+class RecordRevocation(CorrectionMinutes, Base):
+    """Thu hồi học bạ: an approved record annulled under the board's minutes; signing is told
+    (`grades.record.revoked`) and every signed version of it then verifies as revoked."""
+
+    __tablename__ = "record_revocations"
+
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True, unique=True)
 
 
 class SheetCorrection(CorrectionMinutes, Base):

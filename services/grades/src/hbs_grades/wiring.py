@@ -16,6 +16,7 @@ from hbs_grades.national.service import NationalExports
 from hbs_grades.plan.service import PlanService
 from hbs_grades.progress.service import ProgressService
 from hbs_grades.records.corrections import RecordCorrections
+from hbs_grades.records.revocations import RecordRevocations
 from hbs_grades.records.service import YearRecordService
 from hbs_grades.reminders.service import ReminderService
 from hbs_grades.replies import SigningReplies
@@ -68,6 +69,8 @@ class Grades:
     """Time windows (Đ5): whether a step is open, extensions, the moments each step was done."""
     compliance: ComplianceService = field(default_factory=ComplianceService)
     """The compliance report (Đ10)."""
+    record_revocations: RecordRevocations | None = None
+    """Revocation of an approved record under minutes (thu hồi, Đ9); signing is told by an event."""
 
     @contextlib.asynccontextmanager
     async def writing(self, is_sqlite: bool) -> AsyncIterator[None]:

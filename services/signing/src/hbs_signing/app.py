@@ -6,7 +6,8 @@ import asyncio
 import importlib
 import os
 import secrets
-from datetime import UTC, datetime
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from hbs_shared.events.contracts import (
     GRADES_RECORDS_TOPIC,
     GRADES_SHEETS_TOPIC,
     MinutesSigningRequested,
+    RecordRevoked,
     RecordSigningRequested,
     SheetSigningRequested,
     SheetSigningRequestedV2,
@@ -37,6 +39,7 @@ from hbs_shared.messaging.consumer import EventConsumer
 from hbs_shared.problems import Problem
 from hbs_shared.service import ServiceRuntime, create_service_app
 from hbs_signing.activations import endpoints as activation_endpoints
+from hbs_signing.archive.renewal import ArchiveRenewals, RenewalPolicy
 from hbs_signing.batches import endpoints as batch_endpoints
 from hbs_signing.batches.service import BatchRunner
 from hbs_signing.bootstrap import bootstrap
@@ -46,6 +49,9 @@ from hbs_signing.documents import endpoints as document_endpoints
 from hbs_signing.requests.rendering import RenderPool
 from hbs_signing.requests.runner import RequestRunner
 from hbs_signing.settings import SigningSettings
+from hbs_signing.status import endpoints as status_endpoints
+from hbs_signing.status.lists import StatusLists
+from hbs_signing.status.service import DocumentStatuses
 from hbs_signing.token import Token, TokenConfig, ensure_softhsm_token
 from hbs_signing.verification import endpoints as verification_endpoints
 from hbs_signing.verification.bounded import BoundedExaminer, Budget
@@ -133,6 +139,12 @@ def create_app(settings: SigningSettings) -> FastAPI:
         else:
             await queued.enqueue_record(session, envelope.school_id, event, envelope.occurred_at)
 
+    statuses = DocumentStatuses()
+
+    async def on_revoked(session: Any, envelope: EventEnvelope, event: Any) -> None:
+        # Grades decided it (the record's lifecycle); signing keeps the documents' public status.
+        await statuses.apply_revoked(session, envelope.school_id, event)
+
     def after_record() -> None:
         runtime.relay.nudge()
         batches.nudge()
@@ -172,8 +184,8 @@ def create_app(settings: SigningSettings) -> FastAPI:
             "signing.record-requests",
             GRADES_RECORDS_TOPIC,
             runtime.db,
-            EventRegistry(RecordSigningRequested),
-            {RecordSigningRequested: on_record},
+            EventRegistry(RecordSigningRequested, RecordRevoked),
+            {RecordSigningRequested: on_record, RecordRevoked: on_revoked},
             after_commit=after_record,
         )
     )
@@ -192,6 +204,17 @@ def create_app(settings: SigningSettings) -> FastAPI:
         )
     )
 
+    renewals = ArchiveRenewals(
+        runtime.db,
+        store,
+        requests,
+        RenewalPolicy(
+            horizon=timedelta(days=settings.archive_renewal_horizon_days),
+            max_age=timedelta(days=settings.archive_renewal_max_age_days)
+            if settings.archive_renewal_max_age_days
+            else None,
+        ),
+    )
     warm_up: list[asyncio.Task[object]] = []
 
     async def open_token(_rt: ServiceRuntime) -> None:
@@ -205,6 +228,11 @@ def create_app(settings: SigningSettings) -> FastAPI:
         warm_up.append(asyncio.create_task(batches.run_forever()))
         warm_up.append(asyncio.create_task(queued.run_forever()))
         warm_up.append(asyncio.create_task(renderer.start()))
+        warm_up.append(
+            asyncio.create_task(
+                renewals.run_forever(timedelta(hours=settings.archive_renewal_interval_hours))
+            )
+        )
 
     async def close_token(_rt: ServiceRuntime) -> None:
         for task in warm_up:
@@ -241,6 +269,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
             batch_endpoints.router,
             certificate_endpoints.router,
             verification_endpoints.router,
+            status_endpoints.router,
         ],
         on_startup=[open_token],
         on_shutdown=[close_token],
@@ -261,10 +290,17 @@ def create_app(settings: SigningSettings) -> FastAPI:
         Budget(cpu_seconds=settings.verify_cpu_seconds, concurrency=settings.verify_concurrency),
     )
     app.state.verify_max_upload = settings.verify_max_upload_mb * 1024 * 1024
+    app.state.stored_examinations = OrderedDict()
     app.state.rate_limiter = RateLimiter(settings.verify_requests_per_minute)
+    app.state.verify_batch_max_codes = settings.verify_batch_max_codes
+    app.state.verify_batch_max_files = settings.verify_batch_max_files
+    app.state.status_lists = StatusLists(
+        runtime.db, statuses, requests, token, timedelta(seconds=settings.status_list_max_age_seconds)
+    )
     app.state.signing_requests = requests
     app.state.batches = batches
     app.state.queued_requests = queued
+    app.state.archive_renewals = renewals
 
     if ca is not None:
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Integer, LargeBinary, String, Text, Uuid, false
+from sqlalchemy import JSON, Boolean, Date, Integer, LargeBinary, String, Text, UniqueConstraint, Uuid, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql import func
 
@@ -62,6 +62,46 @@ class SignedDocument(Base):
     """The code printed (and in the QR code) on the pages: the same for every version of one rendering."""
     student_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
     """The student a year record (học bạ) is of, so their family may read it; none for sheets."""
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+
+
+class DocumentRevocation(Base):
+    """A record the board revoked under minutes (grades' `grades.record.revoked`): every signed
+    version of the subject verifies as revoked."""
+
+    __tablename__ = "document_revocations"
+    __table_args__ = (UniqueConstraint("school_id", "subject_id", name="uq_document_revocations_subject"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    school_id: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    """The sealed version grades held when it revoked the record."""
+    minutes_number: Mapped[str] = mapped_column(String(60))
+    minutes_date: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    """For the school only: the public answer gives the minutes' number and date, not the reason."""
+    revoked_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    revoked_by_role: Mapped[str] = mapped_column(String(40))
+    revoked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+
+
+class ArchiveRenewal(Base):
+    """A sealed version with a fresh archive timestamp added (B-LTA renewal): the validation data
+    of its last timestamp and a new document timestamp, appended. The renewed file is stored beside
+    the version; it verifies as that version, `archived`."""
+
+    __tablename__ = "archive_renewals"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    document_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int]
+    timestamp_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    """The new document timestamp's time."""
+    tsa_not_after: Mapped[datetime] = mapped_column(UtcDateTime())
+    """When the certificate of the timestamp authority that made it expires: renew before."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 

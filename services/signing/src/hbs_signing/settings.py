@@ -48,6 +48,20 @@ class SigningSettings(ServiceSettings):
     (a genuine sealed record takes about 0.4 s)."""
     verify_concurrency: int = Field(default=2, ge=1, le=64)
     """Public verification: uploads examined at once; the others wait up to 10 s, then 503."""
+    verify_batch_max_codes: int = Field(default=100, ge=1, le=1000)
+    """Batch verification: the most codes one request may name."""
+    verify_batch_max_files: int = Field(default=5, ge=0, le=50)
+    """Batch verification: the most files one request may carry (each within the upload limit)."""
+    archive_renewal_horizon_days: int = Field(default=180, ge=1, le=3650)
+    """B-LTA renewal: a sealed record gets a fresh archive timestamp when the certificate of its last
+    one ends within this many days."""
+    archive_renewal_max_age_days: int = Field(default=0, ge=0, le=36500)
+    """B-LTA renewal: also when its last archive timestamp is older than this (0: only by the horizon)."""
+    archive_renewal_interval_hours: int = Field(default=24, ge=1, le=24 * 30)
+    """How often the renewal job looks at the sealed records."""
+    status_list_max_age_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    """The signed status list's validity (its `next_update`); it is made again sooner whenever a
+    version is stored or a record revoked."""
 
     @model_validator(mode="after")
     def _no_development_ca_in_production(self) -> SigningSettings:

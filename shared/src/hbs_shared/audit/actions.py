@@ -32,6 +32,8 @@ class GradesAction(StrEnum):
     """Given back by the board (vice-principal or principal) with a reason."""
     record_reopened = "record_reopened"
     """Back to draft because a sheet of its class was corrected."""
+    record_revoked = "record_revoked"
+    """An approved record annulled by the board under minutes: every version verifies as revoked."""
     sample_drawn = "sample_drawn"
     sample_verdict = "sample_verdict"
     review_settings_changed = "review_settings_changed"
@@ -57,6 +59,7 @@ GRADES_ACTION_LABELS: dict[str, str] = {
     GradesAction.record_signing_failed: "Ký học bạ không thành công",
     GradesAction.record_returned: "Trả lại học bạ",
     GradesAction.record_reopened: "Mở lại học bạ để ký lại",
+    GradesAction.record_revoked: "Thu hồi học bạ theo biên bản",
     GradesAction.sample_drawn: "Chọn mẫu kiểm tra học bạ",
     GradesAction.sample_verdict: "Kết luận kiểm tra mẫu",
     GradesAction.review_settings_changed: "Đặt cỡ mẫu kiểm tra",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime, Field
@@ -95,6 +95,33 @@ class RecordSigningRequested(EventPayload):
 
     def partition_key(self) -> str:
         return str(self.record.record_id)
+
+
+class RecordRevoked(EventPayload):
+    """The board annulled a sealed year record under minutes (biên bản thu hồi, Đ9): every signed
+    version of it now verifies as revoked. Grades owns the record's lifecycle; signing keeps the
+    documents' public status, so it learns this from the record's own topic, in order with its
+    signing requests.
+    """
+
+    event_type: ClassVar[str] = "grades.record.revoked"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = GRADES_RECORDS_TOPIC
+
+    record_id: uuid.UUID
+    """The subject whose every signed version is revoked."""
+    document_id: uuid.UUID | None = None
+    """The sealed version grades held when it was revoked."""
+    minutes_number: str = Field(min_length=1, max_length=60)
+    minutes_date: date
+    reason: str = Field(min_length=1, max_length=2000)
+    """Kept by signing for the school; the public answer does not show it (it may name people)."""
+    revoked_by: uuid.UUID
+    revoked_by_role: SignerRole
+    revoked_at: AwareDatetime
+
+    def partition_key(self) -> str:
+        return str(self.record_id)
 
 
 class MinutesSigningRequested(EventPayload):

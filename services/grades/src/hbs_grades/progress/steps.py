@@ -38,11 +38,12 @@ _AFTER_HOMEROOM = [
     RecordState.reviewed,
     RecordState.signing_principal,
     RecordState.approved,
+    RecordState.revoked,  # went through every step before the board annulled it: nothing outstanding
 ]
 DONE_RECORD_STATES: dict[ProgressStep, frozenset[str]] = {
     ProgressStep.homeroom: frozenset(_AFTER_HOMEROOM),
     ProgressStep.review: frozenset(_AFTER_HOMEROOM[2:]),
-    ProgressStep.approval: frozenset({RecordState.approved}),
+    ProgressStep.approval: frozenset({RecordState.approved, RecordState.revoked}),
 }
 
 RESPONSIBLE_ROLE: dict[ProgressStep, Role] = {

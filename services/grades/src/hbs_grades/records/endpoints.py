@@ -197,6 +197,38 @@ async def correct_record(
         return RecordOut.of(record, student)
 
 
+@router.post("/{record_id}/revocation", response_model=RecordOut, status_code=201)
+async def revoke_record(
+    record_id: uuid.UUID, body: RecordCorrectionIn, principal: CurrentPrincipal, request: Request
+) -> RecordOut:
+    """Annul an approved record under the board's minutes (thu hồi, Đ9): only the principal; final.
+    Every signed version of it then verifies as revoked (signing learns it by an event)."""
+    grades, db = grades_of(request), runtime_of(request).db
+    revocations = grades.record_revocations
+    assert revocations is not None
+    async with grades.writing(db.is_sqlite), db.transaction() as session:
+        record, _ = await revocations.revoke(
+            session, principal, record_id, expected=body.expected_version, minutes=body.minutes()
+        )
+        _, student = await grades.records.get_visible(session, principal, record.id)
+        out = RecordOut.of(record, student)
+    runtime_of(request).relay.nudge()
+    return out
+
+
+@router.get("/{record_id}/revocation", response_model=list[RecordCorrectionOut])
+async def record_revocation(
+    record_id: uuid.UUID, principal: CurrentPrincipal, request: Request
+) -> list[RecordCorrectionOut]:
+    """The minutes a record was revoked under (none, or one)."""
+    grades = grades_of(request)
+    revocations = grades.record_revocations
+    assert revocations is not None
+    async with runtime_of(request).db.transaction() as session:
+        found = await revocations.of(session, principal, record_id)
+        return [RecordCorrectionOut.model_validate(c) for c in found]
+
+
 @router.get("/{record_id}/corrections", response_model=list[RecordCorrectionOut])
 async def record_corrections(
     record_id: uuid.UUID, principal: CurrentPrincipal, request: Request

@@ -576,8 +576,8 @@ class YearRecordService:
         reopened: list[YearRecord] = []
         for record in await self.records.for_class(session, school_id, school_year, class_name):
             state = RecordState(record.state)
-            if state is RecordState.draft and not record.edition_signed:
-                continue
+            if (state is RecordState.draft and not record.edition_signed) or state is RecordState.revoked:
+                continue  # a revoked record is final: a sheet's correction does not bring it back
             record.state = RECORDS.next(state, RecordAction.reopen)
             new_edition(record, reason)
             reopened.append(record)

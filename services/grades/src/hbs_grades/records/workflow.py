@@ -24,6 +24,8 @@ class RecordAction(StrEnum):
     """The vice-principal (or principal) returns it to the homeroom teacher with a reason."""
     reopen = "reopen"
     """A correction of a sheet it depends on (Đ9): the record is signed again from step 2."""
+    revoke = "revoke"
+    """The board annuls an approved record under minutes (Đ9): final."""
 
 
 class Step(StrEnum):
@@ -48,7 +50,8 @@ TRANSITIONS: dict[tuple[RecordState, RecordAction], RecordState] = {
     **_step(S.reviewed, RecordAction.request_principal, S.signing_principal, S.approved),
     (S.homeroom_signed, RecordAction.give_back): S.draft,
     (S.reviewed, RecordAction.give_back): S.draft,
-    **{(state, RecordAction.reopen): S.draft for state in RecordState},
+    **{(state, RecordAction.reopen): S.draft for state in RecordState if state is not S.revoked},
+    (S.approved, RecordAction.revoke): S.revoked,
 }
 
 STEP_ACTION = {
@@ -75,8 +78,9 @@ RECORDS = StateMachine(
 )
 """`.next(state, action)`: the state after, or a 409 naming the state the record is in; `.label(state)`."""
 
-APPROVABLE = (S.reviewed, S.approved)
-"""Đ3: the principal approves a class only when each of its records is reviewed (or approved)."""
+APPROVABLE = (S.reviewed, S.approved, S.revoked)
+"""Đ3: the principal approves a class only when each of its records is reviewed (or approved, or
+revoked: an annulled record is never signed again and must not hold its class back)."""
 
 
 def awaiting_review(states: Iterable[RecordState]) -> Counter[str]:

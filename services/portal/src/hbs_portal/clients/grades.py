@@ -172,6 +172,10 @@ class GradesClient:
     async def correct_record(self, record_id: Id, body: dict[str, Any]) -> None:
         await self.caller.request("POST", f"/records/{record_id}/corrections", json=body)
 
+    async def revoke_record(self, record_id: Id, body: dict[str, Any]) -> None:
+        """Thu hồi: the principal annuls an approved record under the board's minutes (final)."""
+        await self.caller.request("POST", f"/records/{record_id}/revocation", json=body)
+
     async def return_class_records(self, class_name: str, reason: str) -> None:
         await self.caller.request(
             "POST", f"/records/classes/{_seg(class_name)}/return", json={"reason": reason}

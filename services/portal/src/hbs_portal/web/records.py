@@ -245,6 +245,37 @@ async def open_correction(
     return RedirectResponse(f"/records/view/{record_id}?notice=corrected", status_code=303)
 
 
+_REVOCATION_FIELDS = {**_CORRECTION_FIELDS, "reason": N_("Lý do thu hồi")}
+
+
+@router.post("/records/view/{record_id}/revocation", response_model=None)
+async def revoke_record(
+    request: Request,
+    _form: CheckedForm,
+    web: SignedIn,
+    api: Api,
+    record_id: uuid.UUID,
+    version: Annotated[int, Form(ge=1)] = 1,
+    minutes_number: Annotated[str, Form(max_length=200)] = "",
+    minutes_date: Annotated[str, Form(max_length=20)] = "",
+    reason: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """Đ9 (issue 13): the principal annuls an approved record under minutes; grades checks the rest
+    and tells signing, whose public verification then says the record is revoked."""
+    body = {
+        "expected_version": version,
+        "minutes_number": minutes_number.strip(),
+        "minutes_date": minutes_date.strip(),
+        "reason": reason.strip(),
+    }
+    try:
+        await api.grades.revoke_record(record_id, body)
+    except BackendError as error:
+        label = _REVOCATION_FIELDS.get(str(error.problem.get("field", "")))
+        return error_page(request, web, f"{_(label)}: {error.title}" if label else error.title, error.status)
+    return RedirectResponse(f"/records/view/{record_id}?notice=revoked", status_code=303)
+
+
 @router.post("/records/classes/{class_name}/return", response_model=None)
 async def give_back_class(
     request: Request,

@@ -8,6 +8,7 @@ carries the original for support.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from hbs_portal.i18n import N_, _
@@ -69,6 +70,10 @@ _REASONS: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"signatures were added after the issued version: it carries (\d+), the file (\d+)"),
         N_(r"Có chữ ký được thêm vào sau phiên bản đã phát hành: phiên bản có \1 chữ ký, tệp có \2."),
     ),
+    (
+        re.compile(r"the school's board revoked this record under minutes (.+) of (\d\d/\d\d/\d{4})"),
+        N_(r"Học bạ đã bị nhà trường thu hồi theo biên bản số \1 ngày \2: không còn giá trị."),
+    ),
 ]
 
 RELATIONS = {
@@ -84,6 +89,14 @@ REVOCATION = {
     "expired": N_("đã hết hạn"),
     "unknown": N_("chưa rõ"),
 }
+
+
+def _school_date(value: object) -> str:
+    """A date from signing (ISO) as dd/mm/yyyy."""
+    try:
+        return date.fromisoformat(str(value)).strftime("%d/%m/%Y")
+    except ValueError:
+        return str(value or "")
 
 
 def reason_text(reason: str) -> str:
@@ -114,10 +127,22 @@ def vietnamese_report(report: dict[str, Any]) -> dict[str, Any]:
     document = report.get("document")
     if isinstance(document, dict):
         relation = document.get("relation") or "exact"
+        newer = document.get("superseded_by")
+        revoked = document.get("revocation")
         document = {
             **document,
             "signed_at": school_time_text(document.get("signed_at")),
             "relation_text": _(RELATIONS[relation]) if relation in RELATIONS else relation,
+            "superseded_by": {**newer, "signed_at": school_time_text(newer.get("signed_at"))}
+            if isinstance(newer, dict)
+            else None,
+            "revocation": {
+                **revoked,
+                "minutes_date": _school_date(revoked.get("minutes_date")),
+                "revoked_at": school_time_text(revoked.get("revoked_at")),
+            }
+            if isinstance(revoked, dict)
+            else None,
         }
     return {
         **report,

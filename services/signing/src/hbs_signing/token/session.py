@@ -94,6 +94,25 @@ class Token:
             options or SignatureOptions(),
         )
 
+    async def sign_data(
+        self, data: bytes, *, key_label: str, signing_cert_der: bytes, chain_der: list[bytes]
+    ) -> bytes:
+        """A CMS SignedData (DER ContentInfo) that encapsulates ``data``, signed with the token key
+        (the school seal's status list): anyone checks it offline with ``openssl cms -verify``."""
+        return await on_token_thread(self._sign_data, data, key_label, signing_cert_der, chain_der)
+
+    def _sign_data(
+        self, data: bytes, key_label: str, signing_cert_der: bytes, chain_der: list[bytes]
+    ) -> bytes:
+        prepared = self._prepare_signer(key_label, signing_cert_der, chain_der, LongTermData())
+        try:
+            signed = run_on_token_loop(
+                prepared.signer.async_sign_general_data(data, SIGNATURE_PROFILE.md_algorithm, detached=False)
+            )
+        except p11.PKCS11Error as error:
+            raise plain_error(error, f"the token could not sign with key {key_label!r}") from error
+        return bytes(signed.dump())
+
     async def certificate_request(self, key_label: str, subject: asn1_x509.Name) -> bytes:
         """A PKCS#10 CSR (DER) for the token key ``key_label``, signed inside the token."""
         return await on_token_thread(self._certificate_request, key_label, subject)

@@ -12,9 +12,11 @@ from hbs_signing.certificates.repository import CertificateRepository
 from hbs_signing.documents.layout import MINUTES_FIELDS, RECORD_FIELDS, SHEET_FIELD
 from hbs_signing.documents.repository import DocumentRepository
 from hbs_signing.models import SignedDocument
+from hbs_signing.status.service import DocumentStatuses
 from hbs_signing.verification.service import Expectation
 
 _documents = DocumentRepository()
+_statuses = DocumentStatuses()
 _certificates = CertificateRepository()
 _RECORD_ORDER = (*RECORD_SIGNERS, Role.seal)
 
@@ -48,4 +50,5 @@ async def expectation_for(session: AsyncSession, document: SignedDocument) -> Ex
         is_current=current is not None and current.id == document.id,
         fields=fields,
         certificates=certificates,
+        status=await _statuses.of(session, document, current),
     )

@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from hbs_signing.devca import DevelopmentCA
 from hbs_signing.documents.store import DocumentStore
 from hbs_signing.models import SignedDocument
+from hbs_signing.status.service import REVOKED, DocumentStatus
 
 VALID = "valid"
 INVALID = "invalid"
@@ -107,6 +108,8 @@ class Expectation:
     is_current: bool
     fields: tuple[str, ...]
     certificates: dict[str, set[str]]  # field -> allowed certificate SHA-256s
+    status: DocumentStatus | None = None
+    """Its public status: current, superseded (by which version) or revoked (issue 13)."""
 
 
 class Verifier:
@@ -214,6 +217,15 @@ class Verifier:
                 verdicts.append(INVALID)
             else:
                 verdicts.append(self._compare(signatures, expectation, problems))
+            status = expectation.status
+            if status is not None and status.status == REVOKED and status.revocation is not None:
+                revoked = status.revocation
+                problems.append(
+                    f"the school's board revoked this record under minutes {revoked.minutes_number} "
+                    f"of {revoked.minutes_date:%d/%m/%Y}: it is no longer valid"
+                )
+                # A revoked record must never read as valid to someone who reads only the verdict.
+                verdicts.append(INVALID)
             report["document"] = {
                 "kind": document.kind,
                 "verification_code": document.printed_code or document.verification_code,
@@ -222,8 +234,12 @@ class Verifier:
                 "sealed": document.sealed,
                 "expected_signatures": document.signature_count,
                 "status": "current" if expectation.is_current else "superseded",
+                "superseded_by": None,
+                "revocation": None,
                 "relation": relation,
             }
+            if expectation.status is not None:
+                report["document"].update(expectation.status.as_dict())
         report["verdict"] = worst(*verdicts)
         return report
 
@@ -400,14 +416,14 @@ class RateLimiter:
         self.per_minute = per_minute
         self._hits: dict[str, deque[float]] = {}
 
-    def allow(self, client: str) -> bool:
+    def allow(self, client: str, cost: int = 1) -> bool:
         now = time.monotonic()
         hits = self._hits.setdefault(client, deque())
         while hits and now - hits[0] > 60:
             hits.popleft()
-        if len(hits) >= self.per_minute:
+        if len(hits) + cost > self.per_minute:
             return False
-        hits.append(now)
+        hits.extend([now] * cost)
         if len(self._hits) > 10_000:  # forget idle clients
             for key in [k for k, v in self._hits.items() if not v or now - v[-1] > 60]:
                 del self._hits[key]
