@@ -64,11 +64,8 @@ def describe(url: str) -> str:
 
 
 def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a coroutine from sync code, in a thread of its own when an event loop already runs here."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(factory())
+    """Run a coroutine to completion from sync code, on a thread of its own: whatever event loop
+    the caller has (running or not, a test's) is left alone."""
     result: list[T] = []
     errors: list[BaseException] = []
 
