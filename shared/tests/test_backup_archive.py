@@ -199,7 +199,7 @@ async def test_a_restore_into_a_non_empty_installation_is_refused_naming_why(
     reason = str(refused.value)
     assert "empty installation" in reason
     for service in SERVICES:
-        assert f"{service}'s database" in reason
+        assert f"{service}: the database" in reason
     assert "document store" in reason
     assert "1 files" in reason
     # Only the store holds something: still refused, and the databases stay empty.

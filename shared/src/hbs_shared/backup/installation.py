@@ -83,5 +83,5 @@ class Installation:
         if self.documents.exists():
             files = sum(1 for path in self.documents.rglob("*") if path.is_file())
             if files:
-                reasons.append(f"signing's document store {self.documents} already holds {files} files")
+                reasons.append(f"signing: the document store {self.documents} already holds {files} files")
         return reasons
