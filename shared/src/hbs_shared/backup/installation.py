@@ -79,7 +79,9 @@ class Installation:
                 reasons.append(f"{service}: cannot open {databases.describe(url)}: {error}")
                 continue
             if tables:
-                reasons.append(f"{service}'s database {databases.describe(url)} already has {tables} tables")
+                reasons.append(
+                    f"{service}: the database {databases.describe(url)} already has {tables} tables"
+                )
         if self.documents.exists():
             files = sum(1 for path in self.documents.rglob("*") if path.is_file())
             if files:
