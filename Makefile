@@ -6,8 +6,13 @@ PYTEST := $(UV) run --frozen pytest
 # stack, broker, token and databases. `make test PARALLEL=` runs in one process.
 PARALLEL ?= -n 2 --dist loadfile --durations=20
 DATA ?= var/demo
+# make backup / make restore: where backups go and the key that encrypts them. Both live beside the
+# demo's data, not in it, so that `make clean-demo` then `make restore` works.
+BACKUPS ?= var/backups
+BACKUP_KEY ?= $(or $(HBS_BACKUP_KEY_FILE),var/backup.key)
+BACKUP_CLI := $(UV) run --frozen python -m hbs_shared.backup
 
-.PHONY: bootstrap demo test test-security test-postgres test-faults lint format clean-demo bench bench-identity bench-grades bench-signing bench-sign-all bench-events bench-yearend docs verify-audit screenshots
+.PHONY: bootstrap demo test test-security test-postgres test-faults lint format clean-demo bench bench-identity bench-grades bench-signing bench-sign-all bench-events bench-yearend docs verify-audit screenshots backup restore
 
 bootstrap:
 	@deploy/scripts/bootstrap.sh
@@ -95,6 +100,18 @@ verify-audit: bootstrap
 	HBS_IDENTITY_DATA_DIR=$(DATA) $(UV) run --frozen python -m hbs_identity.audit verify || status=1; \
 	HBS_GRADES_DATA_DIR=$(DATA) $(UV) run --frozen python -m hbs_grades.audit verify || status=1; \
 	exit $$status
+
+## make backup: an encrypted, dated backup of every service's database and the document store, taken
+## while the system runs (the demo's $(DATA), or the HBS_<SERVICE>_DATABASE_URL databases when set),
+## into $(BACKUPS); a key is made at $(BACKUP_KEY) the first time (HBS_BACKUP_KEY_FILE to use another).
+backup: bootstrap
+	@test -e $(BACKUP_KEY) || $(BACKUP_CLI) keygen $(BACKUP_KEY)
+	@$(BACKUP_CLI) create --key-file $(BACKUP_KEY) --data-dir $(DATA) --out $(BACKUPS)
+
+## make restore: the newest backup in $(BACKUPS) (or BACKUP=file) into an EMPTY installation ($(DATA)
+## after `make clean-demo`, or new empty databases); refuses a wrong key, a damaged file or data present.
+restore: bootstrap
+	@$(BACKUP_CLI) restore $(or $(BACKUP),$(BACKUPS)) --key-file $(BACKUP_KEY) --data-dir $(DATA)
 
 ## make clean-demo: forget the demo's data (databases, token, keys, documents).
 clean-demo:

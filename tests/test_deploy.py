@@ -104,3 +104,21 @@ def test_the_runtime_packages_start_without_the_development_tools() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_backup_command_runs_from_the_image_with_real_settings() -> None:
+    """Issue 13 §1: the admin's backup command is in the production image (hbs_shared, not the
+    development tools), with pg_dump beside it, and compose names only settings that exist."""
+    from hbs_shared.backup.cli import BackupSettings
+
+    service = compose()["services"]["backup"]  # type: ignore[index]
+    assert service["entrypoint"] == ["python", "-m", "hbs_shared.backup"]
+    assert service["profiles"] == ["tools"]  # never started by `up`
+    for name in service["environment"]:
+        owner, _, field = name.removeprefix("HBS_").partition("_")
+        known = BackupSettings.model_fields if owner == "BACKUP" else SETTINGS[owner.lower()].model_fields
+        assert field.lower() in known, name
+    assert "postgresql-client" in (PRODUCTION / "Containerfile").read_text()
+    code = "import sys; sys.modules['hbs_devtools'] = None; import hbs_shared.backup.cli"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what HBS needs on a fresh Debian/Ubuntu machine with Python 3.11+, only what is missing:
 # Debian packages (SoftHSM2, poppler's pdfsig, DejaVu fonts, Chromium, ICU headers and g++ for PyICU,
-# npm), uv, the locked Python packages, then the pinned npm packages of the tests.
+# npm, PostgreSQL's pg_dump/pg_restore), uv, the locked Python packages, then the pinned npm packages of the tests.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -16,6 +16,8 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)  # the portal's brow
 pkg-config --exists icu-i18n 2>/dev/null || need_apt+=(libicu-dev pkg-config)
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)  # axe-core for the browser tests (deploy/npm-pins.txt)
+# pg_dump / pg_restore: backups of PostgreSQL installations (make backup, tests/test_backup.py).
+command -v pg_dump >/dev/null 2>&1 && command -v pg_restore >/dev/null 2>&1 || need_apt+=(postgresql-client)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
