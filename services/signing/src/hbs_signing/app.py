@@ -43,6 +43,7 @@ from hbs_signing.bootstrap import bootstrap
 from hbs_signing.certificates import endpoints as certificate_endpoints
 from hbs_signing.devca import DevelopmentCA, DevelopmentCAError
 from hbs_signing.documents import endpoints as document_endpoints
+from hbs_signing.machine import endpoints as machine_endpoints
 from hbs_signing.requests.rendering import RenderPool
 from hbs_signing.requests.runner import RequestRunner
 from hbs_signing.settings import SigningSettings
@@ -241,6 +242,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
             batch_endpoints.router,
             certificate_endpoints.router,
             verification_endpoints.router,
+            machine_endpoints.router,
         ],
         on_startup=[open_token],
         on_shutdown=[close_token],

@@ -16,9 +16,16 @@ from hbs_signing.models import SignedDocument
 from hbs_signing.verification.bounded import BoundedExaminer, VerificationBusy, VerificationTooCostly
 from hbs_signing.verification.expectation import expectation_for
 from hbs_signing.verification.identify import identify
+from hbs_signing.verification.schemas import VerificationReport
 from hbs_signing.verification.service import Expectation, RateLimiter, Verifier
 
-router = APIRouter(prefix="/verify", tags=["public verification"])
+router = APIRouter(tags=["public verification"])
+_PDF_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
 _CODE = re.compile(r"^[0-9A-Z]{6,16}$")
 _documents = DocumentRepository()
 
@@ -37,7 +44,10 @@ async def _expectation(request: Request, document: SignedDocument | None) -> Exp
         return await expectation_for(session, document)
 
 
-@router.post("")
+@router.post("/verify", response_model=VerificationReport, openapi_extra=_PDF_BODY, name="verify_upload")
+@router.post(
+    "/v1/verify", response_model=VerificationReport, openapi_extra=_PDF_BODY, name="verify_upload_v1"
+)
 async def verify_upload(request: Request) -> dict[str, Any]:
     """Upload a PDF (body ``application/pdf``): a report on every signature and on the version."""
     _limit(request)
@@ -71,7 +81,8 @@ async def verify_upload(request: Request) -> dict[str, Any]:
     return verifier.judge(examination, await _expectation(request, found.document), found.relation)
 
 
-@router.get("/{code}")
+@router.get("/verify/{code}", response_model=VerificationReport, name="verify_code")
+@router.get("/v1/verify/{code}", response_model=VerificationReport, name="verify_code_v1")
 async def verify_code(request: Request, code: str = Path(max_length=40)) -> dict[str, Any]:
     """The newest signed version printed with this code, verified as a file would be."""
     _limit(request)
