@@ -139,6 +139,11 @@ def _complete(spec: dict[str, Any], identity_url: str) -> dict[str, Any]:
         flow["tokenUrl"] = identity_url.rstrip("/") + OAUTH_TOKEN_PATH
     for path, item in spec.get("paths", {}).items():
         for operation in item.values():
+            for requirement in operation.get("security", []):
+                for name in requirement:
+                    # Scopes belong to OAuth 2 only; FastAPI hands them to every scheme of the route.
+                    if schemes.get(name, {}).get("type") != "oauth2":
+                        requirement[name] = []
             responses: dict[str, Any] = operation.setdefault("responses", {})
             for status, response in responses.items():
                 content: dict[str, Any] = response.get("content", {})
