@@ -20,16 +20,21 @@ from .test_api_bounds import APPS
 
 PROBLEM_REFS = {"#/components/schemas/Problem", "#/components/schemas/ValidationProblem"}
 # RFC 6749 §5.2 prescribes the token endpoint's own error shape (application/json).
-OAUTH_ERRORS = {("/v1/oauth/token", "400"), ("/v1/oauth/token", "401"), ("/oauth/token", "400"), ("/oauth/token", "401")}
+OAUTH_ERRORS = {
+    ("/v1/oauth/token", "400"),
+    ("/v1/oauth/token", "401"),
+    ("/oauth/token", "400"),
+    ("/oauth/token", "401"),
+}
 
 
 @pytest.fixture(scope="module", params=sorted(APPS))
-def spec(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def spec(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The document each service serves at /openapi.json."""
     app = APPS[request.param](tmp_path_factory.mktemp(request.param))
     answer = TestClient(app).get("/openapi.json")  # without `with`: the lifespan does not start
     assert answer.status_code == 200
-    yield dict(answer.json())
+    return dict(answer.json())
 
 
 def _operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -83,7 +88,10 @@ def test_every_operation_documents_its_errors_as_problem_json(spec: dict[str, An
     missing, wrong = [], []
     for path, method, op in _operations(spec):
         errors = {s: r for s, r in op["responses"].items() if not s.startswith(("1", "2", "3"))}
-        shapes = [r.get("content", {}).get("application/problem+json", {}).get("schema", {}) for r in errors.values()]
+        shapes = [
+            r.get("content", {}).get("application/problem+json", {}).get("schema", {})
+            for r in errors.values()
+        ]
         if not any(s.get("$ref") in PROBLEM_REFS for s in shapes):
             missing.append(f"{method.upper()} {path}")
         for status, response in errors.items():
@@ -132,7 +140,9 @@ def test_outside_systems_find_their_endpoints_typed_and_versioned(tmp_path: Path
     assert pdf["application/pdf"]["schema"] == {"type": "string", "format": "binary"}
     status = signing["paths"]["/v1/status/{sha256}"]["get"]
     assert status["security"] == [{"clientCredentials": ["verify"]}]
-    assert status["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/DocumentStatus")
+    assert status["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/DocumentStatus"
+    )
     for path in ("/v1/verify", "/v1/verify/{code}", "/verify", "/verify/{code}"):
         (operation,) = signing["paths"][path].values()
         ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]

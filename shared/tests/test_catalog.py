@@ -34,17 +34,23 @@ def test_the_document_names_its_kafka_servers_with_bindings() -> None:
     assert all(s["bindings"]["kafka"]["bindingVersion"] for s in servers.values())
     for channel in document["channels"].values():
         binding = channel["bindings"]["kafka"]
-        assert binding["topic"] == channel["address"] and binding["partitions"] >= 1
+        assert binding["topic"] == channel["address"]
+        assert binding["partitions"] >= 1
     for name, message in document["components"]["messages"].items():
         assert message["bindings"]["kafka"]["key"]["type"] == "string", name
     receives = [op for op in document["operations"].values() if op["action"] == "receive"]
-    assert receives and all(op["bindings"]["kafka"]["groupId"]["enum"] for op in receives)
+    assert receives
+    assert all(op["bindings"]["kafka"]["groupId"]["enum"] for op in receives)
 
 
 def test_every_consumed_topic_has_its_dead_letter_channel() -> None:
     document = asyncapi()
     channels = document["channels"]
-    consumed = {op["channel"]["$ref"].rsplit("/", 1)[1] for op in document["operations"].values() if op["action"] == "receive"}
+    consumed = {
+        op["channel"]["$ref"].rsplit("/", 1)[1]
+        for op in document["operations"].values()
+        if op["action"] == "receive"
+    }
     assert consumed
     for key in consumed:
         address = channels[key]["address"]
@@ -55,6 +61,7 @@ def test_every_consumed_topic_has_its_dead_letter_channel() -> None:
         senders = [
             op for op in document["operations"].values() if op["channel"]["$ref"] == f"#/channels/{key}_dlq"
         ]
-        assert senders and all(op["action"] == "send" for op in senders)
+        assert senders
+        assert all(op["action"] == "send" for op in senders)
     letter = document["components"]["messages"]["dead-letter"]
     assert set(letter["headers"]["required"]) == {"dlq-reason", "dlq-consumer", "dlq-original-topic"}

@@ -40,7 +40,13 @@ def _jwks() -> dict[str, Any]:
 
 def _claims(**extra: Any) -> dict[str, Any]:
     now = int(time.time())
-    return {"iss": TOKEN_ISSUER, "aud": TOKEN_AUDIENCE, "iat": now, "exp": now + 300, "school_id": "thpt-test"} | extra
+    return {
+        "iss": TOKEN_ISSUER,
+        "aud": TOKEN_AUDIENCE,
+        "iat": now,
+        "exp": now + 300,
+        "school_id": "thpt-test",
+    } | extra
 
 
 def _sign(claims: dict[str, Any]) -> dict[str, str]:
@@ -54,7 +60,9 @@ def client_token(scope: str, **extra: Any) -> dict[str, str]:
 
 def person_token() -> dict[str, str]:
     return _sign(
-        _claims(sub=str(uuid.uuid4()), preferred_username="hieutruong", name="Trần Văn Minh", roles=["principal"])
+        _claims(
+            sub=str(uuid.uuid4()), preferred_username="hieutruong", name="Trần Văn Minh", roles=["principal"]
+        )
     )
 
 
@@ -139,7 +147,9 @@ async def test_a_missing_scope_is_refused_naming_it(client: httpx.AsyncClient, i
     assert identity.uses == []
 
 
-async def test_records_read_is_refused_until_a_students_consent_is_modelled(client: httpx.AsyncClient) -> None:
+async def test_records_read_is_refused_until_a_students_consent_is_modelled(
+    client: httpx.AsyncClient,
+) -> None:
     refused = await client.get("/records", headers=client_token("records.read"))
     assert refused.status_code == 403
     assert "consent" in refused.json()["detail"]

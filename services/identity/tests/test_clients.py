@@ -43,7 +43,11 @@ async def register(client: httpx.AsyncClient, admin: dict[str, str], scopes: lis
 async def actions(app: FastAPI) -> list[str]:
     runtime: ServiceRuntime = app.state.runtime
     async with runtime.db.transaction() as session:
-        return [e.action for e in reversed(await entries(session, SCHOOL, limit=1000)) if e.action.startswith("client.")]
+        return [
+            e.action
+            for e in reversed(await entries(session, SCHOOL, limit=1000))
+            if e.action.startswith("client.")
+        ]
 
 
 async def test_the_office_registers_a_client_whose_secret_is_shown_once_and_kept_hashed(
@@ -52,7 +56,8 @@ async def test_the_office_registers_a_client_whose_secret_is_shown_once_and_kept
     admin = await login("quantri")
     made = await register(client, admin, ["verify", "verify", "national.export"])
     assert made["scopes"] == ["national.export", "verify"]
-    assert made["client_id"].startswith("hbsc_") and len(made["client_secret"]) >= 40
+    assert made["client_id"].startswith("hbsc_")
+    assert len(made["client_secret"]) >= 40
     listed = await client.get("/oauth/clients", headers=admin)
     assert listed.status_code == 200
     assert [c["client_id"] for c in listed.json()] == [made["client_id"]]
@@ -64,7 +69,9 @@ async def test_the_office_registers_a_client_whose_secret_is_shown_once_and_kept
     assert made["client_secret"] not in stored.secret_hash
     # Teachers and families register nothing; a bad scope is a 422 naming the field.
     teacher = await login("gv.toan")
-    assert (await client.post("/oauth/clients", json={"name": "X", "scopes": ["verify"]}, headers=teacher)).status_code == 403
+    assert (
+        await client.post("/oauth/clients", json={"name": "X", "scopes": ["verify"]}, headers=teacher)
+    ).status_code == 403
     bad = await client.post("/oauth/clients", json={"name": "X", "scopes": ["grades.write"]}, headers=admin)
     assert bad.status_code == 422
     assert bad.headers["content-type"].startswith("application/problem+json")
@@ -85,14 +92,23 @@ async def test_client_credentials_give_a_short_lived_scoped_token_verifiable_fro
     body = issued.json()
     assert (body["token_type"], body["expires_in"], body["scope"]) == ("Bearer", 300, "verify")
     claims = jwt.decode(body["access_token"], options={"verify_signature": False})
-    assert claims["client_id"] == made["client_id"] and claims["scope"] == "verify"
-    assert claims["exp"] - claims["iat"] == 300 and "roles" not in claims
-    principal = await JwksVerifier("http://identity", client=client).verify(body["access_token"], allow_client=True)
-    assert principal.is_client and principal.scopes == frozenset({"verify"})
+    assert claims["client_id"] == made["client_id"]
+    assert claims["scope"] == "verify"
+    assert claims["exp"] - claims["iat"] == 300
+    assert "roles" not in claims
+    principal = await JwksVerifier("http://identity", client=client).verify(
+        body["access_token"], allow_client=True
+    )
+    assert principal.is_client
+    assert principal.scopes == frozenset({"verify"})
     # client_secret_post, no scope asked: every registered scope.
     posted = await client.post(
         "/oauth/token",
-        data={"grant_type": "client_credentials", "client_id": made["client_id"], "client_secret": made["client_secret"]},
+        data={
+            "grant_type": "client_credentials",
+            "client_id": made["client_id"],
+            "client_secret": made["client_secret"],
+        },
     )
     assert posted.status_code == 200, posted.text
     assert posted.json()["scope"] == "national.export verify"
@@ -113,10 +129,13 @@ async def test_token_errors_have_the_rfc_6749_shape(
     client: httpx.AsyncClient, login: Login, body: str, status: int, error: str
 ) -> None:
     made = await register(client, await login("quantri"), ["verify"])
-    answer = await client.post("/v1/oauth/token", content=body, headers=basic(made["client_id"], made["client_secret"]))
+    answer = await client.post(
+        "/v1/oauth/token", content=body, headers=basic(made["client_id"], made["client_secret"])
+    )
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"] == "application/json"
-    assert answer.json()["error"] == error and answer.json()["error_description"]
+    assert answer.json()["error"] == error
+    assert answer.json()["error_description"]
 
 
 async def test_a_wrong_secret_an_unknown_client_and_a_json_body_are_refused(
@@ -131,7 +150,9 @@ async def test_a_wrong_secret_an_unknown_client_and_a_json_body_are_refused(
     unknown = await client.post("/v1/oauth/token", content=grant, headers=basic("hbsc_nobody", "x"))
     assert (unknown.status_code, unknown.json()["error"]) == (401, "invalid_client")
     as_json = await client.post(
-        "/v1/oauth/token", json={"grant_type": "client_credentials"}, headers={"authorization": basic("a", "b")["authorization"]}
+        "/v1/oauth/token",
+        json={"grant_type": "client_credentials"},
+        headers={"authorization": basic("a", "b")["authorization"]},
     )
     assert (as_json.status_code, as_json.json()["error"]) == (400, "invalid_request")
     assert (await actions(app)).count("client.token_refused") == 2
@@ -156,7 +177,8 @@ async def test_every_use_is_recorded_and_a_revoked_client_is_refused_at_once(
     assert (await client.post("/oauth/introspect", data={"token": person})).json()["active"] is False
 
     revoked = await client.post(f"/oauth/clients/{made['id']}/revoke", headers=admin)
-    assert revoked.status_code == 200 and revoked.json()["active"] is False
+    assert revoked.status_code == 200
+    assert revoked.json()["active"] is False
     # The token has minutes left, yet the next use is refused, and no new token is issued.
     assert time.time() < jwt.decode(token, options={"verify_signature": False})["exp"]
     assert (await client.post("/oauth/introspect", data={"token": token})).json() == {
@@ -165,7 +187,9 @@ async def test_every_use_is_recorded_and_a_revoked_client_is_refused_at_once(
         "scope": None,
     }
     again = await client.post(
-        "/v1/oauth/token", content="grant_type=client_credentials", headers=basic(made["client_id"], made["client_secret"])
+        "/v1/oauth/token",
+        content="grant_type=client_credentials",
+        headers=basic(made["client_id"], made["client_secret"]),
     )
     assert (again.status_code, again.json()["error"]) == (401, "invalid_client")
     assert await actions(app) == [

@@ -186,5 +186,3 @@ def install_openapi(app: FastAPI, *, identity_url: str, server_url: str, descrip
         return app.openapi_schema
 
     setattr(app, "openapi", openapi)  # noqa: B010 — FastAPI's documented way to customise it
-
-

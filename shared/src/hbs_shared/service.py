@@ -193,7 +193,12 @@ def _health_router(runtime: ServiceRuntime) -> APIRouter:
     @router.get(
         "/readyz",
         response_model=Readiness,
-        responses={503: {"description": "Not ready", "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}},
+        responses={
+            503: {
+                "description": "Not ready",
+                "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            }
+        },
     )
     async def readyz() -> JSONResponse:
         checks: dict[str, str] = {}

@@ -155,7 +155,11 @@ def asyncapi() -> dict[str, Any]:
                 "address": contract.topic,
                 "messages": {},
                 "bindings": {
-                    "kafka": {"topic": contract.topic, "partitions": PARTITIONS, "bindingVersion": KAFKA_BINDING}
+                    "kafka": {
+                        "topic": contract.topic,
+                        "partitions": PARTITIONS,
+                        "bindingVersion": KAFKA_BINDING,
+                    }
                 },
             },
         )
@@ -191,7 +195,9 @@ def asyncapi() -> dict[str, Any]:
                 "an unknown type or version, a payload that does not validate); read by people, "
                 "replayed by hand once the cause is fixed.",
                 "messages": {DEAD_LETTER: {"$ref": f"#/components/messages/{DEAD_LETTER}"}},
-                "bindings": {"kafka": {"topic": dlq, "partitions": PARTITIONS, "bindingVersion": KAFKA_BINDING}},
+                "bindings": {
+                    "kafka": {"topic": dlq, "partitions": PARTITIONS, "bindingVersion": KAFKA_BINDING}
+                },
             }
             for group in groups:
                 operations[f"{_op_name(group)}_dead_letters_{key}"] = {

@@ -158,7 +158,9 @@ async def _token(request: Request) -> JSONResponse:
     service = clients(request)
     runtime = runtime_of(request)
     school_id: str = request.app.state.school_id
-    async with unit_of_work(runtime, school_id, Actor(None, client_id[:200]), client_address(request)) as unit:
+    async with unit_of_work(
+        runtime, school_id, Actor(None, client_id[:200]), client_address(request)
+    ) as unit:
         client = await service.authenticate(unit, client_id[:64], secret)
         if not isinstance(client, OAuthFailure):
             unit.school_id = client.school_id
@@ -167,7 +169,9 @@ async def _token(request: Request) -> JSONResponse:
             outcome = client
     if isinstance(outcome, OAuthFailure):
         return _oauth_error(outcome)
-    body = ClientToken(access_token=outcome.access_token, expires_in=outcome.expires_in, scope=" ".join(outcome.scopes))
+    body = ClientToken(
+        access_token=outcome.access_token, expires_in=outcome.expires_in, scope=" ".join(outcome.scopes)
+    )
     return JSONResponse(body.model_dump(), headers=_NO_STORE)
 
 
@@ -237,7 +241,9 @@ async def introspect(
         return Introspection(active=False)
     if not principal.is_client:
         return Introspection(active=False)
-    async with unit_of_work(runtime, principal.school_id, Actor(principal.user_id, principal.name), source) as unit:
+    async with unit_of_work(
+        runtime, principal.school_id, Actor(principal.user_id, principal.name), source
+    ) as unit:
         active = await service.use(unit, principal, use)
     if not active:
         return Introspection(active=False)

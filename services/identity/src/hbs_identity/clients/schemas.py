@@ -138,7 +138,9 @@ class Introspection(BaseModel):
     """RFC 7662 §2.2: whether the token is active; nothing the token does not itself carry."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"active": True, "client_id": "hbsc_4b1f0e9a7c2d5e8f3a6b", "scope": "verify"}]}
+        json_schema_extra={
+            "examples": [{"active": True, "client_id": "hbsc_4b1f0e9a7c2d5e8f3a6b", "scope": "verify"}]
+        }
     )
 
     active: bool

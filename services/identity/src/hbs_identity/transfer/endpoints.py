@@ -68,7 +68,9 @@ async def _year(unit: Unit, school_year: str | None) -> str:
     return (await SchoolService().current_year(unit)).name
 
 
-@router.get("/imports/{kind}/template", response_class=Response, responses=file_response(XLSX, "The Excel template"))
+@router.get(
+    "/imports/{kind}/template", response_class=Response, responses=file_response(XLSX, "The Excel template")
+)
 async def template(kind: Kind, request: Request, principal: CurrentPrincipal) -> Response:
     """The Vietnamese Excel template: headers (* = required), one example row, and a guide sheet."""
     async with request_unit(request, principal) as unit:
@@ -132,7 +134,11 @@ async def import_rows(
         return body
 
 
-@router.get("/exports/{kind}", response_class=Response, responses=file_response(XLSX, "The rows as Excel, the import template's columns"))
+@router.get(
+    "/exports/{kind}",
+    response_class=Response,
+    responses=file_response(XLSX, "The rows as Excel, the import template's columns"),
+)
 async def export_rows(
     kind: Kind,
     request: Request,

@@ -13,8 +13,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from hbs_shared.auth import CurrentPrincipal, Principal
-from hbs_shared.openapi import file_response
 from hbs_shared.events.contracts import SignerRole
+from hbs_shared.openapi import file_response
 from hbs_shared.problems import Problem
 from hbs_shared.roles import Role
 from hbs_shared.school_facts import SchoolFactsStore

@@ -29,9 +29,7 @@ async def document_status(
     async with runtime_of(request).db.transaction() as session:
         document = await _documents.by_sha256(session, sha256)
         if document is None or document.school_id != principal.school_id:
-            raise Problem(
-                404, "Không tìm thấy văn bản", "no issued version has this SHA-256", field="sha256"
-            )
+            raise Problem(404, "Không tìm thấy văn bản", "no issued version has this SHA-256", field="sha256")
         current = await _documents.current_for(session, document.school_id, document.subject_id)
     newer = current if current is not None and current.id != document.id else None
     return DocumentStatus(
