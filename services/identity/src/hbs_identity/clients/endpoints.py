@@ -134,12 +134,8 @@ def _token_form(form: dict[str, str]) -> TokenForm:
 
 
 def _form_schema(model: type[TokenForm] | type[IntrospectionForm]) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {_FORM: {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
-        }
-    }
+    """The form documented inline (the body is read by hand, so FastAPI does not list the model)."""
+    return {"requestBody": {"required": True, "content": {_FORM: {"schema": model.model_json_schema()}}}}
 
 
 _TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
