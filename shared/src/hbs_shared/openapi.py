@@ -74,12 +74,12 @@ _PROBLEM_SCHEMA: dict[str, Any] = {
 }
 _VALIDATION_PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "ValidationProblem",
-    "description": "422: every input at fault, each named by its field.",
+    "description": "422: the input at fault; `errors` lists each field when the request's shape "
+    "was refused (a rule of the domain names one `field`).",
     "allOf": [
         {"$ref": "#/components/schemas/Problem"},
         {
             "type": "object",
-            "required": ["errors"],
             "properties": {
                 "errors": {
                     "type": "array",
