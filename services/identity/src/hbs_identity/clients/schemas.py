@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hbs_shared.auth import CLIENT_SCOPES
 
 ScopeName = Literal["verify", "records.read", "national.export"]
-assert set(ScopeName.__args__) == set(CLIENT_SCOPES)  # type: ignore[attr-defined]
+assert set(get_args(ScopeName)) == set(CLIENT_SCOPES)
 
 
 class ClientIn(BaseModel):

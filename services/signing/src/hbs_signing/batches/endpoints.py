@@ -16,7 +16,7 @@ from hbs_signing.documents.access import OVERSIGHT_ROLES
 router = APIRouter(prefix="/batches", tags=["batches"])
 
 
-class BatchProgress(BaseModel):
+class BatchProgressOut(BaseModel):
     """How far a signing batch (lô ký) has come."""
 
     batch_id: uuid.UUID
@@ -27,7 +27,7 @@ class BatchProgress(BaseModel):
     pending: int
 
 
-@router.get("/{batch_id}", response_model=BatchProgress)
+@router.get("/{batch_id}", response_model=BatchProgressOut)
 async def batch_status(
     batch_id: uuid.UUID, principal: CurrentPrincipal, request: Request
 ) -> dict[str, object]:
