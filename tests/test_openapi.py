@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from openapi_spec_validator import validate
 
 from hbs_shared.openapi import OPERATION_ID, install_openapi
 
@@ -63,6 +64,10 @@ def _untyped(spec: dict[str, Any], schema: dict[str, Any]) -> bool:
         extra = schema.get("additionalProperties")
         return not isinstance(extra, dict) or _untyped(spec, extra)
     return False
+
+
+def test_the_document_is_valid_openapi(spec: dict[str, Any]) -> None:
+    validate(spec)  # OpenAPI 3.1 (openapi-spec-validator): what a client generator reads
 
 
 def test_every_operation_has_a_stable_unique_id(spec: dict[str, Any]) -> None:
