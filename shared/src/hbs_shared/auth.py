@@ -234,13 +234,13 @@ class JwksVerifier:
         return self._client or httpx.AsyncClient(timeout=3)
 
 
-_bearer = HTTPBearer(
+bearer_scheme = HTTPBearer(
     scheme_name="bearerAuth",
     bearerFormat="JWT",
     description="A person's access token from identity's `POST /auth/token` (EdDSA JWT, 5 minutes).",
     auto_error=False,
 )
-_client_credentials = OAuth2(
+client_credentials_scheme = OAuth2(
     scheme_name="clientCredentials",
     flows=OAuthFlows(
         clientCredentials=OAuthFlowClientCredentials(tokenUrl=OAUTH_TOKEN_PATH, scopes=CLIENT_SCOPES)
@@ -261,7 +261,7 @@ def bearer_token(request: Request) -> str:
     return token
 
 
-_BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+_BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 
 
 async def current_principal(request: Request, _: _BearerCredentials) -> Principal:
@@ -287,7 +287,7 @@ def _insufficient(scope: str, detail: str) -> Problem:
 async def _client_principal(
     request: Request,
     security_scopes: SecurityScopes,
-    _: Annotated[str | None, Depends(_client_credentials)],
+    _: Annotated[str | None, Depends(client_credentials_scheme)],
 ) -> Principal:
     verifier: JwksVerifier = request.app.state.verifier
     principal = await verifier.verify(bearer_token(request), allow_client=True)
@@ -329,7 +329,7 @@ async def _person_or_client(
     request: Request,
     security_scopes: SecurityScopes,
     _person: _BearerCredentials,
-    _client: Annotated[str | None, Depends(_client_credentials)],
+    _client: Annotated[str | None, Depends(client_credentials_scheme)],
 ) -> Principal:
     verifier: JwksVerifier = request.app.state.verifier
     principal = await verifier.verify(bearer_token(request), allow_client=True)

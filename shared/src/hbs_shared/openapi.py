@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from hbs_shared.auth import OAUTH_TOKEN_PATH
+from hbs_shared.auth import OAUTH_TOKEN_PATH, bearer_scheme, client_credentials_scheme
 from hbs_shared.problems import PROBLEM_JSON
 
 OPERATION_ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -132,11 +132,14 @@ def _complete(spec: dict[str, Any], identity_url: str) -> dict[str, Any]:
     schemas = components.setdefault("schemas", {})
     schemas["Problem"] = _PROBLEM_SCHEMA
     schemas["ValidationProblem"] = _VALIDATION_PROBLEM_SCHEMA
-    schemes = components.get("securitySchemes", {})
-    oauth = schemes.get("clientCredentials")
-    if oauth is not None:
-        flow = oauth["flows"]["clientCredentials"]
-        flow["tokenUrl"] = identity_url.rstrip("/") + OAUTH_TOKEN_PATH
+    # Both schemes in every service, used or not yet: an outside system reads how to get a token.
+    schemes = components.setdefault("securitySchemes", {})
+    for scheme in (bearer_scheme, client_credentials_scheme):
+        schemes.setdefault(
+            scheme.scheme_name, scheme.model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        )
+    flow = schemes["clientCredentials"]["flows"]["clientCredentials"]
+    flow["tokenUrl"] = identity_url.rstrip("/") + OAUTH_TOKEN_PATH
     for path, item in spec.get("paths", {}).items():
         for operation in item.values():
             for requirement in operation.get("security", []):
