@@ -80,10 +80,10 @@ def _one(signature: Any, root: asn1_x509.Certificate, certs: list[Any], crls: li
     }
     try:
         if timestamp:
-            first = validate_pdf_timestamp(
+            stamp = validate_pdf_timestamp(
                 signature, validation_context=_context(root, certs, [], None, "soft-fail")
             )
-            moment = first.timestamp if first.trusted else None
+            moment = stamp.timestamp if stamp.trusted else None
             status: Any = validate_pdf_timestamp(
                 signature, validation_context=_context(root, certs, crls, moment, "require")
             )
