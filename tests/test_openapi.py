@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 
-from hbs_shared.openapi import OPERATION_ID, install_openapi
+from hbs_shared.openapi import OPERATION_ID, install_openapi, operation_id
 
 from .test_api_bounds import APPS
 
@@ -30,12 +31,19 @@ OAUTH_ERRORS = {
 
 
 @pytest.fixture(scope="module", params=sorted(APPS))
-def spec(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The document each service serves at /openapi.json."""
+def service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[FastAPI, dict[str, Any]]:
+    """Each service's app and the document it serves at /openapi.json."""
     app = APPS[request.param](tmp_path_factory.mktemp(request.param))
     answer = TestClient(app).get("/openapi.json")  # without `with`: the lifespan does not start
     assert answer.status_code == 200
-    return dict(answer.json())
+    return app, dict(answer.json())
+
+
+@pytest.fixture
+def spec(service: tuple[FastAPI, dict[str, Any]]) -> dict[str, Any]:
+    return service[1]
 
 
 def _operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -70,11 +78,24 @@ def test_the_document_is_valid_openapi(spec: dict[str, Any]) -> None:
     validate(spec)  # OpenAPI 3.1 (openapi-spec-validator): what a client generator reads
 
 
-def test_every_operation_has_a_stable_unique_id(spec: dict[str, Any]) -> None:
+def test_every_operation_has_a_stable_unique_id(service: tuple[FastAPI, dict[str, Any]]) -> None:
+    """The route's name, not FastAPI's generated `<name>_<path>_<method>`, which changes with the path."""
+    app, spec = service
+    names = {
+        context.original_route.name
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute)
+    }
     ids = [op.get("operationId", "") for _, _, op in _operations(spec)]
     bad = [i for i in ids if not OPERATION_ID.match(i)]
     assert not bad, f"operation ids not snake case route names: {bad}"
     assert len(ids) == len(set(ids))
+    generated = [
+        f"{method.upper()} {path}: {op.get('operationId')}"
+        for path, method, op in _operations(spec)
+        if op.get("operationId") not in names
+    ]
+    assert not generated, f"operation ids not the route's name: {generated}"
 
 
 def test_every_successful_answer_is_typed(spec: dict[str, Any]) -> None:
@@ -158,7 +179,7 @@ def test_outside_systems_find_their_endpoints_typed_and_versioned(tmp_path: Path
 
 
 def test_two_operations_of_one_id_are_refused() -> None:
-    app = FastAPI()
+    app = FastAPI(generate_unique_id_function=operation_id)
     install_openapi(app, identity_url="http://identity", server_url="http://service")
 
     @app.get("/a", name="same")

@@ -33,11 +33,11 @@ def file_response(media_type: str, description: str) -> dict[int | str, dict[str
     return {200: {"description": description, "content": {media_type: {"schema": dict(_BINARY)}}}}
 
 
-def duplicate_operation_ids(app: FastAPI) -> list[str]:
-    names = Counter(
-        route.name for route in app.routes if isinstance(route, APIRoute) and route.include_in_schema
+def duplicate_operation_ids(spec: dict[str, Any]) -> list[str]:
+    ids = Counter(
+        operation.get("operationId") for item in spec.get("paths", {}).values() for operation in item.values()
     )
-    return sorted(name for name, count in names.items() if count > 1)
+    return sorted(str(name) for name, count in ids.items() if count > 1)
 
 
 _PROBLEM_SCHEMA: dict[str, Any] = {
@@ -174,9 +174,6 @@ def install_openapi(app: FastAPI, *, identity_url: str, server_url: str, descrip
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
-        duplicates = duplicate_operation_ids(app)
-        if duplicates:
-            raise RuntimeError(f"operation ids used twice: {duplicates}")
         spec = get_openapi(
             title=app.title,
             version=API_VERSION,
@@ -185,6 +182,9 @@ def install_openapi(app: FastAPI, *, identity_url: str, server_url: str, descrip
             routes=app.routes,
             servers=[{"url": server_url}],
         )
+        duplicates = duplicate_operation_ids(spec)
+        if duplicates:
+            raise RuntimeError(f"operation ids used twice: {duplicates}")
         app.openapi_schema = _complete(spec, identity_url)
         return app.openapi_schema
 
