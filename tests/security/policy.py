@@ -1167,6 +1167,7 @@ PORTAL: tuple[Page, ...] = (
     Page("/admin/slips", ADMINS, note="asks before a class's slips (?class_id=&who=); none: back"),
     Page("/admin/audit", frozenset({"principal", "vice_principal", "office_admin", "system_admin"})),
     Page("/admin/signing", frozenset({"system_admin"})),
+    Page("/admin/outside-systems", ADMINS, note="menu: the office (OAuth clients of outside systems)"),
     Page("/security", None, note="menu: staff (their second factor)"),
     Page("/results", FAMILY),
 )

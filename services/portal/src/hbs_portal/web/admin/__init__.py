@@ -1,10 +1,11 @@
-"""The school office's pages (văn phòng, quản trị): import, export, students, accounts, audit, signing."""
+"""The school office's pages (văn phòng, quản trị): import, export, students, accounts, audit,
+signing, outside systems."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hbs_portal.web.admin import accounts, audit, classes, exports, imports, signing, staff, students
+from hbs_portal.web.admin import accounts, audit, classes, exports, imports, outside, signing, staff, students
 
 ROUTERS: list[APIRouter] = [
     students.router,
@@ -15,4 +16,5 @@ ROUTERS: list[APIRouter] = [
     accounts.router,
     audit.router,
     signing.router,
+    outside.router,
 ]
