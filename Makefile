@@ -77,7 +77,7 @@ bench: bench-identity bench-grades bench-signing bench-events
 lint: bootstrap
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
-	@$(UV) run --frozen mypy shared/src services/identity/src services/grades/src services/signing/src services/portal/src devtools/src
+	@$(UV) run --frozen mypy shared/src services/identity/src services/grades/src services/signing/src services/portal/src devtools/src examples
 
 ## make screenshots: the README's pictures (docs/screenshots/*.png) from a fresh demo school in headless
 ## Chromium; SMALL=1 for the small demo school (quicker, fewer classes in the progress view).

@@ -294,6 +294,28 @@ IDENTITY: tuple[Rule, ...] = (
     Rule("identity", "POST", "/auth/totp/setup", ("signed_in",), destructive=True, note="own account only"),
     Rule("identity", "POST", "/auth/totp/confirm", ("signed_in",), body={"code": "000000"}, destructive=True),
     Rule("identity", "GET", "/.well-known/jwks.json", ("anyone",)),
+    Rule(
+        "identity", "POST", "/oauth/clients", ("admin",), body={"name": "Hệ thống thử", "scopes": ["verify"]}
+    ),
+    Rule("identity", "GET", "/oauth/clients", ("admin",)),
+    Rule("identity", "POST", "/oauth/clients/{client_uuid}/revoke", ("admin",), ("ABSENT",)),
+    Rule(
+        "identity",
+        "POST",
+        "/v1/oauth/token",
+        ("anyone",),
+        probe=False,
+        note="client credentials, not a person's token: services/identity/tests/test_clients.py",
+    ),
+    Rule("identity", "POST", "/oauth/token", ("anyone",), probe=False, note="as /v1/oauth/token"),
+    Rule(
+        "identity",
+        "POST",
+        "/oauth/introspect",
+        ("anyone",),
+        probe=False,
+        note="the token is its own authorisation: test_clients.py",
+    ),
     Rule("identity", "GET", "/me", ("signed_in",)),
     Rule("identity", "GET", "/school", ("signed_in",)),
     Rule(
@@ -1108,6 +1130,32 @@ SIGNING: tuple[Rule, ...] = (
     Rule(
         "signing", "GET", "/status/{school_id}/list.p7m", ("anyone",), ("ABSENT",), note="signed by the seal"
     ),
+    Rule(
+        "signing",
+        "POST",
+        "/v1/verify/batch",
+        ("anyone",),
+        body={"codes": ["ZZZZZZZZZZ"]},
+        note="as /verify/batch",
+    ),
+    Rule(
+        "signing",
+        "POST",
+        "/v1/verify",
+        ("anyone",),
+        body=b"%PDF-1.7\n",
+        content_type="application/pdf",
+        note="as /verify",
+    ),
+    Rule("signing", "GET", "/v1/verify/{code}", ("anyone",), ("ABSENT",)),
+    Rule(
+        "signing",
+        "GET",
+        "/v1/status/{sha256}",
+        ("anyone",),
+        probe=False,
+        note="an outside system's token with scope verify only, never a person's: test_machine_access.py",
+    ),
     Rule("signing", "GET", "/dev-ca/root.pem", ("anyone",)),
     Rule("signing", "GET", "/dev-ca/crl", ("anyone",)),
     Rule(
@@ -1166,6 +1214,7 @@ PORTAL: tuple[Page, ...] = (
     Page("/admin/slips", ADMINS, note="asks before a class's slips (?class_id=&who=); none: back"),
     Page("/admin/audit", frozenset({"principal", "vice_principal", "office_admin", "system_admin"})),
     Page("/admin/signing", frozenset({"system_admin"})),
+    Page("/admin/outside-systems", ADMINS, note="menu: the office (OAuth clients of outside systems)"),
     Page("/security", None, note="menu: staff (their second factor)"),
     Page("/results", FAMILY),
 )

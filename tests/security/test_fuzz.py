@@ -34,6 +34,13 @@ SOURCE = "127.0.0.6"
 """The fuzzer's own loopback address: its calls count apart from other tests' in per-client limits."""
 EXAMPLES = int(os.environ.get("HBS_FUZZ_EXAMPLES", "3"))
 
+
+@schemathesis.serializer("application/pdf", "application/timestamp-query")
+def _binary(_context: Any, value: Any) -> bytes:
+    """The file bodies the documents declare (a PDF to verify, a timestamp query), sent as generated."""
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
 EXCLUDED: dict[tuple[str, str], str] = {
     ("POST", "/auth/token"): "random failed sign-ins count towards the lock-out of the stack's one address",
     ("POST", "/auth/password"): "would change the admin's password",

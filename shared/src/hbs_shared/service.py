@@ -10,7 +10,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -29,6 +30,7 @@ from hbs_shared.messaging.outbox import OutboxRelay, OutboxRepository, kafka_pub
 from hbs_shared.messaging.quiet import BROKER_CLIENT_LOGGERS, quiet_repeats
 from hbs_shared.metrics import MetricsMiddleware, ServiceMetrics
 from hbs_shared.migrations import upgrade_to_head
+from hbs_shared.openapi import install_openapi, operation_id
 from hbs_shared.problems import PROBLEM_JSON, install_problem_handlers
 from hbs_shared.settings import ServiceSettings
 
@@ -172,14 +174,35 @@ class CorrelationMiddleware:
             correlation_id.reset(token)
 
 
+class Liveness(BaseModel):
+    status: Literal["alive"]
+    service: str
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    service: str
+    checks: dict[str, str]
+    """`database`, `broker`: `ok` or why not."""
+
+
 def _health_router(runtime: ServiceRuntime) -> APIRouter:
     router = APIRouter(tags=["health"])
 
-    @router.get("/healthz")
+    @router.get("/healthz", response_model=Liveness)
     async def healthz() -> dict[str, str]:
         return {"status": "alive", "service": runtime.name}
 
-    @router.get("/readyz")
+    @router.get(
+        "/readyz",
+        response_model=Readiness,
+        responses={
+            503: {
+                "description": "Not ready",
+                "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            }
+        },
+    )
     async def readyz() -> JSONResponse:
         checks: dict[str, str] = {}
         try:
@@ -249,7 +272,8 @@ def create_service_app(
                 log.error("stop step timed out", step="database", seconds=10.0)
             log.info("service stopped")
 
-    app = FastAPI(title=title, lifespan=lifespan)
+    app = FastAPI(title=title, lifespan=lifespan, generate_unique_id_function=operation_id)
+    install_openapi(app, identity_url=runtime.settings.identity_url, server_url=runtime.settings.base_url())
     app.state.runtime = runtime
     app.state.verifier = runtime.verifier
     install_problem_handlers(app)

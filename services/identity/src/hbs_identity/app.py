@@ -12,6 +12,8 @@ from hbs_identity.assignments import endpoints as assignment_endpoints
 from hbs_identity.authz import endpoints as authz_endpoints
 from hbs_identity.bootstrap import bootstrap
 from hbs_identity.change_requests import endpoints as change_request_endpoints
+from hbs_identity.clients import endpoints as client_endpoints
+from hbs_identity.clients.service import ClientService
 from hbs_identity.factor_resets import endpoints as factor_reset_endpoints
 from hbs_identity.people import endpoints as people_endpoints
 from hbs_identity.people.service import PeopleService
@@ -73,6 +75,7 @@ def create_app(settings: IdentitySettings) -> FastAPI:
             factor_reset_endpoints.router,
             change_request_endpoints.router,
             transfer_endpoints.router,
+            client_endpoints.router,
         ],
         on_startup=[seed, publish_school_facts],
     )
@@ -80,5 +83,15 @@ def create_app(settings: IdentitySettings) -> FastAPI:
     identity = bootstrap(settings, issuer)
     app.state.identity = identity
     app.state.sign_in = identity.sign_in
-    app.state.verifier = JwksVerifier(settings.identity_url, static_jwks=issuer.jwks())
+    verifier = JwksVerifier(settings.identity_url, static_jwks=issuer.jwks())
+    app.state.verifier = verifier
+    app.state.school_id = settings.school_id
+    app.state.clients = ClientService(issuer, settings.client_token_minutes * 60)
+
+    async def check_client(token: str, use: str) -> bool:
+        # Identity's own client-scoped endpoints ask itself in-process, not over HTTP.
+        answer = await client_endpoints.introspect(runtime, app.state.clients, verifier, token, use)
+        return answer.active
+
+    verifier.client_check = check_client
     return app

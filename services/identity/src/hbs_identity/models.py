@@ -383,3 +383,22 @@ class StudentChangeRequest(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     decision_reason: Mapped[str | None] = mapped_column(Text, default=None)
     applied_version: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class OAuthClient(Base):
+    """Hệ thống bên ngoài: an outside system (a receiving school, a university, the province)
+    registered by the office for OAuth 2 client credentials. Only the Argon2id hash of its secret
+    is kept; revoking it stops its tokens at their next use."""
+
+    __tablename__ = "oauth_clients"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    school_id: Mapped[str] = mapped_column(String(64), index=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    revoked_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)

@@ -20,6 +20,9 @@ class IdentitySettings(ServiceSettings):
     """PEM of the Ed25519 key that signs access tokens; empty in development = a key file in data_dir."""
     access_token_minutes: int = Field(default=5, ge=1, le=60)
     """Access-token lifetime; disabling an account takes effect everywhere within it."""
+    client_token_minutes: int = Field(default=5, ge=1, le=15)
+    """Lifetime of an outside system's client-credentials token (a revoked client is refused at
+    its next use anyway: every use is checked with identity)."""
     demo_size: Literal["full", "small"] = "full"
     """`full`: 36 classes, ~1,500 students, their parents, ~100 staff. `small`: only the classes the
     demo people teach (10A1, 10A2, 11 Toán chuyên), ~10 students each — for end-to-end tests."""

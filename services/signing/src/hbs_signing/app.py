@@ -36,6 +36,7 @@ from hbs_shared.events.identity import (
 )
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.consumer import EventConsumer
+from hbs_shared.openapi import file_response
 from hbs_shared.problems import Problem
 from hbs_shared.service import ServiceRuntime, create_service_app
 from hbs_signing.activations import endpoints as activation_endpoints
@@ -46,6 +47,7 @@ from hbs_signing.bootstrap import bootstrap
 from hbs_signing.certificates import endpoints as certificate_endpoints
 from hbs_signing.devca import DevelopmentCA, DevelopmentCAError
 from hbs_signing.documents import endpoints as document_endpoints
+from hbs_signing.machine import endpoints as machine_endpoints
 from hbs_signing.requests.rendering import RenderPool
 from hbs_signing.requests.runner import RequestRunner
 from hbs_signing.settings import SigningSettings
@@ -270,6 +272,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
             certificate_endpoints.router,
             verification_endpoints.router,
             status_endpoints.router,
+            machine_endpoints.router,
         ],
         on_startup=[open_token],
         on_shutdown=[close_token],
@@ -304,12 +307,22 @@ def create_app(settings: SigningSettings) -> FastAPI:
 
     if ca is not None:
 
-        @app.get("/dev-ca/root.pem", tags=["development CA"])
+        @app.get(
+            "/dev-ca/root.pem",
+            tags=["development CA"],
+            response_class=Response,
+            responses=file_response("application/x-pem-file", "The development root certificate (PEM)"),
+        )
         async def development_root() -> Response:
             """The DEVELOPMENT root certificate (not for production) that tests trust."""
             return Response(ca.root_pem, media_type="application/x-pem-file")
 
-        @app.get("/dev-ca/crl", tags=["development CA"])
+        @app.get(
+            "/dev-ca/crl",
+            tags=["development CA"],
+            response_class=Response,
+            responses=file_response("application/pkix-crl", "The current CRL (DER)"),
+        )
         async def development_crl() -> Response:
             """The DEVELOPMENT CA's current CRL (DER), as its certificates' CRL distribution point."""
             return Response(
@@ -318,7 +331,18 @@ def create_app(settings: SigningSettings) -> FastAPI:
                 headers={"Cache-Control": "max-age=60"},
             )
 
-        @app.post("/dev-ca/tsa", tags=["development CA"])
+        @app.post(
+            "/dev-ca/tsa",
+            tags=["development CA"],
+            response_class=Response,
+            responses=file_response("application/timestamp-reply", "An RFC 3161 timestamp reply"),
+            openapi_extra={
+                "requestBody": {
+                    "required": True,
+                    "content": {_TSQ: {"schema": {"type": "string", "format": "binary"}}},
+                }
+            },
+        )
         async def development_tsa(request: Request) -> Response:
             """The DEVELOPMENT RFC 3161 timestamp authority (application/timestamp-query)."""
             if request.headers.get("content-type", "").split(";")[0].strip() != _TSQ:

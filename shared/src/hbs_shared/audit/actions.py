@@ -124,6 +124,12 @@ IDENTITY_ACTION_LABELS: dict[str, str] = {
     "parent.child_unlinked": "Bỏ liên kết phụ huynh với học sinh",
     "import.completed": "Nhập dữ liệu từ tệp",
     "export.downloaded": "Tải dữ liệu xuất",
+    "client.registered": "Đăng ký hệ thống bên ngoài",
+    "client.revoked": "Thu hồi quyền của hệ thống bên ngoài",
+    "client.token_issued": "Cấp mã truy cập cho hệ thống bên ngoài",
+    "client.token_refused": "Từ chối cấp mã truy cập cho hệ thống bên ngoài",
+    "client.token_used": "Hệ thống bên ngoài truy cập",
+    "client.use_refused": "Từ chối truy cập của hệ thống bên ngoài (đã thu hồi)",
 }
 
 ACTION_LABELS: dict[str, str] = {**IDENTITY_ACTION_LABELS, **GRADES_ACTION_LABELS}
@@ -134,6 +140,7 @@ SUBJECT_KIND_LABELS: dict[str, str] = {
     "class": "Lớp",
     "account": "Tài khoản",
     "login": "Tên đăng nhập",
+    "client": "Hệ thống bên ngoài",
     "school": "Trường",
     "school_year": "Năm học",
     "department": "Tổ chuyên môn",

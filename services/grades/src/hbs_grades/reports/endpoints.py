@@ -6,6 +6,7 @@ import uuid
 from typing import Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel
 
 from hbs_grades.access import (
     OVERSIGHT_ROLES,
@@ -92,7 +93,26 @@ async def student_results(
     return StudentResultOut.of(found)
 
 
-@router.get("/subjects/{subject_code}")
+class SubjectStatsOut(BaseModel):
+    """One subject's results: distribution and average per class and per grade level."""
+
+    subject_code: str
+    subject_name: str
+    assessment: Literal["scored", "comment"]
+    period: Literal["HK1", "HK2", "year"]
+    classes: list[SubjectStats]
+    grades: list[SubjectStats]
+
+
+class RatingsOut(BaseModel):
+    """Every class's learning and conduct ratings for one period."""
+
+    school_year: str
+    period: Literal["HK1", "HK2", "year"]
+    classes: list[ClassRatings]
+
+
+@router.get("/subjects/{subject_code}", response_model=SubjectStatsOut)
 async def subject_stats(
     principal: CurrentPrincipal,
     request: Request,
@@ -112,7 +132,7 @@ async def subject_stats(
     }
 
 
-@router.get("/ratings")
+@router.get("/ratings", response_model=RatingsOut)
 async def ratings_per_class(
     principal: CurrentPrincipal,
     request: Request,

@@ -24,6 +24,7 @@ from hbs_identity.unit import Unit, request_unit
 from hbs_shared.audit.schemas import ChainStatusOut, Moment
 from hbs_shared.audit.store import verify_stored
 from hbs_shared.auth import CurrentPrincipal
+from hbs_shared.openapi import file_response
 from hbs_shared.roles import OVERSEERS
 from hbs_shared.service import runtime_of
 
@@ -146,6 +147,9 @@ async def reset_totp(account_id: uuid.UUID, request: Request, principal: Current
         return _out(account)
 
 
+_SLIPS = file_response("application/pdf", "Printable sign-in slips with new initial passwords")
+
+
 def _pdf(content: bytes, name: str) -> Response:
     return Response(
         content,
@@ -160,7 +164,7 @@ async def _render(request: Request, unit: Unit, slips: list[Slip]) -> bytes:
     return render_slips(await school_name(unit), settings.portal_url, slips)
 
 
-@router.post("/classes/{class_id}/sign-in-slips")
+@router.post("/classes/{class_id}/sign-in-slips", response_class=Response, responses=_SLIPS)
 async def class_slips(
     class_id: uuid.UUID,
     request: Request,
@@ -177,7 +181,7 @@ async def class_slips(
         return _pdf(await _render(request, unit, slips), f"phieu-dang-nhap-{who}-{school_class.name}.pdf")
 
 
-@router.post("/accounts/{account_id}/sign-in-slip")
+@router.post("/accounts/{account_id}/sign-in-slip", response_class=Response, responses=_SLIPS)
 async def one_slip(account_id: uuid.UUID, request: Request, principal: CurrentPrincipal) -> Response:
     async with request_unit(request, principal) as unit:
         require_admin(await caller_scope(unit))

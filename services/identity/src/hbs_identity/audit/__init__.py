@@ -16,6 +16,7 @@ from hbs_identity.models import (
     Account,
     AuditEntry,
     Department,
+    OAuthClient,
     Parent,
     SchoolClass,
     SchoolYear,
@@ -47,6 +48,7 @@ _NAMED: dict[str, tuple[type[Any], Any]] = {
     "class": (SchoolClass, SchoolClass.name),
     "department": (Department, Department.name),
     "school_year": (SchoolYear, SchoolYear.name),
+    "client": (OAuthClient, OAuthClient.name),
 }
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from hbs_identity.accounts.signin import Issued, SignIn
 from hbs_identity.factor_resets.endpoints import resets
+from hbs_identity.factor_resets.schemas import SecurityNotice
 from hbs_identity.models import Account
 from hbs_identity.settings import IdentitySettings
 from hbs_identity.tokens.keys import TokenIssuer
@@ -54,6 +56,55 @@ class TotpSetup(BaseModel):
 
 class TotpConfirm(BaseModel):
     code: str = Field(min_length=6, max_length=10)
+
+
+class Jwk(BaseModel):
+    """An Ed25519 public key (RFC 8037)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kty: str
+    crv: str
+    x: str
+    kid: str
+    use: str
+    alg: str
+
+
+class Jwks(BaseModel):
+    """The keys that sign identity's access tokens (people's and outside systems')."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "keys": [
+                        {
+                            "kty": "OKP",
+                            "crv": "Ed25519",
+                            "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+                            "kid": "8d3f0c2b9a1e4f57",
+                            "use": "sig",
+                            "alg": "EdDSA",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    keys: list[Jwk]
+
+
+class Me(BaseModel):
+    """Who the token is for."""
+
+    user_id: uuid.UUID
+    username: str
+    name: str
+    roles: list[str]
+    school_id: str
+    security_notices: list[SecurityNotice]
 
 
 def _issuer(request: Request) -> TokenIssuer:
@@ -150,12 +201,12 @@ async def totp_confirm(body: TotpConfirm, request: Request, principal: PendingSt
     return _response(outcome)
 
 
-@router.get(JWKS_PATH)
+@router.get(JWKS_PATH, response_model=Jwks)
 async def jwks(request: Request) -> dict[str, Any]:
     return _issuer(request).jwks()
 
 
-@router.get("/me")
+@router.get("/me", response_model=Me)
 async def me(request: Request, principal: PendingStepPrincipal) -> dict[str, Any]:
     """Who the token is for, and the approved resets of their own factors not yet acknowledged
     (also with a restricted token: the first sign-in after a password reset is one)."""

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
 
-from hbs_identity.models import Account
+from hbs_identity.models import Account, OAuthClient
 from hbs_shared.auth import TOKEN_AUDIENCE, TOKEN_ISSUER
 
 
@@ -67,6 +67,26 @@ class TokenIssuer:
         if restricted:
             claims["restricted"] = restricted
         return jwt.encode(claims, self._key, algorithm="EdDSA", headers={"kid": self.kid})
+
+    def issue_client(self, client: OAuthClient, scopes: list[str], lifetime_seconds: int) -> tuple[str, str]:
+        """An outside system's access token (RFC 9068 shape: `client_id`, `scope`, no roles) and
+        its `jti`. Services accept it only where `require_scope` asks for one of its scopes."""
+        now = int(time.time())
+        jti = uuid.uuid4().hex
+        claims: dict[str, Any] = {
+            "iss": TOKEN_ISSUER,
+            "aud": TOKEN_AUDIENCE,
+            "sub": str(client.id),
+            "iat": now,
+            "exp": now + lifetime_seconds,
+            "jti": jti,
+            "client_id": client.client_id,
+            "name": client.name,
+            "scope": " ".join(scopes),
+            "school_id": client.school_id,
+        }
+        token = jwt.encode(claims, self._key, algorithm="EdDSA", headers={"kid": self.kid, "typ": "at+jwt"})
+        return token, jti
 
     def jwks(self) -> dict[str, Any]:
         jwk: dict[str, Any] = json.loads(OKPAlgorithm.to_jwk(self._key.public_key()))

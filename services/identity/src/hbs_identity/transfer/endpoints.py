@@ -23,6 +23,7 @@ from hbs_identity.transfer.service import (
 from hbs_identity.transfer.sheets import IMPORT_LIMITS, XLSX, FileError, read_rows, write_xlsx
 from hbs_identity.unit import Unit, request_unit
 from hbs_shared.auth import CurrentPrincipal
+from hbs_shared.openapi import file_response
 from hbs_shared.problems import Problem
 from hbs_shared.uploads import off_loop, read_body
 
@@ -67,7 +68,9 @@ async def _year(unit: Unit, school_year: str | None) -> str:
     return (await SchoolService().current_year(unit)).name
 
 
-@router.get("/imports/{kind}/template")
+@router.get(
+    "/imports/{kind}/template", response_class=Response, responses=file_response(XLSX, "The Excel template")
+)
 async def template(kind: Kind, request: Request, principal: CurrentPrincipal) -> Response:
     """The Vietnamese Excel template: headers (* = required), one example row, and a guide sheet."""
     async with request_unit(request, principal) as unit:
@@ -131,7 +134,11 @@ async def import_rows(
         return body
 
 
-@router.get("/exports/{kind}")
+@router.get(
+    "/exports/{kind}",
+    response_class=Response,
+    responses=file_response(XLSX, "The rows as Excel, the import template's columns"),
+)
 async def export_rows(
     kind: Kind,
     request: Request,

@@ -142,6 +142,22 @@ class IdentityClient:
         )
         return result
 
+    async def outside_systems(self) -> list[dict[str, Any]]:
+        """The school's OAuth clients (never their secrets)."""
+        result: list[dict[str, Any]] = await self.caller.json("GET", "/oauth/clients")
+        return result
+
+    async def register_outside_system(self, name: str, scopes: list[str]) -> dict[str, Any]:
+        """A new client: the answer carries its secret, this once."""
+        result: dict[str, Any] = await self.caller.json(
+            "POST", "/oauth/clients", json={"name": name, "scopes": scopes}
+        )
+        return result
+
+    async def revoke_outside_system(self, client_uuid: Id) -> dict[str, Any]:
+        result: dict[str, Any] = await self.caller.json("POST", f"/oauth/clients/{client_uuid}/revoke")
+        return result
+
     async def staff(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = await self.caller.json("GET", "/staff")
         return result

@@ -101,6 +101,7 @@ NAV: list[tuple[str, str, frozenset[str] | None]] = [
     ("/admin/national", N_("Dữ liệu CSDL ngành"), OFFICE),
     ("/admin/audit", N_("Nhật ký"), OVERSEERS),
     ("/admin/signing", N_("Ký số"), frozenset({Role.system_admin})),
+    ("/admin/outside-systems", N_("Hệ thống bên ngoài"), OFFICE),
     ("/security", N_("Bảo mật đăng nhập"), STAFF),
     # Identity gives parents the role `parent` and students `student` (people/service.py).
     ("/results", N_("Kết quả học tập"), FAMILY),

@@ -82,7 +82,16 @@ def _problem(error: ActivationError, field: str) -> Problem:
     )
 
 
-@router.get("/signing-pin")
+class PinStatus(BaseModel):
+    """The caller's own signing PIN (never the PIN itself)."""
+
+    set: bool
+    locked: bool
+    attempts_left: int
+    reset_required: bool
+
+
+@router.get("/signing-pin", response_model=PinStatus)
 async def pin_status(principal: CurrentPrincipal, request: Request) -> dict[str, object]:
     async with runtime_of(request).db.transaction() as session:
         return await _service(request).has_pin(session, principal.user_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel
 
 from hbs_shared.auth import CurrentPrincipal
 from hbs_shared.problems import Problem
@@ -15,7 +16,18 @@ from hbs_signing.documents.access import OVERSIGHT_ROLES
 router = APIRouter(prefix="/batches", tags=["batches"])
 
 
-@router.get("/{batch_id}")
+class BatchProgressOut(BaseModel):
+    """How far a signing batch (lô ký) has come."""
+
+    batch_id: uuid.UUID
+    signer_user_id: uuid.UUID
+    total: int
+    done: int
+    failed: int
+    pending: int
+
+
+@router.get("/{batch_id}", response_model=BatchProgressOut)
 async def batch_status(
     batch_id: uuid.UUID, principal: CurrentPrincipal, request: Request
 ) -> dict[str, object]:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hbs_shared.auth import CurrentPrincipal, Principal
 from hbs_shared.events.contracts import SignerRole
+from hbs_shared.openapi import file_response
 from hbs_shared.problems import Problem
 from hbs_shared.roles import Role
 from hbs_shared.school_facts import SchoolFactsStore
@@ -83,7 +84,51 @@ async def _key_owner(request: Request, principal: Principal, body: CsrRequest) -
     return body.user_id
 
 
-@router.post("/requests")
+class CertificateStatus(BaseModel):
+    """A signing certificate and its state now (valid, expired, not_yet_valid, revoked)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "2c9d4e6f-0a1b-4c3d-9e8f-7a6b5c4d3e2f",
+                    "user_id": "5d7e8f90-1a2b-4c3d-8e9f-0a1b2c3d4e5f",
+                    "role": "subject_teacher",
+                    "subject": "CN=Nguyễn Thị Hoa,T=subject_teacher,O=Trường THPT Chuyên Thái Bình,C=VN",
+                    "issuer": "CN=HBS Development CA",
+                    "serial_number": "3f2a9c",
+                    "sha256": "c1d2e3…",
+                    "not_before": "2026-09-01T00:00:00+00:00",
+                    "not_after": "2028-09-01T00:00:00+00:00",
+                    "days_left": 634,
+                    "status": "valid",
+                    "expiring_soon": False,
+                    "revoked_at": None,
+                }
+            ]
+        }
+    )
+
+    id: str
+    user_id: str
+    role: str
+    subject: str
+    issuer: str
+    serial_number: str
+    sha256: str
+    not_before: str
+    not_after: str
+    days_left: int
+    status: str
+    expiring_soon: bool
+    revoked_at: str | None
+
+
+@router.post(
+    "/requests",
+    response_class=Response,
+    responses=file_response("application/pkcs10", "The PKCS#10 request (PEM) for the CA"),
+)
 async def certificate_request(body: CsrRequest, principal: CurrentPrincipal, request: Request) -> Response:
     """A PKCS#10 request from the key in the token (generated there if missing), for the CA."""
     from asn1crypto import pem
@@ -109,7 +154,7 @@ async def certificate_request(body: CsrRequest, principal: CurrentPrincipal, req
     return Response(pem.armor("CERTIFICATE REQUEST", der), media_type="application/pkcs10")
 
 
-@router.post("/import", status_code=201)
+@router.post("/import", status_code=201, response_model=CertificateStatus)
 async def import_certificate(
     body: ImportRequest, principal: CurrentPrincipal, request: Request
 ) -> dict[str, object]:
@@ -202,7 +247,7 @@ def certificate_status(
     }
 
 
-@router.get("")
+@router.get("", response_model=list[CertificateStatus])
 async def list_certificates(principal: CurrentPrincipal, request: Request) -> list[dict[str, object]]:
     """Own certificates; a system admin sees the school's."""
     certificates: CertificateService = request.app.state.certificates
@@ -217,7 +262,7 @@ async def list_certificates(principal: CurrentPrincipal, request: Request) -> li
     return listed
 
 
-@router.post("/{certificate_id}/revoke")
+@router.post("/{certificate_id}/revoke", response_model=CertificateStatus)
 async def revoke(
     certificate_id: uuid.UUID, body: Revoke, principal: CurrentPrincipal, request: Request
 ) -> dict[str, object]:

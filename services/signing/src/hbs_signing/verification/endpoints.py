@@ -21,9 +21,16 @@ from hbs_signing.models import SignedDocument
 from hbs_signing.verification.bounded import BoundedExaminer, VerificationBusy, VerificationTooCostly
 from hbs_signing.verification.expectation import expectation_for
 from hbs_signing.verification.identify import identify
+from hbs_signing.verification.schemas import VerificationReport
 from hbs_signing.verification.service import INVALID, Examination, Expectation, RateLimiter, Verifier
 
-router = APIRouter(prefix="/verify", tags=["public verification"])
+router = APIRouter(tags=["public verification"])
+_PDF_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
 _CODE = re.compile(r"^[0-9A-Z]{6,16}$")
 _documents = DocumentRepository()
 _STORED_CACHE = 2048
@@ -45,7 +52,10 @@ async def _expectation(request: Request, document: SignedDocument | None) -> Exp
         return await expectation_for(session, document)
 
 
-@router.post("")
+@router.post("/verify", response_model=VerificationReport, openapi_extra=_PDF_BODY, name="verify_upload")
+@router.post(
+    "/v1/verify", response_model=VerificationReport, openapi_extra=_PDF_BODY, name="verify_upload_v1"
+)
 async def verify_upload(request: Request) -> dict[str, Any]:
     """Upload a PDF (body ``application/pdf``): a report on every signature and on the version."""
     limit_rate(request)
@@ -85,7 +95,8 @@ async def _verify_file(request: Request, pdf: bytes, field: str) -> dict[str, An
     return verifier.judge(examination, await _expectation(request, found.document), found.relation)
 
 
-@router.get("/{code}")
+@router.get("/verify/{code}", response_model=VerificationReport, name="verify_code")
+@router.get("/v1/verify/{code}", response_model=VerificationReport, name="verify_code_v1")
 async def verify_code(request: Request, code: str = Path(max_length=40)) -> dict[str, Any]:
     """The newest signed version printed with this code, verified as a file would be."""
     limit_rate(request)
@@ -165,7 +176,8 @@ async def _verify_stored(request: Request, document: SignedDocument) -> dict[str
     return verifier.judge(examination, await _expectation(request, document))
 
 
-@router.post("/batch")
+@router.post("/verify/batch", name="verify_batch")
+@router.post("/v1/verify/batch", name="verify_batch_v1")
 async def verify_batch(request: Request) -> dict[str, Any]:
     """Many verification codes and/or PDFs (JSON `{codes: [...], files: [{name, content_base64}]}`),
     one answer each, in the order sent: a university checking an intake. Bounded: at most

@@ -1,4 +1,5 @@
-"""The school office's pages (văn phòng, quản trị): import, export, students, accounts, audit, signing."""
+"""The school office's pages (văn phòng, quản trị): import, export, students, accounts, audit,
+signing, outside systems."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from hbs_portal.web.admin import (
     exports,
     imports,
     national,
+    outside,
     signing,
     staff,
     students,
@@ -26,4 +28,5 @@ ROUTERS: list[APIRouter] = [
     accounts.router,
     audit.router,
     signing.router,
+    outside.router,
 ]
