@@ -16,6 +16,9 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)  # the portal's brow
 pkg-config --exists icu-i18n 2>/dev/null || need_apt+=(libicu-dev pkg-config)
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)  # axe-core for the browser tests (deploy/npm-pins.txt)
+# promtool and amtool check the alert rules, their unit tests and the Alertmanager configuration.
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+command -v amtool >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
