@@ -491,7 +491,7 @@ def _consumers_of_the_running_code(tmp: Path, monkeypatch: pytest.MonkeyPatch) -
         ("portal", portal_app, PortalSettings),
     ):
         monkeypatch.setenv(f"HBS_{name.upper()}_DATA_DIR", str(tmp / name))
-        app = factory(settings_class())  # type: ignore[operator]
+        app = factory(settings_class())  # type: ignore[arg-type]
         found |= {(name, c.name, c.topic) for c in app.state.runtime.consumers}
     return found
 

@@ -1,7 +1,8 @@
 """The province's topic plan: every topic, its partitions, who writes and reads it, and the ACLs
-that follow. `python -m hbs_shared.messaging.topics plan` prints it (deploy/k8s/platform/kafka/plan.json);
-`… acls` prints the `kafka-acls.sh` commands (deploy/k8s/platform/kafka/acls.sh); `… create` creates the topics
-on a broker (missing ones made, too few partitions raised; nothing is ever deleted or shrunk).
+that follow. `python -m hbs_shared.messaging.topics plan` prints it
+(deploy/k8s/platform/kafka/plan.json); `… acls` prints the `kafka-acls.sh` commands
+(deploy/k8s/platform/kafka/acls.sh); `… create` creates the topics on a broker (missing ones
+made, too few partitions raised; nothing is ever deleted or shrunk).
 
 Keys: the plan is school, then aggregate (`<school_id>:<aggregate id>`), so one aggregate's events
 stay in order on one partition and a province's schools spread over all partitions. Today the
