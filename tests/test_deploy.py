@@ -4,13 +4,16 @@ development parts that runs as a non-root user with a health check."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import threading
 import tomllib
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -18,6 +21,8 @@ from typing import Any
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from prometheus_client import generate_latest
 
 from hbs_grades.settings import GradesSettings
@@ -130,7 +135,7 @@ async def test_dead_letters_are_counted_per_consumer_and_topic(tmp_path: Path) -
     runtime.add_consumer(consumer)
     series = (
         "hbs_events_dead_lettered_total"
-        '{service="grades",consumer="grades.identity-students",topic="identity.students"}'
+        '{consumer="grades.identity-students",service="grades",topic="identity.students"}'
     )
     assert f"{series} 0.0" in generate_latest(runtime.metrics.registry).decode(), "the series exists at 0"
     sink = _DeadLetterSink()
@@ -322,6 +327,39 @@ def test_compose_gives_each_service_its_own_database_role_and_migrates_first() -
         name = key.split("_")[1].lower()
         assert key.removeprefix(f"HBS_{name.upper()}_").lower() in SETTINGS[name].model_fields, key
     assert [f"python -m hbs_{n} migrate" in migrate["command"][-1] for n in SETTINGS] == [True] * 4
+
+
+def _compose_value(value: str) -> str:
+    """A compose value with each ${VARIABLE…} replaced by a made-up value of the right shape."""
+
+    def made_up(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name == "HBS_IDENTITY_JWT_PRIVATE_KEY":
+            key = Ed25519PrivateKey.generate()
+            pem = key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+            return pem.decode()
+        if name == "HBS_IDENTITY_TOTP_ENCRYPTION_KEY":
+            return base64.b64encode(os.urandom(32)).decode()
+        if name.endswith("_URL"):
+            return "https://tsa.example.vn/tsa"
+        return uuid.uuid4().hex
+
+    return re.sub(r"\$\{(\w+)[^}]*\}", made_up, value)
+
+
+def test_compose_migrations_start_with_production_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    migrate = compose()["services"]["migrate"]  # type: ignore[index]
+    for name, settings in SETTINGS.items():
+        for key in [k for k in os.environ if k.startswith("HBS_")]:
+            monkeypatch.delenv(key)
+        for key, value in migrate["environment"].items():
+            if key.startswith(f"HBS_{name.upper()}_"):
+                monkeypatch.setenv(key, _compose_value(str(value)))
+        loaded = settings()
+        assert loaded.environment == "production", name
+        assert loaded.database_url.startswith(f"postgresql+asyncpg://{name}:"), name
 
 
 def test_the_runtime_packages_start_without_the_development_tools() -> None:
