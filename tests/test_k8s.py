@@ -567,8 +567,16 @@ def throwaway_roles() -> Iterator[str]:
     suffix = f"t{uuid.uuid4().hex[:8]}"
     yield suffix
     names = [f"{service}_{suffix}" for service in SERVICES]
-    drop = "".join(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE); DROP ROLE IF EXISTS "{n}";' for n in names)
-    subprocess.run(["psql", *_psql_target(), "-c", drop], capture_output=True, timeout=60)
+    # One -c each: DROP DATABASE cannot run inside the one transaction of a multi-statement -c.
+    drops = [f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in names]
+    drops += [f'DROP ROLE IF EXISTS "{n}"' for n in names]
+    done = subprocess.run(
+        ["psql", *_psql_target(), *(arg for sql in drops for arg in ("-c", sql))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
 
 
 def _psql_target() -> list[str]:
