@@ -219,7 +219,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
         # The 30-day warning as a metric, refreshed every 10 minutes (first after start-up).
         from sqlalchemy import select
 
-        from hbs_signing.certificates.endpoints import certificate_status
+        from hbs_signing.certificates.endpoints import certificate_status, record_expiry
         from hbs_signing.models import Certificate
 
         await asyncio.sleep(5)
@@ -228,15 +228,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
                 async with runtime.db.transaction() as session:
                     found = list((await session.execute(select(Certificate))).scalars())
                 now = datetime.now(UTC)
-                statuses = [certificate_status(c, ca, now) for c in found]
-                app.state.expiry_gauge.set(sum(1 for status in statuses if status["expiring_soon"]))
-                valid = [
-                    c.not_after
-                    for c, status in zip(found, statuses, strict=True)
-                    if status["status"] == "valid"
-                ]
-                if valid:
-                    app.state.days_left_gauge.set((min(valid) - now).total_seconds() / 86400)
+                record_expiry(app.state, [certificate_status(c, ca, now) for c in found], now)
             except Exception as error:  # a metric must never stop the service
                 log.warning("certificate expiry check failed", error=str(error))
             await asyncio.sleep(600)
