@@ -365,9 +365,11 @@ def test_compose_migrations_start_with_production_settings(monkeypatch: pytest.M
 def test_the_runtime_packages_start_without_the_development_tools() -> None:
     assert not (ROOT / "shared" / "src" / "hbs_shared" / "devstack").exists()
     assert not (ROOT / "shared" / "src" / "hbs_shared" / "demo.py").exists()
-    # Importing every service with hbs_devtools made unimportable, as in the production image.
+    # Importing every service with hbs_devtools, the SQLite driver and the pyHanko CLI made
+    # unimportable, as in the production image.
     code = (
-        "import sys; sys.modules['hbs_devtools'] = None; "
+        "import sys; sys.modules['hbs_devtools'] = None; sys.modules['aiosqlite'] = None; "
+        "sys.modules['pyhanko.cli'] = None; "
         "import hbs_identity.app, hbs_grades.app, hbs_signing.app, hbs_portal.app"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
