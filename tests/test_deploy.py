@@ -65,6 +65,36 @@ def test_every_hbs_variable_in_compose_is_a_real_setting_of_that_service() -> No
         assert env["SERVICE"] == name
 
 
+def test_compose_validates_offline_and_refuses_to_start_without_its_secrets(tmp_path: Path) -> None:
+    tool = shutil.which("docker-compose")
+    assert tool, "docker-compose is missing: `make bootstrap` installs Debian's docker-compose"
+    text = (PRODUCTION / "compose.yaml").read_text()
+    variables = set(re.findall(r"\$\{([A-Z0-9_]+)", text))
+    given = {name: "x" for name in variables} | {"HBS_SECRETS_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    command = [tool, "-f", str(PRODUCTION / "compose.yaml"), "config", "-q"]
+    done = subprocess.run(command, env=given, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    missing = subprocess.run(
+        command,
+        env={**given, "HBS_POSTGRES_GRADES_PASSWORD": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert missing.returncode != 0
+    assert "openssl rand -hex 24" in missing.stderr
+    broken = tmp_path / "compose.yaml"
+    broken.write_text(text.replace("restart: on-failure", "restart: [on-failure]", 1))
+    invalid = subprocess.run(
+        [*command[:1], "-f", str(broken), *command[3:]],
+        env=given,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert invalid.returncode != 0, "the schema is checked, not only the YAML"
+
+
 def test_prometheus_scrapes_each_service_on_its_default_port() -> None:
     config = yaml.safe_load((PRODUCTION / "prometheus.yml").read_text())
     targets = set(config["scrape_configs"][0]["static_configs"][0]["targets"])

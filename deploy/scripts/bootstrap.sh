@@ -19,6 +19,7 @@ command -v npm >/dev/null 2>&1 || need_apt+=(npm)  # axe-core for the browser te
 # promtool and amtool check the alert rules, their unit tests and the Alertmanager configuration.
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v amtool >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
+command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)  # validates the compose file offline
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
