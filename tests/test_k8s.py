@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -141,6 +142,21 @@ def test_every_manifest_validates_strictly_against_the_kubernetes_schemas(
     assert len(whole) > 30
     for obj in [*whole, *migrate]:
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_kubernetes_validate_command_accepts_the_rendered_files(
+    whole: list[dict[str, Any]], migrate: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    rendered = tmp_path / "hbs.yaml"
+    rendered.write_text(yaml.safe_dump_all([*whole, *migrate], sort_keys=False))
+    command = Path(sys.executable).parent / "kubernetes-validate"
+    done = subprocess.run(
+        [str(command), "--strict", "--quiet", "-k", KUBERNETES_VERSION, str(rendered)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_the_strict_validation_refuses_a_misspelt_field(whole: list[dict[str, Any]]) -> None:
