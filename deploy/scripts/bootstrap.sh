@@ -18,6 +18,10 @@ command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)  # axe-core for the browser tests (deploy/npm-pins.txt)
 # pg_dump / pg_restore: backups of PostgreSQL installations (make backup, tests/test_backup.py).
 command -v pg_dump >/dev/null 2>&1 && command -v pg_restore >/dev/null 2>&1 || need_apt+=(postgresql-client)
+# promtool and amtool check the alert rules, their unit tests and the Alertmanager configuration.
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+command -v amtool >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
+command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)  # validates the compose file offline
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

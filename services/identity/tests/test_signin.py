@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import subprocess
 import uuid
 from collections.abc import Awaitable, Callable
@@ -158,6 +159,16 @@ async def test_repeated_failures_lock_the_name_then_the_address(
     assert (
         await client.post("/auth/token", json={"username": "hieutruong", "password": DEMO_PASSWORD})
     ).status_code == 429
+    # Operators see the refusals by status (the HbsSignInFailures alert, the dashboard).
+    metrics = (await client.get("/metrics")).text
+    refused = {
+        status: float(count)
+        for status, count in re.findall(
+            r'^hbs_identity_sign_in_failures_total\{status="(\d+)"\} (\S+)$', metrics, re.M
+        )
+    }
+    assert refused["401"] >= 5
+    assert refused["429"] >= 2
 
     admin_headers = {"authorization": "Bearer x"}
     del (

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -545,6 +546,17 @@ async def test_csr_from_the_token_key_then_import_refusing_a_mismatch(
     metrics = (await signing.client.get("/metrics")).text
     line = next(x for x in metrics.splitlines() if x.startswith("hbs_signing_certificates_expiring_soon"))
     assert float(line.split()[-1]) >= 1
+    # The soonest expiry in days (the HbsCertificateExpiring alert), and the queues' depth.
+    line = next(x for x in metrics.splitlines() if x.startswith("hbs_signing_certificate_min_days_to_expiry"))
+    assert 0 < float(line.split()[-1]) <= 11
+    assert 'hbs_signing_queue_depth{queue="batch"} 0.0' in metrics
+    assert 'hbs_signing_queue_depth{queue="queue"} 0.0' in metrics
+    assert 'hbs_signing_requests_total{outcome="failed"}' in metrics
+    # Each consumer's lag on its assigned partitions (from the client's last fetch).
+    series = r'^hbs_consumer_lag_messages\{consumer="signing.record-requests",[^}]*\} (\S+)$'
+    lag = re.search(series, metrics, re.M)
+    assert lag is not None
+    assert float(lag.group(1)) >= 0
 
 
 async def test_a_batch_through_the_consumer_is_signed_in_the_background_with_its_progress(

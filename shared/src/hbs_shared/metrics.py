@@ -1,10 +1,11 @@
-"""Prometheus metrics: HTTP requests by route template, and the broker's via FastStream."""
+"""Prometheus metrics: HTTP requests by route template, the process (CPU, memory, open files), dead
+letters and consumer lag; the broker's own via FastStream."""
 
 from __future__ import annotations
 
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -14,6 +15,8 @@ class ServiceMetrics:
 
     def __init__(self, service: str) -> None:
         self.registry = CollectorRegistry()
+        # process_cpu_seconds_total, process_resident_memory_bytes, process_open_fds, … (Linux).
+        ProcessCollector(registry=self.registry)
         self.requests = Counter(
             "hbs_http_requests",
             "HTTP requests handled",
@@ -31,6 +34,18 @@ class ServiceMetrics:
             "hbs_outbox_pending",
             "Outbox rows not yet published",
             ["service"],
+            registry=self.registry,
+        )
+        self.dead_letters = Counter(
+            "hbs_events_dead_lettered",
+            "Events a consumer could never process, sent to <topic>.dlq",
+            ["service", "consumer", "topic"],
+            registry=self.registry,
+        )
+        self.consumer_lag = Gauge(
+            "hbs_consumer_lag_messages",
+            "Messages on the broker this replica's consumer has not read yet (its assigned partitions)",
+            ["service", "consumer", "topic"],
             registry=self.registry,
         )
         self.service = service

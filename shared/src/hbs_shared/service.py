@@ -19,6 +19,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -79,6 +80,8 @@ class ServiceRuntime:
         )
         self.verifier = JwksVerifier(settings.identity_url)
         self.consumers: list[EventConsumer] = []
+        self.scrapes: list[Callable[[AsyncSession], Awaitable[None]]] = []
+        """Run at each /metrics scrape in its one read transaction: a service's own gauges."""
         self._rejoining = asyncio.Lock()
         self.stop_timeouts: list[str] = []
         """The stop steps that ran out of time (logged; tests surface them as warnings)."""
@@ -86,6 +89,9 @@ class ServiceRuntime:
 
     def add_consumer(self, consumer: EventConsumer) -> None:
         consumer.attach(self.broker, session_timeout_ms=self.settings.kafka_session_timeout_ms)
+        consumer.on_dead_letter = self.metrics.dead_letters.labels(
+            self.name, consumer.name, consumer.topic
+        ).inc
         self.consumers.append(consumer)
 
     async def start(self) -> None:
@@ -231,7 +237,13 @@ def _health_router(runtime: ServiceRuntime) -> APIRouter:
     async def metrics() -> Response:
         async with runtime.db.transaction() as session:
             pending = await runtime.outbox.count_pending(session)
+            for scrape in runtime.scrapes:
+                await scrape(session)
         runtime.metrics.outbox_pending.labels(runtime.name).set(pending)
+        for consumer in runtime.consumers:
+            lag = await consumer.lag()
+            if lag is not None:
+                runtime.metrics.consumer_lag.labels(runtime.name, consumer.name, consumer.topic).set(lag)
         return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return router

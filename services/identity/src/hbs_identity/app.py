@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from prometheus_client import Counter
 
 from hbs_identity.accounts import endpoints as account_endpoints
 from hbs_identity.accounts.passwords import use_cost
@@ -83,6 +84,12 @@ def create_app(settings: IdentitySettings) -> FastAPI:
     identity = bootstrap(settings, issuer)
     app.state.identity = identity
     app.state.sign_in = identity.sign_in
+    app.state.sign_in_failures = Counter(
+        "hbs_identity_sign_in_failures",
+        "Refused sign-ins (POST /auth/token) by HTTP status (401 wrong credentials, 423, 429)",
+        ["status"],
+        registry=runtime.metrics.registry,
+    )
     verifier = JwksVerifier(settings.identity_url, static_jwks=issuer.jwks())
     app.state.verifier = verifier
     app.state.school_id = settings.school_id

@@ -14,7 +14,8 @@ from typing import Any
 from cryptography import x509
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from prometheus_client import Gauge
+from prometheus_client import Counter, Gauge
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_shared.events.contracts import (
     GRADES_RECORDS_TOPIC,
@@ -42,6 +43,7 @@ from hbs_shared.service import ServiceRuntime, create_service_app
 from hbs_signing.activations import endpoints as activation_endpoints
 from hbs_signing.archive.renewal import ArchiveRenewals, RenewalPolicy
 from hbs_signing.batches import endpoints as batch_endpoints
+from hbs_signing.batches.repository import BatchItemRepository
 from hbs_signing.batches.service import BatchRunner
 from hbs_signing.bootstrap import bootstrap
 from hbs_signing.certificates import endpoints as certificate_endpoints
@@ -49,6 +51,7 @@ from hbs_signing.devca import DevelopmentCA, DevelopmentCAError
 from hbs_signing.documents import endpoints as document_endpoints
 from hbs_signing.machine import endpoints as machine_endpoints
 from hbs_signing.requests.rendering import RenderPool
+from hbs_signing.requests.repository import QueueRepository
 from hbs_signing.requests.runner import RequestRunner
 from hbs_signing.settings import SigningSettings
 from hbs_signing.status import endpoints as status_endpoints
@@ -246,7 +249,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
         # The 30-day warning as a metric, refreshed every 10 minutes (first after start-up).
         from sqlalchemy import select
 
-        from hbs_signing.certificates.endpoints import certificate_status
+        from hbs_signing.certificates.endpoints import certificate_status, record_expiry
         from hbs_signing.models import Certificate
 
         await asyncio.sleep(5)
@@ -255,9 +258,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
                 async with runtime.db.transaction() as session:
                     found = list((await session.execute(select(Certificate))).scalars())
                 now = datetime.now(UTC)
-                app.state.expiry_gauge.set(
-                    sum(1 for c in found if certificate_status(c, ca, now)["expiring_soon"])
-                )
+                record_expiry(app.state, [certificate_status(c, ca, now) for c in found], now)
             except Exception as error:  # a metric must never stop the service
                 log.warning("certificate expiry check failed", error=str(error))
             await asyncio.sleep(600)
@@ -287,6 +288,33 @@ def create_app(settings: SigningSettings) -> FastAPI:
         "Valid signing certificates that expire within 30 days (the renewal warning)",
         registry=runtime.metrics.registry,
     )
+    app.state.days_left_gauge = Gauge(
+        "hbs_signing_certificate_min_days_to_expiry",
+        "Days until the first valid signing certificate (a signer's or the seal's) expires",
+        registry=runtime.metrics.registry,
+    )
+    outcomes = Counter(
+        "hbs_signing_requests",
+        "Signing requests decided: completed (signed version stored) or failed (refused or an error)",
+        ["outcome"],
+        registry=runtime.metrics.registry,
+    )
+    for outcome in ("completed", "failed"):
+        outcomes.labels(outcome)
+    requests.on_outcome = lambda outcome: outcomes.labels(outcome).inc()
+    queue_depth = Gauge(
+        "hbs_signing_queue_depth",
+        "Signing requests waiting: single requests (queue) and batch items not yet settled (batch)",
+        ["queue"],
+        registry=runtime.metrics.registry,
+    )
+    waiting, batch_items = QueueRepository(), BatchItemRepository()
+
+    async def scrape_queues(session: AsyncSession) -> None:
+        queue_depth.labels("queue").set(await waiting.count(session))
+        queue_depth.labels("batch").set(await batch_items.count_pending(session))
+
+    runtime.scrapes.append(scrape_queues)
     app.state.verifier_service = Verifier(store, roots, ca)
     app.state.upload_examiner = BoundedExaminer(
         app.state.verifier_service.roots_der,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any
@@ -73,6 +74,8 @@ class EventConsumer:
         self._registry = registry
         self._handlers = {model.event_type: handler for model, handler in handlers.items()}
         self._after_commit = after_commit
+        self.on_dead_letter: Callable[[], None] | None = None
+        """Told of each dead letter (the service's metrics count them per consumer and topic)."""
         self._inbox = InboxRepository()
         self._broker: KafkaBroker | None = None
         self._subscriber: Any = None
@@ -142,6 +145,24 @@ class EventConsumer:
         self._rewind = True
         self._rewound = set()
         await self._subscriber.start()
+
+    async def lag(self) -> int | None:
+        """Messages on the broker not yet read by this replica, over its assigned partitions (from
+        the client's last fetch: no broker round trip); None when not consuming."""
+        consumer = getattr(self._subscriber, "consumer", None)
+        if consumer is None:
+            return None
+        total = 0
+        for partition in consumer.assignment():
+            highwater = consumer.highwater(partition)
+            if highwater is None:
+                continue
+            try:
+                position = await asyncio.wait_for(consumer.position(partition), 0.5)
+            except (TimeoutError, IllegalStateError):
+                continue
+            total += max(highwater - position, 0)
+        return total
 
     async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
         consumer = getattr(self._subscriber, "consumer", None)
@@ -240,6 +261,8 @@ class EventConsumer:
         self, raw: bytes, reason: str, headers: Mapping[str, Any], key: bytes | None
     ) -> None:
         log.warning("event dead-lettered", topic=self.topic, consumer=self.name, reason=reason)
+        if self.on_dead_letter is not None:
+            self.on_dead_letter()
         if self._broker is None:
             raise RuntimeError("consumer is not attached to a broker")
         await self._broker.publish(

@@ -145,6 +145,8 @@ def _anonymous(request: Request, who: str) -> Any:
 async def issue_token(body: TokenRequest, request: Request) -> TokenResponse:
     async with _anonymous(request, body.username) as unit:
         outcome = await _sign_in(request).attempt(unit, body.username, body.password, body.totp)
+    if isinstance(outcome, Problem):
+        request.app.state.sign_in_failures.labels(str(outcome.status)).inc()
     return _response(outcome)
 
 

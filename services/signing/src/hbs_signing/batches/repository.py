@@ -40,6 +40,11 @@ class BatchItemRepository:
     def add(self, session: AsyncSession, item: BatchItem) -> None:
         session.add(item)
 
+    async def count_pending(self, session: AsyncSession) -> int:
+        """Batch items not yet signed or failed, every batch together (the batch queue's depth)."""
+        query = select(func.count()).select_from(BatchItem).where(BatchItem.state == PENDING)
+        return int((await session.execute(query)).scalar_one())
+
     async def claim(
         self, session: AsyncSession, limit: int, replica: str, lease: timedelta
     ) -> list[BatchItem]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -258,8 +259,17 @@ async def list_certificates(principal: CurrentPrincipal, request: Request) -> li
     ca: DevelopmentCA | None = request.app.state.development_ca
     listed = [certificate_status(c, ca, now) for c in found]
     if principal.has_role(*CERTIFICATE_ADMIN_ROLES):
-        request.app.state.expiry_gauge.set(sum(1 for c in listed if c["expiring_soon"]))
+        record_expiry(request.app.state, listed, now)
     return listed
+
+
+def record_expiry(state: Any, statuses: list[dict[str, object]], now: datetime) -> None:
+    """The renewal metrics: how many valid certificates expire within 30 days, and in how many
+    days the first one does (HbsCertificateExpiring)."""
+    state.expiry_gauge.set(sum(1 for status in statuses if status["expiring_soon"]))
+    valid = [datetime.fromisoformat(str(s["not_after"])) for s in statuses if s["status"] == "valid"]
+    if valid:
+        state.days_left_gauge.set((min(valid) - now).total_seconds() / 86400)
 
 
 @router.post("/{certificate_id}/revoke", response_model=CertificateStatus)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_signing.models import QueuedRequest
@@ -17,6 +17,10 @@ class QueueRepository:
 
     def add(self, session: AsyncSession, item: QueuedRequest) -> None:
         session.add(item)
+
+    async def count(self, session: AsyncSession) -> int:
+        """Requests waiting for their signature (the queue's depth)."""
+        return int((await session.execute(select(func.count()).select_from(QueuedRequest))).scalar_one())
 
     async def claim(
         self, session: AsyncSession, limit: int, now: datetime, lease: timedelta

@@ -192,6 +192,8 @@ class SigningRequestService:
         self.token = token
         self.certificates = certificates
         self.store = store
+        self.on_outcome: Callable[[str], None] | None = None
+        """Told `completed` or `failed` for each request decided (the service's metrics)."""
         self.ca = development_ca
         self.school = school or SchoolFactsStore()
         """The school's name and province, as identity announced them (`identity.school.changed`)."""
@@ -556,6 +558,8 @@ class SigningRequestService:
                 document_id=document.id,
             ),
         )
+        if self.on_outcome is not None:
+            self.on_outcome("completed")
         await self.outbox.add(
             session,
             SigningCompletedV2(
@@ -740,6 +744,8 @@ class SigningRequestService:
                 reason=reason[:1000],
             ),
         )
+        if self.on_outcome is not None:
+            self.on_outcome("failed")
         await self.outbox.add(
             session,
             SigningFailedV2(
