@@ -43,6 +43,8 @@ from hbs_signing.bootstrap import bootstrap
 from hbs_signing.certificates import endpoints as certificate_endpoints
 from hbs_signing.devca import DevelopmentCA, DevelopmentCAError
 from hbs_signing.documents import endpoints as document_endpoints
+from hbs_signing.exchange import endpoints as exchange_endpoints
+from hbs_signing.exchange.service import ExchangeService
 from hbs_signing.requests.rendering import RenderPool
 from hbs_signing.requests.runner import RequestRunner
 from hbs_signing.settings import SigningSettings
@@ -241,6 +243,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
             batch_endpoints.router,
             certificate_endpoints.router,
             verification_endpoints.router,
+            exchange_endpoints.router,
         ],
         on_startup=[open_token],
         on_shutdown=[close_token],
@@ -263,6 +266,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
     app.state.verify_max_upload = settings.verify_max_upload_mb * 1024 * 1024
     app.state.rate_limiter = RateLimiter(settings.verify_requests_per_minute)
     app.state.signing_requests = requests
+    app.state.exchange = ExchangeService(requests)
     app.state.batches = batches
     app.state.queued_requests = queued
 

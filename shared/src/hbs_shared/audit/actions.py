@@ -68,6 +68,23 @@ GRADES_ACTION_LABELS: dict[str, str] = {
     GradesAction.export: "Xuất dữ liệu",
 }
 
+class SigningAction(StrEnum):
+    """Signing's audited actions: packages leaving and entering the school (issue 13, Đ7.3)."""
+
+    package_exported = "package_exported"
+    """A transfer or graduation package sealed (details: reason, records, SHA-256)."""
+    package_imported = "package_imported"
+    """A package from another school checked and imported; its receipt sealed."""
+    package_refused = "package_refused"
+    """A package from another school refused (details: each file's reason)."""
+
+
+SIGNING_ACTION_LABELS: dict[str, str] = {
+    SigningAction.package_exported: "Xuất hồ sơ học bạ (chuyển trường / tốt nghiệp)",
+    SigningAction.package_imported: "Tiếp nhận hồ sơ học bạ từ trường khác",
+    SigningAction.package_refused: "Từ chối hồ sơ học bạ không hợp lệ",
+}
+
 IDENTITY_ACTION_LABELS: dict[str, str] = {
     "sign_in.succeeded": "Đăng nhập",
     "sign_in.failed": "Đăng nhập không thành công",
@@ -123,7 +140,7 @@ IDENTITY_ACTION_LABELS: dict[str, str] = {
     "export.downloaded": "Tải dữ liệu xuất",
 }
 
-ACTION_LABELS: dict[str, str] = {**IDENTITY_ACTION_LABELS, **GRADES_ACTION_LABELS}
+ACTION_LABELS: dict[str, str] = {**IDENTITY_ACTION_LABELS, **GRADES_ACTION_LABELS, **SIGNING_ACTION_LABELS}
 
 SUBJECT_KIND_LABELS: dict[str, str] = {
     "sheet": "Sổ điểm",
@@ -144,6 +161,7 @@ SUBJECT_KIND_LABELS: dict[str, str] = {
     "window": "Thời hạn",
     "reminder": "Nhắc nhở",
     "correction": "Điều chỉnh",
+    "package": "Hồ sơ chuyển trường / tốt nghiệp",
 }
 
 
