@@ -68,6 +68,7 @@ GRADES_ACTION_LABELS: dict[str, str] = {
     GradesAction.export: "Xuất dữ liệu",
 }
 
+
 class SigningAction(StrEnum):
     """Signing's audited actions: packages leaving and entering the school (issue 13, Đ7.3)."""
 

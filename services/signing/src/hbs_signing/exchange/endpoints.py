@@ -114,7 +114,9 @@ async def export_packages(body: ExportIn, principal: CurrentPrincipal, request: 
     seen: set[uuid.UUID] = set()
     for index, student_id in enumerate(body.student_ids):
         if student_id in seen:
-            raise Problem(422, "Một học sinh được chọn hai lần", str(student_id), field=f"student_ids[{index}]")
+            raise Problem(
+                422, "Một học sinh được chọn hai lần", str(student_id), field=f"student_ids[{index}]"
+            )
         seen.add(student_id)
     service = _service(request)
     people = _people(request, principal)
@@ -122,13 +124,16 @@ async def export_packages(body: ExportIn, principal: CurrentPrincipal, request: 
     for index, student_id in enumerate(body.student_ids):
         found = await people.student(student_id)
         if found is None:
-            raise Problem(404, "Không tìm thấy học sinh", "no such student here", field=f"student_ids[{index}]")
+            raise Problem(
+                404, "Không tìm thấy học sinh", "no such student here", field=f"student_ids[{index}]"
+            )
         identities.append(found)
     seal = await _seal(request, principal, service)
     db = runtime_of(request).db
     async with db.transaction() as session:
         documents = [
-            await service.sealed_records(session, principal.school_id, student_id) for student_id in body.student_ids
+            await service.sealed_records(session, principal.school_id, student_id)
+            for student_id in body.student_ids
         ]
     try:
         drafts = [
@@ -230,7 +235,9 @@ async def import_package(principal: CurrentPrincipal, request: Request) -> Impor
     )
 
 
-async def _package(request: Request, principal: Principal, package_id: uuid.UUID) -> tuple[ExchangePackage, list[ExchangeFile]]:
+async def _package(
+    request: Request, principal: Principal, package_id: uuid.UUID
+) -> tuple[ExchangePackage, list[ExchangeFile]]:
     _require_reader(principal)
     async with runtime_of(request).db.transaction() as session:
         package = await _service(request).repository.get(session, principal.school_id, package_id)
@@ -246,7 +253,9 @@ async def package_info(package_id: uuid.UUID, principal: CurrentPrincipal, reque
 
 
 @router.get("/students/{student_id}/packages", response_model=list[PackageOut])
-async def student_packages(student_id: uuid.UUID, principal: CurrentPrincipal, request: Request) -> list[PackageOut]:
+async def student_packages(
+    student_id: uuid.UUID, principal: CurrentPrincipal, request: Request
+) -> list[PackageOut]:
     """What left with the student and what came with them from another school (read-only)."""
     _require_reader(principal)
     service = _service(request)
@@ -280,15 +289,19 @@ async def package_receipt(package_id: uuid.UUID, principal: CurrentPrincipal, re
     """The receipt (biên nhận) this school sealed for an imported package, to send to the sender."""
     package, _ = await _package(request, principal, package_id)
     if package.receipt_sha256 is None:
-        raise Problem(404, "Hồ sơ này không có biên nhận", "only an imported package has a receipt", field="package_id")
+        raise Problem(
+            404, "Hồ sơ này không có biên nhận", "only an imported package has a receipt", field="package_id"
+        )
     content = await asyncio.to_thread(_service(request).store.get, package.receipt_sha256)
     return _pdf(content, f"bien-nhan-{package.id}.pdf", package.receipt_sha256)
 
 
 @router.get("/packages/{package_id}/files/{name}", response_class=Response)
-async def package_file(package_id: uuid.UUID, name: str, principal: CurrentPrincipal, request: Request) -> Response:
+async def package_file(
+    package_id: uuid.UUID, name: str, principal: CurrentPrincipal, request: Request
+) -> Response:
     """One file of a package exactly as it was received or sent (read-only)."""
-    package, files = await _package(request, principal, package_id)
+    _, files = await _package(request, principal, package_id)
     found = next((f for f in files if f.name == name), None)
     if found is None:
         raise Problem(404, "Không tìm thấy tệp trong hồ sơ", "no such file in this package", field="name")
@@ -296,12 +309,17 @@ async def package_file(package_id: uuid.UUID, name: str, principal: CurrentPrinc
     return Response(
         content,
         media_type=found.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{found.name}"', "Cache-Control": "private, no-store"},
+        headers={
+            "Content-Disposition": f'attachment; filename="{found.name}"',
+            "Cache-Control": "private, no-store",
+        },
     )
 
 
 @router.post("/packages/{package_id}/verify", response_model=InspectionOut)
-async def verify_package(package_id: uuid.UUID, principal: CurrentPrincipal, request: Request) -> InspectionOut:
+async def verify_package(
+    package_id: uuid.UUID, principal: CurrentPrincipal, request: Request
+) -> InspectionOut:
     """Check a stored package again now, seal and every record, against this installation's roots."""
     package, _ = await _package(request, principal, package_id)
     content = await asyncio.to_thread(_service(request).store.get, package.sha256)

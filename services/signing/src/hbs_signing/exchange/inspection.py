@@ -67,7 +67,9 @@ def inspect_package(pdf: bytes, verifier: Verifier) -> Inspection:
     try:
         found, twice = attachments(pdf)
     except UnreadablePackage as error:
-        problems.append(FileProblem(PACKAGE, "unreadable", "Không đọc được tệp hồ sơ (không phải PDF hợp lệ)", str(error)))
+        problems.append(
+            FileProblem(PACKAGE, "unreadable", "Không đọc được tệp hồ sơ (không phải PDF hợp lệ)", str(error))
+        )
         return inspection
     for name in twice:
         problems.append(FileProblem(name, "duplicate", f"Tệp {name} được đính kèm hai lần"))
@@ -79,7 +81,12 @@ def inspect_package(pdf: bytes, verifier: Verifier) -> Inspection:
         manifest = Manifest.model_validate_json(raw_manifest)
     except ValidationError as error:
         problems.append(
-            FileProblem(MANIFEST_NAME, "manifest_invalid", "Bản kê manifest.json không đúng định dạng", str(error)[:500])
+            FileProblem(
+                MANIFEST_NAME,
+                "manifest_invalid",
+                "Bản kê manifest.json không đúng định dạng",
+                str(error)[:500],
+            )
         )
         return inspection
     inspection.manifest = manifest
@@ -88,13 +95,20 @@ def inspect_package(pdf: bytes, verifier: Verifier) -> Inspection:
         problems.append(FileProblem(MANIFEST_NAME, "manifest_invalid", "Bản kê liệt kê một tệp hai lần"))
     for name in sorted(set(found) - set(listed)):
         problems.append(
-            FileProblem(name, "extra", f"Tệp {name} có trong hồ sơ nhưng không có trong bản kê", "not in the manifest")
+            FileProblem(
+                name, "extra", f"Tệp {name} có trong hồ sơ nhưng không có trong bản kê", "not in the manifest"
+            )
         )
     for name, entry in listed.items():
         data = found.get(name)
         if data is None:
             problems.append(
-                FileProblem(name, "missing", f"Thiếu tệp {name} (có trong bản kê)", "listed in the manifest, not attached")
+                FileProblem(
+                    name,
+                    "missing",
+                    f"Thiếu tệp {name} (có trong bản kê)",
+                    "listed in the manifest, not attached",
+                )
             )
             continue
         digest = hashlib.sha256(data).hexdigest()
@@ -126,7 +140,12 @@ def _check_seal(examination: Examination, inspection: Inspection) -> None:
     problems = inspection.problems
     if not examination.readable:
         problems.append(
-            FileProblem(PACKAGE, "unreadable", "Không đọc được tệp hồ sơ (không phải PDF hợp lệ)", "; ".join(examination.problems))
+            FileProblem(
+                PACKAGE,
+                "unreadable",
+                "Không đọc được tệp hồ sơ (không phải PDF hợp lệ)",
+                "; ".join(examination.problems),
+            )
         )
         return
     signatures = [s for s in examination.signatures if s.kind == "signature"]
@@ -178,13 +197,17 @@ def _changed(signature: SignatureReport) -> bool:
     return any("changed" in p or "modified" in p or "not allowed" in p for p in signature.problems)
 
 
-def _check_record(name: str, pdf: bytes, verifier: Verifier, manifest: Manifest, inspection: Inspection) -> None:
+def _check_record(
+    name: str, pdf: bytes, verifier: Verifier, manifest: Manifest, inspection: Inspection
+) -> None:
     examination = verifier.examine(pdf)
     real = [s for s in examination.signatures if s.kind == "signature"]
     stamps = [s for s in examination.signatures if s.kind == "document_timestamp"]
     problems: list[str] = list(examination.problems)
     if tuple(s.field_name for s in real) != RECORD_SIGNATURE_FIELDS:
-        problems.append(f"signature fields {[s.field_name for s in real]}, expected {list(RECORD_SIGNATURE_FIELDS)}")
+        problems.append(
+            f"signature fields {[s.field_name for s in real]}, expected {list(RECORD_SIGNATURE_FIELDS)}"
+        )
     if not stamps or examination.signatures[-1].kind != "document_timestamp":
         problems.append("a sealed record ends with a document timestamp (B-LTA)")
     for signature in examination.signatures:
@@ -197,7 +220,9 @@ def _check_record(name: str, pdf: bytes, verifier: Verifier, manifest: Manifest,
             if untrusted and all(s.intact and s.valid for s in examination.signatures)
             else f"Chữ ký số trên học bạ {name} không hợp lệ"
         )
-        inspection.problems.append(FileProblem(name, "record_signature_invalid", message, "; ".join(problems)[:500]))
+        inspection.problems.append(
+            FileProblem(name, "record_signature_invalid", message, "; ".join(problems)[:500])
+        )
         return
     try:
         inner, _ = attachments(pdf)
@@ -209,7 +234,9 @@ def _check_record(name: str, pdf: bytes, verifier: Verifier, manifest: Manifest,
         return
     if content.student.national_id != manifest.student.national_id:
         inspection.problems.append(
-            FileProblem(name, "other_student", f"Học bạ {name} là của học sinh khác (mã định danh khác bản kê)")
+            FileProblem(
+                name, "other_student", f"Học bạ {name} là của học sinh khác (mã định danh khác bản kê)"
+            )
         )
         return
     inspection.records.append(content)
@@ -220,7 +247,9 @@ def _check_record_json(name: str, data: bytes, inspection: Inspection) -> None:
         YearRecordContent.model_validate_json(data)
     except ValidationError as error:
         inspection.problems.append(
-            FileProblem(name, "record_content", f"Dữ liệu học bạ {name} không đúng định dạng", str(error)[:300])
+            FileProblem(
+                name, "record_content", f"Dữ liệu học bạ {name} không đúng định dạng", str(error)[:300]
+            )
         )
 
 
@@ -230,12 +259,16 @@ def _check_identity(name: str, data: bytes, manifest: Manifest, inspection: Insp
         national_id = identity["national_id"]
     except (ValueError, KeyError, TypeError) as error:
         inspection.problems.append(
-            FileProblem(name, "identity_invalid", "Thông tin cá nhân của học sinh không đọc được", str(error)[:300])
+            FileProblem(
+                name, "identity_invalid", "Thông tin cá nhân của học sinh không đọc được", str(error)[:300]
+            )
         )
         return
     if national_id != manifest.student.national_id:
         inspection.problems.append(
-            FileProblem(name, "other_student", "Thông tin cá nhân là của học sinh khác (mã định danh khác bản kê)")
+            FileProblem(
+                name, "other_student", "Thông tin cá nhân là của học sinh khác (mã định danh khác bản kê)"
+            )
         )
         return
     inspection.identity = identity

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -24,8 +24,8 @@ from hbs_shared.display import day_text, school_time_text
 if TYPE_CHECKING:
     from fpdf import FPDF
 
-PACKAGE_FORMAT = "urn:hbs:package:1"
-RECEIPT_FORMAT = "urn:hbs:package-receipt:1"
+PACKAGE_FORMAT: Final = "urn:hbs:package:1"
+RECEIPT_FORMAT: Final = "urn:hbs:package-receipt:1"
 MANIFEST_NAME = "manifest.json"
 RECEIPT_NAME = "bien-nhan.json"
 PACKAGE_FIELD = "Sig_DauTruong_HoSo"
@@ -227,10 +227,10 @@ def render_package(manifest: Manifest, files: Sequence[PackageFile]) -> bytes:
     pdf.multi_cell(
         0,
         4.5,
-        "Hồ sơ gồm các tệp đính kèm dưới đây, đúng như nhà trường lưu trữ (học bạ đã ký số và đóng dấu, "
-        "dữ liệu JSON/XML, thông tin cá nhân) và bản kê manifest.json với SHA-256 của từng tệp. Toàn bộ hồ sơ "
-        "được đóng dấu số của nhà trường: mọi phần mềm kiểm tra chữ ký PDF đều kiểm tra được mà không cần "
-        "kết nối mạng.",
+        "Hồ sơ gồm các tệp đính kèm dưới đây, đúng như nhà trường lưu trữ (học bạ đã ký số và đóng "
+        "dấu, dữ liệu JSON/XML, thông tin cá nhân) và bản kê manifest.json với SHA-256 của từng tệp. "
+        "Toàn bộ hồ sơ được đóng dấu số của nhà trường: mọi phần mềm kiểm tra chữ ký PDF đều kiểm "
+        "tra được mà không cần kết nối mạng.",
         new_x="LMARGIN",
         new_y="NEXT",
     )

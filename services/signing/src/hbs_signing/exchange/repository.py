@@ -15,7 +15,9 @@ class ExchangeRepository:
         session.add(package)
         session.add_all(files)
 
-    async def get(self, session: AsyncSession, school_id: str, package_id: uuid.UUID) -> ExchangePackage | None:
+    async def get(
+        self, session: AsyncSession, school_id: str, package_id: uuid.UUID
+    ) -> ExchangePackage | None:
         package = await session.get(ExchangePackage, package_id)
         return package if package is not None and package.school_id == school_id else None
 
@@ -25,7 +27,9 @@ class ExchangeRepository:
         )
         return list(result.scalars())
 
-    async def imported_sha256(self, session: AsyncSession, school_id: str, sha256: str) -> ExchangePackage | None:
+    async def imported_sha256(
+        self, session: AsyncSession, school_id: str, sha256: str
+    ) -> ExchangePackage | None:
         result = await session.execute(
             select(ExchangePackage)
             .where(
@@ -37,7 +41,9 @@ class ExchangeRepository:
         )
         return result.scalar_one_or_none()
 
-    async def of_student(self, session: AsyncSession, school_id: str, student_id: uuid.UUID) -> list[ExchangePackage]:
+    async def of_student(
+        self, session: AsyncSession, school_id: str, student_id: uuid.UUID
+    ) -> list[ExchangePackage]:
         result = await session.execute(
             select(ExchangePackage)
             .where(ExchangePackage.school_id == school_id, ExchangePackage.student_id == student_id)
@@ -45,7 +51,9 @@ class ExchangeRepository:
         )
         return list(result.scalars())
 
-    async def sealed_records(self, session: AsyncSession, school_id: str, student_id: uuid.UUID) -> list[SignedDocument]:
+    async def sealed_records(
+        self, session: AsyncSession, school_id: str, student_id: uuid.UUID
+    ) -> list[SignedDocument]:
         """The newest version of each of a student's year records, when that version is sealed."""
         result = await session.execute(
             select(SignedDocument)

@@ -152,7 +152,9 @@ class ExchangeService:
 
     # --- export -----------------------------------------------------------------------------
 
-    async def sealed_records(self, session: AsyncSession, school_id: str, student_id: uuid.UUID) -> list[SignedDocument]:
+    async def sealed_records(
+        self, session: AsyncSession, school_id: str, student_id: uuid.UUID
+    ) -> list[SignedDocument]:
         """The newest version of each of the student's year records, when it is sealed."""
         return await self.repository.sealed_records(session, school_id, student_id)
 
@@ -212,7 +214,9 @@ class ExchangeService:
         draft.pdf = await self._seal(pdf, seal, PACKAGE_FIELD, f"Đóng dấu hồ sơ học bạ số ({what})")
         draft.sha256 = await asyncio.to_thread(self.store.put, draft.pdf)
 
-    async def settle_export(self, session: AsyncSession, principal: Principal, draft: ExportDraft) -> ExchangePackage:
+    async def settle_export(
+        self, session: AsyncSession, principal: Principal, draft: ExportDraft
+    ) -> ExchangePackage:
         """The package row, its files, the audit entry and `signing.package.exported`, in one transaction."""
         manifest = draft.manifest
         package = ExchangePackage(
@@ -314,7 +318,12 @@ class ExchangeService:
         return await asyncio.to_thread(self.store.put, draft.receipt_pdf)
 
     async def settle_import(
-        self, session: AsyncSession, principal: Principal, draft: ImportDraft, package_size: int, receipt_sha256: str
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        draft: ImportDraft,
+        package_size: int,
+        receipt_sha256: str,
     ) -> ExchangePackage:
         manifest = draft.inspection.manifest
         assert manifest is not None
