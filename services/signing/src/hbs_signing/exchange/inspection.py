@@ -163,7 +163,7 @@ def _check_seal(examination: Examination, inspection: Inspection) -> None:
                 f"signature fields {[s.field_name for s in signatures]}, expected [{PACKAGE_FIELD}]",
             )
         )
-    broken = [s for s in examination.signatures if not (s.intact and s.valid) or _changed(s)]
+    broken = [s for s in examination.signatures if _changed(s)]
     if broken:
         problems.append(
             FileProblem(
@@ -193,8 +193,12 @@ def _check_seal(examination: Examination, inspection: Inspection) -> None:
         )
 
 
+_BROKEN = ("changed", "modified", "not allowed", "does not verify", "integrity", "bytes after")
+
+
 def _changed(signature: SignatureReport) -> bool:
-    return any("changed" in p or "modified" in p or "not allowed" in p for p in signature.problems)
+    """The signed bytes or what follows them were altered (as opposed to: not trusted here)."""
+    return any(word in problem for problem in signature.problems for word in _BROKEN)
 
 
 def _check_record(
