@@ -98,6 +98,7 @@ NAV: list[tuple[str, str, frozenset[str] | None]] = [
     ("/admin/accounts", N_("Cán bộ, tài khoản"), OFFICE),
     ("/admin/import", N_("Nhập dữ liệu"), OFFICE),
     ("/admin/export", N_("Xuất dữ liệu"), OFFICE),
+    ("/admin/exchange", N_("Hồ sơ chuyển trường"), OFFICE),
     ("/admin/audit", N_("Nhật ký"), OVERSEERS),
     ("/admin/signing", N_("Ký số"), frozenset({Role.system_admin})),
     ("/security", N_("Bảo mật đăng nhập"), STAFF),

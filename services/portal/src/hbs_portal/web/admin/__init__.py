@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hbs_portal.web.admin import accounts, audit, classes, exports, imports, signing, staff, students
+from hbs_portal.web.admin import (
+    accounts,
+    audit,
+    classes,
+    exchange,
+    exports,
+    imports,
+    signing,
+    staff,
+    students,
+)
 
 ROUTERS: list[APIRouter] = [
     students.router,
@@ -12,6 +22,7 @@ ROUTERS: list[APIRouter] = [
     staff.router,
     imports.router,
     exports.router,
+    exchange.router,
     accounts.router,
     audit.router,
     signing.router,
