@@ -7,7 +7,7 @@ PYTEST := $(UV) run --frozen pytest
 PARALLEL ?= -n 2 --dist loadfile --durations=20
 DATA ?= var/demo
 
-.PHONY: bootstrap demo test test-security test-postgres test-faults lint format clean-demo bench bench-identity bench-grades bench-signing bench-sign-all bench-events bench-yearend docs verify-audit screenshots
+.PHONY: bootstrap demo test test-security test-postgres test-faults lint format clean-demo bench bench-identity bench-grades bench-signing bench-sign-all bench-events bench-yearend bench-exchange docs verify-audit screenshots
 
 bootstrap:
 	@deploy/scripts/bootstrap.sh
@@ -66,6 +66,11 @@ bench-events: bootstrap
 ## HBS_TEST_DATABASE=postgresql (or DB=postgresql) on PostgreSQL. A benchmark, not a timed test.
 bench-yearend: bootstrap
 	@$(if $(DB),HBS_TEST_DATABASE=$(DB) )$(UV) run --frozen python -m hbs_devtools.bench_yearend --classes $(or $(CLASSES),36)
+
+## make bench-exchange: seal CLASSES classes' records (default 12: the demo's grade 12, 491 students)
+## through the running stack, then export every student's graduation package (issue 13).
+bench-exchange: bootstrap
+	@$(UV) run --frozen python -m hbs_devtools.bench_exchange --classes $(or $(CLASSES),12)$(if $(STUDENTS), --students $(STUDENTS))
 
 bench: bench-identity bench-grades bench-signing bench-events
 
