@@ -30,37 +30,37 @@ COHORT = 491
 CHUNK = 50
 
 
-def run(classes: int, students: int | None, workers: int, log: Callable[[str], object] = print) -> str:
-    with tempfile.TemporaryDirectory(prefix="hbs-exchange-") as tmp:
-        with (
-            bench_stack(Path(tmp) / "stack", {}) as stack,
-            YearEndDriver(stack, workers=workers, log=log) as made,
-        ):
-            school = made.seed(classes, students=students)
-            made.run(school, event_probes=0)
-            invariants = made.check(school, pdfs=0)
-            if invariants.problems:
-                raise SystemExit("invariants broken:\n" + "\n".join(invariants.problems[:20]))
-            ids = [s for klass in school.classes for s in klass.student_ids]
-            token = made.http.sign_in(OFFICE)
-            sizes: list[int] = []
-            with httpx.Client(
-                base_url=stack.url("signing"), headers={"authorization": f"Bearer {token}"}, timeout=600
-            ) as signing:
-                started = time.monotonic()
-                for first in range(0, len(ids), CHUNK):
-                    chunk = ids[first : first + CHUNK]
-                    answer = signing.post(
-                        "/exchange/packages", json={"student_ids": chunk, "reason": "graduated"}
-                    )
-                    if answer.status_code != 201:
-                        raise SystemExit(f"export refused: {answer.status_code} {answer.text[:300]}")
-                    exported = answer.json()["exported"]
-                    sizes.extend(item["package"]["size"] for item in exported)
-                    if any(item["package"]["records"] < 1 for item in exported):
-                        raise SystemExit("a package carries no sealed record")
-                    log(f"exported {first + len(chunk)}/{len(ids)} ({time.monotonic() - started:.1f} s)")
-                seconds = time.monotonic() - started
+def run(classes: int, students: int | None, workers: int, log: Callable[[str], None] = print) -> str:
+    with (
+        tempfile.TemporaryDirectory(prefix="hbs-exchange-") as tmp,
+        bench_stack(Path(tmp) / "stack", {}) as stack,
+        YearEndDriver(stack, workers=workers, log=log) as made,
+    ):
+        school = made.seed(classes, students=students)
+        made.run(school, event_probes=0)
+        invariants = made.check(school, pdfs=0)
+        if invariants.problems:
+            raise SystemExit("invariants broken:\n" + "\n".join(invariants.problems[:20]))
+        ids = [s for klass in school.classes for s in klass.student_ids]
+        token = made.http.sign_in(OFFICE)
+        sizes: list[int] = []
+        with httpx.Client(
+            base_url=stack.url("signing"), headers={"authorization": f"Bearer {token}"}, timeout=600
+        ) as signing:
+            started = time.monotonic()
+            for first in range(0, len(ids), CHUNK):
+                chunk = ids[first : first + CHUNK]
+                answer = signing.post(
+                    "/exchange/packages", json={"student_ids": chunk, "reason": "graduated"}
+                )
+                if answer.status_code != 201:
+                    raise SystemExit(f"export refused: {answer.status_code} {answer.text[:300]}")
+                exported = answer.json()["exported"]
+                sizes.extend(item["package"]["size"] for item in exported)
+                if any(item["package"]["records"] < 1 for item in exported):
+                    raise SystemExit("a package carries no sealed record")
+                log(f"exported {first + len(chunk)}/{len(ids)} ({time.monotonic() - started:.1f} s)")
+            seconds = time.monotonic() - started
     rate = len(ids) / seconds
     line = (
         f"export_students={len(ids)} export_s={seconds:.1f} packages_per_s={rate:.2f} "
