@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from hbs_shared.auth import CurrentPrincipal, Principal
@@ -298,7 +298,10 @@ async def package_receipt(package_id: uuid.UUID, principal: CurrentPrincipal, re
 
 @router.get("/packages/{package_id}/files/{name}", response_class=Response)
 async def package_file(
-    package_id: uuid.UUID, name: str, principal: CurrentPrincipal, request: Request
+    package_id: uuid.UUID,
+    name: Annotated[str, Path(max_length=120, pattern=r"^[A-Za-z0-9._-]{1,120}$")],
+    principal: CurrentPrincipal,
+    request: Request,
 ) -> Response:
     """One file of a package exactly as it was received or sent (read-only)."""
     _, files = await _package(request, principal, package_id)
