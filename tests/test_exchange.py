@@ -251,8 +251,13 @@ def test_the_receiving_school_imports_verifies_and_returns_a_sealed_receipt(
 
 
 def _unsealed(pdf: bytes) -> bytes:
-    """The package as rendered, before the seal's incremental update."""
-    end = pdf.index(b"%%EOF") + len(b"%%EOF")
+    """The package as rendered, before the seal's incremental update: the file up to the last
+    `%%EOF` before the seal's signature (the attached records carry `%%EOF`s of their own)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    seal = PdfFileReader(BytesIO(pdf)).embedded_signatures[0]
+    contents_at = int(seal.sig_object["/ByteRange"][1])
+    end = pdf.rindex(b"%%EOF", 0, contents_at) + len(b"%%EOF")
     return pdf[:end] + b"\n"
 
 
