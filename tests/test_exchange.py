@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -137,7 +138,7 @@ def package_bytes(system: SystemClient, package_id: str) -> bytes:
 
 
 def test_the_export_seals_every_record_and_marks_the_student_as_transferred(
-    system: SystemClient, sealed_students: list[str], exported: list[dict[str, Any]]
+    system: SystemClient, sealed_students: list[str], exported: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     assert [e["package"]["student_id"] for e in exported] == sealed_students
     sender_root = x509.load_pem_x509_certificate(
@@ -158,6 +159,13 @@ def test_the_export_seals_every_record_and_marks_the_student_as_transferred(
         assert [s.field_name for s in examination.signatures if s.kind == "signature"] == [PACKAGE_FIELD]
         assert examination.signatures[-1].kind == "document_timestamp"
         assert {s.verdict for s in examination.signatures} == {VALID}, examination
+        # poppler's pdfsig, another validator: the seal intact, the document timestamp covering the file.
+        path = tmp_path / f"{package['id']}.pdf"
+        path.write_bytes(pdf)
+        report = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, check=False).stdout
+        assert f"Signature Field Name: {PACKAGE_FIELD}" in report, report
+        assert report.count("Signature is Valid") == 1, report
+        assert "Total document signed" in report.split("Signature #2:")[1], report
         files, twice = attachments(pdf)
         assert not twice
         listed = {f["name"]: f["sha256"] for f in package["files"]}
