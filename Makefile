@@ -93,12 +93,13 @@ format: bootstrap
 	@$(UV) run --frozen ruff check --fix .
 
 ## make verify-audit: check the hash chain of each service's audit trail (issue 11): the demo's
-## databases in $(DATA), or HBS_IDENTITY_DATABASE_URL / HBS_GRADES_DATABASE_URL when set. Fails
+## databases in $(DATA), or HBS_IDENTITY_DATABASE_URL / HBS_GRADES_DATABASE_URL / HBS_SIGNING_DATABASE_URL when set. Fails
 ## naming the first broken link (service, entry number, what is wrong).
 verify-audit: bootstrap
 	@status=0; \
 	HBS_IDENTITY_DATA_DIR=$(DATA) $(UV) run --frozen python -m hbs_identity.audit verify || status=1; \
 	HBS_GRADES_DATA_DIR=$(DATA) $(UV) run --frozen python -m hbs_grades.audit verify || status=1; \
+	HBS_SIGNING_DATA_DIR=$(DATA) $(UV) run --frozen python -m hbs_signing.audit verify || status=1; \
 	exit $$status
 
 ## make clean-demo: forget the demo's data (databases, token, keys, documents).

@@ -11,6 +11,7 @@ reason naming the file: one flipped byte, a missing file, an extra file, an untr
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import subprocess
@@ -100,6 +101,30 @@ def sealed_students(system: SystemClient, receiving: Receiving) -> list[str]:
     return list(school.classes[0].student_ids)
 
 
+def signing_audit(stack: Stack) -> list[Any]:
+    """Signing's audit trail, read from the installation's database; its hash chain must be intact."""
+    from hbs_shared.audit.store import stored_entries, verify_stored
+    from hbs_shared.db import Database
+    from hbs_signing.audit import LAYOUT
+
+    found: list[Any] = []
+
+    async def read() -> None:
+        db = Database(stack.database_urls["signing"])
+        try:
+            async with db.transaction() as session:
+                report = await verify_stored(session, LAYOUT)
+                assert report.intact, report
+                found.extend([entry async for entry in stored_entries(session, LAYOUT)])
+        finally:
+            await db.dispose()
+
+    worker = threading.Thread(target=lambda: asyncio.run(read()))
+    worker.start()
+    worker.join()
+    return found
+
+
 def office(stack: Stack, service: str) -> httpx.Client:
     token = SystemClient(stack).token(OFFICE)
     return httpx.Client(
@@ -173,6 +198,12 @@ def test_the_export_seals_every_record_and_marks_the_student_as_transferred(
             name: hashlib.sha256(data).hexdigest() for name, data in files.items() if name in listed
         } == listed
         assert set(files) == {*listed, "manifest.json"}
+    logged = {
+        (e.subject_id, e.details["sha256"])
+        for e in signing_audit(system.stack)
+        if e.action == "package_exported"
+    }
+    assert {(e["package"]["student_id"], e["package"]["sha256"]) for e in exported} <= logged
     with office(system.stack, "identity") as identity:
         for student_id in sealed_students:
             student = identity.get(f"/students/{student_id}").json()
@@ -253,6 +284,8 @@ def test_the_receiving_school_imports_verifies_and_returns_a_sealed_receipt(
             examination = Verifier(None, [receiver_root], None).examine(receipt.content)
             assert {s.verdict for s in examination.signatures} == {VALID}
             assert package["sha256"].encode() in attachments(receipt.content)[0]["bien-nhan.json"]
+    imported = {e.details["import_id"] for e in signing_audit(receiver) if e.action == "package_imported"}
+    assert imported == {created.json()["package"]["id"], linked.json()["package"]["id"]}
     with office(receiver, "identity") as identity:
         student = identity.get(f"/students/{created.json()['package']['student_id']}").json()
         assert student["national_id"] == created.json()["national_id"]
@@ -388,6 +421,14 @@ def test_broken_packages_are_refused_naming_each_file(
     # The same files, sealed by a CA the receiving school does not trust: only the seal is wrong.
     found = codes(import_package(receiver, _sealed_by_an_unknown_ca(pdf, tmp_path)))
     assert found == {("package", "seal_untrusted")}
+
+    refusals = [e for e in signing_audit(receiver) if e.action == "package_refused"]
+    assert {p["code"] for e in refusals for p in e.details["problems"]} >= {
+        "digest_mismatch",
+        "missing",
+        "extra",
+        "seal_untrusted",
+    }
 
     # Nothing of a refused package is kept: the student has at most the one good import (if the
     # test above ran first), never a refused one.

@@ -20,12 +20,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_shared.audit.actions import SigningAction
-from hbs_shared.audit.store import Layout, append
+from hbs_shared.audit.store import append
 from hbs_shared.auth import Principal
 from hbs_shared.events.contracts import PackageExported, PackageReceived
 from hbs_shared.messaging.outbox import OutboxRepository
 from hbs_shared.records import YearRecordContent
 from hbs_shared.school_facts import SchoolFacts
+from hbs_signing.audit import LAYOUT
 from hbs_signing.exchange.identity import PERSONAL_FIELDS
 from hbs_signing.exchange.inspection import RECORD_JSON_IN_PDF, Inspection
 from hbs_signing.exchange.package import (
@@ -51,7 +52,7 @@ from hbs_signing.models import Certificate, ExchangeFile, ExchangePackage, Signe
 from hbs_signing.requests.service import SEAL_ROLE, SigningRequestService, Validation, seal_user_id
 from hbs_signing.token import SignatureOptions
 
-AUDIT = Layout("signing")
+AUDIT = LAYOUT
 """Signing's own trail (migration 0011): the packages that left and entered the school."""
 RECORD_XML_IN_PDF = "hoc-ba.xml"
 
