@@ -260,6 +260,7 @@ def test_the_receiving_school_imports_verifies_and_returns_a_sealed_receipt(
     receiver_root = x509.load_pem_x509_certificate(
         httpx.get(receiver.url("signing") + "/dev-ca/root.pem", timeout=30).content
     )
+    receipts: list[bytes] = []
     with office(receiver, "signing") as signing:
         for answer in (created, linked):
             package = answer.json()["package"]
@@ -284,11 +285,44 @@ def test_the_receiving_school_imports_verifies_and_returns_a_sealed_receipt(
             examination = Verifier(None, [receiver_root], None).examine(receipt.content)
             assert {s.verdict for s in examination.signatures} == {VALID}
             assert package["sha256"].encode() in attachments(receipt.content)[0]["bien-nhan.json"]
+            receipts.append(receipt.content)
+    # The sender checks a receipt against ITS OWN roots: it does not trust the receiver's CA.
+    with office(system.stack, "signing") as sender:
+        refused = sender.post(
+            f"/exchange/packages/{exported[0]['package']['id']}/receipt",
+            content=receipts[0],
+            headers={"content-type": "application/pdf"},
+        )
+    assert codes(refused) == {("receipt", "seal_untrusted")}
     imported = {e.details["import_id"] for e in signing_audit(receiver) if e.action == "package_imported"}
     assert imported == {created.json()["package"]["id"], linked.json()["package"]["id"]}
     with office(receiver, "identity") as identity:
         student = identity.get(f"/students/{created.json()['package']['student_id']}").json()
         assert student["national_id"] == created.json()["national_id"]
+
+
+def test_the_sender_takes_back_a_receipt_it_trusts(
+    system: SystemClient, exported: list[dict[str, Any]]
+) -> None:
+    """A receipt sealed by a CA the sender trusts (here the sender's own, which imports its own
+    package): kept with the package it names, and only with that one."""
+    first, second = (e["package"] for e in exported)
+    returned = import_package(system.stack, package_bytes(system, second["id"]))
+    assert returned.status_code == 201, returned.text
+    assert returned.json()["student_created"] is False
+    with office(system.stack, "signing") as signing:
+        receipt = signing.get(returned.json()["receipt_url"]).content
+        pdf = {"content": receipt, "headers": {"content-type": "application/pdf"}}
+        other = signing.post(f"/exchange/packages/{first['id']}/receipt", **pdf)  # type: ignore[arg-type]
+        assert codes(other) == {("bien-nhan.json", "other_package")}
+        taken = signing.post(f"/exchange/packages/{second['id']}/receipt", **pdf)  # type: ignore[arg-type]
+        assert taken.status_code == 200, taken.text
+        assert taken.json()["receipt_sha256"] == hashlib.sha256(receipt).hexdigest()
+        assert signing.get(f"/exchange/packages/{second['id']}/receipt").content == receipt
+        again = signing.post(f"/exchange/packages/{second['id']}/receipt", **pdf)  # type: ignore[arg-type]
+        assert again.status_code == 409
+    logged = [e for e in signing_audit(system.stack) if e.action == "receipt_registered"]
+    assert [e.details["package_id"] for e in logged] == [second["id"]]
 
 
 def _unsealed(pdf: bytes) -> bytes:

@@ -1095,6 +1095,15 @@ SIGNING: tuple[Rule, ...] = (
     Rule("signing", "GET", "/exchange/packages/{package_id}/receipt", ("overseer",), ("ABSENT",)),
     Rule("signing", "GET", "/exchange/packages/{package_id}/files/{name}", ("overseer",), ("ABSENT",)),
     Rule("signing", "POST", "/exchange/packages/{package_id}/verify", ("overseer",), ("ABSENT",)),
+    Rule(
+        "signing",
+        "POST",
+        "/exchange/packages/{package_id}/receipt",
+        ("admin",),
+        ("ABSENT",),
+        body=b"%PDF-1.7\n",
+        content_type="application/pdf",
+    ),
     Rule("signing", "GET", "/exchange/students/{student_id}/packages", ("overseer",), ("A",)),
     Rule(
         "signing",

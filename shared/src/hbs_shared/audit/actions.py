@@ -78,12 +78,15 @@ class SigningAction(StrEnum):
     """A package from another school checked and imported; its receipt sealed."""
     package_refused = "package_refused"
     """A package from another school refused (details: each file's reason)."""
+    receipt_registered = "receipt_registered"
+    """The receiving school's sealed receipt of a package that left, checked and kept."""
 
 
 SIGNING_ACTION_LABELS: dict[str, str] = {
     SigningAction.package_exported: "Xuất hồ sơ học bạ (chuyển trường / tốt nghiệp)",
     SigningAction.package_imported: "Tiếp nhận hồ sơ học bạ từ trường khác",
     SigningAction.package_refused: "Từ chối hồ sơ học bạ không hợp lệ",
+    SigningAction.receipt_registered: "Nhận biên nhận hồ sơ học bạ của trường tiếp nhận",
 }
 
 IDENTITY_ACTION_LABELS: dict[str, str] = {

@@ -19,7 +19,7 @@ from hbs_shared.uploads import UploadLimits, read_body
 from hbs_signing.certificates.check import CertificateRefused
 from hbs_signing.certificates.service import NoUsableCertificate
 from hbs_signing.exchange.identity import IdentityPeople
-from hbs_signing.exchange.inspection import inspect_package
+from hbs_signing.exchange.inspection import FileProblem, inspect_package, inspect_receipt
 from hbs_signing.exchange.schemas import (
     ExportedOut,
     ExportIn,
@@ -30,7 +30,7 @@ from hbs_signing.exchange.schemas import (
     PackageFileOut,
     PackageOut,
 )
-from hbs_signing.exchange.service import ExchangeError, ExchangeService, Seal
+from hbs_signing.exchange.service import ExchangeError, ExchangeService, Seal, register_receipt
 from hbs_signing.models import ExchangeFile, ExchangePackage
 from hbs_signing.token import TokenError
 from hbs_signing.verification.service import Verifier
@@ -286,11 +286,12 @@ async def package_pdf(package_id: uuid.UUID, principal: CurrentPrincipal, reques
 
 @router.get("/packages/{package_id}/receipt", response_class=Response)
 async def package_receipt(package_id: uuid.UUID, principal: CurrentPrincipal, request: Request) -> Response:
-    """The receipt (biên nhận) this school sealed for an imported package, to send to the sender."""
+    """The receipt (biên nhận): sealed here for an imported package, to send to the sender; or, for a
+    package that left, the receiver's receipt once taken back."""
     package, _ = await _package(request, principal, package_id)
     if package.receipt_sha256 is None:
         raise Problem(
-            404, "Hồ sơ này không có biên nhận", "only an imported package has a receipt", field="package_id"
+            404, "Hồ sơ này không có biên nhận", "no receipt for this package (yet)", field="package_id"
         )
     content = await asyncio.to_thread(_service(request).store.get, package.receipt_sha256)
     return _pdf(content, f"bien-nhan-{package.id}.pdf", package.receipt_sha256)
@@ -317,6 +318,67 @@ async def package_file(
             "Cache-Control": "private, no-store",
         },
     )
+
+
+@router.post(
+    "/packages/{package_id}/receipt",
+    response_model=PackageOut,
+    responses={422: {"description": "refused: `files` says why"}},
+)
+async def take_back_receipt(
+    package_id: uuid.UUID, principal: CurrentPrincipal, request: Request
+) -> PackageOut:
+    """Nhận biên nhận (body `application/pdf`): the receiving school's sealed receipt of a package
+    that left, checked against THIS installation's trusted roots and against the package it names
+    (its id and SHA-256), then kept with the package."""
+    _require_office(principal)
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/pdf":
+        raise Problem(
+            415, "Cần tải lên tệp biên nhận PDF", "send the receipt as application/pdf", field="file"
+        )
+    service = _service(request)
+    db = runtime_of(request).db
+    async with db.transaction() as session:
+        package = await service.repository.get(session, principal.school_id, package_id)
+    if package is None:
+        raise NOT_FOUND
+    if package.direction != "exported":
+        raise Problem(
+            409, "Chỉ hồ sơ đã gửi đi mới nhận biên nhận", "an imported package", field="package_id"
+        )
+    if package.receipt_sha256 is not None:
+        raise Problem(409, "Hồ sơ này đã có biên nhận", "a receipt is already kept", field="package_id")
+    pdf = await read_body(request, PACKAGE_LIMITS)
+    inspection = await asyncio.to_thread(inspect_receipt, pdf, _verifier(request))
+    receipt = inspection.receipt
+    if receipt is not None and (
+        receipt.package_id != package.sender_package_id or receipt.package_sha256 != package.sha256
+    ):
+        inspection.problems.append(
+            FileProblem(
+                "bien-nhan.json",
+                "other_package",
+                "Biên nhận này là của một hồ sơ khác",
+                "package id or SHA-256",
+            )
+        )
+    if inspection.problems or receipt is None:
+        raise Problem(
+            422,
+            "Biên nhận không hợp lệ: " + (inspection.problems[0].message if inspection.problems else ""),
+            "; ".join(f"{p.file}: {p.code}" for p in inspection.problems),
+            field="file",
+            extra={"files": [p.as_dict() for p in inspection.problems]},
+        )
+    digest = await asyncio.to_thread(service.store.put, pdf)
+    async with db.transaction() as session:
+        current = await service.repository.get(session, principal.school_id, package_id)
+        assert current is not None
+        if current.receipt_sha256 is not None:
+            raise Problem(409, "Hồ sơ này đã có biên nhận", "a receipt is already kept", field="package_id")
+        register_receipt(session, principal, current, receipt, digest)
+        files = await service.repository.files(session, package_id)
+    return package_out(current, files)
 
 
 @router.post("/packages/{package_id}/verify", response_model=InspectionOut)

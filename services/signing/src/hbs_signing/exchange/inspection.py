@@ -18,8 +18,11 @@ from hbs_shared.records import YearRecordContent
 from hbs_signing.exchange.package import (
     MANIFEST_NAME,
     PACKAGE_FIELD,
+    RECEIPT_FIELD,
+    RECEIPT_NAME,
     RECORD_SIGNATURE_FIELDS,
     Manifest,
+    Receipt,
     UnreadablePackage,
     attachments,
 )
@@ -27,6 +30,8 @@ from hbs_signing.verification.service import VALID, Examination, SignatureReport
 
 PACKAGE = "package"
 """The name problems of the package as a whole (its seal) are filed under."""
+RECEIPT = "receipt"
+"""The same for a receipt."""
 RECORD_JSON_IN_PDF = "hoc-ba.json"
 """The machine-readable record a sealed year record carries (documents.layout)."""
 
@@ -63,7 +68,9 @@ def inspect_package(pdf: bytes, verifier: Verifier) -> Inspection:
     inspection = Inspection(sha256=hashlib.sha256(pdf).hexdigest())
     problems = inspection.problems
     examination = verifier.examine(pdf)
-    _check_seal(examination, inspection)
+    seal = _check_seal(examination, problems, PACKAGE_FIELD)
+    if seal is not None:
+        inspection.seal_signer, inspection.seal_issuer = seal.signer, seal.issuer
     try:
         found, twice = attachments(pdf)
     except UnreadablePackage as error:
@@ -136,38 +143,66 @@ def inspect_package(pdf: bytes, verifier: Verifier) -> Inspection:
     return inspection
 
 
-def _check_seal(examination: Examination, inspection: Inspection) -> None:
-    problems = inspection.problems
+@dataclass
+class ReceiptInspection:
+    sha256: str
+    receipt: Receipt | None = None
+    problems: list[FileProblem] = field(default_factory=list)
+
+
+def inspect_receipt(pdf: bytes, verifier: Verifier) -> ReceiptInspection:
+    """A receipt (biên nhận) another school sent back: its seal, against THIS installation's roots,
+    and the structured receipt it carries."""
+    inspection = ReceiptInspection(sha256=hashlib.sha256(pdf).hexdigest())
+    _check_seal(verifier.examine(pdf), inspection.problems, RECEIPT_FIELD, RECEIPT)
+    try:
+        found, _ = attachments(pdf)
+        inspection.receipt = Receipt.model_validate_json(found[RECEIPT_NAME])
+    except (UnreadablePackage, KeyError, ValidationError) as error:
+        inspection.problems.append(
+            FileProblem(
+                RECEIPT_NAME,
+                "receipt_invalid",
+                "Biên nhận không mang dữ liệu biên nhận hợp lệ",
+                str(error)[:300],
+            )
+        )
+    return inspection
+
+
+def _check_seal(
+    examination: Examination, problems: list[FileProblem], field_name: str, subject: str = PACKAGE
+) -> SignatureReport | None:
+    """The one seal a package or receipt carries, and what is wrong with it (into ``problems``)."""
     if not examination.readable:
         problems.append(
             FileProblem(
-                PACKAGE,
+                subject,
                 "unreadable",
                 "Không đọc được tệp hồ sơ (không phải PDF hợp lệ)",
                 "; ".join(examination.problems),
             )
         )
-        return
+        return None
     signatures = [s for s in examination.signatures if s.kind == "signature"]
     if not signatures:
-        problems.append(FileProblem(PACKAGE, "seal_missing", "Hồ sơ không có dấu số của trường gửi"))
-        return
+        problems.append(FileProblem(subject, "seal_missing", "Hồ sơ không có dấu số của trường gửi"))
+        return None
     seal = signatures[0]
-    inspection.seal_signer, inspection.seal_issuer = seal.signer, seal.issuer
-    if len(signatures) > 1 or seal.field_name != PACKAGE_FIELD:
+    if len(signatures) > 1 or seal.field_name != field_name:
         problems.append(
             FileProblem(
-                PACKAGE,
+                subject,
                 "seal_missing",
                 "Hồ sơ không mang đúng một dấu số của trường gửi",
-                f"signature fields {[s.field_name for s in signatures]}, expected [{PACKAGE_FIELD}]",
+                f"signature fields {[s.field_name for s in signatures]}, expected [{field_name}]",
             )
         )
     broken = [s for s in examination.signatures if _changed(s)]
     if broken:
         problems.append(
             FileProblem(
-                PACKAGE,
+                subject,
                 "seal_broken",
                 "Hồ sơ đã bị thay đổi sau khi đóng dấu (dấu số không còn toàn vẹn)",
                 "; ".join(p for s in broken for p in s.problems)[:500],
@@ -176,7 +211,7 @@ def _check_seal(examination: Examination, inspection: Inspection) -> None:
     elif not all(s.trusted for s in examination.signatures):
         problems.append(
             FileProblem(
-                PACKAGE,
+                subject,
                 "seal_untrusted",
                 "Dấu số của hồ sơ không do tổ chức cấp chứng thư số được nhà trường tin cậy cấp",
                 f"seal by {seal.signer!r}, issued by {seal.issuer!r}: not trusted here",
@@ -185,12 +220,13 @@ def _check_seal(examination: Examination, inspection: Inspection) -> None:
     elif any(s.verdict != VALID for s in examination.signatures):
         problems.append(
             FileProblem(
-                PACKAGE,
+                subject,
                 "seal_invalid",
                 "Dấu số của hồ sơ không hợp lệ",
                 "; ".join(p for s in examination.signatures for p in s.problems)[:500],
             )
         )
+    return seal
 
 
 _BROKEN = ("changed", "modified", "not allowed", "does not verify", "integrity", "bytes after")

@@ -396,3 +396,31 @@ def _file_rows(package_id: uuid.UUID, entries: list[ManifestFile]) -> list[Excha
         )
         for entry in entries
     ]
+
+
+def register_receipt(
+    session: AsyncSession,
+    principal: Principal,
+    package: ExchangePackage,
+    receipt: Receipt,
+    receipt_sha256: str,
+) -> None:
+    """The receipt of a package that left, checked (`inspection.inspect_receipt`): kept on the
+    package, in the trail. The caller stored the file."""
+    package.receipt_sha256 = receipt_sha256
+    append(
+        session,
+        AUDIT,
+        school_id=principal.school_id,
+        actor_id=principal.user_id,
+        actor_name=principal.name,
+        action=SigningAction.receipt_registered,
+        subject_kind="student",
+        subject_id=package.student_id,
+        details={
+            "package_id": str(package.id),
+            "receiver": receipt.receiver.name,
+            "receipt_sha256": receipt_sha256,
+            "received_at": receipt.received_at.isoformat(),
+        },
+    )
