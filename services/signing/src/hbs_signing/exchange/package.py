@@ -13,7 +13,7 @@ import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from io import BytesIO
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -334,7 +334,3 @@ def _name_tree(node: Any, depth: int = 0) -> list[tuple[str, Any]]:
     for kid in node.get("/Kids", []):
         items.extend(_name_tree(kid.get_object(), depth + 1))
     return items
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
