@@ -12,7 +12,7 @@ BACKUPS ?= var/backups
 BACKUP_KEY ?= $(or $(HBS_BACKUP_KEY_FILE),var/backup.key)
 BACKUP_CLI := $(UV) run --frozen python -m hbs_shared.backup
 
-.PHONY: bootstrap demo test test-security test-postgres test-faults lint format clean-demo bench bench-identity bench-grades bench-signing bench-sign-all bench-events bench-yearend docs verify-audit screenshots backup restore
+.PHONY: bootstrap demo test test-security test-postgres test-faults lint format clean-demo bench bench-identity bench-grades bench-signing bench-sign-all bench-events bench-yearend docs verify-audit screenshots bench-exchange backup restore
 
 bootstrap:
 	@deploy/scripts/bootstrap.sh
@@ -72,6 +72,11 @@ bench-events: bootstrap
 bench-yearend: bootstrap
 	@$(if $(DB),HBS_TEST_DATABASE=$(DB) )$(UV) run --frozen python -m hbs_devtools.bench_yearend --classes $(or $(CLASSES),36)
 
+## make bench-exchange: seal CLASSES classes' records (default 12: the demo's grade 12, 491 students)
+## through the running stack, then export every student's graduation package (issue 13).
+bench-exchange: bootstrap
+	@$(UV) run --frozen python -m hbs_devtools.bench_exchange --classes $(or $(CLASSES),12)$(if $(STUDENTS), --students $(STUDENTS))
+
 bench: bench-identity bench-grades bench-signing bench-events
 
 lint: bootstrap
@@ -93,12 +98,13 @@ format: bootstrap
 	@$(UV) run --frozen ruff check --fix .
 
 ## make verify-audit: check the hash chain of each service's audit trail (issue 11): the demo's
-## databases in $(DATA), or HBS_IDENTITY_DATABASE_URL / HBS_GRADES_DATABASE_URL when set. Fails
+## databases in $(DATA), or HBS_IDENTITY_DATABASE_URL / HBS_GRADES_DATABASE_URL / HBS_SIGNING_DATABASE_URL when set. Fails
 ## naming the first broken link (service, entry number, what is wrong).
 verify-audit: bootstrap
 	@status=0; \
 	HBS_IDENTITY_DATA_DIR=$(DATA) $(UV) run --frozen python -m hbs_identity.audit verify || status=1; \
 	HBS_GRADES_DATA_DIR=$(DATA) $(UV) run --frozen python -m hbs_grades.audit verify || status=1; \
+	HBS_SIGNING_DATA_DIR=$(DATA) $(UV) run --frozen python -m hbs_signing.audit verify || status=1; \
 	exit $$status
 
 ## make backup: an encrypted, dated backup of every service's database and the document store, taken

@@ -50,6 +50,8 @@ from hbs_signing.certificates import endpoints as certificate_endpoints
 from hbs_signing.devca import DevelopmentCA, DevelopmentCAError
 from hbs_signing.documents import endpoints as document_endpoints
 from hbs_signing.machine import endpoints as machine_endpoints
+from hbs_signing.exchange import endpoints as exchange_endpoints
+from hbs_signing.exchange.service import ExchangeService
 from hbs_signing.requests.rendering import RenderPool
 from hbs_signing.requests.repository import QueueRepository
 from hbs_signing.requests.runner import RequestRunner
@@ -274,6 +276,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
             verification_endpoints.router,
             status_endpoints.router,
             machine_endpoints.router,
+            exchange_endpoints.router,
         ],
         on_startup=[open_token],
         on_shutdown=[close_token],
@@ -329,6 +332,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
         runtime.db, statuses, requests, token, timedelta(seconds=settings.status_list_max_age_seconds)
     )
     app.state.signing_requests = requests
+    app.state.exchange = ExchangeService(requests)
     app.state.batches = batches
     app.state.queued_requests = queued
     app.state.archive_renewals = renewals

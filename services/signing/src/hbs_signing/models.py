@@ -213,3 +213,48 @@ class QueuedRequest(Base):
     correlation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """The request's correlation id, so the signature's log lines carry it as the consumer's did."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now(), index=True)
+
+
+class ExchangePackage(Base):
+    """Hồ sơ chuyển trường / tốt nghiệp: a sealed package that left this school (``exported``)
+    or one another school sent here (``imported`` once every check passed). Never changed after."""
+
+    __tablename__ = "exchange_packages"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    school_id: Mapped[str] = mapped_column(String(64), index=True)
+    direction: Mapped[str] = mapped_column(String(10))
+    """`exported` or `imported`."""
+    reason: Mapped[str] = mapped_column(String(20))
+    """`transferred` or `graduated`."""
+    student_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    """The student here: the one who left, or the one created or linked by the import."""
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    """The package file in the document store."""
+    size: Mapped[int]
+    records: Mapped[int] = mapped_column(Integer)
+    sender_school_id: Mapped[str] = mapped_column(String(64))
+    sender_school_name: Mapped[str] = mapped_column(String(300))
+    sender_package_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    """The package's id in the manifest (the sending school's id for it)."""
+    receipt_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The sealed receipt (biên nhận): made here for an import."""
+    actor_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ExchangeFile(Base):
+    """One file of a package as its manifest lists it; an imported one is kept read-only."""
+
+    __tablename__ = "exchange_files"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    package_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    """`identity`, `record_pdf`, `record_json` or `record_xml`."""
+    media_type: Mapped[str] = mapped_column(String(60))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    school_year: Mapped[str | None] = mapped_column(String(9), nullable=True)
+    class_name: Mapped[str | None] = mapped_column(String(60), nullable=True)

@@ -71,6 +71,27 @@ GRADES_ACTION_LABELS: dict[str, str] = {
     GradesAction.export: "Xuất dữ liệu",
 }
 
+
+class SigningAction(StrEnum):
+    """Signing's audited actions: packages leaving and entering the school (issue 13, Đ7.3)."""
+
+    package_exported = "package_exported"
+    """A transfer or graduation package sealed (details: reason, records, SHA-256)."""
+    package_imported = "package_imported"
+    """A package from another school checked and imported; its receipt sealed."""
+    package_refused = "package_refused"
+    """A package from another school refused (details: each file's reason)."""
+    receipt_registered = "receipt_registered"
+    """The receiving school's sealed receipt of a package that left, checked and kept."""
+
+
+SIGNING_ACTION_LABELS: dict[str, str] = {
+    SigningAction.package_exported: "Xuất hồ sơ học bạ (chuyển trường / tốt nghiệp)",
+    SigningAction.package_imported: "Tiếp nhận hồ sơ học bạ từ trường khác",
+    SigningAction.package_refused: "Từ chối hồ sơ học bạ không hợp lệ",
+    SigningAction.receipt_registered: "Nhận biên nhận hồ sơ học bạ của trường tiếp nhận",
+}
+
 IDENTITY_ACTION_LABELS: dict[str, str] = {
     "sign_in.succeeded": "Đăng nhập",
     "sign_in.failed": "Đăng nhập không thành công",
@@ -132,7 +153,7 @@ IDENTITY_ACTION_LABELS: dict[str, str] = {
     "client.use_refused": "Từ chối truy cập của hệ thống bên ngoài (đã thu hồi)",
 }
 
-ACTION_LABELS: dict[str, str] = {**IDENTITY_ACTION_LABELS, **GRADES_ACTION_LABELS}
+ACTION_LABELS: dict[str, str] = {**IDENTITY_ACTION_LABELS, **GRADES_ACTION_LABELS, **SIGNING_ACTION_LABELS}
 
 SUBJECT_KIND_LABELS: dict[str, str] = {
     "sheet": "Sổ điểm",
@@ -154,6 +175,7 @@ SUBJECT_KIND_LABELS: dict[str, str] = {
     "window": "Thời hạn",
     "reminder": "Nhắc nhở",
     "correction": "Điều chỉnh",
+    "package": "Hồ sơ chuyển trường / tốt nghiệp",
 }
 
 

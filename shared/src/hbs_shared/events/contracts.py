@@ -17,6 +17,8 @@ GRADES_RECORDS_TOPIC = "grades.records"
 SIGNING_DOCUMENTS_TOPIC = "signing.documents"
 # Its own topic: grades consumes signing.documents and would dead-letter an unknown type.
 SIGNING_BATCHES_TOPIC = "signing.batches"
+SIGNING_EXCHANGE_TOPIC = "signing.exchange"
+"""Transfer and graduation packages (issue 13): exported, and received by another school."""
 
 SignerRole = Literal[
     Role.subject_teacher, Role.homeroom_teacher, Role.vice_principal, Role.principal, Role.seal
@@ -220,3 +222,50 @@ class SigningBatchProgress(EventPayload):
 
     def partition_key(self) -> str:
         return str(self.batch_id)
+
+
+ExchangeReason = Literal["transferred", "graduated"]
+"""Why a package leaves the school: a transfer (chuyển trường) or graduation (tốt nghiệp)."""
+
+
+class PackageExported(EventPayload):
+    """A transfer or graduation package (hồ sơ chuyển trường / tốt nghiệp) was sealed for a student."""
+
+    event_type: ClassVar[str] = "signing.package.exported"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = SIGNING_EXCHANGE_TOPIC
+
+    package_id: uuid.UUID
+    student_id: uuid.UUID
+    reason: ExchangeReason
+    sha256: str = Field(pattern=_SHA256)
+    """The sealed package file."""
+    records: int = Field(ge=0, le=100)
+    """Sealed year records it carries."""
+    exported_by: uuid.UUID
+    exported_at: AwareDatetime
+
+    def partition_key(self) -> str:
+        return str(self.package_id)
+
+
+class PackageReceived(EventPayload):
+    """A package from another school passed every check here and was imported; the receipt
+    (biên nhận) sealed by this school goes back to the sender."""
+
+    event_type: ClassVar[str] = "signing.package.received"
+    event_version: ClassVar[int] = 1
+    topic: ClassVar[str] = SIGNING_EXCHANGE_TOPIC
+
+    import_id: uuid.UUID
+    package_sha256: str = Field(pattern=_SHA256)
+    sender_package_id: uuid.UUID
+    """The package's id as the sending school named it (its manifest)."""
+    sender_school_id: str = Field(min_length=1, max_length=64)
+    receipt_sha256: str = Field(pattern=_SHA256)
+    students: int = Field(ge=1, le=10_000)
+    records: int = Field(ge=0, le=100_000)
+    received_at: AwareDatetime
+
+    def partition_key(self) -> str:
+        return str(self.import_id)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import httpx
+
 from hbs_portal.clients.transport import Caller
 
 Id = str | uuid.UUID
+SEALING_TIMEOUT = httpx.Timeout(120.0, connect=3.0)
+"""Sealing a package, or checking every record of one, takes seconds, not the usual 15 s bound."""
 
 
 class SigningClient:
@@ -63,3 +67,35 @@ class SigningClient:
             "POST", "/verify", content=pdf, headers={"content-type": "application/pdf"}
         )
         return result
+
+    async def export_packages(self, student_ids: list[Id], reason: str) -> list[dict[str, Any]]:
+        """Transfer or graduation packages, sealed; identity then records the students as left."""
+        answer: dict[str, Any] = await self.caller.json(
+            "POST",
+            "/exchange/packages",
+            json={"student_ids": [str(i) for i in student_ids], "reason": reason},
+            timeout=SEALING_TIMEOUT,
+        )
+        exported: list[dict[str, Any]] = answer["exported"]
+        return exported
+
+    async def import_package(self, pdf: bytes) -> dict[str, Any]:
+        """Another school's package: imported, or a BackendError (422) whose problem lists `files`."""
+        result: dict[str, Any] = await self.caller.json(
+            "POST",
+            "/exchange/imports",
+            content=pdf,
+            headers={"content-type": "application/pdf"},
+            timeout=SEALING_TIMEOUT,
+        )
+        return result
+
+    async def student_packages(self, student_id: Id) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.caller.json(
+            "GET", f"/exchange/students/{student_id}/packages"
+        )
+        return result
+
+    async def package_file(self, package_id: Id, part: str) -> httpx.Response:
+        """The package (`pdf`) or its receipt (`receipt`), as the service sends it."""
+        return await self.caller.request("GET", f"/exchange/packages/{package_id}/{part}")

@@ -99,6 +99,7 @@ NAV: list[tuple[str, str, frozenset[str] | None]] = [
     ("/admin/import", N_("Nhập dữ liệu"), OFFICE),
     ("/admin/export", N_("Xuất dữ liệu"), OFFICE),
     ("/admin/national", N_("Dữ liệu CSDL ngành"), OFFICE),
+    ("/admin/exchange", N_("Hồ sơ chuyển trường"), OFFICE),
     ("/admin/audit", N_("Nhật ký"), OVERSEERS),
     ("/admin/signing", N_("Ký số"), frozenset({Role.system_admin})),
     ("/admin/outside-systems", N_("Hệ thống bên ngoài"), OFFICE),
