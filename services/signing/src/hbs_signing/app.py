@@ -49,9 +49,9 @@ from hbs_signing.bootstrap import bootstrap
 from hbs_signing.certificates import endpoints as certificate_endpoints
 from hbs_signing.devca import DevelopmentCA, DevelopmentCAError
 from hbs_signing.documents import endpoints as document_endpoints
-from hbs_signing.machine import endpoints as machine_endpoints
 from hbs_signing.exchange import endpoints as exchange_endpoints
 from hbs_signing.exchange.service import ExchangeService
+from hbs_signing.machine import endpoints as machine_endpoints
 from hbs_signing.requests.rendering import RenderPool
 from hbs_signing.requests.repository import QueueRepository
 from hbs_signing.requests.runner import RequestRunner
