@@ -32,9 +32,10 @@ test-security: bootstrap
 	@HBS_FUZZ_EXAMPLES=$${HBS_FUZZ_EXAMPLES:-100} $(PYTEST) -s tests/security
 
 ## make test-postgres: the database-backed tests again, on PostgreSQL (browser tests excepted:
-## each has an HTTP twin that runs here).
+## each has an HTTP twin that runs here; and the page modules, tests/conftest.py PAGES: the
+## database work behind each page is rerun by the services' tests and the whole-stack flows).
 test-postgres: bootstrap
-	@HBS_TEST_DATABASE=postgresql $(PYTEST) $(PARALLEL) -m "db and not browser"
+	@HBS_TEST_DATABASE=postgresql $(PYTEST) $(PARALLEL) -m "db and not browser and not pages"
 
 ## make test-faults: a year end of 4 classes through the real stack while 24 faults hit it (kill -9 of
 ## signing, grades, a batch worker; broker restarts), then every record judged from the databases and

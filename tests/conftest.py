@@ -31,14 +31,38 @@ CHROMIUM_ARGS = [
 ]
 
 
+PAGES = frozenset(
+    {
+        "test_portal_admin.py",
+        "test_portal_charts.py",
+        "test_portal_conduct.py",
+        "test_portal_dead_ends.py",
+        "test_portal_family.py",
+        "test_portal_forwarded.py",
+        "test_portal_language.py",
+        "test_portal_reports.py",
+        "test_portal_resets.py",
+        "test_portal_scores.py",
+        "test_portal_totp.py",
+    }
+)
+"""Whole-stack modules about the portal's pages (what they show, their language, their links):
+the PostgreSQL rerun leaves them out. The database work behind each page is the services' own,
+rerun on PostgreSQL by their db tests and by the whole-stack flows (walking skeleton, year records,
+oversight, sign-all, two-person reset, records, revocation, exchange, backup)."""
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that drives Chromium is marked `browser`: the PostgreSQL rerun leaves those out, as
-    each has an HTTP twin that drives the same pages and services (docs/architecture.md, Tests)."""
+    each has an HTTP twin that drives the same pages and services (docs/architecture.md, Tests).
+    A test of a page module (`PAGES`) is marked `pages`: left out of the rerun too."""
     here = Path(__file__).parent
     for item in items:
         if here in item.path.parents and "page" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
+        if item.path.parent == here and item.path.name in PAGES:
+            item.add_marker(pytest.mark.pages)
 
 
 @pytest.fixture(scope="module")

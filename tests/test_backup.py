@@ -168,6 +168,8 @@ def test_a_backup_taken_while_it_runs_restores_into_a_fresh_stack_where_every_se
             assert len(codes) >= 2
             for code in codes:
                 verified = http.json(None, "signing", "GET", f"/verify/{code}", "/verify/{code}")
+                if (verified.get("document") or {}).get("status") == "revoked":
+                    continue  # annulled by the board in another module (test_revocation): said so, as before
                 assert verified["verdict"] == "valid", verified
         finally:
             http.close()
