@@ -70,7 +70,10 @@ def test_compose_validates_offline_and_refuses_to_start_without_its_secrets(tmp_
     assert tool, "docker-compose is missing: `make bootstrap` installs Debian's docker-compose"
     text = (PRODUCTION / "compose.yaml").read_text()
     variables = set(re.findall(r"\$\{([A-Z0-9_]+)", text))
-    given = {name: "x" for name in variables} | {"HBS_SECRETS_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    # A folder or file on the host is a path (a bare word would be taken for a named volume).
+    paths = {name: str(tmp_path / name) for name in variables if name.endswith(("_DIR", "_FILE"))}
+    given = {name: "x" for name in variables} | paths
+    given |= {"HBS_SECRETS_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     command = [tool, "-f", str(PRODUCTION / "compose.yaml"), "config", "-q"]
     done = subprocess.run(command, env=given, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -83,7 +83,40 @@ async def download_xml(export_id: uuid.UUID, principal: CurrentPrincipal, reques
 @router.get(
     "/{export_id}/json",
     response_class=Response,
-    responses={200: {"content": {"application/json": {}}}, **_PROBLEMS},
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "description": "The export in the national structure; the whole JSON Schema is "
+                        "national/structure/hocba-1.schema.json, checked before it is served",
+                        "required": [
+                            "phienban",
+                            "thongtinxuat",
+                            "truong",
+                            "danhsachhocsinh",
+                            "danhsachrutlai",
+                        ],
+                        "properties": {
+                            "phienban": {"type": "string"},
+                            "thongtinxuat": {"type": "object", "properties": {}},
+                            "truong": {"type": "object", "properties": {}},
+                            "danhsachhocsinh": {
+                                "type": "array",
+                                "items": {"type": "object", "properties": {}},
+                            },
+                            "danhsachrutlai": {
+                                "type": "array",
+                                "items": {"type": "object", "properties": {}},
+                            },
+                        },
+                    }
+                }
+            }
+        },
+        **_PROBLEMS,
+    },
 )
 async def download_json(export_id: uuid.UUID, principal: CurrentPrincipal, request: Request) -> Response:
     """The export as JSON, valid against `hocba-1.schema.json` (checked before it is sent)."""

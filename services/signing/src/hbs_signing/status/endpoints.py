@@ -12,6 +12,29 @@ from hbs_signing.status.lists import SealUnavailable, SignedList, StatusLists
 from hbs_signing.verification.endpoints import limit_rate
 
 router = APIRouter(prefix="/status", tags=["public status"])
+_LIST_SCHEMA: dict[str, object] = {
+    "type": "object",
+    "description": "The school's status list: every issued version by SHA-256, dated, no personal data.",
+    "properties": {
+        "type": {"type": "string"},
+        "version": {"type": "integer"},
+        "school_id": {"type": "string"},
+        "issued_at": {"type": "string", "format": "date-time"},
+        "next_update": {"type": "string", "format": "date-time"},
+        "entries": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "sha256": {"type": "string"},
+                    "kind": {"type": "string"},
+                    "status": {"type": "string", "enum": ["current", "superseded", "revoked"]},
+                },
+                "additionalProperties": {"type": "string"},
+            },
+        },
+    },
+}
 _SCHOOL = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 
@@ -37,7 +60,11 @@ def _headers(found: SignedList, name: str) -> dict[str, str]:
     }
 
 
-@router.get("/{school_id}/list.json")
+@router.get(
+    "/{school_id}/list.json",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {"schema": _LIST_SCHEMA}}}},
+)
 async def status_list_json(request: Request, school_id: str = Path(pattern=_SCHOOL)) -> Response:
     """Every issued version of the school's documents by SHA-256: `current`, `superseded` (with the
     newest version's SHA-256) or `revoked` (with the minutes' number and date). Exactly the bytes the
@@ -46,7 +73,13 @@ async def status_list_json(request: Request, school_id: str = Path(pattern=_SCHO
     return Response(found.content, media_type="application/json", headers=_headers(found, "status.json"))
 
 
-@router.get("/{school_id}/list.p7m")
+@router.get(
+    "/{school_id}/list.p7m",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pkcs7-mime": {"schema": {"type": "string", "format": "binary"}}}}
+    },
+)
 async def status_list_signed(request: Request, school_id: str = Path(pattern=_SCHOOL)) -> Response:
     """The status list signed with the school seal: CMS SignedData (DER) with the JSON inside and the
     seal's certificate chain. Offline: `openssl cms -verify -inform DER -in list.p7m -CAfile root.pem

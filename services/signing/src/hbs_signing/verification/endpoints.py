@@ -21,7 +21,7 @@ from hbs_signing.models import SignedDocument
 from hbs_signing.verification.bounded import BoundedExaminer, VerificationBusy, VerificationTooCostly
 from hbs_signing.verification.expectation import expectation_for
 from hbs_signing.verification.identify import identify
-from hbs_signing.verification.schemas import VerificationReport
+from hbs_signing.verification.schemas import BatchAnswers, VerificationReport
 from hbs_signing.verification.service import INVALID, Examination, Expectation, RateLimiter, Verifier
 
 router = APIRouter(tags=["public verification"])
@@ -176,8 +176,8 @@ async def _verify_stored(request: Request, document: SignedDocument) -> dict[str
     return verifier.judge(examination, await _expectation(request, document))
 
 
-@router.post("/verify/batch", name="verify_batch")
-@router.post("/v1/verify/batch", name="verify_batch_v1")
+@router.post("/verify/batch", response_model=BatchAnswers, name="verify_batch")
+@router.post("/v1/verify/batch", response_model=BatchAnswers, name="verify_batch_v1")
 async def verify_batch(request: Request) -> dict[str, Any]:
     """Many verification codes and/or PDFs (JSON `{codes: [...], files: [{name, content_base64}]}`),
     one answer each, in the order sent: a university checking an intake. Bounded: at most

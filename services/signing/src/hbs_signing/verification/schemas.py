@@ -3,6 +3,8 @@ carry more (extra fields pass through), so the service can add to it without bre
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 _VERDICT = Field(description="`valid`, `indeterminate` or `invalid` (the worst over the file)")
@@ -90,3 +92,23 @@ class VerificationReport(BaseModel):
     file: FileCounts
     problems: list[str]
     document: IssuedVersion | None = None
+
+
+class BatchAnswer(BaseModel):
+    """One code's or file's answer in a batch verification, in the order sent."""
+
+    model_config = ConfigDict(extra="allow")
+
+    item: str = Field(examples=["codes.0"])
+    """Which input this answers: `codes.N` or `files.N`."""
+    code: str | None = None
+    name: str | None = None
+    found: bool
+    verdict: str = Field(examples=["valid"])
+    problems: list[str] = []
+    sha256: str | None = None
+    document: dict[str, Any] | None = None
+
+
+class BatchAnswers(BaseModel):
+    results: list[BatchAnswer]
