@@ -59,7 +59,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     A test of a page module (`PAGES`) is marked `pages`: left out of the rerun too."""
     here = Path(__file__).parent
     for item in items:
-        if here in item.path.parents and "page" in getattr(item, "fixturenames", ()):
+        if here in item.path.parents and "browser" in getattr(item, "fixturenames", ()):  # page, phone…
             item.add_marker(pytest.mark.browser)
         if item.path.parent == here and item.path.name in PAGES:
             item.add_marker(pytest.mark.pages)
