@@ -381,10 +381,15 @@ def test_the_signature_count_reads_the_fields_whatever_form_their_value_takes(
     """A signature field's /V is an indirect object in a signed file (step 3 of the year-end bench
     failed on it); the count matches pyHanko's own, document timestamps left out."""
     from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign import fields
 
     from hbs_signing.token import signature_count
+    from hbs_signing.token.session import _signature_type
 
     for pdf, expected in ((signed_sample.original, 0), (signed_sample.signed, 1)):
         reader = PdfFileReader(BytesIO(pdf))
         own = [s for s in reader.embedded_signatures if s.sig_object_type == "/Sig"]
         assert signature_count(reader) == len(own) == expected
+        for _name, value, _ref in fields.enumerate_sig_fields(reader, filled_status=True):
+            # read from the raw bytes (the /Contents skipped), as the resolved object says
+            assert _signature_type(reader, value) == value.get_object()["/Type"]

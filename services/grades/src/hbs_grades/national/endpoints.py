@@ -1,9 +1,10 @@
-"""National export endpoints (CSDL ngành): the board and the office only, school-wide."""
+"""National export endpoints (CSDL ngành): the board and the office make and read them; the
+province's system (an outside client with `national.export`) reads them."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -11,7 +12,7 @@ from hbs_grades.national.schemas import NationalExportIn, NationalExportOut
 from hbs_grades.national.service import Form
 from hbs_grades.sheets.endpoints import attachment
 from hbs_grades.wiring import grades_of
-from hbs_shared.auth import CurrentPrincipal
+from hbs_shared.auth import CurrentPrincipal, Principal, person_or_scope
 from hbs_shared.problems import PROBLEM_JSON
 from hbs_shared.service import runtime_of
 
@@ -26,6 +27,10 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
         (500, "the document failed its own schema: nothing is sent"),
     )
 }
+
+ExportReader = Annotated[Principal, person_or_scope("national.export")]
+"""The board and the office, or an outside system (the province's) holding `national.export`:
+it reads and downloads the exports the office made; making one stays a person's act."""
 
 
 @router.post("", status_code=201, response_model=NationalExportOut, responses={**_PROBLEMS, 409: {}})
@@ -42,7 +47,7 @@ async def create_export(
 
 @router.get("", response_model=list[NationalExportOut], responses=_PROBLEMS)
 async def list_exports(
-    principal: CurrentPrincipal, request: Request, limit: int = Query(default=50, ge=1, le=500)
+    principal: ExportReader, request: Request, limit: int = Query(default=50, ge=1, le=500)
 ) -> list[NationalExportOut]:
     """The school's exports, newest first."""
     grades = grades_of(request)
@@ -51,17 +56,13 @@ async def list_exports(
 
 
 @router.get("/{export_id}", response_model=NationalExportOut, responses=_PROBLEMS)
-async def get_export(
-    export_id: uuid.UUID, principal: CurrentPrincipal, request: Request
-) -> NationalExportOut:
+async def get_export(export_id: uuid.UUID, principal: ExportReader, request: Request) -> NationalExportOut:
     grades = grades_of(request)
     async with runtime_of(request).db.transaction() as session:
         return NationalExportOut.of(await grades.national.get(session, principal, export_id))
 
 
-async def _download(
-    request: Request, principal: CurrentPrincipal, export_id: uuid.UUID, form: Form
-) -> Response:
+async def _download(request: Request, principal: Principal, export_id: uuid.UUID, form: Form) -> Response:
     grades = grades_of(request)
     async with runtime_of(request).db.transaction() as session:
         export, data = await grades.national.download(session, principal, export_id, form)
@@ -75,7 +76,7 @@ async def _download(
     response_class=Response,
     responses={200: {"content": {"application/xml": {}}}, **_PROBLEMS},
 )
-async def download_xml(export_id: uuid.UUID, principal: CurrentPrincipal, request: Request) -> Response:
+async def download_xml(export_id: uuid.UUID, principal: ExportReader, request: Request) -> Response:
     """The export as XML, valid against `hocba-1.xsd` (checked before it is sent)."""
     return await _download(request, principal, export_id, "xml")
 
@@ -118,6 +119,6 @@ async def download_xml(export_id: uuid.UUID, principal: CurrentPrincipal, reques
         **_PROBLEMS,
     },
 )
-async def download_json(export_id: uuid.UUID, principal: CurrentPrincipal, request: Request) -> Response:
+async def download_json(export_id: uuid.UUID, principal: ExportReader, request: Request) -> Response:
     """The export as JSON, valid against `hocba-1.schema.json` (checked before it is sent)."""
     return await _download(request, principal, export_id, "json")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Iterator
 from io import BytesIO
 from typing import Any
@@ -391,8 +392,42 @@ def signature_count(reader: PdfFileReader) -> int:
     return sum(
         1
         for _name, value, _ref in fields.enumerate_sig_fields(reader, filled_status=True)
-        if value.get_object().get("/Type", "/Sig") == "/Sig"
+        if _signature_type(reader, value) == "/Sig"
     )
+
+
+_TOKENS = re.compile(rb"<<|>>|\(|/Type\s*(/[A-Za-z]+)|/Contents\s*<(?!<)")
+
+
+def _signature_type(reader: PdfFileReader, value: Any) -> str:
+    """A signature dictionary's /Type read from its raw bytes at the top level, the /Contents hex
+    string skipped with a byte search: resolving the object parses that string token by token,
+    ~8 ms a signature, 42 of a sealed record's 44 ms in the worker. Anything unusual (a literal
+    string, an object stream, no /Type found) resolves the object instead."""
+    reference = getattr(value, "reference", None)
+    marker = reader.xrefs[reference] if reference is not None else None
+    stream = reader.stream
+    if isinstance(marker, int) and isinstance(stream, BytesIO):
+        body = bytes(stream.getbuffer()[marker : marker + 65536])  # a signature dict is < 40 KB
+        stop = body.find(b"endobj")
+        body = body[:stop] if stop >= 0 else b""
+        depth, position = 0, 0
+        while (match := _TOKENS.search(body, position)) is not None:
+            token, position = match.group(0), match.end()
+            if token == b"<<":
+                depth += 1
+            elif token == b">>":
+                depth -= 1
+            elif token == b"(":
+                break  # a literal string may hold anything: read the object properly
+            elif token.startswith(b"/Contents"):
+                closing = body.find(b">", position)
+                if closing < 0:
+                    break
+                position = closing + 1
+            elif depth == 1:
+                return match.group(1).decode("ascii")
+    return str(value.get_object().get("/Type", "/Sig"))
 
 
 class _LeanPKCS11Signer(PKCS11Signer):
