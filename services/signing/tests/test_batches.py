@@ -245,30 +245,11 @@ async def test_the_principals_batch_adds_the_seal_and_closes_each_record(
     # Two records signed by the homeroom teacher and the vice-principal, one at a time.
     earlier: dict[uuid.UUID, tuple[uuid.UUID, bytes]] = {}
     for n in range(2):
-        record = year_record_content(name=f"Học sinh số {n}")
-        base: uuid.UUID | None = None
-        for role, name in (("homeroom_teacher", "Phạm Quốc Dũng"), ("vice_principal", "Lê Thị Thu Hà")):
-            user = uuid.uuid5(uuid.NAMESPACE_URL, role)
-            request = RecordSigningRequested(
-                request_id=uuid.uuid4(),
-                activation_id=await subject_activation(signing_service, signing_db, user, record.record_id),
-                signer_user_id=user,
-                signer_name=name,
-                signer_role=role,  # type: ignore[arg-type]
-                base_document_id=base,
-                record=record,
-            )
-            async with signing_db.transaction() as session:
-                await signing_service.sign_record(session, SCHOOL, request, datetime.now(UTC))
-                handled = await session.get(SigningRequest, request.request_id)
-            assert handled is not None
-            assert handled.outcome == "completed", handled.reason
-            base = handled.document_id
-        assert base is not None
+        record_id, base, _ = await _signed_twice(signing_service, signing_db, n)
         async with signing_db.transaction() as session:
             document = await session.get(SignedDocument, base)
         assert document is not None
-        earlier[record.record_id] = (base, signing_service.store.get(document.sha256))
+        earlier[record_id] = (base, signing_service.store.get(document.sha256))
 
     # The principal signs both in one batch: each gets the principal's signature and the seal.
     principal, batch_id = uuid.uuid4(), uuid.uuid4()

@@ -70,6 +70,8 @@ class EventConsumer:
         self.topic = topic
         self.batch_size = batch_size
         """Events applied in one transaction at most (1: one transaction and offset commit each)."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
         self._db = db
         self._registry = registry
         self._handlers = {model.event_type: handler for model, handler in handlers.items()}
@@ -87,50 +89,27 @@ class EventConsumer:
     def attach(self, broker: KafkaBroker, *, session_timeout_ms: int = 10000) -> None:
         """Subscribe on the broker; handler errors other than rejections are retried (nack)."""
         self._broker = broker
-        heartbeat_ms = max(session_timeout_ms // 4, 250)
-        title, listener = f"{self.name}:{self.topic}", _RewindOnAssign(self)
-        if self.batch_size > 1:
-            batched = broker.subscriber(
-                self.topic,
-                batch=True,
-                max_records=self.batch_size,
-                batch_timeout_ms=BATCH_WAIT_MS,
-                group_id=self.name,
-                auto_offset_reset="earliest",
-                session_timeout_ms=session_timeout_ms,
-                heartbeat_interval_ms=heartbeat_ms,
-                ack_policy=AckPolicy.NACK_ON_ERROR,
-                title=title,
-                listener=listener,
-            )
-            self._subscriber = batched
-
-            @batched
-            async def _on_batch(message: KafkaMessage) -> None:
-                # Raw records, not FastStream's decoding: malformed input must reach decode_event.
-                records = message.raw_message
-                items = records if isinstance(records, tuple) else (records,)
-                await self.process_batch([(r.value or b"", _headers(r.headers), r.key) for r in items])
-
-            return
-        single = broker.subscriber(
+        subscriber = broker.subscriber(
             self.topic,
+            batch=True,
+            max_records=self.batch_size,
+            batch_timeout_ms=BATCH_WAIT_MS,
             group_id=self.name,
             auto_offset_reset="earliest",
             session_timeout_ms=session_timeout_ms,
-            heartbeat_interval_ms=heartbeat_ms,
+            heartbeat_interval_ms=max(session_timeout_ms // 4, 250),
             ack_policy=AckPolicy.NACK_ON_ERROR,
-            title=title,
-            listener=listener,
+            title=f"{self.name}:{self.topic}",
+            listener=_RewindOnAssign(self),
         )
-        self._subscriber = single
+        self._subscriber = subscriber
 
-        @single
-        async def _on_message(message: KafkaMessage) -> None:
-            # The raw bytes, not FastStream's decoding: malformed input must reach decode_event.
-            record = message.raw_message
-            key = None if isinstance(record, tuple) else record.key
-            await self.process(message.body, dict(message.headers), key)
+        @subscriber
+        async def _on_batch(message: KafkaMessage) -> None:
+            # Raw records, not FastStream's decoding: malformed input must reach decode_event.
+            records = message.raw_message
+            items = records if isinstance(records, tuple) else (records,)
+            await self.process_batch([(r.value or b"", _headers(r.headers), r.key) for r in items])
 
     async def rejoin(self) -> None:
         """After the broker lost its data (a restarted in-memory broker): leave, join the new
