@@ -2,8 +2,9 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PYTEST := $(UV) run --frozen pytest
-# Two test processes (pytest-xdist), each module whole on one of them: each process has its own
-# stack, broker, token and databases. `make test PARALLEL=` runs in one process.
+# Two test processes (pytest-xdist), each module whole on one of them (`--dist loadfile`; the root
+# conftest.py's scheduler keeps the modules sharing the sealed class together, MODULE_GROUPS): each
+# process has its own stack, broker, token and databases. `make test PARALLEL=` runs in one process.
 PARALLEL ?= -n 2 --dist loadfile --durations=20
 # The PostgreSQL rerun waits on its database more than on the CPU: three processes (259 s against
 # 307 s for two, measured side by side on a clean clone; no Chromium in that run).
@@ -15,7 +16,7 @@ BACKUPS ?= var/backups
 BACKUP_KEY ?= $(or $(HBS_BACKUP_KEY_FILE),var/backup.key)
 BACKUP_CLI := $(UV) run --frozen python -m hbs_shared.backup
 
-.PHONY: bootstrap demo test test-security test-postgres test-faults lint format clean-demo bench bench-identity bench-grades bench-signing bench-sign-all bench-events bench-yearend docs verify-audit screenshots bench-exchange backup restore
+.PHONY: bootstrap demo test test-security test-postgres test-faults test-kafka-login lint format clean-demo bench bench-identity bench-grades bench-signing bench-sign-all bench-events bench-yearend docs verify-audit screenshots bench-exchange backup restore
 
 bootstrap:
 	@deploy/scripts/bootstrap.sh
@@ -35,10 +36,18 @@ test-security: bootstrap
 	@HBS_FUZZ_EXAMPLES=$${HBS_FUZZ_EXAMPLES:-100} $(PYTEST) -s tests/security
 
 ## make test-postgres: the database-backed tests again, on PostgreSQL (browser tests excepted:
-## each has an HTTP twin that runs here; and the page modules, tests/conftest.py PAGES: the
-## database work behind each page is rerun by the services' tests and the whole-stack flows).
+## each has an HTTP twin that runs here; and the page modules, PAGES in tests/conftest.py and
+## services/portal/tests/conftest.py: the database work behind each page is rerun by the
+## services' tests and the whole-stack flows).
 test-postgres: bootstrap
 	@HBS_TEST_DATABASE=postgresql $(PYTEST) $(PARALLEL_PG) -m "db and not browser and not pages"
+
+## make test-kafka-login: a service's Kafka login against a Kafka of your own that accepts SCRAM
+## (HBS_TEST_KAFKA_BOOTSTRAP, HBS_TEST_KAFKA_SECURITY_PROTOCOL, …_SASL_MECHANISM, …_SASL_USERNAME,
+## …_SASL_PASSWORD; docs/operations.md "Kafka logins"). The development machines have none.
+test-kafka-login: bootstrap
+	@test -n "$$HBS_TEST_KAFKA_BOOTSTRAP" || { echo "set HBS_TEST_KAFKA_BOOTSTRAP (and the login) first"; exit 2; }
+	@$(PYTEST) -rs shared/tests/test_messaging_external_kafka.py
 
 ## make test-faults: a year end of 4 classes through the real stack while 24 faults hit it (kill -9 of
 ## signing, grades, a batch worker; broker restarts), then every record judged from the databases and

@@ -10,8 +10,10 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from hbs_devtools.drive import SystemClient
 from hbs_devtools.stack import Stack
+from hbs_devtools.yearend import YearEndDriver
 
 from .factories import FactorySystem, SchoolFactory
+from .sealed import SealedClass
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +46,7 @@ PAGES = frozenset(
         "test_portal_resets.py",
         "test_portal_scores.py",
         "test_portal_totp.py",
+        "test_portal_province.py",
     }
 )
 """Whole-stack modules about the portal's pages (what they show, their language, their links):
@@ -89,3 +92,12 @@ def page(browser: Browser) -> Iterator[Page]:
 def school(system: SystemClient) -> SchoolFactory:
     """This module's own classes and people (tests/factories.py), on the shared stack."""
     return SchoolFactory(system)
+
+
+@pytest.fixture(scope="session")
+def sealed(system: SystemClient) -> Iterator[SealedClass]:
+    with YearEndDriver(system.stack, workers=2, log=lambda _: None) as driver:
+        school = driver.seed(1, students=4, subjects=("TOAN", "NGU_VAN"))
+        # test_yearend's checks of the driver's report: a few event probes, one sheet signed alone.
+        report = driver.run(school, event_probes=3, single_sheets=1)
+        yield SealedClass(driver, school, report, driver.check(school))

@@ -3,10 +3,11 @@
 The sending school is the session's stack; the receiving school a SECOND stack started here, with
 its own databases, broker, SoftHSM2 token and development CA, which trusts the sender's root
 (`HBS_SIGNING_TRUSTED_ROOTS_FILE`) as a real school trusts the national CAs. A small class of the
-sender goes through the year end (hbs_devtools.yearend), its office exports each student's sealed
-records as a sealed package, the receiver's office imports them: every signature is valid there,
-a receipt sealed by the receiver comes back. Four broken packages are each refused with the
-reason naming the file: one flipped byte, a missing file, an extra file, an untrusted seal.
+sender went through the year end (hbs_devtools.yearend: the `sealed` class of tests/conftest.py),
+its office exports two students' sealed records as sealed packages, the receiver's office imports
+them: every signature is valid there, a receipt sealed by the receiver comes back. Four broken
+packages are each refused with the reason naming the file: one flipped byte, a missing file, an
+extra file, an untrusted seal.
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ from cryptography.x509.oid import NameOID
 from hbs_devtools.broker import free_port
 from hbs_devtools.drive import SystemClient
 from hbs_devtools.stack import Stack
-from hbs_devtools.yearend import YearEndDriver
 from hbs_signing.exchange.package import PACKAGE_FIELD, attachments
 from hbs_signing.verification.service import VALID, Verifier
+
+from .sealed import SealedClass
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm, pytest.mark.timeout(420)]
 
@@ -44,14 +46,14 @@ PERSONAL = ("national_id", "full_name", "date_of_birth", "birthplace", "gender",
 
 @dataclass
 class Receiving:
-    """The second installation, started in the background while the sender's year end runs."""
+    """The second installation, started in the background while the sender exports."""
 
     stack: Stack
-    thread: threading.Thread
+    started: threading.Event = field(default_factory=threading.Event)
     errors: list[BaseException] = field(default_factory=list)
 
     def ready(self) -> Stack:
-        self.thread.join()
+        self.started.wait()
         if self.errors:
             raise self.errors[0]
         return self.stack
@@ -74,31 +76,36 @@ def receiving(
         environment="test",
         extra_env={"HBS_IDENTITY_DEMO_SIZE": "small", "HBS_SIGNING_TRUSTED_ROOTS_FILE": str(trusted)},
     )
-    handle = Receiving(stack, threading.Thread(target=lambda: None))
+    handle, done = Receiving(stack), threading.Event()
 
-    def start() -> None:
+    def run() -> None:
+        # The services die with the thread that started them (PR_SET_PDEATHSIG): this one lives
+        # until the module ends. (It used to end after the start: every service was killed, then
+        # started again by the stack's supervisor, a second start-up while the sender sealed.)
         try:
             stack.start(timeout=240)
         except BaseException as error:  # reported by ready()
             handle.errors.append(error)
+        finally:
+            handle.started.set()
+        done.wait()
+        stack.stop()
 
-    handle.thread = threading.Thread(target=start, name="receiving-stack")
-    handle.thread.start()
+    thread = threading.Thread(target=run, name="receiving-stack")
+    thread.start()
     try:
         yield handle
     finally:
-        handle.thread.join()
-        stack.stop()
+        done.set()
+        thread.join()
 
 
 @pytest.fixture(scope="module")
-def sealed_students(system: SystemClient, receiving: Receiving) -> list[str]:
-    """Two students of a class of the sender whose year records are sealed (steps 1–4)."""
-    with YearEndDriver(system.stack, workers=2, log=lambda _: None) as driver:
-        school = driver.seed(1, students=2, subjects=("TOAN", "NGU_VAN"))
-        driver.run(school, event_probes=0)
-        assert driver.check(school).problems == []
-    return list(school.classes[0].student_ids)
+def sealed_students(sealed: SealedClass, receiving: Receiving) -> list[str]:
+    """Two students of a class of the sender whose year records are sealed (steps 1–4): the
+    `sealed` class's (tests/conftest.py) that leave it here, with their packages."""
+    assert sealed.invariants.problems == []
+    return list(sealed.exchanged)
 
 
 def signing_audit(stack: Stack) -> list[Any]:

@@ -112,7 +112,7 @@ def wait_for_batch(browser: httpx.Client, batch_id: str) -> str:
             return page
         assert 'http-equiv="refresh"' in page  # the page refreshes itself while signing
         assert time.monotonic() < deadline, page
-        time.sleep(1)
+        time.sleep(0.3)
 
 
 def records_of(system: SystemClient, username: str, klass: SchoolClass) -> dict[str, Any]:

@@ -9,7 +9,6 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from sqlalchemy import Column, MetaData, Table, Uuid, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_devtools.broker import LocalBroker
+from hbs_devtools.samples import signing_completed as completed
 from hbs_shared.events.contracts import SigningCompleted
 from hbs_shared.events.envelope import EventEnvelope, EventRegistry
 from hbs_shared.messaging.consumer import EventConsumer
@@ -35,19 +35,6 @@ effects = Table(
     Column("event_id", Uuid, primary_key=True),
     Column("subject_id", Uuid, nullable=False),
 )
-
-
-def completed(subject_id: uuid.UUID) -> SigningCompleted:
-    return SigningCompleted(
-        request_id=uuid.uuid4(),
-        subject_id=subject_id,
-        document_id=uuid.uuid4(),
-        sha256="a" * 64,
-        signer_user_id=uuid.uuid4(),
-        signer_role="subject_teacher",
-        certificate_sha256="b" * 64,
-        signed_at=datetime.now(UTC),
-    )
 
 
 async def slow_effect(session: AsyncSession, envelope: EventEnvelope, event: Any) -> None:

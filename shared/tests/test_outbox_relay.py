@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Collection, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from hbs_devtools.samples import signing_completed as event
 from hbs_shared.db import Database
 from hbs_shared.events.contracts import SigningCompleted
 from hbs_shared.messaging.outbox import OutboxRelay, OutboxRepository, Outcome, OutgoingMessage
@@ -41,19 +41,6 @@ class ScriptedPublisher:
         return [ConnectionError("refused") if m.key in self.refuse else None for m in messages]
 
 
-def event(subject: uuid.UUID) -> SigningCompleted:
-    return SigningCompleted(
-        request_id=uuid.uuid4(),
-        subject_id=subject,
-        document_id=uuid.uuid4(),
-        sha256="a" * 64,
-        signer_user_id=uuid.uuid4(),
-        signer_role="subject_teacher",
-        certificate_sha256="b" * 64,
-        signed_at=datetime.now(UTC),
-    )
-
-
 @pytest.fixture
 async def db(databases: Any) -> AsyncIterator[Database]:
     database = Database(databases.new("relay"))
@@ -71,29 +58,48 @@ async def unsent_keys(db: Database) -> list[str]:
         return [row[0] for row in rows]
 
 
-async def write(db: Database, subjects: list[uuid.UUID]) -> None:
+async def write(db: Database, subjects: list[uuid.UUID], school: str = "thpt-a") -> None:
     async with db.transaction() as session:
-        await OutboxRepository().add_many(session, [(event(s), "thpt-a") for s in subjects])
+        await OutboxRepository().add_many(session, [(event(s), school) for s in subjects])
 
 
-async def test_a_refused_message_keeps_its_key_pending_after_it_and_the_other_keys_are_sent(
+async def test_the_key_is_the_school_then_the_aggregate(db: Database) -> None:
+    a = uuid.uuid4()
+    await write(db, [a], school="thpt-phu-cu")
+    assert await unsent_keys(db) == [f"thpt-phu-cu:{a}"]
+
+
+async def test_a_refused_message_keeps_its_school_pending_after_it_and_the_other_schools_are_sent(
     db: Database,
 ) -> None:
-    a, b = uuid.uuid4(), uuid.uuid4()
-    await write(db, [a, b, a, b, a])
+    """The school chooses the partition: after a refusal, that school's later rows (of any
+    aggregate) wait and go again in order; another school's rows are sent."""
+    a, b, c = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    async with db.transaction() as session:
+        await OutboxRepository().add_many(
+            session,
+            [
+                (event(b), "thpt-a"),
+                (event(c), "thpt-b"),
+                (event(a), "thpt-a"),
+                (event(b), "thpt-a"),
+                (event(c), "thpt-b"),
+            ],
+        )
     publisher = ScriptedPublisher()
-    publisher.refuse = {str(a)}
+    publisher.refuse = {f"thpt-a:{a}"}
     relay = OutboxRelay(db, publisher)
 
     with pytest.raises(ConnectionError):
         await relay.relay_once()
 
     assert len(publisher.sent) == 5  # one batch, handed over together
-    assert await unsent_keys(db) == [str(a)] * 3  # b's two are sent; all of a's wait, in order
+    # thpt-a's first row was acknowledged; from the refused one on, its rows wait, in order.
+    assert await unsent_keys(db) == [f"thpt-a:{a}", f"thpt-a:{b}"]
     assert publisher.topics == [{SigningCompleted.topic}]
 
     publisher.refuse = set()
-    assert await relay.relay_once() == 3
+    assert await relay.relay_once() == 2
     assert await unsent_keys(db) == []
 
 

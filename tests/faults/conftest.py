@@ -22,7 +22,12 @@ def fault_stack(tmp_path_factory: pytest.TempPathFactory, databases: Any) -> Ite
         ports={name: free_port() for name in NAMES},
         database_urls={name: databases.new(name) for name in NAMES},
         environment="test",
-        extra_env={"HBS_IDENTITY_DEMO_SIZE": "small"},
+        extra_env={
+            "HBS_IDENTITY_DEMO_SIZE": "small",
+            # A request a killed signing was signing is taken again when its lease runs out: 60 s by
+            # default, which the slice waited in about one run of two (step 1 took 62 s, not 6 s).
+            "HBS_SIGNING_REQUEST_LEASE_SECONDS": "15",
+        },
         supervise=True,
     )
     try:

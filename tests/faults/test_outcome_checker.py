@@ -1,6 +1,8 @@
 """The fault tests' checker must be able to fail: broken outcomes built by hand (a record sealed
 twice, a count that differs, a stuck request, a PDF whose one signer signs two roles, a PDF whose
-signed bytes changed) are each found, and a sound one passes. No stack: milliseconds."""
+signed bytes changed) are each found, and a sound one passes. The plan is drawn from its seed and
+fits its delays to the steps, and `run_steps` carries a fault whose step ended first to the next
+step that can take it (steps and injector made up here). No stack: milliseconds."""
 
 from __future__ import annotations
 
@@ -9,8 +11,11 @@ import functools
 import hashlib
 import io
 import tempfile
+import threading
+import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,7 +28,7 @@ from fpdf import FPDF
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 
-from hbs_devtools.faults import KINDS, FaultPlan
+from hbs_devtools.faults import KINDS, Fault, FaultKind, FaultLog, FaultPlan, Injected, run_steps
 from hbs_devtools.outcome import Document, Record, Sheet, Snapshot, judge, pdf_problems, read_pdf
 
 
@@ -204,3 +209,136 @@ def test_the_plan_is_drawn_from_its_seed() -> None:
     assert Counter(f.step for f in plan.faults) == {1: 8, 2: 8, 3: 3, 4: 5}
     assert {f.kind for f in FaultPlan.make(12, 5, kinds=("kill_grades",)).faults} == {"kill_grades"}
     assert {f.step for f in FaultPlan.make(12, 5, kinds=("kill_worker",)).faults} <= {2, 3, 4}
+
+
+def test_the_short_steps_get_short_delays() -> None:
+    # STEP_SECONDS shared by the step's faults, within 0.3 s and 3 s: step 1 (8 faults in ~10 s) at
+    # most 1.25 s, step 4 (5 in ~10 s) 2 s, the long step 2 and step 3 (3 faults) the whole 3 s.
+    for seed in range(20):
+        plan = FaultPlan.make(seed, 24)
+        bounds = {1: 1.3, 2: 3.0, 3: 3.0, 4: 2.0}
+        assert all(0.3 <= f.delay <= bounds[f.step] for f in plan.faults), plan
+    assert max(f.delay for f in FaultPlan.make(12, 24).for_step(2)) == 3.0
+    # The slice (one fault a step) keeps the whole 3 s, and so its plan.
+    assert [str(f) for f in FaultPlan.make(12, 4).faults] == [
+        "#1 step 1 kill_signing after 0.7 s",
+        "#2 step 2 kill_worker after 0.3 s",
+        "#3 step 3 kill_grades after 1.3 s",
+        "#4 step 4 restart_broker after 1.0 s",
+    ]
+    # Never packed closer than 0.8 s, however many faults.
+    assert max(f.delay for f in FaultPlan.make(12, 200).for_step(1)) <= 0.8
+    assert {f.delay for f in FaultPlan.make(12, 200).for_step(1)} > {0.3}
+
+
+class _Injector:
+    """Injects nothing: writes down which fault went in which step. Steps are made up: one in
+    `ends` is busy until the run's injections reach its count there, then ends; any other idles
+    `idle` seconds (never busy) and ends."""
+
+    def __init__(self, ends: dict[int, int]) -> None:
+        self.log = FaultLog()
+        self.done: list[tuple[int, int]] = []
+        self.ends = ends
+        self.events = {step: threading.Event() for step in ends}
+        self.current = 0
+
+    def inject(self, fault: Fault, step: int) -> Injected:
+        self.done.append((fault.number, step))
+        if len(self.done) == self.ends.get(step):
+            self.events[step].set()
+        return Injected(fault, True, fault.kind, 0.0, step)
+
+    def step(self, number: int, idle: float = 0.0) -> tuple[int, Callable[[], None]]:
+        def work() -> None:
+            self.current = number
+            if number in self.events:
+                assert self.events[number].wait(10)
+            else:
+                time.sleep(idle)
+
+        return number, work
+
+    def busy(self) -> bool:
+        event = self.events.get(self.current)
+        return event is not None and not event.is_set()
+
+    def run(self, plan: FaultPlan, *steps: tuple[int, Callable[[], None]]) -> list[str]:
+        lines: list[str] = []
+        run_steps(steps, plan, self, self.busy, lines.append)
+        return lines
+
+
+def _plan(*faults: tuple[int, FaultKind]) -> FaultPlan:
+    return FaultPlan(0, tuple(Fault(n, step, kind, 0.01) for n, (step, kind) in enumerate(faults, 1)))
+
+
+def test_a_fault_whose_step_ended_first_is_carried_to_the_next_step() -> None:
+    plan = _plan((1, "kill_grades"), (1, "restart_broker"), (2, "kill_signing"), (3, "kill_worker"))
+    # Step 1 ends at once; step 2 works until its 3 faults are in (two carried, its own).
+    injector = _Injector({2: 3, 3: 4})
+    lines = injector.run(plan, injector.step(1), injector.step(2), injector.step(3))
+    assert injector.done == [(1, 2), (2, 2), (3, 2), (4, 3)]
+    log = injector.log
+    assert [e.fault.number for e in log.entries] == [1, 2, 3, 4]
+    assert [e.fault.step for e in log.entries] == [1, 1, 2, 3], "a carried fault keeps its plan"
+    assert [e.carried for e in log.entries] == [True, True, False, False]
+    assert log.summary().startswith("faults=4 missed=0 carried=2 ")
+    assert "fault #1 step 1 kill_grades after 0.0 s: carried to step 2 (the step ended first)" in lines
+    assert (
+        "fault #1 step 1 kill_grades after 0.0 s (carried to step 2): kill_grades, recovered in 0.0 s"
+        in lines
+    )
+
+
+def test_a_fault_waits_for_work_in_flight_and_is_carried_when_none_came() -> None:
+    # Step 2 runs half a second without work in flight: its fault waits, then goes to step 3.
+    plan = _plan((2, "restart_broker"))
+    injector = _Injector({3: 1})
+    injector.run(plan, injector.step(2, idle=0.5), injector.step(3))
+    assert injector.done == [(1, 3)]
+
+
+def test_a_batch_worker_s_kill_is_carried_only_into_a_batch_step() -> None:
+    # Made-up order: after step 3, a step that signs no batch (1), then step 4.
+    plan = _plan((3, "kill_worker"), (3, "kill_grades"))
+    injector = _Injector({1: 1, 4: 2})
+    lines = injector.run(plan, injector.step(3), injector.step(1), injector.step(4))
+    assert injector.done == [(2, 1), (1, 4)]
+    assert "fault #1 step 3 kill_worker after 0.0 s: carried to step 4 (the step ended first)" in lines
+    assert "fault #2 step 3 kill_grades after 0.0 s: carried to step 1 (the step ended first)" in lines
+    assert injector.log.summary().startswith("faults=2 missed=0 carried=2 ")
+
+
+def test_faults_the_last_step_ended_before_are_missed_not_injected() -> None:
+    plan = _plan((3, "kill_signing"), (4, "kill_grades"), (4, "kill_worker"))
+    injector = _Injector({})
+    lines = injector.run(plan, injector.step(3), injector.step(4))
+    assert injector.done == []
+    assert [(e.fault.number, e.done, e.step, e.note) for e in injector.log.entries] == [
+        (1, False, 4, "the step ended first"),
+        (2, False, 4, "the step ended first"),
+        (3, False, 4, "the step ended first"),
+    ]
+    assert injector.log.summary().startswith("faults=0 missed=3 carried=0 ")
+    assert lines[0] == "fault #1 step 3 kill_signing after 0.0 s: carried to step 4 (the step ended first)"
+    assert (
+        "fault #3 step 4 kill_worker after 0.0 s: missed (the step ended first, no later step takes it)"
+        in lines
+    )
+
+
+def test_after_a_failed_step_every_fault_left_is_missed() -> None:
+    plan = _plan((1, "kill_grades"), (2, "kill_signing"), (3, "restart_broker"))
+    injector = _Injector({})
+
+    def fails() -> None:
+        raise RuntimeError("no answer")
+
+    injector.run(plan, (1, fails), injector.step(2), injector.step(3))
+    assert injector.done == []
+    assert [(e.fault.number, e.note) for e in injector.log.entries] == [
+        (1, "step 1 failed"),
+        (2, "step 1 failed"),
+        (3, "step 1 failed"),
+    ]

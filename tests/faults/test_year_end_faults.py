@@ -6,8 +6,9 @@ twice in a PDF, nothing stuck, grades and signing agreeing on every count.
 
 The default suite runs a bounded slice (1 class of 2, 4 faults: one of each kind). `make test-faults`
 runs the full one: HBS_FAULTS_CLASSES, HBS_FAULTS_STUDENTS, HBS_FAULTS_COUNT (≥ 20) and
-HBS_FAULTS_SEED choose it; the seed draws the plan, so a failing run repeats with the same faults at
-the same steps.
+HBS_FAULTS_SEED choose it; the seed draws the plan, so a failing run repeats with the same faults
+planned at the same steps (a fault whose step ended first is carried to the next one: where it
+lands depends on the run's timing, and the run prints it).
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ STUDENTS = int(os.environ.get("HBS_FAULTS_STUDENTS", "2"))
 FAULTS = int(os.environ.get("HBS_FAULTS_COUNT", "4"))
 SEED = int(os.environ.get("HBS_FAULTS_SEED", "12"))
 REQUIRED = int(os.environ.get("HBS_FAULTS_REQUIRED", str(20 if FAULTS >= 20 else max(1, FAULTS - 1))))
-"""Faults that must land while work is in flight: one whose step ended first is missed, not
-injected into an idle system (the full run plans 24 for its 20; the slice 4, one of each kind,
-for 3)."""
+"""Faults that must land while work is in flight, never into an idle system. One whose step ended
+first is carried (number and delay kept) to the next step that can take it (a batch worker's kill
+only to a batch step), and missed only when none is left: in practice the last step's last faults.
+The full run plans 24 for its 20 (its short steps get short delays, `faults.STEP_SECONDS`); the
+slice 4, one of each kind, for 3."""
 KINDS = tuple(os.environ.get("HBS_FAULTS_KINDS", ",".join(faults.KINDS)).split(","))
 SETTLE_SECONDS = 60.0
 

@@ -121,7 +121,7 @@ class YearEnd:
                     left.append((username, sheet_id))
             pending = left
             if pending:
-                time.sleep(1)
+                time.sleep(0.3)
 
     def sign_sheet(self, token: str, sheet_id: str) -> bool:
         """Moves the sheet on from where grades says it is; True once it is signed."""
@@ -195,7 +195,7 @@ class YearEnd:
                 return
             assert time.monotonic() < deadline, f"{step}: records {states} after {STEP_TIMEOUT} s"
             if any(s.startswith("signing_") for s in states):
-                time.sleep(1)  # a batch is on its way (perhaps one whose answer was lost)
+                time.sleep(0.3)  # a batch is on its way (perhaps one whose answer was lost)
                 continue
             self.start_batch(token, step, class_names)
 

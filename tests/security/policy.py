@@ -39,6 +39,13 @@ class Caller:
     """Object labels of the caller's children (a parent)."""
     self_labels: frozenset[str] = frozenset()
     """Object labels that are the caller themself (their student record, parent record, account)."""
+    school: str = "A"
+    """"A": the demo school, whose objects the world names; "B": the demo's second school, with
+    the same class names (10A1, 10A2, 11 Toán chuyên) and none of A's objects; "P": the province."""
+
+    def reaches(self, thing: Thing) -> bool:
+        """The caller's own school's object, or one that belongs to no school."""
+        return thing.school in ("", self.school)
 
 
 CALLERS: tuple[Caller, ...] = (
@@ -68,6 +75,17 @@ CALLERS: tuple[Caller, ...] = (
     ),
     Caller("student", "0341008001", frozenset({"student"}), self_labels=frozenset({"A"})),
     Caller("anonymous", None),
+    # The demo's second school (issue 14): same roles, same class names, another school.
+    Caller(
+        "other school's subject teacher",
+        "gv.toan.pc",
+        frozenset({"subject_teacher"}),
+        teaches=frozenset({"10A1", "10A2", "11 Toán chuyên"}),
+        school="B",
+    ),
+    Caller("other school's principal", "hieutruong.pc", frozenset({"principal"}), school="B"),
+    Caller("other school's admin", "quantri.pc", frozenset({"system_admin", "office_admin"}), school="B"),
+    Caller("province", "so.gddt", frozenset({"province_admin", "province_officer"}), school="P"),
     # Created by the suite: a teacher with no assignment, a parent of the suite's own student X only.
     Caller("unrelated teacher", "@teacher", frozenset({"subject_teacher"}), self_labels=frozenset({"T_OUT"})),
     Caller(
@@ -94,12 +112,14 @@ class Thing:
     """Created by the suite: the allowed side of a destructive row may be probed on it."""
     absent: bool = False
     """Does not exist (a random id): every signed-in caller gets 403/404."""
+    school: str = "A"
+    """The school the object belongs to; "" for none (a subject code, an import kind)."""
 
 
 THINGS: dict[str, Thing] = {
     t.label: t
     for t in (
-        Thing("NONE"),
+        Thing("NONE", school=""),
         Thing("S_TOAN", frozenset({"10A1"}), teacher="gv.toan"),
         Thing("S_VAN", frozenset({"10A1"}), teacher="gv.van"),
         Thing("K_10A1", frozenset({"10A1"})),
@@ -121,9 +141,9 @@ THINGS: dict[str, Thing] = {
         Thing("Y_CUR"),
         Thing("D_TOAN"),
         Thing("AS_TOAN"),
-        Thing("SUBJ_TOAN"),
-        Thing("KIND_STUDENTS"),
-        Thing("ABSENT", absent=True),
+        Thing("SUBJ_TOAN", school=""),
+        Thing("KIND_STUDENTS", school=""),
+        Thing("ABSENT", absent=True, school=""),
     )
 }
 
@@ -137,6 +157,7 @@ SIGNERS = frozenset({"subject_teacher", "homeroom_teacher", "vice_principal", "p
 ADMINS = frozenset({"office_admin", "system_admin"})
 OVERSEERS = BOARD | ADMINS
 FAMILY = frozenset({"parent", "student"})
+PROVINCE = frozenset({"province_admin", "province_officer"})
 
 Grant = Callable[[Caller, Thing], bool]
 
@@ -159,6 +180,9 @@ ROLE_GRANTS = frozenset(
         "system_admin",
         "overseer",
         "family",
+        "province",
+        "province_admin",
+        "of_a_school",
     }
 )
 
@@ -175,6 +199,9 @@ GRANTS: dict[str, Grant] = {
     "system_admin": _roles(frozenset({"system_admin"})),
     "overseer": _roles(OVERSEERS),
     "family": _roles(FAMILY),
+    "province": _roles(PROVINCE),
+    "province_admin": _roles(frozenset({"province_admin"})),
+    "of_a_school": lambda caller, _t: caller.login is not None and caller.school != "P",
     # Relations between the caller and the object in the path:
     "sheet_teacher": lambda caller, thing: thing.teacher is not None and thing.teacher == caller.login,
     "class_teacher": lambda caller, thing: bool(thing.classes & (caller.teaches | caller.leads)),
@@ -209,6 +236,8 @@ class Rule:
         return (self.service, self.method, template(self.path))
 
     def allows(self, caller: Caller, thing: Thing) -> bool:
+        if "anyone" not in self.may and not caller.reaches(thing):
+            return False  # another school's object: never, whatever the roles
         return any(GRANTS[word](caller, thing) for word in self.may)
 
     def shows(self, caller: Caller, thing: Thing) -> bool:
@@ -317,7 +346,23 @@ IDENTITY: tuple[Rule, ...] = (
         note="the token is its own authorisation: test_clients.py",
     ),
     Rule("identity", "GET", "/me", ("signed_in",)),
-    Rule("identity", "GET", "/school", ("signed_in",)),
+    Rule("identity", "GET", "/schools", ("province",), note="issue 14: counts per school, no one's data"),
+    Rule(
+        "identity",
+        "POST",
+        "/schools",
+        ("province_admin",),
+        body={
+            "id": "thpt-kiem-tra-quyen",
+            "name": "Trường THPT Kiểm Tra Quyền",
+            "authority": "Sở GD&ĐT Hưng Yên",
+            "province": "Hưng Yên",
+            "admin": {"full_name": "Người Kiểm Tra", "username": "quantri.kiemtraquyen"},
+        },
+        destructive=True,
+        note="creates a school: refusals probed here; the province's side in test_schools.py",
+    ),
+    Rule("identity", "GET", "/school", ("of_a_school",), note="the province's people have no school: 404"),
     Rule(
         "identity",
         "PUT",
@@ -651,6 +696,7 @@ IDENTITY: tuple[Rule, ...] = (
 )
 
 GRADES: tuple[Rule, ...] = (
+    Rule("grades", "GET", "/province/progress", ("province",), note="issue 14: counts per school"),
     Rule("grades", "GET", "/healthz", ("anyone",)),
     Rule("grades", "GET", "/readyz", ("anyone",)),
     Rule(
@@ -806,7 +852,7 @@ GRADES: tuple[Rule, ...] = (
     Rule("grades", "GET", "/records", ("overseer",)),
     Rule("grades", "GET", "/audit", ("overseer",)),
     Rule("grades", "GET", "/audit/verify", ("overseer",)),
-    Rule("grades", "GET", "/records/homeroom-classes", ("signed_in",), note="the caller's own, maybe none"),
+    Rule("grades", "GET", "/records/homeroom-classes", ("of_a_school",), note="the caller's own, maybe none"),
     Rule("grades", "GET", "/records/classes/{class_name}", CLASS_READ, CLASS_OBJECTS, sees=CLASS_READ),
     Rule("grades", "GET", "/records/batches/{batch_id}", ("overseer",), ("ABSENT",)),
     Rule("grades", "GET", "/records/{record_id}", CLASS_READ, RECORDS, sees=CLASS_READ),
@@ -1214,9 +1260,11 @@ class Page:
 
     path: str
     roles: frozenset[str] | None
-    """None: every signed-in user."""
+    """None: every signed-in user of a school (the province's people only where `province`)."""
     public: bool = False
     note: str = ""
+    province: bool = False
+    """A page for every signed-in user that the province's people open too (their own account's)."""
 
 
 SIGNERS = frozenset({"subject_teacher", "homeroom_teacher", "vice_principal", "principal"})
@@ -1224,8 +1272,10 @@ SIGNERS = frozenset({"subject_teacher", "homeroom_teacher", "vice_principal", "p
 PORTAL: tuple[Page, ...] = (
     Page("/login", None, public=True),
     Page("/verify", None, public=True),
-    Page("/", None),
-    Page("/password", None),
+    Page("/", None, province=True, note="the province lands on /province"),
+    Page("/password", None, province=True),
+    Page("/province", PROVINCE, note="issue 14: each school's progress, counts only"),
+    Page("/province/schools", frozenset({"province_admin"}), note="issue 14: create a school"),
     Page("/sheets", None, note="menu: signers; others see no sheet (grades lists only their own)"),
     Page("/sheets/sign-all", None, note="linked from /sheets for a teacher; lists only one's own sheets"),
     Page("/signing-pin", None, note="menu: signers; signing refuses anyone else a PIN or activation (403)"),
@@ -1249,6 +1299,6 @@ PORTAL: tuple[Page, ...] = (
     Page("/admin/audit", frozenset({"principal", "vice_principal", "office_admin", "system_admin"})),
     Page("/admin/signing", frozenset({"system_admin"})),
     Page("/admin/outside-systems", ADMINS, note="menu: the office (OAuth clients of outside systems)"),
-    Page("/security", None, note="menu: staff (their second factor)"),
+    Page("/security", None, province=True, note="menu: staff (their second factor)"),
     Page("/results", FAMILY),
 )

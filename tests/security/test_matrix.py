@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -37,10 +37,19 @@ class Probe:
     thing: Thing
     expected: frozenset[int] | None
     """The statuses that pass; None = "allowed" (anything but 401/403/404 and 5xx)."""
+    nothing: str | None = None
+    """Another school's object: a 200 whose body holds this finds nothing too, as for a random id
+    (an empty list; a decision "no")."""
 
-    def passes(self, status: int) -> bool:
+    def passes(self, status: int, text: str = "") -> bool:
         if status == 429 and "anyone" in self.rule.may:
             return True  # a public endpoint's rate limit: not an answer about rights
+        if self.nothing is not None and status == 200:
+            compact = text.replace(" ", "")
+            if compact == self.nothing or (self.nothing.startswith('"') and self.nothing in compact):
+                return True
+        if status == 503 and '"detail":"busy"' in text and "anyone" in self.rule.may:
+            return True  # public verification's concurrency limit (15 callers at once): not rights
         if self.expected is None:
             return status not in AUTH_REFUSALS and status < 500
         return status in self.expected
@@ -61,11 +70,47 @@ def expectation(rule: Rule, caller: Caller, thing: Thing) -> frozenset[int] | bo
         return frozenset({404}) if thing.absent else None
     if thing.absent:
         return frozenset({404}) if public else frozenset({403, 404})
+    if not public and not caller.reaches(thing):
+        own = replace(thing, school=caller.school)
+        if not names_only(rule):
+            # Another school's object (issue 14): not found, exactly as a random id would be, when
+            # the caller's roles would reach such an object in their own school; else any refusal.
+            # Named in a body or query (no id in the path): a 422 naming that field refuses too.
+            in_path = "{" in rule.path
+            found = frozenset({404}) if in_path else frozenset({404, 422})
+            return found if rule.allows(caller, own) else found | {403}
+        if caller.school == "P":
+            return frozenset({403, 404})  # the province has no class of any name
+        thing = own  # "10A1" in the path names the caller's own school's 10A1
     if rule.allows(caller, thing):
         if rule.destructive and not thing.own:
             return False  # would change shared data: only the refusal side is probed
         return None
     return frozenset({403, 404}) if rule.shows(caller, thing) else frozenset({404})
+
+
+SHARED_NAMES = frozenset({"class_name", "subject_code", "kind"})
+"""Path parameters that name something within the caller's own school (every school has a 10A1)."""
+
+
+def names_only(rule: Rule) -> bool:
+    """The path names its object only by names every school has (a row whose object is in its
+    body or query instead names it by id: not this)."""
+    params = set(re.findall(r"\{(\w+)\}", rule.path))
+    return bool(params) and params <= SHARED_NAMES
+
+
+def reads_own_list(rule: Rule) -> bool:
+    """A GET whose path has no id: the caller's own school's list (or class by name)."""
+    return rule.method == "GET" and set(re.findall(r"\{(\w+)\}", rule.path)) <= SHARED_NAMES
+
+
+def nothing_found(rule: Rule, caller: Caller, thing: Thing) -> str | None:
+    if caller.login is None or caller.reaches(thing) or "anyone" in rule.may:
+        return None
+    if rule.path == "/authz/check":
+        return '"allowed":false'  # a decision about the caller: "no", as for a random id
+    return "[]" if rule.method == "GET" else None
 
 
 def plan(available: set[tuple[str, str, str]]) -> tuple[list[Probe], list[Rule]]:
@@ -83,7 +128,7 @@ def plan(available: set[tuple[str, str, str]]) -> tuple[list[Probe], list[Rule]]
                 expected = expectation(rule, caller, thing)
                 if expected is not False:
                     assert not isinstance(expected, bool)
-                    probes.append(Probe(rule, caller, thing, expected))
+                    probes.append(Probe(rule, caller, thing, expected, nothing_found(rule, caller, thing)))
     return probes, missing
 
 
@@ -132,7 +177,7 @@ async def run(world: World, probes: list[Probe]) -> list[tuple[Probe, int, str]]
         async def one(probe: Probe) -> None:
             async with limit:
                 response = await client.send(request_of(world, probe))
-            if not probe.passes(response.status_code):
+            if not probe.passes(response.status_code, response.text):
                 failures.append((probe, response.status_code, response.text[:200]))
 
         await asyncio.gather(*(one(p) for p in probes))
@@ -174,6 +219,45 @@ def test_every_caller_on_every_operation_and_object_gets_what_the_policy_says(wo
     )
 
 
+def _ids_of_school_a(world: World) -> set[str]:
+    uuid_like = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+    return {
+        value
+        for label, values in world.values.items()
+        if THINGS[label].school == "A"
+        for value in values.values()
+        if uuid_like.match(value)
+    }
+
+
+def test_no_list_shows_another_schools_objects(world: World) -> None:
+    """Every list a caller of another school (or the province) may read (its own school's, or its
+    own class "10A1" by name) names none of the demo school's students, classes, sheets, records,
+    people, years or assignments (issue 14)."""
+    world.refresh_tokens()
+    foreign = _ids_of_school_a(world)
+    outsiders = [c for c in CALLERS if c.school != "A" and c.login is not None]
+    lists = [(r, label) for r in POLICY if r.probe and reads_own_list(r) for label in r.objects]
+    leaks: list[str] = []
+    read = 0
+    for rule, label in lists:
+        for caller in outsiders:
+            response = HTTP.get(
+                world.system.stack.url(rule.service) + fill(rule.path, world.values[label]),
+                params=rule.query,
+                headers={"authorization": f"Bearer {world.token(caller.login)}"},
+            )
+            if response.status_code != 200:
+                continue
+            read += 1
+            shown = sorted(i for i in foreign if i in response.text)
+            if shown:
+                leaks.append(f"{rule.service} GET {rule.path} as {caller.name}: {len(shown)} of A's ids")
+    print(f"\ncross-school lists: {len(lists)} × {len(outsiders)} outsiders, {read} read, {len(foreign)} ids")
+    assert read >= len(outsiders), "the outsiders could read (almost) no list: the check proves nothing"
+    assert not leaks, "\n".join(leaks)
+
+
 # ---------------------------------------------------------------------------------- portal pages
 
 
@@ -207,6 +291,8 @@ def test_every_portal_page_opens_for_the_roles_it_is_for_and_no_other(
                 ok = response.status_code == 200 or (caller.login is not None and response.is_redirect)
             elif caller.login is None:
                 ok = to_login
+            elif caller.school == "P" and page.roles is None and not page.province:
+                ok = response.status_code in (403, 404)  # the province has no school to show
             elif page.roles is None or caller.roles & page.roles:
                 ok = response.status_code in (200, 302, 303) and not to_login
             else:

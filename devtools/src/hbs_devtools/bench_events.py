@@ -24,7 +24,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_devtools.benchdb import postgres_database, postgres_wanted, sqlite_url
 from hbs_devtools.broker import LocalBroker
+from hbs_devtools.samples import signing_completed as event
 from hbs_shared.db import Database
 from hbs_shared.events.contracts import SigningCompleted
 from hbs_shared.events.envelope import EventEnvelope, EventRegistry
@@ -43,19 +43,6 @@ from hbs_shared.service import ConcurrentKafkaBroker
 
 effects_metadata = MetaData()
 effects = Table("bench_effects", effects_metadata, Column("id", Uuid, primary_key=True))
-
-
-def event(subject_id: uuid.UUID) -> SigningCompleted:
-    return SigningCompleted(
-        request_id=uuid.uuid4(),
-        subject_id=subject_id,
-        document_id=uuid.uuid4(),
-        sha256="a" * 64,
-        signer_user_id=uuid.uuid4(),
-        signer_role="subject_teacher",
-        certificate_sha256="b" * 64,
-        signed_at=datetime.now(UTC),
-    )
 
 
 @dataclass

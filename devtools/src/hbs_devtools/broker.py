@@ -46,9 +46,15 @@ class LocalBroker:
     Each start is a new cluster id (Tansu's default is the fixed `tansu_cluster`): a broker that
     forgot everything says so, and the services' outbox relays resend what it lost."""
 
-    def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
+    def __init__(
+        self, port: int | None = None, log_path: Path | None = None, *, authentication: bool = False
+    ) -> None:
         self.port = port or free_port()
         self.log_path = log_path
+        self.authentication = authentication
+        """Require a SASL login (`--authentication`). Tansu 0.6 offers only SCRAM then, and its
+        memory storage keeps no SCRAM credentials, so every login is refused: for tests of a
+        refusal only (docs/operations.md, "Kafka logins")."""
         self.cluster_id = ""
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -72,6 +78,7 @@ class LocalBroker:
                 "memory://tansu/",
                 "--cluster-id",
                 self.cluster_id,
+                *(["--authentication"] if self.authentication else []),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -5,8 +5,9 @@ run can be repeated exactly. `Injector` does them to a running `Stack`: `kill -9
 grades (restarted the way a process supervisor would), `kill -9` of one of signing's batch
 workers (its spawned children), and a restart of the in-memory broker (it comes back empty: the
 services must resend from their outboxes). `run_steps` runs each step of the year end in a thread
-and injects that step's faults while it is working. The outcome is judged afterwards, from the
-databases and PDFs, by `hbs_devtools.outcome`.
+and injects that step's faults while it is working; a fault whose step ended first is carried to
+the next step that can take it. The outcome is judged afterwards, from the databases and PDFs, by
+`hbs_devtools.outcome`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from hbs_devtools.stack import Stack
 
@@ -28,9 +29,20 @@ KINDS: tuple[FaultKind, ...] = ("kill_signing", "kill_grades", "kill_worker", "r
 BATCH_STEPS = (2, 3, 4)
 """Steps 2–4 sign a class's records in one batch, through signing's worker processes."""
 STEP_WEIGHTS = {1: 3, 2: 3, 3: 1, 4: 2}
-"""How likely a fault is to fall in each step, after how long each lasts (step 1: a request per
+"""How many of the faults fall in each step, after how long each lasts (step 1: a request per
 sheet; step 2: a batch per class; step 3: one batch for the school, after the samples; step 4: one
-batch of three signatures per record): a fault planned into a step that ended is missed."""
+batch of three signatures per record). A fault planned into a step that ended first is carried to
+the next step (`run_steps`)."""
+STEP_SECONDS = {1: 10.0, 2: 30.0, 3: 10.0, 4: 10.0}
+"""About the least each step lasts in the full run (4 classes of 6) without faults (measured 18,
+42, 13 and 16 s on a loaded 2-core machine; steps 1 and 4 have taken ~10 s). A step's faults are
+planned to fit in it: their delays are drawn up to `STEP_SECONDS / faults in the step` (at most
+`max_delay`, at least `MIN_SPREAD`), so about half of the step's time goes into delays and the rest
+is left for waiting on work in flight."""
+MIN_DELAY = 0.3
+MIN_SPREAD = 0.8
+"""The shortest upper bound of a step's delays: faults packed closer would mostly hit services still
+starting again."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +51,8 @@ class Fault:
     step: int
     kind: FaultKind
     delay: float
-    """Seconds after the step started (the first fault) or after the previous fault recovered."""
+    """Seconds after the step started (the first fault) or after the previous fault recovered; the
+    same in the step a fault is carried to."""
 
     def __str__(self) -> str:
         return f"#{self.number} step {self.step} {self.kind} after {self.delay:.1f} s"
@@ -60,7 +73,9 @@ class FaultPlan:
         kinds: Sequence[FaultKind] = KINDS,
     ) -> FaultPlan:
         """`count` faults of `kinds` over `steps`, every kind at least once when `count` allows;
-        a batch worker is killed only in steps that sign in batches."""
+        a batch worker is killed only in steps that sign in batches. Each step's delays are drawn
+        between MIN_DELAY and its bound (`STEP_SECONDS` shared by the step's faults, see there),
+        so the short steps get short delays."""
         rng = random.Random(seed)
         batch_steps = [s for s in steps if s in BATCH_STEPS]
         kinds = [k for k in kinds if k != "kill_worker" or batch_steps]
@@ -68,8 +83,10 @@ class FaultPlan:
         rng.shuffle(pool)
         if all(k == "kill_worker" for k in kinds):
             steps = batch_steps
+        slots = _quotas(steps, count)
+        bounds = {s: _delay_bound(s, slots.count(s), max_delay) for s in set(slots)}
         faults: list[tuple[int, FaultKind, float]] = []
-        for step in _quotas(steps, count):
+        for step in slots:
             # The first kind in the shuffled pool that this step can have (no batch worker in step 1).
             found = next((k for k in pool if k != "kill_worker" or step in BATCH_STEPS), None)
             if found is None:
@@ -77,11 +94,22 @@ class FaultPlan:
             else:
                 kind = found
                 pool.remove(found)
-            faults.append((step, kind, round(rng.uniform(0.3, max_delay), 1)))
+            faults.append((step, kind, round(rng.uniform(MIN_DELAY, bounds[step]), 1)))
         return cls(seed, tuple(Fault(n, s, k, d) for n, (s, k, d) in enumerate(faults, 1)))
 
     def for_step(self, step: int) -> list[Fault]:
         return [f for f in self.faults if f.step == step]
+
+
+def _delay_bound(step: int, faults: int, max_delay: float) -> float:
+    """The longest delay of one of a step's `faults`: its STEP_SECONDS shared among them."""
+    shared = STEP_SECONDS.get(step, max_delay * faults) / faults
+    return min(max_delay, max(MIN_SPREAD, shared))
+
+
+def takes(step: int, kind: FaultKind) -> bool:
+    """Whether `step` can have a fault of `kind`: a batch worker is killed only while batches run."""
+    return kind != "kill_worker" or step in BATCH_STEPS
 
 
 def _quotas(steps: Sequence[int], count: int) -> list[int]:
@@ -100,6 +128,17 @@ class Injected:
     done: bool
     note: str
     recovery_s: float = 0.0
+    step: int = 0
+    """The step it was injected in (or last waited for); 0: its planned step."""
+
+    def __post_init__(self) -> None:
+        if not self.step:
+            self.step = self.fault.step
+
+    @property
+    def carried(self) -> bool:
+        """Its planned step ended first; it went to a later one."""
+        return self.step != self.fault.step
 
 
 @dataclass
@@ -112,10 +151,19 @@ class FaultLog:
     def injected(self) -> list[Injected]:
         return [e for e in self.entries if e.done]
 
+    @property
+    def carried(self) -> list[Injected]:
+        """Injected faults that landed in a later step than planned (their step ended first)."""
+        return [e for e in self.injected if e.carried]
+
     def summary(self) -> str:
+        """`faults` injected (`carried` of them in a later step than planned), `missed`, per kind."""
         per_kind = {k: sum(1 for e in self.injected if e.fault.kind == k) for k in KINDS}
         kinds = " ".join(f"{k}={n}" for k, n in per_kind.items())
-        return f"faults={len(self.injected)} missed={len(self.entries) - len(self.injected)} {kinds}"
+        return (
+            f"faults={len(self.injected)} missed={len(self.entries) - len(self.injected)} "
+            f"carried={len(self.carried)} {kinds}"
+        )
 
 
 def children_of(pid: int) -> list[int]:
@@ -214,7 +262,8 @@ class Injector:
         service's /readyz); what the old one held must come again from the outboxes."""
         self.stack.restart_broker()
 
-    def inject(self, fault: Fault) -> Injected:
+    def inject(self, fault: Fault, step: int) -> Injected:
+        """Does `fault` now, in `step` (its own or the one it was carried to); `run_steps` logs it."""
         started = time.monotonic()
         note: str = fault.kind
         if fault.kind == "kill_signing":
@@ -224,15 +273,19 @@ class Injector:
         elif fault.kind == "kill_worker":
             found = self.kill_worker()
             if found is None:
-                entry = Injected(fault, False, "no batch worker ran")
-                self.log.entries.append(entry)
-                return entry
+                return Injected(fault, False, "no batch worker ran", step=step)
             note = found
         else:
             self.restart_broker()
-        entry = Injected(fault, True, note, time.monotonic() - started)
-        self.log.entries.append(entry)
-        return entry
+        return Injected(fault, True, note, time.monotonic() - started, step)
+
+
+class Injects(Protocol):
+    """What `run_steps` needs of an `Injector` (the unit tests give it one that does nothing)."""
+
+    log: FaultLog
+
+    def inject(self, fault: Fault, step: int) -> Injected: ...
 
 
 @dataclass
@@ -245,19 +298,30 @@ class StepResult:
 def run_steps(
     steps: Sequence[tuple[int, Callable[[], None]]],
     plan: FaultPlan,
-    injector: Injector,
+    injector: Injects,
     busy: Callable[[], bool],
     report: Callable[[str], None] = print,
 ) -> list[StepResult]:
-    """Each step in a thread; its faults injected while it runs and `busy()` says work is in
-    flight (requests or replies on their way). A fault whose step ended first is recorded as
-    missed, never injected into an idle system."""
+    """Each step in a thread; its faults injected one after another (each after its delay, counted
+    from the step's start or the previous fault's recovery) while it runs and `busy()` says work is
+    in flight (requests or replies on their way): never into an idle system. A fault whose step
+    ended first is carried, with its number and delay, to the next step that can take it (a batch
+    worker's kill only to a batch step), before that step's own faults; it is missed only when no
+    later step can take it, or when a step failed (the rest of the run is skipped). Every planned
+    fault ends as one entry of `injector.log`."""
+    log = injector.log.entries
     results: list[StepResult] = []
-    for number, work in steps:
+    carried: list[Fault] = []
+    for index, (number, work) in enumerate(steps):
+        due = sorted(
+            [f for f in carried if takes(number, f.kind)] + plan.for_step(number), key=lambda f: f.number
+        )
+        carried = [f for f in carried if not takes(number, f.kind)]
+        later = [n for n, _ in steps[index + 1 :]]
         if results and results[-1].error is not None:
             # A step that failed leaves nothing for the next one to sign: judge what is there.
-            for fault in plan.for_step(number):
-                injector.log.entries.append(Injected(fault, False, f"step {results[-1].step} failed"))
+            for fault in due:
+                log.append(Injected(fault, False, f"step {results[-1].step} failed", step=number))
             continue
         failure: list[BaseException] = []
 
@@ -270,16 +334,26 @@ def run_steps(
         started = time.monotonic()
         thread = threading.Thread(target=target, name=f"step {number}", daemon=True)
         thread.start()
-        for fault in plan.for_step(number):
+        for fault in due:
+            where = f" (carried to step {number})" if fault.step != number else ""
             thread.join(fault.delay)
             while thread.is_alive() and not busy():
                 thread.join(0.1)
-            if not thread.is_alive():
-                injector.log.entries.append(Injected(fault, False, "the step ended first"))
-                report(f"fault {fault}: missed (the step ended first)")
-                continue
-            entry = injector.inject(fault)
-            report(f"fault {fault}: {entry.note}, recovered in {entry.recovery_s:.1f} s")
+            if thread.is_alive():
+                entry = injector.inject(fault, number)
+                # A batch worker looked for in vain while the step ended: carried like the rest.
+                if entry.done or thread.is_alive():
+                    log.append(entry)
+                    recovered = f", recovered in {entry.recovery_s:.1f} s" if entry.done else ""
+                    report(f"fault {fault}{where}: {entry.note}{recovered}")
+                    continue
+            after = next((n for n in later if takes(n, fault.kind)), None)
+            if after is None:
+                log.append(Injected(fault, False, "the step ended first", step=number))
+                report(f"fault {fault}{where}: missed (the step ended first, no later step takes it)")
+            else:
+                carried.append(fault)
+                report(f"fault {fault}{where}: carried to step {after} (the step ended first)")
         thread.join()
         results.append(StepResult(number, time.monotonic() - started, failure[0] if failure else None))
         report(

@@ -31,7 +31,9 @@ from hbs_devtools.demo import (
     DEMO_PARENT_PHONE,
     DEMO_PASSWORD,
     DEMO_PEOPLE,
+    DEMO_PROVINCE,
     DEMO_STUDENT_LOGIN,
+    SECOND_SCHOOL,
 )
 
 PORTAL_SOURCE_ADDRESS = "127.0.0.2"
@@ -557,6 +559,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     first_class, first_seat = DEMO_CHILDREN[0]
     print(f"  {DEMO_STUDENT_LOGIN:<15} the student of {first_class} seat {first_seat} (student)")
+    print(f"the second school, {SECOND_SCHOOL.name} (same password):")
+    for person in SECOND_SCHOOL.people:
+        print(f"  {person.username:<15} {person.full_name} ({', '.join(person.roles)})")
+    print(f"the province (Sở GD&ĐT): {DEMO_PROVINCE.username} {DEMO_PROVINCE.full_name} (schools, progress)")
     print("Ctrl-C stops everything.", flush=True)
     if not args.exit_when_ready:
         while not stopping.wait(1.0):

@@ -16,7 +16,7 @@ from asgi_lifespan import LifespanManager
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
-from hbs_grades.app import create_app
+from hbs_grades.app import MIGRATIONS, create_app
 from hbs_grades.settings import GradesSettings
 from hbs_identity.models import Account
 from hbs_identity.tokens.keys import TokenIssuer
@@ -51,6 +51,16 @@ def school_changed(school_id: str = SCHOOL, **changes: Any) -> SchoolChanged:
     return SchoolChanged(**{**facts, **changes})
 
 
+def _scope(school_id: str) -> str:
+    """The test school's ids stay as they were; another school's differ (as identity's uuid4 do)."""
+    return "" if school_id == SCHOOL else f"{school_id}/"
+
+
+def class_uuid(class_name: str, school_id: str = SCHOOL) -> uuid.UUID:
+    """The class id the harness's events give a class of that name in that school."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"{_scope(school_id)}{class_name}")
+
+
 @dataclass
 class GradesHarness:
     app: FastAPI
@@ -82,12 +92,17 @@ class GradesHarness:
         return outcome
 
     async def enrol(
-        self, class_name: str, names: list[str], class_id: uuid.UUID | None = None
+        self,
+        class_name: str,
+        names: list[str],
+        class_id: uuid.UUID | None = None,
+        *,
+        school_id: str = SCHOOL,
     ) -> list[uuid.UUID]:
-        class_id = class_id or uuid.uuid5(uuid.NAMESPACE_URL, class_name)
+        class_id = class_id or class_uuid(class_name, school_id)
         ids = []
         for index, name in enumerate(names):
-            student_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{class_name}/{name}")
+            student_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{_scope(school_id)}{class_name}/{name}")
             await self.feed(
                 StudentEnrolled(
                     student_id=student_id,
@@ -100,7 +115,8 @@ class GradesHarness:
                     grade_level=10,
                     school_year=YEAR,
                     enrolled_on=date(2026, 9, 5),
-                )
+                ),
+                school_id,
             )
             ids.append(student_id)
         return ids
@@ -115,6 +131,7 @@ class GradesHarness:
         active: bool = True,
         assignment_id: uuid.UUID | None = None,
         teacher_name: str = "Giáo viên",
+        school_id: str = SCHOOL,
     ) -> Outcome:
         return await self.feed(
             AssignmentChanged(
@@ -122,13 +139,14 @@ class GradesHarness:
                 kind=kind,
                 teacher_id=teacher_id,
                 teacher_name=teacher_name,
-                class_id=uuid.uuid5(uuid.NAMESPACE_URL, class_name),
+                class_id=class_uuid(class_name, school_id),
                 class_name=class_name,
                 grade_level=10,
                 subject_code=subject_code,
                 school_year=YEAR,
                 active=active,
-            )
+            ),
+            school_id,
         )
 
 
@@ -172,7 +190,7 @@ async def grades(
     own classes and teachers so they do not see each other's data."""
     tmp_path = tmp_path_factory.mktemp("grades")
     settings = GradesSettings(
-        database_url=databases.new("grades"),
+        database_url=databases.migrated("grades", MIGRATIONS),  # root conftest.py
         kafka_bootstrap=kafka.bootstrap,
         data_dir=tmp_path,
         seed_demo=True,

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from hbs_devtools.demo import demo_person
+from hbs_devtools.demo import SECOND_SCHOOL, demo_person
 from hbs_shared.messaging.consumer import Outcome
 from hbs_shared.messaging.tables import outbox
 
-from .conftest import GradesHarness
+from .conftest import GradesHarness, school_changed
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
 
@@ -415,6 +415,44 @@ async def test_demo_classes_come_with_scores_so_the_demo_sheet_can_be_signed(gra
         f"/sheets/{sheet['id']}/submit", headers=me, json={"expected_version": sheet["version"]}
     )
     assert submitted.status_code == 200, submitted.text
+
+
+async def test_the_second_demo_school_is_seeded_with_its_own_teachers_and_a_new_school_gets_no_made_up_data(
+    grades: GradesHarness,
+) -> None:
+    second = SECOND_SCHOOL.id
+    assert await grades.feed(school_changed(second, name=SECOND_SCHOOL.name), second) is Outcome.applied
+    toan = SECOND_SCHOOL.person("gv.toan")
+    mine = grades.headers(toan.user_id, name=toan.full_name, school_id=second)
+    sheets = (await grades.client.get("/sheets", headers=mine)).json()
+    assert sorted((s["class_name"], s["subject"], s["term"], s["teacher_name"]) for s in sheets) == [
+        ("10A1", "Toán", "HK1", toan.full_name),
+        ("10A2", "Toán", "HK1", toan.full_name),
+        ("11 Toán chuyên", "Toán", "HK1", toan.full_name),
+    ]
+    van = SECOND_SCHOOL.person("gv.van")
+    assert (
+        len(
+            (await grades.client.get("/sheets", headers=grades.headers(van.user_id, school_id=second))).json()
+        )
+        == 1
+    )
+    # Its classes come with scores too, as the first school's do.
+    await grades.enrol("10A2", ["Đào Thị Mai", "Hồ Văn Nam"], school_id=second)
+    sheet = next(s for s in sheets if s["class_name"] == "10A2")
+    assert (await grades.client.get(f"/sheets/{sheet['id']}/scores", headers=mine)).json()["complete"]
+    # A school the province creates is no demo school: no seeded sheet, no made-up score.
+    other = "thpt-tinh-khac"
+    assert await grades.feed(school_changed(other, name="Trường THPT Khác"), other) is Outcome.applied
+    teacher = uuid.uuid4()
+    await grades.assign(teacher, "10A2", "TOAN", school_id=other)
+    await grades.enrol("10A2", ["Đào Thị Mai"], school_id=other)
+    theirs = grades.headers(teacher, school_id=other)
+    sheets = (await grades.client.get("/sheets", headers=theirs)).json()
+    assert len(sheets) == 2
+    assert not (await grades.client.get(f"/sheets/{sheets[0]['id']}/scores", headers=theirs)).json()[
+        "complete"
+    ]
 
 
 async def test_roster_follows_moves_and_departures_and_ignores_replays(grades: GradesHarness) -> None:

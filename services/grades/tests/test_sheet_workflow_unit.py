@@ -56,8 +56,9 @@ class FakeSheets:
         stored = self.lines.get(sheet.id, {})
         return [(student, stored.get(student.id)) for student in self.roster.students]
 
-    async def get(self, _session: Any, sheet_id: uuid.UUID) -> ScoreSheet | None:
-        return self.rows.get(sheet_id)
+    async def get(self, _session: Any, school_id: str, sheet_id: uuid.UUID) -> ScoreSheet | None:
+        sheet = self.rows.get(sheet_id)
+        return sheet if sheet is not None and sheet.school_id == school_id else None
 
     async def cells(self, _session: Any, sheet_id: uuid.UUID) -> dict[uuid.UUID, Cells]:
         return self.lines.get(sheet_id, {})
@@ -222,10 +223,12 @@ async def test_signing_completed_signs_the_sheet_and_a_reply_to_an_older_request
         certificate_sha256="b" * 64,
         signed_at=datetime.now(UTC),
     )
-    await wired.replies.on_completed(wired.session, old)
+    await wired.replies.on_completed(wired.session, SCHOOL, old)
     assert wired.sheet.state == SheetState.signing
     done = old.model_copy(update={"request_id": current})
-    await wired.replies.on_completed(wired.session, done)
+    await wired.replies.on_completed(wired.session, "thpt-khac", done)
+    assert wired.sheet.state == SheetState.signing  # another school's reply finds no sheet of its own
+    await wired.replies.on_completed(wired.session, SCHOOL, done)
     assert (wired.sheet.state, wired.sheet.document_id) == (SheetState.signed, done.document_id)
 
 
@@ -238,5 +241,5 @@ async def test_signing_failed_returns_the_sheet_to_submitted_with_the_reason(wir
         reason="chứng thư số đã bị thu hồi",
         failed_at=datetime.now(UTC),
     )
-    await wired.replies.on_failed(wired.session, failed)
+    await wired.replies.on_failed(wired.session, SCHOOL, failed)
     assert (wired.sheet.state, wired.sheet.last_error) == (SheetState.submitted, "chứng thư số đã bị thu hồi")

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from hbs_devtools.demo import DEMO_PASSWORD
-from hbs_identity.app import create_app
+from hbs_identity.app import MIGRATIONS, create_app
 from hbs_identity.settings import IdentitySettings
 from hbs_shared.messaging.tables import outbox
 from hbs_shared.service import ServiceRuntime
@@ -25,7 +25,7 @@ Login = Callable[..., Awaitable[dict[str, str]]]
 @pytest.fixture
 async def app(databases: Any, kafka: Any, tmp_path: Path) -> AsyncIterator[FastAPI]:
     settings = IdentitySettings(
-        database_url=databases.new("identity"),
+        database_url=databases.migrated("identity", MIGRATIONS),  # root conftest.py
         kafka_bootstrap=kafka.bootstrap,
         data_dir=tmp_path,
         seed_demo=True,
@@ -70,20 +70,23 @@ def login(client: httpx.AsyncClient) -> Login:
     return sign_in
 
 
-async def events_of(app: FastAPI, event_type: str) -> list[dict[str, Any]]:
-    """The payloads this service wrote to its outbox, oldest first."""
+async def events_of(app: FastAPI, event_type: str, school_id: str | None = None) -> list[dict[str, Any]]:
+    """The payloads this service wrote to its outbox for one school (the deployment's default,
+    the demo school; "*" every school), oldest first: the demo's second school has classes of
+    the same names."""
     runtime: ServiceRuntime = app.state.runtime
+    school = school_id or runtime.settings.school_id
     async with runtime.db.transaction() as session:
         rows = await session.execute(
             select(outbox.c.body).where(outbox.c.event_type == event_type).order_by(outbox.c.id)
         )
-        return [row[0]["payload"] for row in rows]
+        return [row[0]["payload"] for row in rows if school in ("*", row[0]["school_id"])]
 
 
 @pytest.fixture
-def outbox_events(app: FastAPI) -> Callable[[str], Awaitable[list[dict[str, Any]]]]:
-    async def read(event_type: str) -> list[dict[str, Any]]:
-        return await events_of(app, event_type)
+def outbox_events(app: FastAPI) -> Callable[..., Awaitable[list[dict[str, Any]]]]:
+    async def read(event_type: str, school_id: str | None = None) -> list[dict[str, Any]]:
+        return await events_of(app, event_type, school_id)
 
     return read
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 Login = Callable[..., Awaitable[dict[str, str]]]
-Events = Callable[[str], Awaitable[list[dict[str, Any]]]]
+Events = Callable[..., Awaitable[list[dict[str, Any]]]]
 pytestmark = [pytest.mark.db, pytest.mark.broker]
 
 

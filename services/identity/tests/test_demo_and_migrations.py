@@ -1,4 +1,5 @@
-"""The demo school (full and small, idempotent) and the migrations (up, down, up again)."""
+"""The demo schools (the first full and small, the second, the province's login; idempotent) and
+the migrations (up, down, up again)."""
 
 from __future__ import annotations
 
@@ -13,15 +14,22 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import Connection, inspect
 
-from hbs_devtools.demo import DEMO_PEOPLE
+from hbs_devtools.demo import (
+    DEMO_PASSWORD,
+    DEMO_PEOPLE,
+    DEMO_PROVINCE,
+    DEMO_SCHOOL,
+    SECOND_SCHOOL,
+)
 from hbs_identity.app import MIGRATIONS, create_app
-from hbs_identity.demo import DemoSeeder
+from hbs_identity.demo import DEMO_STUDENT_ID, DemoSeeder, demo_student_id
 from hbs_identity.people.service import PeopleService
 from hbs_identity.settings import IdentitySettings
 from hbs_identity.text import search_key
 from hbs_identity.unit import SYSTEM, unit_of_work
 from hbs_shared.db import Database
 from hbs_shared.migrations import alembic_config, upgrade_to_head
+from hbs_shared.schools import PROVINCE_SCOPE
 from hbs_shared.service import ServiceRuntime
 
 Login = Callable[..., Awaitable[dict[str, str]]]
@@ -55,9 +63,70 @@ async def test_seeding_twice_adds_nothing(app: FastAPI) -> None:
     runtime: ServiceRuntime = app.state.runtime
     settings = runtime.settings
     assert isinstance(settings, IdentitySettings)
+    seeder = DemoSeeder(PeopleService())
     async with unit_of_work(runtime, settings.school_id, SYSTEM) as unit:
-        report = await DemoSeeder(PeopleService()).seed(unit, "small", exempt=True)
+        report = await seeder.seed(unit, "small", exempt=True)
     assert vars(report) == {"staff": 0, "classes": 0, "students": 0, "parents": 0, "assignments": 0}
+    async with unit_of_work(runtime, SECOND_SCHOOL.id, SYSTEM) as unit:
+        report = await seeder.seed(unit, "small", exempt=True, school=SECOND_SCHOOL)
+    assert vars(report) == {"staff": 0, "classes": 0, "students": 0, "parents": 0, "assignments": 0}
+    async with unit_of_work(runtime, PROVINCE_SCOPE, SYSTEM) as unit:
+        assert await seeder.seed_province(unit) is False
+
+
+@pytest.mark.broker
+async def test_the_second_demo_school_and_the_province(
+    client: httpx.AsyncClient, login: Login, outbox_events: Callable[..., Awaitable[list[dict[str, Any]]]]
+) -> None:
+    for person in (*SECOND_SCHOOL.people, DEMO_PROVINCE):
+        token = await client.post(
+            "/auth/token", json={"username": person.username, "password": DEMO_PASSWORD}
+        )
+        assert token.status_code == 200, person.username
+        assert (token.json()["must_change_password"], token.json()["totp_setup_required"]) == (False, False)
+    admin = await login("quantri.pc")
+    me = (await client.get("/me", headers=admin)).json()
+    assert (me["school_id"], me["name"]) == ("thpt-phu-cu", "Phạm Văn Tùng")
+    assert (await client.get("/school", headers=admin)).json()["name"] == "Trường THPT Phù Cừ"
+    classes = {c["name"]: c for c in (await client.get("/classes", headers=admin)).json()}
+    assert set(classes) == {"10A1", "10A2", "11 Toán chuyên"}
+    assert classes["10A1"]["homeroom_teacher_name"] == "Lê Thị Hồng Nhung"
+    assert {(c["students"]) for c in classes.values()} == {10}
+    staff = (await client.get("/staff", headers=admin)).json()
+    assert {s["username"] for s in staff} == {p.username for p in SECOND_SCHOOL.people}
+    toan = SECOND_SCHOOL.person("gv.toan")
+    taught = (
+        await client.get("/assignments", headers=admin, params={"teacher_id": str(toan.user_id)})
+    ).json()
+    assert {(a["subject_code"], a["class_name"]) for a in taught} == {
+        ("TOAN", "10A1"),
+        ("TOAN", "10A2"),
+        ("TOAN", "11 Toán chuyên"),
+    }
+    students = (await client.get("/students", headers=admin, params={"limit": 500})).json()
+    assert students["total"] == 30
+    assert all(s["national_id"].startswith("033") for s in students["items"])
+    assert str(demo_student_id(SECOND_SCHOOL, "10A1", 1)) in {s["id"] for s in students["items"]}
+    # The first school's people are not the second's, and its students kept their ids.
+    first = (await client.get("/students", headers=await login("quantri"), params={"limit": 500})).json()
+    assert first["total"] == 30
+    assert all(s["national_id"].startswith("034") for s in first["items"])
+    assert str(demo_student_id(DEMO_SCHOOL, "10A1", 1)) == str(DEMO_STUDENT_ID)
+    assert str(DEMO_STUDENT_ID) in {s["id"] for s in first["items"]}
+    # Both schools' facts are announced; the province's login is nobody in a school.
+    announced = {e["school_id"]: e for e in await outbox_events("identity.school.changed", "*")}
+    assert announced["thpt-phu-cu"]["principal_name"] == "Đoàn Văn Khải"
+    assert announced["thpt-phu-cu"]["current_year"]["name"] == "2026-2027"
+    assert "thpt-chuyen-thai-binh" in announced
+    province = await login(DEMO_PROVINCE.username)
+    me = (await client.get("/me", headers=province)).json()
+    assert (me["school_id"], me["roles"]) == ("so-gddt", ["province_admin", "province_officer"])
+    schools = {s["id"]: s for s in (await client.get("/schools", headers=province)).json()}
+    assert {k: schools["thpt-phu-cu"][k] for k in ("classes", "students", "staff")} == {
+        "classes": 3,
+        "students": 30,
+        "staff": 5,
+    }
 
 
 @pytest.mark.broker

@@ -15,7 +15,7 @@ import pytest
 from hbs_devtools.demo import DEMO_PASSWORD, demo_person
 
 Login = Callable[..., Awaitable[dict[str, str]]]
-Events = Callable[[str], Awaitable[list[dict[str, Any]]]]
+Events = Callable[..., Awaitable[list[dict[str, Any]]]]
 pytestmark = [pytest.mark.db, pytest.mark.broker]
 OWN_PASSWORD = "mat-khau-rieng-2026"
 APPROVAL_TITLE = "Tài khoản ký số: việc đặt lại cần một thành viên Ban giám hiệu khác phê duyệt"

@@ -14,7 +14,7 @@ from hbs_identity.text import ETHNIC_GROUPS, ethnic_group, search_key
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
 Login = Callable[..., Awaitable[dict[str, str]]]
-Events = Callable[[str], Awaitable[list[dict[str, Any]]]]
+Events = Callable[..., Awaitable[list[dict[str, Any]]]]
 
 STUDENT: dict[str, Any] = {
     "national_id": "0349999001",

@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +21,37 @@ from hbs_portal.clients import Transport
 from hbs_portal.settings import PortalSettings
 from hbs_shared.migrations import upgrade_to_head
 from hbs_shared.service import ServiceRuntime
+
+PAGES = frozenset(
+    {
+        "test_audit_page.py",
+        "test_board_pages.py",
+        "test_exchange_pages.py",
+        "test_forwarded.py",
+        "test_language.py",
+        "test_national_page.py",
+        "test_outside_systems_page.py",
+        "test_protection.py",
+        "test_reset_pages.py",
+        "test_teacher_pages.py",
+        "test_vietnamese_pages.py",
+    }
+)
+"""Modules about the portal's pages and HTTP behaviour (what they show, their language, headers,
+forms, the forwarded address): marked `pages`, left out of the PostgreSQL rerun like the
+whole-stack page modules (tests/conftest.py PAGES). The portal's database is only its session
+store, whose statements run on PostgreSQL in test_deps (sign-in, refresh, sign-out) and behind
+every page of the whole-stack flows there; each of these tests paid a fresh database and its
+migrations (~165 s of the rerun's process time, measured under load)."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.parent == here and item.path.name in PAGES:
+            item.add_marker(pytest.mark.pages)
+
 
 IDENTITY = "http://identity.test"
 GRADES = "http://grades.test"
@@ -126,7 +158,7 @@ class Portal:
 async def portal(databases: Any) -> AsyncIterator[Portal]:
     settings = PortalSettings(
         environment="test",
-        database_url=databases.new("portal"),
+        database_url=databases.migrated("portal", MIGRATIONS),  # root conftest.py
         identity_url=IDENTITY,
         grades_url=GRADES,
         signing_url=SIGNING,

@@ -129,8 +129,8 @@ async def announce_school(db: Database, school_id: str) -> None:
 
 @pytest.fixture
 async def signing_db(databases: Any) -> AsyncIterator[Database]:
-    db = Database(databases.new("signing"))
-    await upgrade_to_head(db.engine, MIGRATIONS)
+    db = Database(databases.migrated("signing", MIGRATIONS))  # root conftest.py
+    await upgrade_to_head(db.engine, MIGRATIONS)  # at head already: nothing to do
     for school_id in (SCHOOL, "thpt-pki"):  # test_production_pki's school
         await announce_school(db, school_id)
     yield db

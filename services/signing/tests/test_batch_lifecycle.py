@@ -162,3 +162,38 @@ def _refuse() -> None:
     from hbs_signing.token import TokenError
 
     raise TokenError("no token labelled 'hbs-test'")
+
+
+def test_a_token_that_answers_a_general_error_when_found_is_tried_again(
+    token_config: TokenConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CI saw a worker's start fail with SoftHSM's `GeneralError` from `get_token` (two workers
+    and the service reading one token's folder at once): the whole pool broke and the batch run
+    with it. Any PKCS#11 error while finding the token is a failed open, retried like the others."""
+    import pkcs11.exceptions as p11
+
+    from hbs_signing.batches import workers
+    from hbs_signing.token import Token, session
+
+    real_load = session.load_library
+    calls: list[int] = []
+
+    class FlakyLibrary:
+        def __init__(self, library: object) -> None:
+            self._library = library
+
+        def get_token(self, **kwargs: object) -> object:
+            calls.append(1)
+            if len(calls) == 1:
+                raise p11.GeneralError()
+            return self._library.get_token(**kwargs)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(session, "load_library", lambda path: FlakyLibrary(real_load(path)))
+    monkeypatch.setattr(workers.time, "sleep", lambda seconds: None)
+    token = workers._open_token(token_config)
+    try:
+        assert isinstance(token, Token)
+        assert token._session is not None
+        assert len(calls) == 2
+    finally:
+        token._close()

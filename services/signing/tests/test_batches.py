@@ -121,9 +121,9 @@ async def test_a_batch_survives_a_killed_worker_and_a_crash_and_signs_each_recor
     # Processes other tests left behind are not this batch's workers: kill only a new one.
     earlier = {child.pid for child in multiprocessing.active_children()}
 
-    async def store_then_kill_a_worker(*args: Any) -> None:
+    async def store_then_kill_a_worker(*args: Any, **kwargs: Any) -> None:
         nonlocal stored_chunks
-        await store(*args)
+        await store(*args, **kwargs)
         stored_chunks += 1
         if stored_chunks == 1:
             worker = next(c for c in multiprocessing.active_children() if c.pid not in earlier)
@@ -139,17 +139,17 @@ async def test_a_batch_survives_a_killed_worker_and_a_crash_and_signs_each_recor
     assert 2 <= after_kill.done < 10
 
     # 2. The service dies while storing the next chunk: nothing of that chunk is committed.
-    complete = signing_service.complete
+    complete = signing_service.complete_stored  # the workers wrote the files
     completed_calls = 0
 
-    async def complete_then_crash(*args: Any) -> None:
+    async def complete_then_crash(*args: Any, **kwargs: Any) -> None:
         nonlocal completed_calls
         completed_calls += 1
         if completed_calls == 2:
             raise Crash
-        await complete(*args)
+        await complete(*args, **kwargs)
 
-    monkeypatch.setattr(signing_service, "complete", complete_then_crash)
+    monkeypatch.setattr(signing_service, "complete_stored", complete_then_crash)
     with pytest.raises(Crash):
         await runner().run_once()
     monkeypatch.undo()
@@ -224,7 +224,7 @@ async def subject_activation(
 ) -> uuid.UUID:
     assert service.activations is not None
     async with db.transaction() as session:
-        if not (await service.activations.has_pin(session, user))["set"]:
+        if not (await service.activations.has_pin(session, SCHOOL, user))["set"]:
             await service.activations.set_pin(session, SCHOOL, user, PIN, None)
     async with db.transaction() as session:
         activation = await service.activations.activate(
@@ -416,22 +416,21 @@ async def _point_at_a_file_with_one_signature(
         second.sha256 = service.store.put(service.store.get(first.sha256) + b"\n% swapped\n")
 
 
-async def test_a_stored_file_with_fewer_signatures_than_its_record_is_refused_in_a_batch_and_alone(
-    signing_db: Database, signing_service: SigningRequestService, token_config: TokenConfig
-) -> None:
-    swapped_record, swapped_doc, swapped_versions = await _signed_twice(signing_service, signing_db, 1)
-    good_record, good_doc, _ = await _signed_twice(signing_service, signing_db, 2)
-    alone_record, alone_doc, alone_versions = await _signed_twice(signing_service, signing_db, 3)
-    await _point_at_a_file_with_one_signature(signing_service, signing_db, swapped_versions)
-    await _point_at_a_file_with_one_signature(signing_service, signing_db, alone_versions)
-
-    # In a batch: the worker counts as it signs; the swapped one fails, the other is sealed.
-    principal, batch_id = uuid.uuid4(), uuid.uuid4()
-    activation = await batch_activation(signing_service, signing_db, principal, batch_id)
-    runner = BatchRunner(signing_db, signing_service, token_config, workers=1, chunk_size=2)
+async def _principal_batch(
+    service: SigningRequestService,
+    db: Database,
+    token_config: TokenConfig,
+    principal: uuid.UUID,
+    bases: list[tuple[uuid.UUID, uuid.UUID]],
+) -> tuple[BatchRunner, dict[uuid.UUID, uuid.UUID]]:
+    """The principal's step 4 on these (record, base document) pairs, queued in one batch under
+    one activation: the runner (one worker) and each record's request id."""
+    batch_id = uuid.uuid4()
+    activation = await batch_activation(service, db, principal, batch_id)
+    runner = BatchRunner(db, service, token_config, workers=1, chunk_size=2)
     requests = {}
-    async with signing_db.transaction() as session:
-        for record_id, base_id in ((swapped_record, swapped_doc), (good_record, good_doc)):
+    async with db.transaction() as session:
+        for record_id, base_id in bases:
             request = RecordSigningRequested(
                 request_id=uuid.uuid4(),
                 activation_id=activation,
@@ -444,6 +443,27 @@ async def test_a_stored_file_with_fewer_signatures_than_its_record_is_refused_in
             )
             requests[record_id] = request.request_id
             await runner.enqueue(session, SCHOOL, request, datetime.now(UTC))
+    return runner, requests
+
+
+async def test_a_stored_file_with_fewer_signatures_than_its_record_is_refused_in_a_batch_and_alone(
+    signing_db: Database, signing_service: SigningRequestService, token_config: TokenConfig
+) -> None:
+    swapped_record, swapped_doc, swapped_versions = await _signed_twice(signing_service, signing_db, 1)
+    good_record, good_doc, _ = await _signed_twice(signing_service, signing_db, 2)
+    alone_record, alone_doc, alone_versions = await _signed_twice(signing_service, signing_db, 3)
+    await _point_at_a_file_with_one_signature(signing_service, signing_db, swapped_versions)
+    await _point_at_a_file_with_one_signature(signing_service, signing_db, alone_versions)
+
+    # In a batch: the worker counts as it signs; the swapped one fails, the other is sealed.
+    principal = uuid.uuid4()
+    runner, requests = await _principal_batch(
+        signing_service,
+        signing_db,
+        token_config,
+        principal,
+        [(swapped_record, swapped_doc), (good_record, good_doc)],
+    )
     await runner.run_once()
     async with signing_db.transaction() as session:
         swapped = await session.get(SigningRequest, requests[swapped_record])
@@ -470,3 +490,123 @@ async def test_a_stored_file_with_fewer_signatures_than_its_record_is_refused_in
     assert handled is not None
     assert handled.outcome == "failed"
     assert "carries 1 signatures, its record says 2" in (handled.reason or "")
+
+
+async def test_a_base_file_changed_in_the_store_fails_its_request_only_and_the_worker_stores_the_rest(
+    signing_db: Database, signing_service: SigningRequestService, token_config: TokenConfig
+) -> None:
+    """The batch worker reads each base file from the store, checks it against its SHA-256 and
+    writes the signed one there itself: the service's process moves no file."""
+    broken_record, broken_doc, _ = await _signed_twice(signing_service, signing_db, 4)
+    good_record, good_doc, _ = await _signed_twice(signing_service, signing_db, 5)
+    async with signing_db.transaction() as session:
+        broken = await session.get(SignedDocument, broken_doc)
+    assert broken is not None
+    path = signing_service.store._path(broken.sha256)
+    path.write_bytes(path.read_bytes().replace(b"/Type /Catalog", b"/Type  /Catalog", 1))
+
+    runner, requests = await _principal_batch(
+        signing_service,
+        signing_db,
+        token_config,
+        uuid.uuid4(),
+        [(broken_record, broken_doc), (good_record, good_doc)],
+    )
+    assert await runner.run_once() == 2
+    async with signing_db.transaction() as session:
+        failed = await session.get(SigningRequest, requests[broken_record])
+        good = await session.get(SigningRequest, requests[good_record])
+        assert failed is not None
+        assert good is not None
+        assert good.document_id is not None
+        sealed = await session.get(SignedDocument, good.document_id)
+    assert failed.outcome == "failed"
+    assert "the base document cannot be read" in (failed.reason or "")
+    assert "corrupted" in (failed.reason or "")
+    assert good.outcome == "completed", good.reason
+    assert sealed is not None
+    assert sealed.sealed
+    stored = signing_service.store.get(sealed.sha256)  # the worker's file, checked by its hash
+    assert len(stored) == sealed.size
+
+
+async def test_a_runs_progress_is_announced_when_due_and_after_its_last_chunk(
+    signing_db: Database,
+    signing_service: SigningRequestService,
+    token_config: TokenConfig,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not one event per settled chunk (a school's step 4 made ~700 of them): at most one every
+    PROGRESS_SECONDS, and the run's final counts always."""
+    import hbs_signing.batches.service as batches
+
+    monkeypatch.setattr(batches, "PROGRESS_SECONDS", 3600.0)  # never due within the run
+    teacher, batch_id = uuid.uuid4(), uuid.uuid4()
+    activation = await batch_activation(signing_service, signing_db, teacher, batch_id)
+    runner = BatchRunner(signing_db, signing_service, token_config, workers=1, chunk_size=2)
+    async with signing_db.transaction() as session:
+        for n in range(6):
+            await runner.enqueue(
+                session, SCHOOL, homeroom_request(teacher, activation, batch_id, n), datetime.now(UTC)
+            )
+    assert await runner.run_once() == 6
+    progress = [
+        e for e in await outbox_events(signing_db, "signing.batch.progress") if e["batch_id"] == str(batch_id)
+    ]
+    assert [(e["total"], e["done"], e["failed"]) for e in progress] == [(6, 6, 0)]
+
+
+async def test_an_activated_batch_finds_its_workers_started_and_two_signers_share_them(
+    signing_db: Database, signing_service: SigningRequestService, token_config: TokenConfig
+) -> None:
+    """Step 4's first seconds were spent starting the workers after the first request came; now
+    the activation starts them (``warm``) and any signer's batch signs on them, each worker
+    preparing a signer on its first chunk."""
+    runner = BatchRunner(signing_db, signing_service, token_config, workers=1, chunk_size=2, poll_seconds=0.2)
+    running = asyncio.create_task(runner.run_forever())
+    try:
+        await asyncio.sleep(0)  # run_forever has begun: the service keeps its workers
+        runner.warm()
+        for _ in range(600):
+            if runner._pool is not None and runner._pool.started:
+                break
+            await asyncio.sleep(0.1)
+        pool = runner._pool
+        assert pool is not None
+        assert pool.started, "the workers started with no batch queued"
+        workers = set(pool.executor()._processes)
+        assert len(workers) == 1
+
+        batches: list[tuple[uuid.UUID, uuid.UUID]] = []
+        for _ in range(2):
+            teacher, batch_id = uuid.uuid4(), uuid.uuid4()
+            activation = await batch_activation(signing_service, signing_db, teacher, batch_id)
+            async with signing_db.transaction() as session:
+                for n in range(3):
+                    request = homeroom_request(teacher, activation, batch_id, n)
+                    await runner.enqueue(session, SCHOOL, request, datetime.now(UTC))
+            batches.append((teacher, batch_id))
+        runner.nudge()
+        for _ in range(900):
+            async with signing_db.transaction() as session:
+                found = [await BatchItemRepository().progress(session, SCHOOL, b) for _, b in batches]
+            if all(p is not None and p.done == 3 for p in found):
+                break
+            await asyncio.sleep(0.1)
+        assert [(p.done, p.failed) if p else None for p in found] == [(3, 0), (3, 0)]
+        assert runner._pool is pool, "the same pool signed both teachers' batches"
+        assert set(pool.executor()._processes) == workers
+    finally:
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+    assert runner._pool is None, "cancelled with the service: its workers are closed"
+
+    async with signing_db.transaction() as session:
+        documents = list((await session.execute(select(SignedDocument))).scalars())
+    signers = set()
+    for document in documents:
+        reader = PdfFileReader(BytesIO(signing_service.store.get(document.sha256)))
+        signers.add(reader.embedded_signatures[0].signer_cert.sha256)
+    assert len(documents) == 6
+    assert len(signers) == 2, "each teacher's documents carry that teacher's own certificate"

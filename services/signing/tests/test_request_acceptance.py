@@ -47,8 +47,8 @@ class FakeDocuments:
     def __init__(self) -> None:
         self.rows: list[SignedDocument] = []
 
-    async def get(self, _session: Any, document_id: uuid.UUID) -> SignedDocument | None:
-        return next((d for d in self.rows if d.id == document_id), None)
+    async def get(self, _session: Any, school_id: str, document_id: uuid.UUID) -> SignedDocument | None:
+        return next((d for d in self.rows if d.id == document_id and d.school_id == school_id), None)
 
     async def current_for(
         self, _session: Any, school_id: str, subject_id: uuid.UUID

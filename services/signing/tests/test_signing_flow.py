@@ -46,7 +46,7 @@ async def activation_for(
 ) -> uuid.UUID:
     assert service.activations is not None
     async with db.transaction() as session:
-        if (await service.activations.has_pin(session, user))["set"] is False:
+        if (await service.activations.has_pin(session, SCHOOL, user))["set"] is False:
             await service.activations.set_pin(session, SCHOOL, user, PIN, None)
     async with db.transaction() as session:
         activation = await service.activations.activate(

@@ -40,7 +40,7 @@ class Signed:
         activations = self.service.activations
         assert activations is not None
         async with self.db.transaction() as session:
-            if not (await activations.has_pin(session, user))["set"]:
+            if not (await activations.has_pin(session, SCHOOL, user))["set"]:
                 await activations.set_pin(session, SCHOOL, user, PIN, None)
         async with self.db.transaction() as session:
             return (

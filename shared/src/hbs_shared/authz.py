@@ -57,7 +57,7 @@ class AuthzScope(_Answer):
 
     user_id: uuid.UUID
     kind: str
-    """staff, parent or student."""
+    """staff, parent, student, or province (Sở GD&ĐT: no school, no classes, no children)."""
     roles: list[str]
     school_id: str
     teaching: list[TaughtClass] = Field(default_factory=list)

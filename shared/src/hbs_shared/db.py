@@ -123,6 +123,14 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
     event.listen(pool, "checkout", checkout)
 
 
+async def serialise(session: AsyncSession, key: str) -> None:
+    """Wait for, then hold until this transaction ends, the lock named `key`: whatever the
+    transaction reads next sees what the lock's previous holder committed. PostgreSQL: an advisory
+    transaction lock; SQLite needs none (its write lock is taken at BEGIN, so writers never overlap)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+
+
 def is_locked(error: BaseException) -> bool:
     """SQLite's "database is locked" (SQLITE_BUSY), whichever driver layer raised it."""
     return isinstance(error, OperationalError) and "database is locked" in str(error.orig)

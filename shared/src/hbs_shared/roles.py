@@ -21,6 +21,10 @@ class Role(StrEnum):
     student = "student"
     seal = "seal"
     """The school seal's signature (not an account role)."""
+    province_admin = "province_admin"
+    """Sở GD&ĐT: creates the province's schools and their first administrator; sees no one's data."""
+    province_officer = "province_officer"
+    """Sở GD&ĐT: reads each school's progress as counts; sees no one's data."""
 
     @property
     def label(self) -> str:
@@ -43,6 +47,8 @@ ROLE_LABELS: dict[Role, str] = {
     Role.parent: "Phụ huynh",
     Role.student: "Học sinh",
     Role.seal: "Dấu của nhà trường",
+    Role.province_admin: "Quản trị Sở GD&ĐT",
+    Role.province_officer: "Chuyên viên Sở GD&ĐT",
 }
 ROLE_TITLES: dict[Role, str] = {**ROLE_LABELS, Role.vice_principal: "Phó Hiệu trưởng"}
 
@@ -62,5 +68,9 @@ STAFF = SIGNERS | OFFICE
 """Every staff role an account can hold."""
 STAFF_ORDER: tuple[Role, ...] = tuple(role for role in Role if role in STAFF)
 """The staff roles in the order screens and imports list them (the principal first)."""
+PROVINCE = frozenset({Role.province_admin, Role.province_officer})
+"""The province's own people (Sở GD&ĐT): their accounts belong to no school (their token's
+`school_id` is the province's scope, PROVINCE_SCOPE in hbs_shared.schools), so every school's
+endpoints refuse them; they read only the aggregate progress across schools."""
 SIGNATURE_ROLES = SIGNERS | {Role.seal}
 """Every role a signature or certificate can carry."""

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hbs_shared.db import UtcDateTime
 from hbs_shared.events.identity import SchoolChanged
 from hbs_shared.problems import Problem
+from hbs_shared.schools import PROVINCE_SCOPE
 
 metadata = MetaData()
 
@@ -79,6 +80,14 @@ class SchoolFacts:
 
 
 def school_not_known(school_id: str) -> Problem:
+    if school_id == PROVINCE_SCOPE:
+        # The province's own people belong to no school: a refusal, not "try again later".
+        return Problem(
+            403,
+            "Tài khoản của Sở GD&ĐT không thuộc trường nào: chức năng này dành cho nhà trường",
+            "a province account has no school",
+            field="school_id",
+        )
     return Problem(
         503,
         "Chưa nhận được thông tin của trường từ hệ thống định danh, xin thử lại sau ít phút",

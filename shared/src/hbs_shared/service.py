@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import re
@@ -28,7 +29,9 @@ from hbs_shared.db import Database
 from hbs_shared.logging import configure_logging, correlation_id, get_logger, new_correlation_id
 from hbs_shared.messaging.consumer import EventConsumer
 from hbs_shared.messaging.outbox import OutboxRelay, OutboxRepository, kafka_publisher
+from hbs_shared.messaging.partitions import school_partitioner
 from hbs_shared.messaging.quiet import BROKER_CLIENT_LOGGERS, quiet_repeats
+from hbs_shared.messaging.security import BrokerConnectionFailed, explain_connection_failure
 from hbs_shared.metrics import MetricsMiddleware, ServiceMetrics
 from hbs_shared.migrations import upgrade_to_head
 from hbs_shared.openapi import install_openapi, operation_id
@@ -63,10 +66,17 @@ class ServiceRuntime:
         self.migrations = migrations
         self.db = Database(settings.sqlalchemy_url(name), pool=settings.database_pool())
         self.metrics = ServiceMetrics(name)
+        self.kafka_servers = [s.strip() for s in settings.kafka_bootstrap.split(",")]
+        self.kafka_login = settings.kafka_login()
         self.broker = ConcurrentKafkaBroker(
-            [s.strip() for s in settings.kafka_bootstrap.split(",")],
+            self.kafka_servers,
             enable_idempotence=settings.kafka_idempotence,
             client_id=f"hbs-{name}",
+            # One login for the producer, every consumer and the admin client (the outbox relay
+            # publishes and asks the cluster id through them).
+            security=self.kafka_login.security(),
+            # A school's events on one partition, in order; the schools spread over the partitions.
+            partitioner=school_partitioner,
             middlewares=[KafkaPrometheusMiddleware(registry=self.metrics.registry, app_name=name)],
             graceful_timeout=10.0,
             # Our logger, so the broker's lines come out as the same JSON as everything else.
@@ -95,8 +105,16 @@ class ServiceRuntime:
         self.consumers.append(consumer)
 
     async def start(self) -> None:
-        """The broker clients (consumers join their groups) and the outbox relay."""
-        await self.broker.start()
+        """The broker clients (consumers join their groups) and the outbox relay. A broker that
+        cannot be reached or refuses the login stops the start with the reason (not a hang)."""
+        try:
+            await self.broker.start()
+        except Exception as error:
+            reason = await explain_connection_failure(self.kafka_servers, self.kafka_login)
+            log.error("cannot connect to Kafka", reason=reason, login=self.kafka_login.describe())
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.broker.stop(), 5.0)  # the clients that did start
+            raise BrokerConnectionFailed(reason) from error
         self.relay.start()
         # What start-up built lives as long as the process: out of the collector's way, a full
         # collection no longer walks ~200k objects and pauses every request in flight (the

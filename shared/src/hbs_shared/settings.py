@@ -11,6 +11,8 @@ from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hbs_shared.db import PoolSettings
+from hbs_shared.messaging.security import KafkaLogin, KafkaSaslMechanism, KafkaSecurityProtocol
+from hbs_shared.schools import SCHOOL_ID_PATTERN
 
 DEV_SECRET_PREFIX = "dev-only-"
 
@@ -28,7 +30,7 @@ class ServiceSettings(BaseSettings):
 
     environment: Environment = Environment.development
     """`development` and `test` accept the embedded defaults; `production` refuses them."""
-    school_id: str = Field(default="thpt-chuyen-thai-binh", pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    school_id: str = Field(default="thpt-chuyen-thai-binh", pattern=SCHOOL_ID_PATTERN)
     """The school this deployment serves by default (a province runs many on one deployment)."""
     data_dir: Path = Path("var")
     """Folder for SQLite files, keys and documents in the embedded default."""
@@ -52,6 +54,17 @@ class ServiceSettings(BaseSettings):
     """Idempotent producers; off on the embedded broker, which does not support InitProducerId."""
     kafka_session_timeout_ms: int = Field(default=10000, ge=1000, le=300000)
     """Consumer-group session timeout; the embedded broker makes a joining member wait about half."""
+    kafka_security_protocol: KafkaSecurityProtocol = KafkaSecurityProtocol.plaintext
+    """PLAINTEXT (the embedded broker), SASL_PLAINTEXT, SASL_SSL or SSL: the producer, every
+    consumer, the outbox relay and the admin client log in the same way."""
+    kafka_sasl_mechanism: KafkaSaslMechanism = KafkaSaslMechanism.scram_sha_512
+    """SCRAM-SHA-512 (the province's brokers), SCRAM-SHA-256, or PLAIN (only over SASL_SSL)."""
+    kafka_sasl_username: str = Field(default="", max_length=255)
+    """This service's own Kafka principal (`hbs-<service>` in deploy/k8s: its ACLs are its own)."""
+    kafka_sasl_password: SecretStr | None = None
+    """Its SCRAM password; required with a SASL protocol; a dev-only value is refused in production."""
+    kafka_ssl_cafile: Path | None = None
+    """PEM file of the CA that signed the brokers' certificates (SSL, SASL_SSL); none = system roots."""
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_url: str = ""
@@ -83,6 +96,9 @@ class ServiceSettings(BaseSettings):
             if not self.database_url:
                 prefix = self.model_config.get("env_prefix", "")
                 raise ValueError(f"{prefix.upper()}DATABASE_URL must be set in production")
+        kafka = self.kafka_login().problems()
+        if kafka:
+            raise ValueError("; ".join(kafka))
         if self.database_url and not self.database_url.startswith(
             ("sqlite+aiosqlite://", "postgresql+asyncpg://")
         ):
@@ -114,6 +130,16 @@ class ServiceSettings(BaseSettings):
             recycle_seconds=self.database_pool_recycle_seconds,
             ping_idle_seconds=self.database_pool_ping_idle_seconds,
             pre_ping=self.database_pool_pre_ping,
+        )
+
+    def kafka_login(self) -> KafkaLogin:
+        return KafkaLogin(
+            protocol=self.kafka_security_protocol,
+            mechanism=self.kafka_sasl_mechanism,
+            username=self.kafka_sasl_username,
+            password=self.kafka_sasl_password,
+            ssl_cafile=self.kafka_ssl_cafile,
+            prefix=str(self.model_config.get("env_prefix", "")),
         )
 
     def base_url(self) -> str:

@@ -14,6 +14,7 @@ from hbs_grades.conduct import endpoints as class_endpoints
 from hbs_grades.family import endpoints as family_endpoints
 from hbs_grades.national import endpoints as national_endpoints
 from hbs_grades.progress import endpoints as progress_endpoints
+from hbs_grades.province import endpoints as province_endpoints
 from hbs_grades.records import endpoints as record_endpoints
 from hbs_grades.reminders import endpoints as reminder_endpoints
 from hbs_grades.reminders.runner import ReminderRunner
@@ -32,7 +33,7 @@ from hbs_shared.events.contracts import (
     SigningFailed,
     SigningFailedV2,
 )
-from hbs_shared.events.envelope import EventEnvelope, EventRegistry
+from hbs_shared.events.envelope import EventEnvelope, EventRegistry, EventRejected
 from hbs_shared.events.identity import (
     IDENTITY_ASSIGNMENTS_TOPIC,
     IDENTITY_STRUCTURE_TOPIC,
@@ -59,7 +60,7 @@ def add_consumers(runtime: ServiceRuntime, grades: Grades) -> None:
     demo = grades.settings.seeds_demo
 
     async def demo_fill(session: AsyncSession, school_id: str, school_year: str, class_name: str) -> None:
-        # The demo school only: its sheets come with scores, so they can be signed at once.
+        # The demo's schools only: their sheets come with scores, so they can be signed at once.
         if demo:
             await grades.sheet_demo.fill_demo(session, school_id, school_year, class_name)
 
@@ -77,14 +78,19 @@ def add_consumers(runtime: ServiceRuntime, grades: Grades) -> None:
         await roster.on_student_deleted(session, env.school_id, event)
 
     async def school_changed(session: AsyncSession, env: EventEnvelope, event: Any) -> None:
+        if event.school_id != env.school_id:
+            # Applied to the envelope's school or not at all: never to another school's facts.
+            raise EventRejected("the school's facts name another school than the envelope")
         if not await grades.school.apply(session, event, env.occurred_at):
             return
-        if demo and event.current_year is not None and env.school_id == grades.settings.school_id:
-            # The demo school's four class-subjects, HK1 (before identity publishes the assignments).
+        if demo and event.current_year is not None:
+            # Each demo school's four class-subjects, HK1 (before identity publishes the assignments).
             created = await grades.sheet_demo.seed_demo(session, env.school_id, event.current_year.name)
-            log.info("demo score sheets seeded", created=created)
+            log.info("demo score sheets seeded", school_id=env.school_id, created=created)
 
     async def renamed(session: AsyncSession, env: EventEnvelope, event: Any) -> None:
+        if event.school_id != env.school_id:
+            raise EventRejected("the renamed class names another school than the envelope")
         await roster.on_class_renamed(session, env.school_id, event)
 
     async def assignment(session: AsyncSession, env: EventEnvelope, event: Any) -> None:
@@ -157,6 +163,7 @@ def create_app(settings: GradesSettings) -> FastAPI:
             family_endpoints.router,
             record_endpoints.router,
             progress_endpoints.router,
+            province_endpoints.router,
             reminder_endpoints.router,
             window_endpoints.router,
             compliance_endpoints.router,

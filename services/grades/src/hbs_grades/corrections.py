@@ -76,8 +76,12 @@ class CorrectionRepository(Generic[Correction]):
     def add(self, session: AsyncSession, correction: Correction) -> None:
         session.add(correction)
 
-    async def get(self, session: AsyncSession, correction_id: uuid.UUID) -> Correction | None:
-        return await session.get(self.model, correction_id)
+    async def get(self, session: AsyncSession, school_id: str, correction_id: uuid.UUID) -> Correction | None:
+        """The school's correction: an id of another school's is not found."""
+        result = await session.execute(
+            select(self.model).where(self.model.id == correction_id, self.model.school_id == school_id)
+        )
+        return result.scalar_one_or_none()
 
     async def of(self, session: AsyncSession, subject_id: uuid.UUID) -> list[Correction]:
         result = await session.execute(

@@ -39,23 +39,28 @@ class SigningReplies:
         """Marks the step done at the signature's moment (lateness, Đ10)."""
         self._sheet_rows = ScoreSheetRepository()
 
-    async def _kind(self, session: AsyncSession, event: SigningCompleted | SigningFailed) -> SubjectKind:
+    async def _kind(
+        self, session: AsyncSession, school_id: str, event: SigningCompleted | SigningFailed
+    ) -> SubjectKind:
         if isinstance(event, SigningCompletedV2 | SigningFailedV2):
             return event.subject_kind
         # v1 names no kind: only a sheet's id is found among the sheets. Drop with v1.
-        return "sheet" if await self._sheet_rows.get(session, event.subject_id) is not None else "record"
+        found = await self._sheet_rows.get(session, school_id, event.subject_id)
+        return "sheet" if found is not None else "record"
 
     def _handler(self, kind: SubjectKind) -> SigningReplyHandler[Any]:
         if kind == "sheet":
             return self.sheets
         return self.minutes if kind == "minutes" else self.records
 
-    async def completed(self, session: AsyncSession, _env: EventEnvelope, event: SigningCompleted) -> None:
-        handler = self._handler(await self._kind(session, event))
-        current = await handler.awaiting(session, event) is not None
-        await handler.on_completed(session, event)
+    async def completed(self, session: AsyncSession, env: EventEnvelope, event: SigningCompleted) -> None:
+        """Applied to the envelope's school only: another school's sheet or record is not found."""
+        handler = self._handler(await self._kind(session, env.school_id, event))
+        current = await handler.on_completed(session, env.school_id, event)
         if current and self.windows is not None:
-            await self.windows.signed(session, event.request_id, event.signed_at)
+            await self.windows.signed(session, env.school_id, event.request_id, event.signed_at)
 
-    async def failed(self, session: AsyncSession, _env: EventEnvelope, event: SigningFailed) -> None:
-        await self._handler(await self._kind(session, event)).on_failed(session, event)
+    async def failed(self, session: AsyncSession, env: EventEnvelope, event: SigningFailed) -> None:
+        await self._handler(await self._kind(session, env.school_id, event)).on_failed(
+            session, env.school_id, event
+        )

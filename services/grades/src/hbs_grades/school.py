@@ -12,11 +12,22 @@ from fastapi import Depends, Request
 
 from hbs_grades.wiring import grades_of
 from hbs_shared.auth import CurrentPrincipal, Principal
+from hbs_shared.problems import Problem
+from hbs_shared.schools import PROVINCE_SCOPE
 from hbs_shared.service import runtime_of
+
+PROVINCE_REFUSED = Problem(
+    403,
+    "Tài khoản của Sở GD&ĐT không mở được dữ liệu của một trường",
+    "the province's accounts belong to no school; they read only /province/progress",
+)
 
 
 async def current_year(request: Request, principal: Principal) -> str:
-    """The caller's school's current year (năm học), as identity announced it."""
+    """The caller's school's current year (năm học), as identity announced it. The province's
+    people belong to no school: 403 here, where a school's endpoint would otherwise say 503."""
+    if principal.school_id == PROVINCE_SCOPE:
+        raise PROVINCE_REFUSED
     async with runtime_of(request).db.transaction() as session:
         facts = await grades_of(request).school.require(session, principal.school_id)
     return facts.current_year()

@@ -77,11 +77,12 @@ Aggregate = TypeVar("Aggregate")
 
 class SigningReplyHandler(ABC, Generic[Aggregate]):
     """A reply counts only for the aggregate's current request while it awaits one; any other
-    (superseded, unknown) is recorded by the inbox and has no effect."""
+    (superseded, unknown, another school's) is recorded by the inbox and has no effect. The school
+    is the reply's envelope's: a subject of another school is not found."""
 
     @abstractmethod
-    async def awaiting(self, session: AsyncSession, event: SigningReply) -> Aggregate | None:
-        """The reply's subject, if its current request is this one and it is being signed."""
+    async def awaiting(self, session: AsyncSession, school_id: str, event: SigningReply) -> Aggregate | None:
+        """The school's subject of the reply, if its current request is this one and it is being signed."""
 
     @abstractmethod
     async def signed(self, session: AsyncSession, aggregate: Aggregate, event: SigningCompleted) -> None: ...
@@ -89,16 +90,19 @@ class SigningReplyHandler(ABC, Generic[Aggregate]):
     @abstractmethod
     async def failed(self, session: AsyncSession, aggregate: Aggregate, event: SigningFailed) -> None: ...
 
-    async def on_completed(self, session: AsyncSession, event: SigningCompleted) -> None:
-        if (aggregate := await self._current(session, event)) is not None:
-            await self.signed(session, aggregate, event)
+    async def on_completed(self, session: AsyncSession, school_id: str, event: SigningCompleted) -> bool:
+        """Whether the reply was for the current request (and so applied)."""
+        if (aggregate := await self._current(session, school_id, event)) is None:
+            return False
+        await self.signed(session, aggregate, event)
+        return True
 
-    async def on_failed(self, session: AsyncSession, event: SigningFailed) -> None:
-        if (aggregate := await self._current(session, event)) is not None:
+    async def on_failed(self, session: AsyncSession, school_id: str, event: SigningFailed) -> None:
+        if (aggregate := await self._current(session, school_id, event)) is not None:
             await self.failed(session, aggregate, event)
 
-    async def _current(self, session: AsyncSession, event: SigningReply) -> Aggregate | None:
-        aggregate = await self.awaiting(session, event)
+    async def _current(self, session: AsyncSession, school_id: str, event: SigningReply) -> Aggregate | None:
+        aggregate = await self.awaiting(session, school_id, event)
         if aggregate is None:
             log.warning("signing reply for no current request", request_id=str(event.request_id))
         return aggregate

@@ -18,6 +18,7 @@ from hbs_identity.clients.service import ClientService
 from hbs_identity.factor_resets import endpoints as factor_reset_endpoints
 from hbs_identity.people import endpoints as people_endpoints
 from hbs_identity.people.service import PeopleService
+from hbs_identity.province import endpoints as province_endpoints
 from hbs_identity.school import endpoints as school_endpoints
 from hbs_identity.school.facts import all_school_ids
 from hbs_identity.settings import IdentitySettings
@@ -28,6 +29,7 @@ from hbs_identity.unit import SYSTEM, unit_of_work
 from hbs_identity.unit import publish_school_facts as publish
 from hbs_shared.auth import JwksVerifier
 from hbs_shared.logging import get_logger
+from hbs_shared.schools import PROVINCE_SCOPE
 from hbs_shared.service import ServiceRuntime, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -38,22 +40,30 @@ def create_app(settings: IdentitySettings) -> FastAPI:
     runtime = ServiceRuntime("identity", settings, migrations=MIGRATIONS)
     use_cost(settings.password_hash_cost)
     lifetime = settings.access_token_minutes * 60
+    previous = settings.previous_public_keys()
     if settings.jwt_private_key.get_secret_value():
-        issuer = TokenIssuer.from_pem(settings.jwt_private_key.get_secret_value(), lifetime)
+        issuer = TokenIssuer.from_pem(settings.jwt_private_key.get_secret_value(), lifetime, previous)
     else:
-        issuer = TokenIssuer.from_file(settings.data_dir / "identity-jwt-ed25519.pem", lifetime)
+        issuer = TokenIssuer.from_file(settings.data_dir / "identity-jwt-ed25519.pem", lifetime, previous)
 
     async def seed(rt: ServiceRuntime) -> None:
         if not settings.seeds_demo:
             return
         # Development only: the demo people come with the development tools, imported here.
+        from hbs_devtools.demo import SECOND_SCHOOL
         from hbs_identity.demo import DemoSeeder
 
+        seeder = DemoSeeder(PeopleService(settings.national_id_pattern))
+        exempt = settings.demo_accounts_exempt
         async with unit_of_work(rt, settings.school_id, SYSTEM) as unit:
-            report = await DemoSeeder(PeopleService(settings.national_id_pattern)).seed(
-                unit, settings.demo_size, exempt=settings.demo_accounts_exempt
-            )
+            report = await seeder.seed(unit, settings.demo_size, exempt=exempt)
         log.info("demo school seeded", size=settings.demo_size, **vars(report))
+        if settings.school_id != SECOND_SCHOOL.id:
+            async with unit_of_work(rt, SECOND_SCHOOL.id, SYSTEM) as unit:
+                report = await seeder.seed(unit, "small", exempt=exempt, school=SECOND_SCHOOL)
+            log.info("second demo school seeded", school_id=SECOND_SCHOOL.id, **vars(report))
+        async with unit_of_work(rt, PROVINCE_SCOPE, SYSTEM) as unit:
+            await seeder.seed_province(unit)
 
     async def publish_school_facts(rt: ServiceRuntime) -> None:
         # Every school's facts once per start: a fresh stack, or schools from before the event.
@@ -77,6 +87,7 @@ def create_app(settings: IdentitySettings) -> FastAPI:
             change_request_endpoints.router,
             transfer_endpoints.router,
             client_endpoints.router,
+            province_endpoints.router,
         ],
         on_startup=[seed, publish_school_facts],
     )

@@ -1,5 +1,9 @@
-"""The demo school, built through identity's own use cases (development and test only).
+"""The demo schools and the province's demo login, built through identity's own use cases
+(development and test only).
 
+The first school (DEMO_SCHOOL, the deployment's `school_id`) is full or small; the second
+(SECOND_SCHOOL) always has the small demo's three classes, with its own people, students and
+parents (other ids, mã định danh and phone numbers: those are unique in the whole deployment).
 Idempotent: people with fixed ids are looked up first, and a class that already exists keeps
 its students, so a restart (or a second seed) adds nothing twice.
 """
@@ -20,7 +24,11 @@ from hbs_devtools.demo import (
     DEMO_PARENT_PHONE,
     DEMO_PASSWORD,
     DEMO_PEOPLE,
-    demo_person,
+    DEMO_PROVINCE,
+    DEMO_SCHOOL,
+    SECOND_SCHOOL,
+    DemoPerson,
+    DemoSchool,
 )
 from hbs_identity.accounts.passwords import hash_password
 from hbs_identity.assignments.repository import AssignmentRepository
@@ -30,11 +38,13 @@ from hbs_identity.models import Parent, SchoolClass, SchoolYear, Staff
 from hbs_identity.people.repository import PeopleRepository
 from hbs_identity.people.schemas import ChildLink, ParentIn, StaffIn, StudentIn
 from hbs_identity.people.service import PeopleService
+from hbs_identity.province.service import ProvinceService
 from hbs_identity.school.repository import SchoolRepository
 from hbs_identity.school.schemas import ClassIn, DepartmentIn, SchoolIn, YearIn
 from hbs_identity.school.service import SchoolService
 from hbs_identity.text import search_key
 from hbs_identity.unit import Unit
+from hbs_shared.schools import PROVINCE_SCOPE
 
 DEMO_YEAR = "2026-2027"
 SMALL_CLASSES: tuple[tuple[str, int], ...] = (("10A1", 10), ("10A2", 10), ("11 Toán chuyên", 11))
@@ -110,11 +120,46 @@ def demo_id(kind: str, key: str) -> uuid.UUID:
     return uuid.uuid5(DEMO_NAMESPACE, f"{kind}:{key}")
 
 
-DEMO_STUDENT_ID = demo_id("student", f"{DEMO_YEAR}:{DEMO_CHILDREN[0][0]}:{DEMO_CHILDREN[0][1]}")
+@dataclass(frozen=True)
+class SchoolSeed:
+    """What differs between the demo schools' generated people: ids, mã định danh, phones, town."""
+
+    key_prefix: str
+    """Before a student's or parent's id key ("" for the first school: its ids stay as they were)."""
+    national_id_prefix: str
+    """The mã định danh's first three digits (the province of birth's code)."""
+    phone_prefix: str
+    town: str
+    seed: int | str
+
+
+SCHOOL_SEEDS: dict[str, SchoolSeed] = {
+    DEMO_SCHOOL.id: SchoolSeed("", "034", "091", "TP. Thái Bình", 20262027),
+    SECOND_SCHOOL.id: SchoolSeed(
+        f"{SECOND_SCHOOL.id}:", "033", "092", "huyện Phù Cừ, Hưng Yên", SECOND_SCHOOL.id
+    ),
+}
+
+
+def demo_student_id(school: DemoSchool, class_name: str, seat: int, year: str = DEMO_YEAR) -> uuid.UUID:
+    """The id of the student in `seat` of a demo school's class (tests and other demos use it)."""
+    return demo_id("student", f"{SCHOOL_SEEDS[school.id].key_prefix}{year}:{class_name}:{seat}")
+
+
+DEMO_STUDENT_ID = demo_student_id(DEMO_SCHOOL, *DEMO_CHILDREN[0])
 """The student who signs in with DEMO_STUDENT_LOGIN (the demo parent's first child)."""
-DEMO_LOGIN_IDS = frozenset({*(p.user_id for p in DEMO_PEOPLE), DEMO_PARENT.user_id, DEMO_STUDENT_ID})
-"""The README's demo logins: the only accounts that skip the first-sign-in steps (outside
-production, with `demo_accounts_exempt`). Every other seeded person changes the password."""
+DEMO_LOGIN_IDS = frozenset(
+    {
+        *(p.user_id for p in DEMO_PEOPLE),
+        *(p.user_id for p in SECOND_SCHOOL.people),
+        DEMO_PARENT.user_id,
+        DEMO_STUDENT_ID,
+        DEMO_PROVINCE.user_id,
+    }
+)
+"""The README's demo logins (both schools' five demo staff, the demo parent and student, the
+province's `so.gddt`): the only accounts that skip the first-sign-in steps (outside production,
+with `demo_accounts_exempt`). Every other seeded person changes the password."""
 
 
 class Names:
@@ -151,20 +196,52 @@ class DemoSeeder:
         self.assignment_repo = AssignmentRepository()
         self.people_repo = PeopleRepository()
         self.school_repo = SchoolRepository()
+        self.province = ProvinceService()
         self.rng = random.Random(20262027)
         self.names = Names(self.rng)
+        self._password_hash: str | None = None
+        self.look = SCHOOL_SEEDS[DEMO_SCHOOL.id]
 
-    async def seed(self, unit: Unit, size: Literal["full", "small"], exempt: bool) -> SeedReport:
+    async def password_hash(self) -> str:
+        if self._password_hash is None:
+            self._password_hash = await asyncio.to_thread(hash_password, DEMO_PASSWORD)
+        return self._password_hash
+
+    async def seed_province(self, unit: Unit) -> bool:
+        """The province's demo login (`so.gddt`); whether it was created now."""
+        assert unit.school_id == PROVINCE_SCOPE
+        if await self.people_repo.account(unit.session, DEMO_PROVINCE.user_id) is not None:
+            return False
+        await self.province.create_account(
+            unit,
+            DEMO_PROVINCE.username,
+            DEMO_PROVINCE.full_name,
+            DEMO_PROVINCE.roles,
+            account_id=DEMO_PROVINCE.user_id,
+            password_hash=await self.password_hash(),
+            must_change_password=False,
+        )
+        return True
+
+    async def seed(
+        self,
+        unit: Unit,
+        size: Literal["full", "small"],
+        exempt: bool,
+        school: DemoSchool = DEMO_SCHOOL,
+    ) -> SeedReport:
+        """One demo school in `unit`'s school (the first one's is the deployment's school_id)."""
         report = SeedReport()
-        password_hash = await asyncio.to_thread(hash_password, DEMO_PASSWORD)
+        first = school.id == DEMO_SCHOOL.id
+        self.look = SCHOOL_SEEDS[school.id]
+        self.rng = random.Random(self.look.seed)
+        self.names = Names(self.rng)
+        password_hash = await self.password_hash()
         # Everybody but the demo logins must change the (public) demo password at first sign-in.
         must_change = True
         if await self.school_repo.school(unit.session, unit.school_id) is None:
             await self.school.ensure_school(
-                unit,
-                SchoolIn(
-                    name="Trường THPT Chuyên Thái Bình", authority="Sở GD&ĐT Hưng Yên", province="Hưng Yên"
-                ),
+                unit, SchoolIn(name=school.name, authority=school.authority, province=school.province)
             )
         year = await self.school_repo.year_by_name(unit.session, unit.school_id, DEMO_YEAR)
         if year is None:
@@ -186,15 +263,16 @@ class DemoSeeder:
                 found = await self.school.create_department(unit, DepartmentIn(name=department_name))
             departments[department_name] = found.id
 
-        # The five demo people, with their fixed ids and password.
+        # The five demo people, with their fixed ids and password (keyed by the first school's
+        # usernames: "gv.toan" is gv.toan.pc in the second).
         staff_by_username: dict[str, Staff] = {}
         for person in DEMO_PEOPLE:
             staff_by_username[person.username] = await self._demo_person_staff(
-                unit, person.username, password_hash, departments, report
+                unit, person.username, school.person(person.username), password_hash, departments, report
             )
 
         # Classes.
-        if size == "small":
+        if size == "small" or not first:
             wanted = [(name, grade, 10) for name, grade in SMALL_CLASSES]
         else:
             wanted = []
@@ -219,7 +297,8 @@ class DemoSeeder:
             "TOAN": [staff_by_username["gv.toan"]],
             "NGU_VAN": [staff_by_username["gv.van"]],
         }
-        if size == "full":
+        full = size == "full" and first
+        if full:
             taken = {p.username for p in DEMO_PEOPLE}
             rng = random.Random(7)
             names = Names(rng)
@@ -246,7 +325,7 @@ class DemoSeeder:
                         )
                         pool.append(staff)
         # Office staff (full size).
-        if size == "full":
+        if full:
             for i, full_name in enumerate(("Nguyễn Thị Thanh Tâm", "Lê Văn Hậu", "Trần Thị Mến"), start=1):
                 await self._get_or_create_staff(
                     unit,
@@ -266,7 +345,7 @@ class DemoSeeder:
             report.assignments += await self._assign(
                 unit, staff_by_username[username], classes[class_name], "homeroom_teacher", None
             )
-        if size == "full":
+        if full:
             turn: dict[str, int] = {}
             homeroom_pool = [
                 s
@@ -290,7 +369,8 @@ class DemoSeeder:
 
         # Students and their parents, only in classes this seed created.
         await self._students(unit, year, new_classes, password_hash, must_change, report, exempt)
-        await self._demo_parent(unit, year, password_hash, not exempt, report)
+        if first:
+            await self._demo_parent(unit, year, password_hash, not exempt, report)
         return report
 
     async def _demo_parent(
@@ -324,11 +404,12 @@ class DemoSeeder:
         self,
         unit: Unit,
         username: str,
+        person: DemoPerson,
         password_hash: str,
         departments: dict[str, uuid.UUID],
         report: SeedReport,
     ) -> Staff:
-        person = demo_person(username)
+        """`person`: this school's counterpart of the first school's demo person `username`."""
         department = {"gv.toan": "Tổ Toán", "gv.van": "Tổ Ngữ văn"}.get(username)
         staff = await self.people_repo.staff(unit.session, person.user_id)
         if staff is not None:
@@ -405,9 +486,9 @@ class DemoSeeder:
             previous_parent: Parent | None = None
             number = class_number(school_class.name)
             for seat in range(1, headcount + 1):
-                key = f"{year.name}:{school_class.name}:{seat}"
+                key = f"{self.look.key_prefix}{year.name}:{school_class.name}:{seat}"
                 code = f"{school_class.grade_level}{number:02d}{seat:03d}"
-                national_id = f"034{code}"
+                national_id = f"{self.look.national_id_prefix}{code}"
                 gender: Literal["male", "female"] = "female" if rng.random() < 0.52 else "male"
                 surname = self.names.surname()
                 father = self.names.person("male", surname)
@@ -421,7 +502,7 @@ class DemoSeeder:
                         birthplace=rng.choice(PLACES),
                         gender=gender,
                         ethnicity="Kinh" if rng.random() < 0.95 else rng.choice(MINORITIES),
-                        address=f"Số {rng.randint(1, 200)} đường {rng.choice(STREETS)}, TP. Thái Bình",
+                        address=f"Số {rng.randint(1, 200)} đường {rng.choice(STREETS)}, {self.look.town}",
                         father_name=father,
                         father_occupation=rng.choice(OCCUPATIONS),
                         mother_name=mother,
@@ -452,7 +533,7 @@ class DemoSeeder:
                     unit,
                     ParentIn(
                         full_name=mother if relationship == "mother" else father,
-                        phone=f"091{code}",
+                        phone=f"{self.look.phone_prefix}{code}",
                         username=f"ph.{national_id}",
                         children=[ChildLink(student_id=student.id, relationship=relationship)],
                     ),

@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from hbs_identity.accounts.sealing import encryption_key
+from hbs_identity.tokens.keys import public_keys
+from hbs_shared.schools import PROVINCE_SCOPE
 from hbs_shared.settings import Environment, ServiceSettings
 
 
@@ -18,6 +21,10 @@ class IdentitySettings(ServiceSettings):
     port: int = Field(default=8001, ge=1, le=65535)
     jwt_private_key: SecretStr = SecretStr("")
     """PEM of the Ed25519 key that signs access tokens; empty in development = a key file in data_dir."""
+    jwt_previous_public_keys: str = ""
+    """During a rotation of that key: the PEM public key(s) of the key(s) it replaced, blocks one
+    after the other. They are served in the JWKS beside the current key, so access tokens they
+    signed verify until they expire; they never sign. Empty once the rotation is over."""
     access_token_minutes: int = Field(default=5, ge=1, le=60)
     """Access-token lifetime; disabling an account takes effect everywhere within it."""
     client_token_minutes: int = Field(default=5, ge=1, le=15)
@@ -32,7 +39,13 @@ class IdentitySettings(ServiceSettings):
     refresh_token_days: int = Field(default=14, ge=1, le=90)
     """Lifetime of a refresh token; each use rotates it, logout revokes it."""
     totp_required_roles: list[str] = Field(
-        default_factory=lambda: ["principal", "vice_principal", "office_admin", "system_admin"]
+        default_factory=lambda: [
+            "principal",
+            "vice_principal",
+            "office_admin",
+            "system_admin",
+            "province_admin",
+        ]
     )
     """Roles that must use TOTP two-factor sign-in (JSON list); others may opt in."""
     lockout_threshold: int = Field(default=5, ge=1, le=100)
@@ -55,6 +68,15 @@ class IdentitySettings(ServiceSettings):
     The `dev-only-` default derives a key and is refused in production. Changing it makes every
     enrolled TOTP unusable (reset them with the admin's TOTP reset)."""
 
+    @field_validator("jwt_previous_public_keys")
+    @classmethod
+    def _are_public_keys(cls, value: str) -> str:
+        public_keys(value)
+        return value
+
+    def previous_public_keys(self) -> list[Ed25519PublicKey]:
+        return public_keys(self.jwt_previous_public_keys)
+
     @field_validator("totp_encryption_key")
     @classmethod
     def _is_a_key(cls, value: SecretStr) -> SecretStr:
@@ -63,6 +85,13 @@ class IdentitySettings(ServiceSettings):
 
     def totp_key(self) -> bytes:
         return encryption_key(self.totp_encryption_key.get_secret_value())
+
+    @field_validator("school_id")
+    @classmethod
+    def _a_school(cls, value: str) -> str:
+        if value == PROVINCE_SCOPE:
+            raise ValueError(f"{PROVINCE_SCOPE} is the province's scope, not a school")
+        return value
 
     @model_validator(mode="after")
     def _standard_hashes_in_production(self) -> IdentitySettings:

@@ -64,10 +64,21 @@ class Unit:
         **detail: Any,
     ) -> None:
         """One entry of identity's hash-chained trail, written as this unit commits."""
+        self.audit_in(self.school_id, action, object_type, object_id, **detail)
+
+    def audit_in(
+        self,
+        school_id: str,
+        action: str,
+        object_type: str | None = None,
+        object_id: object | None = None,
+        **detail: Any,
+    ) -> None:
+        """The same, in another scope's part of the trail (the province's, for a school it made)."""
         append(
             self.session,
             AUDIT,
-            school_id=self.school_id,
+            school_id=school_id,
             actor_id=self.actor.user_id,
             actor_name=self.actor.name,
             action=action,

@@ -29,4 +29,6 @@ class WebSession(Base):
     refresh_token: Mapped[str | None] = mapped_column(Text, nullable=True)
     pending_step: Mapped[str | None] = mapped_column(String(20), nullable=True)
     """"password" while the first sign-in's password change is pending (restricted token)."""
+    school_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """The signed-in person's school as the header shows it; None until first asked, "" for none."""
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

@@ -26,7 +26,7 @@ from hbs_shared.events.contracts import (
     SheetSigningRequested,
     SheetSigningRequestedV2,
 )
-from hbs_shared.events.envelope import EventEnvelope, EventRegistry
+from hbs_shared.events.envelope import EventEnvelope, EventRegistry, EventRejected
 from hbs_shared.events.identity import (
     IDENTITY_ACCOUNTS_TOPIC,
     IDENTITY_STRUCTURE_TOPIC,
@@ -116,7 +116,13 @@ def create_app(settings: SigningSettings) -> FastAPI:
     # The consumers only queue: each request is checked, signed and settled after the consumer's
     # transaction, never holding the database's write lock across a signature (issue 12).
     renderer = RenderPool(settings.render_workers if settings.render_workers >= 0 else (os.cpu_count() or 1))
-    queued = RequestRunner(runtime.db, requests, after_commit=runtime.relay.nudge, renderer=renderer)
+    queued = RequestRunner(
+        runtime.db,
+        requests,
+        lease_seconds=settings.request_lease_seconds,
+        after_commit=runtime.relay.nudge,
+        renderer=renderer,
+    )
 
     async def on_sheet(session: Any, envelope: EventEnvelope, event: Any) -> None:
         if isinstance(event, SheetSigningRequestedV2):
@@ -175,6 +181,9 @@ def create_app(settings: SigningSettings) -> FastAPI:
     school = requests.school
 
     async def on_school(session: Any, envelope: EventEnvelope, event: Any) -> None:
+        if event.school_id != envelope.school_id:
+            # Applied to the envelope's school or not at all: never to another school's facts.
+            raise EventRejected("the school's facts name another school than the envelope")
         await school.apply(session, event, envelope.occurred_at)
 
     runtime.add_consumer(

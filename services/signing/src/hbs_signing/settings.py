@@ -36,6 +36,10 @@ class SigningSettings(ServiceSettings):
     """How long to wait for a CA's CRL download before refusing to sign (hard-fail)."""
     batch_workers: int = Field(default=0, ge=0, le=64)
     """Signing processes for a batch (each its own token session); 0 means one per CPU core."""
+    request_lease_seconds: float = Field(default=60.0, ge=5, le=3600)
+    """How long a queued request (a sheet, minutes, a record outside a batch) taken for signing stays
+    the taker's: one a killed replica was signing is taken again after this. Longer than any one
+    signature takes (about 0.5 s)."""
     render_workers: int = Field(default=-1, ge=-1, le=64)
     """Processes rendering single requests' documents (sheets, minutes, a first record signature);
     -1 means one per CPU core, 0 a thread of the service's own process."""

@@ -45,7 +45,10 @@ SERVERS: dict[str, Any] = {
         "protocol": "kafka",
         "protocolVersion": "3.9.0",
         "title": "Apache Kafka (KRaft)",
-        "description": "deploy/production: idempotent producers on (HBS_<SERVICE>_KAFKA_IDEMPOTENCE).",
+        "description": "deploy/production: idempotent producers on (HBS_<SERVICE>_KAFKA_IDEMPOTENCE); "
+        "deploy/k8s: SASL_PLAINTEXT with SCRAM-SHA-512, one principal hbs-<service> per service "
+        "(HBS_<SERVICE>_KAFKA_SECURITY_PROTOCOL, _KAFKA_SASL_MECHANISM, _KAFKA_SASL_USERNAME, "
+        "_KAFKA_SASL_PASSWORD).",
         "bindings": {"kafka": {"bindingVersion": KAFKA_BINDING}},
     },
     "embedded": {
@@ -141,8 +144,9 @@ def asyncapi() -> dict[str, Any]:
                 "kafka": {
                     "key": {
                         "type": "string",
-                        "description": "the aggregate's id (sheet, record, student, school…): its "
-                        "events stay in order on one partition",
+                        "description": "<school_id>:<the aggregate's id> (sheet, record, student, "
+                        "school…); the partition is chosen by the school part alone (murmur2), so a "
+                        "school's events stay in order on one partition",
                     },
                     "bindingVersion": KAFKA_BINDING,
                 }
@@ -211,7 +215,8 @@ def asyncapi() -> dict[str, Any]:
         "info": {
             "title": "HBS events",
             "version": "1",
-            "description": "Every event is an EventEnvelope; topics are keyed by aggregate id. "
+            "description": "Every event is an EventEnvelope; keys are <school_id>:<aggregate id>, "
+            "partitioned by the school. "
             "Consumers dead-letter what they can never process to <topic>.dlq.",
         },
         "defaultContentType": "application/json",

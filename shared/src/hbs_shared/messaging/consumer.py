@@ -206,21 +206,24 @@ class EventConsumer:
         applied: list[EventEnvelope] = []
         if decoded:
             async with self._db.transaction() as session:
+                # The inbox asked once for the batch, not once per event; an event twice in the
+                # batch is a duplicate the second time.
+                seen = await self._inbox.seen(session, self.name, [e.event_id for _, e, _, _ in decoded])
                 for index, envelope, payload, handler in decoded:
+                    if envelope.event_id in seen:
+                        outcomes[index] = Outcome.duplicate
+                        continue
                     token = correlation_id.set(envelope.correlation_id)
                     try:
                         async with session.begin_nested():
-                            if not await self._inbox.claim(
-                                session, self.name, envelope.event_id, envelope.type
-                            ):
-                                outcomes[index] = Outcome.duplicate
-                                continue
+                            await self._inbox.record(session, self.name, envelope.event_id, envelope.type)
                             await handler(session, envelope, payload)
                     except EventRejected as rejection:
                         rejected[index] = rejection.reason
                         continue
                     finally:
                         correlation_id.reset(token)
+                    seen.add(envelope.event_id)
                     outcomes[index] = Outcome.applied
                     applied.append(envelope)
         for index in sorted(rejected):

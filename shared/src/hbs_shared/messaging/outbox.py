@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hbs_shared.db import Database
 from hbs_shared.events.envelope import EventEnvelope, EventPayload, make_envelope
 from hbs_shared.logging import get_logger
+from hbs_shared.messaging.partitions import message_key, partition_part
 from hbs_shared.messaging.tables import outbox
 
 log = get_logger(__name__)
@@ -76,12 +77,13 @@ class OutboxRepository:
                     {
                         "event_id": envelope.event_id,
                         "topic": payload.topic,
-                        "partition_key": payload.partition_key(),
+                        # School, then aggregate: the school places it (messaging.partitions).
+                        "partition_key": message_key(school_id, payload.partition_key()),
                         "event_type": envelope.type,
                         "correlation_id": envelope.correlation_id,
                         "body": envelope.model_dump(mode="json"),
                     }
-                    for (payload, _), envelope in zip(events, envelopes, strict=True)
+                    for (payload, school_id), envelope in zip(events, envelopes, strict=True)
                 ],
             )
         return envelopes
@@ -151,15 +153,16 @@ class OutboxRepository:
 def acknowledged_in_key_order(
     messages: Sequence[OutgoingMessage], outcomes: Sequence[Outcome]
 ) -> tuple[list[int], list[int], BaseException | None]:
-    """(rows to mark sent, rows left pending, the first error). Per topic and key, only the
-    acknowledged prefix counts as sent: after a failure, that key's later rows are sent again
-    after it (the inbox drops a copy the broker had anyway), so a key's last copies stay in order."""
+    """(rows to mark sent, rows left pending, the first error). Per topic and school (what chooses
+    the partition), only the acknowledged prefix counts as sent: after a failure, that school's
+    later rows are sent again after it (the inbox drops a copy the broker had anyway), so the
+    last copies on a school's partition stay in the order of the outbox."""
     done: list[int] = []
     failed: list[int] = []
     first_error: BaseException | None = None
     blocked: set[tuple[str, str]] = set()
     for message, outcome in zip(messages, outcomes, strict=True):
-        key = (message.topic, message.key)
+        key = (message.topic, partition_part(message.key))
         if outcome is None and key not in blocked:
             done.append(message.row_id)
             continue

@@ -4,12 +4,15 @@ that follow. `python -m hbs_shared.messaging.topics plan` prints it
 (deploy/k8s/platform/kafka/acls.sh); `… create` creates the topics on a broker (missing ones
 made, too few partitions raised; nothing is ever deleted or shrunk).
 
-Keys: the plan is school, then aggregate (`<school_id>:<aggregate id>`), so one aggregate's events
-stay in order on one partition and a province's schools spread over all partitions. Today the
-outbox keys by the aggregate id alone (a UUID, unique across schools: the same spread and order);
-the school prefix comes with the several-schools change (issue 14). Partitions can only grow;
-growing one moves keys to other partitions, so it is done between school years, when the topics
-are drained (docs/operations.md).
+Keys: school, then aggregate (`<school_id>:<aggregate id>`); the producers' partitioner hashes
+the school part only (`hbs_shared.messaging.partitions`), so a school's events of one topic stay
+in order on one partition and a province's schools spread over all partitions. Partitions can
+only grow; growing one moves schools to other partitions, so it is done between school years,
+when the topics are drained (docs/operations.md).
+
+`create` logs in as the services do (`KAFKA_SECURITY_PROTOCOL`, `KAFKA_SASL_MECHANISM`,
+`KAFKA_SASL_USERNAME`, `KAFKA_SASL_PASSWORD`, `KAFKA_SSL_CAFILE`; the same mapping,
+`hbs_shared.messaging.security`).
 """
 
 from __future__ import annotations
@@ -21,16 +24,21 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from pydantic import SecretStr
 
 from hbs_shared.events import contracts, identity
 from hbs_shared.messaging.consumer import dead_letter_topic
+from hbs_shared.messaging.security import KafkaLogin, KafkaSaslMechanism, KafkaSecurityProtocol
 
 SERVICES = ("identity", "grades", "signing", "portal")
 
 REPLICATION_FACTOR = 3
 MIN_INSYNC_REPLICAS = 2
 KEY_PLAN = "<school_id>:<aggregate id>"
+PARTITIONED_BY = "<school_id> (murmur2 of the key's school part)"
 DEAD_LETTER_PARTITIONS = 3
 """Dead letters are rare and read by people: few partitions (same key, so same order within one)."""
 
@@ -128,7 +136,7 @@ def plan() -> dict[str, Any]:
                 "replication_factor": REPLICATION_FACTOR,
                 "configs": configs,
                 "key": KEY_PLAN,
-                "key_today": "<aggregate id>",
+                "partitioned_by": PARTITIONED_BY,
                 "producer": topic.producer,
                 "consumers": dict(sorted(topic.consumers.items())),
             }
@@ -141,6 +149,7 @@ def plan() -> dict[str, Any]:
                     "replication_factor": REPLICATION_FACTOR,
                     "configs": {"min.insync.replicas": str(MIN_INSYNC_REPLICAS), "retention.ms": "-1"},
                     "key": "as the original message",
+                    "partitioned_by": PARTITIONED_BY,
                     "producer": ",".join(sorted(topic.consumers)),
                     "consumers": {},
                 }
@@ -182,13 +191,14 @@ async def create_topics(
     bootstrap: str,
     *,
     replication_factor: int = REPLICATION_FACTOR,
-    security: dict[str, Any] | None = None,
+    login: KafkaLogin | None = None,
 ) -> list[str]:
     """Create what is missing, raise partitions that are too few; returns one line per change."""
     from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 
     wanted = plan()["topics"]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="hbs-topics", **(security or {}))
+    options = (login or KafkaLogin()).client_options()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="hbs-topics", **options)
     await admin.start()
     changes: list[str] = []
     try:
@@ -235,17 +245,32 @@ async def create_topics(
     return changes
 
 
-def _security_from_environment(environ: dict[str, str]) -> dict[str, Any]:
-    """The admin's SCRAM login for `create` (KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD)."""
+def login_from_environment(environ: dict[str, str]) -> KafkaLogin:
+    """The admin's login for `create`: with a user and no protocol, SASL_PLAINTEXT (the brokers
+    of deploy/k8s). Refused, naming the variable, when incomplete."""
     username = environ.get("KAFKA_SASL_USERNAME", "")
-    if not username:
-        return {}
-    return {
-        "security_protocol": environ.get("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT"),
-        "sasl_mechanism": environ.get("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
-        "sasl_plain_username": username,
-        "sasl_plain_password": environ.get("KAFKA_SASL_PASSWORD", ""),
-    }
+    default_protocol = KafkaSecurityProtocol.sasl_plaintext if username else KafkaSecurityProtocol.plaintext
+    password = environ.get("KAFKA_SASL_PASSWORD")
+    cafile = environ.get("KAFKA_SSL_CAFILE")
+    protocol = environ.get("KAFKA_SECURITY_PROTOCOL", default_protocol)
+    mechanism = environ.get("KAFKA_SASL_MECHANISM", KafkaSaslMechanism.scram_sha_512)
+    if protocol not in set(KafkaSecurityProtocol):
+        raise SystemExit(
+            f"configuration error: KAFKA_SECURITY_PROTOCOL: not one of {list(KafkaSecurityProtocol)}"
+        )
+    if mechanism not in set(KafkaSaslMechanism):
+        raise SystemExit(f"configuration error: KAFKA_SASL_MECHANISM: not one of {list(KafkaSaslMechanism)}")
+    login = KafkaLogin(
+        protocol=KafkaSecurityProtocol(protocol),
+        mechanism=KafkaSaslMechanism(mechanism),
+        username=username,
+        password=SecretStr(password) if password is not None else None,
+        ssl_cafile=Path(cafile) if cafile else None,
+    )
+    problems = login.problems()
+    if problems:
+        raise SystemExit("configuration error: " + "; ".join(problems))
+    return login
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -266,7 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             create_topics(
                 args.bootstrap,
                 replication_factor=args.replication_factor,
-                security=_security_from_environment(dict(os.environ)),
+                login=login_from_environment(dict(os.environ)),
             )
         )
         for line in changes or ["every planned topic exists with its partitions"]:

@@ -91,7 +91,13 @@ def sheet_details(sheet: ScoreSheet, **more: Any) -> dict[str, Any]:
 
 async def record_details(session: AsyncSession, year_record: YearRecord, **more: Any) -> dict[str, Any]:
     """What names a year record: the student's name, class and year."""
-    student = await session.get(Student, year_record.student_id)
+    student = (
+        await session.execute(
+            select(Student).where(
+                Student.id == year_record.student_id, Student.school_id == year_record.school_id
+            )
+        )
+    ).scalar_one_or_none()
     return {
         "student_name": student.full_name if student is not None else "",
         "class_name": year_record.class_name,
@@ -100,13 +106,18 @@ async def record_details(session: AsyncSession, year_record: YearRecord, **more:
     }
 
 
-async def signer(session: AsyncSession, user_id: uuid.UUID) -> Actor:
+async def signer(session: AsyncSession, school_id: str, user_id: uuid.UUID) -> Actor:
     """A signer named by signing's reply (which carries only the id): the name they acted under
-    last in this trail (they asked for the signature), else as a teaching assignment has it."""
+    last in this school's trail (they asked for the signature), else as a teaching assignment has it.
+
+    Kept for the session's transaction: a batch of replies names one signer ~50 times."""
+    known: dict[tuple[str, uuid.UUID], Actor] = session.info.setdefault("audit.signers", {})
+    if (school_id, user_id) in known:
+        return known[(school_id, user_id)]
     name = (
         await session.execute(
             select(audit_trail.c.actor_name)
-            .where(audit_trail.c.actor_id == user_id)
+            .where(audit_trail.c.school_id == school_id, audit_trail.c.actor_id == user_id)
             .order_by(audit_trail.c.seq.desc())
             .limit(1)
         )
@@ -114,7 +125,10 @@ async def signer(session: AsyncSession, user_id: uuid.UUID) -> Actor:
     if name is None:
         name = (
             await session.execute(
-                select(Assignment.teacher_name).where(Assignment.teacher_id == user_id).limit(1)
+                select(Assignment.teacher_name)
+                .where(Assignment.school_id == school_id, Assignment.teacher_id == user_id)
+                .limit(1)
             )
         ).scalar_one_or_none()
-    return Actor(user_id, name or "")
+    known[(school_id, user_id)] = actor = Actor(user_id, name or "")
+    return actor

@@ -135,9 +135,9 @@ class FamilyService:
         """The given students with their class this year, skipping any not in this school."""
         out = []
         for student_id in student_ids:
-            student = await self.roster.student(session, student_id)
-            enrolment = await self.roster.current_class(session, student_id, school_year)
-            if student is None or enrolment is None or student.school_id != school_id:
+            student = await self.roster.student(session, school_id, student_id)
+            enrolment = await self.roster.current_class(session, school_id, student_id, school_year)
+            if student is None or enrolment is None:
                 continue
             out.append(FamilyStudent(student, enrolment))
         return sorted(out, key=lambda f: (f.enrolment.grade_level, name_key(f.student.full_name)))
@@ -145,8 +145,8 @@ class FamilyService:
     async def results(
         self, session: AsyncSession, school_id: str, school_year: str, student_id: uuid.UUID
     ) -> FamilyResults | None:
-        enrolment = await self.roster.current_class(session, student_id, school_year)
-        if enrolment is None or enrolment.school_id != school_id:
+        enrolment = await self.roster.current_class(session, school_id, student_id, school_year)
+        if enrolment is None:
             return None
         klass = await self.signed.for_class(session, school_id, school_year, enrolment.class_name)
         found = next((s for s in klass.students if s.student.id == student_id), None)

@@ -41,8 +41,12 @@ class NationalExportRepository:
         return {(year, name): int(level) for year, name, level in result.all()}
 
     async def get(self, session: AsyncSession, school_id: str, export_id: uuid.UUID) -> NationalExport | None:
-        found = await session.get(NationalExport, export_id)
-        return found if found is not None and found.school_id == school_id else None
+        result = await session.execute(
+            select(NationalExport).where(
+                NationalExport.id == export_id, NationalExport.school_id == school_id
+            )
+        )
+        return result.scalar_one_or_none()
 
     async def latest(self, session: AsyncSession, school_id: str) -> NationalExport | None:
         result = await session.execute(

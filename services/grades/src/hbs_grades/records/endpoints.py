@@ -177,7 +177,7 @@ async def _give_back(
         await grades.windows.mark_returned(session, principal, records, body.reason)
         out = []
         for record in records:
-            student = await grades.roster.roster.student(session, record.student_id)
+            student = await grades.roster.roster.student(session, record.school_id, record.student_id)
             if student is not None:
                 out.append(RecordOut.of(record, student))
         return out

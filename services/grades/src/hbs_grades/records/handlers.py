@@ -17,8 +17,8 @@ class RecordSigningReplies(SigningReplyHandler[YearRecord]):
     def __init__(self, records: YearRecordRepository | None = None) -> None:
         self.records = records or YearRecordRepository()
 
-    async def awaiting(self, session: AsyncSession, event: SigningReply) -> YearRecord | None:
-        record = await self.records.get(session, event.subject_id)
+    async def awaiting(self, session: AsyncSession, school_id: str, event: SigningReply) -> YearRecord | None:
+        record = await self.records.get(session, school_id, event.subject_id)
         if record is None or record.request_id != event.request_id:
             return None
         return record if RecordState(record.state) in SIGNING else None
@@ -31,7 +31,7 @@ class RecordSigningReplies(SigningReplyHandler[YearRecord]):
         await audit.record(
             session,
             school_id=record.school_id,
-            actor=await audit.signer(session, event.signer_user_id),
+            actor=await audit.signer(session, record.school_id, event.signer_user_id),
             action=AuditAction.record_signed,
             subject=("record", record.id),
             details=await audit.record_details(
@@ -52,7 +52,7 @@ class RecordSigningReplies(SigningReplyHandler[YearRecord]):
         await audit.record(
             session,
             school_id=record.school_id,
-            actor=await audit.signer(session, event.signer_user_id),
+            actor=await audit.signer(session, record.school_id, event.signer_user_id),
             action=AuditAction.record_signing_failed,
             subject=("record", record.id),
             details=await audit.record_details(session, record, step=step, reason=event.reason),

@@ -12,8 +12,12 @@ from hbs_grades.models import EntryChange, ScoreSheet, YearRecord
 
 
 class YearRecordRepository:
-    async def get(self, session: AsyncSession, record_id: uuid.UUID) -> YearRecord | None:
-        return await session.get(YearRecord, record_id)
+    async def get(self, session: AsyncSession, school_id: str, record_id: uuid.UUID) -> YearRecord | None:
+        """The school's record: an id of another school's is not found."""
+        result = await session.execute(
+            select(YearRecord).where(YearRecord.id == record_id, YearRecord.school_id == school_id)
+        )
+        return result.scalar_one_or_none()
 
     def add(self, session: AsyncSession, row: YearRecord) -> None:
         session.add(row)

@@ -201,15 +201,15 @@ class YearRecordService:
     async def get_visible(
         self, session: AsyncSession, principal: Principal, record_id: uuid.UUID
     ) -> tuple[YearRecord, Student]:
-        record = await self.records.get(session, record_id)
+        record = await self.records.get(session, principal.school_id, record_id)
         # Another school's record, or one of a class the caller does not teach, is "not found".
-        if record is None or record.school_id != principal.school_id:
+        if record is None:
             raise NOT_FOUND
         try:
             await require_class_reader(session, self.roster, principal, record.school_year, record.class_name)
         except Problem:
             raise NOT_FOUND from None
-        student = await self.roster.student(session, record.student_id)
+        student = await self.roster.student(session, record.school_id, record.student_id)
         if student is None:
             raise NOT_FOUND
         return record, student

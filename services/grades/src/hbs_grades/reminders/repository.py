@@ -17,7 +17,15 @@ class ReminderRepository:
     def add(self, session: AsyncSession, reminder: Reminder) -> None:
         session.add(reminder)
 
-    async def get(self, session: AsyncSession, reminder_id: uuid.UUID) -> Reminder | None:
+    async def get(self, session: AsyncSession, school_id: str, reminder_id: uuid.UUID) -> Reminder | None:
+        """The school's reminder: an id of another school's is not found."""
+        result = await session.execute(
+            select(Reminder).where(Reminder.id == reminder_id, Reminder.school_id == school_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def claimed(self, session: AsyncSession, reminder_id: uuid.UUID) -> Reminder | None:
+        """A reminder the runner claimed for e-mail (it works across schools, by the claim's id)."""
         return await session.get(Reminder, reminder_id)
 
     async def of_recipient(
@@ -82,8 +90,9 @@ class ReminderRepository:
         row = await session.get(StaffContact, teacher_id)
         if row is None:
             session.add(StaffContact(teacher_id=teacher_id, school_id=school_id, email=email))
-        else:
+        elif row.school_id == school_id:
             row.email = email
+        # else: an id another school holds (the key is the teacher alone): its address stays its own.
 
     async def schools(self, session: AsyncSession) -> list[tuple[str, str]]:
         """Every school grades has heard of, with its current year."""

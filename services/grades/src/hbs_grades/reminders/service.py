@@ -221,13 +221,9 @@ class ReminderService:
     async def mark_read(
         self, session: AsyncSession, principal: Principal, reminder_id: uuid.UUID
     ) -> Reminder:
-        reminder = await self.repo.get(session, reminder_id)
+        reminder = await self.repo.get(session, principal.school_id, reminder_id)
         # Someone else's reminder is "not found": its existence is not disclosed.
-        if (
-            reminder is None
-            or reminder.school_id != principal.school_id
-            or reminder.recipient_id != principal.user_id
-        ):
+        if reminder is None or reminder.recipient_id != principal.user_id:
             raise NOT_FOUND
         if reminder.read_at is None:
             reminder.read_at = self.clock()
@@ -307,7 +303,7 @@ class ReminderService:
         return out
 
     async def settle_email(self, session: AsyncSession, reminder_id: uuid.UUID, error: str | None) -> None:
-        reminder = await self.repo.get(session, reminder_id)
+        reminder = await self.repo.claimed(session, reminder_id)
         if reminder is None:
             return
         if error is None:

@@ -80,8 +80,8 @@ async def student_results(
             raise missing
         return StudentResultOut.of(signed.result)
     async with runtime_of(request).db.transaction() as session:
-        enrolment = await grades.roster.roster.current_class(session, student_id, year)
-        if enrolment is None or enrolment.school_id != principal.school_id:
+        enrolment = await grades.roster.roster.current_class(session, principal.school_id, student_id, year)
+        if enrolment is None:
             raise missing
         try:
             await require_class_reader(session, grades.roster.roster, principal, year, enrolment.class_name)

@@ -111,8 +111,8 @@ class ResultsService:
     async def for_student(
         self, session: AsyncSession, school_id: str, school_year: str, student_id: uuid.UUID
     ) -> StudentResults | None:
-        enrolment = await self.roster.current_class(session, student_id, school_year)
-        if enrolment is None or enrolment.school_id != school_id:
+        enrolment = await self.roster.current_class(session, school_id, student_id, school_year)
+        if enrolment is None:
             return None
         results = await self.for_class(session, school_id, school_year, enrolment.class_name)
         return next((s for s in results.students if s.student.id == student_id), None)

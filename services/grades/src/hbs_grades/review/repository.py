@@ -20,8 +20,14 @@ class ReviewRepository:
     ) -> None:
         session.add(row)
 
-    async def sample(self, session: AsyncSession, sample_id: uuid.UUID) -> ReviewSample | None:
-        return await session.get(ReviewSample, sample_id)
+    async def sample(
+        self, session: AsyncSession, school_id: str, sample_id: uuid.UUID
+    ) -> ReviewSample | None:
+        """The school's sample: an id of another school's is not found."""
+        result = await session.execute(
+            select(ReviewSample).where(ReviewSample.id == sample_id, ReviewSample.school_id == school_id)
+        )
+        return result.scalar_one_or_none()
 
     async def samples(
         self, session: AsyncSession, school_id: str, school_year: str, class_name: str

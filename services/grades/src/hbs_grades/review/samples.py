@@ -218,20 +218,26 @@ class ReviewSamples:
 
     async def _views(self, session: AsyncSession, samples: list[ReviewSample]) -> list[SampleView]:
         items = await self.repo.items(session, [s.id for s in samples])
+        schools = {s.id: s.school_id for s in samples}
         students: dict[uuid.UUID, Student] = {}
         records: dict[uuid.UUID, YearRecord] = {}
         for item in items:
-            if item.student_id not in students and (s := await self.roster.student(session, item.student_id)):
+            school_id = schools[item.sample_id]
+            if item.student_id not in students and (
+                s := await self.roster.student(session, school_id, item.student_id)
+            ):
                 students[item.student_id] = s
-            if item.record_id not in records and (r := await self.record_repo.get(session, item.record_id)):
+            if item.record_id not in records and (
+                r := await self.record_repo.get(session, school_id, item.record_id)
+            ):
                 records[item.record_id] = r
         return [SampleView(s, [i for i in items if i.sample_id == s.id], students, records) for s in samples]
 
     async def _visible(
         self, session: AsyncSession, principal: Principal, sample_id: uuid.UUID
     ) -> ReviewSample:
-        sample = await self.repo.sample(session, sample_id)
-        if sample is None or sample.school_id != principal.school_id:
+        sample = await self.repo.sample(session, principal.school_id, sample_id)
+        if sample is None:
             raise SAMPLE_NOT_FOUND
         try:
             await require_class_reader(session, self.roster, principal, sample.school_year, sample.class_name)
@@ -271,7 +277,7 @@ class ReviewSamples:
                 field="sample_id",
             )
         item = await self.repo.item(session, sample.id, record_id)
-        record = await self.record_repo.get(session, record_id)
+        record = await self.record_repo.get(session, sample.school_id, record_id)
         if item is None or record is None:
             raise Problem(404, "Học bạ không thuộc mẫu kiểm tra này", "not in this sample", field="record_id")
         state = RecordState(record.state)

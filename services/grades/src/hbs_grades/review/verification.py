@@ -105,11 +105,13 @@ class PersonalDataChecks:
         note: str,
         change_request_id: uuid.UUID | None,
     ) -> StudentCheck:
-        student = await self.roster.student(session, student_id)
+        student = await self.roster.student(session, principal.school_id, student_id)
         enrolments = (
-            [] if student is None else await self.roster.enrolments_of(session, student_id, school_year)
+            []
+            if student is None
+            else await self.roster.enrolments_of(session, principal.school_id, student_id, school_year)
         )
-        current = [e for e in enrolments if e.left_on is None and e.school_id == principal.school_id]
+        current = [e for e in enrolments if e.left_on is None]
         if student is None or not current:
             raise Problem(
                 404, "Không tìm thấy học sinh", "no such student in a class this year", field="student_id"

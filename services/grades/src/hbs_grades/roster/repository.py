@@ -34,17 +34,37 @@ def vietnamese_order(student: Student) -> tuple[bytes, bytes]:
 
 
 class RosterRepository:
-    async def student(self, session: AsyncSession, student_id: uuid.UUID) -> Student | None:
-        return await session.get(Student, student_id)
+    async def student(self, session: AsyncSession, school_id: str, student_id: uuid.UUID) -> Student | None:
+        """The school's student: an id of another school's is not found."""
+        result = await session.execute(
+            select(Student).where(Student.id == student_id, Student.school_id == school_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def held_elsewhere(
+        self,
+        session: AsyncSession,
+        model: type[Student] | type[Assignment],
+        row_id: uuid.UUID,
+        school_id: str,
+    ) -> bool:
+        """Whether another school already holds this id (the table's key is the id alone)."""
+        result = await session.execute(select(model.school_id).where(model.id == row_id))
+        held = result.scalar_one_or_none()
+        return held is not None and held != school_id
 
     def add(self, session: AsyncSession, row: Student | Enrolment | Assignment) -> None:
         session.add(row)
 
     async def enrolments_of(
-        self, session: AsyncSession, student_id: uuid.UUID, school_year: str
+        self, session: AsyncSession, school_id: str, student_id: uuid.UUID, school_year: str
     ) -> list[Enrolment]:
         result = await session.execute(
-            select(Enrolment).where(Enrolment.student_id == student_id, Enrolment.school_year == school_year)
+            select(Enrolment).where(
+                Enrolment.school_id == school_id,
+                Enrolment.student_id == student_id,
+                Enrolment.school_year == school_year,
+            )
         )
         return list(result.scalars())
 
@@ -83,15 +103,20 @@ class RosterRepository:
         return {name: sorted(students, key=vietnamese_order) for name, students in lists.items()}
 
     async def current_class(
-        self, session: AsyncSession, student_id: uuid.UUID, school_year: str
+        self, session: AsyncSession, school_id: str, student_id: uuid.UUID, school_year: str
     ) -> Enrolment | None:
-        for enrolment in await self.enrolments_of(session, student_id, school_year):
+        for enrolment in await self.enrolments_of(session, school_id, student_id, school_year):
             if enrolment.left_on is None:
                 return enrolment
         return None
 
-    async def assignment(self, session: AsyncSession, assignment_id: uuid.UUID) -> Assignment | None:
-        return await session.get(Assignment, assignment_id)
+    async def assignment(
+        self, session: AsyncSession, school_id: str, assignment_id: uuid.UUID
+    ) -> Assignment | None:
+        result = await session.execute(
+            select(Assignment).where(Assignment.id == assignment_id, Assignment.school_id == school_id)
+        )
+        return result.scalar_one_or_none()
 
     async def active_assignments(
         self,
@@ -246,17 +271,27 @@ class RosterRepository:
                 )
         session.expire_all()
 
-    async def remove_student(self, session: AsyncSession, student_id: uuid.UUID) -> list[uuid.UUID]:
-        """A student deleted in identity: off the roster, their lines off every sheet still being
-        entered, their conduct and year-end values gone. Returns the locked sheets that keep a line."""
-        editable = select(ScoreSheet.id).where(ScoreSheet.state.in_(EDITABLE_STATES))
+    async def remove_student(
+        self, session: AsyncSession, school_id: str, student_id: uuid.UUID
+    ) -> list[uuid.UUID]:
+        """A student of the school deleted in identity: off the roster, their lines off every sheet
+        still being entered, their conduct and year-end values gone (nothing of another school's).
+        Returns the locked sheets that keep a line."""
+        sheets = select(ScoreSheet.id).where(ScoreSheet.school_id == school_id)
+        editable = sheets.where(ScoreSheet.state.in_(EDITABLE_STATES))
         await session.execute(
             delete(SheetEntry).where(SheetEntry.student_id == student_id, SheetEntry.sheet_id.in_(editable))
         )
-        locked = await session.execute(select(SheetEntry.sheet_id).where(SheetEntry.student_id == student_id))
+        locked = await session.execute(
+            select(SheetEntry.sheet_id).where(
+                SheetEntry.student_id == student_id, SheetEntry.sheet_id.in_(sheets)
+            )
+        )
         for model in (TermRecord, YearExtra, Enrolment):
-            await session.execute(delete(model).where(model.student_id == student_id))
-        await session.execute(delete(Student).where(Student.id == student_id))
+            await session.execute(
+                delete(model).where(model.school_id == school_id, model.student_id == student_id)
+            )
+        await session.execute(delete(Student).where(Student.school_id == school_id, Student.id == student_id))
         session.expire_all()
         return list(locked.scalars())
 

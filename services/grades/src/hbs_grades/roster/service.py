@@ -56,14 +56,19 @@ class RosterService:
     async def on_student_enrolled(
         self, session: AsyncSession, school_id: str, event: StudentEnrolled
     ) -> None:
-        student = await self.roster.student(session, event.student_id)
+        if await self.roster.held_elsewhere(session, Student, event.student_id, school_id):
+            # The envelope's school is the one changed; another school's student is never touched.
+            raise EventRejected("the student id belongs to another school")
+        student = await self.roster.student(session, school_id, event.student_id)
         if student is None:
             student = Student(id=event.student_id, school_id=school_id)
             self.roster.add(session, student)
         copy_personal_data(student, event)
         # A student is in one class at a time in a year: enrolling elsewhere ends the other.
         current: Enrolment | None = None
-        for enrolment in await self.roster.enrolments_of(session, event.student_id, event.school_year):
+        for enrolment in await self.roster.enrolments_of(
+            session, school_id, event.student_id, event.school_year
+        ):
             if enrolment.class_id == event.class_id:
                 current = enrolment
             elif enrolment.left_on is None:
@@ -91,15 +96,17 @@ class RosterService:
         await session.flush()
 
     async def on_student_updated(self, session: AsyncSession, school_id: str, event: StudentUpdated) -> None:
-        student = await self.roster.student(session, event.student_id)
+        student = await self.roster.student(session, school_id, event.student_id)
         if student is None:
-            # Not in any class grades knows of yet: the enrolment will carry the data.
+            # Not in any class of the school grades knows of yet: the enrolment will carry the data.
             log.info("update of a student not enrolled here", student_id=str(event.student_id))
             return
         copy_personal_data(student, event)
 
-    async def on_student_left(self, session: AsyncSession, _school_id: str, event: StudentLeft) -> None:
-        for enrolment in await self.roster.enrolments_of(session, event.student_id, event.school_year):
+    async def on_student_left(self, session: AsyncSession, school_id: str, event: StudentLeft) -> None:
+        for enrolment in await self.roster.enrolments_of(
+            session, school_id, event.student_id, event.school_year
+        ):
             if enrolment.class_id == event.class_id and enrolment.left_on is None:
                 enrolment.left_on = event.left_on
                 enrolment.left_reason = event.reason
@@ -112,7 +119,9 @@ class RosterService:
             raise EventRejected(f"unknown subject code {event.subject_code!r}")
         if event.kind == "subject_teacher" and event.subject_code is None:
             raise EventRejected("a subject_teacher assignment needs a subject_code")
-        row = await self.roster.assignment(session, event.assignment_id)
+        if await self.roster.held_elsewhere(session, Assignment, event.assignment_id, school_id):
+            raise EventRejected("the assignment id belongs to another school")
+        row = await self.roster.assignment(session, school_id, event.assignment_id)
         if row is None:
             row = Assignment(id=event.assignment_id, school_id=school_id)
             self.roster.add(session, row)
@@ -181,8 +190,8 @@ class RosterService:
             by_name_too=by_name_too,
         )
 
-    async def on_student_deleted(self, session: AsyncSession, _school_id: str, event: StudentDeleted) -> None:
-        locked = await self.roster.remove_student(session, event.student_id)
+    async def on_student_deleted(self, session: AsyncSession, school_id: str, event: StudentDeleted) -> None:
+        locked = await self.roster.remove_student(session, school_id, event.student_id)
         if locked:
             # Identity deletes only a student with no history, so a signed line here is unexpected.
             log.warning(

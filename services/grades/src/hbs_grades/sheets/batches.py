@@ -124,7 +124,9 @@ class SheetBatches:
                 )
             seen.add(sheet_id)
             try:
-                sheet = require_sheet_reader(principal, await self.reader.sheets.get(session, sheet_id))
+                sheet = require_sheet_reader(
+                    principal, await self.reader.sheets.get(session, principal.school_id, sheet_id)
+                )
                 require_sheet_teacher(principal, sheet)
             except Problem as refused:
                 raise _naming(refused, f"{where}.sheet_id", f"{refused.title} ({sheet_id})") from None

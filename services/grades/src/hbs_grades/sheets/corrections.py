@@ -99,7 +99,7 @@ async def require_signed_minutes(session: AsyncSession, sheet: ScoreSheet) -> No
     if sheet.correction_id is None:
         return
     correction = await CorrectionRepository(SheetCorrection, SheetCorrection.sheet_id).get(
-        session, sheet.correction_id
+        session, sheet.school_id, sheet.correction_id
     )
     if correction is None or not correction.cells or correction.minutes_document_id is not None:
         return
@@ -193,4 +193,4 @@ class SheetCorrections(Corrections[ScoreSheet, SheetCorrection]):
         """The correction the sheet is open under, if any."""
         if sheet.correction_id is None:
             return None
-        return await self.repository.get(session, sheet.correction_id)
+        return await self.repository.get(session, sheet.school_id, sheet.correction_id)

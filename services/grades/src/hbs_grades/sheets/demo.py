@@ -1,4 +1,4 @@
-"""Development only (the demo school): its sheets before identity's assignments arrive, and
+"""Development only (the demo's schools): their sheets before identity's assignments arrive, and
 made-up complete scores so the demo can sign at once. Never in production (the app refuses the seed)."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from hbs_grades.sheets.cells import Cells, semester_result
 from hbs_grades.sheets.repository import ScoreSheetRepository
 from hbs_grades.sheets.setup import SheetSetup
 from hbs_shared.curriculum import Assessment
+from hbs_shared.db import serialise
 
 DEMO_PLAN = (
     ("gv.toan", "10A1", "TOAN"),
@@ -22,7 +23,15 @@ DEMO_PLAN = (
     ("gv.toan", "11 Toán chuyên", "TOAN"),
     ("gv.van", "10A1", "NGU_VAN"),
 )
-"""The demo school's class-subjects the end-to-end flow signs (development seed only)."""
+"""Each demo school's class-subjects the end-to-end flow signs (development seed only): the second
+school has the same three small-demo classes, with its own teachers."""
+
+
+def is_demo_school(school_id: str) -> bool:
+    """One of hbs_devtools.demo.DEMO_SCHOOLS: a school the province creates gets no made-up data."""
+    from hbs_devtools.demo import DEMO_SCHOOLS  # development only: not in the production image
+
+    return any(school.id == school_id for school in DEMO_SCHOOLS)
 
 
 class DemoSheets:
@@ -37,12 +46,16 @@ class DemoSheets:
         self.roster = roster or RosterRepository()
 
     async def seed_demo(self, session: AsyncSession, school_id: str, school_year: str) -> int:
-        """The demo school's four class-subjects, HK1 (until identity publishes the assignments)."""
-        from hbs_devtools.demo import demo_person  # development only: not in the production image
+        """A demo school's four class-subjects, HK1 (until identity publishes the assignments), with
+        that school's teachers; none for any other school."""
+        from hbs_devtools.demo import DEMO_SCHOOLS  # development only: not in the production image
 
+        school = next((school for school in DEMO_SCHOOLS if school.id == school_id), None)
+        if school is None:
+            return 0
         created = 0
         for username, class_name, code in DEMO_PLAN:
-            teacher = demo_person(username)
+            teacher = school.person(username)
             created += await self.setup.ensure_class_subject_sheets(
                 session,
                 school_id=school_id,
@@ -53,16 +66,22 @@ class DemoSheets:
                 teacher_name=teacher.full_name,
                 terms=(Term.hk1,),
             )
+        for class_name in dict.fromkeys(class_name for _, class_name, _ in DEMO_PLAN):
+            # Students enrolled before these sheets existed get their scores now.
+            await self.fill_demo(session, school_id, school_year, class_name)
         return created
 
     async def fill_demo(
         self, session: AsyncSession, school_id: str, school_year: str, class_name: str
     ) -> int:
-        """Development only (the demo school): every current student of the class gets complete,
+        """Development only (the demo's schools): every current student of the class gets complete,
         made-up scores on each open sheet where they have no line yet, so the demo's sheets can be
         submitted and signed at once. Not audited: it is seed data, not a teacher's entry."""
-        if class_name not in {class_name for _, class_name, _ in DEMO_PLAN}:
+        if class_name not in {class_name for _, class_name, _ in DEMO_PLAN} or not is_demo_school(school_id):
             return 0
+        # Two consumers (a student enrolled, the class's sheets made) each fill what they can see:
+        # one at a time per class, the second sees the first's rows (PostgreSQL read committed).
+        await serialise(session, f"grades.demo-fill:{school_id}:{school_year}:{class_name}")
         students = await self.roster.class_list(session, school_id, school_year, class_name)
         written = 0
         for sheet in await self.sheets.for_class(session, school_id, school_year, class_name):

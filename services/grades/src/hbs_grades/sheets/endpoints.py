@@ -42,8 +42,8 @@ async def _in_window(
     checks of the use case (who, which state) come first for anyone else. The caller keeps the
     sheet returned: the session's identity map holds it only weakly, and the use case then reads
     it from there instead of loading it a second time."""
-    sheet = await grades.sheets.sheets.get(session, sheet_id)
-    if sheet is not None and sheet.teacher_id == principal.user_id and sheet.school_id == principal.school_id:
+    sheet = await grades.sheets.sheets.get(session, principal.school_id, sheet_id)
+    if sheet is not None and sheet.teacher_id == principal.user_id:
         await grades.windows.require_open_for_sheet(session, sheet, step)
     return sheet
 

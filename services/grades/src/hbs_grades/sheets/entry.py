@@ -120,7 +120,11 @@ class SheetEntry:
         assessment = Assessment(sheet.assessment)
         allowed = {*assessment_keys(sheet.regular_count), "comment", "status"}
         # Under a correction after signing only the cells its minutes list may change (Đ9.2).
-        correction = await self.corrections.get(session, sheet.correction_id) if sheet.correction_id else None
+        correction = (
+            await self.corrections.get(session, sheet.school_id, sheet.correction_id)
+            if sheet.correction_id
+            else None
+        )
         under = open_cells(correction)
 
         problems: list[CellProblem] = []

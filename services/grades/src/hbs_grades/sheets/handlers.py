@@ -21,8 +21,8 @@ class SheetSigningReplies(SigningReplyHandler[ScoreSheet]):
         self.sheets = sheets or ScoreSheetRepository()
         self.corrections = CorrectionRepository(SheetCorrection, SheetCorrection.sheet_id)
 
-    async def awaiting(self, session: AsyncSession, event: SigningReply) -> ScoreSheet | None:
-        sheet = await self.sheets.get(session, event.subject_id)
+    async def awaiting(self, session: AsyncSession, school_id: str, event: SigningReply) -> ScoreSheet | None:
+        sheet = await self.sheets.get(session, school_id, event.subject_id)
         if sheet is None or sheet.signing_request_id != event.request_id:
             return None
         return sheet if SheetState(sheet.state) is SheetState.signing else None
@@ -43,7 +43,7 @@ class SheetSigningReplies(SigningReplyHandler[ScoreSheet]):
         )
         if sheet.correction_id is not None:
             # The corrected sheet is signed again: its correction closes with the new version.
-            correction = await self.corrections.get(session, sheet.correction_id)
+            correction = await self.corrections.get(session, sheet.school_id, sheet.correction_id)
             if correction is not None:
                 correction.new_document_id = event.document_id
                 correction.closed_at = datetime.now(UTC)

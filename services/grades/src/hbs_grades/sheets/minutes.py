@@ -49,7 +49,7 @@ class MinutesSigning:
     ) -> tuple[ScoreSheet, SheetCorrection]:
         """The correction of a sheet the caller can see (404 otherwise)."""
         sheet = await self.reader.get_visible(session, principal, sheet_id)
-        correction = await self.corrections.get(session, correction_id)
+        correction = await self.corrections.get(session, sheet.school_id, correction_id)
         if correction is None or correction.sheet_id != sheet.id:
             raise Problem(404, "Không tìm thấy biên bản điều chỉnh", "no such correction of this sheet")
         return sheet, correction
@@ -148,8 +148,10 @@ class MinutesSigningReplies(SigningReplyHandler[SheetCorrection]):
         self.corrections = _corrections()
         self.sheets = ScoreSheetRepository()
 
-    async def awaiting(self, session: AsyncSession, event: SigningReply) -> SheetCorrection | None:
-        correction = await self.corrections.get(session, event.subject_id)
+    async def awaiting(
+        self, session: AsyncSession, school_id: str, event: SigningReply
+    ) -> SheetCorrection | None:
+        correction = await self.corrections.get(session, school_id, event.subject_id)
         if correction is None or correction.minutes_request_id != event.request_id:
             return None
         return correction if correction.minutes_document_id is None else None
@@ -159,7 +161,7 @@ class MinutesSigningReplies(SigningReplyHandler[SheetCorrection]):
     ) -> None:
         correction.minutes_document_id = event.document_id
         correction.minutes_signed_at = datetime.now(UTC)
-        sheet = await self.sheets.get(session, correction.sheet_id)
+        sheet = await self.sheets.get(session, correction.school_id, correction.sheet_id)
         named = audit.sheet_details(sheet) if sheet is not None else {}
         await audit.record(
             session,

@@ -60,7 +60,7 @@ class SheetReader:
     async def get_visible(
         self, session: AsyncSession, principal: Principal, sheet_id: uuid.UUID
     ) -> ScoreSheet:
-        return require_sheet_reader(principal, await self.sheets.get(session, sheet_id))
+        return require_sheet_reader(principal, await self.sheets.get(session, principal.school_id, sheet_id))
 
     async def owned(
         self, session: AsyncSession, principal: Principal, sheet_id: uuid.UUID, expected: int

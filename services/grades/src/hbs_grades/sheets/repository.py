@@ -32,8 +32,11 @@ _ORDER = (ScoreSheet.class_name, ScoreSheet.subject, ScoreSheet.term)
 
 
 class ScoreSheetRepository:
-    async def get(self, session: AsyncSession, sheet_id: uuid.UUID) -> ScoreSheet | None:
-        return await session.get(ScoreSheet, sheet_id)
+    async def get(self, session: AsyncSession, school_id: str, sheet_id: uuid.UUID) -> ScoreSheet | None:
+        """The school's sheet: an id of another school's is not found. By primary key, so a sheet
+        the request has already loaded is not read again (a save reads its sheet once, issue 12)."""
+        sheet = await session.get(ScoreSheet, sheet_id)
+        return sheet if sheet is not None and sheet.school_id == school_id else None
 
     async def for_school(
         self, session: AsyncSession, school_id: str, school_year: str | None = None

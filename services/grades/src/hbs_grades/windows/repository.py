@@ -87,11 +87,15 @@ class WindowRepository:
     async def delete_window(self, session: AsyncSession, row: TimeWindow) -> None:
         await session.delete(row)
 
-    async def complete(self, session: AsyncSession, request_id: uuid.UUID, done_at: datetime) -> None:
-        """Signing's reply for a request: its mark is done at the signature's moment."""
+    async def complete(
+        self, session: AsyncSession, school_id: str, request_id: uuid.UUID, done_at: datetime
+    ) -> None:
+        """Signing's reply for a request of the school: its mark is done at the signature's moment."""
         await session.execute(
             update(StepMark)
-            .where(StepMark.request_id == request_id, StepMark.done_at.is_(None))
+            .where(
+                StepMark.school_id == school_id, StepMark.request_id == request_id, StepMark.done_at.is_(None)
+            )
             .values(done_at=done_at)
         )
 

@@ -434,6 +434,8 @@ class WindowsService:
             )
         await session.flush()
 
-    async def signed(self, session: AsyncSession, request_id: uuid.UUID, signed_at: datetime) -> None:
-        """Signing completed the request: its step is done at the signature's moment."""
-        await self.repository.complete(session, request_id, signed_at)
+    async def signed(
+        self, session: AsyncSession, school_id: str, request_id: uuid.UUID, signed_at: datetime
+    ) -> None:
+        """Signing completed the school's request: its step is done at the signature's moment."""
+        await self.repository.complete(session, school_id, request_id, signed_at)

@@ -191,6 +191,9 @@ class SignIn:
     async def logout(self, unit: Unit, token: str) -> None:
         found = await self.refresh.find(unit.session, token)
         if found is not None:
+            account = await self.accounts.repository.get(unit.session, found.account_id)
+            if account is not None:
+                unit.school_id = account.school_id  # audited in the account's school
             await self.refresh.revoke_family(unit.session, found.family_id, datetime.now(UTC))
             unit.audit("sign_out", "account", found.account_id)
 

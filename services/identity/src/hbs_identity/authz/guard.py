@@ -7,6 +7,8 @@ from hbs_identity.authz.service import AuthzService
 from hbs_identity.errors import ADMIN_ROLES, OVERSEER_ROLES, forbidden
 from hbs_identity.unit import Unit
 from hbs_shared.problems import Problem
+from hbs_shared.roles import PROVINCE
+from hbs_shared.schools import PROVINCE_SCOPE
 
 _authz = AuthzService()
 
@@ -37,3 +39,9 @@ def require_overseer(scope: Scope) -> None:
 def require_staff(scope: Scope) -> None:
     if scope.kind != "staff":
         raise forbidden("staff only")
+
+
+def require_province(scope: Scope, roles: frozenset[str] = PROVINCE) -> None:
+    """The province's own people (Sở GD&ĐT) only: no school's account, whatever its roles."""
+    if scope.kind != "province" or scope.school_id != PROVINCE_SCOPE or not scope.roles & roles:
+        raise forbidden("only the province (Sở GD&ĐT) may do this")

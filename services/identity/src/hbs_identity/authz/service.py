@@ -82,6 +82,7 @@ class AuthzService:
             target = None if object_id is None else await self.class_target(session, object_id, subject_code)
         else:
             target = Target(school_id=scope.school_id)
-        if target is None:
+        if target is None or target.school_id != scope.school_id:
+            # Another school's object is answered as one that does not exist.
             return Decision(False, "no such object")
         return decide(scope, action, target)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from hbs_identity.school.schemas import OptionalText, Text
 from hbs_identity.text import ethnic_group
 from hbs_shared.display import school_today
+from hbs_shared.roles import PROVINCE
 
 Gender = Literal["male", "female"]
 LeaveReason = Literal["transferred", "dropped_out", "graduated", "other"]
@@ -52,6 +53,13 @@ def normalise_phone(value: str) -> str:
     if not _PHONE.match(digits):
         raise ValueError("số điện thoại có 10 chữ số, bắt đầu bằng 0")
     return digits
+
+
+def _no_province_role(value: object) -> object:
+    """Named on `roles` itself, before the list's items are checked one by one."""
+    if isinstance(value, list) and PROVINCE.intersection(v for v in value if isinstance(v, str)):
+        raise ValueError("vai trò của Sở GD&ĐT không cấp cho tài khoản của trường")
+    return value
 
 
 def _ethnicity(value: str) -> str:
@@ -264,6 +272,8 @@ class StaffIn(BaseModel):
     email: OptionalText = Field(default=None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     phone: OptionalText = Field(default=None, max_length=20)
 
+    _check_roles = field_validator("roles", mode="before")(_no_province_role)
+
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
@@ -289,6 +299,8 @@ class StaffUpdate(BaseModel):
     department_id: uuid.UUID | None = None
     email: OptionalText = Field(default=None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     phone: OptionalText = Field(default=None, max_length=20)
+
+    _check_roles = field_validator("roles", mode="before")(_no_province_role)
 
 
 class StaffOut(BaseModel):

@@ -6,7 +6,7 @@ import uuid
 
 from hbs_identity.errors import conflict, invalid, not_found
 from hbs_identity.models import Account, Department, Staff
-from hbs_identity.people.accounts import UNUSABLE_PASSWORD, person_account
+from hbs_identity.people.accounts import UNUSABLE_PASSWORD, check_roles, person_account
 from hbs_identity.people.repository import PeopleRepository
 from hbs_identity.people.schemas import StaffIn, StaffUpdate
 from hbs_identity.school.repository import SchoolRepository
@@ -74,6 +74,7 @@ class StaffService:
             staff.full_name = account.full_name = sent["full_name"]
             staff.search_name = search_key(staff.full_name)
         if sent.get("roles"):
+            check_roles(account.school_id, sent["roles"])
             account.roles = sorted(set(sent["roles"]))
         for name in ("department_id", "email", "phone"):
             if name in sent:

@@ -288,6 +288,11 @@ class GradesClient:
         result: dict[str, Any] = await self.caller.json("GET", "/progress", params=params)
         return result
 
+    async def province_progress(self) -> dict[str, Any]:
+        """Each school's current year in counts: sheets and year records by state (province roles)."""
+        result: dict[str, Any] = await self.caller.json("GET", "/province/progress")
+        return result
+
     async def progress_items(self, params: dict[str, str]) -> dict[str, Any]:
         result: dict[str, Any] = await self.caller.json("GET", "/progress/items", params=params)
         return result

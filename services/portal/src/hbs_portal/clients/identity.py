@@ -169,6 +169,22 @@ class IdentityClient:
     async def set_staff_roles(self, staff_id: Id, roles: list[str]) -> None:
         await self.caller.request("PATCH", f"/staff/{staff_id}", json={"roles": roles})
 
+    # The school and the province's schools
+    async def school(self) -> dict[str, Any]:
+        """The caller's own school: its id, name, authority and province."""
+        result: dict[str, Any] = await self.caller.json("GET", "/school")
+        return result
+
+    async def schools(self) -> list[dict[str, Any]]:
+        """Every school of the deployment with its counts (the province's roles only; no names)."""
+        result: list[dict[str, Any]] = await self.caller.json("GET", "/schools")
+        return result
+
+    async def create_school(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A new school and its first administrator: the answer carries their one-time password."""
+        result: dict[str, Any] = await self.caller.json("POST", "/schools", json=body)
+        return result
+
     # Classes, school years, assignments
     async def classes(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = await self.caller.json("GET", "/classes")

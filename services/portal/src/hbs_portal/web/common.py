@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,7 +18,7 @@ from hbs_portal.models import WebSession
 from hbs_portal.web.filenames import content_disposition
 from hbs_portal.web.sessions import COOKIE, WebSessionRepository
 from hbs_shared.display import average_text, day_text, school_time_text, score_text
-from hbs_shared.roles import BOARD, FAMILY, OFFICE, OVERSEERS, SIGNERS, STAFF, Role
+from hbs_shared.roles import BOARD, FAMILY, OFFICE, OVERSEERS, PROVINCE, SIGNERS, STAFF, Role
 from hbs_shared.service import runtime_of
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
@@ -106,12 +107,29 @@ NAV: list[tuple[str, str, frozenset[str] | None]] = [
     ("/security", N_("Bảo mật đăng nhập"), STAFF),
     # Identity gives parents the role `parent` and students `student` (people/service.py).
     ("/results", N_("Kết quả học tập"), FAMILY),
+    # The province's people (Sở GD&ĐT) belong to no school: these are their only pages.
+    ("/province", N_("Tiến độ các trường"), PROVINCE),
+    ("/province/schools", N_("Các trường"), frozenset({Role.province_admin})),
     ("/password", N_("Đổi mật khẩu"), None),
 ]
 
 
 def nav_for(roles: list[str]) -> list[tuple[str, str]]:
     return [(path, label) for path, label, who in NAV if who is None or who & set(roles)]
+
+
+def is_province(roles: list[str]) -> bool:
+    """Sở GD&ĐT's people: their token's school is the province's scope, which no school has."""
+    return bool(PROVINCE & set(roles))
+
+
+PROVINCE_PAGES = ("/province", "/security", "/security-notices", "/totp")
+"""What a province account may open beside sign-in and the password: its pages and its own
+account's security; every school page would only find nothing of theirs."""
+
+
+def province_may_open(path: str) -> bool:
+    return any(path == page or path.startswith(page + "/") for page in PROVINCE_PAGES)
 
 
 templates.env.globals["nav_for"] = nav_for
@@ -167,6 +185,19 @@ def lateness(seconds: int) -> str:
     return _("{hours} giờ").format(hours=hours) if hours else _("dưới 1 giờ")
 
 
+def count(value: int | None) -> str:
+    """A count as a Vietnamese page writes it, thousands by a dot: 1473 → "1.473"."""
+    return f"{value or 0:,}".replace(",", ".")
+
+
+def percent(part: int, whole: int) -> str:
+    """part of whole in per cent, one decimal rounded half up, decimal comma: "87,5%"; "—" of nothing."""
+    if not whole:
+        return "—"
+    share = (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return f"{share:f}".replace(".", ",") + "%"
+
+
 def label(text: str | None) -> str:
     """A label a service sends with its codes (a semester, a state, a step), in the reader's language."""
     return _(text) if text else ""
@@ -179,3 +210,6 @@ templates.env.filters["average"] = average_text  # "9,0", not "9"
 templates.env.filters["dmy"] = day_text
 templates.env.filters["lateness"] = lateness
 templates.env.filters["deadline"] = deadline
+templates.env.filters["count"] = count
+templates.env.globals["percent"] = percent
+templates.env.globals["is_province"] = is_province

@@ -25,7 +25,7 @@ from hbs_portal.clients import (
     SigningClient,
     Transport,
 )
-from hbs_portal.i18n import _
+from hbs_portal.i18n import N_, _
 from hbs_portal.models import WebSession
 from hbs_portal.settings import PortalSettings
 from hbs_portal.web.common import (
@@ -34,11 +34,13 @@ from hbs_portal.web.common import (
     current_session,
     error_page,
     explain,
+    is_province,
+    province_may_open,
     to_login,
     web_sessions,
 )
 from hbs_portal.web.sessions import csrf_ok
-from hbs_shared.roles import BOARD, OFFICE, OVERSEERS, STAFF, Role
+from hbs_shared.roles import BOARD, OFFICE, OVERSEERS, PROVINCE, STAFF, Role
 from hbs_shared.service import runtime_of
 
 _refresh_locks: dict[str, asyncio.Lock] = {}
@@ -102,14 +104,40 @@ def _expires_soon(access_token: str, margin: float) -> bool:
     return expires - time.time() < margin
 
 
+PROVINCE_ONLY = N_(
+    "Đây là trang của nhà trường. Tài khoản Sở GD&ĐT không thuộc trường nào nên không mở được "
+    "trang này; tiến độ của các trường ở trang “Tiến độ các trường”."
+)
+
+
 async def fresh_session(request: Request) -> WebSession:
     """The caller's web session with a fresh access token; otherwise Redirect (sign-in, pending step).
+    A province account is refused every school page here, at once, instead of a service's refusal.
     A staff member's page view (GET) also loads their unread reminders for the layout's banner."""
     web = await _fresh_session(request)
+    if is_province(web.roles):
+        if not province_may_open(request.url.path):
+            raise Refused(_(PROVINCE_ONLY), 403)
+    elif web.school_name is None:
+        await _remember_school(request, web)
     # /reminders lists them all itself: the banner would be a second call for the same thing.
     if request.method == "GET" and set(web.roles) & STAFF and request.url.path != "/reminders":
         request.state.banner = await _unread_reminders(services_for(request, web.access_token))
     return web
+
+
+async def _remember_school(request: Request, web: WebSession) -> None:
+    """The person's school name for the header, asked of identity once per web session."""
+    try:
+        school = await services_for(request, web.access_token).identity.school()
+    except BackendError as error:
+        if error.status >= 500:
+            return  # identity is down: ask again on the next page
+        school = {}  # no school set up (or none for this account): the header shows no name
+    name = str(school.get("name") or "")[:200]
+    async with runtime_of(request).db.transaction() as session:
+        await web_sessions.remember_school(session, web.id_hash, name)
+    web.school_name = name
 
 
 async def _unread_reminders(api: Services) -> list[dict[str, Any]]:
@@ -175,6 +203,10 @@ SystemAdmin = Annotated[WebSession, _needs(frozenset({Role.system_admin}))]
 BoardMember = Annotated[WebSession, _needs(BOARD)]
 Overseer = Annotated[WebSession, _needs(OVERSEERS)]
 """The board and the office (the audit trail)."""
+ProvinceUser = Annotated[WebSession, _needs(PROVINCE)]
+"""Sở GD&ĐT: the province's progress across its schools."""
+ProvinceAdmin = Annotated[WebSession, _needs(frozenset({Role.province_admin}))]
+"""Sở GD&ĐT's administrator: creates schools and their first administrator."""
 
 
 async def services(request: Request, web: SignedIn) -> Services:

@@ -80,6 +80,11 @@ class WebSessionRepository:
             values["roles"] = roles
         await session.execute(update(WebSession).where(WebSession.id_hash == id_hash).values(values))
 
+    async def remember_school(self, session: AsyncSession, id_hash: str, school_name: str) -> None:
+        await session.execute(
+            update(WebSession).where(WebSession.id_hash == id_hash).values(school_name=school_name)
+        )
+
     async def delete(self, session: AsyncSession, session_id: str) -> None:
         await session.execute(delete(WebSession).where(WebSession.id_hash == _hash(session_id)))
 

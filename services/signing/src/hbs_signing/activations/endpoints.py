@@ -94,7 +94,7 @@ class PinStatus(BaseModel):
 @router.get("/signing-pin", response_model=PinStatus)
 async def pin_status(principal: CurrentPrincipal, request: Request) -> dict[str, object]:
     async with runtime_of(request).db.transaction() as session:
-        return await _service(request).has_pin(session, principal.user_id)
+        return await _service(request).has_pin(session, principal.school_id, principal.user_id)
 
 
 def _require_signer(principal: Principal) -> None:
@@ -158,4 +158,7 @@ async def activate(body: ActivationRequest, principal: CurrentPrincipal, request
             failure = error
     if failure is not None:
         raise _problem(failure, "pin")
+    if body.batch_id is not None:
+        # The batch's requests follow within seconds: its workers start meanwhile.
+        request.app.state.batches.warm()
     return out

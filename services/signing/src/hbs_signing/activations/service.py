@@ -25,7 +25,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_shared.events.identity import AccountFactorReset
+from hbs_shared.logging import get_logger
 from hbs_signing.models import Activation, PinAudit, SigningPin
+
+log = get_logger(__name__)
 
 MAX_WRONG_TRIES = 5
 _PIN = re.compile(r"^\d{6,12}$")
@@ -59,11 +62,23 @@ class ActivationService:
     def __init__(self, *, lifetime: timedelta) -> None:
         self.lifetime = lifetime
 
-    async def _pin(self, session: AsyncSession, user_id: uuid.UUID) -> SigningPin | None:
-        return await session.get(SigningPin, user_id, with_for_update=True)
+    async def _pin(self, session: AsyncSession, school_id: str, user_id: uuid.UUID) -> SigningPin | None:
+        """The school's signer's PIN row: one another school holds under that id is not found."""
+        result = await session.execute(
+            select(SigningPin)
+            .where(SigningPin.user_id == user_id, SigningPin.school_id == school_id)
+            .with_for_update()
+        )
+        return result.scalar_one_or_none()
 
-    async def has_pin(self, session: AsyncSession, user_id: uuid.UUID) -> dict[str, object]:
-        pin = await session.get(SigningPin, user_id)
+    async def _held_elsewhere(self, session: AsyncSession, school_id: str, user_id: uuid.UUID) -> bool:
+        """Whether another school holds a PIN row under this id (the table's key is the user alone)."""
+        held = await session.execute(select(SigningPin.school_id).where(SigningPin.user_id == user_id))
+        found = held.scalar_one_or_none()
+        return found is not None and found != school_id
+
+    async def has_pin(self, session: AsyncSession, school_id: str, user_id: uuid.UUID) -> dict[str, object]:
+        pin = await self._pin(session, school_id, user_id)
         return {
             "set": pin is not None and pin.pin_hash is not None,
             "locked": pin is not None and pin.locked_at is not None,
@@ -82,7 +97,9 @@ class ActivationService:
         """The user sets their own PIN; changing an existing one needs the current one, except
         after an approved reset (the owner, in their own session, sets a new one)."""
         check_pin_format(new_pin)
-        existing = await self._pin(session, user_id)
+        if await self._held_elsewhere(session, school_id, user_id):
+            raise ActivationError("other_school", "the account's signing PIN is held by another school")
+        existing = await self._pin(session, school_id, user_id)
         now = datetime.now(UTC)
         if existing is not None and (existing.reset_required or existing.pin_hash is None):
             existing.pin_hash = await _hash(new_pin)
@@ -113,8 +130,12 @@ class ActivationService:
 
     async def on_factor_reset(self, session: AsyncSession, school_id: str, event: AccountFactorReset) -> None:
         """Identity approved a reset of one of the owner's factors (two people agreed): the owner
-        must set a new PIN before signing; a `signing_pin` reset also forgets the PIN and its lock."""
-        pin = await self._pin(session, event.user_id)
+        must set a new PIN before signing; a `signing_pin` reset also forgets the PIN and its lock.
+        Applied to the envelope's school only: another school's signer is never touched."""
+        if await self._held_elsewhere(session, school_id, event.user_id):
+            log.warning("factor reset names another school's signer", user_id=str(event.user_id))
+            return
+        pin = await self._pin(session, school_id, event.user_id)
         if pin is None:
             pin = SigningPin(
                 user_id=event.user_id,
@@ -143,12 +164,12 @@ class ActivationService:
     ) -> Activation:
         if not scope.subject_ids and scope.batch_id is None:
             raise ActivationError("empty_scope", "an activation needs subject ids or a batch id")
-        existing = await self._pin(session, user_id)
-        if existing is not None and existing.school_id == school_id and existing.reset_required:
+        existing = await self._pin(session, school_id, user_id)
+        if existing is not None and existing.reset_required:
             raise ActivationError(
                 "pin_reset_required", "the account was reset: set a new signing PIN before signing"
             )
-        if existing is None or existing.school_id != school_id or existing.pin_hash is None:
+        if existing is None or existing.pin_hash is None:
             raise ActivationError("no_pin", "set a signing PIN first")
         now = datetime.now(UTC)
         await self._verify(session, existing, pin, now)
@@ -200,9 +221,11 @@ class ActivationService:
             )
         )
 
-    async def audit_of(self, session: AsyncSession, user_id: uuid.UUID) -> list[PinAudit]:
+    async def audit_of(self, session: AsyncSession, school_id: str, user_id: uuid.UUID) -> list[PinAudit]:
         result = await session.execute(
-            select(PinAudit).where(PinAudit.user_id == user_id).order_by(PinAudit.at)
+            select(PinAudit)
+            .where(PinAudit.school_id == school_id, PinAudit.user_id == user_id)
+            .order_by(PinAudit.at)
         )
         return list(result.scalars())
 
@@ -217,16 +240,18 @@ class ActivationService:
         batch_id: uuid.UUID | None,
         requested_at: datetime,
     ) -> None:
-        """Refuse (ActivationError) unless the activation is this signer's, for this scope, in time."""
-        activation = await session.get(Activation, activation_id)
-        if activation is None or activation.school_id != school_id:
+        """Refuse (ActivationError) unless the activation is this signer's, for this scope, in time.
+
+        The activation and its signer's PIN are read once per session: a batch run checks its
+        up to 256 requests on one reading session, all under one activation."""
+        activation, owner = await self._rows(session, activation_id, school_id, signer_user_id)
+        if activation is None:
             raise ActivationError("activation_unknown", "signature activation not found")
         if activation.user_id != signer_user_id:
             raise ActivationError("activation_other_user", "the signature activation belongs to another user")
         scope = ActivationScope(frozenset(uuid.UUID(s) for s in activation.subject_ids), activation.batch_id)
         if not scope.covers(subject_id, batch_id):
             raise ActivationError("activation_scope", "the signature activation does not cover this document")
-        owner = await session.get(SigningPin, signer_user_id)
         if owner is not None and (
             owner.reset_required or (owner.reset_at is not None and activation.created_at <= owner.reset_at)
         ):
@@ -239,6 +264,30 @@ class ActivationService:
             raise ActivationError(
                 "activation_expired", "the signature activation had expired when signing was requested"
             )
+
+    async def _rows(
+        self, session: AsyncSession, activation_id: uuid.UUID, school_id: str, signer_user_id: uuid.UUID
+    ) -> tuple[Activation | None, SigningPin | None]:
+        known: dict[tuple[uuid.UUID, str, uuid.UUID], tuple[Activation | None, SigningPin | None]]
+        known = session.info.setdefault("activations.checked", {})
+        key = (activation_id, school_id, signer_user_id)
+        if key not in known:
+            activation = (
+                await session.execute(
+                    select(Activation).where(
+                        Activation.id == activation_id, Activation.school_id == school_id
+                    )
+                )
+            ).scalar_one_or_none()
+            owner = (
+                await session.execute(
+                    select(SigningPin).where(
+                        SigningPin.user_id == signer_user_id, SigningPin.school_id == school_id
+                    )
+                )
+            ).scalar_one_or_none()
+            known[key] = (activation, owner)
+        return known[key]
 
 
 async def _hash(pin: str) -> str:

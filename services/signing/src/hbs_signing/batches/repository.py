@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -111,6 +112,23 @@ class BatchItemRepository:
             .execution_options(synchronize_session=False)
         )
         return bool(getattr(result, "rowcount", 0) == 1)
+
+    async def settle_many(
+        self, session: AsyncSession, outcomes: Sequence[tuple[uuid.UUID, str]]
+    ) -> set[uuid.UUID]:
+        """``settle`` for several requests, one UPDATE per state; returns those still pending."""
+        moved: set[uuid.UUID] = set()
+        for state in sorted({state for _, state in outcomes}):
+            ids = [request_id for request_id, wanted in outcomes if wanted == state]
+            result = await session.execute(
+                update(BatchItem)
+                .where(BatchItem.request_id.in_(ids), BatchItem.state == PENDING)
+                .values(state=state)
+                .returning(BatchItem.request_id)
+                .execution_options(synchronize_session=False)
+            )
+            moved.update(result.scalars())
+        return moved
 
     async def progress(
         self,

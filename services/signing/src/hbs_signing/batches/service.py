@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_shared.db import Database
 from hbs_shared.events.contracts import RecordSigningRequested, SigningBatchProgress
+from hbs_shared.events.envelope import EventPayload
 from hbs_shared.logging import get_logger
 from hbs_signing.batches.repository import (
     CLAIM_LEASE,
@@ -44,6 +45,8 @@ from hbs_signing.batches.workers import (
     BatchSigner,
     RenderYearRecord,
     SealCredentials,
+    StoredPdf,
+    WorkerPool,
 )
 from hbs_signing.documents.layout import RECORD_BOXES
 from hbs_signing.models import BatchItem, Certificate
@@ -63,6 +66,9 @@ MAX_ATTEMPTS = 5
 """Runs a request may take without being settled (a worker killed, the service restarted)."""
 UNSETTLED_CHUNKS = 2
 """Signed chunks handed to settling and not yet committed, at most (one committing, one waiting)."""
+PROGRESS_SECONDS = 1.0
+"""A batch's progress is announced at most this often while it runs (and after each run): one
+event per settled group was ~700 events nobody waits for in a school's step 4."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,9 @@ class BatchRunner:
         # The workers outlive a run (started once for a whole batch, not per run of 256) and are
         # closed after this long without one; run_once alone (tests, drills) closes them.
         self.keep_workers_seconds = keep_workers_seconds
-        self._signer: BatchSigner | None = None
+        self._pool: WorkerPool | None = None
+        self._starting: asyncio.Task[WorkerPool] | None = None
+        self._used_at = time.monotonic()
         self._keep_workers = False
         self.after_commit = after_commit
         self._wake = asyncio.Event()
@@ -155,9 +163,50 @@ class BatchRunner:
             await self.close_workers()
 
     async def close_workers(self) -> None:
-        signer, self._signer = self._signer, None
-        if signer is not None:
-            await asyncio.to_thread(signer.close)
+        starting = self._starting
+        if starting is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(starting)  # a pool half-started must not be left behind
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.to_thread(pool.close)
+
+    def warm(self) -> None:
+        """A batch was activated: start the workers now, so its first documents find them logged
+        in (starting them took seconds of a step 4's start). Only while ``run_forever`` runs (the
+        service; it closes them after ``keep_workers_seconds`` unused); a failed start is retried
+        when the batch comes."""
+        if not self._keep_workers:
+            return
+        self._used_at = time.monotonic()
+        if (self._pool is None or not self._pool.started) and self._starting is None:
+            task = self._start_workers()
+            task.add_done_callback(_log_failed_start)
+
+    def _start_workers(self) -> asyncio.Task[WorkerPool]:
+        async def start() -> WorkerPool:
+            try:
+                pool = WorkerPool(self.token, self.workers)
+                began = time.monotonic()
+                # On a thread of the loop's default pool, which lives as long as the service: the
+                # workers die with the thread that started them.
+                await asyncio.to_thread(pool.start)
+                self._pool = pool
+                log.info(
+                    "batch workers started", workers=pool.workers, seconds=round(time.monotonic() - began, 2)
+                )
+                return pool
+            finally:
+                self._starting = None
+
+        self._starting = asyncio.create_task(start())
+        return self._starting
+
+    async def _workers(self) -> WorkerPool:
+        """The started pool: the running one, the one being started (``warm``), or a new one."""
+        if self._pool is not None and self._pool.started:
+            return self._pool
+        return await asyncio.shield(self._starting or self._start_workers())
 
     async def _renew_claims(self) -> None:
         while True:
@@ -169,17 +218,17 @@ class BatchRunner:
                 log.warning("batch claims not renewed", error=str(error))
 
     async def _run_batches(self) -> None:
-        idle_since = time.monotonic()
+        self._used_at = time.monotonic()
         while True:
             try:
                 while await self.run_once():
-                    idle_since = time.monotonic()
+                    self._used_at = time.monotonic()
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # a broken worker pool or database hiccup: retried
                 log.warning("batch signing interrupted; its pending requests are retried", error=str(error))
                 await self.close_workers()
-            if self._signer is not None and time.monotonic() - idle_since > self.keep_workers_seconds:
+            if self._pool is not None and time.monotonic() - self._used_at > self.keep_workers_seconds:
                 await self.close_workers()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
@@ -197,42 +246,46 @@ class BatchRunner:
                 # Counted before signing: a run that never comes back still counts.
                 item.attempts += 1
                 queued.append((item.request_id, item.payload, item.requested_at, item.attempts))
-        checks = _RunChecks()
+        checks = _RunChecks(self.db)
         # The first signer's requests go to the workers as soon as each passes its checks (the
         # workers sign while the rest are checked); another signer's, rare in one batch, after.
         streaming: tuple[tuple[str, ...], _Feed, asyncio.Task[None]] | None = None
         later: dict[tuple[str, ...], _Feed] = {}
         try:
-            for request_id, payload, requested_at, attempts in queued:
-                if streaming is not None and streaming[2].done():
-                    break  # signing stopped (its error is raised below): the rest waits for a run
-                try:
-                    request = RecordSigningRequested.model_validate(payload)
-                except ValidationError as error:
-                    # Queued under an older contract and unreadable now: set aside, never retried forever.
-                    log.error(
-                        "unreadable queued signing request", request_id=str(request_id), error=str(error)
-                    )
-                    async with self.db.transaction() as session:
-                        await self.items.settle(session, request_id, FAILED)
-                    continue
-                if attempts > MAX_ATTEMPTS:
-                    await self._give_up(school_id, request)
-                    continue
-                checked = await self._check(school_id, request, requested_at, checks)
-                if checked is None:
-                    continue
-                # One worker pool per signing key and field (a batch normally has exactly one).
-                key = (checked.job.signer_role, checked.ready.certificate.sha256, _sha(checked.ready.seal))
-                if streaming is None:
-                    feed = _Feed()
-                    feed.put(checked)
-                    task = asyncio.create_task(self._sign_group(school_id, batch_id, signer, feed))
-                    streaming = (key, feed, task)
-                elif key == streaming[0]:
-                    streaming[1].put(checked)
-                else:
-                    later.setdefault(key, _Feed()).put(checked)
+            # The checks only read: one session for the run, not a write transaction per request
+            # (SQLite: no write lock taken, so settling commits meanwhile); a refusal writes apart.
+            async with self.db.transaction(sqlite_lock=False) as reading:
+                for request_id, payload, requested_at, attempts in queued:
+                    if streaming is not None and streaming[2].done():
+                        break  # signing stopped (its error is raised below): the rest waits for a run
+                    try:
+                        request = RecordSigningRequested.model_validate(payload)
+                    except ValidationError as error:
+                        # Queued under an older contract and unreadable now: set aside, not retried.
+                        log.error(
+                            "unreadable queued signing request", request_id=str(request_id), error=str(error)
+                        )
+                        async with self.db.transaction() as session:
+                            await self.items.settle(session, request_id, FAILED)
+                        continue
+                    if attempts > MAX_ATTEMPTS:
+                        await self._give_up(school_id, request)
+                        continue
+                    checked = await self._check(reading, school_id, request, requested_at, checks)
+                    if checked is None:
+                        continue
+                    # One worker pool per signing key and field (a batch normally has exactly one).
+                    ready = checked.ready
+                    key = (checked.job.signer_role, ready.certificate.sha256, _sha(ready.seal))
+                    if streaming is None:
+                        feed = _Feed()
+                        feed.put(checked)
+                        task = asyncio.create_task(self._sign_group(school_id, batch_id, signer, feed))
+                        streaming = (key, feed, task)
+                    elif key == streaming[0]:
+                        streaming[1].put(checked)
+                    else:
+                        later.setdefault(key, _Feed()).put(checked)
         finally:
             if streaming is not None:
                 streaming[1].close()
@@ -255,29 +308,31 @@ class BatchRunner:
         self._committed()
 
     async def _check(
-        self, school_id: str, request: RecordSigningRequested, requested_at: datetime, checks: _RunChecks
+        self,
+        reading: AsyncSession,
+        school_id: str,
+        request: RecordSigningRequested,
+        requested_at: datetime,
+        checks: _RunChecks,
     ) -> _Accepted | None:
-        """This request's own checks (activation, base document); the signer's certificates and
-        CRLs come from ``checks``, made once per run and signer (again if a CRL's update passed)."""
+        """This request's own checks (activation, base document) on the run's reading session;
+        the signer's certificates and CRLs come from ``checks``, made once per run and signer
+        (again if a CRL's update passed). A refusal is settled in its own transaction."""
         job = self.requests.record_job(school_id, request)
-        async with self.db.transaction() as session:
-            try:
-                signer = await checks.signer(self.requests, session, job)
-                ready = await self.requests.prepare(
-                    session,
-                    job,
-                    (request.activation_id, request.batch_id, requested_at),
-                    signer,
-                    count_in_worker=True,
-                )
-            except REFUSALS as error:
+        try:
+            signer = await checks.signer(self.requests, job)
+            ready = await self.requests.prepare(
+                reading,
+                job,
+                (request.activation_id, request.batch_id, requested_at),
+                signer,
+                in_worker=True,
+            )
+        except REFUSALS as error:
+            async with self.db.transaction() as session:
                 if await self.items.settle(session, request.request_id, FAILED):
                     await self.requests.fail(session, job, str(error))
                     await self._announce_progress(session, school_id, request)
-                refused = True
-            else:
-                refused = False
-        if refused:
             self._committed()
             return None
         return _Accepted(request, job, ready)
@@ -310,6 +365,7 @@ class BatchRunner:
             tsa_key_der=tsa.key_der,
             tsa_certificate_der=tsa.certificate_der,
             tsa_url=tsa.url,
+            store_root=self.requests.store.root,
         )
         loop = asyncio.get_running_loop()
         finished: asyncio.Queue[list[BatchResult] | None] = asyncio.Queue()
@@ -355,24 +411,11 @@ class BatchRunner:
                 return
 
     async def _signer_for(self, credentials: BatchCredentials) -> BatchSigner:
-        """The running workers when they sign with these credentials, else new ones, started.
-
-        The batch's reason is left out of the comparison: each document carries its own (the
-        class is named in it), and a run's first request's class must not restart the workers."""
-        running = self._signer
-        if (
-            running is not None
-            and running.started
-            and replace(running.credentials, reason="") == replace(credentials, reason="")
-        ):
-            return running
-        await self.close_workers()
-        signer = BatchSigner(credentials, workers=self.workers, chunk_size=self.chunk_size)
-        # On a thread of the loop's default pool, which lives as long as the service: the
-        # workers die with the thread that started them.
-        await asyncio.to_thread(signer.start)
-        self._signer = signer
-        return signer
+        """These credentials' signer on the started workers (each worker prepares a signer on its
+        first chunk and keeps it). The batch's reason is left out: each document carries its own
+        (the class is named in it), so one teacher's runs reuse one prepared signer."""
+        pool = await self._workers()
+        return BatchSigner(replace(credentials, reason=""), pool=pool, chunk_size=self.chunk_size)
 
     async def _settle(
         self,
@@ -382,37 +425,73 @@ class BatchRunner:
         unsettled: threading.Semaphore,
     ) -> None:
         """Settle finished chunks as they come back, every chunk waiting at that moment in one
-        transaction (group commit: one progress event, one commit for several chunks)."""
+        transaction (group commit: one commit for several chunks). The batch's progress is
+        announced at most every PROGRESS_SECONDS, and always after the run's last chunk."""
+        announced_at = time.monotonic()
+        unannounced: RecordSigningRequested | None = None
         while True:
             waiting = [await finished.get()]
             while not finished.empty():
                 waiting.append(finished.get_nowait())
             chunks = [chunk for chunk in waiting if chunk is not None]
+            last = None in waiting
             if chunks:
-                await self._store(school_id, by_key, [result for chunk in chunks for result in chunk])
+                results = [result for chunk in chunks for result in chunk]
+                announce = last or time.monotonic() - announced_at >= PROGRESS_SECONDS
+                await self._store(school_id, by_key, results, announce=announce)
+                unannounced = None if announce else by_key[results[0].key].request
+                if announce:
+                    announced_at = time.monotonic()
                 for _ in chunks:
                     unsettled.release()
-            if None in waiting:
+            if last:
+                if unannounced is not None:
+                    async with self.db.transaction() as session:
+                        await self._announce_progress(session, school_id, unannounced)
+                    self._committed()
                 return
 
-    async def _store(self, school_id: str, by_key: dict[str, _Accepted], results: list[BatchResult]) -> None:
-        # The files first (fsync each), so the transaction holds the write lock for milliseconds.
-        signed = [(r.key, r.pdf) for r in results if r.pdf is not None]
+    async def _store(
+        self,
+        school_id: str,
+        by_key: dict[str, _Accepted],
+        results: list[BatchResult],
+        *,
+        announce: bool = True,
+    ) -> None:
+        # The workers wrote their files (fsync'd); a PDF that came back (none, with the store) is
+        # written first, so the transaction holds the write lock for milliseconds.
         store = self.requests.store
-        digests = dict(await asyncio.to_thread(lambda: [(key, store.put(pdf)) for key, pdf in signed]))
+        back = [(r.key, r.pdf) for r in results if r.signed and r.pdf is not None]
+        written: dict[str, str] = {}
+        if back:
+            written = dict(await asyncio.to_thread(lambda: [(key, store.put(pdf)) for key, pdf in back]))
         async with self.db.transaction() as session:
+            # One UPDATE, and the documents, requests and announcements inserted together at the
+            # end: a statement per record each was most of the settling's time.
+            settled = await self.items.settle_many(
+                session,
+                [(by_key[r.key].request.request_id, COMPLETED if r.signed else FAILED) for r in results],
+            )
+            events: list[tuple[EventPayload, str]] = []
             for result in results:
                 accepted = by_key[result.key]
-                state = COMPLETED if result.pdf is not None else FAILED
-                if not await self.items.settle(session, accepted.request.request_id, state):
+                if accepted.request.request_id not in settled:
                     continue  # settled by another run meanwhile: never stored twice
-                if result.pdf is None:
+                if not result.signed:
                     await self.requests.fail(session, accepted.job, result.error or "signing failed")
-                else:
+                elif result.pdf is not None:
                     await self.requests.complete(
-                        session, accepted.job, accepted.ready, result.pdf, digests[result.key]
+                        session, accepted.job, accepted.ready, result.pdf, written[result.key], events=events
                     )
-            await self._announce_progress(session, school_id, by_key[results[0].key].request)
+                else:
+                    assert result.sha256 is not None
+                    await self.requests.complete_stored(
+                        session, accepted.job, accepted.ready, result.sha256, result.size, events=events
+                    )
+            await self.requests.outbox.add_many(session, events)
+            if announce:
+                await self._announce_progress(session, school_id, by_key[results[0].key].request)
         self._committed()
 
     async def _announce_progress(
@@ -491,8 +570,12 @@ def _document(accepted: _Accepted) -> BatchDocument:
             RenderYearRecord(request.record, accepted.ready.verification),
             reason=accepted.job.reason,
         )
+    # The worker reads the file from the store (checking its SHA-256) and counts its signatures.
     return BatchDocument(
-        str(request.request_id), base[1], reason=accepted.job.reason, signatures=base[0].signature_count
+        str(request.request_id),
+        StoredPdf(base[0].sha256),
+        reason=accepted.job.reason,
+        signatures=base[0].signature_count,
     )
 
 
@@ -500,14 +583,17 @@ class _RunChecks:
     """The checks one run makes once per signer and role (school, certificates, chains, CRLs),
     kept until the earliest CRL update or certificate end among them."""
 
-    def __init__(self) -> None:
+    def __init__(self, db: Database) -> None:
+        self.db = db
         self._signers: dict[tuple[str, uuid.UUID, str, bool], SignerReady] = {}
 
-    async def signer(self, requests: SigningRequestService, session: AsyncSession, job: Job) -> SignerReady:
+    async def signer(self, requests: SigningRequestService, job: Job) -> SignerReady:
         key = (job.school_id, job.signer_user_id, job.signer_role, job.seal)
         ready = self._signers.get(key)
         if ready is None or datetime.now(UTC) >= ready.valid_until:
-            ready = await requests.prepare_signer(session, job)  # raises a refusal: not kept
+            # Its own transaction: a first signature makes the signer's development certificate.
+            async with self.db.transaction() as session:
+                ready = await requests.prepare_signer(session, job)  # raises a refusal: not kept
             self._signers[key] = ready
         return ready
 
@@ -530,6 +616,11 @@ def _seal_credentials(
         field_name=job.field_name,
         stamp_box=RECORD_BOXES.get(job.field_name),
     )
+
+
+def _log_failed_start(task: asyncio.Task[WorkerPool]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.warning("batch workers not started ahead; started again with the batch", error=str(error))
 
 
 def _sha(certificate: Certificate | None) -> str:

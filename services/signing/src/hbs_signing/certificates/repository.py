@@ -30,11 +30,26 @@ class CertificateRepository:
         )
         return result.scalar_one_or_none()
 
+    async def held_elsewhere(self, session: AsyncSession, school_id: str, user_id: uuid.UUID) -> bool:
+        """Whether another school holds a certificate of this user id (whose key is in the token)."""
+        result = await session.execute(
+            select(Certificate.id)
+            .where(Certificate.user_id == user_id, Certificate.school_id != school_id)
+            .limit(1)
+        )
+        return result.first() is not None
+
     def add(self, session: AsyncSession, certificate: Certificate) -> None:
         session.add(certificate)
 
-    async def get(self, session: AsyncSession, certificate_id: uuid.UUID) -> Certificate | None:
-        return await session.get(Certificate, certificate_id)
+    async def get(
+        self, session: AsyncSession, school_id: str, certificate_id: uuid.UUID
+    ) -> Certificate | None:
+        """The school's certificate: an id of another school's is not found."""
+        result = await session.execute(
+            select(Certificate).where(Certificate.id == certificate_id, Certificate.school_id == school_id)
+        )
+        return result.scalar_one_or_none()
 
     async def digests_for_role(self, session: AsyncSession, school_id: str, role: str) -> set[str]:
         """SHA-256 of every certificate the school holds for a role (the seal's, for verification)."""

@@ -51,8 +51,7 @@ class CertificateService:
     async def of_school(
         self, session: AsyncSession, school_id: str, certificate_id: uuid.UUID
     ) -> Certificate | None:
-        certificate = await self.repository.get(session, certificate_id)
-        return certificate if certificate is not None and certificate.school_id == school_id else None
+        return await self.repository.get(session, school_id, certificate_id)
 
     async def prepare_key(self, user_id: uuid.UUID) -> None:
         """In development, make the signer's key now (their PIN is being set): an RSA generation
@@ -78,6 +77,9 @@ class CertificateService:
             return found
         if self.ca is None:
             raise NoUsableCertificate(f"no valid certificate for this signer in role {role}")
+        if await self.repository.held_elsewhere(session, school_id, user_id):
+            # The token's key is named by the user alone: another school's signer's key is never used.
+            raise NoUsableCertificate("the signer's id holds a key of another school")
         label = key_label_for(user_id)
         public_key = await self.token.ensure_rsa_key(label)
         der = self.ca.issue(public_key, common_name=name, organisation=organisation, role=role)

@@ -35,7 +35,7 @@ _PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 async def _visible(request: Request, principal: Principal, document_id: uuid.UUID) -> SignedDocument:
     async with runtime_of(request).db.transaction() as session:
-        document = await _documents.get(session, document_id)
+        document = await _documents.get(session, principal.school_id, document_id)
     if document is None or not await may_read(request, principal, document):
         raise NOT_FOUND
     return document

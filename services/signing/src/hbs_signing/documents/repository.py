@@ -11,8 +11,16 @@ from hbs_signing.models import SignedDocument, SigningRequest
 
 
 class DocumentRepository:
-    async def get(self, session: AsyncSession, document_id: uuid.UUID) -> SignedDocument | None:
-        return await session.get(SignedDocument, document_id)
+    async def get(
+        self, session: AsyncSession, school_id: str, document_id: uuid.UUID
+    ) -> SignedDocument | None:
+        """The school's document: an id of another school's is not found."""
+        result = await session.execute(
+            select(SignedDocument).where(
+                SignedDocument.id == document_id, SignedDocument.school_id == school_id
+            )
+        )
+        return result.scalar_one_or_none()
 
     def add(self, session: AsyncSession, document: SignedDocument) -> None:
         session.add(document)

@@ -18,8 +18,12 @@ class ExchangeRepository:
     async def get(
         self, session: AsyncSession, school_id: str, package_id: uuid.UUID
     ) -> ExchangePackage | None:
-        package = await session.get(ExchangePackage, package_id)
-        return package if package is not None and package.school_id == school_id else None
+        result = await session.execute(
+            select(ExchangePackage).where(
+                ExchangePackage.id == package_id, ExchangePackage.school_id == school_id
+            )
+        )
+        return result.scalar_one_or_none()
 
     async def files(self, session: AsyncSession, package_id: uuid.UUID) -> list[ExchangeFile]:
         result = await session.execute(

@@ -33,6 +33,7 @@ from hbs_shared.events.contracts import (
     SigningFailedV2,
     SubjectKind,
 )
+from hbs_shared.events.envelope import EventPayload
 from hbs_shared.logging import get_logger
 from hbs_shared.messaging.outbox import OutboxRepository
 from hbs_shared.roles import BOARD, Role
@@ -158,7 +159,8 @@ class SignerReady:
 class Prepared:
     """A request that passed every check, with what its signed version will record."""
 
-    base: tuple[SignedDocument, bytes] | None
+    base: tuple[SignedDocument, bytes | None] | None
+    """The version signed on, and its file (None: a batch worker reads it from the store)."""
     certificate: Certificate
     validation: Validation
     seal: Certificate | None
@@ -385,6 +387,7 @@ class SigningRequestService:
             else:
                 pdf = await asyncio.to_thread(job.render, ready.verification)
         else:
+            assert ready.base[1] is not None, "prepared for a batch worker, which reads the file itself"
             pdf = ready.base[1]
         tsa = self.timestamp_authority()  # once for the signature and the seal
         signed = await self._sign(
@@ -426,19 +429,20 @@ class SigningRequestService:
         activation: tuple[uuid.UUID, uuid.UUID | None, datetime] | None,
         signer: SignerReady | None = None,
         *,
-        count_in_worker: bool = False,
+        in_worker: bool = False,
     ) -> Prepared:
         """Every check before signing: activation, base document, certificates (raises a refusal).
 
         ``signer``: the signer's checks already made for this batch (``prepare_signer``); the
         activation and the base document are still checked for this request.
-        ``count_in_worker``: the batch worker counts the base's signatures as it signs (it parses
-        the file anyway), so this process does not parse it too."""
+        ``in_worker``: the batch worker reads the base file from the store (checking its SHA-256)
+        and counts its signatures as it signs (it parses the file anyway), so this process does
+        neither."""
         if activation is not None:
             await self._check_activation(session, job, *activation)
         if signer is None:
             await self._school(session, job.school_id)
-        base = await self._base_document(session, job, count=not count_in_worker)
+        base = await self._base_document(session, job, read=not in_worker)
         if signer is None:
             signer = await self.prepare_signer(session, job)
         certificate, validation = signer.certificate, signer.validation
@@ -520,17 +524,40 @@ class SigningRequestService:
         return await asyncio.to_thread(self.store.put, signed)  # file write + fsync: off the loop
 
     async def complete(
-        self, session: AsyncSession, job: Job, ready: Prepared, signed: bytes, digest: str | None = None
+        self,
+        session: AsyncSession,
+        job: Job,
+        ready: Prepared,
+        signed: bytes,
+        digest: str | None = None,
+        *,
+        events: list[tuple[EventPayload, str]] | None = None,
     ) -> None:
         """Store the signed version, remember the request, announce signing.completed (outbox).
 
-        ``digest``: the file is already stored (``store_file``), outside any transaction."""
+        ``digest``: the file is already stored (``store_file``), outside any transaction.
+        ``events``: the announcement is appended there, for the caller to add with others."""
         if digest is None:
             digest = await self.store_file(signed)
+        await self.complete_stored(session, job, ready, digest, len(signed), events=events)
+
+    async def complete_stored(
+        self,
+        session: AsyncSession,
+        job: Job,
+        ready: Prepared,
+        digest: str,
+        size: int,
+        *,
+        events: list[tuple[EventPayload, str]] | None = None,
+    ) -> None:
+        """``complete`` for a signed file already in the store (a batch worker wrote it)."""
         document = SignedDocument(
+            # Its id now, not at a flush: a batch's settling inserts its documents together.
+            id=uuid.uuid4(),
             school_id=job.school_id,
             sha256=digest,
-            size=len(signed),
+            size=size,
             kind=job.kind,
             subject_id=job.subject_id,
             request_id=job.request_id,
@@ -547,7 +574,6 @@ class SigningRequestService:
             created_at=datetime.now(UTC),
         )
         self.documents.add(session, document)
-        await session.flush()
         self.requests.add(
             session,
             SigningRequest(
@@ -560,8 +586,7 @@ class SigningRequestService:
         )
         if self.on_outcome is not None:
             self.on_outcome("completed")
-        await self.outbox.add(
-            session,
+        completed = (
             SigningCompletedV2(
                 request_id=job.request_id,
                 subject_id=job.subject_id,
@@ -575,6 +600,10 @@ class SigningRequestService:
             ),
             job.school_id,
         )
+        if events is None:
+            await self.outbox.add(session, *completed)
+        else:
+            events.append(completed)
         log.info(
             "document signed", document_id=str(document.id), sha256=digest, signatures=ready.signature_count
         )
@@ -600,8 +629,8 @@ class SigningRequestService:
         )
 
     async def _base_document(
-        self, session: AsyncSession, job: Job, *, count: bool = True
-    ) -> tuple[SignedDocument, bytes] | None:
+        self, session: AsyncSession, job: Job, *, read: bool = True
+    ) -> tuple[SignedDocument, bytes | None] | None:
         if job.kind == "year_record":
             try:
                 expected = signatures_before(job.signer_role)
@@ -616,8 +645,8 @@ class SigningRequestService:
                     f"a {job.signer_role} signature is added to the earlier signed document (none given)"
                 )
             return None
-        document = await self.documents.get(session, job.base_document_id)
-        if document is None or document.school_id != job.school_id or document.subject_id != job.subject_id:
+        document = await self.documents.get(session, job.school_id, job.base_document_id)
+        if document is None or document.subject_id != job.subject_id:
             raise Refused("the base document is not a signed version of this record")
         if document.sealed:
             raise Refused("the document is sealed: it accepts no further signature")
@@ -628,11 +657,9 @@ class SigningRequestService:
                 f"the base document has {document.signature_count} signatures; "
                 f"a {job.signer_role} signature must be number {expected + 1}"
             )
-        if count:
-            pdf = await asyncio.to_thread(_read_counted, self.store, document)
-        else:
-            pdf = await asyncio.to_thread(self.store.get, document.sha256)
-        return document, pdf
+        if not read:
+            return document, None
+        return document, await asyncio.to_thread(_read_counted, self.store, document)
 
     async def check(self, certificate: Certificate) -> Validation:
         """The check before a signature (``check_certificate``), with every CRL on the chain fetched

@@ -165,6 +165,9 @@ class Token:
             raise TokenError(f"no token labelled {config.token_label!r} in {config.module_path}") from None
         except p11.MultipleTokensReturned:
             raise TokenError(f"more than one token is labelled {config.token_label!r}") from None
+        except p11.PKCS11Error as error:
+            # SoftHSM answers GeneralError now and then while others read the token's folder.
+            raise plain_error(error, f"cannot find token {config.token_label!r}") from error
         try:
             self._session = token.open(rw=True, user_pin=config.pin)
         except p11.UserAlreadyLoggedIn:

@@ -38,7 +38,9 @@ async def expectation_for(session: AsyncSession, document: SignedDocument) -> Ex
         if role_field is not None:
             certificates.setdefault(role_field, set()).add(version.certificate_sha256)
         version = (
-            await _documents.get(session, version.base_document_id) if version.base_document_id else None
+            await _documents.get(session, version.school_id, version.base_document_id)
+            if version.base_document_id
+            else None
         )
         seen += 1
     if document.sealed:
