@@ -7,9 +7,11 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import httpx
 import pytest
 
 from hbs_devtools.drive import SystemClient
+from tests.factories import wait_until
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.hsm]
 
@@ -32,7 +34,12 @@ def _client_token(system: SystemClient, scopes: list[str]) -> str:
 
 def test_the_provinces_system_reads_the_national_exports_with_its_scope_only(system: SystemClient) -> None:
     with system.client("grades", system.token("quantri")) as office:
-        made = office.post("/national/exports", json={"since": None})
+        # A stack just started: grades answers 503 until identity's school facts reach it.
+        def make() -> httpx.Response | None:
+            answer = office.post("/national/exports", json={"since": None})
+            return None if answer.status_code == 503 else answer
+
+        made = wait_until("grades to know the school's facts", make)
         assert made.status_code == 201, made.text
         export_id = made.json()["id"]
 

@@ -219,13 +219,25 @@ def test_the_short_steps_get_short_delays() -> None:
         bounds = {1: 1.3, 2: 3.0, 3: 3.0, 4: 2.0}
         assert all(0.3 <= f.delay <= bounds[f.step] for f in plan.faults), plan
     assert max(f.delay for f in FaultPlan.make(12, 24).for_step(2)) == 3.0
-    # The slice (one fault a step) keeps the whole 3 s, and so its plan.
+    # One fault a step keeps the whole 3 s, and so its plan.
     assert [str(f) for f in FaultPlan.make(12, 4).faults] == [
         "#1 step 1 kill_signing after 0.7 s",
         "#2 step 2 kill_worker after 0.3 s",
         "#3 step 3 kill_grades after 1.3 s",
         "#4 step 4 restart_broker after 1.0 s",
     ]
+    # The CI slice's steps 3 and 4 last about a second: it draws its delays within 0.3 s.
+    assert [str(f) for f in FaultPlan.make(12, 4, max_delay=0.3, min_delay=0.0).faults] == [
+        "#1 step 1 kill_signing after 0.0 s",
+        "#2 step 2 kill_worker after 0.0 s",
+        "#3 step 3 kill_grades after 0.1 s",
+        "#4 step 4 restart_broker after 0.1 s",
+    ]
+    assert all(
+        0.0 <= f.delay <= 0.3
+        for seed in range(50)
+        for f in FaultPlan.make(seed, 4, max_delay=0.3, min_delay=0.0).faults
+    )
     # Never packed closer than 0.8 s, however many faults.
     assert max(f.delay for f in FaultPlan.make(12, 200).for_step(1)) <= 0.8
     assert {f.delay for f in FaultPlan.make(12, 200).for_step(1)} > {0.3}

@@ -71,11 +71,12 @@ class FaultPlan:
         steps: Sequence[int] = (1, 2, 3, 4),
         max_delay: float = 3.0,
         kinds: Sequence[FaultKind] = KINDS,
+        min_delay: float = MIN_DELAY,
     ) -> FaultPlan:
         """`count` faults of `kinds` over `steps`, every kind at least once when `count` allows;
         a batch worker is killed only in steps that sign in batches. Each step's delays are drawn
-        between MIN_DELAY and its bound (`STEP_SECONDS` shared by the step's faults, see there),
-        so the short steps get short delays."""
+        between `min_delay` and its bound (`STEP_SECONDS` shared by the step's faults, at most
+        `max_delay`, see there), so the short steps get short delays."""
         rng = random.Random(seed)
         batch_steps = [s for s in steps if s in BATCH_STEPS]
         kinds = [k for k in kinds if k != "kill_worker" or batch_steps]
@@ -94,7 +95,7 @@ class FaultPlan:
             else:
                 kind = found
                 pool.remove(found)
-            faults.append((step, kind, round(rng.uniform(MIN_DELAY, bounds[step]), 1)))
+            faults.append((step, kind, round(rng.uniform(min_delay, bounds[step]), 1)))
         return cls(seed, tuple(Fault(n, s, k, d) for n, (s, k, d) in enumerate(faults, 1)))
 
     def for_step(self, step: int) -> list[Fault]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from contextvars import ContextVar
 from datetime import date
 from typing import Any
 
@@ -200,17 +201,24 @@ async def test_a_sample_is_checked_returned_and_redrawn_and_step_3_waits_until_i
     # The whole school in a fixed number of statements, however many classes it has.
     engine = grades.app.state.runtime.db.engine.sync_engine
 
+    # Only the request's own statements: the consumers and the outbox relay share the engine.
+    counting: ContextVar[bool] = ContextVar("counting", default=False)
+
     async def statements_of_overview() -> tuple[int, int]:
         seen: list[str] = []
 
         def count(*args: Any) -> None:
-            seen.append(str(args[2]))
+            if counting.get():
+                seen.append(str(args[2]))
 
         event.listen(engine, "before_cursor_execute", count)
+        token = counting.set(True)
         try:
             classes = (await grades.client.get("/review/overview", headers=klass.as_vice())).json()
         finally:
+            counting.reset(token)
             event.remove(engine, "before_cursor_execute", count)
+        assert seen, "no statement counted: the request's context did not reach the engine"
         return len(classes), len(seen)
 
     before = await statements_of_overview()
