@@ -242,3 +242,33 @@ def test_repeated_broker_client_errors_are_logged_once_per_interval_with_a_count
     later = record(logging.ERROR, "Unable connect to node %s")
     assert repeats.filter(later)
     assert "[50 more like this" in later.getMessage()
+
+
+async def test_a_consumer_whose_stop_is_interrupted_at_the_rejoin_still_reads_the_new_broker(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fault run's seed 14: just after a broker restart FastStream's `stop` raised a
+    CancelledError that was not the rejoin's (it had stopped the consume loop, not the client);
+    the rejoin counted it as done, started no new client, and nothing was read again."""
+    await pair.receiver.start()
+    subjects = [uuid.uuid4() for _ in range(4)]
+    before = await pair.publish(subjects)
+    await eventually(lambda: _contains(pair.applied(), set(before)), 30, "the first events were not applied")
+
+    subscriber = pair.receiver.consumers[0]._subscriber
+    real_stop = type(subscriber).stop
+    interrupted: list[object] = []
+
+    async def stop(self: Any) -> None:
+        if self is subscriber and not interrupted:
+            interrupted.append(self)
+            self.running = False  # the consume loop ends; the Kafka client is left as it was
+            raise asyncio.CancelledError
+        await real_stop(self)
+
+    monkeypatch.setattr(type(subscriber), "stop", stop)
+    pair.local.restart()
+    after = await pair.publish(subjects)
+    await eventually(lambda: _contains(pair.applied(), set(after)), 30, "nothing read after the rejoin")
+    assert interrupted == [subscriber]
+    assert await pair.effect_rows() == len(before) + len(after)

@@ -154,7 +154,8 @@ class ServiceRuntime:
                 log.info("broker changed again during the rejoin", current=self.relay.broker_id)
                 return
             results = await asyncio.gather(*(c.rejoin() for c in pending), return_exceptions=True)
-            failed = [(c, r) for c, r in zip(pending, results, strict=True) if isinstance(r, Exception)]
+            # BaseException: a CancelledError raised inside a rejoin (not this task's) is a failure too.
+            failed = [(c, r) for c, r in zip(pending, results, strict=True) if isinstance(r, BaseException)]
             if not failed:
                 break
             log.warning(

@@ -85,10 +85,15 @@ class EventConsumer:
         # assignment to the new client (rebalances may hand them over in several steps).
         self._rewind = False
         self._rewound: set[TopicPartition] = set()
+        self._joined = asyncio.Event()
+        self.join_timeout = 30.0
+        """A rejoin counts once the new client is in its group (given partitions, maybe none)."""
 
     def attach(self, broker: KafkaBroker, *, session_timeout_ms: int = 10000) -> None:
         """Subscribe on the broker; handler errors other than rejections are retried (nack)."""
         self._broker = broker
+        # A join waits up to half the session timeout on the embedded broker; a few tries' worth.
+        self.join_timeout = max(10.0, 3 * session_timeout_ms / 1000)
         subscriber = broker.subscriber(
             self.topic,
             batch=True,
@@ -118,12 +123,32 @@ class EventConsumer:
         since is there, and the inbox drops what was already applied."""
         if self._subscriber is None:
             raise RuntimeError("consumer is not attached to a broker")
-        await self._subscriber.stop()
+        subscriber = self._subscriber
+        old = getattr(subscriber, "consumer", None)
+        try:
+            await subscriber.stop()
+        except asyncio.CancelledError:
+            if _really_cancelled():
+                raise
+            # Not this task's cancel: seen from FastStream's stop just after a broker restart, with
+            # the old client left running (the rejoin then started nothing and a step hung).
+            log.warning("consumer stop interrupted; stopping its client directly", consumer=self.name)
+            await _stop_client(subscriber)
         # Set once the old client is gone: it may itself rejoin the new broker meanwhile (and
         # commit its old offsets there), and the rewind is for the new client's assignments.
         self._rewind = True
         self._rewound = set()
-        await self._subscriber.start()
+        self._joined = asyncio.Event()
+        await subscriber.start()
+        new = getattr(subscriber, "consumer", None)
+        if new is None or new is old or not subscriber.running:
+            raise RuntimeError(f"consumer {self.name} started no new client")
+        try:
+            await asyncio.wait_for(self._joined.wait(), self.join_timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"consumer {self.name} joined no group within {self.join_timeout:.0f} s"
+            ) from None
 
     async def lag(self) -> int | None:
         """Messages on the broker not yet read by this replica, over its assigned partitions (from
@@ -144,6 +169,7 @@ class EventConsumer:
         return total
 
     async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._joined.set()
         consumer = getattr(self._subscriber, "consumer", None)
         fresh = assigned - self._rewound
         if not self._rewind or not fresh or consumer is None:
@@ -262,6 +288,29 @@ class EventConsumer:
 
 def _headers(raw: Sequence[tuple[str, bytes]] | None) -> dict[str, str]:
     return {name: value.decode("utf-8", "replace") for name, value in raw or ()}
+
+
+def _really_cancelled() -> bool:
+    """Whether the running task was asked to stop (not a CancelledError raised from within)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+async def _stop_client(subscriber: Any) -> None:
+    """The rest of FastStream's `KafkaSubscriber.stop` when its graceful wait was interrupted:
+    the consume loops cancelled and the Kafka client stopped (it leaves its group)."""
+    subscriber.running = False
+    for task in subscriber.tasks:
+        task.cancel()
+    subscriber.tasks.clear()
+    client, subscriber.consumer = subscriber.consumer, None
+    if client is not None:
+        try:
+            await client.stop()
+        except asyncio.CancelledError:
+            if _really_cancelled():
+                raise
+            log.warning("kafka client stop interrupted; abandoned")
 
 
 class _RewindOnAssign(ConsumerRebalanceListener):  # type: ignore[misc]
