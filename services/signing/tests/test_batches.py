@@ -21,10 +21,11 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from hbs_shared.db import Database
 from hbs_shared.events.contracts import RecordSigningRequested
+from hbs_shared.events.envelope import EventEnvelope, EventPayload, make_envelope
 from hbs_shared.messaging.tables import outbox
 from hbs_signing.activations.service import ActivationScope
 from hbs_signing.batches.repository import BatchItemRepository
@@ -610,3 +611,92 @@ async def test_an_activated_batch_finds_its_workers_started_and_two_signers_shar
         signers.add(reader.embedded_signatures[0].signer_cert.sha256)
     assert len(documents) == 6
     assert len(signers) == 2, "each teacher's documents carry that teacher's own certificate"
+
+
+async def test_a_consumer_batch_asks_once_which_requests_are_known_and_queues_each_new_one_once(
+    signing_db: Database, signing_service: SigningRequestService, token_config: TokenConfig
+) -> None:
+    teacher, batch_id, activation = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    new, queued, handled = (homeroom_request(teacher, activation, batch_id, n) for n in range(3))
+    runner = BatchRunner(signing_db, signing_service, token_config, workers=1)
+    now = datetime.now(UTC)
+    async with signing_db.transaction() as session:
+        await runner.enqueue(session, SCHOOL, queued, now)  # an earlier batch of the consumer
+        session.add(
+            SigningRequest(
+                request_id=handled.request_id,
+                subject_id=handled.record.record_id,
+                signer_user_id=teacher,
+                outcome="signed",
+            )
+        )
+
+    # The consumer's batch: the new request twice (redelivered under a new event id), the two known.
+    events: list[tuple[EventEnvelope, EventPayload]] = [
+        (make_envelope(e, SCHOOL), e) for e in (new, queued, new, handled)
+    ]
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(signing_db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with signing_db.transaction() as session:
+            await runner.prepare_enqueue(session, events)
+            asked = len(statements)
+            for request in (new, queued, new, handled):
+                await runner.enqueue(session, SCHOOL, request, now)
+    finally:
+        event.remove(signing_db.engine.sync_engine, "before_cursor_execute", count)
+    selects = [n for n, s in enumerate(statements) if s.lstrip().upper().startswith("SELECT")]
+    # Queued in a batch, handled: one query each for the whole consumer batch, none per request.
+    assert len(selects) == 2, statements
+    assert all(n < asked for n in selects), statements
+    async with signing_db.transaction() as session:
+        rows = (
+            await session.execute(select(BatchItem.request_id).where(BatchItem.batch_id == batch_id))
+        ).all()
+    assert Counter(row[0] for row in rows) == {new.request_id: 1, queued.request_id: 1}
+
+
+async def test_a_batch_run_reads_its_records_document_versions_once_and_still_refuses_a_stale_base(
+    signing_db: Database, signing_service: SigningRequestService, token_config: TokenConfig
+) -> None:
+    good_record, good_doc, _ = await _signed_twice(signing_service, signing_db, 4)
+    stale_record, _, stale_versions = await _signed_twice(signing_service, signing_db, 5)
+    other_record, _, _ = await _signed_twice(signing_service, signing_db, 6)
+    principal = uuid.uuid4()
+    runner, requests = await _principal_batch(
+        signing_service,
+        signing_db,
+        token_config,
+        principal,
+        # The stale one names its first version; the other names the good record's document.
+        [(good_record, good_doc), (stale_record, stale_versions[0]), (other_record, good_doc)],
+    )
+    versions_asked: list[str] = []
+
+    def count(*args: Any) -> None:
+        if "FROM documents" in str(args[2]):
+            versions_asked.append(str(args[2]))
+
+    event.listen(signing_db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        await runner.run_once()
+    finally:
+        event.remove(signing_db.engine.sync_engine, "before_cursor_execute", count)
+    outcomes = {}
+    async with signing_db.transaction() as session:
+        for record_id, request_id in requests.items():
+            handled = await session.get(SigningRequest, request_id)
+            assert handled is not None
+            outcomes[record_id] = (handled.outcome, handled.reason)
+    assert outcomes[good_record] == ("completed", None)
+    assert outcomes[stale_record][0] == "failed"
+    assert "superseded by a newer version" in str(outcomes[stale_record][1])
+    assert outcomes[other_record][0] == "failed"
+    assert "not a signed version of this record" in str(outcomes[other_record][1])
+    # One query for the three records' versions, one for the base named from another record
+    # (before: two for each request, 6).
+    assert len(versions_asked) == 2, versions_asked

@@ -203,6 +203,7 @@ def create_app(settings: SigningSettings) -> FastAPI:
             EventRegistry(RecordSigningRequested, RecordRevoked),
             {RecordSigningRequested: on_record, RecordRevoked: on_revoked},
             after_commit=after_record,
+            prepare=batches.prepare_enqueue,
         )
     )
 

@@ -29,6 +29,9 @@ log = get_logger(__name__)
 
 Handler = Callable[[AsyncSession, EventEnvelope, Any], Awaitable[None]]
 AfterCommit = Callable[[], None]
+Prepare = Callable[[AsyncSession, Sequence[tuple[EventEnvelope, EventPayload]]], Awaitable[None]]
+"""Run once per batch, before its handlers, with the events to apply: what each handler would
+look up one by one can be read in one query (kept in `session.info` for the handlers)."""
 
 
 def dead_letter_topic(topic: str) -> str:
@@ -65,8 +68,10 @@ class EventConsumer:
         *,
         after_commit: AfterCommit | None = None,
         batch_size: int = BATCH_SIZE,
+        prepare: Prepare | None = None,
     ) -> None:
         self.name = name
+        self._prepare = prepare
         self.topic = topic
         self.batch_size = batch_size
         """Events applied in one transaction at most (1: one transaction and offset commit each)."""
@@ -235,6 +240,8 @@ class EventConsumer:
                 # The inbox asked once for the batch, not once per event; an event twice in the
                 # batch is a duplicate the second time.
                 seen = await self._inbox.seen(session, self.name, [e.event_id for _, e, _, _ in decoded])
+                if self._prepare is not None:
+                    await self._prepare(session, [(e, p) for _, e, p, _ in decoded if e.event_id not in seen])
                 for index, envelope, payload, handler in decoded:
                     if envelope.event_id in seen:
                         outcomes[index] = Outcome.duplicate

@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hbs_signing.models import BatchItem
+from hbs_signing.models import BatchItem, SigningRequest
 
 PENDING, COMPLETED, FAILED = "pending", "completed", "failed"
 
@@ -40,6 +40,15 @@ class BatchItemRepository:
 
     def add(self, session: AsyncSession, item: BatchItem) -> None:
         session.add(item)
+
+    async def known(self, session: AsyncSession, request_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these requests are queued in a batch already or were handled (signed or refused)."""
+        ids = list(request_ids)
+        batched = await session.execute(select(BatchItem.request_id).where(BatchItem.request_id.in_(ids)))
+        handled = await session.execute(
+            select(SigningRequest.request_id).where(SigningRequest.request_id.in_(ids))
+        )
+        return {row[0] for row in batched} | {row[0] for row in handled}
 
     async def count_pending(self, session: AsyncSession) -> int:
         """Batch items not yet signed or failed, every batch together (the batch queue's depth)."""

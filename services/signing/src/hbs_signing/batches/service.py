@@ -18,16 +18,17 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_shared.db import Database
 from hbs_shared.events.contracts import RecordSigningRequested, SigningBatchProgress
-from hbs_shared.events.envelope import EventPayload
+from hbs_shared.events.envelope import EventEnvelope, EventPayload
 from hbs_shared.logging import get_logger
 from hbs_signing.batches.repository import (
     CLAIM_LEASE,
@@ -124,9 +125,16 @@ class BatchRunner:
     ) -> None:
         assert request.batch_id is not None
         # A redelivered request (new event id, same request) is queued or handled once only.
-        if await self.requests.requests.get(session, request.request_id) is not None:
-            return
-        if await self.items.get(session, request.request_id) is not None:
+        known: set[uuid.UUID] | None = session.info.get(_KNOWN)
+        if known is not None and request.request_id in session.info[_ASKED]:
+            seen_before = request.request_id in known
+            known.add(request.request_id)  # the same request again later in this batch
+        else:
+            seen_before = (
+                await self.requests.requests.get(session, request.request_id) is not None
+                or await self.items.get(session, request.request_id) is not None
+            )
+        if seen_before:
             return
         self.items.add(
             session,
@@ -140,6 +148,19 @@ class BatchRunner:
                 state=PENDING,
             ),
         )
+
+    async def prepare_enqueue(
+        self, session: AsyncSession, events: Sequence[tuple[EventEnvelope, EventPayload]]
+    ) -> None:
+        """A consumer batch's record requests: which are already handled or queued, asked in two
+        queries for the batch instead of two for each request (`enqueue` reads the answer)."""
+        ids = {
+            e.request_id
+            for _, e in events
+            if isinstance(e, RecordSigningRequested) and e.batch_id is not None
+        }
+        session.info[_ASKED] = ids
+        session.info[_KNOWN] = await self.items.known(session, ids) if ids else set()
 
     async def progress(
         self, session: AsyncSession, school_id: str, batch_id: uuid.UUID, signer_user_id: uuid.UUID | None
@@ -255,6 +276,10 @@ class BatchRunner:
             # The checks only read: one session for the run, not a write transaction per request
             # (SQLite: no write lock taken, so settling commits meanwhile); a refusal writes apart.
             async with self.db.transaction(sqlite_lock=False) as reading:
+                # Every record's document versions in one query, not two for each request.
+                await self.requests.preload_versions(
+                    reading, school_id, _subjects(p for _, p, _, _ in queued)
+                )
                 for request_id, payload, requested_at, attempts in queued:
                     if streaming is not None and streaming[2].done():
                         break  # signing stopped (its error is raised below): the rest waits for a run
@@ -616,6 +641,22 @@ def _seal_credentials(
         field_name=job.field_name,
         stamp_box=RECORD_BOXES.get(job.field_name),
     )
+
+
+_ASKED = "hbs.signing.requests_asked"
+_KNOWN = "hbs.signing.requests_known"
+"""`session.info` keys: a consumer batch's record request ids, and those already handled or queued."""
+
+
+def _subjects(payloads: Iterable[Any]) -> set[uuid.UUID]:
+    """The record ids of queued requests' payloads; an unreadable one is left to the run's checks."""
+    found: set[uuid.UUID] = set()
+    for payload in payloads:
+        try:
+            found.add(uuid.UUID(str(payload["record"]["record_id"])))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return found
 
 
 def _log_failed_start(task: asyncio.Task[WorkerPool]) -> None:

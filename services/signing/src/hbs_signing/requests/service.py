@@ -13,7 +13,7 @@ import functools
 import itertools
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
@@ -65,6 +65,9 @@ from hbs_signing.timestamps import HttpTimeStamper
 from hbs_signing.token import LongTermData, SignatureOptions, Token, TokenError, signature_count
 
 log = get_logger(__name__)
+
+_VERSIONS = "hbs.signing.document_versions"
+"""`session.info` key: a batch run's preloaded document versions, by (school, subject)."""
 
 # Crockford-like alphabet without look-alikes (0/O, 1/I/L) for codes read aloud or typed.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -628,6 +631,34 @@ class SigningRequestService:
             requested_at=requested_at,
         )
 
+    async def preload_versions(
+        self, session: AsyncSession, school_id: str, subject_ids: Collection[uuid.UUID]
+    ) -> None:
+        """A batch run's subjects' document versions, read once for the run's checks (its reading
+        session): `_base_document` then asks no query of its own for them."""
+        known: dict[tuple[str, uuid.UUID], list[SignedDocument]] = session.info.setdefault(_VERSIONS, {})
+        versions = await self.documents.versions_of(session, school_id, subject_ids)
+        known.update({(school_id, subject): found for subject, found in versions.items()})
+
+    async def _current_and_base(
+        self, session: AsyncSession, job: Job
+    ) -> tuple[SignedDocument | None, SignedDocument | None]:
+        """The subject's newest document and the job's base document (None: none given or not the
+        school's), from the run's preloaded versions when there are any."""
+        preloaded = getattr(session, "info", {}).get(_VERSIONS, {})  # the unit tests' fakes have no session
+        versions = preloaded.get((job.school_id, job.subject_id))
+        if versions is None:
+            current = await self.documents.current_for(session, job.school_id, job.subject_id)
+            if job.base_document_id is None:
+                return current, None
+            return current, await self.documents.get(session, job.school_id, job.base_document_id)
+        current = max(versions, key=lambda d: d.created_at, default=None)
+        base = next((d for d in versions if d.id == job.base_document_id), None)
+        if base is None and job.base_document_id is not None:
+            # Another subject's document (refused below) or one stored since the preload.
+            base = await self.documents.get(session, job.school_id, job.base_document_id)
+        return current, base
+
     async def _base_document(
         self, session: AsyncSession, job: Job, *, read: bool = True
     ) -> tuple[SignedDocument, bytes | None] | None:
@@ -638,14 +669,13 @@ class SigningRequestService:
                 raise Refused(f"role {job.signer_role}: {error}") from None
         else:
             expected = 0
-        current = await self.documents.current_for(session, job.school_id, job.subject_id)
+        current, document = await self._current_and_base(session, job)
         if job.base_document_id is None:
             if expected != 0:
                 raise Refused(
                     f"a {job.signer_role} signature is added to the earlier signed document (none given)"
                 )
             return None
-        document = await self.documents.get(session, job.school_id, job.base_document_id)
         if document is None or document.subject_id != job.subject_id:
             raise Refused("the base document is not a signed version of this record")
         if document.sealed:
