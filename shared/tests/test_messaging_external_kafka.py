@@ -19,7 +19,6 @@ import asyncio
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from pydantic_settings import SettingsConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hbs_devtools.broker import LocalBroker
+from hbs_devtools.samples import signing_completed
 from hbs_shared.events.contracts import SigningCompleted
 from hbs_shared.events.envelope import EventEnvelope, EventRegistry
 from hbs_shared.messaging.consumer import EventConsumer
@@ -101,16 +101,7 @@ async def test_a_service_with_the_login_publishes_and_consumes(tmp_path: Path, b
         async with runtime.db.transaction() as session:
             await runtime.outbox.add(
                 session,
-                Completed(
-                    request_id=uuid.uuid4(),
-                    subject_id=subject,
-                    document_id=uuid.uuid4(),
-                    sha256="a" * 64,
-                    signer_user_id=uuid.uuid4(),
-                    signer_role="subject_teacher",
-                    certificate_sha256="b" * 64,
-                    signed_at=datetime.now(UTC),
-                ),
+                Completed.model_validate(signing_completed(subject).model_dump()),
                 "thpt-phu-cu",
             )
         runtime.relay.nudge()

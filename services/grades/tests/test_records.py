@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
+from hbs_devtools.statements import statements as sql_statements
 from hbs_grades.models import ScoreSheet, YearRecord
 from hbs_shared.events.contracts import SigningCompleted, SigningCompletedV2, SigningFailedV2
 from hbs_shared.messaging.consumer import Outcome
@@ -838,14 +839,7 @@ async def test_the_principal_signs_several_classes_reading_each_class_once_and_w
         await c.pass_sample()
         assert (await c.sign("vice_principal", c.as_vice())).status_code == 202
         await c.complete_records(c.vice, "vice_principal")
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(" ".join(statement.split()))
-
-    engine = grades.app.state.runtime.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with sql_statements(grades.app.state.runtime.db.engine.sync_engine) as sent:
         started = await grades.client.post(
             "/records/sign",
             headers=classes[0].as_head(),
@@ -856,8 +850,7 @@ async def test_the_principal_signs_several_classes_reading_each_class_once_and_w
                 "class_names": [c.class_name for c in classes],
             },
         )
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+    statements = [s.sql for s in sent]
     assert started.status_code == 202, started.text
     assert started.json()["counts"] == {"signing_principal": 4}
     sheet_reads = [s for s in statements if s.startswith("SELECT") and " FROM score_sheets " in s]

@@ -6,13 +6,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from contextvars import ContextVar
 from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
+from hbs_devtools.statements import statements
 from hbs_grades.review.__main__ import main
 from hbs_grades.review.draw import draw, new_seed, sample_size
 from hbs_shared.events.identity import StudentUpdated
@@ -201,25 +200,11 @@ async def test_a_sample_is_checked_returned_and_redrawn_and_step_3_waits_until_i
     # The whole school in a fixed number of statements, however many classes it has.
     engine = grades.app.state.runtime.db.engine.sync_engine
 
-    # Only the request's own statements: the consumers and the outbox relay share the engine.
-    counting: ContextVar[bool] = ContextVar("counting", default=False)
-
     async def statements_of_overview() -> tuple[int, int]:
-        seen: list[str] = []
-
-        def count(*args: Any) -> None:
-            if counting.get():
-                seen.append(str(args[2]))
-
-        event.listen(engine, "before_cursor_execute", count)
-        token = counting.set(True)
-        try:
+        with statements(engine) as sent:
             classes = (await grades.client.get("/review/overview", headers=klass.as_vice())).json()
-        finally:
-            counting.reset(token)
-            event.remove(engine, "before_cursor_execute", count)
-        assert seen, "no statement counted: the request's context did not reach the engine"
-        return len(classes), len(seen)
+        assert sent, "no statement counted: the request's context did not reach the engine"
+        return len(classes), len(sent)
 
     before = await statements_of_overview()
     await ClassUnderTest(grades).setup()

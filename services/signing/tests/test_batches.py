@@ -21,8 +21,9 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
-from sqlalchemy import event, select
+from sqlalchemy import select
 
+from hbs_devtools.statements import statements
 from hbs_shared.db import Database
 from hbs_shared.events.contracts import RecordSigningRequested
 from hbs_shared.events.envelope import EventEnvelope, EventPayload, make_envelope
@@ -635,24 +636,16 @@ async def test_a_consumer_batch_asks_once_which_requests_are_known_and_queues_ea
     events: list[tuple[EventEnvelope, EventPayload]] = [
         (make_envelope(e, SCHOOL), e) for e in (new, queued, new, handled)
     ]
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(signing_db.engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with statements(signing_db.engine.sync_engine) as sent:
         async with signing_db.transaction() as session:
             await runner.prepare_enqueue(session, events)
-            asked = len(statements)
+            asked = len(sent)
             for request in (new, queued, new, handled):
                 await runner.enqueue(session, SCHOOL, request, now)
-    finally:
-        event.remove(signing_db.engine.sync_engine, "before_cursor_execute", count)
-    selects = [n for n, s in enumerate(statements) if s.lstrip().upper().startswith("SELECT")]
+    selects = [n for n, s in enumerate(sent) if s.sql.upper().startswith("SELECT")]
     # Queued in a batch, handled: one query each for the whole consumer batch, none per request.
-    assert len(selects) == 2, statements
-    assert all(n < asked for n in selects), statements
+    assert len(selects) == 2, sent
+    assert all(n < asked for n in selects), sent
     async with signing_db.transaction() as session:
         rows = (
             await session.execute(select(BatchItem.request_id).where(BatchItem.batch_id == batch_id))
@@ -675,17 +668,9 @@ async def test_a_batch_run_reads_its_records_document_versions_once_and_still_re
         # The stale one names its first version; the other names the good record's document.
         [(good_record, good_doc), (stale_record, stale_versions[0]), (other_record, good_doc)],
     )
-    versions_asked: list[str] = []
-
-    def count(*args: Any) -> None:
-        if "FROM documents" in str(args[2]):
-            versions_asked.append(str(args[2]))
-
-    event.listen(signing_db.engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with statements(signing_db.engine.sync_engine) as sent:
         await runner.run_once()
-    finally:
-        event.remove(signing_db.engine.sync_engine, "before_cursor_execute", count)
+    versions_asked = [s.sql for s in sent if "FROM documents" in s.sql]
     outcomes = {}
     async with signing_db.transaction() as session:
         for record_id, request_id in requests.items():

@@ -125,10 +125,10 @@ class BatchRunner:
     ) -> None:
         assert request.batch_id is not None
         # A redelivered request (new event id, same request) is queued or handled once only.
-        known: set[uuid.UUID] | None = session.info.get(_KNOWN)
-        if known is not None and request.request_id in session.info[_ASKED]:
-            seen_before = request.request_id in known
-            known.add(request.request_id)  # the same request again later in this batch
+        asked: dict[uuid.UUID, bool] = session.info.get(_KNOWN, {})
+        if request.request_id in asked:
+            seen_before = asked[request.request_id]
+            asked[request.request_id] = True  # the same request again later in this batch
         else:
             seen_before = (
                 await self.requests.requests.get(session, request.request_id) is not None
@@ -159,8 +159,8 @@ class BatchRunner:
             for _, e in events
             if isinstance(e, RecordSigningRequested) and e.batch_id is not None
         }
-        session.info[_ASKED] = ids
-        session.info[_KNOWN] = await self.items.known(session, ids) if ids else set()
+        known = await self.items.known(session, ids) if ids else set()
+        session.info[_KNOWN] = {request_id: request_id in known for request_id in ids}
 
     async def progress(
         self, session: AsyncSession, school_id: str, batch_id: uuid.UUID, signer_user_id: uuid.UUID | None
@@ -643,9 +643,9 @@ def _seal_credentials(
     )
 
 
-_ASKED = "hbs.signing.requests_asked"
 _KNOWN = "hbs.signing.requests_known"
-"""`session.info` keys: a consumer batch's record request ids, and those already handled or queued."""
+"""`session.info` key: a consumer batch's record requests, each with whether it is already handled
+or queued."""
 
 
 def _subjects(payloads: Iterable[Any]) -> set[uuid.UUID]:
